@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# geofw build.  Out of tree in $(BUILD); quiet unless V=1.
+#
+#   make            build BPF objects, skeletons, geofwd and fwctl
+#   make deps       install the Debian 12 packages needed (idempotent)
+#   make test       deps + build + every test, ends with "N passed, N failed"
+#   make demo       deps + build + a namespace lab showing the firewall at work
+#   make bench      benchmarks (see bench/)
+#   make vmlinux    regenerate vmlinux.h from the running kernel's BTF
+#   make install    install binaries, unit, config, man pages (DESTDIR, PREFIX)
+#   make clean
+
+BUILD	?= build
+PREFIX	?= /usr/local
+DESTDIR	?=
+
+CC	?= cc
+CLANG	?= clang
+BPFTOOL	?= bpftool
+
+ifeq ($(V),1)
+Q	:=
+msg	= @true
+else
+Q	:= @
+msg	= @printf '  %-8s %s\n' "$(1)" "$(2)";
+MAKEFLAGS += --no-print-directory
+endif
+
+ARCH	:= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+WARN	:= -Wall -Wextra -Werror
+
+CFLAGS	?= -O2 -g
+USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib \
+	       -I$(BUILD) $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 2>/dev/null)
+LDLIBS	:= -lbpf -lelf -lz -lmaxminddb -lnl-route-3 -lnl-3
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I. -Iinclude
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+SKELS	 := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+BPF_HDRS := $(wildcard bpf/*.h maps/*.h include/*.h) vmlinux.h
+
+LIB_SRCS := $(wildcard user/lib/*.c)
+LIB_OBJS := $(LIB_SRCS:user/lib/%.c=$(BUILD)/lib/%.o)
+LIB	 := $(BUILD)/libgeofw.a
+USER_HDRS := $(wildcard user/lib/*.h include/*.h)
+
+BINS	 := $(sort $(patsubst user/%/,$(BUILD)/%,$(dir $(wildcard user/geofwd/*.c user/fwctl/*.c))))
+
+TEST_SUITES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tests/unit/*.c tests/prog/*.c)))))
+TEST_BINS := $(TEST_SUITES:%=$(BUILD)/tests/%/run)
+
+.DELETE_ON_ERROR:
+.SECONDEXPANSION:
+.SECONDARY:
+.PHONY: all deps test check demo bench bench-quick vmlinux install clean build-tests
+
+all: $(SKELS) $(LIB) $(BINS)
+
+deps:
+	$(Q)packaging/install-deps.sh
+
+# ---- BPF ------------------------------------------------------------------
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name geofw_$* > $@
+
+vmlinux:
+	$(call msg,GEN,vmlinux.h)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
+
+# ---- user space ------------------------------------------------------------
+
+$(BUILD)/lib/%.o: user/lib/%.c $(USER_HDRS) $(SKELS) | $(BUILD)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BINS): $(BUILD)/%: $$(wildcard user/$$*/*.c user/$$*/*.h) $(USER_HDRS) $(LIB) $(SKELS)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $(filter %.c,$^) $(LIB) $(LDLIBS) -o $@
+
+# ---- tests -----------------------------------------------------------------
+
+# Every `void test_<name>(void)` of a suite, found by the build.
+$(BUILD)/tests/%/list.inc: $$(wildcard tests/$$*/*.c) | $(BUILD)/tests
+	$(Q)mkdir -p $(@D)
+	$(Q)cat $(filter %.c,$^) | grep -o '^void test_[a-z0-9_]*(void)' | \
+		sed 's/^void test_\(.*\)(void)/TEST(\1)/' > $@
+
+$(BUILD)/tests/%/run: $$(wildcard tests/$$*/*.c tests/$$*/*.h tests/lib/*.c tests/lib/*.h) \
+		$(BUILD)/tests/%/list.inc $(USER_HDRS) $(LIB) $(SKELS)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/lib -DTEST_SUITE='"$*"' \
+		-DTEST_LIST='"tests/$*/list.inc"' \
+		$(filter %.c,$^) $(LIB) $(LDLIBS) -o $@
+
+build-tests: all $(TEST_BINS)
+
+test check: deps
+	$(Q)$(MAKE) build-tests
+	$(Q)tests/run.sh $(BUILD)
+
+demo: deps
+	$(Q)$(MAKE) all
+	$(Q)tests/demo.sh $(BUILD)
+
+# ---- misc ------------------------------------------------------------------
+
+$(BUILD)/bpf $(BUILD)/lib $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)

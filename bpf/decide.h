@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The decision: allowlist → IP/CIDR blocklist → country policy.
+ * Input is a parsed packet, output is an action, a reason and the ids of the
+ * rule and country that decided, for the counters.
+ */
+#ifndef GEOFW_DECIDE_H
+#define GEOFW_DECIDE_H
+
+#include "geofw.h"
+#include "parse.h"
+#include "geo.h"
+
+struct geofw_verdict {
+	__u8  action;		/* enum geofw_action as decided by the policy */
+	__u8  reason;		/* enum geofw_reason */
+	__u8  country_id;	/* valid when country_looked_up */
+	__u8  country_looked_up;
+	__u32 rule_id;
+};
+
+static __always_inline int block_active(const struct geofw_block *b)
+{
+	return !b->expires_ns || bpf_ktime_get_boot_ns() < b->expires_ns;
+}
+
+static __always_inline struct geofw_allow *allow_lookup(const struct geofw_pkt *pkt)
+{
+	if (pkt->family == 4) {
+		struct geofw_lpm_v4 key = { .prefixlen = 32 };
+
+		__builtin_memcpy(key.addr, pkt->saddr, 4);
+		return bpf_map_lookup_elem(&gfw_allow4, &key);
+	} else {
+		struct geofw_lpm_v6 key = { .prefixlen = 128 };
+
+		__builtin_memcpy(key.addr, pkt->saddr, 16);
+		return bpf_map_lookup_elem(&gfw_allow6, &key);
+	}
+}
+
+/* Longest match: an exact /32 or /128 entry beats every shorter CIDR. */
+static __always_inline struct geofw_block *block_lookup(const struct geofw_pkt *pkt)
+{
+	struct geofw_block *b;
+
+	if (pkt->family == 4) {
+		struct geofw_lpm_v4 key = { .prefixlen = 32 };
+
+		b = bpf_map_lookup_elem(&gfw_block_ip4, pkt->saddr);
+		if (b && block_active(b))
+			return b;
+		__builtin_memcpy(key.addr, pkt->saddr, 4);
+		b = bpf_map_lookup_elem(&gfw_block_net4, &key);
+	} else {
+		struct geofw_lpm_v6 key = { .prefixlen = 128 };
+
+		b = bpf_map_lookup_elem(&gfw_block_ip6, pkt->saddr);
+		if (b && block_active(b))
+			return b;
+		__builtin_memcpy(key.addr, pkt->saddr, 16);
+		b = bpf_map_lookup_elem(&gfw_block_net6, &key);
+	}
+	return b && block_active(b) ? b : NULL;
+}
+
+static __always_inline void
+decide_country(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
+	       struct geofw_verdict *v)
+{
+	struct geofw_country *pol;
+	__u32 id;
+	__u8 action;
+
+	id = pkt->family == 4 ? geo_country_v4(pkt->saddr) : geo_country_v6(pkt->saddr);
+	v->country_id = (__u8)id;
+	v->country_looked_up = 1;
+
+	if (id == GEOFW_COUNTRY_NONE) {
+		action = cfg->unknown_country_action;
+		v->action = action;
+		v->reason = action == GEOFW_ACT_PASS ? GEOFW_R_NOCOUNTRY_PASS :
+			    action == GEOFW_ACT_LOG ? GEOFW_R_NOCOUNTRY_LOG :
+			    GEOFW_R_NOCOUNTRY_BLOCK;
+		return;
+	}
+
+	pol = bpf_map_lookup_elem(&gfw_country, &id);
+	if (cfg->country_mode == GEOFW_MODE_ALLOW_LISTED)
+		action = pol && pol->listed ? GEOFW_ACT_PASS : cfg->country_block_action;
+	else
+		action = pol && pol->listed ? pol->action : GEOFW_ACT_PASS;
+
+	v->action = action;
+	v->reason = action == GEOFW_ACT_PASS ? GEOFW_R_COUNTRY_PASS :
+		    action == GEOFW_ACT_LOG ? GEOFW_R_COUNTRY_LOG :
+		    GEOFW_R_COUNTRY_BLOCK;
+}
+
+static __always_inline void
+geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
+	     struct geofw_verdict *v)
+{
+	struct geofw_allow *allow;
+	struct geofw_block *block;
+
+	allow = allow_lookup(pkt);
+	if (allow) {
+		v->action = GEOFW_ACT_PASS;
+		v->reason = GEOFW_R_ALLOWLIST;
+		v->rule_id = allow->rule_id;
+		return;
+	}
+
+	block = block_lookup(pkt);
+	if (block) {
+		v->action = block->action;
+		v->reason = block->action == GEOFW_ACT_LOG ? GEOFW_R_LOG_IP : GEOFW_R_BLOCK_IP;
+		v->rule_id = block->rule_id;
+		return;
+	}
+
+	decide_country(pkt, cfg, v);
+}
+
+#endif

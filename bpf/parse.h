@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Packet parsing (BPF-only header, but free of helpers and maps so the same
+ * code can be compiled for the host by the fuzz harness).
+ *
+ * A cursor walks the frame; each parser checks bounds against data_end,
+ * advances the cursor and says what comes next.  The result is a small
+ * struct geofw_pkt with what the decision needs: the source address (an
+ * IPv4-mapped IPv6 source is turned into IPv4), and L4 protocol and ports when
+ * they are in this fragment.
+ */
+#ifndef GEOFW_PARSE_H
+#define GEOFW_PARSE_H
+
+#include "geofw.h"
+
+#define GEOFW_ETH_P_IP		0x0800
+#define GEOFW_ETH_P_IPV6	0x86DD
+#define GEOFW_ETH_P_8021Q	0x8100
+#define GEOFW_ETH_P_8021AD	0x88A8
+
+#define GEOFW_IPPROTO_HOPOPTS	0
+#define GEOFW_IPPROTO_TCP	6
+#define GEOFW_IPPROTO_UDP	17
+#define GEOFW_IPPROTO_ROUTING	43
+#define GEOFW_IPPROTO_FRAGMENT	44
+#define GEOFW_IPPROTO_AH	51
+#define GEOFW_IPPROTO_DSTOPTS	60
+
+#define GEOFW_ETH_HLEN		14
+#define GEOFW_VLAN_HLEN		4
+#define GEOFW_IPV4_HLEN		20
+#define GEOFW_IPV6_HLEN		40
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+enum geofw_parse_result {
+	GEOFW_PARSE_IP = 0,	/* pkt is filled in */
+	GEOFW_PARSE_NON_IP,	/* not IPv4/IPv6: pass */
+	GEOFW_PARSE_MALFORMED,	/* pkt->malformed says which class */
+};
+
+struct geofw_pkt {
+	__u8  family;		/* 4 or 6 (after v4-mapped conversion) */
+	__u8  l4proto;		/* IPPROTO_*, 0 when not reached */
+	__u8  has_l4;		/* sport/dport/tcp_flags are valid */
+	__u8  fragment;		/* 1: first fragment, 2: later fragment */
+	__u8  vlan_depth;
+	__u8  malformed;	/* enum geofw_malformed when MALFORMED */
+	__u8  tcp_flags;
+	__u8  pad;
+	__u16 l3_off;		/* offset of the IP header in the frame */
+	__u16 l4_off;		/* offset of the L4 header, when has_l4 */
+	__u16 sport_be;
+	__u16 dport_be;
+	__u8  saddr[16];	/* IPv4 in the first 4 bytes */
+};
+
+struct geofw_cursor {
+	const __u8 *pos;
+	const __u8 *start;
+	const __u8 *end;
+};
+
+static __always_inline int cursor_has(const struct geofw_cursor *c, __u32 len)
+{
+	return c->pos + len <= c->end;
+}
+
+static __always_inline __u16 load_be16(const __u8 *p)
+{
+	return (__u16)((__u16)p[0] << 8 | p[1]);
+}
+
+/* Ethernet + up to GEOFW_MAX_VLAN_DEPTH tags; returns the ethertype or -1. */
+static __always_inline int parse_eth(struct geofw_cursor *c, struct geofw_pkt *pkt)
+{
+	__u16 proto;
+	int i;
+
+	if (!cursor_has(c, GEOFW_ETH_HLEN)) {
+		pkt->malformed = GEOFW_MF_RUNT;
+		return -1;
+	}
+	proto = load_be16(c->pos + 12);
+	c->pos += GEOFW_ETH_HLEN;
+
+#pragma unroll
+	for (i = 0; i < GEOFW_MAX_VLAN_DEPTH + 1; i++) {
+		if (proto != GEOFW_ETH_P_8021Q && proto != GEOFW_ETH_P_8021AD)
+			return proto;
+		if (i == GEOFW_MAX_VLAN_DEPTH) {
+			pkt->malformed = GEOFW_MF_VLAN_DEPTH;
+			return -1;
+		}
+		if (!cursor_has(c, GEOFW_VLAN_HLEN)) {
+			pkt->malformed = GEOFW_MF_RUNT;
+			return -1;
+		}
+		proto = load_be16(c->pos + 2);
+		c->pos += GEOFW_VLAN_HLEN;
+		pkt->vlan_depth++;
+	}
+	return proto;
+}
+
+static __always_inline void parse_l4(struct geofw_cursor *c, struct geofw_pkt *pkt)
+{
+	if (pkt->fragment == 2)
+		return;
+	if (pkt->l4proto == GEOFW_IPPROTO_TCP) {
+		if (!cursor_has(c, 20))
+			return;
+		pkt->tcp_flags = c->pos[13];
+	} else if (pkt->l4proto == GEOFW_IPPROTO_UDP) {
+		if (!cursor_has(c, 8))
+			return;
+	} else {
+		return;
+	}
+	pkt->sport_be = *(const __u16 *)c->pos;
+	pkt->dport_be = *(const __u16 *)(c->pos + 2);
+	pkt->l4_off = (__u16)(c->pos - c->start);
+	pkt->has_l4 = 1;
+}
+
+static __always_inline int parse_ipv4(struct geofw_cursor *c, struct geofw_pkt *pkt)
+{
+	const __u8 *ip = c->pos;
+	__u32 ihl, tot_len;
+	__u16 frag;
+
+	if (!cursor_has(c, GEOFW_IPV4_HLEN)) {
+		pkt->malformed = GEOFW_MF_IPV4_TRUNC;
+		return -1;
+	}
+	ihl = (__u32)(ip[0] & 0x0f) * 4;
+	if ((ip[0] >> 4) != 4 || ihl < GEOFW_IPV4_HLEN) {
+		pkt->malformed = GEOFW_MF_IPV4_IHL;
+		return -1;
+	}
+	if (!cursor_has(c, ihl)) {
+		pkt->malformed = GEOFW_MF_IPV4_TRUNC;
+		return -1;
+	}
+	tot_len = load_be16(ip + 2);
+	if (tot_len < ihl) {
+		pkt->malformed = GEOFW_MF_IPV4_TOTLEN;
+		return -1;
+	}
+
+	pkt->family = 4;
+	pkt->l3_off = (__u16)(ip - c->start);
+	pkt->l4proto = ip[9];
+	__builtin_memcpy(pkt->saddr, ip + 12, 4);
+	frag = load_be16(ip + 6);
+	if (frag & 0x1fff)
+		pkt->fragment = 2;
+	else if (frag & 0x2000)
+		pkt->fragment = 1;
+	c->pos += ihl;
+	parse_l4(c, pkt);
+	return 0;
+}
+
+static __always_inline int is_v4_mapped(const __u8 *a)
+{
+	return *(const __u64 *)a == 0 && *(const __u16 *)(a + 8) == 0 &&
+	       *(const __u16 *)(a + 10) == 0xffff;
+}
+
+static __always_inline int parse_ipv6(struct geofw_cursor *c, struct geofw_pkt *pkt)
+{
+	const __u8 *ip = c->pos;
+	__u8 next;
+	int i;
+
+	if (!cursor_has(c, GEOFW_IPV6_HLEN) || (ip[0] >> 4) != 6) {
+		pkt->malformed = GEOFW_MF_IPV6_TRUNC;
+		return -1;
+	}
+	pkt->l3_off = (__u16)(ip - c->start);
+	if (is_v4_mapped(ip + 8)) {
+		pkt->family = 4;
+		__builtin_memcpy(pkt->saddr, ip + 8 + 12, 4);
+	} else {
+		pkt->family = 6;
+		__builtin_memcpy(pkt->saddr, ip + 8, 16);
+	}
+	next = ip[6];
+	c->pos += GEOFW_IPV6_HLEN;
+
+	/* Walk extension headers only to find L4; the decision needs only the
+	 * source, so a chain we cannot follow just leaves has_l4 = 0. */
+#pragma unroll
+	for (i = 0; i < GEOFW_MAX_IPV6_EXTHDRS; i++) {
+		__u32 len;
+
+		if (next == GEOFW_IPPROTO_HOPOPTS || next == GEOFW_IPPROTO_ROUTING ||
+		    next == GEOFW_IPPROTO_DSTOPTS) {
+			if (!cursor_has(c, 8))
+				return 0;
+			len = ((__u32)c->pos[1] + 1) * 8;
+		} else if (next == GEOFW_IPPROTO_AH) {
+			if (!cursor_has(c, 8))
+				return 0;
+			len = ((__u32)c->pos[1] + 2) * 4;
+		} else if (next == GEOFW_IPPROTO_FRAGMENT) {
+			__u16 off;
+
+			if (!cursor_has(c, 8))
+				return 0;
+			len = 8;
+			off = load_be16(c->pos + 2);
+			pkt->fragment = (off & 0xfff8) ? 2 : 1;
+		} else {
+			break;
+		}
+		next = c->pos[0];
+		if (!cursor_has(c, len))
+			return 0;
+		c->pos += len;
+	}
+	pkt->l4proto = next;
+	if (i < GEOFW_MAX_IPV6_EXTHDRS)
+		parse_l4(c, pkt);
+	return 0;
+}
+
+/* Parse a frame; fills pkt (which must be zeroed by the caller). */
+static __always_inline enum geofw_parse_result
+geofw_parse(const void *data, const void *data_end, struct geofw_pkt *pkt)
+{
+	struct geofw_cursor c = { .pos = data, .start = data, .end = data_end };
+	int proto;
+
+	proto = parse_eth(&c, pkt);
+	if (proto < 0)
+		return GEOFW_PARSE_MALFORMED;
+	if (proto == GEOFW_ETH_P_IP)
+		return parse_ipv4(&c, pkt) ? GEOFW_PARSE_MALFORMED : GEOFW_PARSE_IP;
+	if (proto == GEOFW_ETH_P_IPV6)
+		return parse_ipv6(&c, pkt) ? GEOFW_PARSE_MALFORMED : GEOFW_PARSE_IP;
+	return GEOFW_PARSE_NON_IP;
+}
+
+#endif

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * geofw ABI: the only header shared by the BPF programs and user space.
+ *
+ * Every map key and value is a fixed-width struct with explicit padding and a
+ * size assertion, so the kernel and user space agree byte for byte and
+ * `bpftool map dump` prints named fields.  Addresses are kept in network byte
+ * order (fields named *_be or byte arrays); everything else is host order.
+ *
+ * Bump GEOFW_ABI_VERSION whenever a key, value, map type or map size changes:
+ * geofwd refuses to adopt pins whose meta record carries another version.
+ */
+#ifndef GEOFW_H
+#define GEOFW_H
+
+#ifdef __bpf__
+/* BPF side: vmlinux.h provides __u8 … __u64. */
+#else
+#include <linux/types.h>
+#endif
+
+#define GEOFW_ABI_VERSION 1
+#define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
+
+/* ---- pins ---------------------------------------------------------------- */
+
+#define GEOFW_PIN_DIR "/sys/fs/bpf/geofw"
+
+/* Map names: the BTF map name, the kernel's name and the pin file name are
+ * the same string (at most 15 characters, the kernel's limit). */
+#define GEOFW_MAP_META		"gfw_meta"
+#define GEOFW_MAP_CONFIG	"gfw_config"
+#define GEOFW_MAP_ALLOW4	"gfw_allow4"
+#define GEOFW_MAP_ALLOW6	"gfw_allow6"
+#define GEOFW_MAP_BLOCK_IP4	"gfw_block_ip4"
+#define GEOFW_MAP_BLOCK_IP6	"gfw_block_ip6"
+#define GEOFW_MAP_BLOCK_NET4	"gfw_block_net4"
+#define GEOFW_MAP_BLOCK_NET6	"gfw_block_net6"
+#define GEOFW_MAP_COUNTRY	"gfw_country"
+#define GEOFW_MAP_GEO4		"gfw_geo4"
+#define GEOFW_MAP_GEO6		"gfw_geo6"
+#define GEOFW_MAP_CNT_REASON	"gfw_cnt_reason"
+#define GEOFW_MAP_CNT_COUNTRY	"gfw_cnt_country"
+#define GEOFW_MAP_CNT_RULE	"gfw_cnt_rule"
+#define GEOFW_MAP_CNT_ACTION	"gfw_cnt_action"
+
+/* ---- limits -------------------------------------------------------------- */
+
+#define GEOFW_MAX_ALLOW		65536	/* allowlist CIDRs per family */
+#define GEOFW_MAX_BLOCK_IP	1048576	/* exact /32 or /128 blocks per family */
+#define GEOFW_MAX_BLOCK_NET	262144	/* shorter CIDR blocks per family */
+#define GEOFW_MAX_RULE_IDS	65536	/* rule ids (hit counters); 0 = none */
+#define GEOFW_MAX_COUNTRIES	256	/* country id space, see below */
+#define GEOFW_MAX_GEO_V4	1048576	/* IPv4 geo prefixes */
+#define GEOFW_MAX_GEO_V6	1048576	/* IPv6 geo prefixes */
+#define GEOFW_MAX_VLAN_DEPTH	2	/* 802.1Q / 802.1ad tags parsed */
+#define GEOFW_MAX_IPV6_EXTHDRS	8	/* extension headers walked to find L4 */
+
+/*
+ * Country ids: 0 means "no country" (address not in the database); 1..254
+ * index a fixed table of ISO 3166-1 alpha-2 codes plus the database special
+ * codes (user/lib/countries.c), identical on both sides and stable across
+ * database reloads, so a policy never silently changes meaning.
+ */
+#define GEOFW_COUNTRY_NONE	0
+#define GEOFW_COUNTRY_MAX_ID	254
+
+/* ---- actions and reasons -------------------------------------------------- */
+
+enum geofw_action {
+	GEOFW_ACT_PASS		= 0,
+	GEOFW_ACT_DROP		= 1,
+	GEOFW_ACT_REJECT	= 2,	/* TCP: RST; other protocols: drop */
+	GEOFW_ACT_HTTP403	= 3,	/* HTTP ports: 403 page; other TCP: reject */
+	GEOFW_ACT_LOG		= 4,	/* shadow mode: counted as would-block, passed */
+	GEOFW_ACT_MAX
+};
+
+/*
+ * One reason per verdict path.  Counters are indexed by reason; user space
+ * prints them by name (geofw_reason_name()).  Append only: the numbers are ABI.
+ */
+enum geofw_reason {
+	GEOFW_R_NON_IP		= 0,	/* ARP, LLDP, …: passed to the stack */
+	GEOFW_R_ALLOWLIST	= 1,	/* source in the allowlist: passed */
+	GEOFW_R_BLOCK_IP	= 2,	/* source in the IP/CIDR blocklist: blocked */
+	GEOFW_R_LOG_IP		= 3,	/* IP/CIDR rule with the log action: passed */
+	GEOFW_R_COUNTRY_BLOCK	= 4,	/* country blocked by the policy */
+	GEOFW_R_COUNTRY_LOG	= 5,	/* country would be blocked (log): passed */
+	GEOFW_R_COUNTRY_PASS	= 6,	/* country allowed by the policy: passed */
+	GEOFW_R_NOCOUNTRY_BLOCK	= 7,	/* no country, default action blocks */
+	GEOFW_R_NOCOUNTRY_LOG	= 8,	/* no country, default action logs: passed */
+	GEOFW_R_NOCOUNTRY_PASS	= 9,	/* no country, default action passes */
+	GEOFW_R_RUNT		= 10,	/* frame shorter than its L2 headers */
+	GEOFW_R_VLAN_DEPTH	= 11,	/* more VLAN tags than GEOFW_MAX_VLAN_DEPTH */
+	GEOFW_R_IPV4_TRUNC	= 12,	/* IPv4 header cut short */
+	GEOFW_R_IPV4_IHL	= 13,	/* IPv4 IHL < 5 or version != 4 */
+	GEOFW_R_IPV4_TOTLEN	= 14,	/* IPv4 total length < header length */
+	GEOFW_R_IPV6_TRUNC	= 15,	/* IPv6 header cut short or version != 6 */
+	GEOFW_R_MAX
+};
+
+/* Malformed-packet classes, each with its own configurable verdict; class c
+ * is counted under reason GEOFW_R_RUNT + c. */
+enum geofw_malformed {
+	GEOFW_MF_RUNT		= 0,
+	GEOFW_MF_VLAN_DEPTH	= 1,
+	GEOFW_MF_IPV4_TRUNC	= 2,
+	GEOFW_MF_IPV4_IHL	= 3,
+	GEOFW_MF_IPV4_TOTLEN	= 4,
+	GEOFW_MF_IPV6_TRUNC	= 5,
+	GEOFW_MF_MAX		= 8	/* array size, room to grow */
+};
+
+/* Country policy modes. */
+enum geofw_country_mode {
+	GEOFW_MODE_BLOCK_LISTED	= 0,	/* listed countries blocked, others pass */
+	GEOFW_MODE_ALLOW_LISTED	= 1,	/* only listed countries pass */
+};
+
+/* ---- keys and values ------------------------------------------------------ */
+
+/* geofw_meta[0]: what the pinned maps were built for. */
+struct geofw_meta {
+	__u32 magic;		/* GEOFW_META_MAGIC */
+	__u32 abi_version;	/* GEOFW_ABI_VERSION */
+	__u8  country_mode;	/* enum geofw_country_mode in force */
+	__u8  pad[7];
+	__u64 created_unix;	/* when the pins were created (seconds) */
+};
+_Static_assert(sizeof(struct geofw_meta) == 24, "geofw_meta size");
+
+/* geofw_config[0]: runtime knobs, read once per packet. */
+struct geofw_config {
+	__u8  country_mode;		/* enum geofw_country_mode */
+	__u8  country_block_action;	/* action for unlisted countries in allow mode */
+	__u8  unknown_country_action;	/* action when the source has no country */
+	__u8  responder_enabled;	/* TC responder attached: reject/http403 honoured */
+	__u8  malformed_action[GEOFW_MF_MAX]; /* per enum geofw_malformed */
+	__u32 geo_generation;		/* bumped on each database switch */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct geofw_config) == 20, "geofw_config size");
+
+/* LPM trie keys (allowlist, CIDR blocklist, geo). */
+struct geofw_lpm_v4 {
+	__u32 prefixlen;
+	__u8  addr[4];
+};
+_Static_assert(sizeof(struct geofw_lpm_v4) == 8, "geofw_lpm_v4 size");
+
+struct geofw_lpm_v6 {
+	__u32 prefixlen;
+	__u8  addr[16];
+};
+_Static_assert(sizeof(struct geofw_lpm_v6) == 20, "geofw_lpm_v6 size");
+
+/* Exact-address keys for /32 and /128 blocks (hash maps). */
+struct geofw_ip4 {
+	__u8 addr[4];
+};
+_Static_assert(sizeof(struct geofw_ip4) == 4, "geofw_ip4 size");
+
+struct geofw_ip6 {
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct geofw_ip6) == 16, "geofw_ip6 size");
+
+/* Allowlist value. */
+struct geofw_allow {
+	__u32 rule_id;		/* hit counter index, 0 = not counted */
+};
+_Static_assert(sizeof(struct geofw_allow) == 4, "geofw_allow size");
+
+/* Blocklist value. */
+struct geofw_block {
+	__u8  action;		/* enum geofw_action, never PASS */
+	__u8  pad[3];
+	__u32 rule_id;		/* hit counter index, 0 = not counted */
+	__u64 expires_ns;	/* CLOCK_BOOTTIME ns; 0 = never */
+};
+_Static_assert(sizeof(struct geofw_block) == 16, "geofw_block size");
+
+/* geofw_country[country id]: policy per country. */
+struct geofw_country {
+	__u8 listed;		/* named in the policy list */
+	__u8 action;		/* block action when listed in block mode */
+};
+_Static_assert(sizeof(struct geofw_country) == 2, "geofw_country size");
+
+/* Geo value: the country id of a prefix. */
+struct geofw_geo {
+	__u8 country_id;
+};
+_Static_assert(sizeof(struct geofw_geo) == 1, "geofw_geo size");
+
+/* Per-CPU counters. */
+struct geofw_reason_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct geofw_reason_stats) == 16, "geofw_reason_stats size");
+
+/* gfw_cnt_action[enum geofw_action] uses struct geofw_reason_stats too:
+ * the action actually taken (reject/http403 count as drop while no TC
+ * responder is attached). */
+
+struct geofw_country_stats {
+	__u64 blocked;		/* dropped, rejected or answered with 403 */
+	__u64 passed;
+	__u64 logged;		/* would have been blocked (log action) */
+};
+_Static_assert(sizeof(struct geofw_country_stats) == 24, "geofw_country_stats size");
+
+struct geofw_rule_stats {
+	__u64 hits;
+};
+_Static_assert(sizeof(struct geofw_rule_stats) == 8, "geofw_rule_stats size");
+
+/*
+ * XDP → TC metadata (in front of the packet) for reject/http403 verdicts, so
+ * the TC responder acts without a second set of lookups.
+ */
+struct geofw_xdp_meta {
+	__u32 magic;		/* GEOFW_META_MAGIC */
+	__u8  action;		/* enum geofw_action */
+	__u8  reason;		/* enum geofw_reason */
+	__u8  country_id;
+	__u8  pad;
+};
+_Static_assert(sizeof(struct geofw_xdp_meta) == 8, "geofw_xdp_meta size");
+
+#endif /* GEOFW_H */

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Policy maps: what the pins are, runtime knobs, allow/block rules, countries. */
+#ifndef GEOFW_MAPS_POLICY_BPF_H
+#define GEOFW_MAPS_POLICY_BPF_H
+
+#include "geofw.h"
+
+/* gfw_meta[0]: ABI version and policy mode the pinned maps were built for. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct geofw_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_meta SEC(".maps");
+
+/* gfw_config[0]: runtime knobs (country mode, default and malformed verdicts). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct geofw_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_config SEC(".maps");
+
+/* gfw_allow4: IPv4 CIDRs that always pass (checked first). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, GEOFW_MAX_ALLOW);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct geofw_lpm_v4);
+	__type(value, struct geofw_allow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_allow4 SEC(".maps");
+
+/* gfw_allow6: IPv6 CIDRs that always pass (checked first). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, GEOFW_MAX_ALLOW);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct geofw_lpm_v6);
+	__type(value, struct geofw_allow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_allow6 SEC(".maps");
+
+/* gfw_block_ip4: blocked single IPv4 addresses (/32), one hash probe. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GEOFW_MAX_BLOCK_IP);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct geofw_ip4);
+	__type(value, struct geofw_block);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_block_ip4 SEC(".maps");
+
+/* gfw_block_ip6: blocked single IPv6 addresses (/128), one hash probe. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GEOFW_MAX_BLOCK_IP);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct geofw_ip6);
+	__type(value, struct geofw_block);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_block_ip6 SEC(".maps");
+
+/* gfw_block_net4: blocked IPv4 networks shorter than /32. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, GEOFW_MAX_BLOCK_NET);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct geofw_lpm_v4);
+	__type(value, struct geofw_block);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_block_net4 SEC(".maps");
+
+/* gfw_block_net6: blocked IPv6 networks shorter than /128. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, GEOFW_MAX_BLOCK_NET);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct geofw_lpm_v6);
+	__type(value, struct geofw_block);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_block_net6 SEC(".maps");
+
+/* gfw_country[country id]: listed flag and block action of each country. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_MAX_COUNTRIES);
+	__type(key, __u32);
+	__type(value, struct geofw_country);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_country SEC(".maps");
+
+#endif

@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * XDP verdicts through BPF_PROG_RUN on the real compiled object.
+ *
+ * Each row: the rules in force (a tiny language, below), a packet, and what
+ * must happen — XDP verdict, the one reason counter that moves (packets and
+ * bytes), the action counter, the rule hit counter, the country counter and
+ * whether the packet is handed to the TC responder.  Rules are reset between
+ * rows; counters are compared before/after.
+ *
+ * Rule language, ';'-separated:
+ *	allow CIDR [ID]			allowlist entry, hit counter ID
+ *	block CIDR ACTION [ID] [expired|later]
+ *	geo CIDR CC			geo table: prefix → country
+ *	country CC [ACTION]		country listed (block action, default drop)
+ *	mode allow|block		country policy mode
+ *	unlisted ACTION			allow mode: action for unlisted countries
+ *	unknown ACTION			action when the source has no country
+ *	malformed CLASS ACTION		runt|vlan|ipv4_trunc|ipv4_ihl|ipv4_totlen|ipv6_trunc
+ *	responder			TC responder attached: reject/http403 honoured
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cidr.h"
+#include "countries.h"
+#include "loader.h"
+#include "maps.h"
+#include "pkt.h"
+#include "test.h"
+
+static struct geofw_loaded fw;
+static bool fw_loaded;
+
+/* Load the object once for the whole suite, maps private (no pins). */
+static bool fw_get(void)
+{
+	if (!fw_loaded) {
+		if (geofw_load(NULL, &fw))
+			return false;
+		fw_loaded = true;
+	}
+	return true;
+}
+
+static __u64 boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+static int parse_prefix(const char *text, struct geofw_cidr *c)
+{
+	char err[GEOFW_ERRLEN];
+
+	if (geofw_cidr_parse(text, GEOFW_CIDR_ALLOW_ZERO, c, err, sizeof(err))) {
+		test__fail(__FILE__, __LINE__, "rule prefix: %s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_action(const char *text)
+{
+	int a = text ? geofw_action_parse(text) : -1;
+
+	if (a < 0)
+		test__fail(__FILE__, __LINE__, "rule action '%s'", text ? text : "");
+	return a;
+}
+
+static int malformed_class(const char *name)
+{
+	static const char *const names[] = { "runt", "vlan", "ipv4_trunc", "ipv4_ihl",
+					      "ipv4_totlen", "ipv6_trunc" };
+	size_t i;
+
+	for (i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return (int)i;
+	test__fail(__FILE__, __LINE__, "malformed class '%s'", name ? name : "");
+	return -1;
+}
+
+/* Apply one rule line; 0 or -1 (already reported). */
+static int apply_rule(char *line, struct geofw_config *cfg)
+{
+	char *w[6] = {};
+	struct geofw_cidr c;
+	int n = 0, a, id;
+
+	for (char *tok = strtok(line, " "); tok && n < 6; tok = strtok(NULL, " "))
+		w[n++] = tok;
+	if (!n)
+		return 0;
+
+	if (!strcmp(w[0], "allow")) {
+		struct geofw_allow val = { .rule_id = w[2] ? (__u32)atoi(w[2]) : 0 };
+
+		if (parse_prefix(w[1], &c))
+			return -1;
+		return ASSERT_OK(geofw_allow_put(&fw.maps, &c, &val), "allow_put") ? 0 : -1;
+	}
+	if (!strcmp(w[0], "block")) {
+		struct geofw_block val = {};
+
+		if (parse_prefix(w[1], &c) || (a = parse_action(w[2])) < 0)
+			return -1;
+		val.action = (__u8)a;
+		val.rule_id = w[3] ? (__u32)atoi(w[3]) : 0;
+		if (w[4] && !strcmp(w[4], "expired"))
+			val.expires_ns = boot_ns() - 1000000000ull;
+		else if (w[4] && !strcmp(w[4], "later"))
+			val.expires_ns = boot_ns() + 3600ull * 1000000000ull;
+		return ASSERT_OK(geofw_block_put(&fw.maps, &c, &val), "block_put") ? 0 : -1;
+	}
+	if (!strcmp(w[0], "geo")) {
+		if (parse_prefix(w[1], &c))
+			return -1;
+		id = geofw_country_id(w[2]);
+		if (!ASSERT_NEQ(id, 0, w[2]))
+			return -1;
+		return ASSERT_OK(geofw_geo_put(&fw.maps, &c, (__u8)id), "geo_put") ? 0 : -1;
+	}
+	if (!strcmp(w[0], "country")) {
+		struct geofw_country pol = { .listed = 1, .action = GEOFW_ACT_DROP };
+
+		id = geofw_country_id(w[1]);
+		if (!ASSERT_NEQ(id, 0, w[1]))
+			return -1;
+		if (w[2] && (a = parse_action(w[2])) >= 0)
+			pol.action = (__u8)a;
+		return ASSERT_OK(geofw_country_put(&fw.maps, (unsigned)id, &pol),
+				 "country_put") ? 0 : -1;
+	}
+	if (!strcmp(w[0], "mode")) {
+		cfg->country_mode = w[1] && !strcmp(w[1], "allow") ? GEOFW_MODE_ALLOW_LISTED :
+								   GEOFW_MODE_BLOCK_LISTED;
+		return 0;
+	}
+	if (!strcmp(w[0], "unlisted") || !strcmp(w[0], "unknown")) {
+		if ((a = parse_action(w[1])) < 0)
+			return -1;
+		if (w[0][1] == 'n' && w[0][2] == 'l')
+			cfg->country_block_action = (__u8)a;
+		else
+			cfg->unknown_country_action = (__u8)a;
+		return 0;
+	}
+	if (!strcmp(w[0], "malformed")) {
+		int cls = malformed_class(w[1]);
+
+		if (cls < 0 || (a = parse_action(w[2])) < 0)
+			return -1;
+		cfg->malformed_action[cls] = (__u8)a;
+		return 0;
+	}
+	if (!strcmp(w[0], "responder")) {
+		cfg->responder_enabled = 1;
+		return 0;
+	}
+	test__fail(__FILE__, __LINE__, "unknown rule '%s'", w[0]);
+	return -1;
+}
+
+static int apply_rules(const char *rules)
+{
+	struct geofw_config cfg;
+	char *copy, *line, *save = NULL;
+	int err = 0;
+
+	if (!ASSERT_OK(geofw_maps_reset_rules(&fw.maps), "reset rules"))
+		return -1;
+	geofw_config_defaults(&cfg);
+	copy = strdup(rules ? rules : "");
+	for (line = strtok_r(copy, ";", &save); line && !err; line = strtok_r(NULL, ";", &save))
+		err = apply_rule(line, &cfg);
+	free(copy);
+	if (!err && !ASSERT_OK(geofw_config_write(&fw.maps, &cfg), "config_write"))
+		err = -1;
+	return err;
+}
+
+struct counters {
+	struct geofw_reason_stats reason[GEOFW_R_MAX];
+	struct geofw_reason_stats action[GEOFW_ACT_MAX];
+	struct geofw_rule_stats rule;
+	struct geofw_country_stats country;
+};
+
+static void read_counters(struct counters *c, __u32 rule_id, __u32 country_id)
+{
+	__u32 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < GEOFW_R_MAX; i++)
+		geofw_cnt_reason_read(&fw.maps, i, &c->reason[i]);
+	for (i = 0; i < GEOFW_ACT_MAX; i++)
+		geofw_cnt_action_read(&fw.maps, i, &c->action[i]);
+	if (rule_id)
+		geofw_cnt_rule_read(&fw.maps, rule_id, &c->rule);
+	if (country_id)
+		geofw_cnt_country_read(&fw.maps, country_id, &c->country);
+}
+
+enum { C_BLOCKED = 1, C_PASSED, C_LOGGED };
+
+struct xdp_case {
+	const char *name;
+	const char *rules;
+	struct pkt_opts pkt;
+	int verdict;		/* XDP_PASS / XDP_DROP */
+	int reason;		/* enum geofw_reason */
+	int action;		/* action counted (effective) */
+	__u32 rule;		/* rule id that must record one hit */
+	const char *cc;		/* country whose counter must move … */
+	int cc_field;		/* … in this field (C_*) */
+	bool meta;		/* handed to the TC responder */
+};
+
+#define V4(addr, ...) { .src = addr, __VA_ARGS__ }
+#define V6(addr, ...) { .src = addr, __VA_ARGS__ }
+#define PASS(r) .verdict = XDP_PASS, .reason = GEOFW_R_##r, .action = GEOFW_ACT_PASS
+#define DROP(r) .verdict = XDP_DROP, .reason = GEOFW_R_##r, .action = GEOFW_ACT_DROP
+#define LOGD(r) .verdict = XDP_PASS, .reason = GEOFW_R_##r, .action = GEOFW_ACT_LOG
+#define META(r, a) .verdict = XDP_PASS, .reason = GEOFW_R_##r, .action = GEOFW_ACT_##a, .meta = true
+
+/* Rules that make "ignored" visible: an unknown country drops. */
+#define GEO_WORLD "geo 203.0.113.0/24 RU; geo 198.51.100.0/24 DE; " \
+		  "geo 2001:db8:bad::/48 RU; geo 2001:db8:900d::/48 DE; "
+
+static const struct xdp_case cases[] = {
+	/* --- verdict branches, IPv4 ----------------------------------------- */
+	{ "v4/no_rules_pass", "", V4("203.0.113.5"), PASS(NOCOUNTRY_PASS) },
+	{ "v4/block_ip", "block 203.0.113.5 drop 7", V4("203.0.113.5"), DROP(BLOCK_IP), .rule = 7 },
+	{ "v4/block_cidr", "block 203.0.113.0/24 drop 8", V4("203.0.113.77"), DROP(BLOCK_IP), .rule = 8 },
+	{ "v4/allow_beats_block", "block 203.0.113.0/24 drop 8; allow 203.0.113.9 3",
+	  V4("203.0.113.9"), PASS(ALLOWLIST), .rule = 3 },
+	{ "v4/allow_cidr_beats_block_ip", "block 203.0.113.9 drop 8; allow 203.0.113.0/28 3",
+	  V4("203.0.113.9"), PASS(ALLOWLIST), .rule = 3 },
+	{ "v4/allow_beats_country", GEO_WORLD "country RU; allow 203.0.113.0/24 4",
+	  V4("203.0.113.5"), PASS(ALLOWLIST), .rule = 4 },
+	{ "v4/block_beats_country_allow", GEO_WORLD "mode allow; country RU; block 203.0.113.5 drop 9",
+	  V4("203.0.113.5"), DROP(BLOCK_IP), .rule = 9 },
+	{ "v4/country_block", GEO_WORLD "country RU", V4("203.0.113.5"), DROP(COUNTRY_BLOCK),
+	  .cc = "RU", .cc_field = C_BLOCKED },
+	{ "v4/country_unlisted_pass", GEO_WORLD "country RU; unknown drop", V4("198.51.100.5"),
+	  PASS(COUNTRY_PASS), .cc = "DE", .cc_field = C_PASSED },
+	{ "v4/allow_mode_listed_pass", GEO_WORLD "mode allow; country DE; unknown drop",
+	  V4("198.51.100.5"), PASS(COUNTRY_PASS), .cc = "DE", .cc_field = C_PASSED },
+	{ "v4/allow_mode_unlisted_block", GEO_WORLD "mode allow; country DE", V4("203.0.113.5"),
+	  DROP(COUNTRY_BLOCK), .cc = "RU", .cc_field = C_BLOCKED },
+	{ "v4/allow_mode_unlisted_log", GEO_WORLD "mode allow; country DE; unlisted log",
+	  V4("203.0.113.5"), LOGD(COUNTRY_LOG), .cc = "RU", .cc_field = C_LOGGED },
+	{ "v4/unknown_country_drop", GEO_WORLD "unknown drop", V4("192.0.2.55"), DROP(NOCOUNTRY_BLOCK) },
+	{ "v4/unknown_country_log", GEO_WORLD "unknown log", V4("192.0.2.55"), LOGD(NOCOUNTRY_LOG) },
+	{ "v4/expired_block_ignored", "block 203.0.113.5 drop 7 expired; unknown pass",
+	  V4("203.0.113.5"), PASS(NOCOUNTRY_PASS) },
+	{ "v4/expired_cidr_ignored", "block 203.0.113.0/24 drop 7 expired", V4("203.0.113.5"),
+	  PASS(NOCOUNTRY_PASS) },
+	{ "v4/expired_ip_falls_to_cidr", "block 203.0.113.5 drop 7 expired; block 203.0.113.0/24 drop 8",
+	  V4("203.0.113.5"), DROP(BLOCK_IP), .rule = 8 },
+	{ "v4/unexpired_block", "block 203.0.113.5 drop 7 later", V4("203.0.113.5"), DROP(BLOCK_IP), .rule = 7 },
+	{ "v4/log_ip_passes", "block 203.0.113.5 log 11", V4("203.0.113.5"), LOGD(LOG_IP), .rule = 11 },
+	{ "v4/country_log_passes", GEO_WORLD "country RU log", V4("203.0.113.5"), LOGD(COUNTRY_LOG),
+	  .cc = "RU", .cc_field = C_LOGGED },
+	{ "v4/reject_no_responder_drops", "block 203.0.113.5 reject 12", V4("203.0.113.5"),
+	  DROP(BLOCK_IP), .rule = 12 },
+	{ "v4/reject_tcp_to_responder", "responder; block 203.0.113.5 reject 12", V4("203.0.113.5"),
+	  META(BLOCK_IP, REJECT), .rule = 12 },
+	{ "v4/reject_udp_drops", "responder; block 203.0.113.5 reject 12",
+	  V4("203.0.113.5", .proto = IPPROTO_UDP), DROP(BLOCK_IP), .rule = 12 },
+	{ "v4/reject_icmp_drops", "responder; block 203.0.113.5 reject 12",
+	  V4("203.0.113.5", .proto = IPPROTO_ICMP), DROP(BLOCK_IP), .rule = 12 },
+	{ "v4/http403_to_responder", "responder; block 203.0.113.5 http403 13", V4("203.0.113.5"),
+	  META(BLOCK_IP, HTTP403), .rule = 13 },
+	{ "v4/http403_no_responder_drops", "block 203.0.113.5 http403 13", V4("203.0.113.5"),
+	  DROP(BLOCK_IP), .rule = 13 },
+	{ "v4/country_http403_to_responder", GEO_WORLD "responder; country RU http403",
+	  V4("203.0.113.5"), META(COUNTRY_BLOCK, HTTP403), .cc = "RU", .cc_field = C_BLOCKED },
+
+	/* --- verdict branches, IPv6 ----------------------------------------- */
+	{ "v6/no_rules_pass", "", V6("2001:db8::5"), PASS(NOCOUNTRY_PASS) },
+	{ "v6/block_ip", "block 2001:db8::5 drop 7", V6("2001:db8::5"), DROP(BLOCK_IP), .rule = 7 },
+	{ "v6/block_cidr", "block 2001:db8:bad::/48 drop 8", V6("2001:db8:bad::77"), DROP(BLOCK_IP), .rule = 8 },
+	{ "v6/allow_beats_block", "block 2001:db8::/32 drop 8; allow 2001:db8::9 3", V6("2001:db8::9"),
+	  PASS(ALLOWLIST), .rule = 3 },
+	{ "v6/allow_beats_country", GEO_WORLD "country RU; allow 2001:db8:bad::/64 4",
+	  V6("2001:db8:bad::5"), PASS(ALLOWLIST), .rule = 4 },
+	{ "v6/block_beats_country_allow", GEO_WORLD "mode allow; country RU; block 2001:db8:bad::5 drop 9",
+	  V6("2001:db8:bad::5"), DROP(BLOCK_IP), .rule = 9 },
+	{ "v6/country_block", GEO_WORLD "country RU", V6("2001:db8:bad::5"), DROP(COUNTRY_BLOCK),
+	  .cc = "RU", .cc_field = C_BLOCKED },
+	{ "v6/country_unlisted_pass", GEO_WORLD "country RU; unknown drop", V6("2001:db8:900d::5"),
+	  PASS(COUNTRY_PASS), .cc = "DE", .cc_field = C_PASSED },
+	{ "v6/allow_mode_unlisted_block", GEO_WORLD "mode allow; country DE", V6("2001:db8:bad::5"),
+	  DROP(COUNTRY_BLOCK), .cc = "RU", .cc_field = C_BLOCKED },
+	{ "v6/allow_mode_listed_pass", GEO_WORLD "mode allow; country DE; unknown drop",
+	  V6("2001:db8:900d::1"), PASS(COUNTRY_PASS), .cc = "DE", .cc_field = C_PASSED },
+	{ "v6/unknown_country_drop", GEO_WORLD "unknown drop", V6("2001:db8:1::1"), DROP(NOCOUNTRY_BLOCK) },
+	{ "v6/expired_block_ignored", "block 2001:db8::5 drop 7 expired", V6("2001:db8::5"),
+	  PASS(NOCOUNTRY_PASS) },
+	{ "v6/expired_ip_falls_to_cidr", "block 2001:db8::5 drop 7 expired; block 2001:db8::/64 drop 8",
+	  V6("2001:db8::5"), DROP(BLOCK_IP), .rule = 8 },
+	{ "v6/log_ip_passes", "block 2001:db8::5 log 11", V6("2001:db8::5"), LOGD(LOG_IP), .rule = 11 },
+	{ "v6/reject_tcp_to_responder", "responder; block 2001:db8::5 reject 12", V6("2001:db8::5"),
+	  META(BLOCK_IP, REJECT), .rule = 12 },
+	{ "v6/http403_udp_drops", "responder; block 2001:db8::5 http403 12",
+	  V6("2001:db8::5", .proto = IPPROTO_UDP), DROP(BLOCK_IP), .rule = 12 },
+
+	/* --- CIDR boundaries, IPv4: first and last inside, first outside ----- */
+#define EDGE(len, net, first, last, out)						\
+	{ "v4/edge_" #len "_first", "block " net " drop 20", V4(first), DROP(BLOCK_IP), .rule = 20 }, \
+	{ "v4/edge_" #len "_last", "block " net " drop 20", V4(last), DROP(BLOCK_IP), .rule = 20 },  \
+	{ "v4/edge_" #len "_outside", "block " net " drop 20", V4(out), PASS(NOCOUNTRY_PASS) }
+	{ "v4/edge_0_first", "block 0.0.0.0/0 drop 20", V4("0.0.0.0"), DROP(BLOCK_IP), .rule = 20 },
+	{ "v4/edge_0_last", "block 0.0.0.0/0 drop 20", V4("255.255.255.255"), DROP(BLOCK_IP), .rule = 20 },
+	{ "v4/edge_0_v6_outside", "block 0.0.0.0/0 drop 20", V6("2001:db8::1"), PASS(NOCOUNTRY_PASS) },
+	EDGE(1, "128.0.0.0/1", "128.0.0.0", "255.255.255.255", "127.255.255.255"),
+	EDGE(8, "203.0.0.0/8", "203.0.0.0", "203.255.255.255", "204.0.0.0"),
+	EDGE(23, "198.51.100.0/23", "198.51.100.0", "198.51.101.255", "198.51.102.0"),
+	EDGE(24, "203.0.113.0/24", "203.0.113.0", "203.0.113.255", "203.0.114.0"),
+	EDGE(25, "203.0.113.128/25", "203.0.113.128", "203.0.113.255", "203.0.113.127"),
+	EDGE(31, "192.0.2.6/31", "192.0.2.6", "192.0.2.7", "192.0.2.8"),
+	EDGE(32, "192.0.2.9/32", "192.0.2.9", "192.0.2.9", "192.0.2.10"),
+	{ "v4/edge_32_below", "block 192.0.2.9/32 drop 20", V4("192.0.2.8"), PASS(NOCOUNTRY_PASS) },
+	{ "v4/edge_allow_24_outside", "block 203.0.0.0/8 drop 20; allow 203.0.113.0/24 5",
+	  V4("203.0.114.0"), DROP(BLOCK_IP), .rule = 20 },
+	{ "v4/edge_geo_24_outside", GEO_WORLD "country RU", V4("203.0.114.0"), PASS(NOCOUNTRY_PASS) },
+#undef EDGE
+
+	/* --- CIDR boundaries, IPv6 ------------------------------------------ */
+#define EDGE(len, net, first, last, out)						\
+	{ "v6/edge_" #len "_first", "block " net " drop 21", V6(first), DROP(BLOCK_IP), .rule = 21 }, \
+	{ "v6/edge_" #len "_last", "block " net " drop 21", V6(last), DROP(BLOCK_IP), .rule = 21 },  \
+	{ "v6/edge_" #len "_outside", "block " net " drop 21", V6(out), PASS(NOCOUNTRY_PASS) }
+	{ "v6/edge_0_first", "block ::/0 drop 21", V6("::"), DROP(BLOCK_IP), .rule = 21 },
+	{ "v6/edge_0_last", "block ::/0 drop 21", V6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+	  DROP(BLOCK_IP), .rule = 21 },
+	{ "v6/edge_0_v4_outside", "block ::/0 drop 21", V4("192.0.2.1"), PASS(NOCOUNTRY_PASS) },
+	EDGE(1, "8000::/1", "8000::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	     "7fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+	EDGE(8, "2000::/8", "2000::", "20ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2100::"),
+	EDGE(24, "2001:d00::/24", "2001:d00::", "2001:dff:ffff:ffff:ffff:ffff:ffff:ffff", "2001:e00::"),
+	EDGE(32, "2001:db8::/32", "2001:db8::", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "2001:db9::"),
+	EDGE(48, "2001:db8:1::/48", "2001:db8:1::", "2001:db8:1:ffff:ffff:ffff:ffff:ffff", "2001:db8:2::"),
+	EDGE(64, "2001:db8:1:2::/64", "2001:db8:1:2::", "2001:db8:1:2:ffff:ffff:ffff:ffff",
+	     "2001:db8:1:3::"),
+	EDGE(127, "2001:db8::a/127", "2001:db8::a", "2001:db8::b", "2001:db8::c"),
+	EDGE(128, "2001:db8::9/128", "2001:db8::9", "2001:db8::9", "2001:db8::8"),
+#undef EDGE
+
+	/* --- parsing: VLAN, options, extension headers, fragments ------------ */
+	{ "vlan/8021q_v4", "block 203.0.113.5 drop 7", V4("203.0.113.5", .vlan = { 0x8100 }),
+	  DROP(BLOCK_IP), .rule = 7 },
+	{ "vlan/8021q_v6", "block 2001:db8::5 drop 7", V6("2001:db8::5", .vlan = { 0x8100 }),
+	  DROP(BLOCK_IP), .rule = 7 },
+	{ "vlan/qinq_8021ad_v4", "block 203.0.113.5 drop 7",
+	  V4("203.0.113.5", .vlan = { 0x88A8, 0x8100 }), DROP(BLOCK_IP), .rule = 7 },
+	{ "vlan/qinq_8021q_8021q_v6", "block 2001:db8::5 drop 7",
+	  V6("2001:db8::5", .vlan = { 0x8100, 0x8100 }), DROP(BLOCK_IP), .rule = 7 },
+	{ "vlan/qinq_allowed_passes", "block 203.0.113.0/24 drop 7; allow 203.0.113.6 2",
+	  V4("203.0.113.6", .vlan = { 0x88A8, 0x8100 }), PASS(ALLOWLIST), .rule = 2 },
+	{ "vlan/qinq_http403_to_responder", "responder; block 203.0.113.5 http403 7",
+	  V4("203.0.113.5", .vlan = { 0x88A8, 0x8100 }), META(BLOCK_IP, HTTP403), .rule = 7 },
+	{ "vlan/three_tags_dropped", "", V4("192.0.2.5", .vlan = { 0x88A8, 0x8100, 0x8100 }),
+	  DROP(VLAN_DEPTH) },
+	{ "vlan/three_tags_verdict_pass", "malformed vlan pass",
+	  V4("192.0.2.5", .vlan = { 0x88A8, 0x8100, 0x8100 }), PASS(VLAN_DEPTH) },
+	{ "ipv4/options_12", "block 203.0.113.5 drop 7", V4("203.0.113.5", .ip_opts = 12),
+	  DROP(BLOCK_IP), .rule = 7 },
+	{ "ipv4/options_40_to_responder", "responder; block 203.0.113.5 reject 7",
+	  V4("203.0.113.5", .ip_opts = 40), META(BLOCK_IP, REJECT), .rule = 7 },
+	{ "ipv4/first_fragment", "block 203.0.113.5 drop 7", V4("203.0.113.5", .frag = PKT_FRAG_FIRST),
+	  DROP(BLOCK_IP), .rule = 7 },
+	{ "ipv4/first_fragment_to_responder", "responder; block 203.0.113.5 reject 7",
+	  V4("203.0.113.5", .frag = PKT_FRAG_FIRST), META(BLOCK_IP, REJECT), .rule = 7 },
+	{ "ipv4/later_fragment_blocked", "block 203.0.113.5 drop 7",
+	  V4("203.0.113.5", .frag = PKT_FRAG_LATER), DROP(BLOCK_IP), .rule = 7 },
+	{ "ipv4/later_fragment_no_l4_drops", "responder; block 203.0.113.5 reject 7",
+	  V4("203.0.113.5", .frag = PKT_FRAG_LATER), DROP(BLOCK_IP), .rule = 7 },
+	{ "ipv4/later_fragment_country", GEO_WORLD "country RU",
+	  V4("203.0.113.5", .frag = PKT_FRAG_LATER), DROP(COUNTRY_BLOCK), .cc = "RU", .cc_field = C_BLOCKED },
+	{ "ipv6/hbh_frag_blocked", "block 2001:db8::5 drop 7",
+	  V6("2001:db8::5", .v6_hbh = 1, .frag = PKT_FRAG_FIRST), DROP(BLOCK_IP), .rule = 7 },
+	{ "ipv6/hbh_frag_to_responder", "responder; block 2001:db8::5 reject 7",
+	  V6("2001:db8::5", .v6_hbh = 1, .frag = PKT_FRAG_FIRST), META(BLOCK_IP, REJECT), .rule = 7 },
+	{ "ipv6/hbh_to_responder", "responder; block 2001:db8::5 http403 7",
+	  V6("2001:db8::5", .v6_hbh = 1), META(BLOCK_IP, HTTP403), .rule = 7 },
+	{ "ipv6/later_fragment_blocked", "block 2001:db8::5 drop 7",
+	  V6("2001:db8::5", .v6_hbh = 1, .frag = PKT_FRAG_LATER), DROP(BLOCK_IP), .rule = 7 },
+	{ "ipv6/later_fragment_no_l4_drops", "responder; block 2001:db8::5 reject 7",
+	  V6("2001:db8::5", .frag = PKT_FRAG_LATER), DROP(BLOCK_IP), .rule = 7 },
+	{ "ipv6/v4_mapped_block", "block 203.0.113.5 drop 7", V6("::ffff:203.0.113.5"),
+	  DROP(BLOCK_IP), .rule = 7 },
+	{ "ipv6/v4_mapped_cidr", "block 203.0.113.0/24 drop 7", V6("::ffff:203.0.113.99"),
+	  DROP(BLOCK_IP), .rule = 7 },
+	{ "ipv6/v4_mapped_allow", "block ::/0 drop 7; block 0.0.0.0/0 drop 8; allow 203.0.113.5 2",
+	  V6("::ffff:203.0.113.5"), PASS(ALLOWLIST), .rule = 2 },
+	{ "ipv6/v4_mapped_country", GEO_WORLD "country RU", V6("::ffff:203.0.113.5"),
+	  DROP(COUNTRY_BLOCK), .cc = "RU", .cc_field = C_BLOCKED },
+	{ "ipv6/v4_mapped_not_v6_rule", "block ::/0 drop 8",
+	  V6("::ffff:198.51.100.1"), PASS(NOCOUNTRY_PASS) },
+
+	/* --- non-IP and malformed frames ------------------------------------ */
+	{ "l2/arp_passes", "block 0.0.0.0/0 drop 7; unknown drop", { .ethertype = 0x0806 }, PASS(NON_IP) },
+	{ "l2/lldp_passes", "block 0.0.0.0/0 drop 7; unknown drop", { .ethertype = 0x88CC }, PASS(NON_IP) },
+	{ "l2/vlan_arp_passes", "unknown drop", { .vlan = { 0x8100 }, .ethertype = 0x0806 }, PASS(NON_IP) },
+	/* BPF_PROG_RUN refuses frames shorter than an Ethernet header, so runts
+	 * are frames cut inside their VLAN tags. */
+	{ "bad/runt_vlan_tag_cut", "unknown drop", V4("192.0.2.5", .vlan = { 0x8100 }, .truncate = 16),
+	  PASS(RUNT) },
+	{ "bad/runt_inner_tag_cut", "unknown drop",
+	  V4("192.0.2.5", .vlan = { 0x88A8, 0x8100 }, .truncate = 20), PASS(RUNT) },
+	{ "bad/runt_verdict_drop", "malformed runt drop",
+	  V4("192.0.2.5", .vlan = { 0x8100 }, .truncate = 17), DROP(RUNT) },
+	{ "bad/ipv4_truncated", "", V4("192.0.2.5", .truncate = 14 + 12), DROP(IPV4_TRUNC) },
+	{ "bad/ipv4_truncated_verdict_pass", "malformed ipv4_trunc pass",
+	  V4("192.0.2.5", .truncate = 14 + 12), PASS(IPV4_TRUNC) },
+	{ "bad/ipv4_options_cut", "", V4("192.0.2.5", .ip_opts = 40, .truncate = 14 + 40), DROP(IPV4_TRUNC) },
+	{ "bad/ipv4_ihl_4", "", V4("192.0.2.5", .ihl = 4), DROP(IPV4_IHL) },
+	{ "bad/ipv4_ihl_1", "", V4("192.0.2.5", .ihl = 1), DROP(IPV4_IHL) },
+	{ "bad/ipv4_version_6", "", V4("192.0.2.5", .version = 6), DROP(IPV4_IHL) },
+	{ "bad/ipv4_totlen_small", "", V4("192.0.2.5", .tot_len = 19), DROP(IPV4_TOTLEN) },
+	{ "bad/ipv4_totlen_below_options", "", V4("192.0.2.5", .ip_opts = 8, .tot_len = 24),
+	  DROP(IPV4_TOTLEN) },
+	{ "bad/ipv4_totlen_verdict_pass", "malformed ipv4_totlen pass", V4("192.0.2.5", .tot_len = 10),
+	  PASS(IPV4_TOTLEN) },
+	{ "bad/ipv6_truncated", "", V6("2001:db8::5", .truncate = 14 + 39), DROP(IPV6_TRUNC) },
+	{ "bad/ipv6_version_4", "", V6("2001:db8::5", .version = 4), DROP(IPV6_TRUNC) },
+	{ "bad/ipv6_truncated_verdict_pass", "malformed ipv6_trunc pass",
+	  V6("2001:db8::5", .truncate = 14 + 20), PASS(IPV6_TRUNC) },
+	{ "bad/ipv6_ext_cut_still_judged", "block 2001:db8::5 drop 7",
+	  V6("2001:db8::5", .v6_hbh = 1, .truncate = 14 + 40 + 4), DROP(BLOCK_IP), .rule = 7 },
+};
+
+static void check_case(const struct xdp_case *tc)
+{
+	__u8 in[2048], out[2048 + 64];
+	struct counters before, after;
+	__u32 cc_id = tc->cc ? (__u32)geofw_country_id(tc->cc) : 0;
+	LIBBPF_OPTS(bpf_test_run_opts, run,
+		.data_in = in,
+		.data_out = out,
+		.data_size_out = sizeof(out),
+		.repeat = 1,
+	);
+	size_t len;
+	__u32 r;
+
+	len = pkt_build(&tc->pkt, in, sizeof(in));
+	if (!ASSERT_NEQ(len, 0, "pkt_build"))
+		return;
+	run.data_size_in = (__u32)len;
+	if (apply_rules(tc->rules))
+		return;
+
+	read_counters(&before, tc->rule, cc_id);
+	if (!ASSERT_OK(bpf_prog_test_run_opts(fw.xdp_prog_fd, &run), "prog_test_run"))
+		return;
+	read_counters(&after, tc->rule, cc_id);
+
+	ASSERT_EQ(run.retval, tc->verdict, "XDP verdict");
+
+	/* Exactly one reason and one action counter move, by one packet. */
+	for (r = 0; r < GEOFW_R_MAX; r++) {
+		__u64 dp = after.reason[r].packets - before.reason[r].packets;
+		__u64 db = after.reason[r].bytes - before.reason[r].bytes;
+
+		if ((int)r == tc->reason) {
+			ASSERT_EQ(dp, 1, geofw_reason_name(r));
+			ASSERT_EQ(db, len, "reason bytes");
+		} else if (dp) {
+			test__fail(__FILE__, __LINE__, "reason %s counted, expected %s",
+				   geofw_reason_name(r), geofw_reason_name((unsigned)tc->reason));
+		}
+	}
+	for (r = 0; r < GEOFW_ACT_MAX; r++) {
+		__u64 dp = after.action[r].packets - before.action[r].packets;
+
+		if ((int)r == tc->action)
+			ASSERT_EQ(dp, 1, geofw_action_name(r));
+		else if (dp)
+			test__fail(__FILE__, __LINE__, "action %s counted, expected %s",
+				   geofw_action_name(r), geofw_action_name((unsigned)tc->action));
+	}
+	if (tc->rule)
+		ASSERT_EQ(after.rule.hits - before.rule.hits, 1, "rule hits");
+	if (tc->cc) {
+		ASSERT_EQ(after.country.blocked - before.country.blocked,
+			  tc->cc_field == C_BLOCKED, "country blocked");
+		ASSERT_EQ(after.country.passed - before.country.passed,
+			  tc->cc_field == C_PASSED, "country passed");
+		ASSERT_EQ(after.country.logged - before.country.logged,
+			  tc->cc_field == C_LOGGED, "country logged");
+	}
+
+	/* The responder gets the frame with metadata in front; others unchanged. */
+	if (tc->meta) {
+		struct geofw_xdp_meta meta;
+
+		if (ASSERT_EQ(run.data_size_out, len + sizeof(meta), "output size with meta")) {
+			memcpy(&meta, out, sizeof(meta));
+			ASSERT_EQ(meta.magic, GEOFW_META_MAGIC, "meta magic");
+			ASSERT_EQ(meta.action, tc->action, "meta action");
+			ASSERT_EQ(meta.reason, tc->reason, "meta reason");
+			ASSERT_EQ(meta.country_id, cc_id, "meta country");
+			ASSERT_MEMEQ(out + sizeof(meta), in, len, "frame after meta");
+		}
+	} else if (tc->verdict == XDP_PASS) {
+		ASSERT_EQ(run.data_size_out, len, "output size");
+		ASSERT_MEMEQ(out, in, len, "frame unchanged");
+	}
+}
+
+void test_xdp_verdicts(void)
+{
+	size_t i;
+
+	if (!fw_get()) {
+		test__fail(__FILE__, __LINE__, "cannot load the XDP object");
+		return;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		SUBTEST("%s", cases[i].name)
+			check_case(&cases[i]);
+}
+
+/* Counters reach bpftool as named fields: the BTF of every value is there. */
+void test_xdp_counters_btf(void)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (!fw_get()) {
+		test__fail(__FILE__, __LINE__, "cannot load the XDP object");
+		return;
+	}
+	ASSERT_OK(bpf_obj_get_info_by_fd(fw.maps.cnt_reason, &info, &len), "map info");
+	ASSERT_NEQ(info.btf_value_type_id, 0, "counter value has BTF");
+	ASSERT_EQ(info.value_size, sizeof(struct geofw_reason_stats), "value size");
+	ASSERT_EQ(info.max_entries, GEOFW_R_MAX, "one slot per reason");
+}

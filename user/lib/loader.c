@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+
+#include "log.h"
+#include "xdp.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+int geofw_bpffs_ensure(void)
+{
+	struct statfs st;
+
+	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir("/sys/fs/bpf", 0700) && errno != EEXIST)
+		return log_err(-errno, "bpffs: cannot create /sys/fs/bpf: %s", strerror(errno));
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		return log_err(-errno, "bpffs: cannot mount at /sys/fs/bpf: %s", strerror(errno));
+	log_info("bpffs: mounted at /sys/fs/bpf");
+	return 0;
+}
+
+static void unpin_all(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj)
+		bpf_map__set_pin_path(map, NULL);
+}
+
+/* Fresh maps get the defaults; adopted ones must have been built for us. */
+static int init_meta(struct geofw_maps *m)
+{
+	struct geofw_meta meta;
+	struct geofw_config cfg;
+	int err;
+
+	if ((err = geofw_meta_read(m, &meta)))
+		return log_err(err, "loader: cannot read meta: %s", strerror(-err));
+	if (meta.magic == GEOFW_META_MAGIC) {
+		if (meta.abi_version != GEOFW_ABI_VERSION)
+			return log_err(-EPROTO, "loader: pinned maps have ABI %u, this build is %u",
+				       meta.abi_version, GEOFW_ABI_VERSION);
+		return 0;
+	}
+	geofw_config_defaults(&cfg);
+	if ((err = geofw_config_write(m, &cfg)))
+		return log_err(err, "loader: cannot write config: %s", strerror(-err));
+	memset(&meta, 0, sizeof(meta));
+	meta.magic = GEOFW_META_MAGIC;
+	meta.abi_version = GEOFW_ABI_VERSION;
+	meta.country_mode = cfg.country_mode;
+	meta.created_unix = (__u64)time(NULL);
+	if ((err = geofw_meta_write(m, &meta)))
+		return log_err(err, "loader: cannot write meta: %s", strerror(-err));
+	return 0;
+}
+
+int geofw_load(const char *pin_dir, struct geofw_loaded *out)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	struct geofw_xdp *skel;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	skel = geofw_xdp__open_opts(&opts);
+	if (!skel)
+		return log_err(-errno, "loader: cannot open XDP object: %s", strerror(errno));
+	if (!pin_dir)
+		unpin_all(skel->obj);
+
+	err = geofw_xdp__load(skel);
+	if (err) {
+		log_err(err, "loader: cannot load XDP object: %s", strerror(-err));
+		goto fail;
+	}
+	if ((err = geofw_maps_from_object(skel->obj, &out->maps)))
+		goto fail;
+	if ((err = init_meta(&out->maps)))
+		goto fail;
+
+	out->xdp = skel;
+	out->xdp_prog_fd = bpf_program__fd(skel->progs.geofw_xdp);
+	return 0;
+fail:
+	geofw_xdp__destroy(skel);
+	memset(out, 0, sizeof(*out));
+	return err;
+}
+
+void geofw_unload(struct geofw_loaded *l)
+{
+	if (l->xdp)
+		geofw_xdp__destroy(l->xdp);
+	memset(l, 0, sizeof(*l));
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Open and load the BPF objects.  With a pin directory, maps are pinned there
+ * by name and existing compatible pins are reused (libbpf checks type, key,
+ * value and size); without one, the maps are private to the caller (tests).
+ */
+#ifndef GEOFW_LOADER_H
+#define GEOFW_LOADER_H
+
+#include "maps.h"
+
+struct geofw_xdp;
+
+struct geofw_loaded {
+	struct geofw_xdp *xdp;		/* skeleton, owns program and map fds */
+	struct geofw_maps maps;		/* fds borrowed from the skeleton */
+	int xdp_prog_fd;
+};
+
+/* pin_dir NULL: no pinning.  On success the config map holds the defaults
+ * (fresh maps) or is left as found (adopted pins), and meta is written. */
+int geofw_load(const char *pin_dir, struct geofw_loaded *out);
+void geofw_unload(struct geofw_loaded *l);
+
+/* Mount bpffs at /sys/fs/bpf when it is not mounted (it is not everywhere). */
+int geofw_bpffs_ensure(void);
+
+#endif

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "maps.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Name and slot of every map, in struct geofw_maps order. */
+static const struct {
+	const char *name;
+	size_t off;
+} map_table[] = {
+#define M(field, name) { name, offsetof(struct geofw_maps, field) }
+	M(meta, GEOFW_MAP_META),
+	M(config, GEOFW_MAP_CONFIG),
+	M(allow4, GEOFW_MAP_ALLOW4),
+	M(allow6, GEOFW_MAP_ALLOW6),
+	M(block_ip4, GEOFW_MAP_BLOCK_IP4),
+	M(block_ip6, GEOFW_MAP_BLOCK_IP6),
+	M(block_net4, GEOFW_MAP_BLOCK_NET4),
+	M(block_net6, GEOFW_MAP_BLOCK_NET6),
+	M(country, GEOFW_MAP_COUNTRY),
+	M(geo4, GEOFW_MAP_GEO4),
+	M(geo6, GEOFW_MAP_GEO6),
+	M(cnt_reason, GEOFW_MAP_CNT_REASON),
+	M(cnt_action, GEOFW_MAP_CNT_ACTION),
+	M(cnt_country, GEOFW_MAP_CNT_COUNTRY),
+	M(cnt_rule, GEOFW_MAP_CNT_RULE),
+#undef M
+};
+
+#define N_MAPS (sizeof(map_table) / sizeof(map_table[0]))
+_Static_assert(N_MAPS * sizeof(int) == sizeof(struct geofw_maps), "map table incomplete");
+
+static int *slot(struct geofw_maps *m, size_t i)
+{
+	return (int *)((char *)m + map_table[i].off);
+}
+
+static void maps_invalidate(struct geofw_maps *m)
+{
+	size_t i;
+
+	for (i = 0; i < N_MAPS; i++)
+		*slot(m, i) = -1;
+}
+
+int geofw_maps_from_object(struct bpf_object *obj, struct geofw_maps *m)
+{
+	size_t i;
+
+	maps_invalidate(m);
+	for (i = 0; i < N_MAPS; i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, map_table[i].name);
+		int fd = map ? bpf_map__fd(map) : -1;
+
+		if (fd < 0)
+			return log_err(-ENOENT, "maps: object has no loaded map %s",
+				       map_table[i].name);
+		*slot(m, i) = fd;
+	}
+	return 0;
+}
+
+int geofw_maps_open_pinned(const char *pin_dir, struct geofw_maps *m)
+{
+	char path[PATH_MAX];
+	size_t i;
+	int err;
+
+	maps_invalidate(m);
+	for (i = 0; i < N_MAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_table[i].name);
+		*slot(m, i) = bpf_obj_get(path);
+		if (*slot(m, i) < 0) {
+			err = -errno;
+			geofw_maps_close(m);
+			return log_err(err, "maps: cannot open %s: %s", path, strerror(-err));
+		}
+	}
+	return 0;
+}
+
+void geofw_maps_close(struct geofw_maps *m)
+{
+	size_t i;
+
+	for (i = 0; i < N_MAPS; i++) {
+		if (*slot(m, i) >= 0)
+			close(*slot(m, i));
+		*slot(m, i) = -1;
+	}
+}
+
+void geofw_config_defaults(struct geofw_config *cfg)
+{
+	int i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->country_mode = GEOFW_MODE_BLOCK_LISTED;
+	cfg->country_block_action = GEOFW_ACT_DROP;
+	cfg->unknown_country_action = GEOFW_ACT_PASS;
+	for (i = 0; i < GEOFW_MF_MAX; i++)
+		cfg->malformed_action[i] = GEOFW_ACT_DROP;
+	cfg->malformed_action[GEOFW_MF_RUNT] = GEOFW_ACT_PASS;
+}
+
+static int array0_rw(int fd, void *val, bool write)
+{
+	__u32 zero = 0;
+	int err;
+
+	err = write ? bpf_map_update_elem(fd, &zero, val, BPF_ANY) :
+		      bpf_map_lookup_elem(fd, &zero, val);
+	return err ? -errno : 0;
+}
+
+int geofw_config_read(const struct geofw_maps *m, struct geofw_config *cfg)
+{
+	return array0_rw(m->config, cfg, false);
+}
+
+int geofw_config_write(const struct geofw_maps *m, const struct geofw_config *cfg)
+{
+	return array0_rw(m->config, (void *)cfg, true);
+}
+
+int geofw_meta_read(const struct geofw_maps *m, struct geofw_meta *meta)
+{
+	return array0_rw(m->meta, meta, false);
+}
+
+int geofw_meta_write(const struct geofw_maps *m, const struct geofw_meta *meta)
+{
+	return array0_rw(m->meta, (void *)meta, true);
+}
+
+/* Key buffer and map for a prefix: exact-match hash or LPM trie. */
+struct rule_key {
+	int fd;
+	union {
+		struct geofw_lpm_v4 lpm4;
+		struct geofw_lpm_v6 lpm6;
+		struct geofw_ip4 ip4;
+		struct geofw_ip6 ip6;
+	};
+};
+
+static void lpm_key(int fd4, int fd6, const struct geofw_cidr *c, struct rule_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (c->family == 4) {
+		k->fd = fd4;
+		k->lpm4.prefixlen = c->prefixlen;
+		memcpy(k->lpm4.addr, c->addr, 4);
+	} else {
+		k->fd = fd6;
+		k->lpm6.prefixlen = c->prefixlen;
+		memcpy(k->lpm6.addr, c->addr, 16);
+	}
+}
+
+static void block_key(const struct geofw_maps *m, const struct geofw_cidr *c,
+		      struct rule_key *k)
+{
+	if (c->family == 4 && c->prefixlen == 32) {
+		memset(k, 0, sizeof(*k));
+		k->fd = m->block_ip4;
+		memcpy(k->ip4.addr, c->addr, 4);
+	} else if (c->family == 6 && c->prefixlen == 128) {
+		memset(k, 0, sizeof(*k));
+		k->fd = m->block_ip6;
+		memcpy(k->ip6.addr, c->addr, 16);
+	} else {
+		lpm_key(m->block_net4, m->block_net6, c, k);
+	}
+}
+
+static int map_put(int fd, const void *key, const void *val)
+{
+	return bpf_map_update_elem(fd, key, val, BPF_ANY) ? -errno : 0;
+}
+
+static int map_del(int fd, const void *key)
+{
+	return bpf_map_delete_elem(fd, key) ? -errno : 0;
+}
+
+int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
+		    const struct geofw_block *val)
+{
+	struct rule_key k;
+
+	block_key(m, c, &k);
+	return map_put(k.fd, &k.lpm6, val);
+}
+
+int geofw_block_get(const struct geofw_maps *m, const struct geofw_cidr *c,
+		    struct geofw_block *val)
+{
+	struct rule_key k;
+
+	block_key(m, c, &k);
+	return bpf_map_lookup_elem(k.fd, &k.lpm6, val) ? -errno : 0;
+}
+
+int geofw_block_del(const struct geofw_maps *m, const struct geofw_cidr *c)
+{
+	struct rule_key k;
+
+	block_key(m, c, &k);
+	return map_del(k.fd, &k.lpm6);
+}
+
+int geofw_allow_put(const struct geofw_maps *m, const struct geofw_cidr *c,
+		    const struct geofw_allow *val)
+{
+	struct rule_key k;
+
+	lpm_key(m->allow4, m->allow6, c, &k);
+	return map_put(k.fd, &k.lpm6, val);
+}
+
+int geofw_allow_del(const struct geofw_maps *m, const struct geofw_cidr *c)
+{
+	struct rule_key k;
+
+	lpm_key(m->allow4, m->allow6, c, &k);
+	return map_del(k.fd, &k.lpm6);
+}
+
+int geofw_country_put(const struct geofw_maps *m, unsigned int country_id,
+		      const struct geofw_country *pol)
+{
+	__u32 key = country_id;
+
+	return map_put(m->country, &key, pol);
+}
+
+int geofw_geo_put(const struct geofw_maps *m, const struct geofw_cidr *c, __u8 country_id)
+{
+	struct geofw_geo val = { .country_id = country_id };
+	struct rule_key k;
+
+	lpm_key(m->geo4, m->geo6, c, &k);
+	return map_put(k.fd, &k.lpm6, &val);
+}
+
+/* Per-CPU values are laid out 8-byte aligned, one per possible CPU. */
+static int percpu_sum(int fd, __u32 key, __u64 *sum, size_t n_u64)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+	size_t i;
+	int cpu;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc((size_t)ncpu * n_u64, sizeof(__u64));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, vals)) {
+		int err = -errno;
+
+		free(vals);
+		return err;
+	}
+	memset(sum, 0, n_u64 * sizeof(__u64));
+	for (cpu = 0; cpu < ncpu; cpu++)
+		for (i = 0; i < n_u64; i++)
+			sum[i] += vals[(size_t)cpu * n_u64 + i];
+	free(vals);
+	return 0;
+}
+
+int geofw_cnt_reason_read(const struct geofw_maps *m, __u32 reason,
+			  struct geofw_reason_stats *out)
+{
+	return percpu_sum(m->cnt_reason, reason, (__u64 *)out, sizeof(*out) / 8);
+}
+
+int geofw_cnt_action_read(const struct geofw_maps *m, __u32 action,
+			  struct geofw_reason_stats *out)
+{
+	return percpu_sum(m->cnt_action, action, (__u64 *)out, sizeof(*out) / 8);
+}
+
+int geofw_cnt_country_read(const struct geofw_maps *m, __u32 country_id,
+			   struct geofw_country_stats *out)
+{
+	return percpu_sum(m->cnt_country, country_id, (__u64 *)out, sizeof(*out) / 8);
+}
+
+int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,
+			struct geofw_rule_stats *out)
+{
+	return percpu_sum(m->cnt_rule, rule_id, (__u64 *)out, sizeof(*out) / 8);
+}
+
+/* Delete every key of a hash or LPM map. */
+static int map_empty(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char key[64], next[64];
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.key_size > sizeof(key))
+		return -E2BIG;
+	/* Always restart from the first key: deleting invalidates the walk. */
+	while (!bpf_map_get_next_key(fd, NULL, next)) {
+		memcpy(key, next, info.key_size);
+		if (bpf_map_delete_elem(fd, key))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Zero every slot of an array or per-CPU array. */
+static int array_zero(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), key;
+	size_t vsize;
+	void *zero;
+	int err = 0;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	vsize = info.value_size;
+	if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY)
+		vsize = ((vsize + 7) & ~(size_t)7) * (size_t)libbpf_num_possible_cpus();
+	zero = calloc(1, vsize);
+	if (!zero)
+		return -ENOMEM;
+	for (key = 0; key < info.max_entries && !err; key++)
+		if (bpf_map_update_elem(fd, &key, zero, BPF_ANY))
+			err = -errno;
+	free(zero);
+	return err;
+}
+
+int geofw_maps_reset_rules(const struct geofw_maps *m)
+{
+	const int hashes[] = { m->allow4, m->allow6, m->block_ip4, m->block_ip6,
+			       m->block_net4, m->block_net6, m->geo4, m->geo6 };
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
+		if ((err = map_empty(hashes[i])))
+			return err;
+	return array_zero(m->country);
+}
+
+int geofw_maps_reset_counters(const struct geofw_maps *m)
+{
+	const int arrays[] = { m->cnt_reason, m->cnt_action, m->cnt_country, m->cnt_rule };
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
+		if ((err = array_zero(arrays[i])))
+			return err;
+	return 0;
+}
+
+static const char *const action_names[GEOFW_ACT_MAX] = {
+	[GEOFW_ACT_PASS] = "pass",
+	[GEOFW_ACT_DROP] = "drop",
+	[GEOFW_ACT_REJECT] = "reject",
+	[GEOFW_ACT_HTTP403] = "http403",
+	[GEOFW_ACT_LOG] = "log",
+};
+
+static const char *const reason_names[GEOFW_R_MAX] = {
+	[GEOFW_R_NON_IP] = "non_ip",
+	[GEOFW_R_ALLOWLIST] = "allowlist",
+	[GEOFW_R_BLOCK_IP] = "block_ip",
+	[GEOFW_R_LOG_IP] = "log_ip",
+	[GEOFW_R_COUNTRY_BLOCK] = "country_block",
+	[GEOFW_R_COUNTRY_LOG] = "country_log",
+	[GEOFW_R_COUNTRY_PASS] = "country_pass",
+	[GEOFW_R_NOCOUNTRY_BLOCK] = "nocountry_block",
+	[GEOFW_R_NOCOUNTRY_LOG] = "nocountry_log",
+	[GEOFW_R_NOCOUNTRY_PASS] = "nocountry_pass",
+	[GEOFW_R_RUNT] = "malformed_runt",
+	[GEOFW_R_VLAN_DEPTH] = "malformed_vlan_depth",
+	[GEOFW_R_IPV4_TRUNC] = "malformed_ipv4_trunc",
+	[GEOFW_R_IPV4_IHL] = "malformed_ipv4_ihl",
+	[GEOFW_R_IPV4_TOTLEN] = "malformed_ipv4_totlen",
+	[GEOFW_R_IPV6_TRUNC] = "malformed_ipv6_trunc",
+};
+
+const char *geofw_action_name(unsigned int action)
+{
+	return action < GEOFW_ACT_MAX ? action_names[action] : "?";
+}
+
+int geofw_action_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < GEOFW_ACT_MAX; i++)
+		if (!strcmp(name, action_names[i]))
+			return i;
+	return -1;
+}
+
+const char *geofw_reason_name(unsigned int reason)
+{
+	return reason < GEOFW_R_MAX && reason_names[reason] ? reason_names[reason] : "?";
+}

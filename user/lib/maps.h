@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Typed access to the geofw maps, by file descriptor.  The fds come either
+ * from a freshly loaded object (geofwd, tests) or from the pins (fwctl's
+ * read-only commands), so every consumer speaks to the maps the same way.
+ */
+#ifndef GEOFW_MAPS_H
+#define GEOFW_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "geofw.h"
+#include "cidr.h"
+
+struct bpf_object;
+
+struct geofw_maps {
+	int meta, config;
+	int allow4, allow6;
+	int block_ip4, block_ip6, block_net4, block_net6;
+	int country;
+	int geo4, geo6;
+	int cnt_reason, cnt_action, cnt_country, cnt_rule;
+};
+
+/* Fill fds from a loaded object (fds stay owned by the object). */
+int geofw_maps_from_object(struct bpf_object *obj, struct geofw_maps *m);
+/* Open every pinned map under pin_dir; close with geofw_maps_close(). */
+int geofw_maps_open_pinned(const char *pin_dir, struct geofw_maps *m);
+void geofw_maps_close(struct geofw_maps *m);
+
+/* Safe defaults: block-listed mode, unknown country passes, malformed frames
+ * dropped except runts (no IP to judge), reject/http403 degrade to drop. */
+void geofw_config_defaults(struct geofw_config *cfg);
+int geofw_config_read(const struct geofw_maps *m, struct geofw_config *cfg);
+int geofw_config_write(const struct geofw_maps *m, const struct geofw_config *cfg);
+int geofw_meta_read(const struct geofw_maps *m, struct geofw_meta *meta);
+int geofw_meta_write(const struct geofw_maps *m, const struct geofw_meta *meta);
+
+/* Rules.  A /32 or /128 goes to the exact-match hash, shorter prefixes to the
+ * CIDR table; callers never need to know which. */
+int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
+		    const struct geofw_block *val);
+int geofw_block_get(const struct geofw_maps *m, const struct geofw_cidr *c,
+		    struct geofw_block *val);
+int geofw_block_del(const struct geofw_maps *m, const struct geofw_cidr *c);
+int geofw_allow_put(const struct geofw_maps *m, const struct geofw_cidr *c,
+		    const struct geofw_allow *val);
+int geofw_allow_del(const struct geofw_maps *m, const struct geofw_cidr *c);
+int geofw_country_put(const struct geofw_maps *m, unsigned int country_id,
+		      const struct geofw_country *pol);
+int geofw_geo_put(const struct geofw_maps *m, const struct geofw_cidr *c, __u8 country_id);
+
+/* Counters, summed over CPUs. */
+int geofw_cnt_reason_read(const struct geofw_maps *m, __u32 reason,
+			  struct geofw_reason_stats *out);
+int geofw_cnt_action_read(const struct geofw_maps *m, __u32 action,
+			  struct geofw_reason_stats *out);
+int geofw_cnt_country_read(const struct geofw_maps *m, __u32 country_id,
+			   struct geofw_country_stats *out);
+int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,
+			struct geofw_rule_stats *out);
+
+/* Remove every allow/block rule, geo prefix and country policy. */
+int geofw_maps_reset_rules(const struct geofw_maps *m);
+/* Zero every counter. */
+int geofw_maps_reset_counters(const struct geofw_maps *m);
+
+/* Names for enums, as printed by fwctl and accepted in config and commands. */
+const char *geofw_action_name(unsigned int action);
+int geofw_action_parse(const char *name);	/* -1 when unknown */
+const char *geofw_reason_name(unsigned int reason);
+
+#endif
