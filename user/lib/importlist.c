@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "importlist.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Read buffer of the streaming reader: many lines per read(), and always
+ * room for one whole line plus its CR after the unread rest moved down. */
+#define READ_BUF	(256 * 1024)
+#define ECHO_MAX	64
+/* JSON nesting allowed inside skipped values (e.g. metadata). */
+#define JSON_DEPTH_MAX	32
+
+_Static_assert(READ_BUF > 2 * (GEOFW_IMPORT_LINE_MAX + 2), "read buffer too small");
+
+struct parser {
+	const char *name;
+	unsigned int cidr_flags;
+	struct geofw_importlist *out;
+	char *err;
+	size_t errlen;
+	/* A NUL-terminated copy of the current entry for geofw_cidr_parse(). */
+	char tok[GEOFW_IMPORT_LINE_MAX + 1];
+};
+
+__attribute__((format(printf, 2, 3)))
+static int line_error(struct parser *p, const char *fmt, ...)
+{
+	char msg[GEOFW_ERRLEN];
+	va_list ap;
+
+	if (!p->err || !p->errlen)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s:%zu: %s", p->name, p->out->lines, msg);
+	return -EINVAL;
+}
+
+/* Printable, bounded copy of a span of the file for a message. */
+static const char *echo(const char *s, size_t len, char buf[ECHO_MAX + 4])
+{
+	size_t i;
+
+	for (i = 0; i < len && i < ECHO_MAX; i++) {
+		unsigned char ch = s[i];
+
+		buf[i] = ch >= 0x20 && ch < 0x7f ? ch : '?';
+	}
+	if (len > ECHO_MAX) {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+static bool is_comment(char ch)
+{
+	return ch == '#' || ch == ';';
+}
+
+static int push(struct parser *p, const struct geofw_cidr *c)
+{
+	struct geofw_importlist *l = p->out;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 1024;
+		struct geofw_cidr *v;
+
+		if (cap > ((size_t)-1) / sizeof(*v) ||
+		    !(v = realloc(l->v, cap * sizeof(*v)))) {
+			if (p->err && p->errlen)
+				snprintf(p->err, p->errlen, "%s: out of memory after %zu entries",
+					 p->name, l->n);
+			return -ENOMEM;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *c;
+	return 0;
+}
+
+/* Parse the entry held in p->tok. */
+static int add_entry(struct parser *p)
+{
+	char msg[GEOFW_ERRLEN];
+	struct geofw_cidr c;
+
+	if (geofw_cidr_parse(p->tok, p->cidr_flags, &c, msg, sizeof(msg)))
+		return line_error(p, "%s", msg);
+	return push(p, &c);
+}
+
+/* ---- JSON lines (Spamhaus drop_v4.json / drop_v6.json) ------------------- */
+
+struct jcur {
+	const char *s;
+	size_t i, n;
+};
+
+static void j_ws(struct jcur *j)
+{
+	while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' ||
+			       j->s[j->i] == '\r' || j->s[j->i] == '\n'))
+		j->i++;
+}
+
+static bool j_eat(struct jcur *j, char ch)
+{
+	j_ws(j);
+	if (j->i < j->n && j->s[j->i] == ch) {
+		j->i++;
+		return true;
+	}
+	return false;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/*
+ * A string at the cursor, decoded into out (cap bytes with the NUL; NULL to
+ * skip).  Only ASCII matters to us: \u escapes beyond it decode to '?'.
+ * *trunc tells that out was too small.  -1 when malformed.
+ */
+static int j_string(struct jcur *j, char *out, size_t cap, bool *trunc)
+{
+	size_t o = 0;
+
+	if (trunc)
+		*trunc = false;
+	if (!j_eat(j, '"'))
+		return -1;
+	for (;;) {
+		unsigned char ch;
+
+		if (j->i >= j->n)
+			return -1;
+		ch = j->s[j->i++];
+		if (ch == '"')
+			break;
+		if (ch < 0x20)
+			return -1;
+		if (ch == '\\') {
+			if (j->i >= j->n)
+				return -1;
+			ch = j->s[j->i++];
+			switch (ch) {
+			case '"': case '\\': case '/':
+				break;
+			case 'b': ch = '\b'; break;
+			case 'f': ch = '\f'; break;
+			case 'n': ch = '\n'; break;
+			case 'r': ch = '\r'; break;
+			case 't': ch = '\t'; break;
+			case 'u': {
+				unsigned int v = 0;
+				int k;
+
+				if (j->n - j->i < 4)
+					return -1;
+				for (k = 0; k < 4; k++) {
+					int h = hexval(j->s[j->i++]);
+
+					if (h < 0)
+						return -1;
+					v = v << 4 | h;
+				}
+				ch = v && v < 0x80 ? v : '?';
+				break;
+			}
+			default:
+				return -1;
+			}
+		}
+		if (out) {
+			if (o + 1 < cap)
+				out[o++] = ch;
+			else if (trunc)
+				*trunc = true;
+		}
+	}
+	if (out && cap)
+		out[o] = '\0';
+	return 0;
+}
+
+static bool j_digits(struct jcur *j)
+{
+	size_t start = j->i;
+
+	while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
+		j->i++;
+	return j->i > start;
+}
+
+static int j_number(struct jcur *j)
+{
+	if (j->i < j->n && j->s[j->i] == '-')
+		j->i++;
+	if (j->i < j->n && j->s[j->i] == '0')
+		j->i++;
+	else if (!j_digits(j))
+		return -1;
+	if (j->i < j->n && j->s[j->i] == '.') {
+		j->i++;
+		if (!j_digits(j))
+			return -1;
+	}
+	if (j->i < j->n && (j->s[j->i] == 'e' || j->s[j->i] == 'E')) {
+		j->i++;
+		if (j->i < j->n && (j->s[j->i] == '+' || j->s[j->i] == '-'))
+			j->i++;
+		if (!j_digits(j))
+			return -1;
+	}
+	return 0;
+}
+
+static int j_literal(struct jcur *j, const char *word)
+{
+	size_t len = strlen(word);
+
+	if (j->n - j->i < len || memcmp(j->s + j->i, word, len))
+		return -1;
+	j->i += len;
+	return 0;
+}
+
+/* Validate and skip any value (fields we do not use). */
+static int j_skip_value(struct jcur *j, int depth)
+{
+	if (depth > JSON_DEPTH_MAX)
+		return -1;
+	j_ws(j);
+	if (j->i >= j->n)
+		return -1;
+	switch (j->s[j->i]) {
+	case '"':
+		return j_string(j, NULL, 0, NULL);
+	case '{':
+		j->i++;
+		if (j_eat(j, '}'))
+			return 0;
+		do {
+			if (j_string(j, NULL, 0, NULL) || !j_eat(j, ':') ||
+			    j_skip_value(j, depth + 1))
+				return -1;
+		} while (j_eat(j, ','));
+		return j_eat(j, '}') ? 0 : -1;
+	case '[':
+		j->i++;
+		if (j_eat(j, ']'))
+			return 0;
+		do {
+			if (j_skip_value(j, depth + 1))
+				return -1;
+		} while (j_eat(j, ','));
+		return j_eat(j, ']') ? 0 : -1;
+	case 't':
+		return j_literal(j, "true");
+	case 'f':
+		return j_literal(j, "false");
+	case 'n':
+		return j_literal(j, "null");
+	default:
+		return j_number(j);
+	}
+}
+
+/* One object per line; only "cidr" (and "type":"metadata") matter. */
+static int json_line(struct parser *p, const char *s, size_t len)
+{
+	struct jcur j = { .s = s, .n = len };
+	bool have_cidr = false, metadata = false;
+	char key[16], type[16];
+	bool trunc;
+
+	if (!j_eat(&j, '{'))
+		goto malformed;
+	if (!j_eat(&j, '}')) {
+		do {
+			if (j_string(&j, key, sizeof(key), &trunc) || !j_eat(&j, ':'))
+				goto malformed;
+			j_ws(&j);
+			if (!trunc && !strcmp(key, "cidr")) {
+				if (have_cidr)
+					return line_error(p, "\"cidr\" given twice");
+				if (j.i >= j.n || j.s[j.i] != '"')
+					return line_error(p, "\"cidr\" must be a string");
+				/* The line is at most GEOFW_IMPORT_LINE_MAX bytes, so
+				 * its decoded value always fits in tok. */
+				if (j_string(&j, p->tok, sizeof(p->tok), NULL))
+					goto malformed;
+				have_cidr = true;
+			} else if (!trunc && !strcmp(key, "type") &&
+				   j.i < j.n && j.s[j.i] == '"') {
+				if (j_string(&j, type, sizeof(type), &trunc))
+					goto malformed;
+				metadata = !trunc && !strcmp(type, "metadata");
+			} else if (j_skip_value(&j, 1)) {
+				goto malformed;
+			}
+		} while (j_eat(&j, ','));
+		if (!j_eat(&j, '}'))
+			goto malformed;
+	}
+	j_ws(&j);
+	if (j.i != j.n)
+		goto malformed;
+	if (metadata)
+		return 0;
+	if (!have_cidr)
+		return line_error(p, "JSON line without a \"cidr\" field");
+	return add_entry(p);
+
+malformed:
+	return line_error(p, "malformed JSON at column %zu", j.i + 1);
+}
+
+/* ---- lines ------------------------------------------------------------ */
+
+/* One line without its '\n'. */
+static int parse_line(struct parser *p, const char *s, size_t len)
+{
+	char eb[ECHO_MAX + 4];
+	size_t i, tok_end;
+
+	p->out->lines++;
+	if (len && s[len - 1] == '\r')
+		len--;
+	if (len > GEOFW_IMPORT_LINE_MAX)
+		return line_error(p, "line too long (more than %d bytes)",
+				  GEOFW_IMPORT_LINE_MAX);
+	if (memchr(s, '\0', len))
+		return line_error(p, "NUL byte in line (not a text file?)");
+	if (p->out->lines == 1 && len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3)) {
+		s += 3;
+		len -= 3;
+	}
+
+	while (len && is_space(*s))
+		s++, len--;
+	while (len && is_space(s[len - 1]))
+		len--;
+	if (!len || is_comment(*s))
+		return 0;
+	if (*s == '{')
+		return json_line(p, s, len);
+
+	for (tok_end = 0; tok_end < len; tok_end++)
+		if (is_space(s[tok_end]) || is_comment(s[tok_end]))
+			break;
+	for (i = tok_end; i < len && is_space(s[i]); i++)
+		;
+	if (i < len && !is_comment(s[i]))
+		return line_error(p, "%s: one address or CIDR per line, then only a # or ; comment",
+				  echo(s, len, eb));
+	memcpy(p->tok, s, tok_end);
+	p->tok[tok_end] = '\0';
+	return add_entry(p);
+}
+
+static int cmp_cidr(const void *a, const void *b)
+{
+	return geofw_cidr_cmp(a, b);
+}
+
+/* Byte `pass` of the sort key, least significant first: prefixlen, then the
+ * address from its last byte (the order of geofw_cidr_cmp() within a family,
+ * since unused address bytes are zero). */
+static __u8 key_byte(const struct geofw_cidr *c, int pass)
+{
+	return pass ? c->addr[16 - pass] : c->prefixlen;
+}
+
+/*
+ * LSD radix sort of one family's entries: qsort() of a million random
+ * entries costs ~0.4 s in comparator calls, this ~30 ms for IPv4.  Passes
+ * where every entry has the same byte are skipped.
+ */
+static void radix_sort(struct geofw_cidr *v, struct geofw_cidr *tmp, size_t n, int nbytes)
+{
+	struct geofw_cidr *src = v, *dst = tmp, *t;
+	size_t count[256], i, sum;
+	int pass, b;
+
+	if (!n)
+		return;
+	for (pass = 0; pass <= 16; pass++) {
+		if (pass && pass <= 16 - nbytes)
+			continue;	/* bytes unused by this family */
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[key_byte(&src[i], pass)]++;
+		if (count[key_byte(&src[0], pass)] == n)
+			continue;
+		for (b = 0, sum = 0; b < 256; b++) {
+			size_t c = count[b];
+
+			count[b] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[count[key_byte(&src[i], pass)]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+}
+
+static void sort_entries(struct geofw_importlist *l)
+{
+	struct geofw_cidr *tmp = malloc(l->n * sizeof(*tmp));
+	size_t i, n4 = 0, k;
+
+	if (!tmp) {
+		qsort(l->v, l->n, sizeof(*l->v), cmp_cidr);
+		return;
+	}
+	/* IPv4 first, as geofw_cidr_cmp() orders families. */
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].family == 4)
+			tmp[n4++] = l->v[i];
+	}
+	for (i = 0, k = n4; i < l->n; i++) {
+		if (l->v[i].family != 4)
+			tmp[k++] = l->v[i];
+	}
+	memcpy(l->v, tmp, l->n * sizeof(*tmp));
+	radix_sort(l->v, tmp, n4, 4);
+	radix_sort(l->v + n4, tmp, l->n - n4, 16);
+	free(tmp);
+}
+
+/* Sort, so the result does not depend on line order, and drop repeats. */
+static void finish(struct geofw_importlist *l)
+{
+	size_t i, k;
+
+	if (l->n < 2)
+		return;
+	sort_entries(l);
+	for (i = 1, k = 1; i < l->n; i++) {
+		if (geofw_cidr_cmp(&l->v[i], &l->v[k - 1]))
+			l->v[k++] = l->v[i];
+	}
+	l->duplicates = l->n - k;
+	l->n = k;
+}
+
+static void parser_init(struct parser *p, const char *name, unsigned int flags,
+			struct geofw_importlist *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	p->name = name ? name : "<input>";
+	p->cidr_flags = 0;
+	if (flags & GEOFW_IMPORT_FORCE)
+		p->cidr_flags |= GEOFW_CIDR_ALLOW_ZERO;
+	if (flags & GEOFW_IMPORT_MASK_HOST_BITS)
+		p->cidr_flags |= GEOFW_CIDR_ALLOW_HOST_BITS;
+	p->out = out;
+	p->err = err;
+	p->errlen = errlen;
+	if (err && errlen)
+		err[0] = '\0';
+}
+
+static int parser_done(struct parser *p, int r)
+{
+	if (r)
+		geofw_importlist_free(p->out);
+	else
+		finish(p->out);
+	return r;
+}
+
+int geofw_importlist_parse_buf(const char *buf, size_t len, const char *name,
+			       unsigned int flags, struct geofw_importlist *out,
+			       char *err, size_t errlen)
+{
+	struct parser p;
+	size_t start = 0;
+	int r = 0;
+
+	parser_init(&p, name, flags, out, err, errlen);
+	while (start < len) {
+		const char *nl = memchr(buf + start, '\n', len - start);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+
+		r = parse_line(&p, buf + start, end - start);
+		if (r)
+			break;
+		start = end + 1;
+	}
+	return parser_done(&p, r);
+}
+
+int geofw_importlist_read(const char *path, unsigned int flags,
+			  struct geofw_importlist *out, char *err, size_t errlen)
+{
+	size_t start = 0, end = 0;
+	struct parser p;
+	bool eof = false;
+	char *buf;
+	int fd, r = 0;
+
+	parser_init(&p, path, flags, out, err, errlen);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	buf = malloc(READ_BUF);
+	if (!buf) {
+		close(fd);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+
+	for (;;) {
+		char *nl = memchr(buf + start, '\n', end - start);
+		ssize_t n;
+
+		if (nl) {
+			r = parse_line(&p, buf + start, nl - (buf + start));
+			if (r)
+				break;
+			start = nl + 1 - buf;
+			continue;
+		}
+		/* No newline yet: a line already longer than allowed (plus a
+		 * CR) is reported without reading the rest of it. */
+		if (end - start > GEOFW_IMPORT_LINE_MAX + 1 || eof) {
+			if (end > start)
+				r = parse_line(&p, buf + start, end - start);
+			break;
+		}
+		memmove(buf, buf + start, end - start);
+		end -= start;
+		start = 0;
+		do
+			n = read(fd, buf + end, READ_BUF - end);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			r = -errno;
+			if (err && errlen)
+				snprintf(err, errlen, "%s: %s", path, strerror(-r));
+			break;
+		}
+		if (!n)
+			eof = true;
+		end += n;
+	}
+	free(buf);
+	close(fd);
+	return parser_done(&p, r);
+}
+
+void geofw_importlist_free(struct geofw_importlist *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
