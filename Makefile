@@ -49,6 +49,11 @@ USER_HDRS := $(wildcard user/lib/*.h include/*.h)
 
 BINS	 := $(sort $(patsubst user/%/,$(BUILD)/%,$(dir $(wildcard user/geofwd/*.c user/fwctl/*.c))))
 
+# BPF objects used only by tests (e.g. an entry that takes its verdict from
+# skb->cb, which BPF_PROG_RUN can set but XDP metadata cannot).
+TEST_BPF_SRCS := $(wildcard tests/*/bpf/*.bpf.c)
+TEST_SKELS := $(foreach f,$(TEST_BPF_SRCS),$(BUILD)/$(notdir $(f:.bpf.c=.skel.h)))
+
 TEST_SUITES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tests/unit/*.c tests/prog/*.c)))))
 TEST_BINS := $(TEST_SUITES:%=$(BUILD)/tests/%/run)
 
@@ -67,6 +72,14 @@ deps:
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/bpf/%.bpf.o: $$(wildcard tests/*/bpf/%.bpf.c) $(BPF_HDRS) | $(BUILD)/tests/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibpf -c $< -o $@
+
+$(TEST_SKELS): $(BUILD)/%.skel.h: $(BUILD)/tests/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name geofw_$* > $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -99,7 +112,7 @@ $(BUILD)/tests/%/list.inc: $$(wildcard tests/$$*/*.c) | $(BUILD)/tests
 		sed 's/^void test_\(.*\)(void)/TEST(\1)/' > $@
 
 $(BUILD)/tests/%/run: $$(wildcard tests/$$*/*.c tests/$$*/*.h tests/lib/*.c tests/lib/*.h) \
-		$(BUILD)/tests/%/list.inc $(USER_HDRS) $(LIB) $(SKELS)
+		$(BUILD)/tests/%/list.inc $(USER_HDRS) $(LIB) $(SKELS) $(TEST_SKELS)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/lib -DTEST_SUITE='"$*"' \
 		-DTEST_LIST='"tests/$*/list.inc"' \
@@ -117,7 +130,7 @@ demo: deps
 
 # ---- misc ------------------------------------------------------------------
 
-$(BUILD)/bpf $(BUILD)/lib $(BUILD)/tests:
+$(BUILD)/bpf $(BUILD)/lib $(BUILD)/tests $(BUILD)/tests/bpf:
 	$(Q)mkdir -p $@
 
 clean:

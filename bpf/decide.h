@@ -72,7 +72,8 @@ decide_country(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 	__u32 id;
 	__u8 action;
 
-	id = pkt->family == 4 ? geo_country_v4(pkt->saddr) : geo_country_v6(pkt->saddr);
+	id = pkt->family == 4 ? geo_country_v4(pkt->saddr, cfg->geo_slot & 1) :
+				geo_country_v6(pkt->saddr, cfg->geo_slot & 1);
 	v->country_id = (__u8)id;
 	v->country_looked_up = 1;
 

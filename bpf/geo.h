@@ -1,32 +1,136 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Geo lookup: source address → country id.  Everything the data plane knows
- * about the geo tables is behind these two functions, so the table layout
- * can change without touching the decision.
+ * about the geo tables is behind these two functions (layout: include/geofw.h).
+ *
+ * They are global (non-static, noinline) BPF functions: the verifier checks
+ * each once on its own instead of once per path through the parser, which
+ * keeps the whole program far below the verifier's complexity limit.
  */
 #ifndef GEOFW_GEO_H
 #define GEOFW_GEO_H
 
 #include "geofw.h"
 
-static __always_inline __u8 geo_country_v4(const __u8 *addr)
+/* a: the IPv4 address in host order. */
+__attribute__((noinline)) int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 {
-	struct geofw_lpm_v4 key = { .prefixlen = 32 };
-	struct geofw_geo *geo;
+	struct geofw_geo4_block *block;
+	struct geofw_geo4_chunk *chunk;
+	__u32 idx = a >> 20, key;
+	void *inner;
+	__u8 id;
 
-	__builtin_memcpy(key.addr, addr, 4);
-	geo = bpf_map_lookup_elem(&gfw_geo4, &key);
-	return geo ? geo->country_id : GEOFW_COUNTRY_NONE;
+	inner = bpf_map_lookup_elem(&gfw_geo4_flat, &slot);
+	if (!inner)
+		return GEOFW_COUNTRY_NONE;
+	block = bpf_map_lookup_elem(inner, &idx);
+	if (!block)
+		return GEOFW_COUNTRY_NONE;
+	id = block->country[(a >> 8) & (GEOFW_GEO4_BLOCK - 1)];
+	if (id != GEOFW_COUNTRY_MORE)
+		return id;
+
+	inner = bpf_map_lookup_elem(&gfw_geo4_more, &slot);
+	if (!inner)
+		return GEOFW_COUNTRY_NONE;
+	key = a >> 8;
+	chunk = bpf_map_lookup_elem(inner, &key);
+	if (!chunk)
+		return GEOFW_COUNTRY_NONE;
+	id = chunk->country[a & 0xff];
+	return id == GEOFW_COUNTRY_MORE ? GEOFW_COUNTRY_NONE : id;
 }
 
-static __always_inline __u8 geo_country_v6(const __u8 *addr)
+/* 1 when a < b (unsigned), without a branch: the borrow out of a - b
+ * (Hacker's Delight 2-13).  A branch per key would make the verifier walk
+ * 2^15 paths per tree node. */
+static __always_inline __u64 lt_u64(__u64 a, __u64 b)
 {
-	struct geofw_lpm_v6 key = { .prefixlen = 128 };
-	struct geofw_geo *geo;
+	return ((~a & b) | (~(a ^ b) & (a - b))) >> 63;
+}
 
-	__builtin_memcpy(key.addr, addr, 16);
-	geo = bpf_map_lookup_elem(&gfw_geo6, &key);
-	return geo ? geo->country_id : GEOFW_COUNTRY_NONE;
+/* Index of the last key <= x: keys are sorted, and key[0] <= x holds on every
+ * node the descent reaches (the first interval starts at 0). */
+static __always_inline __u32 geo6_node_rank(const struct geofw_geo6_node *n, __u64 x)
+{
+	__u64 j = 0;
+	int i;
+
+#pragma unroll
+	for (i = 1; i < GEOFW_GEO6_FANOUT; i++)
+		j += 1 - lt_u64(x, n->key[i]);
+	return (__u32)j;
+}
+
+/* hi, lo: the upper and lower 64 bits of the IPv6 address, host order. */
+__attribute__((noinline)) int geofw_geo_lookup_v6(__u64 hi, __u64 lo, __u32 slot)
+{
+	struct geofw_geo6_header *hdr;
+	struct geofw_geo6_node *node;
+	__u64 x = hi;
+	__u32 idx, level, j = 0;
+	void *tree, *more;
+
+	tree = bpf_map_lookup_elem(&gfw_geo6_tree, &slot);
+	if (!tree)
+		return GEOFW_COUNTRY_NONE;
+	idx = 0;
+	hdr = bpf_map_lookup_elem(tree, &idx);
+	if (!hdr || hdr->magic != GEOFW_META_MAGIC)
+		return GEOFW_COUNTRY_NONE;
+
+	idx = hdr->level_start[0];
+	node = NULL;
+	for (level = 0; level < GEOFW_GEO6_MAX_DEPTH; level++) {
+		node = bpf_map_lookup_elem(tree, &idx);
+		if (!node)
+			return GEOFW_COUNTRY_NONE;
+		j = geo6_node_rank(node, x);
+		if (level + 1 >= hdr->depth)
+			break;
+		/* Inner nodes keep the index of their last child in country[0]. */
+		if (j > node->country[0])
+			j = node->country[0];
+		idx = hdr->level_start[level + 1] +
+		      (idx - hdr->level_start[level]) * GEOFW_GEO6_FANOUT + j;
+	}
+	if (!node)
+		return GEOFW_COUNTRY_NONE;
+	{
+		__u8 id = node->country[j & (GEOFW_GEO6_FANOUT - 1)];
+		struct geofw_lpm_v6 key = { .prefixlen = 128 };
+		struct geofw_geo *geo;
+
+		if (id != GEOFW_COUNTRY_MORE)
+			return id;
+		more = bpf_map_lookup_elem(&gfw_geo6_more, &slot);
+		if (!more)
+			return GEOFW_COUNTRY_NONE;
+		hi = bpf_cpu_to_be64(hi);
+		lo = bpf_cpu_to_be64(lo);
+		__builtin_memcpy(key.addr, &hi, 8);
+		__builtin_memcpy(key.addr + 8, &lo, 8);
+		geo = bpf_map_lookup_elem(more, &key);
+		return geo ? geo->country_id : GEOFW_COUNTRY_NONE;
+	}
+}
+
+static __always_inline __u8 geo_country_v4(const __u8 *addr, __u32 slot)
+{
+	__u32 a;
+
+	__builtin_memcpy(&a, addr, 4);
+	return (__u8)geofw_geo_lookup_v4(bpf_ntohl(a), slot);
+}
+
+static __always_inline __u8 geo_country_v6(const __u8 *addr, __u32 slot)
+{
+	__u64 hi, lo;
+
+	__builtin_memcpy(&hi, addr, 8);
+	__builtin_memcpy(&lo, addr + 8, 8);
+	return (__u8)geofw_geo_lookup_v6(bpf_be64_to_cpu(hi), bpf_be64_to_cpu(lo), slot);
 }
 
 #endif

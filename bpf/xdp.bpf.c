@@ -101,3 +101,27 @@ int geofw_xdp(struct xdp_md *ctx)
 		count_country(v.country_id, action);
 	return ret;
 }
+
+/*
+ * Geo probe, never attached: returns the country id the firewall computes
+ * for the frame's source (same parser, same lookup, same tables), so
+ * `fwctl geo verify` can compare it with libmaxminddb through BPF_PROG_RUN.
+ * 0 = no country, 256 + reason for frames the parser refuses.
+ */
+SEC("xdp")
+int geofw_geo_probe(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct geofw_pkt pkt = {};
+	struct geofw_config *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&gfw_config, &zero);
+	if (!cfg)
+		return 256 + GEOFW_R_MAX;
+	if (geofw_parse(data, data_end, &pkt) != GEOFW_PARSE_IP)
+		return 256 + GEOFW_R_NON_IP;
+	return pkt.family == 4 ? geo_country_v4(pkt.saddr, cfg->geo_slot & 1) :
+				 geo_country_v6(pkt.saddr, cfg->geo_slot & 1);
+}

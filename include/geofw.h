@@ -37,12 +37,16 @@
 #define GEOFW_MAP_BLOCK_NET4	"gfw_block_net4"
 #define GEOFW_MAP_BLOCK_NET6	"gfw_block_net6"
 #define GEOFW_MAP_COUNTRY	"gfw_country"
-#define GEOFW_MAP_GEO4		"gfw_geo4"
-#define GEOFW_MAP_GEO6		"gfw_geo6"
+#define GEOFW_MAP_GEO4_FLAT	"gfw_geo4_flat"
+#define GEOFW_MAP_GEO4_MORE	"gfw_geo4_more"
+#define GEOFW_MAP_GEO6_TREE	"gfw_geo6_tree"
+#define GEOFW_MAP_GEO6_MORE	"gfw_geo6_more"
 #define GEOFW_MAP_CNT_REASON	"gfw_cnt_reason"
 #define GEOFW_MAP_CNT_COUNTRY	"gfw_cnt_country"
 #define GEOFW_MAP_CNT_RULE	"gfw_cnt_rule"
 #define GEOFW_MAP_CNT_ACTION	"gfw_cnt_action"
+#define GEOFW_MAP_RESPONDER	"gfw_responder"
+#define GEOFW_MAP_CNT_RESP	"gfw_cnt_resp"
 
 /* ---- limits -------------------------------------------------------------- */
 
@@ -53,8 +57,18 @@
 #define GEOFW_MAX_COUNTRIES	256	/* country id space, see below */
 #define GEOFW_MAX_GEO_V4	1048576	/* IPv4 geo prefixes */
 #define GEOFW_MAX_GEO_V6	1048576	/* IPv6 geo prefixes */
+#define GEOFW_GEO_SLOTS		2	/* table generations: in force + being built */
+#define GEOFW_GEO4_BLOCK	4096	/* /24 entries per flat-table array value */
+#define GEOFW_GEO4_BLOCKS	4096	/* 2^24 / GEOFW_GEO4_BLOCK */
+#define GEOFW_MAX_GEO4_MORE	65536	/* /24s holding prefixes longer than /24 */
+#define GEOFW_GEO6_FANOUT	16	/* keys per search-tree node */
+#define GEOFW_GEO6_MAX_DEPTH	6	/* 16^6 = 16M intervals */
+#define GEOFW_MAX_GEO6_NODES	((GEOFW_MAX_GEO_V6 * 2 + 1) / 15 + 64) /* + upper levels */
+#define GEOFW_MAX_GEO6_MORE	65536	/* IPv6 prefixes longer than /64 */
 #define GEOFW_MAX_VLAN_DEPTH	2	/* 802.1Q / 802.1ad tags parsed */
 #define GEOFW_MAX_IPV6_EXTHDRS	8	/* extension headers walked to find L4 */
+#define GEOFW_MAX_HTTP_PORTS	8	/* ports answered with the 403 page */
+#define GEOFW_HTTP403_MAX	1200	/* whole HTTP response (headers + body) */
 
 /*
  * Country ids: 0 means "no country" (address not in the database); 1..254
@@ -64,6 +78,7 @@
  */
 #define GEOFW_COUNTRY_NONE	0
 #define GEOFW_COUNTRY_MAX_ID	254
+#define GEOFW_COUNTRY_MORE	255	/* geo tables: look in the longer-prefix table */
 
 /* ---- actions and reasons -------------------------------------------------- */
 
@@ -137,8 +152,9 @@ struct geofw_config {
 	__u8  unknown_country_action;	/* action when the source has no country */
 	__u8  responder_enabled;	/* TC responder attached: reject/http403 honoured */
 	__u8  malformed_action[GEOFW_MF_MAX]; /* per enum geofw_malformed */
+	__u8  geo_slot;			/* geo table slot in force (0 or 1) */
+	__u8  pad[3];
 	__u32 geo_generation;		/* bumped on each database switch */
-	__u32 pad;
 };
 _Static_assert(sizeof(struct geofw_config) == 20, "geofw_config size");
 
@@ -188,7 +204,55 @@ struct geofw_country {
 };
 _Static_assert(sizeof(struct geofw_country) == 2, "geofw_country size");
 
-/* Geo value: the country id of a prefix. */
+/*
+ * Geo tables.  One lookup per packet costs about one memory access for IPv4
+ * and a handful for IPv6 (docs/geo-tables.md):
+ *
+ * IPv4: gfw_geo4_flat[slot] is a flat table of one country id per /24,
+ * GEOFW_GEO4_BLOCK ids per array value (index = addr >> 20, byte =
+ * (addr >> 8) & 4095).  A /24 that holds longer prefixes has the id
+ * GEOFW_COUNTRY_MORE; its 256 addresses are in gfw_geo4_more[slot], keyed by
+ * addr >> 8.
+ *
+ * IPv6: gfw_geo6_tree[slot] is a static B+-tree over the start of every
+ * interval of the upper 64 address bits.  Node 0 is a header; each node holds
+ * GEOFW_GEO6_FANOUT sorted keys, and in leaves the country of the interval
+ * starting at each key; an inner node keeps the index of its last child in
+ * country[0].  Intervals of prefixes longer than /64 have the id
+ * GEOFW_COUNTRY_MORE and are resolved in the LPM trie gfw_geo6_more[slot].
+ *
+ * config.geo_slot says which slot is in force; a database switch fills the
+ * other slot and flips that one byte, so no packet sees a partial table.
+ */
+struct geofw_geo4_block {
+	__u8 country[GEOFW_GEO4_BLOCK];
+};
+_Static_assert(sizeof(struct geofw_geo4_block) == 4096, "geofw_geo4_block size");
+
+struct geofw_geo4_chunk {
+	__u8 country[256];	/* by the last address byte */
+};
+_Static_assert(sizeof(struct geofw_geo4_chunk) == 256, "geofw_geo4_chunk size");
+
+struct geofw_geo6_node {
+	__u64 key[GEOFW_GEO6_FANOUT];	/* host order; unused keys are ~0 */
+	__u8  country[GEOFW_GEO6_FANOUT]; /* leaves; inner: [0] = last child */
+};
+_Static_assert(sizeof(struct geofw_geo6_node) == 144, "geofw_geo6_node size");
+
+/* Node 0 of gfw_geo6_tree.  Level 0 is the root; level depth-1 the leaves.
+ * The child j of node n on level l is node
+ * level_start[l+1] + (n - level_start[l]) * FANOUT + j. */
+struct geofw_geo6_header {
+	__u32 magic;			/* GEOFW_META_MAGIC */
+	__u32 depth;			/* levels, 1..GEOFW_GEO6_MAX_DEPTH */
+	__u32 level_start[GEOFW_GEO6_MAX_DEPTH + 1];
+	__u8  pad[144 - 8 - 4 * (GEOFW_GEO6_MAX_DEPTH + 1)];
+};
+_Static_assert(sizeof(struct geofw_geo6_header) == sizeof(struct geofw_geo6_node),
+	       "geofw_geo6_header size");
+
+/* gfw_geo6_more value: the country id of a prefix longer than /64. */
 struct geofw_geo {
 	__u8 country_id;
 };
@@ -216,6 +280,32 @@ struct geofw_rule_stats {
 	__u64 hits;
 };
 _Static_assert(sizeof(struct geofw_rule_stats) == 8, "geofw_rule_stats size");
+
+/* gfw_responder[0]: what the TC responder answers with. */
+struct geofw_responder {
+	__u16 http_ports[GEOFW_MAX_HTTP_PORTS];	/* host order; 0 = unused slot */
+	__u16 response_len;			/* bytes used in response[] */
+	__u16 pad[3];
+	__u8  response[GEOFW_HTTP403_MAX];	/* complete HTTP/1.1 403 response */
+};
+_Static_assert(sizeof(struct geofw_responder) == 24 + GEOFW_HTTP403_MAX, "geofw_responder size");
+
+/* Responder events, counted in gfw_cnt_resp[enum geofw_resp_event]. */
+enum geofw_resp_event {
+	GEOFW_RESP_SYNACK	= 0,	/* SYN answered with a cookie SYN-ACK */
+	GEOFW_RESP_HTTP403	= 1,	/* 403 page segment sent */
+	GEOFW_RESP_RST		= 2,	/* RST sent (reject) */
+	GEOFW_RESP_FINACK	= 3,	/* client FIN acknowledged */
+	GEOFW_RESP_BAD_COOKIE	= 4,	/* ACK that does not verify: dropped */
+	GEOFW_RESP_DROPPED	= 5,	/* other segment of a blocked flow: dropped */
+	GEOFW_RESP_ERROR	= 6,	/* could not build a reply: dropped */
+	GEOFW_RESP_MAX
+};
+
+struct geofw_resp_stats {
+	__u64 packets;
+};
+_Static_assert(sizeof(struct geofw_resp_stats) == 8, "geofw_resp_stats size");
 
 /*
  * XDP → TC metadata (in front of the packet) for reject/http403 verdicts, so

@@ -1,28 +1,96 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Geo tables: source prefix → country id. */
+/*
+ * Geo tables: source address → country id (layout in include/geofw.h).
+ * Each table is an array of GEOFW_GEO_SLOTS inner maps; user space builds a
+ * new generation in the free slot and flips config.geo_slot.
+ */
 #ifndef GEOFW_MAPS_GEO_BPF_H
 #define GEOFW_MAPS_GEO_BPF_H
 
 #include "geofw.h"
 
-/* gfw_geo4: IPv4 prefix → country id. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, GEOFW_MAX_GEO_V4);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct geofw_lpm_v4);
-	__type(value, struct geofw_geo);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} gfw_geo4 SEC(".maps");
+/*
+ * clang emits the value types of inner map templates as forward declarations
+ * (they are two pointers away from any global), which libbpf cannot size.
+ * This read-only variable (4.6 KB of .rodata, never read) makes them full
+ * BTF types; user space also uses them to give the inner maps it creates
+ * BTF, so bpftool prints their fields.
+ */
+struct geofw_geo_btf {
+	struct geofw_geo4_block geo4_block;
+	struct geofw_geo4_chunk geo4_chunk;
+	struct geofw_geo6_node geo6_node;
+	struct geofw_geo6_header geo6_header;
+	struct geofw_geo geo;
+	struct geofw_lpm_v6 lpm_v6;
+};
+static const struct geofw_geo_btf geofw_geo_btf_anchor __attribute__((used));
 
-/* gfw_geo6: IPv6 prefix → country id. */
-struct {
+struct geo4_flat_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_GEO4_BLOCKS);
+	__type(key, __u32);
+	__type(value, struct geofw_geo4_block);
+};
+
+struct geo4_more_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GEOFW_MAX_GEO4_MORE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct geofw_geo4_chunk);
+};
+
+struct geo6_tree_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);			/* sized per database */
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, struct geofw_geo6_node);
+};
+
+struct geo6_more_inner {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, GEOFW_MAX_GEO_V6);
+	__uint(max_entries, GEOFW_MAX_GEO6_MORE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct geofw_lpm_v6);
 	__type(value, struct geofw_geo);
+};
+
+/* gfw_geo4_flat[slot]: one country id per IPv4 /24. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, GEOFW_GEO_SLOTS);
+	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} gfw_geo6 SEC(".maps");
+	__array(values, struct geo4_flat_inner);
+} gfw_geo4_flat SEC(".maps");
+
+/* gfw_geo4_more[slot]: per-address ids of the /24s that hold longer prefixes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, GEOFW_GEO_SLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct geo4_more_inner);
+} gfw_geo4_more SEC(".maps");
+
+/* gfw_geo6_tree[slot]: B+-tree of IPv6 intervals (upper 64 bits) → id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, GEOFW_GEO_SLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct geo6_tree_inner);
+} gfw_geo6_tree SEC(".maps");
+
+/* gfw_geo6_more[slot]: IPv6 prefixes longer than /64 → id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, GEOFW_GEO_SLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct geo6_more_inner);
+} gfw_geo6_more SEC(".maps");
 
 #endif

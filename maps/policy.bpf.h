@@ -92,4 +92,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_country SEC(".maps");
 
+/* gfw_responder[0]: HTTP ports and the 403 response the TC responder sends. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct geofw_responder);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_responder SEC(".maps");
+
 #endif

@@ -41,4 +41,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_cnt_rule SEC(".maps");
 
+/* gfw_cnt_resp[enum geofw_resp_event]: what the TC responder did. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GEOFW_RESP_MAX);
+	__type(key, __u32);
+	__type(value, struct geofw_resp_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_cnt_resp SEC(".maps");
+
 #endif

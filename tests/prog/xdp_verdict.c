@@ -30,6 +30,7 @@
 
 #include "cidr.h"
 #include "countries.h"
+#include "geotable.h"
 #include "loader.h"
 #include "maps.h"
 #include "pkt.h"
@@ -90,6 +91,27 @@ static int malformed_class(const char *name)
 	return -1;
 }
 
+/* Geo prefixes of the current row, installed as one generation. */
+static struct geofw_geo_prefix geo_v4[16], geo_v6[16];
+static size_t n_geo_v4, n_geo_v6;
+
+static int add_geo(const struct geofw_cidr *c, int id)
+{
+	struct geofw_geo_prefix *p;
+
+	if (c->family == 4 && n_geo_v4 < 16)
+		p = &geo_v4[n_geo_v4++];
+	else if (c->family == 6 && n_geo_v6 < 16)
+		p = &geo_v6[n_geo_v6++];
+	else
+		return -1;
+	memset(p, 0, sizeof(*p));
+	memcpy(p->addr, c->addr, 16);
+	p->prefixlen = c->prefixlen;
+	p->country_id = (__u8)id;
+	return 0;
+}
+
 /* Apply one rule line; 0 or -1 (already reported). */
 static int apply_rule(char *line, struct geofw_config *cfg)
 {
@@ -128,7 +150,7 @@ static int apply_rule(char *line, struct geofw_config *cfg)
 		id = geofw_country_id(w[2]);
 		if (!ASSERT_NEQ(id, 0, w[2]))
 			return -1;
-		return ASSERT_OK(geofw_geo_put(&fw.maps, &c, (__u8)id), "geo_put") ? 0 : -1;
+		return ASSERT_OK(add_geo(&c, id), "geo prefix") ? 0 : -1;
 	}
 	if (!strcmp(w[0], "country")) {
 		struct geofw_country pol = { .listed = 1, .action = GEOFW_ACT_DROP };
@@ -177,15 +199,26 @@ static int apply_rules(const char *rules)
 	char *copy, *line, *save = NULL;
 	int err = 0;
 
-	if (!ASSERT_OK(geofw_maps_reset_rules(&fw.maps), "reset rules"))
+	if (!ASSERT_OK(geofw_maps_reset_rules(&fw.maps), "reset rules") ||
+	    !ASSERT_OK(geofw_geo_clear(&fw.maps), "clear geo"))
 		return -1;
 	geofw_config_defaults(&cfg);
+	n_geo_v4 = n_geo_v6 = 0;
 	copy = strdup(rules ? rules : "");
 	for (line = strtok_r(copy, ";", &save); line && !err; line = strtok_r(NULL, ";", &save))
 		err = apply_rule(line, &cfg);
 	free(copy);
 	if (!err && !ASSERT_OK(geofw_config_write(&fw.maps, &cfg), "config_write"))
 		err = -1;
+	if (!err && (n_geo_v4 || n_geo_v6)) {
+		struct geofw_geo_image img;
+
+		if (!ASSERT_OK(geofw_geo_build(geo_v4, n_geo_v4, geo_v6, n_geo_v6, &img), "geo build"))
+			return -1;
+		if (!ASSERT_OK(geofw_geo_install(&fw.maps, NULL, &img), "geo install"))
+			err = -1;
+		geofw_geo_image_free(&img);
+	}
 	return err;
 }
 

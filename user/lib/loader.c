@@ -92,6 +92,7 @@ int geofw_load(const char *pin_dir, struct geofw_loaded *out)
 
 	out->xdp = skel;
 	out->xdp_prog_fd = bpf_program__fd(skel->progs.geofw_xdp);
+	out->geo_probe_fd = bpf_program__fd(skel->progs.geofw_geo_probe);
 	return 0;
 fail:
 	geofw_xdp__destroy(skel);

@@ -15,6 +15,7 @@ struct geofw_loaded {
 	struct geofw_xdp *xdp;		/* skeleton, owns program and map fds */
 	struct geofw_maps maps;		/* fds borrowed from the skeleton */
 	int xdp_prog_fd;
+	int geo_probe_fd;		/* geofw_geo_probe, for geo verify */
 };
 
 /* pin_dir NULL: no pinning.  On success the config map holds the defaults

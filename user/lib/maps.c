@@ -28,12 +28,16 @@ static const struct {
 	M(block_net4, GEOFW_MAP_BLOCK_NET4),
 	M(block_net6, GEOFW_MAP_BLOCK_NET6),
 	M(country, GEOFW_MAP_COUNTRY),
-	M(geo4, GEOFW_MAP_GEO4),
-	M(geo6, GEOFW_MAP_GEO6),
+	M(geo4_flat, GEOFW_MAP_GEO4_FLAT),
+	M(geo4_more, GEOFW_MAP_GEO4_MORE),
+	M(geo6_tree, GEOFW_MAP_GEO6_TREE),
+	M(geo6_more, GEOFW_MAP_GEO6_MORE),
 	M(cnt_reason, GEOFW_MAP_CNT_REASON),
 	M(cnt_action, GEOFW_MAP_CNT_ACTION),
 	M(cnt_country, GEOFW_MAP_CNT_COUNTRY),
 	M(cnt_rule, GEOFW_MAP_CNT_RULE),
+	M(responder, GEOFW_MAP_RESPONDER),
+	M(cnt_resp, GEOFW_MAP_CNT_RESP),
 #undef M
 };
 
@@ -245,15 +249,6 @@ int geofw_country_put(const struct geofw_maps *m, unsigned int country_id,
 	return map_put(m->country, &key, pol);
 }
 
-int geofw_geo_put(const struct geofw_maps *m, const struct geofw_cidr *c, __u8 country_id)
-{
-	struct geofw_geo val = { .country_id = country_id };
-	struct rule_key k;
-
-	lpm_key(m->geo4, m->geo6, c, &k);
-	return map_put(k.fd, &k.lpm6, &val);
-}
-
 /* Per-CPU values are laid out 8-byte aligned, one per possible CPU. */
 static int percpu_sum(int fd, __u32 key, __u64 *sum, size_t n_u64)
 {
@@ -305,6 +300,12 @@ int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,
 	return percpu_sum(m->cnt_rule, rule_id, (__u64 *)out, sizeof(*out) / 8);
 }
 
+int geofw_cnt_resp_read(const struct geofw_maps *m, __u32 event,
+			struct geofw_resp_stats *out)
+{
+	return percpu_sum(m->cnt_resp, event, (__u64 *)out, sizeof(*out) / 8);
+}
+
 /* Delete every key of a hash or LPM map. */
 static int map_empty(int fd)
 {
@@ -352,7 +353,7 @@ static int array_zero(int fd)
 int geofw_maps_reset_rules(const struct geofw_maps *m)
 {
 	const int hashes[] = { m->allow4, m->allow6, m->block_ip4, m->block_ip6,
-			       m->block_net4, m->block_net6, m->geo4, m->geo6 };
+			       m->block_net4, m->block_net6 };
 	size_t i;
 	int err;
 
@@ -364,7 +365,8 @@ int geofw_maps_reset_rules(const struct geofw_maps *m)
 
 int geofw_maps_reset_counters(const struct geofw_maps *m)
 {
-	const int arrays[] = { m->cnt_reason, m->cnt_action, m->cnt_country, m->cnt_rule };
+	const int arrays[] = { m->cnt_reason, m->cnt_action, m->cnt_country, m->cnt_rule,
+			       m->cnt_resp };
 	size_t i;
 	int err;
 

@@ -20,8 +20,9 @@ struct geofw_maps {
 	int allow4, allow6;
 	int block_ip4, block_ip6, block_net4, block_net6;
 	int country;
-	int geo4, geo6;
-	int cnt_reason, cnt_action, cnt_country, cnt_rule;
+	int geo4_flat, geo4_more, geo6_tree, geo6_more;	/* slot → inner map */
+	int responder;
+	int cnt_reason, cnt_action, cnt_country, cnt_rule, cnt_resp;
 };
 
 /* Fill fds from a loaded object (fds stay owned by the object). */
@@ -50,7 +51,6 @@ int geofw_allow_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 int geofw_allow_del(const struct geofw_maps *m, const struct geofw_cidr *c);
 int geofw_country_put(const struct geofw_maps *m, unsigned int country_id,
 		      const struct geofw_country *pol);
-int geofw_geo_put(const struct geofw_maps *m, const struct geofw_cidr *c, __u8 country_id);
 
 /* Counters, summed over CPUs. */
 int geofw_cnt_reason_read(const struct geofw_maps *m, __u32 reason,
@@ -61,8 +61,10 @@ int geofw_cnt_country_read(const struct geofw_maps *m, __u32 country_id,
 			   struct geofw_country_stats *out);
 int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,
 			struct geofw_rule_stats *out);
+int geofw_cnt_resp_read(const struct geofw_maps *m, __u32 event,
+			struct geofw_resp_stats *out);
 
-/* Remove every allow/block rule, geo prefix and country policy. */
+/* Remove every allow/block rule and country policy (geo: geofw_geo_clear). */
 int geofw_maps_reset_rules(const struct geofw_maps *m);
 /* Zero every counter. */
 int geofw_maps_reset_counters(const struct geofw_maps *m);

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Geo tables: from (prefix, country) lists to the kernel layout described in
+ * include/geofw.h, and the atomic switch of a new generation into the maps.
+ *
+ * Building is pure C (no kernel), so the same image can be checked against
+ * brute force in unit tests and used by `fwctl geo verify` as the reference.
+ */
+#ifndef GEOFW_GEOTABLE_H
+#define GEOFW_GEOTABLE_H
+
+#include <stddef.h>
+
+#include "geofw.h"
+#include "geoip.h"
+#include "maps.h"
+
+struct btf;
+
+struct geofw_geo4_more_entry {
+	__u32 key;				/* address >> 8 */
+	struct geofw_geo4_chunk chunk;
+};
+
+struct geofw_geo6_more_entry {
+	struct geofw_lpm_v6 key;
+	__u8 country_id;
+};
+
+/* A complete generation of the geo tables, ready to be loaded. */
+struct geofw_geo_image {
+	__u8 *flat4;				/* 2^24 ids, one per /24 */
+	struct geofw_geo4_more_entry *more4;
+	size_t n_more4;
+	struct geofw_geo6_node *tree6;		/* node 0 is the header */
+	size_t n_tree6;
+	struct geofw_geo6_more_entry *more6;
+	size_t n_more6;
+	size_t n_v4, n_v6;			/* prefixes it was built from */
+};
+
+/*
+ * Build an image.  Prefixes may nest or repeat: the longest match wins, and
+ * for equal prefixes the later one.  Country ids must be 1..GEOFW_COUNTRY_MAX_ID.
+ * 0 or -ENOMEM / -E2BIG (more /24s or /64s with longer prefixes than the
+ * kernel tables hold) / -EINVAL (bad prefix length or country id).
+ */
+int geofw_geo_build(const struct geofw_geo_prefix *v4, size_t n_v4,
+		    const struct geofw_geo_prefix *v6, size_t n_v6,
+		    struct geofw_geo_image *img);
+void geofw_geo_image_free(struct geofw_geo_image *img);
+
+/* The country the data plane will find for an address (family 4: addr[0..3]). */
+__u8 geofw_geo_image_lookup(const struct geofw_geo_image *img, int family, const __u8 *addr);
+
+/* Kernel memory the image takes once loaded (values, keys and per-element
+ * overhead of each map type, as the kernel allocates them). */
+size_t geofw_geo_image_kernel_bytes(const struct geofw_geo_image *img);
+
+/*
+ * Load the image into the free slot and flip config.geo_slot: packets see the
+ * old tables or the new ones, never a mix.  The old generation is then
+ * released.  btf (may be NULL) gives the inner maps BTF so bpftool prints
+ * their fields.  On error nothing in force changes.
+ */
+int geofw_geo_install(const struct geofw_maps *m, const struct btf *btf,
+		      const struct geofw_geo_image *img);
+
+/* Remove every generation (no country for any address). */
+int geofw_geo_clear(const struct geofw_maps *m);
+
+#endif

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "geoverify.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "geofw.h"
+
+/* The smallest frame the parser accepts as IP: Ethernet + bare IP header. */
+static size_t probe_frame(int family, const __u8 *addr, __u8 *f)
+{
+	memset(f, 0, 64);
+	if (family == 4) {
+		f[12] = 0x08;
+		f[14] = 0x45;
+		f[17] = 20;			/* total length */
+		f[23] = 17;			/* UDP, no L4 header needed */
+		memcpy(f + 26, addr, 4);
+		return 60;
+	}
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	f[14] = 0x60;
+	f[20] = 59;				/* no next header */
+	memcpy(f + 22, addr, 16);
+	return 14 + 40;
+}
+
+int geofw_geo_probe(int probe_fd, int family, const __u8 *addr)
+{
+	__u8 frame[64];
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame, .repeat = 1);
+
+	run.data_size_in = (__u32)probe_frame(family, addr, frame);
+	if (bpf_prog_test_run_opts(probe_fd, &run))
+		return -errno;
+	if (run.retval > 255)
+		return -EPROTO;
+	return (int)run.retval;
+}
+
+/* Ranges libmaxminddb answers through its IPv4 aliases. */
+static bool aliased_v6(const __u8 *a)
+{
+	static const __u8 zero[12];
+
+	if (!memcmp(a, zero, 12))
+		return true;			/* ::/96 */
+	if (a[0] == 0x20 && a[1] == 0x01 && !a[2] && !a[3])
+		return true;			/* 2001::/32 */
+	return a[0] == 0x20 && a[1] == 0x02;	/* 2002::/16 */
+}
+
+static unsigned int reference(struct geofw_geoip_reader *r, int family, const __u8 *addr,
+			      int *err)
+{
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	unsigned int id = 0;
+
+	if (family == 4) {
+		memcpy(&s4.sin_addr, addr, 4);
+		*err = geofw_geoip_lookup(r, (struct sockaddr *)&s4, &id);
+	} else {
+		memcpy(&s6.sin6_addr, addr, 16);
+		*err = geofw_geoip_lookup(r, (struct sockaddr *)&s6, &id);
+	}
+	return id;
+}
+
+static int check_one(int probe_fd, struct geofw_geoip_reader *r, int family,
+		     const __u8 *addr, struct geofw_verify_result *res)
+{
+	unsigned int want;
+	int got, err;
+
+	if (family == 6 && aliased_v6(addr)) {
+		res->skipped++;
+		return 0;
+	}
+	want = reference(r, family, addr, &err);
+	if (err == -EAFNOSUPPORT) {		/* IPv6 address, IPv4 database */
+		res->skipped++;
+		return 0;
+	}
+	if (err)
+		return err;
+	got = geofw_geo_probe(probe_fd, family, addr);
+	if (got < 0)
+		return got;
+	if ((unsigned int)got == want) {
+		res->agreed++;
+		return 0;
+	}
+	if (res->n_mismatch < GEOFW_VERIFY_MISMATCHES) {
+		struct geofw_verify_mismatch *m = &res->mismatch[res->n_mismatch];
+
+		inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, m->addr, sizeof(m->addr));
+		m->want = want;
+		m->got = (unsigned int)got;
+	}
+	res->n_mismatch++;
+	return 0;
+}
+
+/* xorshift64*: reproducible for a seed, plenty for sampling. */
+static __u64 next_rand(__u64 *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1Dull;
+}
+
+static void prefix_last(const struct geofw_geo_prefix *p, int family, __u8 *out)
+{
+	unsigned int bits = family == 4 ? 32 : 128, i;
+
+	memcpy(out, p->addr, 16);
+	for (i = p->prefixlen; i < bits; i++)
+		out[i / 8] |= (__u8)(0x80 >> (i % 8));
+}
+
+int geofw_geo_verify(int probe_fd, struct geofw_geoip_reader *reader,
+		     const struct geofw_geoip_db *db, size_t samples, unsigned int seed,
+		     struct geofw_verify_result *res)
+{
+	struct timespec t0, t1;
+	__u64 s = seed ? seed : 0x9e3779b97f4a7c15ull;
+	__u8 addr[16];
+	size_t i;
+	int err, fam;
+
+	memset(res, 0, sizeof(*res));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < samples; i++) {
+		__u64 a = next_rand(&s), b = next_rand(&s);
+
+		memcpy(addr, &a, 8);
+		memcpy(addr + 8, &b, 8);
+		if ((err = check_one(probe_fd, reader, 4, addr, res)))
+			return err;
+		if (i & 1)
+			addr[0] = (__u8)(0x20 | (addr[0] & 0x1f));	/* 2000::/3 */
+		if ((err = check_one(probe_fd, reader, 6, addr, res)))
+			return err;
+		res->random_checked += 2;
+	}
+	for (fam = 4; db && fam <= 6; fam += 2) {
+		const struct geofw_geo_prefix *v = fam == 4 ? db->v4 : db->v6;
+		size_t n = fam == 4 ? db->n_v4 : db->n_v6;
+
+		for (i = 0; i < n; i++) {
+			if ((err = check_one(probe_fd, reader, fam, v[i].addr, res)))
+				return err;
+			prefix_last(&v[i], fam, addr);
+			if ((err = check_one(probe_fd, reader, fam, addr, res)))
+				return err;
+			res->edges_checked += 2;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return 0;
+}

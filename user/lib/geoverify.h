@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Geo verification: the country the data plane computes for an address
+ * (geofw_geo_probe through BPF_PROG_RUN on a crafted frame, no traffic)
+ * against libmaxminddb's answer for the same database file.
+ */
+#ifndef GEOFW_GEOVERIFY_H
+#define GEOFW_GEOVERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "geoip.h"
+
+#define GEOFW_VERIFY_MISMATCHES 10
+
+struct geofw_verify_mismatch {
+	char addr[48];
+	unsigned int want, got;		/* country ids: libmaxminddb, data plane */
+};
+
+struct geofw_verify_result {
+	size_t random_checked, edges_checked, agreed, skipped;
+	size_t n_mismatch;		/* all of them; the first few are listed */
+	struct geofw_verify_mismatch mismatch[GEOFW_VERIFY_MISMATCHES];
+	double seconds;
+};
+
+/*
+ * Check `samples` random addresses of each family (IPv6 drawn from 2000::/3
+ * half of the time, so most land inside the database) and, when db is
+ * non-NULL, the first and last address of each of its prefixes.  Addresses
+ * whose answers differ by design are skipped and counted: the IPv4-compatible
+ * ::/96, Teredo 2001::/32 and 6to4 2002::/16, which libmaxminddb aliases to
+ * IPv4 and the firewall does not.  0 or -errno.
+ */
+int geofw_geo_verify(int probe_fd, struct geofw_geoip_reader *reader,
+		     const struct geofw_geoip_db *db, size_t samples, unsigned int seed,
+		     struct geofw_verify_result *res);
+
+/* Country the data plane gives one address (family 4 or 6), or -errno. */
+int geofw_geo_probe(int probe_fd, int family, const __u8 *addr);
+
+#endif
