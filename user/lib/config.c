@@ -1,0 +1,849 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * geofw.conf parser.  One pass over the bytes, one line at a time, into a
+ * private copy of the configuration that replaces the caller's only when the
+ * whole file is good, so a bad reload never leaves half a policy in force.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cidr.h"
+#include "countries.h"
+#include "log.h"
+#include "maps.h"
+
+/* Echo of the input in messages: bounded, printable ASCII only, since the
+ * message ends up in the journal and on an operator's terminal. */
+#define ECHO_MAX	64
+
+#define DEFAULT_GEOIP_DB	"/var/lib/GeoIP/GeoLite2-Country.mmdb"
+#define DEFAULT_HTTP403_BODY	"/etc/geofw/403.html"
+#define DEFAULT_STATE_DIR	"/var/lib/geofw"
+#define DEFAULT_SOCKET		"/run/geofw/geofwd.sock"
+#define DEFAULT_SOCKET_GROUP	"geofw"
+#define DEFAULT_DROP_LOG_RATE	100
+#define DROP_LOG_RATE_MAX	100000
+
+struct key;
+
+struct parser {
+	const char *name;		/* file name for messages */
+	unsigned int line;
+	const struct key *key;		/* key of the current line, if known */
+	char *err;
+	size_t errlen;
+	struct geofw_conf *c;		/* the private copy being filled */
+	unsigned int *seen;		/* per key: line it was set on, 0 = not yet */
+};
+
+struct choice {
+	const char *name;
+	int value;
+};
+
+struct key {
+	const char *name;
+	int (*parse)(struct parser *p, char *val);
+	/* What the key accepts, for messages: either a fixed text, a list of
+	 * choices, or a set of actions (bit per enum geofw_action). */
+	const char *expect;
+	const struct choice *choices;
+	unsigned int actions;
+	/* Where a choice or an action is stored (an int of struct geofw_conf). */
+	size_t off;
+	/* An empty value means "none" (lists whose default is empty). */
+	bool may_be_empty;
+};
+
+/* ---- messages ------------------------------------------------------------ */
+
+static const char *echo(const char *text, char buf[ECHO_MAX + 4])
+{
+	size_t i;
+
+	for (i = 0; text[i] && i < ECHO_MAX; i++) {
+		unsigned char ch = text[i];
+
+		buf[i] = ch >= 0x20 && ch < 0x7f ? ch : '?';
+	}
+	if (text[i]) {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/* "FILE:LINE: Key: message", the key prefix only once the key is known. */
+__attribute__((format(printf, 2, 3)))
+static int fail(struct parser *p, const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+	int r;
+
+	if (!p->err || !p->errlen)
+		return -EINVAL;
+	if (p->key)
+		r = snprintf(p->err, p->errlen, "%s:%u: %s: ", p->name, p->line, p->key->name);
+	else
+		r = snprintf(p->err, p->errlen, "%s:%u: ", p->name, p->line);
+	n = r < 0 ? 0 : (size_t)r;
+	if (n < p->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* Append to a NUL-terminated buffer, truncating silently. */
+static void append(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(buf);
+
+	if (n < len)
+		snprintf(buf + n, len - n, "%s", s);
+}
+
+/* "one of a, b, c" or the key's own description. */
+static const char *describe(const struct key *k, char *buf, size_t len)
+{
+	const char *sep = "one of ";
+	unsigned int a;
+	size_t i;
+
+	if (k->expect)
+		return k->expect;
+	buf[0] = '\0';
+	if (k->choices) {
+		for (i = 0; k->choices[i].name; i++, sep = ", ") {
+			append(buf, len, sep);
+			append(buf, len, k->choices[i].name);
+		}
+	} else {
+		for (a = 0; a < GEOFW_ACT_MAX; a++) {
+			if (!(k->actions & (1u << a)))
+				continue;
+			append(buf, len, sep);
+			append(buf, len, geofw_action_name(a));
+			sep = ", ";
+		}
+	}
+	return buf;
+}
+
+static int fail_not(struct parser *p, const char *val)
+{
+	char eb[ECHO_MAX + 4], db[128];
+
+	return fail(p, "\"%s\" is not %s", echo(val, eb), describe(p->key, db, sizeof(db)));
+}
+
+/* ---- tokens -------------------------------------------------------------- */
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (is_blank(*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && is_blank(e[-1]))
+		e--;
+	*e = '\0';
+	return s;
+}
+
+/* Next blank-separated word of a list, NULL at the end; like strtok_r
+ * without its hidden state. */
+static char *next_word(char **cursor)
+{
+	char *s = *cursor, *w;
+
+	while (is_blank(*s))
+		s++;
+	if (!*s)
+		return NULL;
+	w = s;
+	while (*s && !is_blank(*s))
+		s++;
+	if (*s)
+		*s++ = '\0';
+	*cursor = s;
+	return w;
+}
+
+/*
+ * Decimal without sign or leading zeros, min..max.  Range errors are told
+ * apart from syntax errors because "0" and "65536" are typos of a different
+ * kind than "0x50" or "80,".
+ */
+static int parse_number(struct parser *p, const char *text, unsigned long min,
+			unsigned long max, unsigned long *out)
+{
+	char eb[ECHO_MAX + 4];
+	unsigned long v = 0;
+	size_t i;
+
+	for (i = 0; text[i]; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return fail(p, "\"%s\" is not a decimal number", echo(text, eb));
+		/* Saturate: the value only has to be known to exceed max. */
+		if (v <= max)
+			v = v * 10 + (unsigned long)(text[i] - '0');
+	}
+	if (!i)
+		return fail(p, "missing number");
+	if (text[0] == '0' && text[1])
+		return fail(p, "\"%s\" has a leading zero", echo(text, eb));
+	if (v < min || v > max)
+		return fail(p, "\"%s\" is out of range %lu-%lu", echo(text, eb), min, max);
+	*out = v;
+	return 0;
+}
+
+/* Copy into a fixed buffer, clearing the tail so memcmp() of two
+ * configurations stays meaningful. */
+static void set_str(char *dst, size_t size, const char *src)
+{
+	memset(dst, 0, size);
+	memcpy(dst, src, strnlen(src, size - 1));
+}
+
+/* Absolute path, one word (a space would make "# comment" ambiguous and is
+ * more likely a mistake than a name), no control characters (checked for the
+ * whole line already). */
+static int parse_path(struct parser *p, const char *val, char *dst, size_t size)
+{
+	char eb[ECHO_MAX + 4];
+	size_t len = strlen(val);
+
+	if (val[0] != '/')
+		return fail(p, "\"%s\" is not an absolute path", echo(val, eb));
+	if (strpbrk(val, " \t"))
+		return fail(p, "\"%s\" is not one path (paths cannot contain spaces)",
+			    echo(val, eb));
+	if (len >= size)
+		return fail(p, "path longer than %zu bytes", size - 1);
+	set_str(dst, size, val);
+	return 0;
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+static int *int_field(struct parser *p)
+{
+	return (int *)((char *)p->c + p->key->off);
+}
+
+static int parse_choice(struct parser *p, char *val)
+{
+	const struct choice *ch;
+
+	for (ch = p->key->choices; ch->name; ch++) {
+		if (!strcmp(val, ch->name)) {
+			*int_field(p) = ch->value;
+			return 0;
+		}
+	}
+	return fail_not(p, val);
+}
+
+static int parse_action(struct parser *p, char *val)
+{
+	int a = geofw_action_parse(val);
+
+	if (a < 0 || !(p->key->actions & (1u << a)))
+		return fail_not(p, val);
+	*int_field(p) = a;
+	return 0;
+}
+
+/*
+ * The kernel's dev_valid_name(): at most 15 bytes, not "." or "..", no '/',
+ * ':' or white space.  Control characters cannot reach here.
+ */
+static int parse_interfaces(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	char eb[ECHO_MAX + 4];
+	char *w;
+	int i;
+
+	memset(c->ifaces, 0, sizeof(c->ifaces));
+	c->n_ifaces = 0;
+	while ((w = next_word(&val))) {
+		if (strlen(w) >= GEOFW_CONF_IFNAMSIZ)
+			return fail(p, "\"%s\" is longer than %d characters",
+				    echo(w, eb), GEOFW_CONF_IFNAMSIZ - 1);
+		if (!strcmp(w, ".") || !strcmp(w, "..") || strpbrk(w, "/:"))
+			return fail(p, "\"%s\" is not an interface name (no \"/\" or \":\", not \".\" or \"..\")",
+				    echo(w, eb));
+		for (i = 0; i < c->n_ifaces; i++)
+			if (!strcmp(c->ifaces[i], w))
+				return fail(p, "\"%s\" is listed twice", echo(w, eb));
+		if (c->n_ifaces == GEOFW_CONF_MAX_IFACES)
+			return fail(p, "more than %d interfaces", GEOFW_CONF_MAX_IFACES);
+		set_str(c->ifaces[c->n_ifaces++], GEOFW_CONF_IFNAMSIZ, w);
+	}
+	return 0;
+}
+
+static int parse_geoip_db(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+
+	if (!strcmp(val, "none")) {
+		memset(c->geoip_db, 0, sizeof(c->geoip_db));
+		c->geoip_enabled = false;
+		return 0;
+	}
+	if (parse_path(p, val, c->geoip_db, sizeof(c->geoip_db)))
+		return -EINVAL;
+	c->geoip_enabled = true;
+	return 0;
+}
+
+static bool is_field_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+static int parse_geoip_field(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	char eb[ECHO_MAX + 4];
+	size_t i;
+	char *w;
+
+	memset(c->geoip_field, 0, sizeof(c->geoip_field));
+	c->n_geoip_field = 0;
+	while ((w = next_word(&val))) {
+		for (i = 0; w[i]; i++)
+			if (!is_field_char(w[i]))
+				return fail(p, "\"%s\" is not a field name (letters, digits, \"_\")",
+					    echo(w, eb));
+		if (i >= GEOFW_CONF_FIELD_LEN)
+			return fail(p, "\"%s\" is longer than %d characters",
+				    echo(w, eb), GEOFW_CONF_FIELD_LEN - 1);
+		if (c->n_geoip_field == GEOFW_CONF_MAX_FIELD)
+			return fail(p, "more than %d components", GEOFW_CONF_MAX_FIELD);
+		set_str(c->geoip_field[c->n_geoip_field++], GEOFW_CONF_FIELD_LEN, w);
+	}
+	return 0;
+}
+
+static int parse_countries(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	char eb[ECHO_MAX + 4], cc[3];
+	int id, i;
+	char *w;
+
+	memset(c->countries, 0, sizeof(c->countries));
+	c->n_countries = 0;
+	while ((w = next_word(&val))) {
+		if (geofw_cc_parse(w, cc, NULL, 0))
+			return fail(p, "\"%s\" is not a two-letter country code (ISO 3166-1 alpha-2)",
+				    echo(w, eb));
+		id = geofw_country_id(cc);
+		if (!id)
+			return fail(p, "\"%s\" is not a known country code", echo(w, eb));
+		for (i = 0; i < c->n_countries; i++)
+			if (c->countries[i] == id)
+				return fail(p, "\"%s\" is listed twice", echo(w, eb));
+		/* Unreachable with distinct known ids, but the array is fixed. */
+		if (c->n_countries == GEOFW_COUNTRY_MAX_ID)
+			return fail(p, "more than %d countries", GEOFW_COUNTRY_MAX_ID);
+		c->countries[c->n_countries++] = (__u8)id;
+	}
+	return 0;
+}
+
+static int parse_http_ports(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	char eb[ECHO_MAX + 4];
+	unsigned long port;
+	char *w;
+	int i;
+
+	memset(c->http_ports, 0, sizeof(c->http_ports));
+	c->n_http_ports = 0;
+	while ((w = next_word(&val))) {
+		if (parse_number(p, w, 1, 65535, &port))
+			return -EINVAL;
+		for (i = 0; i < c->n_http_ports; i++)
+			if (c->http_ports[i] == port)
+				return fail(p, "\"%s\" is listed twice", echo(w, eb));
+		if (c->n_http_ports == GEOFW_MAX_HTTP_PORTS)
+			return fail(p, "more than %d ports", GEOFW_MAX_HTTP_PORTS);
+		c->http_ports[c->n_http_ports++] = (__u16)port;
+	}
+	return 0;
+}
+
+static int parse_http403_body(struct parser *p, char *val)
+{
+	return parse_path(p, val, p->c->http403_body, sizeof(p->c->http403_body));
+}
+
+static int parse_state_dir(struct parser *p, char *val)
+{
+	return parse_path(p, val, p->c->state_dir, sizeof(p->c->state_dir));
+}
+
+static int parse_socket(struct parser *p, char *val)
+{
+	return parse_path(p, val, p->c->socket_path, sizeof(p->c->socket_path));
+}
+
+/* What useradd and groupadd accept by default on Debian. */
+static int parse_socket_group(struct parser *p, char *val)
+{
+	char eb[ECHO_MAX + 4], db[128];
+	size_t i, len = strlen(val);
+	bool ok = len && len < GEOFW_CONF_GROUP_LEN;
+
+	for (i = 0; ok && i < len; i++) {
+		char ch = val[i];
+
+		if ((ch >= 'a' && ch <= 'z') || ch == '_')
+			continue;
+		if (i > 0 && ((ch >= '0' && ch <= '9') || ch == '-'))
+			continue;
+		if (i > 0 && i == len - 1 && ch == '$')
+			continue;
+		ok = false;
+	}
+	if (!ok)
+		return fail(p, "\"%s\" is not %s", echo(val, eb),
+			    describe(p->key, db, sizeof(db)));
+	set_str(p->c->socket_group, sizeof(p->c->socket_group), val);
+	return 0;
+}
+
+static int parse_log_level(struct parser *p, char *val)
+{
+	int level = geofw_log_level_parse(val);
+
+	if (level < 0)
+		return fail_not(p, val);
+	p->c->log_level = level;
+	return 0;
+}
+
+/* "off", "ADDR:PORT" or "[V6ADDR]:PORT". */
+static int parse_metrics(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	char eb[ECHO_MAX + 4], eb2[ECHO_MAX + 4];
+	char *addr, *port, *colon;
+	unsigned long pn;
+	bool v6;
+
+	if (!strcmp(val, "off")) {
+		c->metrics_enabled = false;
+		memset(&c->metrics_addr, 0, sizeof(c->metrics_addr));
+		return 0;
+	}
+	if (val[0] == '[') {
+		addr = val + 1;
+		colon = strchr(addr, ']');
+		if (!colon || colon[1] != ':')
+			return fail_not(p, val);
+		*colon = '\0';
+		port = colon + 2;
+		v6 = true;
+	} else {
+		colon = strrchr(val, ':');
+		if (!colon)
+			return fail_not(p, val);
+		*colon = '\0';
+		if (strchr(val, ':')) {
+			*colon = ':';
+			return fail(p, "\"%s\": an IPv6 address goes in brackets, e.g. [::1]:9100",
+				    echo(val, eb));
+		}
+		addr = val;
+		port = colon + 1;
+		v6 = false;
+	}
+
+	memset(&ss, 0, sizeof(ss));
+	if (v6 && inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
+		return fail(p, "\"%s\" is not an IPv6 address", echo(addr, eb));
+	if (!v6 && inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+		return fail(p, "\"%s\" is not an IPv4 address", echo(addr, eb));
+	if (!*port)
+		return fail(p, "missing port after \"%s:\"", echo(addr, eb2));
+	if (parse_number(p, port, 1, 65535, &pn))
+		return -EINVAL;
+	if (v6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((__u16)pn);
+	} else {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((__u16)pn);
+	}
+	c->metrics_addr = ss;
+	c->metrics_enabled = true;
+	return 0;
+}
+
+static const struct choice off_on[] = {
+	{ "off", 0 },
+	{ "on", 1 },
+	{ NULL, 0 },
+};
+
+static int parse_drop_log(struct parser *p, char *val)
+{
+	const struct choice *ch;
+
+	for (ch = off_on; ch->name; ch++) {
+		if (!strcmp(val, ch->name)) {
+			p->c->drop_log = ch->value;
+			return 0;
+		}
+	}
+	return fail_not(p, val);
+}
+
+static int parse_drop_log_rate(struct parser *p, char *val)
+{
+	unsigned long v;
+
+	if (parse_number(p, val, 1, DROP_LOG_RATE_MAX, &v))
+		return -EINVAL;
+	p->c->drop_log_rate = (__u32)v;
+	return 0;
+}
+
+static const struct choice xdp_modes[] = {
+	{ "native", GEOFW_XDP_NATIVE },
+	{ "generic", GEOFW_XDP_GENERIC },
+	{ "auto", GEOFW_XDP_AUTO },
+	{ NULL, 0 },
+};
+
+static const struct choice country_modes[] = {
+	{ "block", GEOFW_MODE_BLOCK_LISTED },
+	{ "allow", GEOFW_MODE_ALLOW_LISTED },
+	{ NULL, 0 },
+};
+
+#define ACT(a)		(1u << GEOFW_ACT_##a)
+#define BLOCKING	(ACT(DROP) | ACT(REJECT) | ACT(HTTP403) | ACT(LOG))
+#define FIELD(f)	offsetof(struct geofw_conf, f)
+
+/* The order of the keys in packaging/geofw.conf and geofw.conf(5). */
+static const struct key keys[] = {
+	{ "Interfaces", parse_interfaces, .expect = "interface names", .may_be_empty = true },
+	{ "XdpMode", parse_choice, .choices = xdp_modes, .off = FIELD(xdp_mode) },
+	{ "GeoIPDatabase", parse_geoip_db, .expect = "an absolute path or none" },
+	{ "GeoIPField", parse_geoip_field, .expect = "field names", .may_be_empty = true },
+	{ "CountryMode", parse_choice, .choices = country_modes, .off = FIELD(country_mode) },
+	{ "Countries", parse_countries, .expect = "country codes", .may_be_empty = true },
+	{ "CountryAction", parse_action, .actions = BLOCKING, .off = FIELD(country_action) },
+	{ "UnknownCountry", parse_action, .actions = ACT(PASS) | BLOCKING,
+	  .off = FIELD(unknown_action) },
+	{ "Malformed", parse_action, .actions = ACT(DROP) | ACT(PASS),
+	  .off = FIELD(malformed_action) },
+	{ "MalformedRunt", parse_action, .actions = ACT(DROP) | ACT(PASS),
+	  .off = FIELD(runt_action) },
+	{ "HttpPorts", parse_http_ports, .expect = "TCP ports 1-65535" },
+	{ "Http403Body", parse_http403_body, .expect = "an absolute path" },
+	{ "StateDirectory", parse_state_dir, .expect = "an absolute path" },
+	{ "Socket", parse_socket, .expect = "an absolute path" },
+	{ "SocketGroup", parse_socket_group,
+	  .expect = "a group name ([a-z_][a-z0-9_-]*, at most 32 characters)" },
+	{ "LogLevel", parse_log_level, .expect = "one of err, warning, info, debug" },
+	{ "MetricsListen", parse_metrics, .expect = "ADDR:PORT, [V6ADDR]:PORT or off" },
+	{ "DropLog", parse_drop_log, .choices = off_on },
+	{ "DropLogRate", parse_drop_log_rate, .expect = "a number 1-100000" },
+};
+
+#define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
+
+const char *geofw_conf_key(unsigned int i)
+{
+	return i < N_KEYS ? keys[i].name : NULL;
+}
+
+const char *geofw_xdp_mode_name(int mode)
+{
+	const struct choice *ch;
+
+	for (ch = xdp_modes; ch->name; ch++)
+		if (ch->value == mode)
+			return ch->name;
+	return "?";
+}
+
+/* ---- lines --------------------------------------------------------------- */
+
+static const struct key *find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_KEYS; i++)
+		if (!strcmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+static int unknown_key(struct parser *p, const char *name)
+{
+	char eb[ECHO_MAX + 4];
+	size_t i;
+
+	/* Keys are case-sensitive; a case slip deserves a hint, not a hunt. */
+	for (i = 0; i < N_KEYS; i++)
+		if (!strcasecmp(keys[i].name, name))
+			return fail(p, "%s: unknown key (did you mean %s?)", echo(name, eb),
+				    keys[i].name);
+	return fail(p, "%s: unknown key", echo(name, eb));
+}
+
+/* One line without its newline; text is a NUL-terminated private copy. */
+static int parse_line(struct parser *p, char *text)
+{
+	char eb[ECHO_MAX + 4], db[128];
+	const struct key *k;
+	char *eq, *name, *val, *s, ch;
+
+	/* '#' starts a comment at the start of a line or after a blank, so
+	 * that "eth#1" or a path with '#' stay usable. */
+	for (s = text; *s; s++) {
+		if (*s == '#' && (s == text || is_blank(s[-1]))) {
+			*s = '\0';
+			break;
+		}
+	}
+	text = trim(text);
+	if (!*text)
+		return 0;
+
+	eq = strchr(text, '=');
+	if (!eq) {
+		/* "XdpMode native": name the key when the first word is one. */
+		s = text + strcspn(text, " \t");
+		ch = *s;
+		*s = '\0';
+		p->key = find_key(text);
+		*s = ch;
+		if (p->key)
+			return fail(p, "missing \"=\" between the key and its value");
+		return fail(p, "expected \"Key = Value\", got \"%s\"", echo(text, eb));
+	}
+	*eq = '\0';
+	name = trim(text);
+	val = trim(eq + 1);
+	if (!*name)
+		return fail(p, "missing key before \"=\"");
+
+	k = find_key(name);
+	if (!k)
+		return unknown_key(p, name);
+	p->key = k;
+	if (p->seen[k - keys])
+		return fail(p, "given twice (first on line %u)", p->seen[k - keys]);
+	p->seen[k - keys] = p->line;
+	if (!*val && !k->may_be_empty)
+		return fail(p, "missing value; expected %s", describe(k, db, sizeof(db)));
+	return k->parse(p, val);
+}
+
+void geofw_conf_defaults(struct geofw_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->xdp_mode = GEOFW_XDP_AUTO;
+	set_str(c->geoip_db, sizeof(c->geoip_db), DEFAULT_GEOIP_DB);
+	c->geoip_enabled = true;
+	c->country_mode = GEOFW_MODE_BLOCK_LISTED;
+	c->country_action = GEOFW_ACT_DROP;
+	c->unknown_action = GEOFW_ACT_PASS;
+	/* A runt has no IP header to judge, so it goes to the stack as if
+	 * geofw were not there; a bad IP header may be an evasion attempt. */
+	c->malformed_action = GEOFW_ACT_DROP;
+	c->runt_action = GEOFW_ACT_PASS;
+	c->http_ports[0] = 80;
+	c->http_ports[1] = 8080;
+	c->n_http_ports = 2;
+	set_str(c->http403_body, sizeof(c->http403_body), DEFAULT_HTTP403_BODY);
+	set_str(c->state_dir, sizeof(c->state_dir), DEFAULT_STATE_DIR);
+	set_str(c->socket_path, sizeof(c->socket_path), DEFAULT_SOCKET);
+	set_str(c->socket_group, sizeof(c->socket_group), DEFAULT_SOCKET_GROUP);
+	c->log_level = GEOFW_LOG_INFO;
+	c->drop_log_rate = DEFAULT_DROP_LOG_RATE;
+}
+
+int geofw_conf_parse_buf(const char *buf, size_t len, const char *name,
+			 struct geofw_conf *c, char *err, size_t errlen)
+{
+	unsigned int seen[N_KEYS] = { 0 };
+	struct geofw_conf *tmp;
+	char line[GEOFW_CONF_LINE_MAX + 1];
+	struct parser p = {
+		.name = name ? name : "<config>",
+		.err = err,
+		.errlen = errlen,
+		.seen = seen,
+	};
+	size_t pos = 0, n, i;
+	const char *nl;
+	int r = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	/* The caller's copy is replaced only once the whole file is good;
+	 * ~13 KiB, so not on the stack next to the line buffer. */
+	tmp = malloc(sizeof(*tmp));
+	if (!tmp) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", p.name);
+		return -ENOMEM;
+	}
+	geofw_conf_defaults(tmp);
+	p.c = tmp;
+
+	while (pos < len && !r) {
+		p.line++;
+		p.key = NULL;
+		nl = memchr(buf + pos, '\n', len - pos);
+		n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+		if (n > GEOFW_CONF_LINE_MAX) {
+			r = fail(&p, "line longer than %d bytes", GEOFW_CONF_LINE_MAX);
+			break;
+		}
+		memcpy(line, buf + pos, n);
+		pos += n + (nl ? 1 : 0);
+		/* CRLF files come from editors we do not control; a CR anywhere
+		 * else is a control character like any other. */
+		if (n && line[n - 1] == '\r')
+			n--;
+		line[n] = '\0';
+		for (i = 0; i < n && !r; i++) {
+			unsigned char ch = line[i];
+
+			if (!ch)
+				r = fail(&p, "NUL byte");
+			else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+				r = fail(&p, "control character 0x%02x", ch);
+		}
+		if (!r)
+			r = parse_line(&p, line);
+	}
+
+	if (!r)
+		*c = *tmp;
+	free(tmp);
+	return r;
+}
+
+/* The whole file, read to EOF rather than trusting st_size (the path may be
+ * a pipe); -EFBIG beyond GEOFW_CONF_FILE_MAX. */
+static int read_all(int fd, char **out, size_t *outlen)
+{
+	size_t len = 0, cap = 16384;
+	char *buf = NULL, *nbuf;
+	ssize_t n;
+
+	for (;;) {
+		if (!buf || len == cap) {
+			if (buf)
+				cap *= 2;
+			/* One byte more than the limit tells "too big" apart. */
+			if (cap > GEOFW_CONF_FILE_MAX + 1)
+				cap = GEOFW_CONF_FILE_MAX + 1;
+			nbuf = realloc(buf, cap);
+			if (!nbuf) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nbuf;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			n = -errno;
+			free(buf);
+			return (int)n;
+		}
+		if (!n)
+			break;
+		len += (size_t)n;
+		if (len > GEOFW_CONF_FILE_MAX) {
+			free(buf);
+			return -EFBIG;
+		}
+	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+int geofw_conf_load(const char *path, struct geofw_conf *c, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+	} else {
+		r = read_all(fd, &buf, &len);
+		close(fd);
+	}
+	if (r == -EFBIG) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: larger than %d bytes", path,
+				 GEOFW_CONF_FILE_MAX);
+		return r;
+	}
+	if (r) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	r = geofw_conf_parse_buf(buf, len, path, c, err, errlen);
+	free(buf);
+	return r;
+}
+
+void geofw_conf_to_kernel(const struct geofw_conf *c, struct geofw_config *kcfg)
+{
+	int i;
+
+	kcfg->country_mode = (__u8)c->country_mode;
+	kcfg->country_block_action = (__u8)c->country_action;
+	kcfg->unknown_country_action = (__u8)c->unknown_action;
+	/* Malformed covers every class but runts, including the spare slots,
+	 * so a class added later starts with the operator's choice. */
+	for (i = 0; i < GEOFW_MF_MAX; i++)
+		kcfg->malformed_action[i] = (__u8)c->malformed_action;
+	kcfg->malformed_action[GEOFW_MF_RUNT] = (__u8)c->runt_action;
+}

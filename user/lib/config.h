@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * geofwd's configuration file (/etc/geofw/geofw.conf, see geofw.conf(5)).
+ *
+ * Line-based "Key = Value" with '#' comments.  Validation is strict: an
+ * unknown key, a key given twice or a bad value is an error reported as
+ * "FILE:LINE: Key: what is wrong", because a firewall that guesses what its
+ * operator meant is worse than one that refuses to start.  The parser stops
+ * at the first error.
+ *
+ * Like the other parsers of this library, it never logs: the daemon prints
+ * the message at start-up and sends it back over its socket on a reload.
+ */
+#ifndef GEOFW_CONFIG_H
+#define GEOFW_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "geofw.h"
+
+#define GEOFW_CONF_PATH		"/etc/geofw/geofw.conf"
+
+#define GEOFW_CONF_MAX_IFACES	32
+#define GEOFW_CONF_IFNAMSIZ	16	/* IFNAMSIZ: 15 characters + NUL */
+#define GEOFW_CONF_MAX_FIELD	8	/* components of GeoIPField */
+#define GEOFW_CONF_FIELD_LEN	32	/* 31 characters + NUL each */
+#define GEOFW_CONF_SUN_PATH	108	/* sizeof(sockaddr_un.sun_path) */
+#define GEOFW_CONF_GROUP_LEN	33	/* 32 characters + NUL */
+#define GEOFW_CONF_LINE_MAX	4096	/* bytes per line, newline excluded */
+#define GEOFW_CONF_FILE_MAX	(1 << 20) /* geofw_conf_load() refuses more */
+/* An error buffer of this size never truncates a message, unless the file
+ * name itself is very long. */
+#define GEOFW_CONF_ERRLEN	512
+
+enum geofw_xdp_mode {
+	GEOFW_XDP_AUTO		= 0,	/* native, falling back to generic */
+	GEOFW_XDP_NATIVE	= 1,	/* driver mode only: fail if unsupported */
+	GEOFW_XDP_GENERIC	= 2,	/* skb mode */
+};
+
+/*
+ * The parsed file.  Every byte the parser does not set is zero (unused array
+ * slots and string tails included), so two configurations compare equal with
+ * memcmp() exactly when they mean the same thing.  Strings are NUL-terminated.
+ */
+struct geofw_conf {
+	/* Interfaces: none means the daemon protects nothing. */
+	char ifaces[GEOFW_CONF_MAX_IFACES][GEOFW_CONF_IFNAMSIZ];
+	int n_ifaces;
+	int xdp_mode;				/* enum geofw_xdp_mode */
+
+	/* GeoIPDatabase; geoip_enabled is false for "none" (geoip_db empty). */
+	char geoip_db[PATH_MAX];
+	bool geoip_enabled;
+	/* GeoIPField; n_geoip_field == 0: autodetect. */
+	char geoip_field[GEOFW_CONF_MAX_FIELD][GEOFW_CONF_FIELD_LEN];
+	int n_geoip_field;
+
+	int country_mode;			/* enum geofw_country_mode */
+	/* Countries, as ids of countries.h, in the order of the file. */
+	__u8 countries[GEOFW_COUNTRY_MAX_ID];
+	int n_countries;
+	/* enum geofw_action each */
+	int country_action;			/* drop, reject, http403, log */
+	int unknown_action;			/* any action */
+	int malformed_action;			/* drop or pass */
+	int runt_action;			/* drop or pass */
+
+	__u16 http_ports[GEOFW_MAX_HTTP_PORTS];	/* host order, in file order */
+	int n_http_ports;
+	char http403_body[PATH_MAX];
+
+	char state_dir[PATH_MAX];
+	char socket_path[GEOFW_CONF_SUN_PATH];
+	char socket_group[GEOFW_CONF_GROUP_LEN];
+	int log_level;				/* enum geofw_log_level */
+
+	/* MetricsListen: sockaddr_in or sockaddr_in6, port in network order. */
+	bool metrics_enabled;
+	struct sockaddr_storage metrics_addr;
+
+	bool drop_log;
+	__u32 drop_log_rate;			/* samples per second per CPU */
+};
+
+/* The built-in defaults, which packaging/geofw.conf spells out. */
+void geofw_conf_defaults(struct geofw_conf *c);
+
+/*
+ * Read and parse a file.  On success *c holds the defaults overridden by the
+ * file; on error *c is untouched and err holds "PATH: reason" (cannot read)
+ * or "PATH:LINE: Key: reason".  Returns 0, -EINVAL for a bad file, -EFBIG
+ * beyond GEOFW_CONF_FILE_MAX, or the -errno of open/read (-ENOENT: the caller
+ * decides whether a missing file means the defaults).
+ */
+int geofw_conf_load(const char *path, struct geofw_conf *c, char *err, size_t errlen);
+
+/*
+ * Parse len bytes (any bytes: NULs, no final newline...).  name is the file
+ * name used in messages ("<config>" when NULL); buf may be NULL when len
+ * is 0.  Same contract as geofw_conf_load(); returns 0, -EINVAL or -ENOMEM.
+ */
+int geofw_conf_parse_buf(const char *buf, size_t len, const char *name,
+			 struct geofw_conf *c, char *err, size_t errlen);
+
+/*
+ * Copy the policy into the kernel's runtime knobs: country mode, the country
+ * block action, the unknown-country action and every malformed class.  The
+ * other fields (responder_enabled, the geo table generation...) are the
+ * daemon's runtime state and are left as they are, so start from
+ * geofw_config_defaults() or from the map's current value.  Per-country
+ * entries (gfw_country) are the caller's: every listed country takes
+ * country_action.
+ */
+void geofw_conf_to_kernel(const struct geofw_conf *c, struct geofw_config *kcfg);
+
+/* Names of the keys, i = 0, 1, ... until NULL (docs and tests check that
+ * every key is documented). */
+const char *geofw_conf_key(unsigned int i);
+
+/* "auto", "native", "generic"; "?" when out of range. */
+const char *geofw_xdp_mode_name(int mode);
+
+#endif
