@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Geo tables in the kernel: databases written by MaxMind's own writer and,
+ * when present, the real GeoLite2-Country database are loaded, switched in,
+ * and every answer of the data plane (the geo probe through BPF_PROG_RUN) is
+ * compared with libmaxminddb on the same file.
+ */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "geoip.h"
+#include "geotable.h"
+#include "geoverify.h"
+#include "loader.h"
+#include "test.h"
+
+#define REAL_DB_GZ "../shared/data/GeoLite2-Country.mmdb.gz"
+
+static char tmpdir[PATH_MAX];
+
+static const char *tmp_path(const char *name)
+{
+	static char path[PATH_MAX];
+
+	if (!tmpdir[0]) {
+		char tmpl[] = "/tmp/geofw-geo.XXXXXX";
+
+		if (!mkdtemp(tmpl))
+			return NULL;
+		strcpy(tmpdir, tmpl);
+	}
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	return path;
+}
+
+static void tmp_cleanup(void)
+{
+	char cmd[PATH_MAX + 16];
+
+	if (tmpdir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd))
+			fprintf(stderr, "cannot remove %s\n", tmpdir);
+		tmpdir[0] = '\0';
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Load a database, switch it in, verify `samples` random addresses per
+ * family and every prefix edge; returns the mismatch count or -1. */
+static long verify_db(struct geofw_loaded *fw, const char *path, size_t samples)
+{
+	struct geofw_geoip_reader *reader = NULL;
+	struct geofw_geoip_db db;
+	struct geofw_geo_image img;
+	struct geofw_verify_result res;
+	double t0, t1, t2;
+	size_t i;
+
+	t0 = now_s();
+	if (!ASSERT_OK(geofw_geoip_load(path, NULL, &db), "geoip load"))
+		return -1;
+	if (!ASSERT_OK(geofw_geo_build(db.v4, db.n_v4, db.v6, db.n_v6, &img), "build")) {
+		geofw_geoip_free(&db);
+		return -1;
+	}
+	t1 = now_s();
+	if (!ASSERT_OK(geofw_geo_install(&fw->maps, NULL, &img), "install"))
+		goto fail;
+	t2 = now_s();
+	printf("# %s: %zu v4 + %zu v6 prefixes, load+build %.3f s, install+switch %.3f s, "
+	       "~%.1f MB kernel\n", strrchr(path, '/') + 1, db.n_v4, db.n_v6, t1 - t0, t2 - t1,
+	       (double)geofw_geo_image_kernel_bytes(&img) / 1e6);
+	if (!ASSERT_OK(geofw_geoip_open(path, NULL, &reader), "reader"))
+		goto fail;
+	if (!ASSERT_OK(geofw_geo_verify(fw->geo_probe_fd, reader, &db, samples, 1, &res), "verify"))
+		goto fail;
+	printf("# verified %zu random + %zu edge addresses in %.1f s: %zu agree, %zu differ, "
+	       "%zu skipped (aliased ranges)\n", res.random_checked, res.edges_checked,
+	       res.seconds, res.agreed, res.n_mismatch, res.skipped);
+	for (i = 0; i < res.n_mismatch && i < GEOFW_VERIFY_MISMATCHES; i++)
+		printf("#   %s: libmaxminddb %u, data plane %u\n", res.mismatch[i].addr,
+		       res.mismatch[i].want, res.mismatch[i].got);
+	ASSERT_TRUE(res.agreed > 0, "something agreed");
+	geofw_geoip_close(reader);
+	geofw_geo_image_free(&img);
+	geofw_geoip_free(&db);
+	return (long)res.n_mismatch;
+fail:
+	if (reader)
+		geofw_geoip_close(reader);
+	geofw_geo_image_free(&img);
+	geofw_geoip_free(&db);
+	return -1;
+}
+
+void test_geo_fixtures_agree(void)
+{
+	static const char *const dbs[] = { "geoip2.mmdb", "ipv4.mmdb", "default4.mmdb",
+					   "default6.mmdb", "flat.mmdb" };
+	struct geofw_loaded fw;
+	char cmd[PATH_MAX + 64];
+	size_t i;
+
+	if (system("perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null")) {
+		test_skip("perl MaxMind::DB::Writer missing (libmaxmind-db-writer-perl)");
+		return;
+	}
+	if (!ASSERT_OK(geofw_load(NULL, &fw), "load"))
+		return;
+	snprintf(cmd, sizeof(cmd), "perl tests/fixtures/mkmmdb.pl %s", tmp_path(""));
+	if (ASSERT_OK(system(cmd), "mkmmdb.pl"))
+		for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+			SUBTEST("%s", dbs[i])
+				ASSERT_EQ(verify_db(&fw, tmp_path(dbs[i]), 20000), 0, "mismatches");
+	geofw_unload(&fw);
+	tmp_cleanup();
+}
+
+/* The acceptance check of the geo tables: 1,000,000 random addresses and
+ * both edges of every prefix of the real database agree with libmaxminddb. */
+void test_geo_real_db_agrees(void)
+{
+	struct geofw_loaded fw;
+	char cmd[PATH_MAX + 64];
+
+	if (access(REAL_DB_GZ, R_OK)) {
+		test_skip("%s absent", REAL_DB_GZ);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "gzip -dc %s > %s", REAL_DB_GZ, tmp_path("real.mmdb"));
+	if (!ASSERT_OK(system(cmd), "gunzip") || !ASSERT_OK(geofw_load(NULL, &fw), "load")) {
+		tmp_cleanup();
+		return;
+	}
+	ASSERT_EQ(verify_db(&fw, tmp_path("real.mmdb"), 500000), 0, "mismatches");
+	geofw_unload(&fw);
+	tmp_cleanup();
+}
+
+/* A switch replaces the generation in force and frees the old one. */
+void test_geo_switch_generations(void)
+{
+	struct geofw_geo_prefix a = { .addr = { 203, 0, 113, 0 }, .prefixlen = 24, .country_id = 1 };
+	struct geofw_geo_prefix b = { .addr = { 203, 0, 113, 0 }, .prefixlen = 24, .country_id = 2 };
+	const __u8 addr[4] = { 203, 0, 113, 9 };
+	struct geofw_geo_image ia, ib;
+	struct geofw_config cfg;
+	struct geofw_loaded fw;
+	__u32 slot, inner;
+	int round;
+
+	if (!ASSERT_OK(geofw_load(NULL, &fw), "load"))
+		return;
+	if (ASSERT_OK(geofw_geo_build(&a, 1, NULL, 0, &ia), "build a") &&
+	    ASSERT_OK(geofw_geo_build(&b, 1, NULL, 0, &ib), "build b")) {
+		ASSERT_EQ(geofw_geo_probe(fw.geo_probe_fd, 4, addr), 0, "no table: no country");
+		for (round = 0; round < 6; round++) {
+			bool is_a = round % 2 == 0;
+
+			ASSERT_OK(geofw_geo_install(&fw.maps, NULL, is_a ? &ia : &ib), "install");
+			ASSERT_EQ(geofw_geo_probe(fw.geo_probe_fd, 4, addr), is_a ? 1 : 2, "country");
+			ASSERT_OK(geofw_config_read(&fw.maps, &cfg), "config");
+			ASSERT_EQ(cfg.geo_generation, round + 1, "generation");
+			slot = cfg.geo_slot ^ 1;
+			ASSERT_ERR(bpf_map_lookup_elem(fw.maps.geo4_flat, &slot, &inner),
+				   "old generation released");
+		}
+		ASSERT_OK(geofw_geo_clear(&fw.maps), "clear");
+		ASSERT_EQ(geofw_geo_probe(fw.geo_probe_fd, 4, addr), 0, "cleared");
+	}
+	geofw_geo_image_free(&ia);
+	geofw_geo_image_free(&ib);
+	geofw_unload(&fw);
+}
