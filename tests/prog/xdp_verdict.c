@@ -30,6 +30,7 @@
 
 #include "cidr.h"
 #include "countries.h"
+#include "explain.h"
 #include "geotable.h"
 #include "loader.h"
 #include "maps.h"
@@ -534,6 +535,21 @@ static void check_case(const struct xdp_case *tc)
 			  tc->cc_field == C_PASSED, "country passed");
 		ASSERT_EQ(after.country.logged - before.country.logged,
 			  tc->cc_field == C_LOGGED, "country logged");
+	}
+
+	/* fwctl lookup runs the same decision code on the host: same answer. */
+	if (tc->pkt.src && tc->reason < GEOFW_R_RUNT && tc->reason != GEOFW_R_NON_IP) {
+		struct geofw_explain ex;
+		__u8 addr[16] = {};
+		int fam = strchr(tc->pkt.src, ':') ? 6 : 4;
+
+		inet_pton(fam == 4 ? AF_INET : AF_INET6, tc->pkt.src, addr);
+		if (ASSERT_OK(geofw_explain(&fw.maps, fam, addr, &ex), "explain")) {
+			ASSERT_EQ(ex.reason, tc->reason, "explain reason");
+			ASSERT_EQ(ex.rule_id, tc->rule, "explain rule");
+			if (tc->cc)
+				ASSERT_EQ(ex.country_id, cc_id, "explain country");
+		}
 	}
 
 	/* The responder gets the frame with metadata in front; others unchanged. */

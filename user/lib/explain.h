@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the data plane would decide for a source address, and why: the
+ * decision code of bpf/decide.h compiled for the host, reading the maps in
+ * force (pinned or loaded), so `fwctl lookup` can never disagree with the
+ * kernel about the rules it explains.
+ */
+#ifndef GEOFW_EXPLAIN_H
+#define GEOFW_EXPLAIN_H
+
+#include <stdbool.h>
+
+#include "geofw.h"
+#include "maps.h"
+
+struct geofw_explain {
+	__u8  action;		/* enum geofw_action decided by the policy */
+	__u8  reason;		/* enum geofw_reason */
+	__u8  country_id;	/* 0 = none or not looked up */
+	bool  country_looked_up;
+	__u32 rule_id;		/* allow/block rule that decided, 0 = none */
+	/* The rule that matched, when one did. */
+	bool  allow_match, block_match;
+	__u8  match_prefixlen;
+	__u8  match_family;
+	__u8  match_addr[16];
+	struct geofw_block block;	/* valid when block_match */
+	bool  block_expired_ignored;	/* an expired entry was skipped */
+};
+
+/* family 4 (addr[0..3]) or 6; an IPv4-mapped IPv6 address is judged as IPv4,
+ * as the data plane does.  0 or -errno (maps unreadable). */
+int geofw_explain(const struct geofw_maps *m, int family, const __u8 *addr,
+		  struct geofw_explain *out);
+
+#endif
