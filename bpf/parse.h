@@ -26,6 +26,7 @@
 #define GEOFW_IPPROTO_FRAGMENT	44
 #define GEOFW_IPPROTO_AH	51
 #define GEOFW_IPPROTO_DSTOPTS	60
+#define GEOFW_IPPROTO_ICMPV6	58
 
 #define GEOFW_ETH_HLEN		14
 #define GEOFW_VLAN_HLEN		4
@@ -50,11 +51,13 @@ struct geofw_pkt {
 	__u8  vlan_depth;
 	__u8  malformed;	/* enum geofw_malformed when MALFORMED */
 	__u8  tcp_flags;
-	__u8  pad;
+	__u8  icmp6_type;	/* ICMPv6 type when l4proto is ICMPv6, else 0 */
 	__u16 l3_off;		/* offset of the IP header in the frame */
 	__u16 l4_off;		/* offset of the L4 header, when has_l4 */
 	__u16 sport_be;
 	__u16 dport_be;
+	__u8  hop_limit;	/* IPv6 only */
+	__u8  pad[3];
 	__u8  saddr[16];	/* IPv4 in the first 4 bytes */
 };
 
@@ -118,6 +121,8 @@ static __always_inline void parse_l4(struct geofw_cursor *c, struct geofw_pkt *p
 		if (!cursor_has(c, 8))
 			return;
 	} else {
+		if (pkt->l4proto == GEOFW_IPPROTO_ICMPV6 && cursor_has(c, 4))
+			pkt->icmp6_type = c->pos[0];
 		return;
 	}
 	pkt->sport_be = *(const __u16 *)c->pos;
@@ -190,6 +195,7 @@ static __always_inline int parse_ipv6(struct geofw_cursor *c, struct geofw_pkt *
 		__builtin_memcpy(pkt->saddr, ip + 8, 16);
 	}
 	next = ip[6];
+	pkt->hop_limit = ip[7];
 	c->pos += GEOFW_IPV6_HLEN;
 
 	/* Walk extension headers only to find L4; the decision needs only the
@@ -227,6 +233,18 @@ static __always_inline int parse_ipv6(struct geofw_cursor *c, struct geofw_pkt *
 	if (i < GEOFW_MAX_IPV6_EXTHDRS)
 		parse_l4(c, pkt);
 	return 0;
+}
+
+/*
+ * Neighbour discovery (router/neighbour solicitation and advertisement,
+ * redirect) is link-local by construction (hop limit 255, RFC 4861): a
+ * blocked host on the same link must still resolve us, or it could never
+ * receive the reset or the 403 page it is owed.
+ */
+static __always_inline int geofw_is_nd(const struct geofw_pkt *pkt)
+{
+	return pkt->family == 6 && pkt->l4proto == GEOFW_IPPROTO_ICMPV6 &&
+	       pkt->hop_limit == 255 && pkt->icmp6_type >= 133 && pkt->icmp6_type <= 137;
 }
 
 /* Parse a frame; fills pkt (which must be zeroed by the caller). */

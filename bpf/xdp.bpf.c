@@ -70,6 +70,11 @@ int geofw_xdp(struct xdp_md *ctx)
 		break;
 	}
 
+	if (geofw_is_nd(&pkt)) {
+		count_reason(GEOFW_R_ICMP6_ND, GEOFW_ACT_PASS, bytes);
+		return XDP_PASS;
+	}
+
 	geofw_decide(&pkt, cfg, &v);
 	action = v.action;
 

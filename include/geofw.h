@@ -112,6 +112,7 @@ enum geofw_reason {
 	GEOFW_R_IPV4_IHL	= 13,	/* IPv4 IHL < 5 or version != 4 */
 	GEOFW_R_IPV4_TOTLEN	= 14,	/* IPv4 total length < header length */
 	GEOFW_R_IPV6_TRUNC	= 15,	/* IPv6 header cut short or version != 6 */
+	GEOFW_R_ICMP6_ND	= 16,	/* IPv6 neighbour discovery: passed */
 	GEOFW_R_MAX
 };
 

@@ -65,7 +65,7 @@ static size_t build_l4(const struct pkt_opts *o, __u8 *p, __u32 pseudo, int v6)
 		csum = pkt_csum(p, len, pseudo + proto + (__u32)len);
 		put16(p + 6, csum ? csum : 0xffff);
 	} else {
-		p[0] = v6 ? 128 : 8;		/* echo request */
+		p[0] = o->icmp_type ? o->icmp_type : v6 ? 128 : 8;	/* echo request */
 		csum = pkt_csum(p, len, v6 ? pseudo + proto + (__u32)len : 0);
 		put16(p + 2, csum);
 	}
@@ -114,7 +114,7 @@ size_t pkt_build(const struct pkt_opts *o, __u8 *buf, size_t cap)
 		off += 2;
 		ip = buf + off;
 		ip[0] = (__u8)((o->version ? o->version : 6) << 4);
-		ip[7] = 64;
+		ip[7] = o->hop_limit ? o->hop_limit : 64;
 		memcpy(ip + 8, &s6, 16);
 		memcpy(ip + 24, &d6, 16);
 		if (o->frag) {
@@ -160,7 +160,7 @@ size_t pkt_build(const struct pkt_opts *o, __u8 *buf, size_t cap)
 			put16(ip + 6, 0x2000);
 		else if (o->frag == PKT_FRAG_LATER)
 			put16(ip + 6, 185);
-		ip[8] = 64;
+		ip[8] = o->hop_limit ? o->hop_limit : 64;
 		ip[9] = proto;
 		memcpy(ip + 12, &s4, 4);
 		memcpy(ip + 16, &d4, 4);

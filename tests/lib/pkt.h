@@ -27,6 +27,8 @@ struct pkt_opts {
 	__u16 tot_len;		/* IPv4 total length override (0: computed) */
 	__u8 frag;		/* PKT_FRAG_* */
 	__u8 v6_hbh;		/* IPv6 hop-by-hop header before the rest */
+	__u8 icmp_type;		/* ICMP(v6) type (default echo request) */
+	__u8 hop_limit;		/* IPv6 hop limit / IPv4 TTL (default 64) */
 	size_t payload;		/* L4 payload bytes */
 	size_t truncate;	/* cut the frame to this length (0: whole) */
 };

@@ -444,6 +444,16 @@ static const struct xdp_case cases[] = {
 	{ "ipv6/v4_mapped_not_v6_rule", "block ::/0 drop 8",
 	  V6("::ffff:198.51.100.1"), PASS(NOCOUNTRY_PASS) },
 
+	/* --- neighbour discovery from blocked sources ------------------------ */
+	{ "nd/neighbour_solicitation_passes", "block 2001:db8::/32 drop 7",
+	  V6("2001:db8::5", .proto = 58, .icmp_type = 135, .hop_limit = 255), PASS(ICMP6_ND) },
+	{ "nd/router_solicitation_passes", "block ::/0 drop 7",
+	  V6("fe80::5", .proto = 58, .icmp_type = 133, .hop_limit = 255), PASS(ICMP6_ND) },
+	{ "nd/routed_nd_blocked", "block 2001:db8::/32 drop 7",
+	  V6("2001:db8::5", .proto = 58, .icmp_type = 135, .hop_limit = 64), DROP(BLOCK_IP), .rule = 7 },
+	{ "nd/echo_request_blocked", "block 2001:db8::/32 drop 7",
+	  V6("2001:db8::5", .proto = 58, .icmp_type = 128, .hop_limit = 255), DROP(BLOCK_IP), .rule = 7 },
+
 	/* --- non-IP and malformed frames ------------------------------------ */
 	{ "l2/arp_passes", "block 0.0.0.0/0 drop 7; unknown drop", { .ethertype = 0x0806 }, PASS(NON_IP) },
 	{ "l2/lldp_passes", "block 0.0.0.0/0 drop 7; unknown drop", { .ethertype = 0x88CC }, PASS(NON_IP) },
@@ -539,6 +549,7 @@ static void check_case(const struct xdp_case *tc)
 
 	/* fwctl lookup runs the same decision code on the host: same answer. */
 	if (tc->pkt.src && tc->reason < GEOFW_R_RUNT && tc->reason != GEOFW_R_NON_IP) {
+		/* (Neighbour discovery is decided before the rules: not here.) */
 		struct geofw_explain ex;
 		__u8 addr[16] = {};
 		int fam = strchr(tc->pkt.src, ':') ? 6 : 4;

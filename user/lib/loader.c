@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "log.h"
+#include "responder.h"
+#include "tc.skel.h"
 #include "xdp.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -67,6 +69,46 @@ static int init_meta(struct geofw_maps *m)
 	return 0;
 }
 
+/*
+ * The TC responder shares every map with the XDP program: each of its maps
+ * reuses the XDP object's fd, so both see the same tables with or without
+ * pins.  Its cookie key is drawn now and lives in read-only data.
+ */
+static int load_tc(struct geofw_xdp *xdp, struct geofw_loaded *out)
+{
+	struct geofw_tc *tc;
+	struct bpf_map *map;
+	__u64 key[2];
+	int err;
+
+	if ((err = geofw_cookie_key_random(key)))
+		return log_err(err, "loader: cannot draw the SYN cookie key: %s", strerror(-err));
+	tc = geofw_tc__open();
+	if (!tc)
+		return log_err(-errno, "loader: cannot open TC object: %s", strerror(errno));
+	bpf_object__for_each_map(map, tc->obj) {
+		struct bpf_map *twin = bpf_object__find_map_by_name(xdp->obj, bpf_map__name(map));
+
+		bpf_map__set_pin_path(map, NULL);
+		if (twin && bpf_map__fd(twin) >= 0 && (err = bpf_map__reuse_fd(map, bpf_map__fd(twin)))) {
+			log_err(err, "loader: TC map %s: %s", bpf_map__name(map), strerror(-err));
+			goto fail;
+		}
+	}
+	tc->rodata->cookie_key[0] = key[0];
+	tc->rodata->cookie_key[1] = key[1];
+	if ((err = geofw_tc__load(tc))) {
+		log_err(err, "loader: cannot load TC object: %s", strerror(-err));
+		goto fail;
+	}
+	out->tc = tc;
+	out->tc_prog_fd = bpf_program__fd(tc->progs.geofw_tc);
+	return 0;
+fail:
+	geofw_tc__destroy(tc);
+	return err;
+}
+
 int geofw_load(const char *pin_dir, struct geofw_loaded *out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
@@ -91,8 +133,13 @@ int geofw_load(const char *pin_dir, struct geofw_loaded *out)
 		goto fail;
 
 	out->xdp = skel;
+	out->xdp_obj = skel->obj;
 	out->xdp_prog_fd = bpf_program__fd(skel->progs.geofw_xdp);
 	out->geo_probe_fd = bpf_program__fd(skel->progs.geofw_geo_probe);
+	if ((err = load_tc(skel, out))) {
+		geofw_unload(out);
+		return err;
+	}
 	return 0;
 fail:
 	geofw_xdp__destroy(skel);
@@ -102,6 +149,8 @@ fail:
 
 void geofw_unload(struct geofw_loaded *l)
 {
+	if (l->tc)
+		geofw_tc__destroy(l->tc);
 	if (l->xdp)
 		geofw_xdp__destroy(l->xdp);
 	memset(l, 0, sizeof(*l));

@@ -1,21 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Open and load the BPF objects.  With a pin directory, maps are pinned there
- * by name and existing compatible pins are reused (libbpf checks type, key,
- * value and size); without one, the maps are private to the caller (tests).
+ * Open and load the BPF objects: the XDP program (and its geo probe) and the
+ * TC responder, which shares the XDP object's maps.  With a pin directory,
+ * maps are pinned there by name and existing compatible pins are reused
+ * (libbpf checks type, key, value and size); without one, the maps are
+ * private to the caller (tests).
  */
 #ifndef GEOFW_LOADER_H
 #define GEOFW_LOADER_H
 
 #include "maps.h"
 
+struct bpf_object;
 struct geofw_xdp;
+struct geofw_tc;
 
 struct geofw_loaded {
 	struct geofw_xdp *xdp;		/* skeleton, owns program and map fds */
+	struct bpf_object *xdp_obj;	/* its object (BTF for the geo tables) */
 	struct geofw_maps maps;		/* fds borrowed from the skeleton */
 	int xdp_prog_fd;
 	int geo_probe_fd;		/* geofw_geo_probe, for geo verify */
+	struct geofw_tc *tc;		/* TC responder skeleton, NULL if not loaded */
+	int tc_prog_fd;			/* 0 when there is no responder */
 };
 
 /* pin_dir NULL: no pinning.  On success the config map holds the defaults

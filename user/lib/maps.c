@@ -401,6 +401,7 @@ static const char *const reason_names[GEOFW_R_MAX] = {
 	[GEOFW_R_IPV4_IHL] = "malformed_ipv4_ihl",
 	[GEOFW_R_IPV4_TOTLEN] = "malformed_ipv4_totlen",
 	[GEOFW_R_IPV6_TRUNC] = "malformed_ipv6_trunc",
+	[GEOFW_R_ICMP6_ND] = "icmp6_nd",
 };
 
 const char *geofw_action_name(unsigned int action)

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The stateless TCP responder behind the reject and http403 actions.
+ *
+ * The XDP program decides; this code only answers, for packets it is handed
+ * with an action (through XDP metadata in production, through skb->cb in the
+ * BPF_PROG_RUN tests — both entries call geofw_responder_run()).  Nothing it
+ * handles reaches the stack: every packet is either turned into a reply and
+ * redirected, or dropped.
+ *
+ * http403 to a port of gfw_responder[0].http_ports: a tiny TCP server with
+ * SYN cookies (cookie.h) serving the precomputed response:
+ *	SYN			→ SYN-ACK, seq = cookie, MSS option
+ *	ACK, cookie verifies	→ response bytes from offset ack - cookie - 1, at
+ *				  most the MSS class and the client's window,
+ *				  FIN on the segment carrying the last byte (a
+ *				  bare FIN when only our FIN is unacknowledged);
+ *				  ack covers the client's payload (and FIN)
+ *	  … except the bare handshake ACK (offset 0, no payload, no FIN): the
+ *	  request follows and gets the answer, sending it twice is waste; and a
+ *	  zero window, which waits for the client's window update
+ *	FIN after our FIN is acked → ACK
+ *	RST, stray segments, the final ACK, data after our FIN → dropped (DROPPED)
+ *	ACK that does not verify → dropped (BAD_COOKIE)
+ * Every answer is a pure function of the segment and the key, so a
+ * retransmitted SYN or request gets the same bytes again, and a client with a
+ * small MSS pulls the rest of the response by acknowledging what it has.
+ * reject, or http403 to any other port → RST as RFC 9293 §3.10.7.1 has a
+ * closed port answer.  http403 also falls back to RST while no response is
+ * configured or the cookie key is all zero (an unset key would make cookies
+ * predictable).
+ *
+ * Fragments (the first fragment of a TCP segment; later ones have no ports
+ * and never get here) are dropped as ERROR: their lengths describe the
+ * fragment, not the segment, so no correct ack can be computed.
+ */
+#ifndef GEOFW_RESPONDER_H
+#define GEOFW_RESPONDER_H
+
+#include "geofw.h"
+#include "parse.h"
+#include "cookie.h"
+#include "reply.h"
+
+/* SYN cookie key, drawn by geofwd at load time (skeleton rodata). */
+const volatile __u64 cookie_key[2] = { 0, 0 };
+
+static __always_inline void count_resp(__u32 event)
+{
+	struct geofw_resp_stats *st = bpf_map_lookup_elem(&gfw_cnt_resp, &event);
+
+	if (st)
+		st->packets++;
+}
+
+static __always_inline int resp_drop(__u32 event)
+{
+	count_resp(event);
+	return TC_ACT_SHOT;
+}
+
+static __always_inline int resp_send(struct __sk_buff *skb, const struct geofw_seg *seg,
+				     const struct geofw_reply *r,
+				     struct geofw_responder *resp, __u32 event)
+{
+	int ret = reply_send(skb, seg, r, resp);
+
+	if (ret < 0)
+		return resp_drop(GEOFW_RESP_ERROR);
+	count_resp(event);
+	return ret;
+}
+
+static __always_inline int is_http_port(const struct geofw_responder *resp, __u16 port_be)
+{
+	__u16 port = bpf_ntohs(port_be);
+	int i;
+
+#pragma unroll
+	for (i = 0; i < GEOFW_MAX_HTTP_PORTS; i++)
+		if (resp->http_ports[i] && resp->http_ports[i] == port)
+			return 1;
+	return 0;
+}
+
+/* RFC 9293: take seq from the ACK we got, or acknowledge what it occupied. */
+static __always_inline int respond_rst(struct __sk_buff *skb, const struct geofw_seg *seg,
+				       struct geofw_responder *resp)
+{
+	struct geofw_reply r = {};
+
+	if (seg->flags & TCP_FLAG_RST)
+		return resp_drop(GEOFW_RESP_DROPPED);
+	if (seg->flags & TCP_FLAG_ACK) {
+		r.seq = seg->ack;
+		r.flags = TCP_FLAG_RST;
+	} else {
+		r.ack = seg->seq + seg->payload + !!(seg->flags & TCP_FLAG_SYN) +
+			!!(seg->flags & TCP_FLAG_FIN);
+		r.flags = TCP_FLAG_RST | TCP_FLAG_ACK;
+	}
+	return resp_send(skb, seg, &r, resp, GEOFW_RESP_RST);
+}
+
+static __always_inline int respond_http(struct __sk_buff *skb, const struct geofw_seg *seg,
+					struct geofw_responder *resp)
+{
+	__u64 k0 = cookie_key[0], k1 = cookie_key[1];
+	struct cookie_input in = {};
+	struct geofw_reply r = {};
+	__u32 now, len, cookie, off, n, fin;
+
+	if (seg->flags & TCP_FLAG_RST)
+		return resp_drop(GEOFW_RESP_DROPPED);
+
+	__builtin_memcpy(in.saddr, seg->saddr, 16);
+	__builtin_memcpy(in.daddr, seg->daddr, 16);
+	in.sport_be = seg->sport_be;
+	in.dport_be = seg->dport_be;
+	in.family = seg->ipv6 ? 6 : 4;
+	now = cookie_slot(bpf_ktime_get_boot_ns());
+
+	if (seg->flags & TCP_FLAG_SYN) {
+		if (seg->flags & (TCP_FLAG_ACK | TCP_FLAG_FIN))
+			return resp_drop(GEOFW_RESP_DROPPED);
+		in.mss_class = (__u8)cookie_mss_class(seg_mss(skb, seg));
+		in.slot = now;
+		r.seq = cookie_make(k0, k1, &in);
+		r.ack = seg->seq + 1;
+		r.flags = TCP_FLAG_SYN | TCP_FLAG_ACK;
+		r.mss_opt = 1;
+		return resp_send(skb, seg, &r, resp, GEOFW_RESP_SYNACK);
+	}
+	if (!(seg->flags & TCP_FLAG_ACK))
+		return resp_drop(GEOFW_RESP_DROPPED);
+
+	len = resp->response_len;
+	if (len > GEOFW_HTTP403_MAX)
+		len = GEOFW_HTTP403_MAX;
+	if (cookie_check(k0, k1, &in, seg->ack, now, len + 1, &cookie, &off))
+		return resp_drop(GEOFW_RESP_BAD_COOKIE);
+
+	fin = seg->flags & TCP_FLAG_FIN ? 1 : 0;
+	r.ack = seg->seq + seg->payload + fin;
+	r.flags = TCP_FLAG_ACK;
+
+	if (off > len) {
+		/* Everything, our FIN included, is acknowledged. */
+		if (!fin)
+			return resp_drop(GEOFW_RESP_DROPPED);
+		r.seq = cookie + 1 + len + 1;
+		return resp_send(skb, seg, &r, resp, GEOFW_RESP_FINACK);
+	}
+	if (off == 0 && !seg->payload && !fin)
+		return resp_drop(GEOFW_RESP_DROPPED);
+
+	n = len - off;
+	if (n > cookie_mss_value(in.mss_class))
+		n = cookie_mss_value(in.mss_class);
+	if (n > seg->window)
+		n = seg->window;
+	if (!n && off < len)
+		return resp_drop(GEOFW_RESP_DROPPED);	/* zero window: wait for an update */
+	r.seq = cookie + 1 + off;
+	r.data_off = (__u16)off;
+	r.data_len = (__u16)n;
+	if (n)
+		r.flags |= TCP_FLAG_PSH;
+	if (off + n == len)
+		r.flags |= TCP_FLAG_FIN;
+	return resp_send(skb, seg, &r, resp, GEOFW_RESP_HTTP403);
+}
+
+/* Answer pkt (already parsed from skb) for the XDP verdict action. */
+static __always_inline int geofw_respond(struct __sk_buff *skb, __u8 action,
+					 const struct geofw_pkt *pkt)
+{
+	struct geofw_responder *resp;
+	struct geofw_seg seg = {};
+	__u32 zero = 0;
+
+	if (pkt->l4proto != GEOFW_IPPROTO_TCP || !pkt->has_l4)
+		return resp_drop(GEOFW_RESP_DROPPED);
+	if (action != GEOFW_ACT_REJECT && action != GEOFW_ACT_HTTP403)
+		return resp_drop(GEOFW_RESP_DROPPED);
+	resp = bpf_map_lookup_elem(&gfw_responder, &zero);
+	if (!resp || pkt->fragment || seg_read(skb, pkt, &seg))
+		return resp_drop(GEOFW_RESP_ERROR);
+
+	if (action == GEOFW_ACT_HTTP403 && resp->response_len && (cookie_key[0] | cookie_key[1]) &&
+	    is_http_port(resp, seg.dport_be))
+		return respond_http(skb, &seg, resp);
+	return respond_rst(skb, &seg, resp);
+}
+
+/* Entry point for both programs: make the headers readable, parse, answer. */
+static __always_inline int geofw_responder_run(struct __sk_buff *skb, __u8 action)
+{
+	struct geofw_pkt pkt = {};
+	__u32 pull = skb->len < 256 ? skb->len : 256;
+
+	/* Headers in the linear area for the parser; also makes skb writable. */
+	if (bpf_skb_pull_data(skb, pull))
+		return resp_drop(GEOFW_RESP_ERROR);
+	if (geofw_parse((void *)(long)skb->data, (void *)(long)skb->data_end, &pkt) !=
+	    GEOFW_PARSE_IP)
+		return resp_drop(GEOFW_RESP_ERROR);
+	return geofw_respond(skb, action, &pkt);
+}
+
+#endif

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * geofw TC entry (clsact ingress, same interfaces as XDP): answers the
+ * packets the XDP program marked reject/http403 with metadata in front of
+ * the frame.  Anything without that mark — everything allowed — returns
+ * TC_ACT_OK after one bounds check and one compare.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "geofw.h"
+#include "../maps/policy.bpf.h"
+#include "../maps/geo.bpf.h"
+#include "../maps/stats.bpf.h"
+#include "responder.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("tc")
+int geofw_tc(struct __sk_buff *skb)
+{
+	struct geofw_xdp_meta *meta = (void *)(long)skb->data_meta;
+	void *data = (void *)(long)skb->data;
+
+	if ((void *)(meta + 1) > data || meta->magic != GEOFW_META_MAGIC)
+		return TC_ACT_OK;
+	return geofw_responder_run(skb, meta->action);
+}

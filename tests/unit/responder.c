@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * User side of the TC responder (user/lib/responder.c): the 403 response
+ * bytes, the size limit and its message, reading the page, the map value,
+ * the cookie key, and the shipped default page.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "responder.h"
+#include "test.h"
+
+/* Relative to the source tree, where tests/run.sh runs the suites. */
+#define DEFAULT_PAGE	"packaging/403.html"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+static char *temp_file(const void *data, size_t len)
+{
+	static char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/geofw-403-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return NULL;
+	if (write(fd, data, len) != (ssize_t)len) {
+		close(fd);
+		unlink(path);
+		return NULL;
+	}
+	close(fd);
+	return path;
+}
+
+void test_responder_build_exact(void)
+{
+	static const char body[] = "<p>no</p>\n";
+	static const char want[] =
+		"HTTP/1.1 403 Forbidden\r\n"
+		"Content-Type: text/html; charset=utf-8\r\n"
+		"Content-Length: 10\r\n"
+		"Connection: close\r\n"
+		"Cache-Control: no-store\r\n"
+		"\r\n"
+		"<p>no</p>\n";
+	__u8 out[GEOFW_HTTP403_MAX];
+	char err[256] = "";
+	int n;
+
+	n = geofw_http403_build(body, strlen(body), out, sizeof(out), err, sizeof(err));
+	if (ASSERT_EQ(n, strlen(want), "length"))
+		ASSERT_MEMEQ(out, want, strlen(want), "bytes");
+
+	n = geofw_http403_build("", 0, out, sizeof(out), err, sizeof(err));
+	ASSERT_TRUE(n > 0 && !memcmp(out + n - 4, "\r\n\r\n", 4), "empty body: headers only");
+	ASSERT_TRUE(strstr((char *)out, "Content-Length: 0\r\n") != NULL, "Content-Length 0");
+}
+
+/* Content-Length always says how many bytes follow the blank line. */
+void test_responder_content_length(void)
+{
+	static const size_t sizes[] = { 1, 9, 10, 99, 100, 999, 1000, 1050 };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		SUBTEST("body_%zu", sizes[i]) {
+			__u8 out[GEOFW_HTTP403_MAX + 1];
+			char *body = malloc(sizes[i]), *end;
+			unsigned long clen;
+			int n;
+
+			memset(body, 'x', sizes[i]);
+			n = geofw_http403_build(body, sizes[i], out, sizeof(out), NULL, 0);
+			free(body);
+			if (sizes[i] > geofw_http403_body_max()) {
+				ASSERT_EQ(n, -EMSGSIZE, "too big");
+				continue;
+			}
+			if (!ASSERT_TRUE(n > 0, "built"))
+				continue;
+			out[n] = 0;
+			end = strstr((char *)out, "\r\n\r\n");
+			clen = strtoul(strstr((char *)out, "Content-Length: ") + 16, NULL, 10);
+			ASSERT_TRUE(end != NULL, "header end");
+			ASSERT_EQ(clen, sizes[i], "Content-Length");
+			ASSERT_EQ((size_t)n - (size_t)(end + 4 - (char *)out), sizes[i], "body bytes");
+		}
+	}
+}
+
+/* The limit is the whole response; the message says so and what fits. */
+void test_responder_limit(void)
+{
+	size_t max = geofw_http403_body_max();
+	char *body = malloc(GEOFW_HTTP403_MAX + 10);
+	__u8 out[GEOFW_HTTP403_MAX];
+	char err[256] = "", want[64];
+	int n;
+
+	if (!ASSERT_TRUE(body != NULL, "malloc"))
+		return;
+	memset(body, 'y', GEOFW_HTTP403_MAX + 10);
+	ASSERT_TRUE(max > 1000 && max < GEOFW_HTTP403_MAX, "room for headers");
+
+	n = geofw_http403_build(body, max, out, sizeof(out), err, sizeof(err));
+	ASSERT_EQ(n, GEOFW_HTTP403_MAX, "largest body fills the response exactly");
+
+	n = geofw_http403_build(body, max + 1, out, sizeof(out), err, sizeof(err));
+	ASSERT_EQ(n, -EMSGSIZE, "one byte more");
+	snprintf(want, sizeof(want), "limit is %d bytes", GEOFW_HTTP403_MAX);
+	ASSERT_TRUE(strstr(err, want) != NULL, "message names the limit");
+	snprintf(want, sizeof(want), "within %zu bytes", max);
+	ASSERT_TRUE(strstr(err, want) != NULL, "message says what fits");
+
+	n = geofw_http403_build(body, 100, out, 50, err, sizeof(err));
+	ASSERT_EQ(n, -EMSGSIZE, "small output buffer");
+	free(body);
+}
+
+void test_responder_body_read(void)
+{
+	size_t max = geofw_http403_body_max(), len;
+	char *big = malloc(max + 1), *path, *buf, err[256];
+	int ret;
+
+	if (!ASSERT_TRUE(big != NULL, "malloc"))
+		return;
+	memset(big, 'z', max + 1);
+
+	SUBTEST("fits") {
+		path = temp_file(big, max);
+		ret = geofw_http403_body_read(path, &buf, &len, err, sizeof(err));
+		if (ASSERT_OK(ret, "read") && ASSERT_EQ(len, max, "length"))
+			ASSERT_MEMEQ(buf, big, max, "content");
+		free(buf);
+		unlink(path);
+	}
+	SUBTEST("one_byte_too_many") {
+		char want[64];
+
+		path = temp_file(big, max + 1);
+		ret = geofw_http403_body_read(path, &buf, &len, err, sizeof(err));
+		ASSERT_EQ(ret, -EMSGSIZE, "rejected");
+		ASSERT_TRUE(buf == NULL, "no buffer");
+		snprintf(want, sizeof(want), "limited to %d bytes", GEOFW_HTTP403_MAX);
+		ASSERT_TRUE(strstr(err, want) != NULL, "message names the limit");
+		ASSERT_TRUE(strstr(err, path) != NULL, "message names the file");
+		unlink(path);
+	}
+	SUBTEST("missing") {
+		ret = geofw_http403_body_read("/nonexistent/403.html", &buf, &len, err, sizeof(err));
+		ASSERT_EQ(ret, -ENOENT, "ENOENT");
+		ASSERT_TRUE(strstr(err, "/nonexistent/403.html") != NULL, "message names the file");
+	}
+	SUBTEST("directory") {
+		ret = geofw_http403_body_read("/tmp", &buf, &len, err, sizeof(err));
+		ASSERT_EQ(ret, -EINVAL, "not a regular file");
+	}
+	free(big);
+}
+
+void test_responder_value(void)
+{
+	static const __u16 ports[] = { 80, 8080, 8000 };
+	static const __u16 nine[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	static const __u16 zero[] = { 80, 0 };
+	struct geofw_responder val;
+	char err[256];
+
+	SUBTEST("filled") {
+		if (ASSERT_OK(geofw_responder_value(&val, ports, 3, "hi", 2, err, sizeof(err)),
+			      "value")) {
+			ASSERT_EQ(val.http_ports[0], 80, "port 0");
+			ASSERT_EQ(val.http_ports[2], 8000, "port 2");
+			ASSERT_EQ(val.http_ports[3], 0, "unused slot");
+			ASSERT_TRUE(val.response_len > 2, "response length");
+			ASSERT_MEMEQ(val.response + val.response_len - 2, "hi", 2, "body at the end");
+		}
+	}
+	SUBTEST("too_many_ports") {
+		ASSERT_EQ(geofw_responder_value(&val, nine, 9, "x", 1, err, sizeof(err)), -EINVAL,
+			  "nine ports");
+	}
+	SUBTEST("port_zero") {
+		ASSERT_EQ(geofw_responder_value(&val, zero, 2, "x", 1, err, sizeof(err)), -EINVAL,
+			  "port 0");
+	}
+	SUBTEST("body_too_big") {
+		size_t n = geofw_http403_body_max() + 1;
+		char *b = calloc(1, n);
+
+		ASSERT_EQ(geofw_responder_value(&val, ports, 1, b, n, err, sizeof(err)), -EMSGSIZE,
+			  "too big");
+		free(b);
+	}
+}
+
+void test_responder_cookie_key(void)
+{
+	__u64 a[2] = {}, b[2] = {};
+
+	ASSERT_OK(geofw_cookie_key_random(a), "first key");
+	ASSERT_OK(geofw_cookie_key_random(b), "second key");
+	ASSERT_TRUE(a[0] | a[1], "not all zero");
+	ASSERT_TRUE(a[0] != b[0] || a[1] != b[1], "two keys differ");
+}
+
+/* The shipped page: small, self-contained, says what happened. */
+void test_responder_default_page(void)
+{
+	static const char *const forbidden[] = { "http:", "https:", "src=", "href=", "@import",
+						 "url(", "<script" };
+	char *buf, err[256];
+	__u8 out[GEOFW_HTTP403_MAX];
+	size_t len, i;
+
+	if (!ASSERT_OK(geofw_http403_body_read(DEFAULT_PAGE, &buf, &len, err, sizeof(err)),
+		       err))
+		return;
+	ASSERT_TRUE(len < GEOFW_HTTP403_MAX / 2, "well under the cap");
+	ASSERT_TRUE(geofw_http403_build(buf, len, out, sizeof(out), err, sizeof(err)) > 0,
+		    "builds");
+	buf = realloc(buf, len + 1);
+	buf[len] = 0;
+	ASSERT_TRUE(strstr(buf, "<title>403 Forbidden</title>") != NULL, "title");
+	ASSERT_TRUE(strstr(buf, "firewall") != NULL, "says why");
+	ASSERT_TRUE(strstr(buf, "charset=\"utf-8\"") || strstr(buf, "charset=utf-8"), "charset");
+	for (i = 0; i < ARRAY_SIZE(forbidden); i++)
+		if (strstr(buf, forbidden[i]))
+			test__fail(__FILE__, __LINE__, "default page refers to '%s'",
+				   forbidden[i]);
+	free(buf);
+}
