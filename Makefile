@@ -51,7 +51,7 @@ BINS	 := $(sort $(patsubst user/%/,$(BUILD)/%,$(dir $(wildcard user/geofwd/*.c u
 
 # BPF objects used only by tests (e.g. an entry that takes its verdict from
 # skb->cb, which BPF_PROG_RUN can set but XDP metadata cannot).
-TEST_BPF_SRCS := $(wildcard tests/*/bpf/*.bpf.c)
+TEST_BPF_SRCS := $(wildcard tests/*/bpf/*.bpf.c) bench/bpf/bench.bpf.c
 TEST_SKELS := $(foreach f,$(TEST_BPF_SRCS),$(BUILD)/$(notdir $(f:.bpf.c=.skel.h)))
 
 TEST_SUITES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tests/unit/*.c tests/prog/*.c)))))
@@ -60,7 +60,7 @@ TEST_BINS := $(TEST_SUITES:%=$(BUILD)/tests/%/run)
 .DELETE_ON_ERROR:
 .SECONDEXPANSION:
 .SECONDARY:
-.PHONY: all deps test check demo bench bench-quick vmlinux install clean build-tests
+.PHONY: all deps test check demo bench bench-quick vmlinux install clean build-tests asan fuzz
 
 all: $(SKELS) $(LIB) $(BINS)
 
@@ -73,7 +73,7 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/bpf/%.bpf.o: $$(wildcard tests/*/bpf/%.bpf.c) $(BPF_HDRS) | $(BUILD)/tests/bpf
+$(BUILD)/tests/bpf/%.bpf.o: $$(wildcard tests/*/bpf/$$*.bpf.c bench/bpf/$$*.bpf.c) $(BPF_HDRS) | $(BUILD)/tests/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibpf -c $< -o $@
 
@@ -118,15 +118,50 @@ $(BUILD)/tests/%/run: $$(wildcard tests/$$*/*.c tests/$$*/*.h tests/lib/*.c test
 		-DTEST_LIST='"tests/$*/list.inc"' \
 		$(filter %.c,$^) $(LIB) $(LDLIBS) -o $@
 
-build-tests: all $(TEST_BINS)
+# Helper programs of the e2e tests (traffic generators).
+TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+
+$(BUILD)/tests/tools/%: tests/tools/%.c | $(BUILD)/tests
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $< -o $@
+
+build-tests: all $(TEST_BINS) $(TEST_TOOLS)
 
 test check: deps
 	$(Q)$(MAKE) build-tests
 	$(Q)tests/run.sh $(BUILD)
 
+# ---- benchmarks --------------------------------------------------------------
+
+$(BUILD)/geofw-bench: bench/geofw-bench.c $(BUILD)/bench.skel.h $(LIB) $(USER_HDRS)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+bench: deps
+	$(Q)$(MAKE) all $(BUILD)/geofw-bench
+	$(Q)mkdir -p $(BUILD)/bench
+	$(Q)$(BUILD)/geofw-bench --json $(BUILD)/bench/results.json
+
+bench-quick: deps
+	$(Q)$(MAKE) all $(BUILD)/geofw-bench
+	$(Q)mkdir -p $(BUILD)/bench
+	$(Q)$(BUILD)/geofw-bench --quick --json $(BUILD)/bench/results.json
+
+# geofwd and fwctl with AddressSanitizer and UBSan, in their own build dir.
+ASAN_BUILD ?= build-asan
+asan:
+	$(Q)$(MAKE) BUILD=$(ASAN_BUILD) \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		all
+
 demo: deps
 	$(Q)$(MAKE) all
 	$(Q)tests/demo.sh $(BUILD)
+
+# ---- fuzzing (libFuzzer targets in tests/fuzz) -------------------------------
+
+-include tests/fuzz/fuzz.mk
 
 # ---- misc ------------------------------------------------------------------
 
@@ -135,4 +170,4 @@ $(BUILD)/bpf $(BUILD)/lib $(BUILD)/tests $(BUILD)/tests/bpf:
 
 clean:
 	$(call msg,CLEAN,$(BUILD))
-	$(Q)rm -rf $(BUILD)
+	$(Q)rm -rf $(BUILD) $(ASAN_BUILD)

@@ -24,8 +24,11 @@ static __always_inline int block_active(const struct geofw_block *b)
 	return !b->expires_ns || bpf_ktime_get_boot_ns() < b->expires_ns;
 }
 
-static __always_inline struct geofw_allow *allow_lookup(const struct geofw_pkt *pkt)
+static __always_inline struct geofw_allow *allow_lookup(const struct geofw_pkt *pkt,
+							 const struct geofw_config *cfg)
 {
+	if (!(cfg->rules_present & (pkt->family == 4 ? GEOFW_HAVE_ALLOW4 : GEOFW_HAVE_ALLOW6)))
+		return NULL;
 	if (pkt->family == 4) {
 		struct geofw_lpm_v4 key = { .prefixlen = 32 };
 
@@ -39,25 +42,48 @@ static __always_inline struct geofw_allow *allow_lookup(const struct geofw_pkt *
 	}
 }
 
-/* Longest match: an exact /32 or /128 entry beats every shorter CIDR. */
-static __always_inline struct geofw_block *block_lookup(const struct geofw_pkt *pkt)
+/* Is the /24 of an IPv4 address covered by any block rule? */
+static __always_inline int block4_maybe(const __u8 *addr)
 {
-	struct geofw_block *b;
+	__u32 s24 = (__u32)addr[0] << 16 | (__u32)addr[1] << 8 | addr[2];
+	__u32 word = s24 >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&gfw_block4_bits, &word);
+
+	return bits && (*bits >> (s24 & 63)) & 1;
+}
+
+/* Longest match: an exact /32 or /128 entry beats every shorter CIDR. */
+static __always_inline struct geofw_block *block_lookup(const struct geofw_pkt *pkt,
+							const struct geofw_config *cfg)
+{
+	__u8 have = cfg->rules_present;
+	struct geofw_block *b = NULL;
 
 	if (pkt->family == 4) {
 		struct geofw_lpm_v4 key = { .prefixlen = 32 };
 
-		b = bpf_map_lookup_elem(&gfw_block_ip4, pkt->saddr);
-		if (b && block_active(b))
-			return b;
+		if (!(have & (GEOFW_HAVE_BLOCK_IP4 | GEOFW_HAVE_BLOCK_NET4)) ||
+		    !block4_maybe(pkt->saddr))
+			return NULL;
+		if (have & GEOFW_HAVE_BLOCK_IP4) {
+			b = bpf_map_lookup_elem(&gfw_block_ip4, pkt->saddr);
+			if (b && block_active(b))
+				return b;
+		}
+		if (!(have & GEOFW_HAVE_BLOCK_NET4))
+			return NULL;
 		__builtin_memcpy(key.addr, pkt->saddr, 4);
 		b = bpf_map_lookup_elem(&gfw_block_net4, &key);
 	} else {
 		struct geofw_lpm_v6 key = { .prefixlen = 128 };
 
-		b = bpf_map_lookup_elem(&gfw_block_ip6, pkt->saddr);
-		if (b && block_active(b))
-			return b;
+		if (have & GEOFW_HAVE_BLOCK_IP6) {
+			b = bpf_map_lookup_elem(&gfw_block_ip6, pkt->saddr);
+			if (b && block_active(b))
+				return b;
+		}
+		if (!(have & GEOFW_HAVE_BLOCK_NET6))
+			return NULL;
 		__builtin_memcpy(key.addr, pkt->saddr, 16);
 		b = bpf_map_lookup_elem(&gfw_block_net6, &key);
 	}
@@ -105,7 +131,7 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 	struct geofw_allow *allow;
 	struct geofw_block *block;
 
-	allow = allow_lookup(pkt);
+	allow = allow_lookup(pkt, cfg);
 	if (allow) {
 		v->action = GEOFW_ACT_PASS;
 		v->reason = GEOFW_R_ALLOWLIST;
@@ -113,7 +139,7 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 		return;
 	}
 
-	block = block_lookup(pkt);
+	block = block_lookup(pkt, cfg);
 	if (block) {
 		v->action = block->action;
 		v->reason = block->action == GEOFW_ACT_LOG ? GEOFW_R_LOG_IP : GEOFW_R_BLOCK_IP;

@@ -47,4 +47,73 @@ static __always_inline void count_country(__u32 country_id, __u8 action)
 		st->blocked++;
 }
 
+/*
+ * Drop log sample: off unless config.events_rate is set (geofwd sets it only
+ * while something reads), then at most events_rate per second per CPU, so a
+ * flood costs one per-CPU counter check per packet and nothing more.
+ */
+static __always_inline void emit_event(struct xdp_md *ctx, const struct geofw_config *cfg,
+				       const struct geofw_pkt *pkt, __u8 reason, __u8 action,
+				       __u8 country_id, __u32 rule_id)
+{
+	struct geofw_event_limit *lim;
+	struct geofw_event *ev;
+	__u32 zero = 0;
+	__u64 now;
+
+	if (!cfg->events_rate)
+		return;
+	lim = bpf_map_lookup_elem(&gfw_evt_limit, &zero);
+	if (!lim)
+		return;
+	now = bpf_ktime_get_boot_ns();
+	if (now - lim->window_ns >= 1000000000ull) {
+		lim->window_ns = now;
+		lim->sent = 0;
+	}
+	if (lim->sent >= cfg->events_rate) {
+		lim->suppressed++;
+		return;
+	}
+	ev = bpf_ringbuf_reserve(&gfw_events, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	lim->sent++;
+	ev->ts_ns = now;
+	ev->ifindex = ctx->ingress_ifindex;
+	ev->family = pkt->family;
+	ev->l4proto = pkt->l4proto;
+	ev->reason = reason;
+	ev->action = action;
+	ev->country_id = country_id;
+	ev->pad[0] = ev->pad[1] = ev->pad[2] = 0;
+	ev->sport_be = pkt->has_l4 ? pkt->sport_be : 0;
+	ev->dport_be = pkt->has_l4 ? pkt->dport_be : 0;
+	ev->rule_id = rule_id;
+	__builtin_memcpy(ev->saddr, pkt->saddr, 16);
+	__builtin_memset(ev->daddr, 0, 16);
+	{
+		/* Fresh packet pointers: adding XDP metadata moved them.  l3_off
+		 * is at most 22 (Ethernet + two tags); the mask bounds it for the
+		 * verifier's packet-range tracking. */
+		const void *data = (void *)(long)ctx->data;
+		const void *data_end = (void *)(long)ctx->data_end;
+		const __u8 *ip = (const __u8 *)data + (pkt->l3_off & 0x3f);
+
+		/* The destination is in the header the parser already checked;
+		 * re-check bounds for the verifier. */
+		if ((const void *)(ip + 20) > data_end) {
+			/* cannot happen for a parsed packet */
+		} else if ((ip[0] >> 4) == 4) {
+			__builtin_memcpy(ev->daddr, ip + 16, 4);
+		} else if ((const void *)(ip + 40) <= data_end) {
+			if (pkt->family == 4)
+				__builtin_memcpy(ev->daddr, ip + 24 + 12, 4);
+			else
+				__builtin_memcpy(ev->daddr, ip + 24, 16);
+		}
+	}
+	bpf_ringbuf_submit(ev, 0);
+}
+
 #endif

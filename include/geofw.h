@@ -19,6 +19,7 @@
 #include <linux/types.h>
 #endif
 
+#define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
 #define GEOFW_ABI_VERSION 1
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
@@ -45,6 +46,9 @@
 #define GEOFW_MAP_CNT_COUNTRY	"gfw_cnt_country"
 #define GEOFW_MAP_CNT_RULE	"gfw_cnt_rule"
 #define GEOFW_MAP_CNT_ACTION	"gfw_cnt_action"
+#define GEOFW_MAP_BLOCK4_BITS	"gfw_block4_bits"
+#define GEOFW_MAP_EVENTS	"gfw_events"
+#define GEOFW_MAP_EVENT_LIMIT	"gfw_evt_limit"
 #define GEOFW_MAP_RESPONDER	"gfw_responder"
 #define GEOFW_MAP_CNT_RESP	"gfw_cnt_resp"
 
@@ -154,10 +158,36 @@ struct geofw_config {
 	__u8  responder_enabled;	/* TC responder attached: reject/http403 honoured */
 	__u8  malformed_action[GEOFW_MF_MAX]; /* per enum geofw_malformed */
 	__u8  geo_slot;			/* geo table slot in force (0 or 1) */
-	__u8  pad[3];
+	__u8  rules_present;		/* GEOFW_HAVE_*: rule maps worth a lookup */
+	__u8  pad[2];
 	__u32 geo_generation;		/* bumped on each database switch */
+	__u32 events_rate;		/* drop-log samples per second per CPU, 0 = off */
 };
-_Static_assert(sizeof(struct geofw_config) == 20, "geofw_config size");
+_Static_assert(sizeof(struct geofw_config) == 24, "geofw_config size");
+
+/*
+ * config.rules_present: which rule maps may hold entries.  An empty hash or
+ * trie still costs a lookup (a 1M-bucket hash costs a cache miss), so the
+ * data plane skips maps whose bit is clear.  Set before the first entry goes
+ * in, cleared once a map is empty again.
+ */
+enum {
+	GEOFW_HAVE_ALLOW4	= 1u << 0,
+	GEOFW_HAVE_ALLOW6	= 1u << 1,
+	GEOFW_HAVE_BLOCK_IP4	= 1u << 2,
+	GEOFW_HAVE_BLOCK_IP6	= 1u << 3,
+	GEOFW_HAVE_BLOCK_NET4	= 1u << 4,
+	GEOFW_HAVE_BLOCK_NET6	= 1u << 5,
+};
+
+/*
+ * gfw_block4_bits: one bit per IPv4 /24, set when some block rule (exact or
+ * CIDR) covers an address of it.  A clear bit skips both block lookups, so
+ * allowed traffic pays one access to this 2 MiB bitmap instead of a hash
+ * miss.  Bits may stay set after deletes (a false positive only costs the
+ * lookups); geofwd rebuilds the bitmap exactly on start.
+ */
+#define GEOFW_BLOCK4_BITS_WORDS	((1u << 24) / 64)
 
 /* LPM trie keys (allowlist, CIDR blocklist, geo). */
 struct geofw_lpm_v4 {
@@ -307,6 +337,36 @@ struct geofw_resp_stats {
 	__u64 packets;
 };
 _Static_assert(sizeof(struct geofw_resp_stats) == 8, "geofw_resp_stats size");
+
+/*
+ * Drop log: a sample of blocked (and logged) packets, rate-limited per CPU to
+ * config.events_rate per second, in the ring buffer gfw_events.
+ */
+#define GEOFW_EVENTS_BYTES	(256 * 1024)
+
+struct geofw_event {
+	__u64 ts_ns;		/* CLOCK_BOOTTIME */
+	__u32 ifindex;
+	__u8  family;		/* 4 or 6 */
+	__u8  l4proto;
+	__u8  reason;		/* enum geofw_reason */
+	__u8  action;		/* enum geofw_action taken */
+	__u8  country_id;
+	__u8  pad[3];
+	__u16 sport_be, dport_be;	/* 0 when not parsed */
+	__u32 rule_id;
+	__u8  saddr[16];	/* IPv4 in the first 4 bytes */
+	__u8  daddr[16];
+};
+_Static_assert(sizeof(struct geofw_event) == 64, "geofw_event size");
+
+/* Per-CPU limiter state of the drop log. */
+struct geofw_event_limit {
+	__u64 window_ns;	/* start of the current one-second window */
+	__u32 sent;		/* events in it */
+	__u32 suppressed;	/* over the limit, not sent (lifetime) */
+};
+_Static_assert(sizeof(struct geofw_event_limit) == 16, "geofw_event_limit size");
 
 /*
  * XDP → TC metadata (in front of the packet) for reject/http403 verdicts, so

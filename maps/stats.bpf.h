@@ -50,4 +50,20 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_cnt_resp SEC(".maps");
 
+/* gfw_events: sampled blocked packets (struct geofw_event) for fwctl log. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, GEOFW_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_events SEC(".maps");
+
+/* gfw_evt_limit[0]: per-CPU rate limiter of the drop log. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct geofw_event_limit);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_evt_limit SEC(".maps");
+
 #endif

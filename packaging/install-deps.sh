@@ -10,7 +10,7 @@ make gcc clang llvm pkg-config
 libbpf-dev bpftool libelf-dev zlib1g-dev
 libmaxminddb-dev mmdb-bin libnl-3-dev libnl-route-3-dev
 libmaxmind-db-writer-perl
-iproute2 ethtool curl netcat-openbsd tcpdump python3-scapy nginx-light
+iproute2 iputils-ping ethtool curl netcat-openbsd tcpdump python3-scapy nginx-light util-linux
 nftables iptables ipset wrk
 libclang-rt-14-dev valgrind
 "

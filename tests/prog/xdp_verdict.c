@@ -211,6 +211,8 @@ static int apply_rules(const char *rules)
 	free(copy);
 	if (!err && !ASSERT_OK(geofw_config_write(&fw.maps, &cfg), "config_write"))
 		err = -1;
+	if (!err && !ASSERT_OK(geofw_rules_present_sync(&fw.maps), "rules present"))
+		err = -1;
 	if (!err && (n_geo_v4 || n_geo_v6)) {
 		struct geofw_geo_image img;
 

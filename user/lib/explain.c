@@ -29,7 +29,8 @@ struct host_map {
 };
 
 static struct host_map gfw_allow4, gfw_allow6, gfw_block_ip4, gfw_block_ip6, gfw_block_net4,
-	gfw_block_net6, gfw_country, gfw_geo4_flat, gfw_geo4_more, gfw_geo6_tree, gfw_geo6_more;
+	gfw_block_net6, gfw_block4_bits, gfw_country, gfw_geo4_flat, gfw_geo4_more, gfw_geo6_tree,
+	gfw_geo6_more;
 static int host_err;
 
 static __u32 fd_value_size(int fd)
@@ -136,6 +137,7 @@ static void bind_maps(const struct geofw_maps *m)
 		{ &gfw_allow4, m->allow4, false }, { &gfw_allow6, m->allow6, false },
 		{ &gfw_block_ip4, m->block_ip4, false }, { &gfw_block_ip6, m->block_ip6, false },
 		{ &gfw_block_net4, m->block_net4, false }, { &gfw_block_net6, m->block_net6, false },
+		{ &gfw_block4_bits, m->block4_bits, false },
 		{ &gfw_country, m->country, false },
 		{ &gfw_geo4_flat, m->geo4_flat, true }, { &gfw_geo4_more, m->geo4_more, true },
 		{ &gfw_geo6_tree, m->geo6_tree, true }, { &gfw_geo6_more, m->geo6_more, true },
@@ -154,7 +156,7 @@ static void bind_maps(const struct geofw_maps *m)
 static void unbind_maps(void)
 {
 	struct host_map *all[] = { &gfw_allow4, &gfw_allow6, &gfw_block_ip4, &gfw_block_ip6,
-				   &gfw_block_net4, &gfw_block_net6, &gfw_country,
+				   &gfw_block_net4, &gfw_block_net6, &gfw_block4_bits, &gfw_country,
 				   &gfw_geo4_flat, &gfw_geo4_more, &gfw_geo6_tree,
 				   &gfw_geo6_more };
 	size_t i;
@@ -224,14 +226,14 @@ int geofw_explain(const struct geofw_maps *m, int family, const __u8 *addr,
 	out->rule_id = v.rule_id;
 
 	if (v.reason == GEOFW_R_ALLOWLIST) {
-		struct geofw_allow *a = allow_lookup(&pkt);
+		struct geofw_allow *a = allow_lookup(&pkt, &cfg);
 
 		out->allow_match = true;
 		if (a)
 			record_match(out, &pkt, lpm_match_len(pkt.family == 4 ? m->allow4 : m->allow6,
 							       pkt.family, pkt.saddr, a, sizeof(*a)));
 	} else if (v.reason == GEOFW_R_BLOCK_IP || v.reason == GEOFW_R_LOG_IP) {
-		struct geofw_block *b = block_lookup(&pkt);
+		struct geofw_block *b = block_lookup(&pkt, &cfg);
 		struct geofw_block exact;
 
 		out->block_match = true;

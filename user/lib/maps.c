@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -38,11 +39,28 @@ static const struct {
 	M(cnt_rule, GEOFW_MAP_CNT_RULE),
 	M(responder, GEOFW_MAP_RESPONDER),
 	M(cnt_resp, GEOFW_MAP_CNT_RESP),
+	M(block4_bits, GEOFW_MAP_BLOCK4_BITS),
+	M(events, GEOFW_MAP_EVENTS),
 #undef M
 };
 
 #define N_MAPS (sizeof(map_table) / sizeof(map_table[0]))
-_Static_assert(N_MAPS * sizeof(int) == sizeof(struct geofw_maps), "map table incomplete");
+/* Every int of struct geofw_maps, from meta to events, has a row above. */
+_Static_assert(N_MAPS * sizeof(int) == offsetof(struct geofw_maps, events) + sizeof(int),
+	       "map table incomplete");
+
+#define BLOCK4_BITS_BYTES ((size_t)GEOFW_BLOCK4_BITS_WORDS * sizeof(__u64))
+
+static void map_bits(struct geofw_maps *m)
+{
+	void *p = mmap(NULL, BLOCK4_BITS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       m->block4_bits, 0);
+
+	m->block4_bits_mem = p == MAP_FAILED ? NULL : p;
+	if (!m->block4_bits_mem)
+		log_warn("maps: cannot map %s: %s (block prefilter updated by syscalls)",
+			 GEOFW_MAP_BLOCK4_BITS, strerror(errno));
+}
 
 static int *slot(struct geofw_maps *m, size_t i)
 {
@@ -55,6 +73,7 @@ static void maps_invalidate(struct geofw_maps *m)
 
 	for (i = 0; i < N_MAPS; i++)
 		*slot(m, i) = -1;
+	m->block4_bits_mem = NULL;
 }
 
 int geofw_maps_from_object(struct bpf_object *obj, struct geofw_maps *m)
@@ -71,6 +90,7 @@ int geofw_maps_from_object(struct bpf_object *obj, struct geofw_maps *m)
 				       map_table[i].name);
 		*slot(m, i) = fd;
 	}
+	map_bits(m);
 	return 0;
 }
 
@@ -90,6 +110,7 @@ int geofw_maps_open_pinned(const char *pin_dir, struct geofw_maps *m)
 			return log_err(err, "maps: cannot open %s: %s", path, strerror(-err));
 		}
 	}
+	map_bits(m);
 	return 0;
 }
 
@@ -97,6 +118,9 @@ void geofw_maps_close(struct geofw_maps *m)
 {
 	size_t i;
 
+	if (m->block4_bits_mem)
+		munmap(m->block4_bits_mem, BLOCK4_BITS_BYTES);
+	m->block4_bits_mem = NULL;
 	for (i = 0; i < N_MAPS; i++) {
 		if (*slot(m, i) >= 0)
 			close(*slot(m, i));
@@ -198,13 +222,142 @@ static int map_del(int fd, const void *key)
 	return bpf_map_delete_elem(fd, key) ? -errno : 0;
 }
 
+/* Set the prefilter bits of every /24 an IPv4 prefix touches. */
+static int block4_bits_set(const struct geofw_maps *m, const struct geofw_cidr *c)
+{
+	__u32 first, end, s;
+
+	if (c->family != 4)
+		return 0;
+	first = (__u32)c->addr[0] << 16 | (__u32)c->addr[1] << 8 | c->addr[2];
+	end = first + (c->prefixlen >= 24 ? 1 : 1u << (24 - c->prefixlen));	/* <= 2^24 */
+	for (s = first; s < end;) {
+		__u32 word = s >> 6, step = 1;
+		__u64 mask = 1ull << (s & 63), v;
+
+		if (!(s & 63) && end - s >= 64) {
+			mask = ~0ull;
+			step = 64;
+		}
+		if (m->block4_bits_mem) {
+			__atomic_fetch_or(&m->block4_bits_mem[word], mask, __ATOMIC_RELEASE);
+		} else {
+			if (bpf_map_lookup_elem(m->block4_bits, &word, &v))
+				return -errno;
+			v |= mask;
+			if (bpf_map_update_elem(m->block4_bits, &word, &v, BPF_ANY))
+				return -errno;
+		}
+		s += step;
+	}
+	return 0;
+}
+
 int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 		    const struct geofw_block *val)
 {
 	struct rule_key k;
+	int err;
 
+	/* Bits first: the rule must not exist while its /24 looks empty. */
+	if ((err = block4_bits_set(m, c)))
+		return err;
 	block_key(m, c, &k);
 	return map_put(k.fd, &k.lpm6, val);
+}
+
+unsigned int geofw_rules_present_bit(const struct geofw_cidr *c, bool allow)
+{
+	bool v4 = c->family == 4;
+
+	if (allow)
+		return v4 ? GEOFW_HAVE_ALLOW4 : GEOFW_HAVE_ALLOW6;
+	if (c->prefixlen == (v4 ? 32 : 128))
+		return v4 ? GEOFW_HAVE_BLOCK_IP4 : GEOFW_HAVE_BLOCK_IP6;
+	return v4 ? GEOFW_HAVE_BLOCK_NET4 : GEOFW_HAVE_BLOCK_NET6;
+}
+
+int geofw_rules_present_add(const struct geofw_maps *m, unsigned int bits)
+{
+	struct geofw_config cfg;
+	int err;
+
+	if ((err = geofw_config_read(m, &cfg)))
+		return err;
+	if ((cfg.rules_present & bits) == bits)
+		return 0;
+	cfg.rules_present |= (__u8)bits;
+	return geofw_config_write(m, &cfg);
+}
+
+static bool map_has_keys(int fd)
+{
+	__u8 next[64];
+
+	return !bpf_map_get_next_key(fd, NULL, next);
+}
+
+int geofw_rules_present_sync(const struct geofw_maps *m)
+{
+	const struct { int fd; unsigned int bit; } maps[] = {
+		{ m->allow4, GEOFW_HAVE_ALLOW4 }, { m->allow6, GEOFW_HAVE_ALLOW6 },
+		{ m->block_ip4, GEOFW_HAVE_BLOCK_IP4 }, { m->block_ip6, GEOFW_HAVE_BLOCK_IP6 },
+		{ m->block_net4, GEOFW_HAVE_BLOCK_NET4 }, { m->block_net6, GEOFW_HAVE_BLOCK_NET6 },
+	};
+	struct geofw_config cfg;
+	unsigned int have = 0;
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		if (map_has_keys(maps[i].fd))
+			have |= maps[i].bit;
+	if ((err = geofw_config_read(m, &cfg)))
+		return err;
+	if (cfg.rules_present == have)
+		return 0;
+	cfg.rules_present = (__u8)have;
+	return geofw_config_write(m, &cfg);
+}
+
+int geofw_block4_bits_rebuild(const struct geofw_maps *m)
+{
+	__u64 *bits = calloc(GEOFW_BLOCK4_BITS_WORDS, sizeof(__u64));
+	struct geofw_maps tmp = *m;
+	struct geofw_lpm_v4 key, next;
+	struct geofw_cidr c = { .family = 4 };
+	__u32 w;
+	int err = 0;
+	void *prev = NULL;
+
+	if (!bits)
+		return -ENOMEM;
+	/* Compute into a private buffer, then publish word by word: a bit is
+	 * cleared only if no rule covers its /24 any more. */
+	tmp.block4_bits_mem = bits;
+	c.prefixlen = 32;
+	while (!bpf_map_get_next_key(m->block_ip4, prev, next.addr)) {
+		memcpy(c.addr, next.addr, 4);
+		block4_bits_set(&tmp, &c);
+		memcpy(key.addr, next.addr, 4);
+		prev = key.addr;
+	}
+	prev = NULL;
+	while (!bpf_map_get_next_key(m->block_net4, prev, &next)) {
+		c.prefixlen = (__u8)next.prefixlen;
+		memcpy(c.addr, next.addr, 4);
+		block4_bits_set(&tmp, &c);
+		key = next;
+		prev = &key;
+	}
+	for (w = 0; w < GEOFW_BLOCK4_BITS_WORDS && !err; w++) {
+		if (m->block4_bits_mem)
+			__atomic_store_n(&m->block4_bits_mem[w], bits[w], __ATOMIC_RELEASE);
+		else if (bpf_map_update_elem(m->block4_bits, &w, &bits[w], BPF_ANY))
+			err = -errno;
+	}
+	free(bits);
+	return err;
 }
 
 int geofw_block_get(const struct geofw_maps *m, const struct geofw_cidr *c,
@@ -360,6 +513,8 @@ int geofw_maps_reset_rules(const struct geofw_maps *m)
 	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
 		if ((err = map_empty(hashes[i])))
 			return err;
+	if ((err = geofw_rules_present_sync(m)) || (err = geofw_block4_bits_rebuild(m)))
+		return err;
 	return array_zero(m->country);
 }
 

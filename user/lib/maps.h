@@ -22,7 +22,12 @@ struct geofw_maps {
 	int country;
 	int geo4_flat, geo4_more, geo6_tree, geo6_more;	/* slot → inner map */
 	int responder;
+	int block4_bits;
 	int cnt_reason, cnt_action, cnt_country, cnt_rule, cnt_resp;
+	int events;
+	/* gfw_block4_bits mapped into memory (BPF_F_MMAPABLE): bits are set
+	 * with plain atomic ORs, no syscall per rule.  NULL if not mapped. */
+	__u64 *block4_bits_mem;
 };
 
 /* Fill fds from a loaded object (fds stay owned by the object). */
@@ -49,6 +54,19 @@ int geofw_block_del(const struct geofw_maps *m, const struct geofw_cidr *c);
 int geofw_allow_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 		    const struct geofw_allow *val);
 int geofw_allow_del(const struct geofw_maps *m, const struct geofw_cidr *c);
+/*
+ * Block rules also set the /24 prefilter bits (IPv4) and the rule maps must
+ * be marked present in the config: call geofw_rules_present_add() with the
+ * bits of a batch before putting it (geofw_rules_present_bit() gives a
+ * prefix's bit), and geofw_rules_present_sync() after deleting, which clears
+ * the bits of maps that became empty.
+ */
+unsigned int geofw_rules_present_bit(const struct geofw_cidr *c, bool allow);
+int geofw_rules_present_add(const struct geofw_maps *m, unsigned int bits);
+int geofw_rules_present_sync(const struct geofw_maps *m);
+/* Recompute the /24 prefilter exactly from the block maps (start, tests). */
+int geofw_block4_bits_rebuild(const struct geofw_maps *m);
+
 int geofw_country_put(const struct geofw_maps *m, unsigned int country_id,
 		      const struct geofw_country *pol);
 

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Benchmark programs, run through BPF_PROG_RUN by bench/geofw-bench.c.
+ *
+ * Every program draws its source address from bench_keys (a table filled by
+ * the harness, walked by a counter) and writes it into the frame before
+ * doing its work, so a million repeats see a million lookups over many
+ * addresses rather than one cached one.  bench_noop does only the drawing:
+ * it is the baseline the others are measured against.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "geofw.h"
+#include "../../maps/policy.bpf.h"
+#include "../../maps/geo.bpf.h"
+#include "../../maps/stats.bpf.h"
+#include "xdp_main.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define BENCH_KEYS 65536
+
+struct bench_key {
+	__u8 addr[16];
+};
+
+/* bench_keys[i]: the source addresses, drawn in turn. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_KEYS);
+	__type(key, __u32);
+	__type(value, struct bench_key);
+} bench_keys SEC(".maps");
+
+/* bench_lpm4/6: the same geo prefixes in plain LPM tries, for contrast. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, GEOFW_MAX_GEO_V4);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct geofw_lpm_v4);
+	__type(value, struct geofw_geo);
+} bench_lpm4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, GEOFW_MAX_GEO_V6);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct geofw_lpm_v6);
+	__type(value, struct geofw_geo);
+} bench_lpm6 SEC(".maps");
+
+const volatile __u32 bench_mask = BENCH_KEYS - 1;
+__u32 bench_idx;
+
+/* Write the next key as the frame's source: IPv4 or IPv6 frame, no VLAN. */
+static __always_inline int draw(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 idx = bench_idx++ & bench_mask;
+	struct bench_key *k = bpf_map_lookup_elem(&bench_keys, &idx);
+	__u8 *p = data;
+
+	if (!k || data + 14 + 40 > data_end)
+		return -1;
+	if (p[12] == 0x08)
+		__builtin_memcpy(p + 14 + 12, k->addr, 4);
+	else
+		__builtin_memcpy(p + 14 + 8, k->addr, 16);
+	return 0;
+}
+
+SEC("xdp")
+int bench_noop(struct xdp_md *ctx)
+{
+	return draw(ctx) ? XDP_ABORTED : XDP_PASS;
+}
+
+SEC("xdp")
+int bench_parse(struct xdp_md *ctx)
+{
+	struct geofw_pkt pkt = {};
+
+	if (draw(ctx))
+		return XDP_ABORTED;
+	geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt);
+	return pkt.family ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int bench_geo(struct xdp_md *ctx)
+{
+	struct geofw_pkt pkt = {};
+	__u32 zero = 0;
+	struct geofw_config *cfg = bpf_map_lookup_elem(&gfw_config, &zero);
+
+	if (!cfg || draw(ctx))
+		return XDP_ABORTED;
+	if (geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt))
+		return XDP_DROP;
+	return (pkt.family == 4 ? geo_country_v4(pkt.saddr, cfg->geo_slot & 1) :
+				  geo_country_v6(pkt.saddr, cfg->geo_slot & 1)) ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int bench_lpm(struct xdp_md *ctx)
+{
+	struct geofw_pkt pkt = {};
+	struct geofw_geo *g;
+
+	if (draw(ctx))
+		return XDP_ABORTED;
+	if (geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt))
+		return XDP_DROP;
+	if (pkt.family == 4) {
+		struct geofw_lpm_v4 key = { .prefixlen = 32 };
+
+		__builtin_memcpy(key.addr, pkt.saddr, 4);
+		g = bpf_map_lookup_elem(&bench_lpm4, &key);
+	} else {
+		struct geofw_lpm_v6 key = { .prefixlen = 128 };
+
+		__builtin_memcpy(key.addr, pkt.saddr, 16);
+		g = bpf_map_lookup_elem(&bench_lpm6, &key);
+	}
+	return g ? XDP_PASS : XDP_DROP;
+}
+
+/* The whole firewall, exactly the code of geofw_xdp. */
+SEC("xdp")
+int bench_full(struct xdp_md *ctx)
+{
+	if (draw(ctx))
+		return XDP_ABORTED;
+	return geofw_xdp_run(ctx);
+}

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * geofw-bench: per-packet cost of the data plane through BPF_PROG_RUN, and
+ * the time to load and switch in a GeoIP database.
+ *
+ * Each row runs one bench program (bench/bpf/bench.bpf.c) REPEAT times per
+ * run, RUNS runs, and reports the median ns per packet; the programs draw a
+ * new source address from a 64k-entry table for every packet.  Costs are
+ * reported above the no-op program that draws its key the same way, so the
+ * figure is what the firewall adds, not what BPF_PROG_RUN costs.
+ *
+ *	geofw-bench [--quick] [--db FILE.mmdb[.gz]] [--json FILE]
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.skel.h"
+#include "geoip.h"
+#include "geotable.h"
+#include "log.h"
+#include "maps.h"
+
+#define N_KEYS 65536
+
+struct row {
+	char name[64];
+	char prog[16];
+	int family;
+	const char *keyset;
+	double ns;		/* median per packet */
+	double above;		/* minus the no-op of the same family and keys */
+	double target;		/* above-baseline target, 0 = none */
+	const char *target_what;
+};
+
+static struct row rows[64];
+static int n_rows;
+static int runs = 5;
+static __u32 repeat = 1000000;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static __u64 rng = 0x243F6A8885A308D3ull;
+
+static __u64 rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* An address inside a random prefix of the list. */
+static void addr_in(const struct geofw_geo_prefix *v, size_t n, int family, __u8 *out)
+{
+	const struct geofw_geo_prefix *p = &v[rnd() % n];
+	unsigned int bits = family == 4 ? 32 : 128, i;
+	__u64 a = rnd(), b = rnd();
+
+	memcpy(out, &a, 8);
+	memcpy(out + 8, &b, 8);
+	for (i = 0; i < p->prefixlen; i++) {
+		__u8 m = (__u8)(0x80 >> (i % 8));
+
+		out[i / 8] = (__u8)((out[i / 8] & ~m) | (p->addr[i / 8] & m));
+	}
+	if (family == 4)
+		memset(out + 4, 0, 12);
+	(void)bits;
+}
+
+static int fill_keys(struct geofw_bench *skel, const struct geofw_geoip_db *db, int family,
+		     const char *keyset)
+{
+	int fd = bpf_map__fd(skel->maps.bench_keys);
+	__u8 addr[16];
+	__u32 i;
+
+	for (i = 0; i < N_KEYS; i++) {
+		if (!strcmp(keyset, "inside") && db && (family == 4 ? db->n_v4 : db->n_v6)) {
+			addr_in(family == 4 ? db->v4 : db->v6, family == 4 ? db->n_v4 : db->n_v6,
+				family, addr);
+		} else {
+			__u64 a = rnd(), b = rnd();
+
+			memcpy(addr, &a, 8);
+			memcpy(addr + 8, &b, 8);
+			if (family == 4)
+				memset(addr + 4, 0, 12);
+			else
+				addr[0] = (__u8)(0x20 | (addr[0] & 0x1f));	/* 2000::/3 */
+		}
+		if (bpf_map_update_elem(fd, &i, addr, 0))
+			return -errno;
+	}
+	return 0;
+}
+
+static size_t frame(int family, __u8 *f)
+{
+	memset(f, 0, 128);
+	if (family == 4) {
+		f[12] = 0x08;
+		f[14] = 0x45;
+		f[17] = 28;
+		f[22] = 64;
+		f[23] = 17;
+		f[30] = 192; f[31] = 0; f[32] = 2; f[33] = 1;
+		f[35] = 40; f[37] = 80; f[39] = 8;
+		return 64;
+	}
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	f[14] = 0x60;
+	f[19] = 8;
+	f[20] = 17;
+	f[21] = 64;
+	f[38] = 0x20; f[39] = 0x01; f[40] = 0x0d; f[41] = 0xb8; f[53] = 1;
+	f[55] = 40; f[57] = 80; f[59] = 8;
+	return 14 + 40 + 8;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double measure(struct bpf_program *prog, int family)
+{
+	__u8 in[128], out[256];
+	double v[16];
+	int i;
+
+	for (i = 0; i < runs; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
+			    .data_size_out = sizeof(out), .repeat = repeat);
+
+		o.data_size_in = (__u32)frame(family, in);
+		if (bpf_prog_test_run_opts(bpf_program__fd(prog), &o)) {
+			fprintf(stderr, "bench: %s: %s\n", bpf_program__name(prog), strerror(errno));
+			return -1;
+		}
+		v[i] = (double)o.duration;
+	}
+	qsort(v, (size_t)runs, sizeof(v[0]), cmp_double);
+	return v[runs / 2];
+}
+
+static struct row *add_row(const char *name, struct bpf_program *prog, int family,
+			   const char *keyset)
+{
+	struct row *r = &rows[n_rows++];
+
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->prog, sizeof(r->prog), "%s", bpf_program__name(prog));
+	r->family = family;
+	r->keyset = keyset;
+	r->ns = measure(prog, family);
+	return r;
+}
+
+static int lpm_fill(struct geofw_bench *skel, const struct geofw_geoip_db *db)
+{
+	size_t i;
+
+	for (i = 0; i < db->n_v4; i++) {
+		struct geofw_lpm_v4 k = { .prefixlen = db->v4[i].prefixlen };
+		struct geofw_geo v = { db->v4[i].country_id };
+
+		memcpy(k.addr, db->v4[i].addr, 4);
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_lpm4), &k, &v, 0))
+			return -errno;
+	}
+	for (i = 0; i < db->n_v6; i++) {
+		struct geofw_lpm_v6 k = { .prefixlen = db->v6[i].prefixlen };
+		struct geofw_geo v = { db->v6[i].country_id };
+
+		memcpy(k.addr, db->v6[i].addr, 16);
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_lpm6), &k, &v, 0))
+			return -errno;
+	}
+	return 0;
+}
+
+static void print_and_json(const char *json_path, double load_s, size_t kbytes,
+			   const struct geofw_geoip_db *db)
+{
+	FILE *j = json_path ? fopen(json_path, "w") : NULL;
+	int i, miss = 0;
+
+	printf("\n%-34s %-4s %-7s %10s %12s  %s\n", "row", "fam", "keys", "ns/pkt", "above no-op",
+	       "target");
+	for (i = 0; i < n_rows; i++) {
+		struct row *r = &rows[i];
+		char t[64] = "";
+
+		if (r->target > 0) {
+			bool pass = r->above <= r->target;
+
+			snprintf(t, sizeof(t), "%s <= %.0f ns above %s", pass ? "PASS" : "MISS",
+				 r->target, r->target_what);
+			miss += !pass;
+		}
+		printf("%-34s v%-3d %-7s %10.1f %12.1f  %s\n", r->name, r->family, r->keyset, r->ns,
+		       r->above, t);
+	}
+	if (db) {
+		bool pass = load_s <= 1.0;
+
+		printf("\n%-34s %.3f s  %s <= 1.0 s\n", "GeoLite2 load + switch", load_s,
+		       pass ? "PASS" : "MISS");
+		printf("%-34s %.1f MB (%zu IPv4 + %zu IPv6 prefixes)\n", "geo tables, kernel memory",
+		       (double)kbytes / 1e6, db->n_v4, db->n_v6);
+		miss += !pass;
+	}
+	printf("\nrepeat %u x %d runs, median; reproduce: build/geofw-bench%s\n", repeat, runs,
+	       repeat < 1000000 ? " --quick" : "");
+	if (!j)
+		return;
+	fprintf(j, "{\n  \"repeat\": %u, \"runs\": %d,\n  \"lookup\": [\n", repeat, runs);
+	for (i = 0; i < n_rows; i++)
+		fprintf(j, "    {\"row\": \"%s\", \"program\": \"%s\", \"family\": %d, \"keys\": \"%s\", "
+			"\"ns\": %.1f, \"above_noop_ns\": %.1f, \"target_ns\": %.0f}%s\n",
+			rows[i].name, rows[i].prog, rows[i].family, rows[i].keyset, rows[i].ns,
+			rows[i].above, rows[i].target, i + 1 < n_rows ? "," : "");
+	fprintf(j, "  ],\n  \"geo_load_switch_s\": %.3f,\n  \"geo_kernel_bytes\": %zu,\n"
+		"  \"misses\": %d\n}\n", load_s, kbytes, miss);
+	fclose(j);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *db_path = "../shared/data/GeoLite2-Country.mmdb.gz", *json = NULL;
+	char tmp_db[] = "/tmp/geofw-bench-db.XXXXXX";
+	struct geofw_geoip_db db = {}, *dbp = NULL;
+	struct geofw_geo_image img;
+	struct geofw_bench *skel;
+	struct geofw_config cfg;
+	struct geofw_maps m;
+	double load_s = 0, noop[7] = {};
+	size_t kbytes = 0;
+	int c, fam, err;
+
+	while ((c = getopt_long(argc, argv, "qd:j:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q': repeat = 200000; runs = 3; break;
+		case 'd': db_path = optarg; break;
+		case 'j': json = optarg; break;
+		default:
+			printf("usage: geofw-bench [--quick] [--db FILE.mmdb[.gz]] [--json FILE]\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+
+	skel = geofw_bench__open();
+	if (!skel)
+		return fprintf(stderr, "bench: cannot open the bench object\n"), 1;
+	{
+		struct bpf_map *map;
+
+		bpf_object__for_each_map(map, skel->obj)
+			bpf_map__set_pin_path(map, NULL);
+	}
+	if ((err = geofw_bench__load(skel)) || geofw_maps_from_object(skel->obj, &m)) {
+		fprintf(stderr, "bench: cannot load the bench object: %s\n", strerror(-err));
+		return 1;
+	}
+	geofw_config_defaults(&cfg);
+	geofw_config_write(&m, &cfg);
+
+	if (access(db_path, R_OK)) {
+		printf("bench: %s absent: geo rows measure empty tables, no load figure\n", db_path);
+	} else {
+		char cmd[4200];
+		int fd = mkstemp(tmp_db);
+		double t0;
+
+		if (fd < 0)
+			return perror("mkstemp"), 1;
+		close(fd);
+		if (strlen(db_path) > 3 && !strcmp(db_path + strlen(db_path) - 3, ".gz"))
+			snprintf(cmd, sizeof(cmd), "gzip -dc '%s' > '%s'", db_path, tmp_db);
+		else
+			snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", db_path, tmp_db);
+		if (system(cmd))
+			return fprintf(stderr, "bench: cannot read %s\n", db_path), 1;
+		/* Walk + build + install: what a reload costs, end to end. */
+		t0 = now_s();
+		if (geofw_geoip_load(tmp_db, NULL, &db) ||
+		    geofw_geo_build(db.v4, db.n_v4, db.v6, db.n_v6, &img) ||
+		    geofw_geo_install(&m, NULL, &img))
+			return fprintf(stderr, "bench: cannot load %s\n", db_path), 1;
+		load_s = now_s() - t0;
+		kbytes = geofw_geo_image_kernel_bytes(&img);
+		geofw_geo_image_free(&img);
+		unlink(tmp_db);
+		dbp = &db;
+		if (lpm_fill(skel, &db))
+			fprintf(stderr, "bench: cannot fill the LPM contrast tries\n");
+	}
+
+	for (fam = 4; fam <= 6; fam += 2) {
+		const char *sets[] = { "inside", "random" };
+		int s;
+
+		for (s = 0; s < 2; s++) {
+			char name[64];
+			struct row *r;
+
+			if (fill_keys(skel, dbp, fam, sets[s]))
+				return fprintf(stderr, "bench: cannot fill keys\n"), 1;
+			r = add_row("no-op (draws the key)", skel->progs.bench_noop, fam, sets[s]);
+			noop[fam] = r->ns;
+			r->above = 0;
+			r = add_row("parse only", skel->progs.bench_parse, fam, sets[s]);
+			r->above = r->ns - noop[fam];
+			{
+				double parse = r->ns;
+
+				r = add_row("geo lookup (flat/tree)", skel->progs.bench_geo, fam, sets[s]);
+				r->above = r->ns - noop[fam];
+				if (!strcmp(sets[s], "inside") && dbp) {
+					/* The target is above parse-only. */
+					r->target = fam == 4 ? 60 : 200;
+					r->above = r->ns - parse;
+					r->target_what = "parse-only";
+				}
+			}
+			if (dbp) {
+				r = add_row("geo lookup, plain LPM trie", skel->progs.bench_lpm, fam, sets[s]);
+				r->above = r->ns - noop[fam];
+			}
+			snprintf(name, sizeof(name), "full decision (miss all rules)");
+			r = add_row(name, skel->progs.bench_full, fam, sets[s]);
+			r->above = r->ns - noop[fam];
+			r->target = fam == 4 ? 100 : 250;
+			r->target_what = "no-op";
+		}
+	}
+	print_and_json(json, load_s, kbytes, dbp);
+	geofw_geoip_free(&db);
+	geofw_bench__destroy(skel);
+	return 0;
+}

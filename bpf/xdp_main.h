@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The XDP program's body: parse, decide, count, act.  An inline function so
+ * the benchmark programs run exactly this code (bench/bpf/).
+ */
+#ifndef GEOFW_XDP_MAIN_H
+#define GEOFW_XDP_MAIN_H
+
+#include "parse.h"
+#include "stats.h"
+#include "decide.h"
+
+/* Hand reject/http403 to the TC responder through XDP metadata. */
+static __always_inline int mark_for_responder(struct xdp_md *ctx, const struct geofw_verdict *v)
+{
+	struct geofw_xdp_meta *meta;
+	void *data;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))
+		return -1;
+	meta = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if ((void *)(meta + 1) > data)
+		return -1;
+	meta->magic = GEOFW_META_MAGIC;
+	meta->action = v->action;
+	meta->reason = v->reason;
+	meta->country_id = v->country_id;
+	meta->pad = 0;
+	return 0;
+}
+
+static __always_inline int geofw_xdp_run(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct geofw_verdict v = {};
+	struct geofw_pkt pkt = {};
+	struct geofw_config *cfg;
+	__u64 bytes = bpf_xdp_get_buff_len(ctx);
+	__u32 zero = 0;
+	__u8 action;
+	int ret;
+
+	cfg = bpf_map_lookup_elem(&gfw_config, &zero);
+	if (!cfg)
+		return XDP_ABORTED;
+
+	switch (geofw_parse(data, data_end, &pkt)) {
+	case GEOFW_PARSE_NON_IP:
+		count_reason(GEOFW_R_NON_IP, GEOFW_ACT_PASS, bytes);
+		return XDP_PASS;
+	case GEOFW_PARSE_MALFORMED: {
+		__u32 cls = pkt.malformed & (GEOFW_MF_MAX - 1);
+
+		action = cfg->malformed_action[cls] == GEOFW_ACT_PASS ?
+			 GEOFW_ACT_PASS : GEOFW_ACT_DROP;
+		count_reason(GEOFW_R_RUNT + cls, action, bytes);
+		return action == GEOFW_ACT_PASS ? XDP_PASS : XDP_DROP;
+	}
+	default:
+		break;
+	}
+
+	if (geofw_is_nd(&pkt)) {
+		count_reason(GEOFW_R_ICMP6_ND, GEOFW_ACT_PASS, bytes);
+		return XDP_PASS;
+	}
+
+	geofw_decide(&pkt, cfg, &v);
+	action = v.action;
+
+	switch (action) {
+	case GEOFW_ACT_PASS:
+	case GEOFW_ACT_LOG:
+		ret = XDP_PASS;
+		break;
+	case GEOFW_ACT_REJECT:
+	case GEOFW_ACT_HTTP403:
+		/* Only TCP can be answered; without a responder, fail closed. */
+		if (cfg->responder_enabled && pkt.l4proto == GEOFW_IPPROTO_TCP &&
+		    pkt.has_l4 && !mark_for_responder(ctx, &v)) {
+			ret = XDP_PASS;
+			break;
+		}
+		action = GEOFW_ACT_DROP;
+		ret = XDP_DROP;
+		break;
+	default:
+		action = GEOFW_ACT_DROP;
+		ret = XDP_DROP;
+		break;
+	}
+
+	count_reason(v.reason, action, bytes);
+	count_rule(v.rule_id);
+	if (v.country_looked_up)
+		count_country(v.country_id, action);
+	if (v.action != GEOFW_ACT_PASS)
+		emit_event(ctx, cfg, &pkt, v.reason, action, v.country_id, v.rule_id);
+	return ret;
+}
+
+#endif

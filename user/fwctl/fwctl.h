@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fwctl internals: the context every command gets, output helpers (text or
+ * JSON) and the commands fwctl executes itself from the pinned maps.
+ */
+#ifndef GEOFW_FWCTL_H
+#define GEOFW_FWCTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cmd.h"
+#include "maps.h"
+
+/* Exit statuses, as fwctl(8) documents them. */
+enum {
+	FWCTL_EXIT_OK		= 0,
+	FWCTL_EXIT_FAIL		= 1,	/* refused, daemon down, maps unreadable */
+	FWCTL_EXIT_USAGE	= 2,	/* malformed command line */
+};
+
+struct fwctl {
+	const struct geofw_cmd_global *g;
+	bool json;
+	/* The last error the library logged: lib functions log once where
+	 * the error is understood, and fwctl turns that into its message. */
+	char lib_err[512];
+};
+
+/* Print an error (text on stderr, or {"error": ...} on stdout with -j) and
+ * return code, for `return fwctl_fail(c, FWCTL_EXIT_FAIL, "...")`. */
+int fwctl_fail(struct fwctl *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A remark on stderr that does not change the outcome. */
+void fwctl_note(struct fwctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Open the pinned maps and check they were built for this ABI.  Returns
+ * FWCTL_EXIT_OK, or FWCTL_EXIT_FAIL after printing why. */
+int fwctl_open_pins(struct fwctl *c, struct geofw_maps *m);
+
+/* "1h59m", "3d4h", "42s": at most two units, rounded down. */
+void fwctl_fmt_duration(unsigned long long secs, char *buf, size_t len);
+/* Seconds left before a CLOCK_BOOTTIME expiry; 0 when it has passed. */
+unsigned long long fwctl_boot_left(unsigned long long expires_ns);
+/* The wall-clock time (UNIX seconds) of a CLOCK_BOOTTIME expiry. */
+unsigned long long fwctl_boot_to_unix(unsigned long long expires_ns);
+
+/* ---- rules in the pins ---------------------------------------------------- */
+
+struct pin_rule {
+	struct geofw_cidr prefix;
+	bool allow;
+	__u8 action;		/* block rules */
+	__u32 rule_id;
+	__u64 expires_ns;	/* block rules: CLOCK_BOOTTIME, 0 = never */
+};
+
+struct pin_rules {
+	struct pin_rule *v;	/* sorted by prefix */
+	size_t n, cap;
+};
+
+/* Every block and/or allow rule of the pinned maps; free r->v. */
+int fwctl_read_rules(const struct geofw_maps *m, bool blocks, bool allows, struct pin_rules *r);
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+#define JSON_MAX_DEPTH 16
+
+/* A compact JSON writer: values are written as they come, in one line.
+ * key is the member name inside an object, NULL inside an array. */
+struct json {
+	FILE *f;
+	int depth;
+	bool more[JSON_MAX_DEPTH];
+};
+
+void json_init(struct json *j, FILE *f);
+void json_obj(struct json *j, const char *key);
+void json_obj_end(struct json *j);
+void json_arr(struct json *j, const char *key);
+void json_arr_end(struct json *j);
+void json_str(struct json *j, const char *key, const char *s);	/* NULL: null */
+void json_u64(struct json *j, const char *key, unsigned long long v);
+void json_i64(struct json *j, const char *key, long long v);
+void json_num(struct json *j, const char *key, double v);
+void json_bool(struct json *j, const char *key, bool v);
+void json_null(struct json *j, const char *key);
+/* End of a document: a newline, so that --watch prints JSON lines. */
+void json_done(struct json *j);
+
+/* ---- commands fwctl executes itself ------------------------------------------- */
+
+int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd);
+int fwctl_stats(struct fwctl *c, const struct geofw_cmd *cmd);
+int fwctl_geo_verify(struct fwctl *c, const struct geofw_cmd *cmd);
+/* list and status from the pins, while geofwd is down */
+int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd);
+int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd);
+
+#endif

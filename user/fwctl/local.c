@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Commands answered from the pinned maps: lookup always, list and status
+ * while geofwd is down.  The pins hold what the data plane enforces, which
+ * is exactly what an operator debugging the firewall wants to see, but not
+ * what only geofwd knows (comments, sources, interfaces).
+ */
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "countries.h"
+#include "ctl.h"
+#include "explain.h"
+#include "fwctl.h"
+
+/* ---- lookup ----------------------------------------------------------------- */
+
+static const char *country_code_or(unsigned int id, const char *none)
+{
+	const char *cc = geofw_country_code(id);
+
+	return cc ? cc : none;
+}
+
+static bool country_listed(const struct geofw_maps *m, unsigned int id)
+{
+	struct geofw_country pol = { 0 };
+	__u32 key = id;
+
+	return !bpf_map_lookup_elem(m->country, &key, &pol) && pol.listed;
+}
+
+/* Why: "blocklist 203.0.113.0/24, rule 12, expires in 1h59m",
+ * "country RU listed; mode block", ... */
+static void explain_text(const struct geofw_explain *e, const struct geofw_config *cfg,
+			 bool listed, char *buf, size_t len)
+{
+	char pfx[GEOFW_CIDR_STRLEN] = "?", dur[32];
+	struct geofw_cidr c = { .family = e->match_family, .prefixlen = e->match_prefixlen };
+	size_t n = 0;
+
+#define ADD(...) (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__))
+	memcpy(c.addr, e->match_addr, sizeof(c.addr));
+	if (e->allow_match || e->block_match)
+		geofw_cidr_format(&c, pfx, sizeof(pfx));
+	buf[0] = '\0';
+	if (e->allow_match) {
+		ADD("allowlist %s", pfx);
+		if (e->rule_id)
+			ADD(", rule %u", e->rule_id);
+	} else if (e->block_match) {
+		ADD("blocklist %s", pfx);
+		if (e->rule_id)
+			ADD(", rule %u", e->rule_id);
+		if (e->block.expires_ns) {
+			fwctl_fmt_duration(fwctl_boot_left(e->block.expires_ns), dur, sizeof(dur));
+			ADD(", expires in %s", dur);
+		}
+	} else if (e->country_id) {
+		ADD("country %s %s; mode %s", country_code_or(e->country_id, "?"),
+		    listed ? "listed" : "not listed", geofw_cmd_mode_name(cfg->country_mode));
+	} else {
+		ADD("no country for this address; UnknownCountryAction %s",
+		    geofw_action_name(cfg->unknown_country_action));
+	}
+	if (e->action == GEOFW_ACT_LOG)
+		ADD("; counted as would-block and passed");
+	if ((e->action == GEOFW_ACT_REJECT || e->action == GEOFW_ACT_HTTP403) &&
+	    !cfg->responder_enabled)
+		ADD("; enforced as drop: no TC responder attached");
+	if (e->block_expired_ignored)
+		ADD("; an expired block rule was skipped");
+#undef ADD
+}
+
+int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
+{
+	const struct geofw_cidr *a = &cmd->cidrs[0];
+	char addr[GEOFW_CIDR_STRLEN], why[512], pfx[GEOFW_CIDR_STRLEN];
+	struct geofw_explain e;
+	struct geofw_config cfg;
+	struct geofw_maps m;
+	bool listed = false;
+	struct json j;
+	int err;
+
+	err = fwctl_open_pins(c, &m);
+	if (err)
+		return err;
+	c->lib_err[0] = '\0';
+	err = geofw_explain(&m, a->family, a->addr, &e);
+	if (!err)
+		err = geofw_config_read(&m, &cfg);
+	if (err) {
+		geofw_maps_close(&m);
+		return fwctl_fail(c, FWCTL_EXIT_FAIL, "reading the pinned maps: %s",
+				  c->lib_err[0] ? c->lib_err : strerror(-err));
+	}
+	if (e.country_looked_up && e.country_id)
+		listed = country_listed(&m, e.country_id);
+	geofw_maps_close(&m);
+
+	geofw_addr_format(a->family, a->addr, addr, sizeof(addr));
+	explain_text(&e, &cfg, listed, why, sizeof(why));
+	if (!c->json) {
+		printf("%s: %s (%s)\n", addr, geofw_action_name(e.action), why);
+		return FWCTL_EXIT_OK;
+	}
+
+	json_init(&j, stdout);
+	json_obj(&j, NULL);
+	json_str(&j, "address", addr);
+	json_str(&j, "action", geofw_action_name(e.action));
+	json_str(&j, "reason", geofw_reason_name(e.reason));
+	if (e.allow_match || e.block_match) {
+		struct geofw_cidr p = { .family = e.match_family, .prefixlen = e.match_prefixlen };
+
+		memcpy(p.addr, e.match_addr, sizeof(p.addr));
+		geofw_cidr_format(&p, pfx, sizeof(pfx));
+		json_obj(&j, "rule");
+		json_str(&j, "list", e.allow_match ? "allow" : "block");
+		json_str(&j, "prefix", pfx);
+		json_u64(&j, "rule_id", e.rule_id);
+		if (e.block_match) {
+			json_str(&j, "action", geofw_action_name(e.block.action));
+			if (e.block.expires_ns) {
+				json_u64(&j, "expires", fwctl_boot_to_unix(e.block.expires_ns));
+				json_u64(&j, "expires_in", fwctl_boot_left(e.block.expires_ns));
+			} else {
+				json_null(&j, "expires");
+				json_null(&j, "expires_in");
+			}
+		}
+		json_obj_end(&j);
+	} else {
+		json_null(&j, "rule");
+	}
+	if (e.country_looked_up) {
+		json_obj(&j, "country");
+		json_str(&j, "code", geofw_country_code(e.country_id));
+		json_str(&j, "name", geofw_country_name(e.country_id));
+		json_bool(&j, "listed", listed);
+		json_obj_end(&j);
+	} else {
+		json_null(&j, "country");
+	}
+	json_str(&j, "mode", geofw_cmd_mode_name(cfg.country_mode));
+	json_bool(&j, "responder_enabled", cfg.responder_enabled);
+	json_bool(&j, "expired_rule_skipped", e.block_expired_ignored);
+	json_str(&j, "explanation", why);
+	json_obj_end(&j);
+	json_done(&j);
+	return FWCTL_EXIT_OK;
+}
+
+/* ---- rules in the pins ---------------------------------------------------------- */
+
+enum walk_kind { W_ALLOW4, W_ALLOW6, W_IP4, W_IP6, W_NET4, W_NET6 };
+
+static int rules_push(struct pin_rules *r, const struct pin_rule *x)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		struct pin_rule *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[r->n++] = *x;
+	return 0;
+}
+
+/* The key of one map as a prefix. */
+static void key_to_cidr(enum walk_kind kind, const void *key, struct geofw_cidr *p)
+{
+	memset(p, 0, sizeof(*p));
+	switch (kind) {
+	case W_IP4:
+		p->family = 4;
+		p->prefixlen = 32;
+		memcpy(p->addr, key, 4);
+		break;
+	case W_IP6:
+		p->family = 6;
+		p->prefixlen = 128;
+		memcpy(p->addr, key, 16);
+		break;
+	case W_ALLOW4:
+	case W_NET4:
+		geofw_cidr_from_lpm_v4(key, p);
+		break;
+	case W_ALLOW6:
+	case W_NET6:
+		geofw_cidr_from_lpm_v6(key, p);
+		break;
+	}
+}
+
+/*
+ * Walk one rule map.  With out NULL only count the keys (status), which
+ * spares a value lookup per entry.  Entries removed during the walk are
+ * skipped; the walk itself is not a snapshot.
+ */
+static long walk_rules(int fd, enum walk_kind kind, struct pin_rules *out)
+{
+	union {
+		struct geofw_lpm_v6 lpm6;
+		struct geofw_ip6 ip6;
+		char raw[32];
+	} key, next;
+	bool first = true;
+	long count = 0;
+
+	memset(&key, 0, sizeof(key));
+	while (!bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
+		struct pin_rule r = { 0 };
+
+		first = false;
+		key = next;
+		count++;
+		if (!out)
+			continue;
+		key_to_cidr(kind, &key, &r.prefix);
+		if (kind == W_ALLOW4 || kind == W_ALLOW6) {
+			struct geofw_allow a;
+
+			if (bpf_map_lookup_elem(fd, &key, &a))
+				continue;
+			r.allow = true;
+			r.rule_id = a.rule_id;
+		} else {
+			struct geofw_block b;
+
+			if (bpf_map_lookup_elem(fd, &key, &b))
+				continue;
+			r.action = b.action;
+			r.rule_id = b.rule_id;
+			r.expires_ns = b.expires_ns;
+		}
+		if (rules_push(out, &r))
+			return -ENOMEM;
+	}
+	return errno == ENOENT ? count : -errno;
+}
+
+static int cmp_rule(const void *a, const void *b)
+{
+	const struct pin_rule *x = a, *y = b;
+
+	return geofw_cidr_cmp(&x->prefix, &y->prefix);
+}
+
+int fwctl_read_rules(const struct geofw_maps *m, bool blocks, bool allows, struct pin_rules *r)
+{
+	const struct {
+		int fd;
+		enum walk_kind kind;
+		bool allow;
+	} maps[] = {
+		{ m->block_ip4, W_IP4, false }, { m->block_net4, W_NET4, false },
+		{ m->block_ip6, W_IP6, false }, { m->block_net6, W_NET6, false },
+		{ m->allow4, W_ALLOW4, true }, { m->allow6, W_ALLOW6, true },
+	};
+	size_t i;
+	long n;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		if (maps[i].allow ? !allows : !blocks)
+			continue;
+		n = walk_rules(maps[i].fd, maps[i].kind, r);
+		if (n < 0) {
+			free(r->v);
+			memset(r, 0, sizeof(*r));
+			return (int)n;
+		}
+	}
+	if (r->n)
+		qsort(r->v, r->n, sizeof(r->v[0]), cmp_rule);
+	return 0;
+}
+
+/* ---- list ------------------------------------------------------------------------- */
+
+/*
+ * The output follows geofwd's own `list` (user/geofwd/control.c), text and
+ * JSON, so that scripts see one format whether geofwd is up or not; what
+ * the pins cannot know (comments, sources) is empty in text and null in
+ * JSON.
+ */
+static void list_rule_text(const struct pin_rule *x)
+{
+	char pfx[GEOFW_CIDR_STRLEN], left[32];
+	unsigned long long secs;
+
+	geofw_cidr_format(&x->prefix, pfx, sizeof(pfx));
+	if (x->allow) {
+		printf("allow  %-43s id %u\n", pfx, x->rule_id);
+		return;
+	}
+	printf("block  %-43s %-7s id ", pfx, geofw_action_name(x->action));
+	if (!x->expires_ns) {
+		printf("%u\n", x->rule_id);
+		return;
+	}
+	secs = fwctl_boot_left(x->expires_ns);
+	fwctl_fmt_duration(secs, left, sizeof(left));
+	if (secs)
+		printf("%-5u expires in %s\n", x->rule_id, left);
+	else
+		printf("%-5u expired (geofwd removes it)\n", x->rule_id);
+}
+
+static void list_rule_json(struct json *j, const struct pin_rule *x)
+{
+	char pfx[GEOFW_CIDR_STRLEN];
+
+	geofw_cidr_format(&x->prefix, pfx, sizeof(pfx));
+	json_obj(j, NULL);
+	json_str(j, "type", x->allow ? "allow" : "block");
+	json_str(j, "prefix", pfx);
+	if (!x->allow)
+		json_str(j, "action", geofw_action_name(x->action));
+	json_u64(j, "rule_id", x->rule_id);
+	if (!x->allow) {
+		json_u64(j, "expires", x->expires_ns ? fwctl_boot_to_unix(x->expires_ns) : 0);
+		json_null(j, "source");		/* only geofwd knows */
+	}
+	json_null(j, "comment");
+	json_obj_end(j);
+}
+
+/* Listed countries, by id. */
+static int read_countries(const struct geofw_maps *m, struct geofw_country *pol, size_t n)
+{
+	__u32 id;
+
+	for (id = 0; id < n; id++)
+		if (bpf_map_lookup_elem(m->country, &id, &pol[id]))
+			return -errno;
+	return 0;
+}
+
+static void list_countries(struct json *j, const struct geofw_config *cfg,
+			   const struct geofw_country *pol)
+{
+	bool allow = cfg->country_mode == GEOFW_MODE_ALLOW_LISTED, first = true;
+	unsigned int id;
+
+	if (j) {
+		json_obj(j, NULL);
+		json_str(j, "type", "countries");
+		json_str(j, "mode", geofw_cmd_mode_name(cfg->country_mode));
+		json_str(j, "action", geofw_action_name(cfg->country_block_action));
+		json_str(j, "source", "pins");
+		json_arr(j, "listed");
+		for (id = 1; id <= GEOFW_COUNTRY_MAX_ID; id++)
+			if (pol[id].listed)
+				json_str(j, NULL, country_code_or(id, "?"));
+		json_arr_end(j);
+		json_obj_end(j);
+		return;
+	}
+	printf("countries: mode %s (%s), from the pins, action %s:",
+	       geofw_cmd_mode_name(cfg->country_mode),
+	       allow ? "only listed countries pass" : "listed countries are blocked",
+	       geofw_action_name(cfg->country_block_action));
+	for (id = 1; id <= GEOFW_COUNTRY_MAX_ID; id++) {
+		if (!pol[id].listed)
+			continue;
+		printf(" %s", country_code_or(id, "?"));
+		if (!allow)
+			printf("(%s)", geofw_action_name(pol[id].action));
+		first = false;
+	}
+	printf("%s\n", first ? " (none)" : "");
+}
+
+int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd)
+{
+	bool blocks = cmd->list == GEOFW_LIST_ALL || cmd->list == GEOFW_LIST_BLOCKS;
+	bool allows = cmd->list == GEOFW_LIST_ALL || cmd->list == GEOFW_LIST_ALLOWS;
+	bool countries = cmd->list == GEOFW_LIST_ALL || cmd->list == GEOFW_LIST_COUNTRIES;
+	struct geofw_country pol[GEOFW_MAX_COUNTRIES];
+	struct geofw_config cfg;
+	struct pin_rules r = { 0 };
+	struct geofw_maps m;
+	struct json j;
+	int err, pass;
+	size_t i;
+
+	err = fwctl_open_pins(c, &m);
+	if (err)
+		return err;
+	fwctl_note(c, "geofwd is not running: showing the pinned maps, which hold no comments");
+	err = fwctl_read_rules(&m, blocks, allows, &r);
+	if (!err && countries) {
+		err = geofw_config_read(&m, &cfg);
+		if (!err)
+			err = read_countries(&m, pol, GEOFW_MAX_COUNTRIES);
+	}
+	geofw_maps_close(&m);
+	if (err) {
+		free(r.v);
+		return fwctl_fail(c, FWCTL_EXIT_FAIL, "reading the pinned maps: %s",
+				  strerror(-err));
+	}
+
+	if (c->json) {
+		json_init(&j, stdout);
+		json_arr(&j, NULL);
+	}
+	/* geofwd's order: allows, then blocks, then the country policy. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < r.n; i++) {
+			if (r.v[i].allow != (pass == 0))
+				continue;
+			if (c->json)
+				list_rule_json(&j, &r.v[i]);
+			else
+				list_rule_text(&r.v[i]);
+		}
+	}
+	if (countries)
+		list_countries(c->json ? &j : NULL, &cfg, pol);
+	if (c->json) {
+		json_arr_end(&j);
+		json_done(&j);
+	}
+	free(r.v);
+	return FWCTL_EXIT_OK;
+}
+
+/* ---- status --------------------------------------------------------------------------- */
+
+/* What a pinned object other than our maps is: "link", "prog", "map" or
+ * NULL, from the kernel's own description in fdinfo. */
+static const char *bpf_obj_kind(int fd)
+{
+	char path[64], line[256];
+	const char *kind = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	while (!kind && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "link_type:", 10))
+			kind = "link";
+		else if (!strncmp(line, "prog_type:", 10))
+			kind = "prog";
+		else if (!strncmp(line, "map_type:", 9))
+			kind = "map";
+	}
+	fclose(f);
+	return kind;
+}
+
+struct pinned_obj {
+	char name[256];
+	const char *kind;
+	__u32 prog_id;
+	__u32 ifindex;		/* XDP links */
+	bool xdp;
+};
+
+/* The pinned links and programs: what geofwd left to keep enforcing while
+ * it is away (geofwd keeps its links in a subdirectory, so one level of
+ * them is read too).  Maps are skipped, whatever their names. */
+static size_t read_other_pins(const char *dir, const char *prefix, int depth,
+			      struct pinned_obj *out, size_t max)
+{
+	char path[PATH_MAX], sub[PATH_MAX];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (n < max && (de = readdir(d))) {
+		struct pinned_obj *o = &out[n];
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (de->d_type == DT_DIR) {
+			if (depth < 1) {
+				snprintf(sub, sizeof(sub), "%s%s/", prefix, de->d_name);
+				n += read_other_pins(path, sub, depth + 1, out + n, max - n);
+			}
+			continue;
+		}
+		memset(o, 0, sizeof(*o));
+		snprintf(o->name, sizeof(o->name), "%s%s", prefix, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;	/* not ours to read */
+		o->kind = bpf_obj_kind(fd);
+		if (!o->kind || !strcmp(o->kind, "map")) {
+			close(fd);
+			continue;
+		}
+		if (!strcmp(o->kind, "link")) {
+			struct bpf_link_info li = { 0 };
+			__u32 len = sizeof(li);
+
+			if (!bpf_obj_get_info_by_fd(fd, &li, &len)) {
+				o->prog_id = li.prog_id;
+				if (li.type == BPF_LINK_TYPE_XDP) {
+					o->xdp = true;
+					o->ifindex = li.xdp.ifindex;
+				}
+			}
+		} else if (!strcmp(o->kind, "prog")) {
+			struct bpf_prog_info pi = { 0 };
+			__u32 len = sizeof(pi);
+
+			if (!bpf_obj_get_info_by_fd(fd, &pi, &len))
+				o->prog_id = pi.id;
+		}
+		close(fd);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Class cls of enum geofw_malformed by the name of its counter
+ * ("malformed_runt" → "runt"); NULL for a slot no class uses yet. */
+static const char *malformed_name(unsigned int cls)
+{
+	const char *r = geofw_reason_name(GEOFW_R_RUNT + cls);
+
+	return strncmp(r, "malformed_", 10) ? NULL : r + 10;
+}
+
+struct pin_counts {
+	long allow4, allow6, ip4, ip6, net4, net6;
+	unsigned int countries;
+};
+
+#define MAX_OTHER_PINS 64
+
+int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
+{
+	struct geofw_country pol[GEOFW_MAX_COUNTRIES];
+	struct pinned_obj other[MAX_OTHER_PINS];
+	struct pin_counts n = { 0 };
+	struct geofw_config cfg = { 0 };
+	struct geofw_meta meta;
+	struct geofw_maps m;
+	bool geo_loaded;
+	size_t n_other, i;
+	char when[64], ifname[IF_NAMESIZE];
+	unsigned int id, mf;
+	__u32 slot, inner;
+	struct json j;
+	struct tm tm;
+	time_t t;
+	int err;
+
+	(void)cmd;
+	err = fwctl_open_pins(c, &m);
+	if (err)
+		return err;
+	err = geofw_meta_read(&m, &meta);
+	if (!err)
+		err = geofw_config_read(&m, &cfg);
+	if (!err)
+		err = read_countries(&m, pol, GEOFW_MAX_COUNTRIES);
+#define COUNT(field, fd, kind) \
+	do { long r_ = err ? 0 : walk_rules((fd), (kind), NULL); \
+	     if (r_ < 0) err = (int)r_; else n.field = r_; } while (0)
+	COUNT(allow4, m.allow4, W_ALLOW4);
+	COUNT(allow6, m.allow6, W_ALLOW6);
+	COUNT(ip4, m.block_ip4, W_IP4);
+	COUNT(ip6, m.block_ip6, W_IP6);
+	COUNT(net4, m.block_net4, W_NET4);
+	COUNT(net6, m.block_net6, W_NET6);
+#undef COUNT
+	slot = cfg.geo_slot & 1;
+	geo_loaded = !err && !bpf_map_lookup_elem(m.geo4_flat, &slot, &inner);
+	geofw_maps_close(&m);
+	if (err)
+		return fwctl_fail(c, FWCTL_EXIT_FAIL, "reading the pinned maps: %s",
+				  strerror(-err));
+	for (id = 1; id <= GEOFW_COUNTRY_MAX_ID; id++)
+		n.countries += pol[id].listed != 0;
+	n_other = read_other_pins(c->g->pin_dir, "", 0, other, MAX_OTHER_PINS);
+
+	t = (time_t)meta.created_unix;
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	else
+		snprintf(when, sizeof(when), "?");
+
+	if (c->json) {
+		json_init(&j, stdout);
+		json_obj(&j, NULL);
+		json_obj(&j, "daemon");
+		json_bool(&j, "running", false);
+		json_str(&j, "socket", c->g->socket);
+		json_obj_end(&j);
+		json_obj(&j, "pins");
+		json_str(&j, "dir", c->g->pin_dir);
+		json_u64(&j, "abi_version", meta.abi_version);
+		json_u64(&j, "created", meta.created_unix);
+		json_obj_end(&j);
+		json_obj(&j, "config");
+		json_str(&j, "country_mode", geofw_cmd_mode_name(cfg.country_mode));
+		json_str(&j, "country_block_action", geofw_action_name(cfg.country_block_action));
+		json_str(&j, "unknown_country_action",
+			 geofw_action_name(cfg.unknown_country_action));
+		json_bool(&j, "responder_enabled", cfg.responder_enabled);
+		json_obj(&j, "malformed_action");
+		for (mf = 0; mf < GEOFW_MF_MAX; mf++)
+			if (malformed_name(mf))
+				json_str(&j, malformed_name(mf),
+					 geofw_action_name(cfg.malformed_action[mf]));
+		json_obj_end(&j);
+		json_obj_end(&j);
+		json_obj(&j, "geoip");
+		json_bool(&j, "loaded", geo_loaded);
+		json_u64(&j, "generation", cfg.geo_generation);
+		json_u64(&j, "slot", cfg.geo_slot);
+		json_obj_end(&j);
+		json_obj(&j, "rules");
+		json_i64(&j, "allow4", n.allow4);
+		json_i64(&j, "allow6", n.allow6);
+		json_i64(&j, "block_ip4", n.ip4);
+		json_i64(&j, "block_net4", n.net4);
+		json_i64(&j, "block_ip6", n.ip6);
+		json_i64(&j, "block_net6", n.net6);
+		json_u64(&j, "countries_listed", n.countries);
+		json_obj_end(&j);
+		json_arr(&j, "other_pins");
+		for (i = 0; i < n_other; i++) {
+			json_obj(&j, NULL);
+			json_str(&j, "name", other[i].name);
+			json_str(&j, "kind", other[i].kind);
+			if (other[i].prog_id)
+				json_u64(&j, "prog_id", other[i].prog_id);
+			if (other[i].xdp) {
+				json_u64(&j, "ifindex", other[i].ifindex);
+				json_str(&j, "ifname", if_indextoname(other[i].ifindex, ifname));
+			}
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+		json_done(&j);
+		return FWCTL_EXIT_OK;
+	}
+
+	printf("geofwd: not running (no socket at %s)\n", c->g->socket);
+	printf("pinned maps: %s (ABI %u, created %s)\n", c->g->pin_dir, meta.abi_version, when);
+	if (cfg.country_mode == GEOFW_MODE_ALLOW_LISTED)
+		printf("country policy: mode allow, %u countries allowed, others get %s\n",
+		       n.countries, geofw_action_name(cfg.country_block_action));
+	else
+		printf("country policy: mode block, %u countries blocked\n", n.countries);
+	printf("no country: %s\n", geofw_action_name(cfg.unknown_country_action));
+	printf("malformed frames:");
+	for (mf = 0; mf < GEOFW_MF_MAX; mf++)
+		if (malformed_name(mf))
+			printf(" %s %s", malformed_name(mf),
+			       geofw_action_name(cfg.malformed_action[mf]));
+	putchar('\n');
+	printf("TC responder: %s\n", cfg.responder_enabled ? "enabled" :
+	       "not enabled (reject and http403 are enforced as drop)");
+	if (geo_loaded)
+		printf("geo tables: generation %u in force (slot %u)\n", cfg.geo_generation,
+		       cfg.geo_slot);
+	else
+		printf("geo tables: none (no address has a country)\n");
+	printf("allowlist: %ld IPv4, %ld IPv6 prefixes\n", n.allow4, n.allow6);
+	printf("blocklist: %ld IPv4 addresses + %ld prefixes, %ld IPv6 addresses + %ld prefixes\n",
+	       n.ip4, n.net4, n.ip6, n.net6);
+	for (i = 0; i < n_other; i++) {
+		printf("pinned %s: %s", other[i].kind ? other[i].kind : "object", other[i].name);
+		if (other[i].xdp)
+			printf(" (XDP on %s, program %u)", if_indextoname(other[i].ifindex, ifname) ?
+			       ifname : "a removed interface", other[i].prog_id);
+		else if (other[i].prog_id)
+			printf(" (program %u)", other[i].prog_id);
+		putchar('\n');
+	}
+	if (!n_other)
+		printf("pinned programs: none (nothing attached through pins)\n");
+	return FWCTL_EXIT_OK;
+}

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fwctl stats: the per-CPU counters of the pinned maps, summed, once or
+ * every SEC seconds with rates.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "countries.h"
+#include "fwctl.h"
+
+#define TOP_RULES		20
+#define KERNEL_ENOTSUPP		524	/* the kernel's ENOTSUPP, unknown to libc */
+#define RULE_NAMES_EVERY	30	/* seconds between rule → prefix scans */
+
+/* gfw_cnt_resp keys (enum geofw_resp_event), as fwctl prints them. */
+static const char *const resp_names[GEOFW_RESP_MAX] = {
+	[GEOFW_RESP_SYNACK] = "synack",
+	[GEOFW_RESP_HTTP403] = "http403",
+	[GEOFW_RESP_RST] = "rst",
+	[GEOFW_RESP_FINACK] = "finack",
+	[GEOFW_RESP_BAD_COOKIE] = "bad_cookie",
+	[GEOFW_RESP_DROPPED] = "dropped",
+	[GEOFW_RESP_ERROR] = "error",
+};
+
+struct sample {
+	double t;				/* CLOCK_MONOTONIC seconds */
+	__u64 reason[GEOFW_R_MAX][2];		/* packets, bytes */
+	__u64 action[GEOFW_ACT_MAX][2];
+	__u64 country[GEOFW_MAX_COUNTRIES][3];	/* blocked, passed, logged */
+	__u64 resp[GEOFW_RESP_MAX];
+	__u64 *rule;				/* hits by rule id */
+};
+
+/* What a rule id stands for: its first prefix and how many share it. */
+struct rule_name {
+	struct geofw_cidr prefix;
+	bool allow;
+	size_t count;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Sum every slot of a per-CPU array of n keys, words u64 per value, into
+ * out[n * words].  The rule counters have 64k keys: a batch lookup reads
+ * them in a few calls; kernels without batch support for arrays get one
+ * lookup per key.
+ */
+static int percpu_array_sum(int fd, __u32 n, size_t words, __u64 *out)
+{
+	enum { CHUNK = 1024 };
+	int ncpu = libbpf_num_possible_cpus();
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 keys[CHUNK], batch = 0, count, i, key;
+	bool first = true;
+	size_t stride, w;
+	__u64 *vals;
+	int cpu, r;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	stride = words * (size_t)ncpu;
+	vals = calloc((size_t)CHUNK * stride, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	memset(out, 0, (size_t)n * words * sizeof(*out));
+	for (;;) {
+		count = CHUNK;
+		r = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					 &opts);
+		if (r && errno != ENOENT) {
+			if (!first || (errno != EINVAL && errno != ENOTSUP &&
+				       errno != EOPNOTSUPP && errno != KERNEL_ENOTSUPP)) {
+				r = -errno;
+				goto out;
+			}
+			goto per_key;
+		}
+		for (i = 0; i < count; i++) {
+			if (keys[i] >= n)
+				continue;
+			for (cpu = 0; cpu < ncpu; cpu++)
+				for (w = 0; w < words; w++)
+					out[(size_t)keys[i] * words + w] +=
+						vals[i * stride + (size_t)cpu * words + w];
+		}
+		first = false;
+		if (r) {	/* ENOENT: that was the last batch */
+			r = 0;
+			goto out;
+		}
+	}
+per_key:
+	for (key = 0; key < n; key++) {
+		if (bpf_map_lookup_elem(fd, &key, vals)) {
+			r = -errno;
+			goto out;
+		}
+		for (cpu = 0; cpu < ncpu; cpu++)
+			for (w = 0; w < words; w++)
+				out[(size_t)key * words + w] += vals[(size_t)cpu * words + w];
+	}
+	r = 0;
+out:
+	free(vals);
+	return r;
+}
+
+static int read_sample(const struct geofw_maps *m, struct sample *s)
+{
+	int err;
+
+	s->t = mono_s();
+	if ((err = percpu_array_sum(m->cnt_reason, GEOFW_R_MAX, 2, &s->reason[0][0])) ||
+	    (err = percpu_array_sum(m->cnt_action, GEOFW_ACT_MAX, 2, &s->action[0][0])) ||
+	    (err = percpu_array_sum(m->cnt_country, GEOFW_MAX_COUNTRIES, 3, &s->country[0][0])) ||
+	    (err = percpu_array_sum(m->cnt_resp, GEOFW_RESP_MAX, 1, s->resp)) ||
+	    (err = percpu_array_sum(m->cnt_rule, GEOFW_MAX_RULE_IDS, 1, s->rule)))
+		return err;
+	return 0;
+}
+
+/* Rule ids → prefixes, from the rule maps. */
+static int name_rules(const struct geofw_maps *m, struct rule_name *names)
+{
+	struct pin_rules r;
+	size_t i;
+	int err;
+
+	err = fwctl_read_rules(m, true, true, &r);
+	if (err)
+		return err;
+	memset(names, 0, GEOFW_MAX_RULE_IDS * sizeof(*names));
+	for (i = 0; i < r.n; i++) {
+		struct rule_name *nm;
+
+		if (!r.v[i].rule_id || r.v[i].rule_id >= GEOFW_MAX_RULE_IDS)
+			continue;
+		nm = &names[r.v[i].rule_id];
+		if (!nm->count++) {
+			nm->prefix = r.v[i].prefix;
+			nm->allow = r.v[i].allow;
+		}
+	}
+	free(r.v);
+	return 0;
+}
+
+/* The TOP_RULES rule ids with the most hits, most first; returns how many. */
+static size_t top_rules(const struct sample *s, __u32 *top)
+{
+	size_t n = 0, k;
+	__u32 id;
+
+	for (id = 1; id < GEOFW_MAX_RULE_IDS; id++) {
+		if (!s->rule[id])
+			continue;
+		if (n == TOP_RULES && s->rule[id] <= s->rule[top[n - 1]])
+			continue;
+		k = n < TOP_RULES ? n++ : n - 1;
+		while (k > 0 && s->rule[top[k - 1]] < s->rule[id]) {
+			top[k] = top[k - 1];
+			k--;
+		}
+		top[k] = id;
+	}
+	return n;
+}
+
+static double rate(__u64 cur, __u64 prev, double dt)
+{
+	return cur >= prev && dt > 0 ? (double)(cur - prev) / dt : 0;
+}
+
+static bool any_nonzero(const __u64 *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i])
+			return true;
+	return false;
+}
+
+static void print_text(const struct sample *s, const struct sample *p,
+		       const struct rule_name *names)
+{
+	double dt = p ? s->t - p->t : 0;
+	char pfx[GEOFW_CIDR_STRLEN];
+	__u32 top[TOP_RULES];
+	size_t n, i;
+	unsigned int k;
+
+	printf("Packets by reason:\n");
+	if (!any_nonzero(&s->reason[0][0], GEOFW_R_MAX * 2)) {
+		printf("  (nothing counted yet)\n");
+	} else {
+		printf("  %-24s %16s %18s%s\n", "REASON", "PACKETS", "BYTES",
+		       p ? "      PKT/S" : "");
+		for (k = 0; k < GEOFW_R_MAX; k++) {
+			if (!s->reason[k][0] && !s->reason[k][1])
+				continue;
+			printf("  %-24s %16llu %18llu", geofw_reason_name(k),
+			       (unsigned long long)s->reason[k][0],
+			       (unsigned long long)s->reason[k][1]);
+			if (p)
+				printf(" %10.1f", rate(s->reason[k][0], p->reason[k][0], dt));
+			putchar('\n');
+		}
+	}
+
+	printf("\nPackets by action taken:\n");
+	printf("  %-24s %16s %18s%s\n", "ACTION", "PACKETS", "BYTES", p ? "      PKT/S" : "");
+	for (k = 0; k < GEOFW_ACT_MAX; k++) {
+		printf("  %-24s %16llu %18llu", geofw_action_name(k),
+		       (unsigned long long)s->action[k][0], (unsigned long long)s->action[k][1]);
+		if (p)
+			printf(" %10.1f", rate(s->action[k][0], p->action[k][0], dt));
+		putchar('\n');
+	}
+
+	printf("\nPackets by country:\n");
+	if (!any_nonzero(&s->country[0][0], GEOFW_MAX_COUNTRIES * 3)) {
+		printf("  (nothing counted yet)\n");
+	} else {
+		printf("  %-24s %16s %16s %16s%s\n", "COUNTRY", "BLOCKED", "PASSED", "LOGGED",
+		       p ? "      PKT/S" : "");
+		for (k = 0; k < GEOFW_MAX_COUNTRIES; k++) {
+			const __u64 *v = s->country[k];
+			const char *cc = geofw_country_code(k);
+
+			if (!v[0] && !v[1] && !v[2])
+				continue;
+			printf("  %-24s %16llu %16llu %16llu", cc ? cc : k ? "?" : "(no country)",
+			       (unsigned long long)v[0], (unsigned long long)v[1],
+			       (unsigned long long)v[2]);
+			if (p) {
+				const __u64 *o = p->country[k];
+
+				printf(" %10.1f", rate(v[0] + v[1] + v[2], o[0] + o[1] + o[2], dt));
+			}
+			putchar('\n');
+		}
+	}
+
+	printf("\nRules with the most hits:\n");
+	n = top_rules(s, top);
+	if (!n) {
+		printf("  (no rule hit yet)\n");
+	} else {
+		printf("  %8s %16s%s  %s\n", "RULE", "HITS", p ? "      HIT/S" : "", "PREFIX");
+		for (i = 0; i < n; i++) {
+			const struct rule_name *nm = &names[top[i]];
+
+			printf("  %8u %16llu", top[i], (unsigned long long)s->rule[top[i]]);
+			if (p)
+				printf(" %10.1f", rate(s->rule[top[i]], p->rule[top[i]], dt));
+			if (nm->count) {
+				geofw_cidr_format(&nm->prefix, pfx, sizeof(pfx));
+				printf("  %s %s", nm->allow ? "allow" : "block", pfx);
+				if (nm->count > 1)
+					printf(" and %zu more", nm->count - 1);
+			} else {
+				printf("  (rule removed)");
+			}
+			putchar('\n');
+		}
+	}
+
+	printf("\nTCP responder:\n");
+	if (!any_nonzero(s->resp, GEOFW_RESP_MAX)) {
+		printf("  (no events)\n");
+	} else {
+		for (k = 0; k < GEOFW_RESP_MAX; k++) {
+			printf("  %-24s %16llu", resp_names[k], (unsigned long long)s->resp[k]);
+			if (p)
+				printf(" %10.1f", rate(s->resp[k], p->resp[k], dt));
+			putchar('\n');
+		}
+	}
+}
+
+static void json_rate(struct json *j, const char *key, __u64 cur, __u64 prev, double dt)
+{
+	json_num(j, key, rate(cur, prev, dt));
+}
+
+static void print_json(const struct sample *s, const struct sample *p,
+		       const struct rule_name *names)
+{
+	double dt = p ? s->t - p->t : 0;
+	char pfx[GEOFW_CIDR_STRLEN];
+	__u32 top[TOP_RULES];
+	struct json j;
+	unsigned int k;
+	size_t n, i;
+
+	json_init(&j, stdout);
+	json_obj(&j, NULL);
+	json_u64(&j, "time", (unsigned long long)time(NULL));
+	if (p)
+		json_num(&j, "interval", dt);
+	json_arr(&j, "reasons");
+	for (k = 0; k < GEOFW_R_MAX; k++) {
+		json_obj(&j, NULL);
+		json_str(&j, "reason", geofw_reason_name(k));
+		json_u64(&j, "packets", s->reason[k][0]);
+		json_u64(&j, "bytes", s->reason[k][1]);
+		if (p) {
+			json_rate(&j, "packets_per_sec", s->reason[k][0], p->reason[k][0], dt);
+			json_rate(&j, "bytes_per_sec", s->reason[k][1], p->reason[k][1], dt);
+		}
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_arr(&j, "actions");
+	for (k = 0; k < GEOFW_ACT_MAX; k++) {
+		json_obj(&j, NULL);
+		json_str(&j, "action", geofw_action_name(k));
+		json_u64(&j, "packets", s->action[k][0]);
+		json_u64(&j, "bytes", s->action[k][1]);
+		if (p) {
+			json_rate(&j, "packets_per_sec", s->action[k][0], p->action[k][0], dt);
+			json_rate(&j, "bytes_per_sec", s->action[k][1], p->action[k][1], dt);
+		}
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_arr(&j, "countries");
+	for (k = 0; k < GEOFW_MAX_COUNTRIES; k++) {
+		const __u64 *v = s->country[k];
+
+		if (!v[0] && !v[1] && !v[2])
+			continue;
+		json_obj(&j, NULL);
+		json_str(&j, "country", geofw_country_code(k));
+		json_u64(&j, "blocked", v[0]);
+		json_u64(&j, "passed", v[1]);
+		json_u64(&j, "logged", v[2]);
+		if (p) {
+			const __u64 *o = p->country[k];
+
+			json_rate(&j, "packets_per_sec", v[0] + v[1] + v[2],
+				  o[0] + o[1] + o[2], dt);
+		}
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_arr(&j, "rules");
+	n = top_rules(s, top);
+	for (i = 0; i < n; i++) {
+		const struct rule_name *nm = &names[top[i]];
+
+		json_obj(&j, NULL);
+		json_u64(&j, "rule_id", top[i]);
+		json_u64(&j, "hits", s->rule[top[i]]);
+		if (p)
+			json_rate(&j, "hits_per_sec", s->rule[top[i]], p->rule[top[i]], dt);
+		if (nm->count) {
+			geofw_cidr_format(&nm->prefix, pfx, sizeof(pfx));
+			json_str(&j, "list", nm->allow ? "allow" : "block");
+			json_str(&j, "prefix", pfx);
+		} else {
+			json_null(&j, "list");
+			json_null(&j, "prefix");
+		}
+		json_u64(&j, "prefixes", nm->count);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_arr(&j, "responder");
+	for (k = 0; k < GEOFW_RESP_MAX; k++) {
+		json_obj(&j, NULL);
+		json_str(&j, "event", resp_names[k]);
+		json_u64(&j, "packets", s->resp[k]);
+		if (p)
+			json_rate(&j, "packets_per_sec", s->resp[k], p->resp[k], dt);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+	json_done(&j);
+}
+
+/* Sleep up to secs, returning early on Ctrl-C. */
+static void nap(unsigned int secs, double since)
+{
+	double left = since + secs - mono_s();
+	struct timespec ts;
+
+	if (left <= 0)
+		return;
+	ts.tv_sec = (time_t)left;
+	ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+	while (!stop && nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+int fwctl_stats(struct fwctl *c, const struct geofw_cmd *cmd)
+{
+	struct sample *cur, *prev, *tmp;
+	struct rule_name *names;
+	double named_at = -1e9;
+	bool tty = isatty(STDOUT_FILENO), first = true;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct geofw_maps m;
+	char when[64];
+	int err, ret = FWCTL_EXIT_OK;
+
+	err = fwctl_open_pins(c, &m);
+	if (err)
+		return err;
+	cur = calloc(1, sizeof(*cur));
+	prev = calloc(1, sizeof(*prev));
+	names = calloc(GEOFW_MAX_RULE_IDS, sizeof(*names));
+	if (cur)
+		cur->rule = calloc(GEOFW_MAX_RULE_IDS, sizeof(__u64));
+	if (prev)
+		prev->rule = calloc(GEOFW_MAX_RULE_IDS, sizeof(__u64));
+	if (!cur || !prev || !names || !cur->rule || !prev->rule) {
+		ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	if (cmd->watch) {
+		/* Ctrl-C ends the watch normally, with status 0. */
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+
+	while (!stop) {
+		err = read_sample(&m, cur);
+		if (!err && cur->t - named_at >= RULE_NAMES_EVERY) {
+			err = name_rules(&m, names);
+			named_at = cur->t;
+		}
+		if (err) {
+			ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "reading the counters: %s",
+					 strerror(-err));
+			break;
+		}
+		if (c->json) {
+			print_json(cur, first ? NULL : prev, names);
+		} else {
+			if (cmd->watch) {
+				time_t now = time(NULL);
+				struct tm tm;
+
+				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
+					 localtime_r(&now, &tm));
+				if (tty)
+					fputs("\033[H\033[2J", stdout);
+				else if (!first)
+					putchar('\n');
+				printf("Every %us: fwctl stats    %s\n\n", cmd->interval, when);
+			}
+			print_text(cur, first ? NULL : prev, names);
+			fflush(stdout);
+		}
+		if (!cmd->watch)
+			break;
+		first = false;
+		tmp = prev;
+		prev = cur;
+		cur = tmp;
+		nap(cmd->interval, prev->t);
+	}
+out:
+	if (cur)
+		free(cur->rule);
+	if (prev)
+		free(prev->rule);
+	free(cur);
+	free(prev);
+	free(names);
+	geofw_maps_close(&m);
+	return ret;
+}

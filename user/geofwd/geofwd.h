@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* geofwd internals: one daemon state, shared by its files. */
+#ifndef GEOFWD_H
+#define GEOFWD_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "config.h"
+#include "geoip.h"
+#include "loader.h"
+#include "state.h"
+
+#define GFWD_MAX_IFACES		32
+#define GFWD_TC_HANDLE		0x67f		/* "gf": our filter, found again on start */
+#define GFWD_TC_PRIO		0x67
+#define GFWD_STATE_FILE		"rules"
+
+struct gfwd_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;			/* 0 while the interface does not exist */
+	int xdp_link;			/* pinned bpf_link fd, -1 when not attached */
+	int xdp_mode;			/* GEOFW_XDP_NATIVE / GEOFW_XDP_GENERIC in force */
+	bool tc;			/* TC responder filter attached */
+	char error[192];		/* why the last attach failed, for status */
+};
+
+struct gfwd_db_info {
+	bool loaded;
+	char path[4096];
+	__u64 build_epoch;
+	char database_type[64];
+	size_t n_v4, n_v6, countries;
+	time_t loaded_at;
+	double load_seconds;
+	size_t kernel_bytes;
+	char error[4400];		/* last failed load, kept for status */
+};
+
+struct gfwd {
+	const char *conf_path;
+	const char *pin_dir;		/* GEOFW_PIN_DIR unless --pin-dir */
+	char link_dir[4096];		/* pin_dir/links: one pinned XDP link per interface */
+	struct geofw_conf conf;
+	struct geofw_state *state;
+	char state_path[4096];
+	struct geofw_loaded fw;
+	struct gfwd_iface ifaces[GFWD_MAX_IFACES];
+	int n_ifaces;
+	struct gfwd_db_info db;
+	bool detach_on_exit;
+	bool responder_ok;		/* TC attached wherever XDP is */
+	unsigned long reloads_ok, reloads_failed;
+	time_t last_reload;
+
+	/* event sources */
+	int epfd, sigfd, ctlfd, nlfd, inofd, timerfd, db_timerfd;
+	int ino_wd;
+	struct nl_sock *nl;
+	bool stop;
+};
+
+/* attach.c */
+int gfwd_iface_attach(struct gfwd *d, struct gfwd_iface *ifc);
+void gfwd_iface_detach(struct gfwd *d, struct gfwd_iface *ifc);
+void gfwd_ifaces_sync(struct gfwd *d);
+int gfwd_cleanup_pins(const char *pin_dir);
+
+/* policy.c */
+int gfwd_apply_kernel_config(struct gfwd *d);
+int gfwd_apply_countries(struct gfwd *d);
+int gfwd_apply_responder(struct gfwd *d);
+int gfwd_sync_rules(struct gfwd *d);
+int gfwd_load_geoip(struct gfwd *d, const char *why);
+int gfwd_block_to_kernel(const struct geofw_state_block *r, struct geofw_block *out);
+void gfwd_arm_sweep(struct gfwd *d);
+void gfwd_sweep(struct gfwd *d);
+int gfwd_reload(struct gfwd *d, const char *why, char *err, size_t errlen);
+int gfwd_save_state(struct gfwd *d, char *err, size_t errlen);
+
+/* control.c */
+void gfwd_control_handle(struct gfwd *d, int sock);
+
+/* netwatch.c */
+int gfwd_netwatch_open(struct gfwd *d);
+void gfwd_netwatch_event(struct gfwd *d);
+void gfwd_netwatch_close(struct gfwd *d);
+
+#endif

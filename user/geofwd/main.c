@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * geofwd: owns the configuration and the rules, keeps the XDP and TC
+ * programs on the configured interfaces, reloads GeoIP data atomically and
+ * answers fwctl.  Single-threaded around one epoll loop.
+ */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "ctl.h"
+#include "geofwd.h"
+#include "log.h"
+
+static const char usage[] =
+"Usage: geofwd [OPTIONS]\n"
+"\n"
+"The geofw daemon: attaches the XDP firewall and its TC responder to the\n"
+"interfaces of the configuration, loads GeoIP data into the kernel, keeps the\n"
+"rules added with fwctl(8) and answers fwctl over a unix socket.\n"
+"Enforcement lives in pinned BPF objects (" GEOFW_PIN_DIR ") and continues\n"
+"while geofwd is stopped or restarting.\n"
+"\n"
+"Options:\n"
+"  -c, --config FILE     configuration file (default " GEOFW_CONF_PATH ")\n"
+"  -p, --pin-dir DIR     where maps and links are pinned (default " GEOFW_PIN_DIR ");\n"
+"                        fwctl needs the same --pin-dir\n"
+"  -t, --check-config    validate the configuration and exit\n"
+"  -d, --debug           log at debug level (overrides LogLevel)\n"
+"      --detach-on-exit  remove the programs and pins when stopping\n"
+"      --cleanup         remove every geofw program, link, filter and pin, then exit\n"
+"  -V, --version         print the version and exit\n"
+"  -h, --help            print this help and exit\n"
+"\n"
+"Signals: SIGHUP reloads the configuration and the GeoIP database (as does\n"
+"`fwctl reload` or replacing the database file); SIGTERM and SIGINT stop.\n"
+"\n"
+"Exit status: 0 on a clean stop, 1 on a configuration, state or load error,\n"
+"2 on a usage error.\n"
+"\n"
+"See geofwd(8), geofw.conf(5), fwctl(8).\n";
+
+/* systemd readiness: a datagram to $NOTIFY_SOCKET ('@' = abstract). */
+static void sd_notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd;
+
+	if (!path || !path[0] || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	strcpy(sa.sun_path, path);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
+		log_debug("sd_notify: %s", strerror(errno));
+	close(fd);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX], *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(buf, mode) && errno != EEXIST ? -errno : 0;
+}
+
+static int ep_add(struct gfwd *d, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* Watch the database's directory: geoipupdate renames a new file into place. */
+static void watch_db(struct gfwd *d)
+{
+	char dir[PATH_MAX];
+
+	if (d->ino_wd >= 0)
+		inotify_rm_watch(d->inofd, d->ino_wd);
+	d->ino_wd = -1;
+	if (!d->conf.geoip_enabled)
+		return;
+	snprintf(dir, sizeof(dir), "%s", d->conf.geoip_db);
+	d->ino_wd = inotify_add_watch(d->inofd, dirname(dir),
+				      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+	if (d->ino_wd < 0)
+		log_warn("geoip: cannot watch %s for updates: %s (SIGHUP or fwctl reload still work)",
+			 dir, strerror(errno));
+}
+
+static void on_inotify(struct gfwd *d)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char path[PATH_MAX];
+	const char *base;
+	ssize_t n;
+	bool hit = false;
+
+	snprintf(path, sizeof(path), "%s", d->conf.geoip_db);
+	base = basename(path);
+	while ((n = read(d->inofd, buf, sizeof(buf))) > 0) {
+		char *p;
+
+		for (p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			if (ev->len && !strcmp(ev->name, base))
+				hit = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (hit) {
+		/* Settle first: a copy in progress fires several events. */
+		struct itimerspec its = { .it_value.tv_nsec = 300 * 1000000L };
+
+		timerfd_settime(d->db_timerfd, 0, &its, NULL);
+	}
+}
+
+static void on_signal(struct gfwd *d)
+{
+	struct signalfd_siginfo si;
+	char err[GEOFW_ERRLEN];
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: reloading");
+			sd_notify("RELOADING=1");
+			gfwd_reload(d, "SIGHUP", err, sizeof(err));
+			watch_db(d);
+			sd_notify("READY=1");
+		} else {
+			log_info("%s: stopping", strsignal((int)si.ssi_signo));
+			d->stop = true;
+		}
+	}
+}
+
+static void on_control(struct gfwd *d)
+{
+	int sock = geofw_ctl_accept(d->ctlfd, 5000);
+
+	if (sock < 0)
+		return;
+	gfwd_control_handle(d, sock);
+	close(sock);
+}
+
+static void drain_timer(int fd)
+{
+	__u64 n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_debug("timer: %s", strerror(errno));
+}
+
+static int open_control(struct gfwd *d)
+{
+	struct group *gr = getgrnam(d->conf.socket_group);
+	char dir[PATH_MAX], err[GEOFW_ERRLEN];
+
+	if (!gr)
+		log_warn("control: group %s does not exist; only root can use fwctl",
+			 d->conf.socket_group);
+	snprintf(dir, sizeof(dir), "%s", d->conf.socket_path);
+	mkdir_p(dirname(dir), 0755);
+	d->ctlfd = geofw_ctl_listen(d->conf.socket_path, gr ? gr->gr_gid : (gid_t)-1, 0660,
+				    err, sizeof(err));
+	if (d->ctlfd < 0)
+		return log_err(d->ctlfd, "control: %s", err);
+	return 0;
+}
+
+static int setup_events(struct gfwd *d)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->timerfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->db_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (d->sigfd < 0 || d->epfd < 0 || d->timerfd < 0 || d->db_timerfd < 0 || d->inofd < 0)
+		return log_err(-errno, "cannot set up the event loop: %s", strerror(errno));
+	ep_add(d, d->sigfd);
+	ep_add(d, d->ctlfd);
+	ep_add(d, d->timerfd);
+	ep_add(d, d->db_timerfd);
+	ep_add(d, d->inofd);
+	if (d->nl)
+		ep_add(d, d->nlfd);
+	watch_db(d);
+	return 0;
+}
+
+static void loop(struct gfwd *d)
+{
+	while (!d->stop) {
+		struct epoll_event ev[8];
+		int n = epoll_wait(d->epfd, ev, 8, -1), i;
+
+		if (n < 0 && errno != EINTR) {
+			log_err(-errno, "epoll: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			int fd = ev[i].data.fd;
+
+			if (fd == d->sigfd) {
+				on_signal(d);
+			} else if (fd == d->ctlfd) {
+				on_control(d);
+			} else if (fd == d->nlfd) {
+				gfwd_netwatch_event(d);
+			} else if (fd == d->timerfd) {
+				drain_timer(fd);
+				gfwd_sweep(d);
+			} else if (fd == d->inofd) {
+				on_inotify(d);
+			} else if (fd == d->db_timerfd) {
+				drain_timer(fd);
+				gfwd_load_geoip(d, "database file replaced");
+			}
+		}
+	}
+}
+
+static int start(struct gfwd *d)
+{
+	char err[GEOFW_CONF_ERRLEN];
+	int i, ret;
+
+	if ((ret = geofw_bpffs_ensure()))
+		return ret;
+	snprintf(d->link_dir, sizeof(d->link_dir), "%.4000s/links", d->pin_dir);
+	if ((ret = mkdir_p(d->link_dir, 0700)))
+		return log_err(ret, "cannot create %s: %s", d->link_dir, strerror(-ret));
+	if ((ret = mkdir_p(d->conf.state_dir, 0750)))
+		return log_err(ret, "cannot create %s: %s", d->conf.state_dir, strerror(-ret));
+	if ((size_t)snprintf(d->state_path, sizeof(d->state_path), "%s/" GFWD_STATE_FILE,
+			     d->conf.state_dir) >= sizeof(d->state_path))
+		return log_err(-ENAMETOOLONG, "StateDirectory %s: path too long", d->conf.state_dir);
+	if ((ret = geofw_state_load(d->state_path, &d->state, err, sizeof(err))))
+		return log_err(ret, "state: %s (refusing to start rather than lose rules)", err);
+
+	ret = geofw_load(d->pin_dir, &d->fw);
+	if (ret)
+		return log_err(ret, "cannot load the BPF programs with the pins in %s; if they "
+			       "were left by an incompatible geofw, remove them with "
+			       "`geofwd --cleanup`", d->pin_dir);
+
+	/* Policy before programs: a fresh attach enforces from packet one. */
+	if ((ret = gfwd_apply_kernel_config(d)) || (ret = gfwd_apply_countries(d)) ||
+	    (ret = gfwd_sync_rules(d)))
+		return ret;
+	gfwd_apply_responder(d);
+	gfwd_load_geoip(d, "start");
+
+	for (i = 0; i < d->conf.n_ifaces; i++) {
+		struct gfwd_iface *ifc = &d->ifaces[d->n_ifaces++];
+
+		memcpy(ifc->name, d->conf.ifaces[i], sizeof(ifc->name));
+		ifc->name[sizeof(ifc->name) - 1] = '\0';
+		ifc->xdp_link = -1;
+	}
+	if (!d->n_ifaces)
+		log_warn("no Interfaces in %s: nothing is protected", d->conf_path);
+	gfwd_netwatch_open(d);
+	gfwd_ifaces_sync(d);
+	if ((ret = open_control(d)) || (ret = setup_events(d)))
+		return ret;
+	gfwd_arm_sweep(d);
+	return 0;
+}
+
+static void stop(struct gfwd *d)
+{
+	int i;
+
+	if (d->detach_on_exit) {
+		for (i = 0; i < d->n_ifaces; i++)
+			gfwd_iface_detach(d, &d->ifaces[i]);
+		gfwd_cleanup_pins(d->pin_dir);
+		log_info("programs detached and pins removed (--detach-on-exit)");
+	} else {
+		log_info("stopped; enforcement stays in place");
+	}
+	for (i = 0; i < d->n_ifaces; i++)
+		if (d->ifaces[i].xdp_link >= 0)
+			close(d->ifaces[i].xdp_link);
+	if (d->ctlfd >= 0) {
+		close(d->ctlfd);
+		unlink(d->conf.socket_path);
+	}
+	gfwd_netwatch_close(d);
+	geofw_unload(&d->fw);
+	geofw_state_free(d->state);
+}
+
+/* --cleanup: the configured interfaces lose the TC filter too. */
+static int cleanup(struct gfwd *d)
+{
+	int i, err;
+
+	snprintf(d->link_dir, sizeof(d->link_dir), "%.4000s/links", d->pin_dir);
+	for (i = 0; i < d->conf.n_ifaces; i++) {
+		struct gfwd_iface ifc = { .xdp_link = -1, .tc = true };
+
+		snprintf(ifc.name, sizeof(ifc.name), "%s", d->conf.ifaces[i]);
+		ifc.ifindex = (int)if_nametoindex(ifc.name);
+		if (ifc.ifindex)
+			gfwd_iface_detach(d, &ifc);
+	}
+	err = gfwd_cleanup_pins(d->pin_dir);
+	if (err)
+		return log_err(err, "cleanup: cannot remove %s", d->pin_dir);
+	log_info("cleanup: programs detached, %s removed", d->pin_dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "detach-on-exit", no_argument, NULL, 'D' },
+		{ "cleanup", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	static struct gfwd d = { .conf_path = GEOFW_CONF_PATH, .pin_dir = GEOFW_PIN_DIR,
+				 .ctlfd = -1, .nlfd = -1,
+				 .ino_wd = -1, .epfd = -1, .sigfd = -1, .timerfd = -1,
+				 .inofd = -1, .db_timerfd = -1 };
+	bool check = false, debug = false, do_cleanup = false;
+	char err[GEOFW_CONF_ERRLEN];
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "c:p:tdVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': d.conf_path = optarg; break;
+		case 'p': d.pin_dir = optarg; break;
+		case 't': check = true; break;
+		case 'd': debug = true; break;
+		case 'D': d.detach_on_exit = true; break;
+		case 'C': do_cleanup = true; break;
+		case 'V': printf("geofwd %s\n", GEOFW_VERSION); return 0;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "geofwd: unexpected argument '%s'\n%s", argv[optind], usage);
+		return 2;
+	}
+
+	geofw_log_route_libbpf();
+	ret = geofw_conf_load(d.conf_path, &d.conf, err, sizeof(err));
+	if (ret == -ENOENT && !strcmp(d.conf_path, GEOFW_CONF_PATH) && !check && !do_cleanup) {
+		log_warn("%s: no such file; using the built-in defaults", d.conf_path);
+		geofw_conf_defaults(&d.conf);
+	} else if (ret) {
+		log_err(ret, "%s", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: ok\n", d.conf_path);
+		return 0;
+	}
+	geofw_log_set_level(debug ? GEOFW_LOG_DEBUG : d.conf.log_level);
+	if (do_cleanup)
+		return cleanup(&d) ? 1 : 0;
+
+	if (start(&d)) {
+		sd_notify("STATUS=failed to start");
+		stop(&d);
+		return 1;
+	}
+	log_info("ready: %d interface(s), pins in %s, control socket %s", d.n_ifaces,
+		 d.pin_dir, d.conf.socket_path);
+	sd_notify("READY=1\nSTATUS=enforcing");
+	loop(&d);
+	sd_notify("STOPPING=1");
+	stop(&d);
+	return 0;
+}

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Desired state → kernel.  The config file and the state file are the truth;
+ * these functions make the maps say the same, idempotently, so they serve
+ * the start (adopting pins from a previous run), reloads and commands alike.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "countries.h"
+#include "geofwd.h"
+#include "geotable.h"
+#include "log.h"
+#include "responder.h"
+
+static __u64 boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+/* Expiry is wall-clock seconds in the state file (survives reboots) and
+ * boot-time nanoseconds in the kernel (what BPF can read cheaply). */
+int gfwd_block_to_kernel(const struct geofw_state_block *r, struct geofw_block *out)
+{
+	time_t now = time(NULL);
+
+	memset(out, 0, sizeof(*out));
+	out->action = r->action;
+	out->rule_id = r->rule_id;
+	if (r->expires) {
+		__u64 left = r->expires > (__u64)now ? r->expires - (__u64)now : 0;
+
+		/* Already expired: 1 ns after boot, i.e. in the past. */
+		out->expires_ns = left ? boot_ns() + left * 1000000000ull : 1;
+	}
+	return 0;
+}
+
+int gfwd_apply_kernel_config(struct gfwd *d)
+{
+	const struct geofw_state_countries *sc = geofw_state_countries(d->state);
+	struct geofw_config cfg;
+	int err;
+
+	/* Keep the geo slot and generation: they belong to the tables. */
+	if ((err = geofw_config_read(&d->fw.maps, &cfg)))
+		return log_err(err, "config map: cannot read: %s", strerror(-err));
+	geofw_conf_to_kernel(&d->conf, &cfg);
+	if (sc->override) {
+		cfg.country_mode = sc->mode;
+		cfg.country_block_action = sc->action;
+	}
+	cfg.responder_enabled = d->responder_ok;
+	if ((err = geofw_config_write(&d->fw.maps, &cfg)))
+		return log_err(err, "config map: cannot write: %s", strerror(-err));
+	return 0;
+}
+
+/* Listed countries and their actions, from the state's runtime policy when
+ * fwctl has changed it, else from the config file. */
+int gfwd_apply_countries(struct gfwd *d)
+{
+	const struct geofw_state_countries *sc = geofw_state_countries(d->state);
+	struct geofw_meta meta;
+	__u32 id;
+	int err, i;
+
+	for (id = 0; id < GEOFW_MAX_COUNTRIES; id++) {
+		struct geofw_country pol = {};
+
+		if (sc->override) {
+			pol.listed = sc->listed[id];
+			pol.action = sc->country_action[id] ? sc->country_action[id] : sc->action;
+		} else {
+			for (i = 0; i < d->conf.n_countries; i++)
+				if (d->conf.countries[i] == id)
+					pol.listed = 1;
+			pol.action = (__u8)d->conf.country_action;
+		}
+		if ((err = geofw_country_put(&d->fw.maps, id, &pol)))
+			return log_err(err, "country map: cannot write: %s", strerror(-err));
+	}
+	/* The meta record says which policy the pins hold (DESIGN: no silent
+	 * allow/deny flip on adoption). */
+	if (!geofw_meta_read(&d->fw.maps, &meta)) {
+		meta.country_mode = sc->override ? sc->mode : (__u8)d->conf.country_mode;
+		geofw_meta_write(&d->fw.maps, &meta);
+	}
+	return 0;
+}
+
+int gfwd_apply_responder(struct gfwd *d)
+{
+	struct geofw_responder *val;
+	char err[GEOFW_ERRLEN], *body = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!d->fw.tc)
+		return 0;
+	val = calloc(1, sizeof(*val));
+	if (!val)
+		return -ENOMEM;
+	ret = geofw_http403_body_read(d->conf.http403_body, &body, &len, err, sizeof(err));
+	if (ret) {
+		log_warn("403 page: %s; using the built-in page", err);
+		body = NULL;
+		len = 0;
+	}
+	if (!body) {
+		static const char fallback[] =
+			"<!doctype html><title>403 Forbidden</title>"
+			"<h1>403 Forbidden</h1><p>Access from your network is blocked by this "
+			"site's firewall.</p>\n";
+
+		body = strdup(fallback);
+		len = sizeof(fallback) - 1;
+	}
+	ret = geofw_responder_value(val, d->conf.http_ports, (size_t)d->conf.n_http_ports, body,
+				    len, err, sizeof(err));
+	if (!ret)
+		ret = geofw_responder_write(d->fw.maps.responder, val);
+	if (ret)
+		log_err(ret, "403 page: %s", err);
+	free(body);
+	free(val);
+	return ret;
+}
+
+/* ---- rules ----------------------------------------------------------------- */
+
+struct sync_ctx {
+	struct gfwd *d;
+	int err;
+	size_t n;
+};
+
+static int put_block(const struct geofw_state_block *r, void *arg)
+{
+	struct sync_ctx *c = arg;
+	struct geofw_block v;
+	int err;
+
+	gfwd_block_to_kernel(r, &v);
+	if ((err = geofw_block_put(&c->d->fw.maps, &r->prefix, &v))) {
+		c->err = err;
+		return log_err(err, "blocklist map: cannot add: %s", strerror(-err));
+	}
+	c->n++;
+	return 0;
+}
+
+static int put_allow(const struct geofw_state_allow *r, void *arg)
+{
+	struct sync_ctx *c = arg;
+	struct geofw_allow v = { .rule_id = r->rule_id };
+	int err;
+
+	if ((err = geofw_allow_put(&c->d->fw.maps, &r->prefix, &v))) {
+		c->err = err;
+		return log_err(err, "allowlist map: cannot add: %s", strerror(-err));
+	}
+	c->n++;
+	return 0;
+}
+
+/* Delete the keys of one map that the state does not have. */
+static int prune(struct gfwd *d, int fd, int family, bool lpm, bool allow)
+{
+	__u8 key[32], next[32];
+	void *prev = NULL;
+	long removed = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		struct geofw_cidr c = { .family = (__u8)family };
+		bool keep;
+
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		if (lpm) {
+			c.prefixlen = (__u8)*(__u32 *)key;
+			memcpy(c.addr, key + 4, family == 4 ? 4 : 16);
+		} else {
+			c.prefixlen = family == 4 ? 32 : 128;
+			memcpy(c.addr, key, family == 4 ? 4 : 16);
+		}
+		keep = allow ? !geofw_state_find_allow(d->state, &c, NULL) :
+			       !geofw_state_find_block(d->state, &c, NULL);
+		if (keep)
+			continue;
+		if (bpf_map_delete_elem(fd, key))
+			return -errno;
+		removed++;
+		prev = NULL;	/* the walk restarts after a delete */
+	}
+	if (removed)
+		log_info("removed %ld stale %s entries from the pinned maps", removed,
+			 allow ? "allow" : "block");
+	return 0;
+}
+
+int gfwd_sync_rules(struct gfwd *d)
+{
+	struct sync_ctx c = { .d = d };
+	const struct geofw_maps *m = &d->fw.maps;
+	int err;
+
+	if ((err = prune(d, m->block_ip4, 4, false, false)) ||
+	    (err = prune(d, m->block_ip6, 6, false, false)) ||
+	    (err = prune(d, m->block_net4, 4, true, false)) ||
+	    (err = prune(d, m->block_net6, 6, true, false)) ||
+	    (err = prune(d, m->allow4, 4, true, true)) ||
+	    (err = prune(d, m->allow6, 6, true, true)))
+		return log_err(err, "cannot prune pinned rules: %s", strerror(-err));
+	/* Present bits for everything first, so no rule is skipped once in. */
+	if ((err = geofw_rules_present_add(m, GEOFW_HAVE_ALLOW4 | GEOFW_HAVE_ALLOW6 |
+					   GEOFW_HAVE_BLOCK_IP4 | GEOFW_HAVE_BLOCK_IP6 |
+					   GEOFW_HAVE_BLOCK_NET4 | GEOFW_HAVE_BLOCK_NET6)))
+		return log_err(err, "config map: %s", strerror(-err));
+	geofw_state_for_each_allow(d->state, put_allow, &c);
+	geofw_state_for_each_block(d->state, put_block, &c);
+	if (c.err)
+		return c.err;
+	/* Then exact: stale prefilter bits and empty maps are not looked at. */
+	if ((err = geofw_block4_bits_rebuild(m)) || (err = geofw_rules_present_sync(m)))
+		return log_err(err, "cannot rebuild the rule prefilters: %s", strerror(-err));
+	log_info("rules in force: %zu", c.n);
+	return 0;
+}
+
+int gfwd_save_state(struct gfwd *d, char *err, size_t errlen)
+{
+	return geofw_state_save(d->state, d->state_path, err, errlen);
+}
+
+/* ---- TTL sweep ------------------------------------------------------------- */
+
+static void unmap_expired(const struct geofw_state_block *r, void *arg)
+{
+	struct gfwd *d = arg;
+	char buf[GEOFW_CIDR_STRLEN];
+
+	geofw_block_del(&d->fw.maps, &r->prefix);
+	geofw_cidr_format(&r->prefix, buf, sizeof(buf));
+	log_info("block %s expired", buf);
+}
+
+void gfwd_arm_sweep(struct gfwd *d)
+{
+	__u64 next = geofw_state_next_expiry(d->state);
+	struct itimerspec its = {};
+	time_t now = time(NULL);
+
+	if (next) {
+		/* The kernel stops matching at expiry by itself; the sweep only
+		 * tidies maps and state, so whole seconds are precise enough. */
+		its.it_value.tv_sec = next > (__u64)now ? (time_t)(next - (__u64)now) : 0;
+		if (!its.it_value.tv_sec)
+			its.it_value.tv_nsec = 1;
+	}
+	timerfd_settime(d->timerfd, 0, &its, NULL);
+}
+
+void gfwd_sweep(struct gfwd *d)
+{
+	char err[GEOFW_ERRLEN];
+	long n;
+
+	geofw_state_begin(d->state);
+	n = geofw_state_sweep(d->state, (__u64)time(NULL), unmap_expired, d);
+	if (n > 0 && gfwd_save_state(d, err, sizeof(err))) {
+		/* The maps no longer have them; keep trying to save later. */
+		log_err(-EIO, "state: %s (expired rules stay in the file until the next save)", err);
+		geofw_state_rollback(d->state);
+	} else {
+		geofw_state_commit(d->state);
+	}
+	gfwd_arm_sweep(d);
+}
+
+/* ---- GeoIP ------------------------------------------------------------------ */
+
+int gfwd_load_geoip(struct gfwd *d, const char *why)
+{
+	const char *path[GEOFW_CONF_MAX_FIELD + 1] = {};
+	struct geofw_geoip_opts opts = {};
+	struct geofw_geoip_db db;
+	struct geofw_geo_image img;
+	struct timespec t0, t1;
+	int err, i;
+
+	if (!d->conf.geoip_enabled) {
+		d->db.loaded = false;
+		return geofw_geo_clear(&d->fw.maps);
+	}
+	for (i = 0; i < d->conf.n_geoip_field; i++)
+		path[i] = d->conf.geoip_field[i];
+	opts.field_path = d->conf.n_geoip_field ? path : NULL;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = geofw_geoip_load(d->conf.geoip_db, &opts, &db);
+	if (!err) {
+		err = geofw_geo_build(db.v4, db.n_v4, db.v6, db.n_v6, &img);
+		if (err)
+			log_err(err, "geoip: %s: cannot build tables: %s", d->conf.geoip_db,
+				strerror(-err));
+		else if ((err = geofw_geo_install(&d->fw.maps, bpf_object__btf(d->fw.xdp_obj),
+						  &img)) == 0)
+			d->db.kernel_bytes = geofw_geo_image_kernel_bytes(&img);
+		if (!err)
+			geofw_geo_image_free(&img);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (err) {
+		snprintf(d->db.error, sizeof(d->db.error), "%s: load failed (%s); %s",
+			 d->conf.geoip_db, strerror(-err),
+			 d->db.loaded ? "the previous database stays in force" :
+					"no country data in force");
+		log_err(err, "geoip (%s): %s", why, d->db.error);
+		geofw_geoip_free(&db);
+		return err;
+	}
+	d->db.loaded = true;
+	d->db.error[0] = '\0';
+	snprintf(d->db.path, sizeof(d->db.path), "%s", d->conf.geoip_db);
+	d->db.build_epoch = db.report.build_epoch;
+	snprintf(d->db.database_type, sizeof(d->db.database_type), "%s", db.report.database_type);
+	d->db.n_v4 = db.n_v4;
+	d->db.n_v6 = db.n_v6;
+	d->db.countries = db.report.countries;
+	d->db.loaded_at = time(NULL);
+	d->db.load_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	log_info("geoip (%s): %s (%s, built %llu): %zu IPv4 + %zu IPv6 prefixes, %zu countries, "
+		 "%.2f s, %.1f MB kernel tables", why, d->conf.geoip_db, d->db.database_type,
+		 (unsigned long long)d->db.build_epoch, db.n_v4, db.n_v6, d->db.countries,
+		 d->db.load_seconds, (double)d->db.kernel_bytes / 1e6);
+	geofw_geoip_free(&db);
+	return 0;
+}
+
+/* ---- reload ----------------------------------------------------------------- */
+
+int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
+{
+	struct geofw_conf *conf = malloc(sizeof(*conf));
+	bool db_changed;
+	int err, i, j;
+
+	if (!conf)
+		return -ENOMEM;
+	err = geofw_conf_load(d->conf_path, conf, errbuf, errlen);
+	if (err) {
+		log_err(err, "reload (%s): %s; the configuration in force stays", why, errbuf);
+		d->reloads_failed++;
+		free(conf);
+		return err;
+	}
+	if (strcmp(conf->state_dir, d->conf.state_dir) || strcmp(conf->socket_path, d->conf.socket_path))
+		log_warn("reload: StateDirectory and Socket changes take effect on restart");
+	db_changed = strcmp(conf->geoip_db, d->conf.geoip_db) ||
+		     conf->geoip_enabled != d->conf.geoip_enabled ||
+		     conf->n_geoip_field != d->conf.n_geoip_field ||
+		     memcmp(conf->geoip_field, d->conf.geoip_field, sizeof(conf->geoip_field));
+
+	/* Interfaces no longer configured lose the programs. */
+	for (i = 0; i < d->n_ifaces; i++) {
+		bool kept = false;
+
+		for (j = 0; j < conf->n_ifaces; j++)
+			kept |= !strcmp(conf->ifaces[j], d->ifaces[i].name);
+		if (!kept) {
+			log_info("%s: no longer configured, detaching", d->ifaces[i].name);
+			gfwd_iface_detach(d, &d->ifaces[i]);
+			d->ifaces[i] = d->ifaces[--d->n_ifaces];
+			i--;
+		}
+	}
+	for (j = 0; j < conf->n_ifaces && d->n_ifaces < GFWD_MAX_IFACES; j++) {
+		bool have = false;
+
+		for (i = 0; i < d->n_ifaces; i++)
+			have |= !strcmp(conf->ifaces[j], d->ifaces[i].name);
+		if (!have) {
+			struct gfwd_iface *ifc = &d->ifaces[d->n_ifaces++];
+
+			memset(ifc, 0, sizeof(*ifc));
+			snprintf(ifc->name, sizeof(ifc->name), "%s", conf->ifaces[j]);
+			ifc->xdp_link = -1;
+		}
+	}
+	if (conf->xdp_mode != d->conf.xdp_mode)
+		for (i = 0; i < d->n_ifaces; i++)
+			if (d->ifaces[i].xdp_link >= 0) {
+				/* Attached again below in the new mode (attach
+				 * replaces the link only once the new one is on). */
+				close(d->ifaces[i].xdp_link);
+				d->ifaces[i].xdp_link = -1;
+			}
+
+	d->conf = *conf;
+	free(conf);
+	geofw_log_set_level(d->conf.log_level);
+	gfwd_apply_kernel_config(d);
+	gfwd_apply_countries(d);
+	gfwd_apply_responder(d);
+	gfwd_ifaces_sync(d);
+	/* The database is read again on every reload: geoipupdate may have
+	 * replaced it, and a failed load keeps the tables in force. */
+	err = gfwd_load_geoip(d, db_changed ? "database path changed" : why);
+	if (err)
+		snprintf(errbuf, errlen, "%s", d->db.error);
+	err ? d->reloads_failed++ : d->reloads_ok++;
+	if (!err)
+		d->last_reload = time(NULL);
+	return err;
+}

@@ -1,0 +1,1376 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The command table and its parser.  Everything fwctl accepts is declared
+ * once below; the help and the usage lines are printed from the same table,
+ * so an option cannot exist without being documented.
+ */
+#include "cmd.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "countries.h"
+#include "ctl.h"
+#include "maps.h"
+#include "state.h"
+
+/* ---- options ----------------------------------------------------------- */
+
+enum opt_key {
+	O_NONE = 0,
+	O_JSON,
+	O_HELP,
+	O_TTL,
+	O_ACTION,
+	O_COMMENT,
+	O_FORCE,
+	O_REPLACE,
+	O_WATCH,
+	O_SAMPLES,
+	O_DB,
+	O_MAX
+};
+
+/* What the positional arguments of a command are. */
+enum pos_kind {
+	P_NONE = 0,
+	P_CIDR,		/* prefixes to add: /0 only with --force */
+	P_CIDR_DEL,	/* prefixes to remove: /0 names the /0 rule, always fine */
+	P_ADDR,		/* one address */
+	P_COUNTRY,
+	P_MODE,
+	P_FILE,
+	P_LIST,
+	P_TOPIC,
+};
+
+static const struct geofw_cmd_option opt_json = {
+	O_JSON, "json", 'j', NULL, false, "JSON output (see fwctl(8) for the shapes)",
+};
+static const struct geofw_cmd_option opt_help = {
+	O_HELP, "help", 'h', NULL, false, "show this help",
+};
+static const struct geofw_cmd_option opt_ttl = {
+	O_TTL, "ttl", 0, "DURATION", false,
+	"remove the rule after DURATION: 30s, 10m, 2h, 7d,\n"
+	"1w, 1h30m or plain seconds (default: never)",
+};
+static const struct geofw_cmd_option opt_ttl_import = {
+	O_TTL, "ttl", 0, "DURATION", false,
+	"expire every entry of the list after DURATION\n(default: never)",
+};
+static const struct geofw_cmd_option opt_action_block = {
+	O_ACTION, "action", 0, "ACTION", false,
+	"drop (default), reject (TCP RST, others dropped),\n"
+	"http403 (the 403 page on HTTP ports, reject on\n"
+	"others) or log (count as would-block, let through)",
+};
+static const struct geofw_cmd_option opt_action_country = {
+	O_ACTION, "action", 0, "ACTION", false,
+	"drop, reject, http403 or log (default:\nCountryAction of geofw.conf)",
+};
+static const struct geofw_cmd_option opt_action_mode = {
+	O_ACTION, "action", 0, "ACTION", false,
+	"what the countries not allowed get in allow mode:\n"
+	"drop, reject, http403 or log (default:\nCountryAction of geofw.conf)",
+};
+static const struct geofw_cmd_option opt_comment = {
+	O_COMMENT, "comment", 0, "TEXT", false,
+	"free text shown by 'fwctl list' (UTF-8, at\nmost 128 bytes, no control characters)",
+};
+static const struct geofw_cmd_option opt_force_block = {
+	O_FORCE, "force", 0, NULL, false,
+	"accept a /0 (every IPv4 or every IPv6 address)",
+};
+static const struct geofw_cmd_option opt_force_allow = {
+	O_FORCE, "force", 0, NULL, false,
+	"accept a /0, which lets a whole address family\nthrough",
+};
+static const struct geofw_cmd_option opt_force_import = {
+	O_FORCE, "force", 0, NULL, false,
+	"accept /0 entries in the list",
+};
+static const struct geofw_cmd_option opt_replace = {
+	O_REPLACE, "replace", 0, NULL, false,
+	"remove the rules of the previous import of this\n"
+	"list in the same change (a refreshed list stays\nin sync)",
+};
+static const struct geofw_cmd_option opt_watch = {
+	O_WATCH, "watch", 0, "SEC", true,
+	"refresh every SEC seconds (default 1), with rates",
+};
+static const struct geofw_cmd_option opt_samples = {
+	O_SAMPLES, "samples", 0, "N", false,
+	"random addresses checked per family (default 100000)",
+};
+static const struct geofw_cmd_option opt_db = {
+	O_DB, "db", 0, "FILE", false,
+	"the database to check (default: GeoIPDatabase\nof /etc/geofw/geofw.conf)",
+};
+
+/* Every command has these. */
+static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_help };
+
+/* Every option of any command, to tell "unknown" from "not for this command". */
+static const struct geofw_cmd_option *const all_opts[] = {
+	&opt_ttl, &opt_action_block, &opt_comment, &opt_force_block, &opt_replace,
+	&opt_watch, &opt_samples, &opt_db,
+};
+
+/* ---- commands ------------------------------------------------------------ */
+
+static const struct geofw_cmd_desc commands[] = {
+	{
+		.id = GEOFW_CMD_ADD_BLOCK,
+		.name = "add-block",
+		.args = "CIDR...",
+		.summary = "block addresses or networks",
+		.help =
+"Block each CIDR: an IPv4 or IPv6 address (a /32 or /128) or a network\n"
+"in prefix notation.  A prefix must not have host bits set\n"
+"(203.0.113.0/24, not 203.0.113.7/24); ::ffff:a.b.c.d/n is taken as the\n"
+"IPv4 prefix a.b.c.d/(n-96).  Blocking a prefix that is already blocked\n"
+"replaces its action, expiry and comment.\n"
+"\n"
+"The batch is all or nothing: when one CIDR is malformed nothing is sent\n"
+"and nothing changes.  The allowlist always wins over a block.  geofwd\n"
+"writes the rule to /var/lib/geofw before it answers, so an acknowledged\n"
+"rule survives a restart or a crash.",
+		.examples =
+"fwctl add-block 203.0.113.0/24 --ttl 2h --comment \"ssh scanner\"\n"
+"fwctl add-block 198.51.100.7 2001:db8::/32 --action reject",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_CIDR, .min_args = 1, .max_args = -1,
+		.opts = { &opt_ttl, &opt_action_block, &opt_comment, &opt_force_block },
+	},
+	{
+		.id = GEOFW_CMD_DEL_BLOCK,
+		.name = "del-block",
+		.args = "CIDR...",
+		.summary = "remove block rules",
+		.help =
+"Remove the block rules of exactly these prefixes: a rule for\n"
+"203.0.113.0/24 is not removed by 'del-block 203.0.113.7'.  All or\n"
+"nothing: when one of them is not blocked, nothing is removed.",
+		.examples = "fwctl del-block 203.0.113.0/24",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_CIDR_DEL, .min_args = 1, .max_args = -1,
+	},
+	{
+		.id = GEOFW_CMD_ALLOW,
+		.name = "allow",
+		.args = "CIDR...",
+		.summary = "let addresses or networks through, always",
+		.help =
+"Add each CIDR to the allowlist.  An allowed source passes before any\n"
+"block or country rule is looked at, so the addresses listed here can\n"
+"never be locked out: put the management network here first.  Same\n"
+"prefix rules as add-block; all or nothing.",
+		.examples = "fwctl allow 192.0.2.0/24 --comment \"office VPN\"",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_CIDR, .min_args = 1, .max_args = -1,
+		.opts = { &opt_comment, &opt_force_allow },
+	},
+	{
+		.id = GEOFW_CMD_DEL_ALLOW,
+		.name = "del-allow",
+		.args = "CIDR...",
+		.summary = "remove allowlist entries",
+		.help =
+"Remove exactly these prefixes from the allowlist.  All or nothing:\n"
+"when one of them is not listed, nothing is removed.",
+		.examples = "fwctl del-allow 192.0.2.0/24",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_CIDR_DEL, .min_args = 1, .max_args = -1,
+	},
+	{
+		.id = GEOFW_CMD_BLOCK_COUNTRY,
+		.name = "block-country",
+		.args = "CC...",
+		.summary = "block countries",
+		.help =
+"Block the traffic of each country, named by its ISO 3166-1 alpha-2 code\n"
+"in any case (RU, cn), or by one of the special codes GeoIP databases\n"
+"use (EU, AP, XK).  In block mode the countries are added to the list of\n"
+"blocked countries, with ACTION; in allow mode they are removed from the\n"
+"list of allowed countries.\n"
+"\n"
+"The first change made with fwctl takes over the country policy of\n"
+"geofw.conf (mode, countries, action); from then on the runtime policy,\n"
+"kept in /var/lib/geofw, replaces the one of the file.",
+		.examples = "fwctl block-country RU CN\nfwctl block-country KP --action http403",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_COUNTRY, .min_args = 1, .max_args = -1,
+		.opts = { &opt_action_country },
+	},
+	{
+		.id = GEOFW_CMD_UNBLOCK_COUNTRY,
+		.name = "unblock-country",
+		.args = "CC...",
+		.summary = "stop blocking countries",
+		.help =
+"Let the traffic of each country through again: in block mode the\n"
+"countries leave the list of blocked countries, in allow mode they join\n"
+"the list of allowed countries.",
+		.examples = "fwctl unblock-country CN",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_COUNTRY, .min_args = 1, .max_args = -1,
+	},
+	{
+		.id = GEOFW_CMD_COUNTRY_MODE,
+		.name = "country-mode",
+		.args = "block|allow",
+		.summary = "block listed countries, or allow only listed ones",
+		.help =
+"block: the traffic of listed countries is blocked, everything else\n"
+"passes (the default).  allow: only listed countries pass, the others\n"
+"get ACTION.  In both modes an address without a country gets\n"
+"UnknownCountryAction of geofw.conf, and the allowlist and the block\n"
+"rules come first.\n"
+"\n"
+"The list of countries is kept across the switch and changes meaning:\n"
+"look at it with 'fwctl list countries' first.  Allow mode with an empty\n"
+"list blocks every address that has a country.",
+		.examples = "fwctl country-mode allow --action http403",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_MODE, .min_args = 1, .max_args = 1,
+		.opts = { &opt_action_mode },
+	},
+	{
+		.id = GEOFW_CMD_IMPORT,
+		.name = "import",
+		.args = "FILE",
+		.summary = "block every prefix of a list file",
+		.help =
+"Block every address and prefix of FILE, or of standard input for -.\n"
+"Formats, also mixed in one file: one address or CIDR per line (FireHOL\n"
+".netset and .ipset, plain lists), Spamhaus DROP (\"1.10.16.0/20 ;\n"
+"SBL256894\") and its JSON lines.  '#' and ';' start comments.  One bad\n"
+"line fails the whole import with FILE:LINE: a list is applied entirely\n"
+"or not at all.\n"
+"\n"
+"fwctl opens FILE with your rights and passes the open file to geofwd,\n"
+"which parses it, so geofwd need not be able to read your files.  The\n"
+"entries of one list share a rule id: 'fwctl stats' counts hits per\n"
+"list.  A list is known by its file name; --replace swaps the previous\n"
+"import of that name for the new one in one change, which keeps a list\n"
+"refreshed by cron in sync.",
+		.examples =
+"fwctl import /var/lib/lists/drop.txt --replace --comment \"Spamhaus DROP\"\n"
+"curl -s https://example.org/list.netset | fwctl import - --ttl 1d",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_FILE, .min_args = 1, .max_args = 1,
+		.opts = { &opt_ttl_import, &opt_action_block, &opt_comment, &opt_force_import,
+			  &opt_replace },
+	},
+	{
+		.id = GEOFW_CMD_RELOAD,
+		.name = "reload",
+		.args = "",
+		.summary = "reread geofw.conf and the GeoIP database",
+		.help =
+"Ask geofwd to reread its configuration file and the GeoIP database, as\n"
+"SIGHUP does.  A bad configuration or database is refused with the\n"
+"reason (exit status 1) and the one in force stays.",
+		.examples = "fwctl reload",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_NONE,
+	},
+	{
+		.id = GEOFW_CMD_LIST,
+		.name = "list",
+		.args = "[blocks|allows|countries]",
+		.summary = "show the rules",
+		.help =
+"Show the blocked prefixes (action, rule id, expiry, comment), the\n"
+"allowed prefixes and the country policy, or only one of them.\n"
+"\n"
+"geofwd answers when it runs.  While it is stopped fwctl reads the\n"
+"pinned maps instead: they hold prefixes, actions, rule ids and expiry\n"
+"times but no comments, which a note on standard error says.",
+		.examples = "fwctl list blocks\nfwctl -j list countries",
+		.kind = GEOFW_CMD_EITHER,
+		.pos_kind = P_LIST, .min_args = 0, .max_args = 1,
+	},
+	{
+		.id = GEOFW_CMD_STATUS,
+		.name = "status",
+		.args = "",
+		.summary = "show what is loaded and attached",
+		.help =
+"geofwd reports the protected interfaces with their XDP modes and\n"
+"program ids, the GeoIP database (build date, prefix counts) and the\n"
+"rule counts.  While geofwd is stopped fwctl reports what the pins show\n"
+"instead: the maps' ABI version and creation time, the country mode and\n"
+"default actions, the geo table generation, the entries of each map and\n"
+"\"geofwd: not running\" (pinned programs keep enforcing the rules).",
+		.examples = "fwctl status",
+		.kind = GEOFW_CMD_EITHER,
+		.pos_kind = P_NONE,
+	},
+	{
+		.id = GEOFW_CMD_LOOKUP,
+		.name = "lookup",
+		.args = "IP",
+		.summary = "explain the verdict for a source address",
+		.help =
+"Run the data plane's own decision for IP as a packet's source over the\n"
+"maps in force and print the action and why: the allowlist or block\n"
+"rule that matched, or the country and the policy mode.  An IPv4-mapped\n"
+"IPv6 address is judged as IPv4, as the data plane does.  Reads the\n"
+"pinned maps: works while geofwd is stopped.",
+		.examples = "fwctl lookup 203.0.113.7\nfwctl lookup 2001:db8::1",
+		.kind = GEOFW_CMD_LOCAL,
+		.pos_kind = P_ADDR, .min_args = 1, .max_args = 1,
+	},
+	{
+		.id = GEOFW_CMD_STATS,
+		.name = "stats",
+		.args = "",
+		.summary = "show the counters",
+		.help =
+"Sum the per-CPU counters of the data plane: packets and bytes by reason\n"
+"and by action taken, packets by country (countries with traffic only),\n"
+"the 20 rules with the most hits and the events of the TCP responder.\n"
+"Reads the pinned maps: works while geofwd is stopped.\n"
+"\n"
+"With --watch the counters are shown again every SEC seconds with their\n"
+"rates; on a terminal the screen is redrawn in place.  Stop with Ctrl-C.\n"
+"With -j each refresh is one JSON document on its own line.",
+		.examples = "fwctl stats\nfwctl stats --watch 5",
+		.kind = GEOFW_CMD_LOCAL,
+		.pos_kind = P_NONE,
+		.opts = { &opt_watch },
+	},
+	{
+		.id = GEOFW_CMD_GEO_VERIFY,
+		.name = "geo verify",
+		.args = "",
+		.summary = "check the kernel geo tables against libmaxminddb",
+		.help =
+"Load the data plane privately (nothing attached, nothing pinned), build\n"
+"the geo tables from the database and compare the country the kernel\n"
+"finds with the answer of libmaxminddb: random addresses of each family\n"
+"and the first and last address of every prefix.  Prints the agreement\n"
+"and the first mismatches; exit status 1 on any mismatch.  Needs root,\n"
+"but leaves the running firewall alone.",
+		.examples =
+"fwctl geo verify\n"
+"fwctl geo verify --db /tmp/GeoLite2-Country.mmdb --samples 1000000",
+		.kind = GEOFW_CMD_LOCAL,
+		.pos_kind = P_NONE,
+		.opts = { &opt_db, &opt_samples },
+	},
+	{
+		.id = GEOFW_CMD_HELP,
+		.name = "help",
+		.args = "[COMMAND]",
+		.summary = "show the help of fwctl or of a command",
+		.help =
+"Without COMMAND, list every command; with one, show its usage,\n"
+"options and examples.  'fwctl COMMAND --help' does the same.",
+		.examples = "fwctl help add-block\nfwctl help geo verify",
+		.kind = GEOFW_CMD_BUILTIN,
+		.pos_kind = P_TOPIC, .min_args = 0, .max_args = 2,
+	},
+	{
+		.id = GEOFW_CMD_VERSION,
+		.name = "version",
+		.args = "",
+		.summary = "print the version",
+		.help = "Print the version of fwctl and of the interfaces it speaks.",
+		.kind = GEOFW_CMD_BUILTIN,
+		.pos_kind = P_NONE,
+	},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* Groups of commands ("geo verify"), with what the group is about. */
+static const struct {
+	const char *name;
+	const char *summary;
+} groups[] = {
+	{ "geo", "the GeoIP database and the kernel's geo tables" },
+};
+
+#define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
+
+/* ---- global options -------------------------------------------------------- */
+
+#define SUN_PATH_LEN	sizeof(((struct sockaddr_un *)0)->sun_path)
+
+enum gopt_key { G_JSON = 1, G_SOCKET, G_PIN_DIR, G_TIMEOUT, G_HELP, G_VERSION };
+
+static const struct geofw_cmd_option global_opts[] = {
+	{ G_JSON, "json", 'j', NULL, false,
+	  "JSON output, one document per command\n(errors too: {\"error\":\"...\"})" },
+	{ G_SOCKET, "socket", 's', "PATH", false,
+	  "geofwd's control socket\n(default " GEOFW_CTL_PATH ")" },
+	{ G_PIN_DIR, "pin-dir", 0, "DIR", false,
+	  "where the maps are pinned\n(default " GEOFW_PIN_DIR ")" },
+	{ G_TIMEOUT, "timeout", 't', "SEC", false,
+	  "wait at most SEC for each answer of geofwd\n(default 30)" },
+	{ G_HELP, "help", 'h', NULL, false, "show this help" },
+	{ G_VERSION, "version", 'V', NULL, false, "print the version" },
+};
+
+#define N_GLOBAL_OPTS (sizeof(global_opts) / sizeof(global_opts[0]))
+
+/* ---- helpers --------------------------------------------------------------- */
+
+__attribute__((format(printf, 4, 5)))
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+#define ECHO_MAX 64
+
+/* Printable, bounded copy of a word for a message: the word may come from
+ * the socket and must not put terminal controls into a reply or a log. */
+static const char *echo(const char *text, char buf[ECHO_MAX + 4])
+{
+	size_t i;
+
+	if (!text)
+		text = "";
+	for (i = 0; text[i] && i < ECHO_MAX; i++) {
+		unsigned char ch = text[i];
+
+		buf[i] = ch >= 0x20 && ch < 0x7f ? ch : '?';
+	}
+	if (text[i]) {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+static const char *arg_at(char *const *argv, int i)
+{
+	return argv[i] ? argv[i] : "";
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Strict decimal: digits only, no sign, no leading zero. */
+static int parse_count(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long n = 0;
+
+	if (!*s || (s[0] == '0' && s[1]))
+		return -EINVAL;
+	for (; *s; s++) {
+		if (!is_digit(*s))
+			return -EINVAL;
+		n = n * 10 + (unsigned long long)(*s - '0');
+		if (n > max)
+			return -ERANGE;
+	}
+	*out = n;
+	return 0;
+}
+
+const char *geofw_cmd_mode_name(int mode)
+{
+	switch (mode) {
+	case GEOFW_MODE_BLOCK_LISTED: return "block";
+	case GEOFW_MODE_ALLOW_LISTED: return "allow";
+	default: return "?";
+	}
+}
+
+/* ---- table access ---------------------------------------------------------- */
+
+const struct geofw_cmd_desc *geofw_cmd_table(size_t *n)
+{
+	if (n)
+		*n = N_COMMANDS;
+	return commands;
+}
+
+const struct geofw_cmd_desc *geofw_cmd_find(const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return NULL;
+	for (i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+const struct geofw_cmd_desc *geofw_cmd_by_id(enum geofw_cmd_id id)
+{
+	size_t i;
+
+	for (i = 0; i < N_COMMANDS; i++)
+		if (commands[i].id == id)
+			return &commands[i];
+	return NULL;
+}
+
+static int find_group(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_GROUPS; i++)
+		if (!strcmp(groups[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* The command named by words w1 (and w2 for a group's commands). */
+static const struct geofw_cmd_desc *find_words(const char *w1, const char *w2)
+{
+	char name[64];
+
+	if (!w2)
+		return strchr(w1, ' ') ? NULL : geofw_cmd_find(w1);
+	if (strchr(w1, ' ') || strchr(w2, ' ') ||
+	    (size_t)snprintf(name, sizeof(name), "%s %s", w1, w2) >= sizeof(name))
+		return NULL;
+	return geofw_cmd_find(name);
+}
+
+static const struct geofw_cmd_option *cmd_option(const struct geofw_cmd_desc *d,
+						 const char *lname, char sname)
+{
+	const struct geofw_cmd_option *o;
+	size_t i;
+
+	for (i = 0; i < GEOFW_CMD_MAX_OPTS + 2; i++) {
+		o = i < 2 ? common_opts[i] : d->opts[i - 2];
+		if (!o)
+			break;
+		if (lname ? !strcmp(o->name, lname) : o->short_name == sname)
+			return o;
+	}
+	return NULL;
+}
+
+/* ---- the parser -------------------------------------------------------------- */
+
+static int set_text(char **dst, const char *src, char *err, size_t errlen)
+{
+	*dst = strdup(src);
+	return *dst ? 0 : fail(err, errlen, -ENOMEM, "out of memory");
+}
+
+static int parse_block_action(const char *cname, const char *v, int *action,
+			      char *err, size_t errlen)
+{
+	char eb[ECHO_MAX + 4];
+	int a = geofw_action_parse(v);
+
+	if (a == GEOFW_ACT_PASS)
+		return fail(err, errlen, -EINVAL,
+			    "%s: --action pass: not a blocking action (drop, reject, http403 or "
+			    "log); to let addresses through use 'fwctl allow'", cname);
+	if (a < 0)
+		return fail(err, errlen, -EINVAL,
+			    "%s: --action %s: unknown action (drop, reject, http403 or log)",
+			    cname, echo(v, eb));
+	*action = a;
+	return 0;
+}
+
+/* Apply one option with its value (NULL for a flag or an omitted optional
+ * value).  0 or -EINVAL / -ENOMEM with a message. */
+static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_option *o,
+			const char *v, struct geofw_cmd *cmd, char *err, size_t errlen)
+{
+	char msg[GEOFW_CMD_ERRLEN / 2], eb[ECHO_MAX + 4];
+	unsigned long long n;
+	__u64 secs;
+	int r;
+
+	switch (o->key) {
+	case O_JSON:
+		cmd->json = true;
+		return 0;
+	case O_TTL:
+		if (geofw_duration_parse(v, &secs, msg, sizeof(msg)))
+			return fail(err, errlen, -EINVAL, "%s: --ttl: %s", d->name, msg);
+		cmd->ttl = secs;
+		return 0;
+	case O_ACTION:
+		return parse_block_action(d->name, v, &cmd->action, err, errlen);
+	case O_COMMENT:
+		if (geofw_state_check_text(v, strlen(v), GEOFW_STATE_COMMENT_MAX, "comment",
+					   msg, sizeof(msg)))
+			return fail(err, errlen, -EINVAL, "%s: --comment: %s", d->name, msg);
+		return set_text(&cmd->comment, v, err, errlen);
+	case O_FORCE:
+		cmd->force = true;
+		return 0;
+	case O_REPLACE:
+		cmd->replace = true;
+		return 0;
+	case O_WATCH:
+		cmd->watch = true;
+		if (!v)
+			return 0;
+		if (geofw_duration_parse(v, &secs, msg, sizeof(msg)))
+			return fail(err, errlen, -EINVAL, "%s: --watch: %s", d->name, msg);
+		if (secs > GEOFW_CMD_INTERVAL_MAX)
+			return fail(err, errlen, -EINVAL,
+				    "%s: --watch: %s: at most %d seconds", d->name, echo(v, eb),
+				    GEOFW_CMD_INTERVAL_MAX);
+		cmd->interval = (unsigned int)secs;
+		return 0;
+	case O_SAMPLES:
+		r = parse_count(v, GEOFW_CMD_SAMPLES_MAX, &n);
+		if (r || !n)
+			return fail(err, errlen, -EINVAL,
+				    "%s: --samples: %s: expected a number from 1 to %d",
+				    d->name, echo(v, eb), GEOFW_CMD_SAMPLES_MAX);
+		cmd->samples = (size_t)n;
+		return 0;
+	case O_DB:
+		if (!*v)
+			return fail(err, errlen, -EINVAL, "%s: --db: empty file name", d->name);
+		if (strlen(v) >= PATH_MAX)
+			return fail(err, errlen, -EINVAL, "%s: --db: file name too long", d->name);
+		return set_text(&cmd->db, v, err, errlen);
+	}
+	return fail(err, errlen, -EINVAL, "%s: internal error: option %d", d->name, o->key);
+}
+
+/* Why an option is not accepted by d: it belongs to fwctl, to other
+ * commands, or to nobody. */
+static int bad_option(const struct geofw_cmd_desc *d, const char *word, const char *lname,
+		      char sname, char *err, size_t errlen)
+{
+	char eb[ECHO_MAX + 4];
+	size_t i;
+
+	for (i = 0; i < N_GLOBAL_OPTS; i++) {
+		const struct geofw_cmd_option *g = &global_opts[i];
+
+		if (g->key == G_JSON || g->key == G_HELP)
+			continue;	/* every command has them */
+		if (lname ? !strcmp(g->name, lname) : sname && g->short_name == sname)
+			return fail(err, errlen, -EINVAL,
+				    "%s: '%s' is an option of fwctl: put it before the command",
+				    d->name, echo(word, eb));
+	}
+	if (lname)
+		for (i = 0; i < sizeof(all_opts) / sizeof(all_opts[0]); i++)
+			if (!strcmp(all_opts[i]->name, lname))
+				return fail(err, errlen, -EINVAL,
+					    "%s: option '--%s' does not apply to this command",
+					    d->name, lname);
+	return fail(err, errlen, -EINVAL, "%s: unknown option '%s'", d->name, echo(word, eb));
+}
+
+static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
+			    struct geofw_cmd *cmd, char *err, size_t errlen)
+{
+	char msg[GEOFW_CMD_ERRLEN / 2], eb[ECHO_MAX + 4], cc[3];
+	unsigned int flags = 0;
+	size_t i;
+	int id;
+
+	switch (d->pos_kind) {
+	case P_CIDR:
+	case P_CIDR_DEL:
+	case P_ADDR:
+		if (d->pos_kind == P_ADDR)
+			flags = GEOFW_CIDR_ADDR_ONLY;
+		else if (d->pos_kind == P_CIDR_DEL || cmd->force)
+			flags = GEOFW_CIDR_ALLOW_ZERO;
+		if (geofw_cidr_parse(v, flags, &cmd->cidrs[cmd->n_cidrs], msg, sizeof(msg)))
+			return fail(err, errlen, -EINVAL, "%s: %s", d->name, msg);
+		cmd->n_cidrs++;
+		return 0;
+	case P_COUNTRY:
+		if (geofw_cc_parse(v, cc, msg, sizeof(msg)))
+			return fail(err, errlen, -EINVAL, "%s: %s", d->name, msg);
+		id = geofw_country_id(cc);
+		if (!id)
+			return fail(err, errlen, -EINVAL, "%s: %s: unknown country code "
+				    "(ISO 3166-1 alpha-2, or EU, AP, XK)", d->name, cc);
+		for (i = 0; i < cmd->n_countries; i++)
+			if (cmd->countries[i] == id)
+				return 0;
+		cmd->countries[cmd->n_countries++] = (__u8)id;
+		return 0;
+	case P_MODE:
+		if (!strcmp(v, "block"))
+			cmd->mode = GEOFW_MODE_BLOCK_LISTED;
+		else if (!strcmp(v, "allow"))
+			cmd->mode = GEOFW_MODE_ALLOW_LISTED;
+		else
+			return fail(err, errlen, -EINVAL, "%s: '%s': expected block or allow",
+				    d->name, echo(v, eb));
+		return 0;
+	case P_FILE:
+		if (!*v)
+			return fail(err, errlen, -EINVAL, "%s: empty file name", d->name);
+		if (strlen(v) >= PATH_MAX)
+			return fail(err, errlen, -EINVAL, "%s: file name too long", d->name);
+		return set_text(&cmd->file, v, err, errlen);
+	case P_LIST:
+		if (!strcmp(v, "blocks"))
+			cmd->list = GEOFW_LIST_BLOCKS;
+		else if (!strcmp(v, "allows"))
+			cmd->list = GEOFW_LIST_ALLOWS;
+		else if (!strcmp(v, "countries"))
+			cmd->list = GEOFW_LIST_COUNTRIES;
+		else
+			return fail(err, errlen, -EINVAL,
+				    "%s: '%s': expected blocks, allows or countries",
+				    d->name, echo(v, eb));
+		return 0;
+	}
+	return fail(err, errlen, -EINVAL, "%s: internal error: positional %d", d->name,
+		    d->pos_kind);
+}
+
+static const char *missing_what(const struct geofw_cmd_desc *d)
+{
+	switch (d->pos_kind) {
+	case P_CIDR:
+	case P_CIDR_DEL:
+		return "CIDR (an address or a prefix)";
+	case P_ADDR:
+		return "IP address";
+	case P_COUNTRY:
+		return "country code";
+	case P_MODE:
+		return "mode (block or allow)";
+	case P_FILE:
+		return "FILE (- for standard input)";
+	default:
+		return "argument";
+	}
+}
+
+/* help [WORDS]: the topic must exist, so that a typo is not answered with
+ * the general help. */
+static int parse_topic(int n, const char *const *w, struct geofw_cmd *cmd,
+		       char *err, size_t errlen)
+{
+	char eb[ECHO_MAX + 4], eb2[ECHO_MAX + 4];
+	const struct geofw_cmd_desc *t;
+
+	if (n == 0)
+		return 0;
+	if (n == 1 && find_group(w[0]) >= 0)
+		return set_text(&cmd->topic, w[0], err, errlen);
+	t = find_words(w[0], n > 1 ? w[1] : NULL);
+	if (!t) {
+		if (n > 1)
+			return fail(err, errlen, -EINVAL, "help: unknown command '%s %s'",
+				    echo(w[0], eb), echo(w[1], eb2));
+		return fail(err, errlen, -EINVAL, "help: unknown command '%s'", echo(w[0], eb));
+	}
+	return set_text(&cmd->topic, t->name, err, errlen);
+}
+
+static void cmd_init(struct geofw_cmd *cmd)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->action = GEOFW_CMD_ACTION_DEFAULT;
+	cmd->interval = 1;
+	cmd->samples = GEOFW_CMD_SAMPLES_DEFAULT;
+}
+
+static void cmd_defaults(struct geofw_cmd *cmd)
+{
+	/* Blocks need an action; country policy falls back to geofw.conf's. */
+	if (cmd->id == GEOFW_CMD_ADD_BLOCK || cmd->id == GEOFW_CMD_IMPORT)
+		cmd->action = GEOFW_ACT_DROP;
+}
+
+static int to_help(struct geofw_cmd *cmd, const char *topic, char *err, size_t errlen)
+{
+	bool json = cmd->json;
+
+	/* Whatever the line held besides --help is dropped, but -j. */
+	geofw_cmd_free(cmd);
+	cmd->json = json;
+	cmd->id = GEOFW_CMD_HELP;
+	cmd->desc = geofw_cmd_by_id(GEOFW_CMD_HELP);
+	return topic ? set_text(&cmd->topic, topic, err, errlen) : 0;
+}
+
+int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
+		    char *err, size_t errlen)
+{
+	const struct geofw_cmd_desc *d;
+	bool seen[O_MAX] = { false }, help = false, opts_done = false;
+	char eb[ECHO_MAX + 4], first_err[GEOFW_CMD_ERRLEN];
+	const char **pos = NULL;
+	const char *w0, *w1;
+	int i, start, npos = 0, ret = 0;
+
+	cmd_init(cmd);
+	if (err && errlen)
+		err[0] = '\0';
+	first_err[0] = '\0';
+	if (argc < 1 || !argv || !argv[0] || !argv[0][0])
+		return fail(err, errlen, -EINVAL, "missing command (try 'fwctl help')");
+
+	/* The command word(s). */
+	w0 = argv[0];
+	w1 = argc > 1 ? arg_at(argv, 1) : NULL;
+	if (!strcmp(w0, "--help") || !strcmp(w0, "-h"))
+		return to_help(cmd, NULL, err, errlen);
+	if (find_group(w0) >= 0) {
+		if (!w1)
+			return fail(err, errlen, -EINVAL,
+				    "%s: missing command (try 'fwctl %s help')", w0, w0);
+		if (!strcmp(w1, "help") || !strcmp(w1, "--help") || !strcmp(w1, "-h")) {
+			/* "geo help verify" is the help of "geo verify". */
+			if (argc > 2) {
+				const char *tw[2] = { w0, arg_at(argv, 2) };
+
+				if (argc > 3)
+					return fail(err, errlen, -EINVAL,
+						    "%s help: unexpected argument '%s'", w0,
+						    echo(arg_at(argv, 3), eb));
+				ret = to_help(cmd, NULL, err, errlen);
+				return ret ? ret : parse_topic(2, tw, cmd, err, errlen);
+			}
+			return to_help(cmd, w0, err, errlen);
+		}
+		d = find_words(w0, w1);
+		if (!d)
+			return fail(err, errlen, -EINVAL,
+				    "%s: unknown command '%s' (try 'fwctl %s help')", w0,
+				    echo(w1, eb), w0);
+		start = 2;
+	} else {
+		d = find_words(w0, NULL);
+		if (!d)
+			return fail(err, errlen, -EINVAL,
+				    "unknown command '%s' (try 'fwctl help')", echo(w0, eb));
+		start = 1;
+	}
+	cmd->id = d->id;
+	cmd->desc = d;
+	cmd_defaults(cmd);
+
+	/* Room for every positional, whatever they turn out to be. */
+	if (argc > start) {
+		pos = calloc((size_t)(argc - start), sizeof(*pos));
+		if (!pos)
+			return fail(err, errlen, -ENOMEM, "out of memory");
+	}
+
+	/*
+	 * One pass over the words.  Option values are checked as they come;
+	 * positionals wait until --force is known (it may follow them).
+	 * After an error the scan goes on looking for --help only, which wins
+	 * over any error: asking for help must always work.
+	 */
+	for (i = start; i < argc; i++) {
+		const struct geofw_cmd_option *o;
+		const char *a = arg_at(argv, i), *val = NULL, *eq;
+		char lname[32];
+		int r;
+
+		if (opts_done || a[0] != '-' || !a[1]) {
+			pos[npos++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			opts_done = true;
+			continue;
+		}
+		if (a[1] == '-') {
+			size_t len;
+
+			eq = strchr(a + 2, '=');
+			len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			if (len >= sizeof(lname))
+				len = sizeof(lname) - 1;	/* matches nothing */
+			memcpy(lname, a + 2, len);
+			lname[len] = '\0';
+			o = cmd_option(d, lname, 0);
+			if (!o && !first_err[0])
+				bad_option(d, a, lname, 0, first_err, sizeof(first_err));
+			if (eq)
+				val = eq + 1;
+		} else {
+			o = a[2] ? NULL : cmd_option(d, NULL, a[1]);
+			if (!o && !first_err[0])
+				bad_option(d, a, NULL, a[2] ? 0 : a[1], first_err,
+					   sizeof(first_err));
+		}
+		if (!o)
+			continue;
+		if (o->key == O_HELP) {
+			help = true;
+			continue;
+		}
+		if (val && !o->arg) {
+			if (!first_err[0])
+				fail(first_err, sizeof(first_err), -EINVAL,
+				     "%s: option '--%s' takes no value", d->name, o->name);
+			continue;
+		}
+		if (o->arg && !val) {
+			if (o->arg_optional) {
+				if (i + 1 < argc && is_digit(arg_at(argv, i + 1)[0]))
+					val = arg_at(argv, ++i);
+			} else if (i + 1 < argc) {
+				val = arg_at(argv, ++i);
+			} else {
+				if (!first_err[0])
+					fail(first_err, sizeof(first_err), -EINVAL,
+					     "%s: option '--%s' needs a value (%s)", d->name,
+					     o->name, o->arg);
+				continue;
+			}
+		}
+		if (first_err[0])
+			continue;
+		if (seen[o->key]) {
+			fail(first_err, sizeof(first_err), -EINVAL,
+			     "%s: option '--%s' given twice", d->name, o->name);
+			continue;
+		}
+		seen[o->key] = true;
+		r = apply_option(d, o, val, cmd, first_err, sizeof(first_err));
+		if (r == -ENOMEM) {
+			ret = fail(err, errlen, r, "out of memory");
+			goto out;
+		}
+	}
+
+	if (help) {
+		ret = to_help(cmd, d->id == GEOFW_CMD_HELP ? NULL : d->name, err, errlen);
+		if (!ret && d->id == GEOFW_CMD_HELP)
+			ret = cmd->topic ? 0 : to_help(cmd, "help", err, errlen);
+		goto out;
+	}
+	if (first_err[0]) {
+		ret = fail(err, errlen, -EINVAL, "%s", first_err);
+		goto out;
+	}
+	if (d->pos_kind == P_TOPIC) {
+		if (npos > d->max_args) {
+			ret = fail(err, errlen, -EINVAL, "help: unexpected argument '%s'",
+				   echo(pos[d->max_args], eb));
+			goto out;
+		}
+		ret = parse_topic(npos, pos, cmd, err, errlen);
+		goto out;
+	}
+	if (npos < d->min_args) {
+		ret = fail(err, errlen, -EINVAL, "%s: missing %s (usage: see 'fwctl %s --help')",
+			   d->name, missing_what(d), d->name);
+		goto out;
+	}
+	if (d->max_args >= 0 && npos > d->max_args) {
+		ret = fail(err, errlen, -EINVAL, "%s: unexpected argument '%s'", d->name,
+			   echo(pos[d->max_args], eb));
+		goto out;
+	}
+	if (npos && (d->pos_kind == P_CIDR || d->pos_kind == P_CIDR_DEL ||
+		     d->pos_kind == P_ADDR)) {
+		cmd->cidrs = calloc((size_t)npos, sizeof(*cmd->cidrs));
+		if (!cmd->cidrs) {
+			ret = fail(err, errlen, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (npos && d->pos_kind == P_COUNTRY) {
+		cmd->countries = calloc((size_t)npos, sizeof(*cmd->countries));
+		if (!cmd->countries) {
+			ret = fail(err, errlen, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	for (i = 0; i < npos; i++) {
+		ret = parse_positional(d, pos[i], cmd, err, errlen);
+		if (ret)
+			goto out;
+	}
+out:
+	free(pos);
+	if (ret) {
+		/* Nothing half-parsed survives a refusal. */
+		geofw_cmd_free(cmd);
+	}
+	return ret;
+}
+
+void geofw_cmd_free(struct geofw_cmd *cmd)
+{
+	if (!cmd)
+		return;
+	free(cmd->cidrs);
+	free(cmd->countries);
+	free(cmd->comment);
+	free(cmd->file);
+	free(cmd->db);
+	free(cmd->topic);
+	cmd_init(cmd);
+}
+
+/* ---- global options ------------------------------------------------------------ */
+
+int geofw_cmd_parse_global(int argc, char *const *argv, struct geofw_cmd_global *g,
+			   char *err, size_t errlen)
+{
+	char eb[ECHO_MAX + 4], msg[GEOFW_CMD_ERRLEN / 2];
+	int i;
+
+	memset(g, 0, sizeof(*g));
+	g->socket = GEOFW_CTL_PATH;
+	g->pin_dir = GEOFW_PIN_DIR;
+	g->timeout_ms = GEOFW_CTL_TIMEOUT_MS;
+	if (err && errlen)
+		err[0] = '\0';
+	if (argc < 0 || (argc && !argv))
+		return fail(err, errlen, -EINVAL, "bad arguments");
+
+	for (i = 0; i < argc; i++) {
+		const struct geofw_cmd_option *o = NULL;
+		const char *a = arg_at(argv, i), *val = NULL, *eq = NULL;
+		size_t k, len = 0;
+		__u64 secs;
+
+		if (a[0] != '-' || !a[1])
+			return i;
+		if (!strcmp(a, "--"))
+			return i + 1;
+		if (a[1] == '-') {
+			eq = strchr(a + 2, '=');
+			len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+		}
+		for (k = 0; k < N_GLOBAL_OPTS; k++) {
+			const struct geofw_cmd_option *c = &global_opts[k];
+
+			if (a[1] == '-' ? strlen(c->name) == len && !strncmp(c->name, a + 2, len) :
+					  c->short_name && c->short_name == a[1] && !a[2]) {
+				o = c;
+				break;
+			}
+		}
+		if (!o)
+			return fail(err, errlen, -EINVAL,
+				    "unknown option '%s' (try 'fwctl --help')", echo(a, eb));
+		if (eq && !o->arg)
+			return fail(err, errlen, -EINVAL, "option '--%s' takes no value", o->name);
+		if (o->arg) {
+			if (eq)
+				val = eq + 1;
+			else if (i + 1 < argc)
+				val = arg_at(argv, ++i);
+			else
+				return fail(err, errlen, -EINVAL,
+					    "option '--%s' needs a value (%s)", o->name, o->arg);
+		}
+		switch (o->key) {
+		case G_JSON:
+			g->json = true;
+			break;
+		case G_HELP:
+			g->help = true;
+			break;
+		case G_VERSION:
+			g->version = true;
+			break;
+		case G_SOCKET:
+			if (!*val || strlen(val) >= SUN_PATH_LEN)
+				return fail(err, errlen, -EINVAL,
+					    "--socket: '%s': a socket path is 1 to %d bytes",
+					    echo(val, eb), (int)SUN_PATH_LEN - 1);
+			g->socket = val;
+			break;
+		case G_PIN_DIR:
+			if (!*val || strlen(val) >= PATH_MAX - 32)
+				return fail(err, errlen, -EINVAL, "--pin-dir: '%s': bad directory",
+					    echo(val, eb));
+			g->pin_dir = val;
+			break;
+		case G_TIMEOUT:
+			if (geofw_duration_parse(val, &secs, msg, sizeof(msg)))
+				return fail(err, errlen, -EINVAL, "--timeout: %s", msg);
+			if (secs > GEOFW_CMD_TIMEOUT_MAX)
+				return fail(err, errlen, -EINVAL,
+					    "--timeout: %s: at most %d seconds", echo(val, eb),
+					    GEOFW_CMD_TIMEOUT_MAX);
+			g->timeout_ms = (int)secs * 1000;
+			break;
+		}
+	}
+	return argc;
+}
+
+/* ---- help ------------------------------------------------------------------------ */
+
+#define HELP_COL	26	/* where option and command descriptions start */
+#define HELP_WIDTH	79
+
+/* "  -j, --json" / "      --ttl DURATION" */
+static void put_option(FILE *f, const struct geofw_cmd_option *o)
+{
+	const char *h = o->help, *nl;
+	int n;
+
+	if (o->short_name)
+		n = fprintf(f, "  -%c, --%s", o->short_name, o->name);
+	else
+		n = fprintf(f, "      --%s", o->name);
+	if (o->arg)
+		n += fprintf(f, o->arg_optional ? " [%s]" : " %s", o->arg);
+	if (n >= HELP_COL - 1) {
+		fputc('\n', f);
+		n = 0;
+	}
+	for (;;) {
+		nl = strchr(h, '\n');
+		fprintf(f, "%*s%.*s\n", HELP_COL - n, "", nl ? (int)(nl - h) : (int)strlen(h), h);
+		if (!nl)
+			break;
+		h = nl + 1;
+		n = 0;
+	}
+}
+
+/* "fwctl add-block CIDR... [--ttl DURATION] ...", starting at column col;
+ * with wrap, continuation lines line up after the command name. */
+static void put_synopsis(FILE *f, const struct geofw_cmd_desc *d, int col, bool wrap)
+{
+	int cont = col + 6 + (int)strlen(d->name) + 1, len, i;
+	char word[96];
+
+	col += fprintf(f, "fwctl %s", d->name);
+	if (d->args[0])
+		col += fprintf(f, " %s", d->args);
+	for (i = 0; i < GEOFW_CMD_MAX_OPTS && d->opts[i]; i++) {
+		const struct geofw_cmd_option *o = d->opts[i];
+
+		if (!o->arg)
+			len = snprintf(word, sizeof(word), "[--%s]", o->name);
+		else if (o->arg_optional)
+			len = snprintf(word, sizeof(word), "[--%s [%s]]", o->name, o->arg);
+		else
+			len = snprintf(word, sizeof(word), "[--%s %s]", o->name, o->arg);
+		if (wrap && col + 1 + len > HELP_WIDTH) {
+			fprintf(f, "\n%*s%s", cont, "", word);
+			col = cont + len;
+		} else {
+			col += fprintf(f, " %s", word);
+		}
+	}
+}
+
+int geofw_cmd_synopsis(const struct geofw_cmd_desc *d, char *buf, size_t len)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f;
+	int ret = 0;
+
+	f = open_memstream(&text, &n);
+	if (!f)
+		return -ENOMEM;
+	put_synopsis(f, d, 0, false);
+	if (fclose(f))
+		ret = -ENOMEM;
+	else if (n >= len)
+		ret = -ENOSPC;
+	else
+		memcpy(buf, text, n + 1);
+	free(text);
+	return ret;
+}
+
+static void put_indented(FILE *f, const char *text, int indent)
+{
+	const char *nl;
+
+	while (*text) {
+		nl = strchr(text, '\n');
+		if (nl == text)
+			fputc('\n', f);
+		else
+			fprintf(f, "%*s%.*s\n", indent, "",
+				nl ? (int)(nl - text) : (int)strlen(text), text);
+		if (!nl)
+			break;
+		text = nl + 1;
+	}
+}
+
+static const char *exit_status_text =
+"  0  success\n"
+"  1  the operation failed or was refused: geofwd is not running, it\n"
+"     rejected the change, permission denied, maps unreadable, mismatches\n"
+"     found by geo verify\n"
+"  2  usage error: unknown command or option, malformed argument (CIDR,\n"
+"     country code, duration, action); nothing was changed\n";
+
+static const char *kind_text(enum geofw_cmd_kind kind)
+{
+	switch (kind) {
+	case GEOFW_CMD_DAEMON:
+		return "Executed by geofwd: fwctl sends it over geofwd's socket and exits\n"
+		       "with status 1 when geofwd is not running or refuses the change.";
+	case GEOFW_CMD_EITHER:
+		return "Answered by geofwd when it runs, from the pinned maps otherwise.";
+	case GEOFW_CMD_LOCAL:
+		return "Reads the pinned maps directly: works while geofwd is stopped (root\n"
+		       "or read access to " GEOFW_PIN_DIR " needed).";
+	default:
+		return NULL;
+	}
+}
+
+static void put_command_line(FILE *f, const struct geofw_cmd_desc *d, const char *prefix)
+{
+	int n;
+
+	n = fprintf(f, "  %s", d->name + strlen(prefix));
+	if (d->args[0])
+		n += fprintf(f, " %s", d->args);
+	if (n >= HELP_COL + 4) {
+		fputc('\n', f);
+		n = 0;
+	}
+	fprintf(f, "%*s%s\n", HELP_COL + 4 - n, "", d->summary);
+}
+
+static void help_command(FILE *f, const struct geofw_cmd_desc *d)
+{
+	const char *k = kind_text(d->kind);
+	int i;
+
+	fputs("Usage: ", f);
+	put_synopsis(f, d, 7, true);
+	fprintf(f, "\n\n%c%s.\n\n", d->summary[0] & ~0x20, d->summary + 1);
+	put_indented(f, d->help, 0);
+	fputs("\nOptions:\n", f);
+	for (i = 0; i < GEOFW_CMD_MAX_OPTS && d->opts[i]; i++)
+		put_option(f, d->opts[i]);
+	put_option(f, &opt_json);
+	put_option(f, &opt_help);
+	if (k)
+		fprintf(f, "\n%s\n", k);
+	if (d->examples) {
+		fputs("\nExamples:\n", f);
+		put_indented(f, d->examples, 2);
+	}
+	if (d->kind != GEOFW_CMD_BUILTIN)
+		fprintf(f, "\nExit status:\n%s", exit_status_text);
+	fputs("\nSee fwctl(8) for the global options and the JSON output.\n", f);
+}
+
+static void help_group(FILE *f, int g)
+{
+	char prefix[32];
+	size_t i;
+
+	snprintf(prefix, sizeof(prefix), "%s ", groups[g].name);
+	fprintf(f, "Usage: fwctl %s COMMAND [ARGS]...\n\n", groups[g].name);
+	fprintf(f, "Commands about %s:\n", groups[g].summary);
+	for (i = 0; i < N_COMMANDS; i++)
+		if (!strncmp(commands[i].name, prefix, strlen(prefix)))
+			put_command_line(f, &commands[i], prefix);
+	fprintf(f, "  help [COMMAND]%*sshow this help, or the help of COMMAND\n",
+		HELP_COL + 4 - 16, "");
+	fprintf(f, "\nRun 'fwctl %s help COMMAND' or 'fwctl %s COMMAND --help' for the\n"
+		"options of a command.\n", groups[g].name, groups[g].name);
+}
+
+static void help_all(FILE *f)
+{
+	static const struct {
+		const char *title;
+		enum geofw_cmd_kind kinds[2];
+	} sections[] = {
+		{ "Changing the rules (executed by geofwd)",
+		  { GEOFW_CMD_DAEMON, GEOFW_CMD_DAEMON } },
+		{ "Reading the firewall (work while geofwd is stopped)",
+		  { GEOFW_CMD_EITHER, GEOFW_CMD_LOCAL } },
+		{ "Other", { GEOFW_CMD_BUILTIN, GEOFW_CMD_BUILTIN } },
+	};
+	size_t s, i;
+
+	fputs("Usage: fwctl [OPTIONS] COMMAND [ARGS]...\n"
+	      "\n"
+	      "Control geofw, the XDP firewall that drops traffic by address, network\n"
+	      "and country before the network stack sees it.  Commands that change\n"
+	      "the rules are executed by geofwd, which keeps them across restarts;\n"
+	      "commands that only read work while geofwd is stopped, from the maps\n"
+	      "pinned under " GEOFW_PIN_DIR ".\n", f);
+	for (s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
+		fprintf(f, "\n%s:\n", sections[s].title);
+		for (i = 0; i < N_COMMANDS; i++)
+			if (commands[i].kind == sections[s].kinds[0] ||
+			    commands[i].kind == sections[s].kinds[1])
+				put_command_line(f, &commands[i], "");
+	}
+	fputs("\nOptions:\n", f);
+	for (i = 0; i < N_GLOBAL_OPTS; i++)
+		put_option(f, &global_opts[i]);
+	fprintf(f, "\nExit status:\n%s", exit_status_text);
+	fputs("\nExamples:\n"
+	      "  fwctl add-block 203.0.113.0/24 --ttl 2h --comment \"ssh scanner\"\n"
+	      "  fwctl block-country RU CN --action reject\n"
+	      "  fwctl lookup 203.0.113.7\n"
+	      "  fwctl -j stats\n"
+	      "\n"
+	      "Run 'fwctl help COMMAND' or 'fwctl COMMAND --help' for the options of a\n"
+	      "command.  See fwctl(8), geofwd(8) and geofw.conf(5).\n", f);
+}
+
+int geofw_cmd_help(const char *topic, char **text, char *err, size_t errlen)
+{
+	const struct geofw_cmd_desc *d = NULL;
+	char eb[ECHO_MAX + 4];
+	size_t n = 0;
+	int g = -1;
+	FILE *f;
+
+	*text = NULL;
+	if (topic) {
+		g = find_group(topic);
+		if (g < 0) {
+			d = geofw_cmd_find(topic);
+			if (!d)
+				return fail(err, errlen, -EINVAL, "help: unknown command '%s'",
+					    echo(topic, eb));
+		}
+	}
+	f = open_memstream(text, &n);
+	if (!f)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	if (d)
+		help_command(f, d);
+	else if (g >= 0)
+		help_group(f, g);
+	else
+		help_all(f);
+	if (fclose(f)) {
+		free(*text);
+		*text = NULL;
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	}
+	return 0;
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fwctl's command language: one declarative table of commands and options
+ * from which the parser, `fwctl help` at every level and the usage lines are
+ * all derived, so they cannot disagree.
+ *
+ * Both binaries use it.  fwctl parses its argv here to reject a malformed
+ * request before anything is sent (exit status 2); geofwd parses the argv it
+ * receives over its socket (the same words, global options stripped) with the
+ * same function before executing it, so the rules a request must follow live
+ * in one place.  The parser is therefore pure: no process-global state, no
+ * I/O, no logging; it accepts any argv (it is fuzzed through the socket) and
+ * answers 0 or -EINVAL with a one-line message naming the bad word.
+ *
+ *	struct geofw_cmd cmd;
+ *	char err[GEOFW_CMD_ERRLEN];
+ *
+ *	if (geofw_cmd_parse(argc, argv, &cmd, err, sizeof(err)))
+ *		reply(GEOFW_CTL_REJECTED, err);
+ *	else
+ *		execute(&cmd);
+ *	geofw_cmd_free(&cmd);		// also after a failed parse
+ */
+#ifndef GEOFW_CMD_H
+#define GEOFW_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "geofw.h"
+#include "cidr.h"
+
+
+/* Enough for every message of the parser, user input included (echoed
+ * values are cut short by the parsers of cidr.h). */
+#define GEOFW_CMD_ERRLEN	512
+
+#define GEOFW_CMD_SAMPLES_DEFAULT	100000	/* geo verify */
+#define GEOFW_CMD_SAMPLES_MAX		10000000
+#define GEOFW_CMD_INTERVAL_MAX		3600	/* stats --watch, seconds */
+#define GEOFW_CMD_TIMEOUT_MAX		86400	/* -t, seconds */
+
+enum geofw_cmd_id {
+	GEOFW_CMD_NONE = 0,
+	GEOFW_CMD_ADD_BLOCK,
+	GEOFW_CMD_DEL_BLOCK,
+	GEOFW_CMD_ALLOW,
+	GEOFW_CMD_DEL_ALLOW,
+	GEOFW_CMD_BLOCK_COUNTRY,
+	GEOFW_CMD_UNBLOCK_COUNTRY,
+	GEOFW_CMD_COUNTRY_MODE,
+	GEOFW_CMD_IMPORT,
+	GEOFW_CMD_RELOAD,
+	GEOFW_CMD_LIST,
+	GEOFW_CMD_STATUS,
+	GEOFW_CMD_LOOKUP,
+	GEOFW_CMD_STATS,
+	GEOFW_CMD_GEO_VERIFY,
+	GEOFW_CMD_HELP,
+	GEOFW_CMD_VERSION,
+	GEOFW_CMD_MAX
+};
+
+/* Who executes a command. */
+enum geofw_cmd_kind {
+	GEOFW_CMD_DAEMON,	/* changes the rules: sent to geofwd */
+	GEOFW_CMD_EITHER,	/* geofwd answers (comments, TTLs); while it is
+				 * down fwctl reads the pinned maps instead */
+	GEOFW_CMD_LOCAL,	/* read-only: fwctl reads the pinned maps itself,
+				 * so it works while geofwd is stopped */
+	GEOFW_CMD_BUILTIN,	/* help, version: no firewall involved */
+};
+
+/* `list [blocks|allows|countries]` */
+enum geofw_cmd_list {
+	GEOFW_LIST_ALL = 0,
+	GEOFW_LIST_BLOCKS,
+	GEOFW_LIST_ALLOWS,
+	GEOFW_LIST_COUNTRIES,
+};
+
+/* cmd.action when --action was not given and the command has no fixed
+ * default: geofwd applies the policy's own (CountryAction). */
+#define GEOFW_CMD_ACTION_DEFAULT	(-1)
+
+/* An option as the help shows it. */
+struct geofw_cmd_option {
+	int key;		/* which field it sets (cmd.c internal) */
+	const char *name;	/* long name without "--" */
+	char short_name;	/* 0: none */
+	const char *arg;	/* metavariable; NULL for a flag */
+	bool arg_optional;	/* --watch [SEC] */
+	const char *help;	/* one line or more, no trailing newline */
+};
+
+#define GEOFW_CMD_MAX_OPTS	8
+
+struct geofw_cmd_desc {
+	enum geofw_cmd_id id;
+	const char *name;	/* "add-block"; a group's commands: "geo verify" */
+	const char *args;	/* positional part of the synopsis, "" when none */
+	const char *summary;	/* one line, lower case, no final period */
+	const char *help;	/* paragraphs, lines of at most 76 columns */
+	const char *examples;	/* command lines, one per line; may be NULL */
+	enum geofw_cmd_kind kind;
+	int pos_kind;		/* cmd.c internal: what the positionals are */
+	int min_args, max_args;	/* positionals; max -1: unlimited */
+	/* Options besides -j/--json and -h/--help, which every command has;
+	 * NULL-terminated. */
+	const struct geofw_cmd_option *opts[GEOFW_CMD_MAX_OPTS + 1];
+};
+
+/* A parsed command.  Fields not used by the command keep their defaults
+ * (zero, or the default named here).  Owns its memory: geofw_cmd_free(). */
+struct geofw_cmd {
+	enum geofw_cmd_id id;
+	const struct geofw_cmd_desc *desc;	/* table entry; NULL only on error */
+
+	/* add-block, del-block, allow, del-allow: the prefixes, canonical and
+	 * in the order given (duplicates kept: the daemon's state merges
+	 * them).  lookup: the one address, as a /32 or /128. */
+	struct geofw_cidr *cidrs;
+	size_t n_cidrs;
+	/* block-country, unblock-country: country ids (countries.h), in the
+	 * order given, each once. */
+	__u8 *countries;
+	size_t n_countries;
+
+	__u64 ttl;		/* --ttl in seconds; 0: the rule never expires */
+	int action;		/* enum geofw_action; add-block and import default to
+				 * drop, block-country and country-mode to
+				 * GEOFW_CMD_ACTION_DEFAULT */
+	char *comment;		/* --comment; NULL when not given */
+	bool force;		/* --force: /0 prefixes accepted */
+	bool replace;		/* import --replace */
+	int mode;		/* country-mode: enum geofw_country_mode */
+	char *file;		/* import: the path as given; "-" is standard input */
+	int list;		/* list: enum geofw_cmd_list */
+	bool watch;		/* stats --watch */
+	unsigned int interval;	/* stats --watch SEC, default 1 */
+	size_t samples;		/* geo verify --samples, default 100000 */
+	char *db;		/* geo verify --db; NULL: GeoIPDatabase of geofw.conf */
+	char *topic;		/* help: "add-block", "geo", "geo verify"; NULL: all */
+	bool json;		/* -j/--json given after the command word */
+};
+
+/*
+ * Parse a command (argv[0] is the command word, not the program name).
+ * `CMD --help`, `CMD -h`, `help CMD` and `GROUP help` parse as GEOFW_CMD_HELP
+ * with topic set, whatever else the line holds, so help always works.
+ * A batch is validated entirely: one bad CIDR or country fails the whole
+ * command.  0, or -EINVAL (usage error) / -ENOMEM with a one-line message
+ * in err; cmd is then left empty.  cmd is always initialised: calling
+ * geofw_cmd_free() either way is fine.
+ */
+int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
+		    char *err, size_t errlen);
+void geofw_cmd_free(struct geofw_cmd *cmd);
+
+/* fwctl's options before the command word. */
+struct geofw_cmd_global {
+	bool json;		/* -j, --json */
+	bool help;		/* -h, --help */
+	bool version;		/* -V, --version */
+	const char *socket;	/* -s, --socket PATH (points into argv) */
+	const char *pin_dir;	/* --pin-dir DIR (points into argv) */
+	int timeout_ms;		/* -t, --timeout SEC */
+};
+
+/*
+ * Parse fwctl's global options (argv[0] is the first word after the program
+ * name).  Stops at the first word that is not an option, or after "--".
+ * Returns the index of the command word (argc when there is none) or
+ * -EINVAL with a message.  Defaults: GEOFW_CTL_PATH, GEOFW_PIN_DIR,
+ * GEOFW_CTL_TIMEOUT_MS.
+ */
+int geofw_cmd_parse_global(int argc, char *const *argv, struct geofw_cmd_global *g,
+			   char *err, size_t errlen);
+
+/* The command table, in the order of the help. */
+const struct geofw_cmd_desc *geofw_cmd_table(size_t *n);
+/* By full name ("add-block", "geo verify") or id; NULL when unknown. */
+const struct geofw_cmd_desc *geofw_cmd_find(const char *name);
+const struct geofw_cmd_desc *geofw_cmd_by_id(enum geofw_cmd_id id);
+
+/* "fwctl add-block CIDR... [--ttl DURATION] ..." into buf: 0 or -ENOSPC. */
+int geofw_cmd_synopsis(const struct geofw_cmd_desc *d, char *buf, size_t len);
+
+/*
+ * The help text for topic: NULL for the whole tool, a command's full name,
+ * or a group ("geo").  *text is malloc'd (free it).  0, -EINVAL (unknown
+ * topic, message in err) or -ENOMEM.
+ */
+int geofw_cmd_help(const char *topic, char **text, char *err, size_t errlen);
+
+/* "block" / "allow" for enum geofw_country_mode; "?" when out of range. */
+const char *geofw_cmd_mode_name(int mode);
+
+#endif
