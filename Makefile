@@ -14,6 +14,12 @@
 BUILD	?= build
 PREFIX	?= /usr/local
 DESTDIR	?=
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/etc
+UNITDIR	?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,/etc/systemd/system)
+LIBDIR_SYSTEMD ?= $(PREFIX)/lib
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 CC	?= cc
 CLANG	?= clang
@@ -167,6 +173,27 @@ demo: deps
 
 $(BUILD)/bpf $(BUILD)/lib $(BUILD)/tests $(BUILD)/tests/bpf:
 	$(Q)mkdir -p $@
+
+# ---- install ---------------------------------------------------------------
+# The config and the 403 page are installed only when absent: an upgrade
+# never overwrites what the operator wrote.
+install: all
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/geofw $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPLETIONDIR) \
+		$(DESTDIR)$(LIBDIR_SYSTEMD)/tmpfiles.d $(DESTDIR)$(LIBDIR_SYSTEMD)/sysusers.d
+	$(Q)install -m 0755 $(BUILD)/geofwd $(BUILD)/fwctl $(DESTDIR)$(SBINDIR)/
+	$(Q)install -m 0644 packaging/man/geofw.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(Q)install -m 0644 packaging/man/geofwd.8 packaging/man/fwctl.8 $(DESTDIR)$(MANDIR)/man8/
+	$(Q)install -m 0644 packaging/bash-completion/fwctl $(DESTDIR)$(COMPLETIONDIR)/fwctl
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/systemd/geofwd.service.in \
+		> $(DESTDIR)$(UNITDIR)/geofwd.service && chmod 0644 $(DESTDIR)$(UNITDIR)/geofwd.service
+	$(Q)install -m 0644 packaging/systemd/geofw.tmpfiles $(DESTDIR)$(LIBDIR_SYSTEMD)/tmpfiles.d/geofw.conf
+	$(Q)install -m 0644 packaging/systemd/geofw.sysusers $(DESTDIR)$(LIBDIR_SYSTEMD)/sysusers.d/geofw.conf
+	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/geofw/geofw.conf ] || \
+		install -m 0644 packaging/geofw.conf $(DESTDIR)$(SYSCONFDIR)/geofw/geofw.conf
+	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/geofw/403.html ] || \
+		install -m 0644 packaging/403.html $(DESTDIR)$(SYSCONFDIR)/geofw/403.html
 
 clean:
 	$(call msg,CLEAN,$(BUILD))

@@ -481,7 +481,9 @@ static int cmd_import(struct request *r)
 	if ((err = read_fd(r->fd, &buf, &len)))
 		return reply_error(r, GEOFW_CTL_REJECTED, strerror(-err));
 	base = strrchr(cmd->file, '/') ? strrchr(cmd->file, '/') + 1 : cmd->file;
-	snprintf(source, sizeof(source), "import:%s", strcmp(base, "-") ? base : "stdin");
+	if (!strcmp(base, "-"))
+		base = "stdin";
+	snprintf(source, sizeof(source), "import:%s", base);
 	err = geofw_importlist_parse_buf(buf, len, base, cmd->force ? GEOFW_IMPORT_FORCE : 0,
 					 &list, r->err, sizeof(r->err));
 	free(buf);
@@ -668,7 +670,7 @@ static int cmd_status(struct request *r)
 	geofw_state_counts(d->state, &n);
 	geofw_config_read(&d->fw.maps, &cfg);
 	if (r->json) {
-		geofw_ctl_writef(r->w, "{\"daemon\":{\"pid\":%d,\"config\":", getpid());
+		geofw_ctl_writef(r->w, "{\"daemon\":{\"running\":true,\"pid\":%d,\"config\":", getpid());
 		json_str(r->w, d->conf_path);
 		geofw_ctl_writef(r->w, ",\"reloads_ok\":%lu,\"reloads_failed\":%lu,\"last_reload\":%lld},"
 				 "\"programs\":{\"xdp_id\":%u,\"tc_id\":%u,\"responder\":%s},"
