@@ -3,7 +3,11 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -32,6 +36,8 @@ int geofw_bpffs_ensure(void)
 	log_info("bpffs: mounted at /sys/fs/bpf");
 	return 0;
 }
+
+static void remove_pins(const char *path);
 
 static void unpin_all(struct bpf_object *obj)
 {
@@ -145,6 +151,77 @@ fail:
 	geofw_xdp__destroy(skel);
 	memset(out, 0, sizeof(*out));
 	return err;
+}
+
+/*
+ * Pins left by an incompatible build (another ABI, or maps libbpf refuses to
+ * reuse): load fresh maps pinned in a staging directory beside the old ones,
+ * then move the map pins into place.  The programs in force keep their own
+ * references to the old maps and keep enforcing; the caller fills the new
+ * maps and switches the programs through the existing links, so there is no
+ * moment without a filter.  Links (pin_dir/links) are left alone.
+ */
+int geofw_load_replace(const char *pin_dir, struct geofw_loaded *out)
+{
+	char staging[PATH_MAX], from[PATH_MAX + 256], to[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *dir;
+	int err;
+
+	if ((size_t)snprintf(staging, sizeof(staging), "%s.new", pin_dir) >= sizeof(staging))
+		return -ENAMETOOLONG;
+	remove_pins(staging);
+	if (mkdir(staging, 0700) && errno != EEXIST)
+		return log_err(-errno, "loader: cannot create %s: %s", staging, strerror(errno));
+	if ((err = geofw_load(staging, out))) {
+		remove_pins(staging);
+		return err;
+	}
+	dir = opendir(staging);
+	if (!dir) {
+		err = -errno;
+		geofw_unload(out);
+		return log_err(err, "loader: cannot read %s: %s", staging, strerror(-err));
+	}
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' || de->d_type == DT_DIR)
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", staging, de->d_name);
+		snprintf(to, sizeof(to), "%s/%s", pin_dir, de->d_name);
+		unlink(to);
+		if (rename(from, to)) {
+			err = -errno;
+			log_err(err, "loader: cannot move %s to %s: %s", from, to, strerror(-err));
+			break;
+		}
+	}
+	closedir(dir);
+	rmdir(staging);
+	if (err) {
+		geofw_unload(out);
+		return err;
+	}
+	log_info("loader: pins in %s were incompatible; replaced with fresh maps", pin_dir);
+	return 0;
+}
+
+/* Remove the regular pins of a directory (not its subdirectories). */
+static void remove_pins(const char *path)
+{
+	char file[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *dir = opendir(path);
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' || de->d_type == DT_DIR)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+		unlink(file);
+	}
+	closedir(dir);
+	rmdir(path);
 }
 
 void geofw_unload(struct geofw_loaded *l)

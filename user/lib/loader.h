@@ -30,6 +30,12 @@ struct geofw_loaded {
 int geofw_load(const char *pin_dir, struct geofw_loaded *out);
 void geofw_unload(struct geofw_loaded *l);
 
+/* When geofw_load() refuses the pins in pin_dir (-EPROTO: another ABI;
+ * -EINVAL: maps libbpf cannot reuse), load with fresh maps and put their
+ * pins in place of the old ones; the caller then fills them and switches the
+ * programs through the pinned links. */
+int geofw_load_replace(const char *pin_dir, struct geofw_loaded *out);
+
 /* Mount bpffs at /sys/fs/bpf when it is not mounted (it is not everywhere). */
 int geofw_bpffs_ensure(void);
 
