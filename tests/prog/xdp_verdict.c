@@ -415,6 +415,12 @@ static const struct xdp_case cases[] = {
 	  DROP(BLOCK_IP), .rule = 7 },
 	{ "ipv4/options_40_to_responder", "responder; block 203.0.113.5 reject 7",
 	  V4("203.0.113.5", .ip_opts = 40), META(BLOCK_IP, REJECT), .rule = 7 },
+	/* L4 found at the right offset: cut inside the TCP header behind the
+	 * options, there is no L4 to answer, so reject falls back to drop. */
+	{ "ipv4/options_l4_cut_drops", "responder; block 203.0.113.5 reject 7",
+	  V4("203.0.113.5", .ip_opts = 40, .truncate = 14 + 60 + 10), DROP(BLOCK_IP), .rule = 7 },
+	{ "ipv6/hbh_l4_cut_drops", "responder; block 2001:db8::5 reject 7",
+	  V6("2001:db8::5", .v6_hbh = 1, .truncate = 14 + 40 + 8 + 10), DROP(BLOCK_IP), .rule = 7 },
 	{ "ipv4/first_fragment", "block 203.0.113.5 drop 7", V4("203.0.113.5", .frag = PKT_FRAG_FIRST),
 	  DROP(BLOCK_IP), .rule = 7 },
 	{ "ipv4/first_fragment_to_responder", "responder; block 203.0.113.5 reject 7",
