@@ -12,6 +12,22 @@
 
 #include "geofw.h"
 
+/*
+ * The inner table of a slot.  A switch fills the free slot, flips
+ * config.geo_slot, and empties the old slot 100 ms later; a packet that read
+ * the slot just before the flip and finds it empty takes the other one.
+ */
+static __always_inline void *geo_table(void *outer, __u32 slot)
+{
+	void *inner = bpf_map_lookup_elem(outer, &slot);
+
+	if (!inner) {
+		slot ^= 1;
+		inner = bpf_map_lookup_elem(outer, &slot);
+	}
+	return inner;
+}
+
 /* a: the IPv4 address in host order. */
 __attribute__((noinline)) int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 {
@@ -21,7 +37,7 @@ __attribute__((noinline)) int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 	void *inner;
 	__u8 id;
 
-	inner = bpf_map_lookup_elem(&gfw_geo4_flat, &slot);
+	inner = geo_table(&gfw_geo4_flat, slot);
 	if (!inner)
 		return GEOFW_COUNTRY_NONE;
 	block = bpf_map_lookup_elem(inner, &idx);
@@ -31,7 +47,7 @@ __attribute__((noinline)) int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 	if (id != GEOFW_COUNTRY_MORE)
 		return id;
 
-	inner = bpf_map_lookup_elem(&gfw_geo4_more, &slot);
+	inner = geo_table(&gfw_geo4_more, slot);
 	if (!inner)
 		return GEOFW_COUNTRY_NONE;
 	key = a >> 8;
@@ -72,7 +88,7 @@ __attribute__((noinline)) int geofw_geo_lookup_v6(__u64 hi, __u64 lo, __u32 slot
 	__u32 idx, level, j = 0;
 	void *tree, *more;
 
-	tree = bpf_map_lookup_elem(&gfw_geo6_tree, &slot);
+	tree = geo_table(&gfw_geo6_tree, slot);
 	if (!tree)
 		return GEOFW_COUNTRY_NONE;
 	idx = 0;
@@ -104,7 +120,7 @@ __attribute__((noinline)) int geofw_geo_lookup_v6(__u64 hi, __u64 lo, __u32 slot
 
 		if (id != GEOFW_COUNTRY_MORE)
 			return id;
-		more = bpf_map_lookup_elem(&gfw_geo6_more, &slot);
+		more = geo_table(&gfw_geo6_more, slot);
 		if (!more)
 			return GEOFW_COUNTRY_NONE;
 		hi = bpf_cpu_to_be64(hi);

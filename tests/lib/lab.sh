@@ -23,6 +23,7 @@ LAB_PFX=gfwt$LAB_ID
 LAB_PIN=/sys/fs/bpf/geofw-test-$LAB_ID
 LAB_DIR=
 LAB_PIDS=()
+NGINX_PID=
 BUILD=${BUILD:-build}
 T_FAILED=0
 
@@ -73,6 +74,12 @@ in_net() { local n=$1; shift; nsenter --net="/run/netns/$(ns "$n")" "$@"; }
 
 lab_cleanup() {
 	local pid n
+	# nginx first and gently: killing its master with -9 orphans the workers.
+	if [ -n "${NGINX_PID:-}" ]; then
+		kill -TERM "$NGINX_PID" 2>/dev/null
+		wait "$NGINX_PID" 2>/dev/null
+		NGINX_PID=
+	fi
 	if [ "$T_FAILED" -gt 0 ] && [ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/geofwd.log" ]; then
 		echo "# geofwd log (last 30 lines):"
 		tail -30 "$LAB_DIR/geofwd.log" | sed 's/^/#   /'
@@ -221,7 +228,8 @@ nginx_up() {
 	}
 	EOF
 	ip netns exec "$(ns srv)" nginx -c "$LAB_DIR/nginx/nginx.conf" >/dev/null 2>&1 &
-	LAB_PIDS+=("$!")
+	NGINX_PID=$!
+	LAB_PIDS+=("$NGINX_PID")
 	local i
 	for i in $(seq 1 50); do
 		in_ns srv ss -ltn 2>/dev/null | grep -q ':80 ' && return 0

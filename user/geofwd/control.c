@@ -688,7 +688,9 @@ static int cmd_status(struct request *r)
 			json_str(r->w, ifc->error);
 			geofw_ctl_writef(r->w, "}");
 		}
-		geofw_ctl_writef(r->w, "],\"geoip\":{\"loaded\":%s,\"path\":", d->db.loaded ? "true" : "false");
+		geofw_ctl_writef(r->w, "],\"geoip\":{\"loaded\":%s,\"loads_ok\":%lu,"
+				 "\"loads_failed\":%lu,\"path\":", d->db.loaded ? "true" : "false",
+				 d->db_loads_ok, d->db_loads_failed);
 		json_str(r->w, d->db.path);
 		geofw_ctl_writef(r->w, ",\"type\":");
 		json_str(r->w, d->db.database_type);
@@ -730,10 +732,15 @@ static int cmd_status(struct request *r)
 		geofw_ctl_writef(r->w, "geoip: %s (%s, built %s): %zu IPv4 + %zu IPv6 prefixes, "
 				 "%zu countries, generation %u\n", d->db.path, d->db.database_type,
 				 built, d->db.n_v4, d->db.n_v6, d->db.countries, cfg.geo_generation);
+	} else if (!d->conf.geoip_enabled) {
+		geofw_ctl_writef(r->w, "geoip: disabled (GeoIPDatabase = none)\n");
+	} else if (cfg.geo_generation) {
+		geofw_ctl_writef(r->w, "geoip: tables found in the pins in force (generation %u); "
+				 "this geofwd has not loaded %s\n", cfg.geo_generation, d->conf.geoip_db);
 	} else {
-		geofw_ctl_writef(r->w, "geoip: %s\n", d->conf.geoip_enabled ? "no database loaded" :
-				 "disabled (GeoIPDatabase = none)");
+		geofw_ctl_writef(r->w, "geoip: no database loaded: no country data in force\n");
 	}
+	geofw_ctl_writef(r->w, "geoip loads: %lu ok, %lu failed\n", d->db_loads_ok, d->db_loads_failed);
 	if (d->db.error[0])
 		geofw_ctl_writef(r->w, "geoip: last error: %s\n", d->db.error);
 	geofw_ctl_writef(r->w, "rules: %zu blocked addresses + %zu networks (IPv4), %zu + %zu (IPv6), "

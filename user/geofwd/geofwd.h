@@ -38,6 +38,9 @@ struct gfwd_db_info {
 	char error[4400];		/* last failed load, kept for status */
 };
 
+struct gfwd_metrics;
+struct gfwd_droplog;
+
 struct gfwd {
 	const char *conf_path;
 	const char *pin_dir;		/* GEOFW_PIN_DIR unless --pin-dir */
@@ -52,7 +55,12 @@ struct gfwd {
 	bool detach_on_exit;
 	bool responder_ok;		/* TC attached wherever XDP is */
 	unsigned long reloads_ok, reloads_failed;
+	unsigned long db_loads_ok, db_loads_failed;	/* any trigger, inotify too */
 	time_t last_reload;
+	time_t started;
+
+	struct gfwd_metrics *metrics;	/* MetricsListen: HTTP listener (metrics.c) */
+	struct gfwd_droplog *droplog;	/* DropLog: ring buffer reader (droplog.c) */
 
 	/* event sources */
 	int epfd, sigfd, ctlfd, nlfd, inofd, timerfd, db_timerfd;
@@ -81,6 +89,18 @@ int gfwd_save_state(struct gfwd *d, char *err, size_t errlen);
 
 /* control.c */
 void gfwd_control_handle(struct gfwd *d, int sock);
+
+/* metrics.c: GET /metrics on MetricsListen, non-blocking, in the epoll loop */
+void gfwd_metrics_sync(struct gfwd *d);		/* (re)open or close per d->conf */
+bool gfwd_metrics_event(struct gfwd *d, int fd, __u32 events); /* false: not ours */
+void gfwd_metrics_close(struct gfwd *d);
+
+/* droplog.c: DropLog = on writes the drop-log samples to the log */
+__u32 gfwd_droplog_rate(const struct gfwd *d);	/* config.events_rate geofwd wants */
+void gfwd_droplog_sync(struct gfwd *d);		/* start or stop reading per d->conf */
+bool gfwd_droplog_event(struct gfwd *d, int fd);	/* false: not ours */
+unsigned long gfwd_droplog_samples(const struct gfwd *d);	/* lines logged */
+void gfwd_droplog_close(struct gfwd *d);
 
 /* netwatch.c */
 int gfwd_netwatch_open(struct gfwd *d);

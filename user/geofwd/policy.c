@@ -62,6 +62,9 @@ int gfwd_apply_kernel_config(struct gfwd *d)
 		cfg.country_block_action = sc->action;
 	}
 	cfg.responder_enabled = d->responder_ok;
+	/* Drop-log samples only while geofwd reads them (a running `fwctl
+	 * log` puts its own rate back). */
+	cfg.events_rate = gfwd_droplog_rate(d);
 	if ((err = geofw_config_write(&d->fw.maps, &cfg)))
 		return log_err(err, "config map: cannot write: %s", strerror(-err));
 	return 0;
@@ -323,16 +326,23 @@ int gfwd_load_geoip(struct gfwd *d, const char *why)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (err) {
-		snprintf(d->db.error, sizeof(d->db.error), "%s: load failed (%s); %s",
-			 d->conf.geoip_db, strerror(-err),
+		struct geofw_config cfg = {};
+
+		/* Tables adopted from the pins count as in force too. */
+		geofw_config_read(&d->fw.maps, &cfg);
+		snprintf(d->db.error, sizeof(d->db.error), "load failed: %s; %s",
+			 geofw_log_last_error()[0] ? geofw_log_last_error() : strerror(-err),
 			 d->db.loaded ? "the previous database stays in force" :
-					"no country data in force");
+			 cfg.geo_generation ? "the tables found in the pins stay in force" :
+					      "no country data in force");
+		d->db_loads_failed++;
 		log_err(err, "geoip (%s): %s", why, d->db.error);
 		geofw_geoip_free(&db);
 		return err;
 	}
 	d->db.loaded = true;
 	d->db.error[0] = '\0';
+	d->db_loads_ok++;
 	snprintf(d->db.path, sizeof(d->db.path), "%s", d->conf.geoip_db);
 	d->db.build_epoch = db.report.build_epoch;
 	snprintf(d->db.database_type, sizeof(d->db.database_type), "%s", db.report.database_type);

@@ -119,7 +119,8 @@ static int build_v4(const struct geofw_geo_prefix *in, size_t n, struct geofw_ge
 		img->n_more4++;
 		img->flat4[key] = GEOFW_COUNTRY_MORE;
 	}
-	qsort(img->more4, img->n_more4, sizeof(*img->more4), cmp_more4);
+	if (img->n_more4)
+		qsort(img->more4, img->n_more4, sizeof(*img->more4), cmp_more4);
 
 	for (; i < n; i++) {
 		__u32 a = v4_host(p[i].addr);
@@ -635,6 +636,10 @@ int geofw_geo_install(const struct geofw_maps *m, const struct btf *btf,
 		log_err(err, "geo: cannot switch to slot %u: %s", new, strerror(-err));
 		goto fail;
 	}
+	/* A packet that read the old slot just before the flip may still be
+	 * about to look it up: keep the old tables for far longer than any
+	 * XDP run (the data plane also falls back to the other slot). */
+	usleep(100 * 1000);
 	outer_clear(m, old);
 	close_inner(&f);
 	return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 static int log_level = GEOFW_LOG_INFO;
+static char last_error[1024];
 static geofw_log_sink_fn log_sink;
 static void *log_sink_ctx;
 
@@ -55,6 +56,8 @@ void geofw_vlog(int level, const char *fmt, va_list ap)
 	len = strlen(msg);
 	while (len && msg[len - 1] == '\n')
 		msg[--len] = '\0';
+	if (level == GEOFW_LOG_ERR)
+		memcpy(last_error, msg, len + 1);
 	if (log_sink) {
 		log_sink(level, msg, log_sink_ctx);
 		return;
@@ -73,6 +76,11 @@ void geofw_log(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *geofw_log_last_error(void)
+{
+	return last_error;
+}
+
 int geofw_log_ret(int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -89,6 +97,17 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 		   level == LIBBPF_INFO ? GEOFW_LOG_DEBUG : GEOFW_LOG_DEBUG + 1;
 	va_list copy;
 
+	/* bpf_tc_hook_create() finding our clsact qdisc already there is the
+	 * normal restart, not a warning. */
+	if (strstr(fmt, "Kernel error message")) {
+		char msg[256];
+
+		va_copy(copy, ap);
+		vsnprintf(msg, sizeof(msg), fmt, copy);
+		va_end(copy);
+		if (strstr(msg, "Exclusivity flag on"))
+			return 0;
+	}
 	va_copy(copy, ap);
 	geofw_vlog(ours, fmt, copy);
 	va_end(copy);

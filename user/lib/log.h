@@ -31,6 +31,9 @@ void geofw_log_route_libbpf(void);
 
 void geofw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void geofw_vlog(int level, const char *fmt, va_list ap);
+/* The last error-level message (empty when none): lets a caller report the
+ * library's own explanation, e.g. in a status line. */
+const char *geofw_log_last_error(void);
 /* Logs at error level and returns err, for `return log_err(-E…, "…")`. */
 int geofw_log_ret(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "state.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1575,18 +1576,17 @@ int geofw_state_save(const struct geofw_state *st, const char *path, char *err, 
 		goto cleanup;
 	}
 	renamed = true;
-	/* The rename is durable only once the directory is. */
+	/* The rename is durable only once the directory is.  But the new file
+	 * is in place now: failing here would make the caller roll back a
+	 * change that a restart would still find.  Warn and report success. */
 	parent_dir(path, dir, sizeof(dir));
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		ret = -errno;
-		errf(err, errlen, ret, "cannot open directory %s: %s", dir, strerror(-ret));
-		goto cleanup;
-	}
-	ret = fsync(dfd) ? -errno : 0;
-	close(dfd);
-	if (ret)
-		errf(err, errlen, ret, "cannot sync directory %s: %s", dir, strerror(-ret));
+	if (dfd < 0 || fsync(dfd))
+		log_warn("state: %s saved, but syncing directory %s failed (%s): a power "
+			 "cut now could lose the last change", path, dir, strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
+	ret = 0;
 cleanup:
 	if (fd >= 0)
 		close(fd);
