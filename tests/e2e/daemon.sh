@@ -125,6 +125,28 @@ expect_eq continuity/zero_reached_server "$arrived" 0
 out=$(fwctl list blocks)
 expect_match continuity/rules_kept "$out" "192\.0\.2\.2/32"
 
+# --- incompatible pins: replaced without a moment unfiltered -----------------------------
+# Pins claiming another ABI version: geofwd must build fresh maps beside them
+# and switch the programs through the existing links while the old ones
+# keep enforcing.
+geofwd_stop
+printf -v bad_meta '%s' "66 6f 65 67 63 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
+bpftool map update pinned "$LAB_PIN/gfw_meta" key hex 00 00 00 00 value hex $bad_meta
+in_ns srv nft reset counters table inet gfwtest >/dev/null
+in_ns c1 "$FLOOD" 192.0.2.1 9 10000 5000 >"$LAB_DIR/flood.out" 2>&1 &
+flood=$!
+sleep 0.5
+geofwd_start || not_ok incompatible/restart "geofwd did not start over incompatible pins"
+wait $flood
+arrived=$(in_ns srv nft list chain inet gfwtest pre | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+expect_eq incompatible/zero_reached_server "$arrived" 0
+expect_match incompatible/logged "$(cat "$LAB_DIR/geofwd.log")" "incompatible; replaced"
+out=$(fwctl -j status)
+expect_match incompatible/status_ok "$out" '"running":true'
+out=$(fwctl list blocks)
+expect_match incompatible/rules_kept "$out" "192\.0\.2\.2/32"
+check_fails incompatible/still_enforced reach c1 192.0.2.1
+
 # --- hotplug: the veth is deleted and re-created --------------------------------------
 in_ns srv ip link del gfw1
 ip link add gfw1 netns "$(ns srv)" type veth peer name eth0 netns "$(ns c1)"

@@ -257,8 +257,14 @@ static void loop(struct gfwd *d)
 			} else if (fd == d->db_timerfd) {
 				drain_timer(fd);
 				gfwd_load_geoip(d, "database file replaced");
+			} else if (!gfwd_droplog_event(d, fd)) {
+				gfwd_metrics_event(d, fd, ev[i].events);
 			}
 		}
+		/* A reload (SIGHUP or fwctl) may have changed MetricsListen or
+		 * DropLog; both calls are cheap when nothing changed. */
+		gfwd_metrics_sync(d);
+		gfwd_droplog_sync(d);
 	}
 }
 
@@ -281,10 +287,15 @@ static int start(struct gfwd *d)
 		return log_err(ret, "state: %s (refusing to start rather than lose rules)", err);
 
 	ret = geofw_load(d->pin_dir, &d->fw);
+	if (ret == -EPROTO || ret == -EINVAL) {
+		/* Pins of another layout or ABI: fresh maps beside them; the
+		 * programs switch over through the pinned links below. */
+		log_warn("pins in %s are incompatible with this geofwd; replacing them",
+			 d->pin_dir);
+		ret = geofw_load_replace(d->pin_dir, &d->fw);
+	}
 	if (ret)
-		return log_err(ret, "cannot load the BPF programs with the pins in %s; if they "
-			       "were left by an incompatible geofw, remove them with "
-			       "`geofwd --cleanup`", d->pin_dir);
+		return log_err(ret, "cannot load the BPF programs with the pins in %s", d->pin_dir);
 
 	/* Policy before programs: a fresh attach enforces from packet one. */
 	if ((ret = gfwd_apply_kernel_config(d)) || (ret = gfwd_apply_countries(d)) ||
@@ -307,6 +318,9 @@ static int start(struct gfwd *d)
 	if ((ret = open_control(d)) || (ret = setup_events(d)))
 		return ret;
 	gfwd_arm_sweep(d);
+	/* Observability never stops the firewall: failures are logged only. */
+	gfwd_metrics_sync(d);
+	gfwd_droplog_sync(d);
 	return 0;
 }
 
@@ -322,6 +336,8 @@ static void stop(struct gfwd *d)
 	} else {
 		log_info("stopped; enforcement stays in place");
 	}
+	gfwd_metrics_close(d);
+	gfwd_droplog_close(d);
 	for (i = 0; i < d->n_ifaces; i++)
 		if (d->ifaces[i].xdp_link >= 0)
 			close(d->ifaces[i].xdp_link);
@@ -411,6 +427,7 @@ int main(int argc, char **argv)
 	if (do_cleanup)
 		return cleanup(&d) ? 1 : 0;
 
+	d.started = time(NULL);
 	if (start(&d)) {
 		sd_notify("STATUS=failed to start");
 		stop(&d);

@@ -168,7 +168,8 @@ int geofw_load_replace(const char *pin_dir, struct geofw_loaded *out)
 	DIR *dir;
 	int err;
 
-	if ((size_t)snprintf(staging, sizeof(staging), "%s.new", pin_dir) >= sizeof(staging))
+	/* bpffs refuses names with a dot. */
+	if ((size_t)snprintf(staging, sizeof(staging), "%s_new", pin_dir) >= sizeof(staging))
 		return -ENAMETOOLONG;
 	remove_pins(staging);
 	if (mkdir(staging, 0700) && errno != EEXIST)
