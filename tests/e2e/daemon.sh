@@ -211,4 +211,16 @@ check cleanup/traffic_flows reach c1 192.0.2.1
 out=$(in_ns srv ip link show gfw1)
 if [[ $out == *prog/xdp* ]]; then not_ok cleanup/xdp_detached "$out"; else ok cleanup/xdp_detached; fi
 
+# --- --detach-on-exit: stopping takes the firewall away ---------------------------------
+geofwd_start --detach-on-exit || not_ok detach_on_exit/start "geofwd did not start"
+check detach_on_exit/block fwctl add-block 192.0.2.2
+check_fails detach_on_exit/enforced reach c1 192.0.2.1
+geofwd_stop
+check detach_on_exit/traffic_flows reach c1 192.0.2.1
+check detach_on_exit/pins_gone test ! -e "$LAB_PIN"
+out=$(in_ns srv ip link show gfw1)
+if [[ $out == *prog/xdp* ]]; then not_ok detach_on_exit/xdp_detached "$out"; else ok detach_on_exit/xdp_detached; fi
+out=$(in_ns srv tc filter show dev gfw1 ingress)
+if [[ $out == *geofw_tc* ]]; then not_ok detach_on_exit/tc_detached "$out"; else ok detach_on_exit/tc_detached; fi
+
 exit $((T_FAILED > 0))
