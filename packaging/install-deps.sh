@@ -11,7 +11,7 @@ libbpf-dev bpftool libelf-dev zlib1g-dev
 libmaxminddb-dev mmdb-bin libnl-3-dev libnl-route-3-dev
 libmaxmind-db-writer-perl
 iproute2 iputils-ping ethtool curl netcat-openbsd tcpdump python3-scapy nginx-light util-linux
-nftables iptables ipset wrk
+nftables iptables ipset wrk prometheus
 libclang-rt-14-dev valgrind
 "
 
@@ -38,9 +38,14 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-# nginx-light's postinst starts a default server on the host; the tests start
-# their own inside namespaces, so keep the host's one out of the way.
-if [ -d /run/systemd/system ] && systemctl is-active -q nginx 2>/dev/null; then
-	systemctl disable --now nginx >/dev/null 2>&1 || true
+# nginx-light and prometheus (installed for promtool) start servers on the
+# host from their postinst; the tests run their own inside namespaces, so
+# keep the host's ones out of the way.
+if [ -d /run/systemd/system ]; then
+	for unit in nginx prometheus; do
+		if systemctl is-active -q "$unit" 2>/dev/null; then
+			systemctl disable --now "$unit" >/dev/null 2>&1 || true
+		fi
+	done
 fi
 echo "deps: done"

@@ -508,7 +508,11 @@ void test_cmd_help(void)
 			for (k = 0; k < GEOFW_CMD_MAX_OPTS && t[i].opts[k]; k++) {
 				snprintf(want, sizeof(want), "[--%s", t[i].opts[k]->name);
 				ASSERT_TRUE(strstr(text, want) != NULL, "option in the synopsis");
-				snprintf(want, sizeof(want), "      --%s", t[i].opts[k]->name);
+				if (t[i].opts[k]->short_name)
+					snprintf(want, sizeof(want), "  -%c, --%s",
+						 t[i].opts[k]->short_name, t[i].opts[k]->name);
+				else
+					snprintf(want, sizeof(want), "      --%s", t[i].opts[k]->name);
 				ASSERT_TRUE(strstr(text, want) != NULL, "option described");
 			}
 			ASSERT_TRUE(strstr(text, "-j, --json") != NULL, "--json");

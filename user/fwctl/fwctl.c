@@ -475,6 +475,12 @@ static int run(struct fwctl *c, int argc, char *const *argv)
 		case GEOFW_CMD_GEO_VERIFY:
 			ret = fwctl_geo_verify(c, &cmd);
 			break;
+		case GEOFW_CMD_LOG:
+			ret = fwctl_log(c, &cmd);
+			break;
+		case GEOFW_CMD_TOP:
+			ret = fwctl_top(c, &cmd);
+			break;
 		default:
 			ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "%s: not implemented", cmd.desc->name);
 		}

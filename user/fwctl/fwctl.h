@@ -6,6 +6,7 @@
 #ifndef GEOFW_FWCTL_H
 #define GEOFW_FWCTL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -89,11 +90,48 @@ void json_null(struct json *j, const char *key);
 /* End of a document: a newline, so that --watch prints JSON lines. */
 void json_done(struct json *j);
 
+/* ---- the drop log (log.c) ---------------------------------------------------- */
+
+struct geofw_event_reader;
+
+/*
+ * The pinned ring buffer gfw_events, read by fwctl itself.  Samples are only
+ * written while config.events_rate is non-zero: with sample set, begin turns
+ * it on at rate when it is 0 (geofwd's DropLog is off), keep turns it on
+ * again when something (a geofwd reload) turned it off meanwhile, and end
+ * turns it off if it still is what fwctl set.  Between begin and end, the
+ * caller must let end run on every way out: fwctl_droplog_signals() catches
+ * SIGINT, SIGTERM and SIGHUP (fwctl_stop) and ignores SIGPIPE (a closed
+ * output is a write error).
+ */
+struct fwctl_droplog {
+	const struct geofw_maps *m;
+	struct geofw_event_reader *reader;
+	bool sample;		/* keep sampling on while reading */
+	__u32 rate;		/* the rate fwctl sets */
+	bool set;		/* fwctl turned sampling on */
+	__u32 in_force;		/* config.events_rate last seen */
+};
+
+/* Set by the signal handlers: leave the loop, then fwctl_droplog_end(). */
+extern volatile sig_atomic_t fwctl_stop;
+void fwctl_droplog_signals(void);
+
+int fwctl_droplog_begin(struct fwctl *c, const struct geofw_maps *m, bool sample, __u32 rate,
+			int (*fn)(const struct geofw_event *ev, void *ctx), void *ctx,
+			struct fwctl_droplog *dl);
+void fwctl_droplog_keep(struct fwctl_droplog *dl);
+void fwctl_droplog_end(struct fwctl_droplog *dl);
+/* The name of an interface in fwctl's network namespace, or "if<N>". */
+const char *fwctl_ifname(__u32 ifindex, char *buf, size_t len);
+
 /* ---- commands fwctl executes itself ------------------------------------------- */
 
 int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd);
 int fwctl_stats(struct fwctl *c, const struct geofw_cmd *cmd);
 int fwctl_geo_verify(struct fwctl *c, const struct geofw_cmd *cmd);
+int fwctl_log(struct fwctl *c, const struct geofw_cmd *cmd);
+int fwctl_top(struct fwctl *c, const struct geofw_cmd *cmd);
 /* list and status from the pins, while geofwd is down */
 int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd);
 int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd);

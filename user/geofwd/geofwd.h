@@ -99,7 +99,7 @@ void gfwd_metrics_close(struct gfwd *d);
 __u32 gfwd_droplog_rate(const struct gfwd *d);	/* config.events_rate geofwd wants */
 void gfwd_droplog_sync(struct gfwd *d);		/* start or stop reading per d->conf */
 bool gfwd_droplog_event(struct gfwd *d, int fd);	/* false: not ours */
-unsigned long gfwd_droplog_samples(const struct gfwd *d);	/* lines logged */
+unsigned long gfwd_droplog_samples(const struct gfwd *d);	/* samples read */
 void gfwd_droplog_close(struct gfwd *d);
 
 /* netwatch.c */

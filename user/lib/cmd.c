@@ -33,6 +33,11 @@ enum opt_key {
 	O_WATCH,
 	O_SAMPLES,
 	O_DB,
+	O_FOLLOW,
+	O_RATE,
+	O_ONCE,
+	O_INTERVAL,
+	O_WINDOW,
 	O_MAX
 };
 
@@ -113,13 +118,36 @@ static const struct geofw_cmd_option opt_db = {
 	"the database to check (default: GeoIPDatabase\nof /etc/geofw/geofw.conf)",
 };
 
+static const struct geofw_cmd_option opt_follow = {
+	O_FOLLOW, "follow", 0, NULL, false,
+	"keep printing samples as they come, until Ctrl-C",
+};
+static const struct geofw_cmd_option opt_rate = {
+	O_RATE, "rate", 0, "N", false,
+	"when the drop log is off, sample at most N packets\n"
+	"per second and CPU while fwctl reads (default 100)",
+};
+static const struct geofw_cmd_option opt_once = {
+	O_ONCE, "once", 'n', NULL, false,
+	"collect for --interval seconds, print once, exit",
+};
+static const struct geofw_cmd_option opt_interval = {
+	O_INTERVAL, "interval", 0, "SEC", false,
+	"refresh every SEC seconds (default 2)",
+};
+static const struct geofw_cmd_option opt_window = {
+	O_WINDOW, "window", 0, "SEC", false,
+	"rank over the last SEC seconds (default 10)",
+};
+
 /* Every command has these. */
 static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_help };
 
 /* Every option of any command, to tell "unknown" from "not for this command". */
 static const struct geofw_cmd_option *const all_opts[] = {
 	&opt_ttl, &opt_action_block, &opt_comment, &opt_force_block, &opt_replace,
-	&opt_watch, &opt_samples, &opt_db,
+	&opt_watch, &opt_samples, &opt_db, &opt_follow, &opt_rate, &opt_once, &opt_interval,
+	&opt_window,
 };
 
 /* ---- commands ------------------------------------------------------------ */
@@ -346,6 +374,51 @@ static const struct geofw_cmd_desc commands[] = {
 		.kind = GEOFW_CMD_LOCAL,
 		.pos_kind = P_NONE,
 		.opts = { &opt_watch },
+	},
+	{
+		.id = GEOFW_CMD_LOG,
+		.name = "log",
+		.args = "",
+		.summary = "show samples of the blocked packets",
+		.help =
+"Print the drop log: samples of the packets the firewall blocked (and of\n"
+"those it let through with the log action), one line each with source,\n"
+"destination, protocol, ports, reason, action, country and interface.\n"
+"Without --follow, print what is queued now and exit.\n"
+"\n"
+"The data plane samples only while something reads: at most N packets\n"
+"per second and CPU, N being DropLogRate while geofwd's DropLog is on.\n"
+"When sampling is off, fwctl turns it on at --rate for as long as it\n"
+"runs and off again when it exits (Ctrl-C included).\n"
+"\n"
+"fwctl reads the pinned ring buffer itself, so this works while geofwd\n"
+"is stopped.  The ring has a single reader position: with DropLog on,\n"
+"geofwd's log and fwctl share the samples, each seeing part of them.",
+		.examples = "fwctl log --follow\nfwctl -j log --follow --rate 10 | jq -r .src",
+		.kind = GEOFW_CMD_LOCAL,
+		.pos_kind = P_NONE,
+		.opts = { &opt_follow, &opt_rate },
+	},
+	{
+		.id = GEOFW_CMD_TOP,
+		.name = "top",
+		.args = "",
+		.summary = "rank the blocked sources, countries and reasons",
+		.help =
+"Rank what the firewall blocks over a sliding window (the last 10\n"
+"seconds by default), refreshed every --interval seconds: the sources\n"
+"seen most in the drop-log samples, with their estimated share of the\n"
+"blocked packets, and the countries and reasons with the highest rates,\n"
+"from the counters.  On a terminal the screen is redrawn in place; stop\n"
+"with Ctrl-C.  With --once, collect for --interval seconds, print once\n"
+"and exit; with -j, print one JSON document per refresh.\n"
+"\n"
+"Sampling is handled as by 'fwctl log' (--rate), and the samples are\n"
+"shared the same way with geofwd's DropLog and other readers.",
+		.examples = "fwctl top\nfwctl top --once --interval 5 -j",
+		.kind = GEOFW_CMD_LOCAL,
+		.pos_kind = P_NONE,
+		.opts = { &opt_once, &opt_interval, &opt_window, &opt_rate },
 	},
 	{
 		.id = GEOFW_CMD_GEO_VERIFY,
@@ -645,6 +718,34 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 				    d->name, echo(v, eb), GEOFW_CMD_SAMPLES_MAX);
 		cmd->samples = (size_t)n;
 		return 0;
+	case O_FOLLOW:
+		cmd->follow = true;
+		return 0;
+	case O_ONCE:
+		cmd->once = true;
+		return 0;
+	case O_RATE:
+		r = parse_count(v, GEOFW_CMD_RATE_MAX, &n);
+		if (r || !n)
+			return fail(err, errlen, -EINVAL,
+				    "%s: --rate: %s: expected a number from 1 to %d",
+				    d->name, echo(v, eb), GEOFW_CMD_RATE_MAX);
+		cmd->rate = (__u32)n;
+		return 0;
+	case O_INTERVAL:
+	case O_WINDOW:
+		if (geofw_duration_parse(v, &secs, msg, sizeof(msg)))
+			return fail(err, errlen, -EINVAL, "%s: --%s: %s", d->name, o->name, msg);
+		if (secs > (o->key == O_INTERVAL ? GEOFW_CMD_INTERVAL_MAX : GEOFW_CMD_WINDOW_MAX))
+			return fail(err, errlen, -EINVAL, "%s: --%s: %s: at most %d seconds",
+				    d->name, o->name, echo(v, eb),
+				    o->key == O_INTERVAL ? GEOFW_CMD_INTERVAL_MAX :
+							   GEOFW_CMD_WINDOW_MAX);
+		if (o->key == O_INTERVAL)
+			cmd->interval = (unsigned int)secs;
+		else
+			cmd->window = (unsigned int)secs;
+		return 0;
 	case O_DB:
 		if (!*v)
 			return fail(err, errlen, -EINVAL, "%s: --db: empty file name", d->name);
@@ -800,6 +901,12 @@ static void cmd_defaults(struct geofw_cmd *cmd)
 	/* Blocks need an action; country policy falls back to geofw.conf's. */
 	if (cmd->id == GEOFW_CMD_ADD_BLOCK || cmd->id == GEOFW_CMD_IMPORT)
 		cmd->action = GEOFW_ACT_DROP;
+	if (cmd->id == GEOFW_CMD_LOG || cmd->id == GEOFW_CMD_TOP)
+		cmd->rate = GEOFW_CMD_RATE_DEFAULT;
+	if (cmd->id == GEOFW_CMD_TOP) {
+		cmd->interval = GEOFW_CMD_TOP_INTERVAL;
+		cmd->window = GEOFW_CMD_TOP_WINDOW;
+	}
 }
 
 static int to_help(struct geofw_cmd *cmd, const char *topic, char *err, size_t errlen)

@@ -39,6 +39,11 @@
 #define GEOFW_CMD_SAMPLES_MAX		10000000
 #define GEOFW_CMD_INTERVAL_MAX		3600	/* stats --watch, seconds */
 #define GEOFW_CMD_TIMEOUT_MAX		86400	/* -t, seconds */
+#define GEOFW_CMD_RATE_DEFAULT		100	/* log, top --rate: samples/s per CPU */
+#define GEOFW_CMD_RATE_MAX		100000	/* as DropLogRate */
+#define GEOFW_CMD_TOP_INTERVAL		2	/* top --interval, seconds */
+#define GEOFW_CMD_TOP_WINDOW		10	/* top --window, seconds */
+#define GEOFW_CMD_WINDOW_MAX		3600	/* top --window, seconds */
 
 enum geofw_cmd_id {
 	GEOFW_CMD_NONE = 0,
@@ -58,6 +63,8 @@ enum geofw_cmd_id {
 	GEOFW_CMD_GEO_VERIFY,
 	GEOFW_CMD_HELP,
 	GEOFW_CMD_VERSION,
+	GEOFW_CMD_LOG,
+	GEOFW_CMD_TOP,
 	GEOFW_CMD_MAX
 };
 
@@ -137,7 +144,12 @@ struct geofw_cmd {
 	char *file;		/* import: the path as given; "-" is standard input */
 	int list;		/* list: enum geofw_cmd_list */
 	bool watch;		/* stats --watch */
-	unsigned int interval;	/* stats --watch SEC, default 1 */
+	unsigned int interval;	/* stats --watch SEC, default 1; top --interval
+				 * SEC, default GEOFW_CMD_TOP_INTERVAL */
+	bool follow;		/* log --follow */
+	__u32 rate;		/* log, top --rate N, default GEOFW_CMD_RATE_DEFAULT */
+	bool once;		/* top --once */
+	unsigned int window;	/* top --window SEC, default GEOFW_CMD_TOP_WINDOW */
 	size_t samples;		/* geo verify --samples, default 100000 */
 	char *db;		/* geo verify --db; NULL: GeoIPDatabase of geofw.conf */
 	char *topic;		/* help: "add-block", "geo", "geo verify"; NULL: all */

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "events.h"
+
+#include <arpa/inet.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "countries.h"
+#include "maps.h"
+
+struct geofw_event_reader {
+	struct ring_buffer *rb;
+	geofw_event_fn fn;
+	void *ctx;
+	unsigned long skipped;
+};
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct geofw_event_reader *r = ctx;
+	struct geofw_event ev;
+
+	/* Records of another size come from a build with another ABI: the
+	 * pins would have been refused, but a reader must not misread. */
+	if (size != sizeof(ev)) {
+		r->skipped++;
+		return 0;
+	}
+	/* A copy: the record lives in shared memory the kernel may reuse
+	 * once the consumer position moves on. */
+	memcpy(&ev, data, sizeof(ev));
+	return r->fn(&ev, r->ctx);
+}
+
+int geofw_events_open(int map_fd, geofw_event_fn fn, void *ctx,
+		      struct geofw_event_reader **out)
+{
+	struct geofw_event_reader *r;
+	int err;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->fn = fn;
+	r->ctx = ctx;
+	r->rb = ring_buffer__new(map_fd, on_sample, r, NULL);
+	if (!r->rb) {
+		err = -errno;
+		free(r);
+		return err ? err : -EINVAL;
+	}
+	*out = r;
+	return 0;
+}
+
+void geofw_events_close(struct geofw_event_reader *r)
+{
+	if (!r)
+		return;
+	ring_buffer__free(r->rb);
+	free(r);
+}
+
+int geofw_events_fd(const struct geofw_event_reader *r)
+{
+	return ring_buffer__epoll_fd(r->rb);
+}
+
+int geofw_events_consume(struct geofw_event_reader *r)
+{
+	return ring_buffer__consume(r->rb);
+}
+
+int geofw_events_poll(struct geofw_event_reader *r, int timeout_ms)
+{
+	return ring_buffer__poll(r->rb, timeout_ms);
+}
+
+unsigned long geofw_events_skipped(const struct geofw_event_reader *r)
+{
+	return r->skipped;
+}
+
+/* ---- formatting ------------------------------------------------------------- */
+
+const char *geofw_l4proto_name(unsigned int proto)
+{
+	switch (proto) {
+	case IPPROTO_ICMP:	return "icmp";
+	case IPPROTO_IGMP:	return "igmp";
+	case IPPROTO_TCP:	return "tcp";
+	case IPPROTO_UDP:	return "udp";
+	case IPPROTO_GRE:	return "gre";
+	case IPPROTO_ESP:	return "esp";
+	case IPPROTO_AH:	return "ah";
+	case IPPROTO_ICMPV6:	return "icmpv6";
+	case IPPROTO_SCTP:	return "sctp";
+	case IPPROTO_UDPLITE:	return "udplite";
+	default:		return NULL;
+	}
+}
+
+static bool has_ports(unsigned int proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP ||
+	       proto == IPPROTO_UDPLITE;
+}
+
+const char *geofw_event_addr(const struct geofw_event *ev, bool source, char *buf,
+			     size_t len)
+{
+	const __u8 *a = source ? ev->saddr : ev->daddr;
+
+	if (!inet_ntop(ev->family == 6 ? AF_INET6 : AF_INET, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+double geofw_event_unix_time(const struct geofw_event *ev)
+{
+	struct timespec boot, real;
+	double now_boot, now_real;
+
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	clock_gettime(CLOCK_REALTIME, &real);
+	now_boot = (double)boot.tv_sec + (double)boot.tv_nsec / 1e9;
+	now_real = (double)real.tv_sec + (double)real.tv_nsec / 1e9;
+	return now_real - (now_boot - (double)ev->ts_ns / 1e9);
+}
+
+/* Bounded append: keeps counting past the end so the caller sees -ENOSPC. */
+struct out {
+	char *buf;
+	size_t len, used;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + (o->used < o->len ? o->used : o->len),
+		      o->used < o->len ? o->len - o->used : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->used += (size_t)n;
+}
+
+static int done(struct out *o)
+{
+	if (o->used >= o->len)
+		return -ENOSPC;
+	return (int)o->used;
+}
+
+int geofw_event_format(const struct geofw_event *ev, const char *ifname, char *buf,
+		       size_t len)
+{
+	struct out o = { buf, len, 0 };
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	const char *proto = geofw_l4proto_name(ev->l4proto);
+	const char *cc = geofw_country_code(ev->country_id);
+
+	if (!len)
+		return -ENOSPC;
+	buf[0] = '\0';
+	put(&o, "src=%s dst=%s", geofw_event_addr(ev, true, src, sizeof(src)),
+	    geofw_event_addr(ev, false, dst, sizeof(dst)));
+	if (proto)
+		put(&o, " proto=%s", proto);
+	else
+		put(&o, " proto=%u", ev->l4proto);
+	if (has_ports(ev->l4proto))
+		put(&o, " sport=%u dport=%u", ntohs(ev->sport_be), ntohs(ev->dport_be));
+	put(&o, " reason=%s action=%s country=%s", geofw_reason_name(ev->reason),
+	    geofw_action_name(ev->action), cc ? cc : "-");
+	if (ifname && *ifname)
+		put(&o, " iface=%s", ifname);
+	else
+		put(&o, " iface=if%u", ev->ifindex);
+	if (ev->rule_id)
+		put(&o, " rule=%u", ev->rule_id);
+	return done(&o);
+}
+
+/* Interface names are the only text here not made by us: escape what JSON
+ * needs escaped (names may hold any byte but '/', ' ' and NUL). */
+static void put_json_str(struct out *o, const char *s)
+{
+	const unsigned char *p;
+
+	put(o, "\"");
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			put(o, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			put(o, "\\u%04x", *p);
+		else
+			put(o, "%c", *p);
+	}
+	put(o, "\"");
+}
+
+int geofw_event_format_json(const struct geofw_event *ev, const char *ifname,
+			    double unix_time, char *buf, size_t len)
+{
+	struct out o = { buf, len, 0 };
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], ifn[32];
+	const char *proto = geofw_l4proto_name(ev->l4proto);
+	const char *cc = geofw_country_code(ev->country_id);
+
+	if (!len)
+		return -ENOSPC;
+	buf[0] = '\0';
+	put(&o, "{\"time\":%.3f,\"src\":\"%s\",\"dst\":\"%s\",", unix_time,
+	    geofw_event_addr(ev, true, src, sizeof(src)),
+	    geofw_event_addr(ev, false, dst, sizeof(dst)));
+	if (proto)
+		put(&o, "\"proto\":\"%s\",", proto);
+	else
+		put(&o, "\"proto\":\"%u\",", ev->l4proto);
+	if (has_ports(ev->l4proto))
+		put(&o, "\"sport\":%u,\"dport\":%u,", ntohs(ev->sport_be), ntohs(ev->dport_be));
+	else
+		put(&o, "\"sport\":null,\"dport\":null,");
+	put(&o, "\"reason\":\"%s\",\"action\":\"%s\",\"country\":", geofw_reason_name(ev->reason),
+	    geofw_action_name(ev->action));
+	if (cc)
+		put(&o, "\"%s\"", cc);
+	else
+		put(&o, "null");
+	put(&o, ",\"interface\":");
+	if (!ifname || !*ifname) {
+		snprintf(ifn, sizeof(ifn), "if%u", ev->ifindex);
+		ifname = ifn;
+	}
+	put_json_str(&o, ifname);
+	put(&o, ",\"ifindex\":%u,\"rule_id\":%u}", ev->ifindex, ev->rule_id);
+	return done(&o);
+}

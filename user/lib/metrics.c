@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Counter snapshots and their Prometheus text.  Names follow the Prometheus
+ * conventions: a geofw_ prefix, base units (seconds, bytes), _total on
+ * counters, one metric family per meaning with labels for the dimensions.
+ */
+#include "metrics.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "countries.h"
+
+/* ---- reading ------------------------------------------------------------------- */
+
+#define KERNEL_ENOTSUPP	524	/* the kernel's ENOTSUPP, unknown to libc */
+#define BATCH		1024	/* keys per batch lookup */
+
+/*
+ * Sum the per-CPU values of keys 0..n-1 of an array into out[n * words]
+ * (u64 words per value).  Batched: the rule counters have 64k keys, one
+ * lookup each would be 64k system calls per scrape.  Kernels without batch
+ * lookups on arrays fall back to one lookup per key.
+ */
+static int percpu_sum(int fd, __u32 n, size_t words, __u64 *out)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 *keys = NULL, batch = 0, count, i, key;
+	size_t stride, w;
+	bool first = true;
+	__u64 *vals;
+	int cpu, r;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	stride = words * (size_t)ncpu;
+	vals = calloc((size_t)BATCH * stride, sizeof(*vals));
+	keys = calloc(BATCH, sizeof(*keys));
+	if (!vals || !keys) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memset(out, 0, (size_t)n * words * sizeof(*out));
+	for (;;) {
+		count = BATCH;
+		r = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					 &opts);
+		if (r && errno != ENOENT) {
+			if (first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP ||
+				      errno == KERNEL_ENOTSUPP))
+				goto per_key;
+			r = -errno;
+			goto out;
+		}
+		for (i = 0; i < count; i++) {
+			if (keys[i] >= n)
+				continue;
+			for (cpu = 0; cpu < ncpu; cpu++)
+				for (w = 0; w < words; w++)
+					out[(size_t)keys[i] * words + w] +=
+						vals[i * stride + (size_t)cpu * words + w];
+		}
+		first = false;
+		if (r) {	/* ENOENT: that was the last batch */
+			r = 0;
+			goto out;
+		}
+	}
+per_key:
+	for (key = 0; key < n; key++) {
+		if (bpf_map_lookup_elem(fd, &key, vals)) {
+			r = -errno;
+			goto out;
+		}
+		for (cpu = 0; cpu < ncpu; cpu++)
+			for (w = 0; w < words; w++)
+				out[(size_t)key * words + w] += vals[(size_t)cpu * words + w];
+	}
+	r = 0;
+out:
+	free(keys);
+	free(vals);
+	return r;
+}
+
+/* gfw_evt_limit[0].suppressed, summed over CPUs. */
+static int read_suppressed(int fd, __u64 *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu;
+	struct geofw_event_limit *v;
+	__u32 zero = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));	/* 16 bytes: already 8-aligned */
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, v)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	*out = 0;
+	for (cpu = 0; cpu < ncpu; cpu++)
+		*out += v[cpu].suppressed;
+	free(v);
+	return 0;
+}
+
+void geofw_counters_rank_rules(const __u64 *hits, size_t n, struct geofw_counters *out)
+{
+	size_t k, top = 0;
+	__u32 id;
+
+	/* Insertion into a sorted list of 20: n is 64k, the list short. */
+	for (id = 1; id < n; id++) {
+		if (!hits[id])
+			continue;
+		if (top == GEOFW_METRICS_TOP_RULES && hits[id] <= out->top_rule_hits[top - 1])
+			continue;
+		k = top < GEOFW_METRICS_TOP_RULES ? top++ : top - 1;
+		while (k > 0 && out->top_rule_hits[k - 1] < hits[id]) {
+			out->top_rule_id[k] = out->top_rule_id[k - 1];
+			out->top_rule_hits[k] = out->top_rule_hits[k - 1];
+			k--;
+		}
+		out->top_rule_id[k] = id;
+		out->top_rule_hits[k] = hits[id];
+	}
+	out->n_top_rules = top;
+}
+
+int geofw_counters_read(const struct geofw_maps *m, int evt_limit_fd, unsigned int flags,
+			struct geofw_counters *out)
+{
+	struct geofw_config cfg;
+	__u64 *hits;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	_Static_assert(sizeof(struct geofw_reason_stats) == 2 * 8, "reason words");
+	_Static_assert(sizeof(struct geofw_country_stats) == 3 * 8, "country words");
+	_Static_assert(sizeof(struct geofw_resp_stats) == 8, "resp words");
+	if ((err = percpu_sum(m->cnt_reason, GEOFW_R_MAX, 2, (__u64 *)out->reason)) ||
+	    (err = percpu_sum(m->cnt_action, GEOFW_ACT_MAX, 2, (__u64 *)out->action)) ||
+	    (err = percpu_sum(m->cnt_country, GEOFW_MAX_COUNTRIES, 3, (__u64 *)out->country)) ||
+	    (err = percpu_sum(m->cnt_resp, GEOFW_RESP_MAX, 1, (__u64 *)out->resp)))
+		return err;
+	if ((err = geofw_config_read(m, &cfg)))
+		return err;
+	out->events_rate = cfg.events_rate;
+	if (evt_limit_fd >= 0 && !read_suppressed(evt_limit_fd, &out->events_suppressed))
+		out->have_event_limit = true;
+	if (!(flags & GEOFW_COUNTERS_RULES))
+		return 0;
+	hits = calloc(GEOFW_MAX_RULE_IDS, sizeof(*hits));
+	if (!hits)
+		return -ENOMEM;
+	err = percpu_sum(m->cnt_rule, GEOFW_MAX_RULE_IDS, 1, hits);
+	if (!err)
+		geofw_counters_rank_rules(hits, GEOFW_MAX_RULE_IDS, out);
+	free(hits);
+	return err;
+}
+
+/* ---- rendering ----------------------------------------------------------------- */
+
+struct text {
+	char *buf;
+	size_t len, used;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + (t->used < t->len ? t->used : t->len),
+		      t->used < t->len ? t->len - t->used : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		t->used += (size_t)n;
+}
+
+/* "# HELP" and "# TYPE" of a family; the help texts are ours (no '\' or
+ * newline to escape). */
+static void family(struct text *t, const char *name, const char *type, const char *help)
+{
+	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void put_label(struct text *t, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			put(t, "\\%c", *s);
+		else if (*s == '\n')
+			put(t, "\\n");
+		else
+			put(t, "%c", *s);
+	}
+}
+
+/* Seconds with millisecond precision: %g would switch to exponents. */
+static void put_seconds(struct text *t, double s)
+{
+	put(t, "%.3f\n", s < 0 ? 0 : s);
+}
+
+static const char *const resp_names[GEOFW_RESP_MAX] = {
+	[GEOFW_RESP_SYNACK] = "synack",
+	[GEOFW_RESP_HTTP403] = "http403",
+	[GEOFW_RESP_RST] = "rst",
+	[GEOFW_RESP_FINACK] = "finack",
+	[GEOFW_RESP_BAD_COOKIE] = "bad_cookie",
+	[GEOFW_RESP_DROPPED] = "dropped",
+	[GEOFW_RESP_ERROR] = "error",
+};
+
+static void render_dataplane(struct text *t, const struct geofw_counters *c)
+{
+	static const char *const verdicts[3] = { "blocked", "passed", "logged" };
+	unsigned int k, v;
+
+	family(t, "geofw_reason_packets_total", "counter",
+	       "Packets seen by the XDP program, by the reason of their verdict.");
+	for (k = 0; k < GEOFW_R_MAX; k++)
+		put(t, "geofw_reason_packets_total{reason=\"%s\"} %llu\n", geofw_reason_name(k),
+		    (unsigned long long)c->reason[k].packets);
+	family(t, "geofw_reason_bytes_total", "counter",
+	       "Bytes seen by the XDP program, by the reason of their verdict.");
+	for (k = 0; k < GEOFW_R_MAX; k++)
+		put(t, "geofw_reason_bytes_total{reason=\"%s\"} %llu\n", geofw_reason_name(k),
+		    (unsigned long long)c->reason[k].bytes);
+	family(t, "geofw_action_packets_total", "counter",
+	       "Packets by the action taken (reject and http403 count as drop without "
+	       "the TC responder).");
+	for (k = 0; k < GEOFW_ACT_MAX; k++)
+		put(t, "geofw_action_packets_total{action=\"%s\"} %llu\n", geofw_action_name(k),
+		    (unsigned long long)c->action[k].packets);
+	family(t, "geofw_action_bytes_total", "counter", "Bytes by the action taken.");
+	for (k = 0; k < GEOFW_ACT_MAX; k++)
+		put(t, "geofw_action_bytes_total{action=\"%s\"} %llu\n", geofw_action_name(k),
+		    (unsigned long long)c->action[k].bytes);
+
+	/* Only countries with traffic: 254 ids x 3 verdicts of zeros would
+	 * be most of the text.  A country's series never go away once there
+	 * (the counters only grow). */
+	family(t, "geofw_country_packets_total", "counter",
+	       "IP packets by source country (none: address without a country) and "
+	       "verdict (blocked, passed, logged: would have been blocked).");
+	for (k = 0; k < GEOFW_MAX_COUNTRIES; k++) {
+		const struct geofw_country_stats *s = &c->country[k];
+		const __u64 n[3] = { s->blocked, s->passed, s->logged };
+		const char *cc = geofw_country_code(k);
+		char id[8];
+
+		if (!s->blocked && !s->passed && !s->logged)
+			continue;
+		/* "none": no country; an id beyond our table (another build's
+		 * countries) by number rather than dropped. */
+		if (!cc && k) {
+			snprintf(id, sizeof(id), "id%u", k);
+			cc = id;
+		} else if (!cc) {
+			cc = "none";
+		}
+		for (v = 0; v < 3; v++)
+			put(t, "geofw_country_packets_total{country=\"%s\",verdict=\"%s\"} %llu\n",
+			    cc, verdicts[v], (unsigned long long)n[v]);
+	}
+
+	family(t, "geofw_responder_packets_total", "counter",
+	       "TCP responder: SYN-ACKs sent (synack), 403 pages served (http403), "
+	       "resets sent (rst), FINs acknowledged (finack), cookies rejected "
+	       "(bad_cookie), other segments dropped (dropped), replies that could "
+	       "not be built (error).");
+	for (k = 0; k < GEOFW_RESP_MAX; k++)
+		put(t, "geofw_responder_packets_total{event=\"%s\"} %llu\n", resp_names[k],
+		    (unsigned long long)c->resp[k].packets);
+
+	family(t, "geofw_rule_hits_total", "counter",
+	       "Hits of the allow/block rules, for the 20 rule ids with the most hits "
+	       "only (fwctl list shows the ids).");
+	for (k = 0; k < c->n_top_rules && k < GEOFW_METRICS_TOP_RULES; k++)
+		put(t, "geofw_rule_hits_total{rule_id=\"%u\"} %llu\n", c->top_rule_id[k],
+		    (unsigned long long)c->top_rule_hits[k]);
+
+	family(t, "geofw_droplog_rate", "gauge",
+	       "Drop-log samples allowed per second and CPU (config.events_rate); 0: off.");
+	put(t, "geofw_droplog_rate %u\n", c->events_rate);
+	if (c->have_event_limit) {
+		family(t, "geofw_droplog_suppressed_total", "counter",
+		       "Drop-log samples not written because of the per-CPU rate limit.");
+		put(t, "geofw_droplog_suppressed_total %llu\n",
+		    (unsigned long long)c->events_suppressed);
+	}
+}
+
+static void render_daemon(struct text *t, const struct geofw_metrics_info *in)
+{
+	const struct {
+		const char *kind, *family;
+		size_t n;
+	} rules[] = {
+		{ "block_address", "ipv4", in->block_ip4 },
+		{ "block_address", "ipv6", in->block_ip6 },
+		{ "block_network", "ipv4", in->block_net4 },
+		{ "block_network", "ipv6", in->block_net6 },
+		{ "allow", "ipv4", in->allow4 },
+		{ "allow", "ipv6", in->allow6 },
+	};
+	size_t i, n_ifaces = in->n_ifaces < GEOFW_METRICS_MAX_IFACES ? in->n_ifaces :
+				   GEOFW_METRICS_MAX_IFACES;
+
+	family(t, "geofw_build_info", "gauge", "geofwd's version and map ABI, as labels.");
+	put(t, "geofw_build_info{version=\"%s\",abi_version=\"%d\"} 1\n", GEOFW_VERSION,
+	    GEOFW_ABI_VERSION);
+	family(t, "geofw_start_time_seconds", "gauge", "When geofwd started (UNIX time).");
+	put(t, "geofw_start_time_seconds %lld\n", (long long)in->start_time);
+
+	family(t, "geofw_rules", "gauge",
+	       "Rules in force: blocked addresses (/32, /128), blocked networks and "
+	       "allowed prefixes, by address family.");
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		put(t, "geofw_rules{kind=\"%s\",family=\"%s\"} %zu\n", rules[i].kind,
+		    rules[i].family, rules[i].n);
+	family(t, "geofw_countries_listed", "gauge",
+	       "Countries in the policy list; mode block: they are blocked, mode "
+	       "allow: only they pass.");
+	put(t, "geofw_countries_listed{mode=\"%s\"} %zu\n",
+	    in->country_mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
+	    in->countries_listed);
+
+	family(t, "geofw_geoip_loaded", "gauge", "1 when a GeoIP database is in force.");
+	put(t, "geofw_geoip_loaded %d\n", in->geoip_loaded ? 1 : 0);
+	if (in->geoip_loaded) {
+		family(t, "geofw_geoip_build_timestamp_seconds", "gauge",
+		       "Build time of the GeoIP database in force (UNIX time, from the "
+		       "database).");
+		put(t, "geofw_geoip_build_timestamp_seconds %llu\n",
+		    (unsigned long long)in->geoip_build_epoch);
+		family(t, "geofw_geoip_load_timestamp_seconds", "gauge",
+		       "When the GeoIP database in force was loaded (UNIX time).");
+		put(t, "geofw_geoip_load_timestamp_seconds %lld\n",
+		    (long long)in->geoip_loaded_at);
+		family(t, "geofw_geoip_load_duration_seconds", "gauge",
+		       "How long reading the database and switching the tables took.");
+		put(t, "geofw_geoip_load_duration_seconds ");
+		put_seconds(t, in->geoip_load_seconds);
+		family(t, "geofw_geoip_prefixes", "gauge",
+		       "Prefixes of the GeoIP database in force, by address family.");
+		put(t, "geofw_geoip_prefixes{family=\"ipv4\"} %zu\n", in->geoip_prefixes_v4);
+		put(t, "geofw_geoip_prefixes{family=\"ipv6\"} %zu\n", in->geoip_prefixes_v6);
+	}
+
+	family(t, "geofw_reloads_total", "counter",
+	       "Reloads of the configuration and database (SIGHUP, fwctl reload) since "
+	       "geofwd started, by result.");
+	put(t, "geofw_reloads_total{result=\"success\"} %lu\n", in->reloads_ok);
+	put(t, "geofw_reloads_total{result=\"failure\"} %lu\n", in->reloads_failed);
+	family(t, "geofw_last_reload_success_timestamp_seconds", "gauge",
+	       "When the last successful reload finished (UNIX time); 0: none since "
+	       "geofwd started.");
+	put(t, "geofw_last_reload_success_timestamp_seconds %lld\n",
+	    (long long)in->last_reload_ok);
+
+	/* Per-interface packet counters do not exist in the data plane (one
+	 * set of per-CPU counters for every interface): what each interface
+	 * has attached is exported instead. */
+	family(t, "geofw_xdp_attached", "gauge",
+	       "1 when the XDP program is attached to the configured interface, with "
+	       "the XDP mode (native, generic; none when not attached).");
+	for (i = 0; i < n_ifaces; i++) {
+		const struct geofw_metrics_iface *f = &in->ifaces[i];
+
+		put(t, "geofw_xdp_attached{interface=\"");
+		put_label(t, f->name);
+		put(t, "\",mode=\"%s\"} %d\n",
+		    !f->attached ? "none" : f->xdp_mode == GEOFW_XDP_NATIVE ? "native" :
+		    f->xdp_mode == GEOFW_XDP_GENERIC ? "generic" : "unknown",
+		    f->attached ? 1 : 0);
+	}
+	family(t, "geofw_responder_attached", "gauge",
+	       "1 when the TC responder (reject, 403 page) is attached to the interface.");
+	for (i = 0; i < n_ifaces; i++) {
+		put(t, "geofw_responder_attached{interface=\"");
+		put_label(t, in->ifaces[i].name);
+		put(t, "\"} %d\n", in->ifaces[i].responder ? 1 : 0);
+	}
+	family(t, "geofw_interface_present", "gauge",
+	       "1 when the configured interface exists (it is attached when it appears).");
+	for (i = 0; i < n_ifaces; i++) {
+		put(t, "geofw_interface_present{interface=\"");
+		put_label(t, in->ifaces[i].name);
+		put(t, "\"} %d\n", in->ifaces[i].present ? 1 : 0);
+	}
+
+	family(t, "geofw_droplog_samples_total", "counter",
+	       "Drop-log samples geofwd read (DropLog = on; logged at level info) since "
+	       "it started.");
+	put(t, "geofw_droplog_samples_total %lu\n", in->drop_log_samples);
+}
+
+int geofw_metrics_render(const struct geofw_counters *c, const struct geofw_metrics_info *info,
+			 char *buf, size_t len)
+{
+	struct text t = { buf, len, 0 };
+
+	if (!len)
+		return -ENOSPC;
+	buf[0] = '\0';
+	render_dataplane(&t, c);
+	render_daemon(&t, info);
+	if (t.used >= len)
+		return -ENOSPC;
+	return (int)t.used;
+}
