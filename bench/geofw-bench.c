@@ -360,6 +360,45 @@ int main(int argc, char **argv)
 			r->target_what = "no-op";
 		}
 	}
+	/* Drop log: every packet blocked (allow mode with nothing listed, no
+	 * country dropped); sampling off, at its limit (a flood's steady
+	 * state), and on with nobody reading (ring full: each packet also
+	 * fails a reservation).  "above" = above "drop log off". */
+	for (fam = 4; fam <= 6; fam += 2) {
+		struct geofw_config saved, blk;
+		__u8 in[128], out[256];
+		struct row *r;
+		double off;
+
+		fill_keys(skel, dbp, fam, "random");
+		geofw_config_read(&m, &saved);
+		blk = saved;
+		blk.country_mode = GEOFW_MODE_ALLOW_LISTED;
+		blk.country_block_action = GEOFW_ACT_DROP;
+		blk.unknown_country_action = GEOFW_ACT_DROP;
+		blk.events_rate = 0;
+		geofw_config_write(&m, &blk);
+		r = add_row("full, all blocked, drop log off", skel->progs.bench_full, fam, "random");
+		r->above = r->ns - noop[fam];
+		off = r->ns;
+		blk.events_rate = 100;
+		geofw_config_write(&m, &blk);
+		r = add_row("  drop log 100/s, limit reached", skel->progs.bench_full, fam, "random");
+		r->above = r->ns - off;
+		blk.events_rate = ~0u;
+		geofw_config_write(&m, &blk);
+		{
+			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
+				    .data_size_out = sizeof(out),
+				    .repeat = 2 * GEOFW_EVENTS_BYTES / sizeof(struct geofw_event));
+
+			o.data_size_in = (__u32)frame(fam, in);
+			bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bench_full), &o);
+		}
+		r = add_row("  drop log on, ring full, no reader", skel->progs.bench_full, fam, "random");
+		r->above = r->ns - off;
+		geofw_config_write(&m, &saved);
+	}
 	print_and_json(json, load_s, kbytes, dbp);
 	geofw_geoip_free(&db);
 	geofw_bench__destroy(skel);
