@@ -144,15 +144,17 @@ $(BUILD)/geofw-bench: bench/geofw-bench.c $(BUILD)/bench.skel.h $(LIB) $(USER_HD
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
+-include bench/bench.mk
+
+# One command, one report: per-packet cost, veth drop rate against nftables
+# and ipset, control-plane loads, the 403 responder (bench/run.sh).
 bench: deps
-	$(Q)$(MAKE) all $(BUILD)/geofw-bench
-	$(Q)mkdir -p $(BUILD)/bench
-	$(Q)$(BUILD)/geofw-bench --json $(BUILD)/bench/results.json
+	$(Q)$(MAKE) all $(BUILD)/geofw-bench bench-tools
+	$(Q)BUILD=$(BUILD) bench/run.sh
 
 bench-quick: deps
-	$(Q)$(MAKE) all $(BUILD)/geofw-bench
-	$(Q)mkdir -p $(BUILD)/bench
-	$(Q)$(BUILD)/geofw-bench --quick --json $(BUILD)/bench/results.json
+	$(Q)$(MAKE) all $(BUILD)/geofw-bench bench-tools
+	$(Q)BUILD=$(BUILD) bench/run.sh --quick
 
 # geofwd and fwctl with AddressSanitizer and UBSan, in their own build dir.
 ASAN_BUILD ?= build-asan

@@ -467,6 +467,16 @@ static int parse_metrics(struct parser *p, char *val)
 		memset(&c->metrics_addr, 0, sizeof(c->metrics_addr));
 		return 0;
 	}
+	if (!strcmp(val, "on")) {
+		/* The default listener: loopback only, the port geofw registers. */
+		memset(&ss, 0, sizeof(ss));
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(9745);
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		c->metrics_addr = ss;
+		c->metrics_enabled = true;
+		return 0;
+	}
 	if (val[0] == '[') {
 		addr = val + 1;
 		colon = strchr(addr, ']');
@@ -482,7 +492,7 @@ static int parse_metrics(struct parser *p, char *val)
 		*colon = '\0';
 		if (strchr(val, ':')) {
 			*colon = ':';
-			return fail(p, "\"%s\": an IPv6 address goes in brackets, e.g. [::1]:9100",
+			return fail(p, "\"%s\": an IPv6 address goes in brackets, e.g. [::1]:9745",
 				    echo(val, eb));
 		}
 		addr = val;
@@ -579,7 +589,7 @@ static const struct key keys[] = {
 	{ "SocketGroup", parse_socket_group,
 	  .expect = "a group name ([a-z_][a-z0-9_-]*, at most 32 characters)" },
 	{ "LogLevel", parse_log_level, .expect = "one of err, warning, info, debug" },
-	{ "MetricsListen", parse_metrics, .expect = "ADDR:PORT, [V6ADDR]:PORT or off" },
+	{ "MetricsListen", parse_metrics, .expect = "ADDR:PORT, [V6ADDR]:PORT, on or off" },
 	{ "DropLog", parse_drop_log, .choices = off_on },
 	{ "DropLogRate", parse_drop_log_rate, .expect = "a number 1-100000" },
 };
@@ -733,7 +743,8 @@ int geofw_conf_parse_buf(const char *buf, size_t len, const char *name,
 		p.key = NULL;
 		nl = memchr(buf + pos, '\n', len - pos);
 		n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
-		if (n > GEOFW_CONF_LINE_MAX) {
+		/* The limit is on the line, not on a CRLF file's CR. */
+		if (n > GEOFW_CONF_LINE_MAX + (size_t)(n && buf[pos + n - 1] == '\r')) {
 			r = fail(&p, "line longer than %d bytes", GEOFW_CONF_LINE_MAX);
 			break;
 		}

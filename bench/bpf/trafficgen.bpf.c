@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The bench's packet generator and its reference receiver.
+ *
+ * tg_send runs through BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES on the
+ * sending veth (bench/trafficgen.c): each frame of the batch gets the next
+ * source address of tg_sources and leaves with XDP_TX, which the test runner
+ * turns into a transmit out of that veth, i.e. a receive on its peer.  The
+ * frame memory is recycled between batches, so the program writes the whole
+ * source and its checksum every time instead of patching what it finds.
+ *
+ * tg_sink is the receiver that does nothing but drop: the upper bound every
+ * other receiver of bench/veth.sh is compared with.  tg_lpm_sink drops what
+ * a plain BPF LPM trie of the blocked prefixes matches: what geofw would
+ * cost without its flat /24 table.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "../trafficgen.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define ETH_HLEN_BYTES	14
+#define ETH_P_IP_VALUE	0x0800	/* a macro, not in vmlinux.h */
+
+/* tg_sources[i]: the source address of frame i (mod the table size). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_MAX_SOURCES);
+	__type(key, __u32);
+	__type(value, struct tg_source);
+} tg_sources SEC(".maps");
+
+/* tg_lpm: the blocked prefixes, for tg_lpm_sink. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TG_MAX_LPM);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tg_lpm_key);
+	__type(value, __u8);
+} tg_lpm SEC(".maps");
+
+/* tg_sink_drops[0]: frames tg_sink or tg_lpm_sink dropped, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tg_sink_drops SEC(".maps");
+
+/* Sources in use - 1 (a power of two minus one), set before load. */
+const volatile __u32 tg_mask = 0;
+
+/* Next source.  Live frames run on one CPU per BPF_PROG_RUN call, and the
+ * generator makes one call at a time, so a plain counter is enough. */
+__u32 tg_next;
+
+SEC("xdp")
+int tg_send(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = data + ETH_HLEN_BYTES;
+	__u32 i = tg_next++ & tg_mask;
+	struct tg_source *src;
+
+	if ((void *)(ip + 1) > data_end)
+		return XDP_ABORTED;
+	src = bpf_map_lookup_elem(&tg_sources, &i);
+	if (!src)
+		return XDP_ABORTED;
+	ip->saddr = src->saddr_be;
+	ip->check = src->check_be;
+	return XDP_TX;
+}
+
+SEC("xdp")
+int tg_sink(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&tg_sink_drops, &zero);
+
+	(void)ctx;
+	if (n)
+		*n += 1;
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int tg_lpm_sink(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + ETH_HLEN_BYTES;
+	struct tg_lpm_key key = { .prefixlen = 32 };
+	__u32 zero = 0;
+	__u64 *n;
+
+	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP_VALUE))
+		return XDP_PASS;
+	key.addr_be = ip->saddr;
+	if (!bpf_map_lookup_elem(&tg_lpm, &key))
+		return XDP_PASS;
+	n = bpf_map_lookup_elem(&tg_sink_drops, &zero);
+	if (n)
+		*n += 1;
+	return XDP_DROP;
+}

@@ -1,0 +1,266 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Drop rate on veth pairs: geofw against the kernel's own firewalls, with
+# the same blocked prefixes, measured interleaved in one run.
+#
+#   bench/veth.sh [--quick] [--rounds N] [--seconds S] [--json FILE]
+#
+#   tx namespace                       rx namespace
+#   t_xdp   ── veth ──  r_xdp    (A) bare XDP_DROP (trafficgen sink): the limit
+#   t_geofw ── veth ──  r_geofw  (B) geofw: geofwd, GeoLite2, countries blocked
+#   t_nft   ── veth ──  r_nft    (C) nftables netdev ingress, interval set
+#   t_ipset ── veth ──  r_ipset  (D) iptables raw PREROUTING + ipset hash:net
+#   t_lpm   ── veth ──  r_lpm    (E) XDP + a plain LPM trie (for reference)
+#
+# Every receiver is in place for the whole run, each on its own veth, so a
+# round only changes which veth the generator sends out of: A B C D E A B…
+# The generator (build/trafficgen send, pinned to one CPU) stamps a random
+# source from the blocked prefixes into every frame.  Its frames are
+# received in the generator's own softirq on the same core, so a figure is
+# what one core does generating and receiving; the ratios are what the
+# receivers differ by.  What counts is what the receiver says it dropped:
+# the sinks' and geofw's counters, the nft rule's and the iptables rule's.
+# The rate is per second of that core's time (the generator's CPU time,
+# which includes the softirq work done in its context, plus what that CPU's
+# ksoftirqd did meanwhile): on a machine where other work takes turns on
+# the core, wall-clock rates measure the other work too.  Both are in the
+# JSON, with the share of the core the generator got.
+set -eu
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+
+ROUNDS=3
+SECONDS_EACH=6
+JSON=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) ROUNDS=1; SECONDS_EACH=2 ;;
+	--rounds) ROUNDS=$2; shift ;;
+	--seconds) SECONDS_EACH=$2; shift ;;
+	--json) JSON=$2; shift ;;
+	-h|--help) header_help "$0"; exit 0 ;;
+	*) echo "veth.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+bench_init veth
+IPT=${BENCH_IPTABLES:-iptables}
+TG=$BUILD/trafficgen
+need "$TG" "$BUILD/benchdata" "$BUILD/geofwd" "$BUILD/fwctl"
+
+if ! DB=$(bench_db); then
+	say "SKIPPED: $BENCH_DB_GZ absent (the blocked prefixes come from it)"
+	[ -z "$JSON" ] || echo '{"skipped":"GeoIP database absent"}' > "$JSON"
+	exit 0
+fi
+
+RECEIVERS="xdp geofw nft ipset lpm"
+declare -A NAME=(
+	[xdp]="A bare XDP_DROP"
+	[geofw]="B geofw (XDP, GeoLite2)"
+	[nft]="C nftables netdev ingress set"
+	[ipset]="D iptables raw + ipset hash:net"
+	[lpm]="E XDP + plain LPM trie"
+)
+# The keys of the JSON (and of run.sh's table).
+declare -A KEY=([xdp]=xdp_drop [geofw]=geofw [nft]=nft_ingress_set [ipset]=iptables_ipset [lpm]=xdp_lpm_trie)
+
+# ---- data -------------------------------------------------------------------
+PREFIXES=$BENCH_DIR/blocked.txt
+# shellcheck disable=SC2086
+GEO=$("$BUILD/benchdata" geo --db "$DB" --countries "$(echo $BENCH_COUNTRIES | tr ' ' ,)" \
+	--out "$PREFIXES") || die "cannot extract the blocked prefixes"
+N_PREFIXES=$(wc -l < "$PREFIXES")
+say "$N_PREFIXES IPv4 prefixes of $BENCH_COUNTRIES"
+
+# ---- lab ------------------------------------------------------------------------
+ns_add tx
+ns_add rx
+i=0
+for r in $RECEIVERS; do
+	ip link add "t_$r" netns "$(ns tx)" type veth peer name "r_$r" netns "$(ns rx)"
+	# A /30 each: 198.51.100.(4i+1) on the receiver, .(4i+2) on the sender.
+	ip -n "$(ns rx)" addr add "198.51.100.$((4 * i + 1))/30" dev "r_$r"
+	ip -n "$(ns tx)" addr add "198.51.100.$((4 * i + 2))/30" dev "t_$r"
+	ip -n "$(ns rx)" link set "r_$r" up
+	ip -n "$(ns tx)" link set "t_$r" up
+	# GRO gives the veth a NAPI instance, which frames sent with XDP_TX
+	# need to be received at all when no XDP program is attached (C, D).
+	in_ns rx ethtool -K "r_$r" gro on >/dev/null
+	i=$((i + 1))
+done
+# No IPv6 autoconfiguration or neighbour discovery chatter in the counts.
+for n in tx rx; do
+	in_ns $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+done
+mac() { ip -n "$(ns rx)" -j link show "$1" | jq -r '.[0].address'; }
+dst_ip() {
+	local i=0 r
+	for r in $RECEIVERS; do
+		[ "$r" = "$1" ] && { echo "198.51.100.$((4 * i + 1))"; return; }
+		i=$((i + 1))
+	done
+}
+
+# ---- receivers ---------------------------------------------------------------
+# sink NAME [ARGS]: a trafficgen sink on r_NAME, its counter pinned.
+sink() {
+	local r=$1
+	shift
+	in_net rx "$TG" sink --dev "r_$r" --pin "$BENCH_PIN/$r" "$@" > "$BENCH_DIR/$r.out" 2>&1 &
+	BENCH_PIDS+=("$!")
+	for _ in $(seq 1 100); do grep -q ready "$BENCH_DIR/$r.out" 2>/dev/null && break; sleep 0.1; done
+	grep -q ready "$BENCH_DIR/$r.out" || die "the $r sink did not attach: $(cat "$BENCH_DIR/$r.out")"
+}
+# (A) the bare XDP_DROP program.
+sink xdp
+
+# (B) geofw, the real thing: geofwd, the whole GeoLite2 database, the
+# countries blocked by policy.
+geofwd_conf "$BENCH_DIR/geofw.conf" r_geofw "$DB" "Countries = $BENCH_COUNTRIES" \
+	"CountryAction = drop" "UnknownCountry = pass"
+t0=$(now)
+geofwd_start rx "$BENCH_DIR/geofw.conf" || die "geofwd did not start"
+say "geofwd up in $(elapsed "$t0") s"
+fwctl status | grep -q 'r_geofw: attached' || die "geofwd did not attach to r_geofw: $(fwctl status)"
+
+# (C) nftables: the prefixes in an interval set, matched at netdev ingress.
+{
+	echo "table netdev gfwb {"
+	echo "	set blocked { type ipv4_addr; flags interval; elements = {"
+	sed 's/$/,/' "$PREFIXES"
+	echo "	} }"
+	echo "	chain ingress {"
+	echo "		type filter hook ingress device r_nft priority 0; policy accept;"
+	echo "		ip saddr @blocked counter drop"
+	echo "	}"
+	echo "}"
+} > "$BENCH_DIR/blocked.nft"
+t0=$(now)
+in_ns rx nft -f "$BENCH_DIR/blocked.nft" || die "nft -f failed"
+NFT_LOAD_S=$(elapsed "$t0")
+
+# (D) iptables raw PREROUTING (before conntrack) matching an ipset hash:net.
+{
+	echo "create gfwb hash:net family inet hashsize 65536 maxelem $((N_PREFIXES * 2))"
+	sed 's/^/add gfwb /' "$PREFIXES"
+} > "$BENCH_DIR/blocked.ipset"
+t0=$(now)
+in_ns rx ipset restore -f "$BENCH_DIR/blocked.ipset" || die "ipset restore failed"
+IPSET_LOAD_S=$(elapsed "$t0")
+in_ns rx "$IPT" -t raw -A PREROUTING -i r_ipset -m set --match-set gfwb src -j DROP
+say "sets loaded: nft -f $NFT_LOAD_S s, ipset restore $IPSET_LOAD_S s ($($IPT -V))"
+
+# (E) the prefixes in a plain BPF LPM trie.
+sink lpm --lpm "$PREFIXES"
+
+# dropped RECEIVER: the receiver's own count of the frames it dropped.
+dropped() {
+	case $1 in
+	xdp|lpm) in_net rx "$TG" count "$BENCH_PIN/$1" ;;
+	geofw) fwctl -j stats | jq '[.actions[] | select(.action == "drop") | .packets] | add' ;;
+	nft) in_ns rx nft -j list chain netdev gfwb ingress |
+		jq '[.nftables[] | .rule? // empty | .expr[] | .counter? // empty | .packets] | add' ;;
+	ipset) in_ns rx "$IPT" -t raw -L PREROUTING -v -x -n | awk '/match-set gfwb/ { s += $1 } END { print s + 0 }' ;;
+	esac
+}
+
+# ---- rounds ---------------------------------------------------------------------
+calc() { awk "BEGIN { $1 }"; }
+# The last CPU: the same core for every round.
+GEN_CPU=$(( $(nproc) - 1 ))
+# Softirq work the generator's context leaves over runs in that CPU's
+# ksoftirqd: it is part of the receiving cost, so it counts as core time.
+KSOFTIRQD=$(pgrep -x "ksoftirqd/$GEN_CPU" || true)
+ksoftirqd_s() {
+	if [ -n "$KSOFTIRQD" ]; then
+		awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$KSOFTIRQD/stat"
+	else
+		echo 0
+	fi
+}
+declare -A RATES WALL SHARE SENT DROPPED
+for round in $(seq 1 "$ROUNDS"); do
+	for r in $RECEIVERS; do
+		before=$(dropped "$r")
+		k0=$(ksoftirqd_s)
+		out=$(in_net tx taskset -c "$GEN_CPU" "$TG" send --dev "t_$r" --dst-mac "$(mac "r_$r")" \
+			--dst "$(dst_ip "$r")" --prefixes "$PREFIXES" --seconds "$SECONDS_EACH" --seed "$round") ||
+			die "the generator failed on t_$r"
+		k1=$(ksoftirqd_s)
+		after=$(dropped "$r")
+		secs=$(echo "$out" | jq .seconds)
+		cpu=$(calc "print $(echo "$out" | jq .cpu_seconds) + $k1 - $k0")
+		sent=$(echo "$out" | jq .sent)
+		d=$((after - before))
+		rate=$(awk -v d="$d" -v s="$cpu" 'BEGIN { printf "%.4f", d / s / 1e6 }')
+		wall=$(awk -v d="$d" -v s="$secs" 'BEGIN { printf "%.4f", d / s / 1e6 }')
+		share=$(awk -v c="$cpu" -v s="$secs" 'BEGIN { printf "%.2f", c / s }')
+		RATES[$r]="${RATES[$r]:-} $rate"
+		WALL[$r]="${WALL[$r]:-} $wall"
+		SHARE[$r]="${SHARE[$r]:-} $share"
+		SENT[$r]=$(( ${SENT[$r]:-0} + sent ))
+		DROPPED[$r]=$(( ${DROPPED[$r]:-0} + d ))
+		say "round $round $r: $rate Mpps per core second, $wall per wall second (core share $share; dropped $d of $sent)"
+	done
+done
+
+# ---- results ------------------------------------------------------------------
+arr() { echo "$1" | awk '{ printf "["; for (i = 1; i <= NF; i++) printf "%s%s", (i > 1 ? "," : ""), $i; printf "]" }'; }
+declare -A MED
+for r in $RECEIVERS; do
+	# shellcheck disable=SC2086
+	MED[$r]=$(median ${RATES[$r]})
+	[ "$(calc "print (${MED[$r]} > 0)")" = 1 ] || die "$r dropped nothing: is it attached?"
+	# A receiver that lets frames through would look fast: say so.
+	if [ "$(calc "print (${DROPPED[$r]} < ${SENT[$r]} * 0.99)")" = 1 ]; then
+		say "WARNING: $r dropped ${DROPPED[$r]} of ${SENT[$r]} frames sent"
+	fi
+done
+XDP_NS=$(calc "printf \"%.1f\", 1000 / ${MED[xdp]}")
+R_XDP=$(calc "printf \"%.3f\", ${MED[geofw]} / ${MED[xdp]}")
+R_NFT=$(calc "printf \"%.3f\", ${MED[geofw]} / ${MED[nft]}")
+R_IPSET=$(calc "printf \"%.3f\", ${MED[geofw]} / ${MED[ipset]}")
+P_XDP=$(calc "print ($R_XDP >= 0.75) ? \"true\" : \"false\"")
+P_NFT=$(calc "print ($R_NFT >= 6) ? \"true\" : \"false\"")
+P_IPSET=$(calc "print ($R_IPSET >= 4) ? \"true\" : \"false\"")
+verdict() { [ "$1" = true ] && echo PASS || echo MISS; }
+
+printf '\n%-34s %8s %12s %17s\n' "receiver (median of $ROUNDS x ${SECONDS_EACH}s)" "Mpps" "of XDP_DROP" "ns over XDP_DROP"
+RJSON='{}'
+for r in $RECEIVERS; do
+	# What the receiver adds per frame to the bare XDP_DROP path
+	# (generator, veth, drop), independent of how cheap that path is.
+	above=$(calc "printf \"%.0f\", 1000 / ${MED[$r]} - 1000 / ${MED[xdp]}")
+	pct=$(calc "printf \"%.0f\", 100 * ${MED[$r]} / ${MED[xdp]}")
+	printf '%-34s %8.3f %11s%% %17s\n' "${NAME[$r]}" "${MED[$r]}" "$pct" "$above"
+	RJSON=$(echo "$RJSON" | jq -c --arg k "${KEY[$r]}" --arg name "${NAME[$r]}" \
+		--argjson mpps "${MED[$r]}" --argjson above "$above" \
+		--argjson rounds "$(arr "${RATES[$r]}")" --argjson wall "$(arr "${WALL[$r]}")" \
+		--argjson share "$(arr "${SHARE[$r]}")" --argjson sent "${SENT[$r]}" --argjson dropped "${DROPPED[$r]}" \
+		'.[$k] = {name: $name, mpps: $mpps, ns_over_xdp_drop: $above, rounds_mpps: $rounds,
+			  rounds_mpps_wall: $wall, rounds_core_share: $share, sent: $sent, dropped: $dropped}')
+done
+echo "the XDP_DROP path costs $XDP_NS ns a frame (generate, transmit, receive, drop)"
+printf '%-34s %8s  %s\n' "geofw / XDP_DROP" "$R_XDP" "$(verdict "$P_XDP") >= 0.75"
+printf '%-34s %8s  %s\n' "geofw / nft ingress set" "$R_NFT" "$(verdict "$P_NFT") >= 6"
+printf '%-34s %8s  %s\n' "geofw / ipset" "$R_IPSET" "$(verdict "$P_IPSET") >= 4"
+
+[ -z "$JSON" ] || jq -n --argjson geo "$GEO" --arg countries "$BENCH_COUNTRIES" --arg ipt "$($IPT -V)" \
+	--argjson rounds "$ROUNDS" --argjson seconds "$SECONDS_EACH" --argjson cpu "$GEN_CPU" \
+	--argjson nft_load "$NFT_LOAD_S" --argjson ipset_load "$IPSET_LOAD_S" \
+	--argjson rx "$RJSON" --argjson xdp_ns "$XDP_NS" \
+	--argjson r_xdp "$R_XDP" --argjson r_nft "$R_NFT" --argjson r_ipset "$R_IPSET" \
+	--argjson p_xdp "$P_XDP" --argjson p_nft "$P_NFT" --argjson p_ipset "$P_IPSET" \
+	'{countries: $countries, prefixes: $geo, rounds: $rounds, seconds_each: $seconds,
+	  generator_cpu: $cpu, iptables: $ipt, set_load_s: {nft: $nft_load, ipset: $ipset_load},
+	  rate_basis: "frames dropped per second of the generator core (its CPU time, softirq included)",
+	  receivers: $rx,
+	  mpps: ($rx | map_values(.mpps)),
+	  ns_per_frame: ({xdp_drop_path: $xdp_ns} + ($rx | del(.xdp_drop) | map_values(.ns_over_xdp_drop))),
+	  ratios: {geofw_vs_xdp_drop: $r_xdp, geofw_vs_nft: $r_nft, geofw_vs_ipset: $r_ipset},
+	  targets: {geofw_vs_xdp_drop: {min: 0.75, pass: $p_xdp},
+		    geofw_vs_nft: {min: 6, pass: $p_nft},
+		    geofw_vs_ipset: {min: 4, pass: $p_ipset}}}' > "$JSON"
