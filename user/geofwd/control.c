@@ -133,13 +133,15 @@ static int undo_push(struct undo_log *u, struct gfwd *d, const struct geofw_cidr
 		/* An LPM lookup may return a shorter match: compare prefixes via
 		 * get-next-key is costly, so look up the exact key with the
 		 * length itself and accept only an exact entry (below). */
-		e->existed = !bpf_map_lookup_elem(c->family == 4 ? d->fw.maps.allow4 : d->fw.maps.allow6,
+		/* The maps mirror the state: what the state lacks, they lack, so
+		 * only known prefixes cost a lookup (a 1M import stays cheap). */
+		e->existed = !geofw_state_find_allow(d->state, c, NULL) &&
+			     !bpf_map_lookup_elem(c->family == 4 ? d->fw.maps.allow4 : d->fw.maps.allow6,
 						  c->family == 4 ? (void *)&k4 : (void *)&k6,
-						  &e->old.allow_val) &&
-			     !geofw_state_find_allow(d->state, c, NULL);
+						  &e->old.allow_val);
 	} else {
-		e->existed = !geofw_block_get(&d->fw.maps, c, &e->old.block) &&
-			     !geofw_state_find_block(d->state, c, NULL);
+		e->existed = !geofw_state_find_block(d->state, c, NULL) &&
+			     !geofw_block_get(&d->fw.maps, c, &e->old.block);
 	}
 	return 0;
 }
@@ -188,6 +190,7 @@ static int finish_change(struct request *r, struct undo_log *u, int err)
 /* The maps get what the state now says for each prefix (its rule id too). */
 static int apply_blocks(struct request *r, const struct geofw_cidr *c, size_t n)
 {
+	struct geofw_block_batch *batch;
 	struct geofw_state_block rule;
 	struct geofw_block kv;
 	unsigned int bits = 0;
@@ -198,18 +201,24 @@ static int apply_blocks(struct request *r, const struct geofw_cidr *c, size_t n)
 		bits |= geofw_rules_present_bit(&c[i], false);
 	if ((err = geofw_rules_present_add(&r->d->fw.maps, bits)))
 		return err;
-	for (i = 0; i < n; i++) {
+	batch = geofw_block_batch_new(n);
+	for (i = 0; i < n && !err; i++) {
 		if ((err = geofw_state_find_block(r->d->state, &c[i], &rule)))
-			return err;
+			break;
 		gfwd_block_to_kernel(&rule, &kv);
-		if ((err = geofw_block_put(&r->d->fw.maps, &c[i], &kv))) {
-			snprintf(r->err, sizeof(r->err), "cannot add to the blocklist map: %s%s",
-				 strerror(-err), err == -E2BIG || err == -ENOSPC ?
-				 " (the map is full)" : "");
-			return err;
-		}
+		/* Exact addresses go to the hash in batches (one syscall per
+		 * thousands of entries); CIDRs one by one (LPM has no batch). */
+		err = batch ? geofw_block_batch_put(&r->d->fw.maps, batch, &c[i], &kv) :
+			      geofw_block_put(&r->d->fw.maps, &c[i], &kv);
 	}
-	return 0;
+	if (!err && batch)
+		err = geofw_block_batch_flush(&r->d->fw.maps, batch);
+	geofw_block_batch_free(batch);
+	if (err)
+		snprintf(r->err, sizeof(r->err), "cannot add to the blocklist map: %s%s",
+			 strerror(-err), err == -E2BIG || err == -ENOSPC ?
+			 " (the map is full)" : "");
+	return err;
 }
 
 static int add_blocks(struct request *r, const struct geofw_cidr *c, size_t n,

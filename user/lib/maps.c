@@ -266,6 +266,67 @@ int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 	return map_put(k.fd, &k.lpm6, val);
 }
 
+#define BATCH_CHUNK 8192
+
+struct geofw_block_batch {
+	size_t n4, n6;
+	struct geofw_ip4 k4[BATCH_CHUNK];
+	struct geofw_block v4[BATCH_CHUNK];
+	struct geofw_ip6 k6[BATCH_CHUNK];
+	struct geofw_block v6[BATCH_CHUNK];
+};
+
+struct geofw_block_batch *geofw_block_batch_new(size_t max_entries)
+{
+	(void)max_entries;	/* flushed every BATCH_CHUNK entries */
+	return calloc(1, sizeof(struct geofw_block_batch));
+}
+
+void geofw_block_batch_free(struct geofw_block_batch *b)
+{
+	free(b);
+}
+
+static int batch_write(int fd, void *keys, void *vals, size_t *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	__u32 count = (__u32)*n;
+
+	if (!*n)
+		return 0;
+	if (bpf_map_update_batch(fd, keys, vals, &count, &opts))
+		return -errno;
+	*n = 0;
+	return 0;
+}
+
+int geofw_block_batch_flush(const struct geofw_maps *m, struct geofw_block_batch *b)
+{
+	int err = batch_write(m->block_ip4, b->k4, b->v4, &b->n4);
+
+	return err ? err : batch_write(m->block_ip6, b->k6, b->v6, &b->n6);
+}
+
+int geofw_block_batch_put(const struct geofw_maps *m, struct geofw_block_batch *b,
+			  const struct geofw_cidr *c, const struct geofw_block *val)
+{
+	int err;
+
+	if (c->family == 4 && c->prefixlen == 32) {
+		if ((err = block4_bits_set(m, c)))
+			return err;
+		memcpy(b->k4[b->n4].addr, c->addr, 4);
+		b->v4[b->n4++] = *val;
+		return b->n4 == BATCH_CHUNK ? batch_write(m->block_ip4, b->k4, b->v4, &b->n4) : 0;
+	}
+	if (c->family == 6 && c->prefixlen == 128) {
+		memcpy(b->k6[b->n6].addr, c->addr, 16);
+		b->v6[b->n6++] = *val;
+		return b->n6 == BATCH_CHUNK ? batch_write(m->block_ip6, b->k6, b->v6, &b->n6) : 0;
+	}
+	return geofw_block_put(m, c, val);
+}
+
 unsigned int geofw_rules_present_bit(const struct geofw_cidr *c, bool allow)
 {
 	bool v4 = c->family == 4;

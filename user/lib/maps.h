@@ -61,6 +61,19 @@ int geofw_allow_del(const struct geofw_maps *m, const struct geofw_cidr *c);
  * prefix's bit), and geofw_rules_present_sync() after deleting, which clears
  * the bits of maps that became empty.
  */
+/*
+ * Many blocks at once (imports): exact /32 and /128 entries are queued and
+ * written with BPF_MAP_UPDATE_BATCH, shorter prefixes go in directly.  The
+ * prefilter bits are set as entries are queued, before they are written.
+ * new() returns NULL when memory is short: callers fall back to _put().
+ */
+struct geofw_block_batch;
+struct geofw_block_batch *geofw_block_batch_new(size_t max_entries);
+int geofw_block_batch_put(const struct geofw_maps *m, struct geofw_block_batch *b,
+			  const struct geofw_cidr *c, const struct geofw_block *val);
+int geofw_block_batch_flush(const struct geofw_maps *m, struct geofw_block_batch *b);
+void geofw_block_batch_free(struct geofw_block_batch *b);
+
 unsigned int geofw_rules_present_bit(const struct geofw_cidr *c, bool allow);
 int geofw_rules_present_add(const struct geofw_maps *m, unsigned int bits);
 int geofw_rules_present_sync(const struct geofw_maps *m);
