@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "cidr.h"
+#include "msg.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,7 +13,6 @@
 #define ADDR_TEXT_MAX	63
 /* Echo of the input in messages: long or binary input must not flood a
  * terminal or carry control characters through the socket. */
-#define ECHO_MAX	64
 
 static const __u8 v4mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
@@ -41,23 +41,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* Printable, bounded copy of user input for an error message. */
-static const char *echo(const char *text, char buf[ECHO_MAX + 4])
-{
-	size_t i;
-
-	for (i = 0; text[i] && i < ECHO_MAX; i++) {
-		unsigned char ch = text[i];
-
-		buf[i] = ch >= 0x20 && ch < 0x7f ? ch : '?';
-	}
-	if (text[i]) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
 
 void geofw_cidr_mask(struct geofw_cidr *c)
 {
@@ -88,27 +71,27 @@ static bool is_v4mapped(const __u8 addr[16])
 static int parse_prefixlen(const char *p, int max, const char *text, int family,
 			   int *len, char *err, size_t errlen)
 {
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	int v = 0, i;
 
 	if (!*p)
 		return fail(err, errlen, "%s: missing prefix length after '/'",
-			    echo(text, eb));
+			    geofw_echo(text, eb));
 	for (i = 0; p[i]; i++) {
 		if (p[i] < '0' || p[i] > '9')
 			return fail(err, errlen,
 				    "%s: prefix length must be a decimal number",
-				    echo(text, eb));
+				    geofw_echo(text, eb));
 		/* Saturate: the value only has to be known to exceed max. */
 		if (v <= max)
 			v = v * 10 + (p[i] - '0');
 	}
 	if (p[0] == '0' && p[1])
 		return fail(err, errlen, "%s: prefix length has a leading zero",
-			    echo(text, eb));
+			    geofw_echo(text, eb));
 	if (v > max)
 		return fail(err, errlen, "%s: prefix length must be 0-%d for IPv%d",
-			    echo(text, eb), max, family);
+			    geofw_echo(text, eb), max, family);
 	*len = v;
 	return 0;
 }
@@ -116,7 +99,7 @@ static int parse_prefixlen(const char *p, int max, const char *text, int family,
 int geofw_cidr_parse(const char *text, unsigned int flags, struct geofw_cidr *out,
 		     char *err, size_t errlen)
 {
-	char abuf[ADDR_TEXT_MAX + 1], eb[ECHO_MAX + 4], sb[GEOFW_CIDR_STRLEN];
+	char abuf[ADDR_TEXT_MAX + 1], eb[GEOFW_ECHO_BUFLEN], sb[GEOFW_CIDR_STRLEN];
 	const char *slash;
 	struct geofw_cidr c;
 	size_t alen;
@@ -129,10 +112,10 @@ int geofw_cidr_parse(const char *text, unsigned int flags, struct geofw_cidr *ou
 	alen = slash ? (size_t)(slash - text) : strlen(text);
 	if (slash && (flags & GEOFW_CIDR_ADDR_ONLY))
 		return fail(err, errlen, "%s: expected a single address, not a prefix",
-			    echo(text, eb));
+			    geofw_echo(text, eb));
 	if (alen > ADDR_TEXT_MAX)
 		return fail(err, errlen, "%s: not an IPv4 or IPv6 address",
-			    echo(text, eb));
+			    geofw_echo(text, eb));
 	memcpy(abuf, text, alen);
 	abuf[alen] = '\0';
 
@@ -143,7 +126,7 @@ int geofw_cidr_parse(const char *text, unsigned int flags, struct geofw_cidr *ou
 		c.family = 6;
 	else
 		return fail(err, errlen, "%s: not an IPv4 or IPv6 address",
-			    echo(text, eb));
+			    geofw_echo(text, eb));
 
 	if (slash && parse_prefixlen(slash + 1, max_prefix(c.family), text,
 				     c.family, &plen, err, errlen))
@@ -157,7 +140,7 @@ int geofw_cidr_parse(const char *text, unsigned int flags, struct geofw_cidr *ou
 		if (plen < 96)
 			return fail(err, errlen,
 				    "%s: an IPv4-mapped prefix must be /96 or longer (a shorter one spans non-mapped IPv6 space)",
-				    echo(text, eb));
+				    geofw_echo(text, eb));
 		memmove(c.addr, c.addr + 12, 4);
 		memset(c.addr + 4, 0, sizeof(c.addr) - 4);
 		c.family = 4;
@@ -168,14 +151,14 @@ int geofw_cidr_parse(const char *text, unsigned int flags, struct geofw_cidr *ou
 	if (plen == 0 && !(flags & GEOFW_CIDR_ALLOW_ZERO))
 		return fail(err, errlen,
 			    "%s: /0 matches every IPv%d address; use --force if you mean it",
-			    echo(text, eb), c.family);
+			    geofw_echo(text, eb), c.family);
 
 	if (geofw_cidr_has_host_bits(&c)) {
 		if (!(flags & GEOFW_CIDR_ALLOW_HOST_BITS)) {
 			geofw_cidr_mask(&c);
 			geofw_cidr_format(&c, sb, sizeof(sb));
 			return fail(err, errlen, "%s: host bits set; did you mean %s?",
-				    echo(text, eb), sb);
+				    geofw_echo(text, eb), sb);
 		}
 		geofw_cidr_mask(&c);
 	}
@@ -290,7 +273,7 @@ static bool is_ascii_letter(char ch)
 
 int geofw_cc_parse(const char *text, char out[3], char *err, size_t errlen)
 {
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 
 	if (!text || !*text)
 		return fail(err, errlen,
@@ -298,7 +281,7 @@ int geofw_cc_parse(const char *text, char out[3], char *err, size_t errlen)
 	if (!is_ascii_letter(text[0]) || !is_ascii_letter(text[1]) || text[2])
 		return fail(err, errlen,
 			    "%s: a country is two letters (ISO 3166-1 alpha-2), e.g. RU",
-			    echo(text, eb));
+			    geofw_echo(text, eb));
 	/* Clearing bit 5 upper-cases an ASCII letter without the locale. */
 	out[0] = text[0] & ~0x20;
 	out[1] = text[1] & ~0x20;
@@ -322,7 +305,7 @@ int geofw_duration_parse(const char *text, __u64 *seconds, char *err, size_t err
 {
 	static const char syntax[] =
 		"a duration is a number with a unit s, m, h, d or w, e.g. 30m or 1h30m";
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	const char *p = text;
 	int last_rank = 6;
 	__u64 total = 0;
@@ -332,14 +315,14 @@ int geofw_duration_parse(const char *text, __u64 *seconds, char *err, size_t err
 		return fail(err, errlen, "empty duration: %s", syntax);
 	if (*text == '-')
 		return fail(err, errlen, "%s: a duration cannot be negative",
-			    echo(text, eb));
+			    geofw_echo(text, eb));
 
 	while (*p) {
 		__u64 n = 0, mult;
 		int rank;
 
 		if (*p < '0' || *p > '9')
-			return fail(err, errlen, "%s: %s", echo(text, eb), syntax);
+			return fail(err, errlen, "%s: %s", geofw_echo(text, eb), syntax);
 		for (; *p >= '0' && *p <= '9'; p++) {
 			if (__builtin_mul_overflow(n, 10, &n) ||
 			    __builtin_add_overflow(n, (__u64)(*p - '0'), &n))
@@ -351,11 +334,11 @@ int geofw_duration_parse(const char *text, __u64 *seconds, char *err, size_t err
 		} else {
 			rank = unit_seconds(*p, &mult);
 			if (!rank)
-				return fail(err, errlen, "%s: %s", echo(text, eb), syntax);
+				return fail(err, errlen, "%s: %s", geofw_echo(text, eb), syntax);
 			if (rank >= last_rank)
 				return fail(err, errlen,
 					    "%s: units go from largest to smallest, each once (e.g. 1h30m)",
-					    echo(text, eb));
+					    geofw_echo(text, eb));
 			last_rank = rank;
 			p++;
 		}
@@ -366,10 +349,10 @@ int geofw_duration_parse(const char *text, __u64 *seconds, char *err, size_t err
 	/* Keep reading after an overflow so junk is reported as junk. */
 	if (overflow || total > GEOFW_DURATION_MAX)
 		return fail(err, errlen, "%s: duration too long (at most %llu seconds)",
-			    echo(text, eb), (unsigned long long)GEOFW_DURATION_MAX);
+			    geofw_echo(text, eb), (unsigned long long)GEOFW_DURATION_MAX);
 	if (!total)
 		return fail(err, errlen, "%s: a duration must be greater than zero",
-			    echo(text, eb));
+			    geofw_echo(text, eb));
 	*seconds = total;
 	return 0;
 }

@@ -5,6 +5,7 @@
  * so an option cannot exist without being documented.
  */
 #include "cmd.h"
+#include "msg.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -497,41 +498,8 @@ static const struct geofw_cmd_option global_opts[] = {
 
 /* ---- helpers --------------------------------------------------------------- */
 
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
-#define ECHO_MAX 64
-
-/* Printable, bounded copy of a word for a message: the word may come from
- * the socket and must not put terminal controls into a reply or a log. */
-static const char *echo(const char *text, char buf[ECHO_MAX + 4])
-{
-	size_t i;
-
-	if (!text)
-		text = "";
-	for (i = 0; text[i] && i < ECHO_MAX; i++) {
-		unsigned char ch = text[i];
-
-		buf[i] = ch >= 0x20 && ch < 0x7f ? ch : '?';
-	}
-	if (text[i]) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
 
 static const char *arg_at(char *const *argv, int i)
 {
@@ -645,23 +613,23 @@ static const struct geofw_cmd_option *cmd_option(const struct geofw_cmd_desc *d,
 static int set_text(char **dst, const char *src, char *err, size_t errlen)
 {
 	*dst = strdup(src);
-	return *dst ? 0 : fail(err, errlen, -ENOMEM, "out of memory");
+	return *dst ? 0 : geofw_errf(err, errlen, -ENOMEM, "out of memory");
 }
 
 static int parse_block_action(const char *cname, const char *v, int *action,
 			      char *err, size_t errlen)
 {
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	int a = geofw_action_parse(v);
 
 	if (a == GEOFW_ACT_PASS)
-		return fail(err, errlen, -EINVAL,
+		return geofw_errf(err, errlen, -EINVAL,
 			    "%s: --action pass: not a blocking action (drop, reject, http403 or "
 			    "log); to let addresses through use 'fwctl allow'", cname);
 	if (a < 0)
-		return fail(err, errlen, -EINVAL,
+		return geofw_errf(err, errlen, -EINVAL,
 			    "%s: --action %s: unknown action (drop, reject, http403 or log)",
-			    cname, echo(v, eb));
+			    cname, geofw_echo(v, eb));
 	*action = a;
 	return 0;
 }
@@ -671,7 +639,7 @@ static int parse_block_action(const char *cname, const char *v, int *action,
 static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_option *o,
 			const char *v, struct geofw_cmd *cmd, char *err, size_t errlen)
 {
-	char msg[GEOFW_CMD_ERRLEN / 2], eb[ECHO_MAX + 4];
+	char msg[GEOFW_CMD_ERRLEN / 2], eb[GEOFW_ECHO_BUFLEN];
 	unsigned long long n;
 	__u64 secs;
 	int r;
@@ -682,7 +650,7 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 		return 0;
 	case O_TTL:
 		if (geofw_duration_parse(v, &secs, msg, sizeof(msg)))
-			return fail(err, errlen, -EINVAL, "%s: --ttl: %s", d->name, msg);
+			return geofw_errf(err, errlen, -EINVAL, "%s: --ttl: %s", d->name, msg);
 		cmd->ttl = secs;
 		return 0;
 	case O_ACTION:
@@ -690,7 +658,7 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 	case O_COMMENT:
 		if (geofw_state_check_text(v, strlen(v), GEOFW_STATE_COMMENT_MAX, "comment",
 					   msg, sizeof(msg)))
-			return fail(err, errlen, -EINVAL, "%s: --comment: %s", d->name, msg);
+			return geofw_errf(err, errlen, -EINVAL, "%s: --comment: %s", d->name, msg);
 		return set_text(&cmd->comment, v, err, errlen);
 	case O_FORCE:
 		cmd->force = true;
@@ -703,19 +671,19 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 		if (!v)
 			return 0;
 		if (geofw_duration_parse(v, &secs, msg, sizeof(msg)))
-			return fail(err, errlen, -EINVAL, "%s: --watch: %s", d->name, msg);
+			return geofw_errf(err, errlen, -EINVAL, "%s: --watch: %s", d->name, msg);
 		if (secs > GEOFW_CMD_INTERVAL_MAX)
-			return fail(err, errlen, -EINVAL,
-				    "%s: --watch: %s: at most %d seconds", d->name, echo(v, eb),
+			return geofw_errf(err, errlen, -EINVAL,
+				    "%s: --watch: %s: at most %d seconds", d->name, geofw_echo(v, eb),
 				    GEOFW_CMD_INTERVAL_MAX);
 		cmd->interval = (unsigned int)secs;
 		return 0;
 	case O_SAMPLES:
 		r = parse_count(v, GEOFW_CMD_SAMPLES_MAX, &n);
 		if (r || !n)
-			return fail(err, errlen, -EINVAL,
+			return geofw_errf(err, errlen, -EINVAL,
 				    "%s: --samples: %s: expected a number from 1 to %d",
-				    d->name, echo(v, eb), GEOFW_CMD_SAMPLES_MAX);
+				    d->name, geofw_echo(v, eb), GEOFW_CMD_SAMPLES_MAX);
 		cmd->samples = (size_t)n;
 		return 0;
 	case O_FOLLOW:
@@ -727,18 +695,18 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 	case O_RATE:
 		r = parse_count(v, GEOFW_CMD_RATE_MAX, &n);
 		if (r || !n)
-			return fail(err, errlen, -EINVAL,
+			return geofw_errf(err, errlen, -EINVAL,
 				    "%s: --rate: %s: expected a number from 1 to %d",
-				    d->name, echo(v, eb), GEOFW_CMD_RATE_MAX);
+				    d->name, geofw_echo(v, eb), GEOFW_CMD_RATE_MAX);
 		cmd->rate = (__u32)n;
 		return 0;
 	case O_INTERVAL:
 	case O_WINDOW:
 		if (geofw_duration_parse(v, &secs, msg, sizeof(msg)))
-			return fail(err, errlen, -EINVAL, "%s: --%s: %s", d->name, o->name, msg);
+			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s", d->name, o->name, msg);
 		if (secs > (o->key == O_INTERVAL ? GEOFW_CMD_INTERVAL_MAX : GEOFW_CMD_WINDOW_MAX))
-			return fail(err, errlen, -EINVAL, "%s: --%s: %s: at most %d seconds",
-				    d->name, o->name, echo(v, eb),
+			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s: at most %d seconds",
+				    d->name, o->name, geofw_echo(v, eb),
 				    o->key == O_INTERVAL ? GEOFW_CMD_INTERVAL_MAX :
 							   GEOFW_CMD_WINDOW_MAX);
 		if (o->key == O_INTERVAL)
@@ -748,12 +716,12 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 		return 0;
 	case O_DB:
 		if (!*v)
-			return fail(err, errlen, -EINVAL, "%s: --db: empty file name", d->name);
+			return geofw_errf(err, errlen, -EINVAL, "%s: --db: empty file name", d->name);
 		if (strlen(v) >= PATH_MAX)
-			return fail(err, errlen, -EINVAL, "%s: --db: file name too long", d->name);
+			return geofw_errf(err, errlen, -EINVAL, "%s: --db: file name too long", d->name);
 		return set_text(&cmd->db, v, err, errlen);
 	}
-	return fail(err, errlen, -EINVAL, "%s: internal error: option %d", d->name, o->key);
+	return geofw_errf(err, errlen, -EINVAL, "%s: internal error: option %d", d->name, o->key);
 }
 
 /* Why an option is not accepted by d: it belongs to fwctl, to other
@@ -761,7 +729,7 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 static int bad_option(const struct geofw_cmd_desc *d, const char *word, const char *lname,
 		      char sname, char *err, size_t errlen)
 {
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	size_t i;
 
 	for (i = 0; i < N_GLOBAL_OPTS; i++) {
@@ -770,23 +738,23 @@ static int bad_option(const struct geofw_cmd_desc *d, const char *word, const ch
 		if (g->key == G_JSON || g->key == G_HELP)
 			continue;	/* every command has them */
 		if (lname ? !strcmp(g->name, lname) : sname && g->short_name == sname)
-			return fail(err, errlen, -EINVAL,
+			return geofw_errf(err, errlen, -EINVAL,
 				    "%s: '%s' is an option of fwctl: put it before the command",
-				    d->name, echo(word, eb));
+				    d->name, geofw_echo(word, eb));
 	}
 	if (lname)
 		for (i = 0; i < sizeof(all_opts) / sizeof(all_opts[0]); i++)
 			if (!strcmp(all_opts[i]->name, lname))
-				return fail(err, errlen, -EINVAL,
+				return geofw_errf(err, errlen, -EINVAL,
 					    "%s: option '--%s' does not apply to this command",
 					    d->name, lname);
-	return fail(err, errlen, -EINVAL, "%s: unknown option '%s'", d->name, echo(word, eb));
+	return geofw_errf(err, errlen, -EINVAL, "%s: unknown option '%s'", d->name, geofw_echo(word, eb));
 }
 
 static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 			    struct geofw_cmd *cmd, char *err, size_t errlen)
 {
-	char msg[GEOFW_CMD_ERRLEN / 2], eb[ECHO_MAX + 4], cc[3];
+	char msg[GEOFW_CMD_ERRLEN / 2], eb[GEOFW_ECHO_BUFLEN], cc[3];
 	unsigned int flags = 0;
 	size_t i;
 	int id;
@@ -800,15 +768,15 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 		else if (d->pos_kind == P_CIDR_DEL || cmd->force)
 			flags = GEOFW_CIDR_ALLOW_ZERO;
 		if (geofw_cidr_parse(v, flags, &cmd->cidrs[cmd->n_cidrs], msg, sizeof(msg)))
-			return fail(err, errlen, -EINVAL, "%s: %s", d->name, msg);
+			return geofw_errf(err, errlen, -EINVAL, "%s: %s", d->name, msg);
 		cmd->n_cidrs++;
 		return 0;
 	case P_COUNTRY:
 		if (geofw_cc_parse(v, cc, msg, sizeof(msg)))
-			return fail(err, errlen, -EINVAL, "%s: %s", d->name, msg);
+			return geofw_errf(err, errlen, -EINVAL, "%s: %s", d->name, msg);
 		id = geofw_country_id(cc);
 		if (!id)
-			return fail(err, errlen, -EINVAL, "%s: %s: unknown country code "
+			return geofw_errf(err, errlen, -EINVAL, "%s: %s: unknown country code "
 				    "(ISO 3166-1 alpha-2, or EU, AP, XK)", d->name, cc);
 		for (i = 0; i < cmd->n_countries; i++)
 			if (cmd->countries[i] == id)
@@ -821,14 +789,14 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 		else if (!strcmp(v, "allow"))
 			cmd->mode = GEOFW_MODE_ALLOW_LISTED;
 		else
-			return fail(err, errlen, -EINVAL, "%s: '%s': expected block or allow",
-				    d->name, echo(v, eb));
+			return geofw_errf(err, errlen, -EINVAL, "%s: '%s': expected block or allow",
+				    d->name, geofw_echo(v, eb));
 		return 0;
 	case P_FILE:
 		if (!*v)
-			return fail(err, errlen, -EINVAL, "%s: empty file name", d->name);
+			return geofw_errf(err, errlen, -EINVAL, "%s: empty file name", d->name);
 		if (strlen(v) >= PATH_MAX)
-			return fail(err, errlen, -EINVAL, "%s: file name too long", d->name);
+			return geofw_errf(err, errlen, -EINVAL, "%s: file name too long", d->name);
 		return set_text(&cmd->file, v, err, errlen);
 	case P_LIST:
 		if (!strcmp(v, "blocks"))
@@ -838,12 +806,12 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 		else if (!strcmp(v, "countries"))
 			cmd->list = GEOFW_LIST_COUNTRIES;
 		else
-			return fail(err, errlen, -EINVAL,
+			return geofw_errf(err, errlen, -EINVAL,
 				    "%s: '%s': expected blocks, allows or countries",
-				    d->name, echo(v, eb));
+				    d->name, geofw_echo(v, eb));
 		return 0;
 	}
-	return fail(err, errlen, -EINVAL, "%s: internal error: positional %d", d->name,
+	return geofw_errf(err, errlen, -EINVAL, "%s: internal error: positional %d", d->name,
 		    d->pos_kind);
 }
 
@@ -871,7 +839,7 @@ static const char *missing_what(const struct geofw_cmd_desc *d)
 static int parse_topic(int n, const char *const *w, struct geofw_cmd *cmd,
 		       char *err, size_t errlen)
 {
-	char eb[ECHO_MAX + 4], eb2[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN], eb2[GEOFW_ECHO_BUFLEN];
 	const struct geofw_cmd_desc *t;
 
 	if (n == 0)
@@ -881,9 +849,9 @@ static int parse_topic(int n, const char *const *w, struct geofw_cmd *cmd,
 	t = find_words(w[0], n > 1 ? w[1] : NULL);
 	if (!t) {
 		if (n > 1)
-			return fail(err, errlen, -EINVAL, "help: unknown command '%s %s'",
-				    echo(w[0], eb), echo(w[1], eb2));
-		return fail(err, errlen, -EINVAL, "help: unknown command '%s'", echo(w[0], eb));
+			return geofw_errf(err, errlen, -EINVAL, "help: unknown command '%s %s'",
+				    geofw_echo(w[0], eb), geofw_echo(w[1], eb2));
+		return geofw_errf(err, errlen, -EINVAL, "help: unknown command '%s'", geofw_echo(w[0], eb));
 	}
 	return set_text(&cmd->topic, t->name, err, errlen);
 }
@@ -926,7 +894,7 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 {
 	const struct geofw_cmd_desc *d;
 	bool seen[O_MAX] = { false }, help = false, opts_done = false;
-	char eb[ECHO_MAX + 4], first_err[GEOFW_CMD_ERRLEN];
+	char eb[GEOFW_ECHO_BUFLEN], first_err[GEOFW_CMD_ERRLEN];
 	const char **pos = NULL;
 	const char *w0, *w1;
 	int i, start, npos = 0, ret = 0;
@@ -936,7 +904,7 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		err[0] = '\0';
 	first_err[0] = '\0';
 	if (argc < 1 || !argv || !argv[0] || !argv[0][0])
-		return fail(err, errlen, -EINVAL, "missing command (try 'fwctl help')");
+		return geofw_errf(err, errlen, -EINVAL, "missing command (try 'fwctl help')");
 
 	/* The command word(s). */
 	w0 = argv[0];
@@ -945,7 +913,7 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		return to_help(cmd, NULL, err, errlen);
 	if (find_group(w0) >= 0) {
 		if (!w1)
-			return fail(err, errlen, -EINVAL,
+			return geofw_errf(err, errlen, -EINVAL,
 				    "%s: missing command (try 'fwctl %s help')", w0, w0);
 		if (!strcmp(w1, "help") || !strcmp(w1, "--help") || !strcmp(w1, "-h")) {
 			/* "geo help verify" is the help of "geo verify". */
@@ -953,9 +921,9 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 				const char *tw[2] = { w0, arg_at(argv, 2) };
 
 				if (argc > 3)
-					return fail(err, errlen, -EINVAL,
+					return geofw_errf(err, errlen, -EINVAL,
 						    "%s help: unexpected argument '%s'", w0,
-						    echo(arg_at(argv, 3), eb));
+						    geofw_echo(arg_at(argv, 3), eb));
 				ret = to_help(cmd, NULL, err, errlen);
 				return ret ? ret : parse_topic(2, tw, cmd, err, errlen);
 			}
@@ -963,15 +931,15 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		}
 		d = find_words(w0, w1);
 		if (!d)
-			return fail(err, errlen, -EINVAL,
+			return geofw_errf(err, errlen, -EINVAL,
 				    "%s: unknown command '%s' (try 'fwctl %s help')", w0,
-				    echo(w1, eb), w0);
+				    geofw_echo(w1, eb), w0);
 		start = 2;
 	} else {
 		d = find_words(w0, NULL);
 		if (!d)
-			return fail(err, errlen, -EINVAL,
-				    "unknown command '%s' (try 'fwctl help')", echo(w0, eb));
+			return geofw_errf(err, errlen, -EINVAL,
+				    "unknown command '%s' (try 'fwctl help')", geofw_echo(w0, eb));
 		start = 1;
 	}
 	cmd->id = d->id;
@@ -982,7 +950,7 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 	if (argc > start) {
 		pos = calloc((size_t)(argc - start), sizeof(*pos));
 		if (!pos)
-			return fail(err, errlen, -ENOMEM, "out of memory");
+			return geofw_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 
 	/*
@@ -1033,7 +1001,7 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		}
 		if (val && !o->arg) {
 			if (!first_err[0])
-				fail(first_err, sizeof(first_err), -EINVAL,
+				geofw_errf(first_err, sizeof(first_err), -EINVAL,
 				     "%s: option '--%s' takes no value", d->name, o->name);
 			continue;
 		}
@@ -1045,7 +1013,7 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 				val = arg_at(argv, ++i);
 			} else {
 				if (!first_err[0])
-					fail(first_err, sizeof(first_err), -EINVAL,
+					geofw_errf(first_err, sizeof(first_err), -EINVAL,
 					     "%s: option '--%s' needs a value (%s)", d->name,
 					     o->name, o->arg);
 				continue;
@@ -1054,14 +1022,14 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		if (first_err[0])
 			continue;
 		if (seen[o->key]) {
-			fail(first_err, sizeof(first_err), -EINVAL,
+			geofw_errf(first_err, sizeof(first_err), -EINVAL,
 			     "%s: option '--%s' given twice", d->name, o->name);
 			continue;
 		}
 		seen[o->key] = true;
 		r = apply_option(d, o, val, cmd, first_err, sizeof(first_err));
 		if (r == -ENOMEM) {
-			ret = fail(err, errlen, r, "out of memory");
+			ret = geofw_errf(err, errlen, r, "out of memory");
 			goto out;
 		}
 	}
@@ -1073,40 +1041,40 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		goto out;
 	}
 	if (first_err[0]) {
-		ret = fail(err, errlen, -EINVAL, "%s", first_err);
+		ret = geofw_errf(err, errlen, -EINVAL, "%s", first_err);
 		goto out;
 	}
 	if (d->pos_kind == P_TOPIC) {
 		if (npos > d->max_args) {
-			ret = fail(err, errlen, -EINVAL, "help: unexpected argument '%s'",
-				   echo(pos[d->max_args], eb));
+			ret = geofw_errf(err, errlen, -EINVAL, "help: unexpected argument '%s'",
+				   geofw_echo(pos[d->max_args], eb));
 			goto out;
 		}
 		ret = parse_topic(npos, pos, cmd, err, errlen);
 		goto out;
 	}
 	if (npos < d->min_args) {
-		ret = fail(err, errlen, -EINVAL, "%s: missing %s (usage: see 'fwctl %s --help')",
+		ret = geofw_errf(err, errlen, -EINVAL, "%s: missing %s (usage: see 'fwctl %s --help')",
 			   d->name, missing_what(d), d->name);
 		goto out;
 	}
 	if (d->max_args >= 0 && npos > d->max_args) {
-		ret = fail(err, errlen, -EINVAL, "%s: unexpected argument '%s'", d->name,
-			   echo(pos[d->max_args], eb));
+		ret = geofw_errf(err, errlen, -EINVAL, "%s: unexpected argument '%s'", d->name,
+			   geofw_echo(pos[d->max_args], eb));
 		goto out;
 	}
 	if (npos && (d->pos_kind == P_CIDR || d->pos_kind == P_CIDR_DEL ||
 		     d->pos_kind == P_ADDR)) {
 		cmd->cidrs = calloc((size_t)npos, sizeof(*cmd->cidrs));
 		if (!cmd->cidrs) {
-			ret = fail(err, errlen, -ENOMEM, "out of memory");
+			ret = geofw_errf(err, errlen, -ENOMEM, "out of memory");
 			goto out;
 		}
 	}
 	if (npos && d->pos_kind == P_COUNTRY) {
 		cmd->countries = calloc((size_t)npos, sizeof(*cmd->countries));
 		if (!cmd->countries) {
-			ret = fail(err, errlen, -ENOMEM, "out of memory");
+			ret = geofw_errf(err, errlen, -ENOMEM, "out of memory");
 			goto out;
 		}
 	}
@@ -1142,7 +1110,7 @@ void geofw_cmd_free(struct geofw_cmd *cmd)
 int geofw_cmd_parse_global(int argc, char *const *argv, struct geofw_cmd_global *g,
 			   char *err, size_t errlen)
 {
-	char eb[ECHO_MAX + 4], msg[GEOFW_CMD_ERRLEN / 2];
+	char eb[GEOFW_ECHO_BUFLEN], msg[GEOFW_CMD_ERRLEN / 2];
 	int i;
 
 	memset(g, 0, sizeof(*g));
@@ -1152,7 +1120,7 @@ int geofw_cmd_parse_global(int argc, char *const *argv, struct geofw_cmd_global 
 	if (err && errlen)
 		err[0] = '\0';
 	if (argc < 0 || (argc && !argv))
-		return fail(err, errlen, -EINVAL, "bad arguments");
+		return geofw_errf(err, errlen, -EINVAL, "bad arguments");
 
 	for (i = 0; i < argc; i++) {
 		const struct geofw_cmd_option *o = NULL;
@@ -1178,17 +1146,17 @@ int geofw_cmd_parse_global(int argc, char *const *argv, struct geofw_cmd_global 
 			}
 		}
 		if (!o)
-			return fail(err, errlen, -EINVAL,
-				    "unknown option '%s' (try 'fwctl --help')", echo(a, eb));
+			return geofw_errf(err, errlen, -EINVAL,
+				    "unknown option '%s' (try 'fwctl --help')", geofw_echo(a, eb));
 		if (eq && !o->arg)
-			return fail(err, errlen, -EINVAL, "option '--%s' takes no value", o->name);
+			return geofw_errf(err, errlen, -EINVAL, "option '--%s' takes no value", o->name);
 		if (o->arg) {
 			if (eq)
 				val = eq + 1;
 			else if (i + 1 < argc)
 				val = arg_at(argv, ++i);
 			else
-				return fail(err, errlen, -EINVAL,
+				return geofw_errf(err, errlen, -EINVAL,
 					    "option '--%s' needs a value (%s)", o->name, o->arg);
 		}
 		switch (o->key) {
@@ -1203,23 +1171,23 @@ int geofw_cmd_parse_global(int argc, char *const *argv, struct geofw_cmd_global 
 			break;
 		case G_SOCKET:
 			if (!*val || strlen(val) >= SUN_PATH_LEN)
-				return fail(err, errlen, -EINVAL,
+				return geofw_errf(err, errlen, -EINVAL,
 					    "--socket: '%s': a socket path is 1 to %d bytes",
-					    echo(val, eb), (int)SUN_PATH_LEN - 1);
+					    geofw_echo(val, eb), (int)SUN_PATH_LEN - 1);
 			g->socket = val;
 			break;
 		case G_PIN_DIR:
 			if (!*val || strlen(val) >= PATH_MAX - 32)
-				return fail(err, errlen, -EINVAL, "--pin-dir: '%s': bad directory",
-					    echo(val, eb));
+				return geofw_errf(err, errlen, -EINVAL, "--pin-dir: '%s': bad directory",
+					    geofw_echo(val, eb));
 			g->pin_dir = val;
 			break;
 		case G_TIMEOUT:
 			if (geofw_duration_parse(val, &secs, msg, sizeof(msg)))
-				return fail(err, errlen, -EINVAL, "--timeout: %s", msg);
+				return geofw_errf(err, errlen, -EINVAL, "--timeout: %s", msg);
 			if (secs > GEOFW_CMD_TIMEOUT_MAX)
-				return fail(err, errlen, -EINVAL,
-					    "--timeout: %s: at most %d seconds", echo(val, eb),
+				return geofw_errf(err, errlen, -EINVAL,
+					    "--timeout: %s: at most %d seconds", geofw_echo(val, eb),
 					    GEOFW_CMD_TIMEOUT_MAX);
 			g->timeout_ms = (int)secs * 1000;
 			break;
@@ -1450,7 +1418,7 @@ static void help_all(FILE *f)
 int geofw_cmd_help(const char *topic, char **text, char *err, size_t errlen)
 {
 	const struct geofw_cmd_desc *d = NULL;
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	size_t n = 0;
 	int g = -1;
 	FILE *f;
@@ -1461,13 +1429,13 @@ int geofw_cmd_help(const char *topic, char **text, char *err, size_t errlen)
 		if (g < 0) {
 			d = geofw_cmd_find(topic);
 			if (!d)
-				return fail(err, errlen, -EINVAL, "help: unknown command '%s'",
-					    echo(topic, eb));
+				return geofw_errf(err, errlen, -EINVAL, "help: unknown command '%s'",
+					    geofw_echo(topic, eb));
 		}
 	}
 	f = open_memstream(text, &n);
 	if (!f)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return geofw_errf(err, errlen, -ENOMEM, "out of memory");
 	if (d)
 		help_command(f, d);
 	else if (g >= 0)
@@ -1477,7 +1445,7 @@ int geofw_cmd_help(const char *topic, char **text, char *err, size_t errlen)
 	if (fclose(f)) {
 		free(*text);
 		*text = NULL;
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return geofw_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	return 0;
 }

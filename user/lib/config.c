@@ -5,6 +5,7 @@
  * whole file is good, so a bad reload never leaves half a policy in force.
  */
 #include "config.h"
+#include "msg.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,7 +25,6 @@
 
 /* Echo of the input in messages: bounded, printable ASCII only, since the
  * message ends up in the journal and on an operator's terminal. */
-#define ECHO_MAX	64
 
 #define DEFAULT_GEOIP_DB	"/var/lib/GeoIP/GeoLite2-Country.mmdb"
 #define DEFAULT_HTTP403_BODY	"/etc/geofw/403.html"
@@ -67,22 +67,6 @@ struct key {
 
 /* ---- messages ------------------------------------------------------------ */
 
-static const char *echo(const char *text, char buf[ECHO_MAX + 4])
-{
-	size_t i;
-
-	for (i = 0; text[i] && i < ECHO_MAX; i++) {
-		unsigned char ch = text[i];
-
-		buf[i] = ch >= 0x20 && ch < 0x7f ? ch : '?';
-	}
-	if (text[i]) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
 
 /* "FILE:LINE: Key: message", the key prefix only once the key is known. */
 __attribute__((format(printf, 2, 3)))
@@ -145,9 +129,9 @@ static const char *describe(const struct key *k, char *buf, size_t len)
 
 static int fail_not(struct parser *p, const char *val)
 {
-	char eb[ECHO_MAX + 4], db[128];
+	char eb[GEOFW_ECHO_BUFLEN], db[128];
 
-	return fail(p, "\"%s\" is not %s", echo(val, eb), describe(p->key, db, sizeof(db)));
+	return fail(p, "\"%s\" is not %s", geofw_echo(val, eb), describe(p->key, db, sizeof(db)));
 }
 
 /* ---- tokens -------------------------------------------------------------- */
@@ -197,13 +181,13 @@ static char *next_word(char **cursor)
 static int parse_number(struct parser *p, const char *text, unsigned long min,
 			unsigned long max, unsigned long *out)
 {
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	unsigned long v = 0;
 	size_t i;
 
 	for (i = 0; text[i]; i++) {
 		if (text[i] < '0' || text[i] > '9')
-			return fail(p, "\"%s\" is not a decimal number", echo(text, eb));
+			return fail(p, "\"%s\" is not a decimal number", geofw_echo(text, eb));
 		/* Saturate: the value only has to be known to exceed max. */
 		if (v <= max)
 			v = v * 10 + (unsigned long)(text[i] - '0');
@@ -211,9 +195,9 @@ static int parse_number(struct parser *p, const char *text, unsigned long min,
 	if (!i)
 		return fail(p, "missing number");
 	if (text[0] == '0' && text[1])
-		return fail(p, "\"%s\" has a leading zero", echo(text, eb));
+		return fail(p, "\"%s\" has a leading zero", geofw_echo(text, eb));
 	if (v < min || v > max)
-		return fail(p, "\"%s\" is out of range %lu-%lu", echo(text, eb), min, max);
+		return fail(p, "\"%s\" is out of range %lu-%lu", geofw_echo(text, eb), min, max);
 	*out = v;
 	return 0;
 }
@@ -231,14 +215,14 @@ static void set_str(char *dst, size_t size, const char *src)
  * whole line already). */
 static int parse_path(struct parser *p, const char *val, char *dst, size_t size)
 {
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	size_t len = strlen(val);
 
 	if (val[0] != '/')
-		return fail(p, "\"%s\" is not an absolute path", echo(val, eb));
+		return fail(p, "\"%s\" is not an absolute path", geofw_echo(val, eb));
 	if (strpbrk(val, " \t"))
 		return fail(p, "\"%s\" is not one path (paths cannot contain spaces)",
-			    echo(val, eb));
+			    geofw_echo(val, eb));
 	if (len >= size)
 		return fail(p, "path longer than %zu bytes", size - 1);
 	set_str(dst, size, val);
@@ -282,7 +266,7 @@ static int parse_action(struct parser *p, char *val)
 static int parse_interfaces(struct parser *p, char *val)
 {
 	struct geofw_conf *c = p->c;
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	char *w;
 	int i;
 
@@ -291,13 +275,13 @@ static int parse_interfaces(struct parser *p, char *val)
 	while ((w = next_word(&val))) {
 		if (strlen(w) >= GEOFW_CONF_IFNAMSIZ)
 			return fail(p, "\"%s\" is longer than %d characters",
-				    echo(w, eb), GEOFW_CONF_IFNAMSIZ - 1);
+				    geofw_echo(w, eb), GEOFW_CONF_IFNAMSIZ - 1);
 		if (!strcmp(w, ".") || !strcmp(w, "..") || strpbrk(w, "/:"))
 			return fail(p, "\"%s\" is not an interface name (no \"/\" or \":\", not \".\" or \"..\")",
-				    echo(w, eb));
+				    geofw_echo(w, eb));
 		for (i = 0; i < c->n_ifaces; i++)
 			if (!strcmp(c->ifaces[i], w))
-				return fail(p, "\"%s\" is listed twice", echo(w, eb));
+				return fail(p, "\"%s\" is listed twice", geofw_echo(w, eb));
 		if (c->n_ifaces == GEOFW_CONF_MAX_IFACES)
 			return fail(p, "more than %d interfaces", GEOFW_CONF_MAX_IFACES);
 		set_str(c->ifaces[c->n_ifaces++], GEOFW_CONF_IFNAMSIZ, w);
@@ -329,7 +313,7 @@ static bool is_field_char(char ch)
 static int parse_geoip_field(struct parser *p, char *val)
 {
 	struct geofw_conf *c = p->c;
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	size_t i;
 	char *w;
 
@@ -339,10 +323,10 @@ static int parse_geoip_field(struct parser *p, char *val)
 		for (i = 0; w[i]; i++)
 			if (!is_field_char(w[i]))
 				return fail(p, "\"%s\" is not a field name (letters, digits, \"_\")",
-					    echo(w, eb));
+					    geofw_echo(w, eb));
 		if (i >= GEOFW_CONF_FIELD_LEN)
 			return fail(p, "\"%s\" is longer than %d characters",
-				    echo(w, eb), GEOFW_CONF_FIELD_LEN - 1);
+				    geofw_echo(w, eb), GEOFW_CONF_FIELD_LEN - 1);
 		if (c->n_geoip_field == GEOFW_CONF_MAX_FIELD)
 			return fail(p, "more than %d components", GEOFW_CONF_MAX_FIELD);
 		set_str(c->geoip_field[c->n_geoip_field++], GEOFW_CONF_FIELD_LEN, w);
@@ -353,7 +337,7 @@ static int parse_geoip_field(struct parser *p, char *val)
 static int parse_countries(struct parser *p, char *val)
 {
 	struct geofw_conf *c = p->c;
-	char eb[ECHO_MAX + 4], cc[3];
+	char eb[GEOFW_ECHO_BUFLEN], cc[3];
 	int id, i;
 	char *w;
 
@@ -362,13 +346,13 @@ static int parse_countries(struct parser *p, char *val)
 	while ((w = next_word(&val))) {
 		if (geofw_cc_parse(w, cc, NULL, 0))
 			return fail(p, "\"%s\" is not a two-letter country code (ISO 3166-1 alpha-2)",
-				    echo(w, eb));
+				    geofw_echo(w, eb));
 		id = geofw_country_id(cc);
 		if (!id)
-			return fail(p, "\"%s\" is not a known country code", echo(w, eb));
+			return fail(p, "\"%s\" is not a known country code", geofw_echo(w, eb));
 		for (i = 0; i < c->n_countries; i++)
 			if (c->countries[i] == id)
-				return fail(p, "\"%s\" is listed twice", echo(w, eb));
+				return fail(p, "\"%s\" is listed twice", geofw_echo(w, eb));
 		/* Unreachable with distinct known ids, but the array is fixed. */
 		if (c->n_countries == GEOFW_COUNTRY_MAX_ID)
 			return fail(p, "more than %d countries", GEOFW_COUNTRY_MAX_ID);
@@ -380,7 +364,7 @@ static int parse_countries(struct parser *p, char *val)
 static int parse_http_ports(struct parser *p, char *val)
 {
 	struct geofw_conf *c = p->c;
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	unsigned long port;
 	char *w;
 	int i;
@@ -392,7 +376,7 @@ static int parse_http_ports(struct parser *p, char *val)
 			return -EINVAL;
 		for (i = 0; i < c->n_http_ports; i++)
 			if (c->http_ports[i] == port)
-				return fail(p, "\"%s\" is listed twice", echo(w, eb));
+				return fail(p, "\"%s\" is listed twice", geofw_echo(w, eb));
 		if (c->n_http_ports == GEOFW_MAX_HTTP_PORTS)
 			return fail(p, "more than %d ports", GEOFW_MAX_HTTP_PORTS);
 		c->http_ports[c->n_http_ports++] = (__u16)port;
@@ -418,7 +402,7 @@ static int parse_socket(struct parser *p, char *val)
 /* What useradd and groupadd accept by default on Debian. */
 static int parse_socket_group(struct parser *p, char *val)
 {
-	char eb[ECHO_MAX + 4], db[128];
+	char eb[GEOFW_ECHO_BUFLEN], db[128];
 	size_t i, len = strlen(val);
 	bool ok = len && len < GEOFW_CONF_GROUP_LEN;
 
@@ -434,7 +418,7 @@ static int parse_socket_group(struct parser *p, char *val)
 		ok = false;
 	}
 	if (!ok)
-		return fail(p, "\"%s\" is not %s", echo(val, eb),
+		return fail(p, "\"%s\" is not %s", geofw_echo(val, eb),
 			    describe(p->key, db, sizeof(db)));
 	set_str(p->c->socket_group, sizeof(p->c->socket_group), val);
 	return 0;
@@ -457,7 +441,7 @@ static int parse_metrics(struct parser *p, char *val)
 	struct sockaddr_storage ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	char eb[ECHO_MAX + 4], eb2[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN], eb2[GEOFW_ECHO_BUFLEN];
 	char *addr, *port, *colon;
 	unsigned long pn;
 	bool v6;
@@ -493,7 +477,7 @@ static int parse_metrics(struct parser *p, char *val)
 		if (strchr(val, ':')) {
 			*colon = ':';
 			return fail(p, "\"%s\": an IPv6 address goes in brackets, e.g. [::1]:9745",
-				    echo(val, eb));
+				    geofw_echo(val, eb));
 		}
 		addr = val;
 		port = colon + 1;
@@ -502,11 +486,11 @@ static int parse_metrics(struct parser *p, char *val)
 
 	memset(&ss, 0, sizeof(ss));
 	if (v6 && inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
-		return fail(p, "\"%s\" is not an IPv6 address", echo(addr, eb));
+		return fail(p, "\"%s\" is not an IPv6 address", geofw_echo(addr, eb));
 	if (!v6 && inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
-		return fail(p, "\"%s\" is not an IPv4 address", echo(addr, eb));
+		return fail(p, "\"%s\" is not an IPv4 address", geofw_echo(addr, eb));
 	if (!*port)
-		return fail(p, "missing port after \"%s:\"", echo(addr, eb2));
+		return fail(p, "missing port after \"%s:\"", geofw_echo(addr, eb2));
 	if (parse_number(p, port, 1, 65535, &pn))
 		return -EINVAL;
 	if (v6) {
@@ -625,21 +609,21 @@ static const struct key *find_key(const char *name)
 
 static int unknown_key(struct parser *p, const char *name)
 {
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	size_t i;
 
 	/* Keys are case-sensitive; a case slip deserves a hint, not a hunt. */
 	for (i = 0; i < N_KEYS; i++)
 		if (!strcasecmp(keys[i].name, name))
-			return fail(p, "%s: unknown key (did you mean %s?)", echo(name, eb),
+			return fail(p, "%s: unknown key (did you mean %s?)", geofw_echo(name, eb),
 				    keys[i].name);
-	return fail(p, "%s: unknown key", echo(name, eb));
+	return fail(p, "%s: unknown key", geofw_echo(name, eb));
 }
 
 /* One line without its newline; text is a NUL-terminated private copy. */
 static int parse_line(struct parser *p, char *text)
 {
-	char eb[ECHO_MAX + 4], db[128];
+	char eb[GEOFW_ECHO_BUFLEN], db[128];
 	const struct key *k;
 	char *eq, *name, *val, *s, ch;
 
@@ -665,7 +649,7 @@ static int parse_line(struct parser *p, char *text)
 		*s = ch;
 		if (p->key)
 			return fail(p, "missing \"=\" between the key and its value");
-		return fail(p, "expected \"Key = Value\", got \"%s\"", echo(text, eb));
+		return fail(p, "expected \"Key = Value\", got \"%s\"", geofw_echo(text, eb));
 	}
 	*eq = '\0';
 	name = trim(text);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "ctl.h"
+#include "msg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,18 +22,6 @@
 /* Longest /proc/PID/status we read (a few KiB in practice). */
 #define STATUS_MAX	(64 * 1024)
 
-__attribute__((format(printf, 4, 5)))
-static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 static struct geofw_ctl_hdr make_hdr(int type, unsigned int flags)
 {
@@ -152,24 +141,24 @@ int geofw_ctl_build_request(int argc, const char *const *argv, unsigned int flag
 	int i;
 
 	if (argc < 1 || !argv || !argv[0] || !argv[0][0])
-		return errf(err, errlen, -EINVAL, "no command");
+		return geofw_errf(err, errlen, -EINVAL, "no command");
 	if (flags & ~GEOFW_CTL_F_ALL)
-		return errf(err, errlen, -EINVAL, "unknown request flags 0x%x", flags);
+		return geofw_errf(err, errlen, -EINVAL, "unknown request flags 0x%x", flags);
 	if (argc > GEOFW_CTL_ARGS_MAX)
-		return errf(err, errlen, -E2BIG, "too many arguments: %d (at most %d)",
+		return geofw_errf(err, errlen, -E2BIG, "too many arguments: %d (at most %d)",
 			    argc, GEOFW_CTL_ARGS_MAX);
 	for (i = 0; i < argc; i++) {
 		if (!argv[i])
-			return errf(err, errlen, -EINVAL, "argument %d is NULL", i);
+			return geofw_errf(err, errlen, -EINVAL, "argument %d is NULL", i);
 		n = strnlen(argv[i], GEOFW_CTL_MSG_MAX) + 1;
 		if (n > GEOFW_CTL_MSG_MAX - total)
-			return errf(err, errlen, -E2BIG,
+			return geofw_errf(err, errlen, -E2BIG,
 				    "request too large (over %d bytes): pass large input as a file",
 				    GEOFW_CTL_MSG_MAX);
 		total += n;
 	}
 	if (total > cap)
-		return errf(err, errlen, -E2BIG, "request buffer too small");
+		return geofw_errf(err, errlen, -E2BIG, "request buffer too small");
 	memcpy(out, &hdr, HDR_LEN);
 	out += HDR_LEN;
 	for (i = 0; i < argc; i++) {
@@ -186,17 +175,17 @@ static int check_hdr(const void *buf, size_t len, struct geofw_ctl_hdr *hdr, con
 		     char *err, size_t errlen)
 {
 	if (len < HDR_LEN)
-		return errf(err, errlen, -EINVAL, "%s truncated: %zu bytes, the header alone is %zu",
+		return geofw_errf(err, errlen, -EINVAL, "%s truncated: %zu bytes, the header alone is %zu",
 			    what, len, HDR_LEN);
 	if (len > GEOFW_CTL_MSG_MAX)
-		return errf(err, errlen, -EINVAL, "%s larger than %d bytes", what,
+		return geofw_errf(err, errlen, -EINVAL, "%s larger than %d bytes", what,
 			    GEOFW_CTL_MSG_MAX);
 	memcpy(hdr, buf, HDR_LEN);
 	if (hdr->magic != GEOFW_CTL_MAGIC)
-		return errf(err, errlen, -EINVAL, "not a geofw %s (bad magic 0x%08x)", what,
+		return geofw_errf(err, errlen, -EINVAL, "not a geofw %s (bad magic 0x%08x)", what,
 			    hdr->magic);
 	if (hdr->version != GEOFW_CTL_VERSION)
-		return errf(err, errlen, -EINVAL,
+		return geofw_errf(err, errlen, -EINVAL,
 			    "%s of protocol version %u, expected %u: fwctl and geofwd are "
 			    "from different releases", what, hdr->version, GEOFW_CTL_VERSION);
 	return 0;
@@ -217,27 +206,27 @@ int geofw_ctl_parse_request(const void *buf, size_t len, struct geofw_ctl_reques
 	if (ret)
 		return ret;
 	if (hdr.type != GEOFW_CTL_REQUEST)
-		return errf(err, errlen, -EINVAL, "message type %u is not a request", hdr.type);
+		return geofw_errf(err, errlen, -EINVAL, "message type %u is not a request", hdr.type);
 	if (hdr.flags & ~GEOFW_CTL_F_ALL)
-		return errf(err, errlen, -EINVAL, "unknown request flags 0x%x",
+		return geofw_errf(err, errlen, -EINVAL, "unknown request flags 0x%x",
 			    hdr.flags & ~GEOFW_CTL_F_ALL);
 	blen = len - HDR_LEN;
 	if (!blen)
-		return errf(err, errlen, -EINVAL, "empty request: no command");
+		return geofw_errf(err, errlen, -EINVAL, "empty request: no command");
 	if (body[blen - 1] != '\0')
-		return errf(err, errlen, -EINVAL, "arguments not NUL-terminated");
+		return geofw_errf(err, errlen, -EINVAL, "arguments not NUL-terminated");
 	if (body[0] == '\0')
-		return errf(err, errlen, -EINVAL, "empty command");
+		return geofw_errf(err, errlen, -EINVAL, "empty command");
 	for (i = 0; i < blen; i++)
 		if (!body[i] && ++argc > GEOFW_CTL_ARGS_MAX)
-			return errf(err, errlen, -EINVAL, "more than %d arguments",
+			return geofw_errf(err, errlen, -EINVAL, "more than %d arguments",
 				    GEOFW_CTL_ARGS_MAX);
 
 	req->buf = malloc(blen);
 	req->argv = calloc(argc + 1, sizeof(*req->argv));
 	if (!req->buf || !req->argv) {
 		geofw_ctl_request_free(req);
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return geofw_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	memcpy(req->buf, body, blen);
 	for (p = req->buf; req->argc < argc; p += strlen(p) + 1)
@@ -265,28 +254,28 @@ int geofw_ctl_recv_request(int sock, struct geofw_ctl_request *req, char *err, s
 	memset(req, 0, sizeof(*req));
 	req->fd = -1;
 	if (!buf)
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return geofw_errf(err, errlen, -ENOMEM, "out of memory");
 	n = geofw_ctl_recv_msg(sock, buf, GEOFW_CTL_MSG_MAX, &fd);
 	if (n < 0) {
 		ret = n;
 		switch (ret) {
 		case -EAGAIN:
-			ret = errf(err, errlen, -ETIMEDOUT, "no request within the time limit");
+			ret = geofw_errf(err, errlen, -ETIMEDOUT, "no request within the time limit");
 			break;
 		case -EMSGSIZE:
-			errf(err, errlen, ret, "request larger than %d bytes", GEOFW_CTL_MSG_MAX);
+			geofw_errf(err, errlen, ret, "request larger than %d bytes", GEOFW_CTL_MSG_MAX);
 			break;
 		case -EPROTO:
-			errf(err, errlen, ret, "request carries unexpected control data "
+			geofw_errf(err, errlen, ret, "request carries unexpected control data "
 			     "(at most one file descriptor)");
 			break;
 		default:
-			errf(err, errlen, ret, "receiving request: %s", strerror(-ret));
+			geofw_errf(err, errlen, ret, "receiving request: %s", strerror(-ret));
 		}
 		goto cleanup;
 	}
 	if (n == 0) {
-		ret = errf(err, errlen, -ECONNRESET, "client closed the connection");
+		ret = geofw_errf(err, errlen, -ECONNRESET, "client closed the connection");
 		goto cleanup;
 	}
 	ret = geofw_ctl_parse_request(buf, n, req, err, errlen);
@@ -294,7 +283,7 @@ int geofw_ctl_recv_request(int sock, struct geofw_ctl_request *req, char *err, s
 		goto cleanup;
 	if (!(req->flags & GEOFW_CTL_F_FD) != (fd < 0)) {
 		geofw_ctl_request_free(req);
-		ret = errf(err, errlen, -EPROTO, fd < 0 ?
+		ret = geofw_errf(err, errlen, -EPROTO, fd < 0 ?
 			   "request announces a file descriptor but carries none" :
 			   "request carries a file descriptor it does not announce");
 		goto cleanup;
@@ -417,16 +406,16 @@ int geofw_ctl_parse_response(const void *buf, size_t len, int *type, int *status
 	switch (hdr.type) {
 	case GEOFW_CTL_DATA:
 		if (hdr.flags)
-			return errf(err, errlen, -EINVAL, "response data with flags 0x%x",
+			return geofw_errf(err, errlen, -EINVAL, "response data with flags 0x%x",
 				    hdr.flags);
 		break;
 	case GEOFW_CTL_END:
 		if (hdr.flags > GEOFW_CTL_STATUS_MAX)
-			return errf(err, errlen, -EINVAL, "unknown response status %u",
+			return geofw_errf(err, errlen, -EINVAL, "unknown response status %u",
 				    hdr.flags);
 		break;
 	default:
-		return errf(err, errlen, -EINVAL, "message type %u is not a response", hdr.type);
+		return geofw_errf(err, errlen, -EINVAL, "message type %u is not a response", hdr.type);
 	}
 	*type = hdr.type;
 	*status = hdr.type == GEOFW_CTL_END ? hdr.flags : 0;
@@ -458,7 +447,7 @@ static int make_addr(const char *path, struct sockaddr_un *sa, char *err, size_t
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
 	if (!path || !*path || strlen(path) >= sizeof(sa->sun_path))
-		return errf(err, errlen, -ENAMETOOLONG, "%s: not a usable socket path "
+		return geofw_errf(err, errlen, -ENAMETOOLONG, "%s: not a usable socket path "
 			    "(empty or longer than %zu bytes)", path ? path : "(null)",
 			    sizeof(sa->sun_path) - 1);
 	strcpy(sa->sun_path, path);
@@ -490,48 +479,48 @@ int geofw_ctl_listen(const char *path, gid_t gid, mode_t mode, char *err, size_t
 		return ret;
 	if (!lstat(path, &sb)) {
 		if (!S_ISSOCK(sb.st_mode))
-			return errf(err, errlen, -EEXIST, "%s exists and is not a socket", path);
+			return geofw_errf(err, errlen, -EEXIST, "%s exists and is not a socket", path);
 		ret = probe_listener(&sa);
 		if (!ret)
-			return errf(err, errlen, -EADDRINUSE,
+			return geofw_errf(err, errlen, -EADDRINUSE,
 				    "%s: another geofwd is listening there", path);
 		if (ret != -ECONNREFUSED)
-			return errf(err, errlen, ret, "%s: cannot tell whether it is in use: %s",
+			return geofw_errf(err, errlen, ret, "%s: cannot tell whether it is in use: %s",
 				    path, strerror(-ret));
 		/* Left behind by a geofwd that died. */
 		if (unlink(path) && errno != ENOENT)
-			return errf(err, errlen, -errno, "cannot remove stale socket %s: %s",
+			return geofw_errf(err, errlen, -errno, "cannot remove stale socket %s: %s",
 				    path, strerror(errno));
 	} else if (errno != ENOENT) {
-		return errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return geofw_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	}
 
 	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return errf(err, errlen, -errno, "socket: %s", strerror(errno));
+		return geofw_errf(err, errlen, -errno, "socket: %s", strerror(errno));
 	/* Owner-only until group and mode are set. */
 	old_mask = umask(0177);
 	ret = bind(s, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
 	umask(old_mask);
 	if (ret) {
-		errf(err, errlen, ret, "cannot bind %s: %s", path, strerror(-ret));
+		geofw_errf(err, errlen, ret, "cannot bind %s: %s", path, strerror(-ret));
 		goto cleanup;
 	}
 	bound = true;
 	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid)) {
 		ret = -errno;
-		errf(err, errlen, ret, "cannot give %s to group %u: %s", path, (unsigned)gid,
+		geofw_errf(err, errlen, ret, "cannot give %s to group %u: %s", path, (unsigned)gid,
 		     strerror(-ret));
 		goto cleanup;
 	}
 	if (chmod(path, mode)) {
 		ret = -errno;
-		errf(err, errlen, ret, "cannot chmod %s: %s", path, strerror(-ret));
+		geofw_errf(err, errlen, ret, "cannot chmod %s: %s", path, strerror(-ret));
 		goto cleanup;
 	}
 	if (listen(s, 64)) {
 		ret = -errno;
-		errf(err, errlen, ret, "cannot listen on %s: %s", path, strerror(-ret));
+		geofw_errf(err, errlen, ret, "cannot listen on %s: %s", path, strerror(-ret));
 		goto cleanup;
 	}
 	return s;
@@ -569,7 +558,7 @@ int geofw_ctl_connect(const char *path, int timeout_ms, char *err, size_t errlen
 		return ret;
 	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return errf(err, errlen, -errno, "socket: %s", strerror(errno));
+		return geofw_errf(err, errlen, -errno, "socket: %s", strerror(errno));
 	/* The send timeout also bounds connect() while the queue is full. */
 	ret = set_timeouts(s, timeout_ms, false);
 	if (!ret) {
@@ -582,19 +571,19 @@ int geofw_ctl_connect(const char *path, int timeout_ms, char *err, size_t errlen
 		return s;
 	case -ENOENT:
 	case -ECONNREFUSED:
-		errf(err, errlen, ret, "geofwd is not running (no socket at %s)", path);
+		geofw_errf(err, errlen, ret, "geofwd is not running (no socket at %s)", path);
 		break;
 	case -EACCES:
 	case -EPERM:
-		errf(err, errlen, ret, "permission denied: %s (root or group %s needed)",
+		geofw_errf(err, errlen, ret, "permission denied: %s (root or group %s needed)",
 		     path, GEOFW_CTL_GROUP);
 		break;
 	case -EAGAIN:
 	case -ETIMEDOUT:
-		ret = errf(err, errlen, -ETIMEDOUT, "geofwd is not answering (%s)", path);
+		ret = geofw_errf(err, errlen, -ETIMEDOUT, "geofwd is not answering (%s)", path);
 		break;
 	default:
-		errf(err, errlen, ret, "cannot connect to %s: %s", path, strerror(-ret));
+		geofw_errf(err, errlen, ret, "cannot connect to %s: %s", path, strerror(-ret));
 	}
 	close(s);
 	return ret;
@@ -646,7 +635,7 @@ int geofw_ctl_call(int sock, int argc, const char *const *argv, unsigned int fla
 	ssize_t n;
 
 	if (!buf)
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return geofw_errf(err, errlen, -ENOMEM, "out of memory");
 	if (passfd >= 0)
 		flags |= GEOFW_CTL_F_FD;
 	else
@@ -658,36 +647,36 @@ int geofw_ctl_call(int sock, int argc, const char *const *argv, unsigned int fla
 	ret = geofw_ctl_send_msg(sock, buf, len, passfd);
 	if (ret) {
 		if (ret == -EAGAIN)
-			ret = errf(err, errlen, -ETIMEDOUT, "geofwd does not take the request");
+			ret = geofw_errf(err, errlen, -ETIMEDOUT, "geofwd does not take the request");
 		else
-			errf(err, errlen, ret, "sending the request to geofwd: %s",
+			geofw_errf(err, errlen, ret, "sending the request to geofwd: %s",
 			     strerror(-ret));
 		goto cleanup;
 	}
 	for (;;) {
 		ret = wait_readable(sock, timeout_ms);
 		if (ret == -ETIMEDOUT) {
-			errf(err, errlen, ret, "no answer from geofwd within %d.%d s",
+			geofw_errf(err, errlen, ret, "no answer from geofwd within %d.%d s",
 			     timeout_ms / 1000, timeout_ms % 1000 / 100);
 			goto cleanup;
 		}
 		if (ret) {
-			errf(err, errlen, ret, "waiting for geofwd: %s", strerror(-ret));
+			geofw_errf(err, errlen, ret, "waiting for geofwd: %s", strerror(-ret));
 			goto cleanup;
 		}
 		/* NULL passfd: a descriptor from the daemon is a protocol error. */
 		n = geofw_ctl_recv_msg(sock, buf, GEOFW_CTL_MSG_MAX, NULL);
 		if (n == 0) {
-			ret = errf(err, errlen, -ECONNRESET,
+			ret = geofw_errf(err, errlen, -ECONNRESET,
 				   "geofwd closed the connection before answering in full");
 			goto cleanup;
 		}
 		if (n < 0) {
 			ret = n;
 			if (ret == -EMSGSIZE || ret == -EPROTO)
-				errf(err, errlen, -EPROTO, "malformed answer from geofwd");
+				geofw_errf(err, errlen, -EPROTO, "malformed answer from geofwd");
 			else
-				errf(err, errlen, ret, "reading the answer of geofwd: %s",
+				geofw_errf(err, errlen, ret, "reading the answer of geofwd: %s",
 				     strerror(-ret));
 			ret = ret == -EMSGSIZE ? -EPROTO : ret;
 			goto cleanup;
@@ -877,7 +866,7 @@ int geofw_ctl_authorize(int sock, gid_t group, const char *proc_root, char *err,
 
 	ret = geofw_ctl_peer_cred(sock, &cred);
 	if (ret)
-		return errf(err, errlen, ret, "cannot get the client's credentials: %s",
+		return geofw_errf(err, errlen, ret, "cannot get the client's credentials: %s",
 			    strerror(-ret));
 	if (cred.uid == 0)
 		return 0;
@@ -892,10 +881,10 @@ int geofw_ctl_authorize(int sock, gid_t group, const char *proc_root, char *err,
 		if (ret == 1)
 			return 0;
 		if (ret < 0)
-			return errf(err, errlen, ret, "cannot check the groups of pid %d: %s",
+			return geofw_errf(err, errlen, ret, "cannot check the groups of pid %d: %s",
 				    (int)cred.pid, strerror(-ret));
 	}
-	return errf(err, errlen, -EACCES,
+	return geofw_errf(err, errlen, -EACCES,
 		    "permission denied: uid %u (pid %d) is neither root nor in group %s",
 		    (unsigned)cred.uid, (int)cred.pid, GEOFW_CTL_GROUP);
 }

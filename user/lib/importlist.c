@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "importlist.h"
+#include "msg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,6 @@
 /* Read buffer of the streaming reader: many lines per read(), and always
  * room for one whole line plus its CR after the unread rest moved down. */
 #define READ_BUF	(256 * 1024)
-#define ECHO_MAX	64
 /* JSON nesting allowed inside skipped values (e.g. metadata). */
 #define JSON_DEPTH_MAX	32
 
@@ -44,23 +44,6 @@ static int line_error(struct parser *p, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* Printable, bounded copy of a span of the file for a message. */
-static const char *echo(const char *s, size_t len, char buf[ECHO_MAX + 4])
-{
-	size_t i;
-
-	for (i = 0; i < len && i < ECHO_MAX; i++) {
-		unsigned char ch = s[i];
-
-		buf[i] = ch >= 0x20 && ch < 0x7f ? ch : '?';
-	}
-	if (len > ECHO_MAX) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
 
 static bool is_space(char ch)
 {
@@ -345,7 +328,7 @@ malformed:
 /* One line without its '\n'. */
 static int parse_line(struct parser *p, const char *s, size_t len)
 {
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	size_t i, tok_end;
 
 	p->out->lines++;
@@ -377,7 +360,7 @@ static int parse_line(struct parser *p, const char *s, size_t len)
 		;
 	if (i < len && !is_comment(s[i]))
 		return line_error(p, "%s: one address or CIDR per line, then only a # or ; comment",
-				  echo(s, len, eb));
+				  geofw_echo_n(s, len, eb));
 	memcpy(p->tok, s, tok_end);
 	p->tok[tok_end] = '\0';
 	return add_entry(p);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "state.h"
+#include "msg.h"
 #include "log.h"
 
 #include <errno.h>
@@ -120,42 +121,12 @@ struct geofw_state {
 	__u16 id_owner[GEOFW_MAX_RULE_IDS];
 };
 
-#define ECHO_MAX	64
 #define SAVE_BUF	(256 * 1024)
 #define LOAD_MAX	(1ULL << 30)
 /* Journal capacity kept after a commit; a bigger one goes back to libc. */
 #define JOURNAL_KEEP	4096
 
-__attribute__((format(printf, 4, 5)))
-static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
-/* Printable, bounded copy of untrusted bytes for a message. */
-static const char *echo(const char *s, size_t len, char buf[ECHO_MAX + 4])
-{
-	size_t i;
-
-	for (i = 0; i < len && i < ECHO_MAX; i++) {
-		unsigned char ch = s[i];
-
-		buf[i] = ch >= 0x20 && ch < 0x7f ? ch : '?';
-	}
-	if (len > ECHO_MAX) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
 
 static const char *prefix_str(const struct geofw_cidr *c, char buf[GEOFW_CIDR_STRLEN])
 {
@@ -720,7 +691,7 @@ static int check_limits(const struct geofw_state *st, char *err, size_t errlen)
 
 	for (c = 0; c < C_MAX; c++)
 		if (st->count[c] > class_info[c].limit)
-			return errf(err, errlen, -ENOSPC, "too many %s: %zu (the map holds %zu)",
+			return geofw_errf(err, errlen, -ENOSPC, "too many %s: %zu (the map holds %zu)",
 				    class_info[c].what, st->count[c], class_info[c].limit);
 	return 0;
 }
@@ -798,14 +769,14 @@ int geofw_state_check_text(const char *s, size_t len, size_t max, const char *wh
 	size_t i = 0;
 
 	if (len > max)
-		return errf(err, errlen, -EINVAL, "%s longer than %zu bytes", what, max);
+		return geofw_errf(err, errlen, -EINVAL, "%s longer than %zu bytes", what, max);
 	while (i < len) {
 		unsigned char c = s[i];
 		__u32 cp, min;
 		size_t k, n;
 
 		if (c < 0x20 || c == 0x7f)
-			return errf(err, errlen, -EINVAL, "%s contains a control character", what);
+			return geofw_errf(err, errlen, -EINVAL, "%s contains a control character", what);
 		if (c < 0x80) {
 			i++;
 			continue;
@@ -832,19 +803,19 @@ int geofw_state_check_text(const char *s, size_t len, size_t max, const char *wh
 			goto bad;
 		/* C1 controls move terminals around just like C0 ones. */
 		if (cp <= 0x9f)
-			return errf(err, errlen, -EINVAL, "%s contains a control character", what);
+			return geofw_errf(err, errlen, -EINVAL, "%s contains a control character", what);
 		i += n + 1;
 	}
 	return 0;
 bad:
-	return errf(err, errlen, -EINVAL, "%s is not valid UTF-8 (byte %zu)", what, i + 1);
+	return geofw_errf(err, errlen, -EINVAL, "%s is not valid UTF-8 (byte %zu)", what, i + 1);
 }
 
 static int check_prefix(const struct geofw_cidr *p, char *err, size_t errlen)
 {
 	if ((p->family != 4 && p->family != 6) ||
 	    p->prefixlen > (p->family == 4 ? 32 : 128) || geofw_cidr_has_host_bits(p))
-		return errf(err, errlen, -EINVAL, "invalid prefix (family %u, length %u)",
+		return geofw_errf(err, errlen, -EINVAL, "invalid prefix (family %u, length %u)",
 			    p->family, p->prefixlen);
 	return 0;
 }
@@ -863,7 +834,7 @@ static int check_str(const char *s, size_t max, const char *what,
 	if (!s)
 		return 0;
 	if (geofw_state_check_text(s, strnlen(s, max + 1), max, what, msg, sizeof(msg)))
-		return errf(err, errlen, -EINVAL, "%s: %s", prefix_str(pfx, pb), msg);
+		return geofw_errf(err, errlen, -EINVAL, "%s: %s", prefix_str(pfx, pb), msg);
 	return 0;
 }
 
@@ -876,10 +847,10 @@ static int check_block(const struct geofw_state_block *r, char *err, size_t errl
 	if (ret)
 		return ret;
 	if (!block_action_ok(r->action))
-		return errf(err, errlen, -EINVAL, "%s: invalid block action %u",
+		return geofw_errf(err, errlen, -EINVAL, "%s: invalid block action %u",
 			    prefix_str(&r->prefix, pb), r->action);
 	if (r->expires > GEOFW_DURATION_MAX)
-		return errf(err, errlen, -EINVAL, "%s: expiry time %llu out of range",
+		return geofw_errf(err, errlen, -EINVAL, "%s: expiry time %llu out of range",
 			    prefix_str(&r->prefix, pb), (unsigned long long)r->expires);
 	ret = check_str(r->comment, GEOFW_STATE_COMMENT_MAX, "comment", &r->prefix, err, errlen);
 	if (!ret)
@@ -890,9 +861,9 @@ static int check_block(const struct geofw_state_block *r, char *err, size_t errl
 static int oom(char *err, size_t errlen, int ret)
 {
 	if (ret == -ENOMEM)
-		return errf(err, errlen, ret, "out of memory");
+		return geofw_errf(err, errlen, ret, "out of memory");
 	if (ret == -ENOSPC)
-		return errf(err, errlen, ret, "too many distinct rule sources or rules");
+		return geofw_errf(err, errlen, ret, "too many distinct rule sources or rules");
 	return ret;
 }
 
@@ -983,7 +954,7 @@ int geofw_state_del_blocks(struct geofw_state *st, const struct geofw_cidr *pref
 
 	for (i = 0; i < n; i++)
 		if (!tab_find(t, &prefixes[i]))
-			return errf(err, errlen, -ENOENT, "%s is not blocked",
+			return geofw_errf(err, errlen, -ENOENT, "%s is not blocked",
 				    prefix_str(&prefixes[i], pb));
 	op_begin(st);
 	for (i = 0; i < n && !ret; i++) {
@@ -1155,7 +1126,7 @@ int geofw_state_del_allows(struct geofw_state *st, const struct geofw_cidr *pref
 
 	for (i = 0; i < n; i++)
 		if (!tab_find(t, &prefixes[i]))
-			return errf(err, errlen, -ENOENT, "%s is not in the allowlist",
+			return geofw_errf(err, errlen, -ENOENT, "%s is not in the allowlist",
 				    prefix_str(&prefixes[i], pb));
 	op_begin(st);
 	for (i = 0; i < n && !ret; i++) {
@@ -1184,16 +1155,16 @@ static int check_countries(const struct geofw_state_countries *c, char *err, siz
 	if (!c->override)
 		return 0;
 	if (c->mode != GEOFW_MODE_BLOCK_LISTED && c->mode != GEOFW_MODE_ALLOW_LISTED)
-		return errf(err, errlen, -EINVAL, "invalid country mode %u", c->mode);
+		return geofw_errf(err, errlen, -EINVAL, "invalid country mode %u", c->mode);
 	if (!block_action_ok(c->action))
-		return errf(err, errlen, -EINVAL, "invalid country action %u", c->action);
+		return geofw_errf(err, errlen, -EINVAL, "invalid country action %u", c->action);
 	for (id = 0; id < GEOFW_MAX_COUNTRIES; id++) {
 		if (!c->listed[id])
 			continue;
 		if (id == GEOFW_COUNTRY_NONE || id > known || id > GEOFW_COUNTRY_MAX_ID)
-			return errf(err, errlen, -EINVAL, "invalid country id %u", id);
+			return geofw_errf(err, errlen, -EINVAL, "invalid country id %u", id);
 		if (!block_action_ok(c->country_action[id]))
-			return errf(err, errlen, -EINVAL, "%s: invalid action %u",
+			return geofw_errf(err, errlen, -EINVAL, "%s: invalid action %u",
 				    geofw_country_code(id), c->country_action[id]);
 	}
 	return 0;
@@ -1213,7 +1184,7 @@ int geofw_state_set_countries(struct geofw_state *st, const struct geofw_state_c
 	snap = ret ? NULL : malloc(sizeof(*snap));
 	if (!snap) {
 		op_end(st, -ENOMEM);
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return geofw_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	*snap = st->countries;
 	st->j[st->jn++] = (struct jrec){ .type = J_COUNTRIES, .countries = snap };
@@ -1538,16 +1509,16 @@ int geofw_state_save(const struct geofw_state *st, const char *path, char *err, 
 	int fd = -1, dfd, ret;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return errf(err, errlen, -ENAMETOOLONG, "%s: path too long", path);
+		return geofw_errf(err, errlen, -ENAMETOOLONG, "%s: path too long", path);
 	o.buf = malloc(o.cap);
 	if (!o.buf)
-		return errf(err, errlen, -ENOMEM, "save %s: out of memory", path);
+		return geofw_errf(err, errlen, -ENOMEM, "save %s: out of memory", path);
 
 	/* O_NOFOLLOW: never write through a planted link. */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		ret = -errno;
-		errf(err, errlen, ret, "cannot create %s: %s", tmp, strerror(-ret));
+		geofw_errf(err, errlen, ret, "cannot create %s: %s", tmp, strerror(-ret));
 		goto cleanup;
 	}
 	o.fd = fd;
@@ -1555,24 +1526,24 @@ int geofw_state_save(const struct geofw_state *st, const char *path, char *err, 
 	out_flush(&o);
 	if (o.err) {
 		ret = o.err;
-		errf(err, errlen, ret, "cannot write %s: %s", tmp, strerror(-ret));
+		geofw_errf(err, errlen, ret, "cannot write %s: %s", tmp, strerror(-ret));
 		goto cleanup;
 	}
 	if (fsync(fd)) {
 		ret = -errno;
-		errf(err, errlen, ret, "cannot sync %s: %s", tmp, strerror(-ret));
+		geofw_errf(err, errlen, ret, "cannot sync %s: %s", tmp, strerror(-ret));
 		goto cleanup;
 	}
 	ret = close(fd);
 	fd = -1;
 	if (ret) {
 		ret = -errno;
-		errf(err, errlen, ret, "cannot write %s: %s", tmp, strerror(-ret));
+		geofw_errf(err, errlen, ret, "cannot write %s: %s", tmp, strerror(-ret));
 		goto cleanup;
 	}
 	if (rename(tmp, path)) {
 		ret = -errno;
-		errf(err, errlen, ret, "cannot rename %s to %s: %s", tmp, path, strerror(-ret));
+		geofw_errf(err, errlen, ret, "cannot rename %s to %s: %s", tmp, path, strerror(-ret));
 		goto cleanup;
 	}
 	renamed = true;
@@ -1663,7 +1634,7 @@ static bool at_key(struct lparser *lp, const char *key)
 static int parse_num(struct lparser *lp, const char *s, size_t len, __u64 max,
 		     const char *what, __u64 *out)
 {
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	__u64 v = 0;
 	size_t i;
 
@@ -1674,13 +1645,13 @@ static int parse_num(struct lparser *lp, const char *s, size_t len, __u64 max,
 			goto bad;
 		if (v > (max - (s[i] - '0')) / 10)
 			return lerr(lp, "%s %s out of range (at most %llu)", what,
-				    echo(s, len, eb), (unsigned long long)max);
+				    geofw_echo_n(s, len, eb), (unsigned long long)max);
 		v = v * 10 + (s[i] - '0');
 	}
 	*out = v;
 	return 0;
 bad:
-	return lerr(lp, "%s must be a decimal number, not '%s'", what, echo(s, len, eb));
+	return lerr(lp, "%s must be a decimal number, not '%s'", what, geofw_echo_n(s, len, eb));
 }
 
 /* A number up to the next space. */
@@ -1729,23 +1700,23 @@ static int str_value(struct lparser *lp, char *buf, size_t max, const char *what
 
 static int line_end(struct lparser *lp)
 {
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 
 	if (lp->p == lp->end)
 		return 0;
-	return lerr(lp, "unexpected '%s'", echo(lp->p, lp->end - lp->p, eb));
+	return lerr(lp, "unexpected '%s'", geofw_echo_n(lp->p, lp->end - lp->p, eb));
 }
 
 static int field_prefix(struct lparser *lp, struct geofw_cidr *out)
 {
-	char tok[GEOFW_CIDR_STRLEN + 8], msg[GEOFW_ERRLEN], eb[ECHO_MAX + 4];
+	char tok[GEOFW_CIDR_STRLEN + 8], msg[GEOFW_ERRLEN], eb[GEOFW_ECHO_BUFLEN];
 	const char *s;
 	size_t len;
 
 	if (!sep_word(lp, &s, &len))
 		return lerr(lp, "missing prefix");
 	if (len >= sizeof(tok) || memchr(s, '\0', len))
-		return lerr(lp, "not a prefix: '%s'", echo(s, len, eb));
+		return lerr(lp, "not a prefix: '%s'", geofw_echo_n(s, len, eb));
 	memcpy(tok, s, len);
 	tok[len] = '\0';
 	if (geofw_cidr_parse(tok, GEOFW_CIDR_ALLOW_ZERO, out, msg, sizeof(msg)))
@@ -1756,7 +1727,7 @@ static int field_prefix(struct lparser *lp, struct geofw_cidr *out)
 /* A block action word: drop, reject, http403 or log. */
 static int field_action(struct lparser *lp, __u8 *out)
 {
-	char tok[16], eb[ECHO_MAX + 4];
+	char tok[16], eb[GEOFW_ECHO_BUFLEN];
 	const char *s;
 	size_t len;
 	int a;
@@ -1773,7 +1744,7 @@ static int field_action(struct lparser *lp, __u8 *out)
 	*out = a;
 	return 0;
 bad:
-	return lerr(lp, "invalid action '%s' (drop, reject, http403 or log)", echo(s, len, eb));
+	return lerr(lp, "invalid action '%s' (drop, reject, http403 or log)", geofw_echo_n(s, len, eb));
 }
 
 static int parse_block(struct lparser *lp)
@@ -1956,7 +1927,7 @@ static int parse_next_id(struct lparser *lp)
 static int parse_policy(struct lparser *lp)
 {
 	struct geofw_state_countries *c = &lp->st->countries;
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	const char *s;
 	size_t len;
 	int ret;
@@ -1970,7 +1941,7 @@ static int parse_policy(struct lparser *lp)
 	else if (len == 5 && !memcmp(s, "allow", 5))
 		c->mode = GEOFW_MODE_ALLOW_LISTED;
 	else
-		return lerr(lp, "invalid mode '%s' (block or allow)", echo(s, len, eb));
+		return lerr(lp, "invalid mode '%s' (block or allow)", geofw_echo_n(s, len, eb));
 	ret = field_action(lp, &c->action);
 	if (!ret)
 		ret = line_end(lp);
@@ -1984,7 +1955,7 @@ static int parse_policy(struct lparser *lp)
 static int parse_country(struct lparser *lp)
 {
 	struct geofw_state_countries *c = &lp->st->countries;
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	const char *s;
 	size_t len;
 	__u8 action;
@@ -1997,7 +1968,7 @@ static int parse_country(struct lparser *lp)
 	id = len == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' ?
 	     geofw_country_id2(s[0], s[1]) : 0;
 	if (id <= 0 || id >= GEOFW_MAX_COUNTRIES)
-		return lerr(lp, "unknown country '%s'", echo(s, len, eb));
+		return lerr(lp, "unknown country '%s'", geofw_echo_n(s, len, eb));
 	ret = field_action(lp, &action);
 	if (!ret)
 		ret = line_end(lp);
@@ -2022,7 +1993,7 @@ static const char *keyword(struct lparser *lp, size_t *len)
 
 static int parse_line(struct lparser *lp)
 {
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 	const char *kw;
 	size_t len;
 
@@ -2045,7 +2016,7 @@ static int parse_line(struct lparser *lp)
 	if (IS("next-rule-id"))
 		return parse_next_id(lp);
 #undef IS
-	return lerr(lp, "unknown line '%s'", echo(kw, lp->end - kw, eb));
+	return lerr(lp, "unknown line '%s'", geofw_echo_n(kw, lp->end - kw, eb));
 }
 
 static int check_header(struct lparser *lp)
@@ -2053,7 +2024,7 @@ static int check_header(struct lparser *lp)
 	static const char hdr[] = GEOFW_STATE_HEADER;
 	static const char stem[] = "# geofw state v";
 	size_t len = lp->end - lp->p, stem_len = sizeof(stem) - 1;
-	char eb[ECHO_MAX + 4];
+	char eb[GEOFW_ECHO_BUFLEN];
 
 	if (len == sizeof(hdr) - 1 && !memcmp(lp->p, hdr, len))
 		return 0;
@@ -2061,7 +2032,7 @@ static int check_header(struct lparser *lp)
 		return lerr(lp, "carriage return at end of line (DOS line ends?)");
 	if (len > stem_len && !memcmp(lp->p, stem, stem_len))
 		return lerr(lp, "unsupported state file version '%s' (this geofwd reads v1)",
-			    echo(lp->p + stem_len - 1, len - stem_len + 1, eb));
+			    geofw_echo_n(lp->p + stem_len - 1, len - stem_len + 1, eb));
 	return lerr(lp, "not a geofw state file (the first line must be '%s')", hdr);
 }
 
@@ -2076,7 +2047,7 @@ int geofw_state_parse_buf(const void *buf, size_t len, const char *name,
 	*out = NULL;
 	lp.st = geofw_state_new();
 	if (!lp.st)
-		return errf(err, errlen, -ENOMEM, "%s: out of memory", lp.name);
+		return geofw_errf(err, errlen, -ENOMEM, "%s: out of memory", lp.name);
 	if (!len) {
 		lp.line = 1;
 		ret = lerr(&lp, "empty file (the first line must be '%s')", GEOFW_STATE_HEADER);
@@ -2099,7 +2070,7 @@ int geofw_state_parse_buf(const void *buf, size_t len, const char *name,
 		}
 		ret = lp.line == 1 ? check_header(&lp) : parse_line(&lp);
 		if (ret == -ENOMEM)
-			errf(err, errlen, ret, "%s:%zu: out of memory", lp.name, lp.line);
+			geofw_errf(err, errlen, ret, "%s:%zu: out of memory", lp.name, lp.line);
 		pos = nl - text + 1;
 	}
 	if (!ret) {
@@ -2108,7 +2079,7 @@ int geofw_state_parse_buf(const void *buf, size_t len, const char *name,
 		apply_lists(&lp);
 		ret = check_limits(lp.st, msg, sizeof(msg));
 		if (ret)
-			errf(err, errlen, -EINVAL, "%s: %s", lp.name, msg);
+			geofw_errf(err, errlen, -EINVAL, "%s: %s", lp.name, msg);
 	}
 cleanup:
 	while (lp.nlists)
@@ -2136,26 +2107,26 @@ int geofw_state_load(const char *path, struct geofw_state **out, char *err, size
 		if (ret == -ENOENT) {
 			/* First start: no rules added yet. */
 			*out = geofw_state_new();
-			return *out ? 0 : errf(err, errlen, -ENOMEM, "out of memory");
+			return *out ? 0 : geofw_errf(err, errlen, -ENOMEM, "out of memory");
 		}
-		return errf(err, errlen, ret, "cannot open %s: %s", path, strerror(-ret));
+		return geofw_errf(err, errlen, ret, "cannot open %s: %s", path, strerror(-ret));
 	}
 	if (fstat(fd, &sb)) {
 		ret = -errno;
-		errf(err, errlen, ret, "cannot stat %s: %s", path, strerror(-ret));
+		geofw_errf(err, errlen, ret, "cannot stat %s: %s", path, strerror(-ret));
 		goto cleanup;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		ret = errf(err, errlen, -EINVAL, "%s: not a regular file", path);
+		ret = geofw_errf(err, errlen, -EINVAL, "%s: not a regular file", path);
 		goto cleanup;
 	}
 	if ((unsigned long long)sb.st_size > LOAD_MAX) {
-		ret = errf(err, errlen, -EFBIG, "%s: larger than %llu bytes", path, LOAD_MAX);
+		ret = geofw_errf(err, errlen, -EFBIG, "%s: larger than %llu bytes", path, LOAD_MAX);
 		goto cleanup;
 	}
 	buf = malloc(sb.st_size ? sb.st_size : 1);
 	if (!buf) {
-		ret = errf(err, errlen, -ENOMEM, "%s: out of memory", path);
+		ret = geofw_errf(err, errlen, -ENOMEM, "%s: out of memory", path);
 		goto cleanup;
 	}
 	while (got < (size_t)sb.st_size) {
@@ -2165,7 +2136,7 @@ int geofw_state_load(const char *path, struct geofw_state **out, char *err, size
 			continue;
 		if (r < 0) {
 			ret = -errno;
-			errf(err, errlen, ret, "cannot read %s: %s", path, strerror(-ret));
+			geofw_errf(err, errlen, ret, "cannot read %s: %s", path, strerror(-ret));
 			goto cleanup;
 		}
 		if (!r)
