@@ -28,8 +28,9 @@ static __always_inline void *geo_table(void *outer, __u32 slot)
 	return inner;
 }
 
-/* a: the IPv4 address in host order. */
-__attribute__((noinline)) int geofw_geo_lookup_v4(__u32 a, __u32 slot)
+/* a: the IPv4 address in host order.  Inline: straight-line code, cheap to
+ * verify, and the hot path of IPv4 traffic. */
+static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 {
 	struct geofw_geo4_block *block;
 	struct geofw_geo4_chunk *chunk;
