@@ -66,28 +66,23 @@ static __always_inline void emit_event(struct xdp_md *ctx, const struct geofw_co
 	lim = bpf_map_lookup_elem(&gfw_evt_limit, &zero);
 	if (!lim)
 		return;
-	/* Over the limit (a flood), read the clock only every 64th packet:
-	 * the window then restarts a few packets late, and a flood costs a
-	 * counter increment per packet. */
-	if (lim->sent >= cfg->events_rate) {
-		if (++lim->suppressed & 63)
-			return;
-		now = bpf_ktime_get_boot_ns();
-		if (now - lim->window_ns < 1000000000ull)
-			return;
-		lim->suppressed--;	/* a new window: this one is sent */
-	} else {
-		now = bpf_ktime_get_boot_ns();
-	}
+	/* The window runs on the coarse clock (a tick's resolution is plenty
+	 * for one-second windows, and it is the cheapest clock to read on
+	 * every packet of a flood); the sample gets the precise time. */
+	now = bpf_ktime_get_coarse_ns();
 	if (now - lim->window_ns >= 1000000000ull) {
 		lim->window_ns = now;
 		lim->sent = 0;
+	}
+	if (lim->sent >= cfg->events_rate) {
+		lim->suppressed++;
+		return;
 	}
 	ev = bpf_ringbuf_reserve(&gfw_events, sizeof(*ev), 0);
 	if (!ev)
 		return;
 	lim->sent++;
-	ev->ts_ns = now;
+	ev->ts_ns = bpf_ktime_get_boot_ns();
 	ev->ifindex = ctx->ingress_ifindex;
 	ev->family = pkt->family;
 	ev->l4proto = pkt->l4proto;

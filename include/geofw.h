@@ -362,7 +362,7 @@ _Static_assert(sizeof(struct geofw_event) == 64, "geofw_event size");
 
 /* Per-CPU limiter state of the drop log. */
 struct geofw_event_limit {
-	__u64 window_ns;	/* start of the current one-second window */
+	__u64 window_ns;	/* start of the current one-second window (coarse clock) */
 	__u32 sent;		/* events in it */
 	__u32 suppressed;	/* over the limit, not sent (lifetime) */
 };
