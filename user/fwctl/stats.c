@@ -16,7 +16,6 @@
 #include "fwctl.h"
 
 #define TOP_RULES		20
-#define KERNEL_ENOTSUPP		524	/* the kernel's ENOTSUPP, unknown to libc */
 #define RULE_NAMES_EVERY	30	/* seconds between rule → prefix scans */
 
 /* gfw_cnt_resp keys (enum geofw_resp_event), as fwctl prints them. */
@@ -62,82 +61,16 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/*
- * Sum every slot of a per-CPU array of n keys, words u64 per value, into
- * out[n * words].  The rule counters have 64k keys: a batch lookup reads
- * them in a few calls; kernels without batch support for arrays get one
- * lookup per key.
- */
-static int percpu_array_sum(int fd, __u32 n, size_t words, __u64 *out)
-{
-	enum { CHUNK = 1024 };
-	int ncpu = libbpf_num_possible_cpus();
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 keys[CHUNK], batch = 0, count, i, key;
-	bool first = true;
-	size_t stride, w;
-	__u64 *vals;
-	int cpu, r;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	stride = words * (size_t)ncpu;
-	vals = calloc((size_t)CHUNK * stride, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	memset(out, 0, (size_t)n * words * sizeof(*out));
-	for (;;) {
-		count = CHUNK;
-		r = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
-					 &opts);
-		if (r && errno != ENOENT) {
-			if (!first || (errno != EINVAL && errno != ENOTSUP &&
-				       errno != EOPNOTSUPP && errno != KERNEL_ENOTSUPP)) {
-				r = -errno;
-				goto out;
-			}
-			goto per_key;
-		}
-		for (i = 0; i < count; i++) {
-			if (keys[i] >= n)
-				continue;
-			for (cpu = 0; cpu < ncpu; cpu++)
-				for (w = 0; w < words; w++)
-					out[(size_t)keys[i] * words + w] +=
-						vals[i * stride + (size_t)cpu * words + w];
-		}
-		first = false;
-		if (r) {	/* ENOENT: that was the last batch */
-			r = 0;
-			goto out;
-		}
-	}
-per_key:
-	for (key = 0; key < n; key++) {
-		if (bpf_map_lookup_elem(fd, &key, vals)) {
-			r = -errno;
-			goto out;
-		}
-		for (cpu = 0; cpu < ncpu; cpu++)
-			for (w = 0; w < words; w++)
-				out[(size_t)key * words + w] += vals[(size_t)cpu * words + w];
-	}
-	r = 0;
-out:
-	free(vals);
-	return r;
-}
-
 static int read_sample(const struct geofw_maps *m, struct sample *s)
 {
 	int err;
 
 	s->t = mono_s();
-	if ((err = percpu_array_sum(m->cnt_reason, GEOFW_R_MAX, 2, &s->reason[0][0])) ||
-	    (err = percpu_array_sum(m->cnt_action, GEOFW_ACT_MAX, 2, &s->action[0][0])) ||
-	    (err = percpu_array_sum(m->cnt_country, GEOFW_MAX_COUNTRIES, 3, &s->country[0][0])) ||
-	    (err = percpu_array_sum(m->cnt_resp, GEOFW_RESP_MAX, 1, s->resp)) ||
-	    (err = percpu_array_sum(m->cnt_rule, GEOFW_MAX_RULE_IDS, 1, s->rule)))
+	if ((err = geofw_percpu_array_sum(m->cnt_reason, GEOFW_R_MAX, 2, &s->reason[0][0])) ||
+	    (err = geofw_percpu_array_sum(m->cnt_action, GEOFW_ACT_MAX, 2, &s->action[0][0])) ||
+	    (err = geofw_percpu_array_sum(m->cnt_country, GEOFW_MAX_COUNTRIES, 3, &s->country[0][0])) ||
+	    (err = geofw_percpu_array_sum(m->cnt_resp, GEOFW_RESP_MAX, 1, s->resp)) ||
+	    (err = geofw_percpu_array_sum(m->cnt_rule, GEOFW_MAX_RULE_IDS, 1, s->rule)))
 		return err;
 	return 0;
 }

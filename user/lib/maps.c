@@ -490,6 +490,74 @@ static int percpu_sum(int fd, __u32 key, __u64 *sum, size_t n_u64)
 	return 0;
 }
 
+#define KERNEL_ENOTSUPP	524	/* the kernel's ENOTSUPP, unknown to libc */
+#define BATCH		1024	/* keys per batch lookup */
+
+/* Batched: the rule counters have 64k keys, one lookup each would be 64k
+ * system calls per scrape; kernels without batch lookups on arrays fall back
+ * to one lookup per key. */
+int geofw_percpu_array_sum(int fd, __u32 n, size_t words, __u64 *out)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 *keys = NULL, batch = 0, count, i, key;
+	size_t stride, w;
+	bool first = true;
+	__u64 *vals;
+	int cpu, r;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	stride = words * (size_t)ncpu;
+	vals = calloc((size_t)BATCH * stride, sizeof(*vals));
+	keys = calloc(BATCH, sizeof(*keys));
+	if (!vals || !keys) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memset(out, 0, (size_t)n * words * sizeof(*out));
+	for (;;) {
+		count = BATCH;
+		r = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					 &opts);
+		if (r && errno != ENOENT) {
+			if (first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP ||
+				      errno == KERNEL_ENOTSUPP))
+				goto per_key;
+			r = -errno;
+			goto out;
+		}
+		for (i = 0; i < count; i++) {
+			if (keys[i] >= n)
+				continue;
+			for (cpu = 0; cpu < ncpu; cpu++)
+				for (w = 0; w < words; w++)
+					out[(size_t)keys[i] * words + w] +=
+						vals[i * stride + (size_t)cpu * words + w];
+		}
+		first = false;
+		if (r) {	/* ENOENT: that was the last batch */
+			r = 0;
+			goto out;
+		}
+	}
+per_key:
+	for (key = 0; key < n; key++) {
+		if (bpf_map_lookup_elem(fd, &key, vals)) {
+			r = -errno;
+			goto out;
+		}
+		for (cpu = 0; cpu < ncpu; cpu++)
+			for (w = 0; w < words; w++)
+				out[(size_t)key * words + w] += vals[(size_t)cpu * words + w];
+	}
+	r = 0;
+out:
+	free(keys);
+	free(vals);
+	return r;
+}
+
 int geofw_cnt_reason_read(const struct geofw_maps *m, __u32 reason,
 			  struct geofw_reason_stats *out)
 {

@@ -84,6 +84,8 @@ int geofw_country_put(const struct geofw_maps *m, unsigned int country_id,
 		      const struct geofw_country *pol);
 
 /* Counters, summed over CPUs. */
+/* Keys 0..n-1 of a per-CPU array, words u64 per value, into out[n * words]. */
+int geofw_percpu_array_sum(int fd, __u32 n, size_t words, __u64 *out);
 int geofw_cnt_reason_read(const struct geofw_maps *m, __u32 reason,
 			  struct geofw_reason_stats *out);
 int geofw_cnt_action_read(const struct geofw_maps *m, __u32 action,

@@ -19,77 +19,6 @@
 
 /* ---- reading ------------------------------------------------------------------- */
 
-#define KERNEL_ENOTSUPP	524	/* the kernel's ENOTSUPP, unknown to libc */
-#define BATCH		1024	/* keys per batch lookup */
-
-/*
- * Sum the per-CPU values of keys 0..n-1 of an array into out[n * words]
- * (u64 words per value).  Batched: the rule counters have 64k keys, one
- * lookup each would be 64k system calls per scrape.  Kernels without batch
- * lookups on arrays fall back to one lookup per key.
- */
-static int percpu_sum(int fd, __u32 n, size_t words, __u64 *out)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	int ncpu = libbpf_num_possible_cpus();
-	__u32 *keys = NULL, batch = 0, count, i, key;
-	size_t stride, w;
-	bool first = true;
-	__u64 *vals;
-	int cpu, r;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	stride = words * (size_t)ncpu;
-	vals = calloc((size_t)BATCH * stride, sizeof(*vals));
-	keys = calloc(BATCH, sizeof(*keys));
-	if (!vals || !keys) {
-		r = -ENOMEM;
-		goto out;
-	}
-	memset(out, 0, (size_t)n * words * sizeof(*out));
-	for (;;) {
-		count = BATCH;
-		r = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
-					 &opts);
-		if (r && errno != ENOENT) {
-			if (first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP ||
-				      errno == KERNEL_ENOTSUPP))
-				goto per_key;
-			r = -errno;
-			goto out;
-		}
-		for (i = 0; i < count; i++) {
-			if (keys[i] >= n)
-				continue;
-			for (cpu = 0; cpu < ncpu; cpu++)
-				for (w = 0; w < words; w++)
-					out[(size_t)keys[i] * words + w] +=
-						vals[i * stride + (size_t)cpu * words + w];
-		}
-		first = false;
-		if (r) {	/* ENOENT: that was the last batch */
-			r = 0;
-			goto out;
-		}
-	}
-per_key:
-	for (key = 0; key < n; key++) {
-		if (bpf_map_lookup_elem(fd, &key, vals)) {
-			r = -errno;
-			goto out;
-		}
-		for (cpu = 0; cpu < ncpu; cpu++)
-			for (w = 0; w < words; w++)
-				out[(size_t)key * words + w] += vals[(size_t)cpu * words + w];
-	}
-	r = 0;
-out:
-	free(keys);
-	free(vals);
-	return r;
-}
-
 /* gfw_evt_limit[0].suppressed, summed over CPUs. */
 static int read_suppressed(int fd, __u64 *out)
 {
@@ -149,10 +78,10 @@ int geofw_counters_read(const struct geofw_maps *m, int evt_limit_fd, unsigned i
 	_Static_assert(sizeof(struct geofw_reason_stats) == 2 * 8, "reason words");
 	_Static_assert(sizeof(struct geofw_country_stats) == 3 * 8, "country words");
 	_Static_assert(sizeof(struct geofw_resp_stats) == 8, "resp words");
-	if ((err = percpu_sum(m->cnt_reason, GEOFW_R_MAX, 2, (__u64 *)out->reason)) ||
-	    (err = percpu_sum(m->cnt_action, GEOFW_ACT_MAX, 2, (__u64 *)out->action)) ||
-	    (err = percpu_sum(m->cnt_country, GEOFW_MAX_COUNTRIES, 3, (__u64 *)out->country)) ||
-	    (err = percpu_sum(m->cnt_resp, GEOFW_RESP_MAX, 1, (__u64 *)out->resp)))
+	if ((err = geofw_percpu_array_sum(m->cnt_reason, GEOFW_R_MAX, 2, (__u64 *)out->reason)) ||
+	    (err = geofw_percpu_array_sum(m->cnt_action, GEOFW_ACT_MAX, 2, (__u64 *)out->action)) ||
+	    (err = geofw_percpu_array_sum(m->cnt_country, GEOFW_MAX_COUNTRIES, 3, (__u64 *)out->country)) ||
+	    (err = geofw_percpu_array_sum(m->cnt_resp, GEOFW_RESP_MAX, 1, (__u64 *)out->resp)))
 		return err;
 	if ((err = geofw_config_read(m, &cfg)))
 		return err;
@@ -164,7 +93,7 @@ int geofw_counters_read(const struct geofw_maps *m, int evt_limit_fd, unsigned i
 	hits = calloc(GEOFW_MAX_RULE_IDS, sizeof(*hits));
 	if (!hits)
 		return -ENOMEM;
-	err = percpu_sum(m->cnt_rule, GEOFW_MAX_RULE_IDS, 1, hits);
+	err = geofw_percpu_array_sum(m->cnt_rule, GEOFW_MAX_RULE_IDS, 1, hits);
 	if (!err)
 		geofw_counters_rank_rules(hits, GEOFW_MAX_RULE_IDS, out);
 	free(hits);

@@ -944,30 +944,38 @@ int geofw_state_add_blocks(struct geofw_state *st, const struct geofw_state_bloc
 	return ret;
 }
 
-int geofw_state_del_blocks(struct geofw_state *st, const struct geofw_cidr *prefixes,
-			   size_t n, char *err, size_t errlen)
+/* Remove a batch of prefixes from one table, all or nothing: a prefix that
+ * is absent fails the batch before anything changes. */
+static int del_entries(struct geofw_state *st, int tab, const struct geofw_cidr *prefixes,
+		       size_t n, const char *absent, char *err, size_t errlen)
 {
-	struct table *t = &st->tab[T_BLOCK];
+	struct table *t = &st->tab[tab];
 	char pb[GEOFW_CIDR_STRLEN];
 	size_t i;
 	int ret = 0;
 
 	for (i = 0; i < n; i++)
 		if (!tab_find(t, &prefixes[i]))
-			return geofw_errf(err, errlen, -ENOENT, "%s is not blocked",
-				    prefix_str(&prefixes[i], pb));
+			return geofw_errf(err, errlen, -ENOENT, "%s %s",
+					  prefix_str(&prefixes[i], pb), absent);
 	op_begin(st);
 	for (i = 0; i < n && !ret; i++) {
 		__u32 found = tab_find(t, &prefixes[i]);
 
 		/* Absent here only when listed twice in the batch. */
 		if (found)
-			ret = do_remove(st, T_BLOCK, found - 1);
+			ret = do_remove(st, tab, found - 1);
 	}
 	if (ret)
 		oom(err, errlen, ret);
 	op_end(st, ret);
 	return ret;
+}
+
+int geofw_state_del_blocks(struct geofw_state *st, const struct geofw_cidr *prefixes,
+			   size_t n, char *err, size_t errlen)
+{
+	return del_entries(st, T_BLOCK, prefixes, n, "is not blocked", err, errlen);
 }
 
 static void block_view(const struct geofw_state *st, const struct entry *e,
@@ -1119,26 +1127,7 @@ int geofw_state_add_allows(struct geofw_state *st, const struct geofw_state_allo
 int geofw_state_del_allows(struct geofw_state *st, const struct geofw_cidr *prefixes,
 			   size_t n, char *err, size_t errlen)
 {
-	struct table *t = &st->tab[T_ALLOW];
-	char pb[GEOFW_CIDR_STRLEN];
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; i < n; i++)
-		if (!tab_find(t, &prefixes[i]))
-			return geofw_errf(err, errlen, -ENOENT, "%s is not in the allowlist",
-				    prefix_str(&prefixes[i], pb));
-	op_begin(st);
-	for (i = 0; i < n && !ret; i++) {
-		__u32 found = tab_find(t, &prefixes[i]);
-
-		if (found)
-			ret = do_remove(st, T_ALLOW, found - 1);
-	}
-	if (ret)
-		oom(err, errlen, ret);
-	op_end(st, ret);
-	return ret;
+	return del_entries(st, T_ALLOW, prefixes, n, "is not in the allowlist", err, errlen);
 }
 
 /* ---- countries -------------------------------------------------------------------- */
