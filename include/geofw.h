@@ -20,7 +20,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 1
+#define GEOFW_ABI_VERSION 2
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -59,16 +59,30 @@
 #define GEOFW_MAX_BLOCK_NET	262144	/* shorter CIDR blocks per family */
 #define GEOFW_MAX_RULE_IDS	65536	/* rule ids (hit counters); 0 = none */
 #define GEOFW_MAX_COUNTRIES	256	/* country id space, see below */
-#define GEOFW_MAX_GEO_V4	1048576	/* IPv4 geo prefixes */
-#define GEOFW_MAX_GEO_V6	1048576	/* IPv6 geo prefixes */
+/*
+ * Geo capacities, sized from real country databases with >= 4x headroom
+ * (docs/design-notes.md "Geo capacity" has the figures and the memory).
+ * The largest seen: GeoLite2-Country 601,246 IPv4 + 651,130 IPv6 prefixes;
+ * ip-location-db geo-whois-asn-country 209,499 IPv4 prefixes longer than
+ * /24 (in 15,876 /24s) and 41,293 IPv6 prefixes longer than /64 (in 828
+ * /64s).  The hash, trie and tree inner maps are created per database at
+ * the size it needs, so a limit costs no kernel memory until a database
+ * uses it; only the flat IPv4 table (16 MiB) is fixed.
+ */
+#define GEOFW_MAX_GEO_V4	4194304	/* IPv4 geo prefixes (after merging) */
+#define GEOFW_MAX_GEO_V6	4194304	/* IPv6 geo prefixes (after merging) */
 #define GEOFW_GEO_SLOTS		2	/* table generations: in force + being built */
 #define GEOFW_GEO4_BLOCK	4096	/* /24 entries per flat-table array value */
 #define GEOFW_GEO4_BLOCKS	4096	/* 2^24 / GEOFW_GEO4_BLOCK */
-#define GEOFW_MAX_GEO4_MORE	65536	/* /24s holding prefixes longer than /24 */
+#define GEOFW_MAX_GEO4_MORE	1048576	/* /24s holding prefixes longer than /24 */
 #define GEOFW_GEO6_FANOUT	16	/* keys per search-tree node */
 #define GEOFW_GEO6_MAX_DEPTH	6	/* 16^6 = 16M intervals */
-#define GEOFW_MAX_GEO6_NODES	((GEOFW_MAX_GEO_V6 * 2 + 1) / 15 + 64) /* + upper levels */
-#define GEOFW_MAX_GEO6_MORE	65536	/* IPv6 prefixes longer than /64 */
+/* Tree nodes: every prefix adds at most two interval starts, 16 per leaf,
+ * plus the upper levels (1/15 of the leaves) and the header. */
+#define GEOFW_MAX_GEO6_NODES	((GEOFW_MAX_GEO_V6 * 2 + 1) / 15 + 64)
+/* gfw_geo6_more entries: the prefixes longer than /64, plus one per /64
+ * that holds them (the cover of the rest of that /64). */
+#define GEOFW_MAX_GEO6_MORE	2097152
 #define GEOFW_MAX_VLAN_DEPTH	2	/* 802.1Q / 802.1ad tags parsed */
 #define GEOFW_MAX_IPV6_EXTHDRS	8	/* extension headers walked to find L4 */
 #define GEOFW_MAX_HTTP_PORTS	8	/* ports answered with the 403 page */
@@ -237,7 +251,7 @@ _Static_assert(sizeof(struct geofw_country) == 2, "geofw_country size");
 
 /*
  * Geo tables.  One lookup per packet costs about one memory access for IPv4
- * and a handful for IPv6 (docs/geo-tables.md):
+ * and a handful for IPv6 (docs/maps.md, docs/design-notes.md):
  *
  * IPv4: gfw_geo4_flat[slot] is a flat table of one country id per /24,
  * GEOFW_GEO4_BLOCK ids per array value (index = addr >> 20, byte =

@@ -3,6 +3,13 @@
  * Geo tables: source address → country id (layout in include/geofw.h).
  * Each table is an array of GEOFW_GEO_SLOTS inner maps; user space builds a
  * new generation in the free slot and flips config.geo_slot.
+ *
+ * The inner maps below are templates: user space creates each generation's
+ * maps at the size its database needs (user/lib/geotable.c), up to the
+ * GEOFW_MAX_GEO* limits.  The kernel checks an inner map against the
+ * template by type, key and value size and flags, not by max_entries (for
+ * the array only because of BPF_F_INNER_MAP), so the templates hold one
+ * entry and cost nothing.
  */
 #ifndef GEOFW_MAPS_GEO_BPF_H
 #define GEOFW_MAPS_GEO_BPF_H
@@ -35,7 +42,7 @@ struct geo4_flat_inner {
 
 struct geo4_more_inner {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GEOFW_MAX_GEO4_MORE);
+	__uint(max_entries, 1);			/* sized per database */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct geofw_geo4_chunk);
@@ -51,7 +58,7 @@ struct geo6_tree_inner {
 
 struct geo6_more_inner {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, GEOFW_MAX_GEO6_MORE);
+	__uint(max_entries, 1);			/* sized per database */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct geofw_lpm_v6);
 	__type(value, struct geofw_geo);

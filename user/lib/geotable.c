@@ -99,10 +99,6 @@ static int build_v4(const struct geofw_geo_prefix *in, size_t n, struct geofw_ge
 		}
 		if (img->flat4[key] == GEOFW_COUNTRY_MORE)
 			continue;
-		if (img->n_more4 == GEOFW_MAX_GEO4_MORE) {
-			err = -E2BIG;
-			goto out;
-		}
 		if (img->n_more4 == cap) {
 			void *grown;
 
@@ -118,6 +114,13 @@ static int build_v4(const struct geofw_geo_prefix *in, size_t n, struct geofw_ge
 		memset(img->more4[img->n_more4].chunk.country, img->flat4[key], 256);
 		img->n_more4++;
 		img->flat4[key] = GEOFW_COUNTRY_MORE;
+	}
+	/* Counted to the end, so the error says how many there are. */
+	if (img->n_more4 > GEOFW_MAX_GEO4_MORE) {
+		err = log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO4_MORE ": the database has %zu "
+			      "IPv4 /24s holding prefixes longer than /24 (%zu such prefixes); "
+			      "the limit is %u", img->n_more4, n - i, GEOFW_MAX_GEO4_MORE);
+		goto out;
 	}
 	if (img->n_more4)
 		qsort(img->more4, img->n_more4, sizeof(*img->more4), cmp_more4);
@@ -222,8 +225,11 @@ static int collect_more6(const struct geofw_geo_prefix *in, size_t n,
 		k += in[i].prefixlen > 64;
 	if (!k)
 		return 0;
-	if (k * 2 > GEOFW_MAX_GEO6_MORE)
-		return -E2BIG;
+	/* The exact count (with the /64 covers) is checked once deduplicated. */
+	if (k > GEOFW_MAX_GEO6_MORE)
+		return log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO6_MORE ": the database has %zu "
+			       "IPv6 prefixes longer than /64; the limit is %u", k,
+			       GEOFW_MAX_GEO6_MORE);
 	img->more6 = calloc(k * 2, sizeof(*img->more6));
 	if (!img->more6)
 		return -ENOMEM;
@@ -262,14 +268,19 @@ static int build_tree6(const struct bounds *b, struct geofw_geo_image *img)
 	level_n[0] = (b->n + FANOUT - 1) / FANOUT;
 	while (level_n[depth - 1] > 1) {
 		if (depth == GEOFW_GEO6_MAX_DEPTH)
-			return -E2BIG;
+			return log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO6_TREE ": the database "
+				       "has %zu IPv6 intervals; a tree of depth %d holds at most "
+				       "%llu", b->n, GEOFW_GEO6_MAX_DEPTH,
+				       (unsigned long long)1 << (4 * GEOFW_GEO6_MAX_DEPTH));
 		level_n[depth] = (level_n[depth - 1] + FANOUT - 1) / FANOUT;
 		depth++;
 	}
 	for (l = 0; l < depth; l++)
 		total += level_n[l];
 	if (total > GEOFW_MAX_GEO6_NODES)
-		return -E2BIG;
+		return log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO6_TREE ": the database needs "
+			       "%zu tree nodes (%zu IPv6 intervals); the limit is %u", total, b->n,
+			       GEOFW_MAX_GEO6_NODES);
 	nodes = calloc(total, sizeof(*nodes));
 	if (!nodes)
 		return -ENOMEM;
@@ -388,6 +399,12 @@ static int build_v6(const struct geofw_geo_prefix *in, size_t n, struct geofw_ge
 			img->more6[w++] = img->more6[i];
 		}
 		img->n_more6 = w;
+		if (w > GEOFW_MAX_GEO6_MORE) {
+			err = log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO6_MORE ": the database "
+				      "needs %zu entries (IPv6 prefixes longer than /64 and the /64s "
+				      "holding them); the limit is %u", w, GEOFW_MAX_GEO6_MORE);
+			goto out;
+		}
 	}
 	err = build_tree6(&b, img);
 out:
@@ -428,25 +445,34 @@ void geofw_geo_image_free(struct geofw_geo_image *img)
 
 /* ---- lookup (the data plane's algorithm, in C) ------------------------------ */
 
+/* Longest match in more6 (sorted by address, then length, as cmp_lpm6):
+ * the address cut to each length from /128 up to /64, found exactly. */
 static __u8 lookup_more6(const struct geofw_geo_image *img, const __u8 *addr)
 {
-	const struct geofw_geo6_more_entry *best = NULL;
-	size_t i;
+	struct geofw_geo6_more_entry want = {};
+	int len;
 
-	/* Linear: the trie is small and this is the reference, not the fast path. */
-	for (i = 0; i < img->n_more6; i++) {
-		const struct geofw_geo6_more_entry *e = &img->more6[i];
-		unsigned int bits = e->key.prefixlen, k;
-		bool match = true;
+	for (len = 128; len >= 64; len--) {
+		size_t lo = 0, hi = img->n_more6;
 
-		for (k = 0; k < bits / 8 && match; k++)
-			match = e->key.addr[k] == addr[k];
-		if (match && bits % 8)
-			match = !((e->key.addr[k] ^ addr[k]) & (0xff00 >> (bits % 8)));
-		if (match && (!best || e->key.prefixlen > best->key.prefixlen))
-			best = e;
+		memcpy(want.key.addr, addr, 16);
+		if (len % 8)
+			want.key.addr[len / 8] &= (__u8)(0xff00 >> (len % 8));
+		if (len < 128)
+			memset(want.key.addr + (len + 7) / 8, 0, (size_t)(16 - (len + 7) / 8));
+		want.key.prefixlen = (__u32)len;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (cmp_lpm6(&img->more6[mid], &want) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < img->n_more6 && !cmp_lpm6(&img->more6[lo], &want))
+			return img->more6[lo].country_id;
 	}
-	return best ? best->country_id : GEOFW_COUNTRY_NONE;
+	return GEOFW_COUNTRY_NONE;
 }
 
 __u8 geofw_geo_image_lookup(const struct geofw_geo_image *img, int family, const __u8 *addr)
@@ -489,12 +515,32 @@ __u8 geofw_geo_image_lookup(const struct geofw_geo_image *img, int family, const
 	}
 }
 
+/*
+ * max_entries of a generation's gfw_geo4_more hash: twice the entries, so
+ * the kernel's bucket array (a power of two >= max_entries) keeps chains as
+ * short as a fixed-size table did (load factor <= 0.5); at least 64.
+ */
+static __u32 more4_entries(const struct geofw_geo_image *img)
+{
+	return img->n_more4 > 32 ? (__u32)img->n_more4 * 2 : 64;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
 /* Per-element costs are the kernel's own allocations, rounded to what its
- * allocators hand out (htab_elem + key + value, lpm_trie_node + key + value). */
+ * allocators hand out (htab_elem + key + value, lpm_trie_node + key + value),
+ * plus the hash's bucket array (16 bytes per bucket). */
 size_t geofw_geo_image_kernel_bytes(const struct geofw_geo_image *img)
 {
 	return (size_t)GEOFW_GEO4_BLOCKS * GEOFW_GEO4_BLOCK +
-	       img->n_more4 * 384 +
+	       img->n_more4 * 384 + pow2_at_least(more4_entries(img)) * 16 +
 	       img->n_tree6 * sizeof(struct geofw_geo6_node) +
 	       img->n_more6 * 64;
 }
@@ -606,14 +652,14 @@ int geofw_geo_install(const struct geofw_maps *m, const struct btf *btf,
 			       sizeof(struct geofw_geo4_block), GEOFW_GEO4_BLOCKS, 0,
 			       "__u32", BTF_KIND_TYPEDEF, "geofw_geo4_block");
 	f.more4 = create_inner(btf, BPF_MAP_TYPE_HASH, "gfw_g4_more", 4,
-			       sizeof(struct geofw_geo4_chunk), GEOFW_MAX_GEO4_MORE,
+			       sizeof(struct geofw_geo4_chunk), more4_entries(img),
 			       BPF_F_NO_PREALLOC, "__u32", BTF_KIND_TYPEDEF, "geofw_geo4_chunk");
 	f.tree6 = create_inner(btf, BPF_MAP_TYPE_ARRAY, "gfw_g6_tree", 4,
 			       sizeof(struct geofw_geo6_node), (__u32)img->n_tree6,
 			       BPF_F_INNER_MAP, "__u32", BTF_KIND_TYPEDEF, "geofw_geo6_node");
 	f.more6 = create_inner(btf, BPF_MAP_TYPE_LPM_TRIE, "gfw_g6_more",
 			       sizeof(struct geofw_lpm_v6), sizeof(struct geofw_geo),
-			       GEOFW_MAX_GEO6_MORE, BPF_F_NO_PREALLOC,
+			       img->n_more6 ? (__u32)img->n_more6 : 1, BPF_F_NO_PREALLOC,
 			       "geofw_lpm_v6", BTF_KIND_STRUCT, "geofw_geo");
 	if (f.flat4 < 0 || f.more4 < 0 || f.tree6 < 0 || f.more6 < 0) {
 		err = f.flat4 < 0 ? f.flat4 : f.more4 < 0 ? f.more4 : f.tree6 < 0 ? f.tree6 : f.more6;

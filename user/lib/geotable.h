@@ -3,8 +3,10 @@
  * Geo tables: from (prefix, country) lists to the kernel layout described in
  * include/geofw.h, and the atomic switch of a new generation into the maps.
  *
- * Building is pure C (no kernel), so the same image can be checked against
- * brute force in unit tests and used by `fwctl geo verify` as the reference.
+ * Building is pure C (no kernel), so the image can be checked against brute
+ * force in unit tests, and geofw_geo_image_lookup() answers what the data
+ * plane will answer.  `fwctl geo verify` checks the loaded kernel tables
+ * against libmaxminddb's answers for the database file (geoverify.h).
  */
 #ifndef GEOFW_GEOTABLE_H
 #define GEOFW_GEOTABLE_H
@@ -42,8 +44,9 @@ struct geofw_geo_image {
 /*
  * Build an image.  Prefixes may nest or repeat: the longest match wins, and
  * for equal prefixes the later one.  Country ids must be 1..GEOFW_COUNTRY_MAX_ID.
- * 0 or -ENOMEM / -E2BIG (more /24s or /64s with longer prefixes than the
- * kernel tables hold) / -EINVAL (bad prefix length or country id).
+ * 0 or -ENOMEM / -E2BIG (a table over its GEOFW_MAX_GEO* limit: logged with
+ * the table, the count and the limit) / -EINVAL (bad prefix length or
+ * country id).
  */
 int geofw_geo_build(const struct geofw_geo_prefix *v4, size_t n_v4,
 		    const struct geofw_geo_prefix *v6, size_t n_v6,
