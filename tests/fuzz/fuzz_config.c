@@ -40,9 +40,15 @@ static void check_conf(const struct geofw_conf *c)
 	}
 	FUZZ_CHECK(c->xdp_mode >= GEOFW_XDP_AUTO && c->xdp_mode <= GEOFW_XDP_GENERIC,
 		   "xdp mode %d", c->xdp_mode);
-	FUZZ_CHECK(str_ok(c->geoip_db, sizeof(c->geoip_db)), "geoip_db");
-	FUZZ_CHECK(c->geoip_enabled == (c->geoip_db[0] == '/'), "geoip_enabled vs \"%s\"",
-		   c->geoip_db);
+	FUZZ_CHECK(c->n_geoip_db >= 0 && c->n_geoip_db <= GEOFW_CONF_MAX_GEOIP_DB,
+		   "%d databases", c->n_geoip_db);
+	FUZZ_CHECK(c->geoip_enabled == (c->n_geoip_db > 0), "geoip_enabled vs %d databases",
+		   c->n_geoip_db);
+	for (i = 0; i < GEOFW_CONF_MAX_GEOIP_DB; i++) {
+		FUZZ_CHECK(str_ok(c->geoip_db[i], sizeof(c->geoip_db[i])), "geoip_db %d", i);
+		FUZZ_CHECK((i < c->n_geoip_db) == (c->geoip_db[i][0] == '/'), "geoip_db slot %d: \"%s\"",
+			   i, c->geoip_db[i]);
+	}
 	FUZZ_CHECK(c->n_geoip_field >= 0 && c->n_geoip_field <= GEOFW_CONF_MAX_FIELD,
 		   "%d field components", c->n_geoip_field);
 	for (i = 0; i < GEOFW_CONF_MAX_FIELD; i++)

@@ -107,7 +107,7 @@ static void check_request(const void *msg, size_t len)
 		fuzz_check_msg("cmd_parse", err, sizeof(err));
 		FUZZ_CHECK(err[0], "cmd_parse failed without a message");
 		FUZZ_CHECK(!cmd.cidrs && !cmd.countries && !cmd.comment && !cmd.file &&
-			   !cmd.db && !cmd.topic, "command not empty after an error");
+			   !cmd.n_db && !cmd.topic, "command not empty after an error");
 	} else {
 		check_cmd(&cmd);
 	}

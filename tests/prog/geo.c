@@ -86,7 +86,7 @@ static long verify_db(struct geofw_loaded *fw, const char *path, size_t samples)
 	       (double)geofw_geo_image_kernel_bytes(&img) / 1e6);
 	if (!ASSERT_OK(geofw_geoip_open(path, NULL, &reader), "reader"))
 		goto fail;
-	if (!ASSERT_OK(geofw_geo_verify(fw->geo_probe_fd, reader, &db, samples, 1, &res), "verify"))
+	if (!ASSERT_OK(geofw_geo_verify(fw->geo_probe_fd, &reader, 1, &db, samples, 1, &res), "verify"))
 		goto fail;
 	printf("# verified %zu random + %zu edge addresses in %.1f s: %zu agree, %zu differ, "
 	       "%zu skipped (aliased ranges)\n", res.random_checked, res.edges_checked,

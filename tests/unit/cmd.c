@@ -51,8 +51,8 @@ static void describe(const struct geofw_cmd *c, char *buf, size_t len)
 		ADD(" watch=%u", c->interval);
 	if (c->samples != GEOFW_CMD_SAMPLES_DEFAULT)
 		ADD(" samples=%zu", c->samples);
-	if (c->db)
-		ADD(" db=<%s>", c->db);
+	for (int i = 0; i < c->n_db; i++)
+		ADD(" db=<%s>", c->db[i]);
 	if (c->topic)
 		ADD(" topic=<%s>", c->topic);
 	if (c->json)
@@ -296,6 +296,10 @@ static const struct {
 	OK(ARGV("geo", "verify", "--db", "/tmp/x.mmdb", "--samples", "1000"),
 	   "geo verify samples=1000 db=</tmp/x.mmdb>"),
 	OK(ARGV("geo", "verify", "--samples=10000000"), "geo verify samples=10000000"),
+	OK(ARGV("geo", "verify", "--db", "/a4.mmdb", "--db=/b6.mmdb"),
+	   "geo verify db=</a4.mmdb> db=</b6.mmdb>"),
+	BAD(ARGV("geo", "verify", "--db", "/1", "--db", "/2", "--db", "/3", "--db", "/4", "--db", "/5"),
+	    "=geo verify: --db: more than 4 databases"),
 	BAD(ARGV("geo"), "=geo: missing command (try 'fwctl geo help')"),
 	BAD(ARGV("geo", "check"), "=geo: unknown command 'check' (try 'fwctl geo help')"),
 	BAD(ARGV("geo", "verify", "--samples", "0"),

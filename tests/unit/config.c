@@ -241,8 +241,27 @@ EXPECT(if_32)
 }
 EXPECT(xdp_native) { c->xdp_mode = GEOFW_XDP_NATIVE; }
 EXPECT(xdp_generic) { c->xdp_mode = GEOFW_XDP_GENERIC; }
-EXPECT(db_other) { SET(c->geoip_db, "/srv/geo/db.mmdb"); }
-EXPECT(db_none) { memset(c->geoip_db, 0, sizeof(c->geoip_db)); c->geoip_enabled = false; }
+EXPECT(db_other) { SET(c->geoip_db[0], "/srv/geo/db.mmdb"); }
+EXPECT(db_none)
+{
+	memset(c->geoip_db, 0, sizeof(c->geoip_db));
+	c->n_geoip_db = 0;
+	c->geoip_enabled = false;
+}
+EXPECT(db_two)
+{
+	SET(c->geoip_db[0], "/srv/geo/country-ipv4.mmdb");
+	SET(c->geoip_db[1], "/srv/geo/country-ipv6.mmdb");
+	c->n_geoip_db = 2;
+}
+EXPECT(db_four)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		snprintf(c->geoip_db[i], sizeof(c->geoip_db[i]), "/g/%d.mmdb", i);
+	c->n_geoip_db = 4;
+}
 EXPECT(field_maxmind)
 {
 	SET(c->geoip_field[0], "country");
@@ -327,7 +346,7 @@ EXPECT(everything)
 	SET(c->ifaces[1], "eth1");
 	c->n_ifaces = 2;
 	c->xdp_mode = GEOFW_XDP_NATIVE;
-	SET(c->geoip_db, "/var/lib/GeoIP/dbip-country.mmdb");
+	SET(c->geoip_db[0], "/var/lib/GeoIP/dbip-country.mmdb");
 	field_flat(c);
 	cc_allow(c);
 	c->country_action = GEOFW_ACT_HTTP403;
@@ -380,6 +399,11 @@ static const struct {
 	/* GeoIP */
 	{ "GeoIPDatabase path", "GeoIPDatabase = /srv/geo/db.mmdb\n", db_other },
 	{ "GeoIPDatabase none", "GeoIPDatabase = none\n", db_none },
+	{ "GeoIPDatabase two", "GeoIPDatabase = /srv/geo/country-ipv4.mmdb  /srv/geo/country-ipv6.mmdb\n",
+	  db_two },
+	{ "GeoIPDatabase four", "GeoIPDatabase = /g/0.mmdb /g/1.mmdb /g/2.mmdb /g/3.mmdb\n", db_four },
+	{ "GeoIPDatabase two, then one", "GeoIPDatabase = /a.mmdb /b.mmdb\n"
+	  "GeoIPDatabase = /srv/geo/db.mmdb\n", db_other },
 	{ "GeoIPField maxmind", "GeoIPField = country iso_code\n", field_maxmind },
 	{ "GeoIPField flat", "GeoIPField = country_code\n", field_flat },
 	{ "GeoIPField 8", "GeoIPField = f0 f1 f2 f3 f4 f5 f6 f7\n", field_8 },
@@ -552,9 +576,16 @@ static const struct {
 	{ "GeoIPDatabase relative", "GeoIPDatabase = GeoLite2-Country.mmdb\n", 0, 1,
 	  "GeoIPDatabase: \"GeoLite2-Country.mmdb\" is not an absolute path" },
 	{ "GeoIPDatabase spaces", "GeoIPDatabase = /var/lib/Geo IP/x.mmdb\n", 0, 1,
-	  "GeoIPDatabase: \"/var/lib/Geo IP/x.mmdb\" is not one path (paths cannot contain spaces)" },
+	  "GeoIPDatabase: \"IP/x.mmdb\" is not an absolute path (databases are separated by "
+	  "spaces; a path cannot contain one)" },
 	{ "GeoIPDatabase empty", "GeoIPDatabase =\n", 0, 1,
-	  "GeoIPDatabase: missing value; expected an absolute path or none" },
+	  "GeoIPDatabase: missing value; expected absolute paths or none" },
+	{ "GeoIPDatabase twice", "GeoIPDatabase = /a.mmdb /b.mmdb /a.mmdb\n", 0, 1,
+	  "GeoIPDatabase: \"/a.mmdb\" is listed twice" },
+	{ "GeoIPDatabase five", "GeoIPDatabase = /a /b /c /d /e\n", 0, 1,
+	  "GeoIPDatabase: more than 4 databases" },
+	{ "GeoIPDatabase none and a file", "GeoIPDatabase = /a.mmdb none\n", 0, 1,
+	  "GeoIPDatabase: \"none\" cannot be listed with databases" },
 	{ "GeoIPDatabase None", "GeoIPDatabase = None\n", 0, 1, "~is not an absolute path" },
 	/* GeoIPField */
 	{ "GeoIPField dash", "GeoIPField = country iso-code\n", 0, 1,

@@ -369,8 +369,9 @@ static int run_daemon(struct fwctl *c, int argc, char *const *argv,
 		free(a.buf);
 		return fwctl_fail(c, FWCTL_EXIT_FAIL, "%s", err);
 	}
-	if (status == GEOFW_CTL_OK || c->json) {
-		/* JSON answers carry their own {"error": ...}: always stdout. */
+	if (status == GEOFW_CTL_OK || status == GEOFW_CTL_DEGRADED || c->json) {
+		/* JSON answers carry their own {"error": ...}: always stdout.
+		 * A degraded status is a complete answer, exit 1. */
 		put_answer(&a, stdout, "");
 		ret = status == GEOFW_CTL_OK ? FWCTL_EXIT_OK : FWCTL_EXIT_FAIL;
 	} else {

@@ -18,16 +18,18 @@
 #include "geoverify.h"
 #include "loader.h"
 
-/* The database and field to check: --db, else geofw.conf's. */
+/* The databases and field to check: --db..., else geofw.conf's. */
 static int pick_db(struct fwctl *c, const struct geofw_cmd *cmd, struct geofw_conf *conf,
-		   const char **path, const char **field, bool *from_conf)
+		   const char **paths, int *n_paths, const char **field, bool *from_conf)
 {
 	char err[GEOFW_CONF_ERRLEN];
 	int i, r;
 
 	*from_conf = false;
-	if (cmd->db) {
-		*path = cmd->db;
+	if (cmd->n_db) {
+		for (i = 0; i < cmd->n_db; i++)
+			paths[i] = cmd->db[i];
+		*n_paths = cmd->n_db;
 		return FWCTL_EXIT_OK;
 	}
 	r = geofw_conf_load(GEOFW_CONF_PATH, conf, err, sizeof(err));
@@ -39,7 +41,9 @@ static int pick_db(struct fwctl *c, const struct geofw_cmd *cmd, struct geofw_co
 	if (!conf->geoip_enabled)
 		return fwctl_fail(c, FWCTL_EXIT_FAIL, "GeoIPDatabase is none in %s: name the "
 				  "database with --db FILE", GEOFW_CONF_PATH);
-	*path = conf->geoip_db;
+	for (i = 0; i < conf->n_geoip_db; i++)
+		paths[i] = conf->geoip_db[i];
+	*n_paths = conf->n_geoip_db;
 	for (i = 0; i < conf->n_geoip_field; i++)
 		field[i] = conf->geoip_field[i];
 	field[i] = NULL;
@@ -54,32 +58,44 @@ static const char *cc_or_none(unsigned int id)
 	return cc ? cc : "none";
 }
 
-static void print_result(struct fwctl *c, const char *path, const struct geofw_geoip_db *db,
+static void print_result(struct fwctl *c, const char *const *paths,
+			 const struct geofw_geoip_db *dbs, int n, const struct geofw_geoip_db *all,
 			 const struct geofw_verify_result *res, unsigned int seed)
 {
-	const struct geofw_geoip_report *rep = &db->report;
 	size_t checked = res->agreed + res->n_mismatch, i;
-	char built[32] = "?";
+	char built[32];
 	struct json j;
 	struct tm tm;
-	time_t t = (time_t)rep->build_epoch;
+	int k;
 
-	if (gmtime_r(&t, &tm))
-		strftime(built, sizeof(built), "%Y-%m-%d", &tm);
 	if (c->json) {
 		json_init(&j, stdout);
 		json_obj(&j, NULL);
-		json_str(&j, "database", path);
-		json_str(&j, "database_type", rep->database_type);
-		json_u64(&j, "build_epoch", rep->build_epoch);
-		json_u64(&j, "prefixes_v4", db->n_v4);
-		json_u64(&j, "prefixes_v6", db->n_v6);
-		json_u64(&j, "countries", rep->countries);
+		/* "database": the first file, as before several were possible. */
+		json_str(&j, "database", paths[0]);
+		json_str(&j, "database_type", dbs[0].report.database_type);
+		json_u64(&j, "build_epoch", dbs[0].report.build_epoch);
+		json_arr(&j, "databases");
+		for (k = 0; k < n; k++) {
+			json_obj(&j, NULL);
+			json_str(&j, "path", paths[k]);
+			json_str(&j, "database_type", dbs[k].report.database_type);
+			json_u64(&j, "build_epoch", dbs[k].report.build_epoch);
+			json_u64(&j, "ip_version", dbs[k].report.ip_version);
+			json_u64(&j, "prefixes_v4", dbs[k].n_v4);
+			json_u64(&j, "prefixes_v6", dbs[k].n_v6);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_u64(&j, "prefixes_v4", all->n_v4);
+		json_u64(&j, "prefixes_v6", all->n_v6);
+		json_u64(&j, "countries", all->report.countries);
 		json_u64(&j, "seed", seed);
 		json_u64(&j, "random_checked", res->random_checked);
 		json_u64(&j, "edges_checked", res->edges_checked);
 		json_u64(&j, "agreed", res->agreed);
 		json_u64(&j, "skipped", res->skipped);
+		json_u64(&j, "v6_not_covered", res->v6_not_covered);
 		json_u64(&j, "mismatches", res->n_mismatch);
 		json_arr(&j, "first_mismatches");
 		for (i = 0; i < res->n_mismatch && i < GEOFW_VERIFY_MISMATCHES; i++) {
@@ -96,13 +112,31 @@ static void print_result(struct fwctl *c, const char *path, const struct geofw_g
 		json_done(&j);
 		return;
 	}
-	printf("database: %s (%s, built %s)\n", path, rep->database_type, built);
-	printf("prefixes: %zu IPv4, %zu IPv6, %u countries\n", db->n_v4, db->n_v6, rep->countries);
+	for (k = 0; k < n; k++) {
+		const struct geofw_geoip_report *rep = &dbs[k].report;
+		time_t t = (time_t)rep->build_epoch;
+
+		snprintf(built, sizeof(built), "?");
+		if (gmtime_r(&t, &tm))
+			strftime(built, sizeof(built), "%Y-%m-%d", &tm);
+		printf("database: %s (%s, built %s, IPv%u%s): %zu IPv4, %zu IPv6 prefixes\n",
+		       paths[k], rep->database_type, built, rep->ip_version,
+		       rep->ip_version == 4 ? " only" : "", dbs[k].n_v4, dbs[k].n_v6);
+	}
+	printf("prefixes: %zu IPv4, %zu IPv6, %u countries%s\n", all->n_v4, all->n_v6,
+	       all->report.countries, n > 1 ? " (merged: the first database that covers an "
+					      "address decides)" : "");
 	printf("checked: %zu random + %zu prefix edge addresses in %.1f s (seed %u)\n",
 	       res->random_checked, res->edges_checked, res->seconds, seed);
-	printf("agreement: %zu of %zu (%.4f%%); %zu skipped (ranges libmaxminddb aliases to "
-	       "IPv4: ::/96, 2001::/32, 2002::/16)\n", res->agreed, checked,
-	       checked ? 100.0 * (double)res->agreed / (double)checked : 100.0, res->skipped);
+	printf("agreement: %zu of %zu (%.4f%%)\n", res->agreed, checked,
+	       checked ? 100.0 * (double)res->agreed / (double)checked : 100.0);
+	if (res->v6_not_covered)
+		printf("not covered: %zu IPv6 addresses, outside %s IPv4-only (checked: "
+		       "no country expected)\n", res->v6_not_covered,
+		       n > 1 ? "every database, each" : "the database,");
+	if (res->skipped)
+		printf("skipped: %zu IPv6 addresses in ranges libmaxminddb aliases to IPv4 "
+		       "(::/96, 2001::/32, 2002::/16)\n", res->skipped);
 	if (!res->n_mismatch) {
 		printf("mismatches: none\n");
 		return;
@@ -116,23 +150,25 @@ static void print_result(struct fwctl *c, const char *path, const struct geofw_g
 
 int fwctl_geo_verify(struct fwctl *c, const struct geofw_cmd *cmd)
 {
-	const char *field[GEOFW_CONF_MAX_FIELD + 1] = { NULL }, *path = NULL;
+	const char *field[GEOFW_CONF_MAX_FIELD + 1] = { NULL };
+	const char *paths[GEOFW_CONF_MAX_GEOIP_DB] = { NULL };
+	struct geofw_geoip_reader *readers[GEOFW_CONF_MAX_GEOIP_DB] = { NULL };
+	struct geofw_geoip_db dbs[GEOFW_CONF_MAX_GEOIP_DB] = { 0 }, merged = { 0 };
+	const struct geofw_geoip_db *all;
 	struct geofw_geoip_opts opts = { 0 };
-	struct geofw_geoip_reader *reader = NULL;
 	struct geofw_verify_result res;
 	struct geofw_geo_image img = { 0 };
-	struct geofw_geoip_db db = { 0 };
 	struct geofw_loaded fw;
 	struct geofw_conf *conf;
 	bool loaded = false, from_conf;
 	unsigned int seed;
-	int ret, err;
+	int ret, err, i, n = 0;
 
 	/* struct geofw_conf holds several PATH_MAX buffers: not on the stack. */
 	conf = calloc(1, sizeof(*conf));
 	if (!conf)
 		return fwctl_fail(c, FWCTL_EXIT_FAIL, "out of memory");
-	ret = pick_db(c, cmd, conf, &path, field, &from_conf);
+	ret = pick_db(c, cmd, conf, paths, &n, field, &from_conf);
 	if (ret)
 		goto out;
 	if (from_conf && field[0])
@@ -150,41 +186,54 @@ int fwctl_geo_verify(struct fwctl *c, const struct geofw_cmd *cmd)
 		goto out;
 	}
 	loaded = true;
-	if (geofw_geoip_load(path, &opts, &db)) {
-		ret = LIB_FAIL("cannot load the database");
+	for (i = 0; i < n; i++) {
+		if (geofw_geoip_load(paths[i], &opts, &dbs[i])) {
+			ret = LIB_FAIL("cannot load the database");
+			goto out;
+		}
+	}
+	if (n > 1 && geofw_geoip_merge(dbs, (size_t)n, &merged)) {
+		ret = LIB_FAIL("cannot merge the databases");
 		goto out;
 	}
-	err = geofw_geo_build(db.v4, db.n_v4, db.v6, db.n_v6, &img);
+	all = n > 1 ? &merged : &dbs[0];
+	err = geofw_geo_build(all->v4, all->n_v4, all->v6, all->n_v6, &img);
 	if (err) {
-		ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "%s: building the geo tables: %s", path,
-				 strerror(-err));
+		/* A capacity error names the table, the count and the limit. */
+		ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "%s: building the geo tables: %s", paths[0],
+				 err == -E2BIG && c->lib_err[0] ? c->lib_err : strerror(-err));
 		goto out;
 	}
 	err = geofw_geo_install(&fw.maps, NULL, &img);
 	if (err) {
-		ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "%s: loading the geo tables: %s", path,
+		ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "%s: loading the geo tables: %s", paths[0],
 				 c->lib_err[0] ? c->lib_err : strerror(-err));
 		goto out;
 	}
-	if (geofw_geoip_open(path, &opts, &reader)) {
-		ret = LIB_FAIL("cannot open the database");
-		goto out;
+	for (i = 0; i < n; i++) {
+		if (geofw_geoip_open(paths[i], &opts, &readers[i])) {
+			ret = LIB_FAIL("cannot open the database");
+			goto out;
+		}
 	}
 	/* A new sample every run; the seed is printed to repeat one. */
 	seed = (unsigned int)time(NULL) ^ ((unsigned int)getpid() << 16);
-	err = geofw_geo_verify(fw.geo_probe_fd, reader, &db, cmd->samples, seed, &res);
+	err = geofw_geo_verify(fw.geo_probe_fd, readers, (size_t)n, all, cmd->samples, seed, &res);
 	if (err) {
-		ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "verifying %s: %s", path, strerror(-err));
+		ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "verifying %s: %s", paths[0], strerror(-err));
 		goto out;
 	}
 #undef LIB_FAIL
-	print_result(c, path, &db, &res, seed);
+	print_result(c, paths, dbs, n, all, &res, seed);
 	ret = res.n_mismatch ? FWCTL_EXIT_FAIL : FWCTL_EXIT_OK;
 out:
-	if (reader)
-		geofw_geoip_close(reader);
+	for (i = 0; i < n; i++) {
+		if (readers[i])
+			geofw_geoip_close(readers[i]);
+		geofw_geoip_free(&dbs[i]);
+	}
+	geofw_geoip_free(&merged);
 	geofw_geo_image_free(&img);
-	geofw_geoip_free(&db);
 	if (loaded)
 		geofw_unload(&fw);
 	free(conf);

@@ -674,12 +674,18 @@ static int cmd_status(struct request *r)
 	struct gfwd *d = r->d;
 	struct geofw_state_counts n;
 	struct geofw_config cfg = {};
+	char country_why[sizeof(d->db.error) + 256];
+	bool country_ok = gfwd_country_policy_enforced(d, country_why, sizeof(country_why));
 	int i;
 
 	geofw_state_counts(d->state, &n);
 	geofw_config_read(&d->fw.maps, &cfg);
 	if (r->json) {
-		geofw_ctl_writef(r->w, "{\"daemon\":{\"running\":true,\"pid\":%d,\"config\":", getpid());
+		geofw_ctl_writef(r->w, "{\"country_policy\":{\"configured\":%s,\"enforced\":%s,"
+				 "\"reason\":", gfwd_country_policy_wanted(d) ? "true" : "false",
+				 country_ok ? "true" : "false");
+		json_str(r->w, country_why);
+		geofw_ctl_writef(r->w, "},\"daemon\":{\"running\":true,\"pid\":%d,\"config\":", getpid());
 		json_str(r->w, d->conf_path);
 		geofw_ctl_writef(r->w, ",\"reloads_ok\":%lu,\"reloads_failed\":%lu,\"last_reload\":%lld},"
 				 "\"programs\":{\"xdp_id\":%u,\"tc_id\":%u,\"responder\":%s},"
@@ -711,8 +717,12 @@ static int cmd_status(struct request *r)
 		geofw_ctl_writef(r->w, "},\"rules\":{\"block_ip4\":%zu,\"block_ip6\":%zu,"
 				 "\"block_net4\":%zu,\"block_net6\":%zu,\"allow4\":%zu,\"allow6\":%zu}}\n",
 				 n.block_ip4, n.block_ip6, n.block_net4, n.block_net6, n.allow4, n.allow6);
-		return GEOFW_CTL_OK;
+		return country_ok ? GEOFW_CTL_OK : GEOFW_CTL_DEGRADED;
 	}
+	/* First line: the operator must not miss a policy that is not in force. */
+	if (!country_ok)
+		geofw_ctl_writef(r->w, "country policy: NOT enforced (IP rules are): %s\n",
+				 country_why);
 	geofw_ctl_writef(r->w, "geofwd: running (pid %d), config %s, %lu reloads ok, %lu failed\n",
 			 getpid(), d->conf_path, d->reloads_ok, d->reloads_failed);
 	geofw_ctl_writef(r->w, "programs: xdp id %u, tc id %u, responder %s\n",
@@ -745,7 +755,7 @@ static int cmd_status(struct request *r)
 		geofw_ctl_writef(r->w, "geoip: disabled (GeoIPDatabase = none)\n");
 	} else if (cfg.geo_generation) {
 		geofw_ctl_writef(r->w, "geoip: tables found in the pins in force (generation %u); "
-				 "this geofwd has not loaded %s\n", cfg.geo_generation, d->conf.geoip_db);
+				 "this geofwd has not loaded %s\n", cfg.geo_generation, d->conf.geoip_db[0]);
 	} else {
 		geofw_ctl_writef(r->w, "geoip: no database loaded: no country data in force\n");
 	}
@@ -755,7 +765,7 @@ static int cmd_status(struct request *r)
 	geofw_ctl_writef(r->w, "rules: %zu blocked addresses + %zu networks (IPv4), %zu + %zu (IPv6), "
 			 "%zu + %zu allowed\n", n.block_ip4, n.block_net4, n.block_ip6, n.block_net6,
 			 n.allow4, n.allow6);
-	return GEOFW_CTL_OK;
+	return country_ok ? GEOFW_CTL_OK : GEOFW_CTL_DEGRADED;
 }
 
 /* ---- dispatch ------------------------------------------------------------------------ */

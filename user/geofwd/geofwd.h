@@ -26,11 +26,12 @@ struct gfwd_iface {
 	char error[192];		/* why the last attach failed, for status */
 };
 
+/* The GeoIP data in force: every file of GeoIPDatabase, merged. */
 struct gfwd_db_info {
 	bool loaded;
-	char path[4096];
-	__u64 build_epoch;
-	char database_type[64];
+	char path[GEOFW_CONF_MAX_GEOIP_DB * 1024];	/* the files, space-separated */
+	__u64 build_epoch;			/* the oldest file's */
+	char database_type[GEOFW_CONF_MAX_GEOIP_DB * 64]; /* each file's, " + " between */
 	size_t n_v4, n_v6, countries;
 	time_t loaded_at;
 	double load_seconds;
@@ -64,7 +65,7 @@ struct gfwd {
 
 	/* event sources */
 	int epfd, sigfd, ctlfd, nlfd, inofd, timerfd, db_timerfd;
-	int ino_wd;
+	int ino_wd[GEOFW_CONF_MAX_GEOIP_DB];	/* directory of each database, -1: none */
 	struct nl_sock *nl;
 	bool stop;
 };
@@ -81,6 +82,15 @@ int gfwd_apply_countries(struct gfwd *d);
 int gfwd_apply_responder(struct gfwd *d);
 int gfwd_sync_rules(struct gfwd *d);
 int gfwd_load_geoip(struct gfwd *d, const char *why);
+/* A country policy is configured (listed countries or allow mode, from
+ * the config or set with fwctl). */
+bool gfwd_country_policy_wanted(const struct gfwd *d);
+/* false when a country policy is configured and no country data is in
+ * force; why (may be NULL) then says what the operator must fix. */
+bool gfwd_country_policy_enforced(const struct gfwd *d, char *why, size_t len);
+/* --check-config: the databases a country policy needs load and build
+ * (no kernel).  0, or -errno with the reason in err. */
+int gfwd_check_geoip(const struct gfwd *d, char *err, size_t errlen);
 int gfwd_block_to_kernel(const struct geofw_state_block *r, struct geofw_block *out);
 void gfwd_arm_sweep(struct gfwd *d);
 void gfwd_sweep(struct gfwd *d);

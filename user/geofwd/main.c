@@ -5,6 +5,7 @@
  * answers fwctl.  Single-threaded around one epoll loop.
  */
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -101,42 +102,57 @@ static int ep_add(struct gfwd *d, int fd)
 	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-/* Watch the database's directory: geoipupdate renames a new file into place. */
+_Static_assert(GEOFW_CONF_MAX_GEOIP_DB == 4, "gfwd.ino_wd initializer in main()");
+
+/* Watch each database's directory: geoipupdate renames a new file into
+ * place.  Two files in one directory share a watch (the same wd). */
 static void watch_db(struct gfwd *d)
 {
 	char dir[PATH_MAX];
+	int i, j;
 
-	if (d->ino_wd >= 0)
-		inotify_rm_watch(d->inofd, d->ino_wd);
-	d->ino_wd = -1;
+	for (i = 0; i < GEOFW_CONF_MAX_GEOIP_DB; i++) {
+		bool removed = false;
+
+		for (j = 0; j < i; j++)
+			removed |= d->ino_wd[j] == d->ino_wd[i];
+		if (d->ino_wd[i] >= 0 && !removed)
+			inotify_rm_watch(d->inofd, d->ino_wd[i]);
+	}
+	for (i = 0; i < GEOFW_CONF_MAX_GEOIP_DB; i++)
+		d->ino_wd[i] = -1;
 	if (!d->conf.geoip_enabled)
 		return;
-	snprintf(dir, sizeof(dir), "%s", d->conf.geoip_db);
-	d->ino_wd = inotify_add_watch(d->inofd, dirname(dir),
-				      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
-	if (d->ino_wd < 0)
-		log_warn("geoip: cannot watch %s for updates: %s (SIGHUP or fwctl reload still work)",
-			 dir, strerror(errno));
+	for (i = 0; i < d->conf.n_geoip_db; i++) {
+		snprintf(dir, sizeof(dir), "%s", d->conf.geoip_db[i]);
+		d->ino_wd[i] = inotify_add_watch(d->inofd, dirname(dir),
+						 IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+		if (d->ino_wd[i] < 0)
+			log_warn("geoip: cannot watch %s for updates: %s (SIGHUP or fwctl reload "
+				 "still work)", dir, strerror(errno));
+	}
 }
 
+/* A database replaced: all of them are read again (the merge needs each). */
 static void on_inotify(struct gfwd *d)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	char path[PATH_MAX];
-	const char *base;
 	ssize_t n;
 	bool hit = false;
+	int i;
 
-	snprintf(path, sizeof(path), "%s", d->conf.geoip_db);
-	base = basename(path);
 	while ((n = read(d->inofd, buf, sizeof(buf))) > 0) {
 		char *p;
 
 		for (p = buf; p < buf + n;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
 
-			if (ev->len && !strcmp(ev->name, base))
-				hit = true;
+			for (i = 0; ev->len && i < d->conf.n_geoip_db; i++) {
+				snprintf(path, sizeof(path), "%s", d->conf.geoip_db[i]);
+				if (ev->wd == d->ino_wd[i] && !strcmp(ev->name, basename(path)))
+					hit = true;
+			}
 			p += sizeof(*ev) + ev->len;
 		}
 	}
@@ -350,20 +366,37 @@ static void stop(struct gfwd *d)
 	geofw_state_free(d->state);
 }
 
-/* --cleanup: the configured interfaces lose the TC filter too. */
+static void cleanup_iface(struct gfwd *d, const char *name)
+{
+	struct gfwd_iface ifc = { .xdp_link = -1, .tc = true };
+
+	snprintf(ifc.name, sizeof(ifc.name), "%s", name);
+	ifc.ifindex = (int)if_nametoindex(ifc.name);
+	if (ifc.ifindex)
+		gfwd_iface_detach(d, &ifc);
+}
+
+/*
+ * --cleanup: the configured interfaces, and every interface with an XDP
+ * link pinned in pin_dir/links (xdp-IFNAME: the interfaces this pin dir's
+ * geofwd attached to, known without any config file), lose the programs
+ * and the TC filter.
+ */
 static int cleanup(struct gfwd *d)
 {
+	struct dirent *de;
+	DIR *dir;
 	int i, err;
 
 	snprintf(d->link_dir, sizeof(d->link_dir), "%.4000s/links", d->pin_dir);
-	for (i = 0; i < d->conf.n_ifaces; i++) {
-		struct gfwd_iface ifc = { .xdp_link = -1, .tc = true };
-
-		snprintf(ifc.name, sizeof(ifc.name), "%s", d->conf.ifaces[i]);
-		ifc.ifindex = (int)if_nametoindex(ifc.name);
-		if (ifc.ifindex)
-			gfwd_iface_detach(d, &ifc);
-	}
+	for (i = 0; i < d->conf.n_ifaces; i++)
+		cleanup_iface(d, d->conf.ifaces[i]);
+	dir = opendir(d->link_dir);
+	while (dir && (de = readdir(dir)))
+		if (!strncmp(de->d_name, "xdp-", 4) && de->d_name[4])
+			cleanup_iface(d, de->d_name + 4);
+	if (dir)
+		closedir(dir);
 	err = gfwd_cleanup_pins(d->pin_dir);
 	if (err)
 		return log_err(err, "cleanup: cannot remove %s", d->pin_dir);
@@ -386,7 +419,7 @@ int main(int argc, char **argv)
 	};
 	static struct gfwd d = { .conf_path = GEOFW_CONF_PATH, .pin_dir = GEOFW_PIN_DIR,
 				 .ctlfd = -1, .nlfd = -1,
-				 .ino_wd = -1, .epfd = -1, .sigfd = -1, .timerfd = -1,
+				 .ino_wd = { -1, -1, -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1,
 				 .inofd = -1, .db_timerfd = -1 };
 	bool check = false, debug = false, do_cleanup = false;
 	char err[GEOFW_CONF_ERRLEN];
@@ -412,7 +445,11 @@ int main(int argc, char **argv)
 
 	geofw_log_route_libbpf();
 	ret = geofw_conf_load(d.conf_path, &d.conf, err, sizeof(err));
-	if (ret == -ENOENT && !strcmp(d.conf_path, GEOFW_CONF_PATH) && !check && !do_cleanup) {
+	if (ret == -ENOENT && !strcmp(d.conf_path, GEOFW_CONF_PATH) && do_cleanup) {
+		/* --cleanup finds the interfaces through the pinned links. */
+		geofw_conf_defaults(&d.conf);
+		d.conf.n_ifaces = 0;
+	} else if (ret == -ENOENT && !strcmp(d.conf_path, GEOFW_CONF_PATH) && !check) {
 		log_warn("%s: no such file; using the built-in defaults", d.conf_path);
 		geofw_conf_defaults(&d.conf);
 	} else if (ret) {
@@ -420,6 +457,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		/* A country policy that could not be enforced fails the check:
+		 * the databases are loaded and built as a start would. */
+		if (gfwd_check_geoip(&d, err, sizeof(err))) {
+			fprintf(stderr, "geofwd: %s\n", err);
+			return 1;
+		}
 		printf("%s: ok\n", d.conf_path);
 		return 0;
 	}

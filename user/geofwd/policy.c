@@ -294,36 +294,147 @@ void gfwd_sweep(struct gfwd *d)
 
 /* ---- GeoIP ------------------------------------------------------------------ */
 
-int gfwd_load_geoip(struct gfwd *d, const char *why)
+/*
+ * Every database of GeoIPDatabase, merged (geoip.h: the first listed that
+ * covers an address decides), and built into kernel tables.  All or
+ * nothing: one file that does not load fails the whole set, so a reload
+ * never puts half of the data in force.  Files are reported in info.
+ */
+static int load_geo_image(const struct geofw_conf *conf, struct geofw_geo_image *img,
+			  struct gfwd_db_info *info)
 {
 	const char *path[GEOFW_CONF_MAX_FIELD + 1] = {};
+	struct geofw_geoip_db dbs[GEOFW_CONF_MAX_GEOIP_DB] = {}, merged = {};
 	struct geofw_geoip_opts opts = {};
-	struct geofw_geoip_db db;
-	struct geofw_geo_image img;
+	size_t off = 0, toff = 0;
+	int err = 0, i, n = conf->n_geoip_db;
+
+	for (i = 0; i < conf->n_geoip_field; i++)
+		path[i] = conf->geoip_field[i];
+	opts.field_path = conf->n_geoip_field ? path : NULL;
+	memset(info, 0, sizeof(*info));
+	for (i = 0; i < n && !err; i++)
+		err = geofw_geoip_load(conf->geoip_db[i], &opts, &dbs[i]);
+	if (!err && n > 1)
+		err = geofw_geoip_merge(dbs, (size_t)n, &merged);
+	if (!err) {
+		const struct geofw_geoip_db *all = n > 1 ? &merged : &dbs[0];
+
+		err = geofw_geo_build(all->v4, all->n_v4, all->v6, all->n_v6, img);
+		if (err && err != -E2BIG)	/* E2BIG: built and logged with the table */
+			log_err(err, "geoip: building the geo tables: %s", strerror(-err));
+		info->n_v4 = all->n_v4;
+		info->n_v6 = all->n_v6;
+		info->countries = all->report.countries;
+	}
+	for (i = 0; !err && i < n; i++) {
+		const struct geofw_geoip_report *rep = &dbs[i].report;
+
+		off += (size_t)snprintf(info->path + off, sizeof(info->path) - off, "%s%s",
+					i ? " " : "", conf->geoip_db[i]);
+		if (off >= sizeof(info->path))
+			off = sizeof(info->path) - 1;
+		toff += (size_t)snprintf(info->database_type + toff,
+					 sizeof(info->database_type) - toff, "%s%s",
+					 i ? " + " : "", rep->database_type);
+		if (toff >= sizeof(info->database_type))
+			toff = sizeof(info->database_type) - 1;
+		/* The oldest file says how stale the data in force may be. */
+		if (!i || rep->build_epoch < info->build_epoch)
+			info->build_epoch = rep->build_epoch;
+	}
+	for (i = 0; i < n; i++)
+		geofw_geoip_free(&dbs[i]);
+	geofw_geoip_free(&merged);
+	return err;
+}
+
+bool gfwd_country_policy_wanted(const struct gfwd *d)
+{
+	const struct geofw_state_countries *sc = d->state ? geofw_state_countries(d->state) : NULL;
+	int i;
+
+	if (sc && sc->override) {
+		if (sc->mode == GEOFW_MODE_ALLOW_LISTED)
+			return true;
+		for (i = 0; i < GEOFW_MAX_COUNTRIES; i++)
+			if (sc->listed[i])
+				return true;
+		return false;
+	}
+	return d->conf.country_mode == GEOFW_MODE_ALLOW_LISTED || d->conf.n_countries > 0;
+}
+
+bool gfwd_country_policy_enforced(const struct gfwd *d, char *why, size_t len)
+{
+	struct geofw_config cfg = {};
+
+	if (why && len)
+		why[0] = '\0';
+	if (!gfwd_country_policy_wanted(d) || d->db.loaded)
+		return true;
+	if (!d->conf.geoip_enabled) {
+		if (why)
+			snprintf(why, len, "GeoIPDatabase = none in %s", d->conf_path);
+		return false;
+	}
+	/* Tables adopted from the pins (a previous geofwd loaded them). */
+	if (d->fw.maps.config >= 0 && !geofw_config_read(&d->fw.maps, &cfg) &&
+	    cfg.geo_generation)
+		return true;
+	if (why)
+		snprintf(why, len, "%s", d->db.error[0] ? d->db.error : "no GeoIP database loaded");
+	return false;
+}
+
+int gfwd_check_geoip(const struct gfwd *d, char *err, size_t errlen)
+{
+	struct geofw_geo_image img = {};
+	struct gfwd_db_info *info;
+	int ret;
+
+	err[0] = '\0';
+	if (!gfwd_country_policy_wanted(d))
+		return 0;
+	if (!d->conf.geoip_enabled) {
+		snprintf(err, errlen, "%s: a country policy is configured (Countries or "
+			 "CountryMode = allow) but GeoIPDatabase = none: it could not be enforced",
+			 d->conf_path);
+		return -EINVAL;
+	}
+	info = calloc(1, sizeof(*info));
+	if (!info)
+		return -ENOMEM;
+	ret = load_geo_image(&d->conf, &img, info);
+	if (ret)
+		snprintf(err, errlen, "%s: the country policy could not be enforced: %s",
+			 d->conf_path, geofw_log_last_error()[0] ? geofw_log_last_error() :
+			 strerror(-ret));
+	geofw_geo_image_free(&img);
+	free(info);
+	return ret;
+}
+
+int gfwd_load_geoip(struct gfwd *d, const char *why)
+{
+	struct geofw_geo_image img = {};
+	struct gfwd_db_info *info;
 	struct timespec t0, t1;
-	int err, i;
+	int err;
 
 	if (!d->conf.geoip_enabled) {
 		d->db.loaded = false;
 		return geofw_geo_clear(&d->fw.maps);
 	}
-	for (i = 0; i < d->conf.n_geoip_field; i++)
-		path[i] = d->conf.geoip_field[i];
-	opts.field_path = d->conf.n_geoip_field ? path : NULL;
-
+	info = calloc(1, sizeof(*info));
+	if (!info)
+		return log_err(-ENOMEM, "geoip: out of memory");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = geofw_geoip_load(d->conf.geoip_db, &opts, &db);
-	if (!err) {
-		err = geofw_geo_build(db.v4, db.n_v4, db.v6, db.n_v6, &img);
-		if (err)
-			log_err(err, "geoip: %s: cannot build tables: %s", d->conf.geoip_db,
-				strerror(-err));
-		else if ((err = geofw_geo_install(&d->fw.maps, bpf_object__btf(d->fw.xdp_obj),
-						  &img)) == 0)
-			d->db.kernel_bytes = geofw_geo_image_kernel_bytes(&img);
-		if (!err)
-			geofw_geo_image_free(&img);
-	}
+	err = load_geo_image(&d->conf, &img, info);
+	if (!err && (err = geofw_geo_install(&d->fw.maps, bpf_object__btf(d->fw.xdp_obj), &img)) == 0)
+		info->kernel_bytes = geofw_geo_image_kernel_bytes(&img);
+	/* Built or not, installed or not: the image is freed here. */
+	geofw_geo_image_free(&img);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (err) {
 		struct geofw_config cfg = {};
@@ -337,25 +448,20 @@ int gfwd_load_geoip(struct gfwd *d, const char *why)
 					      "no country data in force");
 		d->db_loads_failed++;
 		log_err(err, "geoip (%s): %s", why, d->db.error);
-		geofw_geoip_free(&db);
+		free(info);
 		return err;
 	}
-	d->db.loaded = true;
-	d->db.error[0] = '\0';
+	info->loaded = true;
+	info->loaded_at = time(NULL);
+	info->load_seconds = (double)(t1.tv_sec - t0.tv_sec) +
+			     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	d->db = *info;
+	free(info);
 	d->db_loads_ok++;
-	snprintf(d->db.path, sizeof(d->db.path), "%s", d->conf.geoip_db);
-	d->db.build_epoch = db.report.build_epoch;
-	snprintf(d->db.database_type, sizeof(d->db.database_type), "%s", db.report.database_type);
-	d->db.n_v4 = db.n_v4;
-	d->db.n_v6 = db.n_v6;
-	d->db.countries = db.report.countries;
-	d->db.loaded_at = time(NULL);
-	d->db.load_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	log_info("geoip (%s): %s (%s, built %llu): %zu IPv4 + %zu IPv6 prefixes, %zu countries, "
-		 "%.2f s, %.1f MB kernel tables", why, d->conf.geoip_db, d->db.database_type,
-		 (unsigned long long)d->db.build_epoch, db.n_v4, db.n_v6, d->db.countries,
-		 d->db.load_seconds, (double)d->db.kernel_bytes / 1e6);
-	geofw_geoip_free(&db);
+	log_info("geoip (%s): %s (%s, oldest built %llu): %zu IPv4 + %zu IPv6 prefixes, "
+		 "%zu countries, %.2f s, %.1f MB kernel tables", why, d->db.path,
+		 d->db.database_type, (unsigned long long)d->db.build_epoch, d->db.n_v4,
+		 d->db.n_v6, d->db.countries, d->db.load_seconds, (double)d->db.kernel_bytes / 1e6);
 	return 0;
 }
 
@@ -378,7 +484,7 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 	}
 	if (strcmp(conf->state_dir, d->conf.state_dir) || strcmp(conf->socket_path, d->conf.socket_path))
 		log_warn("reload: StateDirectory and Socket changes take effect on restart");
-	db_changed = strcmp(conf->geoip_db, d->conf.geoip_db) ||
+	db_changed = memcmp(conf->geoip_db, d->conf.geoip_db, sizeof(conf->geoip_db)) ||
 		     conf->geoip_enabled != d->conf.geoip_enabled ||
 		     conf->n_geoip_field != d->conf.n_geoip_field ||
 		     memcmp(conf->geoip_field, d->conf.geoip_field, sizeof(conf->geoip_field));

@@ -116,7 +116,8 @@ static const struct geofw_cmd_option opt_samples = {
 };
 static const struct geofw_cmd_option opt_db = {
 	O_DB, "db", 0, "FILE", false,
-	"the database to check (default: GeoIPDatabase\nof /etc/geofw/geofw.conf)",
+	"the database to check (default: GeoIPDatabase\nof /etc/geofw/geofw.conf); "
+	"up to 4 times:\nthe files merged as GeoIPDatabase merges them",
 };
 
 static const struct geofw_cmd_option opt_follow = {
@@ -719,7 +720,10 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 			return geofw_errf(err, errlen, -EINVAL, "%s: --db: empty file name", d->name);
 		if (strlen(v) >= PATH_MAX)
 			return geofw_errf(err, errlen, -EINVAL, "%s: --db: file name too long", d->name);
-		return set_text(&cmd->db, v, err, errlen);
+		if (cmd->n_db == GEOFW_CMD_MAX_DB)
+			return geofw_errf(err, errlen, -EINVAL, "%s: --db: more than %d databases",
+					  d->name, GEOFW_CMD_MAX_DB);
+		return set_text(&cmd->db[cmd->n_db++], v, err, errlen);
 	}
 	return geofw_errf(err, errlen, -EINVAL, "%s: internal error: option %d", d->name, o->key);
 }
@@ -1021,7 +1025,8 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		}
 		if (first_err[0])
 			continue;
-		if (seen[o->key]) {
+		/* --db names one database of several each time. */
+		if (seen[o->key] && o->key != O_DB) {
 			geofw_errf(first_err, sizeof(first_err), -EINVAL,
 			     "%s: option '--%s' given twice", d->name, o->name);
 			continue;
@@ -1100,7 +1105,8 @@ void geofw_cmd_free(struct geofw_cmd *cmd)
 	free(cmd->countries);
 	free(cmd->comment);
 	free(cmd->file);
-	free(cmd->db);
+	for (int i = 0; i < cmd->n_db; i++)
+		free(cmd->db[i]);
 	free(cmd->topic);
 	cmd_init(cmd);
 }

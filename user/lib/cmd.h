@@ -101,6 +101,7 @@ struct geofw_cmd_option {
 };
 
 #define GEOFW_CMD_MAX_OPTS	8
+#define GEOFW_CMD_MAX_DB	4	/* geo verify --db, as GeoIPDatabase */
 
 struct geofw_cmd_desc {
 	enum geofw_cmd_id id;
@@ -151,7 +152,10 @@ struct geofw_cmd {
 	bool once;		/* top --once */
 	unsigned int window;	/* top --window SEC, default GEOFW_CMD_TOP_WINDOW */
 	size_t samples;		/* geo verify --samples, default 100000 */
-	char *db;		/* geo verify --db; NULL: GeoIPDatabase of geofw.conf */
+	/* geo verify --db, in the order given (merged as GeoIPDatabase lists
+	 * them); n_db 0: GeoIPDatabase of geofw.conf */
+	char *db[GEOFW_CMD_MAX_DB];
+	int n_db;
 	char *topic;		/* help: "add-block", "geo", "geo verify"; NULL: all */
 	bool json;		/* -j/--json given after the command word */
 };

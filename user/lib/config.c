@@ -292,14 +292,30 @@ static int parse_interfaces(struct parser *p, char *val)
 static int parse_geoip_db(struct parser *p, char *val)
 {
 	struct geofw_conf *c = p->c;
+	char eb[GEOFW_ECHO_BUFLEN];
+	char *w;
+	int i;
 
-	if (!strcmp(val, "none")) {
-		memset(c->geoip_db, 0, sizeof(c->geoip_db));
-		c->geoip_enabled = false;
+	memset(c->geoip_db, 0, sizeof(c->geoip_db));
+	c->n_geoip_db = 0;
+	c->geoip_enabled = false;
+	if (!strcmp(val, "none"))
 		return 0;
+	while ((w = next_word(&val))) {
+		if (!strcmp(w, "none"))
+			return fail(p, "\"none\" cannot be listed with databases");
+		if (c->n_geoip_db == GEOFW_CONF_MAX_GEOIP_DB)
+			return fail(p, "more than %d databases", GEOFW_CONF_MAX_GEOIP_DB);
+		if (c->n_geoip_db && w[0] != '/')
+			return fail(p, "\"%s\" is not an absolute path (databases are separated "
+				    "by spaces; a path cannot contain one)", geofw_echo(w, eb));
+		if (parse_path(p, w, c->geoip_db[c->n_geoip_db], sizeof(c->geoip_db[0])))
+			return -EINVAL;
+		for (i = 0; i < c->n_geoip_db; i++)
+			if (!strcmp(c->geoip_db[i], w))
+				return fail(p, "\"%s\" is listed twice", geofw_echo(w, eb));
+		c->n_geoip_db++;
 	}
-	if (parse_path(p, val, c->geoip_db, sizeof(c->geoip_db)))
-		return -EINVAL;
 	c->geoip_enabled = true;
 	return 0;
 }
@@ -555,7 +571,7 @@ static const struct choice country_modes[] = {
 static const struct key keys[] = {
 	{ "Interfaces", parse_interfaces, .expect = "interface names", .may_be_empty = true },
 	{ "XdpMode", parse_choice, .choices = xdp_modes, .off = FIELD(xdp_mode) },
-	{ "GeoIPDatabase", parse_geoip_db, .expect = "an absolute path or none" },
+	{ "GeoIPDatabase", parse_geoip_db, .expect = "absolute paths or none" },
 	{ "GeoIPField", parse_geoip_field, .expect = "field names", .may_be_empty = true },
 	{ "CountryMode", parse_choice, .choices = country_modes, .off = FIELD(country_mode) },
 	{ "Countries", parse_countries, .expect = "country codes", .may_be_empty = true },
@@ -673,7 +689,8 @@ void geofw_conf_defaults(struct geofw_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->xdp_mode = GEOFW_XDP_AUTO;
-	set_str(c->geoip_db, sizeof(c->geoip_db), DEFAULT_GEOIP_DB);
+	set_str(c->geoip_db[0], sizeof(c->geoip_db[0]), DEFAULT_GEOIP_DB);
+	c->n_geoip_db = 1;
 	c->geoip_enabled = true;
 	c->country_mode = GEOFW_MODE_BLOCK_LISTED;
 	c->country_action = GEOFW_ACT_DROP;

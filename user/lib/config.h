@@ -26,6 +26,7 @@
 #define GEOFW_CONF_MAX_IFACES	32
 #define GEOFW_CONF_IFNAMSIZ	16	/* IFNAMSIZ: 15 characters + NUL */
 #define GEOFW_CONF_MAX_FIELD	8	/* components of GeoIPField */
+#define GEOFW_CONF_MAX_GEOIP_DB	4	/* files of GeoIPDatabase */
 #define GEOFW_CONF_FIELD_LEN	32	/* 31 characters + NUL each */
 #define GEOFW_CONF_SUN_PATH	108	/* sizeof(sockaddr_un.sun_path) */
 #define GEOFW_CONF_GROUP_LEN	33	/* 32 characters + NUL */
@@ -52,8 +53,11 @@ struct geofw_conf {
 	int n_ifaces;
 	int xdp_mode;				/* enum geofw_xdp_mode */
 
-	/* GeoIPDatabase; geoip_enabled is false for "none" (geoip_db empty). */
-	char geoip_db[PATH_MAX];
+	/* GeoIPDatabase: n_geoip_db files, merged in this order (for an address
+	 * two of them cover, the first listed decides; geoip.h).  "none":
+	 * geoip_enabled false, n_geoip_db 0, geoip_db all zero. */
+	char geoip_db[GEOFW_CONF_MAX_GEOIP_DB][PATH_MAX];
+	int n_geoip_db;
 	bool geoip_enabled;
 	/* GeoIPField; n_geoip_field == 0: autodetect. */
 	char geoip_field[GEOFW_CONF_MAX_FIELD][GEOFW_CONF_FIELD_LEN];

@@ -28,7 +28,9 @@
  * then one END message (header with the status in flags + optional text).
  * The client reads until END: that marker, not the connection closing, says
  * the answer is complete.  Status: GEOFW_CTL_OK, GEOFW_CTL_REJECTED (bad
- * request, refused change: the text says why), GEOFW_CTL_INTERNAL.
+ * request, refused change: the text says why), GEOFW_CTL_INTERNAL,
+ * GEOFW_CTL_DEGRADED (a complete answer about a firewall not enforcing all
+ * of its configuration).
  *
  * Messages from the peer are untrusted: every parser here takes any bytes
  * and rejects what does not match exactly (they are fuzzed).  Functions
@@ -46,7 +48,7 @@
 #define GEOFW_CTL_PATH		"/run/geofw/geofwd.sock"
 #define GEOFW_CTL_GROUP		"geofw"		/* may use fwctl besides root */
 #define GEOFW_CTL_MAGIC		0x67667763u	/* "gfwc" */
-#define GEOFW_CTL_VERSION	1
+#define GEOFW_CTL_VERSION	2
 #define GEOFW_CTL_MSG_MAX	65536		/* any message, header included */
 #define GEOFW_CTL_ARGS_MAX	4096
 #define GEOFW_CTL_TIMEOUT_MS	30000		/* fwctl's default */
@@ -77,7 +79,10 @@ enum geofw_ctl_status {
 	GEOFW_CTL_OK		= 0,
 	GEOFW_CTL_REJECTED	= 1,
 	GEOFW_CTL_INTERNAL	= 2,
-	GEOFW_CTL_STATUS_MAX	= 2,
+	/* The answer is complete, and says the firewall does not enforce all
+	 * it is configured to (status): shown like OK, fwctl exits 1. */
+	GEOFW_CTL_DEGRADED	= 3,
+	GEOFW_CTL_STATUS_MAX	= 3,
 };
 
 /* ---- messages -------------------------------------------------------------- */

@@ -869,3 +869,166 @@ void geofw_geoip_free(struct geofw_geoip_db *db)
 	free(db->v6);
 	memset(db, 0, sizeof(*db));
 }
+
+/* ---- several databases ------------------------------------------------------ */
+
+struct merge_out {
+	struct geofw_geo_prefix *p;
+	size_t n, cap;
+};
+
+static int merge_push(struct merge_out *o, const struct geofw_geo_prefix *p)
+{
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 4096;
+		struct geofw_geo_prefix *g = reallocarray(o->p, cap, sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		o->p = g;
+		o->cap = cap;
+	}
+	o->p[o->n++] = *p;
+	return 0;
+}
+
+/* The last address of p (bits past the prefix set) in out[16]. */
+static void prefix_end(const struct geofw_geo_prefix *p, unsigned int bits, __u8 *out)
+{
+	unsigned int i;
+
+	memcpy(out, p->addr, 16);
+	for (i = p->prefixlen; i < bits; i++)
+		out[i / 8] |= (__u8)(0x80 >> (i % 8));
+}
+
+/* Index of the last prefix of a[0..n) that starts at or before addr, or n. */
+static size_t last_at_or_before(const struct geofw_geo_prefix *a, size_t n, const __u8 *addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(a[mid].addr, addr, 16) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : n;
+}
+
+/*
+ * The parts of b that none of in[0..n) covers, into o.  in[] are the
+ * earlier databases' prefixes inside b, sorted and disjoint: b is halved
+ * until each half is either free of them (kept) or one of them (dropped).
+ */
+static int subtract(const struct geofw_geo_prefix *b, const struct geofw_geo_prefix *in,
+		    size_t n, struct merge_out *o)
+{
+	struct geofw_geo_prefix half[2];
+	size_t split;
+	int err, k;
+
+	if (!n)
+		return merge_push(o, b);
+	if (n == 1 && in[0].prefixlen == b->prefixlen)
+		return 0;
+	for (k = 0; k < 2; k++) {
+		half[k] = *b;
+		half[k].prefixlen = (__u8)(b->prefixlen + 1);
+	}
+	half[1].addr[b->prefixlen / 8] |= (__u8)(0x80 >> (b->prefixlen % 8));
+	for (split = 0; split < n && memcmp(in[split].addr, half[1].addr, 16) < 0; split++)
+		;
+	if ((err = subtract(&half[0], in, split, o)))
+		return err;
+	return subtract(&half[1], in + split, n - split, o);
+}
+
+static int cmp_prefix_addr(const void *pa, const void *pb)
+{
+	const struct geofw_geo_prefix *a = pa, *b = pb;
+
+	return memcmp(a->addr, b->addr, 16);
+}
+
+/* acc (sorted, disjoint) gets what b[] covers outside it; stays sorted. */
+static int merge_family(struct merge_out *acc, const struct geofw_geo_prefix *b, size_t nb,
+			unsigned int bits)
+{
+	struct merge_out add = {};
+	size_t n_old = acc->n, i;
+	__u8 b_end[16], a_end[16];
+	int err = 0;
+
+	for (i = 0; i < nb; i++) {
+		size_t j = last_at_or_before(acc->p, n_old, b[i].addr), first, last;
+
+		prefix_end(&b[i], bits, b_end);
+		if (j < n_old) {
+			prefix_end(&acc->p[j], bits, a_end);
+			if (memcmp(a_end, b[i].addr, 16) >= 0 && acc->p[j].prefixlen <= b[i].prefixlen)
+				continue;	/* an earlier database covers all of it */
+		}
+		/* The earlier prefixes that start inside b: acc->p[first..last). */
+		first = j < n_old && !memcmp(acc->p[j].addr, b[i].addr, 16) ? j :
+			j < n_old ? j + 1 : 0;
+		for (last = first; last < n_old && memcmp(acc->p[last].addr, b_end, 16) <= 0; last++)
+			;
+		if ((err = subtract(&b[i], acc->p + first, last - first, &add)))
+			goto out;
+	}
+	for (i = 0; i < add.n && !err; i++)
+		err = merge_push(acc, &add.p[i]);
+	if (!err && add.n)
+		qsort(acc->p, acc->n, sizeof(*acc->p), cmp_prefix_addr);
+out:
+	free(add.p);
+	return err;
+}
+
+int geofw_geoip_merge(const struct geofw_geoip_db *dbs, size_t n, struct geofw_geoip_db *out)
+{
+	struct merge_out v4 = {}, v6 = {};
+	bool present[256] = { false };
+	size_t i;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < n && !err; i++) {
+		err = merge_family(&v4, dbs[i].v4, dbs[i].n_v4, 32);
+		if (!err)
+			err = merge_family(&v6, dbs[i].v6, dbs[i].n_v6, 128);
+	}
+	if (err) {
+		log_err(err, "geoip: merging %zu databases: out of memory", n);
+	} else if (v4.n > GEOFW_MAX_GEO_V4 || v6.n > GEOFW_MAX_GEO_V6) {
+		bool is4 = v4.n > GEOFW_MAX_GEO_V4;
+
+		err = log_err(-E2BIG, "geoip: the %zu databases merged hold %zu IPv%c prefixes; "
+			      "the limit is %u", n, is4 ? v4.n : v6.n, is4 ? '4' : '6',
+			      is4 ? GEOFW_MAX_GEO_V4 : GEOFW_MAX_GEO_V6);
+	}
+	if (err) {
+		free(v4.p);
+		free(v6.p);
+		return err;
+	}
+	if (n)
+		out->report = dbs[0].report;
+	out->v4 = v4.p;
+	out->n_v4 = v4.n;
+	out->v6 = v6.p;
+	out->n_v6 = v6.n;
+	for (i = 0; i < v4.n; i++)
+		present[v4.p[i].country_id] = true;
+	for (i = 0; i < v6.n; i++)
+		present[v6.p[i].country_id] = true;
+	out->report.countries = 0;
+	for (i = 1; i < 256; i++)
+		out->report.countries += present[i];
+	out->report.n_v4 = v4.n;
+	out->report.n_v6 = v6.n;
+	return 0;
+}

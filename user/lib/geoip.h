@@ -113,6 +113,19 @@ int geofw_geoip_load(const char *path, const struct geofw_geoip_opts *opts,
 void geofw_geoip_free(struct geofw_geoip_db *db);
 
 /*
+ * Several databases in force at once (GeoIPDatabase = a.mmdb b.mmdb; e.g.
+ * ip-location-db's IPv4-only and IPv6-only files): merged in the order
+ * given, an address that more than one covers takes the country of the
+ * first that covers it.  A database covers an address when it has a usable
+ * country for it: a record without a country, or with a refused code, does
+ * not hide what a later database says.  The inputs stay as they are.
+ * Returns 0, -E2BIG when the merged prefixes of a family are more than
+ * GEOFW_MAX_GEO_V4 / GEOFW_MAX_GEO_V6, or -ENOMEM (logged).  out->report is
+ * the first database's, with the merged counts and countries.
+ */
+int geofw_geoip_merge(const struct geofw_geoip_db *dbs, size_t n, struct geofw_geoip_db *out);
+
+/*
  * Single lookups through libmaxminddb with the same schema and code rules as
  * geofw_geoip_load(), for verification tools (fwctl lookup, tests).  Note
  * the tree semantics differ on purpose for the aliased IPv6 ranges (see the

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,40 +58,61 @@ static bool aliased_v6(const __u8 *a)
 	return a[0] == 0x20 && a[1] == 0x02;	/* 2002::/16 */
 }
 
-static unsigned int reference(struct geofw_geoip_reader *r, int family, const __u8 *addr,
-			      int *err)
+static int reference_one(struct geofw_geoip_reader *r, int family, const __u8 *addr,
+			 unsigned int *id)
 {
 	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
 	struct sockaddr_in s4 = { .sin_family = AF_INET };
-	unsigned int id = 0;
 
+	*id = GEOFW_COUNTRY_NONE;
 	if (family == 4) {
 		memcpy(&s4.sin_addr, addr, 4);
-		*err = geofw_geoip_lookup(r, (struct sockaddr *)&s4, &id);
-	} else {
-		memcpy(&s6.sin6_addr, addr, 16);
-		*err = geofw_geoip_lookup(r, (struct sockaddr *)&s6, &id);
+		return geofw_geoip_lookup(r, (struct sockaddr *)&s4, id);
 	}
-	return id;
+	memcpy(&s6.sin6_addr, addr, 16);
+	return geofw_geoip_lookup(r, (struct sockaddr *)&s6, id);
 }
 
-static int check_one(int probe_fd, struct geofw_geoip_reader *r, int family,
-		     const __u8 *addr, struct geofw_verify_result *res)
+/* What the merged databases say: the first with a country decides.
+ * *covered: some database could answer (an IPv4-only one cannot for IPv6). */
+static int reference(struct geofw_geoip_reader *const *readers, size_t n, int family,
+		     const __u8 *addr, unsigned int *want, bool *covered)
+{
+	size_t i;
+	int err;
+
+	*want = GEOFW_COUNTRY_NONE;
+	*covered = false;
+	for (i = 0; i < n; i++) {
+		unsigned int id;
+
+		err = reference_one(readers[i], family, addr, &id);
+		if (err == -EAFNOSUPPORT)		/* IPv6 address, IPv4 database */
+			continue;
+		if (err)
+			return err;
+		*covered = true;
+		if (id != GEOFW_COUNTRY_NONE && *want == GEOFW_COUNTRY_NONE)
+			*want = id;
+	}
+	return 0;
+}
+
+static int check_one(int probe_fd, struct geofw_geoip_reader *const *readers, size_t n,
+		     int family, const __u8 *addr, struct geofw_verify_result *res)
 {
 	unsigned int want;
+	bool covered;
 	int got, err;
 
-	if (family == 6 && aliased_v6(addr)) {
-		res->skipped++;
-		return 0;
-	}
-	want = reference(r, family, addr, &err);
-	if (err == -EAFNOSUPPORT) {		/* IPv6 address, IPv4 database */
-		res->skipped++;
-		return 0;
-	}
-	if (err)
+	if ((err = reference(readers, n, family, addr, &want, &covered)))
 		return err;
+	if (family == 6 && covered && aliased_v6(addr)) {
+		res->skipped++;
+		return 0;
+	}
+	if (family == 6 && !covered)
+		res->v6_not_covered++;
 	got = geofw_geo_probe(probe_fd, family, addr);
 	if (got < 0)
 		return got;
@@ -127,7 +149,7 @@ static void prefix_last(const struct geofw_geo_prefix *p, int family, __u8 *out)
 		out[i / 8] |= (__u8)(0x80 >> (i % 8));
 }
 
-int geofw_geo_verify(int probe_fd, struct geofw_geoip_reader *reader,
+int geofw_geo_verify(int probe_fd, struct geofw_geoip_reader *const *readers, size_t n_readers,
 		     const struct geofw_geoip_db *db, size_t samples, unsigned int seed,
 		     struct geofw_verify_result *res)
 {
@@ -144,11 +166,11 @@ int geofw_geo_verify(int probe_fd, struct geofw_geoip_reader *reader,
 
 		memcpy(addr, &a, 8);
 		memcpy(addr + 8, &b, 8);
-		if ((err = check_one(probe_fd, reader, 4, addr, res)))
+		if ((err = check_one(probe_fd, readers, n_readers, 4, addr, res)))
 			return err;
 		if (i & 1)
 			addr[0] = (__u8)(0x20 | (addr[0] & 0x1f));	/* 2000::/3 */
-		if ((err = check_one(probe_fd, reader, 6, addr, res)))
+		if ((err = check_one(probe_fd, readers, n_readers, 6, addr, res)))
 			return err;
 		res->random_checked += 2;
 	}
@@ -157,10 +179,10 @@ int geofw_geo_verify(int probe_fd, struct geofw_geoip_reader *reader,
 		size_t n = fam == 4 ? db->n_v4 : db->n_v6;
 
 		for (i = 0; i < n; i++) {
-			if ((err = check_one(probe_fd, reader, fam, v[i].addr, res)))
+			if ((err = check_one(probe_fd, readers, n_readers, fam, v[i].addr, res)))
 				return err;
 			prefix_last(&v[i], fam, addr);
-			if ((err = check_one(probe_fd, reader, fam, addr, res)))
+			if ((err = check_one(probe_fd, readers, n_readers, fam, addr, res)))
 				return err;
 			res->edges_checked += 2;
 		}

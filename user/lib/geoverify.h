@@ -2,7 +2,8 @@
 /*
  * Geo verification: the country the data plane computes for an address
  * (geofw_geo_probe through BPF_PROG_RUN on a crafted frame, no traffic)
- * against libmaxminddb's answer for the same database file.
+ * against libmaxminddb's answer for the same database files: with several,
+ * the first file that has a country for the address (geofw_geoip_merge()).
  */
 #ifndef GEOFW_GEOVERIFY_H
 #define GEOFW_GEOVERIFY_H
@@ -20,7 +21,11 @@ struct geofw_verify_mismatch {
 };
 
 struct geofw_verify_result {
-	size_t random_checked, edges_checked, agreed, skipped;
+	size_t random_checked, edges_checked, agreed;
+	size_t skipped;			/* aliased IPv6 ranges (below), not checked */
+	/* IPv6 addresses no database could answer: every one is IPv4-only.
+	 * Checked (no country expected), counted in agreed or mismatches. */
+	size_t v6_not_covered;
 	size_t n_mismatch;		/* all of them; the first few are listed */
 	struct geofw_verify_mismatch mismatch[GEOFW_VERIFY_MISMATCHES];
 	double seconds;
@@ -29,12 +34,14 @@ struct geofw_verify_result {
 /*
  * Check `samples` random addresses of each family (IPv6 drawn from 2000::/3
  * half of the time, so most land inside the database) and, when db is
- * non-NULL, the first and last address of each of its prefixes.  Addresses
- * whose answers differ by design are skipped and counted: the IPv4-compatible
+ * non-NULL, the first and last address of each of its prefixes.  readers[]
+ * are the database files in force, in GeoIPDatabase order; db the tables
+ * were built from (merged when several).  Addresses whose answers differ by
+ * design are skipped and counted: in an IPv6 database the IPv4-compatible
  * ::/96, Teredo 2001::/32 and 6to4 2002::/16, which libmaxminddb aliases to
  * IPv4 and the firewall does not.  0 or -errno.
  */
-int geofw_geo_verify(int probe_fd, struct geofw_geoip_reader *reader,
+int geofw_geo_verify(int probe_fd, struct geofw_geoip_reader *const *readers, size_t n_readers,
 		     const struct geofw_geoip_db *db, size_t samples, unsigned int seed,
 		     struct geofw_verify_result *res);
 
