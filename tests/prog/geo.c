@@ -110,7 +110,8 @@ fail:
 void test_geo_fixtures_agree(void)
 {
 	static const char *const dbs[] = { "geoip2.mmdb", "ipv4.mmdb", "default4.mmdb",
-					   "default6.mmdb", "flat.mmdb" };
+					   "default6.mmdb", "flat.mmdb", "shape-v4.mmdb",
+					   "shape-v6.mmdb" };
 	struct geofw_loaded fw;
 	char cmd[PATH_MAX + 64];
 	size_t i;
@@ -126,6 +127,77 @@ void test_geo_fixtures_agree(void)
 		for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
 			SUBTEST("%s", dbs[i])
 				ASSERT_EQ(verify_db(&fw, tmp_path(dbs[i]), 20000), 0, "mismatches");
+	geofw_unload(&fw);
+	tmp_cleanup();
+}
+
+/*
+ * ip-location-db's pair of files (the shape of them, mkmmdb.pl): an
+ * IPv4-only and an IPv6-only database in force together, merged, checked
+ * against libmaxminddb asking both files in order.  The IPv4-only file
+ * alone: its IPv6 samples are not covered (no country, checked), never
+ * counted as aliases.
+ */
+void test_geo_merged_agrees(void)
+{
+	struct geofw_geoip_reader *rd[2] = { NULL, NULL };
+	struct geofw_geoip_db db[2] = {}, merged = {};
+	struct geofw_verify_result res;
+	struct geofw_geo_image img = {};
+	struct geofw_loaded fw;
+	char cmd[PATH_MAX + 64];
+	int i;
+
+	if (system("perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null")) {
+		test_skip("perl MaxMind::DB::Writer missing (libmaxmind-db-writer-perl)");
+		return;
+	}
+	if (!ASSERT_OK(geofw_load(NULL, &fw), "load"))
+		return;
+	snprintf(cmd, sizeof(cmd), "perl tests/fixtures/mkmmdb.pl %s", tmp_path(""));
+	if (!ASSERT_OK(system(cmd), "mkmmdb.pl"))
+		goto out;
+	for (i = 0; i < 2; i++) {
+		const char *path = tmp_path(i ? "shape-v6.mmdb" : "shape-v4.mmdb");
+
+		if (!ASSERT_OK(geofw_geoip_load(path, NULL, &db[i]), "geoip load") ||
+		    !ASSERT_OK(geofw_geoip_open(path, NULL, &rd[i]), "reader"))
+			goto out;
+	}
+	SUBTEST("ipv4-only alone") {
+		if (!ASSERT_OK(geofw_geo_build(db[0].v4, db[0].n_v4, NULL, 0, &img), "build") ||
+		    !ASSERT_OK(geofw_geo_install(&fw.maps, NULL, &img), "install") ||
+		    !ASSERT_OK(geofw_geo_verify(fw.geo_probe_fd, rd, 1, &db[0], 20000, 1, &res),
+			       "verify"))
+			break;
+		ASSERT_EQ(res.n_mismatch, 0, "mismatches");
+		ASSERT_EQ(res.skipped, 0, "nothing called an alias");
+		ASSERT_EQ(res.v6_not_covered, 20000, "IPv6 samples not covered");
+		geofw_geo_image_free(&img);
+	}
+	SUBTEST("both merged") {
+		if (!ASSERT_OK(geofw_geoip_merge(db, 2, &merged), "merge") ||
+		    !ASSERT_OK(geofw_geo_build(merged.v4, merged.n_v4, merged.v6, merged.n_v6, &img),
+			       "build") ||
+		    !ASSERT_OK(geofw_geo_install(&fw.maps, NULL, &img), "install") ||
+		    !ASSERT_OK(geofw_geo_verify(fw.geo_probe_fd, rd, 2, &merged, 20000, 1, &res),
+			       "verify"))
+			break;
+		printf("# merged: %zu v4 + %zu v6 prefixes; verified %zu random + %zu edge "
+		       "addresses: %zu agree, %zu differ\n", merged.n_v4, merged.n_v6,
+		       res.random_checked, res.edges_checked, res.agreed, res.n_mismatch);
+		ASSERT_EQ(res.n_mismatch, 0, "mismatches");
+		ASSERT_EQ(res.v6_not_covered, 0, "the IPv6 file answers IPv6");
+		ASSERT_EQ(res.edges_checked, 2 * (merged.n_v4 + merged.n_v6), "every edge");
+	}
+out:
+	geofw_geo_image_free(&img);
+	geofw_geoip_free(&merged);
+	for (i = 0; i < 2; i++) {
+		if (rd[i])
+			geofw_geoip_close(rd[i]);
+		geofw_geoip_free(&db[i]);
+	}
 	geofw_unload(&fw);
 	tmp_cleanup();
 }

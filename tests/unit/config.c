@@ -258,6 +258,7 @@ EXPECT(db_four)
 {
 	int i;
 
+	memset(c->geoip_db, 0, sizeof(c->geoip_db));
 	for (i = 0; i < 4; i++)
 		snprintf(c->geoip_db[i], sizeof(c->geoip_db[i]), "/g/%d.mmdb", i);
 	c->n_geoip_db = 4;
@@ -402,8 +403,6 @@ static const struct {
 	{ "GeoIPDatabase two", "GeoIPDatabase = /srv/geo/country-ipv4.mmdb  /srv/geo/country-ipv6.mmdb\n",
 	  db_two },
 	{ "GeoIPDatabase four", "GeoIPDatabase = /g/0.mmdb /g/1.mmdb /g/2.mmdb /g/3.mmdb\n", db_four },
-	{ "GeoIPDatabase two, then one", "GeoIPDatabase = /a.mmdb /b.mmdb\n"
-	  "GeoIPDatabase = /srv/geo/db.mmdb\n", db_other },
 	{ "GeoIPField maxmind", "GeoIPField = country iso_code\n", field_maxmind },
 	{ "GeoIPField flat", "GeoIPField = country_code\n", field_flat },
 	{ "GeoIPField 8", "GeoIPField = f0 f1 f2 f3 f4 f5 f6 f7\n", field_8 },

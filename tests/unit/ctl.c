@@ -331,10 +331,14 @@ void test_ctl_response_malformed(void)
 	ASSERT_EQ(type, GEOFW_CTL_END, "type");
 	ASSERT_EQ(status, GEOFW_CTL_REJECTED, "status");
 	ASSERT_EQ(tlen, 5, "text");
-	len = raw_request(buf, GEOFW_CTL_MAGIC, 1, GEOFW_CTL_END, 3, "", 0);
+	len = raw_request(buf, GEOFW_CTL_MAGIC, 1, GEOFW_CTL_END, GEOFW_CTL_DEGRADED, "", 0);
+	ASSERT_OK(geofw_ctl_parse_response(buf, len, &type, &status, &text, &tlen, err,
+					   sizeof(err)), "END degraded");
+	ASSERT_EQ(status, GEOFW_CTL_DEGRADED, "status degraded");
+	len = raw_request(buf, GEOFW_CTL_MAGIC, 1, GEOFW_CTL_END, 4, "", 0);
 	ASSERT_EQ(geofw_ctl_parse_response(buf, len, &type, &status, &text, &tlen, err,
-					   sizeof(err)), -EINVAL, "status 3");
-	ASSERT_STREQ(err, "unknown response status 3", "message");
+					   sizeof(err)), -EINVAL, "status 4");
+	ASSERT_STREQ(err, "unknown response status 4", "message");
 	len = raw_request(buf, GEOFW_CTL_MAGIC, 1, GEOFW_CTL_DATA, 1, "", 0);
 	ASSERT_EQ(geofw_ctl_parse_response(buf, len, &type, &status, &text, &tlen, err,
 					   sizeof(err)), -EINVAL, "data flags");

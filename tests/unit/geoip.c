@@ -21,6 +21,7 @@
 
 #include "countries.h"
 #include "geoip.h"
+#include "geotable.h"
 #include "log.h"
 
 #define REAL_DB_GZ "../shared/data/GeoLite2-Country.mmdb.gz"
@@ -1187,6 +1188,223 @@ void test_geoip_vs_libmaxminddb(void)
 	SUBTEST("default6") compare_fixture("default6.mmdb", NULL, false);
 	SUBTEST("flat") compare_fixture("flat.mmdb", NULL, true);
 	SUBTEST("custom") compare_fixture("custom.mmdb", geo_cc, false);
+	SUBTEST("shape-v4") compare_fixture("shape-v4.mmdb", NULL, true);
+	SUBTEST("shape-v6") compare_fixture("shape-v6.mmdb", NULL, true);
+}
+
+struct shape {
+	size_t v4_long, v4_long_24s, v6_long, v6_long_64s, v6_128, v6_32;
+};
+
+static void shape_of(const struct geofw_geoip_db *db, struct shape *sh)
+{
+	__u64 last64 = ~0ull;
+	__u32 last24 = ~0u;
+	size_t i;
+
+	memset(sh, 0, sizeof(*sh));
+	for (i = 0; i < db->n_v4; i++) {
+		const __u8 *a = db->v4[i].addr;
+		__u32 k = (__u32)a[0] << 16 | (__u32)a[1] << 8 | a[2];
+
+		if (db->v4[i].prefixlen <= 24)
+			continue;
+		sh->v4_long++;
+		sh->v4_long_24s += k != last24;
+		last24 = k;
+	}
+	for (i = 0; i < db->n_v6; i++) {
+		__u64 k = 0;
+		int j;
+
+		sh->v6_128 += db->v6[i].prefixlen == 128;
+		sh->v6_32 += db->v6[i].prefixlen == 32;
+		if (db->v6[i].prefixlen <= 64)
+			continue;
+		for (j = 0; j < 8; j++)
+			k = k << 8 | db->v6[i].addr[j];
+		sh->v6_long++;
+		sh->v6_long_64s += k != last64;
+		last64 = k;
+	}
+}
+
+/* Every prefix's first and last address, through the built tables. */
+static bool image_ends_agree(const struct geofw_geo_image *img, const struct geofw_geoip_db *db)
+{
+	size_t i;
+	int fam;
+
+	for (fam = 4; fam <= 6; fam += 2) {
+		const struct geofw_geo_prefix *p = fam == 4 ? db->v4 : db->v6;
+		size_t n = fam == 4 ? db->n_v4 : db->n_v6;
+
+		for (i = 0; i < n; i++) {
+			__u8 last[16];
+
+			addr_last(&p[i], fam == 4 ? 32 : 128, last);
+			if (!ASSERT_EQ(geofw_geo_image_lookup(img, fam, p[i].addr), p[i].country_id,
+				       "first address") ||
+			    !ASSERT_EQ(geofw_geo_image_lookup(img, fam, last), p[i].country_id,
+				       "last address"))
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The shape of ip-location-db's country files (mkmmdb.pl): tens of
+ * thousands of IPv6 prefixes longer than /64, /128s and /32s in an
+ * IPv6-only file, prefixes longer than /24 in an IPv4-only one.  They load,
+ * merge and build into kernel tables that answer like the files (the
+ * kernel side of the same check is tests/prog/geo.c).
+ */
+void test_geoip_real_shapes(void)
+{
+	struct geofw_geoip_db v4 = {}, v6 = {}, both[2], merged = {};
+	struct geofw_geo_image img = {};
+	struct shape sh;
+
+	if (!fixtures())
+		return;
+	if (!ASSERT_OK(geofw_geoip_load(fx("shape-v4.mmdb"), NULL, &v4), "load shape-v4") ||
+	    !ASSERT_OK(geofw_geoip_load(fx("shape-v6.mmdb"), NULL, &v6), "load shape-v6"))
+		goto out;
+	SUBTEST("ipv4-only file") {
+		ASSERT_EQ(v4.report.ip_version, 4, "ip_version");
+		ASSERT_EQ(v4.report.schema, GEOFW_GEOIP_SCHEMA_FLAT, "flat schema detected");
+		ASSERT_EQ(v4.n_v6, 0, "no IPv6");
+		shape_of(&v4, &sh);
+		ASSERT_EQ(v4.n_v4, 33025, "prefixes");
+		ASSERT_EQ(sh.v4_long, 33024, "longer than /24");
+		ASSERT_EQ(sh.v4_long_24s, 513, "in /24s");
+	}
+	SUBTEST("ipv6-only file") {
+		ASSERT_EQ(v6.report.ip_version, 6, "ip_version");
+		ASSERT_EQ(v6.n_v4, 0, "no IPv4");
+		shape_of(&v6, &sh);
+		ASSERT_EQ(sh.v6_32, 4096, "/32s");
+		ASSERT_EQ(sh.v6_128, 12800, "/128s");
+		/* 56 inserted per /64, the rest of each /64 in 59 more pieces. */
+		ASSERT_EQ(sh.v6_long, 92000, "longer than /64");
+		ASSERT_EQ(sh.v6_long_64s, 800, "in /64s");
+		ASSERT_EQ(v6.n_v6, 98296, "prefixes");
+	}
+	SUBTEST("ipv6 tables past the old 32,768 limit") {
+		if (ASSERT_OK(geofw_geo_build(v6.v4, v6.n_v4, v6.v6, v6.n_v6, &img), "build")) {
+			/* Every long prefix; the /64s holding them need no cover
+			 * entry (the long prefixes tile each of them). */
+			ASSERT_EQ(img.n_more6, 92000, "trie entries");
+			image_ends_agree(&img, &v6);
+		}
+		geofw_geo_image_free(&img);
+	}
+	SUBTEST("both files merged") {
+		both[0] = v4;
+		both[1] = v6;
+		if (!ASSERT_OK(geofw_geoip_merge(both, 2, &merged), "merge"))
+			break;
+		ASSERT_EQ(merged.n_v4, v4.n_v4, "IPv4 from the IPv4 file");
+		ASSERT_EQ(merged.n_v6, v6.n_v6, "IPv6 from the IPv6 file");
+		ASSERT_MEMEQ(merged.v4, v4.v4, v4.n_v4 * sizeof(*v4.v4), "IPv4 prefixes");
+		ASSERT_MEMEQ(merged.v6, v6.v6, v6.n_v6 * sizeof(*v6.v6), "IPv6 prefixes");
+		ASSERT_EQ(merged.report.countries, 5, "countries");
+		if (ASSERT_OK(geofw_geo_build(merged.v4, merged.n_v4, merged.v6, merged.n_v6, &img),
+			      "build"))
+			image_ends_agree(&img, &merged);
+		geofw_geo_image_free(&img);
+	}
+out:
+	geofw_geoip_free(&merged);
+	geofw_geoip_free(&v4);
+	geofw_geoip_free(&v6);
+}
+
+/* The country of addr in db (sorted, disjoint prefixes), 0 when none. */
+static int covered_by(const struct geofw_geoip_db *db, bool v6, const __u8 *addr)
+{
+	long i = v6 ? find_prefix(db->v6, db->n_v6, true, addr) :
+		      find_prefix(db->v4, db->n_v4, false, addr);
+
+	return i < 0 ? 0 : v6 ? db->v6[i].country_id : db->v4[i].country_id;
+}
+
+/*
+ * Merging overlapping databases: the first listed that covers an address
+ * decides; a range one leaves out (a refused code, no country) is what the
+ * next says.  Checked against the inputs, in both orders, on random
+ * addresses and on both ends of every input prefix.
+ */
+void test_geoip_merge_order(void)
+{
+	static const char *const names[] = { "geoip2.mmdb", "ipv4.mmdb", "default4.mmdb",
+					      "default6.mmdb", "flat.mmdb" };
+	struct geofw_geoip_db dbs[5] = {}, merged = {};
+	size_t i, k, n = sizeof(names) / sizeof(names[0]);
+	int order;
+
+	if (!fixtures())
+		return;
+	for (i = 0; i < n; i++)
+		if (!ASSERT_OK(geofw_geoip_load(fx(names[i]), NULL, &dbs[i]), names[i]))
+			goto out;
+	for (order = 0; order < 2; order++) {
+		struct geofw_geoip_db in[5];
+		size_t bad = 0, j;
+
+		for (i = 0; i < n; i++)
+			in[i] = dbs[order ? n - 1 - i : i];
+		if (!ASSERT_OK(geofw_geoip_merge(in, n, &merged), "merge"))
+			break;
+		/* Sorted and disjoint, as the loader returns them. */
+		for (j = 1; j < merged.n_v4; j++) {
+			__u8 end[16];
+
+			addr_last(&merged.v4[j - 1], 32, end);
+			bad += memcmp(end, merged.v4[j].addr, 4) >= 0;
+		}
+		for (j = 1; j < merged.n_v6; j++) {
+			__u8 end[16];
+
+			addr_last(&merged.v6[j - 1], 128, end);
+			bad += memcmp(end, merged.v6[j].addr, 16) >= 0;
+		}
+		ASSERT_EQ(bad, 0, "sorted and disjoint");
+		for (k = 0; k < 40000; k++) {
+			bool v6 = k & 1;
+			__u8 a[16] = { 0 };
+			int want = 0, got;
+
+			rnd_fill(a, v6 ? 16 : 4);
+			if (k & 2)	/* inside the fixtures' ranges */
+				memcpy(a, v6 ? (const __u8[]){ 0x20, 0x01, 0x0d, 0xb8 } :
+					       (const __u8[]){ 192, 0, 2, 0 }, v6 ? 4 : 3);
+			if (k & 4 && !v6)
+				memcpy(a, (const __u8[]){ 203, 0, 113 }, 3);
+			for (i = 0; i < n && !want; i++)
+				want = covered_by(&in[i], v6, a);
+			got = covered_by(&merged, v6, a);
+			if (got != want && bad++ < 5) {
+				char str[INET6_ADDRSTRLEN], msg[160];
+
+				inet_ntop(v6 ? AF_INET6 : AF_INET, a, str, sizeof(str));
+				snprintf(msg, sizeof(msg), "order %d: %s: merged %d, first cover %d",
+					 order, str, got, want);
+				ASSERT_TRUE(false, msg);
+			}
+		}
+		ASSERT_EQ(bad, 0, "first cover decides");
+		/* The first database's own prefixes are kept whole. */
+		for (j = 0; j < in[0].n_v4; j++)
+			ASSERT_EQ(covered_by(&merged, false, in[0].v4[j].addr), in[0].v4[j].country_id,
+				  "first database wins");
+		geofw_geoip_free(&merged);
+	}
+out:
+	geofw_geoip_free(&merged);
+	for (i = 0; i < n; i++)
+		geofw_geoip_free(&dbs[i]);
 }
 
 /* The reader works on a private copy: the file truncated or rewritten in

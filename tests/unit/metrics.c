@@ -130,6 +130,7 @@ static void fake(struct geofw_counters *c, struct geofw_metrics_info *in,
 	in->geoip_load_seconds = 0.4567;
 	in->geoip_prefixes_v4 = 412345;
 	in->geoip_prefixes_v6 = 123456;
+	in->country_policy_enforced = true;
 	in->reloads_ok = 2;
 	in->reloads_failed = 1;
 	in->last_reload_ok = 1718200100;
@@ -188,13 +189,17 @@ void test_metrics_render(void)
 	ASSERT_LINE(buf, "geofw_droplog_rate 20");
 	ASSERT_LINE(buf, "geofw_droplog_suppressed_total 1234");
 	ASSERT_LINE(buf, "geofw_droplog_samples_total 42");
-	ASSERT_LINE(buf, "geofw_build_info{version=\"" GEOFW_VERSION "\",abi_version=\"1\"} 1");
+#define ABI_STR_(x) #x
+#define ABI_STR(x) ABI_STR_(x)
+	ASSERT_LINE(buf, "geofw_build_info{version=\"" GEOFW_VERSION "\",abi_version=\""
+		    ABI_STR(GEOFW_ABI_VERSION) "\"} 1");
 	ASSERT_LINE(buf, "geofw_start_time_seconds 1718200000");
 	ASSERT_LINE(buf, "geofw_rules{kind=\"block_address\",family=\"ipv4\"} 10");
 	ASSERT_LINE(buf, "geofw_rules{kind=\"block_network\",family=\"ipv6\"} 2");
 	ASSERT_LINE(buf, "geofw_rules{kind=\"allow\",family=\"ipv4\"} 1");
 	ASSERT_LINE(buf, "geofw_countries_listed{mode=\"block\"} 1");
 	ASSERT_LINE(buf, "geofw_geoip_loaded 1");
+	ASSERT_LINE(buf, "geofw_country_policy_enforced 1");
 	ASSERT_LINE(buf, "geofw_geoip_build_timestamp_seconds 1718064000");
 	ASSERT_LINE(buf, "geofw_geoip_load_timestamp_seconds 1718200001");
 	ASSERT_LINE(buf, "geofw_geoip_load_duration_seconds 0.457");
@@ -216,6 +221,11 @@ void test_metrics_render(void)
 	ASSERT_TRUE(n > 0, "rendered without a database");
 	ASSERT_LINE(buf, "geofw_geoip_loaded 0");
 	ASSERT_TRUE(!strstr(buf, "geofw_geoip_build_timestamp_seconds"), "no build time");
+	/* Countries configured, nothing to look them up in. */
+	in.country_policy_enforced = false;
+	n = geofw_metrics_render(&c, &in, buf, GEOFW_METRICS_MAX);
+	ASSERT_TRUE(n > 0, "rendered with the policy not enforced");
+	ASSERT_LINE(buf, "geofw_country_policy_enforced 0");
 	check_structure(buf);
 
 	/* A short buffer is refused, and still terminated. */

@@ -164,6 +164,7 @@ static void fill_info(const struct gfwd *d, struct geofw_metrics_info *in,
 	in->geoip_load_seconds = d->db.load_seconds;
 	in->geoip_prefixes_v4 = d->db.n_v4;
 	in->geoip_prefixes_v6 = d->db.n_v6;
+	in->country_policy_enforced = gfwd_country_policy_enforced(d, NULL, 0);
 	in->reloads_ok = d->reloads_ok;
 	in->reloads_failed = d->reloads_failed;
 	in->last_reload_ok = d->last_reload;

@@ -48,7 +48,7 @@
 #define GEOFW_CTL_PATH		"/run/geofw/geofwd.sock"
 #define GEOFW_CTL_GROUP		"geofw"		/* may use fwctl besides root */
 #define GEOFW_CTL_MAGIC		0x67667763u	/* "gfwc" */
-#define GEOFW_CTL_VERSION	2
+#define GEOFW_CTL_VERSION	1
 #define GEOFW_CTL_MSG_MAX	65536		/* any message, header included */
 #define GEOFW_CTL_ARGS_MAX	4096
 #define GEOFW_CTL_TIMEOUT_MS	30000		/* fwctl's default */

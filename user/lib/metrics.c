@@ -272,6 +272,10 @@ static void render_daemon(struct text *t, const struct geofw_metrics_info *in)
 	    in->country_mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
 	    in->countries_listed);
 
+	family(t, "geofw_country_policy_enforced", "gauge",
+	       "0 when a country policy is configured but no country data is in force "
+	       "(only the IP rules are enforced; fwctl status says why), else 1.");
+	put(t, "geofw_country_policy_enforced %d\n", in->country_policy_enforced ? 1 : 0);
 	family(t, "geofw_geoip_loaded", "gauge", "1 when a GeoIP database is in force.");
 	put(t, "geofw_geoip_loaded %d\n", in->geoip_loaded ? 1 : 0);
 	if (in->geoip_loaded) {

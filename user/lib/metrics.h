@@ -92,6 +92,9 @@ struct geofw_metrics_info {
 	time_t geoip_loaded_at;			/* when it was put in force */
 	double geoip_load_seconds;		/* how long reading + switching took */
 	size_t geoip_prefixes_v4, geoip_prefixes_v6;
+	/* false: a country policy is configured and no country data is in
+	 * force (only the IP rules are enforced). */
+	bool country_policy_enforced;
 
 	/* Reloads (SIGHUP, fwctl reload) since geofwd started. */
 	unsigned long reloads_ok, reloads_failed;
