@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Geo lookup: source address → country id.  Everything the data plane knows
- * about the geo tables is behind these two functions (layout: include/geofw.h).
+ * about the geo tables is behind geo_country_v4() and geo_country_v6()
+ * (layout: include/geofw.h, docs/maps.md).
  *
- * They are global (non-static, noinline) BPF functions: the verifier checks
- * each once on its own instead of once per path through the parser, which
- * keeps the whole program far below the verifier's complexity limit.
+ * The IPv6 lookup is a global (non-static, noinline) BPF function: the
+ * verifier checks its tree descent once on its own instead of once per path
+ * through the parser, which keeps the whole program far below the
+ * verifier's complexity limit.  The IPv4 lookup is inline: at most two map
+ * lookups of straight-line code, cheap to verify on every path, on the hot
+ * path of IPv4 traffic.
  */
 #ifndef GEOFW_GEO_H
 #define GEOFW_GEO_H

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * geofw ABI: the only header shared by the BPF programs and user space.
+ * geofw ABI: the keys, values, limits and names the BPF programs and user
+ * space share (user space also compiles bpf/decide.h for `fwctl lookup`,
+ * docs/design-notes.md).
  *
  * Every map key and value is a fixed-width struct with explicit padding and a
  * size assertion, so the kernel and user space agree byte for byte and
