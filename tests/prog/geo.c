@@ -7,6 +7,7 @@
  */
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,23 +108,35 @@ fail:
 	return -1;
 }
 
+/* MaxMind's writer is there (else the test is skipped). */
+static bool writer_present(void)
+{
+	if (!system("perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null"))
+		return true;
+	test_skip("perl MaxMind::DB::Writer missing (libmaxmind-db-writer-perl)");
+	return false;
+}
+
+/* tests/fixtures/mkmmdb.pl's databases in the temporary directory. */
+static bool write_fixtures(void)
+{
+	char cmd[PATH_MAX + 64];
+
+	snprintf(cmd, sizeof(cmd), "perl tests/fixtures/mkmmdb.pl %s", tmp_path(""));
+	return ASSERT_OK(system(cmd), "mkmmdb.pl");
+}
+
 void test_geo_fixtures_agree(void)
 {
 	static const char *const dbs[] = { "geoip2.mmdb", "ipv4.mmdb", "default4.mmdb",
 					   "default6.mmdb", "flat.mmdb", "shape-v4.mmdb",
 					   "shape-v6.mmdb" };
 	struct geofw_loaded fw;
-	char cmd[PATH_MAX + 64];
 	size_t i;
 
-	if (system("perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null")) {
-		test_skip("perl MaxMind::DB::Writer missing (libmaxmind-db-writer-perl)");
+	if (!writer_present() || !ASSERT_OK(geofw_load(NULL, &fw), "load"))
 		return;
-	}
-	if (!ASSERT_OK(geofw_load(NULL, &fw), "load"))
-		return;
-	snprintf(cmd, sizeof(cmd), "perl tests/fixtures/mkmmdb.pl %s", tmp_path(""));
-	if (ASSERT_OK(system(cmd), "mkmmdb.pl"))
+	if (write_fixtures())
 		for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
 			SUBTEST("%s", dbs[i])
 				ASSERT_EQ(verify_db(&fw, tmp_path(dbs[i]), 20000), 0, "mismatches");
@@ -145,17 +158,11 @@ void test_geo_merged_agrees(void)
 	struct geofw_verify_result res;
 	struct geofw_geo_image img = {};
 	struct geofw_loaded fw;
-	char cmd[PATH_MAX + 64];
 	int i;
 
-	if (system("perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null")) {
-		test_skip("perl MaxMind::DB::Writer missing (libmaxmind-db-writer-perl)");
+	if (!writer_present() || !ASSERT_OK(geofw_load(NULL, &fw), "load"))
 		return;
-	}
-	if (!ASSERT_OK(geofw_load(NULL, &fw), "load"))
-		return;
-	snprintf(cmd, sizeof(cmd), "perl tests/fixtures/mkmmdb.pl %s", tmp_path(""));
-	if (!ASSERT_OK(system(cmd), "mkmmdb.pl"))
+	if (!write_fixtures())
 		goto out;
 	for (i = 0; i < 2; i++) {
 		const char *path = tmp_path(i ? "shape-v6.mmdb" : "shape-v4.mmdb");

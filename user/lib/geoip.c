@@ -761,16 +761,17 @@ static void field_str(const struct geofw_geoip_reader *r, char *buf, size_t size
 			 r->fallback.path[1]);
 }
 
-static unsigned int count_countries(const struct walk *w)
+static unsigned int count_countries(const struct geofw_geo_prefix *v4, size_t n4,
+				    const struct geofw_geo_prefix *v6, size_t n6)
 {
 	bool present[256] = { false };
 	unsigned int n = 0;
 	size_t i;
 
-	for (i = 0; i < w->v4.n; i++)
-		present[w->v4.p[i].country_id] = true;
-	for (i = 0; i < w->v6.n; i++)
-		present[w->v6.p[i].country_id] = true;
+	for (i = 0; i < n4; i++)
+		present[v4[i].country_id] = true;
+	for (i = 0; i < n6; i++)
+		present[v6[i].country_id] = true;
 	for (i = 1; i < 256; i++)
 		n += present[i];
 	return n;
@@ -839,7 +840,7 @@ int geofw_geoip_load(const char *path, const struct geofw_geoip_opts *opts,
 		err = no_country_error(&w);
 		goto out;
 	}
-	rep->countries = count_countries(&w);
+	rep->countries = count_countries(w.v4.p, w.v4.n, w.v6.p, w.v6.n);
 	out->v4 = w.v4.p;
 	out->n_v4 = w.v4.n;
 	out->v6 = w.v6.p;
@@ -991,7 +992,6 @@ out:
 int geofw_geoip_merge(const struct geofw_geoip_db *dbs, size_t n, struct geofw_geoip_db *out)
 {
 	struct merge_out v4 = {}, v6 = {};
-	bool present[256] = { false };
 	size_t i;
 	int err = 0;
 
@@ -1021,13 +1021,7 @@ int geofw_geoip_merge(const struct geofw_geoip_db *dbs, size_t n, struct geofw_g
 	out->n_v4 = v4.n;
 	out->v6 = v6.p;
 	out->n_v6 = v6.n;
-	for (i = 0; i < v4.n; i++)
-		present[v4.p[i].country_id] = true;
-	for (i = 0; i < v6.n; i++)
-		present[v6.p[i].country_id] = true;
-	out->report.countries = 0;
-	for (i = 1; i < 256; i++)
-		out->report.countries += present[i];
+	out->report.countries = count_countries(v4.p, v4.n, v6.p, v6.n);
 	out->report.n_v4 = v4.n;
 	out->report.n_v6 = v6.n;
 	return 0;
