@@ -429,14 +429,16 @@ static const struct geofw_cmd_desc commands[] = {
 		.summary = "check the kernel geo tables against libmaxminddb",
 		.help =
 "Load the data plane privately (nothing attached, nothing pinned), build\n"
-"the geo tables from the database and compare the country the kernel\n"
-"finds with the answer of libmaxminddb: random addresses of each family\n"
-"and the first and last address of every prefix.  Prints the agreement\n"
-"and the first mismatches; exit status 1 on any mismatch.  Needs root,\n"
-"but leaves the running firewall alone.",
+"the geo tables from the databases (several are merged as GeoIPDatabase\n"
+"merges them: the first that covers an address decides) and compare the\n"
+"country the kernel finds with the answer of libmaxminddb: random\n"
+"addresses of each family and the first and last address of every\n"
+"prefix.  Prints the agreement and the first mismatches; exit status 1 on\n"
+"any mismatch.  Needs root, but leaves the running firewall alone.",
 		.examples =
 "fwctl geo verify\n"
-"fwctl geo verify --db /tmp/GeoLite2-Country.mmdb --samples 1000000",
+"fwctl geo verify --db /tmp/GeoLite2-Country.mmdb --samples 1000000\n"
+"fwctl geo verify --db /tmp/country-ipv4.mmdb --db /tmp/country-ipv6.mmdb",
 		.kind = GEOFW_CMD_LOCAL,
 		.pos_kind = P_NONE,
 		.opts = { &opt_db, &opt_samples },
@@ -1251,7 +1253,8 @@ static void put_synopsis(FILE *f, const struct geofw_cmd_desc *d, int col, bool 
 		else if (o->arg_optional)
 			len = snprintf(word, sizeof(word), "[--%s [%s]]", o->name, o->arg);
 		else
-			len = snprintf(word, sizeof(word), "[--%s %s]", o->name, o->arg);
+			len = snprintf(word, sizeof(word), "[--%s %s]%s", o->name, o->arg,
+				       o->key == O_DB ? "..." : "");
 		if (wrap && col + 1 + len > HELP_WIDTH) {
 			fprintf(f, "\n%*s%s", cont, "", word);
 			col = cont + len;
