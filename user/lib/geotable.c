@@ -534,15 +534,18 @@ static size_t pow2_at_least(size_t n)
 	return p;
 }
 
-/* Per-element costs are the kernel's own allocations, rounded to what its
- * allocators hand out (htab_elem + key + value, lpm_trie_node + key + value),
- * plus the hash's bucket array (16 bytes per bucket). */
+/*
+ * Per-element costs as measured (bench/ctlplane.sh, docs/design-notes.md):
+ * a gfw_geo4_more element is htab_elem + key + 256-byte chunk in a 512-byte
+ * allocation (measured 526 bytes with its buckets), a gfw_geo6_more entry
+ * an LPM leaf plus, on average, one intermediate node (measured 133).
+ */
 size_t geofw_geo_image_kernel_bytes(const struct geofw_geo_image *img)
 {
 	return (size_t)GEOFW_GEO4_BLOCKS * GEOFW_GEO4_BLOCK +
-	       img->n_more4 * 384 + pow2_at_least(more4_entries(img)) * 16 +
+	       img->n_more4 * 512 + pow2_at_least(more4_entries(img)) * 16 +
 	       img->n_tree6 * sizeof(struct geofw_geo6_node) +
-	       img->n_more6 * 64;
+	       img->n_more6 * 133;
 }
 
 /* ---- install ------------------------------------------------------------------ */
