@@ -755,7 +755,8 @@ static int cmd_status(struct request *r)
 		geofw_ctl_writef(r->w, "geoip: disabled (GeoIPDatabase = none)\n");
 	} else if (cfg.geo_generation) {
 		geofw_ctl_writef(r->w, "geoip: tables found in the pins in force (generation %u); "
-				 "this geofwd has not loaded %s\n", cfg.geo_generation, d->conf.geoip_db[0]);
+				 "this geofwd has not loaded %s%s\n", cfg.geo_generation, d->conf.geoip_db[0],
+				 d->conf.n_geoip_db > 1 ? " and the other GeoIPDatabase files" : "");
 	} else {
 		geofw_ctl_writef(r->w, "geoip: no database loaded: no country data in force\n");
 	}
