@@ -5,10 +5,12 @@
  * addresses at and around every prefix edge and at random, looked up in the
  * image with the data plane's algorithm and by scanning for the longest match.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "geotable.h"
+#include "log.h"
 #include "test.h"
 
 static __u64 rng = 88172645463325252ull;
@@ -195,5 +197,75 @@ void test_geotable_shapes(void)
 		ASSERT_ERR(geofw_geo_build(&bad_len, 1, NULL, 0, &img), "v4 /33");
 		ASSERT_ERR(geofw_geo_build(&bad_cc, 1, NULL, 0, &img), "country 0");
 		ASSERT_EQ(img.flat4 == NULL, 1, "image left empty");
+	}
+}
+
+/* A table over its limit: -E2BIG, and the error names the table, the count
+ * found and the limit (lowered here: the real ones take millions). */
+void test_geotable_limits(void)
+{
+	struct geofw_geo_prefix v4[3], v6[4];
+	struct geofw_geo_limits lim = {};
+	struct geofw_geo_image img;
+	int i;
+
+	memset(v4, 0, sizeof(v4));
+	memset(v6, 0, sizeof(v6));
+	for (i = 0; i < 3; i++) {
+		/* 198.18.i.0/25: three /24s holding a longer prefix */
+		v4[i] = (struct geofw_geo_prefix){ .addr = { 198, 18, (__u8)i, 0 }, .prefixlen = 25,
+						   .country_id = 1 };
+		/* 2001:db8:0:i::1/128 under 2001:db8::/48 */
+		v6[i] = (struct geofw_geo_prefix){ .addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, (__u8)i,
+							     [15] = 1 }, .prefixlen = 128,
+						   .country_id = 2 };
+	}
+	v6[3] = (struct geofw_geo_prefix){ .addr = { 0x20, 0x01, 0x0d, 0xb8 }, .prefixlen = 48,
+					   .country_id = 3 };
+
+	SUBTEST("at the limits") {
+		lim = (struct geofw_geo_limits){ .more4 = 3, .more6 = 6 };
+		if (ASSERT_OK(geofw_geo_build_limited(v4, 3, v6, 4, &lim, &img), "build")) {
+			ASSERT_EQ(img.n_more4, 3, "chunks");
+			/* three /128s and the three /64s holding them */
+			ASSERT_EQ(img.n_more6, 6, "trie entries");
+			lim.tree6_nodes = img.n_tree6;
+			geofw_geo_image_free(&img);
+			ASSERT_OK(geofw_geo_build_limited(v4, 3, v6, 4, &lim, &img), "tree at its limit");
+			geofw_geo_image_free(&img);
+		}
+	}
+	SUBTEST("gfw_geo4_more") {
+		lim = (struct geofw_geo_limits){ .more4 = 2 };
+		ASSERT_EQ(geofw_geo_build_limited(v4, 3, v6, 4, &lim, &img), -E2BIG, "build");
+		ASSERT_STREQ(geofw_log_last_error(),
+			     "geo tables: gfw_geo4_more: the database has 3 IPv4 /24s holding "
+			     "prefixes longer than /24 (3 such prefixes); the limit is 2", "message");
+	}
+	SUBTEST("gfw_geo6_more, long prefixes") {
+		lim = (struct geofw_geo_limits){ .more6 = 2 };
+		ASSERT_EQ(geofw_geo_build_limited(v4, 3, v6, 4, &lim, &img), -E2BIG, "build");
+		ASSERT_STREQ(geofw_log_last_error(),
+			     "geo tables: gfw_geo6_more: the database has 3 IPv6 prefixes longer "
+			     "than /64; the limit is 2", "message");
+	}
+	SUBTEST("gfw_geo6_more, with the /64s") {
+		lim = (struct geofw_geo_limits){ .more6 = 5 };
+		ASSERT_EQ(geofw_geo_build_limited(v4, 3, v6, 4, &lim, &img), -E2BIG, "build");
+		ASSERT_STREQ(geofw_log_last_error(),
+			     "geo tables: gfw_geo6_more: the database needs 6 entries (IPv6 prefixes "
+			     "longer than /64 and the /64s holding them); the limit is 5", "message");
+	}
+	SUBTEST("gfw_geo6_tree") {
+		lim = (struct geofw_geo_limits){ .tree6_nodes = 1 };
+		ASSERT_EQ(geofw_geo_build_limited(v4, 3, v6, 4, &lim, &img), -E2BIG, "build");
+		ASSERT_TRUE(strstr(geofw_log_last_error(), "geo tables: gfw_geo6_tree: the database "
+				   "needs 2 tree nodes (") != NULL, geofw_log_last_error());
+		ASSERT_TRUE(strstr(geofw_log_last_error(), "the limit is 1") != NULL, "limit named");
+	}
+	SUBTEST("above the kernel's limits: the kernel's") {
+		lim = (struct geofw_geo_limits){ .more4 = (size_t)GEOFW_MAX_GEO4_MORE * 4 };
+		if (ASSERT_OK(geofw_geo_build_limited(v4, 3, v6, 4, &lim, &img), "build"))
+			geofw_geo_image_free(&img);
 	}
 }

@@ -58,7 +58,8 @@ static int cmp_more4(const void *pa, const void *pb)
  * covered the /24 so far.  Chunks are created in a first pass and sorted, so
  * the second pass finds them by binary search.
  */
-static int build_v4(const struct geofw_geo_prefix *in, size_t n, struct geofw_geo_image *img)
+static int build_v4(const struct geofw_geo_prefix *in, size_t n, const struct geofw_geo_limits *lim,
+		    struct geofw_geo_image *img)
 {
 	struct geofw_geo_prefix *p;
 	size_t i, cap = 0;
@@ -116,10 +117,10 @@ static int build_v4(const struct geofw_geo_prefix *in, size_t n, struct geofw_ge
 		img->flat4[key] = GEOFW_COUNTRY_MORE;
 	}
 	/* Counted to the end, so the error says how many there are. */
-	if (img->n_more4 > GEOFW_MAX_GEO4_MORE) {
+	if (img->n_more4 > lim->more4) {
 		err = log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO4_MORE ": the database has %zu "
 			      "IPv4 /24s holding prefixes longer than /24 (%zu such prefixes); "
-			      "the limit is %u", img->n_more4, n - i, GEOFW_MAX_GEO4_MORE);
+			      "the limit is %zu", img->n_more4, n - i, lim->more4);
 		goto out;
 	}
 	if (img->n_more4)
@@ -216,7 +217,7 @@ static int cmp_lpm6(const void *pa, const void *pb)
 
 /* Prefixes longer than /64 go to the LPM trie, plus, for each /64 holding
  * them, that /64 with the country of what covers it (if anything). */
-static int collect_more6(const struct geofw_geo_prefix *in, size_t n,
+static int collect_more6(const struct geofw_geo_prefix *in, size_t n, const struct geofw_geo_limits *lim,
 			 struct interval *iv, size_t *n_iv, struct geofw_geo_image *img)
 {
 	size_t i, k = 0;
@@ -226,10 +227,9 @@ static int collect_more6(const struct geofw_geo_prefix *in, size_t n,
 	if (!k)
 		return 0;
 	/* The exact count (with the /64 covers) is checked once deduplicated. */
-	if (k > GEOFW_MAX_GEO6_MORE)
+	if (k > lim->more6)
 		return log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO6_MORE ": the database has %zu "
-			       "IPv6 prefixes longer than /64; the limit is %u", k,
-			       GEOFW_MAX_GEO6_MORE);
+			       "IPv6 prefixes longer than /64; the limit is %zu", k, lim->more6);
 	img->more6 = calloc(k * 2, sizeof(*img->more6));
 	if (!img->more6)
 		return -ENOMEM;
@@ -257,7 +257,8 @@ static int collect_more6(const struct geofw_geo_prefix *in, size_t n,
  * child in country[0]; its unused keys are ~0 and the descent never goes
  * past that child, so a level needs no padding nodes.
  */
-static int build_tree6(const struct bounds *b, struct geofw_geo_image *img)
+static int build_tree6(const struct bounds *b, const struct geofw_geo_limits *lim,
+		       struct geofw_geo_image *img)
 {
 	size_t level_n[GEOFW_GEO6_MAX_DEPTH], total = 1, i, j, lvl;
 	struct geofw_geo6_header *hdr;
@@ -277,10 +278,10 @@ static int build_tree6(const struct bounds *b, struct geofw_geo_image *img)
 	}
 	for (l = 0; l < depth; l++)
 		total += level_n[l];
-	if (total > GEOFW_MAX_GEO6_NODES)
+	if (total > lim->tree6_nodes)
 		return log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO6_TREE ": the database needs "
-			       "%zu tree nodes (%zu IPv6 intervals); the limit is %u", total, b->n,
-			       GEOFW_MAX_GEO6_NODES);
+			       "%zu tree nodes (%zu IPv6 intervals); the limit is %zu", total, b->n,
+			       lim->tree6_nodes);
 	nodes = calloc(total, sizeof(*nodes));
 	if (!nodes)
 		return -ENOMEM;
@@ -318,7 +319,8 @@ static int build_tree6(const struct bounds *b, struct geofw_geo_image *img)
 	return 0;
 }
 
-static int build_v6(const struct geofw_geo_prefix *in, size_t n, struct geofw_geo_image *img)
+static int build_v6(const struct geofw_geo_prefix *in, size_t n, const struct geofw_geo_limits *lim,
+		    struct geofw_geo_image *img)
 {
 	struct bounds b = {};
 	struct interval *iv, *stack;
@@ -346,7 +348,7 @@ static int build_v6(const struct geofw_geo_prefix *in, size_t n, struct geofw_ge
 						.country_id = in[i].country_id,
 						.len = in[i].prefixlen, .order = i };
 	}
-	if ((err = collect_more6(in, n, iv, &n_iv, img)))
+	if ((err = collect_more6(in, n, lim, iv, &n_iv, img)))
 		goto out;
 	qsort(iv, n_iv, sizeof(*iv), cmp_interval);
 
@@ -399,14 +401,14 @@ static int build_v6(const struct geofw_geo_prefix *in, size_t n, struct geofw_ge
 			img->more6[w++] = img->more6[i];
 		}
 		img->n_more6 = w;
-		if (w > GEOFW_MAX_GEO6_MORE) {
+		if (w > lim->more6) {
 			err = log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO6_MORE ": the database "
 				      "needs %zu entries (IPv6 prefixes longer than /64 and the /64s "
-				      "holding them); the limit is %u", w, GEOFW_MAX_GEO6_MORE);
+				      "holding them); the limit is %zu", w, lim->more6);
 			goto out;
 		}
 	}
-	err = build_tree6(&b, img);
+	err = build_tree6(&b, lim, img);
 out:
 	free(b.key);
 	free(b.cc);
@@ -419,12 +421,32 @@ int geofw_geo_build(const struct geofw_geo_prefix *v4, size_t n_v4,
 		    const struct geofw_geo_prefix *v6, size_t n_v6,
 		    struct geofw_geo_image *img)
 {
+	return geofw_geo_build_limited(v4, n_v4, v6, n_v6, NULL, img);
+}
+
+int geofw_geo_build_limited(const struct geofw_geo_prefix *v4, size_t n_v4,
+			    const struct geofw_geo_prefix *v6, size_t n_v6,
+			    const struct geofw_geo_limits *limits, struct geofw_geo_image *img)
+{
+	static const struct geofw_geo_limits kernel = {
+		.more4 = GEOFW_MAX_GEO4_MORE,
+		.more6 = GEOFW_MAX_GEO6_MORE,
+		.tree6_nodes = GEOFW_MAX_GEO6_NODES,
+	};
+	struct geofw_geo_limits lim = kernel;
 	int err;
 
+	/* Lower limits only: the kernel-side ones are the ceiling. */
+	if (limits) {
+		lim.more4 = limits->more4 && limits->more4 < lim.more4 ? limits->more4 : lim.more4;
+		lim.more6 = limits->more6 && limits->more6 < lim.more6 ? limits->more6 : lim.more6;
+		lim.tree6_nodes = limits->tree6_nodes && limits->tree6_nodes < lim.tree6_nodes ?
+				  limits->tree6_nodes : lim.tree6_nodes;
+	}
 	memset(img, 0, sizeof(*img));
-	err = build_v4(v4, n_v4, img);
+	err = build_v4(v4, n_v4, &lim, img);
 	if (!err)
-		err = build_v6(v6, n_v6, img);
+		err = build_v6(v6, n_v6, &lim, img);
 	if (err) {
 		geofw_geo_image_free(img);
 		return err;

@@ -51,6 +51,19 @@ struct geofw_geo_image {
 int geofw_geo_build(const struct geofw_geo_prefix *v4, size_t n_v4,
 		    const struct geofw_geo_prefix *v6, size_t n_v6,
 		    struct geofw_geo_image *img);
+
+/* Table limits (entries); 0 or above the GEOFW_MAX_GEO* value: that value. */
+struct geofw_geo_limits {
+	size_t more4;		/* gfw_geo4_more: /24s holding longer prefixes */
+	size_t more6;		/* gfw_geo6_more: entries */
+	size_t tree6_nodes;	/* gfw_geo6_tree: nodes with the header */
+};
+
+/* geofw_geo_build() under lower limits (tests: a limit's error without a
+ * database of millions of prefixes). */
+int geofw_geo_build_limited(const struct geofw_geo_prefix *v4, size_t n_v4,
+			    const struct geofw_geo_prefix *v6, size_t n_v6,
+			    const struct geofw_geo_limits *limits, struct geofw_geo_image *img);
 void geofw_geo_image_free(struct geofw_geo_image *img);
 
 /* The country the data plane will find for an address (family 4: addr[0..3]). */
