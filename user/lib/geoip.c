@@ -933,7 +933,8 @@ static int subtract(const struct geofw_geo_prefix *b, const struct geofw_geo_pre
 
 	if (!n)
 		return merge_push(o, b);
-	if (n == 1 && in[0].prefixlen == b->prefixlen)
+	/* One of them is b itself (a /128 with anything inside is that one). */
+	if ((n == 1 && in[0].prefixlen == b->prefixlen) || b->prefixlen >= 128)
 		return 0;
 	for (k = 0; k < 2; k++) {
 		half[k] = *b;
@@ -977,7 +978,8 @@ static int merge_family(struct merge_out *acc, const struct geofw_geo_prefix *b,
 			j < n_old ? j + 1 : 0;
 		for (last = first; last < n_old && memcmp(acc->p[last].addr, b_end, 16) <= 0; last++)
 			;
-		if ((err = subtract(&b[i], acc->p + first, last - first, &add)))
+		if ((err = subtract(&b[i], last > first ? acc->p + first : NULL, last - first,
+				    &add)))
 			goto out;
 	}
 	for (i = 0; i < add.n && !err; i++)
