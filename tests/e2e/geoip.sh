@@ -109,6 +109,19 @@ check_fails reload/ru_still_blocked reach c3 203.0.113.1
 out=$(fwctl status)
 expect_match reload/last_error "$out" "last error: load failed: .*country-ipv4.mmdb.*the previous database stays in force"
 
+# --- a new GeoIPDatabase through fwctl reload is watched too ---------------------------
+GEO2=$LAB_DIR/geo2
+mkdir -p "$GEO2"
+cp "$LAB_DIR/lab-v4.mmdb" "$GEO2/v4.mmdb"
+cp "$LAB_DIR/lab-v6.mmdb" "$GEO2/v6.mmdb"
+sed -i "s#^GeoIPDatabase = .*#GeoIPDatabase = $GEO2/v4.mmdb $GEO2/v6.mmdb#" "$LAB_DIR/geofw.conf"
+check moved/reload fwctl reload
+check moved/de_v6_passes_again reach c2 2001:db8:2::1
+n=$(fwctl -j status | json_get 'd["geoip"]["loads_ok"]')
+put "$LAB_DIR/lab-v6b.mmdb" "$GEO2/v6.mmdb"
+if wait_for 5 loads_ok_at_least $((n + 1)); then ok moved/new_dir_watched; else not_ok moved/new_dir_watched; fi
+check_fails moved/de_v6_blocked reach c2 2001:db8:2::1
+
 # --- fwctl geo verify checks the merge --------------------------------------------------
 json=$(fwctl -j geo verify --db "$LAB_DIR/lab-v4.mmdb" --db "$LAB_DIR/lab-v6.mmdb" --samples 2000)
 expect_eq verify/merged_exit_0 "$?" 0

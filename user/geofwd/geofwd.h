@@ -66,6 +66,7 @@ struct gfwd {
 	/* event sources */
 	int epfd, sigfd, ctlfd, nlfd, inofd, timerfd, db_timerfd;
 	int ino_wd[GEOFW_CONF_MAX_GEOIP_DB];	/* directory of each database, -1: none */
+	bool db_rewatch;			/* GeoIPDatabase changed: watch again */
 	struct nl_sock *nl;
 	bool stop;
 };

@@ -281,6 +281,11 @@ static void loop(struct gfwd *d)
 		 * DropLog; both calls are cheap when nothing changed. */
 		gfwd_metrics_sync(d);
 		gfwd_droplog_sync(d);
+		/* ... or GeoIPDatabase: watch the new files' directories. */
+		if (d->db_rewatch) {
+			watch_db(d);
+			d->db_rewatch = false;
+		}
 	}
 }
 

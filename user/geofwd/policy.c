@@ -526,6 +526,7 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 
 	d->conf = *conf;
 	free(conf);
+	d->db_rewatch |= db_changed;
 	geofw_log_set_level(d->conf.log_level);
 	gfwd_apply_kernel_config(d);
 	gfwd_apply_countries(d);
