@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <linux/if_link.h>
 #include <stdio.h>
 #include <string.h>
@@ -205,12 +206,32 @@ void gfwd_ifaces_sync(struct gfwd *d)
 	}
 }
 
-/* geofwd --cleanup: every link, filter and map pin goes. */
+/* One entry of the pin directory: files (pins) and then their directory. */
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((type == FTW_DP ? rmdir(path) : unlink(path)) && errno != ENOENT) {
+		log_err(-errno, "cleanup: cannot remove %s: %s", path, strerror(errno));
+		return 1;	/* stops the walk */
+	}
+	return 0;
+}
+
+/*
+ * geofwd --cleanup: every link, filter and map pin goes.  A depth-first walk
+ * (children before their directory) that never follows a symbolic link out of
+ * the pin directory; an absent directory is already clean.
+ */
 int gfwd_cleanup_pins(const char *pin_dir)
 {
-	char cmd[4200];
+	int err;
 
 	/* Unpinning a link's last reference detaches its program. */
-	snprintf(cmd, sizeof(cmd), "rm -rf '%.4000s'", pin_dir);
-	return system(cmd) ? -EIO : 0;
+	err = nftw(pin_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (err > 0)
+		return -EIO;
+	if (err < 0 && errno != ENOENT)
+		return log_err(-errno, "cleanup: cannot walk %s: %s", pin_dir, strerror(errno));
+	return 0;
 }
