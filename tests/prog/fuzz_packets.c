@@ -31,6 +31,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <net/if.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <netinet/in.h>
@@ -324,6 +325,23 @@ static int setup_round(struct geofw_loaded *fw, struct round *r)
 		r->cfg.malformed_action[i] = chance(50) ? GEOFW_ACT_PASS : (__u8)rnd(GEOFW_ACT_MAX);
 	if ((err = geofw_config_write(&fw->maps, &r->cfg)))
 		goto map_error;
+	{
+		/* A NAT64 prefix (judged as IPv4) in half the rounds. */
+		struct geofw_nat64 t = {};
+
+		if (chance(50)) {
+			static const __u8 p96[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x64 };
+
+			t.count = 1;
+			memcpy(t.prefix[0].addr, p96, 16);
+			t.prefix[0].prefixlen = 96;
+			describe(r, "nat64 2001:db8:64::/96");
+		}
+		if (bpf_map_update_elem(fw->maps.nat64, &(__u32){ 0 }, &t, BPF_ANY)) {
+			err = -errno;
+			goto map_error;
+		}
+	}
 	describe(r, "mode %s; unlisted %s; unknown %s; responder %s",
 		 r->cfg.country_mode ? "allow" : "block",
 		 geofw_action_name(r->cfg.country_block_action),
@@ -457,10 +475,26 @@ static size_t put_ipv6(const struct round *r, __u8 *ip, size_t room)
 		ip[0] = (__u8)(rnd(16) << 4 | (ip[0] & 0x0f));	/* bogus version */
 	ip[7] = chance(40) ? 255 : (__u8)rnd64();
 	if (chance(15)) {
-		/* IPv4-mapped source: judged as IPv4. */
-		memset(ip + 8, 0, 10);
-		ip[18] = ip[19] = 0xff;
-		pick_src(r, 4, ip + 20);
+		/* IPv4 carried in the source: judged as IPv4.  Mapped,
+		 * compatible, NAT64 (well-known and the configured prefix),
+		 * 6to4. */
+		int form = (int)rnd(5);
+
+		memset(ip + 8, 0, 16);
+		if (form == 0)
+			ip[18] = ip[19] = 0xff;
+		else if (form == 2)
+			ip[9] = 0x64, ip[10] = 0xff, ip[11] = 0x9b;
+		else if (form == 3)
+			ip[8] = 0x20, ip[9] = 0x01, ip[10] = 0x0d, ip[11] = 0xb8, ip[13] = 0x64;
+		if (form == 4) {
+			ip[8] = 0x20;
+			ip[9] = 0x02;
+			pick_src(r, 4, ip + 10);
+			rnd_bytes(ip + 14, 10);
+		} else {
+			pick_src(r, 4, ip + 20);
+		}
 	} else {
 		pick_src(r, 6, ip + 8);
 	}
@@ -779,7 +813,17 @@ static void run_frame(struct ctx *c, const struct frame *f, __u64 idx)
 	c->st->nd += res == GEOFW_PARSE_IP && geofw_is_nd(&pkt);
 	c->st->ip += res == GEOFW_PARSE_IP;
 
-	/* XDP */
+	/* XDP.  The TC responder acknowledges every hand-off (gfw_resp_watch);
+	 * here the test does, so the responder is always alive. */
+	if (cfg->responder_enabled) {
+		struct geofw_resp_watch w = {};
+		struct timespec ts;
+		__u32 lo = if_nametoindex("lo");
+
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		w.ack_ns = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+		bpf_map_update_elem(c->fw->maps.resp_watch, &lo, &w, BPF_ANY);
+	}
 	err = bpf_prog_test_run_opts(c->fw->xdp_prog_fd, &run);
 	if (err) {
 		fail_frame(c, f, idx, "XDP BPF_PROG_RUN failed: %d (%s)", err, strerror(-err));

@@ -16,6 +16,7 @@
 #define GFWD_TC_HANDLE		0x67f		/* "gf": our filter, found again on start */
 #define GFWD_TC_PRIO		0x67
 #define GFWD_STATE_FILE		"rules"
+#define GFWD_RESP_CHECK_MS	200		/* responder check period; XDP's own bound is 250 ms */
 
 struct gfwd_iface {
 	char name[IF_NAMESIZE];
@@ -23,6 +24,9 @@ struct gfwd_iface {
 	int xdp_link;			/* pinned bpf_link fd, -1 when not attached */
 	int xdp_mode;			/* GEOFW_XDP_NATIVE / GEOFW_XDP_GENERIC in force */
 	bool tc;			/* TC responder filter attached */
+	int link_type;			/* ARPHRD_* read at attach time */
+	bool l3;			/* no Ethernet header: geofw_xdp_l3, no responder */
+	bool resp_stalled;		/* filter there, but it sees no marked packets */
 	char error[192];		/* why the last attach failed, for status */
 };
 
@@ -64,6 +68,7 @@ struct gfwd {
 
 	/* event sources */
 	int epfd, sigfd, ctlfd, nlfd, inofd, timerfd, db_timerfd;
+	int resp_timerfd;		/* GFWD_RESP_CHECK_MS: is every TC responder still there? */
 	int ino_wd;
 	struct nl_sock *nl;
 	bool stop;
@@ -74,6 +79,10 @@ int gfwd_iface_attach(struct gfwd *d, struct gfwd_iface *ifc);
 void gfwd_iface_detach(struct gfwd *d, struct gfwd_iface *ifc);
 void gfwd_ifaces_sync(struct gfwd *d);
 int gfwd_cleanup_pins(const char *pin_dir);
+void gfwd_responder_check(struct gfwd *d);	/* every GFWD_RESP_CHECK_MS */
+void gfwd_responder_rearm(struct gfwd *d);	/* reload: retry a stalled responder */
+bool gfwd_iface_protected(const struct gfwd_iface *ifc);
+const char *gfwd_link_type_name(int link_type);
 
 /* policy.c */
 int gfwd_apply_kernel_config(struct gfwd *d);

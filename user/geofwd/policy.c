@@ -425,6 +425,7 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 	gfwd_apply_countries(d);
 	gfwd_apply_responder(d);
 	gfwd_ifaces_sync(d);
+	gfwd_responder_rearm(d);
 	/* The database is read again on every reload: geoipupdate may have
 	 * replaced it, and a failed load keeps the tables in force. */
 	err = gfwd_load_geoip(d, db_changed ? "database path changed" : why);

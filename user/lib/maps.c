@@ -40,6 +40,9 @@ static const struct {
 	M(responder, GEOFW_MAP_RESPONDER),
 	M(cnt_resp, GEOFW_MAP_CNT_RESP),
 	M(block4_bits, GEOFW_MAP_BLOCK4_BITS),
+	M(nat64, GEOFW_MAP_NAT64),
+	M(resp_watch, GEOFW_MAP_RESP_WATCH),
+	M(resp_src, GEOFW_MAP_RESP_SRC),
 	M(events, GEOFW_MAP_EVENTS),
 #undef M
 };
