@@ -123,7 +123,7 @@ void test_conf_keys(void)
 		for (j = 0; j < i; j++)
 			ASSERT_TRUE(strcmp(key, geofw_conf_key(j)) != 0, key);
 	}
-	ASSERT_EQ(i, 19, "number of keys");
+	ASSERT_EQ(i, 20, "number of keys");
 }
 
 void test_conf_to_kernel(void)

@@ -188,7 +188,7 @@ void test_metrics_render(void)
 	ASSERT_LINE(buf, "geofw_droplog_rate 20");
 	ASSERT_LINE(buf, "geofw_droplog_suppressed_total 1234");
 	ASSERT_LINE(buf, "geofw_droplog_samples_total 42");
-	ASSERT_LINE(buf, "geofw_build_info{version=\"" GEOFW_VERSION "\",abi_version=\"1\"} 1");
+	ASSERT_LINE(buf, "geofw_build_info{version=\"" GEOFW_VERSION "\",abi_version=\"2\"} 1");
 	ASSERT_LINE(buf, "geofw_start_time_seconds 1718200000");
 	ASSERT_LINE(buf, "geofw_rules{kind=\"block_address\",family=\"ipv4\"} 10");
 	ASSERT_LINE(buf, "geofw_rules{kind=\"block_network\",family=\"ipv6\"} 2");

@@ -88,6 +88,7 @@ const char *gfwd_link_type_name(int link_type);
 int gfwd_apply_kernel_config(struct gfwd *d);
 int gfwd_apply_countries(struct gfwd *d);
 int gfwd_apply_responder(struct gfwd *d);
+int gfwd_apply_nat64(struct gfwd *d);
 int gfwd_sync_rules(struct gfwd *d);
 int gfwd_load_geoip(struct gfwd *d, const char *why);
 int gfwd_block_to_kernel(const struct geofw_state_block *r, struct geofw_block *out);

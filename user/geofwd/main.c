@@ -320,6 +320,7 @@ static int start(struct gfwd *d)
 	    (ret = gfwd_sync_rules(d)))
 		return ret;
 	gfwd_apply_responder(d);
+	gfwd_apply_nat64(d);
 	gfwd_load_geoip(d, "start");
 
 	for (i = 0; i < d->conf.n_ifaces; i++) {
