@@ -26,6 +26,7 @@
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/bpf.h>
 #include <net/if.h>
@@ -647,7 +648,7 @@ static const struct xdp_case cases[] = {
 	{ "l3/v6_truncated", "", V6("2001:db8::5", .truncate = 14 + 30), DROP(IPV6_TRUNC), .l3 = true },
 	{ "l3/other_version_passes", "block 0.0.0.0/0 drop 7", V4("192.0.2.5", .version = 5),
 	  PASS(NON_IP), .l3 = true },
-	{ "l3/ethernet_program_misreads", "block 203.0.113.5 drop 7", V4("203.0.113.5"),
+	{ "l3/same_frame_ethernet_entry", "block 203.0.113.5 drop 7", V4("203.0.113.5"),
 	  DROP(BLOCK_IP), .rule = 7 },
 };
 
@@ -782,4 +783,67 @@ void test_xdp_counters_btf(void)
 	ASSERT_NEQ(info.btf_value_type_id, 0, "counter value has BTF");
 	ASSERT_EQ(info.value_size, sizeof(struct geofw_reason_stats), "value size");
 	ASSERT_EQ(info.max_entries, GEOFW_R_MAX, "one slot per reason");
+}
+
+static int count_event(void *ctx, void *data, size_t len)
+{
+	(void)data;
+	(void)len;
+	(*(__u64 *)ctx)++;
+	return 0;
+}
+
+/*
+ * The drop log with nobody reading: every sample within the rate limit is
+ * either in the ring or counted as lost, none vanishes; over the limit they
+ * are suppressed, never lost.
+ */
+void test_xdp_droplog_lost(void)
+{
+	struct pkt_opts po = { .src = "203.0.113.5" };
+	__u64 sup0 = 0, lost0 = 0, sup1 = 0, lost1 = 0, in_ring = 0;
+	struct ring_buffer *rb;
+	struct geofw_config cfg;
+	__u8 in[2048];
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = in, .repeat = 20000);
+
+	if (!fw_get()) {
+		test__fail(__FILE__, __LINE__, "cannot load the XDP object");
+		return;
+	}
+	if (apply_rules("block 203.0.113.5 drop 7"))
+		return;
+	rb = ring_buffer__new(fw.maps.events, count_event, &in_ring, NULL);
+	if (!ASSERT_TRUE(rb != NULL, "ring buffer"))
+		return;
+	ring_buffer__consume(rb);	/* whatever earlier tests left */
+	in_ring = 0;
+	ASSERT_OK(geofw_config_read(&fw.maps, &cfg), "config read");
+	cfg.events_rate = 100000000;	/* the limit out of the way: the ring fills */
+	ASSERT_OK(geofw_config_write(&fw.maps, &cfg), "config write");
+	ASSERT_OK(geofw_evt_limit_sum(fw.maps.evt_limit, &sup0, &lost0), "limit before");
+	run.data_size_in = (__u32)pkt_build(&po, in, sizeof(in));
+	ASSERT_OK(bpf_prog_test_run_opts(fw.xdp_prog_fd, &run), "prog_test_run");
+	ASSERT_OK(geofw_evt_limit_sum(fw.maps.evt_limit, &sup1, &lost1), "limit after");
+	ring_buffer__consume(rb);
+	ASSERT_TRUE(in_ring > 0, "the ring holds samples");
+	ASSERT_TRUE(in_ring * sizeof(struct geofw_event) <= GEOFW_EVENTS_BYTES, "no more than fit");
+	ASSERT_TRUE(lost1 - lost0 > 0, "a full ring counts lost samples");
+	ASSERT_EQ(in_ring + (lost1 - lost0), 20000, "every sample in the ring or counted lost");
+	ASSERT_EQ(sup1 - sup0, 0, "none suppressed under the limit");
+
+	/* A limit of 100/s: the rest are suppressed, not lost. */
+	cfg.events_rate = 100;
+	ASSERT_OK(geofw_config_write(&fw.maps, &cfg), "config write");
+	in_ring = 0;
+	ASSERT_OK(geofw_evt_limit_sum(fw.maps.evt_limit, &sup0, &lost0), "limit before");
+	ASSERT_OK(bpf_prog_test_run_opts(fw.xdp_prog_fd, &run), "prog_test_run");
+	ASSERT_OK(geofw_evt_limit_sum(fw.maps.evt_limit, &sup1, &lost1), "limit after");
+	ring_buffer__consume(rb);
+	ASSERT_TRUE(in_ring <= 200, "at most the limit per window (two windows may meet)");
+	ASSERT_EQ(in_ring + (lost1 - lost0) + (sup1 - sup0), 20000, "every sample accounted for");
+	ASSERT_TRUE(sup1 - sup0 >= 20000 - 200, "the rest suppressed");
+	cfg.events_rate = 0;
+	geofw_config_write(&fw.maps, &cfg);
+	ring_buffer__free(rb);
 }
