@@ -377,7 +377,20 @@ void gfwd_responder_check(struct gfwd *d)
 		if (!ifc->ifindex || ifc->xdp_link < 0 || ifc->l3)
 			continue;
 		err = bpf_tc_query(&hook, &q);
+		if ((err || (our_id && q.prog_id != our_id)) && !ifc->tc) {
+			/* Never attached, or the last attempt failed: retry every
+			 * 5 s, quietly (attach_tc says why it fails). */
+			if (ifc->tc_retry--)
+				continue;
+			ifc->tc_retry = 5000 / GFWD_RESP_CHECK_MS;
+			if (!attach_tc(d, ifc)) {
+				ifc->error[0] = '\0';
+				log_info("%s: TC responder attached", ifc->name);
+			}
+			continue;
+		}
 		if (err || (our_id && q.prog_id != our_id)) {
+			ifc->tc_retry = 5000 / GFWD_RESP_CHECK_MS;
 			log_warn("%s: TC responder %s; re-attaching (reject/http403 are dropped "
 				 "in XDP until it answers again)", ifc->name,
 				 err ? "filter gone (clsact qdisc or filter deleted)" :

@@ -27,6 +27,7 @@ struct gfwd_iface {
 	int link_type;			/* ARPHRD_* read at attach time */
 	bool l3;			/* no Ethernet header: geofw_xdp_l3, no responder */
 	bool resp_stalled;		/* filter there, but it sees no marked packets */
+	unsigned int tc_retry;		/* responder checks until the next attach retry */
 	char error[192];		/* why the last attach failed, for status */
 };
 
