@@ -89,7 +89,7 @@ if in_ns srv ip link add vcan0 type vcan 2>/dev/null; then
 	sed -i 's/^Interfaces = .*/Interfaces = gfw1 vcan0/' "$LAB_DIR/geofw.conf"
 	fwctl reload >/dev/null 2>&1
 	out=$(fwctl status 2>&1); status=$?
-	expect_match refuse/named "$out" 'vcan0: NOT protected: link type can \(ARPHRD 280\) cannot be parsed'
+	expect_match refuse/named "$out" 'interface vcan0: NOT protected: link type can \(ARPHRD 280\) cannot be parsed'
 	expect_eq refuse/status_exit_1 "$status" 1
 else
 	skip refuse/named "no device type without a parser can be created here (vcan missing); geofwd refuses ARPHRD types it cannot parse (attach.c link_types)"

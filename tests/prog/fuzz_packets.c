@@ -591,7 +591,7 @@ static void make_frame(const struct round *r, struct frame *f)
 /* ---- the checks -------------------------------------------------------------- */
 
 struct stats {
-	__u64 frames, non_ip, malformed, nd, ip, xdp_pass, xdp_drop, to_responder;
+	__u64 frames, non_ip, malformed, nd, ip, xdp_pass, xdp_drop, to_responder, l3;
 	__u64 tc_refused, tc_shot, tc_redirect;
 	__u64 failures;
 };
@@ -779,6 +779,56 @@ static void fail_frame(struct ctx *c, const struct frame *f, __u64 idx, const ch
 	va_end(ap);
 	test__fail(__FILE__, __LINE__, "%s", msg);
 	report_frame(c->round, f, c->seed, idx);
+}
+
+/*
+ * The bytes after the Ethernet header, as a device without one delivers a
+ * packet: geofw_xdp_l3 against the host's geofw_parse_l3() and decision.
+ * Such devices have no responder, so reject/http403 must drop.
+ */
+static void run_frame_l3(struct ctx *c, const struct frame *f, __u64 idx)
+{
+	static __u8 out[MAX_FRAME + 64];
+	const __u8 *ip = f->b + GEOFW_ETH_HLEN;
+	size_t len = f->len > GEOFW_ETH_HLEN ? f->len - GEOFW_ETH_HLEN : 0;
+	struct geofw_explain ex = {};
+	struct geofw_pkt pkt = {};
+	enum geofw_parse_result res;
+	bool to_responder;
+	int want, err;
+	LIBBPF_OPTS(bpf_test_run_opts, run,
+		.data_in = ip,
+		.data_size_in = (__u32)len,
+		.data_out = out,
+		.data_size_out = sizeof(out),
+		.repeat = 1,
+	);
+
+	if (len < GEOFW_ETH_HLEN)	/* BPF_PROG_RUN's minimum */
+		return;
+	res = geofw_parse_l3(ip, ip + len, &pkt);
+	if (res == GEOFW_PARSE_IP && !geofw_is_nd(&pkt)) {
+		err = explain_cached(&c->fw->maps, &pkt, &ex);
+		if (err) {
+			fail_frame(c, f, idx, "L3: geofw_explain: %d (%s)", err, strerror(-err));
+			return;
+		}
+	}
+	want = expected_verdict(&c->round->cfg, &pkt, res, &ex, &to_responder);
+	if (to_responder)
+		want = XDP_DROP;
+	c->st->l3++;
+	err = bpf_prog_test_run_opts(c->fw->xdp_l3_prog_fd, &run);
+	if (err) {
+		fail_frame(c, f, idx, "L3 BPF_PROG_RUN failed: %d (%s)", err, strerror(-err));
+		return;
+	}
+	if (run.retval != (__u32)want)
+		fail_frame(c, f, idx, "L3 entry: XDP verdict %u, host expects %d (parse %d, class %u, "
+			   "family %u, action %u, reason %s)", run.retval, want, res, pkt.malformed,
+			   pkt.family, ex.action, geofw_reason_name(ex.reason));
+	else if (want == XDP_PASS && (run.data_size_out != len || memcmp(out, ip, len)))
+		fail_frame(c, f, idx, "L3 entry: a passed packet was changed");
 }
 
 static void run_frame(struct ctx *c, const struct frame *f, __u64 idx)
@@ -984,6 +1034,7 @@ void test_fuzz_packets(void)
 		for (; idx < end && idx < frames && st.failures <= MAX_REPORTS; idx++) {
 			make_frame(&round, &f);
 			run_frame(&c, &f, idx);
+			run_frame_l3(&c, &f, idx);
 		}
 	}
 	if (st.failures > MAX_REPORTS)
@@ -993,14 +1044,14 @@ void test_fuzz_packets(void)
 			   (unsigned long long)st.failures);
 	printf("# %llu frames in %.1f s: %llu IP (%llu ND), %llu malformed, %llu non-IP; "
 	       "XDP %llu pass, %llu drop; TC %llu (%llu refused by BPF_PROG_RUN); "
-	       "responder %llu (%llu answered, %llu dropped)\n",
+	       "responder %llu (%llu answered, %llu dropped); L3 entry %llu\n",
 	       (unsigned long long)st.frames, (boot_ns() - t0) / 1e9,
 	       (unsigned long long)st.ip, (unsigned long long)st.nd,
 	       (unsigned long long)st.malformed, (unsigned long long)st.non_ip,
 	       (unsigned long long)st.xdp_pass, (unsigned long long)st.xdp_drop,
 	       (unsigned long long)(st.frames - st.tc_refused), (unsigned long long)st.tc_refused,
 	       (unsigned long long)st.to_responder, (unsigned long long)st.tc_redirect,
-	       (unsigned long long)st.tc_shot);
+	       (unsigned long long)st.tc_shot, (unsigned long long)st.l3);
 	ASSERT_TRUE(st.frames >= 100000 || frames < 100000, "at least 100,000 frames");
 out:
 	if (c.tc_test)

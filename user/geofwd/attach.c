@@ -261,14 +261,14 @@ int gfwd_iface_attach(struct gfwd *d, struct gfwd_iface *ifc)
 	ifc->error[0] = '\0';
 	err = link_type_of(ifc->name);
 	if (err < 0) {
-		snprintf(ifc->error, sizeof(ifc->error), "cannot read the link type: %s: NOT protected",
+		snprintf(ifc->error, sizeof(ifc->error), "cannot read the link type: %s",
 			 strerror(-err));
 		return log_err(err, "%s: %s", ifc->name, ifc->error);
 	}
 	ifc->link_type = err;
 	if (link_kind(ifc->link_type) < 0) {
 		snprintf(ifc->error, sizeof(ifc->error),
-			 "link type %s (ARPHRD %d) cannot be parsed: NOT protected",
+			 "link type %s (ARPHRD %d) cannot be parsed: not attached",
 			 gfwd_link_type_name(ifc->link_type), ifc->link_type);
 		return log_err(-EPROTONOSUPPORT, "%s: %s", ifc->name, ifc->error);
 	}
