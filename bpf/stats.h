@@ -133,8 +133,11 @@ static __always_inline void emit_event(struct xdp_md *ctx, const struct geofw_co
 		} else if ((ip[0] >> 4) == 4) {
 			__builtin_memcpy(ev->daddr, ip + 16, 4);
 		} else if ((const void *)(ip + 40) <= data_end) {
+			/* A source judged as IPv4 (v4-mapped, 6to4, NAT64, …) is
+			 * logged as IPv4: the destination too when it carries one,
+			 * else it stays unknown (zero). */
 			if (pkt->family == 4)
-				__builtin_memcpy(ev->daddr, ip + 24 + 12, 4);
+				v6_embedded_v4(ip + 24, ev->daddr);
 			else
 				__builtin_memcpy(ev->daddr, ip + 24, 16);
 		}

@@ -1034,7 +1034,8 @@ void test_fuzz_packets(void)
 		for (; idx < end && idx < frames && st.failures <= MAX_REPORTS; idx++) {
 			make_frame(&round, &f);
 			run_frame(&c, &f, idx);
-			run_frame_l3(&c, &f, idx);
+			if (idx & 1)	/* half the frames: enough, and half the time */
+				run_frame_l3(&c, &f, idx);
 		}
 	}
 	if (st.failures > MAX_REPORTS)
