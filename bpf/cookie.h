@@ -44,8 +44,8 @@
  * A cookie is not a one-time token: whoever saw a SYN-ACK (the client
  * itself) can replay ACKs with it for its whole lifetime, each worth up to
  * a full response segment (1,253 bytes for a 54-byte ACK).  The responder
- * therefore limits the response segments it sends per source address
- * (gfw_resp_src, responder.h), whatever the cookie says.
+ * therefore limits the response segments it sends per flow (gfw_resp_flow,
+ * responder.h), whatever the cookie says.
  */
 #ifndef GEOFW_COOKIE_H
 #define GEOFW_COOKIE_H

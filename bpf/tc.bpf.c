@@ -29,8 +29,10 @@ static __always_inline void ack_handoff(struct __sk_buff *skb)
 
 	if (!w)
 		return;
+	/* Only a pending hand-off needs an answer: one write per hand-off
+	 * cycle, at most one per tick of the coarse clock. */
 	now = bpf_ktime_get_coarse_ns();
-	if (now - w->ack_ns > GEOFW_RESP_WATCH_GRAIN_NS)
+	if (w->handoff_ns >= w->ack_ns && w->ack_ns != now)
 		w->ack_ns = now;
 }
 

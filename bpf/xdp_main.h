@@ -13,10 +13,10 @@
 /*
  * Is the TC responder behind this interface alive (gfw_resp_watch)?  Called
  * only for packets about to be handed over, so the allowed path pays
- * nothing.  The record is shared by all CPUs, but written rarely: XDP writes
- * handoff_ns once per acknowledgement, TC refreshes ack_ns at most every
- * GEOFW_RESP_WATCH_GRAIN_NS; a marked packet and its acknowledgement may run
- * on different CPUs (RPS).
+ * nothing.  The record is shared by all CPUs (a marked packet and its
+ * acknowledgement may run on different CPUs, with RPS), but written rarely:
+ * XDP writes handoff_ns once per acknowledgement, TC writes ack_ns once per
+ * pending hand-off, each at most once per tick of the coarse clock.
  */
 static __always_inline int responder_alive(struct xdp_md *ctx)
 {
@@ -28,8 +28,10 @@ static __always_inline int responder_alive(struct xdp_md *ctx)
 		return 0;
 	now = bpf_ktime_get_coarse_ns();
 	first = w->handoff_ns;
-	if (!first || w->ack_ns > first) {
-		w->handoff_ns = now;	/* acknowledged since: a new wait starts */
+	if (!first || w->ack_ns >= first) {
+		/* Acknowledged since: a new wait starts (one write per tick). */
+		if (first != now)
+			w->handoff_ns = now;
 		return 1;
 	}
 	return now - first <= GEOFW_RESP_WATCH_BOUND_NS;

@@ -20,7 +20,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 2		/* 2: L3 entry, NAT64, responder watch and limit, lost events */
+#define GEOFW_ABI_VERSION 2		/* 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -53,7 +53,7 @@
 #define GEOFW_MAP_CNT_RESP	"gfw_cnt_resp"
 #define GEOFW_MAP_NAT64		"gfw_nat64"
 #define GEOFW_MAP_RESP_WATCH	"gfw_resp_watch"
-#define GEOFW_MAP_RESP_SRC	"gfw_resp_src"
+#define GEOFW_MAP_RESP_FLOW	"gfw_resp_flow"
 
 /* ---- limits -------------------------------------------------------------- */
 
@@ -413,39 +413,49 @@ _Static_assert(sizeof(struct geofw_nat64) == 4 + 20 * GEOFW_MAX_NAT64, "geofw_na
 /*
  * gfw_resp_watch[ifindex]: is the TC responder behind this interface alive?
  * XDP hands reject/http403 packets to TC only while it is: the record holds
- * when TC last saw a marked packet (ack_ns) and when XDP first handed one
- * over after that (handoff_ns).  A hand-off left unacknowledged for
- * GEOFW_RESP_WATCH_BOUND_NS means the filter is gone or another TC program
- * ran first: XDP then drops these packets itself (GEOFW_RESP_MISSING) until
- * geofwd re-attaches the filter and writes a fresh record.  No record: no
- * responder on that interface, drop.  Times are CLOCK_MONOTONIC_COARSE ns.
+ * when XDP first handed a packet over after the last acknowledgement
+ * (handoff_ns) and when TC last acknowledged a pending hand-off (ack_ns;
+ * acknowledged when ack_ns >= handoff_ns).  A hand-off left unacknowledged
+ * for GEOFW_RESP_WATCH_BOUND_NS means the filter is gone or another TC
+ * program ran first: XDP then drops these packets itself
+ * (GEOFW_RESP_MISSING) until geofwd re-attaches the filter and writes a
+ * fresh record.  No record: no responder on that interface, drop.  Times are
+ * CLOCK_MONOTONIC_COARSE ns.
  */
 #define GEOFW_MAX_RESP_WATCH		256
 #define GEOFW_RESP_WATCH_BOUND_NS	250000000ull	/* 250 ms */
-#define GEOFW_RESP_WATCH_GRAIN_NS	16000000ull	/* TC refreshes ack_ns at most this often */
 
 struct geofw_resp_watch {
-	__u64 ack_ns;		/* TC: last marked packet seen (coarse clock) */
+	__u64 ack_ns;		/* TC: when it answered the last pending hand-off */
 	__u64 handoff_ns;	/* XDP: first hand-off after ack_ns, 0 = none */
 };
 _Static_assert(sizeof(struct geofw_resp_watch) == 16, "geofw_resp_watch size");
 
 /*
- * gfw_resp_src: per-source token bucket on 403 response segments, the only
- * replies larger than the segment that asks for them.  A replayed valid
- * cookie gets GEOFW_RESP_SRC_BURST segments, then GEOFW_RESP_SRC_RATE per
- * second; the rest are dropped (GEOFW_RESP_LIMITED).  An LRU keyed by the
- * client address (IPv4 as ::ffff:a.b.c.d).
+ * gfw_resp_flow: per-flow token bucket on 403 response segments, the only
+ * replies larger than the segment that asks for them.  ACKs replaying one
+ * valid cookie get GEOFW_RESP_FLOW_BURST segments, then GEOFW_RESP_FLOW_RATE
+ * per second; the rest are dropped (GEOFW_RESP_LIMITED).  An LRU keyed by
+ * the client address and both ports: each budget costs a SYN and its
+ * SYN-ACK, and a busy client (or many behind one NAT) opening new
+ * connections is not limited.
  */
-#define GEOFW_MAX_RESP_SRC	65536
-#define GEOFW_RESP_SRC_BURST	32	/* segments: a page pulled in 48-byte segments needs 26 */
-#define GEOFW_RESP_SRC_RATE	16	/* segments per second, refilled continuously */
+#define GEOFW_MAX_RESP_FLOW	65536
+#define GEOFW_RESP_FLOW_BURST	32	/* segments: a page pulled in 48-byte segments needs 26 */
+#define GEOFW_RESP_FLOW_RATE	2	/* segments per second after that (retransmissions) */
 
-struct geofw_resp_src {
+struct geofw_resp_flow_key {
+	__u8  saddr[16];	/* client; IPv4 as ::ffff:a.b.c.d */
+	__u16 sport_be;		/* client port */
+	__u16 dport_be;		/* server port */
+};
+_Static_assert(sizeof(struct geofw_resp_flow_key) == 20, "geofw_resp_flow_key size");
+
+struct geofw_resp_flow {
 	__u64 last_ns;		/* CLOCK_MONOTONIC_COARSE of the last refill */
 	__u32 tokens_milli;	/* segments left, in thousandths */
 	__u32 pad;
 };
-_Static_assert(sizeof(struct geofw_resp_src) == 16, "geofw_resp_src size");
+_Static_assert(sizeof(struct geofw_resp_flow) == 16, "geofw_resp_flow size");
 
 #endif /* GEOFW_H */

@@ -129,13 +129,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_resp_watch SEC(".maps");
 
-/* gfw_resp_src[client address]: token bucket of 403 response segments per source. */
+/* gfw_resp_flow[client address, ports]: token bucket of 403 response segments per flow. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GEOFW_MAX_RESP_SRC);
-	__type(key, struct geofw_ip6);
-	__type(value, struct geofw_resp_src);
+	__uint(max_entries, GEOFW_MAX_RESP_FLOW);
+	__type(key, struct geofw_resp_flow_key);
+	__type(value, struct geofw_resp_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} gfw_resp_src SEC(".maps");
+} gfw_resp_flow SEC(".maps");
 
 #endif

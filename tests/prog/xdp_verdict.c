@@ -19,9 +19,11 @@
  *	malformed CLASS ACTION		runt|vlan|ipv4_trunc|ipv4_ihl|ipv4_totlen|ipv6_trunc
  *	responder			TC responder attached: reject/http403 honoured
  *					(and its liveness record fresh, gfw_resp_watch)
- *	watch none|pending|acked|stale	the liveness record instead: none, a
- *					hand-off waiting 100 ms, one acknowledged
- *					since, one unacknowledged for 1 s
+ *	watch none|pending|acked|sametick|stale	the liveness record instead:
+ *					none, a hand-off waiting 100 ms, one
+ *					acknowledged since, one acknowledged in
+ *					its own clock tick, one unacknowledged
+ *					for 1 s
  *	nat64 PREFIX			a NAT64Prefix entry (gfw_nat64)
  */
 #include <arpa/inet.h>
@@ -84,6 +86,8 @@ static int put_watch(const char *kind)
 	} else if (!strcmp(kind, "acked")) {
 		w.handoff_ns = now - 2000000000ull;
 		w.ack_ns = now - 1000000000ull;
+	} else if (!strcmp(kind, "sametick")) {
+		w.ack_ns = w.handoff_ns = now - 1000000000ull;
 	} else if (!strcmp(kind, "stale")) {
 		w.ack_ns = now - 2000000000ull;
 		w.handoff_ns = now - 1000000000ull;
@@ -568,6 +572,8 @@ static const struct xdp_case cases[] = {
 	  V4("203.0.113.5"), META(BLOCK_IP, HTTP403), .rule = 13 },
 	{ "resp/acked_since_hands_off", "responder; watch acked; block 203.0.113.5 reject 13",
 	  V4("203.0.113.5"), META(BLOCK_IP, REJECT), .rule = 13 },
+	{ "resp/acked_same_tick_hands_off", "responder; watch sametick; block 203.0.113.5 http403 13",
+	  V4("203.0.113.5"), META(BLOCK_IP, HTTP403), .rule = 13 },
 	{ "resp/unacked_past_bound_drops", "responder; watch stale; block 203.0.113.5 http403 13",
 	  V4("203.0.113.5"), MISSING(BLOCK_IP), .rule = 13 },
 	{ "resp/unacked_past_bound_drops_v6", "responder; watch stale; block 2001:db8::5 reject 13",

@@ -414,7 +414,7 @@ void gfwd_responder_check(struct gfwd *d)
 			continue;
 		}
 		now = coarse_now_ns();
-		stalled = w.handoff_ns && w.ack_ns <= w.handoff_ns &&
+		stalled = w.handoff_ns && w.ack_ns < w.handoff_ns &&
 			  now - w.handoff_ns > GEOFW_RESP_WATCH_BOUND_NS;
 		if (stalled && !ifc->resp_stalled) {
 			snprintf(ifc->error, sizeof(ifc->error),

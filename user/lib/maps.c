@@ -42,7 +42,7 @@ static const struct {
 	M(block4_bits, GEOFW_MAP_BLOCK4_BITS),
 	M(nat64, GEOFW_MAP_NAT64),
 	M(resp_watch, GEOFW_MAP_RESP_WATCH),
-	M(resp_src, GEOFW_MAP_RESP_SRC),
+	M(resp_flow, GEOFW_MAP_RESP_FLOW),
 	M(evt_limit, GEOFW_MAP_EVENT_LIMIT),
 	M(events, GEOFW_MAP_EVENTS),
 #undef M

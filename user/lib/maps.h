@@ -24,7 +24,7 @@ struct geofw_maps {
 	int responder;
 	int block4_bits;
 	int cnt_reason, cnt_action, cnt_country, cnt_rule, cnt_resp;
-	int nat64, resp_watch, resp_src, evt_limit;
+	int nat64, resp_watch, resp_flow, evt_limit;
 	int events;
 	/* gfw_block4_bits mapped into memory (BPF_F_MMAPABLE): bits are set
 	 * with plain atomic ORs, no syscall per rule.  NULL if not mapped. */
