@@ -74,6 +74,13 @@ fi
 geofwd_start || { not_ok stopped/restart "geofwd did not start"; exit 1; }
 expect_eq stopped/403_after_restart "$(page)" 403
 
+# A healthy responder is never reported stalled (short exchanges, idle gaps).
+if grep -q 'sees no marked packets' "$LAB_DIR/geofwd.log"; then
+	not_ok healthy/never_stalled "$(grep 'sees no marked packets' "$LAB_DIR/geofwd.log" | head -3)"
+else
+	ok healthy/never_stalled
+fi
+
 # --- another TC program runs first and passes everything -----------------------------------------
 if err=$(in_ns srv tc filter add dev gfw3 ingress prio 1 bpf da obj "$BUILD/tests/bpf/tc_pass.bpf.o" sec tc 2>&1); then
 	flood 6
