@@ -781,6 +781,24 @@ static void fail_frame(struct ctx *c, const struct frame *f, __u64 idx, const ch
 	report_frame(c->round, f, c->seed, idx);
 }
 
+/* The host's verdict for a parsed frame (its decision through
+ * geofw_explain()), or -1 when that failed (reported). */
+static int host_verdict(struct ctx *c, const struct frame *f, __u64 idx,
+			enum geofw_parse_result res, const struct geofw_pkt *pkt,
+			struct geofw_explain *ex, bool *to_responder)
+{
+	int err;
+
+	if (res == GEOFW_PARSE_IP && !geofw_is_nd(pkt)) {
+		err = explain_cached(&c->fw->maps, pkt, ex);
+		if (err) {
+			fail_frame(c, f, idx, "geofw_explain: %d (%s)", err, strerror(-err));
+			return -1;
+		}
+	}
+	return expected_verdict(&c->round->cfg, pkt, res, ex, to_responder);
+}
+
 /*
  * The bytes after the Ethernet header, as a device without one delivers a
  * packet: geofw_xdp_l3 against the host's geofw_parse_l3() and decision.
@@ -807,14 +825,9 @@ static void run_frame_l3(struct ctx *c, const struct frame *f, __u64 idx)
 	if (len < GEOFW_ETH_HLEN)	/* BPF_PROG_RUN's minimum */
 		return;
 	res = geofw_parse_l3(ip, ip + len, &pkt);
-	if (res == GEOFW_PARSE_IP && !geofw_is_nd(&pkt)) {
-		err = explain_cached(&c->fw->maps, &pkt, &ex);
-		if (err) {
-			fail_frame(c, f, idx, "L3: geofw_explain: %d (%s)", err, strerror(-err));
-			return;
-		}
-	}
-	want = expected_verdict(&c->round->cfg, &pkt, res, &ex, &to_responder);
+	want = host_verdict(c, f, idx, res, &pkt, &ex, &to_responder);
+	if (want < 0)
+		return;
 	if (to_responder)
 		want = XDP_DROP;
 	c->st->l3++;
@@ -850,14 +863,9 @@ static void run_frame(struct ctx *c, const struct frame *f, __u64 idx)
 
 	c->st->frames++;
 	res = geofw_parse(f->b, f->b + f->len, &pkt);
-	if (res == GEOFW_PARSE_IP && !geofw_is_nd(&pkt)) {
-		err = explain_cached(&c->fw->maps, &pkt, &ex);
-		if (err) {
-			fail_frame(c, f, idx, "geofw_explain: %d (%s)", err, strerror(-err));
-			return;
-		}
-	}
-	want = expected_verdict(cfg, &pkt, res, &ex, &to_responder);
+	want = host_verdict(c, f, idx, res, &pkt, &ex, &to_responder);
+	if (want < 0)
+		return;
 	c->st->non_ip += res == GEOFW_PARSE_NON_IP;
 	c->st->malformed += res == GEOFW_PARSE_MALFORMED;
 	c->st->nd += res == GEOFW_PARSE_IP && geofw_is_nd(&pkt);
