@@ -32,11 +32,20 @@
  *   request carries seq = ISN + 1 + request length, and we cannot know the
  *   request length without state.
  *
- * An off-path guess is accepted with probability 2^-18 * (response length +
- * 2) / 2^11: at most about 1 in 450,000 (full-size page).  That is the 32 bits
- * minus the room the offset needs and the 3 bits of T and MSS class, which
- * the MAC covers but any value of which is valid.  A forged ACK buys at most
- * one response segment sent to the address it spoofed, never a socket.
+ * Forgery odds, as cookie_check() decides: the low 11 bits are accepted
+ * for any offset up to the response length + 1, and T and the MSS class may
+ * take any value (the MAC is recomputed for whatever they say), so only the
+ * 18 MAC bits are a secret.  A forger picks a valid offset and any T and MSS
+ * class, and guesses the MAC: each forged ACK is accepted with probability
+ * 2^-18, 1 in 262,144 (a uniformly random ack number does better only by
+ * the share of valid offsets, (length + 2) / 2^11).  An accepted ACK buys one
+ * response segment sent to the address it spoofed, never a socket.
+ *
+ * A cookie is not a one-time token: whoever saw a SYN-ACK (the client
+ * itself) can replay ACKs with it for its whole lifetime, each worth up to
+ * a full response segment (1,253 bytes for a 54-byte ACK).  The responder
+ * therefore limits the response segments it sends per flow (gfw_resp_flow,
+ * responder.h), whatever the cookie says.
  */
 #ifndef GEOFW_COOKIE_H
 #define GEOFW_COOKIE_H

@@ -6,8 +6,13 @@
  * A cursor walks the frame; each parser checks bounds against data_end,
  * advances the cursor and says what comes next.  The result is a small
  * struct geofw_pkt with what the decision needs: the source address (an
- * IPv4-mapped IPv6 source is turned into IPv4), and L4 protocol and ports when
- * they are in this fragment.
+ * IPv6 source carrying an IPv4 address is turned into IPv4, v6_embedded_v4),
+ * and L4 protocol and ports when they are in this fragment.
+ *
+ * Two entries: geofw_parse() for frames with an Ethernet header,
+ * geofw_parse_l3() for devices without one (tun, wireguard, ppp, ipip, gre,
+ * sit, ip6tnl), where the frame starts at the IP header and its first nibble
+ * says the version.
  */
 #ifndef GEOFW_PARSE_H
 #define GEOFW_PARSE_H
@@ -44,7 +49,7 @@ enum geofw_parse_result {
 };
 
 struct geofw_pkt {
-	__u8  family;		/* 4 or 6 (after v4-mapped conversion) */
+	__u8  family;		/* 4 or 6 (after the embedded-IPv4 conversion) */
 	__u8  l4proto;		/* IPPROTO_*, 0 when not reached */
 	__u8  has_l4;		/* sport/dport/tcp_flags are valid */
 	__u8  fragment;		/* 1: first fragment, 2: later fragment */
@@ -170,10 +175,69 @@ static __always_inline int parse_ipv4(struct geofw_cursor *c, struct geofw_pkt *
 	return 0;
 }
 
-static __always_inline int is_v4_mapped(const __u8 *a)
+/*
+ * An IPv4 address carried in an IPv6 source, judged as that IPv4 address
+ * (rules and country) the way the stack itself treats it: v4-mapped
+ * ::ffff:a.b.c.d, IPv4-compatible ::a.b.c.d (RFC 4291 §2.5.5.1; not :: and
+ * ::1, which are IPv6's own), 6to4 2002:a.b.c.d::/48 (RFC 3056) and the
+ * NAT64 well-known prefix 64:ff9b::/96 (RFC 6052).  Teredo (2001::/32) is
+ * not unwrapped: docs/design-notes.md says why.  1 with out[0..3] set, or 0.
+ */
+static __always_inline int v6_embedded_v4(const __u8 *a, __u8 *out)
 {
-	return *(const __u64 *)a == 0 && *(const __u16 *)(a + 8) == 0 &&
-	       *(const __u16 *)(a + 10) == 0xffff;
+	const __u8 *v4 = a + 12;
+
+	if (*(const __u64 *)a == 0 && *(const __u16 *)(a + 8) == 0) {
+		if (*(const __u16 *)(a + 10) == 0xffff)
+			goto found;
+		if (*(const __u16 *)(a + 10) == 0 &&
+		    (*(const __u16 *)(a + 12) | a[14] | (a[15] & 0xfe)) != 0)
+			goto found;
+		return 0;
+	}
+	if (a[0] == 0x20 && a[1] == 0x02) {
+		v4 = a + 2;
+		goto found;
+	}
+	if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b &&
+	    *(const __u32 *)(a + 4) == 0 && *(const __u32 *)(a + 8) == 0)
+		goto found;
+	return 0;
+found:
+	__builtin_memcpy(out, v4, 4);
+	return 1;
+}
+
+/*
+ * A source inside one of the configured NAT64 prefixes (gfw_nat64): the IPv4
+ * address follows the prefix, skipping the reserved bits 64-71 (RFC 6052
+ * §2.2).  1 with out[0..3] set, or 0.
+ */
+static __always_inline int v6_nat64_v4(const __u8 *a, const struct geofw_nat64 *t, __u8 *out)
+{
+	__u32 i, j, k, n = t->count;
+
+	if (n > GEOFW_MAX_NAT64)
+		n = GEOFW_MAX_NAT64;
+	for (i = 0; i < n; i++) {
+		const struct geofw_nat64_prefix *p = &t->prefix[i];
+		__u32 bytes = (p->prefixlen / 8) & 15;
+		int match = bytes >= 4 && bytes <= 12;
+
+		for (j = 0; j < 12 && match; j++)
+			if (j < bytes && a[j] != p->addr[j])
+				match = 0;
+		if (!match)
+			continue;
+		for (k = 0; k < 4; k++) {
+			j = bytes + k;
+			if (bytes <= 8 && j >= 8)
+				j++;
+			out[k] = a[j & 15];
+		}
+		return 1;
+	}
+	return 0;
 }
 
 static __always_inline int parse_ipv6(struct geofw_cursor *c, struct geofw_pkt *pkt)
@@ -187,9 +251,8 @@ static __always_inline int parse_ipv6(struct geofw_cursor *c, struct geofw_pkt *
 		return -1;
 	}
 	pkt->l3_off = (__u16)(ip - c->start);
-	if (is_v4_mapped(ip + 8)) {
+	if (v6_embedded_v4(ip + 8, pkt->saddr)) {
 		pkt->family = 4;
-		__builtin_memcpy(pkt->saddr, ip + 8 + 12, 4);
 	} else {
 		pkt->family = 6;
 		__builtin_memcpy(pkt->saddr, ip + 8, 16);
@@ -262,6 +325,23 @@ geofw_parse(const void *data, const void *data_end, struct geofw_pkt *pkt)
 	if (proto == GEOFW_ETH_P_IPV6)
 		return parse_ipv6(&c, pkt) ? GEOFW_PARSE_MALFORMED : GEOFW_PARSE_IP;
 	return GEOFW_PARSE_NON_IP;
+}
+
+/* Parse a packet that starts at its IP header (no link-layer header). */
+static __always_inline enum geofw_parse_result
+geofw_parse_l3(const void *data, const void *data_end, struct geofw_pkt *pkt)
+{
+	struct geofw_cursor c = { .pos = data, .start = data, .end = data_end };
+
+	if (!cursor_has(&c, 1)) {
+		pkt->malformed = GEOFW_MF_RUNT;
+		return GEOFW_PARSE_MALFORMED;
+	}
+	if ((c.pos[0] >> 4) == 4)
+		return parse_ipv4(&c, pkt) ? GEOFW_PARSE_MALFORMED : GEOFW_PARSE_IP;
+	if ((c.pos[0] >> 4) == 6)
+		return parse_ipv6(&c, pkt) ? GEOFW_PARSE_MALFORMED : GEOFW_PARSE_IP;
+	return GEOFW_PARSE_NON_IP;	/* MPLS over GRE, …: as on Ethernet */
 }
 
 #endif

@@ -22,6 +22,8 @@
  *	FIN after our FIN is acked → ACK
  *	RST, stray segments, the final ACK, data after our FIN → dropped (DROPPED)
  *	ACK that does not verify → dropped (BAD_COOKIE)
+ *	response segment over the flow's budget → dropped (LIMITED): at most
+ *	  GEOFW_RESP_FLOW_BURST, then GEOFW_RESP_FLOW_RATE per second per flow
  * Every answer is a pure function of the segment and the key, so a
  * retransmitted SYN or request gets the same bytes again, and a client with a
  * small MSS pulls the rest of the response by acknowledging what it has.
@@ -69,6 +71,45 @@ static __always_inline int resp_send(struct __sk_buff *skb, const struct geofw_s
 		return resp_drop(GEOFW_RESP_ERROR);
 	count_resp(event);
 	return ret;
+}
+
+/*
+ * Per-flow token bucket on 403 response segments (gfw_resp_flow): a cookie
+ * is valid for minutes and each ACK that carries it is worth a full segment,
+ * so without a bound one client could pull 1,253 bytes per 54-byte ACK for
+ * as long as it liked.  Shared by all CPUs without a lock: concurrent
+ * updates may lose a token either way, which a limit of this kind tolerates.
+ */
+static __always_inline int flow_may_send(const struct geofw_seg *seg)
+{
+	struct geofw_resp_flow_key key = { .sport_be = seg->sport_be, .dport_be = seg->dport_be };
+	struct geofw_resp_flow *b, fresh = {};
+	__u64 now = bpf_ktime_get_coarse_ns(), t;
+
+	if (seg->ipv6) {
+		__builtin_memcpy(key.saddr, seg->saddr, 16);
+	} else {
+		key.saddr[10] = key.saddr[11] = 0xff;
+		__builtin_memcpy(key.saddr + 12, seg->saddr, 4);
+	}
+	b = bpf_map_lookup_elem(&gfw_resp_flow, &key);
+	if (!b) {
+		fresh.last_ns = now;
+		fresh.tokens_milli = (GEOFW_RESP_FLOW_BURST - 1) * 1000;
+		bpf_map_update_elem(&gfw_resp_flow, &key, &fresh, BPF_ANY);
+		return 1;
+	}
+	/* RATE per second = RATE / 1e6 thousandths per ns */
+	t = b->tokens_milli + (now - b->last_ns) * GEOFW_RESP_FLOW_RATE / 1000000;
+	if (t > GEOFW_RESP_FLOW_BURST * 1000)
+		t = GEOFW_RESP_FLOW_BURST * 1000;
+	b->last_ns = now;
+	if (t < 1000) {
+		b->tokens_milli = (__u32)t;
+		return 0;
+	}
+	b->tokens_milli = (__u32)(t - 1000);
+	return 1;
 }
 
 static __always_inline int is_http_port(const struct geofw_responder *resp, __u16 port_be)
@@ -161,6 +202,8 @@ static __always_inline int respond_http(struct __sk_buff *skb, const struct geof
 		n = seg->window;
 	if (!n && off < len)
 		return resp_drop(GEOFW_RESP_DROPPED);	/* zero window: wait for an update */
+	if (n && !flow_may_send(seg))
+		return resp_drop(GEOFW_RESP_LIMITED);
 	r.seq = cookie + 1 + off;
 	r.data_off = (__u16)off;
 	r.data_len = (__u16)n;

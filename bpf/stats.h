@@ -47,10 +47,22 @@ static __always_inline void count_country(__u32 country_id, __u8 action)
 		st->blocked++;
 }
 
+/* A reject/http403 packet dropped in XDP because its responder is missing. */
+static __always_inline void count_resp_missing(void)
+{
+	struct geofw_resp_stats *st;
+	__u32 event = GEOFW_RESP_MISSING;
+
+	st = bpf_map_lookup_elem(&gfw_cnt_resp, &event);
+	if (st)
+		st->packets++;
+}
+
 /*
  * Drop log sample: off unless config.events_rate is set (geofwd sets it only
  * while something reads), then at most events_rate per second per CPU, so a
- * flood costs one per-CPU counter check per packet and nothing more.
+ * flood costs one per-CPU counter check per packet and nothing more.  A
+ * sample within the limit that finds the ring full is counted as lost.
  */
 static __always_inline void emit_event(struct xdp_md *ctx, const struct geofw_config *cfg,
 				       const struct geofw_pkt *pkt, __u8 reason, __u8 action,
@@ -78,10 +90,21 @@ static __always_inline void emit_event(struct xdp_md *ctx, const struct geofw_co
 		lim->suppressed++;
 		return;
 	}
-	ev = bpf_ringbuf_reserve(&gfw_events, sizeof(*ev), 0);
-	if (!ev)
-		return;
+	/* Counted before asking for ring space, so a full ring (nobody
+	 * reading fast enough) costs at most events_rate attempts per second,
+	 * and a lockless look at the free space spares most of those the
+	 * ring's spinlock. */
 	lim->sent++;
+	if (bpf_ringbuf_query(&gfw_events, BPF_RB_AVAIL_DATA) >
+	    GEOFW_EVENTS_BYTES - 2 * sizeof(*ev)) {
+		lim->lost++;
+		return;
+	}
+	ev = bpf_ringbuf_reserve(&gfw_events, sizeof(*ev), 0);
+	if (!ev) {
+		lim->lost++;
+		return;
+	}
 	ev->ts_ns = bpf_ktime_get_boot_ns();
 	ev->ifindex = ctx->ingress_ifindex;
 	ev->family = pkt->family;
@@ -110,8 +133,11 @@ static __always_inline void emit_event(struct xdp_md *ctx, const struct geofw_co
 		} else if ((ip[0] >> 4) == 4) {
 			__builtin_memcpy(ev->daddr, ip + 16, 4);
 		} else if ((const void *)(ip + 40) <= data_end) {
+			/* A source judged as IPv4 (v4-mapped, 6to4, NAT64, …) is
+			 * logged as IPv4: the destination too when it carries one,
+			 * else it stays unknown (zero). */
 			if (pkt->family == 4)
-				__builtin_memcpy(ev->daddr, ip + 24 + 12, 4);
+				v6_embedded_v4(ip + 24, ev->daddr);
 			else
 				__builtin_memcpy(ev->daddr, ip + 24, 16);
 		}

@@ -17,6 +17,25 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/*
+ * Tell XDP the responder is here (gfw_resp_watch): it stops handing packets
+ * over, and drops them itself, once a hand-off goes unacknowledged.
+ */
+static __always_inline void ack_handoff(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ingress_ifindex;
+	struct geofw_resp_watch *w = bpf_map_lookup_elem(&gfw_resp_watch, &ifindex);
+	__u64 now;
+
+	if (!w)
+		return;
+	/* Only a pending hand-off needs an answer: one write per hand-off
+	 * cycle, at most one per tick of the coarse clock. */
+	now = bpf_ktime_get_coarse_ns();
+	if (w->handoff_ns >= w->ack_ns && w->ack_ns != now)
+		w->ack_ns = now;
+}
+
 SEC("tc")
 int geofw_tc(struct __sk_buff *skb)
 {
@@ -25,5 +44,6 @@ int geofw_tc(struct __sk_buff *skb)
 
 	if ((void *)(meta + 1) > data || meta->magic != GEOFW_META_MAGIC)
 		return TC_ACT_OK;
+	ack_handoff(skb);
 	return geofw_responder_run(skb, meta->action);
 }

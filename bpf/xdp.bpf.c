@@ -15,11 +15,22 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* One instance per protected interface (ingress). */
+/* One instance per protected interface (ingress) with an Ethernet header. */
 SEC("xdp")
 int geofw_xdp(struct xdp_md *ctx)
 {
 	return geofw_xdp_run(ctx);
+}
+
+/*
+ * The same program for devices without a link-layer header (tun, wireguard,
+ * ppp, ipip, gre, sit, ip6tnl): geofwd picks it by the device's ARPHRD_*
+ * type.  A separate entry, so the Ethernet path pays no test for it.
+ */
+SEC("xdp")
+int geofw_xdp_l3(struct xdp_md *ctx)
+{
+	return geofw_xdp_run_as(ctx, 1);
 }
 
 /*

@@ -10,6 +10,48 @@
 #include "stats.h"
 #include "decide.h"
 
+/*
+ * Is the TC responder behind this interface alive (gfw_resp_watch)?  Called
+ * only for packets about to be handed over, so the allowed path pays
+ * nothing.  The record is shared by all CPUs (a marked packet and its
+ * acknowledgement may run on different CPUs, with RPS), but written rarely:
+ * XDP writes handoff_ns once per acknowledgement, TC writes ack_ns once per
+ * pending hand-off, each at most once per tick of the coarse clock.
+ */
+static __always_inline int responder_alive(struct xdp_md *ctx)
+{
+	__u32 ifindex = ctx->ingress_ifindex;
+	struct geofw_resp_watch *w = bpf_map_lookup_elem(&gfw_resp_watch, &ifindex);
+	__u64 now, first;
+
+	if (!w)
+		return 0;
+	now = bpf_ktime_get_coarse_ns();
+	first = w->handoff_ns;
+	if (!first || w->ack_ns >= first) {
+		/* Acknowledged since: a new wait starts (one write per tick). */
+		if (first != now)
+			w->handoff_ns = now;
+		return 1;
+	}
+	return now - first <= GEOFW_RESP_WATCH_BOUND_NS;
+}
+
+/* A source in a configured NAT64 prefix is judged as its IPv4 address. */
+static __always_inline void apply_nat64(struct geofw_pkt *pkt)
+{
+	struct geofw_nat64 *t;
+	__u32 zero = 0;
+	__u8 v4[4];
+
+	t = bpf_map_lookup_elem(&gfw_nat64, &zero);
+	if (!t || !t->count || !v6_nat64_v4(pkt->saddr, t, v4))
+		return;
+	pkt->family = 4;
+	__builtin_memset(pkt->saddr, 0, 16);
+	__builtin_memcpy(pkt->saddr, v4, 4);
+}
+
 /* Hand reject/http403 to the TC responder through XDP metadata. */
 static __always_inline int mark_for_responder(struct xdp_md *ctx, const struct geofw_verdict *v)
 {
@@ -30,7 +72,12 @@ static __always_inline int mark_for_responder(struct xdp_md *ctx, const struct g
 	return 0;
 }
 
-static __always_inline int geofw_xdp_run(struct xdp_md *ctx)
+/*
+ * l3 (a constant at each call): the device has no Ethernet header, packets
+ * start at the IP header.  Such devices get no TC responder (its replies are
+ * built as Ethernet frames), so reject/http403 are enforced as drop there.
+ */
+static __always_inline int geofw_xdp_run_as(struct xdp_md *ctx, const int l3)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -46,7 +93,7 @@ static __always_inline int geofw_xdp_run(struct xdp_md *ctx)
 	if (!cfg)
 		return XDP_ABORTED;
 
-	switch (geofw_parse(data, data_end, &pkt)) {
+	switch (l3 ? geofw_parse_l3(data, data_end, &pkt) : geofw_parse(data, data_end, &pkt)) {
 	case GEOFW_PARSE_NON_IP:
 		count_reason(GEOFW_R_NON_IP, GEOFW_ACT_PASS, bytes);
 		return XDP_PASS;
@@ -67,6 +114,8 @@ static __always_inline int geofw_xdp_run(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 
+	if (pkt.family == 6)
+		apply_nat64(&pkt);
 	geofw_decide(&pkt, cfg, &v);
 	action = v.action;
 
@@ -77,11 +126,15 @@ static __always_inline int geofw_xdp_run(struct xdp_md *ctx)
 		break;
 	case GEOFW_ACT_REJECT:
 	case GEOFW_ACT_HTTP403:
-		/* Only TCP can be answered; without a responder, fail closed. */
-		if (cfg->responder_enabled && pkt.l4proto == GEOFW_IPPROTO_TCP &&
-		    pkt.has_l4 && !mark_for_responder(ctx, &v)) {
-			ret = XDP_PASS;
-			break;
+		/* Only TCP can be answered; without a live responder, fail closed. */
+		if (!l3 && cfg->responder_enabled && pkt.l4proto == GEOFW_IPPROTO_TCP &&
+		    pkt.has_l4) {
+			if (!responder_alive(ctx)) {
+				count_resp_missing();
+			} else if (!mark_for_responder(ctx, &v)) {
+				ret = XDP_PASS;
+				break;
+			}
 		}
 		action = GEOFW_ACT_DROP;
 		ret = XDP_DROP;
@@ -99,6 +152,11 @@ static __always_inline int geofw_xdp_run(struct xdp_md *ctx)
 	if (v.action != GEOFW_ACT_PASS)
 		emit_event(ctx, cfg, &pkt, v.reason, action, v.country_id, v.rule_id);
 	return ret;
+}
+
+static __always_inline int geofw_xdp_run(struct xdp_md *ctx)
+{
+	return geofw_xdp_run_as(ctx, 0);
 }
 
 #endif

@@ -22,7 +22,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 2
+#define GEOFW_ABI_VERSION 2		/* 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -53,6 +53,9 @@
 #define GEOFW_MAP_EVENT_LIMIT	"gfw_evt_limit"
 #define GEOFW_MAP_RESPONDER	"gfw_responder"
 #define GEOFW_MAP_CNT_RESP	"gfw_cnt_resp"
+#define GEOFW_MAP_NAT64		"gfw_nat64"
+#define GEOFW_MAP_RESP_WATCH	"gfw_resp_watch"
+#define GEOFW_MAP_RESP_FLOW	"gfw_resp_flow"
 
 /* ---- limits -------------------------------------------------------------- */
 
@@ -346,6 +349,8 @@ enum geofw_resp_event {
 	GEOFW_RESP_BAD_COOKIE	= 4,	/* ACK that does not verify: dropped */
 	GEOFW_RESP_DROPPED	= 5,	/* other segment of a blocked flow: dropped */
 	GEOFW_RESP_ERROR	= 6,	/* could not build a reply: dropped */
+	GEOFW_RESP_MISSING	= 7,	/* XDP: responder not acknowledging, dropped there */
+	GEOFW_RESP_LIMITED	= 8,	/* 403 segment over the per-source limit: dropped */
 	GEOFW_RESP_MAX
 };
 
@@ -376,13 +381,16 @@ struct geofw_event {
 };
 _Static_assert(sizeof(struct geofw_event) == 64, "geofw_event size");
 
-/* Per-CPU limiter state of the drop log. */
+/* Per-CPU limiter state of the drop log.  An event is counted in `sent`
+ * before ring space is reserved, so a full ring costs at most events_rate
+ * reservation attempts per second per CPU, never one per blocked packet. */
 struct geofw_event_limit {
 	__u64 window_ns;	/* start of the current one-second window (coarse clock) */
-	__u32 sent;		/* events in it */
+	__u32 sent;		/* events in it (ring space asked for) */
 	__u32 suppressed;	/* over the limit, not sent (lifetime) */
+	__u64 lost;		/* within the limit but the ring was full (lifetime) */
 };
-_Static_assert(sizeof(struct geofw_event_limit) == 16, "geofw_event_limit size");
+_Static_assert(sizeof(struct geofw_event_limit) == 24, "geofw_event_limit size");
 
 /*
  * XDP → TC metadata (in front of the packet) for reject/http403 verdicts, so
@@ -396,5 +404,74 @@ struct geofw_xdp_meta {
 	__u8  pad;
 };
 _Static_assert(sizeof(struct geofw_xdp_meta) == 8, "geofw_xdp_meta size");
+
+/*
+ * gfw_nat64[0]: NAT64 prefixes of the config (NAT64Prefix=).  A source
+ * inside one is judged as the IPv4 address it carries (RFC 6052 §2.2: the
+ * address follows the prefix, skipping bits 64-71).  6to4 (2002::/16), the
+ * well-known prefix 64:ff9b::/96 and IPv4-compatible ::a.b.c.d need no entry.
+ */
+#define GEOFW_MAX_NAT64		8
+
+struct geofw_nat64_prefix {
+	__u8  addr[16];		/* the prefix, bits past prefixlen zero */
+	__u8  prefixlen;	/* 32, 40, 48, 56, 64 or 96 */
+	__u8  pad[3];
+};
+_Static_assert(sizeof(struct geofw_nat64_prefix) == 20, "geofw_nat64_prefix size");
+
+struct geofw_nat64 {
+	__u32 count;		/* prefixes in use, 0..GEOFW_MAX_NAT64 */
+	struct geofw_nat64_prefix prefix[GEOFW_MAX_NAT64];
+};
+_Static_assert(sizeof(struct geofw_nat64) == 4 + 20 * GEOFW_MAX_NAT64, "geofw_nat64 size");
+
+/*
+ * gfw_resp_watch[ifindex]: is the TC responder behind this interface alive?
+ * XDP hands reject/http403 packets to TC only while it is: the record holds
+ * when XDP first handed a packet over after the last acknowledgement
+ * (handoff_ns) and when TC last acknowledged a pending hand-off (ack_ns;
+ * acknowledged when ack_ns >= handoff_ns).  A hand-off left unacknowledged
+ * for GEOFW_RESP_WATCH_BOUND_NS means the filter is gone or another TC
+ * program ran first: XDP then drops these packets itself
+ * (GEOFW_RESP_MISSING) until geofwd re-attaches the filter and writes a
+ * fresh record.  No record: no responder on that interface, drop.  Times are
+ * CLOCK_MONOTONIC_COARSE ns.
+ */
+#define GEOFW_MAX_RESP_WATCH		256
+#define GEOFW_RESP_WATCH_BOUND_NS	250000000ull	/* 250 ms */
+
+struct geofw_resp_watch {
+	__u64 ack_ns;		/* TC: when it answered the last pending hand-off */
+	__u64 handoff_ns;	/* XDP: first hand-off after ack_ns, 0 = none */
+};
+_Static_assert(sizeof(struct geofw_resp_watch) == 16, "geofw_resp_watch size");
+
+/*
+ * gfw_resp_flow: per-flow token bucket on 403 response segments, the only
+ * replies larger than the segment that asks for them.  ACKs replaying one
+ * valid cookie get GEOFW_RESP_FLOW_BURST segments, then GEOFW_RESP_FLOW_RATE
+ * per second; the rest are dropped (GEOFW_RESP_LIMITED).  An LRU keyed by
+ * the client address and both ports: each budget costs a SYN and its
+ * SYN-ACK, and a busy client (or many behind one NAT) opening new
+ * connections is not limited.
+ */
+#define GEOFW_MAX_RESP_FLOW	65536
+#define GEOFW_RESP_FLOW_BURST	32	/* segments: a page pulled in 48-byte segments needs 26 */
+#define GEOFW_RESP_FLOW_RATE	2	/* segments per second after that (retransmissions) */
+
+struct geofw_resp_flow_key {
+	__u8  saddr[16];	/* client; IPv4 as ::ffff:a.b.c.d */
+	__u16 sport_be;		/* client port */
+	__u16 dport_be;		/* server port */
+};
+_Static_assert(sizeof(struct geofw_resp_flow_key) == 20, "geofw_resp_flow_key size");
+
+struct geofw_resp_flow {
+	__u64 last_ns;		/* CLOCK_MONOTONIC_COARSE of the last refill */
+	__u32 tokens_milli;	/* segments left, in thousandths */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct geofw_resp_flow) == 16, "geofw_resp_flow size");
 
 #endif /* GEOFW_H */

@@ -111,4 +111,31 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_responder SEC(".maps");
 
+/* gfw_nat64[0]: NAT64 prefixes of the config; sources in them are judged as IPv4. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct geofw_nat64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_nat64 SEC(".maps");
+
+/* gfw_resp_watch[ifindex]: TC responder liveness (XDP hand-off, TC ack) per interface. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GEOFW_MAX_RESP_WATCH);
+	__type(key, __u32);
+	__type(value, struct geofw_resp_watch);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_resp_watch SEC(".maps");
+
+/* gfw_resp_flow[client address, ports]: token bucket of 403 response segments per flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GEOFW_MAX_RESP_FLOW);
+	__type(key, struct geofw_resp_flow_key);
+	__type(value, struct geofw_resp_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_resp_flow SEC(".maps");
+
 #endif

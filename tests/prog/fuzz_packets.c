@@ -31,6 +31,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <net/if.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <netinet/in.h>
@@ -324,6 +325,23 @@ static int setup_round(struct geofw_loaded *fw, struct round *r)
 		r->cfg.malformed_action[i] = chance(50) ? GEOFW_ACT_PASS : (__u8)rnd(GEOFW_ACT_MAX);
 	if ((err = geofw_config_write(&fw->maps, &r->cfg)))
 		goto map_error;
+	{
+		/* A NAT64 prefix (judged as IPv4) in half the rounds. */
+		struct geofw_nat64 t = {};
+
+		if (chance(50)) {
+			static const __u8 p96[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x64 };
+
+			t.count = 1;
+			memcpy(t.prefix[0].addr, p96, 16);
+			t.prefix[0].prefixlen = 96;
+			describe(r, "nat64 2001:db8:64::/96");
+		}
+		if (bpf_map_update_elem(fw->maps.nat64, &(__u32){ 0 }, &t, BPF_ANY)) {
+			err = -errno;
+			goto map_error;
+		}
+	}
 	describe(r, "mode %s; unlisted %s; unknown %s; responder %s",
 		 r->cfg.country_mode ? "allow" : "block",
 		 geofw_action_name(r->cfg.country_block_action),
@@ -457,10 +475,26 @@ static size_t put_ipv6(const struct round *r, __u8 *ip, size_t room)
 		ip[0] = (__u8)(rnd(16) << 4 | (ip[0] & 0x0f));	/* bogus version */
 	ip[7] = chance(40) ? 255 : (__u8)rnd64();
 	if (chance(15)) {
-		/* IPv4-mapped source: judged as IPv4. */
-		memset(ip + 8, 0, 10);
-		ip[18] = ip[19] = 0xff;
-		pick_src(r, 4, ip + 20);
+		/* IPv4 carried in the source: judged as IPv4.  Mapped,
+		 * compatible, NAT64 (well-known and the configured prefix),
+		 * 6to4. */
+		int form = (int)rnd(5);
+
+		memset(ip + 8, 0, 16);
+		if (form == 0)
+			ip[18] = ip[19] = 0xff;
+		else if (form == 2)
+			ip[9] = 0x64, ip[10] = 0xff, ip[11] = 0x9b;
+		else if (form == 3)
+			ip[8] = 0x20, ip[9] = 0x01, ip[10] = 0x0d, ip[11] = 0xb8, ip[13] = 0x64;
+		if (form == 4) {
+			ip[8] = 0x20;
+			ip[9] = 0x02;
+			pick_src(r, 4, ip + 10);
+			rnd_bytes(ip + 14, 10);
+		} else {
+			pick_src(r, 4, ip + 20);
+		}
 	} else {
 		pick_src(r, 6, ip + 8);
 	}
@@ -557,7 +591,7 @@ static void make_frame(const struct round *r, struct frame *f)
 /* ---- the checks -------------------------------------------------------------- */
 
 struct stats {
-	__u64 frames, non_ip, malformed, nd, ip, xdp_pass, xdp_drop, to_responder;
+	__u64 frames, non_ip, malformed, nd, ip, xdp_pass, xdp_drop, to_responder, l3;
 	__u64 tc_refused, tc_shot, tc_redirect;
 	__u64 failures;
 };
@@ -747,6 +781,69 @@ static void fail_frame(struct ctx *c, const struct frame *f, __u64 idx, const ch
 	report_frame(c->round, f, c->seed, idx);
 }
 
+/* The host's verdict for a parsed frame (its decision through
+ * geofw_explain()), or -1 when that failed (reported). */
+static int host_verdict(struct ctx *c, const struct frame *f, __u64 idx,
+			enum geofw_parse_result res, const struct geofw_pkt *pkt,
+			struct geofw_explain *ex, bool *to_responder)
+{
+	int err;
+
+	if (res == GEOFW_PARSE_IP && !geofw_is_nd(pkt)) {
+		err = explain_cached(&c->fw->maps, pkt, ex);
+		if (err) {
+			fail_frame(c, f, idx, "geofw_explain: %d (%s)", err, strerror(-err));
+			return -1;
+		}
+	}
+	return expected_verdict(&c->round->cfg, pkt, res, ex, to_responder);
+}
+
+/*
+ * The bytes after the Ethernet header, as a device without one delivers a
+ * packet: geofw_xdp_l3 against the host's geofw_parse_l3() and decision.
+ * Such devices have no responder, so reject/http403 must drop.
+ */
+static void run_frame_l3(struct ctx *c, const struct frame *f, __u64 idx)
+{
+	static __u8 out[MAX_FRAME + 64];
+	const __u8 *ip = f->b + GEOFW_ETH_HLEN;
+	size_t len = f->len > GEOFW_ETH_HLEN ? f->len - GEOFW_ETH_HLEN : 0;
+	struct geofw_explain ex = {};
+	struct geofw_pkt pkt = {};
+	enum geofw_parse_result res;
+	bool to_responder;
+	int want, err;
+	LIBBPF_OPTS(bpf_test_run_opts, run,
+		.data_in = ip,
+		.data_size_in = (__u32)len,
+		.data_out = out,
+		.data_size_out = sizeof(out),
+		.repeat = 1,
+	);
+
+	if (len < GEOFW_ETH_HLEN)	/* BPF_PROG_RUN's minimum */
+		return;
+	res = geofw_parse_l3(ip, ip + len, &pkt);
+	want = host_verdict(c, f, idx, res, &pkt, &ex, &to_responder);
+	if (want < 0)
+		return;
+	if (to_responder)
+		want = XDP_DROP;
+	c->st->l3++;
+	err = bpf_prog_test_run_opts(c->fw->xdp_l3_prog_fd, &run);
+	if (err) {
+		fail_frame(c, f, idx, "L3 BPF_PROG_RUN failed: %d (%s)", err, strerror(-err));
+		return;
+	}
+	if (run.retval != (__u32)want)
+		fail_frame(c, f, idx, "L3 entry: XDP verdict %u, host expects %d (parse %d, class %u, "
+			   "family %u, action %u, reason %s)", run.retval, want, res, pkt.malformed,
+			   pkt.family, ex.action, geofw_reason_name(ex.reason));
+	else if (want == XDP_PASS && (run.data_size_out != len || memcmp(out, ip, len)))
+		fail_frame(c, f, idx, "L3 entry: a passed packet was changed");
+}
+
 static void run_frame(struct ctx *c, const struct frame *f, __u64 idx)
 {
 	static __u8 out[MAX_FRAME + 4096];
@@ -766,20 +863,25 @@ static void run_frame(struct ctx *c, const struct frame *f, __u64 idx)
 
 	c->st->frames++;
 	res = geofw_parse(f->b, f->b + f->len, &pkt);
-	if (res == GEOFW_PARSE_IP && !geofw_is_nd(&pkt)) {
-		err = explain_cached(&c->fw->maps, &pkt, &ex);
-		if (err) {
-			fail_frame(c, f, idx, "geofw_explain: %d (%s)", err, strerror(-err));
-			return;
-		}
-	}
-	want = expected_verdict(cfg, &pkt, res, &ex, &to_responder);
+	want = host_verdict(c, f, idx, res, &pkt, &ex, &to_responder);
+	if (want < 0)
+		return;
 	c->st->non_ip += res == GEOFW_PARSE_NON_IP;
 	c->st->malformed += res == GEOFW_PARSE_MALFORMED;
 	c->st->nd += res == GEOFW_PARSE_IP && geofw_is_nd(&pkt);
 	c->st->ip += res == GEOFW_PARSE_IP;
 
-	/* XDP */
+	/* XDP.  The TC responder acknowledges every hand-off (gfw_resp_watch);
+	 * here the test does, so the responder is always alive. */
+	if (cfg->responder_enabled) {
+		struct geofw_resp_watch w = {};
+		struct timespec ts;
+		__u32 lo = if_nametoindex("lo");
+
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		w.ack_ns = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+		bpf_map_update_elem(c->fw->maps.resp_watch, &lo, &w, BPF_ANY);
+	}
 	err = bpf_prog_test_run_opts(c->fw->xdp_prog_fd, &run);
 	if (err) {
 		fail_frame(c, f, idx, "XDP BPF_PROG_RUN failed: %d (%s)", err, strerror(-err));
@@ -940,6 +1042,8 @@ void test_fuzz_packets(void)
 		for (; idx < end && idx < frames && st.failures <= MAX_REPORTS; idx++) {
 			make_frame(&round, &f);
 			run_frame(&c, &f, idx);
+			if (idx & 1)	/* half the frames: enough, and half the time */
+				run_frame_l3(&c, &f, idx);
 		}
 	}
 	if (st.failures > MAX_REPORTS)
@@ -949,14 +1053,14 @@ void test_fuzz_packets(void)
 			   (unsigned long long)st.failures);
 	printf("# %llu frames in %.1f s: %llu IP (%llu ND), %llu malformed, %llu non-IP; "
 	       "XDP %llu pass, %llu drop; TC %llu (%llu refused by BPF_PROG_RUN); "
-	       "responder %llu (%llu answered, %llu dropped)\n",
+	       "responder %llu (%llu answered, %llu dropped); L3 entry %llu\n",
 	       (unsigned long long)st.frames, (boot_ns() - t0) / 1e9,
 	       (unsigned long long)st.ip, (unsigned long long)st.nd,
 	       (unsigned long long)st.malformed, (unsigned long long)st.non_ip,
 	       (unsigned long long)st.xdp_pass, (unsigned long long)st.xdp_drop,
 	       (unsigned long long)(st.frames - st.tc_refused), (unsigned long long)st.tc_refused,
 	       (unsigned long long)st.to_responder, (unsigned long long)st.tc_redirect,
-	       (unsigned long long)st.tc_shot);
+	       (unsigned long long)st.tc_shot, (unsigned long long)st.l3);
 	ASSERT_TRUE(st.frames >= 100000 || frames < 100000, "at least 100,000 frames");
 out:
 	if (c.tc_test)

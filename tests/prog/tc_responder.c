@@ -465,6 +465,20 @@ static void read_events(struct geofw_tc_test *s, __u64 out[GEOFW_RESP_MAX])
 	}
 }
 
+/* Each case starts with a full per-flow budget (gfw_resp_flow) unless it
+ * is about that budget. */
+static bool keep_flow_budget;
+
+static void clear_flow_budget(struct geofw_tc_test *s)
+{
+	int fd = bpf_map__fd(s->maps.gfw_resp_flow);
+	struct geofw_resp_flow_key key;
+
+	while (!bpf_map_get_next_key(fd, NULL, &key))
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+}
+
 static bool run_on(struct geofw_tc_test *s, __u8 action, const __u8 *in, size_t len,
 		   struct result *r)
 {
@@ -481,6 +495,8 @@ static bool run_on(struct geofw_tc_test *s, __u8 action, const __u8 *in, size_t 
 	);
 	int i;
 
+	if (!keep_flow_budget)
+		clear_flow_budget(s);
 	read_events(s, before);
 	if (!ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(s->progs.geofw_tc_test), &opts),
 		       "prog_test_run"))
@@ -494,7 +510,8 @@ static bool run_on(struct geofw_tc_test *s, __u8 action, const __u8 *in, size_t 
 }
 
 static const char *const event_names[GEOFW_RESP_MAX] = {
-	"SYNACK", "HTTP403", "RST", "FINACK", "BAD_COOKIE", "DROPPED", "ERROR",
+	"SYNACK", "HTTP403", "RST", "FINACK", "BAD_COOKIE", "DROPPED", "ERROR", "MISSING",
+	"LIMITED",
 };
 
 /* Exactly one responder event, once. */
@@ -1323,4 +1340,73 @@ void test_tc_ref_siphash(void)
 	for (i = 0; i < 15; i++)
 		msg[i] = (__u8)i;
 	ASSERT_EQ(ref_siphash(key, msg, sizeof(msg)), 0xa129ca6149be45e5ULL, "SipHash-2-4 vector");
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A replayed request ACK with a valid cookie: answered GEOFW_RESP_FLOW_BURST
+ * times (plus what the bucket refilled meanwhile), then dropped as LIMITED.
+ * Another connection of the same client (another port: it needed a SYN and
+ * its SYN-ACK) has its own budget, and so does another client.
+ */
+void test_tc_flow_limit(void)
+{
+	static const char *const srcs[] = { V4C, V6C };
+	size_t i;
+
+	if (!obj_get())
+		return;
+	for (i = 0; i < ARRAY_SIZE(srcs); i++) {
+		SUBTEST("%s", i ? "v6" : "v4") {
+			struct seg t = { .src = srcs[i], .mss = 1460 }, other, req;
+			unsigned int sent = 0, limited = 0, n, allowed, k;
+			struct result r;
+			__u32 cookie;
+			double t0;
+
+			clear_flow_budget(skel);
+			keep_flow_budget = true;
+			if (!handshake(skel, key1, &t, &cookie)) {
+				keep_flow_budget = false;
+				continue;
+			}
+			req = next_seg(&t, ISN + 1, cookie + 1, F_ACK | F_PSH, REQUEST);
+			t0 = mono_s();
+			for (n = 0; n < GEOFW_RESP_FLOW_BURST + 20; n++) {
+				if (!send_seg(skel, GEOFW_ACT_HTTP403, &req, &r, NULL))
+					break;
+				sent += r.events[GEOFW_RESP_HTTP403] == 1 && r.ret == TC_ACT_REDIRECT;
+				limited += r.events[GEOFW_RESP_LIMITED] == 1 && r.ret == TC_ACT_SHOT;
+			}
+			allowed = GEOFW_RESP_FLOW_BURST +
+				  (unsigned int)((mono_s() - t0) * GEOFW_RESP_FLOW_RATE) + 1;
+			ASSERT_EQ(sent + limited, GEOFW_RESP_FLOW_BURST + 20, "every replay counted once");
+			ASSERT_TRUE(sent >= GEOFW_RESP_FLOW_BURST, "the burst is answered");
+			ASSERT_TRUE(sent <= allowed, "no more than burst + refill");
+			ASSERT_TRUE(limited >= 1, "replays past the budget dropped as LIMITED");
+
+			/* Other connections: same client on another port, and
+			 * another client; each gets its page. */
+			for (k = 0; k < 2; k++) {
+				other = t;
+				if (k == 0)
+					other.sport = 40123;
+				else
+					other.src = i ? "2001:db8:bad::6" : "203.0.113.6";
+				if (!handshake(skel, key1, &other, &cookie))
+					continue;
+				req = next_seg(&other, ISN + 1, cookie + 1, F_ACK | F_PSH, REQUEST);
+				if (send_seg(skel, GEOFW_ACT_HTTP403, &req, &r, NULL))
+					check_event(&r, GEOFW_RESP_HTTP403);
+			}
+			keep_flow_budget = false;
+		}
+	}
 }

@@ -18,11 +18,20 @@
  *	unknown ACTION			action when the source has no country
  *	malformed CLASS ACTION		runt|vlan|ipv4_trunc|ipv4_ihl|ipv4_totlen|ipv6_trunc
  *	responder			TC responder attached: reject/http403 honoured
+ *					(and its liveness record fresh, gfw_resp_watch)
+ *	watch none|pending|acked|sametick|stale	the liveness record instead:
+ *					none, a hand-off waiting 100 ms, one
+ *					acknowledged since, one acknowledged in
+ *					its own clock tick, one unacknowledged
+ *					for 1 s
+ *	nat64 PREFIX			a NAT64Prefix entry (gfw_nat64)
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/bpf.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +59,46 @@ static bool fw_get(void)
 	}
 	return true;
 }
+
+static __u64 coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+/* BPF_PROG_RUN runs XDP as if received on the loopback device. */
+static int put_watch(const char *kind)
+{
+	struct geofw_resp_watch w = {};
+	__u32 ifindex = if_nametoindex("lo");
+	__u64 now = coarse_ns();
+
+	if (!strcmp(kind, "none"))
+		return bpf_map_delete_elem(fw.maps.resp_watch, &ifindex) && errno != ENOENT ?
+		       -errno : 0;
+	if (!strcmp(kind, "fresh")) {
+		w.ack_ns = now;
+	} else if (!strcmp(kind, "pending")) {
+		w.ack_ns = now - 2000000000ull;
+		w.handoff_ns = now - 100000000ull;
+	} else if (!strcmp(kind, "acked")) {
+		w.handoff_ns = now - 2000000000ull;
+		w.ack_ns = now - 1000000000ull;
+	} else if (!strcmp(kind, "sametick")) {
+		w.ack_ns = w.handoff_ns = now - 1000000000ull;
+	} else if (!strcmp(kind, "stale")) {
+		w.ack_ns = now - 2000000000ull;
+		w.handoff_ns = now - 1000000000ull;
+	} else {
+		test__fail(__FILE__, __LINE__, "watch '%s'", kind);
+		return -EINVAL;
+	}
+	return bpf_map_update_elem(fw.maps.resp_watch, &ifindex, &w, BPF_ANY) ? -errno : 0;
+}
+
+static struct geofw_nat64 nat64;
 
 static __u64 boot_ns(void)
 {
@@ -188,6 +237,18 @@ static int apply_rule(char *line, struct geofw_config *cfg)
 	}
 	if (!strcmp(w[0], "responder")) {
 		cfg->responder_enabled = 1;
+		return ASSERT_OK(put_watch("fresh"), "watch record") ? 0 : -1;
+	}
+	if (!strcmp(w[0], "watch"))
+		return ASSERT_OK(put_watch(w[1] ? w[1] : ""), "watch record") ? 0 : -1;
+	if (!strcmp(w[0], "nat64")) {
+		struct geofw_nat64_prefix *p = &nat64.prefix[nat64.count % GEOFW_MAX_NAT64];
+
+		if (parse_prefix(w[1], &c))
+			return -1;
+		memcpy(p->addr, c.addr, 16);
+		p->prefixlen = (__u8)c.prefixlen;
+		nat64.count++;
 		return 0;
 	}
 	test__fail(__FILE__, __LINE__, "unknown rule '%s'", w[0]);
@@ -205,11 +266,17 @@ static int apply_rules(const char *rules)
 		return -1;
 	geofw_config_defaults(&cfg);
 	n_geo_v4 = n_geo_v6 = 0;
+	memset(&nat64, 0, sizeof(nat64));
+	if (!ASSERT_OK(put_watch("none"), "clear watch"))
+		return -1;
 	copy = strdup(rules ? rules : "");
 	for (line = strtok_r(copy, ";", &save); line && !err; line = strtok_r(NULL, ";", &save))
 		err = apply_rule(line, &cfg);
 	free(copy);
 	if (!err && !ASSERT_OK(geofw_config_write(&fw.maps, &cfg), "config_write"))
+		err = -1;
+	if (!err && !ASSERT_OK(bpf_map_update_elem(fw.maps.nat64, &(__u32){ 0 }, &nat64, BPF_ANY),
+			       "nat64 write"))
 		err = -1;
 	if (!err && !ASSERT_OK(geofw_rules_present_sync(&fw.maps), "rules present"))
 		err = -1;
@@ -226,6 +293,7 @@ static int apply_rules(const char *rules)
 }
 
 struct counters {
+	struct geofw_resp_stats missing;
 	struct geofw_reason_stats reason[GEOFW_R_MAX];
 	struct geofw_reason_stats action[GEOFW_ACT_MAX];
 	struct geofw_rule_stats rule;
@@ -237,6 +305,7 @@ static void read_counters(struct counters *c, __u32 rule_id, __u32 country_id)
 	__u32 i;
 
 	memset(c, 0, sizeof(*c));
+	geofw_cnt_resp_read(&fw.maps, GEOFW_RESP_MISSING, &c->missing);
 	for (i = 0; i < GEOFW_R_MAX; i++)
 		geofw_cnt_reason_read(&fw.maps, i, &c->reason[i]);
 	for (i = 0; i < GEOFW_ACT_MAX; i++)
@@ -260,6 +329,8 @@ struct xdp_case {
 	const char *cc;		/* country whose counter must move … */
 	int cc_field;		/* … in this field (C_*) */
 	bool meta;		/* handed to the TC responder */
+	bool missing;		/* dropped because the responder does not answer */
+	bool l3;		/* run geofw_xdp_l3 on the frame without its L2 header */
 };
 
 #define V4(addr, ...) { .src = addr, __VA_ARGS__ }
@@ -268,6 +339,7 @@ struct xdp_case {
 #define DROP(r) .verdict = XDP_DROP, .reason = GEOFW_R_##r, .action = GEOFW_ACT_DROP
 #define LOGD(r) .verdict = XDP_PASS, .reason = GEOFW_R_##r, .action = GEOFW_ACT_LOG
 #define META(r, a) .verdict = XDP_PASS, .reason = GEOFW_R_##r, .action = GEOFW_ACT_##a, .meta = true
+#define MISSING(r) DROP(r), .missing = true
 
 /* Rules that make "ignored" visible: an unknown country drops. */
 #define GEO_WORLD "geo 203.0.113.0/24 RU; geo 198.51.100.0/24 DE; " \
@@ -492,6 +564,98 @@ static const struct xdp_case cases[] = {
 	  V6("2001:db8::5", .truncate = 14 + 20), PASS(IPV6_TRUNC) },
 	{ "bad/ipv6_ext_cut_still_judged", "block 2001:db8::5 drop 7",
 	  V6("2001:db8::5", .v6_hbh = 1, .truncate = 14 + 40 + 4), DROP(BLOCK_IP), .rule = 7 },
+
+	/* --- responder liveness (gfw_resp_watch): fail closed without TC ------ */
+	{ "resp/no_record_drops", "responder; watch none; block 203.0.113.5 http403 13",
+	  V4("203.0.113.5"), MISSING(BLOCK_IP), .rule = 13 },
+	{ "resp/pending_within_bound_hands_off", "responder; watch pending; block 203.0.113.5 http403 13",
+	  V4("203.0.113.5"), META(BLOCK_IP, HTTP403), .rule = 13 },
+	{ "resp/acked_since_hands_off", "responder; watch acked; block 203.0.113.5 reject 13",
+	  V4("203.0.113.5"), META(BLOCK_IP, REJECT), .rule = 13 },
+	{ "resp/acked_same_tick_hands_off", "responder; watch sametick; block 203.0.113.5 http403 13",
+	  V4("203.0.113.5"), META(BLOCK_IP, HTTP403), .rule = 13 },
+	{ "resp/unacked_past_bound_drops", "responder; watch stale; block 203.0.113.5 http403 13",
+	  V4("203.0.113.5"), MISSING(BLOCK_IP), .rule = 13 },
+	{ "resp/unacked_past_bound_drops_v6", "responder; watch stale; block 2001:db8::5 reject 13",
+	  V6("2001:db8::5"), MISSING(BLOCK_IP), .rule = 13 },
+	{ "resp/unacked_country_drops", GEO_WORLD "responder; watch stale; country RU http403",
+	  V4("203.0.113.5"), MISSING(COUNTRY_BLOCK), .cc = "RU", .cc_field = C_BLOCKED },
+	{ "resp/unacked_udp_plain_drop", "responder; watch stale; block 203.0.113.5 reject 13",
+	  V4("203.0.113.5", .proto = IPPROTO_UDP), DROP(BLOCK_IP), .rule = 13 },
+	{ "resp/stale_allowed_unaffected", "responder; watch stale; block 203.0.113.0/24 http403 13; "
+	  "allow 203.0.113.6 2", V4("203.0.113.6"), PASS(ALLOWLIST), .rule = 2 },
+
+	/* --- IPv4 carried in IPv6 sources ---------------------------------- */
+	{ "embed/6to4_block", "block 203.0.113.5 drop 7", V6("2002:cb00:7105::1"), DROP(BLOCK_IP), .rule = 7 },
+	{ "embed/6to4_country", GEO_WORLD "country RU", V6("2002:cb00:7105:1::99"), DROP(COUNTRY_BLOCK),
+	  .cc = "RU", .cc_field = C_BLOCKED },
+	{ "embed/6to4_allow", "block 0.0.0.0/0 drop 8; allow 198.51.100.0/24 2",
+	  V6("2002:c633:6401::1"), PASS(ALLOWLIST), .rule = 2 },
+	{ "embed/6to4_not_v6_rule", "block 2002::/16 drop 8", V6("2002:c633:6401::1"), PASS(NOCOUNTRY_PASS) },
+	{ "embed/6to4_http403_to_responder", "responder; block 203.0.113.5 http403 13",
+	  V6("2002:cb00:7105::1"), META(BLOCK_IP, HTTP403), .rule = 13 },
+	{ "embed/nat64_wkp_block", "block 203.0.113.5 drop 7", V6("64:ff9b::cb00:7105"),
+	  DROP(BLOCK_IP), .rule = 7 },
+	{ "embed/nat64_wkp_country", GEO_WORLD "country RU", V6("64:ff9b::203.0.113.5"),
+	  DROP(COUNTRY_BLOCK), .cc = "RU", .cc_field = C_BLOCKED },
+	{ "embed/nat64_wkp_other_bits_is_v6", "block 203.0.113.5 drop 7", V6("64:ff9b:1::cb00:7105"),
+	  PASS(NOCOUNTRY_PASS) },
+	{ "embed/nat64_conf_96", "nat64 2001:db8:64::/96; block 203.0.113.5 drop 7",
+	  V6("2001:db8:64::cb00:7105"), DROP(BLOCK_IP), .rule = 7 },
+	{ "embed/nat64_conf_96_country", GEO_WORLD "country RU; nat64 2001:db8:64::/96",
+	  V6("2001:db8:64::203.0.113.5"), DROP(COUNTRY_BLOCK), .cc = "RU", .cc_field = C_BLOCKED },
+	{ "embed/nat64_conf_64", "nat64 2001:db8:6464::/64; block 203.0.113.5 drop 7",
+	  V6("2001:db8:6464:0:cb:71:500:0"), DROP(BLOCK_IP), .rule = 7 },
+	{ "embed/nat64_conf_48", "nat64 2001:db8:48::/48; block 203.0.113.5 drop 7",
+	  V6("2001:db8:48:cb00:71:500::"), DROP(BLOCK_IP), .rule = 7 },
+	{ "embed/nat64_conf_32", "nat64 2001:db8::/32; block 203.0.113.5 drop 7",
+	  V6("2001:db8:cb00:7105::"), DROP(BLOCK_IP), .rule = 7 },
+	{ "embed/nat64_conf_second", "nat64 2001:db8:1::/96; nat64 2001:db8:64::/96; block 203.0.113.5 drop 7",
+	  V6("2001:db8:64::cb00:7105"), DROP(BLOCK_IP), .rule = 7 },
+	{ "embed/nat64_conf_outside", "nat64 2001:db8:64::/96; block 203.0.113.5 drop 7",
+	  V6("2001:db8:65::cb00:7105"), PASS(NOCOUNTRY_PASS) },
+	{ "embed/nat64_unconfigured_is_v6", "block 203.0.113.5 drop 7", V6("2001:db8:64::cb00:7105"),
+	  PASS(NOCOUNTRY_PASS) },
+	{ "embed/v4_compat_block", "block 203.0.113.5 drop 7", V6("::203.0.113.5"), DROP(BLOCK_IP), .rule = 7 },
+	{ "embed/v4_compat_country", GEO_WORLD "country RU", V6("::203.0.113.5"), DROP(COUNTRY_BLOCK),
+	  .cc = "RU", .cc_field = C_BLOCKED },
+	{ "embed/loopback_stays_v6", "block ::1 drop 7; block 0.0.0.0/0 drop 8", V6("::1"),
+	  DROP(BLOCK_IP), .rule = 7 },
+	{ "embed/teredo_stays_v6", "block 203.0.113.5 drop 7; block 2001::/32 drop 9",
+	  V6("2001:0:c000:201:0:0:34ff:8efa"), DROP(BLOCK_IP), .rule = 9 },
+
+	/* --- devices without Ethernet header (geofw_xdp_l3) ----------------- */
+	{ "l3/v4_block", "block 203.0.113.5 drop 7", V4("203.0.113.5"), DROP(BLOCK_IP), .rule = 7, .l3 = true },
+	{ "l3/v4_allowed_passes", "block 203.0.113.0/24 drop 7; allow 203.0.113.6 2", V4("203.0.113.6"),
+	  PASS(ALLOWLIST), .rule = 2, .l3 = true },
+	{ "l3/v4_country", GEO_WORLD "country RU", V4("203.0.113.5"), DROP(COUNTRY_BLOCK),
+	  .cc = "RU", .cc_field = C_BLOCKED, .l3 = true },
+	{ "l3/v4_options", "block 203.0.113.5 drop 7", V4("203.0.113.5", .ip_opts = 40),
+	  DROP(BLOCK_IP), .rule = 7, .l3 = true },
+	{ "l3/v4_later_fragment", "block 203.0.113.5 drop 7", V4("203.0.113.5", .frag = PKT_FRAG_LATER),
+	  DROP(BLOCK_IP), .rule = 7, .l3 = true },
+	{ "l3/v6_block", "block 2001:db8::5 drop 7", V6("2001:db8::5"), DROP(BLOCK_IP), .rule = 7, .l3 = true },
+	{ "l3/v6_country", GEO_WORLD "country RU", V6("2001:db8:bad::5"), DROP(COUNTRY_BLOCK),
+	  .cc = "RU", .cc_field = C_BLOCKED, .l3 = true },
+	{ "l3/v6_unlisted_passes", GEO_WORLD "country RU", V6("2001:db8:900d::5"), PASS(COUNTRY_PASS),
+	  .cc = "DE", .cc_field = C_PASSED, .l3 = true },
+	{ "l3/v6_6to4", "block 203.0.113.5 drop 7", V6("2002:cb00:7105::1"), DROP(BLOCK_IP), .rule = 7,
+	  .l3 = true },
+	{ "l3/v6_nat64_conf", "nat64 2001:db8:64::/96; block 203.0.113.5 drop 7",
+	  V6("2001:db8:64::cb00:7105"), DROP(BLOCK_IP), .rule = 7, .l3 = true },
+	{ "l3/http403_drops_no_responder", "responder; block 203.0.113.5 http403 13", V4("203.0.113.5"),
+	  DROP(BLOCK_IP), .rule = 13, .l3 = true },
+	{ "l3/reject_v6_drops_no_responder", "responder; block 2001:db8::5 reject 13", V6("2001:db8::5"),
+	  DROP(BLOCK_IP), .rule = 13, .l3 = true },
+	{ "l3/nd_passes", "block 2001:db8::/32 drop 7",
+	  V6("2001:db8::5", .proto = 58, .icmp_type = 135, .hop_limit = 255), PASS(ICMP6_ND), .l3 = true },
+	{ "l3/v4_truncated", "", V4("192.0.2.5", .truncate = 14 + 16), DROP(IPV4_TRUNC), .l3 = true },
+	{ "l3/v4_ihl_4", "", V4("192.0.2.5", .ihl = 4), DROP(IPV4_IHL), .l3 = true },
+	{ "l3/v6_truncated", "", V6("2001:db8::5", .truncate = 14 + 30), DROP(IPV6_TRUNC), .l3 = true },
+	{ "l3/other_version_passes", "block 0.0.0.0/0 drop 7", V4("192.0.2.5", .version = 5),
+	  PASS(NON_IP), .l3 = true },
+	{ "l3/same_frame_ethernet_entry", "block 203.0.113.5 drop 7", V4("203.0.113.5"),
+	  DROP(BLOCK_IP), .rule = 7 },
 };
 
 static void check_case(const struct xdp_case *tc)
@@ -511,14 +675,23 @@ static void check_case(const struct xdp_case *tc)
 	len = pkt_build(&tc->pkt, in, sizeof(in));
 	if (!ASSERT_NEQ(len, 0, "pkt_build"))
 		return;
+	if (tc->l3) {
+		/* The same packet as a device without Ethernet header sees it. */
+		size_t l2 = 14;
+
+		memmove(in, in + l2, len - l2);
+		len -= l2;
+	}
 	run.data_size_in = (__u32)len;
 	if (apply_rules(tc->rules))
 		return;
 
 	read_counters(&before, tc->rule, cc_id);
-	if (!ASSERT_OK(bpf_prog_test_run_opts(fw.xdp_prog_fd, &run), "prog_test_run"))
+	if (!ASSERT_OK(bpf_prog_test_run_opts(tc->l3 ? fw.xdp_l3_prog_fd : fw.xdp_prog_fd, &run),
+		       "prog_test_run"))
 		return;
 	read_counters(&after, tc->rule, cc_id);
+	ASSERT_EQ(after.missing.packets - before.missing.packets, tc->missing, "responder missing");
 
 	ASSERT_EQ(run.retval, tc->verdict, "XDP verdict");
 
@@ -616,4 +789,67 @@ void test_xdp_counters_btf(void)
 	ASSERT_NEQ(info.btf_value_type_id, 0, "counter value has BTF");
 	ASSERT_EQ(info.value_size, sizeof(struct geofw_reason_stats), "value size");
 	ASSERT_EQ(info.max_entries, GEOFW_R_MAX, "one slot per reason");
+}
+
+static int count_event(void *ctx, void *data, size_t len)
+{
+	(void)data;
+	(void)len;
+	(*(__u64 *)ctx)++;
+	return 0;
+}
+
+/*
+ * The drop log with nobody reading: every sample within the rate limit is
+ * either in the ring or counted as lost, none vanishes; over the limit they
+ * are suppressed, never lost.
+ */
+void test_xdp_droplog_lost(void)
+{
+	struct pkt_opts po = { .src = "203.0.113.5" };
+	__u64 sup0 = 0, lost0 = 0, sup1 = 0, lost1 = 0, in_ring = 0;
+	struct ring_buffer *rb;
+	struct geofw_config cfg;
+	__u8 in[2048];
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = in, .repeat = 20000);
+
+	if (!fw_get()) {
+		test__fail(__FILE__, __LINE__, "cannot load the XDP object");
+		return;
+	}
+	if (apply_rules("block 203.0.113.5 drop 7"))
+		return;
+	rb = ring_buffer__new(fw.maps.events, count_event, &in_ring, NULL);
+	if (!ASSERT_TRUE(rb != NULL, "ring buffer"))
+		return;
+	ring_buffer__consume(rb);	/* whatever earlier tests left */
+	in_ring = 0;
+	ASSERT_OK(geofw_config_read(&fw.maps, &cfg), "config read");
+	cfg.events_rate = 100000000;	/* the limit out of the way: the ring fills */
+	ASSERT_OK(geofw_config_write(&fw.maps, &cfg), "config write");
+	ASSERT_OK(geofw_evt_limit_sum(fw.maps.evt_limit, &sup0, &lost0), "limit before");
+	run.data_size_in = (__u32)pkt_build(&po, in, sizeof(in));
+	ASSERT_OK(bpf_prog_test_run_opts(fw.xdp_prog_fd, &run), "prog_test_run");
+	ASSERT_OK(geofw_evt_limit_sum(fw.maps.evt_limit, &sup1, &lost1), "limit after");
+	ring_buffer__consume(rb);
+	ASSERT_TRUE(in_ring > 0, "the ring holds samples");
+	ASSERT_TRUE(in_ring * sizeof(struct geofw_event) <= GEOFW_EVENTS_BYTES, "no more than fit");
+	ASSERT_TRUE(lost1 - lost0 > 0, "a full ring counts lost samples");
+	ASSERT_EQ(in_ring + (lost1 - lost0), 20000, "every sample in the ring or counted lost");
+	ASSERT_EQ(sup1 - sup0, 0, "none suppressed under the limit");
+
+	/* A limit of 100/s: the rest are suppressed, not lost. */
+	cfg.events_rate = 100;
+	ASSERT_OK(geofw_config_write(&fw.maps, &cfg), "config write");
+	in_ring = 0;
+	ASSERT_OK(geofw_evt_limit_sum(fw.maps.evt_limit, &sup0, &lost0), "limit before");
+	ASSERT_OK(bpf_prog_test_run_opts(fw.xdp_prog_fd, &run), "prog_test_run");
+	ASSERT_OK(geofw_evt_limit_sum(fw.maps.evt_limit, &sup1, &lost1), "limit after");
+	ring_buffer__consume(rb);
+	ASSERT_TRUE(in_ring <= 200, "at most the limit per window (two windows may meet)");
+	ASSERT_EQ(in_ring + (lost1 - lost0) + (sup1 - sup0), 20000, "every sample accounted for");
+	ASSERT_TRUE(sup1 - sup0 >= 20000 - 200, "the rest suppressed");
+	cfg.events_rate = 0;
+	geofw_config_write(&fw.maps, &cfg);
+	ring_buffer__free(rb);
 }

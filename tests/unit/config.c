@@ -123,7 +123,7 @@ void test_conf_keys(void)
 		for (j = 0; j < i; j++)
 			ASSERT_TRUE(strcmp(key, geofw_conf_key(j)) != 0, key);
 	}
-	ASSERT_EQ(i, 19, "number of keys");
+	ASSERT_EQ(i, 20, "number of keys");
 }
 
 void test_conf_to_kernel(void)
@@ -318,6 +318,17 @@ EXPECT(ports_8)
 	c->n_http_ports = 8;
 }
 EXPECT(body_other) { SET(c->http403_body, "/srv/www/blocked.html"); }
+EXPECT(nat64_two)
+{
+	static const __u8 a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x64 };
+	static const __u8 b[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x48 };
+
+	memcpy(c->nat64[0].addr, a, 16);
+	c->nat64[0].prefixlen = 96;
+	memcpy(c->nat64[1].addr, b, 16);
+	c->nat64[1].prefixlen = 48;
+	c->n_nat64 = 2;
+}
 EXPECT(state_other) { SET(c->state_dir, "/var/lib/geofw-test"); }
 EXPECT(sock_other) { SET(c->socket_path, "/tmp/g.sock"); }
 EXPECT(sock_107)
@@ -436,6 +447,8 @@ static const struct {
 	{ "HttpPorts 8", "HttpPorts = 80 81 82 83 8080 8081 8000 3000\n", ports_8 },
 	{ "HttpPorts default", "HttpPorts = 80 8080\n", nothing },
 	{ "Http403Body", "Http403Body = /srv/www/blocked.html\n", body_other },
+	{ "NAT64Prefix two", "NAT64Prefix = 2001:db8:64::/96 2001:db8:48::/48\n", nat64_two },
+	{ "NAT64Prefix empty", "NAT64Prefix =\n", nothing },
 	/* daemon */
 	{ "StateDirectory", "StateDirectory = /var/lib/geofw-test\n", state_other },
 	{ "Socket", "Socket = /tmp/g.sock\n", sock_other },
@@ -623,6 +636,21 @@ static const struct {
 	  "Malformed: \"reject\" is not one of pass, drop" },
 	{ "MalformedRunt log", "MalformedRunt = log\n", 0, 1,
 	  "MalformedRunt: \"log\" is not one of pass, drop" },
+	/* NAT64Prefix */
+	{ "NAT64Prefix v4", "NAT64Prefix = 192.0.2.0/24\n", 0, 1,
+	  "NAT64Prefix: \"192.0.2.0/24\" is not an IPv6 prefix (ADDR/LEN)" },
+	{ "NAT64Prefix no length", "NAT64Prefix = 2001:db8::\n", 0, 1,
+	  "NAT64Prefix: \"2001:db8::\" is not an IPv6 prefix (ADDR/LEN)" },
+	{ "NAT64Prefix /80", "NAT64Prefix = 2001:db8::/80\n", 0, 1,
+	  "NAT64Prefix: \"2001:db8::/80\": a NAT64 prefix is /32, /40, /48, /56, /64 or /96 (RFC 6052)" },
+	{ "NAT64Prefix u octet", "NAT64Prefix = 2001:db8:0:0:ff00::/96\n", 0, 1,
+	  "NAT64Prefix: \"2001:db8:0:0:ff00::/96\": bits 64-71 of a /96 NAT64 prefix must be zero (RFC 6052)" },
+	{ "NAT64Prefix host bits", "NAT64Prefix = 2001:db8::1/96\n", 0, 1, "~NAT64Prefix: \"2001:db8::1/96\": " },
+	{ "NAT64Prefix twice", "NAT64Prefix = 2001:db8:64::/96 2001:db8:64::/96\n", 0, 1,
+	  "NAT64Prefix: \"2001:db8:64::/96\" is listed twice" },
+	{ "NAT64Prefix 9", "NAT64Prefix = 2001:db8:1::/96 2001:db8:2::/96 2001:db8:3::/96 "
+	  "2001:db8:4::/96 2001:db8:5::/96 2001:db8:6::/96 2001:db8:7::/96 2001:db8:8::/96 "
+	  "2001:db8:9::/96\n", 0, 1, "NAT64Prefix: more than 8 prefixes" },
 	/* HttpPorts */
 	{ "HttpPorts zero", "HttpPorts = 80 0\n", 0, 1, "HttpPorts: \"0\" is out of range 1-65535" },
 	{ "HttpPorts too big", "HttpPorts = 65536\n", 0, 1,

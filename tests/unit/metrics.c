@@ -110,6 +110,8 @@ static void fake(struct geofw_counters *c, struct geofw_metrics_info *in,
 	c->country[0].passed = 2;
 	c->resp[GEOFW_RESP_HTTP403].packets = 4;
 	c->resp[GEOFW_RESP_BAD_COOKIE].packets = 1;
+	c->resp[GEOFW_RESP_MISSING].packets = 7;
+	c->resp[GEOFW_RESP_LIMITED].packets = 8;
 	c->n_top_rules = 2;
 	c->top_rule_id[0] = 12;
 	c->top_rule_hits[0] = 99;
@@ -118,6 +120,7 @@ static void fake(struct geofw_counters *c, struct geofw_metrics_info *in,
 	c->events_rate = 20;
 	c->have_event_limit = true;
 	c->events_suppressed = 1234;
+	c->events_lost = 56;
 
 	in->start_time = 1718200000;
 	in->block_ip4 = 10;
@@ -184,10 +187,13 @@ void test_metrics_render(void)
 	ASSERT_LINE(buf, "geofw_responder_packets_total{event=\"http403\"} 4");
 	ASSERT_LINE(buf, "geofw_responder_packets_total{event=\"rst\"} 0");
 	ASSERT_LINE(buf, "geofw_responder_packets_total{event=\"bad_cookie\"} 1");
+	ASSERT_LINE(buf, "geofw_responder_packets_total{event=\"responder_missing\"} 7");
+	ASSERT_LINE(buf, "geofw_responder_packets_total{event=\"source_limited\"} 8");
 	ASSERT_LINE(buf, "geofw_rule_hits_total{rule_id=\"12\"} 99");
 	ASSERT_LINE(buf, "geofw_rule_hits_total{rule_id=\"3\"} 5");
 	ASSERT_LINE(buf, "geofw_droplog_rate 20");
 	ASSERT_LINE(buf, "geofw_droplog_suppressed_total 1234");
+	ASSERT_LINE(buf, "geofw_droplog_lost_total 56");
 	ASSERT_LINE(buf, "geofw_droplog_samples_total 42");
 #define ABI_STR_(x) #x
 #define ABI_STR(x) ABI_STR_(x)

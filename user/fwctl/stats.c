@@ -27,6 +27,8 @@ static const char *const resp_names[GEOFW_RESP_MAX] = {
 	[GEOFW_RESP_BAD_COOKIE] = "bad_cookie",
 	[GEOFW_RESP_DROPPED] = "dropped",
 	[GEOFW_RESP_ERROR] = "error",
+	[GEOFW_RESP_MISSING] = "responder_missing",
+	[GEOFW_RESP_LIMITED] = "source_limited",
 };
 
 struct sample {
@@ -36,6 +38,7 @@ struct sample {
 	__u64 country[GEOFW_MAX_COUNTRIES][3];	/* blocked, passed, logged */
 	__u64 resp[GEOFW_RESP_MAX];
 	__u64 *rule;				/* hits by rule id */
+	__u64 events_suppressed, events_lost;	/* drop log (gfw_evt_limit) */
 };
 
 /* What a rule id stands for: its first prefix and how many share it. */
@@ -72,7 +75,7 @@ static int read_sample(const struct geofw_maps *m, struct sample *s)
 	    (err = geofw_percpu_array_sum(m->cnt_resp, GEOFW_RESP_MAX, 1, s->resp)) ||
 	    (err = geofw_percpu_array_sum(m->cnt_rule, GEOFW_MAX_RULE_IDS, 1, s->rule)))
 		return err;
-	return 0;
+	return geofw_evt_limit_sum(m->evt_limit, &s->events_suppressed, &s->events_lost);
 }
 
 /* Rule ids → prefixes, from the rule maps. */
@@ -233,6 +236,10 @@ static void print_text(const struct sample *s, const struct sample *p,
 			putchar('\n');
 		}
 	}
+
+	printf("\nDrop log:\n");
+	printf("  %-24s %16llu\n", "suppressed (rate limit)", (unsigned long long)s->events_suppressed);
+	printf("  %-24s %16llu\n", "lost (ring full)", (unsigned long long)s->events_lost);
 }
 
 static void json_rate(struct json *j, const char *key, __u64 cur, __u64 prev, double dt)
@@ -333,6 +340,10 @@ static void print_json(const struct sample *s, const struct sample *p,
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
+	json_obj(&j, "droplog");
+	json_u64(&j, "suppressed", s->events_suppressed);
+	json_u64(&j, "lost", s->events_lost);
+	json_obj_end(&j);
 	json_obj_end(&j);
 	json_done(&j);
 }

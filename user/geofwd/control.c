@@ -676,7 +676,13 @@ static int cmd_status(struct request *r)
 	struct geofw_config cfg = {};
 	char country_why[sizeof(d->db.error) + 256];
 	bool country_ok = gfwd_country_policy_enforced(d, country_why, sizeof(country_why));
-	int i;
+	int i, unprotected = 0;
+	int degraded;
+
+	for (i = 0; i < d->n_ifaces; i++)
+		unprotected += !gfwd_iface_protected(&d->ifaces[i]);
+	/* Anything configured but not enforced makes status exit 1. */
+	degraded = !country_ok || unprotected;
 
 	geofw_state_counts(d->state, &n);
 	geofw_config_read(&d->fw.maps, &cfg);
@@ -696,10 +702,16 @@ static int cmd_status(struct request *r)
 			const struct gfwd_iface *ifc = &d->ifaces[i];
 
 			geofw_ctl_writef(r->w, "%s{\"name\":\"%s\",\"ifindex\":%d,\"attached\":%s,"
-					 "\"xdp_mode\":\"%s\",\"tc\":%s,\"error\":", i ? "," : "",
+					 "\"xdp_mode\":\"%s\",\"tc\":%s", i ? "," : "",
 					 ifc->name, ifc->ifindex, ifc->xdp_link >= 0 ? "true" : "false",
 					 ifc->xdp_link >= 0 ? geofw_xdp_mode_name(ifc->xdp_mode) : "",
 					 ifc->tc ? "true" : "false");
+			geofw_ctl_writef(r->w, ",\"protected\":%s,\"link_type\":%d,"
+					 "\"link_type_name\":\"%s\",\"l3\":%s,"
+					 "\"responder_stalled\":%s,\"error\":",
+					 gfwd_iface_protected(ifc) ? "true" : "false", ifc->link_type,
+					 gfwd_link_type_name(ifc->link_type), ifc->l3 ? "true" : "false",
+					 ifc->resp_stalled ? "true" : "false");
 			json_str(r->w, ifc->error);
 			geofw_ctl_writef(r->w, "}");
 		}
@@ -717,12 +729,15 @@ static int cmd_status(struct request *r)
 		geofw_ctl_writef(r->w, "},\"rules\":{\"block_ip4\":%zu,\"block_ip6\":%zu,"
 				 "\"block_net4\":%zu,\"block_net6\":%zu,\"allow4\":%zu,\"allow6\":%zu}}\n",
 				 n.block_ip4, n.block_ip6, n.block_net4, n.block_net6, n.allow4, n.allow6);
-		return country_ok ? GEOFW_CTL_OK : GEOFW_CTL_DEGRADED;
+		return degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK;
 	}
 	/* First line: the operator must not miss a policy that is not in force. */
 	if (!country_ok)
 		geofw_ctl_writef(r->w, "country policy: NOT enforced (IP rules are): %s\n",
 				 country_why);
+	if (unprotected)
+		geofw_ctl_writef(r->w, "interfaces: %d configured interface%s NOT protected (see below)\n",
+				 unprotected, unprotected > 1 ? "s" : "");
 	geofw_ctl_writef(r->w, "geofwd: running (pid %d), config %s, %lu reloads ok, %lu failed\n",
 			 getpid(), d->conf_path, d->reloads_ok, d->reloads_failed);
 	geofw_ctl_writef(r->w, "programs: xdp id %u, tc id %u, responder %s\n",
@@ -733,10 +748,17 @@ static int cmd_status(struct request *r)
 
 		geofw_ctl_writef(r->w, "interface %s: %s", ifc->name,
 				 !ifc->ifindex ? "absent (attached when it appears)" :
-				 ifc->xdp_link < 0 ? "NOT attached" : "attached");
-		if (ifc->xdp_link >= 0)
+				 ifc->xdp_link < 0 ? "NOT protected" : "attached");
+		if (ifc->xdp_link >= 0 && ifc->l3)
+			geofw_ctl_writef(r->w, ", XDP %s mode, link type %s (parsed from the IP "
+					 "header), no TC responder (reject/http403 drop)",
+					 geofw_xdp_mode_name(ifc->xdp_mode),
+					 gfwd_link_type_name(ifc->link_type));
+		else if (ifc->xdp_link >= 0)
 			geofw_ctl_writef(r->w, ", XDP %s mode, TC responder %s",
 					 geofw_xdp_mode_name(ifc->xdp_mode), ifc->tc ? "on" : "off");
+		if (!gfwd_iface_protected(ifc))
+			unprotected++;
 		geofw_ctl_writef(r->w, "%s%s\n", ifc->error[0] ? ": " : "", ifc->error);
 	}
 	if (!d->n_ifaces)
@@ -766,7 +788,7 @@ static int cmd_status(struct request *r)
 	geofw_ctl_writef(r->w, "rules: %zu blocked addresses + %zu networks (IPv4), %zu + %zu (IPv6), "
 			 "%zu + %zu allowed\n", n.block_ip4, n.block_net4, n.block_ip6, n.block_net6,
 			 n.allow4, n.allow6);
-	return country_ok ? GEOFW_CTL_OK : GEOFW_CTL_DEGRADED;
+	return degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK;
 }
 
 /* ---- dispatch ------------------------------------------------------------------------ */

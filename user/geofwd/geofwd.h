@@ -16,6 +16,7 @@
 #define GFWD_TC_HANDLE		0x67f		/* "gf": our filter, found again on start */
 #define GFWD_TC_PRIO		0x67
 #define GFWD_STATE_FILE		"rules"
+#define GFWD_RESP_CHECK_MS	200		/* responder check period; XDP's own bound is 250 ms */
 
 struct gfwd_iface {
 	char name[IF_NAMESIZE];
@@ -23,6 +24,10 @@ struct gfwd_iface {
 	int xdp_link;			/* pinned bpf_link fd, -1 when not attached */
 	int xdp_mode;			/* GEOFW_XDP_NATIVE / GEOFW_XDP_GENERIC in force */
 	bool tc;			/* TC responder filter attached */
+	int link_type;			/* ARPHRD_* read at attach time */
+	bool l3;			/* no Ethernet header: geofw_xdp_l3, no responder */
+	bool resp_stalled;		/* filter there, but it sees no marked packets */
+	unsigned int tc_retry;		/* responder checks until the next attach retry */
 	char error[192];		/* why the last attach failed, for status */
 };
 
@@ -67,6 +72,7 @@ struct gfwd {
 	int epfd, sigfd, ctlfd, nlfd, inofd, timerfd, db_timerfd;
 	int ino_wd[GEOFW_CONF_MAX_GEOIP_DB];	/* directory of each database, -1: none */
 	bool db_rewatch;			/* GeoIPDatabase changed: watch again */
+	int resp_timerfd;		/* GFWD_RESP_CHECK_MS: is every TC responder still there? */
 	struct nl_sock *nl;
 	bool stop;
 };
@@ -76,11 +82,16 @@ int gfwd_iface_attach(struct gfwd *d, struct gfwd_iface *ifc);
 void gfwd_iface_detach(struct gfwd *d, struct gfwd_iface *ifc);
 void gfwd_ifaces_sync(struct gfwd *d);
 int gfwd_cleanup_pins(const char *pin_dir);
+void gfwd_responder_check(struct gfwd *d);	/* every GFWD_RESP_CHECK_MS */
+void gfwd_responder_rearm(struct gfwd *d);	/* reload: retry a stalled responder */
+bool gfwd_iface_protected(const struct gfwd_iface *ifc);
+const char *gfwd_link_type_name(int link_type);
 
 /* policy.c */
 int gfwd_apply_kernel_config(struct gfwd *d);
 int gfwd_apply_countries(struct gfwd *d);
 int gfwd_apply_responder(struct gfwd *d);
+int gfwd_apply_nat64(struct gfwd *d);
 int gfwd_sync_rules(struct gfwd *d);
 int gfwd_load_geoip(struct gfwd *d, const char *why);
 /* A country policy is configured (listed countries or allow mode, from

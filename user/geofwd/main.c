@@ -240,6 +240,21 @@ static int setup_events(struct gfwd *d)
 	ep_add(d, d->timerfd);
 	ep_add(d, d->db_timerfd);
 	ep_add(d, d->inofd);
+	/* The TC responder watch (attach.c): a deleted filter is back within
+	 * one period; XDP itself fails closed after 250 ms. */
+	d->resp_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->resp_timerfd >= 0) {
+		struct itimerspec its = {
+			.it_interval = { 0, GFWD_RESP_CHECK_MS * 1000000L },
+			.it_value = { 0, GFWD_RESP_CHECK_MS * 1000000L },
+		};
+
+		timerfd_settime(d->resp_timerfd, 0, &its, NULL);
+		ep_add(d, d->resp_timerfd);
+	} else {
+		log_warn("cannot watch the TC responder: %s (XDP still drops without it)",
+			 strerror(errno));
+	}
 	if (d->nl)
 		ep_add(d, d->nlfd);
 	watch_db(d);
@@ -270,6 +285,9 @@ static void loop(struct gfwd *d)
 				gfwd_sweep(d);
 			} else if (fd == d->inofd) {
 				on_inotify(d);
+			} else if (fd == d->resp_timerfd) {
+				drain_timer(fd);
+				gfwd_responder_check(d);
 			} else if (fd == d->db_timerfd) {
 				drain_timer(fd);
 				gfwd_load_geoip(d, "database file replaced");
@@ -323,6 +341,7 @@ static int start(struct gfwd *d)
 	    (ret = gfwd_sync_rules(d)))
 		return ret;
 	gfwd_apply_responder(d);
+	gfwd_apply_nat64(d);
 	gfwd_load_geoip(d, "start");
 
 	for (i = 0; i < d->conf.n_ifaces; i++) {
@@ -425,7 +444,7 @@ int main(int argc, char **argv)
 	static struct gfwd d = { .conf_path = GEOFW_CONF_PATH, .pin_dir = GEOFW_PIN_DIR,
 				 .ctlfd = -1, .nlfd = -1,
 				 .ino_wd = { -1, -1, -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1,
-				 .inofd = -1, .db_timerfd = -1 };
+				 .inofd = -1, .db_timerfd = -1, .resp_timerfd = -1 };
 	bool check = false, debug = false, do_cleanup = false;
 	char err[GEOFW_CONF_ERRLEN];
 	int c, ret;

@@ -103,6 +103,24 @@ int gfwd_apply_countries(struct gfwd *d)
 	return 0;
 }
 
+/* NAT64Prefix → gfw_nat64[0] (one value: packets see the old set or the new). */
+int gfwd_apply_nat64(struct gfwd *d)
+{
+	struct geofw_nat64 t = {};
+	__u32 zero = 0;
+	int i;
+
+	for (i = 0; i < d->conf.n_nat64 && i < GEOFW_MAX_NAT64; i++)
+		t.prefix[i] = d->conf.nat64[i];
+	t.count = (__u32)i;
+	if (bpf_map_update_elem(d->fw.maps.nat64, &zero, &t, BPF_ANY)) {
+		int err = -errno;
+
+		return log_err(err, "%s: cannot write: %s", GEOFW_MAP_NAT64, strerror(-err));
+	}
+	return 0;
+}
+
 int gfwd_apply_responder(struct gfwd *d)
 {
 	struct geofw_responder *val;
@@ -531,7 +549,9 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 	gfwd_apply_kernel_config(d);
 	gfwd_apply_countries(d);
 	gfwd_apply_responder(d);
+	gfwd_apply_nat64(d);
 	gfwd_ifaces_sync(d);
+	gfwd_responder_rearm(d);
 	/* The database is read again on every reload: geoipupdate may have
 	 * replaced it, and a failed load keeps the tables in force. */
 	err = gfwd_load_geoip(d, db_changed ? "database path changed" : why);

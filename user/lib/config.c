@@ -400,6 +400,41 @@ static int parse_http_ports(struct parser *p, char *val)
 	return 0;
 }
 
+/* RFC 6052 §2.2: the lengths at which an IPv4 address can follow a prefix. */
+static int parse_nat64(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	char eb[GEOFW_ECHO_BUFLEN], err[GEOFW_ERRLEN];
+	struct geofw_cidr cidr;
+	char *w;
+	int i;
+
+	memset(c->nat64, 0, sizeof(c->nat64));
+	c->n_nat64 = 0;
+	while ((w = next_word(&val))) {
+		if (geofw_cidr_parse(w, 0, &cidr, err, sizeof(err)))
+			return fail(p, "\"%s\": %s", geofw_echo(w, eb), err);
+		if (cidr.family != 6 || !strchr(w, '/'))
+			return fail(p, "\"%s\" is not an IPv6 prefix (ADDR/LEN)", geofw_echo(w, eb));
+		if (cidr.prefixlen != 32 && cidr.prefixlen != 40 && cidr.prefixlen != 48 &&
+		    cidr.prefixlen != 56 && cidr.prefixlen != 64 && cidr.prefixlen != 96)
+			return fail(p, "\"%s\": a NAT64 prefix is /32, /40, /48, /56, /64 or /96 "
+				    "(RFC 6052)", geofw_echo(w, eb));
+		if (cidr.prefixlen == 96 && cidr.addr[8])
+			return fail(p, "\"%s\": bits 64-71 of a /96 NAT64 prefix must be zero "
+				    "(RFC 6052)", geofw_echo(w, eb));
+		for (i = 0; i < c->n_nat64; i++)
+			if (c->nat64[i].prefixlen == cidr.prefixlen &&
+			    !memcmp(c->nat64[i].addr, cidr.addr, 16))
+				return fail(p, "\"%s\" is listed twice", geofw_echo(w, eb));
+		if (c->n_nat64 == GEOFW_MAX_NAT64)
+			return fail(p, "more than %d prefixes", GEOFW_MAX_NAT64);
+		memcpy(c->nat64[c->n_nat64].addr, cidr.addr, 16);
+		c->nat64[c->n_nat64++].prefixlen = cidr.prefixlen;
+	}
+	return 0;
+}
+
 static int parse_http403_body(struct parser *p, char *val)
 {
 	return parse_path(p, val, p->c->http403_body, sizeof(p->c->http403_body));
@@ -584,6 +619,7 @@ static const struct key keys[] = {
 	  .off = FIELD(runt_action) },
 	{ "HttpPorts", parse_http_ports, .expect = "TCP ports 1-65535" },
 	{ "Http403Body", parse_http403_body, .expect = "an absolute path" },
+	{ "NAT64Prefix", parse_nat64, .expect = "IPv6 prefixes", .may_be_empty = true },
 	{ "StateDirectory", parse_state_dir, .expect = "an absolute path" },
 	{ "Socket", parse_socket, .expect = "an absolute path" },
 	{ "SocketGroup", parse_socket_group,

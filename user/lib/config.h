@@ -75,6 +75,9 @@ struct geofw_conf {
 
 	__u16 http_ports[GEOFW_MAX_HTTP_PORTS];	/* host order, in file order */
 	int n_http_ports;
+	/* NAT64Prefix: sources inside are judged as the IPv4 address they carry */
+	struct geofw_nat64_prefix nat64[GEOFW_MAX_NAT64];
+	int n_nat64;
 	char http403_body[PATH_MAX];
 
 	char state_dir[PATH_MAX];

@@ -127,6 +127,18 @@ static __u64 host_boot_ns(void)
 
 /* ---- explain ------------------------------------------------------------- */
 
+int geofw_v6_source_v4(const struct geofw_maps *m, const __u8 *addr, __u8 *v4)
+{
+	struct geofw_nat64 t = {};
+	__u32 zero = 0;
+
+	if (v6_embedded_v4(addr, v4))
+		return 1;
+	if (m->nat64 < 0 || bpf_map_lookup_elem(m->nat64, &zero, &t))
+		return 0;
+	return v6_nat64_v4(addr, &t, v4);
+}
+
 static void bind_maps(const struct geofw_maps *m)
 {
 	const struct {
@@ -208,9 +220,8 @@ int geofw_explain(const struct geofw_maps *m, int family, const __u8 *addr,
 	memset(out, 0, sizeof(*out));
 	if ((err = geofw_config_read(m, &cfg)))
 		return err;
-	if (family == 6 && is_v4_mapped(addr)) {
+	if (family == 6 && geofw_v6_source_v4(m, addr, pkt.saddr)) {
 		pkt.family = 4;
-		memcpy(pkt.saddr, addr + 12, 4);
 	} else {
 		pkt.family = (__u8)family;
 		memcpy(pkt.saddr, addr, family == 4 ? 4 : 16);

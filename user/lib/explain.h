@@ -28,9 +28,15 @@ struct geofw_explain {
 	bool  block_expired_ignored;	/* an expired entry was skipped */
 };
 
-/* family 4 (addr[0..3]) or 6; an IPv4-mapped IPv6 address is judged as IPv4,
+/* family 4 (addr[0..3]) or 6; an IPv6 address carrying an IPv4 address
+ * (v4-mapped, IPv4-compatible, 6to4, NAT64) is judged as that IPv4 address,
  * as the data plane does.  0 or -errno (maps unreadable). */
 int geofw_explain(const struct geofw_maps *m, int family, const __u8 *addr,
 		  struct geofw_explain *out);
+
+/* The IPv4 address the data plane judges an IPv6 source as: the fixed forms
+ * of bpf/parse.h, then the NAT64 prefixes in m's gfw_nat64.  1 with v4[0..3]
+ * set, or 0 (judged as IPv6). */
+int geofw_v6_source_v4(const struct geofw_maps *m, const __u8 *addr, __u8 *v4);
 
 #endif

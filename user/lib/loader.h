@@ -20,6 +20,7 @@ struct geofw_loaded {
 	struct bpf_object *xdp_obj;	/* its object (BTF for the geo tables) */
 	struct geofw_maps maps;		/* fds borrowed from the skeleton */
 	int xdp_prog_fd;
+	int xdp_l3_prog_fd;		/* geofw_xdp_l3: devices without Ethernet header */
 	int geo_probe_fd;		/* geofw_geo_probe, for geo verify */
 	struct geofw_tc *tc;		/* TC responder skeleton, NULL if not loaded */
 	int tc_prog_fd;			/* 0 when there is no responder */

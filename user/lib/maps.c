@@ -40,6 +40,10 @@ static const struct {
 	M(responder, GEOFW_MAP_RESPONDER),
 	M(cnt_resp, GEOFW_MAP_CNT_RESP),
 	M(block4_bits, GEOFW_MAP_BLOCK4_BITS),
+	M(nat64, GEOFW_MAP_NAT64),
+	M(resp_watch, GEOFW_MAP_RESP_WATCH),
+	M(resp_flow, GEOFW_MAP_RESP_FLOW),
+	M(evt_limit, GEOFW_MAP_EVENT_LIMIT),
 	M(events, GEOFW_MAP_EVENTS),
 #undef M
 };
@@ -580,6 +584,30 @@ int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,
 			struct geofw_rule_stats *out)
 {
 	return percpu_sum(m->cnt_rule, rule_id, (__u64 *)out, sizeof(*out) / 8);
+}
+
+int geofw_evt_limit_sum(int fd, __u64 *suppressed, __u64 *lost)
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu, err = 0;
+	struct geofw_event_limit *v;
+	__u32 zero = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));	/* 24 bytes: already 8-aligned */
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, v)) {
+		err = -errno;
+	} else {
+		*suppressed = *lost = 0;
+		for (cpu = 0; cpu < ncpu; cpu++) {
+			*suppressed += v[cpu].suppressed;
+			*lost += v[cpu].lost;
+		}
+	}
+	free(v);
+	return err;
 }
 
 int geofw_cnt_resp_read(const struct geofw_maps *m, __u32 event,

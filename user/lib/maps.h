@@ -24,6 +24,7 @@ struct geofw_maps {
 	int responder;
 	int block4_bits;
 	int cnt_reason, cnt_action, cnt_country, cnt_rule, cnt_resp;
+	int nat64, resp_watch, resp_flow, evt_limit;
 	int events;
 	/* gfw_block4_bits mapped into memory (BPF_F_MMAPABLE): bits are set
 	 * with plain atomic ORs, no syscall per rule.  NULL if not mapped. */
@@ -94,6 +95,9 @@ int geofw_cnt_country_read(const struct geofw_maps *m, __u32 country_id,
 			   struct geofw_country_stats *out);
 int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,
 			struct geofw_rule_stats *out);
+/* gfw_evt_limit (fd) summed over CPUs: samples over the rate limit, and
+ * samples within it that found the ring full. */
+int geofw_evt_limit_sum(int fd, __u64 *suppressed, __u64 *lost);
 int geofw_cnt_resp_read(const struct geofw_maps *m, __u32 event,
 			struct geofw_resp_stats *out);
 

@@ -19,31 +19,6 @@
 
 /* ---- reading ------------------------------------------------------------------- */
 
-/* gfw_evt_limit[0].suppressed, summed over CPUs. */
-static int read_suppressed(int fd, __u64 *out)
-{
-	int ncpu = libbpf_num_possible_cpus(), cpu;
-	struct geofw_event_limit *v;
-	__u32 zero = 0;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v));	/* 16 bytes: already 8-aligned */
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &zero, v)) {
-		int err = -errno;
-
-		free(v);
-		return err;
-	}
-	*out = 0;
-	for (cpu = 0; cpu < ncpu; cpu++)
-		*out += v[cpu].suppressed;
-	free(v);
-	return 0;
-}
-
 void geofw_counters_rank_rules(const __u64 *hits, size_t n, struct geofw_counters *out)
 {
 	size_t k, top = 0;
@@ -86,7 +61,8 @@ int geofw_counters_read(const struct geofw_maps *m, int evt_limit_fd, unsigned i
 	if ((err = geofw_config_read(m, &cfg)))
 		return err;
 	out->events_rate = cfg.events_rate;
-	if (evt_limit_fd >= 0 && !read_suppressed(evt_limit_fd, &out->events_suppressed))
+	if (evt_limit_fd >= 0 &&
+	    !geofw_evt_limit_sum(evt_limit_fd, &out->events_suppressed, &out->events_lost))
 		out->have_event_limit = true;
 	if (!(flags & GEOFW_COUNTERS_RULES))
 		return 0;
@@ -155,6 +131,8 @@ static const char *const resp_names[GEOFW_RESP_MAX] = {
 	[GEOFW_RESP_BAD_COOKIE] = "bad_cookie",
 	[GEOFW_RESP_DROPPED] = "dropped",
 	[GEOFW_RESP_ERROR] = "error",
+	[GEOFW_RESP_MISSING] = "responder_missing",
+	[GEOFW_RESP_LIMITED] = "source_limited",
 };
 
 static void render_dataplane(struct text *t, const struct geofw_counters *c)
@@ -234,6 +212,9 @@ static void render_dataplane(struct text *t, const struct geofw_counters *c)
 		       "Drop-log samples not written because of the per-CPU rate limit.");
 		put(t, "geofw_droplog_suppressed_total %llu\n",
 		    (unsigned long long)c->events_suppressed);
+		family(t, "geofw_droplog_lost_total", "counter",
+		       "Drop-log samples within the rate limit lost because the ring was full.");
+		put(t, "geofw_droplog_lost_total %llu\n", (unsigned long long)c->events_lost);
 	}
 }
 

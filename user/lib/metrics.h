@@ -46,6 +46,7 @@ struct geofw_counters {
 	__u32 events_rate;
 	bool have_event_limit;
 	__u64 events_suppressed;
+	__u64 events_lost;		/* within the limit, ring full */
 };
 
 /* geofw_counters_read() flags. */
