@@ -61,6 +61,7 @@ struct gfwd {
 
 	struct gfwd_metrics *metrics;	/* MetricsListen: HTTP listener (metrics.c) */
 	struct gfwd_droplog *droplog;	/* DropLog: ring buffer reader (droplog.c) */
+	__u32 droplog_rate_set;		/* config.events_rate geofwd stored, 0 = none */
 
 	/* event sources */
 	int epfd, sigfd, ctlfd, nlfd, inofd, timerfd, db_timerfd;
@@ -98,6 +99,7 @@ void gfwd_metrics_close(struct gfwd *d);
 /* droplog.c: DropLog = on writes the drop-log samples to the log */
 __u32 gfwd_droplog_rate(const struct gfwd *d);	/* config.events_rate geofwd wants */
 void gfwd_droplog_sync(struct gfwd *d);		/* start or stop reading per d->conf */
+void gfwd_droplog_rate_sync(struct gfwd *d);	/* take or give back config.events_rate */
 bool gfwd_droplog_event(struct gfwd *d, int fd);	/* false: not ours */
 unsigned long gfwd_droplog_samples(const struct gfwd *d);	/* samples read */
 void gfwd_droplog_close(struct gfwd *d);
