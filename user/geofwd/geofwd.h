@@ -89,7 +89,9 @@ int gfwd_reload(struct gfwd *d, const char *why, char *err, size_t errlen);
 int gfwd_save_state(struct gfwd *d, char *err, size_t errlen);
 
 /* control.c */
-void gfwd_control_handle(struct gfwd *d, int sock);
+void gfwd_control_handle(struct gfwd *d, int sock);	/* takes the socket */
+bool gfwd_control_event(struct gfwd *d, int fd);	/* false: not ours */
+void gfwd_control_close(struct gfwd *d);		/* imports still being read */
 
 /* metrics.c: GET /metrics on MetricsListen, non-blocking, in the epoll loop */
 void gfwd_metrics_sync(struct gfwd *d);		/* (re)open or close per d->conf */
