@@ -101,8 +101,36 @@ lab_cleanup() {
 
 lab_on_exit() {
 	local status=$?
+	json_report || status=1
 	lab_cleanup
 	exit $status
+}
+
+# ---- JSON: every document fwctl -j gives a test is parsed ------------------------
+
+JSON_VALID=tests/lib/json_valid.py
+
+# json_record TEXT ARGS...: parse what `fwctl ARGS` printed (fwctl() calls
+# this for every -j run); a failure is kept for json_report.
+json_record() {
+	local text=$1 why
+	shift
+	[ -n "$LAB_DIR" ] || return 0
+	echo "$*" >>"$LAB_DIR/json.runs"
+	if ! why=$(printf '%s' "$text" | /usr/bin/python3 "$JSON_VALID" 2>&1 >/dev/null); then
+		printf 'fwctl %s: %s\n' "$*" "$why" >>"$LAB_DIR/json.bad"
+	fi
+}
+
+# json_report: one result for all the -j output of the run.
+json_report() {
+	[ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/json.runs" ] || return 0
+	if [ -s "$LAB_DIR/json.bad" ]; then
+		not_ok json/every_document_valid "$(head -3 "$LAB_DIR/json.bad" | tr '\n' ' ')"
+		return 1
+	fi
+	ok json/every_document_valid
+	echo "# $(wc -l <"$LAB_DIR/json.runs") fwctl -j outputs parsed with Python's json"
 }
 
 # lab_up: namespaces, veths, addresses, fixture databases, a config.
@@ -189,6 +217,16 @@ geofwd_stop() {
 }
 
 fwctl() {
+	local a out st
+	for a in "$@"; do
+		[ "$a" = -j ] || [ "$a" = --json ] || continue
+		# JSON output: also parsed (json_record), then passed on.
+		out=$(in_net srv "$BUILD/fwctl" --socket "$LAB_DIR/geofwd.sock" --pin-dir "$LAB_PIN" "$@")
+		st=$?
+		[ -n "$out" ] && printf '%s\n' "$out"
+		json_record "$out" "$@"
+		return $st
+	done
 	in_net srv "$BUILD/fwctl" --socket "$LAB_DIR/geofwd.sock" --pin-dir "$LAB_PIN" "$@"
 }
 

@@ -24,6 +24,7 @@
 #include "ctl.h"
 #include "geofwd.h"
 #include "importlist.h"
+#include "json.h"
 #include "log.h"
 #include "maps.h"
 
@@ -42,20 +43,15 @@ struct request {
 
 /* ---- output helpers ---------------------------------------------------------- */
 
+static void put_ctl(void *w, const char *s, size_t n)
+{
+	geofw_ctl_write(w, s, n);
+}
+
+/* Any text that is not our own goes through the one escaper (json.h). */
 static void json_str(struct geofw_ctl_writer *w, const char *s)
 {
-	geofw_ctl_write(w, "\"", 1);
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			geofw_ctl_writef(w, "\\%c", ch);
-		else if (ch < 0x20)
-			geofw_ctl_writef(w, "\\u%04x", ch);
-		else
-			geofw_ctl_write(w, s, 1);
-	}
-	geofw_ctl_write(w, "\"", 1);
+	geofw_json_quote(s ? s : "", put_ctl, w);
 }
 
 static int reply_error(struct request *r, int status, const char *msg)
@@ -487,9 +483,12 @@ static int cmd_import(struct request *r)
 	log_info("uid %u pid %d: import %s: %zu entries (%zu duplicates skipped, %ld replaced)",
 		 r->who.uid, r->who.pid, source, list.n, list.duplicates, removed);
 	if (r->json)
-		geofw_ctl_writef(r->w, "{\"ok\":true,\"what\":\"imported\",\"source\":\"%s\","
-				 "\"count\":%zu,\"duplicates\":%zu,\"replaced\":%ld}\n",
-				 source, list.n, list.duplicates, removed);
+	{
+		geofw_ctl_writef(r->w, "{\"ok\":true,\"what\":\"imported\",\"source\":");
+		json_str(r->w, source);
+		geofw_ctl_writef(r->w, ",\"count\":%zu,\"duplicates\":%zu,\"replaced\":%ld}\n",
+				 list.n, list.duplicates, removed);
+	}
 	else
 		geofw_ctl_writef(r->w, "ok: imported %zu entries from %s (%zu duplicates skipped%s)\n",
 				 list.n, base, list.duplicates, cmd->replace ? ", previous list replaced" : "");
@@ -643,9 +642,11 @@ static int cmd_status(struct request *r)
 		for (i = 0; i < d->n_ifaces; i++) {
 			const struct gfwd_iface *ifc = &d->ifaces[i];
 
-			geofw_ctl_writef(r->w, "%s{\"name\":\"%s\",\"ifindex\":%d,\"attached\":%s,"
-					 "\"xdp_mode\":\"%s\",\"tc\":%s,\"error\":", i ? "," : "",
-					 ifc->name, ifc->ifindex, ifc->xdp_link >= 0 ? "true" : "false",
+			geofw_ctl_writef(r->w, "%s{\"name\":", i ? "," : "");
+			json_str(r->w, ifc->name);
+			geofw_ctl_writef(r->w, ",\"ifindex\":%d,\"attached\":%s,"
+					 "\"xdp_mode\":\"%s\",\"tc\":%s,\"error\":",
+					 ifc->ifindex, ifc->xdp_link >= 0 ? "true" : "false",
 					 ifc->xdp_link >= 0 ? geofw_xdp_mode_name(ifc->xdp_mode) : "",
 					 ifc->tc ? "true" : "false");
 			json_str(r->w, ifc->error);
