@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# geofwd cannot be stalled by an import (geofwd(8), IMPORTS): the passed
+# geofwd cannot be stalled by a client (geofwd(8), Control socket): the passed
 # descriptor is read by the event loop with a 20 s deadline and a 64 MiB
 # cap.  A client whose import drips one line every 8 s must not delay other
 # clients' `fwctl status`; it is refused at the deadline with a message that
@@ -80,6 +80,37 @@ else
 	not_ok stall/drip_refused_at_deadline "exit $drip_status after $took ms more: $out"
 fi
 expect_eq stall/drip_imported_nothing "$(fwctl list | grep -c '198\.51\.100\.2')" 0
+
+# --- connections that never send a request -------------------------------------------
+# 20 of them (more than the 16 that may wait): nobody waits for them.
+"$PY" - "$LAB_DIR/geofwd.sock" >"$LAB_DIR/idle.out" 2>&1 <<-'EOF' &
+	import socket, sys, time
+	conns = []
+	for i in range(20):
+	    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+	    s.connect(sys.argv[1])
+	    conns.append(s)
+	time.sleep(3)
+	EOF
+IDLE=$!
+LAB_PIDS+=("$IDLE")
+sleep 0.5
+worst=0 slow=0 all=
+for i in 1 2 3 4 5; do
+	t=$(status_ms) || t=99999
+	all="$all $t"
+	[ "$t" -gt $((base_max + 100)) ] && t=$(status_ms || echo 99999)
+	[ "$t" -gt "$worst" ] && worst=$t
+	[ "$t" -gt $((base_max + 100)) ] && slow=$((slow + 1))
+done
+echo "# fwctl status beside 20 connections without a request: at most $worst ms ($all)"
+if [ "$slow" -eq 0 ]; then
+	ok stall/idle_connections_not_waited_for
+else
+	not_ok stall/idle_connections_not_waited_for "$slow of 5 status calls took over" \
+	       "$((base_max + 100)) ms (worst $worst ms)"
+fi
+wait "$IDLE"
 
 # --- input over the cap ------------------------------------------------------------
 hwm0=$(kib VmHWM)

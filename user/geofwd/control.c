@@ -771,27 +771,70 @@ static void conn_run(struct conn *c)
 #define GFWD_IMPORTS_MAX	2
 #define GFWD_IMPORT_CHUNK	((size_t)1 << 20)	/* bytes read per wakeup */
 
-struct gfwd_import {
-	struct conn *c;
-	int timer_fd;		/* the deadline, one shot */
-	bool polled;		/* the descriptor is in the epoll set */
-	size_t cap;
-	struct gfwd_import *next;
+/*
+ * Requests, too: a connection joins the epoll set until its request is
+ * there (fwctl sends it right after connecting), for GFWD_REQUEST_WAIT_MS at
+ * most; GFWD_WAITING_MAX may wait at once, and when more come the one that
+ * has waited longest is dropped, so connections that never send anything
+ * cannot keep others out.
+ */
+#define GFWD_REQUEST_WAIT_MS	5000
+#define GFWD_WAITING_MAX	16
+
+enum pending_kind {
+	P_REQUEST,		/* connected, request not read yet */
+	P_INPUT,		/* import: reading the passed descriptor */
 };
 
-static struct gfwd_import *imports;	/* being read */
+struct gfwd_import {
+	struct conn *c;
+	enum pending_kind kind;
+	int timer_fd;		/* the deadline, one shot */
+	bool polled;		/* P_INPUT: the descriptor is in the epoll set */
+	size_t cap;
+	struct gfwd_import *next;	/* newest first */
+};
 
-static int n_imports(void)
+static struct gfwd_import *imports;	/* waiting connections and imports being read */
+
+static int n_pending(enum pending_kind kind)
 {
 	struct gfwd_import *im;
 	int n = 0;
 
 	for (im = imports; im; im = im->next)
-		n++;
+		n += im->kind == kind;
 	return n;
 }
 
-static void import_end(struct gfwd_import *im)
+/* A pending entry with its deadline in ms; NULL when out of resources. */
+static struct gfwd_import *pending_new(struct conn *c, enum pending_kind kind, long ms)
+{
+	struct itimerspec its = { .it_value.tv_sec = ms / 1000,
+				  .it_value.tv_nsec = (ms % 1000) * 1000000 };
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct gfwd_import *im = calloc(1, sizeof(*im));
+
+	if (!im)
+		return NULL;
+	im->c = c;
+	im->kind = kind;
+	im->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ev.data.fd = im->timer_fd;
+	if (im->timer_fd < 0 || timerfd_settime(im->timer_fd, 0, &its, NULL) ||
+	    epoll_ctl(c->d->epfd, EPOLL_CTL_ADD, im->timer_fd, &ev)) {
+		if (im->timer_fd >= 0)
+			close(im->timer_fd);
+		free(im);
+		return NULL;
+	}
+	im->next = imports;
+	imports = im;
+	return im;
+}
+
+/* Out of the list and the epoll set; the connection stays. */
+static struct conn *pending_take(struct gfwd_import *im)
 {
 	struct gfwd_import **pp;
 	struct conn *c = im->c;
@@ -804,12 +847,15 @@ static void import_end(struct gfwd_import *im)
 	if (im->polled)
 		epoll_ctl(c->d->epfd, EPOLL_CTL_DEL, c->r.fd, NULL);
 	epoll_ctl(c->d->epfd, EPOLL_CTL_DEL, c->sock, NULL);
-	if (im->timer_fd >= 0) {
-		epoll_ctl(c->d->epfd, EPOLL_CTL_DEL, im->timer_fd, NULL);
-		close(im->timer_fd);
-	}
-	conn_free(c);
+	epoll_ctl(c->d->epfd, EPOLL_CTL_DEL, im->timer_fd, NULL);
+	close(im->timer_fd);
 	free(im);
+	return c;
+}
+
+static void import_end(struct gfwd_import *im)
+{
+	conn_free(pending_take(im));
 }
 
 static void import_fail(struct gfwd_import *im, const char *fmt, ...)
@@ -895,13 +941,12 @@ static void import_done(struct gfwd_import *im)
 /* Start reading the descriptor of an import; the connection is ours now. */
 static void import_start(struct conn *c)
 {
-	struct itimerspec its = { .it_value.tv_sec = GFWD_IMPORT_DEADLINE_SEC };
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct gfwd_import *im;
 	struct stat st;
 	int r;
 
-	if (n_imports() >= GFWD_IMPORTS_MAX) {
+	if (n_pending(P_INPUT) >= GFWD_IMPORTS_MAX) {
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "import: geofwd is already reading %d imports; try "
@@ -910,17 +955,13 @@ static void import_start(struct conn *c)
 		conn_free(c);
 		return;
 	}
-	im = calloc(1, sizeof(*im));
+	im = pending_new(c, P_INPUT, GFWD_IMPORT_DEADLINE_SEC * 1000L);
 	if (!im) {
 		geofw_ctl_writer_end(&c->w, reply_error(&c->r, GEOFW_CTL_INTERNAL,
-							"import: out of memory"));
+							"import: out of resources"));
 		conn_free(c);
 		return;
 	}
-	im->c = c;
-	im->timer_fd = -1;
-	im->next = imports;
-	imports = im;
 	if (!fstat(c->r.fd, &st) && S_ISREG(st.st_mode) &&
 	    (unsigned long long)st.st_size > GFWD_IMPORT_MAX_BYTES) {
 		import_fail(im, "import: %s is larger than %zu MiB, the most geofwd reads from "
@@ -948,17 +989,11 @@ static void import_start(struct conn *c)
 	/* The client's socket: readable only when the client goes away. */
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.fd = c->sock;
-	im->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (epoll_ctl(c->d->epfd, EPOLL_CTL_ADD, c->sock, &ev) || im->timer_fd < 0 ||
-	    timerfd_settime(im->timer_fd, 0, &its, NULL)) {
-		import_fail(im, "import: cannot wait for %s: %s", c->cmd.file, strerror(errno));
-		return;
-	}
-	ev.events = EPOLLIN;
-	ev.data.fd = im->timer_fd;
-	if (epoll_ctl(c->d->epfd, EPOLL_CTL_ADD, im->timer_fd, &ev))
+	if (epoll_ctl(c->d->epfd, EPOLL_CTL_ADD, c->sock, &ev))
 		import_fail(im, "import: cannot wait for %s: %s", c->cmd.file, strerror(errno));
 }
+
+static void conn_request(struct conn *c);
 
 bool gfwd_control_event(struct gfwd *d, int fd)
 {
@@ -969,6 +1004,19 @@ bool gfwd_control_event(struct gfwd *d, int fd)
 	for (im = imports; im; im = im->next) {
 		struct conn *c = im->c;
 
+		if (im->kind == P_REQUEST) {
+			if (fd == c->sock) {
+				conn_request(pending_take(im));
+				return true;
+			}
+			if (fd == im->timer_fd) {
+				log_warn("control: no request from pid %d within %d ms; closed",
+					 c->r.who.pid, GFWD_REQUEST_WAIT_MS);
+				conn_free(pending_take(im));
+				return true;
+			}
+			continue;
+		}
 		if (fd == c->r.fd) {
 			r = import_read(im, GFWD_IMPORT_CHUNK);
 			if (r > 0)
@@ -995,8 +1043,39 @@ bool gfwd_control_event(struct gfwd *d, int fd)
 void gfwd_control_close(struct gfwd *d)
 {
 	(void)d;
-	while (imports)
-		import_fail(imports, "import: geofwd is stopping; nothing imported");
+	while (imports) {
+		if (imports->kind == P_REQUEST)
+			conn_free(pending_take(imports));
+		else
+			import_fail(imports, "import: geofwd is stopping; nothing imported");
+	}
+}
+
+/* Wait in the event loop for the request; false: could not, c is the
+ * caller's to free. */
+static bool wait_request(struct conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = c->sock };
+	struct gfwd_import *im, *oldest = NULL;
+
+	if (n_pending(P_REQUEST) >= GFWD_WAITING_MAX) {
+		for (im = imports; im; im = im->next)
+			if (im->kind == P_REQUEST)
+				oldest = im;	/* newest first: the last is the oldest */
+		if (oldest) {
+			log_warn("control: %d connections without a request; closing the one "
+				 "of pid %d", GFWD_WAITING_MAX, oldest->c->r.who.pid);
+			conn_free(pending_take(oldest));
+		}
+	}
+	im = pending_new(c, P_REQUEST, GFWD_REQUEST_WAIT_MS);
+	if (!im)
+		return false;
+	if (epoll_ctl(c->d->epfd, EPOLL_CTL_ADD, c->sock, &ev)) {
+		pending_take(im);
+		return false;
+	}
+	return true;
 }
 
 void gfwd_control_handle(struct gfwd *d, int sock)
@@ -1023,7 +1102,20 @@ void gfwd_control_handle(struct gfwd *d, int sock)
 		goto out;
 	}
 	geofw_ctl_peer_cred(sock, &r->who);
-	if (geofw_ctl_recv_request(sock, &c->req, err, sizeof(err))) {
+	if (!wait_request(c))
+		conn_request(c);	/* out of resources: read it now */
+	return;
+out:
+	conn_free(c);
+}
+
+/* The request is there: read it, then answer or start reading an import. */
+static void conn_request(struct conn *c)
+{
+	struct request *r = &c->r;
+	char err[GEOFW_CMD_ERRLEN];
+
+	if (geofw_ctl_recv_request(c->sock, &c->req, err, sizeof(err))) {
 		log_warn("control: bad request from pid %d: %s", r->who.pid, err);
 		geofw_ctl_writef(&c->w, "%s\n", err);
 		geofw_ctl_writer_end(&c->w, GEOFW_CTL_REJECTED);
