@@ -141,6 +141,21 @@ print("|".join(sorted({json.loads(l)["interface"] for l in open(sys.argv[1]) if 
 echo "# drop log interfaces: $ifs (ifindex of $Q: $qidx)"
 expect_eq hostile/log_names "$ifs" $'q"x\\y|u\ufffd\ufffdz'
 
+# A client geofwd refuses (not root, not in the group) asked for JSON: the
+# refusal is a JSON document too.  The lab's LAB_DIR is private to root, so
+# the socket is reached through a link in a directory anyone may enter.
+pub=$(mktemp -d /tmp/geofw-pub.XXXXXX)
+chmod 0755 "$pub"
+ln "$LAB_DIR/geofwd.sock" "$pub/geofwd.sock" 2>/dev/null ||
+	{ chmod 0711 "$LAB_DIR"; ln -s "$LAB_DIR/geofwd.sock" "$pub/geofwd.sock"; }
+chmod 0666 "$LAB_DIR/geofwd.sock"
+out=$(in_net srv setpriv --reuid=65534 --regid=65534 --clear-groups "$BUILD/fwctl" \
+	--socket "$pub/geofwd.sock" -j reload 2>/dev/null)
+rm -rf "$pub"
+chmod 0660 "$LAB_DIR/geofwd.sock"
+json_record "$out" "-j reload (refused client)"
+expect_match hostile/refused_is_json "$(jget 'd["error"]' <<<"$out" 2>&1)" 'uid 65534'
+
 # geofwd stopped: fwctl reads the pins and prints its own status.
 geofwd_stop
 st=$(fwctl -j status)

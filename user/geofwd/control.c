@@ -723,6 +723,7 @@ struct conn {
 	struct geofw_ctl_request req;
 	struct geofw_cmd cmd;
 	struct request r;
+	char refused[GEOFW_CMD_ERRLEN];	/* not authorized: why */
 };
 
 static void conn_free(struct conn *c)
@@ -1095,18 +1096,13 @@ void gfwd_control_handle(struct gfwd *d, int sock)
 	r = &c->r;
 	*r = (struct request){ .d = d, .w = &c->w, .cmd = &c->cmd, .fd = -1 };
 	geofw_ctl_writer_init(&c->w, sock);
-	if (geofw_ctl_authorize(sock, gr ? gr->gr_gid : (gid_t)-1, NULL, err, sizeof(err))) {
-		log_warn("control: refused: %s", err);
-		geofw_ctl_writef(&c->w, "%s\n", err);
-		geofw_ctl_writer_end(&c->w, GEOFW_CTL_REJECTED);
-		goto out;
-	}
+	/* A refusal is answered once the request is read, in JSON if it
+	 * asks for JSON; nothing of the request is acted on. */
+	if (geofw_ctl_authorize(sock, gr ? gr->gr_gid : (gid_t)-1, NULL, err, sizeof(err)))
+		snprintf(c->refused, sizeof(c->refused), "%s", err);
 	geofw_ctl_peer_cred(sock, &r->who);
 	if (!wait_request(c))
 		conn_request(c);	/* out of resources: read it now */
-	return;
-out:
-	conn_free(c);
 }
 
 /* The request is there: read it, then answer or start reading an import. */
@@ -1122,6 +1118,11 @@ static void conn_request(struct conn *c)
 		goto out;
 	}
 	r->json = c->req.flags & GEOFW_CTL_F_JSON;
+	if (c->refused[0]) {
+		log_warn("control: refused: %s", c->refused);
+		geofw_ctl_writer_end(&c->w, reply_error(r, GEOFW_CTL_REJECTED, c->refused));
+		goto out;
+	}
 	r->fd = c->req.fd;
 	if (geofw_cmd_parse(c->req.argc, c->req.argv, &c->cmd, err, sizeof(err))) {
 		geofw_ctl_writer_end(&c->w, reply_error(r, GEOFW_CTL_REJECTED, err));
