@@ -74,6 +74,7 @@ in_net() { local n=$1; shift; nsenter --net="/run/netns/$(ns "$n")" "$@"; }
 
 lab_cleanup() {
 	local pid n
+	json_report
 	# nginx first and gently: killing its master with -9 orphans the workers.
 	if [ -n "${NGINX_PID:-}" ]; then
 		kill -TERM "$NGINX_PID" 2>/dev/null
@@ -122,15 +123,19 @@ json_record() {
 	fi
 }
 
-# json_report: one result for all the -j output of the run.
+# json_report: one result for all the -j output of the run (lab_cleanup
+# calls it, so every script that builds the lab reports it).
 json_report() {
+	local n
 	[ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/json.runs" ] || return 0
+	n=$(wc -l <"$LAB_DIR/json.runs")
+	rm -f "$LAB_DIR/json.runs"	# reported once, also when called again
 	if [ -s "$LAB_DIR/json.bad" ]; then
 		not_ok json/every_document_valid "$(head -3 "$LAB_DIR/json.bad" | tr '\n' ' ')"
 		return 1
 	fi
 	ok json/every_document_valid
-	echo "# $(wc -l <"$LAB_DIR/json.runs") fwctl -j outputs parsed with Python's json"
+	echo "# $n fwctl -j outputs parsed with Python's json"
 }
 
 # lab_up: namespaces, veths, addresses, fixture databases, a config.
