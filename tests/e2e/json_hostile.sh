@@ -41,7 +41,7 @@ ok hostile/devices
 hostile_config() {
 	local names=$1
 	shift
-	lab_config "$@"
+	lab_config "$(printf '%s\n' "$@")"
 	"$PY" -c '
 import sys
 path, names = sys.argv[1], sys.argv[2].encode("utf-8", "surrogateescape")
@@ -101,8 +101,15 @@ print([r["comment"] for r in rules if r.get("prefix") == "198.51.100.99/32"][0] 
 # --- fwctl's own output: stats, status without geofwd, the drop log ----------------
 check hostile/stats fwctl -j stats
 check hostile/lookup fwctl -j lookup 198.51.100.99
-hostile_config "gfw1 gfw2 gfw3 $Q $U" "DropLog = off"
+hostile_config "gfw1 gfw2 gfw3 $Q $U" "DropLog = off" "MetricsListen = 127.0.0.1:9748"
 check hostile/reload fwctl reload
+# /metrics is not JSON, but the same names are label values there: the text
+# must be UTF-8 with the names escaped by the text format's rules.
+labels=$(in_ns srv curl -sf --max-time 5 http://127.0.0.1:9748/metrics | "$PY" -c '
+import re, sys
+text = sys.stdin.buffer.read().decode("utf-8")
+print("|".join(re.findall("^geofw_xdp_attached[{]interface=\"(.*?)\",mode=", text, re.M)))' 2>&1)
+expect_eq hostile/metrics_labels "$labels" $'gfw1|gfw2|gfw3|q\\"x\\\\y|u\ufffd\ufffdz'
 # A blocked packet on each hostile device, sampled into the drop log: fwctl
 # prints the kernel's name of the interface.
 qidx=$(in_ns srv cat "/sys/class/net/$Q/ifindex")

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t left)
+size_t geofw_utf8_len(const char *str, size_t left)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	unsigned int cp;
 	size_t n, i;
 
@@ -43,7 +43,7 @@ void geofw_json_quote_n(const char *str, size_t len, geofw_json_put_fn put, void
 	while (i < len) {
 		const char *rep = NULL;
 
-		n = utf8_len(s + i, len - i);
+		n = geofw_utf8_len((const char *)s + i, len - i);
 		if (n > 1 || (n == 1 && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' &&
 			      s[i] != 0x7f)) {
 			run += n;	/* plain text: written in one piece */

@@ -23,4 +23,8 @@ void geofw_json_quote(const char *s, geofw_json_put_fn put, void *ctx);
 /* The same of s[0..len), which may hold NULs (written as \u0000). */
 void geofw_json_quote_n(const char *s, size_t len, geofw_json_put_fn put, void *ctx);
 
+/* Length of the valid UTF-8 sequence at s (1..4; left > 0 bytes there), 0
+ * when s does not start one: for other writers that must emit UTF-8. */
+size_t geofw_utf8_len(const char *s, size_t left);
+
 #endif
