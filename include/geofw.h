@@ -22,7 +22,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 2		/* 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database */
+#define GEOFW_ABI_VERSION 2		/* 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -169,18 +169,25 @@ struct geofw_meta {
 };
 _Static_assert(sizeof(struct geofw_meta) == 24, "geofw_meta size");
 
-/* geofw_config[0]: runtime knobs, read once per packet. */
+/*
+ * geofw_config[0]: runtime knobs, read once per packet.  The map is
+ * BPF_F_MMAPABLE and every field has one writer, which stores only that
+ * field through the mapping (user/lib/maps.h setters, docs/maps.md): no
+ * writer ever rewrites the record, so a stale copy cannot undo another's
+ * change.  Writer of each field after the colon.
+ */
 struct geofw_config {
-	__u8  country_mode;		/* enum geofw_country_mode */
-	__u8  country_block_action;	/* action for unlisted countries in allow mode */
-	__u8  unknown_country_action;	/* action when the source has no country */
-	__u8  responder_enabled;	/* TC responder attached: reject/http403 honoured */
-	__u8  malformed_action[GEOFW_MF_MAX]; /* per enum geofw_malformed */
-	__u8  geo_slot;			/* geo table slot in force (0 or 1) */
-	__u8  rules_present;		/* GEOFW_HAVE_*: rule maps worth a lookup */
+	__u8  country_mode;		/* enum geofw_country_mode: geofwd policy */
+	__u8  country_block_action;	/* unlisted countries in allow mode: geofwd policy */
+	__u8  unknown_country_action;	/* source without a country: geofwd policy */
+	__u8  responder_enabled;	/* TC responder attached: geofwd attach */
+	__u8  malformed_action[GEOFW_MF_MAX]; /* per enum geofw_malformed: geofwd policy */
+	__u8  geo_slot;			/* geo slot in force (0 or 1): geo install */
+	__u8  rules_present;		/* GEOFW_HAVE_*: rule writer, atomic OR/AND */
 	__u8  pad[2];
-	__u32 geo_generation;		/* bumped on each database switch */
-	__u32 events_rate;		/* drop-log samples per second per CPU, 0 = off */
+	__u32 geo_generation;		/* bumped on each switch: geo install */
+	__u32 events_rate;		/* drop-log samples/s per CPU, 0 = off: lease of
+					 * the drop-log reader, compare-and-exchange */
 };
 _Static_assert(sizeof(struct geofw_config) == 24, "geofw_config size");
 
@@ -197,6 +204,7 @@ enum {
 	GEOFW_HAVE_BLOCK_IP6	= 1u << 3,
 	GEOFW_HAVE_BLOCK_NET4	= 1u << 4,
 	GEOFW_HAVE_BLOCK_NET6	= 1u << 5,
+	GEOFW_HAVE_ALL		= (1u << 6) - 1,
 };
 
 /*

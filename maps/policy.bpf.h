@@ -14,10 +14,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_meta SEC(".maps");
 
-/* gfw_config[0]: runtime knobs (country mode, default and malformed verdicts). */
+/* gfw_config[0]: runtime knobs (country mode, default and malformed verdicts);
+ * mapped by user space, one writer per field (include/geofw.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct geofw_config);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

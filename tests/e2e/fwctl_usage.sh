@@ -46,6 +46,16 @@ run() {
 	status=$?
 	out=$(cat "$tmp/out")
 	err=$(cat "$tmp/err")
+	local a why
+	for a in "$@"; do
+		[ "$a" = -j ] || [ "$a" = --json ] || continue
+		# Every -j output, errors included, parses as JSON.
+		if ! why=$(/usr/bin/python3 "$(dirname "$0")/../lib/json_valid.py" <"$tmp/out" 2>&1 >/dev/null); then
+			not_ok "$name" "fwctl $*: not valid JSON: $why" "stdout: ${out:0:300}"
+			return 1
+		fi
+		break
+	done
 	if [ "$status" -ne "$want" ]; then
 		not_ok "$name" "fwctl $*" "exit status $status, expected $want" \
 			"stdout: ${out:0:300}" "stderr: ${err:0:300}"

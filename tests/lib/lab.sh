@@ -74,6 +74,7 @@ in_net() { local n=$1; shift; nsenter --net="/run/netns/$(ns "$n")" "$@"; }
 
 lab_cleanup() {
 	local pid n
+	json_report
 	# nginx first and gently: killing its master with -9 orphans the workers.
 	if [ -n "${NGINX_PID:-}" ]; then
 		kill -TERM "$NGINX_PID" 2>/dev/null
@@ -101,8 +102,40 @@ lab_cleanup() {
 
 lab_on_exit() {
 	local status=$?
+	json_report || status=1
 	lab_cleanup
 	exit $status
+}
+
+# ---- JSON: every document fwctl -j gives a test is parsed ------------------------
+
+JSON_VALID=tests/lib/json_valid.py
+
+# json_record TEXT ARGS...: parse what `fwctl ARGS` printed (fwctl() calls
+# this for every -j run); a failure is kept for json_report.
+json_record() {
+	local text=$1 why
+	shift
+	[ -n "$LAB_DIR" ] || return 0
+	echo "$*" >>"$LAB_DIR/json.runs"
+	if ! why=$(printf '%s' "$text" | /usr/bin/python3 "$JSON_VALID" 2>&1 >/dev/null); then
+		printf 'fwctl %s: %s\n' "$*" "$why" >>"$LAB_DIR/json.bad"
+	fi
+}
+
+# json_report: one result for all the -j output of the run (lab_cleanup
+# calls it, so every script that builds the lab reports it).
+json_report() {
+	local n
+	[ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/json.runs" ] || return 0
+	n=$(wc -l <"$LAB_DIR/json.runs")
+	rm -f "$LAB_DIR/json.runs"	# reported once, also when called again
+	if [ -s "$LAB_DIR/json.bad" ]; then
+		not_ok json/every_document_valid "$(head -3 "$LAB_DIR/json.bad" | tr '\n' ' ')"
+		return 1
+	fi
+	ok json/every_document_valid
+	echo "# $n fwctl -j outputs parsed with Python's json"
 }
 
 # lab_up: namespaces, veths, addresses, fixture databases, a config.
@@ -189,6 +222,16 @@ geofwd_stop() {
 }
 
 fwctl() {
+	local a out st
+	for a in "$@"; do
+		[ "$a" = -j ] || [ "$a" = --json ] || continue
+		# JSON output: also parsed (json_record), then passed on.
+		out=$(in_net srv "$BUILD/fwctl" --socket "$LAB_DIR/geofwd.sock" --pin-dir "$LAB_PIN" "$@")
+		st=$?
+		[ -n "$out" ] && printf '%s\n' "$out"
+		json_record "$out" "$@"
+		return $st
+	done
 	in_net srv "$BUILD/fwctl" --socket "$LAB_DIR/geofwd.sock" --pin-dir "$LAB_PIN" "$@"
 }
 

@@ -3,6 +3,12 @@
 #include <math.h>
 
 #include "fwctl.h"
+#include "json.h"
+
+static void put_file(void *f, const char *s, size_t n)
+{
+	fwrite(s, 1, n, f);
+}
 
 void json_init(struct json *j, FILE *f)
 {
@@ -59,29 +65,11 @@ void json_arr_end(struct json *j)
 
 void json_str(struct json *j, const char *key, const char *s)
 {
-	const unsigned char *p;
-
 	json_key(j, key);
-	if (!s) {
+	if (!s)
 		fputs("null", j->f);
-		return;
-	}
-	fputc('"', j->f);
-	/* Bytes >= 0x80 go through: every string we print is UTF-8. */
-	for (p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':  fputs("\\\"", j->f); break;
-		case '\\': fputs("\\\\", j->f); break;
-		case '\n': fputs("\\n", j->f); break;
-		case '\t': fputs("\\t", j->f); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(j->f, "\\u%04x", *p);
-			else
-				fputc(*p, j->f);
-		}
-	}
-	fputc('"', j->f);
+	else
+		geofw_json_quote(s, put_file, j->f);
 }
 
 void json_u64(struct json *j, const char *key, unsigned long long v)

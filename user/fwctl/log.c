@@ -53,25 +53,14 @@ const char *fwctl_ifname(__u32 ifindex, char *buf, size_t len)
 }
 
 /*
- * config.events_rate is one field of the config record, which geofwd also
- * writes: read and write back at once, and only when the value must change,
- * to keep the window in which a change of geofwd's could be undone small.
+ * config.events_rate is the lease of whoever reads the drop log: taken
+ * from 0 and given back to 0 by compare-and-exchange on that one field, so
+ * fwctl never writes any other field of the record (docs/maps.md), and
+ * never replaces a rate geofwd's DropLog set.  1: someone else's value.
  */
 static int set_rate(const struct geofw_maps *m, __u32 from, __u32 to, __u32 *seen)
 {
-	struct geofw_config cfg;
-	int err;
-
-	if ((err = geofw_config_read(m, &cfg)))
-		return err;
-	*seen = cfg.events_rate;
-	if (cfg.events_rate != from)
-		return 1;	/* someone else's value: leave it */
-	cfg.events_rate = to;
-	if ((err = geofw_config_write(m, &cfg)))
-		return err;
-	*seen = to;
-	return 0;
+	return geofw_config_swap_events_rate(m, from, to, seen);
 }
 
 int fwctl_droplog_begin(struct fwctl *c, const struct geofw_maps *m, bool sample, __u32 rate,

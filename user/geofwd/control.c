@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 #include "ctl.h"
 #include "geofwd.h"
 #include "importlist.h"
+#include "json.h"
 #include "log.h"
 #include "maps.h"
 
@@ -33,25 +36,22 @@ struct request {
 	bool json;
 	int fd;			/* passed descriptor (import), -1 if none */
 	const char *file;	/* import: the name given by the client */
+	char *input;		/* import: the descriptor's content, read by the loop */
+	size_t input_len;
 	char err[GEOFW_CMD_ERRLEN];
 };
 
 /* ---- output helpers ---------------------------------------------------------- */
 
+static void put_ctl(void *w, const char *s, size_t n)
+{
+	geofw_ctl_write(w, s, n);
+}
+
+/* Any text that is not our own goes through the one escaper (json.h). */
 static void json_str(struct geofw_ctl_writer *w, const char *s)
 {
-	geofw_ctl_write(w, "\"", 1);
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			geofw_ctl_writef(w, "\\%c", ch);
-		else if (ch < 0x20)
-			geofw_ctl_writef(w, "\\u%04x", ch);
-		else
-			geofw_ctl_write(w, s, 1);
-	}
-	geofw_ctl_write(w, "\"", 1);
+	geofw_json_quote(s ? s : "", put_ctl, w);
 }
 
 static int reply_error(struct request *r, int status, const char *msg)
@@ -405,57 +405,6 @@ static int cmd_countries(struct request *r)
 	return reply_ok(r, cmd->desc->name, cmd->n_countries, cmd->n_countries);
 }
 
-/* Read a passed descriptor (file or pipe) to the end, giving up when the
- * writer stalls: a single-threaded daemon must not hang on a client. */
-static int read_fd(int fd, char **out, size_t *len)
-{
-	size_t cap = 1 << 20, n = 0;
-	char *buf = malloc(cap);
-	int flags = fcntl(fd, F_GETFL);
-
-	if (!buf)
-		return -ENOMEM;
-	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t got;
-
-		if (n == cap) {
-			char *grown;
-
-			if (cap >= (size_t)256 << 20) {
-				free(buf);
-				return -EFBIG;
-			}
-			grown = realloc(buf, cap * 2);
-			if (!grown) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = grown;
-			cap *= 2;
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got > 0) {
-			n += (size_t)got;
-			continue;
-		}
-		if (got == 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN || poll(&p, 1, 10000) <= 0) {
-			int err = errno == EAGAIN ? -ETIMEDOUT : -errno;
-
-			free(buf);
-			return err;
-		}
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 struct removed_ctx {
 	struct gfwd *d;
 	struct undo_log *u;
@@ -485,10 +434,11 @@ static int cmd_import(struct request *r)
 	long removed = 0;
 	int err;
 
-	if (r->fd < 0)
+	if (!r->input)
 		return reply_error(r, GEOFW_CTL_REJECTED, "import: no file descriptor was passed");
-	if ((err = read_fd(r->fd, &buf, &len)))
-		return reply_error(r, GEOFW_CTL_REJECTED, strerror(-err));
+	buf = r->input;		/* read by the event loop (import_*) */
+	len = r->input_len;
+	r->input = NULL;
 	base = strrchr(cmd->file, '/') ? strrchr(cmd->file, '/') + 1 : cmd->file;
 	if (!strcmp(base, "-"))
 		base = "stdin";
@@ -533,9 +483,12 @@ static int cmd_import(struct request *r)
 	log_info("uid %u pid %d: import %s: %zu entries (%zu duplicates skipped, %ld replaced)",
 		 r->who.uid, r->who.pid, source, list.n, list.duplicates, removed);
 	if (r->json)
-		geofw_ctl_writef(r->w, "{\"ok\":true,\"what\":\"imported\",\"source\":\"%s\","
-				 "\"count\":%zu,\"duplicates\":%zu,\"replaced\":%ld}\n",
-				 source, list.n, list.duplicates, removed);
+	{
+		geofw_ctl_writef(r->w, "{\"ok\":true,\"what\":\"imported\",\"source\":");
+		json_str(r->w, source);
+		geofw_ctl_writef(r->w, ",\"count\":%zu,\"duplicates\":%zu,\"replaced\":%ld}\n",
+				 list.n, list.duplicates, removed);
+	}
 	else
 		geofw_ctl_writef(r->w, "ok: imported %zu entries from %s (%zu duplicates skipped%s)\n",
 				 list.n, base, list.duplicates, cmd->replace ? ", previous list replaced" : "");
@@ -701,9 +654,11 @@ static int cmd_status(struct request *r)
 		for (i = 0; i < d->n_ifaces; i++) {
 			const struct gfwd_iface *ifc = &d->ifaces[i];
 
-			geofw_ctl_writef(r->w, "%s{\"name\":\"%s\",\"ifindex\":%d,\"attached\":%s,"
-					 "\"xdp_mode\":\"%s\",\"tc\":%s", i ? "," : "",
-					 ifc->name, ifc->ifindex, ifc->xdp_link >= 0 ? "true" : "false",
+			geofw_ctl_writef(r->w, "%s{\"name\":", i ? "," : "");
+			json_str(r->w, ifc->name);
+			geofw_ctl_writef(r->w, ",\"ifindex\":%d,\"attached\":%s,"
+					 "\"xdp_mode\":\"%s\",\"tc\":%s",
+					 ifc->ifindex, ifc->xdp_link >= 0 ? "true" : "false",
 					 ifc->xdp_link >= 0 ? geofw_xdp_mode_name(ifc->xdp_mode) : "",
 					 ifc->tc ? "true" : "false");
 			geofw_ctl_writef(r->w, ",\"protected\":%s,\"link_type\":%d,"
@@ -793,62 +748,425 @@ static int cmd_status(struct request *r)
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-void gfwd_control_handle(struct gfwd *d, int sock)
-{
-	struct geofw_ctl_request req = { .fd = -1 };
-	struct geofw_ctl_writer *w = malloc(sizeof(*w));
+/* One client connection, from the request to the answer. */
+struct conn {
+	struct gfwd *d;
+	int sock;
+	struct geofw_ctl_writer w;
+	struct geofw_ctl_request req;
 	struct geofw_cmd cmd;
-	struct request r = { .d = d, .w = w, .cmd = &cmd, .fd = -1 };
-	struct group *gr = getgrnam(d->conf.socket_group);
-	char err[GEOFW_CMD_ERRLEN];
+	struct request r;
+	char refused[GEOFW_CMD_ERRLEN];	/* not authorized: why */
+};
+
+static void conn_free(struct conn *c)
+{
+	geofw_cmd_free(&c->cmd);
+	geofw_ctl_request_free(&c->req);
+	free(c->r.input);
+	close(c->sock);
+	free(c);
+}
+
+static void conn_run(struct conn *c)
+{
+	struct request *r = &c->r;
 	int status;
 
-	if (!w)
-		return;
-	geofw_ctl_writer_init(w, sock);
-	memset(&cmd, 0, sizeof(cmd));
-	if (geofw_ctl_authorize(sock, gr ? gr->gr_gid : (gid_t)-1, NULL, err, sizeof(err))) {
-		log_warn("control: refused: %s", err);
-		geofw_ctl_writef(w, "%s\n", err);
-		geofw_ctl_writer_end(w, GEOFW_CTL_REJECTED);
-		free(w);
-		return;
-	}
-	geofw_ctl_peer_cred(sock, &r.who);
-	if (geofw_ctl_recv_request(sock, &req, err, sizeof(err))) {
-		log_warn("control: bad request from pid %d: %s", r.who.pid, err);
-		geofw_ctl_writef(w, "%s\n", err);
-		geofw_ctl_writer_end(w, GEOFW_CTL_REJECTED);
-		free(w);
-		return;
-	}
-	r.json = req.flags & GEOFW_CTL_F_JSON;
-	r.fd = req.fd;
-	if (geofw_cmd_parse(req.argc, req.argv, &cmd, err, sizeof(err))) {
-		status = reply_error(&r, GEOFW_CTL_REJECTED, err);
-		goto out;
-	}
-	r.json |= cmd.json;
-	switch (cmd.id) {
-	case GEOFW_CMD_ADD_BLOCK:	status = cmd_add_block(&r); break;
-	case GEOFW_CMD_DEL_BLOCK:	status = cmd_del_block(&r); break;
-	case GEOFW_CMD_ALLOW:		status = cmd_allow(&r, true); break;
-	case GEOFW_CMD_DEL_ALLOW:	status = cmd_allow(&r, false); break;
+	switch (c->cmd.id) {
+	case GEOFW_CMD_ADD_BLOCK:	status = cmd_add_block(r); break;
+	case GEOFW_CMD_DEL_BLOCK:	status = cmd_del_block(r); break;
+	case GEOFW_CMD_ALLOW:		status = cmd_allow(r, true); break;
+	case GEOFW_CMD_DEL_ALLOW:	status = cmd_allow(r, false); break;
 	case GEOFW_CMD_BLOCK_COUNTRY:
 	case GEOFW_CMD_UNBLOCK_COUNTRY:
-	case GEOFW_CMD_COUNTRY_MODE:	status = cmd_countries(&r); break;
-	case GEOFW_CMD_IMPORT:		status = cmd_import(&r); break;
-	case GEOFW_CMD_RELOAD:		status = cmd_reload(&r); break;
-	case GEOFW_CMD_LIST:		status = cmd_list(&r); break;
-	case GEOFW_CMD_STATUS:		status = cmd_status(&r); break;
+	case GEOFW_CMD_COUNTRY_MODE:	status = cmd_countries(r); break;
+	case GEOFW_CMD_IMPORT:		status = cmd_import(r); break;
+	case GEOFW_CMD_RELOAD:		status = cmd_reload(r); break;
+	case GEOFW_CMD_LIST:		status = cmd_list(r); break;
+	case GEOFW_CMD_STATUS:		status = cmd_status(r); break;
 	default:
-		status = reply_error(&r, GEOFW_CTL_REJECTED,
+		status = reply_error(r, GEOFW_CTL_REJECTED,
 				     "this command is answered by fwctl itself, not by geofwd");
 		break;
 	}
+	geofw_ctl_writer_end(&c->w, status);
+}
+
+/*
+ * Imports: the passed descriptor is read by the event loop, a chunk per
+ * wakeup, so a client that writes slowly (or never) holds up nobody else.
+ * The whole input must arrive within GFWD_IMPORT_DEADLINE_SEC and hold at
+ * most GFWD_IMPORT_MAX_BYTES; at most GFWD_IMPORTS_MAX are read at once,
+ * which bounds the memory clients can make geofwd hold.
+ */
+#define GFWD_IMPORT_MAX_BYTES	((size_t)64 << 20)	/* geofwd(8), fwctl(8) */
+#define GFWD_IMPORT_DEADLINE_SEC 20			/* below fwctl's 30 s timeout */
+#define GFWD_IMPORTS_MAX	2
+#define GFWD_IMPORT_CHUNK	((size_t)1 << 20)	/* bytes read per wakeup */
+
+/*
+ * Requests, too: a connection joins the epoll set until its request is
+ * there (fwctl sends it right after connecting), for GFWD_REQUEST_WAIT_MS at
+ * most; GFWD_WAITING_MAX may wait at once, and when more come the one that
+ * has waited longest is dropped, so connections that never send anything
+ * cannot keep others out.
+ */
+#define GFWD_REQUEST_WAIT_MS	5000
+#define GFWD_WAITING_MAX	16
+
+enum pending_kind {
+	P_REQUEST,		/* connected, request not read yet */
+	P_INPUT,		/* import: reading the passed descriptor */
+};
+
+struct gfwd_import {
+	struct conn *c;
+	enum pending_kind kind;
+	int timer_fd;		/* the deadline, one shot */
+	bool polled;		/* P_INPUT: the descriptor is in the epoll set */
+	size_t cap;
+	struct gfwd_import *next;	/* newest first */
+};
+
+static struct gfwd_import *imports;	/* waiting connections and imports being read */
+
+static int n_pending(enum pending_kind kind)
+{
+	struct gfwd_import *im;
+	int n = 0;
+
+	for (im = imports; im; im = im->next)
+		n += im->kind == kind;
+	return n;
+}
+
+/* A pending entry with its deadline in ms; NULL when out of resources. */
+static struct gfwd_import *pending_new(struct conn *c, enum pending_kind kind, long ms)
+{
+	struct itimerspec its = { .it_value.tv_sec = ms / 1000,
+				  .it_value.tv_nsec = (ms % 1000) * 1000000 };
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct gfwd_import *im = calloc(1, sizeof(*im));
+
+	if (!im)
+		return NULL;
+	im->c = c;
+	im->kind = kind;
+	im->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ev.data.fd = im->timer_fd;
+	if (im->timer_fd < 0 || timerfd_settime(im->timer_fd, 0, &its, NULL) ||
+	    epoll_ctl(c->d->epfd, EPOLL_CTL_ADD, im->timer_fd, &ev)) {
+		if (im->timer_fd >= 0)
+			close(im->timer_fd);
+		free(im);
+		return NULL;
+	}
+	im->next = imports;
+	imports = im;
+	return im;
+}
+
+/* Out of the list and the epoll set; the connection stays. */
+static struct conn *pending_take(struct gfwd_import *im)
+{
+	struct gfwd_import **pp;
+	struct conn *c = im->c;
+
+	for (pp = &imports; *pp; pp = &(*pp)->next)
+		if (*pp == im) {
+			*pp = im->next;
+			break;
+		}
+	if (im->polled)
+		epoll_ctl(c->d->epfd, EPOLL_CTL_DEL, c->r.fd, NULL);
+	epoll_ctl(c->d->epfd, EPOLL_CTL_DEL, c->sock, NULL);
+	epoll_ctl(c->d->epfd, EPOLL_CTL_DEL, im->timer_fd, NULL);
+	close(im->timer_fd);
+	free(im);
+	return c;
+}
+
+static void import_end(struct gfwd_import *im)
+{
+	conn_free(pending_take(im));
+}
+
+static void import_fail(struct gfwd_import *im, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void import_fail(struct gfwd_import *im, const char *fmt, ...)
+{
+	struct request *r = &im->c->r;
+	char msg[GEOFW_CMD_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warn("uid %u pid %d: import %s refused: %s", r->who.uid, r->who.pid,
+		 im->c->cmd.file, msg);
+	geofw_ctl_writer_end(&im->c->w, reply_error(r, GEOFW_CTL_REJECTED, msg));
+	import_end(im);
+}
+
+/*
+ * Read what is there, at most `budget` bytes.  1: the input is complete
+ * (end of file), 0: more to come, -1: the import was ended (refused).
+ */
+static int import_read(struct gfwd_import *im, size_t budget)
+{
+	struct request *r = &im->c->r;
+
+	while (budget) {
+		size_t room, want;
+		ssize_t got;
+
+		if (r->input_len == im->cap) {
+			size_t cap = im->cap ? im->cap * 2 : GFWD_IMPORT_CHUNK;
+			char *grown;
+
+			/* One byte over the cap tells a file of exactly the
+			 * cap from a larger one. */
+			if (cap > GFWD_IMPORT_MAX_BYTES + 1)
+				cap = GFWD_IMPORT_MAX_BYTES + 1;
+			grown = cap > im->cap ? realloc(r->input, cap) : NULL;
+			if (!grown) {
+				import_fail(im, "import: %s: out of memory after %zu bytes",
+					    im->c->cmd.file, r->input_len);
+				return -1;
+			}
+			r->input = grown;
+			im->cap = cap;
+		}
+		room = im->cap - r->input_len;
+		want = room < budget ? room : budget;
+		got = read(r->fd, r->input + r->input_len, want);
+		if (got > 0) {
+			r->input_len += (size_t)got;
+			budget -= (size_t)got;
+			if (r->input_len > GFWD_IMPORT_MAX_BYTES) {
+				import_fail(im, "import: %s is larger than %zu MiB, the most geofwd "
+					    "reads from one import; split the list", im->c->cmd.file,
+					    GFWD_IMPORT_MAX_BYTES >> 20);
+				return -1;
+			}
+			continue;
+		}
+		if (got == 0)
+			return 1;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN)
+			return 0;
+		import_fail(im, "import: reading %s: %s", im->c->cmd.file, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The whole input is in: the import itself, then the answer. */
+static void import_done(struct gfwd_import *im)
+{
+	conn_run(im->c);
+	import_end(im);
+}
+
+/* Start reading the descriptor of an import; the connection is ours now. */
+static void import_start(struct conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct gfwd_import *im;
+	struct stat st;
+	int r;
+
+	if (n_pending(P_INPUT) >= GFWD_IMPORTS_MAX) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "import: geofwd is already reading %d imports; try "
+			 "again when they are done", GFWD_IMPORTS_MAX);
+		geofw_ctl_writer_end(&c->w, reply_error(&c->r, GEOFW_CTL_REJECTED, msg));
+		conn_free(c);
+		return;
+	}
+	im = pending_new(c, P_INPUT, GFWD_IMPORT_DEADLINE_SEC * 1000L);
+	if (!im) {
+		geofw_ctl_writer_end(&c->w, reply_error(&c->r, GEOFW_CTL_INTERNAL,
+							"import: out of resources"));
+		conn_free(c);
+		return;
+	}
+	if (!fstat(c->r.fd, &st) && S_ISREG(st.st_mode) &&
+	    (unsigned long long)st.st_size > GFWD_IMPORT_MAX_BYTES) {
+		import_fail(im, "import: %s is larger than %zu MiB, the most geofwd reads from "
+			    "one import; split the list", c->cmd.file, GFWD_IMPORT_MAX_BYTES >> 20);
+		return;
+	}
+	fcntl(c->r.fd, F_SETFL, fcntl(c->r.fd, F_GETFL) | O_NONBLOCK);
+	ev.data.fd = c->r.fd;
+	if (epoll_ctl(c->d->epfd, EPOLL_CTL_ADD, c->r.fd, &ev)) {
+		if (errno != EPERM) {
+			import_fail(im, "import: cannot wait for %s: %s", c->cmd.file,
+				    strerror(errno));
+			return;
+		}
+		/* Files and devices that cannot be polled never wait: read
+		 * them now, the size cap bounds how long that takes. */
+		r = import_read(im, GFWD_IMPORT_MAX_BYTES + 1);
+		if (r > 0)
+			import_done(im);
+		else if (!r)
+			import_fail(im, "import: %s: no end of input", c->cmd.file);
+		return;
+	}
+	im->polled = true;
+	/* The client's socket: readable only when the client goes away. */
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.fd = c->sock;
+	if (epoll_ctl(c->d->epfd, EPOLL_CTL_ADD, c->sock, &ev))
+		import_fail(im, "import: cannot wait for %s: %s", c->cmd.file, strerror(errno));
+}
+
+static void conn_request(struct conn *c);
+
+bool gfwd_control_event(struct gfwd *d, int fd)
+{
+	struct gfwd_import *im;
+	int r;
+
+	(void)d;
+	for (im = imports; im; im = im->next) {
+		struct conn *c = im->c;
+
+		if (im->kind == P_REQUEST) {
+			if (fd == c->sock) {
+				conn_request(pending_take(im));
+				return true;
+			}
+			if (fd == im->timer_fd) {
+				log_warn("control: no request from pid %d within %d ms; closed",
+					 c->r.who.pid, GFWD_REQUEST_WAIT_MS);
+				conn_free(pending_take(im));
+				return true;
+			}
+			continue;
+		}
+		if (fd == c->r.fd) {
+			r = import_read(im, GFWD_IMPORT_CHUNK);
+			if (r > 0)
+				import_done(im);
+			return true;
+		}
+		if (fd == im->timer_fd) {
+			import_fail(im, "import: %s: the whole input did not arrive within %d s "
+				    "(%zu bytes read); geofwd does not wait longer for one import",
+				    c->cmd.file, GFWD_IMPORT_DEADLINE_SEC, c->r.input_len);
+			return true;
+		}
+		if (fd == c->sock) {
+			log_warn("uid %u pid %d: import %s: the client left before the end of "
+				 "its input; nothing imported", c->r.who.uid, c->r.who.pid,
+				 c->cmd.file);
+			import_end(im);
+			return true;
+		}
+	}
+	return false;
+}
+
+void gfwd_control_close(struct gfwd *d)
+{
+	(void)d;
+	while (imports) {
+		if (imports->kind == P_REQUEST)
+			conn_free(pending_take(imports));
+		else
+			import_fail(imports, "import: geofwd is stopping; nothing imported");
+	}
+}
+
+/* Wait in the event loop for the request; false: could not, c is the
+ * caller's to free. */
+static bool wait_request(struct conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = c->sock };
+	struct gfwd_import *im, *oldest = NULL;
+
+	if (n_pending(P_REQUEST) >= GFWD_WAITING_MAX) {
+		for (im = imports; im; im = im->next)
+			if (im->kind == P_REQUEST)
+				oldest = im;	/* newest first: the last is the oldest */
+		if (oldest) {
+			log_warn("control: %d connections without a request; closing the one "
+				 "of pid %d", GFWD_WAITING_MAX, oldest->c->r.who.pid);
+			conn_free(pending_take(oldest));
+		}
+	}
+	im = pending_new(c, P_REQUEST, GFWD_REQUEST_WAIT_MS);
+	if (!im)
+		return false;
+	if (epoll_ctl(c->d->epfd, EPOLL_CTL_ADD, c->sock, &ev)) {
+		pending_take(im);
+		return false;
+	}
+	return true;
+}
+
+void gfwd_control_handle(struct gfwd *d, int sock)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	struct request *r;
+	struct group *gr = getgrnam(d->conf.socket_group);
+	char err[GEOFW_CMD_ERRLEN];
+
+	if (!c) {
+		close(sock);
+		return;
+	}
+	c->d = d;
+	c->sock = sock;
+	c->req.fd = -1;
+	r = &c->r;
+	*r = (struct request){ .d = d, .w = &c->w, .cmd = &c->cmd, .fd = -1 };
+	geofw_ctl_writer_init(&c->w, sock);
+	/* A refusal is answered once the request is read, in JSON if it
+	 * asks for JSON; nothing of the request is acted on. */
+	if (geofw_ctl_authorize(sock, gr ? gr->gr_gid : (gid_t)-1, NULL, err, sizeof(err)))
+		snprintf(c->refused, sizeof(c->refused), "%s", err);
+	geofw_ctl_peer_cred(sock, &r->who);
+	if (!wait_request(c))
+		conn_request(c);	/* out of resources: read it now */
+}
+
+/* The request is there: read it, then answer or start reading an import. */
+static void conn_request(struct conn *c)
+{
+	struct request *r = &c->r;
+	char err[GEOFW_CMD_ERRLEN];
+
+	if (geofw_ctl_recv_request(c->sock, &c->req, err, sizeof(err))) {
+		log_warn("control: bad request from pid %d: %s", r->who.pid, err);
+		geofw_ctl_writef(&c->w, "%s\n", err);
+		geofw_ctl_writer_end(&c->w, GEOFW_CTL_REJECTED);
+		goto out;
+	}
+	r->json = c->req.flags & GEOFW_CTL_F_JSON;
+	if (c->refused[0]) {
+		log_warn("control: refused: %s", c->refused);
+		geofw_ctl_writer_end(&c->w, reply_error(r, GEOFW_CTL_REJECTED, c->refused));
+		goto out;
+	}
+	r->fd = c->req.fd;
+	if (geofw_cmd_parse(c->req.argc, c->req.argv, &c->cmd, err, sizeof(err))) {
+		geofw_ctl_writer_end(&c->w, reply_error(r, GEOFW_CTL_REJECTED, err));
+		goto out;
+	}
+	r->json |= c->cmd.json;
+	if (c->cmd.id == GEOFW_CMD_IMPORT && r->fd >= 0) {
+		import_start(c);
+		return;
+	}
+	conn_run(c);
 out:
-	geofw_ctl_writer_end(w, status);
-	geofw_cmd_free(&cmd);
-	geofw_ctl_request_free(&req);
-	free(w);
+	conn_free(c);
 }

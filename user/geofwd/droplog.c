@@ -6,8 +6,8 @@
  *
  * config.events_rate is non-zero only while something reads, since samples
  * nobody reads fill the ring and cost every blocked packet a failed
- * reservation: geofwd asks for DropLogRate while DropLog is on, 0 otherwise
- * (gfwd_apply_kernel_config), and 0 again when it stops.  `fwctl log` and
+ * reservation: geofwd takes it for DropLogRate while DropLog is on and gives
+ * it back when off or stopping (gfwd_droplog_rate_sync).  `fwctl log` and
  * `fwctl top` set it themselves while they run if it is 0, and read the same
  * ring: one ring has one consumer position, so with DropLog on they share
  * the samples with geofwd (events.h).
@@ -68,17 +68,33 @@ static int on_event(const struct geofw_event *ev, void *ctx)
 	return 0;
 }
 
-/* Set config.events_rate to what geofwd wants, if it is not already. */
-static void rate_check(struct gfwd *d)
+/*
+ * Take config.events_rate for DropLogRate while DropLog is on (over a
+ * `fwctl log`'s rate: the operator's configuration wins), and give it back
+ * when off, only if it still holds what geofwd put there.  One field,
+ * compare-and-exchange: nothing else in the record is written.
+ */
+void gfwd_droplog_rate_sync(struct gfwd *d)
 {
-	struct geofw_config cfg;
-	__u32 want = gfwd_droplog_rate(d);
+	const struct geofw_config *cfg = d->fw.maps.config_mem;
+	__u32 want = gfwd_droplog_rate(d), seen;
+	int r = 0;
 
-	if (geofw_config_read(&d->fw.maps, &cfg) || cfg.events_rate == want)
-		return;
-	cfg.events_rate = want;
-	if (geofw_config_write(&d->fw.maps, &cfg))
-		log_warn("drop log: cannot set the sample rate: %s", strerror(errno));
+	if (want) {
+		if (cfg && __atomic_load_n(&cfg->events_rate, __ATOMIC_RELAXED) == want)
+			r = 0;
+		else
+			r = geofw_config_swap_events_rate(&d->fw.maps, GEOFW_EVENTS_RATE_ANY, want,
+							  &seen);
+		if (!r)
+			d->droplog_rate_set = want;
+	} else if (d->droplog_rate_set) {
+		r = geofw_config_swap_events_rate(&d->fw.maps, d->droplog_rate_set, 0, &seen);
+		if (r >= 0)
+			d->droplog_rate_set = 0;	/* 1: someone else's rate now */
+	}
+	if (r < 0)
+		log_warn("drop log: cannot set the sample rate: %s", strerror(-r));
 }
 
 static void stop_reading(struct gfwd *d)
@@ -153,7 +169,7 @@ void gfwd_droplog_sync(struct gfwd *d)
 	 * checked by the timer. */
 	if (on && !d->droplog->reader) {
 		if (!start_reading(d))
-			rate_check(d);
+			gfwd_droplog_rate_sync(d);
 	} else if (!on && d->droplog->reader) {
 		stop_reading(d);
 		log_info("drop log: off");
@@ -171,7 +187,7 @@ bool gfwd_droplog_event(struct gfwd *d, int fd)
 	if (fd == l->timer_fd) {
 		if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 			log_debug("drop log timer: %s", strerror(errno));
-		rate_check(d);
+		gfwd_droplog_rate_sync(d);
 		return true;
 	}
 	if (fd != l->fd)
@@ -191,17 +207,15 @@ unsigned long gfwd_droplog_samples(const struct gfwd *d)
 
 void gfwd_droplog_close(struct gfwd *d)
 {
-	struct geofw_config cfg;
+	__u32 seen;
 
 	if (!d->droplog)
 		return;
 	/* Nothing reads any more: stop sampling (a running `fwctl log` sets
 	 * its own rate again). */
-	if (d->droplog->reader && !geofw_config_read(&d->fw.maps, &cfg) &&
-	    cfg.events_rate == d->conf.drop_log_rate) {
-		cfg.events_rate = 0;
-		geofw_config_write(&d->fw.maps, &cfg);
-	}
+	if (d->droplog_rate_set &&
+	    geofw_config_swap_events_rate(&d->fw.maps, d->droplog_rate_set, 0, &seen) >= 0)
+		d->droplog_rate_set = 0;
 	stop_reading(d);
 	free(d->droplog);
 	d->droplog = NULL;

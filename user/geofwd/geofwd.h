@@ -67,6 +67,7 @@ struct gfwd {
 
 	struct gfwd_metrics *metrics;	/* MetricsListen: HTTP listener (metrics.c) */
 	struct gfwd_droplog *droplog;	/* DropLog: ring buffer reader (droplog.c) */
+	__u32 droplog_rate_set;		/* config.events_rate geofwd stored, 0 = none */
 
 	/* event sources */
 	int epfd, sigfd, ctlfd, nlfd, inofd, timerfd, db_timerfd;
@@ -110,7 +111,9 @@ int gfwd_reload(struct gfwd *d, const char *why, char *err, size_t errlen);
 int gfwd_save_state(struct gfwd *d, char *err, size_t errlen);
 
 /* control.c */
-void gfwd_control_handle(struct gfwd *d, int sock);
+void gfwd_control_handle(struct gfwd *d, int sock);	/* takes the socket */
+bool gfwd_control_event(struct gfwd *d, int fd);	/* false: not ours */
+void gfwd_control_close(struct gfwd *d);		/* imports still being read */
 
 /* metrics.c: GET /metrics on MetricsListen, non-blocking, in the epoll loop */
 void gfwd_metrics_sync(struct gfwd *d);		/* (re)open or close per d->conf */
@@ -120,6 +123,7 @@ void gfwd_metrics_close(struct gfwd *d);
 /* droplog.c: DropLog = on writes the drop-log samples to the log */
 __u32 gfwd_droplog_rate(const struct gfwd *d);	/* config.events_rate geofwd wants */
 void gfwd_droplog_sync(struct gfwd *d);		/* start or stop reading per d->conf */
+void gfwd_droplog_rate_sync(struct gfwd *d);	/* take or give back config.events_rate */
 bool gfwd_droplog_event(struct gfwd *d, int fd);	/* false: not ours */
 unsigned long gfwd_droplog_samples(const struct gfwd *d);	/* samples read */
 void gfwd_droplog_close(struct gfwd *d);

@@ -189,8 +189,7 @@ static void on_control(struct gfwd *d)
 
 	if (sock < 0)
 		return;
-	gfwd_control_handle(d, sock);
-	close(sock);
+	gfwd_control_handle(d, sock);	/* closes it, now or when an import ends */
 }
 
 static void drain_timer(int fd)
@@ -291,6 +290,8 @@ static void loop(struct gfwd *d)
 			} else if (fd == d->db_timerfd) {
 				drain_timer(fd);
 				gfwd_load_geoip(d, "database file replaced");
+			} else if (gfwd_control_event(d, fd)) {
+				/* an import's descriptor, deadline or client */
 			} else if (!gfwd_droplog_event(d, fd)) {
 				gfwd_metrics_event(d, fd, ev[i].events);
 			}
@@ -376,6 +377,7 @@ static void stop(struct gfwd *d)
 	} else {
 		log_info("stopped; enforcement stays in place");
 	}
+	gfwd_control_close(d);
 	gfwd_metrics_close(d);
 	gfwd_droplog_close(d);
 	for (i = 0; i < d->n_ifaces; i++)

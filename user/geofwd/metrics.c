@@ -7,7 +7,16 @@
  * geofwd's epoll loop with non-blocking sockets: at most HTTP_MAX_CONNS
  * connections, a request of at most HTTP_REQ_MAX bytes, HTTP_TIMEOUT_MS from
  * accept to the last byte of the answer, one request per connection
- * (HTTP/1.0 style, "Connection: close").  The answer is rendered whole
+ * (HTTP/1.0 style, "Connection: close").  When every slot is taken a new
+ * connection takes the slot of the oldest one (an answered one first, then
+ * one still without a whole request): a scraper sends its request as soon
+ * as it connects, so idle connections cannot keep scrapes out.
+ *
+ * Reading every per-CPU counter costs milliseconds (more with many rule
+ * ids and CPUs): the rendered text is reused for METRICS_REUSE_MS, as long
+ * as nothing but the kernel counters changed (rules, reloads, database,
+ * interfaces: those are compared on every scrape, which is cheap), so many
+ * scrapers or a scrape loop cost one read per second.  The answer is rendered whole
  * before the first byte goes out (at most GEOFW_METRICS_MAX), then written
  * as the socket takes it.  After the answer the connection is half-closed
  * and drained briefly, so that unread request bytes do not turn the close
@@ -37,6 +46,7 @@
 #define HTTP_BACKLOG		16
 #define HTTP_HEAD_ROOM		256	/* status line and headers */
 #define HTTP_ACCEPTS_PER_WAKE	16
+#define METRICS_REUSE_MS	1000	/* a rendered text serves this long */
 
 enum conn_state {
 	C_FREE = 0,
@@ -48,6 +58,7 @@ enum conn_state {
 struct http_conn {
 	int fd;
 	enum conn_state state;
+	__u64 since_ms;			/* accepted, CLOCK_MONOTONIC */
 	__u64 deadline_ms;		/* CLOCK_MONOTONIC */
 	size_t req_len;
 	char req[HTTP_REQ_MAX];
@@ -64,6 +75,12 @@ struct gfwd_metrics {
 	int evt_limit_fd;		/* gfw_evt_limit, borrowed from the object */
 	struct geofw_counters counters;	/* scratch for one render */
 	struct http_conn conns[HTTP_MAX_CONNS];
+	/* The last rendered text and what it was rendered from. */
+	char *text;			/* GEOFW_METRICS_MAX, NULL until the first */
+	size_t text_len;
+	__u64 text_ms;			/* when its counters were read */
+	struct geofw_metrics_info text_info;
+	struct geofw_metrics_iface text_ifs[GEOFW_METRICS_MAX_IFACES];
 };
 
 static __u64 mono_ms(void)
@@ -141,6 +158,7 @@ static void fill_info(const struct gfwd *d, struct geofw_metrics_info *in,
 	size_t i;
 
 	memset(in, 0, sizeof(*in));
+	memset(ifs, 0, sizeof(*ifs) * GEOFW_METRICS_MAX_IFACES);
 	in->start_time = d->started;
 	geofw_state_counts(d->state, &n);
 	in->block_ip4 = n.block_ip4;
@@ -215,33 +233,69 @@ static int answer_error(struct http_conn *c, int code, const char *reason,
 	return answer(c, code, reason, "text/plain; charset=utf-8", extra, (size_t)n, head_only);
 }
 
-static int answer_metrics(struct gfwd *d, struct http_conn *c, bool head_only)
+/* Is the last text still good for this scrape?  The counters may be up to
+ * METRICS_REUSE_MS old; everything else must be as it is now. */
+static bool text_reusable(const struct gfwd_metrics *m, const struct geofw_metrics_info *info,
+			  const struct geofw_metrics_iface *ifs, __u64 now)
 {
-	struct geofw_metrics_iface ifs[GEOFW_METRICS_MAX_IFACES];
-	struct geofw_metrics_info info;
+	struct geofw_metrics_info a = *info, b = m->text_info;
+
+	if (!m->text || now - m->text_ms >= METRICS_REUSE_MS)
+		return false;
+	/* A counter too (samples read), and pointers to our own arrays. */
+	a.drop_log_samples = b.drop_log_samples = 0;
+	a.ifaces = b.ifaces = NULL;
+	return !memcmp(&a, &b, sizeof(a)) &&
+	       !memcmp(ifs, m->text_ifs, sizeof(*ifs) * GEOFW_METRICS_MAX_IFACES);
+}
+
+static int render(struct gfwd *d, const struct geofw_metrics_info *info,
+		  const struct geofw_metrics_iface *ifs, __u64 now)
+{
+	struct gfwd_metrics *m = d->metrics;
 	struct geofw_state_counts sc;
 	int err, n;
 
+	if (!m->text && !(m->text = malloc(GEOFW_METRICS_MAX)))
+		return -ENOMEM;
+	m->text_len = 0;
+	m->text_ms = 0;
 	/* Ranking the rules reads GEOFW_MAX_RULE_IDS per-CPU counters (about
 	 * 20 ms with 2 CPUs, more with more): skipped while no rule has an id. */
 	geofw_state_counts(d->state, &sc);
-	err = geofw_counters_read(&d->fw.maps, d->metrics->evt_limit_fd,
-				  sc.rule_ids ? GEOFW_COUNTERS_RULES : 0, &d->metrics->counters);
+	err = geofw_counters_read(&d->fw.maps, m->evt_limit_fd,
+				  sc.rule_ids ? GEOFW_COUNTERS_RULES : 0, &m->counters);
 	if (err) {
 		log_warn("metrics: cannot read the counters: %s", strerror(-err));
-		return answer_error(c, 500, "Internal Server Error", NULL, head_only);
+		return err;
 	}
-	fill_info(d, &info, ifs);
-	c->out = malloc(HTTP_HEAD_ROOM + GEOFW_METRICS_MAX);
-	if (!c->out)
-		return answer_error(c, 500, "Internal Server Error", NULL, head_only);
-	n = geofw_metrics_render(&d->metrics->counters, &info, c->out + HTTP_HEAD_ROOM,
-				 GEOFW_METRICS_MAX);
+	n = geofw_metrics_render(&m->counters, info, m->text, GEOFW_METRICS_MAX);
 	if (n < 0) {
 		log_warn("metrics: the text outgrew %d bytes", GEOFW_METRICS_MAX);
-		return answer_error(c, 500, "Internal Server Error", NULL, head_only);
+		return n;
 	}
-	return answer(c, 200, "OK", GEOFW_METRICS_CONTENT_TYPE, NULL, (size_t)n, head_only);
+	m->text_len = (size_t)n;
+	m->text_ms = now;
+	m->text_info = *info;
+	memcpy(m->text_ifs, ifs, sizeof(m->text_ifs));
+	return 0;
+}
+
+static int answer_metrics(struct gfwd *d, struct http_conn *c, bool head_only)
+{
+	struct geofw_metrics_iface ifs[GEOFW_METRICS_MAX_IFACES];
+	struct gfwd_metrics *m = d->metrics;
+	struct geofw_metrics_info info;
+	__u64 now = mono_ms();
+
+	fill_info(d, &info, ifs);
+	if (!text_reusable(m, &info, ifs, now) && render(d, &info, ifs, now))
+		return answer_error(c, 500, "Internal Server Error", NULL, head_only);
+	c->out = malloc(HTTP_HEAD_ROOM + m->text_len);
+	if (!c->out)
+		return answer_error(c, 500, "Internal Server Error", NULL, head_only);
+	memcpy(c->out + HTTP_HEAD_ROOM, m->text, m->text_len);
+	return answer(c, 200, "OK", GEOFW_METRICS_CONTENT_TYPE, NULL, m->text_len, head_only);
 }
 
 static bool is_tchar(char ch)
@@ -401,10 +455,25 @@ static void conn_read(struct gfwd *d, struct http_conn *c)
 	conn_write(d, c);
 }
 
+/* Full: the oldest answered connection, else the oldest still reading its
+ * request, else the oldest being written to. */
+static struct http_conn *eviction_victim(struct gfwd_metrics *m)
+{
+	static const enum conn_state order[] = { C_DRAIN, C_READ, C_WRITE };
+	struct http_conn *v = NULL;
+	size_t k;
+	int i;
+
+	for (k = 0; k < sizeof(order) / sizeof(order[0]) && !v; k++)
+		for (i = 0; i < HTTP_MAX_CONNS; i++)
+			if (m->conns[i].state == order[k] &&
+			    (!v || m->conns[i].since_ms < v->since_ms))
+				v = &m->conns[i];
+	return v ? v : &m->conns[0];
+}
+
 static void on_accept(struct gfwd *d)
 {
-	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-				   "Connection: close\r\n\r\n";
 	struct gfwd_metrics *m = d->metrics;
 	int k, i, fd;
 
@@ -422,13 +491,13 @@ static void on_accept(struct gfwd *d)
 			if (m->conns[i].state == C_FREE)
 				c = &m->conns[i];
 		if (!c) {
-			/* Full: a short refusal, best effort, never a wait. */
-			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				log_debug("metrics: refusing a connection: %s", strerror(errno));
-			close(fd);
-			continue;
+			c = eviction_victim(m);
+			log_debug("metrics: all %d connections taken; closing the oldest",
+				  HTTP_MAX_CONNS);
+			conn_close(d, c);
 		}
 		c->fd = fd;
+		c->since_ms = mono_ms();
 		c->state = C_READ;
 		c->req_len = 0;
 		c->req[0] = '\0';
@@ -618,6 +687,7 @@ void gfwd_metrics_close(struct gfwd *d)
 	close_all(d);
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, m->timer_fd, NULL);
 	close(m->timer_fd);
+	free(m->text);
 	free(m);
 	d->metrics = NULL;
 }

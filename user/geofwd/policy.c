@@ -53,20 +53,20 @@ int gfwd_apply_kernel_config(struct gfwd *d)
 	struct geofw_config cfg;
 	int err;
 
-	/* Keep the geo slot and generation: they belong to the tables. */
-	if ((err = geofw_config_read(&d->fw.maps, &cfg)))
-		return log_err(err, "config map: cannot read: %s", strerror(-err));
+	/* Only the fields geofwd's policy owns: the geo slot and generation
+	 * belong to the tables, rules_present to the rule writer. */
+	memset(&cfg, 0, sizeof(cfg));
 	geofw_conf_to_kernel(&d->conf, &cfg);
 	if (sc->override) {
 		cfg.country_mode = sc->mode;
 		cfg.country_block_action = sc->action;
 	}
-	cfg.responder_enabled = d->responder_ok;
+	if ((err = geofw_config_set_policy(&d->fw.maps, &cfg)) ||
+	    (err = geofw_config_set_responder(&d->fw.maps, d->responder_ok)))
+		return log_err(err, "config map: cannot write: %s", strerror(-err));
 	/* Drop-log samples only while geofwd reads them (a running `fwctl
 	 * log` puts its own rate back). */
-	cfg.events_rate = gfwd_droplog_rate(d);
-	if ((err = geofw_config_write(&d->fw.maps, &cfg)))
-		return log_err(err, "config map: cannot write: %s", strerror(-err));
+	gfwd_droplog_rate_sync(d);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "events.h"
+#include "json.h"
 
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
@@ -192,22 +193,15 @@ int geofw_event_format(const struct geofw_event *ev, const char *ifname, char *b
 	return done(&o);
 }
 
-/* Interface names are the only text here not made by us: escape what JSON
- * needs escaped (names may hold any byte but '/', ' ' and NUL). */
+static void put_bytes(void *ctx, const char *s, size_t n)
+{
+	put(ctx, "%.*s", (int)n, s);
+}
+
+/* Interface names are the only text here not made by us (json.h). */
 static void put_json_str(struct out *o, const char *s)
 {
-	const unsigned char *p;
-
-	put(o, "\"");
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			put(o, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			put(o, "\\u%04x", *p);
-		else
-			put(o, "%c", *p);
-	}
-	put(o, "\"");
+	geofw_json_quote(s, put_bytes, o);
 }
 
 int geofw_event_format_json(const struct geofw_event *ev, const char *ifname,

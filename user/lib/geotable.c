@@ -701,9 +701,7 @@ int geofw_geo_install(const struct geofw_maps *m, const struct btf *btf,
 	}
 
 	/* The switch: one byte in the config record. */
-	cfg.geo_slot = (__u8)new;
-	cfg.geo_generation++;
-	if ((err = geofw_config_write(m, &cfg))) {
+	if ((err = geofw_config_switch_geo_slot(m, (__u8)new))) {
 		log_err(err, "geo: cannot switch to slot %u: %s", new, strerror(-err));
 		goto fail;
 	}

@@ -66,6 +66,22 @@ static void map_bits(struct geofw_maps *m)
 			 GEOFW_MAP_BLOCK4_BITS, strerror(errno));
 }
 
+/*
+ * gfw_config is mapped too: each field has one writer (docs/maps.md), and
+ * each writer stores only its own field, so a writer holding an old copy
+ * of the record can never put back another writer's old value (a cleared
+ * rules_present bit, a reverted geo_slot).
+ */
+static void map_config(struct geofw_maps *m)
+{
+	void *p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED,
+		       m->config, 0);
+
+	m->config_mem = p == MAP_FAILED ? NULL : p;
+	if (!m->config_mem)
+		log_debug("maps: cannot map %s: %s", GEOFW_MAP_CONFIG, strerror(errno));
+}
+
 static int *slot(struct geofw_maps *m, size_t i)
 {
 	return (int *)((char *)m + map_table[i].off);
@@ -78,6 +94,7 @@ static void maps_invalidate(struct geofw_maps *m)
 	for (i = 0; i < N_MAPS; i++)
 		*slot(m, i) = -1;
 	m->block4_bits_mem = NULL;
+	m->config_mem = NULL;
 }
 
 int geofw_maps_from_object(struct bpf_object *obj, struct geofw_maps *m)
@@ -95,6 +112,7 @@ int geofw_maps_from_object(struct bpf_object *obj, struct geofw_maps *m)
 		*slot(m, i) = fd;
 	}
 	map_bits(m);
+	map_config(m);
 	return 0;
 }
 
@@ -115,6 +133,7 @@ int geofw_maps_open_pinned(const char *pin_dir, struct geofw_maps *m)
 		}
 	}
 	map_bits(m);
+	map_config(m);
 	return 0;
 }
 
@@ -125,6 +144,9 @@ void geofw_maps_close(struct geofw_maps *m)
 	if (m->block4_bits_mem)
 		munmap(m->block4_bits_mem, BLOCK4_BITS_BYTES);
 	m->block4_bits_mem = NULL;
+	if (m->config_mem)
+		munmap(m->config_mem, (size_t)sysconf(_SC_PAGESIZE));
+	m->config_mem = NULL;
 	for (i = 0; i < N_MAPS; i++) {
 		if (*slot(m, i) >= 0)
 			close(*slot(m, i));
@@ -163,6 +185,80 @@ int geofw_config_read(const struct geofw_maps *m, struct geofw_config *cfg)
 int geofw_config_write(const struct geofw_maps *m, const struct geofw_config *cfg)
 {
 	return array0_rw(m->config, (void *)cfg, true);
+}
+
+/* The mapped record, or -ENXIO with a message naming the map. */
+static int config_mem(const struct geofw_maps *m, struct geofw_config **cfg)
+{
+	*cfg = m->config_mem;
+	if (*cfg)
+		return 0;
+	return log_err(-ENXIO, "maps: %s is not mapped into memory (pins of an older geofw? "
+		       "restart geofwd to replace them)", GEOFW_MAP_CONFIG);
+}
+
+int geofw_config_set_policy(const struct geofw_maps *m, const struct geofw_config *src)
+{
+	struct geofw_config *cfg;
+	int err, i;
+
+	if ((err = config_mem(m, &cfg)))
+		return err;
+	__atomic_store_n(&cfg->country_mode, src->country_mode, __ATOMIC_RELAXED);
+	__atomic_store_n(&cfg->country_block_action, src->country_block_action, __ATOMIC_RELAXED);
+	__atomic_store_n(&cfg->unknown_country_action, src->unknown_country_action,
+			 __ATOMIC_RELAXED);
+	for (i = 0; i < GEOFW_MF_MAX; i++)
+		__atomic_store_n(&cfg->malformed_action[i], src->malformed_action[i],
+				 __ATOMIC_RELAXED);
+	return 0;
+}
+
+int geofw_config_set_responder(const struct geofw_maps *m, bool enabled)
+{
+	struct geofw_config *cfg;
+	int err;
+
+	if ((err = config_mem(m, &cfg)))
+		return err;
+	__atomic_store_n(&cfg->responder_enabled, enabled, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int geofw_config_switch_geo_slot(const struct geofw_maps *m, __u8 slot)
+{
+	struct geofw_config *cfg;
+	int err;
+
+	if ((err = config_mem(m, &cfg)))
+		return err;
+	/* The tables of the slot are in place before the byte says so. */
+	__atomic_store_n(&cfg->geo_slot, slot, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&cfg->geo_generation, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int geofw_config_swap_events_rate(const struct geofw_maps *m, __u32 from, __u32 to,
+				  __u32 *seen)
+{
+	struct geofw_config *cfg;
+	__u32 expect = from;
+	int err;
+
+	if ((err = config_mem(m, &cfg)))
+		return err;
+	if (from == GEOFW_EVENTS_RATE_ANY) {
+		*seen = to;
+		__atomic_store_n(&cfg->events_rate, to, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (__atomic_compare_exchange_n(&cfg->events_rate, &expect, to, false, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED)) {
+		*seen = to;
+		return 0;
+	}
+	*seen = expect;
+	return 1;
 }
 
 int geofw_meta_read(const struct geofw_maps *m, struct geofw_meta *meta)
@@ -344,15 +440,14 @@ unsigned int geofw_rules_present_bit(const struct geofw_cidr *c, bool allow)
 
 int geofw_rules_present_add(const struct geofw_maps *m, unsigned int bits)
 {
-	struct geofw_config cfg;
+	struct geofw_config *cfg;
 	int err;
 
-	if ((err = geofw_config_read(m, &cfg)))
+	if ((err = config_mem(m, &cfg)))
 		return err;
-	if ((cfg.rules_present & bits) == bits)
-		return 0;
-	cfg.rules_present |= (__u8)bits;
-	return geofw_config_write(m, &cfg);
+	/* Before the entries go in: release orders it before their updates. */
+	__atomic_fetch_or(&cfg->rules_present, (__u8)bits, __ATOMIC_RELEASE);
+	return 0;
 }
 
 static bool map_has_keys(int fd)
@@ -369,20 +464,20 @@ int geofw_rules_present_sync(const struct geofw_maps *m)
 		{ m->block_ip4, GEOFW_HAVE_BLOCK_IP4 }, { m->block_ip6, GEOFW_HAVE_BLOCK_IP6 },
 		{ m->block_net4, GEOFW_HAVE_BLOCK_NET4 }, { m->block_net6, GEOFW_HAVE_BLOCK_NET6 },
 	};
-	struct geofw_config cfg;
+	struct geofw_config *cfg;
 	unsigned int have = 0;
 	size_t i;
 	int err;
 
+	if ((err = config_mem(m, &cfg)))
+		return err;
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		if (map_has_keys(maps[i].fd))
 			have |= maps[i].bit;
-	if ((err = geofw_config_read(m, &cfg)))
-		return err;
-	if (cfg.rules_present == have)
-		return 0;
-	cfg.rules_present = (__u8)have;
-	return geofw_config_write(m, &cfg);
+	/* Only the bits this sync looked at, each to what its map holds. */
+	__atomic_fetch_or(&cfg->rules_present, (__u8)have, __ATOMIC_RELEASE);
+	__atomic_fetch_and(&cfg->rules_present, (__u8)(have | ~GEOFW_HAVE_ALL), __ATOMIC_RELEASE);
+	return 0;
 }
 
 int geofw_block4_bits_rebuild(const struct geofw_maps *m)

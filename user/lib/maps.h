@@ -29,6 +29,9 @@ struct geofw_maps {
 	/* gfw_block4_bits mapped into memory (BPF_F_MMAPABLE): bits are set
 	 * with plain atomic ORs, no syscall per rule.  NULL if not mapped. */
 	__u64 *block4_bits_mem;
+	/* gfw_config[0] mapped into memory (BPF_F_MMAPABLE): the setters
+	 * below store one field each.  NULL if not mapped. */
+	struct geofw_config *config_mem;
 };
 
 /* Fill fds from a loaded object (fds stay owned by the object). */
@@ -41,7 +44,30 @@ void geofw_maps_close(struct geofw_maps *m);
  * dropped except runts (no IP to judge), reject/http403 degrade to drop. */
 void geofw_config_defaults(struct geofw_config *cfg);
 int geofw_config_read(const struct geofw_maps *m, struct geofw_config *cfg);
+/*
+ * Rewrites the whole record: only for the loader filling a map it has just
+ * created, and for tests and benchmarks that own their maps.  A running
+ * system changes gfw_config through the one-field setters below, each
+ * field by its one writer (docs/maps.md), so no stale copy is written back.
+ */
 int geofw_config_write(const struct geofw_maps *m, const struct geofw_config *cfg);
+/* geofwd, from the config file and fwctl's country policy: country_mode,
+ * country_block_action, unknown_country_action, malformed_action[]. */
+int geofw_config_set_policy(const struct geofw_maps *m, const struct geofw_config *src);
+/* geofwd's attach code: responder_enabled. */
+int geofw_config_set_responder(const struct geofw_maps *m, bool enabled);
+/* geofw_geo_install(): geo_slot, then geo_generation + 1. */
+int geofw_config_switch_geo_slot(const struct geofw_maps *m, __u8 slot);
+/*
+ * events_rate is a lease of whoever reads the drop log (geofwd with DropLog
+ * on, a running `fwctl log`/`top`): set to `to` only if it is `from`
+ * (compare-and-exchange on that field alone; from GEOFW_EVENTS_RATE_ANY
+ * stores unconditionally).  0 when set, 1 when the field held another
+ * value, which *seen then gives; -errno on error.
+ */
+#define GEOFW_EVENTS_RATE_ANY	0xffffffffu
+int geofw_config_swap_events_rate(const struct geofw_maps *m, __u32 from, __u32 to,
+				  __u32 *seen);
 int geofw_meta_read(const struct geofw_maps *m, struct geofw_meta *meta);
 int geofw_meta_write(const struct geofw_maps *m, const struct geofw_meta *meta);
 

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "countries.h"
+#include "json.h"
 
 /* ---- reading ------------------------------------------------------------------- */
 
@@ -105,15 +106,24 @@ static void family(struct text *t, const char *name, const char *type, const cha
 }
 
 /* A label value: backslash, double quote and newline escaped. */
+/* A label value: UTF-8 (the text format's rule), each byte of an interface
+ * name that is not part of valid UTF-8 as U+FFFD, as in the JSON output. */
 static void put_label(struct text *t, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
+	size_t left = strlen(s), n;
+
+	for (; *s; s += n, left -= n) {
+		n = geofw_utf8_len(s, left);
+		if (!n) {
+			put(t, "\xef\xbf\xbd");
+			n = 1;
+		} else if (*s == '\\' || *s == '"') {
 			put(t, "\\%c", *s);
-		else if (*s == '\n')
+		} else if (*s == '\n') {
 			put(t, "\\n");
-		else
-			put(t, "%c", *s);
+		} else {
+			put(t, "%.*s", (int)n, s);
+		}
 	}
 }
 
