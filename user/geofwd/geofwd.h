@@ -10,12 +10,11 @@
 #include "config.h"
 #include "geoip.h"
 #include "loader.h"
-#include "state.h"
+#include "store.h"
 
 #define GFWD_MAX_IFACES		32
 #define GFWD_TC_HANDLE		0x67f		/* "gf": our filter, found again on start */
 #define GFWD_TC_PRIO		0x67
-#define GFWD_STATE_FILE		"rules"
 
 struct gfwd_iface {
 	char name[IF_NAMESIZE];
@@ -46,8 +45,7 @@ struct gfwd {
 	const char *pin_dir;		/* GEOFW_PIN_DIR unless --pin-dir */
 	char link_dir[4096];		/* pin_dir/links: one pinned XDP link per interface */
 	struct geofw_conf conf;
-	struct geofw_state *state;
-	char state_path[4096];
+	struct geofw_store *store;	/* the rules: StateDirectory/rules.db */
 	struct geofw_loaded fw;
 	struct gfwd_iface ifaces[GFWD_MAX_IFACES];
 	int n_ifaces;
@@ -81,14 +79,18 @@ int gfwd_apply_countries(struct gfwd *d);
 int gfwd_apply_responder(struct gfwd *d);
 int gfwd_sync_rules(struct gfwd *d);
 int gfwd_load_geoip(struct gfwd *d, const char *why);
-int gfwd_block_to_kernel(const struct geofw_state_block *r, struct geofw_block *out);
 void gfwd_arm_sweep(struct gfwd *d);
 void gfwd_sweep(struct gfwd *d);
 int gfwd_reload(struct gfwd *d, const char *why, char *err, size_t errlen);
-int gfwd_save_state(struct gfwd *d, char *err, size_t errlen);
+/* A change's kernel diff; after a failure and a rollback, put the maps
+ * back as the rows say (logs when even that fails). */
+int gfwd_rules_apply(struct gfwd *d, const struct geofw_kdiff *diff, char *err, size_t errlen);
+void gfwd_rules_restore(struct gfwd *d, struct geofw_kdiff *diff);
 
 /* control.c */
-void gfwd_control_handle(struct gfwd *d, int sock);
+/* The listening socket is readable: serve every client waiting, their
+ * changes in one transaction (group commit). */
+void gfwd_control_ready(struct gfwd *d);
 
 /* metrics.c: GET /metrics on MetricsListen, non-blocking, in the epoll loop */
 void gfwd_metrics_sync(struct gfwd *d);		/* (re)open or close per d->conf */

@@ -169,12 +169,7 @@ static void on_signal(struct gfwd *d)
 
 static void on_control(struct gfwd *d)
 {
-	int sock = geofw_ctl_accept(d->ctlfd, 5000);
-
-	if (sock < 0)
-		return;
-	gfwd_control_handle(d, sock);
-	close(sock);
+	gfwd_control_ready(d);
 }
 
 static void drain_timer(int fd)
@@ -280,11 +275,8 @@ static int start(struct gfwd *d)
 		return log_err(ret, "cannot create %s: %s", d->link_dir, strerror(-ret));
 	if ((ret = mkdir_p(d->conf.state_dir, 0750)))
 		return log_err(ret, "cannot create %s: %s", d->conf.state_dir, strerror(-ret));
-	if ((size_t)snprintf(d->state_path, sizeof(d->state_path), "%s/" GFWD_STATE_FILE,
-			     d->conf.state_dir) >= sizeof(d->state_path))
-		return log_err(-ENAMETOOLONG, "StateDirectory %s: path too long", d->conf.state_dir);
-	if ((ret = geofw_state_load(d->state_path, &d->state, err, sizeof(err))))
-		return log_err(ret, "state: %s (refusing to start rather than lose rules)", err);
+	if ((ret = geofw_store_open(d->conf.state_dir, &d->store, err, sizeof(err))))
+		return log_err(ret, "rules: %s", err);
 
 	ret = geofw_load(d->pin_dir, &d->fw);
 	if (ret == -EPROTO || ret == -EINVAL) {
@@ -347,7 +339,7 @@ static void stop(struct gfwd *d)
 	}
 	gfwd_netwatch_close(d);
 	geofw_unload(&d->fw);
-	geofw_state_free(d->state);
+	geofw_store_close(d->store);
 }
 
 /* --cleanup: the configured interfaces lose the TC filter too. */

@@ -18,7 +18,7 @@
 #include "countries.h"
 #include "ctl.h"
 #include "maps.h"
-#include "state.h"
+#include "store.h"
 
 /* ---- options ----------------------------------------------------------- */
 
@@ -39,6 +39,7 @@ enum opt_key {
 	O_ONCE,
 	O_INTERVAL,
 	O_WINDOW,
+	O_SOURCE,
 	O_MAX
 };
 
@@ -53,6 +54,7 @@ enum pos_kind {
 	P_FILE,
 	P_LIST,
 	P_TOPIC,
+	P_SOURCE,	/* a rule source: cli, import:NAME, ... */
 };
 
 static const struct geofw_cmd_option opt_json = {
@@ -141,6 +143,15 @@ static const struct geofw_cmd_option opt_window = {
 	"rank over the last SEC seconds (default 10)",
 };
 
+static const struct geofw_cmd_option opt_source_list = {
+	O_SOURCE, "source", 0, "SOURCE", false,
+	"only the rules of SOURCE: cli, import:NAME, ...",
+};
+static const struct geofw_cmd_option opt_source_del = {
+	O_SOURCE, "source", 0, "SOURCE", false,
+	"remove only the rule of SOURCE (default: the\nprefix's rules of every source)",
+};
+
 /* Every command has these. */
 static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_help };
 
@@ -148,7 +159,7 @@ static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_he
 static const struct geofw_cmd_option *const all_opts[] = {
 	&opt_ttl, &opt_action_block, &opt_comment, &opt_force_block, &opt_replace,
 	&opt_watch, &opt_samples, &opt_db, &opt_follow, &opt_rate, &opt_once, &opt_interval,
-	&opt_window,
+	&opt_window, &opt_source_list,
 };
 
 /* ---- commands ------------------------------------------------------------ */
@@ -184,11 +195,15 @@ static const struct geofw_cmd_desc commands[] = {
 		.summary = "remove block rules",
 		.help =
 "Remove the block rules of exactly these prefixes: a rule for\n"
-"203.0.113.0/24 is not removed by 'del-block 203.0.113.7'.  All or\n"
-"nothing: when one of them is not blocked, nothing is removed.",
-		.examples = "fwctl del-block 203.0.113.0/24",
+"203.0.113.0/24 is not removed by 'del-block 203.0.113.7'.  When several\n"
+"sources block a prefix (cli, an imported list), every one of their\n"
+"rules goes, unless --source names one.  All or nothing: when one of\n"
+"them is not blocked, nothing is removed.",
+		.examples = "fwctl del-block 203.0.113.0/24\n"
+			    "fwctl del-block 198.51.100.7 --source import:drop.txt",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR_DEL, .min_args = 1, .max_args = -1,
+		.opts = { &opt_source_del },
 	},
 	{
 		.id = GEOFW_CMD_ALLOW,
@@ -216,6 +231,7 @@ static const struct geofw_cmd_desc commands[] = {
 		.examples = "fwctl del-allow 192.0.2.0/24",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR_DEL, .min_args = 1, .max_args = -1,
+		.opts = { &opt_source_del },
 	},
 	{
 		.id = GEOFW_CMD_BLOCK_COUNTRY,
@@ -322,9 +338,44 @@ static const struct geofw_cmd_desc commands[] = {
 "geofwd answers when it runs.  While it is stopped fwctl reads the\n"
 "pinned maps instead: they hold prefixes, actions, rule ids and expiry\n"
 "times but no comments, which a note on standard error says.",
-		.examples = "fwctl list blocks\nfwctl -j list countries",
+		.examples = "fwctl list blocks\nfwctl -j list countries\n"
+			    "fwctl list --source import:drop.txt",
 		.kind = GEOFW_CMD_EITHER,
 		.pos_kind = P_LIST, .min_args = 0, .max_args = 1,
+		.opts = { &opt_source_list },
+	},
+	{
+		.id = GEOFW_CMD_EXPORT,
+		.name = "export",
+		.args = "",
+		.summary = "write the block rules as an import list",
+		.help =
+"Write the blocked prefixes to standard output in the format 'fwctl\n"
+"import' reads, one per line, with '#' lines naming the source, action,\n"
+"expiry and comment of each rule: a backup, or a way to move the rules\n"
+"to another host.  --source writes one source's rules only, so that\n"
+"'fwctl export --source import:drop.txt > drop.txt' followed by 'fwctl\n"
+"import drop.txt' gives the same list back.  Every source is written\n"
+"otherwise, a prefix once per source that blocks it.",
+		.examples = "fwctl export > rules.txt\n"
+			    "fwctl export --source cli | ssh other-host fwctl import -",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_NONE,
+		.opts = { &opt_source_list },
+	},
+	{
+		.id = GEOFW_CMD_DEL_SOURCE,
+		.name = "del-source",
+		.args = "SOURCE",
+		.summary = "remove every rule of one source",
+		.help =
+"Remove every rule SOURCE made (cli, import:NAME, ...) in one change:\n"
+"the rows and the kernel entries go together, and prefixes that another\n"
+"source also blocks stay blocked by it.  'fwctl list' shows each rule's\n"
+"source.",
+		.examples = "fwctl del-source import:drop.txt",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_SOURCE, .min_args = 1, .max_args = 1,
 	},
 	{
 		.id = GEOFW_CMD_STATUS,
@@ -656,7 +707,7 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 	case O_ACTION:
 		return parse_block_action(d->name, v, &cmd->action, err, errlen);
 	case O_COMMENT:
-		if (geofw_state_check_text(v, strlen(v), GEOFW_STATE_COMMENT_MAX, "comment",
+		if (geofw_store_check_text(v, strlen(v), GEOFW_STORE_COMMENT_MAX, "comment",
 					   msg, sizeof(msg)))
 			return geofw_errf(err, errlen, -EINVAL, "%s: --comment: %s", d->name, msg);
 		return set_text(&cmd->comment, v, err, errlen);
@@ -666,6 +717,12 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 	case O_REPLACE:
 		cmd->replace = true;
 		return 0;
+	case O_SOURCE:
+		if (!*v || geofw_store_check_text(v, strlen(v), GEOFW_STORE_SOURCE_MAX, "source",
+						  msg, sizeof(msg)))
+			return geofw_errf(err, errlen, -EINVAL, "%s: --source: %s", d->name,
+					  *v ? msg : "empty");
+		return set_text(&cmd->source, v, err, errlen);
 	case O_WATCH:
 		cmd->watch = true;
 		if (!v)
@@ -798,6 +855,12 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 		if (strlen(v) >= PATH_MAX)
 			return geofw_errf(err, errlen, -EINVAL, "%s: file name too long", d->name);
 		return set_text(&cmd->file, v, err, errlen);
+	case P_SOURCE:
+		if (!*v || geofw_store_check_text(v, strlen(v), GEOFW_STORE_SOURCE_MAX, "source",
+						  eb, sizeof(eb)))
+			return geofw_errf(err, errlen, -EINVAL, "%s: source: %s", d->name,
+					  *v ? eb : "empty");
+		return set_text(&cmd->source, v, err, errlen);
 	case P_LIST:
 		if (!strcmp(v, "blocks"))
 			cmd->list = GEOFW_LIST_BLOCKS;
@@ -829,6 +892,8 @@ static const char *missing_what(const struct geofw_cmd_desc *d)
 		return "mode (block or allow)";
 	case P_FILE:
 		return "FILE (- for standard input)";
+	case P_SOURCE:
+		return "SOURCE (cli, import:NAME, ...)";
 	default:
 		return "argument";
 	}
@@ -1102,6 +1167,7 @@ void geofw_cmd_free(struct geofw_cmd *cmd)
 	free(cmd->file);
 	free(cmd->db);
 	free(cmd->topic);
+	free(cmd->source);
 	cmd_init(cmd);
 }
 

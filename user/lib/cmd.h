@@ -65,6 +65,8 @@ enum geofw_cmd_id {
 	GEOFW_CMD_VERSION,
 	GEOFW_CMD_LOG,
 	GEOFW_CMD_TOP,
+	GEOFW_CMD_EXPORT,
+	GEOFW_CMD_DEL_SOURCE,
 	GEOFW_CMD_MAX
 };
 
@@ -153,6 +155,8 @@ struct geofw_cmd {
 	size_t samples;		/* geo verify --samples, default 100000 */
 	char *db;		/* geo verify --db; NULL: GeoIPDatabase of geofw.conf */
 	char *topic;		/* help: "add-block", "geo", "geo verify"; NULL: all */
+	char *source;		/* list, export, del-block, del-allow --source;
+				 * del-source SOURCE; NULL when not given */
 	bool json;		/* -j/--json given after the command word */
 };
 
