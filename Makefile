@@ -127,6 +127,12 @@ $(BUILD)/tests/%/run: $$(wildcard tests/$$*/*.c tests/$$*/*.h tests/lib/*.c test
 # Helper programs of the e2e tests (traffic generators).
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 
+# ctlstorm speaks geofwd's control protocol: it links the library.
+$(BUILD)/tests/tools/ctlstorm: tests/tools/ctlstorm.c $(LIB) $(USER_HDRS) | $(BUILD)/tests
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 $(BUILD)/tests/tools/%: tests/tools/%.c | $(BUILD)/tests
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)

@@ -334,7 +334,7 @@ static int cmd_import(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
 	struct geofw_importlist list = {};
-	struct geofw_rule *rules;
+	struct geofw_rule attrs = {};
 	char source[GEOFW_STORE_SOURCE_MAX], *buf = NULL;
 	const char *base;
 	size_t len = 0, removed = 0;
@@ -354,18 +354,16 @@ static int cmd_import(struct request *r)
 	if (err)
 		return reply_error(r, GEOFW_CTL_REJECTED, r->err);
 
-	rules = block_rows(r, list.v, list.n, source);
-	err = rules ? 0 : -ENOMEM;
-	/* --replace: the list becomes the source's rules, in the same change. */
-	if (!err)
-		err = cmd->replace ? geofw_store_replace_source(r->d->store, source, rules, list.n,
-								&removed, &r->diff, r->err,
-								sizeof(r->err)) :
-				     geofw_store_add(r->d->store, rules, list.n, GEOFW_STORE_ONE_ID,
-						     &r->diff, r->err, sizeof(r->err));
+	/* The list is one row: written and replaced as a whole. */
+	attrs.action = (__u8)(cmd->action >= 0 ? cmd->action : GEOFW_ACT_DROP);
+	attrs.expires = cmd->ttl ? (__u64)time(NULL) + cmd->ttl : 0;
+	attrs.comment = cmd->comment ? cmd->comment : "";
+	attrs.uid = r->who.uid;
+	attrs.pid = r->who.pid;
+	err = geofw_store_import(r->d->store, source, list.v, list.n, &attrs, cmd->replace,
+				 &removed, &r->diff, r->err, sizeof(r->err));
 	if (!err)
 		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
-	free(rules);
 	if (err) {
 		geofw_importlist_free(&list);
 		return change_failed(r);

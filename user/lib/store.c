@@ -83,6 +83,13 @@ static const char schema_sql[] =
 	" PRIMARY KEY(kind,family,addr,plen,source)) WITHOUT ROWID;"
 	"CREATE INDEX rules_by_source ON rules(source);"
 	"CREATE INDEX rules_expiring ON rules(expires) WHERE expires>0;"
+	/* An imported list: one row, its prefixes packed in key order (18
+	 * bytes each: family, length, 16 address bytes), written and replaced
+	 * as a whole like the file it came from. */
+	"CREATE TABLE lists(source TEXT PRIMARY KEY, action INTEGER NOT NULL,"
+	" rule_id INTEGER NOT NULL, expires INTEGER NOT NULL, comment TEXT NOT NULL,"
+	" uid INTEGER NOT NULL, pid INTEGER NOT NULL, created INTEGER NOT NULL,"
+	" entries INTEGER NOT NULL, prefixes BLOB NOT NULL);"
 	/* The rule id an imported list's rows share, kept for its next import. */
 	"CREATE TABLE sources(name TEXT PRIMARY KEY, rule_id INTEGER NOT NULL,"
 	" created INTEGER NOT NULL);"
@@ -92,6 +99,17 @@ static const char schema_sql[] =
 
 /* Rule id use: free, one row's own, an imported list's (shared). */
 enum { ID_FREE, ID_ROW, ID_SOURCE };
+
+/* An imported list, in memory as in its row. */
+struct slist {
+	char *source, *comment;
+	__u8 action;
+	__u32 rule_id, uid;
+	__s32 pid;
+	__u64 expires, created;
+	struct geofw_cidr *v;	/* sorted by geofw_cidr_cmp(), no duplicates */
+	size_t n;
+};
 
 struct geofw_store {
 	sqlite3 *db;
@@ -106,6 +124,8 @@ struct geofw_store {
 	bool counts_ok;
 	struct geofw_store_counts counts;
 	int wal_frames;		/* in the WAL since the last checkpoint */
+	struct slist *lists;
+	size_t n_lists;
 };
 
 #define CHECKPOINT_FRAMES	1000	/* pages, as SQLite's autocheckpoint */
@@ -323,6 +343,93 @@ static void id_release(struct geofw_store *st, __u32 id)
 
 /* ---- in-memory copies, (re)read from the database -------------------------------- */
 
+static void lists_free(struct geofw_store *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_lists; i++) {
+		free(st->lists[i].source);
+		free(st->lists[i].comment);
+		free(st->lists[i].v);
+	}
+	free(st->lists);
+	st->lists = NULL;
+	st->n_lists = 0;
+}
+
+static bool list_valid(const struct geofw_cidr *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((v[i].family != 4 && v[i].family != 6) ||
+		    v[i].prefixlen > (v[i].family == 4 ? 32 : 128) || geofw_cidr_has_host_bits(&v[i]) ||
+		    (i && geofw_cidr_cmp(&v[i - 1], &v[i]) >= 0))
+			return false;
+	return true;
+}
+
+static int load_lists(struct geofw_store *st, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lists_free(st);
+	rc = sqlite3_prepare_v2(st->db, "SELECT source,action,rule_id,expires,comment,uid,pid,"
+				"created,entries,prefixes FROM lists ORDER BY source", -1, &s, NULL);
+	if (rc)
+		return sql_fail(st, rc, "reading the lists", err, errlen);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *src = (const char *)sqlite3_column_text(s, 0);
+		const char *com = (const char *)sqlite3_column_text(s, 4);
+		size_t n = (size_t)sqlite3_column_int64(s, 8);
+		const void *blob = sqlite3_column_blob(s, 9);
+		struct slist *l;
+		void *p;
+
+		if (!src || (size_t)sqlite3_column_bytes(s, 9) != n * sizeof(struct geofw_cidr) ||
+		    (n && !blob)) {
+			sqlite3_finalize(s);
+			return geofw_errf(err, errlen, -EUCLEAN, "%s: list %s: damaged row", st->path,
+					  src ? src : "?");
+		}
+		p = realloc(st->lists, (st->n_lists + 1) * sizeof(*st->lists));
+		if (!p) {
+			sqlite3_finalize(s);
+			return -ENOMEM;
+		}
+		st->lists = p;
+		l = &st->lists[st->n_lists++];
+		memset(l, 0, sizeof(*l));
+		l->source = strdup(src);
+		l->comment = strdup(com ? com : "");
+		l->action = (__u8)sqlite3_column_int(s, 1);
+		l->rule_id = (__u32)sqlite3_column_int64(s, 2);
+		l->expires = (__u64)sqlite3_column_int64(s, 3);
+		l->uid = (__u32)sqlite3_column_int64(s, 5);
+		l->pid = (__s32)sqlite3_column_int64(s, 6);
+		l->created = (__u64)sqlite3_column_int64(s, 7);
+		l->n = n;
+		l->v = malloc(n ? n * sizeof(*l->v) : 1);
+		if (!l->source || !l->comment || !l->v) {
+			sqlite3_finalize(s);
+			return -ENOMEM;
+		}
+		if (n)
+			memcpy(l->v, blob, n * sizeof(*l->v));
+		if (!list_valid(l->v, n) || l->action == GEOFW_ACT_PASS || l->action >= GEOFW_ACT_MAX) {
+			sqlite3_finalize(s);
+			return geofw_errf(err, errlen, -EUCLEAN, "%s: list %s: damaged prefixes",
+					  st->path, src);
+		}
+		id_set(st, l->rule_id, ID_SOURCE);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(st, rc, "reading the lists", err, errlen);
+	return 0;
+}
+
 static int load_memory(struct geofw_store *st, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
@@ -387,7 +494,7 @@ static int load_memory(struct geofw_store *st, char *err, size_t errlen)
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(st, rc, "reading countries", err, errlen);
-	return 0;
+	return load_lists(st, err, errlen);
 }
 
 /* ---- open ------------------------------------------------------------------------ */
@@ -442,6 +549,8 @@ static int schema_version(struct geofw_store *st, int *version, char *err, size_
 	return 0;
 }
 
+static int cmp_cidr_v(const void *a, const void *b);
+
 /* Read the text state file of earlier versions into the (new, empty)
  * database in one transaction; keep it as rules.v1.bak. */
 static int migrate_v1(struct geofw_store *st, const char *dir, char *err, size_t errlen)
@@ -477,14 +586,38 @@ static int migrate_v1(struct geofw_store *st, const char *dir, char *err, size_t
 		goto out;
 	if ((ret = geofw_store_begin(st, err, errlen)))
 		goto out;
-	/* Each list of the old file shared one id per source: so here. */
+	/* Each list of the old file becomes a list again when its entries
+	 * agree on action and expiry (they were imported together); the
+	 * rest become rows, a list's rows sharing one id as before. */
 	for (i = 0; i < n && !ret; i = j) {
+		bool same = rules[i].kind == GEOFW_RULE_BLOCK &&
+			    !strncmp(rules[i].source, "import:", 7);
+		size_t k;
+
 		for (j = i + 1; j < n && rules[j].kind == rules[i].kind &&
 		     !strcmp(rules[j].source, rules[i].source); j++)
-			;
-		ret = geofw_store_add(st, rules + i, j - i,
-				      !strncmp(rules[i].source, "import:", 7) ? GEOFW_STORE_ONE_ID : 0,
-				      &diff, err, errlen);
+			same = same && rules[j].action == rules[i].action &&
+			       rules[j].expires == rules[i].expires &&
+			       !strcmp(rules[j].comment, rules[i].comment);
+		if (same) {
+			struct geofw_cidr *v = malloc((j - i) * sizeof(*v));
+			size_t removed;
+
+			if (!v) {
+				ret = -ENOMEM;
+				break;
+			}
+			for (k = i; k < j; k++)
+				v[k - i] = rules[k].prefix;
+			qsort(v, j - i, sizeof(*v), cmp_cidr_v);
+			ret = geofw_store_import(st, rules[i].source, v, j - i, &rules[i], false,
+						 &removed, &diff, err, errlen);
+			free(v);
+		} else {
+			ret = geofw_store_add(st, rules + i, j - i,
+					      !strncmp(rules[i].source, "import:", 7) ?
+					      GEOFW_STORE_ONE_ID : 0, &diff, err, errlen);
+		}
 		geofw_kdiff_reset(&diff);
 	}
 	if (!ret && c.override)
@@ -624,6 +757,7 @@ void geofw_store_close(struct geofw_store *st)
 
 	if (!st)
 		return;
+	lists_free(st);
 	for (i = 0; i < S_MAX; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db) {
@@ -734,10 +868,52 @@ static int need_txn(struct geofw_store *st, char *err, size_t errlen)
 
 /* ---- resolving ------------------------------------------------------------------- */
 
-/* e->prefix and e->allow set: fill in what the rows say. */
+/* Precedence among block rules: the strictest action (drop 1 < reject <
+ * http403 < log 4), then the longest expiry (0 = never). */
+static bool beats(__u8 action, __u64 expires, const struct geofw_kentry *cur)
+{
+	if (!cur->present || action != cur->action)
+		return !cur->present || action < cur->action;
+	if (!cur->expires)
+		return false;
+	return !expires || expires > cur->expires;
+}
+
+static void consider(struct geofw_kentry *e, const struct slist *l)
+{
+	if (beats(l->action, l->expires, e)) {
+		e->present = true;
+		e->action = l->action;
+		e->expires = l->expires;
+		e->rule_id = l->rule_id;
+	}
+}
+
+static int cmp_cidr_v(const void *a, const void *b)
+{
+	return geofw_cidr_cmp(a, b);
+}
+
+static bool list_find(const struct slist *l, const struct geofw_cidr *p)
+{
+	return l->n && bsearch(p, l->v, l->n, sizeof(*l->v), cmp_cidr_v);
+}
+
+static int find_list(const struct geofw_store *st, const char *source)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_lists; i++)
+		if (!strcmp(st->lists[i].source, source))
+			return (int)i;
+	return -1;
+}
+
+/* e->prefix and e->allow set: fill in what the rows and lists say. */
 static int resolve_one(struct geofw_store *st, struct geofw_kentry *e)
 {
 	sqlite3_stmt *s = stmt(st, S_RESOLVE);
+	size_t i;
 	int rc;
 
 	bind_key(s, e->allow ? GEOFW_RULE_ALLOW : GEOFW_RULE_BLOCK, &e->prefix);
@@ -752,7 +928,13 @@ static int resolve_one(struct geofw_store *st, struct geofw_kentry *e)
 		e->expires = e->allow ? 0 : (__u64)sqlite3_column_int64(s, 2);
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_errno(rc);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_errno(rc);
+	if (!e->allow)
+		for (i = 0; i < st->n_lists; i++)
+			if (list_find(&st->lists[i], &e->prefix))
+				consider(e, &st->lists[i]);
+	return 0;
 }
 
 static int push_resolved(struct geofw_store *st, struct geofw_kdiff *diff, int kind,
@@ -772,6 +954,302 @@ int geofw_store_resolve(struct geofw_store *st, struct geofw_kdiff *diff)
 	for (i = 0; i < diff->n; i++)
 		if ((ret = resolve_one(st, &diff->v[i])))
 			return ret;
+	return 0;
+}
+
+
+/* ---- imported lists ------------------------------------------------------------- */
+
+static __u32 source_id(struct geofw_store *st, const char *source, __u64 now);
+
+/*
+ * The resolved entries of the sorted prefixes c[] go into diff: the rows by
+ * one query each while there are few, by one ordered scan merged with c[]
+ * when there are many (an import), and the lists by merging.
+ */
+static int resolve_sorted(struct geofw_store *st, const struct geofw_cidr *c, size_t n,
+			  struct geofw_kdiff *diff)
+{
+	struct geofw_kentry *e;
+	sqlite3_stmt *s;
+	size_t base = diff->n, i, j, l;
+	int rc, ret;
+
+	if (n <= 4096) {
+		for (i = 0; i < n; i++)
+			if ((ret = push_resolved(st, diff, GEOFW_RULE_BLOCK, &c[i])))
+				return ret;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		struct geofw_kentry z = { .prefix = c[i] };
+
+		if ((ret = geofw_kdiff_push(diff, &z)))
+			return ret;
+	}
+	e = diff->v + base;
+	rc = sqlite3_prepare_v2(st->db, "SELECT family,addr,plen,action,rule_id,expires FROM rules "
+				"WHERE kind=1 ORDER BY family,addr,plen,action,expires=0 DESC,"
+				"expires DESC", -1, &s, NULL);
+	if (rc)
+		return sql_errno(rc);
+	i = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct geofw_cidr k;
+		int cmp = 1;
+
+		if (column_key(s, 0, &k))
+			continue;
+		while (i < n && (cmp = geofw_cidr_cmp(&c[i], &k)) < 0)
+			i++;
+		if (i < n && !cmp && !e[i].present) {
+			e[i].present = true;
+			e[i].action = (__u8)sqlite3_column_int(s, 3);
+			e[i].rule_id = (__u32)sqlite3_column_int64(s, 4);
+			e[i].expires = (__u64)sqlite3_column_int64(s, 5);
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return sql_errno(rc);
+	for (l = 0; l < st->n_lists; l++) {
+		const struct slist *L = &st->lists[l];
+
+		for (i = 0, j = 0; i < n && j < L->n; ) {
+			int cmp = geofw_cidr_cmp(&c[i], &L->v[j]);
+
+			if (cmp < 0) {
+				i++;
+			} else if (cmp > 0) {
+				j++;
+			} else {
+				consider(&e[i], L);
+				i++;
+				j++;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Sorted a and b into out (allocated): their union, or the prefixes in
+ * exactly one of them (sym).  *only_a counts those of a missing in b. */
+static int merge_sets(const struct geofw_cidr *a, size_t na, const struct geofw_cidr *b,
+		      size_t nb, bool sym, struct geofw_cidr **out, size_t *n, size_t *only_a)
+{
+	struct geofw_cidr *v = malloc((na + nb ? na + nb : 1) * sizeof(*v));
+	size_t i = 0, j = 0, k = 0;
+
+	if (!v)
+		return -ENOMEM;
+	*only_a = 0;
+	while (i < na || j < nb) {
+		int cmp = i == na ? 1 : j == nb ? -1 : geofw_cidr_cmp(&a[i], &b[j]);
+
+		if (cmp < 0) {
+			v[k++] = a[i++];
+			(*only_a)++;
+		} else if (cmp > 0) {
+			v[k++] = b[j++];
+		} else {
+			if (!sym)
+				v[k++] = a[i];
+			i++;
+			j++;
+		}
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static int write_list(struct geofw_store *st, const struct slist *l)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO lists(source,action,rule_id,expires,"
+				"comment,uid,pid,created,entries,prefixes) VALUES(?1,?2,?3,?4,?5,"
+				"?6,?7,?8,?9,?10)", -1, &s, NULL);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, l->source, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, l->action);
+	sqlite3_bind_int64(s, 3, l->rule_id);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)l->expires);
+	sqlite3_bind_text(s, 5, l->comment, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, l->uid);
+	sqlite3_bind_int64(s, 7, l->pid);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)l->created);
+	sqlite3_bind_int64(s, 9, (sqlite3_int64)l->n);
+	sqlite3_bind_blob64(s, 10, l->v, l->n * sizeof(*l->v), SQLITE_STATIC);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sqlite3_errcode(st->db);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Forget list idx (its row deleted already). */
+static void drop_list(struct geofw_store *st, size_t idx)
+{
+	struct slist *l = &st->lists[idx];
+
+	free(l->source);
+	free(l->comment);
+	free(l->v);
+	st->lists[idx] = st->lists[--st->n_lists];
+}
+
+static int delete_list_row(struct geofw_store *st, const char *source)
+{
+	sqlite3_stmt *s;
+	int rc = sqlite3_prepare_v2(st->db, "DELETE FROM lists WHERE source=?1", -1, &s, NULL);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sqlite3_errcode(st->db);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Remove list idx entirely; its prefixes' entries into diff. */
+static int remove_list(struct geofw_store *st, size_t idx, struct geofw_kdiff *diff)
+{
+	struct geofw_cidr *v = st->lists[idx].v;
+	size_t n = st->lists[idx].n;
+	int rc, ret;
+
+	if ((rc = delete_list_row(st, st->lists[idx].source)))
+		return sql_errno(rc);
+	st->lists[idx].v = NULL;
+	drop_list(st, idx);
+	ret = resolve_sorted(st, v, n, diff);
+	free(v);
+	return ret;
+}
+
+int geofw_store_import(struct geofw_store *st, const char *source, const struct geofw_cidr *v,
+		       size_t n, const struct geofw_rule *attrs, bool replace, size_t *removed,
+		       struct geofw_kdiff *diff, char *err, size_t errlen)
+{
+	struct geofw_rule probe = *attrs;
+	struct geofw_cidr *newv = NULL, *cand = NULL;
+	size_t n_new = 0, n_cand = 0, gone = 0, dummy;
+	__u64 now = (__u64)time(NULL);
+	struct slist *l, fresh = {};
+	int idx, ret, rc;
+
+	*removed = 0;
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	probe.kind = GEOFW_RULE_BLOCK;
+	probe.source = source;
+	probe.prefix = (struct geofw_cidr){ .family = 4 };
+	if ((ret = check_rule(&probe, err, errlen)))
+		return ret;
+	if (!list_valid(v, n))
+		return geofw_errf(err, errlen, -EINVAL, "import: prefixes not canonical and sorted");
+	idx = find_list(st, source);
+	l = idx >= 0 ? &st->lists[idx] : &fresh;
+	/* Without --replace the list grows: the old prefixes stay. */
+	ret = replace || idx < 0 ? merge_sets(NULL, 0, v, n, false, &newv, &n_new, &dummy) :
+				   merge_sets(l->v, l->n, v, n, false, &newv, &n_new, &dummy);
+	if (ret)
+		return ret;
+	/* The kernel changes where a prefix comes or goes, everywhere when
+	 * the list's action or expiry changes. */
+	ret = merge_sets(l->v, l->n, newv, n_new,
+			 idx >= 0 && l->action == attrs->action && l->expires == attrs->expires,
+			 &cand, &n_cand, &gone);
+	if (ret)
+		goto out;
+	if (idx < 0) {
+		void *p = realloc(st->lists, (st->n_lists + 1) * sizeof(*st->lists));
+
+		if (!p) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		st->lists = p;
+		idx = (int)st->n_lists++;
+		l = &st->lists[idx];
+		memset(l, 0, sizeof(*l));
+		l->source = strdup(source);
+		if (!l->source) {
+			st->n_lists--;
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	free(l->comment);
+	l->comment = strdup(attrs->comment ? attrs->comment : "");
+	l->action = attrs->action;
+	l->expires = attrs->expires;
+	l->uid = attrs->uid;
+	l->pid = attrs->pid;
+	l->created = attrs->created ? attrs->created : now;
+	l->rule_id = source_id(st, source, now);
+	free(l->v);
+	l->v = newv;
+	l->n = n_new;
+	newv = NULL;
+	if (!l->comment) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* An empty list is no list (import --replace of an empty file). */
+	rc = l->n ? write_list(st, l) : delete_list_row(st, source);
+	if (rc) {
+		ret = sql_fail(st, rc, "cannot write the list", err, errlen);
+		goto out;
+	}
+	if (!l->n)
+		drop_list(st, (size_t)idx);
+	*removed = gone;
+	if ((ret = resolve_sorted(st, cand, n_cand, diff)))
+		ret = sql_fail(st, ret, "cannot read the rules back", err, errlen);
+out:
+	free(newv);
+	free(cand);
+	return ret;
+}
+
+/* Remove prefixes from the lists (of source only, unless NULL): the
+ * lists touched are written again.  found[i] is set for each one removed. */
+static int unlist(struct geofw_store *st, const struct geofw_cidr *p, size_t n,
+		  const char *source, bool *found)
+{
+	size_t i, k;
+	int rc;
+
+	for (k = 0; k < st->n_lists; k++) {
+		struct slist *l = &st->lists[k];
+		bool dirty = false;
+
+		if (source && strcmp(source, l->source))
+			continue;
+		for (i = 0; i < n; i++) {
+			struct geofw_cidr *hit = l->n ? bsearch(&p[i], l->v, l->n, sizeof(*l->v),
+								cmp_cidr_v) : NULL;
+
+			if (!hit)
+				continue;
+			memmove(hit, hit + 1, (size_t)(l->v + l->n - hit - 1) * sizeof(*hit));
+			l->n--;
+			found[i] = true;
+			dirty = true;
+		}
+		if (!dirty)
+			continue;
+		if (l->n) {
+			if ((rc = write_list(st, l)))
+				return rc;
+		} else {
+			if ((rc = delete_list_row(st, l->source)))
+				return rc;
+			drop_list(st, k--);
+		}
+	}
 	return 0;
 }
 
@@ -896,32 +1374,48 @@ int geofw_store_del(struct geofw_store *st, int kind, const struct geofw_cidr *p
 		    char *err, size_t errlen)
 {
 	char pb[GEOFW_CIDR_STRLEN];
+	bool *listed = calloc(n ? n : 1, sizeof(*listed));
 	size_t i;
-	int ret;
+	int ret, rc;
 
-	if ((ret = need_txn(st, err, errlen)))
+	if (!listed)
+		return -ENOMEM;
+	if ((ret = need_txn(st, err, errlen))) {
+		free(listed);
 		return ret;
+	}
+	if (kind == GEOFW_RULE_BLOCK && (rc = unlist(st, prefixes, n, source, listed))) {
+		free(listed);
+		return sql_fail(st, rc, "cannot write the list", err, errlen);
+	}
 	for (i = 0; i < n; i++) {
 		ret = delete_key(st, kind, &prefixes[i], source);
-		if (ret < 0)
+		if (ret < 0) {
+			free(listed);
 			return sql_fail(st, -ret, "cannot delete the rule", err, errlen);
+		}
 		/* A prefix twice in one batch: the first took it. */
-		if (!ret && !(i && !memcmp(&prefixes[i], &prefixes[i - 1], sizeof(*prefixes)))) {
+		if (!ret && !listed[i] &&
+		    !(i && !memcmp(&prefixes[i], &prefixes[i - 1], sizeof(*prefixes)))) {
 			size_t k;
 
 			for (k = 0; k < i; k++)
 				if (!memcmp(&prefixes[k], &prefixes[i], sizeof(*prefixes)))
 					break;
 			if (k == i) {
+				free(listed);
 				geofw_cidr_format(&prefixes[i], pb, sizeof(pb));
 				return geofw_errf(err, errlen, -ENOENT, "%s is not %s%s%s", pb,
 						  kind == GEOFW_RULE_ALLOW ? "allowed" : "blocked",
 						  source ? " by source " : "", source ? source : "");
 			}
 		}
-		if ((ret = push_resolved(st, diff, kind, &prefixes[i])))
+		if ((ret = push_resolved(st, diff, kind, &prefixes[i]))) {
+			free(listed);
 			return sql_fail(st, ret, "cannot read the rules back", err, errlen);
+		}
 	}
+	free(listed);
 	return 0;
 }
 
@@ -1029,8 +1523,16 @@ long geofw_store_del_source(struct geofw_store *st, const char *source,
 	bool countries = false;
 	int ret, rc;
 
+	long listed = 0;
+	int idx;
+
 	if ((ret = need_txn(st, err, errlen)))
 		return ret;
+	if ((idx = find_list(st, source)) >= 0) {
+		listed = (long)st->lists[idx].n;
+		if ((ret = remove_list(st, (size_t)idx, diff)))
+			return sql_fail(st, ret, "cannot remove the list", err, errlen);
+	}
 	if ((rc = source_rows(st, source, 0, &old, &n_old)))
 		return sql_fail(st, rc, "cannot read the source's rules", err, errlen);
 	for (i = 0; i < n_old; i++) {
@@ -1070,7 +1572,7 @@ long geofw_store_del_source(struct geofw_store *st, const char *source,
 	sqlite3_reset(s);
 	if (countries)
 		load_memory(st, NULL, 0);
-	return (long)n_old;
+	return (long)n_old + listed;
 }
 
 long geofw_store_sweep(struct geofw_store *st, __u64 now, struct geofw_kdiff *diff,
@@ -1112,6 +1614,16 @@ long geofw_store_sweep(struct geofw_store *st, __u64 now, struct geofw_kdiff *di
 			return sql_fail(st, ret, "cannot read the rules back", err, errlen);
 		}
 	free(gone);
+	/* A list imported with --ttl expires as a whole. */
+	for (i = 0; i < st->n_lists; i++) {
+		const struct slist *l = &st->lists[i];
+
+		if (!l->expires || l->expires > now)
+			continue;
+		n += l->n;
+		if ((ret = remove_list(st, i--, diff)))
+			return sql_fail(st, ret, "cannot remove an expired list", err, errlen);
+	}
 	return (long)n;
 }
 
@@ -1119,10 +1631,14 @@ __u64 geofw_store_next_expiry(struct geofw_store *st)
 {
 	sqlite3_stmt *s = stmt(st, S_NEXT_EXPIRY);
 	__u64 v = 0;
+	size_t i;
 
 	if (sqlite3_step(s) == SQLITE_ROW)
 		v = (__u64)sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
+	for (i = 0; i < st->n_lists; i++)
+		if (st->lists[i].expires && (!v || st->lists[i].expires < v))
+			v = st->lists[i].expires;
 	return v;
 }
 
@@ -1188,8 +1704,8 @@ int geofw_store_set_countries(struct geofw_store *st, const struct geofw_store_c
 
 /* ---- reading --------------------------------------------------------------------- */
 
-int geofw_store_for_each_entry(struct geofw_store *st,
-			       int (*fn)(const struct geofw_kentry *e, void *ctx), void *ctx)
+/* The rows' winners, in key order (blocks, then allows). */
+static int row_entries(struct geofw_store *st, struct geofw_kdiff *out)
 {
 	sqlite3_stmt *s;
 	struct geofw_kentry e = {}, cur = {};
@@ -1214,18 +1730,73 @@ int geofw_store_for_each_entry(struct geofw_store *st,
 		e.expires = e.allow ? 0 : (__u64)sqlite3_column_int64(s, 6);
 		cur = e;
 		have = true;
-		ret = fn(&e, ctx);
+		ret = geofw_kdiff_push(out, &e);
 	}
 	sqlite3_finalize(s);
 	if (ret)
 		return ret;
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_errno(rc);
+	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+}
+
+int geofw_store_for_each_entry(struct geofw_store *st,
+			       int (*fn)(const struct geofw_kentry *e, void *ctx), void *ctx)
+{
+	struct geofw_kdiff rows = {};
+	size_t *pos = calloc(st->n_lists + 1, sizeof(*pos)), r = 0, k;
+	int ret;
+
+	if (!pos)
+		return -ENOMEM;
+	ret = row_entries(st, &rows);
+	/* Merge the rows' winners with every list (all in key order), the
+	 * winner of each prefix resolved across them. */
+	while (!ret) {
+		struct geofw_kentry e = {};
+		bool any = false;
+
+		if (r < rows.n) {
+			e = rows.v[r];
+			any = true;
+		}
+		for (k = 0; k < st->n_lists; k++) {
+			const struct slist *l = &st->lists[k];
+			struct geofw_kentry le = { .present = true };
+
+			if (pos[k] >= l->n)
+				continue;
+			le.prefix = l->v[pos[k]];
+			if (!any || geofw_kentry_cmp(&le, &e) < 0) {
+				e = le;
+				e.present = false;	/* filled in below */
+				any = true;
+			}
+		}
+		if (!any)
+			break;
+		if (r < rows.n && !geofw_kentry_cmp(&rows.v[r], &e)) {
+			e = rows.v[r];
+			r++;
+		}
+		for (k = 0; k < st->n_lists && !e.allow; k++) {
+			const struct slist *l = &st->lists[k];
+
+			if (pos[k] < l->n && !geofw_cidr_cmp(&l->v[pos[k]], &e.prefix)) {
+				consider(&e, l);
+				pos[k]++;
+			}
+		}
+		ret = fn(&e, ctx);
+	}
+	geofw_kdiff_free(&rows);
+	free(pos);
+	return ret;
 }
 
 int geofw_store_for_each_rule(struct geofw_store *st, int kind, const char *source,
 			      int (*fn)(const struct geofw_rule *r, void *ctx), void *ctx)
 {
 	sqlite3_stmt *s;
+	size_t k;
 	int rc, ret = 0;
 
 	rc = sqlite3_prepare_v2(st->db, "SELECT kind,family,addr,plen,source,action,rule_id,"
@@ -1268,42 +1839,62 @@ int geofw_store_for_each_rule(struct geofw_store *st, int kind, const char *sour
 	sqlite3_finalize(s);
 	if (ret)
 		return ret;
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_errno(rc);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sql_errno(rc);
+	if (kind && kind != GEOFW_RULE_BLOCK)
+		return 0;
+	for (k = 0; !ret && k < st->n_lists; k++) {
+		const struct slist *l = &st->lists[k];
+		struct geofw_rule r = { .kind = GEOFW_RULE_BLOCK, .action = l->action,
+					.rule_id = l->rule_id, .expires = l->expires,
+					.comment = l->comment, .source = l->source, .uid = l->uid,
+					.pid = l->pid, .created = l->created };
+		size_t i;
+
+		if (source && strcmp(source, l->source))
+			continue;
+		for (i = 0; !ret && i < l->n; i++) {
+			r.prefix = l->v[i];
+			ret = fn(&r, ctx);
+		}
+	}
+	return ret;
+}
+
+static int count_entry(const struct geofw_kentry *e, void *ctx)
+{
+	struct geofw_store_counts *c = ctx;
+	bool v6 = e->prefix.family == 6;
+
+	if (e->allow)
+		(*(v6 ? &c->allow6 : &c->allow4))++;
+	else if (e->prefix.prefixlen == (v6 ? 128 : 32))
+		(*(v6 ? &c->block_ip6 : &c->block_ip4))++;
+	else
+		(*(v6 ? &c->block_net6 : &c->block_net4))++;
+	return 0;
 }
 
 void geofw_store_counts(struct geofw_store *st, struct geofw_store_counts *out)
 {
 	sqlite3_stmt *s;
+	size_t i;
 
 	if (st->counts_ok) {
 		*out = st->counts;
 		return;
 	}
+	/* Prefixes as the kernel holds them: rows of several sources for one
+	 * count once. */
 	memset(&st->counts, 0, sizeof(st->counts));
-	/* Distinct prefixes: rows of several sources for one count once. */
-	if (sqlite3_prepare_v2(st->db, "SELECT kind,family,plen=(CASE family WHEN 4 THEN 32 "
-			       "ELSE 128 END),count(*) FROM (SELECT DISTINCT kind,family,addr,plen "
-			       "FROM rules WHERE kind IN (1,2)) GROUP BY 1,2,3", -1, &s, NULL) ==
-	    SQLITE_OK) {
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			int kind = sqlite3_column_int(s, 0), v6 = sqlite3_column_int(s, 1) == 6;
-			bool exact = sqlite3_column_int(s, 2);
-			size_t c = (size_t)sqlite3_column_int64(s, 3);
-
-			if (kind == GEOFW_RULE_ALLOW)
-				*(v6 ? &st->counts.allow6 : &st->counts.allow4) += c;
-			else if (exact)
-				*(v6 ? &st->counts.block_ip6 : &st->counts.block_ip4) += c;
-			else
-				*(v6 ? &st->counts.block_net6 : &st->counts.block_net4) += c;
-		}
-		sqlite3_finalize(s);
-	}
+	geofw_store_for_each_entry(st, count_entry, &st->counts);
 	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM rules", -1, &s, NULL) == SQLITE_OK) {
 		if (sqlite3_step(s) == SQLITE_ROW)
 			st->counts.rows = (size_t)sqlite3_column_int64(s, 0);
 		sqlite3_finalize(s);
 	}
+	for (i = 0; i < st->n_lists; i++)
+		st->counts.rows += st->lists[i].n;
 	st->counts_ok = !st->depth;
 	*out = st->counts;
 }

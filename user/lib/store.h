@@ -150,7 +150,18 @@ int geofw_store_del(struct geofw_store *st, int kind, const struct geofw_cidr *p
 int geofw_store_replace_source(struct geofw_store *st, const char *source,
 			       const struct geofw_rule *rules, size_t n, size_t *removed,
 			       struct geofw_kdiff *diff, char *err, size_t errlen);
-/* Remove every row of source; the number removed or -errno. */
+/*
+ * An imported list (source "import:NAME"): one row holding its sorted
+ * prefixes (v[]: sorted by geofw_cidr_cmp(), no duplicates), all with the
+ * action, expiry, comment and who of attrs.  replace: the list becomes
+ * exactly v[] (*removed: how many left it); else v[] joins the prefixes it
+ * has.  A list has one action and expiry, the last import's.  An empty
+ * list is removed.  diff gets every prefix whose entry may have changed.
+ */
+int geofw_store_import(struct geofw_store *st, const char *source, const struct geofw_cidr *v,
+		       size_t n, const struct geofw_rule *attrs, bool replace, size_t *removed,
+		       struct geofw_kdiff *diff, char *err, size_t errlen);
+/* Remove every row of source (its list too); the number removed or -errno. */
 long geofw_store_del_source(struct geofw_store *st, const char *source,
 			    struct geofw_kdiff *diff, char *err, size_t errlen);
 /* Remove every row with 0 < expires <= now; the number or -errno. */
