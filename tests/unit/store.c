@@ -550,3 +550,102 @@ void test_store_expiry_across_reboot(void)
 	ASSERT_EQ(geofw_expiry_to_boot_ns(0, &after), 0, "never");
 	ASSERT_EQ(geofw_expiry_to_boot_ns(1700000000, &after), 1, "past: expired");
 }
+
+static int find_entry(struct geofw_store *st, const char *prefix, struct geofw_kentry *out)
+{
+	struct collect c = {};
+	struct geofw_cidr p = P(prefix);
+	size_t i;
+
+	geofw_store_for_each_entry(st, collect_entry, &c);
+	for (i = 0; i < c.n && i < 16; i++)
+		if (!geofw_cidr_cmp(&c.v[i].prefix, &p)) {
+			*out = c.v[i];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* An imported list is one row: precedence against rows, removal of one
+ * prefix, --replace, expiry as a whole, and all of it after a reopen. */
+void test_store_lists(void)
+{
+	struct geofw_cidr v1[] = { P("192.0.2.1/32"), P("192.0.2.2/32"), P("198.51.100.0/24") };
+	struct geofw_cidr v2[] = { P("192.0.2.2/32"), P("203.0.113.0/24") };
+	struct geofw_rule attrs = { .action = GEOFW_ACT_LOG, .comment = "feed", .uid = 1 };
+	struct geofw_rule cli = B("192.0.2.2/32", GEOFW_ACT_REJECT, 0, "cli");
+	struct geofw_kdiff d = {};
+	struct geofw_kentry e;
+	struct geofw_store *st;
+	char err[GEOFW_ERRLEN] = "";
+	size_t removed = 0, n;
+
+	if (!make_tmpdir())
+		return;
+	st = open_store();
+	if (st) {
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_import(st, "import:l", v1, 3, &attrs, false, &removed, &d, err,
+					     sizeof(err)), err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_EQ(d.n, 3, "three entries");
+		ASSERT_TRUE(d.v[0].present && d.v[0].action == GEOFW_ACT_LOG && d.v[0].rule_id,
+			    "list action and id");
+		geofw_kdiff_reset(&d);
+		ASSERT_OK(change_add(st, &cli, 1, 0, &d), "cli row on a listed prefix");
+		ASSERT_EQ(d.v[0].action, GEOFW_ACT_REJECT, "reject beats log");
+		geofw_kdiff_reset(&d);
+
+		/* --replace: 192.0.2.1 and 198.51.100.0/24 leave, 203.0.113.0/24 comes. */
+		attrs.action = GEOFW_ACT_DROP;
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_import(st, "import:l", v2, 2, &attrs, true, &removed, &d, err,
+					     sizeof(err)), err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_EQ(removed, 2, "two left the list");
+		ASSERT_EQ(d.n, 4, "every prefix of old and new (the action changed)");
+		geofw_kdiff_reset(&d);
+		if (ASSERT_OK(find_entry(st, "192.0.2.2/32", &e), "entry"))
+			ASSERT_EQ(e.action, GEOFW_ACT_DROP, "drop (list) beats reject (cli) now");
+		ASSERT_EQ(find_entry(st, "192.0.2.1/32", &e), -ENOENT, "gone from the kernel view");
+
+		/* del-block of every source takes the prefix out of the list too. */
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_del(st, GEOFW_RULE_BLOCK, &v2[0], 1, NULL, &d, err, sizeof(err)),
+			  err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_TRUE(d.n == 1 && !d.v[0].present, "no source blocks it now");
+		geofw_kdiff_reset(&d);
+		n = 0;
+		ASSERT_OK(geofw_store_for_each_rule(st, 0, "import:l", count_rule, &n), "list rows");
+		ASSERT_EQ(n, 1, "one prefix left in the list");
+		geofw_store_close(st);
+		st = open_store();
+	}
+	if (st) {
+		struct geofw_store_counts c;
+
+		geofw_store_counts(st, &c);
+		ASSERT_EQ(c.block_net4, 1, "the list after a reopen");
+		ASSERT_EQ(c.block_ip4, 0, "cli row deleted with the prefix");
+		/* A list with a TTL expires as a whole. */
+		attrs.expires = 1000;
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_import(st, "import:t", v1, 3, &attrs, true, &removed, &d, err,
+					     sizeof(err)), err);
+		geofw_kdiff_reset(&d);
+		ASSERT_EQ(geofw_store_next_expiry(st), 1000, "list expiry");
+		ASSERT_EQ(geofw_store_sweep(st, 2000, &d, err, sizeof(err)), 3, "swept as a whole");
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_EQ(d.n, 3, "three entries resolved");
+		geofw_kdiff_reset(&d);
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_EQ(geofw_store_del_source(st, "import:l", &d, err, sizeof(err)), 1, "del-source");
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		geofw_store_counts(st, &c);
+		ASSERT_EQ(c.rows, 0, "nothing left");
+		geofw_store_close(st);
+	}
+	geofw_kdiff_free(&d);
+	remove_tmpdir();
+}

@@ -277,6 +277,10 @@ static int start(struct gfwd *d)
 		return log_err(ret, "cannot create %s: %s", d->conf.state_dir, strerror(-ret));
 	if ((ret = geofw_store_open(d->conf.state_dir, &d->store, err, sizeof(err))))
 		return log_err(ret, "rules: %s", err);
+	if (geofw_store_read_only(d->store))
+		log_warn("rules: %s is on a read-only file system: the rules in it are enforced, "
+			 "every change is refused until it is writable and geofwd restarted",
+			 geofw_store_path(d->store));
 
 	ret = geofw_load(d->pin_dir, &d->fw);
 	if (ret == -EPROTO || ret == -EINVAL) {

@@ -156,8 +156,10 @@ static int sql_errno(int rc)
 static int sql_fail(struct geofw_store *st, int rc, const char *what, char *err, size_t errlen)
 {
 	int ret = sql_errno(rc);
-	const char *hint = ret == -ENOSPC ? " (the file system is full)" :
-			   ret == -EROFS || st->read_only ? " (the state directory is read-only)" :
+	const char *hint = ret == -ENOSPC ? " (No space left on device: the state directory's "
+					    "file system is full)" :
+			   ret == -EROFS || st->read_only ? " (Read-only file system: the state "
+							    "directory is read-only)" :
 			   ret == -EUCLEAN ? " (the database is damaged)" : "";
 
 	if (st->read_only && ret == -EIO)
@@ -674,6 +676,22 @@ int geofw_store_open(const char *dir, struct geofw_store **out, char *err, size_
 		goto fail;
 	}
 	st->read_only = dir_ro;
+	if (dir_ro) {
+		char wal[PATH_MAX + 8];
+		struct stat sb;
+
+		/* Read-only, the file is read as it is: changes still in the
+		 * WAL (geofwd was killed) would be missed, and the maps then
+		 * reconciled to older rules. */
+		snprintf(wal, sizeof(wal), "%s-wal", st->path);
+		if (!stat(wal, &sb) && sb.st_size > 0) {
+			ret = geofw_errf(err, errlen, -EROFS, "%s: the state directory is read-only "
+					 "and %s holds changes not yet in the database: make the "
+					 "directory writable and start geofwd again (the pinned "
+					 "programs keep enforcing meanwhile)", st->path, wal);
+			goto fail;
+		}
+	}
 	rc = open_db(st, st->read_only);
 	if (rc) {
 		ret = sql_fail(st, rc, "cannot open", err, errlen);
@@ -774,12 +792,17 @@ const char *geofw_store_path(const struct geofw_store *st)
 	return st->path;
 }
 
+bool geofw_store_read_only(const struct geofw_store *st)
+{
+	return st->read_only;
+}
+
 /* ---- transactions ---------------------------------------------------------------- */
 
 static int refuse_read_only(struct geofw_store *st, char *err, size_t errlen)
 {
-	return geofw_errf(err, errlen, -EROFS, "%s: the state directory is read-only: change "
-			  "refused, the rules in force stay", st->path);
+	return geofw_errf(err, errlen, -EROFS, "%s: Read-only file system: the state directory "
+			  "is read-only, change refused (the rules in force stay)", st->path);
 }
 
 int geofw_store_begin(struct geofw_store *st, char *err, size_t errlen)

@@ -117,6 +117,8 @@ enum {
 int geofw_store_open(const char *dir, struct geofw_store **out, char *err, size_t errlen);
 void geofw_store_close(struct geofw_store *st);
 const char *geofw_store_path(const struct geofw_store *st);
+/* Opened from a read-only state directory: every change is refused. */
+bool geofw_store_read_only(const struct geofw_store *st);
 
 /* Transactions.  begin: BEGIN IMMEDIATE; commit: COMMIT (durable when it
  * returns 0); rollback undoes everything since begin (never fails).
