@@ -487,6 +487,15 @@ static void list_countries(struct request *r)
 	geofw_ctl_writef(r->w, "%s\n", first ? " (none)" : "");
 }
 
+/* A read of the database failed half-way: what was written goes. */
+static int read_failed(struct request *r, int ret)
+{
+	r->w->len = 0;
+	snprintf(r->err, sizeof(r->err), "%s: cannot read the rules: %s",
+		 geofw_store_path(r->d->store), strerror(-ret));
+	return reply_error(r, GEOFW_CTL_INTERNAL, r->err);
+}
+
 static int cmd_list(struct request *r)
 {
 	const char *source = r->cmd->source;
@@ -504,13 +513,7 @@ static int cmd_list(struct request *r)
 		list_countries(r);
 	if (r->json)
 		geofw_ctl_writef(r->w, "]\n");
-	if (ret) {
-		r->w->len = 0;
-		snprintf(r->err, sizeof(r->err), "%s: cannot read the rules: %s",
-			 geofw_store_path(r->d->store), strerror(-ret));
-		return reply_error(r, GEOFW_CTL_INTERNAL, r->err);
-	}
-	return GEOFW_CTL_OK;
+	return ret ? read_failed(r, ret) : GEOFW_CTL_OK;
 }
 
 /* One prefix per line as `fwctl import` reads it; the rest in comments. */
@@ -539,13 +542,7 @@ static int cmd_export(struct request *r)
 			 (long long)time(NULL));
 	ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, r->cmd->source,
 					export_rule, r);
-	if (ret) {
-		r->w->len = 0;
-		snprintf(r->err, sizeof(r->err), "%s: cannot read the rules: %s",
-			 geofw_store_path(r->d->store), strerror(-ret));
-		return reply_error(r, GEOFW_CTL_INTERNAL, r->err);
-	}
-	return GEOFW_CTL_OK;
+	return ret ? read_failed(r, ret) : GEOFW_CTL_OK;
 }
 
 static int cmd_del_source(struct request *r)
@@ -559,12 +556,6 @@ static int cmd_del_source(struct request *r)
 				 r->cmd->source);
 	if (!err)
 		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
-	if (!err && !strcmp(r->cmd->source, "cli")) {
-		/* The country policy rows went too. */
-		r->countries = true;
-		if (!(err = gfwd_apply_countries(r->d)))
-			err = gfwd_apply_kernel_config(r->d);
-	}
 	if (err)
 		return change_failed(r);
 	log_info("uid %u pid %d: del-source %s: %ld rules", r->who.uid, r->who.pid,

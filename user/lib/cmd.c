@@ -371,8 +371,8 @@ static const struct geofw_cmd_desc commands[] = {
 		.help =
 "Remove every rule SOURCE made (cli, import:NAME, ...) in one change:\n"
 "the rows and the kernel entries go together, and prefixes that another\n"
-"source also blocks stay blocked by it.  'fwctl list' shows each rule's\n"
-"source.",
+"source also blocks stay blocked by it.  The country policy stays as it\n"
+"is.  'fwctl list' shows each rule's source.",
 		.examples = "fwctl del-source import:drop.txt",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_SOURCE, .min_args = 1, .max_args = 1,

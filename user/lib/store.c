@@ -1542,8 +1542,7 @@ long geofw_store_del_source(struct geofw_store *st, const char *source,
 {
 	struct src_row *old = NULL;
 	sqlite3_stmt *s;
-	size_t n_old = 0, i;
-	bool countries = false;
+	size_t n_old = 0, i, kept;
 	int ret, rc;
 
 	long listed = 0;
@@ -1558,14 +1557,15 @@ long geofw_store_del_source(struct geofw_store *st, const char *source,
 	}
 	if ((rc = source_rows(st, source, 0, &old, &n_old)))
 		return sql_fail(st, rc, "cannot read the source's rules", err, errlen);
-	for (i = 0; i < n_old; i++) {
+	/* The country policy is no source's rules: del-source leaves it. */
+	for (i = 0, kept = 0; i < n_old; i++) {
+		if (old[i].kind == GEOFW_RULE_COUNTRY) {
+			kept++;
+			continue;
+		}
 		if ((ret = delete_key(st, old[i].kind, &old[i].p, source)) < 0) {
 			free(old);
 			return sql_fail(st, -ret, "cannot delete", err, errlen);
-		}
-		if (old[i].kind == GEOFW_RULE_COUNTRY) {
-			countries = true;
-			continue;
 		}
 		if ((ret = push_resolved(st, diff, old[i].kind, &old[i].p))) {
 			free(old);
@@ -1593,9 +1593,7 @@ long geofw_store_del_source(struct geofw_store *st, const char *source,
 			return sql_fail(st, rc, "cannot delete the source", err, errlen);
 	}
 	sqlite3_reset(s);
-	if (countries)
-		load_memory(st, NULL, 0);
-	return (long)n_old + listed;
+	return (long)(n_old - kept) + listed;
 }
 
 long geofw_store_sweep(struct geofw_store *st, __u64 now, struct geofw_kdiff *diff,
