@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * fwctl's requests.  Every change is all-or-nothing and durable before the
- * answer: the state changes in memory, the maps follow (with an undo log),
- * the state file is saved (fsync + rename); any failure undoes the maps and
- * rolls the state back, and fwctl is told why.
+ * answer: the rule store writes the rows (a savepoint in the transaction of
+ * its group), the kernel diff follows, and "ok" is sent after the COMMIT;
+ * any failure rolls the rows back, puts the maps back as the rows say, and
+ * fwctl is told why.
  */
 #include <bpf/bpf.h>
 #include <errno.h>

@@ -179,8 +179,8 @@ static const struct geofw_cmd_desc commands[] = {
 "\n"
 "The batch is all or nothing: when one CIDR is malformed nothing is sent\n"
 "and nothing changes.  The allowlist always wins over a block.  geofwd\n"
-"writes the rule to /var/lib/geofw before it answers, so an acknowledged\n"
-"rule survives a restart or a crash.",
+"commits the rule to /var/lib/geofw/rules.db before it answers, so an\n"
+"acknowledged rule survives a restart, a crash or a power loss.",
 		.examples =
 "fwctl add-block 203.0.113.0/24 --ttl 2h --comment \"ssh scanner\"\n"
 "fwctl add-block 198.51.100.7 2001:db8::/32 --action reject",
