@@ -116,8 +116,7 @@ BENCH_PIDS=()
 t0=$(now)
 geofwd_start st "$BENCH_DIR/geofw.conf" || die "geofwd did not start again"
 READY_S=$(elapsed "$t0")
-RECONCILE=$(grep 'rules in force' "$BENCH_DIR/geofwd.log" | tail -1 || true)
-say "restart over the pins with $((COUNT + ADDS + 10000)) rules: ready in $READY_S s ($RECONCILE)"
+say "restart over the pins with $((COUNT + ADDS + 10000)) rules: ready in $READY_S s"
 RSS2_KB=$(awk '/^VmRSS:/ { print $2 }' "/proc/$GEOFWD_PID/status")
 
 Q=$([ "$COUNT" -ge 1000000 ] && echo true || echo false)
@@ -140,8 +139,8 @@ printf '%-52s %12s  %s\n' "restart after kill -9: ready" "$READY_S s" "<= 3 ($(p
 	--argjson add "$ADD_S" --argjson ipa "$IPSET_ADD_S" --argjson nfa "$NFT_ADD_S" \
 	--argjson ar "$ADD_RATIO" --argjson rate "$STORM_RATE" --argjson db "$DB_KB" \
 	--argjson wal "$WAL_KB" --argjson rss "$RSS_KB" --argjson rss2 "$RSS2_KB" \
-	--argjson ready "$READY_S" --arg reconcile "$RECONCILE" \
+	--argjson ready "$READY_S" \
 	'{rules: $count, import_s: $imp, ipset_restore_s: $ips, import_vs_ipset: $ir,
 	  add_block_s: $add, ipset_add_s: $ipa, nft_add_element_s: $nfa, add_vs_ipset: $ar,
 	  storm_acked_per_s: $rate, db_kb: $db, wal_kb: $wal, geofwd_rss_kb: $rss,
-	  geofwd_rss_restart_kb: $rss2, restart_ready_s: $ready, reconcile_log: $reconcile}' > "$JSON"
+	  geofwd_rss_restart_kb: $rss2, restart_ready_s: $ready}' > "$JSON"

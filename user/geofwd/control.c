@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -703,6 +704,8 @@ static int execute(struct request *r)
 
 static void request_close(struct request *r)
 {
+	bool big = r->diff.cap > 65536;
+
 	geofw_ctl_writer_end(r->w, r->status);
 	close(r->sock);
 	geofw_cmd_free(&r->cmd_buf);
@@ -710,6 +713,9 @@ static void request_close(struct request *r)
 	geofw_kdiff_free(&r->diff);
 	free(r->w);
 	free(r);
+	/* An import's diff and list copies are tens of MB: give them back. */
+	if (big)
+		malloc_trim(0);
 }
 
 /* Accept one client and read its request; NULL when it was answered

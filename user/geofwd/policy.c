@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,7 @@ int gfwd_sync_rules(struct gfwd *d)
 		return log_err(ret, "rules: %s", err);
 	log_info("rules in force: %zu (%zu written, %zu stale removed, %.2f s)", rs.entries,
 		 rs.put, rs.deleted, rs.seconds);
+	malloc_trim(0);	/* the dump of the maps was as big as the rules */
 	return 0;
 }
 
