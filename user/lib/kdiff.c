@@ -187,8 +187,10 @@ static int dump_hash(int fd, int family, struct kvec *out)
 {
 	size_t klen = family == 4 ? sizeof(struct geofw_ip4) : sizeof(struct geofw_ip6);
 	enum { CHUNK = 16384 };
-	__u8 *keys = malloc(CHUNK * klen);
-	struct geofw_block *vals = malloc(CHUNK * sizeof(*vals));
+	/* Zeroed: memory checkers do not know that BPF_MAP_LOOKUP_BATCH
+	 * writes them (valgrind 3.19 does not handle the command). */
+	__u8 *keys = calloc(CHUNK, klen);
+	struct geofw_block *vals = calloc(CHUNK, sizeof(*vals));
 	__u64 in = 0, outb = 0;
 	bool first = true;
 	int ret = 0;
@@ -267,10 +269,15 @@ static int dump_lpm(int fd, int family, bool allow, struct kvec *out)
  */
 static int sort_exact4(struct kvec *k)
 {
-	__u64 *a = malloc(k->n * sizeof(*a)), *b = malloc(k->n * sizeof(*b));
-	struct geofw_kentry *v = malloc((k->n ? k->n : 1) * sizeof(*v));
+	__u64 *a, *b;
+	struct geofw_kentry *v;
 	size_t i, pass;
 
+	if (!k->n)
+		return 0;
+	a = malloc(k->n * sizeof(*a));
+	b = malloc(k->n * sizeof(*b));
+	v = malloc(k->n * sizeof(*v));
 	if (!a || !b || !v) {
 		free(a);
 		free(b);
@@ -337,7 +344,8 @@ static int dump_kernel(const struct geofw_maps *m, struct kvec *out)
 	if ((ret = sort_exact4(&part[0])))
 		goto out;
 	for (i = 1; i < 6; i++)
-		qsort(part[i].v, part[i].n, sizeof(*part[i].v), cmp_entries);
+		if (part[i].n)
+			qsort(part[i].v, part[i].n, sizeof(*part[i].v), cmp_entries);
 	/* Blocks v4 (exact and CIDR interleave), blocks v6, allows v4, v6. */
 	if ((ret = merge_into(out, &part[0], &part[1])) ||
 	    (ret = merge_into(out, &part[2], &part[3])) ||
