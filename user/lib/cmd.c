@@ -304,7 +304,8 @@ static const struct geofw_cmd_desc commands[] = {
 "entries of one list share a rule id: 'fwctl stats' counts hits per\n"
 "list.  A list is known by its file name; --replace swaps the previous\n"
 "import of that name for the new one in one change, which keeps a list\n"
-"refreshed by cron in sync.",
+"refreshed by cron in sync.  Without --replace the new entries join the\n"
+"list.  A list has one action, expiry and comment: its last import's.",
 		.examples =
 "fwctl import /var/lib/lists/drop.txt --replace --comment \"Spamhaus DROP\"\n"
 "curl -s https://example.org/list.netset | fwctl import - --ttl 1d",
