@@ -12,6 +12,9 @@
 #   sources/   an imported list and a cli rule on one prefix: the stricter
 #              action is enforced, the other takes over when it goes; list
 #              and export by source; export | import round-trips
+#   kernel_full/ an import one entry larger than a map: the kernel refuses,
+#              the change is rolled back, the entries already written leave
+#              the map again, enforcement goes on
 #   expiry/    a TTL rule across a faked reboot (GEOFW_TEST_BOOT_OFFSET_NS):
 #              the database keeps the wall-clock expiry, the kernel gets it
 #              against the new boot clock
@@ -101,6 +104,24 @@ out=$(fwctl export --source import:feed.txt | grep -v '^#' | awk '{ print $1 }')
 expect_eq sources/round_trip "$(echo "$out" | tr '\n' ' ')" "192.0.2.2/32 198.51.100.77/32 "
 check sources/cleanup fwctl del-source import:feed.txt
 check_fails sources/absent_source fwctl del-source import:nothing
+
+# ---- the kernel refuses: a full map rolls the change back ----------------------
+# One more IPv6 network than the CIDR map holds: the last write fails, the
+# transaction is rolled back and the entries already written come out again.
+awk 'BEGIN { for (i = 0; i <= 262144; i++) printf "2001:db8:%x:%x::/64\n", int(i / 65536) + 16, i % 65536 }' \
+	> "$LAB_DIR/toobig.txt"
+out=$(fwctl import "$LAB_DIR/toobig.txt" 2>&1)
+expect_eq kernel_full/refused "$?" 1
+expect_match kernel_full/says_why "$out" "map is full"
+echo "# fwctl: $(echo "$out" | head -1)"
+expect_eq kernel_full/no_rows "$(sqlite3 -readonly "$STATE/rules.db" \
+	"SELECT count(*) FROM lists WHERE source='import:toobig.txt'")" 0
+expect_match kernel_full/first_not_in_kernel "$(fwctl lookup 2001:db8:10::1)" "pass"
+# The last one the kernel took (entry 262143) is gone again too.
+expect_match kernel_full/last_written_removed "$(fwctl lookup 2001:db8:13:ffff::1)" "pass"
+check_fails kernel_full/still_enforcing reach c3 203.0.113.1
+check kernel_full/next_change_ok fwctl add-block 2001:db8:10::/64
+check kernel_full/cleanup fwctl del-block 2001:db8:10::/64
 
 # ---- expiry across a faked reboot -----------------------------------------------
 check expiry/add fwctl add-block 192.0.2.2 --ttl 1h
