@@ -40,7 +40,7 @@ WARN	:= -Wall -Wextra -Werror
 CFLAGS	?= -O2 -g
 USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib \
 	       -I$(BUILD) $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 2>/dev/null)
-LDLIBS	:= -lbpf -lelf -lz -lmaxminddb -lnl-route-3 -lnl-3
+LDLIBS	:= -lbpf -lelf -lz -lmaxminddb -lnl-route-3 -lnl-3 -lsqlite3
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I. -Iinclude
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -126,6 +126,12 @@ $(BUILD)/tests/%/run: $$(wildcard tests/$$*/*.c tests/$$*/*.h tests/lib/*.c test
 
 # Helper programs of the e2e tests (traffic generators).
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+
+# ctlstorm speaks geofwd's control protocol: it links the library.
+$(BUILD)/tests/tools/ctlstorm: tests/tools/ctlstorm.c $(LIB) $(USER_HDRS) | $(BUILD)/tests
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/tests/tools/%: tests/tools/%.c | $(BUILD)/tests
 	$(call msg,CCLD,$@)

@@ -11,6 +11,9 @@
 #             XDP_DROP, nftables and iptables + ipset
 #   ctlplane  bench/ctlplane.sh: database and blocklist loads, kernel memory
 #   http403   bench/http403.sh: 403 pages per second, geofw against nginx
+#   store     bench/store.sh: the rule store with 1M rules: import, one
+#             add-block against ipset/nft, 8 concurrent clients, restart,
+#             database size and RSS (run alone: --only store)
 #
 # Prints one table with every figure, its target (PASS/MISS) and the
 # command that reproduces the row, and writes DIR/results.json (DIR is
@@ -29,7 +32,7 @@ BUILD=${BUILD:-build}
 export BUILD
 export BENCH_DB_GZ=${BENCH_DB_GZ:-../shared/data/GeoLite2-Country.mmdb.gz}
 QUICK=
-ONLY=lookup,veth,ctlplane,http403
+ONLY=lookup,veth,ctlplane,http403,store
 OUT=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -81,11 +84,12 @@ part() {
 	fi
 }
 
-rm -f "$OUT"/{lookup,veth,ctlplane,http403}.json
+rm -f "$OUT"/{lookup,veth,ctlplane,http403,store}.json
 part lookup "$BUILD/geofw-bench" $QUICK --db "$BENCH_DB_GZ" --json "$OUT/lookup.json"
 part veth bench/veth.sh $QUICK --json "$OUT/veth.json"
 part ctlplane bench/ctlplane.sh $QUICK --json "$OUT/ctlplane.json"
 part http403 bench/http403.sh $QUICK --json "$OUT/http403.json"
+part store bench/store.sh $QUICK --json "$OUT/store.json"
 DURATION=$(( $(date +%s) - START ))
 
 # ---- the table ------------------------------------------------------------------------
@@ -185,6 +189,30 @@ if have http403; then
 	row "nginx return 403, keep-alive" "$(j http403 '.nginx_keepalive.rps | round') req/s" "" "bench/http403.sh$Q"
 fi
 
+if have store; then
+	n=$(j store '.rules | if . % 1000000 == 0 then "\(. / 1000000)M" elif . % 1000 == 0 then "\(. / 1000)k" else "\(.)" end')
+	big=$(j store '.rules >= 1000000')
+	echo "rule store (rules.db, fsync per commit; $n rules in force)"
+	# srow LABEL VALUE TARGET-NAME FIELD OP LIMIT: a row whose target is
+	# checked on 1M runs only.
+	srow() {
+		T="(1M only)"
+		[ "$big" != true ] || check "$3" "$(j store ".$4")" "$5" "$6"
+		row "$1" "$2" "$T" "bench/store.sh$Q"
+	}
+	row "fwctl import of $n / ipset restore" "$(j store .import_s) / $(j store .ipset_restore_s) s" "" "bench/store.sh$Q"
+	srow "  ratio" "$(j store .import_vs_ipset)" "fwctl import / ipset restore, 1M" import_vs_ipset "<=" 0.5
+	row "fwctl add-block / ipset add, $n in force" "$(j store .add_block_s) / $(j store .ipset_add_s) s" "" "bench/store.sh$Q"
+	srow "  ratio" "$(j store .add_vs_ipset)" "add-block / ipset add, 1M in force" add_vs_ipset "<=" 2
+	row "nft add element, $n interval set" "$(j store .nft_add_element_s) s" "" "bench/store.sh$Q"
+	srow "8 clients, 10,000 add-block" "$(j store .storm_acked_per_s)/s" \
+		"8 clients: acknowledged changes/s" storm_acked_per_s ">=" 2000
+	srow "restart after kill -9: ready" "$(j store .restart_ready_s) s" \
+		"restart with 1M rules: ready (s)" restart_ready_s "<=" 3
+	row "rules.db (+ WAL)" "$(j store '.db_kb / 1024 | round') (+$(j store '.wal_kb / 1024 | round')) MB" "" "bench/store.sh$Q"
+	row "geofwd RSS" "$(j store '.geofwd_rss_kb / 1024 | round') MB" "" "bench/store.sh$Q"
+fi
+
 echo
 PASS=$(echo "$TARGETS" | jq '[.[] | select(.pass)] | length')
 MISS=$(echo "$TARGETS" | jq '[.[] | select(.pass | not)] | length')
@@ -202,12 +230,14 @@ jq -n --argjson quick "$([ -n "$QUICK" ] && echo true || echo false)" \
 	--arg date "$(date -u +%FT%TZ)" --argjson duration "$DURATION" \
 	--argjson lookup "$(part_json lookup)" --argjson veth "$(part_json veth)" \
 	--argjson ctlplane "$(part_json ctlplane)" --argjson http403 "$(part_json http403)" \
+	--argjson store "$(part_json store)" \
 	--argjson targets "$TARGETS" \
 	--argjson skipped "$(printf '%s\n' "${SKIPPED[@]}" | jq -R . | jq -s 'map(select(length > 0))')" \
 	--argjson failed "$(printf '%s\n' "${FAILED[@]}" | jq -R . | jq -s 'map(select(length > 0))')" \
 	'{date: $date, quick: $quick, duration_s: $duration,
 	  machine: {kernel: $kernel, cpus: $cpus, cpu: $cpu},
 	  targets: $targets, skipped: $skipped, failed: $failed,
-	  lookup: $lookup, veth: $veth, ctlplane: $ctlplane, http403: $http403}' > "$OUT/results.json"
+	  lookup: $lookup, veth: $veth, ctlplane: $ctlplane, http403: $http403,
+	  store: $store}' > "$OUT/results.json"
 
 [ ${#FAILED[@]} -eq 0 ]

@@ -82,7 +82,7 @@ expect() {
 # ---- help at every level ------------------------------------------------------
 
 commands=(add-block del-block allow del-allow block-country unblock-country country-mode
-	  import reload list status lookup stats "geo verify" help version)
+	  import del-source export reload list status lookup stats "geo verify" help version)
 
 for form in --help -h help; do
 	if run "top_help_$form" 0 $form; then
@@ -213,7 +213,7 @@ else
 	text=$(groff -man -Tutf8 "$MAN" 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g; s/.\x08//g')
 	missing=()
 	for c in "${commands[@]}" "EXIT STATUS" "FILES" "EXAMPLES" "SEE ALSO" "geofwd(8)" \
-		 "geofw.conf(5)" --ttl --action --comment --force --replace --watch --samples \
+		 "geofw.conf(5)" --ttl --action --comment --force --replace --source --watch --samples \
 		 --db --json --socket --pin-dir --timeout; do
 		[[ $text == *"$c"* ]] || missing+=("$c")
 	done

@@ -16,9 +16,10 @@
 #              the policy in force stays; the next good one applies.
 #   geoip/     the database deleted, replaced with garbage, truncated: each
 #              refused, the previous tables stay, status shows the error.
-#   state/     the state directory full (a small tmpfs), then read-only:
-#              add-block and del-block fail with a clear error and change
-#              nothing; once writable again the next change applies.
+#   state/     the state directory full (a small tmpfs): add-block and
+#              del-block fail with a clear error and change nothing; then
+#              read-only when geofwd starts: its rules are enforced, a change
+#              is refused; once writable again the next change applies.
 #   acked/     every rule acknowledged "ok" is listed and enforced after
 #              all of the above and one more kill -9.
 #   asan/      geofwd and fwctl built with ASan+UBSan (make asan) through a
@@ -157,7 +158,7 @@ setup() {
 	trap rel_on_exit EXIT
 	# In the host's mount namespace, where geofwd runs; unmounted on exit.
 	STATE_MNT=$LAB_DIR/state
-	mount -t tmpfs -o size=256k,mode=0750 gfwtest-state "$STATE_MNT" ||
+	mount -t tmpfs -o size=8m,mode=0750 gfwtest-state "$STATE_MNT" ||
 		{ not_ok setup/state_tmpfs "cannot mount a tmpfs on $STATE_MNT"; exit 1; }
 	cp "$LAB_DIR/lab.mmdb" "$LAB_DIR/db-a.mmdb"
 	cp "$LAB_DIR/lab2.mmdb" "$LAB_DIR/db-b.mmdb"
@@ -419,7 +420,9 @@ fault_geoip() {
 fault_state_dir() {
 	local out sum0
 
-	rules_sum() { md5sum <"$STATE_MNT/rules"; }
+	# What the database holds, read beside geofwd as an operator would.
+	rules_sum() { sqlite3 -readonly "$STATE_MNT/rules.db" \
+		"SELECT kind,prefix,source,action,expires FROM rules ORDER BY 1,2,3" | md5sum; }
 	dd if=/dev/zero of="$STATE_MNT/fill" bs=4k >/dev/null 2>&1	# until ENOSPC
 	sum0=$(rules_sum)
 	out=$(fwctl add-block 192.0.2.2 --comment "disk full" 2>&1)
@@ -441,7 +444,11 @@ fault_state_dir() {
 	ack_block state/freed_add 192.0.2.2 --comment "disk freed"
 	check_fails state/freed_add_enforced reach c1 192.0.2.1
 
+	# geofwd keeps rules.db open for writing, which a remount read-only
+	# refuses (EBUSY): the directory is read-only from the start instead.
+	geofwd_stop
 	mount -o remount,ro "$STATE_MNT"
+	geofwd_start || not_ok state/ro_start "geofwd did not start on a read-only state directory"
 	out=$(fwctl add-block 2001:db8:1::2 2>&1)
 	expect_eq state/ro_add_exit_1 "$?" 1
 	expect_match state/ro_add_says_why "$out" "Read-only file system"
@@ -450,7 +457,9 @@ fault_state_dir() {
 		ok state/ro_add_not_listed; fi
 	check state/ro_add_not_enforced reach c1 2001:db8:1::1
 	check_fails state/ro_enforcement_stays reach c3 2001:db8:3::1
+	geofwd_stop
 	mount -o remount,rw "$STATE_MNT"
+	geofwd_start || not_ok state/rw_start "geofwd did not start again"
 	ack_block state/rw_add 2001:db8:1::2
 	check_fails state/rw_add_enforced reach c1 2001:db8:1::1
 }

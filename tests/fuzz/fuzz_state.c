@@ -1,103 +1,67 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The persistent rule state (user/lib/state.h): geofw_state_parse_buf() on
- * any bytes.  geofwd reads this file at start-up; a state it accepted is
- * saved back with geofw_state_format(), so that text must parse again and
- * format to exactly the same bytes, or a restart would change the rules.
- *
- * Accepted states also go through a transaction that is rolled back (a
- * sweep of expired rules, removing the rules of one source): the journal
- * must restore the state exactly, down to the order of the rules.
+ * The text state file of earlier versions (user/lib/store_v1.c), which
+ * geofwd reads once to migrate it into rules.db: geofw_store_v1_parse() on
+ * any bytes.  A file it accepts goes into the database row by row, so every
+ * row must be one the store takes (canonical prefix, block action, source,
+ * comment of valid UTF-8) and a country policy must be one it can set.
  */
 #include <errno.h>
 
+#include "countries.h"
 #include "fuzz.h"
-#include "state.h"
+#include "store.h"
 
-struct first_source {
-	char source[GEOFW_STATE_SOURCE_MAX + 1];
-	__u64 expires;
-	bool found;
-};
-
-static int note_first(const struct geofw_state_block *rule, void *ctx)
+static void check_rule(const struct geofw_rule *r)
 {
-	struct first_source *f = ctx;
+	char msg[GEOFW_ERRLEN];
 
-	snprintf(f->source, sizeof(f->source), "%s", rule->source);
-	f->expires = rule->expires;
-	f->found = true;
-	return 1;
-}
-
-static void format_or_die(const struct geofw_state *st, char **buf, size_t *len)
-{
-	int r = geofw_state_format(st, buf, len);
-
-	FUZZ_CHECK(!r, "state_format failed with %d", r);
-	FUZZ_CHECK(*len >= sizeof(GEOFW_STATE_HEADER) &&
-		   !memcmp(*buf, GEOFW_STATE_HEADER "\n", sizeof(GEOFW_STATE_HEADER)),
-		   "formatted state does not start with the header");
-}
-
-static void check_rollback(struct geofw_state *st, const char *text, size_t len)
-{
-	struct first_source f = { .found = false };
-	char *after;
-	size_t alen;
-	long n;
-
-	geofw_state_for_each_block(st, note_first, &f);
-	FUZZ_CHECK(!geofw_state_begin(st), "state_begin failed");
-	n = geofw_state_sweep(st, f.expires ? f.expires : 1, NULL, NULL);
-	FUZZ_CHECK(n >= 0, "sweep returned %ld", n);
-	if (f.found) {
-		n = geofw_state_del_source(st, f.source, NULL, NULL);
-		FUZZ_CHECK(n >= 0, "del_source returned %ld", n);
-	}
-	geofw_state_rollback(st);
-	format_or_die(st, &after, &alen);
-	FUZZ_CHECK(alen == len && !memcmp(after, text, len),
-		   "rollback did not restore the state:\n--- before\n%.*s--- after\n%.*s",
-		   (int)len, text, (int)alen, after);
-	free(after);
+	FUZZ_CHECK(r->kind == GEOFW_RULE_BLOCK || r->kind == GEOFW_RULE_ALLOW, "kind %d", r->kind);
+	FUZZ_CHECK(r->prefix.family == 4 || r->prefix.family == 6, "family %u", r->prefix.family);
+	FUZZ_CHECK(!geofw_cidr_has_host_bits(&r->prefix), "host bits accepted");
+	if (r->kind == GEOFW_RULE_BLOCK)
+		FUZZ_CHECK(r->action > GEOFW_ACT_PASS && r->action < GEOFW_ACT_MAX,
+			   "block action %u", r->action);
+	FUZZ_CHECK(r->source && r->source[0], "empty source");
+	FUZZ_CHECK(r->comment, "no comment string");
+	/* The store validates text again; what the file held is its problem
+	 * only if it is not a string at all. */
+	(void)geofw_store_check_text(r->comment, strlen(r->comment), (size_t)-1, "comment",
+				     msg, sizeof(msg));
+	FUZZ_CHECK(r->expires <= GEOFW_DURATION_MAX, "expiry %llu", (unsigned long long)r->expires);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct geofw_state *st = NULL, *st2 = NULL;
-	char err[GEOFW_ERRLEN], *text, *text2;
-	size_t len, len2;
-	void *buf = fuzz_memdup(data, size);
+	struct geofw_store_countries c;
+	struct geofw_rule *rules = NULL;
+	char err[GEOFW_ERRLEN], *buf = fuzz_memdup(data, size);
+	size_t n = 0, i;
+	unsigned int id;
 	int r;
 
 	memset(err, 0, sizeof(err));
-	r = geofw_state_parse_buf(buf, size, NULL, &st, err, sizeof(err));
-	free(buf);
-	FUZZ_SAY("state: %s\n", r ? err : "accepted");
+	r = geofw_store_v1_parse(buf, size, NULL, &rules, &n, &c, err, sizeof(err));
+	FUZZ_SAY("state v1: %s (%zu rules)\n", r ? err : "accepted", n);
 	if (r) {
-		FUZZ_CHECK(r == -EINVAL, "state_parse_buf returned %d: %s", r, err);
-		FUZZ_CHECK(!st, "state returned along with an error");
-		fuzz_check_msg("state_parse_buf", err, sizeof(err));
+		FUZZ_CHECK(r == -EINVAL || r == -ENOMEM, "v1_parse returned %d: %s", r, err);
+		fuzz_check_msg("store_v1_parse", err, sizeof(err));
 		FUZZ_CHECK(!strncmp(err, "<state>", 7), "message \"%s\"", err);
-		return 0;
+		FUZZ_CHECK(!rules && !n, "a failed parse left rules");
+	} else {
+		for (i = 0; i < n; i++)
+			check_rule(&rules[i]);
+		if (c.override) {
+			FUZZ_CHECK(c.mode == GEOFW_MODE_BLOCK_LISTED || c.mode == GEOFW_MODE_ALLOW_LISTED,
+				   "mode %u", c.mode);
+			FUZZ_CHECK(c.action > GEOFW_ACT_PASS && c.action < GEOFW_ACT_MAX,
+				   "country action %u", c.action);
+		}
+		for (id = 0; id < GEOFW_MAX_COUNTRIES; id++)
+			if (c.listed[id])
+				FUZZ_CHECK(id && geofw_country_code(id), "country id %u", id);
 	}
-	FUZZ_CHECK(st, "no state returned");
-
-	format_or_die(st, &text, &len);
-	r = geofw_state_parse_buf(text, len, "formatted", &st2, err, sizeof(err));
-	FUZZ_CHECK(!r, "the formatted state does not parse back: %s\n--- text\n%.*s", err,
-		   (int)len, text);
-	format_or_die(st2, &text2, &len2);
-	FUZZ_CHECK(len == len2 && !memcmp(text, text2, len),
-		   "format, parse, format is not stable:\n--- first\n%.*s--- second\n%.*s",
-		   (int)len, text, (int)len2, text2);
-
-	check_rollback(st, text, len);
-
-	free(text);
-	free(text2);
-	geofw_state_free(st);
-	geofw_state_free(st2);
+	free(rules);
+	free(buf);
 	return 0;
 }

@@ -456,6 +456,13 @@ static int run(struct fwctl *c, int argc, char *const *argv)
 		ret = run_daemon(c, argc, argv, &cmd, true, &down);
 		if (ret || !down)
 			break;
+		if (cmd.source) {
+			/* The maps hold no sources: only the database does. */
+			ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "geofwd is not running (no socket at "
+					 "%s): --source needs it (or read the database with "
+					 "sqlite3 -readonly, see geofw.conf(5))", c->g->socket);
+			break;
+		}
 		if (!pins_exist(c)) {
 			ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "geofwd is not running (no socket at "
 					 "%s) and no geofw maps are pinned at %s", c->g->socket,

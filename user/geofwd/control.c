@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * fwctl's requests.  Every change is all-or-nothing and durable before the
- * answer: the state changes in memory, the maps follow (with an undo log),
- * the state file is saved (fsync + rename); any failure undoes the maps and
- * rolls the state back, and fwctl is told why.
+ * answer: the rule store writes the rows (a savepoint in the transaction of
+ * its group), the kernel diff follows, and "ok" is sent after the COMMIT;
+ * any failure rolls the rows back, puts the maps back as the rows say, and
+ * fwctl is told why.
  */
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,7 @@
 #include "json.h"
 #include "log.h"
 #include "maps.h"
+#include "msg.h"
 
 struct request {
 	struct gfwd *d;
@@ -39,6 +43,13 @@ struct request {
 	char *input;		/* import: the descriptor's content, read by the loop */
 	size_t input_len;
 	char err[GEOFW_CMD_ERRLEN];
+
+	/* group commit (gfwd_control_flush) */
+	int status;
+	bool pending;		/* answered "ok", sent once the group commits */
+	bool countries;		/* changed the country policy */
+	bool listed;		/* list: a JSON element was written */
+	struct geofw_kdiff diff;	/* what the change did to the maps */
 };
 
 /* ---- output helpers ---------------------------------------------------------- */
@@ -91,263 +102,130 @@ static void duration_str(__u64 s, char *buf, size_t len)
 		snprintf(buf, len, "%llus", (unsigned long long)s);
 }
 
-/* ---- map changes with undo ----------------------------------------------------- */
-
-struct undo {
-	struct geofw_cidr c;
-	bool allow, existed;
-	union {
-		struct geofw_block block;
-		struct geofw_allow allow_val;
-	} old;
-};
-
-struct undo_log {
-	struct undo *v;
-	size_t n, cap;
-};
-
-static int undo_push(struct undo_log *u, struct gfwd *d, const struct geofw_cidr *c, bool allow)
-{
-	struct undo *e;
-
-	if (u->n == u->cap) {
-		size_t cap = u->cap ? u->cap * 2 : 64;
-		void *p = realloc(u->v, cap * sizeof(*u->v));
-
-		if (!p)
-			return -ENOMEM;
-		u->v = p;
-		u->cap = cap;
-	}
-	e = &u->v[u->n++];
-	memset(e, 0, sizeof(*e));
-	e->c = *c;
-	e->allow = allow;
-	if (allow) {
-		struct geofw_lpm_v6 k6 = { .prefixlen = c->prefixlen };
-		struct geofw_lpm_v4 k4 = { .prefixlen = c->prefixlen };
-
-		memcpy(k4.addr, c->addr, 4);
-		memcpy(k6.addr, c->addr, 16);
-		/* An LPM lookup may return a shorter match: compare prefixes via
-		 * get-next-key is costly, so look up the exact key with the
-		 * length itself and accept only an exact entry (below). */
-		/* The maps mirror the state: what the state lacks, they lack, so
-		 * only known prefixes cost a lookup (a 1M import stays cheap). */
-		e->existed = !geofw_state_find_allow(d->state, c, NULL) &&
-			     !bpf_map_lookup_elem(c->family == 4 ? d->fw.maps.allow4 : d->fw.maps.allow6,
-						  c->family == 4 ? (void *)&k4 : (void *)&k6,
-						  &e->old.allow_val);
-	} else {
-		e->existed = !geofw_state_find_block(d->state, c, NULL) &&
-			     !geofw_block_get(&d->fw.maps, c, &e->old.block);
-	}
-	return 0;
-}
-
-static void undo_apply(struct undo_log *u, struct gfwd *d)
-{
-	while (u->n) {
-		struct undo *e = &u->v[--u->n];
-
-		if (e->allow)
-			e->existed ? geofw_allow_put(&d->fw.maps, &e->c, &e->old.allow_val) :
-				     geofw_allow_del(&d->fw.maps, &e->c);
-		else
-			e->existed ? geofw_block_put(&d->fw.maps, &e->c, &e->old.block) :
-				     geofw_block_del(&d->fw.maps, &e->c);
-	}
-}
+/* ---- changes ------------------------------------------------------------------- */
 
 /*
- * The tail of every change: state already changed in memory (inside
- * begin), maps changed with undo records.  Save, then commit or undo all.
+ * Every change runs inside the transaction of its group (gfwd_control_ready)
+ * and a savepoint of its own: rows → kernel diff, then "ok" waits for the
+ * group's COMMIT.  A failure undoes this change alone: rows back to the
+ * savepoint, maps back to what the rows say.
  */
-static int finish_change(struct request *r, struct undo_log *u, int err)
+static int change_failed(struct request *r)
 {
-	char msg[GEOFW_ERRLEN];
+	geofw_store_rollback_to(r->d->store);
+	gfwd_rules_restore(r->d, &r->diff);
+	geofw_kdiff_reset(&r->diff);
+	if (r->countries) {
+		gfwd_apply_countries(r->d);
+		gfwd_apply_kernel_config(r->d);
+		r->countries = false;
+	}
+	return reply_error(r, GEOFW_CTL_REJECTED, r->err[0] ? r->err : "change refused");
+}
 
-	if (!err && (err = gfwd_save_state(r->d, msg, sizeof(msg)))) {
-		log_err(err, "state: %s", msg);
-		snprintf(r->err, sizeof(r->err), "not saved, nothing changed: %s", msg);
+static struct geofw_rule *block_rows(struct request *r, const struct geofw_cidr *c, size_t n,
+				     const char *source)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	struct geofw_rule *rules = calloc(n ? n : 1, sizeof(*rules));
+	__u64 now = (__u64)time(NULL);
+	size_t i;
+
+	for (i = 0; rules && i < n; i++) {
+		rules[i].kind = GEOFW_RULE_BLOCK;
+		rules[i].prefix = c[i];
+		rules[i].action = (__u8)(cmd->action >= 0 ? cmd->action : GEOFW_ACT_DROP);
+		rules[i].expires = cmd->ttl ? now + cmd->ttl : 0;
+		rules[i].comment = cmd->comment ? cmd->comment : "";
+		rules[i].source = source;
+		rules[i].uid = r->who.uid;
+		rules[i].pid = r->who.pid;
+		rules[i].created = now;
 	}
-	if (err) {
-		undo_apply(u, r->d);
-		geofw_state_rollback(r->d->state);
-	} else {
-		geofw_state_commit(r->d->state);
-	}
-	free(u->v);
-	/* Maps that became empty (deletes, undo) need no lookup any more. */
-	geofw_rules_present_sync(&r->d->fw.maps);
-	gfwd_arm_sweep(r->d);
-	return err;
+	return rules;
 }
 
 /* ---- commands ------------------------------------------------------------------ */
 
-/* The maps get what the state now says for each prefix (its rule id too). */
-static int apply_blocks(struct request *r, const struct geofw_cidr *c, size_t n)
-{
-	struct geofw_block_batch *batch;
-	struct geofw_state_block rule;
-	struct geofw_block kv;
-	unsigned int bits = 0;
-	size_t i;
-	int err;
-
-	for (i = 0; i < n; i++)
-		bits |= geofw_rules_present_bit(&c[i], false);
-	if ((err = geofw_rules_present_add(&r->d->fw.maps, bits)))
-		return err;
-	batch = geofw_block_batch_new(n);
-	for (i = 0; i < n && !err; i++) {
-		if ((err = geofw_state_find_block(r->d->state, &c[i], &rule)))
-			break;
-		gfwd_block_to_kernel(&rule, &kv);
-		/* Exact addresses go to the hash in batches (one syscall per
-		 * thousands of entries); CIDRs one by one (LPM has no batch). */
-		err = batch ? geofw_block_batch_put(&r->d->fw.maps, batch, &c[i], &kv) :
-			      geofw_block_put(&r->d->fw.maps, &c[i], &kv);
-	}
-	if (!err && batch)
-		err = geofw_block_batch_flush(&r->d->fw.maps, batch);
-	geofw_block_batch_free(batch);
-	if (err)
-		snprintf(r->err, sizeof(r->err), "cannot add to the blocklist map: %s%s",
-			 strerror(-err), err == -E2BIG || err == -ENOSPC ?
-			 " (the map is full)" : "");
-	return err;
-}
-
-static int add_blocks(struct request *r, const struct geofw_cidr *c, size_t n,
-		      const char *source, unsigned int flags)
-{
-	const struct geofw_cmd *cmd = r->cmd;
-	struct geofw_state_block *rules = calloc(n ? n : 1, sizeof(*rules));
-	struct undo_log u = {};
-	time_t now = time(NULL);
-	size_t i;
-	int err = 0;
-
-	if (!rules)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		rules[i].prefix = c[i];
-		rules[i].action = (__u8)(cmd->action >= 0 ? cmd->action : GEOFW_ACT_DROP);
-		rules[i].expires = cmd->ttl ? (__u64)now + cmd->ttl : 0;
-		rules[i].comment = cmd->comment ? cmd->comment : "";
-		rules[i].source = source;
-	}
-	geofw_state_begin(r->d->state);
-	for (i = 0; i < n && !err; i++)
-		err = undo_push(&u, r->d, &c[i], false);
-	if (!err)
-		err = geofw_state_add_blocks(r->d->state, rules, n, flags, r->err, sizeof(r->err));
-	if (!err)
-		err = apply_blocks(r, c, n);
-	free(rules);
-	return finish_change(r, &u, err);
-}
-
 static int cmd_add_block(struct request *r)
 {
+	const struct geofw_cmd *cmd = r->cmd;
+	struct geofw_rule *rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, "cli");
 	char buf[GEOFW_CIDR_STRLEN], ttl[32] = "never";
 	int err;
 
-	err = add_blocks(r, r->cmd->cidrs, r->cmd->n_cidrs, "cli", 0);
-	if (err)
-		return reply_error(r, GEOFW_CTL_REJECTED, r->err);
-	if (r->cmd->ttl)
-		duration_str(r->cmd->ttl, ttl, sizeof(ttl));
-	geofw_cidr_format(&r->cmd->cidrs[0], buf, sizeof(buf));
-	log_info("uid %u pid %d: add-block %s%s (%s, expires %s)", r->who.uid, r->who.pid, buf,
-		 r->cmd->n_cidrs > 1 ? " and more" : "",
-		 geofw_action_name((unsigned)(r->cmd->action >= 0 ? r->cmd->action : GEOFW_ACT_DROP)),
-		 ttl);
-	return reply_ok(r, "blocked", r->cmd->n_cidrs, r->cmd->n_cidrs);
-}
-
-static int cmd_del_block(struct request *r)
-{
-	const struct geofw_cmd *cmd = r->cmd;
-	struct undo_log u = {};
-	char buf[GEOFW_CIDR_STRLEN];
-	size_t i;
-	int err = 0;
-
-	geofw_state_begin(r->d->state);
-	for (i = 0; i < cmd->n_cidrs && !err; i++)
-		err = undo_push(&u, r->d, &cmd->cidrs[i], false);
+	if (!rules)
+		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	err = geofw_store_add(r->d->store, rules, cmd->n_cidrs, 0, &r->diff, r->err, sizeof(r->err));
 	if (!err)
-		err = geofw_state_del_blocks(r->d->state, cmd->cidrs, cmd->n_cidrs, r->err,
-					     sizeof(r->err));
-	for (i = 0; i < cmd->n_cidrs && !err; i++) {
-		err = geofw_block_del(&r->d->fw.maps, &cmd->cidrs[i]);
-		if (err == -ENOENT)
-			err = 0;	/* swept or never loaded: the state decides */
-	}
-	if ((err = finish_change(r, &u, err)))
-		return reply_error(r, GEOFW_CTL_REJECTED, r->err[0] ? r->err : strerror(-err));
+		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
+	free(rules);
+	if (err)
+		return change_failed(r);
+	if (cmd->ttl)
+		duration_str(cmd->ttl, ttl, sizeof(ttl));
 	geofw_cidr_format(&cmd->cidrs[0], buf, sizeof(buf));
-	log_info("uid %u pid %d: del-block %s%s", r->who.uid, r->who.pid, buf,
-		 cmd->n_cidrs > 1 ? " and more" : "");
-	return reply_ok(r, "unblocked", cmd->n_cidrs, cmd->n_cidrs);
+	log_info("uid %u pid %d: add-block %s%s (%s, expires %s)", r->who.uid, r->who.pid, buf,
+		 cmd->n_cidrs > 1 ? " and more" : "",
+		 geofw_action_name((unsigned)(cmd->action >= 0 ? cmd->action : GEOFW_ACT_DROP)), ttl);
+	return reply_ok(r, "blocked", cmd->n_cidrs, cmd->n_cidrs);
 }
 
-static int cmd_allow(struct request *r, bool add)
+/* del-block and del-allow remove the prefix's rows of every source (the
+ * operator wants it gone), or of --source only. */
+static int cmd_del(struct request *r, int kind)
 {
 	const struct geofw_cmd *cmd = r->cmd;
-	struct geofw_state_allow *rules = calloc(cmd->n_cidrs ? cmd->n_cidrs : 1, sizeof(*rules));
-	struct undo_log u = {};
+	char buf[GEOFW_CIDR_STRLEN];
+	int err;
+
+	err = geofw_store_del(r->d->store, kind, cmd->cidrs, cmd->n_cidrs, cmd->source, &r->diff,
+			      r->err, sizeof(r->err));
+	if (!err)
+		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
+	if (err)
+		return change_failed(r);
+	geofw_cidr_format(&cmd->cidrs[0], buf, sizeof(buf));
+	log_info("uid %u pid %d: %s %s%s", r->who.uid, r->who.pid, cmd->desc->name, buf,
+		 cmd->n_cidrs > 1 ? " and more" : "");
+	return reply_ok(r, kind == GEOFW_RULE_BLOCK ? "unblocked" : "disallowed", cmd->n_cidrs,
+			cmd->n_cidrs);
+}
+
+static int cmd_allow(struct request *r)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	struct geofw_rule *rules = calloc(cmd->n_cidrs ? cmd->n_cidrs : 1, sizeof(*rules));
 	char buf[GEOFW_CIDR_STRLEN];
 	size_t i;
-	int err = 0;
+	int err;
 
 	if (!rules)
 		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
-	geofw_state_begin(r->d->state);
-	for (i = 0; i < cmd->n_cidrs && !err; i++) {
+	for (i = 0; i < cmd->n_cidrs; i++) {
+		rules[i].kind = GEOFW_RULE_ALLOW;
 		rules[i].prefix = cmd->cidrs[i];
 		rules[i].comment = cmd->comment ? cmd->comment : "";
-		err = undo_push(&u, r->d, &cmd->cidrs[i], true);
+		rules[i].source = "cli";
+		rules[i].uid = r->who.uid;
+		rules[i].pid = r->who.pid;
 	}
+	err = geofw_store_add(r->d->store, rules, cmd->n_cidrs, 0, &r->diff, r->err, sizeof(r->err));
 	if (!err)
-		err = add ? geofw_state_add_allows(r->d->state, rules, cmd->n_cidrs, r->err,
-						   sizeof(r->err)) :
-			    geofw_state_del_allows(r->d->state, cmd->cidrs, cmd->n_cidrs, r->err,
-						   sizeof(r->err));
-	for (i = 0; i < cmd->n_cidrs && !err; i++) {
-		struct geofw_state_allow a;
-
-		if (!add) {
-			err = geofw_allow_del(&r->d->fw.maps, &cmd->cidrs[i]);
-			err = err == -ENOENT ? 0 : err;
-		} else if (!(err = geofw_state_find_allow(r->d->state, &cmd->cidrs[i], &a)) &&
-			   !(err = geofw_rules_present_add(&r->d->fw.maps,
-					geofw_rules_present_bit(&cmd->cidrs[i], true)))) {
-			struct geofw_allow v = { .rule_id = a.rule_id };
-
-			err = geofw_allow_put(&r->d->fw.maps, &cmd->cidrs[i], &v);
-		}
-		if (err && !r->err[0])
-			snprintf(r->err, sizeof(r->err), "cannot update the allowlist map: %s",
-				 strerror(-err));
-	}
+		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
 	free(rules);
-	if ((err = finish_change(r, &u, err)))
-		return reply_error(r, GEOFW_CTL_REJECTED, r->err[0] ? r->err : strerror(-err));
+	if (err)
+		return change_failed(r);
 	geofw_cidr_format(&cmd->cidrs[0], buf, sizeof(buf));
-	log_info("uid %u pid %d: %s %s%s", r->who.uid, r->who.pid, add ? "allow" : "del-allow",
-		 buf, cmd->n_cidrs > 1 ? " and more" : "");
-	return reply_ok(r, add ? "allowed" : "disallowed", cmd->n_cidrs, cmd->n_cidrs);
+	log_info("uid %u pid %d: allow %s%s", r->who.uid, r->who.pid, buf,
+		 cmd->n_cidrs > 1 ? " and more" : "");
+	return reply_ok(r, "allowed", cmd->n_cidrs, cmd->n_cidrs);
 }
 
 /* The runtime policy starts as a copy of the config's, then diverges. */
-static struct geofw_state_countries policy_now(struct gfwd *d)
+static struct geofw_store_countries policy_now(struct gfwd *d)
 {
-	struct geofw_state_countries c = *geofw_state_countries(d->state);
+	struct geofw_store_countries c = *geofw_store_countries(d->store);
 	int i;
 
 	if (c.override)
@@ -366,9 +244,8 @@ static struct geofw_state_countries policy_now(struct gfwd *d)
 static int cmd_countries(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
-	struct geofw_state_countries c = policy_now(r->d);
+	struct geofw_store_countries c = policy_now(r->d);
 	char list[GEOFW_MAX_COUNTRIES * 3 + 1] = "";
-	struct undo_log u = {};
 	size_t i;
 	int err;
 
@@ -388,50 +265,28 @@ static int cmd_countries(struct request *r)
 		strcat(list, " ");
 		strcat(list, geofw_country_code(id));
 	}
-	geofw_state_begin(r->d->state);
-	err = geofw_state_set_countries(r->d->state, &c, r->err, sizeof(r->err));
+	r->countries = true;
+	err = geofw_store_set_countries(r->d->store, &c, r->who.uid, r->who.pid, r->err,
+					sizeof(r->err));
 	if (!err)
 		err = gfwd_apply_countries(r->d);
 	if (!err)
 		err = gfwd_apply_kernel_config(r->d);
-	if ((err = finish_change(r, &u, err))) {
-		/* Put the maps back as the (rolled back) state says. */
-		gfwd_apply_countries(r->d);
-		gfwd_apply_kernel_config(r->d);
-		return reply_error(r, GEOFW_CTL_REJECTED, r->err[0] ? r->err : strerror(-err));
-	}
+	if (err)
+		return change_failed(r);
 	log_info("uid %u pid %d: %s%s (mode %s)", r->who.uid, r->who.pid, cmd->desc->name, list,
 		 c.mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block");
 	return reply_ok(r, cmd->desc->name, cmd->n_countries, cmd->n_countries);
-}
-
-struct removed_ctx {
-	struct gfwd *d;
-	struct undo_log *u;
-	int err;
-};
-
-static void unmap_removed(const struct geofw_state_block *rule, void *arg)
-{
-	struct removed_ctx *rc = arg;
-	int err;
-
-	if (rc->err)
-		return;
-	if ((err = undo_push(rc->u, rc->d, &rule->prefix, false)))
-		rc->err = err;
-	geofw_block_del(&rc->d->fw.maps, &rule->prefix);
 }
 
 static int cmd_import(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
 	struct geofw_importlist list = {};
-	struct undo_log u = {};
-	char source[GEOFW_STATE_SOURCE_MAX], *buf = NULL;
+	struct geofw_rule attrs = {};
+	char source[GEOFW_STORE_SOURCE_MAX], *buf = NULL;
 	const char *base;
-	size_t len = 0, i;
-	long removed = 0;
+	size_t len = 0, removed = 0;
 	int err;
 
 	if (!r->input)
@@ -449,49 +304,31 @@ static int cmd_import(struct request *r)
 	if (err)
 		return reply_error(r, GEOFW_CTL_REJECTED, r->err);
 
-	geofw_state_begin(r->d->state);
-	if (cmd->replace) {
-		struct removed_ctx rc = { r->d, &u, 0 };
-
-		removed = geofw_state_del_source(r->d->state, source, unmap_removed, &rc);
-		err = rc.err;
-	}
-	if (!err) {
-		struct geofw_state_block *rules = calloc(list.n ? list.n : 1, sizeof(*rules));
-		time_t now = time(NULL);
-
-		err = rules ? 0 : -ENOMEM;
-		for (i = 0; !err && i < list.n; i++) {
-			rules[i].prefix = list.v[i];
-			rules[i].action = (__u8)(cmd->action >= 0 ? cmd->action : GEOFW_ACT_DROP);
-			rules[i].expires = cmd->ttl ? (__u64)now + cmd->ttl : 0;
-			rules[i].comment = cmd->comment ? cmd->comment : "";
-			rules[i].source = source;
-			err = undo_push(&u, r->d, &list.v[i], false);
-		}
-		if (!err)
-			err = geofw_state_add_blocks(r->d->state, rules, list.n, GEOFW_STATE_ONE_ID,
-						     r->err, sizeof(r->err));
-		if (!err)
-			err = apply_blocks(r, list.v, list.n);
-		free(rules);
-	}
-	if ((err = finish_change(r, &u, err))) {
+	/* The list is one row: written and replaced as a whole. */
+	attrs.action = (__u8)(cmd->action >= 0 ? cmd->action : GEOFW_ACT_DROP);
+	attrs.expires = cmd->ttl ? (__u64)time(NULL) + cmd->ttl : 0;
+	attrs.comment = cmd->comment ? cmd->comment : "";
+	attrs.uid = r->who.uid;
+	attrs.pid = r->who.pid;
+	err = geofw_store_import(r->d->store, source, list.v, list.n, &attrs, cmd->replace,
+				 &removed, &r->diff, r->err, sizeof(r->err));
+	if (!err)
+		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
+	if (err) {
 		geofw_importlist_free(&list);
-		return reply_error(r, GEOFW_CTL_REJECTED, r->err[0] ? r->err : strerror(-err));
+		return change_failed(r);
 	}
-	log_info("uid %u pid %d: import %s: %zu entries (%zu duplicates skipped, %ld replaced)",
+	log_info("uid %u pid %d: import %s: %zu entries (%zu duplicates skipped, %zu removed)",
 		 r->who.uid, r->who.pid, source, list.n, list.duplicates, removed);
-	if (r->json)
-	{
+	if (r->json) {
 		geofw_ctl_writef(r->w, "{\"ok\":true,\"what\":\"imported\",\"source\":");
 		json_str(r->w, source);
-		geofw_ctl_writef(r->w, ",\"count\":%zu,\"duplicates\":%zu,\"replaced\":%ld}\n",
+		geofw_ctl_writef(r->w, ",\"count\":%zu,\"duplicates\":%zu,\"replaced\":%zu}\n",
 				 list.n, list.duplicates, removed);
-	}
-	else
+	} else {
 		geofw_ctl_writef(r->w, "ok: imported %zu entries from %s (%zu duplicates skipped%s)\n",
 				 list.n, base, list.duplicates, cmd->replace ? ", previous list replaced" : "");
+	}
 	geofw_importlist_free(&list);
 	return GEOFW_CTL_OK;
 }
@@ -508,9 +345,8 @@ static int cmd_reload(struct request *r)
 
 /* ---- list ------------------------------------------------------------------------ */
 
-static int list_block(const struct geofw_state_block *b, void *arg)
+static int list_block(const struct geofw_rule *b, struct request *r)
 {
-	struct request *r = arg;
 	char buf[GEOFW_CIDR_STRLEN], left[32] = "";
 	time_t now = time(NULL);
 
@@ -519,54 +355,63 @@ static int list_block(const struct geofw_state_block *b, void *arg)
 		duration_str(b->expires > (__u64)now ? b->expires - (__u64)now : 0, left, sizeof(left));
 	if (r->json) {
 		geofw_ctl_writef(r->w, "%s{\"type\":\"block\",\"prefix\":\"%s\",\"action\":\"%s\","
-				 "\"rule_id\":%u,\"expires\":%llu,\"source\":", r->err[0] ? "," : "",
-				 buf, geofw_action_name(b->action), b->rule_id,
-				 (unsigned long long)b->expires);
+				 "\"rule_id\":%u,\"expires\":%llu,\"created\":%llu,\"uid\":%u,"
+				 "\"pid\":%d,\"source\":", r->listed ? "," : "", buf,
+				 geofw_action_name(b->action), b->rule_id,
+				 (unsigned long long)b->expires, (unsigned long long)b->created,
+				 b->uid, b->pid);
 		json_str(r->w, b->source);
 		geofw_ctl_writef(r->w, ",\"comment\":");
 		json_str(r->w, b->comment);
 		geofw_ctl_writef(r->w, "}\n");
-		r->err[0] = ',';
+		r->listed = true;
 		return 0;
 	}
-	geofw_ctl_writef(r->w, "block  %-43s %-7s id %-5u %s%s%s%s%s\n", buf,
+	geofw_ctl_writef(r->w, "block  %-43s %-7s id %-5u %s%s%s%s\n", buf,
 			 geofw_action_name(b->action), b->rule_id,
-			 b->expires ? "expires in " : "", left, b->expires ? "  " : "",
-			 b->source, b->comment[0] ? "" : "");
+			 b->expires ? "expires in " : "", left, b->expires ? "  " : "", b->source);
 	if (b->comment[0])
 		geofw_ctl_writef(r->w, "       # %s\n", b->comment);
 	return 0;
 }
 
-static int list_allow(const struct geofw_state_allow *a, void *arg)
+static int list_allow(const struct geofw_rule *a, struct request *r)
 {
-	struct request *r = arg;
 	char buf[GEOFW_CIDR_STRLEN];
 
 	geofw_cidr_format(&a->prefix, buf, sizeof(buf));
 	if (r->json) {
 		geofw_ctl_writef(r->w, "%s{\"type\":\"allow\",\"prefix\":\"%s\",\"rule_id\":%u,"
-				 "\"comment\":", r->err[0] ? "," : "", buf, a->rule_id);
+				 "\"created\":%llu,\"uid\":%u,\"pid\":%d,\"source\":",
+				 r->listed ? "," : "", buf, a->rule_id,
+				 (unsigned long long)a->created, a->uid, a->pid);
+		json_str(r->w, a->source);
+		geofw_ctl_writef(r->w, ",\"comment\":");
 		json_str(r->w, a->comment);
 		geofw_ctl_writef(r->w, "}\n");
-		r->err[0] = ',';
+		r->listed = true;
 		return 0;
 	}
-	geofw_ctl_writef(r->w, "allow  %-43s id %-5u%s%s\n", buf, a->rule_id,
+	geofw_ctl_writef(r->w, "allow  %-43s id %-5u %s%s%s\n", buf, a->rule_id, a->source,
 			 a->comment[0] ? "  # " : "", a->comment);
 	return 0;
 }
 
+static int list_rule(const struct geofw_rule *rule, void *arg)
+{
+	return rule->kind == GEOFW_RULE_ALLOW ? list_allow(rule, arg) : list_block(rule, arg);
+}
+
 static void list_countries(struct request *r)
 {
-	const struct geofw_state_countries *sc = geofw_state_countries(r->d->state);
-	struct geofw_state_countries c = sc->override ? *sc : policy_now(r->d);
+	const struct geofw_store_countries *sc = geofw_store_countries(r->d->store);
+	struct geofw_store_countries c = sc->override ? *sc : policy_now(r->d);
 	unsigned int id;
 	bool first = true;
 
 	if (r->json) {
 		geofw_ctl_writef(r->w, "%s{\"type\":\"countries\",\"mode\":\"%s\",\"action\":\"%s\","
-				 "\"source\":\"%s\",\"listed\":[", r->err[0] ? "," : "",
+				 "\"source\":\"%s\",\"listed\":[", r->listed ? "," : "",
 				 c.mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
 				 geofw_action_name(c.action), sc->override ? "runtime" : "config");
 		for (id = 1; id < GEOFW_MAX_COUNTRIES; id++)
@@ -575,7 +420,7 @@ static void list_countries(struct request *r)
 				first = false;
 			}
 		geofw_ctl_writef(r->w, "]}\n");
-		r->err[0] = ',';
+		r->listed = true;
 		return;
 	}
 	geofw_ctl_writef(r->w, "countries: mode %s (%s), %s action %s:",
@@ -594,22 +439,80 @@ static void list_countries(struct request *r)
 	geofw_ctl_writef(r->w, "%s\n", first ? " (none)" : "");
 }
 
+/* A read of the database failed half-way: what was written goes. */
+static int read_failed(struct request *r, int ret)
+{
+	r->w->len = 0;
+	snprintf(r->err, sizeof(r->err), "%s: cannot read the rules: %s",
+		 geofw_store_path(r->d->store), strerror(-ret));
+	return reply_error(r, GEOFW_CTL_INTERNAL, r->err);
+}
+
 static int cmd_list(struct request *r)
 {
-	int what = r->cmd->list;
+	const char *source = r->cmd->source;
+	int what = r->cmd->list, ret = 0;
 
-	r->err[0] = '\0';	/* used as "an element was written" for JSON */
 	if (r->json)
 		geofw_ctl_writef(r->w, "[");
 	if (what == GEOFW_LIST_ALL || what == GEOFW_LIST_ALLOWS)
-		geofw_state_for_each_allow(r->d->state, list_allow, r);
-	if (what == GEOFW_LIST_ALL || what == GEOFW_LIST_BLOCKS)
-		geofw_state_for_each_block(r->d->state, list_block, r);
-	if (what == GEOFW_LIST_ALL || what == GEOFW_LIST_COUNTRIES)
+		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_ALLOW, source, list_rule, r);
+	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_BLOCKS))
+		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, source, list_rule, r);
+	/* The country policy has no source of its own but cli. */
+	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_COUNTRIES) &&
+	    (!source || !strcmp(source, "cli")))
 		list_countries(r);
 	if (r->json)
 		geofw_ctl_writef(r->w, "]\n");
-	return GEOFW_CTL_OK;
+	return ret ? read_failed(r, ret) : GEOFW_CTL_OK;
+}
+
+/* One prefix per line as `fwctl import` reads it; the rest in comments. */
+static int export_rule(const struct geofw_rule *b, void *arg)
+{
+	struct request *r = arg;
+	char buf[GEOFW_CIDR_STRLEN];
+
+	geofw_cidr_format(&b->prefix, buf, sizeof(buf));
+	geofw_ctl_writef(r->w, "%s # source=%s action=%s", buf, b->source,
+			 geofw_action_name(b->action));
+	if (b->expires)
+		geofw_ctl_writef(r->w, " expires=%llu", (unsigned long long)b->expires);
+	if (b->comment[0])
+		geofw_ctl_writef(r->w, " comment=%s", b->comment);
+	geofw_ctl_writef(r->w, "\n");
+	return 0;
+}
+
+static int cmd_export(struct request *r)
+{
+	int ret;
+
+	geofw_ctl_writef(r->w, "# geofw block rules%s%s, exported %lld (UNIX time)\n",
+			 r->cmd->source ? " of " : "", r->cmd->source ? r->cmd->source : "",
+			 (long long)time(NULL));
+	ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, r->cmd->source,
+					export_rule, r);
+	return ret ? read_failed(r, ret) : GEOFW_CTL_OK;
+}
+
+static int cmd_del_source(struct request *r)
+{
+	long n = geofw_store_del_source(r->d->store, r->cmd->source, &r->diff, r->err,
+					sizeof(r->err));
+	int err = n < 0 ? (int)n : 0;
+
+	if (!err && !n)
+		err = geofw_errf(r->err, sizeof(r->err), -ENOENT, "source %s has no rules",
+				 r->cmd->source);
+	if (!err)
+		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
+	if (err)
+		return change_failed(r);
+	log_info("uid %u pid %d: del-source %s: %ld rules", r->who.uid, r->who.pid,
+		 r->cmd->source, n);
+	return reply_ok(r, "removed", (size_t)n, (size_t)n);
 }
 
 /* ---- status ----------------------------------------------------------------------- */
@@ -625,7 +528,7 @@ static __u32 prog_id(int fd)
 static int cmd_status(struct request *r)
 {
 	struct gfwd *d = r->d;
-	struct geofw_state_counts n;
+	struct geofw_store_counts n;
 	struct geofw_config cfg = {};
 	char country_why[sizeof(d->db.error) + 256];
 	bool country_ok = gfwd_country_policy_enforced(d, country_why, sizeof(country_why));
@@ -637,7 +540,7 @@ static int cmd_status(struct request *r)
 	/* Anything configured but not enforced makes status exit 1. */
 	degraded = !country_ok || unprotected;
 
-	geofw_state_counts(d->state, &n);
+	geofw_store_counts(d->store, &n);
 	geofw_config_read(&d->fw.maps, &cfg);
 	if (r->json) {
 		geofw_ctl_writef(r->w, "{\"country_policy\":{\"configured\":%s,\"enforced\":%s,"
@@ -746,7 +649,7 @@ static int cmd_status(struct request *r)
 	return degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK;
 }
 
-/* ---- dispatch ------------------------------------------------------------------------ */
+/* ---- dispatch: one group of clients, one transaction ----------------------------- */
 
 /* One client connection, from the request to the answer. */
 struct conn {
@@ -761,36 +664,34 @@ struct conn {
 
 static void conn_free(struct conn *c)
 {
+	bool big = c->r.diff.cap > 65536;
+
 	geofw_cmd_free(&c->cmd);
 	geofw_ctl_request_free(&c->req);
+	geofw_kdiff_free(&c->r.diff);
 	free(c->r.input);
 	close(c->sock);
 	free(c);
+	/* An import's diff and list copies are tens of MB: give them back. */
+	if (big)
+		malloc_trim(0);
 }
+
+/*
+ * Requests whose input is complete wait in the round until the event loop
+ * has handled everything epoll reported (gfwd_control_flush): the changes of
+ * one round share one COMMIT, i.e. one fsync (group commit).
+ */
+#define GROUP_MAX	64	/* requests per round (and per COMMIT) */
+
+static struct conn *round_q[GROUP_MAX];
+static int round_n;
 
 static void conn_run(struct conn *c)
 {
-	struct request *r = &c->r;
-	int status;
-
-	switch (c->cmd.id) {
-	case GEOFW_CMD_ADD_BLOCK:	status = cmd_add_block(r); break;
-	case GEOFW_CMD_DEL_BLOCK:	status = cmd_del_block(r); break;
-	case GEOFW_CMD_ALLOW:		status = cmd_allow(r, true); break;
-	case GEOFW_CMD_DEL_ALLOW:	status = cmd_allow(r, false); break;
-	case GEOFW_CMD_BLOCK_COUNTRY:
-	case GEOFW_CMD_UNBLOCK_COUNTRY:
-	case GEOFW_CMD_COUNTRY_MODE:	status = cmd_countries(r); break;
-	case GEOFW_CMD_IMPORT:		status = cmd_import(r); break;
-	case GEOFW_CMD_RELOAD:		status = cmd_reload(r); break;
-	case GEOFW_CMD_LIST:		status = cmd_list(r); break;
-	case GEOFW_CMD_STATUS:		status = cmd_status(r); break;
-	default:
-		status = reply_error(r, GEOFW_CTL_REJECTED,
-				     "this command is answered by fwctl itself, not by geofwd");
-		break;
-	}
-	geofw_ctl_writer_end(&c->w, status);
+	if (round_n == GROUP_MAX)
+		gfwd_control_flush(c->d);
+	round_q[round_n++] = c;
 }
 
 /*
@@ -968,8 +869,7 @@ static int import_read(struct gfwd_import *im, size_t budget)
 /* The whole input is in: the import itself, then the answer. */
 static void import_done(struct gfwd_import *im)
 {
-	conn_run(im->c);
-	import_end(im);
+	conn_run(pending_take(im));
 }
 
 /* Start reading the descriptor of an import; the connection is ours now. */
@@ -1029,6 +929,13 @@ static void import_start(struct conn *c)
 
 static void conn_request(struct conn *c);
 
+static bool request_waiting(int sock)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP));
+}
+
 bool gfwd_control_event(struct gfwd *d, int fd)
 {
 	struct gfwd_import *im;
@@ -1076,7 +983,7 @@ bool gfwd_control_event(struct gfwd *d, int fd)
 
 void gfwd_control_close(struct gfwd *d)
 {
-	(void)d;
+	gfwd_control_flush(d);
 	while (imports) {
 		if (imports->kind == P_REQUEST)
 			conn_free(pending_take(imports));
@@ -1112,7 +1019,7 @@ static bool wait_request(struct conn *c)
 	return true;
 }
 
-void gfwd_control_handle(struct gfwd *d, int sock)
+static void control_handle(struct gfwd *d, int sock)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	struct request *r;
@@ -1134,8 +1041,10 @@ void gfwd_control_handle(struct gfwd *d, int sock)
 	if (geofw_ctl_authorize(sock, gr ? gr->gr_gid : (gid_t)-1, NULL, err, sizeof(err)))
 		snprintf(c->refused, sizeof(c->refused), "%s", err);
 	geofw_ctl_peer_cred(sock, &r->who);
-	if (!wait_request(c))
-		conn_request(c);	/* out of resources: read it now */
+	/* fwctl sends its request right after connecting: usually it is
+	 * there already, and waiting for it would cost a loop round. */
+	if (request_waiting(sock) || !wait_request(c))
+		conn_request(c);	/* (or out of resources: read it now) */
 }
 
 /* The request is there: read it, then answer or start reading an import. */
@@ -1167,6 +1076,154 @@ static void conn_request(struct conn *c)
 		return;
 	}
 	conn_run(c);
+	return;
 out:
 	conn_free(c);
+}
+
+static bool is_change(enum geofw_cmd_id id)
+{
+	switch (id) {
+	case GEOFW_CMD_ADD_BLOCK: case GEOFW_CMD_DEL_BLOCK: case GEOFW_CMD_ALLOW:
+	case GEOFW_CMD_DEL_ALLOW: case GEOFW_CMD_BLOCK_COUNTRY: case GEOFW_CMD_UNBLOCK_COUNTRY:
+	case GEOFW_CMD_COUNTRY_MODE: case GEOFW_CMD_IMPORT: case GEOFW_CMD_DEL_SOURCE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int execute(struct request *r)
+{
+	switch (r->cmd->id) {
+	case GEOFW_CMD_ADD_BLOCK:	return cmd_add_block(r);
+	case GEOFW_CMD_DEL_BLOCK:	return cmd_del(r, GEOFW_RULE_BLOCK);
+	case GEOFW_CMD_ALLOW:		return cmd_allow(r);
+	case GEOFW_CMD_DEL_ALLOW:	return cmd_del(r, GEOFW_RULE_ALLOW);
+	case GEOFW_CMD_BLOCK_COUNTRY:
+	case GEOFW_CMD_UNBLOCK_COUNTRY:
+	case GEOFW_CMD_COUNTRY_MODE:	return cmd_countries(r);
+	case GEOFW_CMD_IMPORT:		return cmd_import(r);
+	case GEOFW_CMD_DEL_SOURCE:	return cmd_del_source(r);
+	case GEOFW_CMD_RELOAD:		return cmd_reload(r);
+	case GEOFW_CMD_LIST:		return cmd_list(r);
+	case GEOFW_CMD_EXPORT:		return cmd_export(r);
+	case GEOFW_CMD_STATUS:		return cmd_status(r);
+	default:
+		return reply_error(r, GEOFW_CTL_REJECTED,
+				   "this command is answered by fwctl itself, not by geofwd");
+	}
+}
+
+/*
+ * COMMIT the group's changes, then answer them: "ok" only now that their
+ * rows are on disk.  A failed COMMIT undoes every change of the group, the
+ * maps included, and each of them hears why.
+ */
+static void flush(struct gfwd *d, struct conn **q, int n)
+{
+	char err[GEOFW_ERRLEN];
+	bool countries = false;
+	int i, ret = 0;
+
+	if (geofw_store_in_txn(d->store) && (ret = geofw_store_commit(d->store, err, sizeof(err)))) {
+		log_err(ret, "rules: %s", err);
+		geofw_store_rollback(d->store);
+	}
+	for (i = 0; i < n; i++) {
+		struct request *r;
+
+		if (!q[i])
+			continue;
+		r = &q[i]->r;
+		if (r->pending && ret) {
+			gfwd_rules_restore(d, &r->diff);
+			countries |= r->countries;
+			r->w->len = 0;
+			snprintf(r->err, sizeof(r->err), "not saved, nothing changed: %s", err);
+			r->status = reply_error(r, GEOFW_CTL_REJECTED, r->err);
+		}
+		geofw_ctl_writer_end(r->w, r->status);
+		conn_free(q[i]);
+		q[i] = NULL;
+	}
+	if (countries) {
+		gfwd_apply_countries(d);
+		gfwd_apply_kernel_config(d);
+	}
+	if (!ret)
+		gfwd_arm_sweep(d);
+}
+
+/* One change inside the group's transaction, in a savepoint of its own. */
+static void run_change(struct request *r)
+{
+	char err[GEOFW_ERRLEN];
+	int ret = 0;
+
+	if (!geofw_store_in_txn(r->d->store))
+		ret = geofw_store_begin(r->d->store, err, sizeof(err));
+	if (!ret)
+		ret = geofw_store_savepoint(r->d->store, err, sizeof(err));
+	if (ret) {
+		snprintf(r->err, sizeof(r->err), "%s", err);
+		r->status = reply_error(r, GEOFW_CTL_REJECTED, r->err);
+		return;
+	}
+	r->status = execute(r);
+	if (r->status == GEOFW_CTL_OK) {
+		if (geofw_store_release(r->d->store, err, sizeof(err))) {
+			geofw_store_rollback_to(r->d->store);
+			gfwd_rules_restore(r->d, &r->diff);
+			r->w->len = 0;
+			r->status = reply_error(r, GEOFW_CTL_REJECTED, err);
+			return;
+		}
+		r->pending = true;
+	}
+}
+
+static bool more_waiting(int lsock)
+{
+	struct pollfd p = { .fd = lsock, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+void gfwd_control_ready(struct gfwd *d)
+{
+	int sock, n = 0;
+
+	/* Everyone already waiting is accepted now, so that their changes
+	 * can join the same round. */
+	do {
+		sock = geofw_ctl_accept(d->ctlfd, 5000);
+		if (sock < 0)
+			break;
+		control_handle(d, sock);
+	} while (++n < GROUP_MAX && more_waiting(d->ctlfd));
+}
+
+void gfwd_control_flush(struct gfwd *d)
+{
+	struct conn **q = round_q;
+	int n = round_n, i;
+
+	if (!n)
+		return;
+	round_n = 0;
+	for (i = 0; i < n; i++) {
+		struct request *r = &q[i]->r;
+
+		if (is_change(r->cmd->id)) {
+			run_change(r);
+			continue;
+		}
+		/* Reads and reloads see only committed rules. */
+		flush(d, q, i);
+		r->status = execute(r);
+	}
+	flush(d, q, n);
+	/* The WAL is copied into rules.db once nobody waits for an answer. */
+	geofw_store_checkpoint(d->store);
 }

@@ -10,12 +10,11 @@
 #include "config.h"
 #include "geoip.h"
 #include "loader.h"
-#include "state.h"
+#include "store.h"
 
 #define GFWD_MAX_IFACES		32
 #define GFWD_TC_HANDLE		0x67f		/* "gf": our filter, found again on start */
 #define GFWD_TC_PRIO		0x67
-#define GFWD_STATE_FILE		"rules"
 #define GFWD_RESP_CHECK_MS	200		/* responder check period; XDP's own bound is 250 ms */
 
 struct gfwd_iface {
@@ -52,8 +51,7 @@ struct gfwd {
 	const char *pin_dir;		/* GEOFW_PIN_DIR unless --pin-dir */
 	char link_dir[4096];		/* pin_dir/links: one pinned XDP link per interface */
 	struct geofw_conf conf;
-	struct geofw_state *state;
-	char state_path[4096];
+	struct geofw_store *store;	/* the rules: StateDirectory/rules.db */
 	struct geofw_loaded fw;
 	struct gfwd_iface ifaces[GFWD_MAX_IFACES];
 	int n_ifaces;
@@ -104,16 +102,23 @@ bool gfwd_country_policy_enforced(const struct gfwd *d, char *why, size_t len);
 /* --check-config: the databases a country policy needs load and build
  * (no kernel).  0, or -errno with the reason in err. */
 int gfwd_check_geoip(const struct gfwd *d, char *err, size_t errlen);
-int gfwd_block_to_kernel(const struct geofw_state_block *r, struct geofw_block *out);
 void gfwd_arm_sweep(struct gfwd *d);
 void gfwd_sweep(struct gfwd *d);
 int gfwd_reload(struct gfwd *d, const char *why, char *err, size_t errlen);
-int gfwd_save_state(struct gfwd *d, char *err, size_t errlen);
+/* A change's kernel diff; after a failure and a rollback, put the maps
+ * back as the rows say (logs when even that fails). */
+int gfwd_rules_apply(struct gfwd *d, const struct geofw_kdiff *diff, char *err, size_t errlen);
+void gfwd_rules_restore(struct gfwd *d, struct geofw_kdiff *diff);
 
 /* control.c */
-void gfwd_control_handle(struct gfwd *d, int sock);	/* takes the socket */
+/* The listening socket is readable: accept every client waiting and read
+ * their requests (or wait for them in the loop). */
+void gfwd_control_ready(struct gfwd *d);
+/* After each loop round: run the requests that are complete, their changes
+ * in one transaction (group commit), then answer them. */
+void gfwd_control_flush(struct gfwd *d);
 bool gfwd_control_event(struct gfwd *d, int fd);	/* false: not ours */
-void gfwd_control_close(struct gfwd *d);		/* imports still being read */
+void gfwd_control_close(struct gfwd *d);		/* answers and pending imports */
 
 /* metrics.c: GET /metrics on MetricsListen, non-blocking, in the epoll loop */
 void gfwd_metrics_sync(struct gfwd *d);		/* (re)open or close per d->conf */

@@ -185,11 +185,7 @@ static void on_signal(struct gfwd *d)
 
 static void on_control(struct gfwd *d)
 {
-	int sock = geofw_ctl_accept(d->ctlfd, 5000);
-
-	if (sock < 0)
-		return;
-	gfwd_control_handle(d, sock);	/* closes it, now or when an import ends */
+	gfwd_control_ready(d);
 }
 
 static void drain_timer(int fd)
@@ -263,8 +259,8 @@ static int setup_events(struct gfwd *d)
 static void loop(struct gfwd *d)
 {
 	while (!d->stop) {
-		struct epoll_event ev[8];
-		int n = epoll_wait(d->epfd, ev, 8, -1), i;
+		struct epoll_event ev[64];
+		int n = epoll_wait(d->epfd, ev, 64, -1), i;
 
 		if (n < 0 && errno != EINTR) {
 			log_err(-errno, "epoll: %s", strerror(errno));
@@ -296,6 +292,8 @@ static void loop(struct gfwd *d)
 				gfwd_metrics_event(d, fd, ev[i].events);
 			}
 		}
+		/* The requests of this round, their changes in one COMMIT. */
+		gfwd_control_flush(d);
 		/* A reload (SIGHUP or fwctl) may have changed MetricsListen or
 		 * DropLog; both calls are cheap when nothing changed. */
 		gfwd_metrics_sync(d);
@@ -320,11 +318,12 @@ static int start(struct gfwd *d)
 		return log_err(ret, "cannot create %s: %s", d->link_dir, strerror(-ret));
 	if ((ret = mkdir_p(d->conf.state_dir, 0750)))
 		return log_err(ret, "cannot create %s: %s", d->conf.state_dir, strerror(-ret));
-	if ((size_t)snprintf(d->state_path, sizeof(d->state_path), "%s/" GFWD_STATE_FILE,
-			     d->conf.state_dir) >= sizeof(d->state_path))
-		return log_err(-ENAMETOOLONG, "StateDirectory %s: path too long", d->conf.state_dir);
-	if ((ret = geofw_state_load(d->state_path, &d->state, err, sizeof(err))))
-		return log_err(ret, "state: %s (refusing to start rather than lose rules)", err);
+	if ((ret = geofw_store_open(d->conf.state_dir, &d->store, err, sizeof(err))))
+		return log_err(ret, "rules: %s", err);
+	if (geofw_store_read_only(d->store))
+		log_warn("rules: %s is on a read-only file system: the rules in it are enforced, "
+			 "every change is refused until it is writable and geofwd restarted",
+			 geofw_store_path(d->store));
 
 	ret = geofw_load(d->pin_dir, &d->fw);
 	if (ret == -EPROTO || ret == -EINVAL) {
@@ -389,7 +388,7 @@ static void stop(struct gfwd *d)
 	}
 	gfwd_netwatch_close(d);
 	geofw_unload(&d->fw);
-	geofw_state_free(d->state);
+	geofw_store_close(d->store);
 }
 
 static void cleanup_iface(struct gfwd *d, const char *name)

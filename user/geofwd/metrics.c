@@ -153,14 +153,14 @@ static void conn_close(struct gfwd *d, struct http_conn *c)
 static void fill_info(const struct gfwd *d, struct geofw_metrics_info *in,
 		      struct geofw_metrics_iface *ifs)
 {
-	const struct geofw_state_countries *sc = geofw_state_countries(d->state);
-	struct geofw_state_counts n;
+	const struct geofw_store_countries *sc = geofw_store_countries(d->store);
+	struct geofw_store_counts n;
 	size_t i;
 
 	memset(in, 0, sizeof(*in));
 	memset(ifs, 0, sizeof(*ifs) * GEOFW_METRICS_MAX_IFACES);
 	in->start_time = d->started;
-	geofw_state_counts(d->state, &n);
+	geofw_store_counts(d->store, &n);
 	in->block_ip4 = n.block_ip4;
 	in->block_ip6 = n.block_ip6;
 	in->block_net4 = n.block_net4;
@@ -253,7 +253,7 @@ static int render(struct gfwd *d, const struct geofw_metrics_info *info,
 		  const struct geofw_metrics_iface *ifs, __u64 now)
 {
 	struct gfwd_metrics *m = d->metrics;
-	struct geofw_state_counts sc;
+	struct geofw_store_counts sc;
 	int err, n;
 
 	if (!m->text && !(m->text = malloc(GEOFW_METRICS_MAX)))
@@ -262,9 +262,9 @@ static int render(struct gfwd *d, const struct geofw_metrics_info *info,
 	m->text_ms = 0;
 	/* Ranking the rules reads GEOFW_MAX_RULE_IDS per-CPU counters (about
 	 * 20 ms with 2 CPUs, more with more): skipped while no rule has an id. */
-	geofw_state_counts(d->state, &sc);
+	geofw_store_counts(d->store, &sc);
 	err = geofw_counters_read(&d->fw.maps, m->evt_limit_fd,
-				  sc.rule_ids ? GEOFW_COUNTERS_RULES : 0, &m->counters);
+				  sc.rows ? GEOFW_COUNTERS_RULES : 0, &m->counters);
 	if (err) {
 		log_warn("metrics: cannot read the counters: %s", strerror(-err));
 		return err;

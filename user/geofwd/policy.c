@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Desired state → kernel.  The config file and the state file are the truth;
+ * Desired state → kernel.  The config file and the rule store are the truth;
  * these functions make the maps say the same, idempotently, so they serve
  * the start (adopting pins from a previous run), reloads and commands alike.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,35 +22,9 @@
 #include "log.h"
 #include "responder.h"
 
-static __u64 boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
-
-/* Expiry is wall-clock seconds in the state file (survives reboots) and
- * boot-time nanoseconds in the kernel (what BPF can read cheaply). */
-int gfwd_block_to_kernel(const struct geofw_state_block *r, struct geofw_block *out)
-{
-	time_t now = time(NULL);
-
-	memset(out, 0, sizeof(*out));
-	out->action = r->action;
-	out->rule_id = r->rule_id;
-	if (r->expires) {
-		__u64 left = r->expires > (__u64)now ? r->expires - (__u64)now : 0;
-
-		/* Already expired: 1 ns after boot, i.e. in the past. */
-		out->expires_ns = left ? boot_ns() + left * 1000000000ull : 1;
-	}
-	return 0;
-}
-
 int gfwd_apply_kernel_config(struct gfwd *d)
 {
-	const struct geofw_state_countries *sc = geofw_state_countries(d->state);
+	const struct geofw_store_countries *sc = geofw_store_countries(d->store);
 	struct geofw_config cfg;
 	int err;
 
@@ -70,11 +45,11 @@ int gfwd_apply_kernel_config(struct gfwd *d)
 	return 0;
 }
 
-/* Listed countries and their actions, from the state's runtime policy when
+/* Listed countries and their actions, from the store's runtime policy when
  * fwctl has changed it, else from the config file. */
 int gfwd_apply_countries(struct gfwd *d)
 {
-	const struct geofw_state_countries *sc = geofw_state_countries(d->state);
+	const struct geofw_store_countries *sc = geofw_store_countries(d->store);
 	struct geofw_meta meta;
 	__u32 id;
 	int err, i;
@@ -161,131 +136,52 @@ int gfwd_apply_responder(struct gfwd *d)
 
 /* ---- rules ----------------------------------------------------------------- */
 
-struct sync_ctx {
-	struct gfwd *d;
-	int err;
-	size_t n;
-};
-
-static int put_block(const struct geofw_state_block *r, void *arg)
+int gfwd_rules_apply(struct gfwd *d, const struct geofw_kdiff *diff, char *err, size_t errlen)
 {
-	struct sync_ctx *c = arg;
-	struct geofw_block v;
-	int err;
-
-	gfwd_block_to_kernel(r, &v);
-	if ((err = geofw_block_put(&c->d->fw.maps, &r->prefix, &v))) {
-		c->err = err;
-		return log_err(err, "blocklist map: cannot add: %s", strerror(-err));
-	}
-	c->n++;
-	return 0;
+	return geofw_kdiff_apply(&d->fw.maps, diff, err, errlen);
 }
 
-static int put_allow(const struct geofw_state_allow *r, void *arg)
+void gfwd_rules_restore(struct gfwd *d, struct geofw_kdiff *diff)
 {
-	struct sync_ctx *c = arg;
-	struct geofw_allow v = { .rule_id = r->rule_id };
-	int err;
+	char err[GEOFW_ERRLEN];
+	int ret;
 
-	if ((err = geofw_allow_put(&c->d->fw.maps, &r->prefix, &v))) {
-		c->err = err;
-		return log_err(err, "allowlist map: cannot add: %s", strerror(-err));
-	}
-	c->n++;
-	return 0;
+	if ((ret = geofw_store_resolve(d->store, diff)) ||
+	    (ret = geofw_kdiff_apply(&d->fw.maps, diff, err, sizeof(err))))
+		log_err(ret, "rules: cannot put the maps back after a failed change (%s); "
+			"geofwd reconciles them with %s at its next start",
+			ret == -EIO || ret == -EUCLEAN ? strerror(-ret) : err,
+			geofw_store_path(d->store));
 }
 
-/* Delete the keys of one map that the state does not have. */
-static int prune(struct gfwd *d, int fd, int family, bool lpm, bool allow)
-{
-	__u8 key[32], next[32];
-	void *prev = NULL;
-	long removed = 0;
-
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		struct geofw_cidr c = { .family = (__u8)family };
-		bool keep;
-
-		memcpy(key, next, sizeof(key));
-		prev = key;
-		if (lpm) {
-			c.prefixlen = (__u8)*(__u32 *)key;
-			memcpy(c.addr, key + 4, family == 4 ? 4 : 16);
-		} else {
-			c.prefixlen = family == 4 ? 32 : 128;
-			memcpy(c.addr, key, family == 4 ? 4 : 16);
-		}
-		keep = allow ? !geofw_state_find_allow(d->state, &c, NULL) :
-			       !geofw_state_find_block(d->state, &c, NULL);
-		if (keep)
-			continue;
-		if (bpf_map_delete_elem(fd, key))
-			return -errno;
-		removed++;
-		prev = NULL;	/* the walk restarts after a delete */
-	}
-	if (removed)
-		log_info("removed %ld stale %s entries from the pinned maps", removed,
-			 allow ? "allow" : "block");
-	return 0;
-}
-
+/* Start: the pinned maps may hold the rules of an earlier run; change only
+ * what differs, so enforcement never pauses. */
 int gfwd_sync_rules(struct gfwd *d)
 {
-	struct sync_ctx c = { .d = d };
-	const struct geofw_maps *m = &d->fw.maps;
-	int err;
+	struct geofw_reconcile_stats rs;
+	char err[GEOFW_ERRLEN];
+	int ret;
 
-	if ((err = prune(d, m->block_ip4, 4, false, false)) ||
-	    (err = prune(d, m->block_ip6, 6, false, false)) ||
-	    (err = prune(d, m->block_net4, 4, true, false)) ||
-	    (err = prune(d, m->block_net6, 6, true, false)) ||
-	    (err = prune(d, m->allow4, 4, true, true)) ||
-	    (err = prune(d, m->allow6, 6, true, true)))
-		return log_err(err, "cannot prune pinned rules: %s", strerror(-err));
-	/* Present bits for everything first, so no rule is skipped once in. */
-	if ((err = geofw_rules_present_add(m, GEOFW_HAVE_ALLOW4 | GEOFW_HAVE_ALLOW6 |
-					   GEOFW_HAVE_BLOCK_IP4 | GEOFW_HAVE_BLOCK_IP6 |
-					   GEOFW_HAVE_BLOCK_NET4 | GEOFW_HAVE_BLOCK_NET6)))
-		return log_err(err, "config map: %s", strerror(-err));
-	geofw_state_for_each_allow(d->state, put_allow, &c);
-	geofw_state_for_each_block(d->state, put_block, &c);
-	if (c.err)
-		return c.err;
-	/* Then exact: stale prefilter bits and empty maps are not looked at. */
-	if ((err = geofw_block4_bits_rebuild(m)) || (err = geofw_rules_present_sync(m)))
-		return log_err(err, "cannot rebuild the rule prefilters: %s", strerror(-err));
-	log_info("rules in force: %zu", c.n);
+	ret = geofw_kdiff_reconcile(&d->fw.maps, d->store, &rs, err, sizeof(err));
+	if (ret)
+		return log_err(ret, "rules: %s", err);
+	log_info("rules in force: %zu (%zu written, %zu stale removed, %.2f s)", rs.entries,
+		 rs.put, rs.deleted, rs.seconds);
+	malloc_trim(0);	/* the dump of the maps was as big as the rules */
 	return 0;
-}
-
-int gfwd_save_state(struct gfwd *d, char *err, size_t errlen)
-{
-	return geofw_state_save(d->state, d->state_path, err, errlen);
 }
 
 /* ---- TTL sweep ------------------------------------------------------------- */
 
-static void unmap_expired(const struct geofw_state_block *r, void *arg)
-{
-	struct gfwd *d = arg;
-	char buf[GEOFW_CIDR_STRLEN];
-
-	geofw_block_del(&d->fw.maps, &r->prefix);
-	geofw_cidr_format(&r->prefix, buf, sizeof(buf));
-	log_info("block %s expired", buf);
-}
-
 void gfwd_arm_sweep(struct gfwd *d)
 {
-	__u64 next = geofw_state_next_expiry(d->state);
+	__u64 next = geofw_store_next_expiry(d->store);
 	struct itimerspec its = {};
 	time_t now = time(NULL);
 
 	if (next) {
 		/* The kernel stops matching at expiry by itself; the sweep only
-		 * tidies maps and state, so whole seconds are precise enough. */
+		 * tidies maps and rows, so whole seconds are precise enough. */
 		its.it_value.tv_sec = next > (__u64)now ? (time_t)(next - (__u64)now) : 0;
 		if (!its.it_value.tv_sec)
 			its.it_value.tv_nsec = 1;
@@ -295,19 +191,34 @@ void gfwd_arm_sweep(struct gfwd *d)
 
 void gfwd_sweep(struct gfwd *d)
 {
+	struct geofw_kdiff diff = {};
 	char err[GEOFW_ERRLEN];
-	long n;
+	long n = 0;
+	int ret;
 
-	geofw_state_begin(d->state);
-	n = geofw_state_sweep(d->state, (__u64)time(NULL), unmap_expired, d);
-	if (n > 0 && gfwd_save_state(d, err, sizeof(err))) {
-		/* The maps no longer have them; keep trying to save later. */
-		log_err(-EIO, "state: %s (expired rules stay in the file until the next save)", err);
-		geofw_state_rollback(d->state);
+	/* Another rule of the prefix may take over (precedence): the diff
+	 * says what the maps hold once the expired rows are gone. */
+	ret = geofw_store_begin(d->store, err, sizeof(err));
+	if (!ret && (n = geofw_store_sweep(d->store, (__u64)time(NULL), &diff, err,
+					   sizeof(err))) < 0)
+		ret = (int)n;
+	if (!ret)
+		ret = gfwd_rules_apply(d, &diff, err, sizeof(err));
+	if (!ret)
+		ret = geofw_store_commit(d->store, err, sizeof(err));
+	if (ret) {
+		/* The kernel stops matching expired entries by itself; the
+		 * rows are removed at the next sweep. */
+		log_err(ret, "sweep: %s (retried in a minute)", err);
+		geofw_store_rollback(d->store);
+		gfwd_rules_restore(d, &diff);
+		timerfd_settime(d->timerfd, 0, &(struct itimerspec){ .it_value.tv_sec = 60 }, NULL);
 	} else {
-		geofw_state_commit(d->state);
+		if (n)
+			log_info("%ld expired rule(s) removed", n);
+		gfwd_arm_sweep(d);
 	}
-	gfwd_arm_sweep(d);
+	geofw_kdiff_free(&diff);
 }
 
 /* ---- GeoIP ------------------------------------------------------------------ */
@@ -369,7 +280,7 @@ static int load_geo_image(const struct geofw_conf *conf, struct geofw_geo_image 
 
 bool gfwd_country_policy_wanted(const struct gfwd *d)
 {
-	const struct geofw_state_countries *sc = d->state ? geofw_state_countries(d->state) : NULL;
+	const struct geofw_store_countries *sc = d->store ? geofw_store_countries(d->store) : NULL;
 	int i;
 
 	if (sc && sc->override) {

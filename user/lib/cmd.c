@@ -18,7 +18,7 @@
 #include "countries.h"
 #include "ctl.h"
 #include "maps.h"
-#include "state.h"
+#include "store.h"
 
 /* ---- options ----------------------------------------------------------- */
 
@@ -39,6 +39,7 @@ enum opt_key {
 	O_ONCE,
 	O_INTERVAL,
 	O_WINDOW,
+	O_SOURCE,
 	O_MAX
 };
 
@@ -53,6 +54,7 @@ enum pos_kind {
 	P_FILE,
 	P_LIST,
 	P_TOPIC,
+	P_SOURCE,	/* a rule source: cli, import:NAME, ... */
 };
 
 static const struct geofw_cmd_option opt_json = {
@@ -142,6 +144,15 @@ static const struct geofw_cmd_option opt_window = {
 	"rank over the last SEC seconds (default 10)",
 };
 
+static const struct geofw_cmd_option opt_source_list = {
+	O_SOURCE, "source", 0, "SOURCE", false,
+	"only the rules of SOURCE: cli, import:NAME, ...",
+};
+static const struct geofw_cmd_option opt_source_del = {
+	O_SOURCE, "source", 0, "SOURCE", false,
+	"remove only the rule of SOURCE (default: the\nprefix's rules of every source)",
+};
+
 /* Every command has these. */
 static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_help };
 
@@ -149,7 +160,7 @@ static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_he
 static const struct geofw_cmd_option *const all_opts[] = {
 	&opt_ttl, &opt_action_block, &opt_comment, &opt_force_block, &opt_replace,
 	&opt_watch, &opt_samples, &opt_db, &opt_follow, &opt_rate, &opt_once, &opt_interval,
-	&opt_window,
+	&opt_window, &opt_source_list,
 };
 
 /* ---- commands ------------------------------------------------------------ */
@@ -169,8 +180,8 @@ static const struct geofw_cmd_desc commands[] = {
 "\n"
 "The batch is all or nothing: when one CIDR is malformed nothing is sent\n"
 "and nothing changes.  The allowlist always wins over a block.  geofwd\n"
-"writes the rule to /var/lib/geofw before it answers, so an acknowledged\n"
-"rule survives a restart or a crash.",
+"commits the rule to /var/lib/geofw/rules.db before it answers, so an\n"
+"acknowledged rule survives a restart, a crash or a power loss.",
 		.examples =
 "fwctl add-block 203.0.113.0/24 --ttl 2h --comment \"ssh scanner\"\n"
 "fwctl add-block 198.51.100.7 2001:db8::/32 --action reject",
@@ -185,11 +196,15 @@ static const struct geofw_cmd_desc commands[] = {
 		.summary = "remove block rules",
 		.help =
 "Remove the block rules of exactly these prefixes: a rule for\n"
-"203.0.113.0/24 is not removed by 'del-block 203.0.113.7'.  All or\n"
-"nothing: when one of them is not blocked, nothing is removed.",
-		.examples = "fwctl del-block 203.0.113.0/24",
+"203.0.113.0/24 is not removed by 'del-block 203.0.113.7'.  When several\n"
+"sources block a prefix (cli, an imported list), every one of their\n"
+"rules goes, unless --source names one.  All or nothing: when one of\n"
+"them is not blocked, nothing is removed.",
+		.examples = "fwctl del-block 203.0.113.0/24\n"
+			    "fwctl del-block 198.51.100.7 --source import:drop.txt",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR_DEL, .min_args = 1, .max_args = -1,
+		.opts = { &opt_source_del },
 	},
 	{
 		.id = GEOFW_CMD_ALLOW,
@@ -217,6 +232,7 @@ static const struct geofw_cmd_desc commands[] = {
 		.examples = "fwctl del-allow 192.0.2.0/24",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR_DEL, .min_args = 1, .max_args = -1,
+		.opts = { &opt_source_del },
 	},
 	{
 		.id = GEOFW_CMD_BLOCK_COUNTRY,
@@ -289,7 +305,8 @@ static const struct geofw_cmd_desc commands[] = {
 "entries of one list share a rule id: 'fwctl stats' counts hits per\n"
 "list.  A list is known by its file name; --replace swaps the previous\n"
 "import of that name for the new one in one change, which keeps a list\n"
-"refreshed by cron in sync.",
+"refreshed by cron in sync.  Without --replace the new entries join the\n"
+"list.  A list has one action, expiry and comment: its last import's.",
 		.examples =
 "fwctl import /var/lib/lists/drop.txt --replace --comment \"Spamhaus DROP\"\n"
 "curl -s https://example.org/list.netset | fwctl import - --ttl 1d",
@@ -323,9 +340,44 @@ static const struct geofw_cmd_desc commands[] = {
 "geofwd answers when it runs.  While it is stopped fwctl reads the\n"
 "pinned maps instead: they hold prefixes, actions, rule ids and expiry\n"
 "times but no comments, which a note on standard error says.",
-		.examples = "fwctl list blocks\nfwctl -j list countries",
+		.examples = "fwctl list blocks\nfwctl -j list countries\n"
+			    "fwctl list --source import:drop.txt",
 		.kind = GEOFW_CMD_EITHER,
 		.pos_kind = P_LIST, .min_args = 0, .max_args = 1,
+		.opts = { &opt_source_list },
+	},
+	{
+		.id = GEOFW_CMD_EXPORT,
+		.name = "export",
+		.args = "",
+		.summary = "write the block rules as an import list",
+		.help =
+"Write the blocked prefixes to standard output in the format 'fwctl\n"
+"import' reads, one per line, with '#' lines naming the source, action,\n"
+"expiry and comment of each rule: a backup, or a way to move the rules\n"
+"to another host.  --source writes one source's rules only, so that\n"
+"'fwctl export --source import:drop.txt > drop.txt' followed by 'fwctl\n"
+"import drop.txt' gives the same list back.  Every source is written\n"
+"otherwise, a prefix once per source that blocks it.",
+		.examples = "fwctl export > rules.txt\n"
+			    "fwctl export --source cli | ssh other-host fwctl import -",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_NONE,
+		.opts = { &opt_source_list },
+	},
+	{
+		.id = GEOFW_CMD_DEL_SOURCE,
+		.name = "del-source",
+		.args = "SOURCE",
+		.summary = "remove every rule of one source",
+		.help =
+"Remove every rule SOURCE made (cli, import:NAME, ...) in one change:\n"
+"the rows and the kernel entries go together, and prefixes that another\n"
+"source also blocks stay blocked by it.  The country policy stays as it\n"
+"is.  'fwctl list' shows each rule's source.",
+		.examples = "fwctl del-source import:drop.txt",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_SOURCE, .min_args = 1, .max_args = 1,
 	},
 	{
 		.id = GEOFW_CMD_STATUS,
@@ -659,7 +711,7 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 	case O_ACTION:
 		return parse_block_action(d->name, v, &cmd->action, err, errlen);
 	case O_COMMENT:
-		if (geofw_state_check_text(v, strlen(v), GEOFW_STATE_COMMENT_MAX, "comment",
+		if (geofw_store_check_text(v, strlen(v), GEOFW_STORE_COMMENT_MAX, "comment",
 					   msg, sizeof(msg)))
 			return geofw_errf(err, errlen, -EINVAL, "%s: --comment: %s", d->name, msg);
 		return set_text(&cmd->comment, v, err, errlen);
@@ -669,6 +721,12 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 	case O_REPLACE:
 		cmd->replace = true;
 		return 0;
+	case O_SOURCE:
+		if (!*v || geofw_store_check_text(v, strlen(v), GEOFW_STORE_SOURCE_MAX, "source",
+						  msg, sizeof(msg)))
+			return geofw_errf(err, errlen, -EINVAL, "%s: --source: %s", d->name,
+					  *v ? msg : "empty");
+		return set_text(&cmd->source, v, err, errlen);
 	case O_WATCH:
 		cmd->watch = true;
 		if (!v)
@@ -804,6 +862,12 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 		if (strlen(v) >= PATH_MAX)
 			return geofw_errf(err, errlen, -EINVAL, "%s: file name too long", d->name);
 		return set_text(&cmd->file, v, err, errlen);
+	case P_SOURCE:
+		if (!*v || geofw_store_check_text(v, strlen(v), GEOFW_STORE_SOURCE_MAX, "source",
+						  eb, sizeof(eb)))
+			return geofw_errf(err, errlen, -EINVAL, "%s: source: %s", d->name,
+					  *v ? eb : "empty");
+		return set_text(&cmd->source, v, err, errlen);
 	case P_LIST:
 		if (!strcmp(v, "blocks"))
 			cmd->list = GEOFW_LIST_BLOCKS;
@@ -835,6 +899,8 @@ static const char *missing_what(const struct geofw_cmd_desc *d)
 		return "mode (block or allow)";
 	case P_FILE:
 		return "FILE (- for standard input)";
+	case P_SOURCE:
+		return "SOURCE (cli, import:NAME, ...)";
 	default:
 		return "argument";
 	}
@@ -1110,6 +1176,7 @@ void geofw_cmd_free(struct geofw_cmd *cmd)
 	for (int i = 0; i < cmd->n_db; i++)
 		free(cmd->db[i]);
 	free(cmd->topic);
+	free(cmd->source);
 	cmd_init(cmd);
 }
 

@@ -65,6 +65,8 @@ enum geofw_cmd_id {
 	GEOFW_CMD_VERSION,
 	GEOFW_CMD_LOG,
 	GEOFW_CMD_TOP,
+	GEOFW_CMD_EXPORT,
+	GEOFW_CMD_DEL_SOURCE,
 	GEOFW_CMD_MAX
 };
 
@@ -157,6 +159,8 @@ struct geofw_cmd {
 	char *db[GEOFW_CMD_MAX_DB];
 	int n_db;
 	char *topic;		/* help: "add-block", "geo", "geo verify"; NULL: all */
+	char *source;		/* list, export, del-block, del-allow --source;
+				 * del-source SOURCE; NULL when not given */
 	bool json;		/* -j/--json given after the command word */
 };
 

@@ -1,0 +1,651 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The rule store (user/lib/store.c) on real SQLite files in a temp dir. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "countries.h"
+#include "kdiff.h"
+#include "msg.h"
+#include "store.h"
+#include "test.h"
+
+static char tmpdir[64];
+
+static bool make_tmpdir(void)
+{
+	strcpy(tmpdir, "/tmp/geofw-store-XXXXXX");
+	return ASSERT_TRUE(mkdtemp(tmpdir) != NULL, "mkdtemp");
+}
+
+static void remove_tmpdir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ASSERT_OK(system(cmd), "rm -rf tmpdir");
+}
+
+static struct geofw_cidr P(const char *text)
+{
+	struct geofw_cidr c;
+	char err[GEOFW_ERRLEN];
+
+	memset(&c, 0, sizeof(c));
+	if (geofw_cidr_parse(text, GEOFW_CIDR_ALLOW_ZERO, &c, err, sizeof(err)))
+		test__fail(__FILE__, __LINE__, "bad test prefix %s: %s", text, err);
+	return c;
+}
+
+static struct geofw_rule B(const char *prefix, int action, __u64 expires, const char *source)
+{
+	return (struct geofw_rule){ .kind = GEOFW_RULE_BLOCK, .prefix = P(prefix),
+				    .action = (__u8)action, .expires = expires, .source = source,
+				    .comment = "c", .uid = 7, .pid = 42 };
+}
+
+static struct geofw_store *open_store(void)
+{
+	struct geofw_store *st = NULL;
+	char err[GEOFW_ERRLEN] = "";
+
+	ASSERT_OK(geofw_store_open(tmpdir, &st, err, sizeof(err)), err);
+	return st;
+}
+
+/* One committed change: rows and the diff's entries back. */
+static int change_add(struct geofw_store *st, const struct geofw_rule *r, size_t n,
+		      unsigned int flags, struct geofw_kdiff *diff)
+{
+	char err[GEOFW_ERRLEN] = "";
+	int ret = geofw_store_begin(st, err, sizeof(err));
+
+	if (!ret)
+		ret = geofw_store_add(st, r, n, flags, diff, err, sizeof(err));
+	if (!ret)
+		ret = geofw_store_commit(st, err, sizeof(err));
+	if (ret) {
+		geofw_store_rollback(st);
+		fprintf(stderr, "# change: %s\n", err);
+	}
+	return ret;
+}
+
+struct collect {
+	struct geofw_kentry v[16];
+	size_t n;
+};
+
+static int collect_entry(const struct geofw_kentry *e, void *ctx)
+{
+	struct collect *c = ctx;
+
+	if (c->n < 16)
+		c->v[c->n] = *e;
+	c->n++;
+	return 0;
+}
+
+static int count_rule(const struct geofw_rule *r, void *ctx)
+{
+	(void)r;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+void test_store_schema_wal(void)
+{
+	struct geofw_store *st;
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	char path[128];
+
+	if (!make_tmpdir())
+		return;
+	st = open_store();
+	if (st) {
+		struct geofw_rule r = B("203.0.113.0/24", GEOFW_ACT_DROP, 0, "cli");
+		struct geofw_kdiff d = {};
+
+		ASSERT_OK(change_add(st, &r, 1, 0, &d), "add");
+		geofw_kdiff_free(&d);
+		snprintf(path, sizeof(path), "%s/rules.db", tmpdir);
+		/* A second reader while geofwd holds it, as sqlite3 -readonly. */
+		if (ASSERT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK,
+			      "open read-only")) {
+			sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL);
+			if (ASSERT_EQ(sqlite3_step(s), SQLITE_ROW, "journal_mode"))
+				ASSERT_STREQ((const char *)sqlite3_column_text(s, 0), "wal", "WAL");
+			sqlite3_finalize(s);
+			sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &s, NULL);
+			if (ASSERT_EQ(sqlite3_step(s), SQLITE_ROW, "schema row"))
+				ASSERT_EQ(sqlite3_column_int(s, 0), GEOFW_STORE_SCHEMA, "version");
+			sqlite3_finalize(s);
+			sqlite3_prepare_v2(db, "SELECT prefix,source,action,uid,pid,created>0 FROM rules",
+					   -1, &s, NULL);
+			if (ASSERT_EQ(sqlite3_step(s), SQLITE_ROW, "rule row")) {
+				ASSERT_STREQ((const char *)sqlite3_column_text(s, 0), "203.0.113.0/24",
+					     "prefix text");
+				ASSERT_STREQ((const char *)sqlite3_column_text(s, 1), "cli", "source");
+				ASSERT_EQ(sqlite3_column_int(s, 2), GEOFW_ACT_DROP, "action");
+				ASSERT_EQ(sqlite3_column_int(s, 3), 7, "uid");
+				ASSERT_EQ(sqlite3_column_int(s, 4), 42, "pid");
+				ASSERT_EQ(sqlite3_column_int(s, 5), 1, "created");
+			}
+			sqlite3_finalize(s);
+			sqlite3_close(db);
+		}
+		geofw_store_close(st);
+	}
+	remove_tmpdir();
+}
+
+void test_store_precedence(void)
+{
+	struct geofw_store *st;
+	struct geofw_kdiff d = {};
+	char err[GEOFW_ERRLEN] = "";
+
+	if (!make_tmpdir())
+		return;
+	st = open_store();
+	if (st) {
+		struct geofw_rule imp = B("198.51.100.0/24", GEOFW_ACT_LOG, 0, "import:a");
+		struct geofw_rule cli = B("198.51.100.0/24", GEOFW_ACT_REJECT, 2000000000, "cli");
+		struct geofw_rule drop = B("198.51.100.0/24", GEOFW_ACT_DROP, 0, "feed:x");
+		struct geofw_cidr p = P("198.51.100.0/24");
+		struct collect c = {};
+
+		ASSERT_OK(change_add(st, &imp, 1, GEOFW_STORE_ONE_ID, &d), "import row");
+		ASSERT_EQ(d.n, 1, "one entry");
+		ASSERT_EQ(d.v[0].action, GEOFW_ACT_LOG, "only row wins");
+		geofw_kdiff_reset(&d);
+		ASSERT_OK(change_add(st, &cli, 1, 0, &d), "cli row");
+		ASSERT_EQ(d.v[0].action, GEOFW_ACT_REJECT, "stricter action wins");
+		ASSERT_EQ(d.v[0].expires, 2000000000, "its expiry");
+		geofw_kdiff_reset(&d);
+		ASSERT_OK(change_add(st, &drop, 1, 0, &d), "feed row");
+		ASSERT_EQ(d.v[0].action, GEOFW_ACT_DROP, "drop wins");
+		ASSERT_EQ(d.v[0].expires, 0, "never expires");
+		geofw_kdiff_reset(&d);
+		/* Remove one source's row: the next one takes over. */
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_del(st, GEOFW_RULE_BLOCK, &p, 1, "feed:x", &d, err,
+					  sizeof(err)), err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_TRUE(d.n == 1 && d.v[0].present && d.v[0].action == GEOFW_ACT_REJECT,
+			    "reject back in force");
+		geofw_kdiff_reset(&d);
+		ASSERT_OK(geofw_store_for_each_entry(st, collect_entry, &c), "entries");
+		ASSERT_EQ(c.n, 1, "one kernel entry for three rows");
+		/* del without a source: every row of the prefix. */
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_del(st, GEOFW_RULE_BLOCK, &p, 1, NULL, &d, err, sizeof(err)),
+			  err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_TRUE(d.n == 1 && !d.v[0].present, "entry deleted");
+		geofw_kdiff_reset(&d);
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_EQ(geofw_store_del(st, GEOFW_RULE_BLOCK, &p, 1, NULL, &d, err, sizeof(err)),
+			  -ENOENT, "absent prefix refused");
+		ASSERT_TRUE(strstr(err, "198.51.100.0/24 is not blocked") != NULL, err);
+		geofw_store_rollback(st);
+		geofw_store_close(st);
+	}
+	geofw_kdiff_free(&d);
+	remove_tmpdir();
+}
+
+void test_store_rule_ids_and_replace(void)
+{
+	struct geofw_store *st;
+	struct geofw_kdiff d = {};
+	char err[GEOFW_ERRLEN] = "";
+
+	if (!make_tmpdir())
+		return;
+	st = open_store();
+	if (st) {
+		struct geofw_rule l1[] = {
+			B("192.0.2.1/32", GEOFW_ACT_DROP, 0, "import:l"),
+			B("192.0.2.2/32", GEOFW_ACT_DROP, 0, "import:l"),
+			B("192.0.2.3/32", GEOFW_ACT_DROP, 0, "import:l"),
+		};
+		struct geofw_rule l2[] = {
+			B("192.0.2.2/32", GEOFW_ACT_DROP, 0, "import:l"),
+			B("192.0.2.4/32", GEOFW_ACT_DROP, 0, "import:l"),
+		};
+		struct geofw_rule a = B("203.0.113.9/32", GEOFW_ACT_DROP, 0, "cli");
+		size_t removed = 0, n = 0, i;
+		__u32 list_id, cli_id;
+
+		ASSERT_OK(change_add(st, l1, 3, GEOFW_STORE_ONE_ID, &d), "import");
+		list_id = d.v[0].rule_id;
+		ASSERT_TRUE(list_id && d.v[1].rule_id == list_id && d.v[2].rule_id == list_id,
+			    "one id per list");
+		geofw_kdiff_reset(&d);
+		ASSERT_OK(change_add(st, &a, 1, 0, &d), "cli");
+		cli_id = d.v[0].rule_id;
+		ASSERT_TRUE(cli_id && cli_id != list_id, "own id");
+		geofw_kdiff_reset(&d);
+		a.action = GEOFW_ACT_REJECT;
+		ASSERT_OK(change_add(st, &a, 1, 0, &d), "re-add");
+		ASSERT_EQ(d.v[0].rule_id, cli_id, "re-adding keeps the id");
+		ASSERT_EQ(d.v[0].action, GEOFW_ACT_REJECT, "and replaces the action");
+		geofw_kdiff_reset(&d);
+
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_replace_source(st, "import:l", l2, 2, &removed, &d, err,
+						     sizeof(err)), err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_EQ(removed, 2, "two rows left the list");
+		for (i = 0; i < d.n; i++) {
+			char b[64];
+
+			geofw_cidr_format(&d.v[i].prefix, b, sizeof(b));
+			if (!strcmp(b, "192.0.2.1/32") || !strcmp(b, "192.0.2.3/32"))
+				ASSERT_TRUE(!d.v[i].present, "removed from the kernel");
+			else
+				ASSERT_TRUE(d.v[i].present && d.v[i].rule_id == list_id,
+					    "kept with the list's id");
+		}
+		ASSERT_EQ(d.n, 4, "one diff: 2 removed + 2 put");
+		geofw_kdiff_reset(&d);
+		ASSERT_OK(geofw_store_for_each_rule(st, 0, "import:l", count_rule, &n), "list");
+		ASSERT_EQ(n, 2, "list --source");
+
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_EQ(geofw_store_del_source(st, "import:l", &d, err, sizeof(err)), 2,
+			  "del-source");
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_TRUE(d.n == 2 && !d.v[0].present && !d.v[1].present, "both gone");
+		geofw_kdiff_reset(&d);
+		n = 0;
+		ASSERT_OK(geofw_store_for_each_rule(st, 0, NULL, count_rule, &n), "all");
+		ASSERT_EQ(n, 1, "cli rule stays");
+		geofw_store_close(st);
+	}
+	geofw_kdiff_free(&d);
+	remove_tmpdir();
+}
+
+void test_store_transactions(void)
+{
+	struct geofw_store *st;
+	struct geofw_kdiff d = {};
+	char err[GEOFW_ERRLEN] = "";
+
+	if (!make_tmpdir())
+		return;
+	st = open_store();
+	if (st) {
+		struct geofw_rule a = B("192.0.2.0/24", GEOFW_ACT_DROP, 0, "cli");
+		struct geofw_rule b = B("2001:db8::/32", GEOFW_ACT_DROP, 0, "cli");
+		struct geofw_rule bad = B("192.0.2.0/24", GEOFW_ACT_PASS, 0, "cli");
+		size_t n = 0;
+
+		ASSERT_EQ(geofw_store_add(st, &a, 1, 0, &d, err, sizeof(err)), -EINVAL,
+			  "outside a transaction");
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_savepoint(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_add(st, &a, 1, 0, &d, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_release(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_savepoint(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_add(st, &b, 1, 0, &d, err, sizeof(err)), err);
+		geofw_store_rollback_to(st);	/* the second change alone */
+		ASSERT_EQ(geofw_store_add(st, &bad, 1, 0, &d, err, sizeof(err)), -EINVAL,
+			  "pass is no block action");
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_for_each_rule(st, 0, NULL, count_rule, &n), "rows");
+		ASSERT_EQ(n, 1, "first change committed, second undone");
+		/* resolve after a rollback: the diff tells what the rows say */
+		geofw_kdiff_reset(&d);
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_add(st, &b, 1, 0, &d, err, sizeof(err)), err);
+		geofw_store_rollback(st);
+		ASSERT_OK(geofw_store_resolve(st, &d), "resolve");
+		ASSERT_TRUE(d.n == 1 && !d.v[0].present, "rolled back: not in the kernel");
+		geofw_store_close(st);
+	}
+	geofw_kdiff_free(&d);
+	remove_tmpdir();
+}
+
+/* A process killed right after COMMIT (no close, no checkpoint): the WAL
+ * brings every committed row back at the next open. */
+void test_store_survives_kill(void)
+{
+	struct geofw_store *st;
+	pid_t pid;
+	int status;
+
+	if (!make_tmpdir())
+		return;
+	pid = fork();
+	if (pid == 0) {
+		struct geofw_kdiff d = {};
+		char err[GEOFW_ERRLEN];
+		int i;
+
+		if (geofw_store_open(tmpdir, &st, err, sizeof(err)))
+			_exit(1);
+		for (i = 0; i < 50; i++) {
+			struct geofw_rule r = { .kind = GEOFW_RULE_BLOCK, .action = GEOFW_ACT_DROP,
+						.source = "cli", .prefix = { .family = 4,
+						.prefixlen = 32, .addr = { 198, 51, 100, (__u8)i } } };
+
+			if (change_add(st, &r, 1, 0, &d))
+				_exit(2);
+		}
+		kill(getpid(), SIGKILL);
+		_exit(3);
+	}
+	ASSERT_TRUE(pid > 0, "fork");
+	waitpid(pid, &status, 0);
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child killed");
+	st = open_store();
+	if (st) {
+		size_t n = 0;
+
+		ASSERT_OK(geofw_store_for_each_rule(st, 0, NULL, count_rule, &n), "rows");
+		ASSERT_EQ(n, 50, "every committed row is back");
+		geofw_store_close(st);
+	}
+	remove_tmpdir();
+}
+
+void test_store_sweep_and_countries(void)
+{
+	struct geofw_store *st;
+	struct geofw_kdiff d = {};
+	char err[GEOFW_ERRLEN] = "";
+	int ru = geofw_country_id("RU");
+
+	if (!make_tmpdir())
+		return;
+	st = open_store();
+	if (st) {
+		struct geofw_rule r[] = {
+			B("192.0.2.1/32", GEOFW_ACT_DROP, 1000, "cli"),
+			B("192.0.2.2/32", GEOFW_ACT_DROP, 5000, "cli"),
+			B("192.0.2.3/32", GEOFW_ACT_DROP, 0, "cli"),
+		};
+		struct geofw_store_countries c = { .override = true,
+						   .mode = GEOFW_MODE_BLOCK_LISTED,
+						   .action = GEOFW_ACT_HTTP403 };
+		ASSERT_OK(change_add(st, r, 3, 0, &d), "add");
+		geofw_kdiff_reset(&d);
+		ASSERT_EQ(geofw_store_next_expiry(st), 1000, "earliest expiry");
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_EQ(geofw_store_sweep(st, 2000, &d, err, sizeof(err)), 1, "one expired");
+		c.listed[ru] = true;
+		c.country_action[ru] = GEOFW_ACT_DROP;
+		ASSERT_OK(geofw_store_set_countries(st, &c, 0, 1, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_TRUE(d.n == 1 && !d.v[0].present, "expired entry removed");
+		ASSERT_EQ(geofw_store_next_expiry(st), 5000, "next one");
+		geofw_store_close(st);
+		st = open_store();
+	}
+	if (st) {
+		const struct geofw_store_countries *k = geofw_store_countries(st);
+
+		ASSERT_TRUE(k->override && k->mode == GEOFW_MODE_BLOCK_LISTED &&
+			    k->action == GEOFW_ACT_HTTP403, "policy kept");
+		ASSERT_TRUE(k->listed[ru] && k->country_action[ru] == GEOFW_ACT_DROP, "RU kept");
+		geofw_store_close(st);
+	}
+	geofw_kdiff_free(&d);
+	remove_tmpdir();
+}
+
+static void write_file(const char *name, const char *text, size_t len)
+{
+	char path[160];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (ASSERT_TRUE(fd >= 0, "create file")) {
+		ASSERT_EQ(write(fd, text, len), (ssize_t)len, "write");
+		close(fd);
+	}
+}
+
+static bool exists(const char *name)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	return access(path, F_OK) == 0;
+}
+
+void test_store_refuses_damaged(void)
+{
+	struct geofw_store *st = NULL;
+	char err[GEOFW_ERRLEN] = "", path[160];
+	struct stat sb;
+	int i;
+
+	if (!make_tmpdir())
+		return;
+	write_file("rules.db", "this is not a database, just bytes ........................"
+		   "...........................................................", 120);
+	ASSERT_EQ(geofw_store_open(tmpdir, &st, err, sizeof(err)), -EUCLEAN, "garbage refused");
+	ASSERT_TRUE(strstr(err, "rules.db") && strstr(err, "Restore the file"), err);
+	ASSERT_TRUE(exists("rules.db"), "the file is left alone");
+
+	/* A real database cut in half. */
+	snprintf(path, sizeof(path), "%s/rules.db", tmpdir);
+	unlink(path);
+	st = open_store();
+	if (st) {
+		struct geofw_kdiff d = {};
+		struct geofw_rule *r = calloc(5000, sizeof(*r));
+
+		for (i = 0; r && i < 5000; i++)
+			r[i] = (struct geofw_rule){ .kind = GEOFW_RULE_BLOCK,
+				.action = GEOFW_ACT_DROP, .source = "import:x",
+				.comment = "a comment long enough to fill pages",
+				.prefix = { .family = 6, .prefixlen = 128,
+					    .addr = { 0x20, 0x01, 0x0d, 0xb8, [14] = (__u8)(i >> 8),
+						      [15] = (__u8)i } } };
+		ASSERT_OK(change_add(st, r, 5000, GEOFW_STORE_ONE_ID, &d), "fill");
+		free(r);
+		geofw_kdiff_free(&d);
+		geofw_store_close(st);
+	}
+	if (ASSERT_OK(stat(path, &sb), "stat"))
+		ASSERT_OK(truncate(path, sb.st_size / 2), "truncate");
+	st = NULL;
+	ASSERT_TRUE(geofw_store_open(tmpdir, &st, err, sizeof(err)) < 0, "truncated refused");
+	ASSERT_TRUE(strstr(err, "rules.db") != NULL, err);
+	geofw_store_close(st);
+	remove_tmpdir();
+}
+
+void test_store_migrates_v1(void)
+{
+	static const char v1[] =
+		"# geofw state v1\n"
+		"next-rule-id 7\n"
+		"country-policy block drop\n"
+		"country RU reject\n"
+		"allow 192.0.2.0/24 id=1 comment=\"office VPN\"\n"
+		"block 203.0.113.0/24 drop id=2 expires=1718275653 source=\"cli\" comment=\"a \\\"b\\\"\"\n"
+		"block 198.51.100.7/32 reject id=3 source=\"import:drop.txt\"\n"
+		"block 198.51.100.8/32 reject id=3 source=\"import:drop.txt\"\n"
+		"block 2001:db8::/32 log id=4 source=\"cli\"\n"
+		"list id=3 source=\"import:drop.txt\"\n";
+	struct geofw_store *st = NULL;
+	char err[GEOFW_ERRLEN] = "";
+
+	if (!make_tmpdir())
+		return;
+	/* A cut file is refused and stays. */
+	write_file("rules", v1, sizeof(v1) - 3);
+	ASSERT_EQ(geofw_store_open(tmpdir, &st, err, sizeof(err)), -EINVAL, "cut v1 refused");
+	ASSERT_TRUE(strstr(err, "cut short") != NULL, err);
+	ASSERT_TRUE(exists("rules") && !exists("rules.v1.bak"), "v1 file kept");
+	unlink(strcat(strcpy((char[160]){0}, tmpdir), "/rules.db"));
+
+	write_file("rules", v1, sizeof(v1) - 1);
+	st = open_store();
+	ASSERT_TRUE(!exists("rules") && exists("rules.v1.bak"), "v1 file kept as rules.v1.bak");
+	if (st) {
+		struct geofw_store_counts n;
+		struct collect c = {};
+		const struct geofw_store_countries *k = geofw_store_countries(st);
+		size_t i, found = 0;
+
+		geofw_store_counts(st, &n);
+		ASSERT_EQ(n.block_net4, 1, "v4 net");
+		ASSERT_EQ(n.block_ip4, 2, "v4 hosts");
+		ASSERT_EQ(n.block_net6, 1, "v6 net");
+		ASSERT_EQ(n.allow4, 1, "allow");
+		ASSERT_TRUE(k->override && k->listed[geofw_country_id("RU")] &&
+			    k->country_action[geofw_country_id("RU")] == GEOFW_ACT_REJECT,
+			    "country policy");
+		ASSERT_OK(geofw_store_for_each_entry(st, collect_entry, &c), "entries");
+		for (i = 0; i < c.n; i++) {
+			char b[64];
+
+			geofw_cidr_format(&c.v[i].prefix, b, sizeof(b));
+			if (!strcmp(b, "203.0.113.0/24"))
+				found += c.v[i].expires == 1718275653;
+			if (!strcmp(b, "198.51.100.7/32") || !strcmp(b, "198.51.100.8/32"))
+				found += c.v[i].action == GEOFW_ACT_REJECT;
+		}
+		ASSERT_EQ(found, 3, "expiry and actions migrated");
+		geofw_store_close(st);
+	}
+	/* Next start: the database is in charge, the backup stays. */
+	st = open_store();
+	geofw_store_close(st);
+	ASSERT_TRUE(exists("rules.v1.bak"), "backup kept");
+	remove_tmpdir();
+}
+
+/* The kernel value of a wall-clock expiry follows the boot clock it is
+ * applied against: after a reboot (boot clock near zero) the same stored
+ * expiry still leaves the same time to run. */
+void test_store_expiry_across_reboot(void)
+{
+	struct geofw_clock before = { .wall = 1800000000, .boot_ns = 900000ull * 1000000000 };
+	struct geofw_clock after = { .wall = 1800000600, .boot_ns = 30ull * 1000000000 };
+	__u64 expires = 1800003600;
+
+	ASSERT_EQ(geofw_expiry_to_boot_ns(expires, &before), before.boot_ns + 3600ull * 1000000000,
+		  "an hour left");
+	ASSERT_EQ(geofw_expiry_to_boot_ns(expires, &after), after.boot_ns + 3000ull * 1000000000,
+		  "50 minutes left after the reboot");
+	ASSERT_EQ(geofw_expiry_to_boot_ns(0, &after), 0, "never");
+	ASSERT_EQ(geofw_expiry_to_boot_ns(1700000000, &after), 1, "past: expired");
+}
+
+static int find_entry(struct geofw_store *st, const char *prefix, struct geofw_kentry *out)
+{
+	struct collect c = {};
+	struct geofw_cidr p = P(prefix);
+	size_t i;
+
+	geofw_store_for_each_entry(st, collect_entry, &c);
+	for (i = 0; i < c.n && i < 16; i++)
+		if (!geofw_cidr_cmp(&c.v[i].prefix, &p)) {
+			*out = c.v[i];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* An imported list is one row: precedence against rows, removal of one
+ * prefix, --replace, expiry as a whole, and all of it after a reopen. */
+void test_store_lists(void)
+{
+	struct geofw_cidr v1[] = { P("192.0.2.1/32"), P("192.0.2.2/32"), P("198.51.100.0/24") };
+	struct geofw_cidr v2[] = { P("192.0.2.2/32"), P("203.0.113.0/24") };
+	struct geofw_rule attrs = { .action = GEOFW_ACT_LOG, .comment = "feed", .uid = 1 };
+	struct geofw_rule cli = B("192.0.2.2/32", GEOFW_ACT_REJECT, 0, "cli");
+	struct geofw_kdiff d = {};
+	struct geofw_kentry e;
+	struct geofw_store *st;
+	char err[GEOFW_ERRLEN] = "";
+	size_t removed = 0, n;
+
+	if (!make_tmpdir())
+		return;
+	st = open_store();
+	if (st) {
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_import(st, "import:l", v1, 3, &attrs, false, &removed, &d, err,
+					     sizeof(err)), err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_EQ(d.n, 3, "three entries");
+		ASSERT_TRUE(d.v[0].present && d.v[0].action == GEOFW_ACT_LOG && d.v[0].rule_id,
+			    "list action and id");
+		geofw_kdiff_reset(&d);
+		ASSERT_OK(change_add(st, &cli, 1, 0, &d), "cli row on a listed prefix");
+		ASSERT_EQ(d.v[0].action, GEOFW_ACT_REJECT, "reject beats log");
+		geofw_kdiff_reset(&d);
+
+		/* --replace: 192.0.2.1 and 198.51.100.0/24 leave, 203.0.113.0/24 comes. */
+		attrs.action = GEOFW_ACT_DROP;
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_import(st, "import:l", v2, 2, &attrs, true, &removed, &d, err,
+					     sizeof(err)), err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_EQ(removed, 2, "two left the list");
+		ASSERT_EQ(d.n, 4, "every prefix of old and new (the action changed)");
+		geofw_kdiff_reset(&d);
+		if (ASSERT_OK(find_entry(st, "192.0.2.2/32", &e), "entry"))
+			ASSERT_EQ(e.action, GEOFW_ACT_DROP, "drop (list) beats reject (cli) now");
+		ASSERT_EQ(find_entry(st, "192.0.2.1/32", &e), -ENOENT, "gone from the kernel view");
+
+		/* del-block of every source takes the prefix out of the list too. */
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_del(st, GEOFW_RULE_BLOCK, &v2[0], 1, NULL, &d, err, sizeof(err)),
+			  err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_TRUE(d.n == 1 && !d.v[0].present, "no source blocks it now");
+		geofw_kdiff_reset(&d);
+		n = 0;
+		ASSERT_OK(geofw_store_for_each_rule(st, 0, "import:l", count_rule, &n), "list rows");
+		ASSERT_EQ(n, 1, "one prefix left in the list");
+		geofw_store_close(st);
+		st = open_store();
+	}
+	if (st) {
+		struct geofw_store_counts c;
+
+		geofw_store_counts(st, &c);
+		ASSERT_EQ(c.block_net4, 1, "the list after a reopen");
+		ASSERT_EQ(c.block_ip4, 0, "cli row deleted with the prefix");
+		/* A list with a TTL expires as a whole. */
+		attrs.expires = 1000;
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_import(st, "import:t", v1, 3, &attrs, true, &removed, &d, err,
+					     sizeof(err)), err);
+		geofw_kdiff_reset(&d);
+		ASSERT_EQ(geofw_store_next_expiry(st), 1000, "list expiry");
+		ASSERT_EQ(geofw_store_sweep(st, 2000, &d, err, sizeof(err)), 3, "swept as a whole");
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_EQ(d.n, 3, "three entries resolved");
+		geofw_kdiff_reset(&d);
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_EQ(geofw_store_del_source(st, "import:l", &d, err, sizeof(err)), 1, "del-source");
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		geofw_store_counts(st, &c);
+		ASSERT_EQ(c.rows, 0, "nothing left");
+		geofw_store_close(st);
+	}
+	geofw_kdiff_free(&d);
+	remove_tmpdir();
+}
