@@ -96,6 +96,7 @@ static void print_result(struct fwctl *c, const char *const *paths,
 		json_u64(&j, "agreed", res->agreed);
 		json_u64(&j, "skipped", res->skipped);
 		json_u64(&j, "v6_not_covered", res->v6_not_covered);
+		json_u64(&j, "v6_as_v4", res->v6_as_v4);
 		json_u64(&j, "mismatches", res->n_mismatch);
 		json_arr(&j, "first_mismatches");
 		for (i = 0; i < res->n_mismatch && i < GEOFW_VERIFY_MISMATCHES; i++) {
@@ -134,9 +135,12 @@ static void print_result(struct fwctl *c, const char *const *paths,
 		printf("not covered: %zu IPv6 addresses, outside %s IPv4-only (checked: "
 		       "no country expected)\n", res->v6_not_covered,
 		       n > 1 ? "every database, each" : "the database,");
+	if (res->v6_as_v4)
+		printf("as IPv4: %zu IPv6 addresses carrying an IPv4 one (v4-mapped, "
+		       "compatible, 6to4, NAT64), checked as that address\n", res->v6_as_v4);
 	if (res->skipped)
 		printf("skipped: %zu IPv6 addresses in ranges libmaxminddb aliases to IPv4 "
-		       "(::/96, 2001::/32, 2002::/16)\n", res->skipped);
+		       "and the data plane judges as IPv6 (::, ::1, 2001::/32)\n", res->skipped);
 	if (!res->n_mismatch) {
 		printf("mismatches: none\n");
 		return;

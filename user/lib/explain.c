@@ -127,6 +127,11 @@ static __u64 host_boot_ns(void)
 
 /* ---- explain ------------------------------------------------------------- */
 
+int geofw_v6_fixed_v4(const __u8 *addr, __u8 *v4)
+{
+	return v6_embedded_v4(addr, v4);
+}
+
 int geofw_v6_source_v4(const struct geofw_maps *m, const __u8 *addr, __u8 *v4)
 {
 	struct geofw_nat64 t = {};

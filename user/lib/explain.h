@@ -38,5 +38,7 @@ int geofw_explain(const struct geofw_maps *m, int family, const __u8 *addr,
  * of bpf/parse.h, then the NAT64 prefixes in m's gfw_nat64.  1 with v4[0..3]
  * set, or 0 (judged as IPv6). */
 int geofw_v6_source_v4(const struct geofw_maps *m, const __u8 *addr, __u8 *v4);
+/* The fixed forms alone (no NAT64 prefixes from the config). */
+int geofw_v6_fixed_v4(const __u8 *addr, __u8 *v4);
 
 #endif

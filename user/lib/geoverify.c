@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "geofw.h"
+#include "explain.h"
 
 /* The smallest frame the parser accepts as IP: Ethernet + bare IP header. */
 static size_t probe_frame(int family, const __u8 *addr, __u8 *f)
@@ -46,7 +47,8 @@ int geofw_geo_probe(int probe_fd, int family, const __u8 *addr)
 	return (int)run.retval;
 }
 
-/* Ranges libmaxminddb answers through its IPv4 aliases. */
+/* Ranges libmaxminddb answers through its IPv4 aliases (what the data plane
+ * judges as IPv4 is compared as IPv4 before this is asked). */
 static bool aliased_v6(const __u8 *a)
 {
 	static const __u8 zero[12];
@@ -103,16 +105,29 @@ static int check_one(int probe_fd, struct geofw_geoip_reader *const *readers, si
 {
 	unsigned int want;
 	bool covered;
+	__u8 v4[4];
 	int got, err;
 
-	if ((err = reference(readers, n, family, addr, &want, &covered)))
+	/* v4-mapped, IPv4-compatible, 6to4 and NAT64 well-known sources are
+	 * judged as the IPv4 address they carry: so is the reference.  (Sources
+	 * in NAT64 prefixes of the config are not sampled specially.) */
+	if (family == 6 && geofw_v6_fixed_v4(addr, v4))
+		err = reference(readers, n, 4, v4, &want, &covered);
+	else
+		err = reference(readers, n, family, addr, &want, &covered);
+	if (err)
 		return err;
+	if (family == 6 && geofw_v6_fixed_v4(addr, v4)) {
+		res->v6_as_v4++;
+		goto probe;
+	}
 	if (family == 6 && covered && aliased_v6(addr)) {
 		res->skipped++;
 		return 0;
 	}
 	if (family == 6 && !covered)
 		res->v6_not_covered++;
+probe:
 	got = geofw_geo_probe(probe_fd, family, addr);
 	if (got < 0)
 		return got;

@@ -26,6 +26,9 @@ struct geofw_verify_result {
 	/* IPv6 addresses no database could answer: every one is IPv4-only.
 	 * Checked (no country expected), counted in agreed or mismatches. */
 	size_t v6_not_covered;
+	/* IPv6 addresses carrying an IPv4 one (v4-mapped, compatible, 6to4,
+	 * 64:ff9b::/96): judged, and checked, as that IPv4 address. */
+	size_t v6_as_v4;
 	size_t n_mismatch;		/* all of them; the first few are listed */
 	struct geofw_verify_mismatch mismatch[GEOFW_VERIFY_MISMATCHES];
 	double seconds;
