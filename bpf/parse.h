@@ -38,6 +38,18 @@
 #define GEOFW_IPV4_HLEN		20
 #define GEOFW_IPV6_HLEN		40
 
+/*
+ * Loads at any alignment.  In BPF a plain load is what the verifier and the
+ * JIT handle best (packet data is byte-addressed there); the host build (fuzz
+ * harness, fwctl lookup) goes through memcpy, where a misaligned pointer
+ * dereference would be undefined behaviour.
+ */
+#ifdef __bpf__
+#define GEOFW_LD(type, p)	(*(const type *)(p))
+#else
+#define GEOFW_LD(type, p)	({ type v_; __builtin_memcpy(&v_, (p), sizeof(v_)); v_; })
+#endif
+
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif
@@ -130,8 +142,8 @@ static __always_inline void parse_l4(struct geofw_cursor *c, struct geofw_pkt *p
 			pkt->icmp6_type = c->pos[0];
 		return;
 	}
-	pkt->sport_be = *(const __u16 *)c->pos;
-	pkt->dport_be = *(const __u16 *)(c->pos + 2);
+	pkt->sport_be = GEOFW_LD(__u16, c->pos);
+	pkt->dport_be = GEOFW_LD(__u16, c->pos + 2);
 	pkt->l4_off = (__u16)(c->pos - c->start);
 	pkt->has_l4 = 1;
 }
@@ -187,11 +199,11 @@ static __always_inline int v6_embedded_v4(const __u8 *a, __u8 *out)
 {
 	const __u8 *v4 = a + 12;
 
-	if (*(const __u64 *)a == 0 && *(const __u16 *)(a + 8) == 0) {
-		if (*(const __u16 *)(a + 10) == 0xffff)
+	if (GEOFW_LD(__u64, a) == 0 && GEOFW_LD(__u16, a + 8) == 0) {
+		if (GEOFW_LD(__u16, a + 10) == 0xffff)
 			goto found;
-		if (*(const __u16 *)(a + 10) == 0 &&
-		    (*(const __u16 *)(a + 12) | a[14] | (a[15] & 0xfe)) != 0)
+		if (GEOFW_LD(__u16, a + 10) == 0 &&
+		    (GEOFW_LD(__u16, a + 12) | a[14] | (a[15] & 0xfe)) != 0)
 			goto found;
 		return 0;
 	}
@@ -200,7 +212,7 @@ static __always_inline int v6_embedded_v4(const __u8 *a, __u8 *out)
 		goto found;
 	}
 	if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b &&
-	    *(const __u32 *)(a + 4) == 0 && *(const __u32 *)(a + 8) == 0)
+	    GEOFW_LD(__u32, a + 4) == 0 && GEOFW_LD(__u32, a + 8) == 0)
 		goto found;
 	return 0;
 found:
