@@ -15,11 +15,8 @@
 # default pin directory.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-BUILD=${BUILD:-build}
-failed=0
-ok() { echo "ok $*"; }
-not_ok() { echo "not ok $1"; shift; [ $# -gt 0 ] && echo "# $*"; failed=$((failed + 1)); }
-skip() { echo "ok $1 # SKIP $2"; }
+# Only the reporting helpers (ok, not_ok, skip); no lab is built.
+source tests/lib/lab.sh
 
 for tool in dpkg-buildpackage dh lintian apt-get unshare; do
 	if ! command -v "$tool" >/dev/null; then
@@ -196,4 +193,4 @@ if diff=$(diff "$tmp/before" "$tmp/after"); then
 else
 	not_ok purge/machine_as_before "$(echo "$diff" | tr '\n' ' ')"
 fi
-exit $((failed > 0))
+exit $((T_FAILED > 0))

@@ -19,11 +19,8 @@
 # of it goes away on exit, also on failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-BUILD=${BUILD:-build}
-failed=0
-ok() { echo "ok $*"; }
-not_ok() { echo "not ok $1"; shift; [ $# -gt 0 ] && echo "# $*"; failed=$((failed + 1)); }
-skip() { echo "ok $1 # SKIP $2"; }
+# Only the reporting helpers (ok, not_ok, skip); no lab is built.
+source tests/lib/lab.sh
 
 for tool in systemd-nspawn debootstrap nsenter; do
 	if ! command -v "$tool" >/dev/null; then
@@ -244,4 +241,4 @@ if grep -q 'bpffs is not mounted at /sys/fs/bpf' <<<"$log"; then ok systemd/no_b
 if ! ct journalctl -q -b --no-pager -o cat | grep -q 'step NAMESPACE'; then ok systemd/no_bpffs_not_namespace; else
 	not_ok systemd/no_bpffs_not_namespace "$(ct journalctl -q -b --no-pager -o cat | grep 'NAMESPACE' | tail -2)"; fi
 
-exit $((failed > 0))
+exit $((T_FAILED > 0))
