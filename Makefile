@@ -9,6 +9,9 @@
 #   make bench      benchmarks (see bench/)
 #   make vmlinux    regenerate vmlinux.h from the running kernel's BTF
 #   make install    install binaries, unit, config, man pages (DESTDIR, PREFIX)
+#   make deb        build/geofw_VERSION_ARCH.deb with debhelper (docs/packaging.md)
+#   make test-deb   build, install, check, purge the .deb on this machine
+#   make test-systemd  the .deb under real systemd in a Debian 12 container
 #   make clean
 
 BUILD	?= build
@@ -67,6 +70,7 @@ TEST_BINS := $(TEST_SUITES:%=$(BUILD)/tests/%/run)
 .SECONDEXPANSION:
 .SECONDARY:
 .PHONY: all deps test check demo bench bench-quick vmlinux install clean build-tests asan fuzz
+.PHONY: deb test-deb test-systemd
 
 all: $(SKELS) $(LIB) $(BINS)
 
@@ -202,6 +206,40 @@ install: all
 		install -m 0644 packaging/geofw.conf $(DESTDIR)$(SYSCONFDIR)/geofw/geofw.conf
 	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/geofw/403.html ] || \
 		install -m 0644 packaging/403.html $(DESTDIR)$(SYSCONFDIR)/geofw/403.html
+
+# ---- Debian package ----------------------------------------------------------
+# packaging/debian/ is laid into a copy of the tree under $(BUILD)/deb, so the
+# top level stays as it is; the .deb is copied to $(BUILD)/.
+
+DEB_VERSION = $(shell dpkg-parsechangelog -l packaging/debian/changelog -S Version 2>/dev/null)
+DEB_ARCH = $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
+DEB_SRC = $(BUILD)/deb/geofw-$(firstword $(subst -, ,$(DEB_VERSION)))
+
+deb:
+	$(Q)v=$$(sed -n 's/^#define GEOFW_VERSION "\(.*\)".*/\1/p' include/geofw.h); \
+	case "$(DEB_VERSION)" in "$$v"-*) ;; *) \
+		echo "deb: packaging/debian/changelog is at $(DEB_VERSION), GEOFW_VERSION is $$v" >&2; \
+		exit 1;; esac
+	$(call msg,COPY,$(DEB_SRC))
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
+	$(Q)if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z -c -o --exclude-standard | \
+			tar --null -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else \
+		tar --exclude=./$(BUILD) --exclude=./$(ASAN_BUILD) --exclude=./.git -cf - . | \
+			tar -xf - -C $(DEB_SRC); \
+	fi
+	$(Q)rm -rf $(DEB_SRC)/debian && cp -r packaging/debian $(DEB_SRC)/debian
+	$(call msg,DPKG,$(BUILD)/geofw_$(DEB_VERSION)_$(DEB_ARCH).deb)
+	$(Q)cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc >../dpkg-buildpackage.log 2>&1 || \
+		{ tail -40 ../dpkg-buildpackage.log >&2; exit 1; }
+	$(Q)cp $(BUILD)/deb/geofw_$(DEB_VERSION)_$(DEB_ARCH).deb $(BUILD)/
+
+test-deb: deps
+	$(Q)BUILD=$(BUILD) bash tests/e2e/deb.sh
+
+test-systemd: deps
+	$(Q)BUILD=$(BUILD) bash tests/e2e/systemd.sh
 
 clean:
 	$(call msg,CLEAN,$(BUILD))

@@ -13,6 +13,7 @@ libmaxmind-db-writer-perl
 iproute2 iputils-ping ethtool curl netcat-openbsd tcpdump python3-scapy nginx-light util-linux
 nftables iptables ipset wrk prometheus
 libclang-rt-14-dev valgrind
+debhelper dpkg-dev lintian debootstrap systemd-container
 "
 
 missing=""

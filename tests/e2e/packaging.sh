@@ -45,7 +45,7 @@ else
 fi
 unit=$(cat "$dest/lib/systemd/system/geofwd.service")
 for want in '^Type=notify$' '^CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN' '^ProtectSystem=strict$' \
-	    '^ReadWritePaths=/sys/fs/bpf$' '^StateDirectory=geofw$' '^RuntimeDirectory=geofw$' \
+	    '^ReadWritePaths=-/sys/fs/bpf$' '^StateDirectory=geofw$' '^RuntimeDirectory=geofw$' \
 	    '^NoNewPrivileges=yes$' '^ExecStart=/usr/sbin/geofwd$'; do
 	if grep -qE "$want" <<<"$unit"; then ok "unit/has $want"; else not_ok "unit/has $want"; fi
 done
