@@ -70,7 +70,7 @@ TEST_BINS := $(TEST_SUITES:%=$(BUILD)/tests/%/run)
 .SECONDEXPANSION:
 .SECONDARY:
 .PHONY: all deps test check demo bench bench-quick vmlinux install clean build-tests asan fuzz
-.PHONY: deb test-deb test-systemd
+.PHONY: deb test-deb test-systemd FORCE
 
 all: $(SKELS) $(LIB) $(BINS)
 
@@ -115,11 +115,16 @@ $(BINS): $(BUILD)/%: $$(wildcard user/$$*/*.c user/$$*/*.h) $(USER_HDRS) $(LIB) 
 
 # ---- tests -----------------------------------------------------------------
 
-# Every `void test_<name>(void)` of a suite, found by the build.
-$(BUILD)/tests/%/list.inc: $$(wildcard tests/$$*/*.c) | $(BUILD)/tests
+# Every `void test_<name>(void)` of a suite, found by the build.  Made on
+# every run (a deleted test file must leave the list too) but replaced only
+# when it changes, so an unchanged suite is not linked again.
+$(BUILD)/tests/%/list.inc: FORCE | $(BUILD)/tests
 	$(Q)mkdir -p $(@D)
-	$(Q)cat $(filter %.c,$^) | grep -o '^void test_[a-z0-9_]*(void)' | \
-		sed 's/^void test_\(.*\)(void)/TEST(\1)/' > $@
+	$(Q)cat $(wildcard tests/$*/*.c) /dev/null | grep -o '^void test_[a-z0-9_]*(void)' | \
+		sed 's/^void test_\(.*\)(void)/TEST(\1)/' > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+FORCE:
 
 $(BUILD)/tests/%/run: $$(wildcard tests/$$*/*.c tests/$$*/*.h tests/lib/*.c tests/lib/*.h) \
 		$(BUILD)/tests/%/list.inc $(USER_HDRS) $(LIB) $(SKELS) $(TEST_SKELS)
