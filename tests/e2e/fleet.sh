@@ -107,7 +107,7 @@ nats_conf() {	# nats_conf I
 			users: [
 				{ user: rw, password: rwpass }
 				{ user: ro, password: ropass, permissions: {
-					publish: { allow: ["\$JS.API.INFO", "\$JS.API.STREAM.INFO.KV_geofw",
+					publish: { allow: ["\$JS.API.INFO", "\$JS.API.STREAM.NAMES", "\$JS.API.STREAM.INFO.KV_geofw",
 						"\$JS.API.CONSUMER.CREATE.KV_geofw", "\$JS.API.CONSUMER.CREATE.KV_geofw.>",
 						"\$JS.API.CONSUMER.DELETE.KV_geofw.>",
 						"\$JS.FC.KV_geofw.>", "\$JS.ACK.KV_geofw.>"] }
@@ -153,6 +153,7 @@ host_conf() {	# host_conf H USER PASSWORD
 	FleetUser = $2
 	FleetPasswordFile = $F_DIR/$h/password
 	FleetReplicas = 3
+	MetricsListen = 127.0.0.1:9745
 	EOF
 }
 g_start() {	# g_start H: start, wait for the socket
@@ -263,14 +264,21 @@ sleep 1
 # ---- all NATS nodes down -------------------------------------------------------------------
 
 f A add-block 198.51.100.8/30 >/dev/null
-wait_state drop C 3000 "$(now_ms)" >/dev/null
+wait_state drop C 20000 "$(now_ms)" >/dev/null
 nats_kill 1; nats_kill 2; nats_kill 3
-sleep 3
+# A notices within its ping interval (1 s, 2 unanswered).
+for i in $(seq 1 100); do f A fleet status | grep -q 'connected: no' && break; sleep 0.1; done
+sleep 0.5
 if ! pass C && pass B; then ok fleet/all_down/enforcement_unchanged
 else not_ok fleet/all_down/enforcement_unchanged "C should drop, B pass"; fi
 out=$(f A add-block 198.51.100.4/30)
 expect_match fleet/all_down/ack_pending "$out" "pending"
 expect_match fleet/all_down/status_pending "$(f A fleet status)" "pending: +1 change"
+m=$(in_ns hA curl -s --max-time 3 http://127.0.0.1:9745/metrics)
+expect_match fleet/all_down/metrics_disconnected "$m" $'\ngeofw_fleet_connected 0\n'
+expect_match fleet/all_down/metrics_pending "$m" $'\ngeofw_fleet_pending_changes 1($|\n)'
+expect_match fleet/all_down/metrics_revision "$m" $'\ngeofw_fleet_revision [1-9][0-9]*\n'
+expect_match fleet/all_down/metrics_age "$m" $'\ngeofw_fleet_seconds_since_update [0-9]+\n'
 pass B && ok fleet/all_down/not_applied_yet || not_ok fleet/all_down/not_applied_yet "B drops before NATS is back"
 for i in 1 2 3; do nats_start "$i"; done
 T0=$(now_ms)
@@ -278,6 +286,9 @@ t=$(wait_state drop B 30000 "$T0")
 if [ "$t" != timeout ]; then ok fleet/all_down/reaches_after_restart; echo "# NATS restarted: the pending change dropped on B after $t ms"
 else not_ok fleet/all_down/reaches_after_restart "B still passes 30 s after NATS came back"; fi
 expect_match fleet/all_down/pending_cleared "$(f A fleet status)" "pending: +0 change"
+m=$(in_ns hA curl -s --max-time 3 http://127.0.0.1:9745/metrics)
+expect_match fleet/all_down/metrics_reconnected "$m" $'\ngeofw_fleet_connected 1\n'
+expect_match fleet/all_down/metrics_no_pending "$m" $'\ngeofw_fleet_pending_changes 0($|\n)'
 
 # ---- cut off -----------------------------------------------------------------------------------
 

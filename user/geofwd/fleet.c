@@ -44,6 +44,7 @@
 #include "fleet.h"
 #include "geofwd.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 
 #define FLEET_SOURCE		"fleet"
@@ -916,6 +917,20 @@ void gfwd_fleet_info(const struct gfwd *d, struct gfwd_fleet_info *out)
 	out->revision = f->revision;
 	out->last_update = f->last_update;
 	out->pending = f->pending;
+}
+
+void gfwd_fleet_metrics(const struct gfwd *d, struct geofw_metrics_info *in)
+{
+	const struct gfwd_fleet *f = d->fleet;
+
+	if (!f)
+		return;
+	in->fleet_configured = true;
+	in->fleet_connected = f->connected;
+	in->fleet_revision = f->revision;
+	in->fleet_seconds_since_update = f->last_update ? (long long)(time(NULL) - f->last_update)
+							: -1;
+	in->fleet_pending = f->pending;
 }
 
 int gfwd_fleet_start(struct gfwd *d)
