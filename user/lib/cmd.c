@@ -512,7 +512,7 @@ static const struct geofw_cmd_desc commands[] = {
 		.id = GEOFW_CMD_FLEET_STATUS,
 		.name = "fleet status",
 		.args = "",
-		.summary = "show the fleet's connection and how far this host is",
+		.summary = "show the fleet link, revision, pending changes",
 		.help =
 "geofwd reports the fleet's servers (FleetServers), the one it is\n"
 "connected to, the bucket, whether this host may write to it, the last\n"
