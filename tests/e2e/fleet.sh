@@ -327,6 +327,33 @@ else
 	not_ok fleet/readonly/start "read-only host did not start"
 fi
 
+# ---- bulk: 1000 prefixes in one add-block on A, counted in C's kernel map ------------------------
+
+k6() { bpftool -j map dump pinned "$LAB_PIN-$1/gfw_block_ip6" 2>/dev/null |
+	python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+before=$(k6 C)
+mapfile -t BULK < <(for i in $(seq 1 1000); do printf '2001:db8:ff::%x\n' "$i"; done)
+T0=$(now_ms)
+f A add-block "${BULK[@]}" >/dev/null
+t=timeout
+while [ $(( $(now_ms) - T0 )) -lt 60000 ]; do
+	[ "$(k6 C)" -ge $((before + 1000)) ] && { t=$(( $(now_ms) - T0 )); break; }
+	sleep 0.1
+done
+[ "$t" != timeout ] && { ok fleet/bulk/1000_reach_C; echo "# 1000 prefixes from A in C's kernel map after $t ms"; } ||
+	not_ok fleet/bulk/1000_reach_C "C's map has $(k6 C) entries, wanted $((before + 1000))"
+
+# ---- reload: FleetScope = local on B, the fleet restarts, B's changes stay on B --------------
+
+sed -i 's/^FleetReplicas = 3$/FleetReplicas = 3\nFleetScope = local/' "$F_DIR/B/geofw.conf"
+f B reload >/dev/null
+out=$(f B add-block 192.0.2.98)
+expect_match fleet/reload/scope_local "$(f B list blocks)" "192.0.2.98/32 .*cli"
+sleep 1
+expect_match fleet/reload/not_in_fleet "$(f A list blocks | grep 192.0.2.98)" "^$"
+for i in $(seq 1 100); do f B fleet status | grep -q '^connected: yes' && break; sleep 0.1; done
+expect_match fleet/reload/reconnected "$(f B fleet status)" "default:   local scope"
+
 # ---- local rule survived every catch-up ---------------------------------------------------------
 
 expect_match fleet/local/kept "$(f B list blocks)" "192.0.2.99/32.*cli"

@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,10 @@ struct gfwd_fleet {
 	struct fleet_ev *ev_head, **ev_tail;
 	struct fleet_out *out_head, **out_tail;
 	bool stop;
+
+	/* copies of the config: the main thread may replace d->conf */
+	char bucket[GEOFW_CONF_FLEET_BUCKET_LEN];
+	int replicas;
 
 	/* worker's own */
 	natsConnection *nc;
@@ -342,7 +347,6 @@ static void drop_bucket(struct gfwd_fleet *f)
 /* Bind to the bucket, creating it when it does not exist. */
 static natsStatus bind_bucket(struct gfwd_fleet *f)
 {
-	const struct geofw_conf *c = &f->d->conf;
 	jsOptions jo;
 	kvConfig kc;
 	natsStatus s;
@@ -352,13 +356,13 @@ static natsStatus bind_bucket(struct gfwd_fleet *f)
 	s = natsConnection_JetStream(&f->js, f->nc, &jo);
 	if (s != NATS_OK)
 		return s;
-	s = js_KeyValue(&f->kv, f->js, c->fleet_bucket);
+	s = js_KeyValue(&f->kv, f->js, f->bucket);
 	if (s == NATS_NOT_FOUND) {
 		kvConfig_Init(&kc);
-		kc.Bucket = c->fleet_bucket;
+		kc.Bucket = f->bucket;
 		kc.Description = "geofw fleet rules";
 		kc.History = 1;
-		kc.Replicas = c->fleet_replicas;
+		kc.Replicas = f->replicas;
 		kc.StorageType = js_FileStorage;
 		s = js_CreateKeyValue(&f->kv, f->js, &kc);
 	}
@@ -523,7 +527,7 @@ static void *worker(void *arg)
 		gen = f->generation;
 		s = bind_bucket(f);
 		if (s != NATS_OK) {
-			snprintf(msg, sizeof(msg), "bucket %s: %s", f->d->conf.fleet_bucket,
+			snprintf(msg, sizeof(msg), "bucket %s: %s", f->bucket,
 				 nats_GetLastError(&s));
 			post_state(f, false, false, msg);
 			drop_bucket(f);
@@ -650,7 +654,9 @@ static void apply_snapshot(struct gfwd_fleet *f, struct fleet_entry *e, size_t n
 	if (!err)
 		err = geofw_store_replace_source(d->store, FLEET_SOURCE, rules, m, &removed, &diff,
 						 msg, sizeof(msg));
-	if (!err && maxrev > (__u64)f->revision)
+	/* The snapshot is the truth, also below the revision recorded (a
+	 * bucket deleted and made again starts counting at 1). */
+	if (!err)
 		err = geofw_store_set_setting(d->store, FLEET_REV_KEY, (long long)maxrev, msg,
 					      sizeof(msg));
 	err = commit_or_undo(d, &diff, err, msg, sizeof(msg));
@@ -658,8 +664,7 @@ static void apply_snapshot(struct gfwd_fleet *f, struct fleet_entry *e, size_t n
 		log_err(err, "fleet: catching up with bucket %s: %s", d->conf.fleet_bucket, msg);
 		goto out;
 	}
-	if (maxrev > (__u64)f->revision)
-		f->revision = (long long)maxrev;
+	f->revision = (long long)maxrev;
 	f->synced = true;
 	f->last_update = time(NULL);
 	gfwd_arm_sweep(d);
@@ -891,6 +896,14 @@ int gfwd_fleet_queue(struct gfwd *d, const struct geofw_rule *rules, size_t n, b
 	return 0;
 }
 
+bool gfwd_fleet_conf_changed(const struct geofw_conf *a, const struct geofw_conf *b)
+{
+	size_t from = offsetof(struct geofw_conf, fleet_servers);
+	size_t to = offsetof(struct geofw_conf, fleet_replicas) + sizeof(a->fleet_replicas);
+
+	return memcmp((const char *)a + from, (const char *)b + from, to - from) != 0;
+}
+
 bool gfwd_fleet_configured(const struct gfwd *d)
 {
 	return d->fleet != NULL;
@@ -947,6 +960,8 @@ int gfwd_fleet_start(struct gfwd *d)
 	if (!f)
 		return log_err(-ENOMEM, "fleet: out of memory");
 	f->d = d;
+	snprintf(f->bucket, sizeof(f->bucket), "%s", d->conf.fleet_bucket);
+	f->replicas = d->conf.fleet_replicas;
 	f->ev_tail = &f->ev_head;
 	f->out_tail = &f->out_head;
 	pthread_mutex_init(&f->lock, NULL);

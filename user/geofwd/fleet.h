@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "config.h"
 #include "store.h"
 
 struct gfwd;
@@ -38,6 +39,8 @@ void gfwd_fleet_flush(struct gfwd *d);
 int gfwd_fleet_queue(struct gfwd *d, const struct geofw_rule *rules, size_t n, bool del,
 		     char *err, size_t errlen);
 bool gfwd_fleet_configured(const struct gfwd *d);
+/* Any Fleet* key differs: a reload restarts the fleet. */
+bool gfwd_fleet_conf_changed(const struct geofw_conf *a, const struct geofw_conf *b);
 bool gfwd_fleet_connected(const struct gfwd *d);
 void gfwd_fleet_info(const struct gfwd *d, struct gfwd_fleet_info *out);
 struct geofw_metrics_info;
