@@ -357,4 +357,9 @@ expect_match fleet/reload/reconnected "$(f B fleet status)" "default:   local sc
 # ---- local rule survived every catch-up ---------------------------------------------------------
 
 expect_match fleet/local/kept "$(f B list blocks)" "192.0.2.99/32.*cli"
+# del-block in the default scope (fleet on A): the fleet does not block the
+# prefix, so A's own rule goes.
+f A add-block --local 192.0.2.97 >/dev/null
+f A del-block 192.0.2.97 >/dev/null
+expect_match fleet/local/del_default_scope "$(f A list blocks | grep 192.0.2.97)" "^$"
 exit 0

@@ -182,6 +182,36 @@ static int reply_fleet(struct request *r, const char *what, size_t n)
 	return GEOFW_CTL_OK;
 }
 
+struct fleet_probe {
+	const struct geofw_cmd *cmd;
+	bool found;
+};
+
+static int fleet_row(const struct geofw_rule *rule, void *arg)
+{
+	struct fleet_probe *p = arg;
+	size_t i;
+
+	for (i = 0; i < p->cmd->n_cidrs; i++)
+		if (!geofw_cidr_cmp(&rule->prefix, &p->cmd->cidrs[i]))
+			return p->found = true;
+	return 0;
+}
+
+/* del-block without --fleet or --local: the fleet's only when the fleet
+ * blocks one of the prefixes, else the host's own rules go. */
+static bool del_goes_to_fleet(struct request *r)
+{
+	struct fleet_probe p = { .cmd = r->cmd };
+
+	if (!fleet_scope(r))
+		return false;
+	if (r->cmd->scope == GEOFW_CMD_SCOPE_FLEET)
+		return true;
+	geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, "fleet", fleet_row, &p);
+	return p.found;
+}
+
 static int fleet_change(struct request *r, const struct geofw_rule *rules, bool del)
 {
 	const struct geofw_cmd *cmd = r->cmd;
@@ -293,7 +323,7 @@ static int cmd_del(struct request *r, int kind)
 	char buf[GEOFW_CIDR_STRLEN];
 	int err;
 
-	if (kind == GEOFW_RULE_BLOCK && fleet_scope(r)) {
+	if (kind == GEOFW_RULE_BLOCK && del_goes_to_fleet(r)) {
 		struct geofw_rule *rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, "fleet");
 
 		if (!rules)
