@@ -43,6 +43,7 @@
 #include <nats/nats.h>
 
 #include "fleet.h"
+#include "fleetval.h"
 #include "geofwd.h"
 #include "log.h"
 #include "metrics.h"
@@ -50,7 +51,6 @@
 
 #define FLEET_SOURCE		"fleet"
 #define FLEET_REV_KEY		"fleet_revision"
-#define FLEET_VALUE_VERSION	1
 #define FLEET_POLL_MS		100	/* watcher wait between outbox checks */
 #define FLEET_BACKOFF_MIN_MS	250
 #define FLEET_BACKOFF_MAX_MS	5000
@@ -118,75 +118,6 @@ struct gfwd_fleet {
 	size_t pending;
 	char host[256];
 };
-
-/* ---- keys and values ------------------------------------------------------------ */
-
-int gfwd_fleet_key(int kind, const struct geofw_cidr *c, char *buf, size_t len)
-{
-	char p[GEOFW_CIDR_STRLEN], *s;
-
-	if (kind != GEOFW_RULE_BLOCK)
-		return -EINVAL;
-	if (geofw_cidr_format(c, p, sizeof(p)))
-		return -EINVAL;
-	for (s = p; *s; s++)
-		if (*s == ':')
-			*s = '_';
-	return snprintf(buf, len, "block.%s", p) < (int)len ? 0 : -ENAMETOOLONG;
-}
-
-static int parse_key(const char *key, int *kind, struct geofw_cidr *c)
-{
-	char p[GEOFW_CIDR_STRLEN + 8], *s;
-
-	if (strncmp(key, "block.", 6) || strlen(key + 6) >= sizeof(p))
-		return -EINVAL;
-	snprintf(p, sizeof(p), "%s", key + 6);
-	for (s = p; *s; s++)
-		if (*s == '_')
-			*s = ':';
-	*kind = GEOFW_RULE_BLOCK;
-	return geofw_cidr_parse(p, 0, c, NULL, 0);
-}
-
-static char *make_value(const struct geofw_rule *r, const char *host)
-{
-	char *v = NULL;
-
-	if (asprintf(&v, "%d %s %llu %llu %s\n%s", FLEET_VALUE_VERSION,
-		     geofw_action_name(r->action), (unsigned long long)r->expires,
-		     (unsigned long long)r->created, host, r->comment ? r->comment : "") < 0)
-		return NULL;
-	return v;
-}
-
-/* The rule a value describes; comment and origin point into buf. */
-static int parse_value(char *buf, struct geofw_rule *r, const char **origin)
-{
-	char act[16], host[256];
-	unsigned long long exp, created;
-	int ver, a, n = 0;
-	char *nl = strchr(buf, '\n');
-
-	if (!nl)
-		return -EINVAL;
-	*nl = '\0';
-	if (sscanf(buf, "%d %15s %llu %llu %255s%n", &ver, act, &exp, &created, host, &n) != 5 ||
-	    ver != FLEET_VALUE_VERSION || buf[n])
-		return -EINVAL;
-	a = geofw_action_parse(act);
-	if (a < GEOFW_ACT_DROP || a == GEOFW_ACT_PASS)
-		return -EINVAL;
-	if (geofw_store_check_text(nl + 1, strlen(nl + 1), GEOFW_STORE_COMMENT_MAX, "comment",
-				   NULL, 0))
-		return -EINVAL;
-	r->action = (__u8)a;
-	r->expires = exp;
-	r->created = created;
-	r->comment = nl + 1;
-	*origin = buf + (strrchr(buf, ' ') - buf) + 1;
-	return 0;
-}
 
 /* ---- worker -> main -------------------------------------------------------------- */
 
@@ -424,17 +355,22 @@ static int snapshot(struct gfwd_fleet *f)
 	kvWatchOptions wo;
 	kvEntry *ke;
 	natsStatus s;
+	int waited;
 
 	kvWatchOptions_Init(&wo);
 	s = kvStore_WatchAll(&f->w, f->kv, &wo);
 	if (s != NATS_OK)
 		return -EIO;
-	for (;;) {
+	for (waited = 0;;) {
 		if (stopping(f))
 			goto fail;
-		s = kvWatcher_Next(&ke, f->w, 5000);
+		/* Short waits, so that a stop is not held up; 5 s in all. */
+		s = kvWatcher_Next(&ke, f->w, 250);
+		if (s == NATS_TIMEOUT && (waited += 250) < 5000)
+			continue;
 		if (s != NATS_OK)
 			goto fail;
+		waited = 0;
 		if (!ke)
 			break;
 		if (n == cap) {
@@ -610,14 +546,14 @@ static int entry_rule(const struct fleet_entry *e, struct geofw_rule *r, char **
 
 	memset(r, 0, sizeof(*r));
 	*buf = NULL;
-	if (parse_key(e->key, &kind, &r->prefix))
+	if (geofw_fleet_key_parse(e->key, &kind, &r->prefix))
 		return -EINVAL;
 	r->kind = kind;
 	r->source = FLEET_SOURCE;
 	if (!e->value)
 		return 0;
 	*buf = strdup(e->value);
-	if (!*buf || parse_value(*buf, r, &origin))
+	if (!*buf || geofw_fleet_value_parse(*buf, r, &origin))
 		return -EINVAL;
 	if (r->expires && r->expires <= (__u64)time(NULL))
 		return 0;
@@ -883,10 +819,10 @@ int gfwd_fleet_queue(struct gfwd *d, const struct geofw_rule *rules, size_t n, b
 	for (i = 0; i < n; i++) {
 		char *v = NULL;
 
-		if ((ret = gfwd_fleet_key(rules[i].kind, &rules[i].prefix, key, sizeof(key))))
+		if ((ret = geofw_fleet_key_format(rules[i].kind, &rules[i].prefix, key, sizeof(key))))
 			return geofw_errf(err, errlen, ret, "fleet: only blocks are fleet rules "
 					  "so far: use --local");
-		if (!del && !(v = make_value(&rules[i], f->host)))
+		if (!del && !(v = geofw_fleet_value_format(&rules[i], f->host)))
 			return geofw_errf(err, errlen, -ENOMEM, "out of memory");
 		ret = geofw_store_outbox_add(d->store, key, v, err, errlen);
 		free(v);

@@ -46,7 +46,5 @@ void gfwd_fleet_info(const struct gfwd *d, struct gfwd_fleet_info *out);
 struct geofw_metrics_info;
 /* The fleet_* fields of the metrics (nothing when no fleet). */
 void gfwd_fleet_metrics(const struct gfwd *d, struct geofw_metrics_info *in);
-/* "block.ADDR/LEN" (':' as '_'); -EINVAL for a kind the fleet does not carry. */
-int gfwd_fleet_key(int kind, const struct geofw_cidr *c, char *buf, size_t len);
 
 #endif
