@@ -184,7 +184,7 @@ static int reply_fleet(struct request *r, const char *what, size_t n)
 
 struct fleet_probe {
 	const struct geofw_cmd *cmd;
-	bool found;
+	bool fleet, local;	/* a prefix has a row of source fleet, of another */
 };
 
 static int fleet_row(const struct geofw_rule *rule, void *arg)
@@ -192,14 +192,23 @@ static int fleet_row(const struct geofw_rule *rule, void *arg)
 	struct fleet_probe *p = arg;
 	size_t i;
 
-	for (i = 0; i < p->cmd->n_cidrs; i++)
-		if (!geofw_cidr_cmp(&rule->prefix, &p->cmd->cidrs[i]))
-			return p->found = true;
+	for (i = 0; i < p->cmd->n_cidrs; i++) {
+		if (geofw_cidr_cmp(&rule->prefix, &p->cmd->cidrs[i]))
+			continue;
+		if (!strcmp(rule->source, "fleet"))
+			p->fleet = true;
+		else
+			p->local = true;
+	}
 	return 0;
 }
 
-/* del-block without --fleet or --local: the fleet's only when the fleet
- * blocks one of the prefixes, else the host's own rules go. */
+/*
+ * del-block without --fleet or --local, where the default scope is fleet:
+ * this host's own rules go when it has some of the prefixes and the fleet
+ * (as far as this host has heard) has none; otherwise the bucket's.  A
+ * fleet rule still on its way here is thus deleted from the bucket.
+ */
 static bool del_goes_to_fleet(struct request *r)
 {
 	struct fleet_probe p = { .cmd = r->cmd };
@@ -208,8 +217,8 @@ static bool del_goes_to_fleet(struct request *r)
 		return false;
 	if (r->cmd->scope == GEOFW_CMD_SCOPE_FLEET)
 		return true;
-	geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, "fleet", fleet_row, &p);
-	return p.found;
+	geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, NULL, fleet_row, &p);
+	return p.fleet || !p.local;
 }
 
 static int fleet_change(struct request *r, const struct geofw_rule *rules, bool del)

@@ -107,6 +107,7 @@ struct gfwd_fleet {
 	kvWatcher *w;
 	volatile int not_permitted;	/* error handler saw a permissions violation */
 	volatile int generation;	/* reconnects seen: the watcher restarts */
+	int resync;			/* main asks for a new snapshot (atomic) */
 
 	/* main thread's own */
 	bool connected, writable, synced;
@@ -481,6 +482,7 @@ static void *worker(void *arg)
 		backoff = FLEET_BACKOFF_MIN_MS;
 		post_state(f, true, writable, NULL);
 		while (!stopping(f) && gen == f->generation &&
+		       !__atomic_load_n(&f->resync, __ATOMIC_ACQUIRE) &&
 		       natsConnection_Status(f->nc) == NATS_CONN_STATUS_CONNECTED) {
 			kvEntry *ke = NULL;
 
@@ -508,6 +510,11 @@ static void *worker(void *arg)
 			}
 		}
 		drop_bucket(f);
+		if (__atomic_exchange_n(&f->resync, 0, __ATOMIC_ACQ_REL)) {
+			/* Applying failed here: read the bucket again, in a while. */
+			nap(f, 2000);
+			continue;
+		}
 		if (!stopping(f))
 			post_state(f, false, false, "connection lost; reconnecting");
 	}
@@ -597,7 +604,9 @@ static void apply_snapshot(struct gfwd_fleet *f, struct fleet_entry *e, size_t n
 					      sizeof(msg));
 	err = commit_or_undo(d, &diff, err, msg, sizeof(msg));
 	if (err) {
-		log_err(err, "fleet: catching up with bucket %s: %s", d->conf.fleet_bucket, msg);
+		log_err(err, "fleet: catching up with bucket %s: %s (trying again)",
+			d->conf.fleet_bucket, msg);
+		__atomic_store_n(&f->resync, 1, __ATOMIC_RELEASE);
 		goto out;
 	}
 	f->revision = (long long)maxrev;
@@ -652,8 +661,10 @@ static void apply_entries(struct gfwd_fleet *f, struct fleet_entry **v, size_t n
 		err = geofw_store_set_setting(d->store, FLEET_REV_KEY, rev, msg, sizeof(msg));
 	err = commit_or_undo(d, &diff, err, msg, sizeof(msg));
 	if (err) {
-		/* The next connection's snapshot puts this right. */
-		log_err(err, "fleet: applying revision %lld: %s", rev, msg);
+		/* Nothing of it is in force: a new snapshot puts it right. */
+		log_err(err, "fleet: applying revision %lld: %s (reading the bucket again)", rev,
+			msg);
+		__atomic_store_n(&f->resync, 1, __ATOMIC_RELEASE);
 	} else if (rev > f->revision) {
 		f->revision = rev;
 		f->last_update = time(NULL);
