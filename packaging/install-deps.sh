@@ -9,6 +9,7 @@ PKGS="
 make gcc clang llvm pkg-config
 libbpf-dev bpftool libelf-dev zlib1g-dev
 libmaxminddb-dev mmdb-bin libnl-3-dev libnl-route-3-dev libsqlite3-dev sqlite3
+libnats-dev nats-server
 libmaxmind-db-writer-perl
 iproute2 iputils-ping ethtool curl netcat-openbsd tcpdump python3-scapy nginx-light util-linux
 nftables iptables ipset wrk prometheus

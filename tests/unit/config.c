@@ -123,7 +123,7 @@ void test_conf_keys(void)
 		for (j = 0; j < i; j++)
 			ASSERT_TRUE(strcmp(key, geofw_conf_key(j)) != 0, key);
 	}
-	ASSERT_EQ(i, 20, "number of keys");
+	ASSERT_EQ(i, 28, "number of keys");
 }
 
 void test_conf_to_kernel(void)
@@ -352,6 +352,23 @@ EXPECT(metrics_v6_full) { set_metrics(c, AF_INET6, "2001:db8::7", 65535); }
 EXPECT(droplog_on) { c->drop_log = true; }
 EXPECT(rate_1) { c->drop_log_rate = 1; }
 EXPECT(rate_max) { c->drop_log_rate = 100000; }
+EXPECT(fleet_three)
+{
+	SET(c->fleet_servers[0], "nats://192.0.2.10:4222");
+	SET(c->fleet_servers[1], "tls://nats1.example.net:4222");
+	SET(c->fleet_servers[2], "nats://[2001:db8::7]:4223");
+	c->n_fleet_servers = 3;
+}
+EXPECT(fleet_user)
+{
+	SET(c->fleet_user, "edge1");
+	SET(c->fleet_password_file, "/etc/geofw/fleet.password");
+}
+EXPECT(fleet_creds) { SET(c->fleet_creds, "/etc/geofw/fleet.creds"); }
+EXPECT(fleet_ca) { SET(c->fleet_tls_ca, "/etc/geofw/ca.pem"); }
+EXPECT(fleet_local) { c->fleet_scope = GEOFW_FLEET_SCOPE_LOCAL; }
+EXPECT(fleet_bucket) { SET(c->fleet_bucket, "edge_rules-2"); }
+EXPECT(fleet_r1) { c->fleet_replicas = 1; }
 EXPECT(everything)
 {
 	SET(c->ifaces[0], "eth0");
@@ -473,6 +490,19 @@ static const struct {
 	{ "DropLogRate 1", "DropLogRate = 1\n", rate_1 },
 	{ "DropLogRate max", "DropLogRate = 100000\n", rate_max },
 	{ "DropLogRate default", "DropLogRate = 100\n", nothing },
+	/* fleet */
+	{ "FleetServers empty", "FleetServers =\n", nothing },
+	{ "FleetServers three", "FleetServers = nats://192.0.2.10:4222 "
+		"tls://nats1.example.net:4222 nats://[2001:db8::7]:4223\n", fleet_three },
+	{ "FleetUser", "FleetUser = edge1\nFleetPasswordFile = /etc/geofw/fleet.password\n",
+		fleet_user },
+	{ "FleetCredentials", "FleetCredentials = /etc/geofw/fleet.creds\nFleetUser =\n",
+		fleet_creds },
+	{ "FleetTLSCA", "FleetTLSCA = /etc/geofw/ca.pem\n", fleet_ca },
+	{ "FleetScope local", "FleetScope = local\n", fleet_local },
+	{ "FleetScope fleet", "FleetScope = fleet\n", nothing },
+	{ "FleetBucket", "FleetBucket = edge_rules-2\n", fleet_bucket },
+	{ "FleetReplicas 1", "FleetReplicas = 1\n", fleet_r1 },
 	/* a whole file, in the man page's order */
 	{ "everything", "# edge host\n"
 		"Interfaces = eth0 eth1\nXdpMode = native\n"
@@ -733,6 +763,36 @@ static const struct {
 	  "DropLogRate: \"1 2\" is not a decimal number" },
 	{ "DropLogRate empty", "DropLogRate =\n", 0, 1,
 	  "DropLogRate: missing value; expected a number 1-100000" },
+	/* fleet */
+	{ "FleetServers scheme", "FleetServers = http://192.0.2.1:4222\n", 0, 1,
+	  "FleetServers: \"http://192.0.2.1:4222\" is not nats://HOST:PORT or tls://HOST:PORT" },
+	{ "FleetServers no port", "FleetServers = nats://192.0.2.1\n", 0, 1,
+	  "FleetServers: \"nats://192.0.2.1\": missing HOST:PORT" },
+	{ "FleetServers empty port", "FleetServers = nats://192.0.2.1:\n", 0, 1,
+	  "FleetServers: \"nats://192.0.2.1:\": missing port" },
+	{ "FleetServers port 0", "FleetServers = nats://192.0.2.1:0\n", 0, 1,
+	  "FleetServers: \"0\" is out of range 1-65535" },
+	{ "FleetServers user in URL", "FleetServers = nats://u:p@192.0.2.1:4222\n", 0, 1,
+	  "~credentials do not go in the URL" },
+	{ "FleetServers v6 no brackets", "FleetServers = nats://[2001:db8::1:4222\n", 0, 1,
+	  "~expected [V6ADDR]:PORT" },
+	{ "FleetServers twice", "FleetServers = nats://192.0.2.1:1 nats://192.0.2.1:1\n", 0, 1,
+	  "FleetServers: nats://192.0.2.1:1 listed twice" },
+	{ "FleetServers nine", "FleetServers = nats://a:1 nats://b:1 nats://c:1 nats://d:1 "
+	  "nats://e:1 nats://f:1 nats://g:1 nats://h:1 nats://i:1\n", 0, 1,
+	  "FleetServers: more than 8 servers" },
+	{ "FleetBucket dot", "FleetBucket = geo.fw\n", 0, 1,
+	  "~is not a bucket name" },
+	{ "FleetBucket empty", "FleetBucket =\n", 0, 1,
+	  "FleetBucket: missing value; expected a bucket name" },
+	{ "FleetScope both", "FleetScope = both\n", 0, 1,
+	  "FleetScope: \"both\" is not one of fleet, local" },
+	{ "FleetReplicas 6", "FleetReplicas = 6\n", 0, 1,
+	  "FleetReplicas: \"6\" is out of range 1-5" },
+	{ "FleetCredentials relative", "FleetCredentials = fleet.creds\n", 0, 1,
+	  "FleetCredentials: \"fleet.creds\" is not an absolute path" },
+	{ "FleetUser blank", "FleetUser = a b\n", 0, 1,
+	  "FleetUser: \"a b\": a user name cannot contain blanks" },
 };
 
 /* The row whose text is too long to write out: a comment line one byte
@@ -1079,4 +1139,30 @@ void test_conf_random(void)
 	}
 	free(def);
 	free(buf);
+}
+
+/* Keys that only mean something together: "FILE: message", no line. */
+void test_conf_fleet_pairs(void)
+{
+	static const struct {
+		const char *text, *msg;
+	} rows[] = {
+		{ "FleetCredentials = /a.creds\nFleetUser = u\nFleetPasswordFile = /p\n",
+		  NAME ": FleetCredentials and FleetUser are exclusive: give one" },
+		{ "FleetUser = u\n", NAME ": FleetUser needs FleetPasswordFile" },
+		{ "FleetPasswordFile = /p\n", NAME ": FleetPasswordFile needs FleetUser" },
+	};
+	struct geofw_conf got, before;
+	char err[GEOFW_CONF_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		SUBTEST("%s", rows[i].msg) {
+			memset(&got, 0xa5, sizeof(got));
+			before = got;
+			ASSERT_EQ(parse(rows[i].text, &got, err), -EINVAL, "rejected");
+			ASSERT_STREQ(err, rows[i].msg, "message");
+			ASSERT_MEMEQ(&got, &before, sizeof(got), "configuration untouched");
+		}
+	}
 }

@@ -24,6 +24,7 @@
 
 #include "cmd.h"
 #include "countries.h"
+#include "fleet.h"
 #include "ctl.h"
 #include "geofwd.h"
 #include "importlist.h"
@@ -145,17 +146,169 @@ static struct geofw_rule *block_rows(struct request *r, const struct geofw_cidr 
 	return rules;
 }
 
+/* ---- fleet scope (fleet.c) ------------------------------------------------------- */
+
+/* --fleet, or neither flag with a fleet configured and FleetScope = fleet. */
+static bool fleet_scope(const struct request *r)
+{
+	if (r->cmd->scope == GEOFW_CMD_SCOPE_DEFAULT)
+		return gfwd_fleet_configured(r->d) &&
+		       r->d->conf.fleet_scope == GEOFW_FLEET_SCOPE_FLEET;
+	return r->cmd->scope == GEOFW_CMD_SCOPE_FLEET;
+}
+
+/* The change is in the outbox (committed with the group); it reaches this
+ * host's maps when the bucket delivers it back. */
+static int reply_fleet(struct request *r, const char *what, size_t n)
+{
+	bool up = gfwd_fleet_connected(r->d);
+	char buf[GEOFW_CIDR_STRLEN];
+
+	geofw_cidr_format(&r->cmd->cidrs[0], buf, sizeof(buf));
+	log_info("uid %u pid %d: %s %s%s for the fleet (%s)", r->who.uid, r->who.pid,
+		 r->cmd->desc->name, buf, n > 1 ? " and more" : "",
+		 up ? "publishing" : "NATS unreachable: pending");
+	if (r->json) {
+		geofw_ctl_writef(r->w, "{\"ok\":true,\"what\":\"%s\",\"count\":%zu,\"changed\":%zu,"
+				 "\"scope\":\"fleet\",\"pending\":%s}\n", what, n, n,
+				 up ? "false" : "true");
+	} else if (up) {
+		geofw_ctl_writef(r->w, "ok: %s %zu (fleet: sent to bucket %s; in force here once "
+				 "the bucket delivers it)\n", what, n, r->d->conf.fleet_bucket);
+	} else {
+		geofw_ctl_writef(r->w, "ok: %s %zu (fleet: NATS unreachable, change pending: kept "
+				 "in rules.db and published when it answers)\n", what, n);
+	}
+	return GEOFW_CTL_OK;
+}
+
+struct fleet_probe {
+	const struct geofw_cmd *cmd;
+	bool fleet, local;	/* a prefix has a row of source fleet, of another */
+};
+
+static int fleet_row(const struct geofw_rule *rule, void *arg)
+{
+	struct fleet_probe *p = arg;
+	size_t i;
+
+	for (i = 0; i < p->cmd->n_cidrs; i++) {
+		if (geofw_cidr_cmp(&rule->prefix, &p->cmd->cidrs[i]))
+			continue;
+		if (!strcmp(rule->source, "fleet"))
+			p->fleet = true;
+		else
+			p->local = true;
+	}
+	return 0;
+}
+
+/*
+ * del-block without --fleet or --local, where the default scope is fleet:
+ * this host's own rules go when it has some of the prefixes and the fleet
+ * (as far as this host has heard) has none; otherwise the bucket's.  A
+ * fleet rule still on its way here is thus deleted from the bucket.
+ */
+static bool del_goes_to_fleet(struct request *r)
+{
+	struct fleet_probe p = { .cmd = r->cmd };
+
+	if (!fleet_scope(r))
+		return false;
+	if (r->cmd->scope == GEOFW_CMD_SCOPE_FLEET)
+		return true;
+	geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, NULL, fleet_row, &p);
+	return p.fleet || !p.local;
+}
+
+static int fleet_change(struct request *r, const struct geofw_rule *rules, bool del)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+
+	if (del && cmd->source)
+		return reply_error(r, GEOFW_CTL_REJECTED, "del-block: --source and --fleet exclude "
+				   "each other (a fleet rule has source fleet)");
+	if (gfwd_fleet_queue(r->d, rules, cmd->n_cidrs, del, r->err, sizeof(r->err)))
+		return change_failed(r);
+	return reply_fleet(r, del ? "unblocked" : "blocked", cmd->n_cidrs);
+}
+
+static int cmd_fleet_status(struct request *r)
+{
+	const struct geofw_conf *c = &r->d->conf;
+	struct gfwd_fleet_info fi;
+	long long age;
+	int i;
+
+	gfwd_fleet_info(r->d, &fi);
+	age = fi.last_update ? (long long)(time(NULL) - fi.last_update) : -1;
+	if (r->json) {
+		geofw_ctl_writef(r->w, "{\"configured\":%s,\"servers\":[",
+				 fi.configured ? "true" : "false");
+		for (i = 0; i < c->n_fleet_servers; i++) {
+			geofw_ctl_writef(r->w, "%s", i ? "," : "");
+			json_str(r->w, c->fleet_servers[i]);
+		}
+		geofw_ctl_writef(r->w, "],\"connected\":%s,\"server\":",
+				 fi.connected ? "true" : "false");
+		json_str(r->w, fi.url);
+		geofw_ctl_writef(r->w, ",\"bucket\":");
+		json_str(r->w, c->fleet_bucket);
+		geofw_ctl_writef(r->w, ",\"writable\":%s,\"in_step\":%s,\"revision\":%lld,"
+				 "\"seconds_since_update\":%lld,\"pending\":%zu,\"error\":",
+				 fi.writable ? "true" : "false", fi.synced ? "true" : "false",
+				 fi.revision, age, fi.pending);
+		json_str(r->w, fi.error);
+		geofw_ctl_writef(r->w, ",\"default_scope\":\"%s\"}\n",
+				 fi.configured && c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET
+				 ? "fleet" : "local");
+		return GEOFW_CTL_OK;
+	}
+	if (!fi.configured) {
+		geofw_ctl_writef(r->w, "fleet: not configured (FleetServers is empty in %s); every "
+				 "rule is local\n", r->d->conf_path);
+		return GEOFW_CTL_OK;
+	}
+	geofw_ctl_writef(r->w, "servers:   ");
+	for (i = 0; i < c->n_fleet_servers; i++)
+		geofw_ctl_writef(r->w, "%s%s", i ? " " : "", c->fleet_servers[i]);
+	if (fi.connected)
+		geofw_ctl_writef(r->w, "\nconnected: yes, to %s\n", fi.url);
+	else
+		geofw_ctl_writef(r->w, "\nconnected: no%s%s%s\n", fi.error[0] ? " (" : "",
+				 fi.error, fi.error[0] ? ")" : "");
+	geofw_ctl_writef(r->w, "bucket:    %s%s\n", c->fleet_bucket,
+			 fi.connected && !fi.writable ? " (read-only for this host)" : "");
+	geofw_ctl_writef(r->w, "revision:  %lld applied%s\n", fi.revision,
+			 fi.synced ? "" : " (not yet in step since start)");
+	if (age >= 0)
+		geofw_ctl_writef(r->w, "updated:   %llds ago\n", age);
+	else
+		geofw_ctl_writef(r->w, "updated:   never since start\n");
+	geofw_ctl_writef(r->w, "pending:   %zu change(s) made here, not yet in the bucket\n",
+			 fi.pending);
+	geofw_ctl_writef(r->w, "default:   %s scope\n",
+			 c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET ? "fleet" : "local");
+	return GEOFW_CTL_OK;
+}
+
 /* ---- commands ------------------------------------------------------------------ */
 
 static int cmd_add_block(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
-	struct geofw_rule *rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, "cli");
+	bool fleet = fleet_scope(r);
+	struct geofw_rule *rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, fleet ? "fleet" : "cli");
 	char buf[GEOFW_CIDR_STRLEN], ttl[32] = "never";
 	int err;
 
 	if (!rules)
 		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	if (fleet) {
+		err = fleet_change(r, rules, false);
+		free(rules);
+		return err;
+	}
 	err = geofw_store_add(r->d->store, rules, cmd->n_cidrs, 0, &r->diff, r->err, sizeof(r->err));
 	if (!err)
 		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
@@ -179,6 +332,15 @@ static int cmd_del(struct request *r, int kind)
 	char buf[GEOFW_CIDR_STRLEN];
 	int err;
 
+	if (kind == GEOFW_RULE_BLOCK && del_goes_to_fleet(r)) {
+		struct geofw_rule *rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, "fleet");
+
+		if (!rules)
+			return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+		err = fleet_change(r, rules, true);
+		free(rules);
+		return err;
+	}
 	err = geofw_store_del(r->d->store, kind, cmd->cidrs, cmd->n_cidrs, cmd->source, &r->diff,
 			      r->err, sizeof(r->err));
 	if (!err)
@@ -1109,6 +1271,7 @@ static int execute(struct request *r)
 	case GEOFW_CMD_LIST:		return cmd_list(r);
 	case GEOFW_CMD_EXPORT:		return cmd_export(r);
 	case GEOFW_CMD_STATUS:		return cmd_status(r);
+	case GEOFW_CMD_FLEET_STATUS:	return cmd_fleet_status(r);
 	default:
 		return reply_error(r, GEOFW_CTL_REJECTED,
 				   "this command is answered by fwctl itself, not by geofwd");

@@ -45,6 +45,7 @@ struct gfwd_db_info {
 
 struct gfwd_metrics;
 struct gfwd_droplog;
+struct gfwd_fleet;
 
 struct gfwd {
 	const char *conf_path;
@@ -66,6 +67,7 @@ struct gfwd {
 	struct gfwd_metrics *metrics;	/* MetricsListen: HTTP listener (metrics.c) */
 	struct gfwd_droplog *droplog;	/* DropLog: ring buffer reader (droplog.c) */
 	__u32 droplog_rate_set;		/* config.events_rate geofwd stored, 0 = none */
+	struct gfwd_fleet *fleet;	/* FleetServers: NATS worker (fleet.c), NULL = none */
 
 	/* event sources */
 	int epfd, sigfd, ctlfd, nlfd, inofd, timerfd, db_timerfd;

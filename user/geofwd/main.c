@@ -26,6 +26,7 @@
 
 #include "cmd.h"
 #include "ctl.h"
+#include "fleet.h"
 #include "geofwd.h"
 #include "log.h"
 
@@ -286,6 +287,8 @@ static void loop(struct gfwd *d)
 			} else if (fd == d->db_timerfd) {
 				drain_timer(fd);
 				gfwd_load_geoip(d, "database file replaced");
+			} else if (gfwd_fleet_event(d, fd)) {
+				/* bucket entries, connection state */
 			} else if (gfwd_control_event(d, fd)) {
 				/* an import's descriptor, deadline or client */
 			} else if (!gfwd_droplog_event(d, fd)) {
@@ -294,6 +297,8 @@ static void loop(struct gfwd *d)
 		}
 		/* The requests of this round, their changes in one COMMIT. */
 		gfwd_control_flush(d);
+		/* ... and the fleet-scope ones go to the bucket. */
+		gfwd_fleet_flush(d);
 		/* A reload (SIGHUP or fwctl) may have changed MetricsListen or
 		 * DropLog; both calls are cheap when nothing changed. */
 		gfwd_metrics_sync(d);
@@ -501,11 +506,19 @@ int main(int argc, char **argv)
 		stop(&d);
 		return 1;
 	}
+	/* A host that was down catches up before it says it is ready. */
+	if (gfwd_fleet_start(&d)) {
+		sd_notify("STATUS=failed to start");
+		stop(&d);
+		return 1;
+	}
+	gfwd_fleet_wait_synced(&d, 10000);
 	log_info("ready: %d interface(s), pins in %s, control socket %s", d.n_ifaces,
 		 d.pin_dir, d.conf.socket_path);
 	sd_notify("READY=1\nSTATUS=enforcing");
 	loop(&d);
 	sd_notify("STOPPING=1");
+	gfwd_fleet_stop(&d);
 	stop(&d);
 	return 0;
 }

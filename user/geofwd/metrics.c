@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fleet.h"
 #include "geofwd.h"
 #include "log.h"
 #include "metrics.h"
@@ -198,6 +199,7 @@ static void fill_info(const struct gfwd *d, struct geofw_metrics_info *in,
 	in->ifaces = ifs;
 	in->n_ifaces = i;
 	in->drop_log_samples = gfwd_droplog_samples(d);
+	gfwd_fleet_metrics(d, in);
 }
 
 /* Headers go right in front of the body, which was rendered at

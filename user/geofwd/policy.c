@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "countries.h"
+#include "fleet.h"
 #include "geofwd.h"
 #include "geotable.h"
 #include "log.h"
@@ -399,7 +400,7 @@ int gfwd_load_geoip(struct gfwd *d, const char *why)
 int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 {
 	struct geofw_conf *conf = malloc(sizeof(*conf));
-	bool db_changed;
+	bool db_changed, fleet_changed;
 	int err, i, j;
 
 	if (!conf)
@@ -453,8 +454,15 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 				d->ifaces[i].xdp_link = -1;
 			}
 
+	fleet_changed = gfwd_fleet_conf_changed(conf, &d->conf);
+	if (fleet_changed)
+		gfwd_fleet_stop(d);
 	d->conf = *conf;
 	free(conf);
+	if (fleet_changed) {
+		log_info("reload: Fleet settings changed: fleet restarted");
+		gfwd_fleet_start(d);
+	}
 	d->db_rewatch |= db_changed;
 	geofw_log_set_level(d->conf.log_level);
 	gfwd_apply_kernel_config(d);

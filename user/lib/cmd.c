@@ -40,6 +40,8 @@ enum opt_key {
 	O_INTERVAL,
 	O_WINDOW,
 	O_SOURCE,
+	O_LOCAL,
+	O_FLEET,
 	O_MAX
 };
 
@@ -153,6 +155,16 @@ static const struct geofw_cmd_option opt_source_del = {
 	"remove only the rule of SOURCE (default: the\nprefix's rules of every source)",
 };
 
+static const struct geofw_cmd_option opt_local = {
+	O_LOCAL, "local", 0, NULL, false,
+	"this host only, even when a fleet is configured",
+};
+static const struct geofw_cmd_option opt_fleet = {
+	O_FLEET, "fleet", 0, NULL, false,
+	"every host of the fleet (the NATS bucket); the\n"
+	"default when FleetServers is set and FleetScope\nis fleet",
+};
+
 /* Every command has these. */
 static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_help };
 
@@ -160,7 +172,7 @@ static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_he
 static const struct geofw_cmd_option *const all_opts[] = {
 	&opt_ttl, &opt_action_block, &opt_comment, &opt_force_block, &opt_replace,
 	&opt_watch, &opt_samples, &opt_db, &opt_follow, &opt_rate, &opt_once, &opt_interval,
-	&opt_window, &opt_source_list,
+	&opt_window, &opt_source_list, &opt_local, &opt_fleet,
 };
 
 /* ---- commands ------------------------------------------------------------ */
@@ -187,7 +199,8 @@ static const struct geofw_cmd_desc commands[] = {
 "fwctl add-block 198.51.100.7 2001:db8::/32 --action reject",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR, .min_args = 1, .max_args = -1,
-		.opts = { &opt_ttl, &opt_action_block, &opt_comment, &opt_force_block },
+		.opts = { &opt_ttl, &opt_action_block, &opt_comment, &opt_force_block,
+			  &opt_local, &opt_fleet },
 	},
 	{
 		.id = GEOFW_CMD_DEL_BLOCK,
@@ -204,7 +217,7 @@ static const struct geofw_cmd_desc commands[] = {
 			    "fwctl del-block 198.51.100.7 --source import:drop.txt",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR_DEL, .min_args = 1, .max_args = -1,
-		.opts = { &opt_source_del },
+		.opts = { &opt_source_del, &opt_local, &opt_fleet },
 	},
 	{
 		.id = GEOFW_CMD_ALLOW,
@@ -496,6 +509,21 @@ static const struct geofw_cmd_desc commands[] = {
 		.opts = { &opt_db, &opt_samples },
 	},
 	{
+		.id = GEOFW_CMD_FLEET_STATUS,
+		.name = "fleet status",
+		.args = "",
+		.summary = "show the fleet link, revision, pending changes",
+		.help =
+"geofwd reports the fleet's servers (FleetServers), the one it is\n"
+"connected to, the bucket, whether this host may write to it, the last\n"
+"bucket revision applied here, the seconds since the last update and the\n"
+"changes made on this host that the bucket does not have yet (pending:\n"
+"they are kept in rules.db and published when NATS answers again).",
+		.examples = "fwctl fleet status\nfwctl fleet status -j",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_NONE,
+	},
+	{
 		.id = GEOFW_CMD_HELP,
 		.name = "help",
 		.args = "[COMMAND]",
@@ -526,6 +554,7 @@ static const struct {
 	const char *summary;
 } groups[] = {
 	{ "geo", "the GeoIP database and the kernel's geo tables" },
+	{ "fleet", "the rules shared with other hosts through NATS" },
 };
 
 #define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
@@ -720,6 +749,14 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 		return 0;
 	case O_REPLACE:
 		cmd->replace = true;
+		return 0;
+	case O_LOCAL:
+	case O_FLEET:
+		if (cmd->scope && cmd->scope != (o->key == O_LOCAL ? GEOFW_CMD_SCOPE_LOCAL
+								     : GEOFW_CMD_SCOPE_FLEET))
+			return geofw_errf(err, errlen, -EINVAL, "%s: --local and --fleet "
+					  "exclude each other", d->name);
+		cmd->scope = o->key == O_LOCAL ? GEOFW_CMD_SCOPE_LOCAL : GEOFW_CMD_SCOPE_FLEET;
 		return 0;
 	case O_SOURCE:
 		if (!*v || geofw_store_check_text(v, strlen(v), GEOFW_STORE_SOURCE_MAX, "source",

@@ -67,6 +67,7 @@ enum geofw_cmd_id {
 	GEOFW_CMD_TOP,
 	GEOFW_CMD_EXPORT,
 	GEOFW_CMD_DEL_SOURCE,
+	GEOFW_CMD_FLEET_STATUS,
 	GEOFW_CMD_MAX
 };
 
@@ -162,6 +163,14 @@ struct geofw_cmd {
 	char *source;		/* list, export, del-block, del-allow --source;
 				 * del-source SOURCE; NULL when not given */
 	bool json;		/* -j/--json given after the command word */
+	int scope;		/* add-block, del-block: enum geofw_cmd_scope */
+};
+
+/* Where a rule change goes (--local, --fleet). */
+enum geofw_cmd_scope {
+	GEOFW_CMD_SCOPE_DEFAULT	= 0,	/* FleetScope when a fleet is configured, else local */
+	GEOFW_CMD_SCOPE_LOCAL	= 1,
+	GEOFW_CMD_SCOPE_FLEET	= 2,
 };
 
 /*

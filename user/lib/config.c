@@ -8,6 +8,7 @@
 #include "msg.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -585,6 +586,169 @@ static int parse_drop_log_rate(struct parser *p, char *val)
 	return 0;
 }
 
+/* ---- fleet ---------------------------------------------------------------- */
+
+/*
+ * nats://HOST:PORT or tls://HOST:PORT (HOST: a name, an IPv4 address or a
+ * bracketed IPv6 one).  The port is required: 4222 is only a convention and a
+ * fleet spread over several ports on one host is how it is tested.
+ */
+static int check_fleet_url(struct parser *p, const char *url)
+{
+	char eb[GEOFW_ECHO_BUFLEN];
+	const char *host, *end, *port;
+	unsigned long pn;
+	size_t i;
+
+	if (strlen(url) >= GEOFW_CONF_FLEET_URL_LEN)
+		return fail(p, "URL longer than %d bytes", GEOFW_CONF_FLEET_URL_LEN - 1);
+	if (!strncmp(url, "nats://", 7))
+		host = url + 7;
+	else if (!strncmp(url, "tls://", 6))
+		host = url + 6;
+	else
+		return fail(p, "\"%s\" is not nats://HOST:PORT or tls://HOST:PORT",
+			    geofw_echo(url, eb));
+	if (strchr(host, '@'))
+		return fail(p, "\"%s\": credentials do not go in the URL; use FleetCredentials "
+			    "or FleetUser and FleetPasswordFile", geofw_echo(url, eb));
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (!end || end == host + 1 || end[1] != ':')
+			return fail(p, "\"%s\": expected [V6ADDR]:PORT", geofw_echo(url, eb));
+		for (i = 1; host + i < end; i++)
+			if (!isxdigit((unsigned char)host[i]) && host[i] != ':' && host[i] != '.')
+				return fail(p, "\"%s\": bad IPv6 address", geofw_echo(url, eb));
+		port = end + 2;
+	} else {
+		end = strrchr(host, ':');
+		if (!end || end == host)
+			return fail(p, "\"%s\": missing HOST:PORT", geofw_echo(url, eb));
+		for (i = 0; host + i < end; i++) {
+			char ch = host[i];
+
+			if (!isalnum((unsigned char)ch) && ch != '.' && ch != '-')
+				return fail(p, "\"%s\": bad host name", geofw_echo(url, eb));
+		}
+		port = end + 1;
+	}
+	if (!*port)
+		return fail(p, "\"%s\": missing port", geofw_echo(url, eb));
+	return parse_number(p, port, 1, 65535, &pn);
+}
+
+static int parse_fleet_servers(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	char *cursor = val, *w;
+	int n = 0, i;
+
+	while ((w = next_word(&cursor))) {
+		if (n == GEOFW_CONF_MAX_FLEET_SERVERS)
+			return fail(p, "more than %d servers", GEOFW_CONF_MAX_FLEET_SERVERS);
+		if (check_fleet_url(p, w))
+			return -EINVAL;
+		for (i = 0; i < n; i++)
+			if (!strcmp(c->fleet_servers[i], w))
+				return fail(p, "%s listed twice", w);
+		set_str(c->fleet_servers[n], sizeof(c->fleet_servers[n]), w);
+		n++;
+	}
+	c->n_fleet_servers = n;
+	return 0;
+}
+
+/* An optional path: empty means none. */
+static int parse_opt_path(struct parser *p, const char *val, char *dst, size_t size)
+{
+	if (!*val) {
+		memset(dst, 0, size);
+		return 0;
+	}
+	return parse_path(p, val, dst, size);
+}
+
+/* What JetStream accepts as a KV bucket name. */
+static int parse_fleet_bucket(struct parser *p, char *val)
+{
+	char eb[GEOFW_ECHO_BUFLEN];
+	size_t i, len = strlen(val);
+
+	if (len >= GEOFW_CONF_FLEET_BUCKET_LEN)
+		return fail(p, "longer than %d characters", GEOFW_CONF_FLEET_BUCKET_LEN - 1);
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)val[i]) && val[i] != '_' && val[i] != '-')
+			return fail(p, "\"%s\" is not a bucket name (letters, digits, _ and -)",
+				    geofw_echo(val, eb));
+	set_str(p->c->fleet_bucket, sizeof(p->c->fleet_bucket), val);
+	return 0;
+}
+
+static int parse_fleet_creds(struct parser *p, char *val)
+{
+	return parse_opt_path(p, val, p->c->fleet_creds, sizeof(p->c->fleet_creds));
+}
+
+static int parse_fleet_user(struct parser *p, char *val)
+{
+	char eb[GEOFW_ECHO_BUFLEN];
+	size_t len = strlen(val);
+
+	if (len >= GEOFW_CONF_FLEET_USER_LEN)
+		return fail(p, "longer than %d bytes", GEOFW_CONF_FLEET_USER_LEN - 1);
+	if (strpbrk(val, " \t"))
+		return fail(p, "\"%s\": a user name cannot contain blanks", geofw_echo(val, eb));
+	set_str(p->c->fleet_user, sizeof(p->c->fleet_user), val);
+	return 0;
+}
+
+static int parse_fleet_password_file(struct parser *p, char *val)
+{
+	return parse_opt_path(p, val, p->c->fleet_password_file, sizeof(p->c->fleet_password_file));
+}
+
+static int parse_fleet_tls_ca(struct parser *p, char *val)
+{
+	return parse_opt_path(p, val, p->c->fleet_tls_ca, sizeof(p->c->fleet_tls_ca));
+}
+
+static int parse_fleet_replicas(struct parser *p, char *val)
+{
+	unsigned long v;
+
+	/* JetStream's own limit on stream replicas. */
+	if (parse_number(p, val, 1, 5, &v))
+		return -EINVAL;
+	p->c->fleet_replicas = (int)v;
+	return 0;
+}
+
+static const struct choice fleet_scopes[] = {
+	{ "fleet", GEOFW_FLEET_SCOPE_FLEET },
+	{ "local", GEOFW_FLEET_SCOPE_LOCAL },
+	{ NULL, 0 },
+};
+
+/* Keys that only mean something together, checked once the file is read:
+ * "FILE: message" (no one line is at fault). */
+static int check_fleet(struct parser *p)
+{
+	const struct geofw_conf *c = p->c;
+	const char *why = NULL;
+
+	if (c->fleet_creds[0] && c->fleet_user[0])
+		why = "FleetCredentials and FleetUser are exclusive: give one";
+	else if (c->fleet_user[0] && !c->fleet_password_file[0])
+		why = "FleetUser needs FleetPasswordFile";
+	else if (c->fleet_password_file[0] && !c->fleet_user[0])
+		why = "FleetPasswordFile needs FleetUser";
+	if (!why)
+		return 0;
+	if (p->err && p->errlen)
+		snprintf(p->err, p->errlen, "%s: %s", p->name, why);
+	return -EINVAL;
+}
+
 static const struct choice xdp_modes[] = {
 	{ "native", GEOFW_XDP_NATIVE },
 	{ "generic", GEOFW_XDP_GENERIC },
@@ -628,6 +792,19 @@ static const struct key keys[] = {
 	{ "MetricsListen", parse_metrics, .expect = "ADDR:PORT, [V6ADDR]:PORT, on or off" },
 	{ "DropLog", parse_drop_log, .choices = off_on },
 	{ "DropLogRate", parse_drop_log_rate, .expect = "a number 1-100000" },
+	{ "FleetServers", parse_fleet_servers, .expect = "nats://HOST:PORT URLs",
+	  .may_be_empty = true },
+	{ "FleetBucket", parse_fleet_bucket, .expect = "a bucket name" },
+	{ "FleetCredentials", parse_fleet_creds, .expect = "an absolute path",
+	  .may_be_empty = true },
+	{ "FleetUser", parse_fleet_user, .expect = "a NATS user name",
+	  .may_be_empty = true },
+	{ "FleetPasswordFile", parse_fleet_password_file, .expect = "an absolute path",
+	  .may_be_empty = true },
+	{ "FleetTLSCA", parse_fleet_tls_ca, .expect = "an absolute path",
+	  .may_be_empty = true },
+	{ "FleetScope", parse_choice, .choices = fleet_scopes, .off = FIELD(fleet_scope) },
+	{ "FleetReplicas", parse_fleet_replicas, .expect = "a number 1-5" },
 };
 
 #define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -744,6 +921,9 @@ void geofw_conf_defaults(struct geofw_conf *c)
 	set_str(c->socket_group, sizeof(c->socket_group), DEFAULT_SOCKET_GROUP);
 	c->log_level = GEOFW_LOG_INFO;
 	c->drop_log_rate = DEFAULT_DROP_LOG_RATE;
+	set_str(c->fleet_bucket, sizeof(c->fleet_bucket), "geofw");
+	c->fleet_scope = GEOFW_FLEET_SCOPE_FLEET;
+	c->fleet_replicas = 3;
 }
 
 int geofw_conf_parse_buf(const char *buf, size_t len, const char *name,
@@ -804,6 +984,8 @@ int geofw_conf_parse_buf(const char *buf, size_t len, const char *name,
 			r = parse_line(&p, line);
 	}
 
+	if (!r)
+		r = check_fleet(&p);
 	if (!r)
 		*c = *tmp;
 	free(tmp);

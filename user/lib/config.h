@@ -35,6 +35,10 @@
 /* An error buffer of this size never truncates a message, unless the file
  * name itself is very long. */
 #define GEOFW_CONF_ERRLEN	512
+#define GEOFW_CONF_MAX_FLEET_SERVERS	8	/* URLs of FleetServers */
+#define GEOFW_CONF_FLEET_URL_LEN	256	/* 255 bytes + NUL each */
+#define GEOFW_CONF_FLEET_BUCKET_LEN	64	/* 63 characters + NUL */
+#define GEOFW_CONF_FLEET_USER_LEN	128	/* 127 bytes + NUL */
 
 enum geofw_xdp_mode {
 	GEOFW_XDP_AUTO		= 0,	/* native, falling back to generic */
@@ -91,6 +95,24 @@ struct geofw_conf {
 
 	bool drop_log;
 	__u32 drop_log_rate;			/* samples per second per CPU */
+
+	/* Fleet (NATS JetStream KV, see fleet.h).  n_fleet_servers == 0: no
+	 * fleet.  Credentials: fleet_creds (a .creds file), or fleet_user with
+	 * fleet_password_file, or neither; never both. */
+	char fleet_servers[GEOFW_CONF_MAX_FLEET_SERVERS][GEOFW_CONF_FLEET_URL_LEN];
+	int n_fleet_servers;
+	char fleet_bucket[GEOFW_CONF_FLEET_BUCKET_LEN];
+	char fleet_creds[PATH_MAX];
+	char fleet_user[GEOFW_CONF_FLEET_USER_LEN];
+	char fleet_password_file[PATH_MAX];
+	char fleet_tls_ca[PATH_MAX];
+	int fleet_scope;			/* enum geofw_fleet_scope */
+	int fleet_replicas;			/* 1-5 */
+};
+
+enum geofw_fleet_scope {
+	GEOFW_FLEET_SCOPE_FLEET	= 0,	/* fwctl's changes go to the bucket */
+	GEOFW_FLEET_SCOPE_LOCAL	= 1,	/* ... stay on this host */
 };
 
 /* The built-in defaults, which packaging/geofw.conf spells out. */

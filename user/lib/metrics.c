@@ -335,6 +335,24 @@ static void render_daemon(struct text *t, const struct geofw_metrics_info *in)
 	       "Drop-log samples geofwd read (DropLog = on; logged at level info) since "
 	       "it started.");
 	put(t, "geofw_droplog_samples_total %lu\n", in->drop_log_samples);
+
+	if (!in->fleet_configured)
+		return;
+	family(t, "geofw_fleet_connected", "gauge",
+	       "1 while geofwd is connected to a NATS server of the fleet and bound to its "
+	       "bucket.");
+	put(t, "geofw_fleet_connected %d\n", in->fleet_connected ? 1 : 0);
+	family(t, "geofw_fleet_revision", "gauge",
+	       "The last revision of the fleet bucket applied on this host.");
+	put(t, "geofw_fleet_revision %lld\n", in->fleet_revision);
+	family(t, "geofw_fleet_seconds_since_update", "gauge",
+	       "Seconds since a fleet entry (or the catch-up on connect) was last applied; "
+	       "-1 when none was since geofwd started.");
+	put(t, "geofw_fleet_seconds_since_update %lld\n", in->fleet_seconds_since_update);
+	family(t, "geofw_fleet_pending_changes", "gauge",
+	       "Fleet-scope changes made on this host that the bucket does not have yet "
+	       "(kept in rules.db, published when NATS answers).");
+	put(t, "geofw_fleet_pending_changes %zu\n", in->fleet_pending);
 }
 
 int geofw_metrics_render(const struct geofw_counters *c, const struct geofw_metrics_info *info,

@@ -105,6 +105,13 @@ struct geofw_metrics_info {
 	size_t n_ifaces;			/* at most GEOFW_METRICS_MAX_IFACES */
 
 	unsigned long drop_log_samples;		/* samples geofwd read (DropLog) */
+
+	/* Fleet (FleetServers set): the geofw_fleet_* families. */
+	bool fleet_configured;
+	bool fleet_connected;
+	long long fleet_revision;		/* last bucket revision applied */
+	long long fleet_seconds_since_update;	/* -1: none applied since start */
+	size_t fleet_pending;			/* changes the bucket does not have */
 };
 
 /*

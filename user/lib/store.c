@@ -1941,3 +1941,106 @@ int geofw_store_checkpoint(struct geofw_store *st)
 		st->wal_frames = 0;
 	return sql_errno(rc);
 }
+
+/* ---- fleet: applied revision and the outbox ------------------------------------- */
+
+int geofw_store_get_setting(struct geofw_store *st, const char *key, long long *value)
+{
+	sqlite3_stmt *s;
+	int rc, ret = -ENOENT;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT value FROM settings WHERE key=?1", -1, &s, NULL);
+	if (rc)
+		return sql_errno(rc);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*value = sqlite3_column_int64(s, 0);
+		ret = 0;
+	} else if (rc != SQLITE_DONE) {
+		ret = sql_errno(rc);
+	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int geofw_store_set_setting(struct geofw_store *st, const char *key, long long value,
+			    char *err, size_t errlen)
+{
+	int rc;
+
+	if (st->read_only)
+		return geofw_errf(err, errlen, -EROFS, "%s: read-only", st->path);
+	rc = put_setting(st, key, value);
+	return rc ? sql_fail(st, rc, "writing a setting", err, errlen) : 0;
+}
+
+/* Made on first use, so that a database without a fleet stays as it was
+ * (and one written by this version still opens in the last one). */
+static int outbox_table(struct geofw_store *st, char *err, size_t errlen)
+{
+	return exec(st, "CREATE TABLE IF NOT EXISTS fleet_outbox("
+		    " id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL,"
+		    " value TEXT, created INTEGER NOT NULL)", err, errlen);
+}
+
+int geofw_store_outbox_add(struct geofw_store *st, const char *key, const char *value,
+			   char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc, ret;
+
+	if (st->read_only)
+		return geofw_errf(err, errlen, -EROFS, "%s: read-only", st->path);
+	if ((ret = outbox_table(st, err, errlen)))
+		return ret;
+	rc = sqlite3_prepare_v2(st->db, "INSERT INTO fleet_outbox(key,value,created) "
+				"VALUES(?1,?2,?3)", -1, &s, NULL);
+	if (rc)
+		return sql_fail(st, rc, "queueing a fleet change", err, errlen);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	if (value)
+		sqlite3_bind_text(s, 2, value, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "queueing a fleet change", err, errlen);
+}
+
+int geofw_store_outbox_del(struct geofw_store *st, long long id, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "DELETE FROM fleet_outbox WHERE id=?1", -1, &s, NULL);
+	if (rc == SQLITE_ERROR)
+		return 0;	/* no table: nothing queued */
+	if (rc)
+		return sql_fail(st, rc, "dequeueing a fleet change", err, errlen);
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "dequeueing a fleet change", err, errlen);
+}
+
+int geofw_store_outbox_for_each(struct geofw_store *st,
+				int (*fn)(long long id, const char *key, const char *value,
+					  void *ctx), void *ctx)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT id,key,value FROM fleet_outbox ORDER BY id",
+				-1, &s, NULL);
+	if (rc == SQLITE_ERROR)
+		return 0;	/* no table yet */
+	if (rc)
+		return sql_errno(rc);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		ret = fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+			 (const char *)sqlite3_column_text(s, 2), ctx);
+	if (!ret && rc != SQLITE_DONE)
+		ret = sql_errno(rc);
+	sqlite3_finalize(s);
+	return ret;
+}

@@ -206,6 +206,26 @@ int geofw_store_checkpoint(struct geofw_store *st);
 int geofw_store_check_text(const char *s, size_t len, size_t max, const char *what,
 			   char *err, size_t errlen);
 
+/* ---- fleet (geofwd's fleet.c) ------------------------------------------------ */
+
+/* An integer of the settings table ("fleet_revision": the last bucket
+ * revision applied).  get: 0, -ENOENT or -errno. */
+int geofw_store_get_setting(struct geofw_store *st, const char *key, long long *value);
+int geofw_store_set_setting(struct geofw_store *st, const char *key, long long value,
+			    char *err, size_t errlen);
+/*
+ * The outbox: fleet-scope changes made on this host, kept (durably, with the
+ * transaction they are part of) until the bucket has them.  value NULL: a
+ * delete of key.  for_each walks them oldest first; a non-zero return of fn
+ * stops the walk and is returned.
+ */
+int geofw_store_outbox_add(struct geofw_store *st, const char *key, const char *value,
+			   char *err, size_t errlen);
+int geofw_store_outbox_del(struct geofw_store *st, long long id, char *err, size_t errlen);
+int geofw_store_outbox_for_each(struct geofw_store *st,
+				int (*fn)(long long id, const char *key, const char *value,
+					  void *ctx), void *ctx);
+
 /* ---- migration from the text state file (store_v1.c) ------------------------- */
 
 /*

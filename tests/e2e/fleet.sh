@@ -1,0 +1,365 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The fleet (issue 13): a real 3-node nats-server cluster with JetStream, a
+# KV bucket with 3 replicas, and 3 geofwd hosts A, B, C, each in its own
+# network namespace with its own pins, state directory and socket.  A client
+# namespace sends pings to each host; what a host enforces is seen in that
+# traffic (XDP drops it), never asked of geofwd.
+#
+#   hub  nats-server x3: 203.0.113.1 (A's link), .5 (B's), .9 (C's),
+#        client ports 4222-4224, routes on 127.0.0.1:6222-6224
+#   hA   up 203.0.113.2/30 ── hub      gfw 198.51.100.1/30 ── cl 198.51.100.2
+#   hB   up 203.0.113.6/30 ── hub      gfw 198.51.100.5/30 ── cl 198.51.100.6
+#   hC   up 203.0.113.10/30 ── hub     gfw 198.51.100.9/30 ── cl 198.51.100.10
+#
+#   propagate/   add-block on A: B and C drop within 1 s; del-block on B:
+#                gone everywhere; fwctl list on C names source fleet
+#   restart/     C stopped, a change made, C started: it enforces it as
+#                soon as it reports ready (caught up before READY)
+#   one_down/    one NATS node killed: changes still propagate
+#   all_down/    every NATS node killed: enforcement unchanged, a change on A
+#                is pending (fwctl fleet status); NATS back: it reaches B, C
+#   cutoff/      C's link to NATS down while changes happen; link up: it
+#                converges
+#   readonly/    a host whose NATS user may only read refuses --fleet with a
+#                clear error and still follows the bucket
+#   local/       a local rule on B survives every fleet catch-up
+#
+# Usage: BUILD=build bash tests/e2e/fleet.sh   (from the repo root, root)
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+source tests/lib/lab.sh
+
+if ! command -v nats-server >/dev/null 2>&1; then
+	skip fleet "nats-server is not installed (apt-get install nats-server)"
+	exit 0
+fi
+
+HOSTS="A B C"
+F_DIR=$(mktemp -d /tmp/geofw-fleet.XXXXXX)
+declare -A GPID NPID HUB_IP UP_IP GFW_IP CL_IP
+HUB_IP=([A]=203.0.113.1 [B]=203.0.113.5 [C]=203.0.113.9)
+UP_IP=([A]=203.0.113.2 [B]=203.0.113.6 [C]=203.0.113.10)
+GFW_IP=([A]=198.51.100.1 [B]=198.51.100.5 [C]=198.51.100.9)
+CL_IP=([A]=198.51.100.2 [B]=198.51.100.6 [C]=198.51.100.10)
+
+fleet_cleanup() {
+	local p n h
+	if [ "$T_FAILED" -gt 0 ]; then
+		for h in $HOSTS R; do
+			[ -f "$F_DIR/$h/geofwd.log" ] || continue
+			echo "# geofwd $h log (last 15 lines):"
+			tail -15 "$F_DIR/$h/geofwd.log" | sed 's/^/#   /'
+		done
+	fi
+	for p in "${GPID[@]}" "${NPID[@]}"; do
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for n in hub hA hB hC hR cl; do
+		ip netns pids "$(ns "$n")" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$(ns "$n")" 2>/dev/null
+	done
+	for h in $HOSTS R; do rm -rf "$LAB_PIN-$h"; done
+	rm -rf "$F_DIR"
+}
+trap 'fleet_cleanup; exit $(( T_FAILED > 0 ))' EXIT
+trap 'exit 130' INT TERM
+
+# ---- namespaces -----------------------------------------------------------------
+
+mkdir -p /run/netns
+for n in hub hA hB hC cl; do
+	ip netns add "$(ns "$n")" || { not_ok fleet/lab "cannot create namespaces"; exit 1; }
+	in_ns "$n" ip link set lo up
+done
+for h in $HOSTS; do
+	ip link add "up$h" netns "$(ns "h$h")" type veth peer name "n$h" netns "$(ns hub)"
+	in_ns "h$h" ip addr add "${UP_IP[$h]}/30" dev "up$h"
+	in_ns "h$h" ip link set "up$h" up
+	in_ns hub ip addr add "${HUB_IP[$h]}/30" dev "n$h"
+	in_ns hub ip link set "n$h" up
+	ip link add gfw netns "$(ns "h$h")" type veth peer name "c$h" netns "$(ns cl)"
+	in_ns "h$h" ip addr add "${GFW_IP[$h]}/30" dev gfw
+	in_ns "h$h" ip link set gfw up
+	in_ns cl ip addr add "${CL_IP[$h]}/30" dev "c$h"
+	in_ns cl ip link set "c$h" up
+done
+
+# ---- NATS: 3 nodes, JetStream, a read-write and a read-only user -----------------
+
+nats_conf() {	# nats_conf I
+	local i=$1
+	mkdir -p "$F_DIR/nats$i"
+	cat > "$F_DIR/nats$i/nats.conf" <<-EOF
+	server_name: n$i
+	listen: 0.0.0.0:$((4221 + i))
+	jetstream { store_dir: "$F_DIR/nats$i/js", max_memory_store: 64MB, max_file_store: 256MB }
+	cluster {
+		name: geofwtest
+		listen: 127.0.0.1:$((6221 + i))
+		routes: [ nats-route://127.0.0.1:6222, nats-route://127.0.0.1:6223, nats-route://127.0.0.1:6224 ]
+	}
+	accounts {
+		EDGE {
+			jetstream: enabled
+			users: [
+				{ user: rw, password: rwpass }
+				{ user: ro, password: ropass, permissions: {
+					publish: { allow: ["\$JS.API.INFO", "\$JS.API.STREAM.NAMES", "\$JS.API.STREAM.INFO.KV_geofw",
+						"\$JS.API.CONSUMER.CREATE.KV_geofw", "\$JS.API.CONSUMER.CREATE.KV_geofw.>",
+						"\$JS.API.CONSUMER.DELETE.KV_geofw.>",
+						"\$JS.FC.KV_geofw.>", "\$JS.ACK.KV_geofw.>"] }
+					subscribe: { allow: ["_INBOX.>"] } } }
+			]
+		}
+	}
+	EOF
+}
+nats_start() {	# nats_start I
+	local i=$1
+	ip netns exec "$(ns hub)" nats-server -c "$F_DIR/nats$i/nats.conf" \
+		>>"$F_DIR/nats$i/log" 2>&1 &
+	NPID[$i]=$!
+}
+nats_kill() { kill -9 "${NPID[$1]}" 2>/dev/null; wait "${NPID[$1]}" 2>/dev/null; unset "NPID[$1]"; }
+nats_ready() {	# JetStream has a meta leader: the cluster takes KV requests
+	local i
+	for i in $(seq 1 150); do
+		grep -q "JetStream cluster new metadata leader\|Self is new JetStream cluster metadata leader" \
+			"$F_DIR"/nats*/log 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+for i in 1 2 3; do nats_conf "$i"; nats_start "$i"; done
+if nats_ready; then ok fleet/nats_cluster; else not_ok fleet/nats_cluster "no JetStream leader"; exit 1; fi
+
+# ---- geofwd hosts -----------------------------------------------------------------
+
+host_conf() {	# host_conf H USER PASSWORD
+	local h=$1
+	mkdir -p "$F_DIR/$h/state"
+	printf '%s\n' "$3" > "$F_DIR/$h/password"
+	chmod 600 "$F_DIR/$h/password"
+	cat > "$F_DIR/$h/geofw.conf" <<-EOF
+	Interfaces = gfw
+	XdpMode = generic
+	GeoIPDatabase = none
+	StateDirectory = $F_DIR/$h/state
+	Socket = $F_DIR/$h/geofwd.sock
+	FleetServers = nats://${HUB_IP[${4:-$h}]}:4222 nats://${HUB_IP[${4:-$h}]}:4223 nats://${HUB_IP[${4:-$h}]}:4224
+	FleetUser = $2
+	FleetPasswordFile = $F_DIR/$h/password
+	FleetReplicas = 3
+	MetricsListen = 127.0.0.1:9745
+	EOF
+}
+g_start() {	# g_start H: start, wait for the socket
+	local h=$1 ns=h$1 i
+	[ "$h" = R ] && ns=hR
+	nsenter --net="/run/netns/$(ns "$ns")" "$BUILD/geofwd" -c "$F_DIR/$h/geofw.conf" \
+		--pin-dir "$LAB_PIN-$h" >>"$F_DIR/$h/geofwd.log" 2>&1 &
+	GPID[$h]=$!
+	for i in $(seq 1 200); do
+		f "$h" status 2>/dev/null | grep -q '^geofwd: running' && return 0
+		kill -0 "${GPID[$h]}" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+g_stop() { kill -TERM "${GPID[$1]}" 2>/dev/null; wait "${GPID[$1]}" 2>/dev/null; unset "GPID[$1]"; }
+f() {	# f H ARGS: fwctl on host H
+	local h=$1 ns=h$1
+	shift
+	[ "$h" = R ] && ns=hR
+	nsenter --net="/run/netns/$(ns "$ns")" "$BUILD/fwctl" --socket "$F_DIR/$h/geofwd.sock" \
+		--pin-dir "$LAB_PIN-$h" "$@"
+}
+# pass H: the client's ping to host H is answered; drop H: it is not.
+pass() { in_ns cl ping -c 1 -W 1 -q -I "${CL_IP[$1]}" "${GFW_IP[$1]}" >/dev/null 2>&1; }
+# wait_drop H MS / wait_pass H MS: until the traffic says so; prints the ms.
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+wait_state() {	# wait_state drop|pass H MS T0
+	local want=$1 h=$2 limit=$3 t0=$4
+	while :; do
+		if [ "$want" = pass ]; then
+			in_ns cl ping -c 1 -W 0.3 -q -I "${CL_IP[$h]}" "${GFW_IP[$h]}" >/dev/null 2>&1 && break
+		else
+			in_ns cl ping -c 1 -W 0.2 -q -I "${CL_IP[$h]}" "${GFW_IP[$h]}" >/dev/null 2>&1 || break
+		fi
+		[ $(( $(now_ms) - t0 )) -gt "$limit" ] && { echo timeout; return 1; }
+		sleep 0.02
+	done
+	echo $(( $(now_ms) - t0 ))
+}
+fleet_rev() { f "$1" fleet status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["revision"])'; }
+
+for h in $HOSTS; do
+	host_conf "$h" rw rwpass
+	g_start "$h" || { not_ok "fleet/start_$h" "geofwd $h did not start"; exit 1; }
+done
+ok fleet/hosts_start
+for h in $HOSTS; do
+	pass "$h" || not_ok "fleet/baseline_$h" "client cannot reach host $h before any rule"
+done
+for i in $(seq 1 100); do f A fleet status | grep -q '^connected: yes' && break; sleep 0.1; done
+expect_match fleet/status_connected "$(f A fleet status)" "connected: yes"
+
+# ---- propagate ---------------------------------------------------------------------
+
+T0=$(now_ms)
+out=$(f A add-block 198.51.100.0/24 --comment "fleet test")
+expect_match fleet/propagate/ack "$out" "^ok: blocked 1 \\(fleet: sent"
+tB=$(wait_state drop B 1000 "$T0")
+tC=$(wait_state drop C 1000 "$T0")
+tA=$(wait_state drop A 1000 "$T0")
+if [ "$tB" != timeout ] && [ "$tC" != timeout ]; then
+	ok fleet/propagate/add_within_1s
+	echo "# add-block on A: dropped on B after ${tB} ms, on C after ${tC} ms, on A after ${tA} ms"
+else
+	not_ok fleet/propagate/add_within_1s "B: $tB, C: $tC"
+fi
+expect_match fleet/propagate/list_source "$(f C list blocks)" "198.51.100.0/24.*fleet"
+T0=$(now_ms)
+f B del-block 198.51.100.0/24 >/dev/null
+tA=$(wait_state pass A 2000 "$T0"); tC=$(wait_state pass C 2000 "$T0"); tB=$(wait_state pass B 2000 "$T0")
+if [ "$tA" != timeout ] && [ "$tB" != timeout ] && [ "$tC" != timeout ]; then
+	ok fleet/propagate/del_everywhere
+	echo "# del-block on B: gone on A after ${tA} ms, C ${tC} ms, B ${tB} ms"
+else
+	not_ok fleet/propagate/del_everywhere "A: $tA B: $tB C: $tC"
+fi
+
+# ---- local rules are the host's own ---------------------------------------------------
+
+f B add-block --local 192.0.2.99/32 >/dev/null
+expect_match fleet/local/not_in_fleet "$(f A list blocks)" "^$"
+
+# ---- restart: C down, change, C up ----------------------------------------------------
+
+g_stop C
+f A add-block 198.51.100.8/30 >/dev/null
+wait_state drop B 2000 "$(now_ms)" >/dev/null
+g_start C || not_ok fleet/restart/start "C did not start"
+if ! pass C; then ok fleet/restart/converged_before_ready; else
+	not_ok fleet/restart/converged_before_ready "C passes traffic the fleet blocks right after start"; fi
+f A del-block 198.51.100.8/30 >/dev/null
+wait_state pass C 2000 "$(now_ms)" >/dev/null
+
+# ---- one NATS node down ------------------------------------------------------------------
+
+nats_kill 2
+T0=$(now_ms)
+f A add-block 198.51.100.4/30 >/dev/null
+t=$(wait_state drop B 20000 "$T0")
+if [ "$t" != timeout ]; then ok fleet/one_down/propagates; echo "# one NATS node down: B drops after $t ms"
+else not_ok fleet/one_down/propagates "B still passes after 20 s"; fi
+f A del-block 198.51.100.4/30 >/dev/null
+wait_state pass B 20000 "$(now_ms)" >/dev/null
+nats_start 2
+sleep 1
+
+# ---- all NATS nodes down -------------------------------------------------------------------
+
+f A add-block 198.51.100.8/30 >/dev/null
+wait_state drop C 20000 "$(now_ms)" >/dev/null
+nats_kill 1; nats_kill 2; nats_kill 3
+# A notices within its ping interval (1 s, 2 unanswered).
+for i in $(seq 1 100); do f A fleet status | grep -q 'connected: no' && break; sleep 0.1; done
+sleep 0.5
+if ! pass C && pass B; then ok fleet/all_down/enforcement_unchanged
+else not_ok fleet/all_down/enforcement_unchanged "C should drop, B pass"; fi
+out=$(f A add-block 198.51.100.4/30)
+expect_match fleet/all_down/ack_pending "$out" "pending"
+expect_match fleet/all_down/status_pending "$(f A fleet status)" "pending: +1 change"
+m=$(in_ns hA curl -s --max-time 3 http://127.0.0.1:9745/metrics)
+expect_match fleet/all_down/metrics_disconnected "$m" $'\ngeofw_fleet_connected 0\n'
+expect_match fleet/all_down/metrics_pending "$m" $'\ngeofw_fleet_pending_changes 1($|\n)'
+expect_match fleet/all_down/metrics_revision "$m" $'\ngeofw_fleet_revision [1-9][0-9]*\n'
+expect_match fleet/all_down/metrics_age "$m" $'\ngeofw_fleet_seconds_since_update [0-9]+\n'
+pass B && ok fleet/all_down/not_applied_yet || not_ok fleet/all_down/not_applied_yet "B drops before NATS is back"
+for i in 1 2 3; do nats_start "$i"; done
+T0=$(now_ms)
+t=$(wait_state drop B 30000 "$T0")
+if [ "$t" != timeout ]; then ok fleet/all_down/reaches_after_restart; echo "# NATS restarted: the pending change dropped on B after $t ms"
+else not_ok fleet/all_down/reaches_after_restart "B still passes 30 s after NATS came back"; fi
+expect_match fleet/all_down/pending_cleared "$(f A fleet status)" "pending: +0 change"
+m=$(in_ns hA curl -s --max-time 3 http://127.0.0.1:9745/metrics)
+expect_match fleet/all_down/metrics_reconnected "$m" $'\ngeofw_fleet_connected 1\n'
+expect_match fleet/all_down/metrics_no_pending "$m" $'\ngeofw_fleet_pending_changes 0($|\n)'
+
+# ---- cut off -----------------------------------------------------------------------------------
+
+in_ns hC ip link set upC down
+f A del-block 198.51.100.8/30 >/dev/null
+sleep 1
+pass C && not_ok fleet/cutoff/still_enforcing "C passes while cut off" || ok fleet/cutoff/still_enforcing
+in_ns hC ip link set upC up
+t=$(wait_state pass C 30000 "$(now_ms)")
+[ "$t" != timeout ] && { ok fleet/cutoff/converges; echo "# link up: C in step after $t ms"; } ||
+	not_ok fleet/cutoff/converges "C still drops 30 s after its link came back"
+
+# ---- read-only host -------------------------------------------------------------------------
+
+ip netns add "$(ns hR)"
+in_ns hR ip link set lo up
+ip link add upR netns "$(ns hR)" type veth peer name nR netns "$(ns hub)"
+in_ns hR ip addr add 203.0.113.14/30 dev upR; in_ns hR ip link set upR up
+in_ns hub ip addr add 203.0.113.13/30 dev nR; in_ns hub ip link set nR up
+ip link add gfw netns "$(ns hR)" type veth peer name cR netns "$(ns cl)"
+in_ns hR ip addr add 198.51.100.13/30 dev gfw; in_ns hR ip link set gfw up
+in_ns cl ip addr add 198.51.100.14/30 dev cR; in_ns cl ip link set cR up
+HUB_IP[R]=203.0.113.13; GFW_IP[R]=198.51.100.13; CL_IP[R]=198.51.100.14
+host_conf R ro ropass R
+if g_start R; then
+	for i in $(seq 1 100); do f R fleet status | grep -q '^connected: yes' && break; sleep 0.1; done
+	expect_match fleet/readonly/status "$(f R fleet status)" "read-only"
+	out=$(f R add-block 192.0.2.7 2>&1); st=$?
+	[ $st -ne 0 ] && ok fleet/readonly/refused || not_ok fleet/readonly/refused "exit 0: $out"
+	expect_match fleet/readonly/message "$out" "only allow reading"
+	T0=$(now_ms)
+	f A add-block 198.51.100.12/30 >/dev/null
+	t=$(wait_state drop R 3000 "$T0")
+	[ "$t" != timeout ] && ok fleet/readonly/follows || not_ok fleet/readonly/follows "R passes"
+else
+	not_ok fleet/readonly/start "read-only host did not start"
+fi
+
+# ---- bulk: 1000 prefixes in one add-block on A, counted in C's kernel map ------------------------
+
+k6() { bpftool -j map dump pinned "$LAB_PIN-$1/gfw_block_ip6" 2>/dev/null |
+	python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+before=$(k6 C)
+mapfile -t BULK < <(for i in $(seq 1 1000); do printf '2001:db8:ff::%x\n' "$i"; done)
+T0=$(now_ms)
+f A add-block "${BULK[@]}" >/dev/null
+t=timeout
+while [ $(( $(now_ms) - T0 )) -lt 60000 ]; do
+	[ "$(k6 C)" -ge $((before + 1000)) ] && { t=$(( $(now_ms) - T0 )); break; }
+	sleep 0.1
+done
+[ "$t" != timeout ] && { ok fleet/bulk/1000_reach_C; echo "# 1000 prefixes from A in C's kernel map after $t ms"; } ||
+	not_ok fleet/bulk/1000_reach_C "C's map has $(k6 C) entries, wanted $((before + 1000))"
+
+# ---- reload: FleetScope = local on B, the fleet restarts, B's changes stay on B --------------
+
+sed -i 's/^FleetReplicas = 3$/FleetReplicas = 3\nFleetScope = local/' "$F_DIR/B/geofw.conf"
+f B reload >/dev/null
+out=$(f B add-block 192.0.2.98)
+expect_match fleet/reload/scope_local "$(f B list blocks)" "192.0.2.98/32 .*cli"
+sleep 1
+expect_match fleet/reload/not_in_fleet "$(f A list blocks | grep 192.0.2.98)" "^$"
+for i in $(seq 1 100); do f B fleet status | grep -q '^connected: yes' && break; sleep 0.1; done
+expect_match fleet/reload/reconnected "$(f B fleet status)" "default:   local scope"
+
+# ---- local rule survived every catch-up ---------------------------------------------------------
+
+expect_match fleet/local/kept "$(f B list blocks)" "192.0.2.99/32.*cli"
+# del-block in the default scope (fleet on A): the fleet does not block the
+# prefix, so A's own rule goes.
+f A add-block --local 192.0.2.97 >/dev/null
+f A del-block 192.0.2.97 >/dev/null
+expect_match fleet/local/del_default_scope "$(f A list blocks | grep 192.0.2.97)" "^$"
+exit 0
