@@ -47,6 +47,23 @@ static __always_inline void count_country(__u32 country_id, __u8 action)
 		st->blocked++;
 }
 
+static __always_inline void count_asn(__u32 asn, __u8 action)
+{
+	struct geofw_asn_stats *st;
+
+	if (!asn)
+		return;
+	st = bpf_map_lookup_elem(&gfw_cnt_asn, &asn);
+	if (!st)
+		return;
+	if (action == GEOFW_ACT_PASS)
+		st->passed++;
+	else if (action == GEOFW_ACT_LOG)
+		st->logged++;
+	else
+		st->blocked++;
+}
+
 /* A reject/http403 packet dropped in XDP because its responder is missing. */
 static __always_inline void count_resp_missing(void)
 {
