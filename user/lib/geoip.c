@@ -41,6 +41,7 @@
 /* Classification of a data record: a country id, or one of these. */
 #define CC_NONE		0
 #define CC_REFUSED	(-1)
+#define CC_NO_RULE	(-2)	/* ASN database: an AS number, its AS has no rule */
 
 struct geofw_geoip_reader {
 	MMDB_s mmdb;
@@ -259,8 +260,8 @@ static int classify(const struct geofw_geoip_reader *r, __u32 offset, int *id,
 			return MMDB_SUCCESS;
 		}
 		*id = (int)r->asn_class(r->asn_ctx, asn);
-		if (*id > GEOFW_ASN_CLASS_MAX_ID)
-			*id = CC_NONE;
+		if (*id <= 0 || *id > GEOFW_ASN_CLASS_MAX_ID)
+			*id = CC_NO_RULE;
 		return MMDB_SUCCESS;
 	}
 	*id = 0;
@@ -769,6 +770,10 @@ static int walk_record(struct walk *w, __u64 rec, __u8 *addr, unsigned int len,
 		w->rep->no_country++;
 		return 0;
 	}
+	if (id == CC_NO_RULE) {
+		w->rep->asn_no_rule++;
+		return 0;
+	}
 	return pvec_push(w, out, addr, len, id);
 }
 
@@ -915,6 +920,11 @@ int geofw_geoip_load(const char *path, const struct geofw_geoip_opts *opts,
 
 		err = log_err(-E2BIG, "geoip: %s: %zu IPv%c prefixes, more than the limit of %zu",
 			      path, v4 ? w.v4.n : w.v6.n, v4 ? '4' : '6', v4 ? w.v4.max : w.v6.max);
+		goto out;
+	}
+	if (r->asn_class && !w.v4.n && !w.v6.n && !rep->asn_no_rule) {
+		err = log_err(-ENODATA, "geoip: %s: no network has an AS number at "
+			      "\"autonomous_system_number\" (not an ASN database?)", path);
 		goto out;
 	}
 	if (!w.v4.n && !w.v6.n && !r->asn_class) {

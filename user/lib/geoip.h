@@ -86,6 +86,8 @@ struct geofw_geoip_report {
 	char invalid_examples[GEOFW_GEOIP_INVALID_EXAMPLES][16];
 	/* Networks whose record has no country at all (not an error). */
 	size_t no_country;
+	/* ASN database: networks of ASes without a rule (left out). */
+	size_t asn_no_rule;
 	double walk_ms;				/* copy, open, walk and merge */
 };
 

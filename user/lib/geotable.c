@@ -753,6 +753,30 @@ out:
 	return err;
 }
 
+/* Counters of ASes that no longer have a rule go (the map holds the rules
+ * of two generations at most). */
+static void drop_stale_counters(const struct geofw_maps *m, const struct geofw_asn_class *classes,
+				size_t n_classes)
+{
+	__u32 key, next, stale[GEOFW_GEO_SLOTS * GEOFW_MAX_ASN_CLASSES];
+	size_t n = 0, i;
+	void *prev = NULL;
+
+	while (n < sizeof(stale) / sizeof(stale[0]) &&
+	       !bpf_map_get_next_key(m->cnt_asn, prev, &next)) {
+		bool keep = false;
+
+		for (i = 0; i < n_classes && !keep; i++)
+			keep = classes[i].asn == next;
+		if (!keep)
+			stale[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(m->cnt_asn, &stale[i]);
+}
+
 int geofw_asn_install(const struct geofw_maps *m, const struct btf *btf,
 		      const struct geofw_geo_image *img, const struct geofw_asn_class *classes,
 		      size_t n_classes)
@@ -816,6 +840,7 @@ int geofw_asn_install(const struct geofw_maps *m, const struct btf *btf,
 		usleep(OLD_SLOT_GRACE_US);
 		outer_clear(&o, old);
 	}
+	drop_stale_counters(m, classes, n_classes);
 out:
 	close_inner(&f);
 	return err;
@@ -829,6 +854,7 @@ int geofw_asn_clear(const struct geofw_maps *m)
 	usleep(OLD_SLOT_GRACE_US);
 	outer_clear(&o, 0);
 	outer_clear(&o, 1);
+	drop_stale_counters(m, NULL, 0);
 	return err;
 }
 
