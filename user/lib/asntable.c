@@ -1,13 +1,71 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "asntable.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "geotable.h"
 #include "log.h"
+
+int geofw_asn_parse(const char *text, __u32 *asn)
+{
+	unsigned long long v = 0;
+	const char *p = text;
+
+	if ((p[0] == 'A' || p[0] == 'a') && (p[1] == 'S' || p[1] == 's'))
+		p += 2;
+	if (!isdigit((unsigned char)*p) || *p == '0')
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		v = v * 10 + (unsigned)(*p - '0');
+		if (v > 0xffffffffull)
+			return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	*asn = (__u32)v;
+	return 0;
+}
+
+int geofw_asn_list_read(const char *path, __u32 *out, size_t max)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	size_t n = 0;
+	unsigned int lineno = 0;
+	int err = 0;
+
+	if (!f)
+		return log_err(-errno, "asn: %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char *s = line, *e;
+
+		lineno++;
+		s[strcspn(s, "#\r\n")] = '\0';
+		while (*s == ' ' || *s == '\t')
+			s++;
+		e = s + strlen(s);
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (!*s)
+			continue;
+		if (n == max) {
+			err = log_err(-E2BIG, "asn: %s:%u: more than %zu AS numbers", path, lineno, max);
+			break;
+		}
+		if (geofw_asn_parse(s, &out[n])) {
+			err = log_err(-EINVAL, "asn: %s:%u: not an AS number: \"%s\"", path, lineno, s);
+			break;
+		}
+		n++;
+	}
+	fclose(f);
+	return err ? err : (int)n;
+}
 
 static int cmp_rule(const void *pa, const void *pb)
 {
