@@ -96,8 +96,11 @@ int geofw_asn_classes_make(const struct geofw_asn_rule *rules, size_t n,
 		if (!r[i].asn || (r[i].kind != GEOFW_ASN_ALLOW && r[i].kind != GEOFW_ASN_BLOCK) ||
 		    (r[i].kind == GEOFW_ASN_BLOCK &&
 		     (r[i].action == GEOFW_ACT_PASS || r[i].action >= GEOFW_ACT_MAX))) {
+			__u32 asn = r[i].asn;
+
 			free(r);
-			return log_err(-EINVAL, "asn: invalid rule for AS%u", r[i].asn);
+			memset(out, 0, sizeof(*out));
+			return log_err(-EINVAL, "asn: invalid rule for AS%u", asn);
 		}
 		if (out->n && out->c[out->n - 1].asn == r[i].asn)
 			continue;	/* allowed and blocked: the allow sorts first and wins */
