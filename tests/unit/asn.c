@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "asntable.h"
+#include "cidr.h"
 #include "test.h"
 
 void test_asn_parse(void)

@@ -1,35 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "asntable.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cidr.h"
 #include "geotable.h"
 #include "log.h"
-
-int geofw_asn_parse(const char *text, __u32 *asn)
-{
-	unsigned long long v = 0;
-	const char *p = text;
-
-	if ((p[0] == 'A' || p[0] == 'a') && (p[1] == 'S' || p[1] == 's'))
-		p += 2;
-	if (!isdigit((unsigned char)*p) || *p == '0')
-		return -EINVAL;
-	for (; isdigit((unsigned char)*p); p++) {
-		v = v * 10 + (unsigned)(*p - '0');
-		if (v > 0xffffffffull)
-			return -EINVAL;
-	}
-	if (*p)
-		return -EINVAL;
-	*asn = (__u32)v;
-	return 0;
-}
 
 int geofw_asn_list_read(const char *path, __u32 *out, size_t max)
 {

@@ -31,11 +31,6 @@ struct geofw_asn_rule {
 	__u64 expires_ns;	/* CLOCK_BOOTTIME ns; 0 = never */
 };
 
-/* An AS number as operators write it: "AS64500", "as64500" or "64500",
- * 1..4294967295 in decimal, nothing else (no sign, space, leading zero or
- * asdot "1.10").  0 or -EINVAL. */
-int geofw_asn_parse(const char *text, __u32 *asn);
-
 /* AS numbers from a file, one a line ('#' comments and blank lines
  * skipped), at most max into out.  The count, or -errno (-EINVAL for a bad
  * line, -E2BIG for more than max; logged with file:line). */
