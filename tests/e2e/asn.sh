@@ -58,7 +58,8 @@ expect_eq country_db/check_config_fails "$?" 1
 expect_match country_db/says_why "$out" "no network has an AS number"
 
 # --- block an AS, allow an AS past its country block --------------------------------
-asn_config "ASNDatabase = $ASN/asn.mmdb" "BlockASN = AS64500 AS64501" "AllowASN = 64503"
+asn_config "ASNDatabase = $ASN/asn.mmdb" "BlockASN = AS64500 AS64501" "AllowASN = 64503" \
+	"MetricsListen = 127.0.0.1:9748"
 check check_config "$BUILD/geofwd" -c "$LAB_DIR/geofw.conf" --check-config
 geofwd_start || { not_ok geofwd_start "geofwd did not start"; exit 1; }
 ok geofwd_start
@@ -69,6 +70,15 @@ check allow/c3_allowed_as_passes_country_block reach c3 203.0.113.1
 check allow/c3_v6 reach c3 2001:db8:3::1
 n=$(asn_blocked 64500)
 if [ "${n:-0}" -ge 2 ]; then ok block/counter_bpftool; else not_ok block/counter_bpftool "gfw_cnt_asn[64500].blocked = '$n'"; fi
+expect_match stats/text "$(fwctl stats)" "AS64500 +[1-9][0-9]* +0 +0"
+expect_match stats/allowed_as "$(fwctl stats)" "AS64503 +0 +[1-9][0-9]* +0"
+n=$(fwctl -j stats | "$PY" -c 'import json, sys; print([a["blocked"] for a in json.load(sys.stdin)["ases"] if a["asn"] == 64500][0])')
+if [ "${n:-0}" -ge 2 ]; then ok stats/json; else not_ok stats/json "ases[64500].blocked = '$n'"; fi
+expect_match metrics/asn_packets "$(in_ns srv curl -sf --max-time 5 http://127.0.0.1:9748/metrics)" \
+	'geofw_asn_packets_total\{asn="64500",verdict="blocked"\} [1-9]'
+expect_match lookup/blocked_as "$(fwctl lookup 192.0.2.2)" "^192.0.2.2: drop \(blocked AS64500"
+expect_match lookup/allowed_as "$(fwctl lookup 2001:db8:3::2)" "^2001:db8:3::2: pass \(allowed AS64503"
+expect_eq lookup/json_as_rule "$(fwctl -j lookup 192.0.2.2 | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["as_rule"])')" 64500
 
 # --- the file replaced: c2's prefix moves to AS64501 (blocked) ------------------------
 # c1 (AS64500 in both databases) pings all along: not one reply may come back.

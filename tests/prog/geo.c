@@ -271,13 +271,6 @@ void test_geo_switch_generations(void)
 
 /* ---- ASN class tables ------------------------------------------------- */
 
-static unsigned int any_class(void *ctx, __u32 asn)
-{
-	(void)ctx;
-	(void)asn;
-	return 1;
-}
-
 /* Apply rules with the database at path and check the kernel against
  * libmaxminddb: `samples` random addresses per family and both edges of
  * every prefix of the ASes with rules.  The mismatch count, or -1. */
@@ -285,7 +278,6 @@ static long asn_verify_db(struct geofw_loaded *fw, const char *path,
 			  const struct geofw_asn_rule *rules, size_t n, size_t samples)
 {
 	static struct geofw_asn_classes cl;
-	struct geofw_geoip_opts opts = { .asn_class = any_class };
 	struct geofw_geoip_reader *reader = NULL;
 	struct geofw_asn_verify_result res;
 	struct geofw_asn_report rep;
@@ -296,7 +288,7 @@ static long asn_verify_db(struct geofw_loaded *fw, const char *path,
 	if (!ASSERT_OK(geofw_asn_apply(&fw->maps, NULL, path, rules, n, &rep), "asn apply") ||
 	    !ASSERT_OK(geofw_asn_classes_make(rules, n, &cl), "classes") ||
 	    !ASSERT_OK(geofw_asn_db_load(path, &cl, &db), "asn db") ||
-	    !ASSERT_OK(geofw_geoip_open(path, &opts, &reader), "reader"))
+	    !ASSERT_OK(geofw_asn_reader_open(path, &reader), "reader"))
 		goto out;
 	printf("# %s: %zu ASes with rules, %zu v4 + %zu v6 prefixes, load+build+switch %.0f ms\n",
 	       strrchr(path, '/') + 1, rep.ases, rep.n_v4, rep.n_v6, rep.load_ms);

@@ -131,6 +131,19 @@ int geofw_asn_db_load(const char *path, const struct geofw_asn_classes *cl,
 	return geofw_geoip_load(path, &opts, db);
 }
 
+static unsigned int any_class(void *ctx, __u32 asn)
+{
+	(void)ctx;
+	return asn ? 1 : 0;
+}
+
+int geofw_asn_reader_open(const char *path, struct geofw_geoip_reader **out)
+{
+	struct geofw_geoip_opts opts = { .asn_class = any_class };
+
+	return geofw_geoip_open(path, &opts, out);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;

@@ -56,6 +56,10 @@ unsigned int geofw_asn_class_of(const struct geofw_asn_classes *cl, __u32 asn);
 int geofw_asn_db_load(const char *path, const struct geofw_asn_classes *cl,
 		      struct geofw_geoip_db *db);
 
+/* An ASN database opened for single lookups (geofw_geoip_lookup_asn()).
+ * Errors as geofw_geoip_open(). */
+int geofw_asn_reader_open(const char *path, struct geofw_geoip_reader **out);
+
 struct geofw_asn_report {
 	size_t ases;			/* ASes with rules */
 	size_t n_v4, n_v6;		/* their prefixes in the database */

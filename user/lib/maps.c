@@ -700,6 +700,32 @@ int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,
 	return percpu_sum(m->cnt_rule, rule_id, (__u64 *)out, sizeof(*out) / 8);
 }
 
+int geofw_cnt_asn_read(const struct geofw_maps *m, __u32 asn, struct geofw_asn_stats *out)
+{
+	return percpu_sum(m->cnt_asn, asn, (__u64 *)out, sizeof(*out) / 8);
+}
+
+int geofw_cnt_asn_list(const struct geofw_maps *m, __u32 *asn, struct geofw_asn_stats *out,
+		       size_t max)
+{
+	__u32 key, next;
+	void *prev = NULL;
+	size_t n = 0;
+	int err;
+
+	while (n < max && !bpf_map_get_next_key(m->cnt_asn, prev, &next)) {
+		key = next;
+		prev = &key;
+		err = geofw_cnt_asn_read(m, key, &out[n]);
+		if (err == -ENOENT)
+			continue;	/* removed meanwhile */
+		if (err)
+			return err;
+		asn[n++] = key;
+	}
+	return (int)n;
+}
+
 int geofw_evt_limit_sum(int fd, __u64 *suppressed, __u64 *lost)
 {
 	int ncpu = libbpf_num_possible_cpus(), cpu, err = 0;

@@ -121,6 +121,11 @@ int geofw_cnt_reason_read(const struct geofw_maps *m, __u32 reason,
 			  struct geofw_reason_stats *out);
 int geofw_cnt_action_read(const struct geofw_maps *m, __u32 action,
 			  struct geofw_reason_stats *out);
+/* gfw_cnt_asn: one AS's counters, or every AS's (at most max, in map
+ * order; the count or -errno). */
+int geofw_cnt_asn_read(const struct geofw_maps *m, __u32 asn, struct geofw_asn_stats *out);
+int geofw_cnt_asn_list(const struct geofw_maps *m, __u32 *asn, struct geofw_asn_stats *out,
+		       size_t max);
 int geofw_cnt_country_read(const struct geofw_maps *m, __u32 country_id,
 			   struct geofw_country_stats *out);
 int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,
