@@ -76,6 +76,16 @@ n=$(fwctl -j stats | "$PY" -c 'import json, sys; print([a["blocked"] for a in js
 if [ "${n:-0}" -ge 2 ]; then ok stats/json; else not_ok stats/json "ases[64500].blocked = '$n'"; fi
 expect_match metrics/asn_packets "$(in_ns srv curl -sf --max-time 5 http://127.0.0.1:9748/metrics)" \
 	'geofw_asn_packets_total\{asn="64500",verdict="blocked"\} [1-9]'
+out=$(fwctl asn verify --db "$ASN/asn.mmdb" --samples 20000)
+expect_eq asn_verify/exit_0 "$?" 0
+expect_match asn_verify/no_mismatch "$out" "mismatches: 0"
+expect_match asn_verify/ases "$out" "ASes with rules: 3"
+out=$(fwctl asn show AS64501 --db "$ASN/asn.mmdb")
+expect_match asn_show/counts "$out" "^AS64501 in .*: 1 IPv4 prefixes \(64 addresses\), 1 IPv6 prefixes"
+expect_match asn_show/rule "$out" "rule in force: block, drop"
+expect_match asn_show/prefix "$out" "203.0.113.64/26"
+expect_match asn_show/prefix6 "$out" "2001:db8:3::100/120"
+check_fails asn_show/bad_as fwctl asn show AS0 --db "$ASN/asn.mmdb"
 expect_match lookup/blocked_as "$(fwctl lookup 192.0.2.2)" "^192.0.2.2: drop \(blocked AS64500"
 expect_match lookup/allowed_as "$(fwctl lookup 2001:db8:3::2)" "^2001:db8:3::2: pass \(allowed AS64503"
 expect_eq lookup/json_as_rule "$(fwctl -j lookup 192.0.2.2 | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["as_rule"])')" 64500

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "asntable.h"
 
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,31 @@ int geofw_asn_classes_make(const struct geofw_asn_rule *rules, size_t n,
 		c->expires_ns = r[i].expires_ns;
 	}
 	free(r);
+	return 0;
+}
+
+int geofw_asn_classes_in_force(const struct geofw_maps *m, struct geofw_asn_classes *out)
+{
+	struct geofw_config cfg;
+	__u32 id, key;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = geofw_config_read(m, &cfg)))
+		return err;
+	if (!cfg.asn_present)
+		return 0;
+	/* Class ids are given in AS order from 1 (geofw_asn_install()). */
+	for (id = 1; id <= GEOFW_ASN_CLASS_MAX_ID; id++) {
+		struct geofw_asn_class c;
+
+		key = GEOFW_ASN_CLASS_KEY(cfg.asn_slot, id);
+		if (bpf_map_lookup_elem(m->asn_class, &key, &c))
+			return -errno;
+		if (c.kind == GEOFW_ASN_NONE)
+			break;
+		out->c[out->n++] = c;
+	}
 	return 0;
 }
 

@@ -48,6 +48,10 @@ struct geofw_asn_classes {
 int geofw_asn_classes_make(const struct geofw_asn_rule *rules, size_t n,
 			   struct geofw_asn_classes *out);
 
+/* The classes in force in m (gfw_asn_class of the slot in force; n 0 when
+ * no ASN table is in force), sorted by AS.  0 or -errno. */
+int geofw_asn_classes_in_force(const struct geofw_maps *m, struct geofw_asn_classes *out);
+
 /* Class id (1..n) of an AS, 0 when it has no rule. */
 unsigned int geofw_asn_class_of(const struct geofw_asn_classes *cl, __u32 asn);
 
