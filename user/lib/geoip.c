@@ -528,20 +528,29 @@ void geofw_geoip_close(struct geofw_geoip_reader *r)
 	free(r);
 }
 
-int geofw_geoip_lookup(struct geofw_geoip_reader *r, const struct sockaddr *sa,
-		       unsigned int *country_id)
+/* The record of an address: 1 found (in *res), 0 none, or -errno. */
+static int lookup_record(struct geofw_geoip_reader *r, const struct sockaddr *sa,
+			 MMDB_lookup_result_s *res)
 {
-	MMDB_lookup_result_s res;
-	int merr = MMDB_SUCCESS, id;
+	int merr = MMDB_SUCCESS;
 
-	*country_id = GEOFW_COUNTRY_NONE;
-	res = MMDB_lookup_sockaddr(&r->mmdb, sa, &merr);
+	*res = MMDB_lookup_sockaddr(&r->mmdb, sa, &merr);
 	if (merr == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
 		return -EAFNOSUPPORT;
 	if (merr != MMDB_SUCCESS)
 		return -EINVAL;
-	if (!res.found_entry)
-		return 0;
+	return res->found_entry ? 1 : 0;
+}
+
+int geofw_geoip_lookup(struct geofw_geoip_reader *r, const struct sockaddr *sa,
+		       unsigned int *country_id)
+{
+	MMDB_lookup_result_s res;
+	int st, id;
+
+	*country_id = GEOFW_COUNTRY_NONE;
+	if ((st = lookup_record(r, sa, &res)) <= 0)
+		return st;
 	if (classify(r, res.entry.offset, &id, NULL, 0) != MMDB_SUCCESS)
 		return -EINVAL;
 	if (id > 0)
@@ -554,19 +563,14 @@ int geofw_geoip_lookup_asn(struct geofw_geoip_reader *r, const struct sockaddr *
 {
 	MMDB_lookup_result_s res;
 	MMDB_entry_data_s v;
-	int merr = MMDB_SUCCESS, found;
+	int found;
 	size_t i, n;
 
 	*asn = 0;
 	if (org_size)
 		org[0] = '\0';
-	res = MMDB_lookup_sockaddr(&r->mmdb, sa, &merr);
-	if (merr == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
-		return -EAFNOSUPPORT;
-	if (merr != MMDB_SUCCESS)
-		return -EINVAL;
-	if (!res.found_entry)
-		return 0;
+	if ((found = lookup_record(r, sa, &res)) <= 0)
+		return found;
 	found = get_path(&res.entry, r->field.path, &v);
 	if (found < 0)
 		return -EINVAL;

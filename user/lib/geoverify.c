@@ -172,9 +172,17 @@ static void prefix_last(const struct geofw_geo_prefix *p, int family, __u8 *out)
 		out[i / 8] |= (__u8)(0x80 >> (i % 8));
 }
 
-int geofw_geo_verify(int probe_fd, struct geofw_geoip_reader *const *readers, size_t n_readers,
-		     const struct geofw_geoip_db *db, size_t samples, unsigned int seed,
-		     struct geofw_verify_result *res)
+/* Every address a verification checks: `samples` random ones per family
+ * (IPv6 drawn from 2000::/3 half of the time) and both edges of every prefix
+ * of db (when non-NULL), each through check(ctx, family, addr). */
+struct walk_counts {
+	size_t random_checked, edges_checked;
+	double seconds;
+};
+
+static int walk_addresses(int (*check)(void *ctx, int family, const __u8 *addr), void *ctx,
+			  const struct geofw_geoip_db *db, size_t samples, unsigned int seed,
+			  struct walk_counts *wc)
 {
 	struct timespec t0, t1;
 	__u64 s = seed ? seed : 0x9e3779b97f4a7c15ull;
@@ -182,37 +190,67 @@ int geofw_geo_verify(int probe_fd, struct geofw_geoip_reader *const *readers, si
 	size_t i;
 	int err, fam;
 
-	memset(res, 0, sizeof(*res));
+	memset(wc, 0, sizeof(*wc));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < samples; i++) {
 		__u64 a = next_rand(&s), b = next_rand(&s);
 
 		memcpy(addr, &a, 8);
 		memcpy(addr + 8, &b, 8);
-		if ((err = check_one(probe_fd, readers, n_readers, 4, addr, res)))
+		if ((err = check(ctx, 4, addr)))
 			return err;
 		if (i & 1)
 			addr[0] = (__u8)(0x20 | (addr[0] & 0x1f));	/* 2000::/3 */
-		if ((err = check_one(probe_fd, readers, n_readers, 6, addr, res)))
+		if ((err = check(ctx, 6, addr)))
 			return err;
-		res->random_checked += 2;
+		wc->random_checked += 2;
 	}
 	for (fam = 4; db && fam <= 6; fam += 2) {
 		const struct geofw_geo_prefix *v = fam == 4 ? db->v4 : db->v6;
 		size_t n = fam == 4 ? db->n_v4 : db->n_v6;
 
 		for (i = 0; i < n; i++) {
-			if ((err = check_one(probe_fd, readers, n_readers, fam, v[i].addr, res)))
+			if ((err = check(ctx, fam, v[i].addr)))
 				return err;
 			prefix_last(&v[i], fam, addr);
-			if ((err = check_one(probe_fd, readers, n_readers, fam, addr, res)))
+			if ((err = check(ctx, fam, addr)))
 				return err;
-			res->edges_checked += 2;
+			wc->edges_checked += 2;
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	wc->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	return 0;
+}
+
+struct geo_check {
+	int probe_fd;
+	struct geofw_geoip_reader *const *readers;
+	size_t n_readers;
+	struct geofw_verify_result *res;
+};
+
+static int geo_check(void *ctx, int family, const __u8 *addr)
+{
+	struct geo_check *g = ctx;
+
+	return check_one(g->probe_fd, g->readers, g->n_readers, family, addr, g->res);
+}
+
+int geofw_geo_verify(int probe_fd, struct geofw_geoip_reader *const *readers, size_t n_readers,
+		     const struct geofw_geoip_db *db, size_t samples, unsigned int seed,
+		     struct geofw_verify_result *res)
+{
+	struct geo_check g = { probe_fd, readers, n_readers, res };
+	struct walk_counts wc;
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	err = walk_addresses(geo_check, &g, db, samples, seed, &wc);
+	res->random_checked = wc.random_checked;
+	res->edges_checked = wc.edges_checked;
+	res->seconds = wc.seconds;
+	return err;
 }
 
 /* libmaxminddb's AS for the address, if that AS has a rule in cl. */
@@ -274,45 +312,32 @@ static int asn_check_one(int probe_fd, struct geofw_geoip_reader *r,
 	return 0;
 }
 
+struct asn_check {
+	int probe_fd;
+	struct geofw_geoip_reader *reader;
+	const struct geofw_asn_classes *cl;
+	struct geofw_asn_verify_result *res;
+};
+
+static int asn_check(void *ctx, int family, const __u8 *addr)
+{
+	struct asn_check *a = ctx;
+
+	return asn_check_one(a->probe_fd, a->reader, a->cl, family, addr, a->res);
+}
+
 int geofw_asn_verify(int probe_fd, struct geofw_geoip_reader *reader,
 		     const struct geofw_asn_classes *cl, const struct geofw_geoip_db *db,
 		     size_t samples, unsigned int seed, struct geofw_asn_verify_result *res)
 {
-	struct timespec t0, t1;
-	__u64 s = seed ? seed : 0x9e3779b97f4a7c15ull;
-	__u8 addr[16];
-	size_t i;
-	int err, fam;
+	struct asn_check a = { probe_fd, reader, cl, res };
+	struct walk_counts wc;
+	int err;
 
 	memset(res, 0, sizeof(*res));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < samples; i++) {
-		__u64 a = next_rand(&s), b = next_rand(&s);
-
-		memcpy(addr, &a, 8);
-		memcpy(addr + 8, &b, 8);
-		if ((err = asn_check_one(probe_fd, reader, cl, 4, addr, res)))
-			return err;
-		if (i & 1)
-			addr[0] = (__u8)(0x20 | (addr[0] & 0x1f));	/* 2000::/3 */
-		if ((err = asn_check_one(probe_fd, reader, cl, 6, addr, res)))
-			return err;
-		res->random_checked += 2;
-	}
-	for (fam = 4; db && fam <= 6; fam += 2) {
-		const struct geofw_geo_prefix *v = fam == 4 ? db->v4 : db->v6;
-		size_t n = fam == 4 ? db->n_v4 : db->n_v6;
-
-		for (i = 0; i < n; i++) {
-			if ((err = asn_check_one(probe_fd, reader, cl, fam, v[i].addr, res)))
-				return err;
-			prefix_last(&v[i], fam, addr);
-			if ((err = asn_check_one(probe_fd, reader, cl, fam, addr, res)))
-				return err;
-			res->edges_checked += 2;
-		}
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	return 0;
+	err = walk_addresses(asn_check, &a, db, samples, seed, &wc);
+	res->random_checked = wc.random_checked;
+	res->edges_checked = wc.edges_checked;
+	res->seconds = wc.seconds;
+	return err;
 }
