@@ -66,6 +66,7 @@ ok geofwd_start
 check_fails block/c1_as64500_dropped reach c1 192.0.2.1
 check_fails block/c1_v6_dropped reach c1 2001:db8:1::1
 check block/c2_other_as_passes reach c2 198.51.100.1
+expect_match status/asn_line "$(fwctl status)" "asn: .*asn.mmdb: 3 ASes with rules, 4 IPv4 \+ 74 IPv6 prefixes"
 check allow/c3_allowed_as_passes_country_block reach c3 203.0.113.1
 check allow/c3_v6 reach c3 2001:db8:3::1
 n=$(asn_blocked 64500)
@@ -111,6 +112,7 @@ expect_match reload/no_packet_leaked "$(cat "$LAB_DIR/ping-c1.txt")" " 0 receive
 # --- a bad replacement keeps the tables in force -------------------------------------
 put "$LAB_DIR/lab.mmdb" "$ASN/asn.mmdb"
 if wait_for 10 log_has "no network has an AS number"; then ok bad/refused; else not_ok bad/refused "$(tail -3 "$LAB_DIR/geofwd.log")"; fi
+expect_match bad/status_says_so "$(fwctl status)" "asn: last error: load failed: .*no network has an AS number.*the previous ASN tables stay in force"
 check_fails bad/c2_still_blocked reach c2 198.51.100.1
 check bad/c3_still_allowed reach c3 203.0.113.1
 check_fails bad/fwctl_reload_fails fwctl reload
