@@ -9,7 +9,11 @@
  * reported above the no-op program that draws its key the same way, so the
  * figure is what the firewall adds, not what BPF_PROG_RUN costs.
  *
- *	geofw-bench [--quick] [--db FILE.mmdb[.gz]] [--json FILE]
+ *	geofw-bench [--quick] [--db FILE.mmdb[.gz]] [--asn-db FILE.mmdb[.gz]] [--json FILE]
+ *
+ * The ASN rows block the 100 ASes of tests/fixtures/big-ases.txt and
+ * compare both designs on their addresses: the AS class table (what geofwd
+ * does) against the ASes' prefixes as CIDR block rules (one rule id per AS).
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -22,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "asntable.h"
 #include "bench.skel.h"
 #include "geoip.h"
 #include "geotable.h"
@@ -175,6 +180,26 @@ static struct row *add_row(const char *name, struct bpf_program *prog, int famil
 	return r;
 }
 
+/* A database file (.gz or not) copied to tmpl (mkstemp template). */
+static int db_copy(const char *path, char *tmpl)
+{
+	char cmd[4200];
+	int fd = mkstemp(tmpl);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	if (strlen(path) > 3 && !strcmp(path + strlen(path) - 3, ".gz"))
+		snprintf(cmd, sizeof(cmd), "gzip -dc '%s' > '%s'", path, tmpl);
+	else
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path, tmpl);
+	if (system(cmd)) {
+		unlink(tmpl);
+		return -EIO;
+	}
+	return 0;
+}
+
 static int lpm_fill(struct geofw_bench *skel, const struct geofw_geoip_db *db)
 {
 	size_t i;
@@ -196,6 +221,95 @@ static int lpm_fill(struct geofw_bench *skel, const struct geofw_geoip_db *db)
 			return -errno;
 	}
 	return 0;
+}
+
+/*
+ * 100 ASes blocked, keys inside their prefixes: the country lookup, the AS
+ * class lookup (target: no more than the country lookup, same run, same
+ * keys), the ASes' prefixes as CIDR block rules (the other design), and the
+ * whole decision with the AS rules in force.
+ */
+static void asn_rows(struct geofw_bench *skel, struct geofw_maps *m, const char *path,
+		     const double *noop)
+{
+	char tmp[] = "/tmp/geofw-bench-asn.XXXXXX";
+	struct geofw_asn_rule rules[100];
+	static struct geofw_asn_classes cl;
+	struct geofw_geoip_db db = {};
+	__u32 big[100];
+	size_t i, k;
+	int fam;
+
+	if (access(path, R_OK)) {
+		printf("bench: %s absent: no ASN rows\n", path);
+		return;
+	}
+	if (geofw_asn_list_read("tests/fixtures/big-ases.txt", big, 100) != 100 || db_copy(path, tmp)) {
+		fprintf(stderr, "bench: cannot read %s or tests/fixtures/big-ases.txt\n", path);
+		return;
+	}
+	for (i = 0; i < 100; i++)
+		rules[i] = (struct geofw_asn_rule){ .asn = big[i], .kind = GEOFW_ASN_BLOCK,
+						    .action = GEOFW_ACT_DROP, .rule_id = (__u32)i + 1 };
+	if (geofw_asn_classes_make(rules, 100, &cl) || geofw_asn_db_load(tmp, &cl, &db)) {
+		fprintf(stderr, "bench: cannot load %s\n", path);
+		goto out;
+	}
+	{
+		struct geofw_geo_image img;
+		size_t longer = 0;
+
+		for (k = 0; k < db.n_v4; k++)
+			longer += db.v4[k].prefixlen > 24;
+		if (!geofw_geo_build(db.v4, db.n_v4, db.v6, db.n_v6, &img)) {
+			printf("bench: 100 ASes blocked: %zu IPv4 (%zu longer than /24, in %zu /24s) "
+			       "+ %zu IPv6 prefixes\n", db.n_v4, longer, img.n_more4, db.n_v6);
+			geofw_geo_image_free(&img);
+		}
+	}
+	for (fam = 4; fam <= 6; fam += 2) {
+		struct row *r, *geo;
+
+		if (fill_keys(skel, &db, fam, "inside"))
+			goto out;
+		/* No AS rule in force, then the class table, then the CIDR rules. */
+		geofw_maps_reset_rules(m);
+		geofw_rules_present_sync(m);
+		geofw_asn_clear(m);
+		geo = add_row("asn keys: country lookup", skel->progs.bench_geo, fam, "as100");
+		geo->above = geo->ns - noop[fam];
+		if (geofw_asn_apply(m, NULL, tmp, rules, 100, NULL))
+			goto out;
+		r = add_row("asn: class table lookup", skel->progs.bench_asn, fam, "as100");
+		r->above = r->ns - noop[fam];
+		/* The target: what the country lookup costs on addresses of the
+		 * country database (its "inside" row of this run), +10% noise. */
+		for (k = 0; k < (size_t)n_rows; k++)
+			if (rows[k].family == fam && !strcmp(rows[k].keyset, "inside") &&
+			    !strcmp(rows[k].prog, "bench_geo"))
+				r->target = (rows[k].ns - noop[fam]) * 1.1;
+		r->target_what = "no-op (country lookup, inside, +10%)";
+		r = add_row("asn: full decision, class table", skel->progs.bench_full, fam, "as100");
+		r->above = r->ns - noop[fam];
+		geofw_asn_clear(m);
+		for (k = 0; k < (fam == 4 ? db.n_v4 : db.n_v6); k++) {
+			const struct geofw_geo_prefix *p = fam == 4 ? &db.v4[k] : &db.v6[k];
+			struct geofw_block b = { .action = GEOFW_ACT_DROP, .rule_id = p->country_id };
+			struct geofw_cidr c = { .family = (__u8)fam, .prefixlen = p->prefixlen };
+
+			memcpy(c.addr, p->addr, 16);
+			if (geofw_block_put(m, &c, &b))
+				break;
+		}
+		geofw_rules_present_sync(m);
+		r = add_row("asn: full decision, CIDR rules", skel->progs.bench_full, fam, "as100");
+		r->above = r->ns - noop[fam];
+		geofw_maps_reset_rules(m);
+		geofw_rules_present_sync(m);
+	}
+out:
+	geofw_geoip_free(&db);
+	unlink(tmp);
 }
 
 static void print_and_json(const char *json_path, double load_s, size_t kbytes,
@@ -249,11 +363,13 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "quick", no_argument, NULL, 'q' },
 		{ "db", required_argument, NULL, 'd' },
+		{ "asn-db", required_argument, NULL, 'a' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *db_path = "../shared/data/GeoLite2-Country.mmdb.gz", *json = NULL;
+	const char *asn_path = "../shared/data/GeoLite2-ASN.mmdb.gz";
 	char tmp_db[] = "/tmp/geofw-bench-db.XXXXXX";
 	struct geofw_geoip_db db = {}, *dbp = NULL;
 	struct geofw_geo_image img;
@@ -264,13 +380,15 @@ int main(int argc, char **argv)
 	size_t kbytes = 0;
 	int c, fam, err;
 
-	while ((c = getopt_long(argc, argv, "qd:j:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qd:a:j:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q': repeat = 200000; runs = 3; break;
 		case 'd': db_path = optarg; break;
+		case 'a': asn_path = optarg; break;
 		case 'j': json = optarg; break;
 		default:
-			printf("usage: geofw-bench [--quick] [--db FILE.mmdb[.gz]] [--json FILE]\n");
+			printf("usage: geofw-bench [--quick] [--db FILE.mmdb[.gz]] "
+			       "[--asn-db FILE.mmdb[.gz]] [--json FILE]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -294,18 +412,9 @@ int main(int argc, char **argv)
 	if (access(db_path, R_OK)) {
 		printf("bench: %s absent: geo rows measure empty tables, no load figure\n", db_path);
 	} else {
-		char cmd[4200];
-		int fd = mkstemp(tmp_db);
 		double t0;
 
-		if (fd < 0)
-			return perror("mkstemp"), 1;
-		close(fd);
-		if (strlen(db_path) > 3 && !strcmp(db_path + strlen(db_path) - 3, ".gz"))
-			snprintf(cmd, sizeof(cmd), "gzip -dc '%s' > '%s'", db_path, tmp_db);
-		else
-			snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", db_path, tmp_db);
-		if (system(cmd))
+		if (db_copy(db_path, tmp_db))
 			return fprintf(stderr, "bench: cannot read %s\n", db_path), 1;
 		/* Walk + build + install: what a reload costs, end to end. */
 		t0 = now_s();
@@ -399,6 +508,7 @@ int main(int argc, char **argv)
 		r->above = r->ns - off;
 		geofw_config_write(&m, &saved);
 	}
+	asn_rows(skel, &m, asn_path, noop);
 	print_and_json(json, load_s, kbytes, dbp);
 	geofw_geoip_free(&db);
 	geofw_bench__destroy(skel);

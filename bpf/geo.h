@@ -32,9 +32,10 @@ static __always_inline void *geo_table(void *outer, __u32 slot)
 	return inner;
 }
 
-/* a: the IPv4 address in host order.  Inline: straight-line code, cheap to
- * verify, and the hot path of IPv4 traffic. */
-static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
+/* a: the IPv4 address in host order; flat, more: the outer maps of a table
+ * (geo or ASN class).  Inline: straight-line code, cheap to verify, and the
+ * hot path of IPv4 traffic. */
+static __always_inline int table_lookup_v4(void *flat, void *more, __u32 a, __u32 slot)
 {
 	struct geofw_geo4_block *block;
 	struct geofw_geo4_chunk *chunk;
@@ -42,7 +43,7 @@ static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 	void *inner;
 	__u8 id;
 
-	inner = geo_table(&gfw_geo4_flat, slot);
+	inner = geo_table(flat, slot);
 	if (!inner)
 		return GEOFW_COUNTRY_NONE;
 	block = bpf_map_lookup_elem(inner, &idx);
@@ -52,7 +53,7 @@ static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 	if (id != GEOFW_COUNTRY_MORE)
 		return id;
 
-	inner = geo_table(&gfw_geo4_more, slot);
+	inner = geo_table(more, slot);
 	if (!inner)
 		return GEOFW_COUNTRY_NONE;
 	key = a >> 8;
@@ -61,6 +62,11 @@ static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 		return GEOFW_COUNTRY_NONE;
 	id = chunk->country[a & 0xff];
 	return id == GEOFW_COUNTRY_MORE ? GEOFW_COUNTRY_NONE : id;
+}
+
+static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
+{
+	return table_lookup_v4(&gfw_geo4_flat, &gfw_geo4_more, a, slot);
 }
 
 /* 1 when a < b (unsigned), without a branch: the borrow out of a - b
@@ -84,8 +90,10 @@ static __always_inline __u32 geo6_node_rank(const struct geofw_geo6_node *n, __u
 	return (__u32)j;
 }
 
-/* hi, lo: the upper and lower 64 bits of the IPv6 address, host order. */
-__attribute__((noinline)) int geofw_geo_lookup_v6(__u64 hi, __u64 lo, __u32 slot)
+/* hi, lo: the upper and lower 64 bits of the IPv6 address, host order;
+ * tree_outer, more_outer: the outer maps of a table (geo or ASN class). */
+static __always_inline int table_lookup_v6(void *tree_outer, void *more_outer,
+					   __u64 hi, __u64 lo, __u32 slot)
 {
 	struct geofw_geo6_header *hdr;
 	struct geofw_geo6_node *node;
@@ -93,7 +101,7 @@ __attribute__((noinline)) int geofw_geo_lookup_v6(__u64 hi, __u64 lo, __u32 slot
 	__u32 idx, level, j = 0;
 	void *tree, *more;
 
-	tree = geo_table(&gfw_geo6_tree, slot);
+	tree = geo_table(tree_outer, slot);
 	if (!tree)
 		return GEOFW_COUNTRY_NONE;
 	idx = 0;
@@ -125,7 +133,7 @@ __attribute__((noinline)) int geofw_geo_lookup_v6(__u64 hi, __u64 lo, __u32 slot
 
 		if (id != GEOFW_COUNTRY_MORE)
 			return id;
-		more = geo_table(&gfw_geo6_more, slot);
+		more = geo_table(more_outer, slot);
 		if (!more)
 			return GEOFW_COUNTRY_NONE;
 		hi = bpf_cpu_to_be64(hi);
@@ -135,6 +143,18 @@ __attribute__((noinline)) int geofw_geo_lookup_v6(__u64 hi, __u64 lo, __u32 slot
 		geo = bpf_map_lookup_elem(more, &key);
 		return geo ? geo->country_id : GEOFW_COUNTRY_NONE;
 	}
+}
+
+/* Global functions (checked once each by the verifier): map pointers cannot
+ * be their arguments, so each table has its own. */
+__attribute__((noinline)) int geofw_geo_lookup_v6(__u64 hi, __u64 lo, __u32 slot)
+{
+	return table_lookup_v6(&gfw_geo6_tree, &gfw_geo6_more, hi, lo, slot);
+}
+
+__attribute__((noinline)) int geofw_asn_lookup_v6(__u64 hi, __u64 lo, __u32 slot)
+{
+	return table_lookup_v6(&gfw_asn6_tree, &gfw_asn6_more, hi, lo, slot);
 }
 
 static __always_inline __u8 geo_country_v4(const __u8 *addr, __u32 slot)
@@ -152,6 +172,24 @@ static __always_inline __u8 geo_country_v6(const __u8 *addr, __u32 slot)
 	__builtin_memcpy(&hi, addr, 8);
 	__builtin_memcpy(&lo, addr + 8, 8);
 	return (__u8)geofw_geo_lookup_v6(bpf_be64_to_cpu(hi), bpf_be64_to_cpu(lo), slot);
+}
+
+/* The AS class of a source address: 1..254 when its AS has a rule, else 0. */
+static __always_inline __u8 asn_class_v4(const __u8 *addr, __u32 slot)
+{
+	__u32 a;
+
+	__builtin_memcpy(&a, addr, 4);
+	return (__u8)table_lookup_v4(&gfw_asn4_flat, &gfw_asn4_more, bpf_ntohl(a), slot);
+}
+
+static __always_inline __u8 asn_class_v6(const __u8 *addr, __u32 slot)
+{
+	__u64 hi, lo;
+
+	__builtin_memcpy(&hi, addr, 8);
+	__builtin_memcpy(&lo, addr + 8, 8);
+	return (__u8)geofw_asn_lookup_v6(bpf_be64_to_cpu(hi), bpf_be64_to_cpu(lo), slot);
 }
 
 #endif

@@ -32,19 +32,34 @@ static __always_inline void count_rule(__u32 rule_id)
 		st->hits++;
 }
 
+/* One of blocked, passed, logged by the action taken. */
+static __always_inline void count_verdict(__u64 *blocked, __u64 *passed, __u64 *logged,
+					  __u8 action)
+{
+	if (action == GEOFW_ACT_PASS)
+		(*passed)++;
+	else if (action == GEOFW_ACT_LOG)
+		(*logged)++;
+	else
+		(*blocked)++;
+}
+
 static __always_inline void count_country(__u32 country_id, __u8 action)
 {
 	struct geofw_country_stats *st;
 
 	st = bpf_map_lookup_elem(&gfw_cnt_country, &country_id);
-	if (!st)
-		return;
-	if (action == GEOFW_ACT_PASS)
-		st->passed++;
-	else if (action == GEOFW_ACT_LOG)
-		st->logged++;
-	else
-		st->blocked++;
+	if (st)
+		count_verdict(&st->blocked, &st->passed, &st->logged, action);
+}
+
+static __always_inline void count_asn(__u32 asn, __u8 action)
+{
+	struct geofw_asn_stats *st;
+
+	st = asn ? bpf_map_lookup_elem(&gfw_cnt_asn, &asn) : NULL;
+	if (st)
+		count_verdict(&st->blocked, &st->passed, &st->logged, action);
 }
 
 /* A reject/http403 packet dropped in XDP because its responder is missing. */

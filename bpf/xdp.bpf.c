@@ -56,3 +56,27 @@ int geofw_geo_probe(struct xdp_md *ctx)
 	return pkt.family == 4 ? geo_country_v4(pkt.saddr, cfg->geo_slot & 1) :
 				 geo_country_v6(pkt.saddr, cfg->geo_slot & 1);
 }
+
+/*
+ * ASN probe, never attached: the AS number whose rule the firewall finds for
+ * the frame's source (same parser, same ASN class tables and classes), 0 when
+ * no AS rule applies, so `fwctl asn verify` can compare it with
+ * libmaxminddb through BPF_PROG_RUN.  0xffffffff for frames the parser
+ * refuses.
+ */
+SEC("xdp")
+int geofw_asn_probe(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct geofw_pkt pkt = {};
+	struct geofw_asn_class *c;
+	struct geofw_config *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&gfw_config, &zero);
+	if (!cfg || geofw_parse(data, data_end, &pkt) != GEOFW_PARSE_IP)
+		return (int)0xffffffffu;
+	c = asn_lookup(&pkt, cfg);
+	return c ? (int)c->asn : 0;
+}

@@ -147,6 +147,7 @@ static __always_inline int geofw_xdp_run_as(struct xdp_md *ctx, const int l3)
 
 	count_reason(v.reason, action, bytes);
 	count_rule(v.rule_id);
+	count_asn(v.asn, action);
 	if (v.country_looked_up)
 		count_country(v.country_id, action);
 	if (v.action != GEOFW_ACT_PASS)

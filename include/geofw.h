@@ -22,7 +22,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 2		/* 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 3		/* 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -56,6 +56,12 @@
 #define GEOFW_MAP_NAT64		"gfw_nat64"
 #define GEOFW_MAP_RESP_WATCH	"gfw_resp_watch"
 #define GEOFW_MAP_RESP_FLOW	"gfw_resp_flow"
+#define GEOFW_MAP_ASN4_FLAT	"gfw_asn4_flat"
+#define GEOFW_MAP_ASN4_MORE	"gfw_asn4_more"
+#define GEOFW_MAP_ASN6_TREE	"gfw_asn6_tree"
+#define GEOFW_MAP_ASN6_MORE	"gfw_asn6_more"
+#define GEOFW_MAP_ASN_CLASS	"gfw_asn_class"
+#define GEOFW_MAP_CNT_ASN	"gfw_cnt_asn"
 
 /* ---- limits -------------------------------------------------------------- */
 
@@ -136,6 +142,9 @@ enum geofw_reason {
 	GEOFW_R_IPV4_TOTLEN	= 14,	/* IPv4 total length < header length */
 	GEOFW_R_IPV6_TRUNC	= 15,	/* IPv6 header cut short or version != 6 */
 	GEOFW_R_ICMP6_ND	= 16,	/* IPv6 neighbour discovery: passed */
+	GEOFW_R_ALLOW_ASN	= 17,	/* source in an allowed AS: passed */
+	GEOFW_R_BLOCK_ASN	= 18,	/* source in a blocked AS: blocked */
+	GEOFW_R_LOG_ASN		= 19,	/* AS rule with the log action: passed */
 	GEOFW_R_MAX
 };
 
@@ -184,7 +193,8 @@ struct geofw_config {
 	__u8  malformed_action[GEOFW_MF_MAX]; /* per enum geofw_malformed: geofwd policy */
 	__u8  geo_slot;			/* geo slot in force (0 or 1): geo install */
 	__u8  rules_present;		/* GEOFW_HAVE_*: rule writer, atomic OR/AND */
-	__u8  pad[2];
+	__u8  asn_slot;			/* ASN class slot in force (0 or 1): ASN install */
+	__u8  asn_present;		/* 1 when an ASN class table is in force: ASN install */
 	__u32 geo_generation;		/* bumped on each switch: geo install */
 	__u32 events_rate;		/* drop-log samples/s per CPU, 0 = off: lease of
 					 * the drop-log reader, compare-and-exchange */
@@ -254,6 +264,37 @@ struct geofw_block {
 	__u64 expires_ns;	/* CLOCK_BOOTTIME ns; 0 = never */
 };
 _Static_assert(sizeof(struct geofw_block) == 16, "geofw_block size");
+
+/*
+ * ASN classes.  The ASN tables (gfw_asn4_flat … gfw_asn6_more) have the
+ * layout of the geo tables, but their byte is an AS class id: 1..254 for an
+ * AS that has a rule, 0 for every other address.  Only ASes with rules get a
+ * class, so 100 blocked ASes with tens of thousands of prefixes cost one
+ * array access per IPv4 packet, like the country lookup
+ * (docs/design-notes.md).  gfw_asn_class[class id] says what the class is.
+ */
+#define GEOFW_MAX_ASN_CLASSES	256	/* class ids per slot 0..255; 1..254 used */
+/* gfw_asn_class is keyed by slot << 8 | class id: each generation of the
+ * tables has its own classes, so a switch never pairs a table with the
+ * classes of another generation. */
+#define GEOFW_ASN_CLASS_KEY(slot, id)	((((slot) & 1u) << 8) | ((id) & 0xffu))
+#define GEOFW_ASN_CLASS_MAX_ID	GEOFW_COUNTRY_MAX_ID
+
+enum geofw_asn_kind {
+	GEOFW_ASN_NONE	= 0,
+	GEOFW_ASN_ALLOW	= 1,	/* passes, before the IP/CIDR blocklist */
+	GEOFW_ASN_BLOCK	= 2,	/* blocked with action, after the IP/CIDR blocklist */
+};
+
+struct geofw_asn_class {
+	__u32 asn;		/* AS number */
+	__u8  kind;		/* enum geofw_asn_kind */
+	__u8  action;		/* GEOFW_ASN_BLOCK: enum geofw_action, never PASS */
+	__u8  pad[2];
+	__u32 rule_id;		/* gfw_cnt_rule index, 0 = not counted */
+	__u64 expires_ns;	/* CLOCK_BOOTTIME ns; 0 = never */
+};
+_Static_assert(sizeof(struct geofw_asn_class) == 24, "geofw_asn_class size");
 
 /* geofw_country[country id]: policy per country. */
 struct geofw_country {
@@ -338,6 +379,15 @@ struct geofw_rule_stats {
 	__u64 hits;
 };
 _Static_assert(sizeof(struct geofw_rule_stats) == 8, "geofw_rule_stats size");
+
+/* gfw_cnt_asn[AS number]: packets an AS rule decided (entries made by user
+ * space for every AS with a rule; the data plane never inserts). */
+struct geofw_asn_stats {
+	__u64 blocked;		/* dropped, rejected or answered with 403 */
+	__u64 passed;		/* allow-asn */
+	__u64 logged;		/* would have been blocked (log action) */
+};
+_Static_assert(sizeof(struct geofw_asn_stats) == 24, "geofw_asn_stats size");
 
 /* gfw_responder[0]: what the TC responder answers with. */
 struct geofw_responder {

@@ -100,4 +100,43 @@ struct {
 	__array(values, struct geo6_more_inner);
 } gfw_geo6_more SEC(".maps");
 
+/* The ASN class tables: the same layout, an AS class id per address
+ * (include/geofw.h), their own slots (config.asn_slot). */
+
+/* gfw_asn4_flat[slot]: one AS class id per IPv4 /24. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, GEOFW_GEO_SLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct geo4_flat_inner);
+} gfw_asn4_flat SEC(".maps");
+
+/* gfw_asn4_more[slot]: per-address class ids of the /24s that hold longer prefixes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, GEOFW_GEO_SLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct geo4_more_inner);
+} gfw_asn4_more SEC(".maps");
+
+/* gfw_asn6_tree[slot]: B+-tree of IPv6 intervals (upper 64 bits) → class id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, GEOFW_GEO_SLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct geo6_tree_inner);
+} gfw_asn6_tree SEC(".maps");
+
+/* gfw_asn6_more[slot]: IPv6 prefixes longer than /64 → class id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, GEOFW_GEO_SLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct geo6_more_inner);
+} gfw_asn6_more SEC(".maps");
+
 #endif

@@ -140,4 +140,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_resp_flow SEC(".maps");
 
+/* gfw_asn_class[slot << 8 | class id]: AS number, allow/block and action of each AS class. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_GEO_SLOTS * GEOFW_MAX_ASN_CLASSES);
+	__type(key, __u32);
+	__type(value, struct geofw_asn_class);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_asn_class SEC(".maps");
+
 #endif

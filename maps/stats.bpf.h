@@ -66,4 +66,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_evt_limit SEC(".maps");
 
+/* gfw_cnt_asn[AS number]: blocked, passed and logged packets an AS rule decided. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, GEOFW_GEO_SLOTS * GEOFW_MAX_ASN_CLASSES);	/* old + new rules */
+	__type(key, __u32);
+	__type(value, struct geofw_asn_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_cnt_asn SEC(".maps");
+
 #endif

@@ -128,6 +128,21 @@ int bench_lpm(struct xdp_md *ctx)
 	return g ? XDP_PASS : XDP_DROP;
 }
 
+/* The AS rule lookup of the decision: class table + class record. */
+SEC("xdp")
+int bench_asn(struct xdp_md *ctx)
+{
+	struct geofw_pkt pkt = {};
+	__u32 zero = 0;
+	struct geofw_config *cfg = bpf_map_lookup_elem(&gfw_config, &zero);
+
+	if (!cfg || draw(ctx))
+		return XDP_ABORTED;
+	if (geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt))
+		return XDP_DROP;
+	return asn_lookup(&pkt, cfg) ? XDP_DROP : XDP_PASS;
+}
+
 /* The whole firewall, exactly the code of geofw_xdp. */
 SEC("xdp")
 int bench_full(struct xdp_md *ctx)

@@ -82,7 +82,8 @@ expect() {
 # ---- help at every level ------------------------------------------------------
 
 commands=(add-block del-block allow del-allow block-country unblock-country country-mode
-	  import del-source export reload list status lookup stats "geo verify" help version)
+	  import del-source export reload list status lookup stats "geo verify" "asn show"
+	  "asn verify" help version)
 
 for form in --help -h help; do
 	if run "top_help_$form" 0 $form; then
@@ -248,7 +249,7 @@ else
 		_fwctl fwctl "" geo
 		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "
 	' _ "$COMP" fwctl a 2>&1)
-	want="add-block allow | drop http403 log reject | RE RO RS RU RW | help verify "
+	want="add-block allow asn | drop http403 log reject | RE RO RS RU RW | help verify "
 	if [ "$got" = "$want" ]; then
 		ok completion
 	else

@@ -5,6 +5,7 @@
  * and every answer of the data plane (the geo probe through BPF_PROG_RUN) is
  * compared with libmaxminddb on the same file.
  */
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "asntable.h"
 #include "geoip.h"
 #include "geotable.h"
 #include "geoverify.h"
@@ -22,6 +24,7 @@
 #include "test.h"
 
 #define REAL_DB_GZ "../shared/data/GeoLite2-Country.mmdb.gz"
+#define REAL_ASN_DB_GZ "../shared/data/GeoLite2-ASN.mmdb.gz"
 
 static char tmpdir[PATH_MAX];
 
@@ -265,4 +268,153 @@ void test_geo_switch_generations(void)
 	geofw_geo_image_free(&ia);
 	geofw_geo_image_free(&ib);
 	geofw_unload(&fw);
+}
+
+/* ---- ASN class tables ------------------------------------------------- */
+
+/* Apply rules with the database at path and check the kernel against
+ * libmaxminddb: `samples` random addresses per family and both edges of
+ * every prefix of the ASes with rules.  The mismatch count, or -1. */
+static long asn_verify_db(struct geofw_loaded *fw, const char *path,
+			  const struct geofw_asn_rule *rules, size_t n, size_t samples)
+{
+	static struct geofw_asn_classes cl;
+	struct geofw_geoip_reader *reader = NULL;
+	struct geofw_asn_verify_result res;
+	struct geofw_asn_report rep;
+	struct geofw_geoip_db db = {};
+	long ret = -1;
+	size_t i;
+
+	if (!ASSERT_OK(geofw_asn_apply(&fw->maps, NULL, path, rules, n, &rep), "asn apply") ||
+	    !ASSERT_OK(geofw_asn_classes_make(rules, n, &cl), "classes") ||
+	    !ASSERT_OK(geofw_asn_db_load(path, &cl, &db), "asn db") ||
+	    !ASSERT_OK(geofw_asn_reader_open(path, &reader), "reader"))
+		goto out;
+	printf("# %s: %zu ASes with rules, %zu v4 + %zu v6 prefixes, load+build+switch %.0f ms\n",
+	       strrchr(path, '/') + 1, rep.ases, rep.n_v4, rep.n_v6, rep.load_ms);
+	if (!ASSERT_OK(geofw_asn_verify(fw->asn_probe_fd, reader, &cl, &db, samples, 1, &res),
+		       "verify"))
+		goto out;
+	printf("# verified %zu random + %zu edge addresses in %.1f s: %zu agree, %zu differ\n",
+	       res.random_checked, res.edges_checked, res.seconds, res.agreed, res.n_mismatch);
+	for (i = 0; i < res.n_mismatch && i < GEOFW_VERIFY_MISMATCHES; i++)
+		printf("#   %s: libmaxminddb AS%u, data plane AS%u\n", res.mismatch[i].addr,
+		       res.mismatch[i].want, res.mismatch[i].got);
+	ASSERT_EQ(res.edges_checked, 2 * (db.n_v4 + db.n_v6), "every edge");
+	ret = (long)res.n_mismatch;
+out:
+	if (reader)
+		geofw_geoip_close(reader);
+	geofw_geoip_free(&db);
+	return ret;
+}
+
+static long long asn_probe_str(struct geofw_loaded *fw, const char *text)
+{
+	__u8 addr[16] = {};
+	int fam = strchr(text, ':') ? 6 : 4;
+
+	if (inet_pton(fam == 4 ? AF_INET : AF_INET6, text, addr) != 1)
+		return -EINVAL;
+	return geofw_asn_probe(fw->asn_probe_fd, fam, addr);
+}
+
+#define BLOCK_AS(n) { .asn = (n), .kind = GEOFW_ASN_BLOCK, .action = GEOFW_ACT_DROP }
+#define ALLOW_AS(n) { .asn = (n), .kind = GEOFW_ASN_ALLOW }
+
+/* The lab's ASN fixture: the kernel agrees with libmaxminddb; a reload
+ * with lab-asn2.mmdb moves 198.51.100.0/24 from AS64502 to AS64501; a bad
+ * database keeps the tables in force; no rules, no AS decides. */
+void test_asn_fixture_agrees(void)
+{
+	const struct geofw_asn_rule rules[] = { BLOCK_AS(64501), BLOCK_AS(64503), ALLOW_AS(64500) };
+	struct geofw_loaded fw;
+	struct geofw_config cfg;
+
+	if (!writer_present() || !ASSERT_OK(geofw_load(NULL, &fw), "load"))
+		return;
+	if (!write_fixtures())
+		goto out;
+	SUBTEST("lab-asn") {
+		ASSERT_EQ(asn_verify_db(&fw, tmp_path("lab-asn.mmdb"), rules, 3, 20000), 0,
+			  "mismatches");
+		ASSERT_EQ(asn_probe_str(&fw, "203.0.113.1"), 64503, "203.0.113.1");
+		ASSERT_EQ(asn_probe_str(&fw, "203.0.113.70"), 64501, "longer prefix, other AS");
+		ASSERT_EQ(asn_probe_str(&fw, "2001:db8:3::150"), 64501, "IPv6 beyond /64");
+		ASSERT_EQ(asn_probe_str(&fw, "2001:db8:3::1"), 64503, "IPv6 /48");
+		ASSERT_EQ(asn_probe_str(&fw, "192.0.2.1"), 64500, "allowed AS");
+		ASSERT_EQ(asn_probe_str(&fw, "198.51.100.1"), 0, "AS without a rule");
+	}
+	SUBTEST("reload moves a prefix") {
+		ASSERT_EQ(asn_verify_db(&fw, tmp_path("lab-asn2.mmdb"), rules, 3, 20000), 0,
+			  "mismatches");
+		ASSERT_EQ(asn_probe_str(&fw, "198.51.100.1"), 64501, "moved to AS64501");
+		ASSERT_EQ(asn_probe_str(&fw, "2001:db8:2::1"), 64501, "IPv6 moved to AS64501");
+	}
+	SUBTEST("bad database keeps the tables") {
+		geofw_config_read(&fw.maps, &cfg);
+		ASSERT_ERR(geofw_asn_apply(&fw.maps, NULL, tmp_path("absent.mmdb"), rules, 3, NULL),
+			   "absent database");
+		ASSERT_EQ(geofw_asn_apply(&fw.maps, NULL, tmp_path("lab.mmdb"), rules, 3, NULL),
+			  -ENODATA, "a country database");
+		ASSERT_EQ(asn_probe_str(&fw, "198.51.100.1"), 64501, "still in force");
+	}
+	SUBTEST("too many ASes") {
+		static struct geofw_asn_rule many[GEOFW_ASN_CLASS_MAX_ID + 1];
+		__u32 i;
+
+		for (i = 0; i <= GEOFW_ASN_CLASS_MAX_ID; i++)
+			many[i] = (struct geofw_asn_rule)BLOCK_AS(64512 + i);
+		ASSERT_EQ(geofw_asn_apply(&fw.maps, NULL, tmp_path("lab-asn.mmdb"), many,
+					  GEOFW_ASN_CLASS_MAX_ID + 1, NULL), -E2BIG, "E2BIG");
+		ASSERT_OK(geofw_asn_apply(&fw.maps, NULL, tmp_path("lab-asn.mmdb"), many,
+					  GEOFW_ASN_CLASS_MAX_ID, NULL), "254 ASes");
+	}
+	SUBTEST("no rules") {
+		ASSERT_OK(geofw_asn_apply(&fw.maps, NULL, tmp_path("lab-asn.mmdb"), NULL, 0, NULL),
+			  "clear");
+		ASSERT_EQ(asn_probe_str(&fw, "203.0.113.1"), 0, "no AS rule");
+		geofw_config_read(&fw.maps, &cfg);
+		ASSERT_EQ(cfg.asn_present, 0, "no ASN table in force");
+	}
+out:
+	geofw_unload(&fw);
+	tmp_cleanup();
+}
+
+/* 100 large ASes (tests/fixtures/big-ases.txt) of the real GeoLite2-ASN
+ * database, a tenth of them allowed: every edge of their prefixes and
+ * 500,000 random addresses per family agree with libmaxminddb. */
+void test_asn_real_db_agrees(void)
+{
+	struct geofw_asn_rule rules[100];
+	__u32 big[100];
+	struct geofw_loaded fw;
+	char cmd[PATH_MAX + 64];
+	size_t i;
+
+	if (access(REAL_ASN_DB_GZ, R_OK)) {
+		test_skip("%s absent: the real-database check of the ASN tables did not run",
+			  REAL_ASN_DB_GZ);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "gzip -dc %s > %s", REAL_ASN_DB_GZ, tmp_path("asn.mmdb"));
+	if (!ASSERT_OK(system(cmd), "gunzip") || !ASSERT_OK(geofw_load(NULL, &fw), "load")) {
+		tmp_cleanup();
+		return;
+	}
+	if (!ASSERT_EQ(geofw_asn_list_read("tests/fixtures/big-ases.txt", big, 100), 100,
+		       "big-ases.txt")) {
+		geofw_unload(&fw);
+		tmp_cleanup();
+		return;
+	}
+	for (i = 0; i < 100; i++)
+		rules[i] = (struct geofw_asn_rule){ .asn = big[i],
+						    .kind = i % 10 ? GEOFW_ASN_BLOCK : GEOFW_ASN_ALLOW,
+						    .action = i % 10 ? GEOFW_ACT_DROP : 0 };
+	ASSERT_EQ(asn_verify_db(&fw, tmp_path("asn.mmdb"), rules, 100, 500000), 0, "mismatches");
+	geofw_unload(&fw);
+	tmp_cleanup();
 }

@@ -25,6 +25,9 @@
  *					its own clock tick, one unacknowledged
  *					for 1 s
  *	nat64 PREFIX			a NAT64Prefix entry (gfw_nat64)
+ *	as CIDR ASN			ASN database: prefix → AS number
+ *	block-asn ASN ACTION [ID] [expired]	AS rule: block (class table)
+ *	allow-asn ASN [ID]		AS rule: allow
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -37,6 +40,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "asntable.h"
 #include "cidr.h"
 #include "countries.h"
 #include "explain.h"
@@ -162,6 +166,52 @@ static int add_geo(const struct geofw_cidr *c, int id)
 	return 0;
 }
 
+/* The ASN side of a row: prefixes with their AS and the AS rules. */
+static struct {
+	struct geofw_cidr prefix;
+	__u32 asn;
+} as_net[16];
+static size_t n_as_net;
+static struct geofw_asn_rule as_rule[8];
+static size_t n_as_rule;
+
+/* The rows' ASN database with its AS rules in force, through the same
+ * class builder and install as geofwd. */
+static int install_asn(void)
+{
+	static struct geofw_asn_classes cl;
+	struct geofw_geo_prefix v4[16], v6[16];
+	struct geofw_geo_image img;
+	size_t i, n4 = 0, n6 = 0;
+	int err;
+
+	if (!n_as_rule)
+		return ASSERT_OK(geofw_asn_clear(&fw.maps), "asn clear") ? 0 : -1;
+	if (!ASSERT_OK(geofw_asn_classes_make(as_rule, n_as_rule, &cl), "asn classes"))
+		return -1;
+	for (i = 0; i < n_as_net; i++) {
+		unsigned int id = geofw_asn_class_of(&cl, as_net[i].asn);
+		struct geofw_geo_prefix *p;
+
+		/* The rows nest prefixes of different ASes (a database is a
+		 * partition): an AS without a rule gets a class id no rule
+		 * uses, whose class record is empty, so it still carves its
+		 * hole in the shorter prefix around it. */
+		if (!id)
+			id = GEOFW_ASN_CLASS_MAX_ID;
+		p = as_net[i].prefix.family == 4 ? &v4[n4++] : &v6[n6++];
+		memset(p, 0, sizeof(*p));
+		memcpy(p->addr, as_net[i].prefix.addr, 16);
+		p->prefixlen = as_net[i].prefix.prefixlen;
+		p->country_id = (__u8)id;
+	}
+	if (!ASSERT_OK(geofw_geo_build(v4, n4, v6, n6, &img), "asn build"))
+		return -1;
+	err = geofw_asn_install(&fw.maps, NULL, &img, cl.c, cl.n);
+	geofw_geo_image_free(&img);
+	return ASSERT_OK(err, "asn install") ? 0 : -1;
+}
+
 /* Apply one rule line; 0 or -1 (already reported). */
 static int apply_rule(char *line, struct geofw_config *cfg)
 {
@@ -251,6 +301,29 @@ static int apply_rule(char *line, struct geofw_config *cfg)
 		nat64.count++;
 		return 0;
 	}
+	if (!strcmp(w[0], "as")) {
+		if (n_as_net == 16 || parse_prefix(w[1], &as_net[n_as_net].prefix) || !w[2])
+			return -1;
+		as_net[n_as_net++].asn = (__u32)strtoul(w[2], NULL, 10);
+		return 0;
+	}
+	if (!strcmp(w[0], "block-asn") || !strcmp(w[0], "allow-asn")) {
+		struct geofw_asn_rule *r = &as_rule[n_as_rule];
+		bool block = w[0][0] == 'b';
+
+		if (n_as_rule == 8 || !w[1] || (block && (a = parse_action(w[2])) < 0))
+			return -1;
+		memset(r, 0, sizeof(*r));
+		r->asn = (__u32)strtoul(w[1], NULL, 10);
+		r->kind = block ? GEOFW_ASN_BLOCK : GEOFW_ASN_ALLOW;
+		r->action = block ? (__u8)a : GEOFW_ACT_PASS;
+		if (w[block ? 3 : 2])
+			r->rule_id = (__u32)atoi(w[block ? 3 : 2]);
+		if (block && w[3] && w[4] && !strcmp(w[4], "expired"))
+			r->expires_ns = boot_ns() - 1000000000ull;
+		n_as_rule++;
+		return 0;
+	}
 	test__fail(__FILE__, __LINE__, "unknown rule '%s'", w[0]);
 	return -1;
 }
@@ -266,6 +339,7 @@ static int apply_rules(const char *rules)
 		return -1;
 	geofw_config_defaults(&cfg);
 	n_geo_v4 = n_geo_v6 = 0;
+	n_as_net = n_as_rule = 0;
 	memset(&nat64, 0, sizeof(nat64));
 	if (!ASSERT_OK(put_watch("none"), "clear watch"))
 		return -1;
@@ -289,6 +363,8 @@ static int apply_rules(const char *rules)
 			err = -1;
 		geofw_geo_image_free(&img);
 	}
+	if (!err)
+		err = install_asn();
 	return err;
 }
 
@@ -298,13 +374,31 @@ struct counters {
 	struct geofw_reason_stats action[GEOFW_ACT_MAX];
 	struct geofw_rule_stats rule;
 	struct geofw_country_stats country;
+	struct geofw_asn_stats asn;
 };
 
-static void read_counters(struct counters *c, __u32 rule_id, __u32 country_id)
+static void read_asn_counter(__u32 asn, struct geofw_asn_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct geofw_asn_stats *v = calloc((size_t)(ncpu > 0 ? ncpu : 1), sizeof(*v));
+
+	memset(out, 0, sizeof(*out));
+	if (v && !bpf_map_lookup_elem(fw.maps.cnt_asn, &asn, v))
+		for (i = 0; i < ncpu; i++) {
+			out->blocked += v[i].blocked;
+			out->passed += v[i].passed;
+			out->logged += v[i].logged;
+		}
+	free(v);
+}
+
+static void read_counters(struct counters *c, __u32 rule_id, __u32 country_id, __u32 asn)
 {
 	__u32 i;
 
 	memset(c, 0, sizeof(*c));
+	if (asn)
+		read_asn_counter(asn, &c->asn);
 	geofw_cnt_resp_read(&fw.maps, GEOFW_RESP_MISSING, &c->missing);
 	for (i = 0; i < GEOFW_R_MAX; i++)
 		geofw_cnt_reason_read(&fw.maps, i, &c->reason[i]);
@@ -331,6 +425,8 @@ struct xdp_case {
 	bool meta;		/* handed to the TC responder */
 	bool missing;		/* dropped because the responder does not answer */
 	bool l3;		/* run geofw_xdp_l3 on the frame without its L2 header */
+	__u32 asn;		/* AS whose rule decides: its counter moves … */
+	int asn_field;		/* … in this field (C_*) */
 };
 
 #define V4(addr, ...) { .src = addr, __VA_ARGS__ }
@@ -654,6 +750,51 @@ static const struct xdp_case cases[] = {
 	{ "l3/v6_truncated", "", V6("2001:db8::5", .truncate = 14 + 30), DROP(IPV6_TRUNC), .l3 = true },
 	{ "l3/other_version_passes", "block 0.0.0.0/0 drop 7", V4("192.0.2.5", .version = 5),
 	  PASS(NON_IP), .l3 = true },
+	/* --- order of decision with AS rules: allowlist (CIDR, AS) → IP/CIDR
+	 * blocklist → AS blocklist → country ----------------------------------- */
+#define AS_WORLD GEO_WORLD "as 203.0.113.0/24 64501; as 203.0.113.64/26 64502; " \
+		 "as 198.51.100.0/24 64503; as 2001:db8:bad::/48 64501; " \
+		 "as 2001:db8:bad::100/120 64502; "
+	{ "asn/block_v4", AS_WORLD "block-asn 64501 drop 21", V4("203.0.113.5"), DROP(BLOCK_ASN),
+	  .rule = 21, .asn = 64501, .asn_field = C_BLOCKED },
+	{ "asn/block_v4_longer_prefix_other_as", AS_WORLD "block-asn 64501 drop 21",
+	  V4("203.0.113.70"), PASS(COUNTRY_PASS), .cc = "RU", .cc_field = C_PASSED },
+	{ "asn/block_v4_longer_prefix", AS_WORLD "block-asn 64502 drop 22", V4("203.0.113.70"),
+	  DROP(BLOCK_ASN), .rule = 22, .asn = 64502, .asn_field = C_BLOCKED },
+	{ "asn/block_v6", AS_WORLD "block-asn 64501 drop 21", V6("2001:db8:bad::5"),
+	  DROP(BLOCK_ASN), .rule = 21, .asn = 64501, .asn_field = C_BLOCKED },
+	{ "asn/block_v6_beyond_64", AS_WORLD "block-asn 64502 drop 22", V6("2001:db8:bad::1ff"),
+	  DROP(BLOCK_ASN), .rule = 22, .asn = 64502, .asn_field = C_BLOCKED },
+	{ "asn/block_log", AS_WORLD "block-asn 64501 log 21", V4("203.0.113.5"), LOGD(LOG_ASN),
+	  .rule = 21, .asn = 64501, .asn_field = C_LOGGED },
+	{ "asn/block_expired_ignored", AS_WORLD "country RU; block-asn 64501 drop 21 expired",
+	  V4("203.0.113.5"), DROP(COUNTRY_BLOCK), .cc = "RU", .cc_field = C_BLOCKED },
+	{ "asn/other_as_not_blocked", AS_WORLD "block-asn 64501 drop 21", V4("198.51.100.5"),
+	  PASS(COUNTRY_PASS), .cc = "DE", .cc_field = C_PASSED },
+	{ "asn/no_as_in_database", AS_WORLD "block-asn 64501 drop 21", V4("192.0.2.5"),
+	  PASS(NOCOUNTRY_PASS) },
+	{ "asn/allow_cidr_beats_allow_asn", AS_WORLD "allow-asn 64501 23; allow 203.0.113.0/28 3",
+	  V4("203.0.113.5"), PASS(ALLOWLIST), .rule = 3 },
+	{ "asn/allow_cidr_beats_block_asn", AS_WORLD "block-asn 64501 drop 21; allow 203.0.113.0/28 3",
+	  V4("203.0.113.5"), PASS(ALLOWLIST), .rule = 3 },
+	{ "asn/allow_asn_beats_block_ip", AS_WORLD "allow-asn 64501 23; block 203.0.113.5 drop 9",
+	  V4("203.0.113.5"), PASS(ALLOW_ASN), .rule = 23, .asn = 64501, .asn_field = C_PASSED },
+	{ "asn/allow_asn_beats_country_block", AS_WORLD "country RU; allow-asn 64501 23",
+	  V4("203.0.113.5"), PASS(ALLOW_ASN), .rule = 23, .asn = 64501, .asn_field = C_PASSED },
+	{ "asn/allow_asn_beats_country_allow_mode", AS_WORLD "mode allow; country DE; allow-asn 64501 23",
+	  V6("2001:db8:bad::5"), PASS(ALLOW_ASN), .rule = 23, .asn = 64501, .asn_field = C_PASSED },
+	{ "asn/allow_and_block_same_as_allows", AS_WORLD "block-asn 64501 drop 21; allow-asn 64501 23",
+	  V4("203.0.113.5"), PASS(ALLOW_ASN), .rule = 23, .asn = 64501, .asn_field = C_PASSED },
+	{ "asn/block_ip_beats_block_asn", AS_WORLD "block-asn 64501 log 21; block 203.0.113.5 drop 9",
+	  V4("203.0.113.5"), DROP(BLOCK_IP), .rule = 9 },
+	{ "asn/block_asn_beats_country_pass", AS_WORLD "mode allow; country RU; block-asn 64501 drop 21",
+	  V4("203.0.113.5"), DROP(BLOCK_ASN), .rule = 21, .asn = 64501, .asn_field = C_BLOCKED },
+	{ "asn/block_asn_beats_country_log", AS_WORLD "country RU log; block-asn 64501 drop 21",
+	  V4("203.0.113.5"), DROP(BLOCK_ASN), .rule = 21, .asn = 64501, .asn_field = C_BLOCKED },
+	{ "asn/block_asn_v4_in_v6", AS_WORLD "block-asn 64501 drop 21", V6("::ffff:203.0.113.5"),
+	  DROP(BLOCK_ASN), .rule = 21, .asn = 64501, .asn_field = C_BLOCKED },
+	{ "asn/l3_block", AS_WORLD "block-asn 64501 drop 21", V4("203.0.113.5"), DROP(BLOCK_ASN),
+	  .rule = 21, .asn = 64501, .asn_field = C_BLOCKED, .l3 = true },
 	{ "l3/same_frame_ethernet_entry", "block 203.0.113.5 drop 7", V4("203.0.113.5"),
 	  DROP(BLOCK_IP), .rule = 7 },
 };
@@ -686,11 +827,11 @@ static void check_case(const struct xdp_case *tc)
 	if (apply_rules(tc->rules))
 		return;
 
-	read_counters(&before, tc->rule, cc_id);
+	read_counters(&before, tc->rule, cc_id, tc->asn);
 	if (!ASSERT_OK(bpf_prog_test_run_opts(tc->l3 ? fw.xdp_l3_prog_fd : fw.xdp_prog_fd, &run),
 		       "prog_test_run"))
 		return;
-	read_counters(&after, tc->rule, cc_id);
+	read_counters(&after, tc->rule, cc_id, tc->asn);
 	ASSERT_EQ(after.missing.packets - before.missing.packets, tc->missing, "responder missing");
 
 	ASSERT_EQ(run.retval, tc->verdict, "XDP verdict");
@@ -728,6 +869,15 @@ static void check_case(const struct xdp_case *tc)
 			  tc->cc_field == C_LOGGED, "country logged");
 	}
 
+	if (tc->asn) {
+		ASSERT_EQ(after.asn.blocked - before.asn.blocked, tc->asn_field == C_BLOCKED,
+			  "asn blocked");
+		ASSERT_EQ(after.asn.passed - before.asn.passed, tc->asn_field == C_PASSED,
+			  "asn passed");
+		ASSERT_EQ(after.asn.logged - before.asn.logged, tc->asn_field == C_LOGGED,
+			  "asn logged");
+	}
+
 	/* fwctl lookup runs the same decision code on the host: same answer. */
 	if (tc->pkt.src && tc->reason < GEOFW_R_RUNT && tc->reason != GEOFW_R_NON_IP) {
 		/* (Neighbour discovery is decided before the rules: not here.) */
@@ -739,6 +889,7 @@ static void check_case(const struct xdp_case *tc)
 		if (ASSERT_OK(geofw_explain(&fw.maps, fam, addr, &ex), "explain")) {
 			ASSERT_EQ(ex.reason, tc->reason, "explain reason");
 			ASSERT_EQ(ex.rule_id, tc->rule, "explain rule");
+			ASSERT_EQ(ex.asn, tc->asn, "explain AS");
 			if (tc->cc)
 				ASSERT_EQ(ex.country_id, cc_id, "explain country");
 		}

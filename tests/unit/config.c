@@ -123,7 +123,7 @@ void test_conf_keys(void)
 		for (j = 0; j < i; j++)
 			ASSERT_TRUE(strcmp(key, geofw_conf_key(j)) != 0, key);
 	}
-	ASSERT_EQ(i, 28, "number of keys");
+	ASSERT_EQ(i, 32, "number of keys");
 }
 
 void test_conf_to_kernel(void)
@@ -369,6 +369,16 @@ EXPECT(fleet_ca) { SET(c->fleet_tls_ca, "/etc/geofw/ca.pem"); }
 EXPECT(fleet_local) { c->fleet_scope = GEOFW_FLEET_SCOPE_LOCAL; }
 EXPECT(fleet_bucket) { SET(c->fleet_bucket, "edge_rules-2"); }
 EXPECT(fleet_r1) { c->fleet_replicas = 1; }
+EXPECT(asn_db) { strcpy(c->asn_db, "/var/lib/GeoIP/GeoLite2-ASN.mmdb"); }
+EXPECT(asn_lists)
+{
+	c->block_asn[0] = 64500;
+	c->block_asn[1] = 4294967295u;
+	c->n_block_asn = 2;
+	c->allow_asn[0] = 15169;
+	c->n_allow_asn = 1;
+	c->asn_action = GEOFW_ACT_HTTP403;
+}
 EXPECT(everything)
 {
 	SET(c->ifaces[0], "eth0");
@@ -503,6 +513,11 @@ static const struct {
 	{ "FleetScope fleet", "FleetScope = fleet\n", nothing },
 	{ "FleetBucket", "FleetBucket = edge_rules-2\n", fleet_bucket },
 	{ "FleetReplicas 1", "FleetReplicas = 1\n", fleet_r1 },
+	{ "ASNDatabase", "ASNDatabase = /var/lib/GeoIP/GeoLite2-ASN.mmdb\n", asn_db },
+	{ "ASNDatabase none", "ASNDatabase = none\n", nothing },
+	{ "BlockASN AllowASN ASNAction", "BlockASN = AS64500 4294967295\nAllowASN = as15169\n"
+	  "ASNAction = http403\n", asn_lists },
+	{ "BlockASN empty", "BlockASN =\n", nothing },
 	/* a whole file, in the man page's order */
 	{ "everything", "# edge host\n"
 		"Interfaces = eth0 eth1\nXdpMode = native\n"
@@ -698,6 +713,19 @@ static const struct {
 	{ "HttpPorts 9", "HttpPorts = 1 2 3 4 5 6 7 8 9\n", 0, 1, "HttpPorts: more than 8 ports" },
 	{ "HttpPorts empty", "HttpPorts =\n", 0, 1,
 	  "HttpPorts: missing value; expected TCP ports 1-65535" },
+	/* ASN */
+	{ "BlockASN zero", "BlockASN = AS0\n", 0, 1,
+	  "BlockASN: \"AS0\" is not an AS number (AS64500 or 64500, 1-4294967295)" },
+	{ "BlockASN too big", "BlockASN = 4294967296\n", 0, 1,
+	  "~\"4294967296\" is not an AS number" },
+	{ "BlockASN asdot", "BlockASN = 1.10\n", 0, 1, "~\"1.10\" is not an AS number" },
+	{ "BlockASN comma", "BlockASN = 64500,64501\n", 0, 1, "~\"64500,64501\" is not an AS number" },
+	{ "BlockASN twice", "BlockASN = AS64500 64500\n", 0, 1, "BlockASN: AS64500 is listed twice" },
+	{ "AllowASN in BlockASN", "BlockASN = 64500\nAllowASN = 64501 AS64500\n", 0, 2,
+	  "AllowASN: AS64500 is in both BlockASN and AllowASN" },
+	{ "ASNDatabase relative", "ASNDatabase = GeoLite2-ASN.mmdb\n", 0, 1,
+	  "ASNDatabase: \"GeoLite2-ASN.mmdb\" is not an absolute path" },
+	{ "ASNAction pass", "ASNAction = pass\n", 0, 1, "~ASNAction: \"pass\"" },
 	/* paths */
 	{ "Http403Body relative", "Http403Body = 403.html\n", 0, 1,
 	  "Http403Body: \"403.html\" is not an absolute path" },

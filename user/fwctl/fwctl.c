@@ -483,6 +483,12 @@ static int run(struct fwctl *c, int argc, char *const *argv)
 		case GEOFW_CMD_GEO_VERIFY:
 			ret = fwctl_geo_verify(c, &cmd);
 			break;
+		case GEOFW_CMD_ASN_SHOW:
+			ret = fwctl_asn_show(c, &cmd);
+			break;
+		case GEOFW_CMD_ASN_VERIFY:
+			ret = fwctl_asn_verify(c, &cmd);
+			break;
 		case GEOFW_CMD_LOG:
 			ret = fwctl_log(c, &cmd);
 			break;

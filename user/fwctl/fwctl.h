@@ -130,6 +130,8 @@ const char *fwctl_ifname(__u32 ifindex, char *buf, size_t len);
 int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd);
 int fwctl_stats(struct fwctl *c, const struct geofw_cmd *cmd);
 int fwctl_geo_verify(struct fwctl *c, const struct geofw_cmd *cmd);
+int fwctl_asn_show(struct fwctl *c, const struct geofw_cmd *cmd);
+int fwctl_asn_verify(struct fwctl *c, const struct geofw_cmd *cmd);
 int fwctl_log(struct fwctl *c, const struct geofw_cmd *cmd);
 int fwctl_top(struct fwctl *c, const struct geofw_cmd *cmd);
 /* list and status from the pins, while geofwd is down */

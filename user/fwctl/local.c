@@ -9,13 +9,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "asntable.h"
+#include "config.h"
 #include "countries.h"
 #include "ctl.h"
+#include "geoip.h"
 #include "explain.h"
 #include "fwctl.h"
 
@@ -62,6 +66,10 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 			fwctl_fmt_duration(fwctl_boot_left(e->block.expires_ns), dur, sizeof(dur));
 			ADD(", expires in %s", dur);
 		}
+	} else if (e->asn) {
+		ADD("%s AS%u", e->reason == GEOFW_R_ALLOW_ASN ? "allowed" : e->reason == GEOFW_R_LOG_ASN ? "logged" : "blocked", e->asn);
+		if (e->rule_id)
+			ADD(", rule %u", e->rule_id);
 	} else if (e->country_id) {
 		ADD("country %s %s; mode %s", country_code_or(e->country_id, "?"),
 		    listed ? "listed" : "not listed", geofw_cmd_mode_name(cfg->country_mode));
@@ -79,10 +87,54 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 #undef ADD
 }
 
+/* The AS of an address per geofw.conf's ASNDatabase (for display: the
+ * decision itself is the kernel's).  0 with *asn and org set (*asn 0: no
+ * AS), or -1 with why saying what is missing. */
+static int address_as(int family, const __u8 *addr, __u32 *asn, char *org, size_t org_len,
+		      char *why, size_t why_len)
+{
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	struct geofw_geoip_reader *r = NULL;
+	struct geofw_conf *conf = malloc(sizeof(*conf));
+	char err[GEOFW_CONF_ERRLEN];
+	int ret = -1;
+
+	*asn = 0;
+	org[0] = '\0';
+	if (!conf) {
+		snprintf(why, why_len, "out of memory");
+		return -1;
+	}
+	if (geofw_conf_load(GEOFW_CONF_PATH, conf, err, sizeof(err))) {
+		snprintf(why, why_len, "%s", err);
+	} else if (!conf->asn_db[0]) {
+		snprintf(why, why_len, "no ASNDatabase in %s", GEOFW_CONF_PATH);
+	} else if (geofw_asn_reader_open(conf->asn_db, &r)) {
+		snprintf(why, why_len, "cannot open %.400s", conf->asn_db);
+	} else {
+		if (family == 4)
+			memcpy(&s4.sin_addr, addr, 4);
+		else
+			memcpy(&s6.sin6_addr, addr, 16);
+		if (geofw_geoip_lookup_asn(r, family == 4 ? (struct sockaddr *)&s4 :
+					   (struct sockaddr *)&s6, asn, org, org_len))
+			snprintf(why, why_len, "%.400s: lookup failed", conf->asn_db);
+		else
+			ret = 0;
+		geofw_geoip_close(r);
+	}
+	free(conf);
+	return ret;
+}
+
 int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 {
 	const struct geofw_cidr *a = &cmd->cidrs[0];
 	char addr[GEOFW_CIDR_STRLEN], why[512], pfx[GEOFW_CIDR_STRLEN];
+	char org[256], as_why[GEOFW_CONF_ERRLEN + 64];
+	bool as_known;
+	__u32 as;
 	struct geofw_explain e;
 	struct geofw_config cfg;
 	struct geofw_maps m;
@@ -108,8 +160,15 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 
 	geofw_addr_format(a->family, a->addr, addr, sizeof(addr));
 	explain_text(&e, &cfg, listed, why, sizeof(why));
+	as_known = !address_as(a->family, a->addr, &as, org, sizeof(org), as_why, sizeof(as_why));
 	if (!c->json) {
 		printf("%s: %s (%s)\n", addr, geofw_action_name(e.action), why);
+		if (as_known && as)
+			printf("  AS%u %s\n", as, org);
+		else if (as_known)
+			printf("  no AS in the ASN database\n");
+		else
+			printf("  AS: unknown (%s)\n", as_why);
 		return FWCTL_EXIT_OK;
 	}
 
@@ -150,6 +209,18 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 	} else {
 		json_null(&j, "country");
 	}
+	if (as_known && as) {
+		json_obj(&j, "as");
+		json_u64(&j, "number", as);
+		json_str(&j, "organisation", org);
+		json_obj_end(&j);
+	} else {
+		json_null(&j, "as");
+	}
+	if (e.asn)
+		json_u64(&j, "as_rule", e.asn);
+	else
+		json_null(&j, "as_rule");
 	json_str(&j, "mode", geofw_cmd_mode_name(cfg.country_mode));
 	json_bool(&j, "responder_enabled", cfg.responder_enabled);
 	json_bool(&j, "expired_rule_skipped", e.block_expired_ignored);

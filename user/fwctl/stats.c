@@ -39,7 +39,21 @@ struct sample {
 	__u64 resp[GEOFW_RESP_MAX];
 	__u64 *rule;				/* hits by rule id */
 	__u64 events_suppressed, events_lost;	/* drop log (gfw_evt_limit) */
+	size_t n_asn;				/* ASes with rules (gfw_cnt_asn) */
+	__u32 asn[GEOFW_GEO_SLOTS * GEOFW_MAX_ASN_CLASSES];
+	struct geofw_asn_stats asn_st[GEOFW_GEO_SLOTS * GEOFW_MAX_ASN_CLASSES];
 };
+
+/* The previous sample's packets of an AS (for its rate), 0 when new. */
+static __u64 asn_prev_total(const struct sample *p, __u32 asn)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->n_asn; i++)
+		if (p->asn[i] == asn)
+			return p->asn_st[i].blocked + p->asn_st[i].passed + p->asn_st[i].logged;
+	return 0;
+}
 
 /* What a rule id stands for: its first prefix and how many share it. */
 struct rule_name {
@@ -75,6 +89,9 @@ static int read_sample(const struct geofw_maps *m, struct sample *s)
 	    (err = geofw_percpu_array_sum(m->cnt_resp, GEOFW_RESP_MAX, 1, s->resp)) ||
 	    (err = geofw_percpu_array_sum(m->cnt_rule, GEOFW_MAX_RULE_IDS, 1, s->rule)))
 		return err;
+	if ((err = geofw_cnt_asn_list(m, s->asn, s->asn_st, sizeof(s->asn) / sizeof(s->asn[0]))) < 0)
+		return err;
+	s->n_asn = (size_t)err;
 	return geofw_evt_limit_sum(m->evt_limit, &s->events_suppressed, &s->events_lost);
 }
 
@@ -201,6 +218,26 @@ static void print_text(const struct sample *s, const struct sample *p,
 		}
 	}
 
+	printf("\nPackets decided by AS rules:\n");
+	if (!s->n_asn) {
+		printf("  (no AS rule in force)\n");
+	} else {
+		printf("  %-24s %16s %16s %16s%s\n", "AS", "BLOCKED", "PASSED", "LOGGED",
+		       p ? "      PKT/S" : "");
+		for (i = 0; i < s->n_asn; i++) {
+			const struct geofw_asn_stats *a = &s->asn_st[i];
+			char as[16];
+
+			snprintf(as, sizeof(as), "AS%u", s->asn[i]);
+			printf("  %-24s %16llu %16llu %16llu", as, (unsigned long long)a->blocked,
+			       (unsigned long long)a->passed, (unsigned long long)a->logged);
+			if (p)
+				printf(" %10.1f", rate(a->blocked + a->passed + a->logged,
+						      asn_prev_total(p, s->asn[i]), dt));
+			putchar('\n');
+		}
+	}
+
 	printf("\nRules with the most hits:\n");
 	n = top_rules(s, top);
 	if (!n) {
@@ -305,6 +342,21 @@ static void print_json(const struct sample *s, const struct sample *p,
 			json_rate(&j, "packets_per_sec", v[0] + v[1] + v[2],
 				  o[0] + o[1] + o[2], dt);
 		}
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_arr(&j, "ases");
+	for (i = 0; i < s->n_asn; i++) {
+		const struct geofw_asn_stats *a = &s->asn_st[i];
+
+		json_obj(&j, NULL);
+		json_u64(&j, "asn", s->asn[i]);
+		json_u64(&j, "blocked", a->blocked);
+		json_u64(&j, "passed", a->passed);
+		json_u64(&j, "logged", a->logged);
+		if (p)
+			json_rate(&j, "packets_per_sec", a->blocked + a->passed + a->logged,
+				  asn_prev_total(p, s->asn[i]), dt);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);

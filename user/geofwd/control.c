@@ -805,6 +805,13 @@ static int cmd_status(struct request *r)
 	geofw_ctl_writef(r->w, "geoip loads: %lu ok, %lu failed\n", d->db_loads_ok, d->db_loads_failed);
 	if (d->db.error[0])
 		geofw_ctl_writef(r->w, "geoip: last error: %s\n", d->db.error);
+	if (d->asn.loaded)
+		geofw_ctl_writef(r->w, "asn: %s: %zu ASes with rules, %zu IPv4 + %zu IPv6 prefixes\n",
+				 d->asn.path, d->asn.ases, d->asn.n_v4, d->asn.n_v6);
+	else if (d->conf.n_block_asn || d->conf.n_allow_asn)
+		geofw_ctl_writef(r->w, "asn: AS rules configured but none in force\n");
+	if (d->asn.error[0])
+		geofw_ctl_writef(r->w, "asn: last error: %s\n", d->asn.error);
 	geofw_ctl_writef(r->w, "rules: %zu blocked addresses + %zu networks (IPv4), %zu + %zu (IPv6), "
 			 "%zu + %zu allowed\n", n.block_ip4, n.block_net4, n.block_ip6, n.block_net6,
 			 n.allow4, n.allow6);

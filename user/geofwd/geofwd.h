@@ -43,6 +43,17 @@ struct gfwd_db_info {
 	char error[4400];		/* last failed load, kept for status */
 };
 
+/* The ASN data in force: ASNDatabase with the AS rules of the config. */
+struct gfwd_asn_info {
+	bool loaded;			/* an ASN table is in force */
+	char path[PATH_MAX];
+	size_t ases, n_v4, n_v6;	/* ASes with rules, their prefixes */
+	time_t loaded_at;
+	double load_seconds;
+	unsigned long loads_ok, loads_failed;
+	char error[1200];		/* last failed load, kept for status */
+};
+
 struct gfwd_metrics;
 struct gfwd_droplog;
 struct gfwd_fleet;
@@ -76,6 +87,11 @@ struct gfwd {
 	int resp_timerfd;		/* GFWD_RESP_CHECK_MS: is every TC responder still there? */
 	struct nl_sock *nl;
 	bool stop;
+
+	/* ASN rules (policy.c): ASNDatabase, BlockASN, AllowASN */
+	struct gfwd_asn_info asn;
+	int asn_wd;			/* ASNDatabase's directory, -1: none */
+	bool db_pending_geo, db_pending_asn;	/* replaced files, loaded when db_timerfd fires */
 };
 
 /* attach.c */
@@ -104,6 +120,13 @@ bool gfwd_country_policy_enforced(const struct gfwd *d, char *why, size_t len);
 /* --check-config: the databases a country policy needs load and build
  * (no kernel).  0, or -errno with the reason in err. */
 int gfwd_check_geoip(const struct gfwd *d, char *err, size_t errlen);
+/* The AS rules of the config in force with ASNDatabase: built beside the
+ * tables in force and switched in; on error the tables in force stay.
+ * 0 or -errno (logged, kept in d->asn.error). */
+int gfwd_load_asn(struct gfwd *d, const char *why);
+/* --check-config: AS rules need ASNDatabase, which must load.  0, or
+ * -errno with the reason in err. */
+int gfwd_check_asn(const struct gfwd *d, char *err, size_t errlen);
 void gfwd_arm_sweep(struct gfwd *d);
 void gfwd_sweep(struct gfwd *d);
 int gfwd_reload(struct gfwd *d, const char *why, char *err, size_t errlen);

@@ -105,6 +105,27 @@ static int ep_add(struct gfwd *d, int fd)
 
 _Static_assert(GEOFW_CONF_MAX_GEOIP_DB == 4, "gfwd.ino_wd initializer in main()");
 
+/* ASNDatabase's directory, beside the GeoIP ones (watch_db). */
+static void watch_asn_db(struct gfwd *d)
+{
+	char dir[PATH_MAX];
+	int i;
+	bool shared = false;
+
+	for (i = 0; i < GEOFW_CONF_MAX_GEOIP_DB; i++)
+		shared |= d->asn_wd >= 0 && d->ino_wd[i] == d->asn_wd;
+	if (d->asn_wd >= 0 && !shared)
+		inotify_rm_watch(d->inofd, d->asn_wd);
+	d->asn_wd = -1;
+	if (!d->conf.asn_db[0])
+		return;
+	snprintf(dir, sizeof(dir), "%s", d->conf.asn_db);
+	d->asn_wd = inotify_add_watch(d->inofd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+	if (d->asn_wd < 0)
+		log_warn("asn: cannot watch %s for updates: %s (SIGHUP or fwctl reload still work)",
+			 dir, strerror(errno));
+}
+
 /* Watch each database's directory: geoipupdate renames a new file into
  * place.  Two files in one directory share a watch (the same wd). */
 static void watch_db(struct gfwd *d)
@@ -122,6 +143,7 @@ static void watch_db(struct gfwd *d)
 	}
 	for (i = 0; i < GEOFW_CONF_MAX_GEOIP_DB; i++)
 		d->ino_wd[i] = -1;
+	watch_asn_db(d);
 	if (!d->conf.geoip_enabled)
 		return;
 	for (i = 0; i < d->conf.n_geoip_db; i++) {
@@ -152,8 +174,12 @@ static void on_inotify(struct gfwd *d)
 			for (i = 0; ev->len && i < d->conf.n_geoip_db; i++) {
 				snprintf(path, sizeof(path), "%s", d->conf.geoip_db[i]);
 				if (ev->wd == d->ino_wd[i] && !strcmp(ev->name, basename(path)))
-					hit = true;
+					hit = d->db_pending_geo = true;
 			}
+			snprintf(path, sizeof(path), "%s", d->conf.asn_db);
+			if (ev->len && d->asn_wd >= 0 && ev->wd == d->asn_wd &&
+			    !strcmp(ev->name, basename(path)))
+				hit = d->db_pending_asn = true;
 			p += sizeof(*ev) + ev->len;
 		}
 	}
@@ -286,7 +312,11 @@ static void loop(struct gfwd *d)
 				gfwd_responder_check(d);
 			} else if (fd == d->db_timerfd) {
 				drain_timer(fd);
-				gfwd_load_geoip(d, "database file replaced");
+				if (d->db_pending_geo)
+					gfwd_load_geoip(d, "database file replaced");
+				if (d->db_pending_asn)
+					gfwd_load_asn(d, "ASN database file replaced");
+				d->db_pending_geo = d->db_pending_asn = false;
 			} else if (gfwd_fleet_event(d, fd)) {
 				/* bucket entries, connection state */
 			} else if (gfwd_control_event(d, fd)) {
@@ -348,6 +378,7 @@ static int start(struct gfwd *d)
 	gfwd_apply_responder(d);
 	gfwd_apply_nat64(d);
 	gfwd_load_geoip(d, "start");
+	gfwd_load_asn(d, "start");
 
 	for (i = 0; i < d->conf.n_ifaces; i++) {
 		struct gfwd_iface *ifc = &d->ifaces[d->n_ifaces++];
@@ -449,7 +480,7 @@ int main(int argc, char **argv)
 	};
 	static struct gfwd d = { .conf_path = GEOFW_CONF_PATH, .pin_dir = GEOFW_PIN_DIR,
 				 .ctlfd = -1, .nlfd = -1,
-				 .ino_wd = { -1, -1, -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1,
+				 .ino_wd = { -1, -1, -1, -1 }, .asn_wd = -1, .epfd = -1, .sigfd = -1, .timerfd = -1,
 				 .inofd = -1, .db_timerfd = -1, .resp_timerfd = -1 };
 	bool check = false, debug = false, do_cleanup = false;
 	char err[GEOFW_CONF_ERRLEN];
@@ -489,7 +520,7 @@ int main(int argc, char **argv)
 	if (check) {
 		/* A country policy that could not be enforced fails the check:
 		 * the databases are loaded and built as a start would. */
-		if (gfwd_check_geoip(&d, err, sizeof(err))) {
+		if (gfwd_check_geoip(&d, err, sizeof(err)) || gfwd_check_asn(&d, err, sizeof(err))) {
 			fprintf(stderr, "geofwd: %s\n", err);
 			return 1;
 		}

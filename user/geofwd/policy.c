@@ -19,6 +19,8 @@
 #include "countries.h"
 #include "fleet.h"
 #include "geofwd.h"
+
+#include "asntable.h"
 #include "geotable.h"
 #include "log.h"
 #include "responder.h"
@@ -395,6 +397,94 @@ int gfwd_load_geoip(struct gfwd *d, const char *why)
 	return 0;
 }
 
+/* ---- ASN -------------------------------------------------------------------- */
+
+/* The AS rules of the config. */
+static size_t asn_rules(const struct gfwd *d, struct geofw_asn_rule *out)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < d->conf.n_allow_asn; i++)
+		out[n++] = (struct geofw_asn_rule){ .asn = d->conf.allow_asn[i],
+						    .kind = GEOFW_ASN_ALLOW };
+	for (i = 0; i < d->conf.n_block_asn; i++)
+		out[n++] = (struct geofw_asn_rule){ .asn = d->conf.block_asn[i],
+						    .kind = GEOFW_ASN_BLOCK,
+						    .action = (__u8)d->conf.asn_action };
+	return n;
+}
+
+int gfwd_check_asn(const struct gfwd *d, char *err, size_t errlen)
+{
+	struct geofw_asn_rule rules[2 * GEOFW_CONF_MAX_ASN];
+	struct geofw_asn_classes *cl;
+	struct geofw_geoip_db db = {};
+	size_t n = asn_rules(d, rules);
+	int ret;
+
+	err[0] = '\0';
+	if (!n)
+		return 0;
+	if (!d->conf.asn_db[0]) {
+		snprintf(err, errlen, "%s: BlockASN or AllowASN is set but ASNDatabase = none: "
+			 "the AS rules could not be enforced", d->conf_path);
+		return -EINVAL;
+	}
+	cl = malloc(sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	ret = geofw_asn_classes_make(rules, n, cl);
+	if (!ret)
+		ret = geofw_asn_db_load(d->conf.asn_db, cl, &db);
+	if (ret)
+		snprintf(err, errlen, "%s: the AS rules could not be enforced: %s", d->conf_path,
+			 geofw_log_last_error()[0] ? geofw_log_last_error() : strerror(-ret));
+	geofw_geoip_free(&db);
+	free(cl);
+	return ret;
+}
+
+int gfwd_load_asn(struct gfwd *d, const char *why)
+{
+	struct geofw_asn_rule rules[2 * GEOFW_CONF_MAX_ASN];
+	struct geofw_asn_report rep;
+	size_t n = asn_rules(d, rules);
+	int err;
+
+	if (n && !d->conf.asn_db[0]) {
+		snprintf(d->asn.error, sizeof(d->asn.error),
+			 "BlockASN or AllowASN is set but ASNDatabase = none in %s", d->conf_path);
+		d->asn.loads_failed++;
+		return log_err(-EINVAL, "asn (%s): %s; %s", why, d->asn.error,
+			       d->asn.loaded ? "the AS rules in force stay" : "no AS rule in force");
+	}
+	err = geofw_asn_apply(&d->fw.maps, bpf_object__btf(d->fw.xdp_obj),
+			      n ? d->conf.asn_db : NULL, rules, n, &rep);
+	if (err) {
+		snprintf(d->asn.error, sizeof(d->asn.error), "load failed: %s; %s",
+			 geofw_log_last_error()[0] ? geofw_log_last_error() : strerror(-err),
+			 d->asn.loaded ? "the previous ASN tables stay in force" :
+					 "no AS rule in force");
+		d->asn.loads_failed++;
+		log_err(err, "asn (%s): %s", why, d->asn.error);
+		return err;
+	}
+	d->asn.error[0] = '\0';
+	d->asn.loads_ok++;
+	d->asn.loaded = n > 0;
+	snprintf(d->asn.path, sizeof(d->asn.path), "%s", n ? d->conf.asn_db : "");
+	d->asn.ases = rep.ases;
+	d->asn.n_v4 = rep.n_v4;
+	d->asn.n_v6 = rep.n_v6;
+	d->asn.loaded_at = time(NULL);
+	d->asn.load_seconds = rep.load_ms / 1e3;
+	if (n)
+		log_info("asn (%s): %s: %zu ASes with rules, %zu IPv4 + %zu IPv6 prefixes, %.2f s",
+			 why, d->asn.path, rep.ases, rep.n_v4, rep.n_v6, d->asn.load_seconds);
+	return 0;
+}
+
 /* ---- reload ----------------------------------------------------------------- */
 
 int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
@@ -414,7 +504,8 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 	}
 	if (strcmp(conf->state_dir, d->conf.state_dir) || strcmp(conf->socket_path, d->conf.socket_path))
 		log_warn("reload: StateDirectory and Socket changes take effect on restart");
-	db_changed = memcmp(conf->geoip_db, d->conf.geoip_db, sizeof(conf->geoip_db)) ||
+	db_changed = strcmp(conf->asn_db, d->conf.asn_db) ||
+		     memcmp(conf->geoip_db, d->conf.geoip_db, sizeof(conf->geoip_db)) ||
 		     conf->geoip_enabled != d->conf.geoip_enabled ||
 		     conf->n_geoip_field != d->conf.n_geoip_field ||
 		     memcmp(conf->geoip_field, d->conf.geoip_field, sizeof(conf->geoip_field));
@@ -476,6 +567,15 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 	err = gfwd_load_geoip(d, db_changed ? "database path changed" : why);
 	if (err)
 		snprintf(errbuf, errlen, "%s", d->db.error);
+	/* The ASN database too, and the AS rules of the new config. */
+	{
+		int aerr = gfwd_load_asn(d, why);
+
+		if (aerr && !err)
+			snprintf(errbuf, errlen, "%s", d->asn.error);
+		if (!err)
+			err = aerr;
+	}
 	err ? d->reloads_failed++ : d->reloads_ok++;
 	if (!err)
 		d->last_reload = time(NULL);

@@ -3,6 +3,7 @@
 #include "msg.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -354,5 +355,25 @@ int geofw_duration_parse(const char *text, __u64 *seconds, char *err, size_t err
 		return fail(err, errlen, "%s: a duration must be greater than zero",
 			    geofw_echo(text, eb));
 	*seconds = total;
+	return 0;
+}
+
+int geofw_asn_parse(const char *text, __u32 *asn)
+{
+	unsigned long long v = 0;
+	const char *p = text;
+
+	if ((p[0] == 'A' || p[0] == 'a') && (p[1] == 'S' || p[1] == 's'))
+		p += 2;
+	if (!isdigit((unsigned char)*p) || *p == '0')
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		v = v * 10 + (unsigned)(*p - '0');
+		if (v > 0xffffffffull)
+			return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	*asn = (__u32)v;
 	return 0;
 }

@@ -76,6 +76,11 @@ int geofw_cidr_from_lpm_v6(const struct geofw_lpm_v6 *key, struct geofw_cidr *c)
  * Syntax only: whether the code is known is geofw_country_id()'s job. */
 int geofw_cc_parse(const char *text, char out[3], char *err, size_t errlen);
 
+/* An AS number as operators write it: "AS64500", "as64500" or "64500",
+ * 1..4294967295 in decimal, nothing else (no sign, space, leading zero or
+ * asdot "1.10").  0 or -EINVAL. */
+int geofw_asn_parse(const char *text, __u32 *asn);
+
 /* "30s", "10m", "2h", "7d", "1w", "1h30m" (units largest first, each once) or
  * plain seconds; must be > 0 and <= GEOFW_DURATION_MAX. */
 int geofw_duration_parse(const char *text, __u64 *seconds, char *err, size_t errlen);

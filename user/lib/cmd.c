@@ -57,6 +57,7 @@ enum pos_kind {
 	P_LIST,
 	P_TOPIC,
 	P_SOURCE,	/* a rule source: cli, import:NAME, ... */
+	P_ASN,		/* AS numbers: AS64500 or 64500 */
 };
 
 static const struct geofw_cmd_option opt_json = {
@@ -122,6 +123,11 @@ static const struct geofw_cmd_option opt_db = {
 	O_DB, "db", 0, "FILE", false,
 	"the database to check (default: GeoIPDatabase\nof /etc/geofw/geofw.conf); "
 	"up to 4 times:\nthe files merged as GeoIPDatabase merges them",
+};
+
+static const struct geofw_cmd_option opt_asn_db = {
+	O_DB, "db", 0, "FILE", false,
+	"the ASN database (default: ASNDatabase of\n/etc/geofw/geofw.conf)",
 };
 
 static const struct geofw_cmd_option opt_follow = {
@@ -524,6 +530,41 @@ static const struct geofw_cmd_desc commands[] = {
 		.pos_kind = P_NONE,
 	},
 	{
+		.id = GEOFW_CMD_ASN_SHOW,
+		.name = "asn show",
+		.args = "AS",
+		.summary = "show an AS's prefixes and its rule",
+		.help =
+"Print the prefixes the ASN database gives the AS (AS64500 or 64500),\n"
+"how many per family and how many addresses they hold, whether an AS\n"
+"rule for it is in force in the kernel (allow, or block with its\n"
+"action) and the packets that rule decided.  The database is read with\n"
+"libmaxminddb's own walk of the file; geofwd is not asked.",
+		.examples = "fwctl asn show AS64500\nfwctl -j asn show 64500 --db /tmp/GeoLite2-ASN.mmdb",
+		.kind = GEOFW_CMD_LOCAL,
+		.pos_kind = P_ASN, .min_args = 1, .max_args = 1,
+		.opts = { &opt_asn_db },
+	},
+	{
+		.id = GEOFW_CMD_ASN_VERIFY,
+		.name = "asn verify",
+		.args = "",
+		.summary = "check the kernel ASN tables against libmaxminddb",
+		.help =
+"Load the data plane privately (nothing attached, nothing pinned), build\n"
+"the ASN tables for the AS rules in force in the running firewall (read\n"
+"from the pins) from the database, and compare the AS whose rule the\n"
+"kernel applies with libmaxminddb's AS for random addresses of each\n"
+"family and the first and last address of every prefix of those ASes.\n"
+"Prints the agreement and the first mismatches; exit status 1 on any\n"
+"mismatch, or when no AS rule is in force.  Needs root, but leaves the\n"
+"running firewall alone.",
+		.examples = "fwctl asn verify\nfwctl asn verify --db /tmp/GeoLite2-ASN.mmdb --samples 1000000",
+		.kind = GEOFW_CMD_LOCAL,
+		.pos_kind = P_NONE,
+		.opts = { &opt_asn_db, &opt_samples },
+	},
+	{
 		.id = GEOFW_CMD_HELP,
 		.name = "help",
 		.args = "[COMMAND]",
@@ -555,6 +596,7 @@ static const struct {
 } groups[] = {
 	{ "geo", "the GeoIP database and the kernel's geo tables" },
 	{ "fleet", "the rules shared with other hosts through NATS" },
+	{ "asn", "the ASN database and the kernel's ASN tables" },
 };
 
 #define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
@@ -820,6 +862,9 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 		if (cmd->n_db == GEOFW_CMD_MAX_DB)
 			return geofw_errf(err, errlen, -EINVAL, "%s: --db: more than %d databases",
 					  d->name, GEOFW_CMD_MAX_DB);
+		if (cmd->n_db && (d->id == GEOFW_CMD_ASN_SHOW || d->id == GEOFW_CMD_ASN_VERIFY))
+			return geofw_errf(err, errlen, -EINVAL, "%s: --db: one ASN database",
+					  d->name);
 		return set_text(&cmd->db[cmd->n_db++], v, err, errlen);
 	}
 	return geofw_errf(err, errlen, -EINVAL, "%s: internal error: option %d", d->name, o->key);
@@ -905,6 +950,18 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 			return geofw_errf(err, errlen, -EINVAL, "%s: source: %s", d->name,
 					  *v ? eb : "empty");
 		return set_text(&cmd->source, v, err, errlen);
+	case P_ASN: {
+		__u32 asn;
+
+		if (geofw_asn_parse(v, &asn))
+			return geofw_errf(err, errlen, -EINVAL, "%s: '%s' is not an AS number "
+					  "(AS64500 or 64500, 1-4294967295)", d->name, geofw_echo(v, eb));
+		for (i = 0; i < cmd->n_asns; i++)
+			if (cmd->asns[i] == asn)
+				return 0;
+		cmd->asns[cmd->n_asns++] = asn;
+		return 0;
+	}
 	case P_LIST:
 		if (!strcmp(v, "blocks"))
 			cmd->list = GEOFW_LIST_BLOCKS;
@@ -938,6 +995,8 @@ static const char *missing_what(const struct geofw_cmd_desc *d)
 		return "FILE (- for standard input)";
 	case P_SOURCE:
 		return "SOURCE (cli, import:NAME, ...)";
+	case P_ASN:
+		return "AS number (AS64500 or 64500)";
 	default:
 		return "argument";
 	}
@@ -1188,6 +1247,13 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 			goto out;
 		}
 	}
+	if (npos && d->pos_kind == P_ASN) {
+		cmd->asns = calloc((size_t)npos, sizeof(*cmd->asns));
+		if (!cmd->asns) {
+			ret = geofw_errf(err, errlen, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
 	for (i = 0; i < npos; i++) {
 		ret = parse_positional(d, pos[i], cmd, err, errlen);
 		if (ret)
@@ -1208,6 +1274,7 @@ void geofw_cmd_free(struct geofw_cmd *cmd)
 		return;
 	free(cmd->cidrs);
 	free(cmd->countries);
+	free(cmd->asns);
 	free(cmd->comment);
 	free(cmd->file);
 	for (int i = 0; i < cmd->n_db; i++)

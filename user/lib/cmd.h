@@ -68,6 +68,8 @@ enum geofw_cmd_id {
 	GEOFW_CMD_EXPORT,
 	GEOFW_CMD_DEL_SOURCE,
 	GEOFW_CMD_FLEET_STATUS,
+	GEOFW_CMD_ASN_SHOW,
+	GEOFW_CMD_ASN_VERIFY,
 	GEOFW_CMD_MAX
 };
 
@@ -163,6 +165,9 @@ struct geofw_cmd {
 	char *source;		/* list, export, del-block, del-allow --source;
 				 * del-source SOURCE; NULL when not given */
 	bool json;		/* -j/--json given after the command word */
+	/* asn show: AS numbers, in the order given, each once */
+	__u32 *asns;
+	size_t n_asns;
 	int scope;		/* add-block, del-block: enum geofw_cmd_scope */
 };
 

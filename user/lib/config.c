@@ -321,6 +321,48 @@ static int parse_geoip_db(struct parser *p, char *val)
 	return 0;
 }
 
+static int parse_asn_db(struct parser *p, char *val)
+{
+	memset(p->c->asn_db, 0, sizeof(p->c->asn_db));
+	if (!strcmp(val, "none"))
+		return 0;
+	return parse_path(p, val, p->c->asn_db, sizeof(p->c->asn_db));
+}
+
+/* BlockASN / AllowASN: "AS64500" or "64500" each; an AS listed twice, or in
+ * both lists, is an error (which of the two would the operator mean?). */
+static int parse_asn_list(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	bool block = p->key->name[0] == 'B';
+	__u32 *list = block ? c->block_asn : c->allow_asn;
+	const __u32 *other = block ? c->allow_asn : c->block_asn;
+	int *n = block ? &c->n_block_asn : &c->n_allow_asn;
+	int n_other = block ? c->n_allow_asn : c->n_block_asn, i;
+	char eb[GEOFW_ECHO_BUFLEN];
+	__u32 asn;
+	char *w;
+
+	memset(list, 0, sizeof(c->block_asn));
+	*n = 0;
+	while ((w = next_word(&val))) {
+		if (geofw_asn_parse(w, &asn))
+			return fail(p, "\"%s\" is not an AS number (AS64500 or 64500, 1-4294967295)",
+				    geofw_echo(w, eb));
+		for (i = 0; i < *n; i++)
+			if (list[i] == asn)
+				return fail(p, "AS%u is listed twice", asn);
+		for (i = 0; i < n_other; i++)
+			if (other[i] == asn)
+				return fail(p, "AS%u is in both BlockASN and AllowASN", asn);
+		if (*n + n_other == GEOFW_CONF_MAX_ASN)
+			return fail(p, "more than %d ASes in BlockASN and AllowASN together",
+				    GEOFW_CONF_MAX_ASN);
+		list[(*n)++] = asn;
+	}
+	return 0;
+}
+
 static bool is_field_char(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
@@ -805,6 +847,10 @@ static const struct key keys[] = {
 	  .may_be_empty = true },
 	{ "FleetScope", parse_choice, .choices = fleet_scopes, .off = FIELD(fleet_scope) },
 	{ "FleetReplicas", parse_fleet_replicas, .expect = "a number 1-5" },
+	{ "ASNDatabase", parse_asn_db, .expect = "an absolute path or none" },
+	{ "BlockASN", parse_asn_list, .expect = "AS numbers", .may_be_empty = true },
+	{ "AllowASN", parse_asn_list, .expect = "AS numbers", .may_be_empty = true },
+	{ "ASNAction", parse_action, .actions = BLOCKING, .off = FIELD(asn_action) },
 };
 
 #define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -924,6 +970,7 @@ void geofw_conf_defaults(struct geofw_conf *c)
 	set_str(c->fleet_bucket, sizeof(c->fleet_bucket), "geofw");
 	c->fleet_scope = GEOFW_FLEET_SCOPE_FLEET;
 	c->fleet_replicas = 3;
+	c->asn_action = GEOFW_ACT_DROP;
 }
 
 int geofw_conf_parse_buf(const char *buf, size_t len, const char *name,

@@ -28,6 +28,7 @@
 #define GEOFW_CONF_MAX_FIELD	8	/* components of GeoIPField */
 #define GEOFW_CONF_MAX_GEOIP_DB	4	/* files of GeoIPDatabase */
 #define GEOFW_CONF_FIELD_LEN	32	/* 31 characters + NUL each */
+#define GEOFW_CONF_MAX_ASN	GEOFW_ASN_CLASS_MAX_ID	/* BlockASN + AllowASN */
 #define GEOFW_CONF_SUN_PATH	108	/* sizeof(sockaddr_un.sun_path) */
 #define GEOFW_CONF_GROUP_LEN	33	/* 32 characters + NUL */
 #define GEOFW_CONF_LINE_MAX	4096	/* bytes per line, newline excluded */
@@ -96,6 +97,15 @@ struct geofw_conf {
 	bool drop_log;
 	__u32 drop_log_rate;			/* samples per second per CPU */
 
+	/* ASNDatabase: "none" (the default) leaves asn_db empty. */
+	char asn_db[PATH_MAX];
+	/* BlockASN / AllowASN: AS numbers in file order, no AS in both lists,
+	 * at most GEOFW_CONF_MAX_ASN together. */
+	__u32 block_asn[GEOFW_CONF_MAX_ASN];
+	int n_block_asn;
+	__u32 allow_asn[GEOFW_CONF_MAX_ASN];
+	int n_allow_asn;
+	int asn_action;				/* BlockASN's action: drop, reject, http403, log */
 	/* Fleet (NATS JetStream KV, see fleet.h).  n_fleet_servers == 0: no
 	 * fleet.  Credentials: fleet_creds (a .creds file), or fleet_user with
 	 * fleet_password_file, or neither; never both. */

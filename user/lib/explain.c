@@ -30,7 +30,7 @@ struct host_map {
 
 static struct host_map gfw_allow4, gfw_allow6, gfw_block_ip4, gfw_block_ip6, gfw_block_net4,
 	gfw_block_net6, gfw_block4_bits, gfw_country, gfw_geo4_flat, gfw_geo4_more, gfw_geo6_tree,
-	gfw_geo6_more;
+	gfw_geo6_more, gfw_asn4_flat, gfw_asn4_more, gfw_asn6_tree, gfw_asn6_more, gfw_asn_class;
 static int host_err;
 
 static __u32 fd_value_size(int fd)
@@ -158,6 +158,9 @@ static void bind_maps(const struct geofw_maps *m)
 		{ &gfw_country, m->country, false },
 		{ &gfw_geo4_flat, m->geo4_flat, true }, { &gfw_geo4_more, m->geo4_more, true },
 		{ &gfw_geo6_tree, m->geo6_tree, true }, { &gfw_geo6_more, m->geo6_more, true },
+		{ &gfw_asn4_flat, m->asn4_flat, true }, { &gfw_asn4_more, m->asn4_more, true },
+		{ &gfw_asn6_tree, m->asn6_tree, true }, { &gfw_asn6_more, m->asn6_more, true },
+		{ &gfw_asn_class, m->asn_class, false },
 	};
 	size_t i;
 
@@ -175,7 +178,8 @@ static void unbind_maps(void)
 	struct host_map *all[] = { &gfw_allow4, &gfw_allow6, &gfw_block_ip4, &gfw_block_ip6,
 				   &gfw_block_net4, &gfw_block_net6, &gfw_block4_bits, &gfw_country,
 				   &gfw_geo4_flat, &gfw_geo4_more, &gfw_geo6_tree,
-				   &gfw_geo6_more };
+				   &gfw_geo6_more, &gfw_asn4_flat, &gfw_asn4_more, &gfw_asn6_tree,
+				   &gfw_asn6_more, &gfw_asn_class };
 	size_t i;
 
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -240,6 +244,7 @@ int geofw_explain(const struct geofw_maps *m, int family, const __u8 *addr,
 	out->country_id = v.country_id;
 	out->country_looked_up = v.country_looked_up;
 	out->rule_id = v.rule_id;
+	out->asn = v.asn;
 
 	if (v.reason == GEOFW_R_ALLOWLIST) {
 		struct geofw_allow *a = allow_lookup(&pkt, &cfg);

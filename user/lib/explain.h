@@ -19,6 +19,7 @@ struct geofw_explain {
 	__u8  country_id;	/* 0 = none or not looked up */
 	bool  country_looked_up;
 	__u32 rule_id;		/* allow/block rule that decided, 0 = none */
+	__u32 asn;		/* AS whose rule decided (allow_asn, block_asn, log_asn), 0 = none */
 	/* The rule that matched, when one did. */
 	bool  allow_match, block_match;
 	__u8  match_prefixlen;

@@ -41,6 +41,7 @@
 /* Classification of a data record: a country id, or one of these. */
 #define CC_NONE		0
 #define CC_REFUSED	(-1)
+#define CC_NO_RULE	(-2)	/* ASN database: an AS number, its AS has no rule */
 
 struct geofw_geoip_reader {
 	MMDB_s mmdb;
@@ -50,6 +51,8 @@ struct geofw_geoip_reader {
 	struct geofw_geoip_field fallback;	/* depth 0 when unused */
 	__u32 node_count;
 	__u32 data_len;		/* data section up to the metadata marker */
+	unsigned int (*asn_class)(void *ctx, __u32 asn);	/* ASN database, else NULL */
+	void *asn_ctx;
 };
 
 struct cache_slot {
@@ -208,6 +211,27 @@ static int get_path(MMDB_entry_s *entry, const char *const *path, MMDB_entry_dat
 	return -st;
 }
 
+/* An AS number: MaxMind writes uint32, other writers uint16/uint64/int32. */
+static bool record_asn(const MMDB_entry_data_s *v, __u32 *asn)
+{
+	switch (v->type) {
+	case MMDB_DATA_TYPE_UINT16:
+		*asn = v->uint16;
+		return true;
+	case MMDB_DATA_TYPE_UINT32:
+		*asn = v->uint32;
+		return true;
+	case MMDB_DATA_TYPE_INT32:
+		*asn = (__u32)v->int32;
+		return v->int32 >= 0;
+	case MMDB_DATA_TYPE_UINT64:
+		*asn = (__u32)v->uint64;
+		return v->uint64 <= 0xffffffffu;
+	default:
+		return false;
+	}
+}
+
 /* Classifies the record at data offset `offset` into *id.  Returns
  * MMDB_SUCCESS or the libmaxminddb error that made the record unreadable. */
 static int classify(const struct geofw_geoip_reader *r, __u32 offset, int *id,
@@ -224,6 +248,20 @@ static int classify(const struct geofw_geoip_reader *r, __u32 offset, int *id,
 		return -found;
 	if (!found) {
 		*id = CC_NONE;
+		return MMDB_SUCCESS;
+	}
+	if (r->asn_class) {
+		__u32 asn = 0;
+
+		if (!record_asn(&v, &asn)) {
+			*id = CC_REFUSED;
+			if (example)
+				snprintf(example, example_size, "type %u", v.type);
+			return MMDB_SUCCESS;
+		}
+		*id = (int)r->asn_class(r->asn_ctx, asn);
+		if (*id <= 0 || *id > GEOFW_ASN_CLASS_MAX_ID)
+			*id = CC_NO_RULE;
 		return MMDB_SUCCESS;
 	}
 	*id = 0;
@@ -316,6 +354,13 @@ static int pick_schema(struct geofw_geoip_reader *r, const struct geofw_geoip_op
 	bool found;
 	int err, st;
 
+	if (opts && opts->asn_class) {
+		r->schema = GEOFW_GEOIP_SCHEMA_ASN;
+		r->asn_class = opts->asn_class;
+		r->asn_ctx = opts->asn_ctx;
+		field_set(&r->field, "autonomous_system_number");
+		return 0;
+	}
 	if (opts && opts->field_path) {
 		r->schema = GEOFW_GEOIP_SCHEMA_CUSTOM;
 		return field_from_path(r->path, opts->field_path, &r->field);
@@ -483,24 +528,65 @@ void geofw_geoip_close(struct geofw_geoip_reader *r)
 	free(r);
 }
 
-int geofw_geoip_lookup(struct geofw_geoip_reader *r, const struct sockaddr *sa,
-		       unsigned int *country_id)
+/* The record of an address: 1 found (in *res), 0 none, or -errno. */
+static int lookup_record(struct geofw_geoip_reader *r, const struct sockaddr *sa,
+			 MMDB_lookup_result_s *res)
 {
-	MMDB_lookup_result_s res;
-	int merr = MMDB_SUCCESS, id;
+	int merr = MMDB_SUCCESS;
 
-	*country_id = GEOFW_COUNTRY_NONE;
-	res = MMDB_lookup_sockaddr(&r->mmdb, sa, &merr);
+	*res = MMDB_lookup_sockaddr(&r->mmdb, sa, &merr);
 	if (merr == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
 		return -EAFNOSUPPORT;
 	if (merr != MMDB_SUCCESS)
 		return -EINVAL;
-	if (!res.found_entry)
-		return 0;
+	return res->found_entry ? 1 : 0;
+}
+
+int geofw_geoip_lookup(struct geofw_geoip_reader *r, const struct sockaddr *sa,
+		       unsigned int *country_id)
+{
+	MMDB_lookup_result_s res;
+	int st, id;
+
+	*country_id = GEOFW_COUNTRY_NONE;
+	if ((st = lookup_record(r, sa, &res)) <= 0)
+		return st;
 	if (classify(r, res.entry.offset, &id, NULL, 0) != MMDB_SUCCESS)
 		return -EINVAL;
 	if (id > 0)
 		*country_id = (unsigned int)id;
+	return 0;
+}
+
+int geofw_geoip_lookup_asn(struct geofw_geoip_reader *r, const struct sockaddr *sa,
+			   __u32 *asn, char *org, size_t org_size)
+{
+	MMDB_lookup_result_s res;
+	MMDB_entry_data_s v;
+	int found;
+	size_t i, n;
+
+	*asn = 0;
+	if (org_size)
+		org[0] = '\0';
+	if ((found = lookup_record(r, sa, &res)) <= 0)
+		return found;
+	found = get_path(&res.entry, r->field.path, &v);
+	if (found < 0)
+		return -EINVAL;
+	if (found && !record_asn(&v, asn))
+		*asn = 0;
+	found = MMDB_get_value(&res.entry, &v, "autonomous_system_organization", NULL) ==
+			MMDB_SUCCESS && v.has_data && v.type == MMDB_DATA_TYPE_UTF8_STRING;
+	if (found && org_size) {
+		n = v.data_size < org_size - 1 ? v.data_size : org_size - 1;
+		for (i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)v.utf8_string[i];
+
+			org[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+		}
+		org[n] = '\0';
+	}
 	return 0;
 }
 
@@ -688,6 +774,10 @@ static int walk_record(struct walk *w, __u64 rec, __u8 *addr, unsigned int len,
 		w->rep->no_country++;
 		return 0;
 	}
+	if (id == CC_NO_RULE) {
+		w->rep->asn_no_rule++;
+		return 0;
+	}
 	return pvec_push(w, out, addr, len, id);
 }
 
@@ -836,7 +926,12 @@ int geofw_geoip_load(const char *path, const struct geofw_geoip_opts *opts,
 			      path, v4 ? w.v4.n : w.v6.n, v4 ? '4' : '6', v4 ? w.v4.max : w.v6.max);
 		goto out;
 	}
-	if (!w.v4.n && !w.v6.n) {
+	if (r->asn_class && !w.v4.n && !w.v6.n && !rep->asn_no_rule) {
+		err = log_err(-ENODATA, "geoip: %s: no network has an AS number at "
+			      "\"autonomous_system_number\" (not an ASN database?)", path);
+		goto out;
+	}
+	if (!w.v4.n && !w.v6.n && !r->asn_class) {
 		err = no_country_error(&w);
 		goto out;
 	}

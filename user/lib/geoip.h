@@ -40,6 +40,7 @@ enum geofw_geoip_schema {
 	GEOFW_GEOIP_SCHEMA_GEOIP2 = 1,	/* country.iso_code, else registered_country.iso_code */
 	GEOFW_GEOIP_SCHEMA_FLAT,	/* country_code (DB-IP lite, ip-location-db) */
 	GEOFW_GEOIP_SCHEMA_CUSTOM,	/* the caller's field path */
+	GEOFW_GEOIP_SCHEMA_ASN,		/* autonomous_system_number (GeoLite2-ASN, ip-location-db) */
 };
 
 /* A parsed field spec such as "country iso_code".  path[] is NULL-terminated
@@ -59,6 +60,12 @@ struct geofw_geoip_opts {
 	/* Prefixes per family after merging; more is an error.  0 means
 	 * GEOFW_MAX_GEO_V4 / GEOFW_MAX_GEO_V6. */
 	size_t max_prefixes_v4, max_prefixes_v6;
+	/* An ASN database: when set, a network's id is asn_class(asn_ctx, its
+	 * autonomous_system_number), 1..GEOFW_ASN_CLASS_MAX_ID, or 0 to leave it
+	 * out (an AS without a rule).  field_path is ignored; a database where
+	 * no network gets a class loads as empty, not as an error. */
+	unsigned int (*asn_class)(void *ctx, __u32 asn);
+	void *asn_ctx;
 };
 
 struct geofw_geoip_report {
@@ -79,6 +86,8 @@ struct geofw_geoip_report {
 	char invalid_examples[GEOFW_GEOIP_INVALID_EXAMPLES][16];
 	/* Networks whose record has no country at all (not an error). */
 	size_t no_country;
+	/* ASN database: networks of ASes without a rule (left out). */
+	size_t asn_no_rule;
 	double walk_ms;				/* copy, open, walk and merge */
 };
 
@@ -141,6 +150,12 @@ int geofw_geoip_open(const char *path, const struct geofw_geoip_opts *opts,
  * database) or -EINVAL (corrupt database; not logged). */
 int geofw_geoip_lookup(struct geofw_geoip_reader *r, const struct sockaddr *sa,
 		       unsigned int *country_id);
+/* An ASN database's record for an address (opened with opts.asn_class
+ * set): *asn 0 when the address has no record or no AS number; org gets
+ * autonomous_system_organization ("" when absent), control characters
+ * replaced by '?'.  0, -EAFNOSUPPORT or -EINVAL as geofw_geoip_lookup(). */
+int geofw_geoip_lookup_asn(struct geofw_geoip_reader *r, const struct sockaddr *sa,
+			   __u32 *asn, char *org, size_t org_size);
 void geofw_geoip_close(struct geofw_geoip_reader *r);
 
 #endif

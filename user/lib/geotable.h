@@ -85,4 +85,20 @@ int geofw_geo_install(const struct geofw_maps *m, const struct btf *btf,
 /* Remove every generation (no country for any address). */
 int geofw_geo_clear(const struct geofw_maps *m);
 
+/*
+ * The ASN class tables (include/geofw.h): an image built by geofw_geo_build()
+ * from (prefix, class id) pairs, and the class of each id: classes[i] is
+ * class id i + 1.  The classes go into the free slot's half of
+ * gfw_asn_class, a zeroed gfw_cnt_asn entry is made for every AS without
+ * one, then the tables are placed and config.asn_slot flipped: packets see
+ * the old tables with their classes or the new ones with theirs.  On error
+ * nothing in force changes.
+ */
+int geofw_asn_install(const struct geofw_maps *m, const struct btf *btf,
+		      const struct geofw_geo_image *img, const struct geofw_asn_class *classes,
+		      size_t n_classes);
+
+/* No ASN table in force (no AS rule decides). */
+int geofw_asn_clear(const struct geofw_maps *m);
+
 #endif

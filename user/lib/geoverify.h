@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "asntable.h"
 #include "geoip.h"
 
 #define GEOFW_VERIFY_MISMATCHES 10
@@ -50,5 +51,30 @@ int geofw_geo_verify(int probe_fd, struct geofw_geoip_reader *const *readers, si
 
 /* Country the data plane gives one address (family 4 or 6), or -errno. */
 int geofw_geo_probe(int probe_fd, int family, const __u8 *addr);
+
+/* The AS number whose rule the data plane applies to one address (family 4
+ * or 6; 0 = no AS rule), through the geofw_asn_probe program, or -errno. */
+long long geofw_asn_probe(int probe_fd, int family, const __u8 *addr);
+
+struct geofw_asn_verify_result {
+	size_t random_checked, edges_checked, agreed, n_mismatch;
+	struct {
+		char addr[48];
+		__u32 want, got;	/* AS with a rule per libmaxminddb (0 = none), kernel */
+	} mismatch[GEOFW_VERIFY_MISMATCHES];
+	double seconds;
+};
+
+/*
+ * Check `samples` random addresses of each family and, when db is non-NULL,
+ * the first and last address of each of its prefixes: the kernel's AS must
+ * be libmaxminddb's AS for the address when that AS has a rule in cl, else
+ * none (an expired rule counts as a mismatch: verify rules in force).  reader: the database opened with
+ * opts.asn_class set.  The aliased IPv6 ranges are skipped as in
+ * geofw_geo_verify().  0 or -errno.
+ */
+int geofw_asn_verify(int probe_fd, struct geofw_geoip_reader *reader,
+		     const struct geofw_asn_classes *cl, const struct geofw_geoip_db *db,
+		     size_t samples, unsigned int seed, struct geofw_asn_verify_result *res);
 
 #endif

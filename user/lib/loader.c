@@ -143,6 +143,7 @@ int geofw_load(const char *pin_dir, struct geofw_loaded *out)
 	out->xdp_prog_fd = bpf_program__fd(skel->progs.geofw_xdp);
 	out->xdp_l3_prog_fd = bpf_program__fd(skel->progs.geofw_xdp_l3);
 	out->geo_probe_fd = bpf_program__fd(skel->progs.geofw_geo_probe);
+	out->asn_probe_fd = bpf_program__fd(skel->progs.geofw_asn_probe);
 	if ((err = load_tc(skel, out))) {
 		geofw_unload(out);
 		return err;

@@ -22,6 +22,7 @@ struct geofw_loaded {
 	int xdp_prog_fd;
 	int xdp_l3_prog_fd;		/* geofw_xdp_l3: devices without Ethernet header */
 	int geo_probe_fd;		/* geofw_geo_probe, for geo verify */
+	int asn_probe_fd;		/* geofw_asn_probe, for asn verify */
 	struct geofw_tc *tc;		/* TC responder skeleton, NULL if not loaded */
 	int tc_prog_fd;			/* 0 when there is no responder */
 };

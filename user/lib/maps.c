@@ -44,6 +44,12 @@ static const struct {
 	M(resp_watch, GEOFW_MAP_RESP_WATCH),
 	M(resp_flow, GEOFW_MAP_RESP_FLOW),
 	M(evt_limit, GEOFW_MAP_EVENT_LIMIT),
+	M(asn4_flat, GEOFW_MAP_ASN4_FLAT),
+	M(asn4_more, GEOFW_MAP_ASN4_MORE),
+	M(asn6_tree, GEOFW_MAP_ASN6_TREE),
+	M(asn6_more, GEOFW_MAP_ASN6_MORE),
+	M(asn_class, GEOFW_MAP_ASN_CLASS),
+	M(cnt_asn, GEOFW_MAP_CNT_ASN),
 	M(events, GEOFW_MAP_EVENTS),
 #undef M
 };
@@ -235,6 +241,19 @@ int geofw_config_switch_geo_slot(const struct geofw_maps *m, __u8 slot)
 	/* The tables of the slot are in place before the byte says so. */
 	__atomic_store_n(&cfg->geo_slot, slot, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&cfg->geo_generation, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int geofw_config_switch_asn_slot(const struct geofw_maps *m, __u8 slot, bool present)
+{
+	struct geofw_config *cfg;
+	int err;
+
+	if ((err = config_mem(m, &cfg)))
+		return err;
+	/* Slot first: a reader that sees asn_present sees the slot of it. */
+	__atomic_store_n(&cfg->asn_slot, slot, __ATOMIC_RELEASE);
+	__atomic_store_n(&cfg->asn_present, present ? 1 : 0, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -681,6 +700,32 @@ int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,
 	return percpu_sum(m->cnt_rule, rule_id, (__u64 *)out, sizeof(*out) / 8);
 }
 
+int geofw_cnt_asn_read(const struct geofw_maps *m, __u32 asn, struct geofw_asn_stats *out)
+{
+	return percpu_sum(m->cnt_asn, asn, (__u64 *)out, sizeof(*out) / 8);
+}
+
+int geofw_cnt_asn_list(const struct geofw_maps *m, __u32 *asn, struct geofw_asn_stats *out,
+		       size_t max)
+{
+	__u32 key, next;
+	void *prev = NULL;
+	size_t n = 0;
+	int err;
+
+	while (n < max && !bpf_map_get_next_key(m->cnt_asn, prev, &next)) {
+		key = next;
+		prev = &key;
+		err = geofw_cnt_asn_read(m, key, &out[n]);
+		if (err == -ENOENT)
+			continue;	/* removed meanwhile */
+		if (err)
+			return err;
+		asn[n++] = key;
+	}
+	return (int)n;
+}
+
 int geofw_evt_limit_sum(int fd, __u64 *suppressed, __u64 *lost)
 {
 	int ncpu = libbpf_num_possible_cpus(), cpu, err = 0;
@@ -809,6 +854,9 @@ static const char *const reason_names[GEOFW_R_MAX] = {
 	[GEOFW_R_IPV4_TOTLEN] = "malformed_ipv4_totlen",
 	[GEOFW_R_IPV6_TRUNC] = "malformed_ipv6_trunc",
 	[GEOFW_R_ICMP6_ND] = "icmp6_nd",
+	[GEOFW_R_ALLOW_ASN] = "allow_asn",
+	[GEOFW_R_BLOCK_ASN] = "block_asn",
+	[GEOFW_R_LOG_ASN] = "log_asn",
 };
 
 const char *geofw_action_name(unsigned int action)

@@ -25,6 +25,8 @@ struct geofw_maps {
 	int block4_bits;
 	int cnt_reason, cnt_action, cnt_country, cnt_rule, cnt_resp;
 	int nat64, resp_watch, resp_flow, evt_limit;
+	int asn4_flat, asn4_more, asn6_tree, asn6_more;	/* slot → inner map */
+	int asn_class, cnt_asn;
 	int events;
 	/* gfw_block4_bits mapped into memory (BPF_F_MMAPABLE): bits are set
 	 * with plain atomic ORs, no syscall per rule.  NULL if not mapped. */
@@ -58,6 +60,8 @@ int geofw_config_set_policy(const struct geofw_maps *m, const struct geofw_confi
 int geofw_config_set_responder(const struct geofw_maps *m, bool enabled);
 /* geofw_geo_install(): geo_slot, then geo_generation + 1. */
 int geofw_config_switch_geo_slot(const struct geofw_maps *m, __u8 slot);
+/* geofw_asn_install(): asn_slot and asn_present (0: no ASN table in force). */
+int geofw_config_switch_asn_slot(const struct geofw_maps *m, __u8 slot, bool present);
 /*
  * events_rate is a lease of whoever reads the drop log (geofwd with DropLog
  * on, a running `fwctl log`/`top`): set to `to` only if it is `from`
@@ -117,6 +121,11 @@ int geofw_cnt_reason_read(const struct geofw_maps *m, __u32 reason,
 			  struct geofw_reason_stats *out);
 int geofw_cnt_action_read(const struct geofw_maps *m, __u32 action,
 			  struct geofw_reason_stats *out);
+/* gfw_cnt_asn: one AS's counters, or every AS's (at most max, in map
+ * order; the count or -errno). */
+int geofw_cnt_asn_read(const struct geofw_maps *m, __u32 asn, struct geofw_asn_stats *out);
+int geofw_cnt_asn_list(const struct geofw_maps *m, __u32 *asn, struct geofw_asn_stats *out,
+		       size_t max);
 int geofw_cnt_country_read(const struct geofw_maps *m, __u32 country_id,
 			   struct geofw_country_stats *out);
 int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,

@@ -61,6 +61,10 @@ int geofw_counters_read(const struct geofw_maps *m, int evt_limit_fd, unsigned i
 		return err;
 	if ((err = geofw_config_read(m, &cfg)))
 		return err;
+	if ((err = geofw_cnt_asn_list(m, out->asn, out->asn_stats,
+				      sizeof(out->asn) / sizeof(out->asn[0]))) < 0)
+		return err;
+	out->n_asn = (size_t)err;
 	out->events_rate = cfg.events_rate;
 	if (evt_limit_fd >= 0 &&
 	    !geofw_evt_limit_sum(evt_limit_fd, &out->events_suppressed, &out->events_lost))
@@ -196,6 +200,18 @@ static void render_dataplane(struct text *t, const struct geofw_counters *c)
 		for (v = 0; v < 3; v++)
 			put(t, "geofw_country_packets_total{country=\"%s\",verdict=\"%s\"} %llu\n",
 			    cc, verdicts[v], (unsigned long long)n[v]);
+	}
+
+	family(t, "geofw_asn_packets_total", "counter",
+	       "IP packets an AS rule decided, by AS (BlockASN/AllowASN) and verdict "
+	       "(blocked, passed: allowed AS, logged: would have been blocked).");
+	for (k = 0; k < c->n_asn; k++) {
+		const struct geofw_asn_stats *s = &c->asn_stats[k];
+		const __u64 n[3] = { s->blocked, s->passed, s->logged };
+
+		for (v = 0; v < 3; v++)
+			put(t, "geofw_asn_packets_total{asn=\"%u\",verdict=\"%s\"} %llu\n",
+			    c->asn[k], verdicts[v], (unsigned long long)n[v]);
 	}
 
 	family(t, "geofw_responder_packets_total", "counter",

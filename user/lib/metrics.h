@@ -37,6 +37,10 @@ struct geofw_counters {
 	struct geofw_reason_stats action[GEOFW_ACT_MAX];
 	struct geofw_country_stats country[GEOFW_MAX_COUNTRIES];
 	struct geofw_resp_stats resp[GEOFW_RESP_MAX];
+	/* Packets AS rules decided, per AS with a rule (gfw_cnt_asn). */
+	size_t n_asn;
+	__u32 asn[GEOFW_GEO_SLOTS * GEOFW_MAX_ASN_CLASSES];
+	struct geofw_asn_stats asn_stats[GEOFW_GEO_SLOTS * GEOFW_MAX_ASN_CLASSES];
 	/* The rules with the most hits, most first (GEOFW_COUNTERS_RULES). */
 	size_t n_top_rules;
 	__u32 top_rule_id[GEOFW_METRICS_TOP_RULES];

@@ -1,0 +1,132 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# AS rules in the namespace lab (tests/lib/lab.sh) with the fixture ASN
+# database (tests/fixtures/mkmmdb.pl: c1 192.0.2.0/24 AS64500, c2
+# 198.51.100.0/24 AS64502, c3 203.0.113.0/24 AS64503, the country-blocked
+# client): a blocked AS's traffic drops, an allowed AS passes its country
+# block, a new database that moves c2's prefix into a blocked AS takes
+# effect when the file is replaced while a blocked client's packets keep
+# being dropped (none leaks across the switch), a bad replacement keeps the
+# tables in force, and AS rules without a database fail --check-config.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+source tests/lib/lab.sh
+
+PY=/usr/bin/python3
+
+wait_for() {
+	local end=$(( $(date +%s) + $1 ))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+# put SRC DST: the way geoipupdate replaces a file (rename into place).
+put() { cp "$1" "$2.tmp" && mv -f "$2.tmp" "$2"; }
+# asn_config LINE...: the lab configuration with these lines added.
+asn_config() { lab_config "$(printf '%s\n' "$@")"; }
+log_has() { grep -q -- "$1" "$LAB_DIR/geofwd.log"; }
+log_count() { grep -c -- "$1" "$LAB_DIR/geofwd.log"; }
+replaced_after() { [ "$(log_count "asn (ASN database file replaced)")" -gt "$1" ]; }
+# asn_blocked AS: packets of AS blocked, summed over CPUs, read with bpftool.
+asn_blocked() {
+	bpftool -j map dump pinned "$LAB_PIN/gfw_cnt_asn" 2>/dev/null | "$PY" -c '
+import json, sys
+want = int(sys.argv[1]); total = 0
+for e in json.load(sys.stdin):
+    f = e.get("formatted", e)
+    if int(f["key"]) == want:
+        total += sum(v["value"]["blocked"] for v in f["values"])
+print(total)' "$1"
+}
+
+lab_up || { not_ok lab_up "cannot build the lab"; exit 1; }
+ASN=$LAB_DIR/asn
+mkdir -p "$ASN"
+put "$LAB_DIR/lab-asn.mmdb" "$ASN/asn.mmdb"
+
+# --- AS rules need a database -------------------------------------------------------
+asn_config "BlockASN = AS64500"
+out=$("$BUILD/geofwd" -c "$LAB_DIR/geofw.conf" --check-config 2>&1)
+expect_eq no_db/check_config_fails "$?" 1
+expect_match no_db/check_config_says_why "$out" "BlockASN or AllowASN is set but ASNDatabase = none"
+asn_config "ASNDatabase = $LAB_DIR/lab.mmdb" "BlockASN = AS64500"
+out=$("$BUILD/geofwd" -c "$LAB_DIR/geofw.conf" --check-config 2>&1)
+expect_eq country_db/check_config_fails "$?" 1
+expect_match country_db/says_why "$out" "no network has an AS number"
+
+# --- block an AS, allow an AS past its country block --------------------------------
+asn_config "ASNDatabase = $ASN/asn.mmdb" "BlockASN = AS64500 AS64501" "AllowASN = 64503" \
+	"MetricsListen = 127.0.0.1:9748"
+check check_config "$BUILD/geofwd" -c "$LAB_DIR/geofw.conf" --check-config
+geofwd_start || { not_ok geofwd_start "geofwd did not start"; exit 1; }
+ok geofwd_start
+check_fails block/c1_as64500_dropped reach c1 192.0.2.1
+check_fails block/c1_v6_dropped reach c1 2001:db8:1::1
+check block/c2_other_as_passes reach c2 198.51.100.1
+expect_match status/asn_line "$(fwctl status)" "asn: .*asn.mmdb: 3 ASes with rules, 4 IPv4 \+ 74 IPv6 prefixes"
+check allow/c3_allowed_as_passes_country_block reach c3 203.0.113.1
+check allow/c3_v6 reach c3 2001:db8:3::1
+n=$(asn_blocked 64500)
+if [ "${n:-0}" -ge 2 ]; then ok block/counter_bpftool; else not_ok block/counter_bpftool "gfw_cnt_asn[64500].blocked = '$n'"; fi
+expect_match stats/text "$(fwctl stats)" "AS64500 +[1-9][0-9]* +0 +0"
+expect_match stats/allowed_as "$(fwctl stats)" "AS64503 +0 +[1-9][0-9]* +0"
+n=$(fwctl -j stats | "$PY" -c 'import json, sys; print([a["blocked"] for a in json.load(sys.stdin)["ases"] if a["asn"] == 64500][0])')
+if [ "${n:-0}" -ge 2 ]; then ok stats/json; else not_ok stats/json "ases[64500].blocked = '$n'"; fi
+expect_match metrics/asn_packets "$(in_ns srv curl -sf --max-time 5 http://127.0.0.1:9748/metrics)" \
+	'geofw_asn_packets_total\{asn="64500",verdict="blocked"\} [1-9]'
+out=$(fwctl asn verify --db "$ASN/asn.mmdb" --samples 20000)
+expect_eq asn_verify/exit_0 "$?" 0
+expect_match asn_verify/no_mismatch "$out" "mismatches: 0"
+expect_match asn_verify/ases "$out" "ASes with rules: 3"
+out=$(fwctl asn show AS64501 --db "$ASN/asn.mmdb")
+expect_match asn_show/counts "$out" "^AS64501 in .*: 1 IPv4 prefixes \(64 addresses\), 1 IPv6 prefixes"
+expect_match asn_show/rule "$out" "rule in force: block, drop"
+expect_match asn_show/prefix "$out" "203.0.113.64/26"
+expect_match asn_show/prefix6 "$out" "2001:db8:3::100/120"
+check_fails asn_show/bad_as fwctl asn show AS0 --db "$ASN/asn.mmdb"
+expect_match lookup/blocked_as "$(fwctl lookup 192.0.2.2)" "^192.0.2.2: drop \(blocked AS64500"
+expect_match lookup/allowed_as "$(fwctl lookup 2001:db8:3::2)" "^2001:db8:3::2: pass \(allowed AS64503"
+expect_eq lookup/json_as_rule "$(fwctl -j lookup 192.0.2.2 | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["as_rule"])')" 64500
+
+# --- the file replaced: c2's prefix moves to AS64501 (blocked) ------------------------
+# c1 (AS64500 in both databases) pings all along: not one reply may come back.
+in_ns c1 ping -i 0.01 -c 400 -W 1 -q 192.0.2.1 >"$LAB_DIR/ping-c1.txt" 2>&1 &
+PING=$!
+LAB_PIDS+=("$PING")
+sleep 0.5
+before=$(log_count "asn (ASN database file replaced)")
+put "$LAB_DIR/lab-asn2.mmdb" "$ASN/asn.mmdb"
+if wait_for 10 replaced_after "$before"; then
+	ok reload/file_replaced_loaded
+else
+	not_ok reload/file_replaced_loaded "$(tail -3 "$LAB_DIR/geofwd.log")"
+fi
+check_fails reload/c2_moved_to_blocked_as reach c2 198.51.100.1
+check_fails reload/c2_v6_moved reach c2 2001:db8:2::1
+wait "$PING"
+expect_match reload/no_packet_leaked "$(cat "$LAB_DIR/ping-c1.txt")" " 0 received"
+
+# --- a bad replacement keeps the tables in force -------------------------------------
+put "$LAB_DIR/lab.mmdb" "$ASN/asn.mmdb"
+if wait_for 10 log_has "no network has an AS number"; then ok bad/refused; else not_ok bad/refused "$(tail -3 "$LAB_DIR/geofwd.log")"; fi
+expect_match bad/status_says_so "$(fwctl status)" "asn: last error: load failed: .*no network has an AS number.*the previous ASN tables stay in force"
+check_fails bad/c2_still_blocked reach c2 198.51.100.1
+check bad/c3_still_allowed reach c3 203.0.113.1
+check_fails bad/fwctl_reload_fails fwctl reload
+check_fails bad/c1_still_blocked reach c1 192.0.2.1
+
+# --- fwctl reload with new lists --------------------------------------------------------
+put "$LAB_DIR/lab-asn.mmdb" "$ASN/asn.mmdb"
+asn_config "ASNDatabase = $ASN/asn.mmdb" "BlockASN = AS64502"
+check reload/fwctl_reload fwctl reload
+check reload/c1_unblocked reach c1 192.0.2.1
+check_fails reload/c2_blocked reach c2 198.51.100.1
+check_fails reload/c3_country_block_again reach c3 203.0.113.1
+asn_config "ASNDatabase = $ASN/asn.mmdb"
+check reload/no_rules fwctl reload
+check reload/c2_passes_without_rules reach c2 198.51.100.1
+
+[ "$T_FAILED" -eq 0 ]
