@@ -257,6 +257,7 @@ void test_metrics_render_worst_case(void)
 	memset(&c, 0xff, sizeof(c));
 	c.n_top_rules = GEOFW_METRICS_TOP_RULES;
 	c.have_event_limit = true;
+	c.n_asn = sizeof(c.asn) / sizeof(c.asn[0]);	/* every AS class of both slots */
 	for (k = 0; k < GEOFW_MAX_COUNTRIES; k++) {
 		c.country[k].blocked = big;
 		c.country[k].passed = big;

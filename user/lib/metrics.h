@@ -12,7 +12,8 @@
  * Cardinality is bounded by construction: reasons, actions and responder
  * events are fixed enums, countries are at most GEOFW_MAX_COUNTRIES (those
  * with traffic only), rules are the GEOFW_METRICS_TOP_RULES with the most
- * hits, interfaces those configured.  GEOFW_METRICS_MAX holds the largest
+ * hits, ASes those with a rule (at most 254 per slot, two slots),
+ * interfaces those configured.  GEOFW_METRICS_MAX holds the largest
  * text that can come out (tests/unit/metrics.c renders it).
  */
 #ifndef GEOFW_METRICS_H
@@ -28,7 +29,7 @@
 #define GEOFW_METRICS_TOP_RULES		20
 #define GEOFW_METRICS_MAX_IFACES	32
 #define GEOFW_METRICS_IFNAMSIZ		16
-#define GEOFW_METRICS_MAX		(128 * 1024)	/* bytes of text, at most */
+#define GEOFW_METRICS_MAX		(256 * 1024)	/* bytes of text, at most */
 #define GEOFW_METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
 /* A snapshot of the data plane's counters, summed over CPUs. */
