@@ -15,14 +15,6 @@ source tests/lib/lab.sh
 
 PY=/usr/bin/python3
 
-wait_for() {
-	local end=$(( $(date +%s) + $1 ))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
 # put SRC DST: the way geoipupdate replaces a file (rename into place).
 put() { cp "$1" "$2.tmp" && mv -f "$2.tmp" "$2"; }
 # asn_config LINE...: the lab configuration with these lines added.

@@ -20,15 +20,6 @@ value() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print "absent
 # json_get EXPR: a field of the JSON document on stdin, parsed for real.
 json_get() { "$PY" -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
 
-# wait_for SECONDS CMD...: CMD succeeds within SECONDS (polled).
-wait_for() {
-	local end=$(( $(date +%s) + $1 ))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
 enforced() { fwctl status >/dev/null; }
 not_enforced() { ! fwctl status >/dev/null; }
 loads_ok_at_least() { [ "$(fwctl -j status | json_get 'd["geoip"]["loads_ok"]')" -ge "$1" ]; }

@@ -237,6 +237,16 @@ fwctl() {
 
 # ---- traffic -----------------------------------------------------------------------
 
+# wait_for SECONDS CMD...: CMD succeeds within SECONDS (polled, output hidden).
+wait_for() {
+	local end=$(( $(date +%s) + $1 ))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+
 # reach CLIENT ADDR: one ping gets an answer within 1 s.
 reach() { in_ns "$1" ping -c 1 -W 1 -q "$2" >/dev/null 2>&1; }
 
