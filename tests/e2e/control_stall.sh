@@ -24,7 +24,7 @@ status_ms() {
 	echo $((t1 - t0))
 }
 
-# kib FIELD: a VmXXX line of geofwd's /proc status, in kB.
+# kib FIELD: a line of geofwd's /proc status (VmRSS, VmHWM), in kB.
 kib() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$GEOFWD_PID/status"; }
 
 lab_up || { not_ok lab_up "cannot build the lab"; exit 1; }

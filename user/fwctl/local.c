@@ -22,6 +22,7 @@
 #include "geoip.h"
 #include "explain.h"
 #include "fwctl.h"
+#include "grow.h"
 
 /* ---- lookup ----------------------------------------------------------------- */
 
@@ -236,15 +237,11 @@ enum walk_kind { W_ALLOW4, W_ALLOW6, W_IP4, W_IP6, W_NET4, W_NET6 };
 
 static int rules_push(struct pin_rules *r, const struct pin_rule *x)
 {
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 256;
-		struct pin_rule *v = realloc(r->v, cap * sizeof(*v));
+	struct pin_rule *v = geofw_grow(r->v, &r->cap, r->n, sizeof(*v), 256);
 
-		if (!v)
-			return -ENOMEM;
-		r->v = v;
-		r->cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	r->v = v;
 	r->v[r->n++] = *x;
 	return 0;
 }

@@ -15,6 +15,7 @@
  * from the data section).
  */
 #include "geoip.h"
+#include "grow.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -975,15 +976,11 @@ struct merge_out {
 
 static int merge_push(struct merge_out *o, const struct geofw_geo_prefix *p)
 {
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 4096;
-		struct geofw_geo_prefix *g = reallocarray(o->p, cap, sizeof(*g));
+	struct geofw_geo_prefix *g = geofw_grow(o->p, &o->cap, o->n, sizeof(*g), 4096);
 
-		if (!g)
-			return -ENOMEM;
-		o->p = g;
-		o->cap = cap;
-	}
+	if (!g)
+		return -ENOMEM;
+	o->p = g;
 	o->p[o->n++] = *p;
 	return 0;
 }

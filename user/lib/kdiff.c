@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "kdiff.h"
+#include "grow.h"
 #include "maps.h"
 #include "msg.h"
 #include "store.h"
@@ -54,15 +55,11 @@ __u64 geofw_expiry_to_boot_ns(__u64 expires, const struct geofw_clock *now)
 
 int geofw_kdiff_push(struct geofw_kdiff *d, const struct geofw_kentry *e)
 {
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		void *p = realloc(d->v, cap * sizeof(*d->v));
+	struct geofw_kentry *v = geofw_grow(d->v, &d->cap, d->n, sizeof(*v), 64);
 
-		if (!p)
-			return -ENOMEM;
-		d->v = p;
-		d->cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	d->v = v;
 	d->v[d->n++] = *e;
 	return 0;
 }
