@@ -43,7 +43,7 @@ WARN	:= -Wall -Wextra -Werror
 CFLAGS	?= -O2 -g
 USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib \
 	       -I$(BUILD) $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 2>/dev/null)
-LDLIBS	:= -lbpf -lelf -lz -lmaxminddb -lnl-route-3 -lnl-3 -lsqlite3 -lnats -lpthread
+LDLIBS	:= -lbpf -lelf -lz -lmaxminddb -lnl-route-3 -lnl-3 -lsqlite3 -lnats -lcurl -ljansson -lpthread
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I. -Iinclude
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

@@ -9,7 +9,8 @@ PKGS="
 make gcc clang llvm pkg-config
 libbpf-dev bpftool libelf-dev zlib1g-dev
 libmaxminddb-dev mmdb-bin libnl-3-dev libnl-route-3-dev libsqlite3-dev sqlite3
-libnats-dev nats-server
+libnats-dev nats-server libcurl4-openssl-dev libjansson-dev
+crowdsec fail2ban
 libmaxmind-db-writer-perl
 iproute2 iputils-ping ethtool curl netcat-openbsd tcpdump python3-scapy nginx-light util-linux
 nftables iptables ipset wrk prometheus
@@ -37,14 +38,27 @@ fi
 
 echo "deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+# crowdsec's postinst registers with CrowdSec's online API and fails on a host
+# without internet unless this file exists and is not empty (its
+# README.Debian).  The tests run their own LAPI with -no-capi; this file is
+# never read by them.
+case " $missing " in
+*" crowdsec "*)
+	if [ ! -s /etc/crowdsec/online_api_credentials.yaml ]; then
+		mkdir -p /etc/crowdsec
+		printf '# written by geofw install-deps.sh: no online API (offline host)\nurl: http://127.0.0.1:1/\nlogin: offline\npassword: offline\n' \
+			>/etc/crowdsec/online_api_credentials.yaml
+	fi
+	;;
+esac
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-# nginx-light and prometheus (installed for promtool) start servers on the
-# host from their postinst; the tests run their own inside namespaces, so
+# nginx-light, prometheus (installed for promtool), crowdsec and fail2ban
+# start servers on the host from their postinst; the tests run their own inside namespaces, so
 # keep the host's ones out of the way.
 if [ -d /run/systemd/system ]; then
-	for unit in nginx prometheus; do
+	for unit in nginx prometheus crowdsec fail2ban; do
 		if systemctl is-active -q "$unit" 2>/dev/null; then
 			systemctl disable --now "$unit" >/dev/null 2>&1 || true
 		fi

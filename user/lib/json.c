@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "json.h"
+#include "jsonlib.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t geofw_utf8_len(const char *str, size_t left)
@@ -80,4 +83,66 @@ void geofw_json_quote_n(const char *str, size_t len, geofw_json_put_fn put, void
 void geofw_json_quote(const char *s, geofw_json_put_fn put, void *ctx)
 {
 	geofw_json_quote_n(s, strlen(s), put, ctx);
+}
+
+json_t *geofw_json_textn(const char *s, size_t len)
+{
+	static const char rep[] = "\xef\xbf\xbd";	/* U+FFFD */
+	size_t i = 0, o = 0, n;
+	json_t *j;
+	char *buf;
+
+	if (!s)
+		return json_null();
+	for (i = 0; i < len; i += n ? n : 1) {
+		n = geofw_utf8_len(s + i, len - i);
+		if (!n)
+			break;
+	}
+	if (i >= len)
+		return json_stringn_nocheck(s, len);	/* checked above */
+	buf = malloc(len * 3 + 1);	/* each byte at worst one U+FFFD */
+	if (!buf)
+		return NULL;
+	for (i = 0; i < len; i += n ? n : 1) {
+		n = geofw_utf8_len(s + i, len - i);
+		if (n) {
+			memcpy(buf + o, s + i, n);
+			o += n;
+		} else {
+			memcpy(buf + o, rep, 3);
+			o += 3;
+		}
+	}
+	j = json_stringn_nocheck(buf, o);
+	free(buf);
+	return j;
+}
+
+json_t *geofw_json_text(const char *s)
+{
+	return s ? geofw_json_textn(s, strlen(s)) : json_null();
+}
+
+int geofw_json_set_text(json_t *obj, const char *key, const char *s)
+{
+	return json_object_set_new(obj, key, geofw_json_text(s)) ? -ENOMEM : 0;
+}
+
+char *geofw_json_line(const json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER), *line;
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strlen(s);
+	line = realloc(s, n + 2);
+	if (!line) {
+		free(s);
+		return NULL;
+	}
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	return line;
 }
