@@ -298,10 +298,16 @@ static int cmd_add_block(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
 	bool fleet = fleet_scope(r);
-	struct geofw_rule *rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, fleet ? "fleet" : "cli");
+	const char *source = fleet ? "fleet" : cmd->source ? cmd->source : "cli";
+	struct geofw_rule *rules;
 	char buf[GEOFW_CIDR_STRLEN], ttl[32] = "never";
 	int err;
 
+	if (fleet && cmd->source)
+		return reply_error(r, GEOFW_CTL_REJECTED, "add-block: --source and --fleet exclude "
+				   "each other (a fleet rule has source fleet; --local keeps "
+				   "it on this host)");
+	rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, source);
 	if (!rules)
 		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
 	if (fleet) {
@@ -318,9 +324,10 @@ static int cmd_add_block(struct request *r)
 	if (cmd->ttl)
 		duration_str(cmd->ttl, ttl, sizeof(ttl));
 	geofw_cidr_format(&cmd->cidrs[0], buf, sizeof(buf));
-	log_info("uid %u pid %d: add-block %s%s (%s, expires %s)", r->who.uid, r->who.pid, buf,
-		 cmd->n_cidrs > 1 ? " and more" : "",
-		 geofw_action_name((unsigned)(cmd->action >= 0 ? cmd->action : GEOFW_ACT_DROP)), ttl);
+	log_info("uid %u pid %d: add-block %s%s (%s, expires %s, source %s)", r->who.uid,
+		 r->who.pid, buf, cmd->n_cidrs > 1 ? " and more" : "",
+		 geofw_action_name((unsigned)(cmd->action >= 0 ? cmd->action : GEOFW_ACT_DROP)), ttl,
+		 source);
 	return reply_ok(r, "blocked", cmd->n_cidrs, cmd->n_cidrs);
 }
 
