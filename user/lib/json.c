@@ -37,55 +37,6 @@ size_t geofw_utf8_len(const char *str, size_t left)
 	return n;
 }
 
-void geofw_json_quote_n(const char *str, size_t len, geofw_json_put_fn put, void *ctx)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, run = 0, n;
-	char esc[8];
-
-	put(ctx, "\"", 1);
-	while (i < len) {
-		const char *rep = NULL;
-
-		n = geofw_utf8_len((const char *)s + i, len - i);
-		if (n > 1 || (n == 1 && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' &&
-			      s[i] != 0x7f)) {
-			run += n;	/* plain text: written in one piece */
-			i += n;
-			continue;
-		}
-		if (run)
-			put(ctx, (const char *)s + i - run, run);
-		run = 0;
-		if (!n) {
-			rep = "\\ufffd";
-		} else {
-			switch (s[i]) {
-			case '"':  rep = "\\\""; break;
-			case '\\': rep = "\\\\"; break;
-			case '\n': rep = "\\n"; break;
-			case '\r': rep = "\\r"; break;
-			case '\t': rep = "\\t"; break;
-			case '\b': rep = "\\b"; break;
-			case '\f': rep = "\\f"; break;
-			default:
-				snprintf(esc, sizeof(esc), "\\u%04x", s[i]);
-				rep = esc;
-			}
-		}
-		put(ctx, rep, strlen(rep));
-		i++;
-	}
-	if (run)
-		put(ctx, (const char *)s + i - run, run);
-	put(ctx, "\"", 1);
-}
-
-void geofw_json_quote(const char *s, geofw_json_put_fn put, void *ctx)
-{
-	geofw_json_quote_n(s, strlen(s), put, ctx);
-}
-
 json_t *geofw_json_textn(const char *s, size_t len)
 {
 	static const char rep[] = "\xef\xbf\xbd";	/* U+FFFD */
@@ -185,7 +136,7 @@ int geofw_json_array_add(struct geofw_json_array *a, json_t *elem)
 		a->err = -ENOMEM;
 	if (a->n++)
 		array_put(a, ",");
-	if (!a->err && json_dump_callback(elem, a->put, a->ctx, GEOFW_JSON_DUMP))
+	if (!a->err && json_dump_callback(elem, a->put, a->ctx, GEOFW_JSON_DUMP | JSON_ENCODE_ANY))
 		a->err = -EIO;
 	json_decref(elem);
 	return a->err;
