@@ -91,7 +91,17 @@ f2b_cleanup() {
 		F2B_PID=
 	fi
 }
-trap 'f2b_cleanup; [ "$T_FAILED" -gt 0 ] && [ -f "$F2B/fail2ban.log" ] && grep -m5 -A3 " ERROR " "$F2B/fail2ban.log" | sed "s/^/#   /"; lab_on_exit' EXIT
+f2b_on_exit() {
+	local status=$?
+	f2b_cleanup
+	if [ "$T_FAILED" -gt 0 ] && [ -f "$F2B/fail2ban.log" ]; then
+		echo "# fail2ban errors:"
+		grep -m5 -A3 " ERROR " "$F2B/fail2ban.log" | sed 's/^/#   /'
+	fi
+	(exit "$status")	# lab_on_exit exits with the status it finds
+	lab_on_exit
+}
+trap f2b_on_exit EXIT
 
 # In srv's network namespace like geofwd; exec'd by nsenter, so $! is the
 # server itself.
@@ -120,6 +130,16 @@ for r in json.load(sys.stdin):
         print(r["source"], "ttl" if r["expires"] else "forever", left)' "$2" "$(date +%s)"
 }
 f2b_log_tail() { tail -5 "$F2B/fail2ban.log" 2>/dev/null | tr '\n' ' '; }
+# within NAME SECONDS CMD...: ok when CMD succeeds within SECONDS.
+within() {
+	local name=$1
+	shift
+	if wait_for "$@"; then
+		ok "$name"
+	else
+		not_ok "$name" "$(fwctl list blocks | tr '\n' ' ') $(f2b_log_tail)"
+	fi
+}
 
 # A cli rule elsewhere before fail2ban starts banning: not fail2ban's to remove.
 check source/cli_rule fwctl add-block 203.0.113.77 --comment operator
@@ -127,11 +147,7 @@ check source/cli_rule fwctl add-block 203.0.113.77 --comment operator
 # ---- ban / unban -------------------------------------------------------------------
 check ban/reach_before reach c1 192.0.2.1
 fail auth.log 192.0.2.2
-if wait_for 10 f2b_listed fail2ban 192.0.2.2/32; then
-	ok ban/rule_added
-else
-	not_ok ban/rule_added "$(fwctl list blocks | tr '\n' ' ') $(f2b_log_tail)"
-fi
+within ban/rule_added 10 f2b_listed fail2ban 192.0.2.2/32
 read -r src kind left <<<"$(rule_json fail2ban 192.0.2.2/32)"
 expect_eq ban/source "${src:-}" fail2ban
 expect_eq ban/has_ttl "${kind:-}" ttl
@@ -144,49 +160,29 @@ check_fails ban/kernel_drops reach c1 192.0.2.1
 check ban/other_client_passes reach c2 198.51.100.1
 expect_match ban/fail2ban_status "$(f2b_client status lab)" 'Banned IP list:[[:space:]]*192\.0\.2\.2'
 check ban/unban f2b_client set lab unbanip 192.0.2.2
-if wait_for 10 reach c1 192.0.2.1; then ok ban/unban_restores; else not_ok ban/unban_restores; fi
+within ban/unban_restores 10 reach c1 192.0.2.1
 check_fails ban/rule_removed f2b_listed fail2ban 192.0.2.2/32
 
 # ---- IPv6, widened to the /64 ------------------------------------------------------
 check ipv6/reach_before in_ns c1 ping -6 -c 1 -W 1 -q 2001:db8:1::1
 fail auth.log 2001:db8:1::2
-if wait_for 10 f2b_listed fail2ban 2001:db8:1::/64; then
-	ok ipv6/rule_is_slash64
-else
-	not_ok ipv6/rule_is_slash64 "$(fwctl list blocks | tr '\n' ' ') $(f2b_log_tail)"
-fi
+within ipv6/rule_is_slash64 10 f2b_listed fail2ban 2001:db8:1::/64
 check_fails ipv6/kernel_drops in_ns c1 ping -6 -c 1 -W 1 -q 2001:db8:1::1
 check ipv6/ipv4_passes reach c1 192.0.2.1
 check ipv6/unban f2b_client set lab unbanip 2001:db8:1::2
-if wait_for 10 in_ns c1 ping -6 -c 1 -W 1 -q 2001:db8:1::1; then
-	ok ipv6/unban_restores
-else
-	not_ok ipv6/unban_restores "$(fwctl list blocks | tr '\n' ' ')"
-fi
+within ipv6/unban_restores 10 in_ns c1 ping -6 -c 1 -W 1 -q 2001:db8:1::1
 
 # ---- expiry: the ban ends by itself ------------------------------------------------
 fail short.log 198.51.100.2
-if wait_for 10 f2b_listed fail2ban-short 198.51.100.2/32; then
-	ok expiry/rule_added
-else
-	not_ok expiry/rule_added "$(f2b_log_tail)"
-fi
+within expiry/rule_added 10 f2b_listed fail2ban-short 198.51.100.2/32
 check_fails expiry/kernel_drops reach c2 198.51.100.1
-if wait_for 15 reach c2 198.51.100.1; then ok expiry/passes_again; else not_ok expiry/passes_again; fi
+within expiry/passes_again 15 reach c2 198.51.100.1
 not_listed() { ! f2b_listed "$@"; }
-if wait_for 10 not_listed fail2ban-short 198.51.100.2/32; then
-	ok expiry/rule_gone
-else
-	not_ok expiry/rule_gone "$(fwctl list blocks --source fail2ban-short | tr '\n' ' ')"
-fi
+within expiry/rule_gone 10 not_listed fail2ban-short 198.51.100.2/32
 
 # ---- bantime = -1: no expiry in geofw ----------------------------------------------
 fail forever.log 203.0.113.2
-if wait_for 10 f2b_listed fail2ban-forever 203.0.113.2/32; then
-	ok forever/rule_added
-else
-	not_ok forever/rule_added "$(f2b_log_tail)"
-fi
+within forever/rule_added 10 f2b_listed fail2ban-forever 203.0.113.2/32
 read -r src kind left <<<"$(rule_json fail2ban-forever 203.0.113.2/32)"
 expect_eq forever/no_expiry "${kind:-}" forever
 
@@ -196,7 +192,7 @@ wait_for 10 f2b_listed fail2ban 192.0.2.2/32
 check stop/cli_rule_same_address fwctl add-block 192.0.2.2 --comment operator
 check stop/client_stop f2b_client stop
 server_gone() { ! kill -0 "$F2B_PID" 2>/dev/null; }
-if wait_for 20 server_gone; then ok stop/server_exited; else not_ok stop/server_exited; fi
+within stop/server_exited 20 server_gone
 wait "$F2B_PID" 2>/dev/null
 F2B_PID=
 expect_eq stop/fail2ban_rules_gone "$(fwctl list blocks | awk '$NF ~ /^fail2ban/' | wc -l)" 0
