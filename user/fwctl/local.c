@@ -406,11 +406,9 @@ static json_t *list_countries_json(const struct geofw_config *cfg,
 	json_t *listed = json_array();
 	unsigned int id;
 
-	for (id = 1; listed && id <= GEOFW_COUNTRY_MAX_ID; id++)
-		if (pol[id].listed && json_array_append_new(listed, json_string(country_code_or(id, "?")))) {
-			json_decref(listed);
-			listed = NULL;
-		}
+	for (id = 1; id <= GEOFW_COUNTRY_MAX_ID; id++)
+		if (pol[id].listed)
+			geofw_json_push(&listed, json_string(country_code_or(id, "?")));
 	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "countries",
 			 "mode", geofw_cmd_mode_name(cfg->country_mode),
 			 "action", geofw_action_name(cfg->country_block_action), "source", "pins",
@@ -660,29 +658,19 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	if (c->json) {
 		json_t *malformed = json_object(), *pins = json_array();
 
-		for (mf = 0; malformed && mf < GEOFW_MF_MAX; mf++)
-			if (malformed_name(mf) &&
-			    json_object_set_new(malformed, malformed_name(mf),
-						json_string(geofw_action_name(cfg.malformed_action[mf])))) {
-				json_decref(malformed);
-				malformed = NULL;
-			}
-		for (i = 0; pins && i < n_other; i++) {
-			json_t *o = json_pack("{s:o, s:s?, s:o*, s:o*, s:o*}",
-					      "name", geofw_json_text(other[i].name),
-					      "kind", other[i].kind,
-					      "prog_id", other[i].prog_id ?
-					      json_integer((json_int_t)other[i].prog_id) : NULL,
-					      "ifindex", other[i].xdp ?
-					      json_integer((json_int_t)other[i].ifindex) : NULL,
-					      "ifname", other[i].xdp ?
-					      geofw_json_text(if_indextoname(other[i].ifindex, ifname)) : NULL);
-
-			if (json_array_append_new(pins, o)) {
-				json_decref(pins);
-				pins = NULL;
-			}
-		}
+		for (mf = 0; mf < GEOFW_MF_MAX; mf++)
+			if (malformed_name(mf))
+				geofw_json_put(&malformed, malformed_name(mf),
+					       json_string(geofw_action_name(cfg.malformed_action[mf])));
+		for (i = 0; i < n_other; i++)
+			geofw_json_push(&pins, json_pack("{s:o, s:s?, s:o*, s:o*, s:o*}",
+				"name", geofw_json_text(other[i].name), "kind", other[i].kind,
+				"prog_id", other[i].prog_id ?
+					   json_integer((json_int_t)other[i].prog_id) : NULL,
+				"ifindex", other[i].xdp ?
+					   json_integer((json_int_t)other[i].ifindex) : NULL,
+				"ifname", other[i].xdp ?
+					  geofw_json_text(if_indextoname(other[i].ifindex, ifname)) : NULL));
 		return fwctl_json_print(c, json_pack(
 			"{s:{s:b, s:o}, s:{s:o, s:I, s:I},"
 			" s:{s:s, s:s, s:s, s:b, s:o}, s:{s:b, s:I, s:I},"
