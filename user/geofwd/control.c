@@ -61,6 +61,13 @@ static int put_ctl(const char *buf, size_t size, void *w)
 	return geofw_ctl_write(w, buf, size) ? -1 : 0;
 }
 
+/* Text that is not our own (names, paths, comments): "" when absent, as
+ * the answers have always had it. */
+static json_t *answer_text(const char *s)
+{
+	return geofw_json_text(s ? s : "");
+}
+
 /* Send doc (jansson; NULL: building it ran out of memory) as one line. */
 static char *json_answer(json_t *doc)
 {
@@ -78,8 +85,8 @@ static int reply_error(struct request *r, int status, const char *msg)
 		geofw_ctl_writef(r->w, "%s\n", msg);
 		return status;
 	}
-	/* Text that is not our own (file names) goes in as geofw_json_text. */
-	line = json_answer(json_pack("{s:o}", "error", geofw_json_text(msg)));
+	/* The message may name files: foreign text. */
+	line = json_answer(json_pack("{s:o}", "error", answer_text(msg)));
 	/* Out of memory, the one answer that needs no allocation. */
 	geofw_ctl_writef(r->w, "%s", line ? line : "{\"error\":\"out of memory\"}\n");
 	free(line);
@@ -266,15 +273,15 @@ static int cmd_fleet_status(struct request *r)
 		json_t *servers = json_array();
 
 		for (i = 0; i < c->n_fleet_servers; i++)
-			geofw_json_push(&servers, geofw_json_text(c->fleet_servers[i]));
+			geofw_json_push(&servers, answer_text(c->fleet_servers[i]));
 		return reply_json(r, GEOFW_CTL_OK, json_pack(
 			"{s:b, s:o, s:b, s:o, s:o, s:b, s:b, s:I, s:I, s:I, s:o, s:s}",
 			"configured", (int)fi.configured, "servers", servers,
-			"connected", (int)fi.connected, "server", geofw_json_text(fi.url),
-			"bucket", geofw_json_text(c->fleet_bucket), "writable", (int)fi.writable,
+			"connected", (int)fi.connected, "server", answer_text(fi.url),
+			"bucket", answer_text(c->fleet_bucket), "writable", (int)fi.writable,
 			"in_step", (int)fi.synced, "revision", (json_int_t)fi.revision,
 			"seconds_since_update", (json_int_t)age, "pending", (json_int_t)fi.pending,
-			"error", geofw_json_text(fi.error),
+			"error", answer_text(fi.error),
 			"default_scope", fi.configured && c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET ?
 					 "fleet" : "local"));
 	}
@@ -505,7 +512,7 @@ static int cmd_import(struct request *r)
 		 r->who.uid, r->who.pid, source, list.n, list.duplicates, removed);
 	if (r->json) {
 		reply_json(r, GEOFW_CTL_OK, json_pack("{s:b, s:s, s:o, s:I, s:I, s:I}", "ok", 1,
-				"what", "imported", "source", geofw_json_text(source),
+				"what", "imported", "source", answer_text(source),
 				"count", (json_int_t)list.n, "duplicates", (json_int_t)list.duplicates,
 				"replaced", (json_int_t)removed));
 	} else {
@@ -542,8 +549,8 @@ static int list_block(const struct geofw_rule *b, struct request *r)
 			"prefix", buf, "action", geofw_action_name(b->action),
 			"rule_id", (json_int_t)b->rule_id, "expires", (json_int_t)b->expires,
 			"created", (json_int_t)b->created, "uid", (json_int_t)b->uid,
-			"pid", (json_int_t)b->pid, "source", geofw_json_text(b->source),
-			"comment", geofw_json_text(b->comment)));
+			"pid", (json_int_t)b->pid, "source", answer_text(b->source),
+			"comment", answer_text(b->comment)));
 	geofw_ctl_writef(r->w, "block  %-43s %-7s id %-5u %s%s%s%s\n", buf,
 			 geofw_action_name(b->action), b->rule_id,
 			 b->expires ? "expires in " : "", left, b->expires ? "  " : "", b->source);
@@ -562,7 +569,7 @@ static int list_allow(const struct geofw_rule *a, struct request *r)
 			"{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "type", "allow", "prefix", buf,
 			"rule_id", (json_int_t)a->rule_id, "created", (json_int_t)a->created,
 			"uid", (json_int_t)a->uid, "pid", (json_int_t)a->pid,
-			"source", geofw_json_text(a->source), "comment", geofw_json_text(a->comment)));
+			"source", answer_text(a->source), "comment", answer_text(a->comment)));
 	geofw_ctl_writef(r->w, "allow  %-43s id %-5u %s%s%s\n", buf, a->rule_id, a->source,
 			 a->comment[0] ? "  # " : "", a->comment);
 	return 0;
@@ -723,14 +730,14 @@ static int cmd_status(struct request *r)
 
 			geofw_json_push(&ifaces, json_pack(
 				"{s:o, s:i, s:b, s:s, s:b, s:b, s:i, s:s, s:b, s:b, s:o}",
-				"name", geofw_json_text(ifc->name), "ifindex", ifc->ifindex,
+				"name", answer_text(ifc->name), "ifindex", ifc->ifindex,
 				"attached", ifc->xdp_link >= 0,
 				"xdp_mode", ifc->xdp_link >= 0 ? geofw_xdp_mode_name(ifc->xdp_mode) : "",
 				"tc", (int)ifc->tc, "protected", (int)gfwd_iface_protected(ifc),
 				"link_type", (int)ifc->link_type,
 				"link_type_name", gfwd_link_type_name(ifc->link_type),
 				"l3", (int)ifc->l3, "responder_stalled", (int)ifc->resp_stalled,
-				"error", geofw_json_text(ifc->error)));
+				"error", answer_text(ifc->error)));
 		}
 		return reply_json(r, degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK, json_pack(
 			"{s:{s:b, s:b, s:o},"
@@ -739,9 +746,9 @@ static int cmd_status(struct request *r)
 			" s:{s:b, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o},"
 			" s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
 			"country_policy", "configured", (int)gfwd_country_policy_wanted(d),
-			"enforced", (int)country_ok, "reason", geofw_json_text(country_why),
+			"enforced", (int)country_ok, "reason", answer_text(country_why),
 			"daemon", "running", 1, "pid", (int)getpid(),
-			"config", geofw_json_text(d->conf_path),
+			"config", answer_text(d->conf_path),
 			"reloads_ok", (json_int_t)d->reloads_ok,
 			"reloads_failed", (json_int_t)d->reloads_failed,
 			"last_reload", (json_int_t)d->last_reload,
@@ -750,13 +757,13 @@ static int cmd_status(struct request *r)
 			"interfaces", ifaces,
 			"geoip", "loaded", (int)d->db.loaded, "loads_ok", (json_int_t)d->db_loads_ok,
 			"loads_failed", (json_int_t)d->db_loads_failed,
-			"path", geofw_json_text(d->db.path),
-			"type", geofw_json_text(d->db.database_type),
+			"path", answer_text(d->db.path),
+			"type", answer_text(d->db.database_type),
 			"build_epoch", (json_int_t)d->db.build_epoch,
 			"loaded_at", (json_int_t)d->db.loaded_at, "prefixes_v4", (json_int_t)d->db.n_v4,
 			"prefixes_v6", (json_int_t)d->db.n_v6, "countries", (json_int_t)d->db.countries,
 			"generation", (json_int_t)cfg.geo_generation,
-			"error", geofw_json_text(d->db.error),
+			"error", answer_text(d->db.error),
 			"rules", "block_ip4", (json_int_t)n.block_ip4, "block_ip6", (json_int_t)n.block_ip6,
 			"block_net4", (json_int_t)n.block_net4, "block_net6", (json_int_t)n.block_net6,
 			"allow4", (json_int_t)n.allow4, "allow6", (json_int_t)n.allow6));
