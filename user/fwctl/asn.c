@@ -60,7 +60,7 @@ int fwctl_asn_show(struct fwctl *c, const struct geofw_cmd *cmd)
 	struct geofw_geoip_db db = { 0 };
 	struct geofw_maps m;
 	__u64 n4 = 0, n6 = 0;
-	bool pins = false;
+	bool pins, json;
 	size_t i;
 	int ret;
 
@@ -70,9 +70,13 @@ int fwctl_asn_show(struct fwctl *c, const struct geofw_cmd *cmd)
 	if (geofw_asn_classes_make(&rule, 1, &one) || geofw_asn_db_load(path, &one, &db))
 		return fwctl_fail(c, FWCTL_EXIT_FAIL, "%s",
 				  c->lib_err[0] ? c->lib_err : "cannot load the ASN database");
-	/* The rule in force, if the firewall's pins are there. */
-	if (!fwctl_open_pins(c, &m)) {
-		pins = true;
+	/* The rule in force, if the firewall's pins are there.  Why they are
+	 * not goes to stderr, with -j too: stdout holds one document. */
+	json = c->json;
+	c->json = false;
+	pins = !fwctl_open_pins(c, &m);
+	c->json = json;
+	if (pins) {
 		if (!geofw_asn_classes_in_force(&m, &in_force)) {
 			unsigned int id = geofw_asn_class_of(&in_force, cmd->asns[0]);
 
