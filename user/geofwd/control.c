@@ -624,10 +624,10 @@ static int read_failed(struct request *r, int ret)
 	return reply_error(r, GEOFW_CTL_INTERNAL, r->err);
 }
 
-static int cmd_list(struct request *r)
+static int list_rules(struct request *r, int what)
 {
 	const char *source = r->cmd->source;
-	int what = r->cmd->list, ret = 0;
+	int ret = 0;
 
 	/* Element by element: a million rules are not built as one tree
 	 * (docs/design-notes.md, "JSON"). */
@@ -665,9 +665,18 @@ static int export_rule(const struct geofw_rule *b, void *arg)
 	return 0;
 }
 
+static int cmd_list(struct request *r)
+{
+	return list_rules(r, r->cmd->list);
+}
+
 static int cmd_export(struct request *r)
 {
 	int ret;
+
+	/* -j: one JSON document, the block rules as list -j gives them */
+	if (r->json)
+		return list_rules(r, GEOFW_LIST_BLOCKS);
 
 	geofw_ctl_writef(r->w, "# geofw block rules%s%s, exported %lld (UNIX time)\n",
 			 r->cmd->source ? " of " : "", r->cmd->source ? r->cmd->source : "",
