@@ -26,6 +26,7 @@
 
 #include "countries.h"
 #include "geoip.h"
+#include "jsonlib.h"
 #include "log.h"
 
 struct range {
@@ -62,7 +63,8 @@ static int cmd_geo(int argc, char **argv)
 	size_t per_country[GEOFW_MAX_COUNTRIES] = {}, total = 0, i;
 	unsigned char wanted[GEOFW_MAX_COUNTRIES] = {};
 	struct geofw_geoip_db db = {};
-	char *list = NULL, *tok, *save;
+	char *list = NULL, *tok, *save, *line;
+	json_t *counts, *doc;
 	int c, id, ret = 1;
 	FILE *out;
 
@@ -109,13 +111,22 @@ static int cmd_geo(int argc, char **argv)
 		fprintf(stderr, "benchdata: %s: write error\n", out_path);
 		goto out;
 	}
-	printf("{\"prefixes_v4\":%zu,\"database_v4\":%zu,\"database_v6\":%zu,\"countries\":{",
-	       total, db.n_v4, db.n_v6);
-	for (i = 0, c = 0; i < GEOFW_MAX_COUNTRIES; i++)
+	counts = json_object();
+	for (i = 0; i < GEOFW_MAX_COUNTRIES; i++)
 		if (wanted[i])
-			printf("%s\"%s\":%zu", c++ ? "," : "", geofw_country_code((unsigned int)i),
-			       per_country[i]);
-	printf("}}\n");
+			geofw_json_put(&counts, geofw_country_code((unsigned int)i),
+				       json_integer((json_int_t)per_country[i]));
+	doc = json_pack("{s:I, s:I, s:I, s:o}", "prefixes_v4", (json_int_t)total,
+			"database_v4", (json_int_t)db.n_v4, "database_v6", (json_int_t)db.n_v6,
+			"countries", counts);
+	line = doc ? geofw_json_line(doc) : NULL;
+	json_decref(doc);
+	if (!line || fputs(line, stdout) == EOF) {
+		fprintf(stderr, "benchdata: cannot write the result\n");
+		free(line);
+		goto out;
+	}
+	free(line);
 	ret = total ? 0 : 1;
 	if (!total)
 		fprintf(stderr, "benchdata: no IPv4 prefix for these countries\n");

@@ -30,6 +30,7 @@
 #include "bench.skel.h"
 #include "geoip.h"
 #include "geotable.h"
+#include "jsonlib.h"
 #include "log.h"
 #include "maps.h"
 
@@ -316,7 +317,9 @@ static void print_and_json(const char *json_path, double load_s, size_t kbytes,
 			   const struct geofw_geoip_db *db)
 {
 	FILE *j = json_path ? fopen(json_path, "w") : NULL;
+	json_t *lookup, *doc;
 	int i, miss = 0;
+	char *line;
 
 	printf("\n%-34s %-4s %-7s %10s %12s  %s\n", "row", "fam", "keys", "ns/pkt", "above no-op",
 	       "target");
@@ -347,14 +350,21 @@ static void print_and_json(const char *json_path, double load_s, size_t kbytes,
 	       repeat < 1000000 ? " --quick" : "");
 	if (!j)
 		return;
-	fprintf(j, "{\n  \"repeat\": %u, \"runs\": %d,\n  \"lookup\": [\n", repeat, runs);
+	lookup = json_array();
 	for (i = 0; i < n_rows; i++)
-		fprintf(j, "    {\"row\": \"%s\", \"program\": \"%s\", \"family\": %d, \"keys\": \"%s\", "
-			"\"ns\": %.1f, \"above_noop_ns\": %.1f, \"target_ns\": %.0f}%s\n",
-			rows[i].name, rows[i].prog, rows[i].family, rows[i].keyset, rows[i].ns,
-			rows[i].above, rows[i].target, i + 1 < n_rows ? "," : "");
-	fprintf(j, "  ],\n  \"geo_load_switch_s\": %.3f,\n  \"geo_kernel_bytes\": %zu,\n"
-		"  \"misses\": %d\n}\n", load_s, kbytes, miss);
+		geofw_json_push(&lookup, json_pack("{s:s, s:s, s:i, s:s?, s:o, s:o, s:o}",
+			"row", rows[i].name, "program", rows[i].prog, "family", rows[i].family,
+			"keys", rows[i].keyset, "ns", geofw_json_real3(rows[i].ns),
+			"above_noop_ns", geofw_json_real3(rows[i].above),
+			"target_ns", geofw_json_real3(rows[i].target)));
+	doc = json_pack("{s:I, s:i, s:o, s:o, s:I, s:i}", "repeat", (json_int_t)repeat, "runs", runs,
+			"lookup", lookup, "geo_load_switch_s", geofw_json_real3(load_s),
+			"geo_kernel_bytes", (json_int_t)kbytes, "misses", miss);
+	line = doc ? geofw_json_line(doc) : NULL;
+	json_decref(doc);
+	if (!line || fputs(line, j) == EOF)
+		fprintf(stderr, "geofw-bench: %s: cannot write the results\n", json_path);
+	free(line);
 	fclose(j);
 }
 

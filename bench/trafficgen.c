@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonlib.h"	/* jansson and geofw's dump flags (macros only) */
 #include "trafficgen.h"
 #include "trafficgen.skel.h"
 
@@ -299,6 +300,7 @@ static int cmd_send(int argc, char **argv)
 	struct in_addr daddr;
 	struct xdp_md ctx_in = {};
 	unsigned long long sent = 0;
+	json_t *doc;
 	__u32 chunk = CHUNK_FIRST;
 	size_t n_p = 0;
 	int c, ifindex, err, ret = 1;
@@ -381,8 +383,14 @@ static int cmd_send(int argc, char **argv)
 			chunk = (__u32)((seconds - elapsed) * rate) + 1;
 	} while (elapsed < seconds && !stop);
 	cpu = cpu_s() - c0;
-	printf("{\"sent\":%llu,\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"mpps\":%.4f}\n",
-	       sent, elapsed, cpu, (double)sent / elapsed / 1e6);
+	doc = json_pack("{s:I, s:f, s:f, s:f}", "sent", (json_int_t)sent, "seconds", elapsed,
+			"cpu_seconds", cpu, "mpps", (double)sent / elapsed / 1e6);
+	if (!doc || json_dumpf(doc, stdout, GEOFW_JSON_DUMP) || putchar('\n') == EOF) {
+		fprintf(stderr, "trafficgen: cannot write the result\n");
+		json_decref(doc);
+		goto out;
+	}
+	json_decref(doc);
 	ret = 0;
 out:
 	geofw_trafficgen__destroy(skel);

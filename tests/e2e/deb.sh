@@ -111,7 +111,8 @@ for f in /lib/systemd/system/geofwd.service /usr/lib/sysusers.d/geofw.conf \
 	 /usr/lib/tmpfiles.d/geofw.conf /usr/share/man/man8/geofwd.8.gz \
 	 /usr/share/man/man8/fwctl.8.gz /usr/share/man/man5/geofw.conf.5.gz \
 	 /usr/share/bash-completion/completions/fwctl /usr/share/doc/geofw/copyright \
-	 /usr/share/doc/geofw/examples/geofw.json /etc/geofw/geofw.conf /etc/geofw/403.html; do
+	 /usr/share/doc/geofw/examples/geofw.json /etc/geofw/geofw.conf /etc/geofw/403.html \
+	 /etc/fail2ban/action.d/geofw.conf; do
 	if [ -f "$f" ]; then ok "install/$f"; else not_ok "install/$f" "missing"; fi
 done
 if getent group geofw >/dev/null; then ok install/group_geofw; else not_ok install/group_geofw; fi
@@ -122,7 +123,7 @@ else
 fi
 if [ -d /run/geofw ]; then ok install/runtime_dir; else not_ok install/runtime_dir; fi
 conffiles=$(dpkg-query -W -f='${Conffiles}' geofw)
-for f in /etc/geofw/geofw.conf /etc/geofw/403.html; do
+for f in /etc/geofw/geofw.conf /etc/geofw/403.html /etc/fail2ban/action.d/geofw.conf; do
 	if [[ $conffiles == *" $f "* ]]; then ok "install/conffile_$f"; else not_ok "install/conffile_$f" "$conffiles"; fi
 done
 if [ -L /etc/systemd/system/multi-user.target.wants/geofwd.service ]; then

@@ -74,6 +74,12 @@ d = json.load(sys.stdin)
 rules = d if isinstance(d, list) else d.get("rules", d)
 print([r["source"] for r in rules if r.get("prefix") == "198.51.100.99/32"][0])' <<<"$lst")" \
 	$'import:imp"quote\\back\u00e9\U0001f525.txt'
+# export -j: the block rules, one JSON document like list's.
+lst=$(fwctl -j export)
+expect_eq hostile/export_json_source "$("$PY" -c '
+import json, sys
+print([r["source"] for r in json.load(sys.stdin) if r["prefix"] == "198.51.100.99/32"][0])' <<<"$lst")" \
+	$'import:imp"quote\\back\u00e9\U0001f525.txt'
 # Refused imports: a bad line in a file with an overlong UTF-8 form in its
 # name, and names with a control character or bytes that are not UTF-8
 # (rule sources may hold neither): each error is a JSON document too.

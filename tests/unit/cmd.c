@@ -45,6 +45,8 @@ static void describe(const struct geofw_cmd *c, char *buf, size_t len)
 		ADD(" replace");
 	if (c->file)
 		ADD(" file=<%s>", c->file);
+	if (c->source)
+		ADD(" source=<%s>", c->source);
 	if (c->id == GEOFW_CMD_LIST)
 		ADD(" list=%d", c->list);
 	if (c->watch)
@@ -103,6 +105,17 @@ static const struct {
 	   "add-block 203.0.113.0/24 action=drop comment=<>"),
 	OK(ARGV("add-block", "203.0.113.0/24", "--comment", "--force"),
 	   "add-block 203.0.113.0/24 action=drop comment=<--force>"),
+	OK(ARGV("add-block", "192.0.2.7", "--source", "fail2ban", "--ttl", "600"),
+	   "add-block 192.0.2.7/32 action=drop ttl=600 source=<fail2ban>"),
+	OK(ARGV("add-block", "192.0.2.7", "--source=fail2ban-sshd"),
+	   "add-block 192.0.2.7/32 action=drop source=<fail2ban-sshd>"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "fleet"),
+	    "=add-block: --source: fleet is filled by geofwd itself and replaced as a set"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "import:drop.txt"), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "crowdsec"), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "feed:spamhaus"), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", ""), "--source: empty"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "a\x01b"), "control character"),
 	OK(ARGV("add-block", "0.0.0.0/0", "--force"), "add-block 0.0.0.0/0 action=drop force"),
 	OK(ARGV("add-block", "--force", "::/0"), "add-block ::/0 action=drop force"),
 	OK(ARGV("add-block", "203.0.113.0/24", "--force"),

@@ -115,6 +115,9 @@ static const struct {
 	  "{\"\\u0063idr\":\"198.51.100.0/24\"}\n"
 	  "{\"type\":\"metadata\",\"nested\":{\"x\":[[[]]]}}\n", 0,
 	  "198.51.100.0/24 203.0.113.0/24", 0, 3 },
+	{ "json deep nesting in a field not used",
+	  "{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],"
+	  "\"cidr\":\"203.0.113.0/24\"}\n", 0, "203.0.113.0/24", 0, 1 },
 	{ "json v6", "{\"cidr\":\"2001:db8::/32\",\"sblid\":\"SBL1\",\"rir\":\"arin\"}\n", 0,
 	  "2001:db8::/32", 0, 1 },
 	{ "firehol netset", firehol_netset, 0,
@@ -165,11 +168,11 @@ static const struct {
 	{ "json empty object", "{}\n", 0, "1: JSON line without a \"cidr\" field" },
 	{ "json cidr number", "{\"cidr\":5}\n", 0, "1: \"cidr\" must be a string" },
 	{ "json cidr twice", "{\"cidr\":\"203.0.113.0/24\",\"cidr\":\"198.51.100.0/24\"}\n", 0,
-	  "1: \"cidr\" given twice" },
+	  "1: malformed JSON at column 31: duplicate object key" },
 	{ "json bad cidr", "{\"cidr\":\"203.0.113.7/24\"}\n", 0,
 	  "1: 203.0.113.7/24: host bits set; did you mean 203.0.113.0/24?" },
 	{ "json cidr with space", "{\"cidr\":\" 203.0.113.0/24\"}\n", 0, "1:  203.0.113.0/24: not an" },
-	{ "json unterminated", "{\"cidr\":\"203.0.113.0/24\"\n", 0, "1: malformed JSON at column 25" },
+	{ "json unterminated", "{\"cidr\":\"203.0.113.0/24\"\n", 0, "1: malformed JSON at column 24: '}' expected" },
 	{ "json trailing text", "{\"cidr\":\"203.0.113.0/24\"} # x\n", 0, "1: malformed JSON at column 27" },
 	{ "json trailing comma", "{\"cidr\":\"203.0.113.0/24\",}\n", 0, "1: malformed JSON" },
 	{ "json single quotes", "{'cidr':'203.0.113.0/24'}\n", 0, "1: malformed JSON at column 2" },
@@ -180,9 +183,9 @@ static const struct {
 	{ "json bad number", "{\"n\":01,\"cidr\":\"203.0.113.0/24\"}\n", 0, "1: malformed JSON" },
 	{ "json bad literal", "{\"n\":tru,\"cidr\":\"203.0.113.0/24\"}\n", 0, "1: malformed JSON" },
 	{ "json array line", "[\"203.0.113.0/24\"]\n", 0, "1: [\"203.0.113.0/24\"]: not an IPv4" },
-	{ "json too deep",
-	  "{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],"
-	  "\"cidr\":\"203.0.113.0/24\"}\n", 0, "1: malformed JSON" },
+	{ "json not UTF-8", "{\"x\":\"\xff\",\"cidr\":\"203.0.113.0/24\"}\n", 0,
+	  "1: malformed JSON" },
+	{ "json NUL escape", "{\"cidr\":\"203.0.113.0/24\\u0000\"}\n", 0, "1: malformed JSON" },
 	{ "metadata not a string type", "{\"type\":1}\n", 0, "1: JSON line without a \"cidr\"" },
 };
 

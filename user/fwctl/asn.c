@@ -60,8 +60,7 @@ int fwctl_asn_show(struct fwctl *c, const struct geofw_cmd *cmd)
 	struct geofw_geoip_db db = { 0 };
 	struct geofw_maps m;
 	__u64 n4 = 0, n6 = 0;
-	bool pins = false;
-	struct json j;
+	bool pins, json;
 	size_t i;
 	int ret;
 
@@ -71,9 +70,13 @@ int fwctl_asn_show(struct fwctl *c, const struct geofw_cmd *cmd)
 	if (geofw_asn_classes_make(&rule, 1, &one) || geofw_asn_db_load(path, &one, &db))
 		return fwctl_fail(c, FWCTL_EXIT_FAIL, "%s",
 				  c->lib_err[0] ? c->lib_err : "cannot load the ASN database");
-	/* The rule in force, if the firewall's pins are there. */
-	if (!fwctl_open_pins(c, &m)) {
-		pins = true;
+	/* The rule in force, if the firewall's pins are there.  Why they are
+	 * not goes to stderr, with -j too: stdout holds one document. */
+	json = c->json;
+	c->json = false;
+	pins = !fwctl_open_pins(c, &m);
+	c->json = json;
+	if (pins) {
 		if (!geofw_asn_classes_in_force(&m, &in_force)) {
 			unsigned int id = geofw_asn_class_of(&in_force, cmd->asns[0]);
 
@@ -106,40 +109,30 @@ int fwctl_asn_show(struct fwctl *c, const struct geofw_cmd *cmd)
 			printf("  %s/%u\n", a, p->prefixlen);
 		}
 	} else {
-		json_init(&j, stdout);
-		json_obj(&j, NULL);
-		json_u64(&j, "asn", cmd->asns[0]);
-		json_str(&j, "database", path);
-		json_u64(&j, "prefixes_v4", db.n_v4);
-		json_u64(&j, "prefixes_v6", db.n_v6);
-		json_u64(&j, "addresses_v4", n4);
-		json_u64(&j, "networks64_v6", n6);
-		if (rc) {
-			json_obj(&j, "rule");
-			json_str(&j, "kind", rc->kind == GEOFW_ASN_ALLOW ? "allow" : "block");
-			json_str(&j, "action", geofw_action_name(rc->kind == GEOFW_ASN_ALLOW ?
-								 GEOFW_ACT_PASS : rc->action));
-			json_u64(&j, "blocked", st.blocked);
-			json_u64(&j, "passed", st.passed);
-			json_u64(&j, "logged", st.logged);
-			json_obj_end(&j);
-		} else {
-			json_null(&j, "rule");
-		}
-		json_arr(&j, "prefixes");
+		json_t *prefixes = json_array(), *jr = json_null();
+
+		if (rc)
+			jr = json_pack("{s:s, s:s, s:I, s:I, s:I}",
+				       "kind", rc->kind == GEOFW_ASN_ALLOW ? "allow" : "block",
+				       "action", geofw_action_name(rc->kind == GEOFW_ASN_ALLOW ?
+								   GEOFW_ACT_PASS : rc->action),
+				       "blocked", (json_int_t)st.blocked, "passed", (json_int_t)st.passed,
+				       "logged", (json_int_t)st.logged);
 		for (i = 0; i < db.n_v4 + db.n_v6; i++) {
 			const struct geofw_geo_prefix *p = i < db.n_v4 ? &db.v4[i] : &db.v6[i - db.n_v4];
 
 			inet_ntop(i < db.n_v4 ? AF_INET : AF_INET6, p->addr, a, sizeof(a));
 			snprintf(pfx, sizeof(pfx), "%s/%u", a, p->prefixlen);
-			json_str(&j, NULL, pfx);
+			geofw_json_push(&prefixes, json_string(pfx));
 		}
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_done(&j);
+		ret = fwctl_json_print(c, json_pack("{s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:o}",
+			"asn", (json_int_t)cmd->asns[0], "database", geofw_json_text(path),
+			"prefixes_v4", (json_int_t)db.n_v4, "prefixes_v6", (json_int_t)db.n_v6,
+			"addresses_v4", (json_int_t)n4, "networks64_v6", (json_int_t)n6,
+			"rule", jr, "prefixes", prefixes));
 	}
 	geofw_geoip_free(&db);
-	return FWCTL_EXIT_OK;
+	return ret;
 }
 
 int fwctl_asn_verify(struct fwctl *c, const struct geofw_cmd *cmd)
@@ -154,7 +147,6 @@ int fwctl_asn_verify(struct fwctl *c, const struct geofw_cmd *cmd)
 	struct geofw_maps m;
 	bool loaded = false;
 	unsigned int seed;
-	struct json j;
 	size_t i;
 	int ret, err;
 
@@ -203,29 +195,24 @@ int fwctl_asn_verify(struct fwctl *c, const struct geofw_cmd *cmd)
 			printf("  %s: libmaxminddb AS%u, data plane AS%u\n", res.mismatch[i].addr,
 			       res.mismatch[i].want, res.mismatch[i].got);
 	} else {
-		json_init(&j, stdout);
-		json_obj(&j, NULL);
-		json_str(&j, "database", path);
-		json_u64(&j, "ases", cl.n);
-		json_u64(&j, "prefixes_v4", db.n_v4);
-		json_u64(&j, "prefixes_v6", db.n_v6);
-		json_u64(&j, "seed", seed);
-		json_u64(&j, "random_checked", res.random_checked);
-		json_u64(&j, "edges_checked", res.edges_checked);
-		json_u64(&j, "agreed", res.agreed);
-		json_u64(&j, "mismatches", res.n_mismatch);
-		json_arr(&j, "first_mismatches");
-		for (i = 0; i < res.n_mismatch && i < GEOFW_VERIFY_MISMATCHES; i++) {
-			json_obj(&j, NULL);
-			json_str(&j, "address", res.mismatch[i].addr);
-			json_u64(&j, "maxminddb", res.mismatch[i].want);
-			json_u64(&j, "data_plane", res.mismatch[i].got);
-			json_obj_end(&j);
+		json_t *first = json_array();
+
+		for (i = 0; i < res.n_mismatch && i < GEOFW_VERIFY_MISMATCHES; i++)
+			geofw_json_push(&first, json_pack("{s:s, s:I, s:I}",
+				"address", res.mismatch[i].addr,
+				"maxminddb", (json_int_t)res.mismatch[i].want,
+				"data_plane", (json_int_t)res.mismatch[i].got));
+		if (fwctl_json_print(c, json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+						  " s:o, s:b}",
+			"database", geofw_json_text(path), "ases", (json_int_t)cl.n,
+			"prefixes_v4", (json_int_t)db.n_v4, "prefixes_v6", (json_int_t)db.n_v6,
+			"seed", (json_int_t)seed, "random_checked", (json_int_t)res.random_checked,
+			"edges_checked", (json_int_t)res.edges_checked, "agreed", (json_int_t)res.agreed,
+			"mismatches", (json_int_t)res.n_mismatch, "first_mismatches", first,
+			"ok", !res.n_mismatch))) {
+			ret = FWCTL_EXIT_FAIL;
+			goto out;
 		}
-		json_arr_end(&j);
-		json_bool(&j, "ok", !res.n_mismatch);
-		json_obj_end(&j);
-		json_done(&j);
 	}
 	ret = res.n_mismatch ? FWCTL_EXIT_FAIL : FWCTL_EXIT_OK;
 out:

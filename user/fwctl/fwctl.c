@@ -32,17 +32,20 @@
 
 static void put_error(struct fwctl *c, const char *msg)
 {
-	struct json j;
+	json_t *doc;
+	char *line;
 
-	if (c->json) {
-		json_init(&j, stdout);
-		json_obj(&j, NULL);
-		json_str(&j, "error", msg);
-		json_obj_end(&j);
-		json_done(&j);
-	} else {
+	if (!c->json) {
 		fprintf(stderr, "fwctl: %s\n", msg);
+		return;
 	}
+	doc = json_pack("{s:o}", "error", geofw_json_text(msg));
+	line = doc ? geofw_json_line(doc) : NULL;
+	json_decref(doc);
+	/* Out of memory, the one answer that needs no allocation. */
+	fputs(line ? line : "{\"error\":\"out of memory\"}\n", stdout);
+	fflush(stdout);
+	free(line);
 }
 
 int fwctl_fail(struct fwctl *c, int code, const char *fmt, ...)
@@ -394,39 +397,26 @@ static int show_help(struct fwctl *c, const char *topic, FILE *f)
 {
 	char err[GEOFW_CMD_ERRLEN];
 	char *text;
-	struct json j;
+	int ret = FWCTL_EXIT_OK;
 
 	if (geofw_cmd_help(topic, &text, err, sizeof(err)))
 		return fwctl_fail(c, FWCTL_EXIT_USAGE, "%s", err);
-	if (c->json) {
-		json_init(&j, stdout);
-		json_obj(&j, NULL);
-		json_str(&j, "help", text);
-		json_obj_end(&j);
-		json_done(&j);
-	} else {
+	if (c->json)
+		ret = fwctl_json_print(c, json_pack("{s:o}", "help", geofw_json_text(text)));
+	else
 		fputs(text, f);
-	}
 	free(text);
-	return FWCTL_EXIT_OK;
+	return ret;
 }
 
 static int show_version(struct fwctl *c)
 {
-	struct json j;
-
-	if (c->json) {
-		json_init(&j, stdout);
-		json_obj(&j, NULL);
-		json_str(&j, "version", GEOFW_VERSION);
-		json_u64(&j, "abi_version", GEOFW_ABI_VERSION);
-		json_u64(&j, "ctl_version", GEOFW_CTL_VERSION);
-		json_obj_end(&j);
-		json_done(&j);
-	} else {
-		printf("fwctl %s (maps ABI %d, control protocol %d)\n", GEOFW_VERSION,
-		       GEOFW_ABI_VERSION, GEOFW_CTL_VERSION);
-	}
+	if (c->json)
+		return fwctl_json_print(c, json_pack("{s:s, s:I, s:I}", "version", GEOFW_VERSION,
+						     "abi_version", (json_int_t)GEOFW_ABI_VERSION,
+						     "ctl_version", (json_int_t)GEOFW_CTL_VERSION));
+	printf("fwctl %s (maps ABI %d, control protocol %d)\n", GEOFW_VERSION,
+	       GEOFW_ABI_VERSION, GEOFW_CTL_VERSION);
 	return FWCTL_EXIT_OK;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "cmd.h"
+#include "jsonlib.h"
 #include "maps.h"
 
 /* Exit statuses, as fwctl(8) documents them. */
@@ -64,31 +65,12 @@ struct pin_rules {
 /* Every block and/or allow rule of the pinned maps; free r->v. */
 int fwctl_read_rules(const struct geofw_maps *m, bool blocks, bool allows, struct pin_rules *r);
 
-/* ---- JSON ----------------------------------------------------------------- */
+/* ---- JSON (json.c) ------------------------------------------------------------ */
 
-#define JSON_MAX_DEPTH 16
-
-/* A compact JSON writer: values are written as they come, in one line.
- * key is the member name inside an object, NULL inside an array. */
-struct json {
-	FILE *f;
-	int depth;
-	bool more[JSON_MAX_DEPTH];
-};
-
-void json_init(struct json *j, FILE *f);
-void json_obj(struct json *j, const char *key);
-void json_obj_end(struct json *j);
-void json_arr(struct json *j, const char *key);
-void json_arr_end(struct json *j);
-void json_str(struct json *j, const char *key, const char *s);	/* NULL: null */
-void json_u64(struct json *j, const char *key, unsigned long long v);
-void json_i64(struct json *j, const char *key, long long v);
-void json_num(struct json *j, const char *key, double v);
-void json_bool(struct json *j, const char *key, bool v);
-void json_null(struct json *j, const char *key);
-/* End of a document: a newline, so that --watch prints JSON lines. */
-void json_done(struct json *j);
+/* Print doc (jansson, jsonlib.h) on stdout as one line and release it.
+ * NULL means building it ran out of memory: that is printed as the error.
+ * FWCTL_EXIT_OK, or FWCTL_EXIT_FAIL. */
+int fwctl_json_print(struct fwctl *c, json_t *doc);
 
 /* ---- the drop log (log.c) ---------------------------------------------------- */
 

@@ -58,60 +58,46 @@ static const char *cc_or_none(unsigned int id)
 	return cc ? cc : "none";
 }
 
-static void print_result(struct fwctl *c, const char *const *paths,
+static int print_result(struct fwctl *c, const char *const *paths,
 			 const struct geofw_geoip_db *dbs, int n, const struct geofw_geoip_db *all,
 			 const struct geofw_verify_result *res, unsigned int seed)
 {
 	size_t checked = res->agreed + res->n_mismatch, i;
 	char built[32];
-	struct json j;
 	struct tm tm;
 	int k;
 
 	if (c->json) {
-		json_init(&j, stdout);
-		json_obj(&j, NULL);
+		json_t *jdbs = json_array(), *first = json_array();
+
+		for (k = 0; k < n; k++)
+			geofw_json_push(&jdbs, json_pack("{s:o, s:o, s:I, s:I, s:I, s:I}",
+				"path", geofw_json_text(paths[k]),
+				"database_type", geofw_json_text(dbs[k].report.database_type),
+				"build_epoch", (json_int_t)dbs[k].report.build_epoch,
+				"ip_version", (json_int_t)dbs[k].report.ip_version,
+				"prefixes_v4", (json_int_t)dbs[k].n_v4,
+				"prefixes_v6", (json_int_t)dbs[k].n_v6));
+		for (i = 0; i < res->n_mismatch && i < GEOFW_VERIFY_MISMATCHES; i++)
+			geofw_json_push(&first, json_pack("{s:s, s:s?, s:s?}",
+				"address", res->mismatch[i].addr,
+				"maxminddb", geofw_country_code(res->mismatch[i].want),
+				"data_plane", geofw_country_code(res->mismatch[i].got)));
 		/* "database": the first file, as before several were possible. */
-		json_str(&j, "database", paths[0]);
-		json_str(&j, "database_type", dbs[0].report.database_type);
-		json_u64(&j, "build_epoch", dbs[0].report.build_epoch);
-		json_arr(&j, "databases");
-		for (k = 0; k < n; k++) {
-			json_obj(&j, NULL);
-			json_str(&j, "path", paths[k]);
-			json_str(&j, "database_type", dbs[k].report.database_type);
-			json_u64(&j, "build_epoch", dbs[k].report.build_epoch);
-			json_u64(&j, "ip_version", dbs[k].report.ip_version);
-			json_u64(&j, "prefixes_v4", dbs[k].n_v4);
-			json_u64(&j, "prefixes_v6", dbs[k].n_v6);
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
-		json_u64(&j, "prefixes_v4", all->n_v4);
-		json_u64(&j, "prefixes_v6", all->n_v6);
-		json_u64(&j, "countries", all->report.countries);
-		json_u64(&j, "seed", seed);
-		json_u64(&j, "random_checked", res->random_checked);
-		json_u64(&j, "edges_checked", res->edges_checked);
-		json_u64(&j, "agreed", res->agreed);
-		json_u64(&j, "skipped", res->skipped);
-		json_u64(&j, "v6_not_covered", res->v6_not_covered);
-		json_u64(&j, "v6_as_v4", res->v6_as_v4);
-		json_u64(&j, "mismatches", res->n_mismatch);
-		json_arr(&j, "first_mismatches");
-		for (i = 0; i < res->n_mismatch && i < GEOFW_VERIFY_MISMATCHES; i++) {
-			json_obj(&j, NULL);
-			json_str(&j, "address", res->mismatch[i].addr);
-			json_str(&j, "maxminddb", geofw_country_code(res->mismatch[i].want));
-			json_str(&j, "data_plane", geofw_country_code(res->mismatch[i].got));
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
-		json_num(&j, "seconds", res->seconds);
-		json_bool(&j, "ok", res->n_mismatch == 0);
-		json_obj_end(&j);
-		json_done(&j);
-		return;
+		return fwctl_json_print(c, json_pack("{s:o, s:o, s:I, s:o, s:I, s:I, s:I, s:I, s:I,"
+						     " s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:b}",
+			"database", geofw_json_text(paths[0]),
+			"database_type", geofw_json_text(dbs[0].report.database_type),
+			"build_epoch", (json_int_t)dbs[0].report.build_epoch, "databases", jdbs,
+			"prefixes_v4", (json_int_t)all->n_v4, "prefixes_v6", (json_int_t)all->n_v6,
+			"countries", (json_int_t)all->report.countries, "seed", (json_int_t)seed,
+			"random_checked", (json_int_t)res->random_checked,
+			"edges_checked", (json_int_t)res->edges_checked,
+			"agreed", (json_int_t)res->agreed, "skipped", (json_int_t)res->skipped,
+			"v6_not_covered", (json_int_t)res->v6_not_covered,
+			"v6_as_v4", (json_int_t)res->v6_as_v4, "mismatches", (json_int_t)res->n_mismatch,
+			"first_mismatches", first, "seconds", geofw_json_real3(res->seconds),
+			"ok", res->n_mismatch == 0));
 	}
 	for (k = 0; k < n; k++) {
 		const struct geofw_geoip_report *rep = &dbs[k].report;
@@ -143,13 +129,14 @@ static void print_result(struct fwctl *c, const char *const *paths,
 		       "and the data plane judges as IPv6 (::, ::1, 2001::/32)\n", res->skipped);
 	if (!res->n_mismatch) {
 		printf("mismatches: none\n");
-		return;
+		return FWCTL_EXIT_OK;
 	}
 	printf("mismatches: %zu%s\n", res->n_mismatch,
 	       res->n_mismatch > GEOFW_VERIFY_MISMATCHES ? ", the first ones:" : ":");
 	for (i = 0; i < res->n_mismatch && i < GEOFW_VERIFY_MISMATCHES; i++)
 		printf("  %s: libmaxminddb %s, data plane %s\n", res->mismatch[i].addr,
 		       cc_or_none(res->mismatch[i].want), cc_or_none(res->mismatch[i].got));
+	return FWCTL_EXIT_OK;
 }
 
 int fwctl_geo_verify(struct fwctl *c, const struct geofw_cmd *cmd)
@@ -228,8 +215,9 @@ int fwctl_geo_verify(struct fwctl *c, const struct geofw_cmd *cmd)
 		goto out;
 	}
 #undef LIB_FAIL
-	print_result(c, paths, dbs, n, all, &res, seed);
-	ret = res.n_mismatch ? FWCTL_EXIT_FAIL : FWCTL_EXIT_OK;
+	ret = print_result(c, paths, dbs, n, all, &res, seed);
+	if (res.n_mismatch)
+		ret = FWCTL_EXIT_FAIL;
 out:
 	for (i = 0; i < n; i++) {
 		if (readers[i])

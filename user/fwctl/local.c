@@ -140,7 +140,7 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 	struct geofw_config cfg;
 	struct geofw_maps m;
 	bool listed = false;
-	struct json j;
+	json_t *rule, *country, *asj, *doc;
 	int err;
 
 	err = fwctl_open_pins(c, &m);
@@ -173,62 +173,49 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 		return FWCTL_EXIT_OK;
 	}
 
-	json_init(&j, stdout);
-	json_obj(&j, NULL);
-	json_str(&j, "address", addr);
-	json_str(&j, "action", geofw_action_name(e.action));
-	json_str(&j, "reason", geofw_reason_name(e.reason));
 	if (e.allow_match || e.block_match) {
 		struct geofw_cidr p = { .family = e.match_family, .prefixlen = e.match_prefixlen };
+		json_t *expires = NULL, *expires_in = NULL;
 
 		memcpy(p.addr, e.match_addr, sizeof(p.addr));
 		geofw_cidr_format(&p, pfx, sizeof(pfx));
-		json_obj(&j, "rule");
-		json_str(&j, "list", e.allow_match ? "allow" : "block");
-		json_str(&j, "prefix", pfx);
-		json_u64(&j, "rule_id", e.rule_id);
-		if (e.block_match) {
-			json_str(&j, "action", geofw_action_name(e.block.action));
-			if (e.block.expires_ns) {
-				json_u64(&j, "expires", fwctl_boot_to_unix(e.block.expires_ns));
-				json_u64(&j, "expires_in", fwctl_boot_left(e.block.expires_ns));
-			} else {
-				json_null(&j, "expires");
-				json_null(&j, "expires_in");
-			}
+		if (e.block_match && e.block.expires_ns) {
+			expires = json_integer((json_int_t)fwctl_boot_to_unix(e.block.expires_ns));
+			expires_in = json_integer((json_int_t)fwctl_boot_left(e.block.expires_ns));
+		} else if (e.block_match) {
+			expires = json_null();
+			expires_in = json_null();
 		}
-		json_obj_end(&j);
+		/* action and the expiry: block rules only (s*, o*: NULL leaves the key out) */
+		rule = json_pack("{s:s, s:s, s:I, s:s*, s:o*, s:o*}",
+				 "list", e.allow_match ? "allow" : "block", "prefix", pfx,
+				 "rule_id", (json_int_t)e.rule_id,
+				 "action", e.block_match ? geofw_action_name(e.block.action) : NULL,
+				 "expires", expires, "expires_in", expires_in);
 	} else {
-		json_null(&j, "rule");
+		rule = json_null();
 	}
-	if (e.country_looked_up) {
-		json_obj(&j, "country");
-		json_str(&j, "code", geofw_country_code(e.country_id));
-		json_str(&j, "name", geofw_country_name(e.country_id));
-		json_bool(&j, "listed", listed);
-		json_obj_end(&j);
-	} else {
-		json_null(&j, "country");
-	}
-	if (as_known && as) {
-		json_obj(&j, "as");
-		json_u64(&j, "number", as);
-		json_str(&j, "organisation", org);
-		json_obj_end(&j);
-	} else {
-		json_null(&j, "as");
-	}
-	if (e.asn)
-		json_u64(&j, "as_rule", e.asn);
+	if (e.country_looked_up)
+		country = json_pack("{s:s?, s:s?, s:b}", "code", geofw_country_code(e.country_id),
+				    "name", geofw_country_name(e.country_id), "listed", listed);
 	else
-		json_null(&j, "as_rule");
-	json_str(&j, "mode", geofw_cmd_mode_name(cfg.country_mode));
-	json_bool(&j, "responder_enabled", cfg.responder_enabled);
-	json_bool(&j, "expired_rule_skipped", e.block_expired_ignored);
-	json_str(&j, "explanation", why);
-	json_obj_end(&j);
-	json_done(&j);
-	return FWCTL_EXIT_OK;
+		country = json_null();
+	if (as_known && as)
+		asj = json_pack("{s:I, s:o}", "number", (json_int_t)as,
+				"organisation", geofw_json_text(org));
+	else
+		asj = json_null();
+	/* A member that could not be built (out of memory) fails the whole. */
+	doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:b, s:b, s:o}",
+			"address", addr, "action", geofw_action_name(e.action),
+			"reason", geofw_reason_name(e.reason),
+			"rule", rule, "country", country, "as", asj,
+			"as_rule", e.asn ? json_integer((json_int_t)e.asn) : json_null(),
+			"mode", geofw_cmd_mode_name(cfg.country_mode),
+			"responder_enabled", (int)cfg.responder_enabled,
+			"expired_rule_skipped", (int)e.block_expired_ignored,
+			"explanation", geofw_json_text(why));
+	return fwctl_json_print(c, doc);
 }
 
 /* ---- rules in the pins ---------------------------------------------------------- */
@@ -387,23 +374,19 @@ static void list_rule_text(const struct pin_rule *x)
 		printf("%-5u expired (geofwd removes it)\n", x->rule_id);
 }
 
-static void list_rule_json(struct json *j, const struct pin_rule *x)
+static json_t *list_rule_json(const struct pin_rule *x)
 {
 	char pfx[GEOFW_CIDR_STRLEN];
 
 	geofw_cidr_format(&x->prefix, pfx, sizeof(pfx));
-	json_obj(j, NULL);
-	json_str(j, "type", x->allow ? "allow" : "block");
-	json_str(j, "prefix", pfx);
-	if (!x->allow)
-		json_str(j, "action", geofw_action_name(x->action));
-	json_u64(j, "rule_id", x->rule_id);
-	if (!x->allow) {
-		json_u64(j, "expires", x->expires_ns ? fwctl_boot_to_unix(x->expires_ns) : 0);
-		json_null(j, "source");		/* only geofwd knows */
-	}
-	json_null(j, "comment");
-	json_obj_end(j);
+	if (x->allow)
+		return json_pack("{s:s, s:s, s:I, s:n}", "type", "allow", "prefix", pfx,
+				 "rule_id", (json_int_t)x->rule_id, "comment");
+	/* source and comment: only geofwd knows */
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:n, s:n}", "type", "block", "prefix", pfx,
+			 "action", geofw_action_name(x->action), "rule_id", (json_int_t)x->rule_id,
+			 "expires", (json_int_t)(x->expires_ns ? fwctl_boot_to_unix(x->expires_ns) : 0),
+			 "source", "comment");
 }
 
 /* Listed countries, by id. */
@@ -417,26 +400,26 @@ static int read_countries(const struct geofw_maps *m, struct geofw_country *pol,
 	return 0;
 }
 
-static void list_countries(struct json *j, const struct geofw_config *cfg,
-			   const struct geofw_country *pol)
+static json_t *list_countries_json(const struct geofw_config *cfg,
+				   const struct geofw_country *pol)
+{
+	json_t *listed = json_array();
+	unsigned int id;
+
+	for (id = 1; id <= GEOFW_COUNTRY_MAX_ID; id++)
+		if (pol[id].listed)
+			geofw_json_push(&listed, json_string(country_code_or(id, "?")));
+	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "countries",
+			 "mode", geofw_cmd_mode_name(cfg->country_mode),
+			 "action", geofw_action_name(cfg->country_block_action), "source", "pins",
+			 "listed", listed);
+}
+
+static void list_countries(const struct geofw_config *cfg, const struct geofw_country *pol)
 {
 	bool allow = cfg->country_mode == GEOFW_MODE_ALLOW_LISTED, first = true;
 	unsigned int id;
 
-	if (j) {
-		json_obj(j, NULL);
-		json_str(j, "type", "countries");
-		json_str(j, "mode", geofw_cmd_mode_name(cfg->country_mode));
-		json_str(j, "action", geofw_action_name(cfg->country_block_action));
-		json_str(j, "source", "pins");
-		json_arr(j, "listed");
-		for (id = 1; id <= GEOFW_COUNTRY_MAX_ID; id++)
-			if (pol[id].listed)
-				json_str(j, NULL, country_code_or(id, "?"));
-		json_arr_end(j);
-		json_obj_end(j);
-		return;
-	}
 	printf("countries: mode %s (%s), from the pins, action %s:",
 	       geofw_cmd_mode_name(cfg->country_mode),
 	       allow ? "only listed countries pass" : "listed countries are blocked",
@@ -460,8 +443,8 @@ int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	struct geofw_country pol[GEOFW_MAX_COUNTRIES];
 	struct geofw_config cfg;
 	struct pin_rules r = { 0 };
+	struct geofw_json_array a;
 	struct geofw_maps m;
-	struct json j;
 	int err, pass;
 	size_t i;
 
@@ -482,29 +465,29 @@ int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 				  strerror(-err));
 	}
 
-	if (c->json) {
-		json_init(&j, stdout);
-		json_arr(&j, NULL);
-	}
+	/* A million rules are not built as one tree: each is dumped as it
+	 * comes (docs/design-notes.md, "JSON"). */
+	if (c->json)
+		geofw_json_array_open(&a, geofw_json_put_file, stdout);
 	/* geofwd's order: allows, then blocks, then the country policy. */
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < r.n; i++) {
 			if (r.v[i].allow != (pass == 0))
 				continue;
 			if (c->json)
-				list_rule_json(&j, &r.v[i]);
+				geofw_json_array_add(&a, list_rule_json(&r.v[i]));
 			else
 				list_rule_text(&r.v[i]);
 		}
 	}
-	if (countries)
-		list_countries(c->json ? &j : NULL, &cfg, pol);
-	if (c->json) {
-		json_arr_end(&j);
-		json_done(&j);
-	}
+	if (countries && c->json)
+		geofw_json_array_add(&a, list_countries_json(&cfg, pol));
+	else if (countries)
+		list_countries(&cfg, pol);
 	free(r.v);
-	return FWCTL_EXIT_OK;
+	if (c->json && (err = geofw_json_array_close(&a)) == -ENOMEM)
+		return fwctl_fail(c, FWCTL_EXIT_FAIL, "out of memory");
+	return fflush(stdout) || (c->json && err) ? FWCTL_EXIT_FAIL : FWCTL_EXIT_OK;
 }
 
 /* ---- status --------------------------------------------------------------------------- */
@@ -633,7 +616,6 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	char when[64], ifname[IF_NAMESIZE];
 	unsigned int id, mf;
 	__u32 slot, inner;
-	struct json j;
 	struct tm tm;
 	time_t t;
 	int err;
@@ -674,61 +656,41 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 		snprintf(when, sizeof(when), "?");
 
 	if (c->json) {
-		json_init(&j, stdout);
-		json_obj(&j, NULL);
-		json_obj(&j, "daemon");
-		json_bool(&j, "running", false);
-		json_str(&j, "socket", c->g->socket);
-		json_obj_end(&j);
-		json_obj(&j, "pins");
-		json_str(&j, "dir", c->g->pin_dir);
-		json_u64(&j, "abi_version", meta.abi_version);
-		json_u64(&j, "created", meta.created_unix);
-		json_obj_end(&j);
-		json_obj(&j, "config");
-		json_str(&j, "country_mode", geofw_cmd_mode_name(cfg.country_mode));
-		json_str(&j, "country_block_action", geofw_action_name(cfg.country_block_action));
-		json_str(&j, "unknown_country_action",
-			 geofw_action_name(cfg.unknown_country_action));
-		json_bool(&j, "responder_enabled", cfg.responder_enabled);
-		json_obj(&j, "malformed_action");
+		json_t *malformed = json_object(), *pins = json_array();
+
 		for (mf = 0; mf < GEOFW_MF_MAX; mf++)
 			if (malformed_name(mf))
-				json_str(&j, malformed_name(mf),
-					 geofw_action_name(cfg.malformed_action[mf]));
-		json_obj_end(&j);
-		json_obj_end(&j);
-		json_obj(&j, "geoip");
-		json_bool(&j, "loaded", geo_loaded);
-		json_u64(&j, "generation", cfg.geo_generation);
-		json_u64(&j, "slot", cfg.geo_slot);
-		json_obj_end(&j);
-		json_obj(&j, "rules");
-		json_i64(&j, "allow4", n.allow4);
-		json_i64(&j, "allow6", n.allow6);
-		json_i64(&j, "block_ip4", n.ip4);
-		json_i64(&j, "block_net4", n.net4);
-		json_i64(&j, "block_ip6", n.ip6);
-		json_i64(&j, "block_net6", n.net6);
-		json_u64(&j, "countries_listed", n.countries);
-		json_obj_end(&j);
-		json_arr(&j, "other_pins");
-		for (i = 0; i < n_other; i++) {
-			json_obj(&j, NULL);
-			json_str(&j, "name", other[i].name);
-			json_str(&j, "kind", other[i].kind);
-			if (other[i].prog_id)
-				json_u64(&j, "prog_id", other[i].prog_id);
-			if (other[i].xdp) {
-				json_u64(&j, "ifindex", other[i].ifindex);
-				json_str(&j, "ifname", if_indextoname(other[i].ifindex, ifname));
-			}
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_done(&j);
-		return FWCTL_EXIT_OK;
+				geofw_json_put(&malformed, malformed_name(mf),
+					       json_string(geofw_action_name(cfg.malformed_action[mf])));
+		for (i = 0; i < n_other; i++)
+			geofw_json_push(&pins, json_pack("{s:o, s:s?, s:o*, s:o*, s:o*}",
+				"name", geofw_json_text(other[i].name), "kind", other[i].kind,
+				"prog_id", other[i].prog_id ?
+					   json_integer((json_int_t)other[i].prog_id) : NULL,
+				"ifindex", other[i].xdp ?
+					   json_integer((json_int_t)other[i].ifindex) : NULL,
+				"ifname", other[i].xdp ?
+					  geofw_json_text(if_indextoname(other[i].ifindex, ifname)) : NULL));
+		return fwctl_json_print(c, json_pack(
+			"{s:{s:b, s:o}, s:{s:o, s:I, s:I},"
+			" s:{s:s, s:s, s:s, s:b, s:o}, s:{s:b, s:I, s:I},"
+			" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+			"daemon", "running", 0, "socket", geofw_json_text(c->g->socket),
+			"pins", "dir", geofw_json_text(c->g->pin_dir),
+			"abi_version", (json_int_t)meta.abi_version,
+			"created", (json_int_t)meta.created_unix,
+			"config", "country_mode", geofw_cmd_mode_name(cfg.country_mode),
+			"country_block_action", geofw_action_name(cfg.country_block_action),
+			"unknown_country_action", geofw_action_name(cfg.unknown_country_action),
+			"responder_enabled", (int)cfg.responder_enabled,
+			"malformed_action", malformed,
+			"geoip", "loaded", (int)geo_loaded, "generation", (json_int_t)cfg.geo_generation,
+			"slot", (json_int_t)cfg.geo_slot,
+			"rules", "allow4", (json_int_t)n.allow4, "allow6", (json_int_t)n.allow6,
+			"block_ip4", (json_int_t)n.ip4, "block_net4", (json_int_t)n.net4,
+			"block_ip6", (json_int_t)n.ip6, "block_net6", (json_int_t)n.net6,
+			"countries_listed", (json_int_t)n.countries,
+			"other_pins", pins));
 	}
 
 	printf("geofwd: not running (no socket at %s)\n", c->g->socket);

@@ -132,8 +132,9 @@ static int print_event(const struct geofw_event *ev, void *arg)
 
 	fwctl_ifname(ev->ifindex, ifn, sizeof(ifn));
 	if (lc->json) {
-		geofw_event_format_json(ev, ifn, t, line, sizeof(line));
-		puts(line);
+		/* one document per line (the line always fits: names are short) */
+		if (geofw_event_format_json(ev, ifn, t, line, sizeof(line)) >= 0)
+			puts(line);
 	} else {
 		time_t secs = (time_t)t;
 		struct tm tm;

@@ -279,125 +279,77 @@ static void print_text(const struct sample *s, const struct sample *p,
 	printf("  %-24s %16llu\n", "lost (ring full)", (unsigned long long)s->events_lost);
 }
 
-static void json_rate(struct json *j, const char *key, __u64 cur, __u64 prev, double dt)
+/* The rate since the previous sample, NULL on the first (key left out). */
+static json_t *json_rate(const struct sample *p, __u64 cur, __u64 prev, double dt)
 {
-	json_num(j, key, rate(cur, prev, dt));
+	return p ? geofw_json_real3(rate(cur, prev, dt)) : NULL;
 }
 
-static void print_json(const struct sample *s, const struct sample *p,
-		       const struct rule_name *names)
+static json_t *stats_json(const struct sample *s, const struct sample *p,
+			  const struct rule_name *names)
 {
 	double dt = p ? s->t - p->t : 0;
+	json_t *reasons = json_array(), *actions = json_array(), *countries = json_array();
+	json_t *ases = json_array(), *rules = json_array(), *resp = json_array();
 	char pfx[GEOFW_CIDR_STRLEN];
 	__u32 top[TOP_RULES];
-	struct json j;
 	unsigned int k;
 	size_t n, i;
 
-	json_init(&j, stdout);
-	json_obj(&j, NULL);
-	json_u64(&j, "time", (unsigned long long)time(NULL));
-	if (p)
-		json_num(&j, "interval", dt);
-	json_arr(&j, "reasons");
-	for (k = 0; k < GEOFW_R_MAX; k++) {
-		json_obj(&j, NULL);
-		json_str(&j, "reason", geofw_reason_name(k));
-		json_u64(&j, "packets", s->reason[k][0]);
-		json_u64(&j, "bytes", s->reason[k][1]);
-		if (p) {
-			json_rate(&j, "packets_per_sec", s->reason[k][0], p->reason[k][0], dt);
-			json_rate(&j, "bytes_per_sec", s->reason[k][1], p->reason[k][1], dt);
-		}
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_arr(&j, "actions");
-	for (k = 0; k < GEOFW_ACT_MAX; k++) {
-		json_obj(&j, NULL);
-		json_str(&j, "action", geofw_action_name(k));
-		json_u64(&j, "packets", s->action[k][0]);
-		json_u64(&j, "bytes", s->action[k][1]);
-		if (p) {
-			json_rate(&j, "packets_per_sec", s->action[k][0], p->action[k][0], dt);
-			json_rate(&j, "bytes_per_sec", s->action[k][1], p->action[k][1], dt);
-		}
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_arr(&j, "countries");
+	for (k = 0; k < GEOFW_R_MAX; k++)
+		geofw_json_push(&reasons, json_pack("{s:s, s:I, s:I, s:o*, s:o*}",
+			"reason", geofw_reason_name(k), "packets", (json_int_t)s->reason[k][0],
+			"bytes", (json_int_t)s->reason[k][1],
+			"packets_per_sec", json_rate(p, s->reason[k][0], p ? p->reason[k][0] : 0, dt),
+			"bytes_per_sec", json_rate(p, s->reason[k][1], p ? p->reason[k][1] : 0, dt)));
+	for (k = 0; k < GEOFW_ACT_MAX; k++)
+		geofw_json_push(&actions, json_pack("{s:s, s:I, s:I, s:o*, s:o*}",
+			"action", geofw_action_name(k), "packets", (json_int_t)s->action[k][0],
+			"bytes", (json_int_t)s->action[k][1],
+			"packets_per_sec", json_rate(p, s->action[k][0], p ? p->action[k][0] : 0, dt),
+			"bytes_per_sec", json_rate(p, s->action[k][1], p ? p->action[k][1] : 0, dt)));
 	for (k = 0; k < GEOFW_MAX_COUNTRIES; k++) {
-		const __u64 *v = s->country[k];
+		const __u64 *v = s->country[k], *o = p ? p->country[k] : v;
 
 		if (!v[0] && !v[1] && !v[2])
 			continue;
-		json_obj(&j, NULL);
-		json_str(&j, "country", geofw_country_code(k));
-		json_u64(&j, "blocked", v[0]);
-		json_u64(&j, "passed", v[1]);
-		json_u64(&j, "logged", v[2]);
-		if (p) {
-			const __u64 *o = p->country[k];
-
-			json_rate(&j, "packets_per_sec", v[0] + v[1] + v[2],
-				  o[0] + o[1] + o[2], dt);
-		}
-		json_obj_end(&j);
+		geofw_json_push(&countries, json_pack("{s:s?, s:I, s:I, s:I, s:o*}",
+			"country", geofw_country_code(k), "blocked", (json_int_t)v[0],
+			"passed", (json_int_t)v[1], "logged", (json_int_t)v[2],
+			"packets_per_sec", json_rate(p, v[0] + v[1] + v[2], o[0] + o[1] + o[2], dt)));
 	}
-	json_arr_end(&j);
-	json_arr(&j, "ases");
 	for (i = 0; i < s->n_asn; i++) {
 		const struct geofw_asn_stats *a = &s->asn_st[i];
 
-		json_obj(&j, NULL);
-		json_u64(&j, "asn", s->asn[i]);
-		json_u64(&j, "blocked", a->blocked);
-		json_u64(&j, "passed", a->passed);
-		json_u64(&j, "logged", a->logged);
-		if (p)
-			json_rate(&j, "packets_per_sec", a->blocked + a->passed + a->logged,
-				  asn_prev_total(p, s->asn[i]), dt);
-		json_obj_end(&j);
+		geofw_json_push(&ases, json_pack("{s:I, s:I, s:I, s:I, s:o*}",
+			"asn", (json_int_t)s->asn[i], "blocked", (json_int_t)a->blocked,
+			"passed", (json_int_t)a->passed, "logged", (json_int_t)a->logged,
+			"packets_per_sec", json_rate(p, a->blocked + a->passed + a->logged,
+						     p ? asn_prev_total(p, s->asn[i]) : 0, dt)));
 	}
-	json_arr_end(&j);
-	json_arr(&j, "rules");
 	n = top_rules(s, top);
 	for (i = 0; i < n; i++) {
 		const struct rule_name *nm = &names[top[i]];
 
-		json_obj(&j, NULL);
-		json_u64(&j, "rule_id", top[i]);
-		json_u64(&j, "hits", s->rule[top[i]]);
-		if (p)
-			json_rate(&j, "hits_per_sec", s->rule[top[i]], p->rule[top[i]], dt);
-		if (nm->count) {
+		if (nm->count)
 			geofw_cidr_format(&nm->prefix, pfx, sizeof(pfx));
-			json_str(&j, "list", nm->allow ? "allow" : "block");
-			json_str(&j, "prefix", pfx);
-		} else {
-			json_null(&j, "list");
-			json_null(&j, "prefix");
-		}
-		json_u64(&j, "prefixes", nm->count);
-		json_obj_end(&j);
+		geofw_json_push(&rules, json_pack("{s:I, s:I, s:o*, s:s?, s:s?, s:I}",
+			"rule_id", (json_int_t)top[i], "hits", (json_int_t)s->rule[top[i]],
+			"hits_per_sec", json_rate(p, s->rule[top[i]], p ? p->rule[top[i]] : 0, dt),
+			"list", nm->count ? (nm->allow ? "allow" : "block") : NULL,
+			"prefix", nm->count ? pfx : NULL, "prefixes", (json_int_t)nm->count));
 	}
-	json_arr_end(&j);
-	json_arr(&j, "responder");
-	for (k = 0; k < GEOFW_RESP_MAX; k++) {
-		json_obj(&j, NULL);
-		json_str(&j, "event", resp_names[k]);
-		json_u64(&j, "packets", s->resp[k]);
-		if (p)
-			json_rate(&j, "packets_per_sec", s->resp[k], p->resp[k], dt);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_obj(&j, "droplog");
-	json_u64(&j, "suppressed", s->events_suppressed);
-	json_u64(&j, "lost", s->events_lost);
-	json_obj_end(&j);
-	json_obj_end(&j);
-	json_done(&j);
+	for (k = 0; k < GEOFW_RESP_MAX; k++)
+		geofw_json_push(&resp, json_pack("{s:s, s:I, s:o*}",
+			"event", resp_names[k], "packets", (json_int_t)s->resp[k],
+			"packets_per_sec", json_rate(p, s->resp[k], p ? p->resp[k] : 0, dt)));
+	return json_pack("{s:I, s:o*, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I}}",
+			 "time", (json_int_t)time(NULL),
+			 "interval", p ? geofw_json_real3(dt) : NULL,
+			 "reasons", reasons, "actions", actions, "countries", countries,
+			 "ases", ases, "rules", rules, "responder", resp,
+			 "droplog", "suppressed", (json_int_t)s->events_suppressed,
+			 "lost", (json_int_t)s->events_lost);
 }
 
 /* Sleep up to secs, returning early on Ctrl-C. */
@@ -457,7 +409,10 @@ int fwctl_stats(struct fwctl *c, const struct geofw_cmd *cmd)
 			break;
 		}
 		if (c->json) {
-			print_json(cur, first ? NULL : prev, names);
+			/* one line per refresh, flushed */
+			ret = fwctl_json_print(c, stats_json(cur, first ? NULL : prev, names));
+			if (ret)
+				break;
 		} else {
 			if (cmd->watch) {
 				time_t now = time(NULL);

@@ -345,63 +345,47 @@ static void print_text(const struct view *v, const struct geofw_cmd *cmd, double
 	}
 }
 
-static void print_json(const struct view *v, const struct geofw_cmd *cmd, double window)
+static json_t *top_json(const struct view *v, const struct geofw_cmd *cmd, double window)
 {
+	json_t *sources = json_array(), *countries = json_array(), *reasons = json_array();
 	char addr[INET6_ADDRSTRLEN];
-	struct json j;
 	size_t i;
 
-	json_init(&j, stdout);
-	json_obj(&j, NULL);
-	json_u64(&j, "time", (unsigned long long)time(NULL));
-	json_num(&j, "window", window);
-	json_num(&j, "interval", (double)cmd->interval);
-	json_num(&j, "covered", v->dt);
-	json_u64(&j, "events_rate", v->events_rate);
-	json_u64(&j, "samples", v->n_samples);
-	json_obj(&j, "totals");
-	json_num(&j, "blocked_per_sec", v->blocked);
-	json_num(&j, "logged_per_sec", v->logged);
-	json_num(&j, "passed_per_sec", v->passed);
-	json_obj_end(&j);
-	json_arr(&j, "sources");
 	for (i = 0; i < v->n_sources && i < TOP_ROWS; i++) {
 		const struct source *s = &v->sources[i];
 		struct geofw_event ev = { .family = s->last->family };
 
 		memcpy(ev.saddr, s->last->addr, 16);
-		json_obj(&j, NULL);
-		json_str(&j, "address", geofw_event_addr(&ev, true, addr, sizeof(addr)));
-		json_u64(&j, "samples", s->count);
-		json_num(&j, "share", (double)s->count / (double)v->n_samples);
-		json_num(&j, "est_packets_per_sec", est(v, s->count));
-		json_str(&j, "country", geofw_country_code(s->last->country_id));
-		json_str(&j, "reason", geofw_reason_name(s->last->reason));
-		json_str(&j, "action", geofw_action_name(s->last->action));
-		json_obj_end(&j);
+		geofw_json_push(&sources, json_pack("{s:s, s:I, s:o, s:o, s:s?, s:s, s:s}",
+			"address", geofw_event_addr(&ev, true, addr, sizeof(addr)),
+			"samples", (json_int_t)s->count,
+			"share", geofw_json_real3((double)s->count / (double)v->n_samples),
+			"est_packets_per_sec", geofw_json_real3(est(v, s->count)),
+			"country", geofw_country_code(s->last->country_id),
+			"reason", geofw_reason_name(s->last->reason),
+			"action", geofw_action_name(s->last->action)));
 	}
-	json_arr_end(&j);
-	json_arr(&j, "countries");
-	for (i = 0; i < v->n_countries && i < TOP_ROWS; i++) {
-		json_obj(&j, NULL);
-		json_str(&j, "country", geofw_country_code(v->countries[i].id));
-		json_num(&j, "blocked_per_sec", v->countries[i].blocked);
-		json_num(&j, "logged_per_sec", v->countries[i].logged);
-		json_num(&j, "passed_per_sec", v->countries[i].passed);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_arr(&j, "reasons");
-	for (i = 0; i < v->n_reasons && i < TOP_ROWS; i++) {
-		json_obj(&j, NULL);
-		json_str(&j, "reason", geofw_reason_name(v->reasons[i].id));
-		json_num(&j, "packets_per_sec", v->reasons[i].pps);
-		json_num(&j, "bytes_per_sec", v->reasons[i].bps);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_obj_end(&j);
-	json_done(&j);
+	for (i = 0; i < v->n_countries && i < TOP_ROWS; i++)
+		geofw_json_push(&countries, json_pack("{s:s?, s:o, s:o, s:o}",
+			"country", geofw_country_code(v->countries[i].id),
+			"blocked_per_sec", geofw_json_real3(v->countries[i].blocked),
+			"logged_per_sec", geofw_json_real3(v->countries[i].logged),
+			"passed_per_sec", geofw_json_real3(v->countries[i].passed)));
+	for (i = 0; i < v->n_reasons && i < TOP_ROWS; i++)
+		geofw_json_push(&reasons, json_pack("{s:s, s:o, s:o}",
+			"reason", geofw_reason_name(v->reasons[i].id),
+			"packets_per_sec", geofw_json_real3(v->reasons[i].pps),
+			"bytes_per_sec", geofw_json_real3(v->reasons[i].bps)));
+	return json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:{s:o, s:o, s:o}, s:o, s:o, s:o}",
+			 "time", (json_int_t)time(NULL), "window", geofw_json_real3(window),
+			 "interval", geofw_json_real3((double)cmd->interval),
+			 "covered", geofw_json_real3(v->dt),
+			 "events_rate", (json_int_t)v->events_rate,
+			 "samples", (json_int_t)v->n_samples,
+			 "totals", "blocked_per_sec", geofw_json_real3(v->blocked),
+			 "logged_per_sec", geofw_json_real3(v->logged),
+			 "passed_per_sec", geofw_json_real3(v->passed),
+			 "sources", sources, "countries", countries, "reasons", reasons);
 }
 
 static int take_snap(struct fwctl *c, const struct geofw_maps *m, struct top *tp)
@@ -481,7 +465,13 @@ int fwctl_top(struct fwctl *c, const struct geofw_cmd *cmd)
 		v->n_samples = tp.n;
 		v->n_sources = rank_sources(&tp, tmp, v->sources);
 		if (c->json) {
-			print_json(v, cmd, window);
+			json_t *doc = top_json(v, cmd, window);
+
+			if (!doc) {
+				ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "out of memory");
+				break;
+			}
+			fwctl_json_print(c, doc);	/* write errors: below */
 		} else {
 			if (tty)
 				fputs("\033[H\033[2J", stdout);

@@ -28,7 +28,7 @@
 #include "ctl.h"
 #include "geofwd.h"
 #include "importlist.h"
-#include "json.h"
+#include "jsonlib.h"
 #include "log.h"
 #include "maps.h"
 #include "msg.h"
@@ -49,42 +49,69 @@ struct request {
 	int status;
 	bool pending;		/* answered "ok", sent once the group commits */
 	bool countries;		/* changed the country policy */
-	bool listed;		/* list: a JSON element was written */
+	struct geofw_json_array list;	/* list -j: the rules, dumped as they come */
 	struct geofw_kdiff diff;	/* what the change did to the maps */
 };
 
 /* ---- output helpers ---------------------------------------------------------- */
 
-static void put_ctl(void *w, const char *s, size_t n)
+/* jansson's dump callback into the answer (jsonlib.h). */
+static int put_ctl(const char *buf, size_t size, void *w)
 {
-	geofw_ctl_write(w, s, n);
+	return geofw_ctl_write(w, buf, size) ? -1 : 0;
 }
 
-/* Any text that is not our own goes through the one escaper (json.h). */
-static void json_str(struct geofw_ctl_writer *w, const char *s)
+/* Text that is not our own (names, paths, comments): "" when absent, as
+ * the answers have always had it. */
+static json_t *answer_text(const char *s)
 {
-	geofw_json_quote(s ? s : "", put_ctl, w);
+	return geofw_json_text(s ? s : "");
+}
+
+/* Send doc (jansson; NULL: building it ran out of memory) as one line. */
+static char *json_answer(json_t *doc)
+{
+	char *line = doc ? geofw_json_line(doc) : NULL;
+
+	json_decref(doc);
+	return line;
 }
 
 static int reply_error(struct request *r, int status, const char *msg)
 {
-	if (r->json) {
-		geofw_ctl_writef(r->w, "{\"error\":");
-		json_str(r->w, msg);
-		geofw_ctl_writef(r->w, "}\n");
-	} else {
+	char *line;
+
+	if (!r->json) {
 		geofw_ctl_writef(r->w, "%s\n", msg);
+		return status;
 	}
+	/* The message may name files: foreign text. */
+	line = json_answer(json_pack("{s:o}", "error", answer_text(msg)));
+	/* Out of memory, the one answer that needs no allocation. */
+	geofw_ctl_writef(r->w, "%s", line ? line : "{\"error\":\"out of memory\"}\n");
+	free(line);
+	return status;
+}
+
+/* A JSON answer; status, or an error when it could not be built. */
+static int reply_json(struct request *r, int status, json_t *doc)
+{
+	char *line = json_answer(doc);
+
+	if (!line)
+		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	geofw_ctl_write(r->w, line, strlen(line));
+	free(line);
 	return status;
 }
 
 static int reply_ok(struct request *r, const char *what, size_t n, size_t changed)
 {
 	if (r->json)
-		geofw_ctl_writef(r->w, "{\"ok\":true,\"what\":\"%s\",\"count\":%zu,\"changed\":%zu}\n",
-				 what, n, changed);
-	else
-		geofw_ctl_writef(r->w, "ok: %s %zu\n", what, n);
+		return reply_json(r, GEOFW_CTL_OK, json_pack("{s:b, s:s, s:I, s:I}", "ok", 1,
+					"what", what, "count", (json_int_t)n,
+					"changed", (json_int_t)changed));
+	geofw_ctl_writef(r->w, "ok: %s %zu\n", what, n);
 	return GEOFW_CTL_OK;
 }
 
@@ -169,9 +196,9 @@ static int reply_fleet(struct request *r, const char *what, size_t n)
 		 r->cmd->desc->name, buf, n > 1 ? " and more" : "",
 		 up ? "publishing" : "NATS unreachable: pending");
 	if (r->json) {
-		geofw_ctl_writef(r->w, "{\"ok\":true,\"what\":\"%s\",\"count\":%zu,\"changed\":%zu,"
-				 "\"scope\":\"fleet\",\"pending\":%s}\n", what, n, n,
-				 up ? "false" : "true");
+		return reply_json(r, GEOFW_CTL_OK, json_pack("{s:b, s:s, s:I, s:I, s:s, s:b}",
+					"ok", 1, "what", what, "count", (json_int_t)n,
+					"changed", (json_int_t)n, "scope", "fleet", "pending", !up));
 	} else if (up) {
 		geofw_ctl_writef(r->w, "ok: %s %zu (fleet: sent to bucket %s; in force here once "
 				 "the bucket delivers it)\n", what, n, r->d->conf.fleet_bucket);
@@ -243,26 +270,20 @@ static int cmd_fleet_status(struct request *r)
 	gfwd_fleet_info(r->d, &fi);
 	age = fi.last_update ? (long long)(time(NULL) - fi.last_update) : -1;
 	if (r->json) {
-		geofw_ctl_writef(r->w, "{\"configured\":%s,\"servers\":[",
-				 fi.configured ? "true" : "false");
-		for (i = 0; i < c->n_fleet_servers; i++) {
-			geofw_ctl_writef(r->w, "%s", i ? "," : "");
-			json_str(r->w, c->fleet_servers[i]);
-		}
-		geofw_ctl_writef(r->w, "],\"connected\":%s,\"server\":",
-				 fi.connected ? "true" : "false");
-		json_str(r->w, fi.url);
-		geofw_ctl_writef(r->w, ",\"bucket\":");
-		json_str(r->w, c->fleet_bucket);
-		geofw_ctl_writef(r->w, ",\"writable\":%s,\"in_step\":%s,\"revision\":%lld,"
-				 "\"seconds_since_update\":%lld,\"pending\":%zu,\"error\":",
-				 fi.writable ? "true" : "false", fi.synced ? "true" : "false",
-				 fi.revision, age, fi.pending);
-		json_str(r->w, fi.error);
-		geofw_ctl_writef(r->w, ",\"default_scope\":\"%s\"}\n",
-				 fi.configured && c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET
-				 ? "fleet" : "local");
-		return GEOFW_CTL_OK;
+		json_t *servers = json_array();
+
+		for (i = 0; i < c->n_fleet_servers; i++)
+			geofw_json_push(&servers, answer_text(c->fleet_servers[i]));
+		return reply_json(r, GEOFW_CTL_OK, json_pack(
+			"{s:b, s:o, s:b, s:o, s:o, s:b, s:b, s:I, s:I, s:I, s:o, s:s}",
+			"configured", (int)fi.configured, "servers", servers,
+			"connected", (int)fi.connected, "server", answer_text(fi.url),
+			"bucket", answer_text(c->fleet_bucket), "writable", (int)fi.writable,
+			"in_step", (int)fi.synced, "revision", (json_int_t)fi.revision,
+			"seconds_since_update", (json_int_t)age, "pending", (json_int_t)fi.pending,
+			"error", answer_text(fi.error),
+			"default_scope", fi.configured && c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET ?
+					 "fleet" : "local"));
 	}
 	if (!fi.configured) {
 		geofw_ctl_writef(r->w, "fleet: not configured (FleetServers is empty in %s); every "
@@ -298,10 +319,16 @@ static int cmd_add_block(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
 	bool fleet = fleet_scope(r);
-	struct geofw_rule *rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, fleet ? "fleet" : "cli");
+	const char *source = fleet ? "fleet" : cmd->source ? cmd->source : "cli";
+	struct geofw_rule *rules;
 	char buf[GEOFW_CIDR_STRLEN], ttl[32] = "never";
 	int err;
 
+	if (fleet && cmd->source)
+		return reply_error(r, GEOFW_CTL_REJECTED, "add-block: --source and --fleet exclude "
+				   "each other (a fleet rule has source fleet; --local keeps "
+				   "it on this host)");
+	rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, source);
 	if (!rules)
 		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
 	if (fleet) {
@@ -318,9 +345,10 @@ static int cmd_add_block(struct request *r)
 	if (cmd->ttl)
 		duration_str(cmd->ttl, ttl, sizeof(ttl));
 	geofw_cidr_format(&cmd->cidrs[0], buf, sizeof(buf));
-	log_info("uid %u pid %d: add-block %s%s (%s, expires %s)", r->who.uid, r->who.pid, buf,
-		 cmd->n_cidrs > 1 ? " and more" : "",
-		 geofw_action_name((unsigned)(cmd->action >= 0 ? cmd->action : GEOFW_ACT_DROP)), ttl);
+	log_info("uid %u pid %d: add-block %s%s (%s, expires %s, source %s)", r->who.uid,
+		 r->who.pid, buf, cmd->n_cidrs > 1 ? " and more" : "",
+		 geofw_action_name((unsigned)(cmd->action >= 0 ? cmd->action : GEOFW_ACT_DROP)), ttl,
+		 source);
 	return reply_ok(r, "blocked", cmd->n_cidrs, cmd->n_cidrs);
 }
 
@@ -483,10 +511,10 @@ static int cmd_import(struct request *r)
 	log_info("uid %u pid %d: import %s: %zu entries (%zu duplicates skipped, %zu removed)",
 		 r->who.uid, r->who.pid, source, list.n, list.duplicates, removed);
 	if (r->json) {
-		geofw_ctl_writef(r->w, "{\"ok\":true,\"what\":\"imported\",\"source\":");
-		json_str(r->w, source);
-		geofw_ctl_writef(r->w, ",\"count\":%zu,\"duplicates\":%zu,\"replaced\":%zu}\n",
-				 list.n, list.duplicates, removed);
+		reply_json(r, GEOFW_CTL_OK, json_pack("{s:b, s:s, s:o, s:I, s:I, s:I}", "ok", 1,
+				"what", "imported", "source", answer_text(source),
+				"count", (json_int_t)list.n, "duplicates", (json_int_t)list.duplicates,
+				"replaced", (json_int_t)removed));
 	} else {
 		geofw_ctl_writef(r->w, "ok: imported %zu entries from %s (%zu duplicates skipped%s)\n",
 				 list.n, base, list.duplicates, cmd->replace ? ", previous list replaced" : "");
@@ -515,20 +543,14 @@ static int list_block(const struct geofw_rule *b, struct request *r)
 	geofw_cidr_format(&b->prefix, buf, sizeof(buf));
 	if (b->expires)
 		duration_str(b->expires > (__u64)now ? b->expires - (__u64)now : 0, left, sizeof(left));
-	if (r->json) {
-		geofw_ctl_writef(r->w, "%s{\"type\":\"block\",\"prefix\":\"%s\",\"action\":\"%s\","
-				 "\"rule_id\":%u,\"expires\":%llu,\"created\":%llu,\"uid\":%u,"
-				 "\"pid\":%d,\"source\":", r->listed ? "," : "", buf,
-				 geofw_action_name(b->action), b->rule_id,
-				 (unsigned long long)b->expires, (unsigned long long)b->created,
-				 b->uid, b->pid);
-		json_str(r->w, b->source);
-		geofw_ctl_writef(r->w, ",\"comment\":");
-		json_str(r->w, b->comment);
-		geofw_ctl_writef(r->w, "}\n");
-		r->listed = true;
-		return 0;
-	}
+	if (r->json)
+		return geofw_json_array_add(&r->list, json_pack(
+			"{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "type", "block",
+			"prefix", buf, "action", geofw_action_name(b->action),
+			"rule_id", (json_int_t)b->rule_id, "expires", (json_int_t)b->expires,
+			"created", (json_int_t)b->created, "uid", (json_int_t)b->uid,
+			"pid", (json_int_t)b->pid, "source", answer_text(b->source),
+			"comment", answer_text(b->comment)));
 	geofw_ctl_writef(r->w, "block  %-43s %-7s id %-5u %s%s%s%s\n", buf,
 			 geofw_action_name(b->action), b->rule_id,
 			 b->expires ? "expires in " : "", left, b->expires ? "  " : "", b->source);
@@ -542,18 +564,12 @@ static int list_allow(const struct geofw_rule *a, struct request *r)
 	char buf[GEOFW_CIDR_STRLEN];
 
 	geofw_cidr_format(&a->prefix, buf, sizeof(buf));
-	if (r->json) {
-		geofw_ctl_writef(r->w, "%s{\"type\":\"allow\",\"prefix\":\"%s\",\"rule_id\":%u,"
-				 "\"created\":%llu,\"uid\":%u,\"pid\":%d,\"source\":",
-				 r->listed ? "," : "", buf, a->rule_id,
-				 (unsigned long long)a->created, a->uid, a->pid);
-		json_str(r->w, a->source);
-		geofw_ctl_writef(r->w, ",\"comment\":");
-		json_str(r->w, a->comment);
-		geofw_ctl_writef(r->w, "}\n");
-		r->listed = true;
-		return 0;
-	}
+	if (r->json)
+		return geofw_json_array_add(&r->list, json_pack(
+			"{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "type", "allow", "prefix", buf,
+			"rule_id", (json_int_t)a->rule_id, "created", (json_int_t)a->created,
+			"uid", (json_int_t)a->uid, "pid", (json_int_t)a->pid,
+			"source", answer_text(a->source), "comment", answer_text(a->comment)));
 	geofw_ctl_writef(r->w, "allow  %-43s id %-5u %s%s%s\n", buf, a->rule_id, a->source,
 			 a->comment[0] ? "  # " : "", a->comment);
 	return 0;
@@ -572,17 +588,15 @@ static void list_countries(struct request *r)
 	bool first = true;
 
 	if (r->json) {
-		geofw_ctl_writef(r->w, "%s{\"type\":\"countries\",\"mode\":\"%s\",\"action\":\"%s\","
-				 "\"source\":\"%s\",\"listed\":[", r->listed ? "," : "",
-				 c.mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
-				 geofw_action_name(c.action), sc->override ? "runtime" : "config");
+		json_t *listed = json_array();
+
 		for (id = 1; id < GEOFW_MAX_COUNTRIES; id++)
-			if (c.listed[id]) {
-				geofw_ctl_writef(r->w, "%s\"%s\"", first ? "" : ",", geofw_country_code(id));
-				first = false;
-			}
-		geofw_ctl_writef(r->w, "]}\n");
-		r->listed = true;
+			if (c.listed[id])
+				geofw_json_push(&listed, json_string(geofw_country_code(id)));
+		geofw_json_array_add(&r->list, json_pack("{s:s, s:s, s:s, s:s, s:o}",
+			"type", "countries", "mode", c.mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
+			"action", geofw_action_name(c.action),
+			"source", sc->override ? "runtime" : "config", "listed", listed));
 		return;
 	}
 	geofw_ctl_writef(r->w, "countries: mode %s (%s), %s action %s:",
@@ -610,13 +624,15 @@ static int read_failed(struct request *r, int ret)
 	return reply_error(r, GEOFW_CTL_INTERNAL, r->err);
 }
 
-static int cmd_list(struct request *r)
+static int list_rules(struct request *r, int what)
 {
 	const char *source = r->cmd->source;
-	int what = r->cmd->list, ret = 0;
+	int ret = 0;
 
+	/* Element by element: a million rules are not built as one tree
+	 * (docs/design-notes.md, "JSON"). */
 	if (r->json)
-		geofw_ctl_writef(r->w, "[");
+		geofw_json_array_open(&r->list, put_ctl, r->w);
 	if (what == GEOFW_LIST_ALL || what == GEOFW_LIST_ALLOWS)
 		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_ALLOW, source, list_rule, r);
 	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_BLOCKS))
@@ -625,9 +641,11 @@ static int cmd_list(struct request *r)
 	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_COUNTRIES) &&
 	    (!source || !strcmp(source, "cli")))
 		list_countries(r);
-	if (r->json)
-		geofw_ctl_writef(r->w, "]\n");
-	return ret ? read_failed(r, ret) : GEOFW_CTL_OK;
+	if (ret)
+		return read_failed(r, ret);
+	if (r->json && geofw_json_array_close(&r->list) == -ENOMEM)
+		return read_failed(r, -ENOMEM);
+	return GEOFW_CTL_OK;
 }
 
 /* One prefix per line as `fwctl import` reads it; the rest in comments. */
@@ -647,9 +665,18 @@ static int export_rule(const struct geofw_rule *b, void *arg)
 	return 0;
 }
 
+static int cmd_list(struct request *r)
+{
+	return list_rules(r, r->cmd->list);
+}
+
 static int cmd_export(struct request *r)
 {
 	int ret;
+
+	/* -j: one JSON document, the block rules as list -j gives them */
+	if (r->json)
+		return list_rules(r, GEOFW_LIST_BLOCKS);
 
 	geofw_ctl_writef(r->w, "# geofw block rules%s%s, exported %lld (UNIX time)\n",
 			 r->cmd->source ? " of " : "", r->cmd->source ? r->cmd->source : "",
@@ -705,51 +732,50 @@ static int cmd_status(struct request *r)
 	geofw_store_counts(d->store, &n);
 	geofw_config_read(&d->fw.maps, &cfg);
 	if (r->json) {
-		geofw_ctl_writef(r->w, "{\"country_policy\":{\"configured\":%s,\"enforced\":%s,"
-				 "\"reason\":", gfwd_country_policy_wanted(d) ? "true" : "false",
-				 country_ok ? "true" : "false");
-		json_str(r->w, country_why);
-		geofw_ctl_writef(r->w, "},\"daemon\":{\"running\":true,\"pid\":%d,\"config\":", getpid());
-		json_str(r->w, d->conf_path);
-		geofw_ctl_writef(r->w, ",\"reloads_ok\":%lu,\"reloads_failed\":%lu,\"last_reload\":%lld},"
-				 "\"programs\":{\"xdp_id\":%u,\"tc_id\":%u,\"responder\":%s},"
-				 "\"interfaces\":[", d->reloads_ok, d->reloads_failed,
-				 (long long)d->last_reload, prog_id(d->fw.xdp_prog_fd),
-				 prog_id(d->fw.tc_prog_fd), d->responder_ok ? "true" : "false");
+		json_t *ifaces = json_array();
+
 		for (i = 0; i < d->n_ifaces; i++) {
 			const struct gfwd_iface *ifc = &d->ifaces[i];
 
-			geofw_ctl_writef(r->w, "%s{\"name\":", i ? "," : "");
-			json_str(r->w, ifc->name);
-			geofw_ctl_writef(r->w, ",\"ifindex\":%d,\"attached\":%s,"
-					 "\"xdp_mode\":\"%s\",\"tc\":%s",
-					 ifc->ifindex, ifc->xdp_link >= 0 ? "true" : "false",
-					 ifc->xdp_link >= 0 ? geofw_xdp_mode_name(ifc->xdp_mode) : "",
-					 ifc->tc ? "true" : "false");
-			geofw_ctl_writef(r->w, ",\"protected\":%s,\"link_type\":%d,"
-					 "\"link_type_name\":\"%s\",\"l3\":%s,"
-					 "\"responder_stalled\":%s,\"error\":",
-					 gfwd_iface_protected(ifc) ? "true" : "false", ifc->link_type,
-					 gfwd_link_type_name(ifc->link_type), ifc->l3 ? "true" : "false",
-					 ifc->resp_stalled ? "true" : "false");
-			json_str(r->w, ifc->error);
-			geofw_ctl_writef(r->w, "}");
+			geofw_json_push(&ifaces, json_pack(
+				"{s:o, s:i, s:b, s:s, s:b, s:b, s:i, s:s, s:b, s:b, s:o}",
+				"name", answer_text(ifc->name), "ifindex", ifc->ifindex,
+				"attached", ifc->xdp_link >= 0,
+				"xdp_mode", ifc->xdp_link >= 0 ? geofw_xdp_mode_name(ifc->xdp_mode) : "",
+				"tc", (int)ifc->tc, "protected", (int)gfwd_iface_protected(ifc),
+				"link_type", (int)ifc->link_type,
+				"link_type_name", gfwd_link_type_name(ifc->link_type),
+				"l3", (int)ifc->l3, "responder_stalled", (int)ifc->resp_stalled,
+				"error", answer_text(ifc->error)));
 		}
-		geofw_ctl_writef(r->w, "],\"geoip\":{\"loaded\":%s,\"loads_ok\":%lu,"
-				 "\"loads_failed\":%lu,\"path\":", d->db.loaded ? "true" : "false",
-				 d->db_loads_ok, d->db_loads_failed);
-		json_str(r->w, d->db.path);
-		geofw_ctl_writef(r->w, ",\"type\":");
-		json_str(r->w, d->db.database_type);
-		geofw_ctl_writef(r->w, ",\"build_epoch\":%llu,\"loaded_at\":%lld,\"prefixes_v4\":%zu,"
-				 "\"prefixes_v6\":%zu,\"countries\":%zu,\"generation\":%u,\"error\":",
-				 (unsigned long long)d->db.build_epoch, (long long)d->db.loaded_at,
-				 d->db.n_v4, d->db.n_v6, d->db.countries, cfg.geo_generation);
-		json_str(r->w, d->db.error);
-		geofw_ctl_writef(r->w, "},\"rules\":{\"block_ip4\":%zu,\"block_ip6\":%zu,"
-				 "\"block_net4\":%zu,\"block_net6\":%zu,\"allow4\":%zu,\"allow6\":%zu}}\n",
-				 n.block_ip4, n.block_ip6, n.block_net4, n.block_net6, n.allow4, n.allow6);
-		return degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK;
+		return reply_json(r, degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK, json_pack(
+			"{s:{s:b, s:b, s:o},"
+			" s:{s:b, s:i, s:o, s:I, s:I, s:I},"
+			" s:{s:I, s:I, s:b}, s:o,"
+			" s:{s:b, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o},"
+			" s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+			"country_policy", "configured", (int)gfwd_country_policy_wanted(d),
+			"enforced", (int)country_ok, "reason", answer_text(country_why),
+			"daemon", "running", 1, "pid", (int)getpid(),
+			"config", answer_text(d->conf_path),
+			"reloads_ok", (json_int_t)d->reloads_ok,
+			"reloads_failed", (json_int_t)d->reloads_failed,
+			"last_reload", (json_int_t)d->last_reload,
+			"programs", "xdp_id", (json_int_t)prog_id(d->fw.xdp_prog_fd),
+			"tc_id", (json_int_t)prog_id(d->fw.tc_prog_fd), "responder", (int)d->responder_ok,
+			"interfaces", ifaces,
+			"geoip", "loaded", (int)d->db.loaded, "loads_ok", (json_int_t)d->db_loads_ok,
+			"loads_failed", (json_int_t)d->db_loads_failed,
+			"path", answer_text(d->db.path),
+			"type", answer_text(d->db.database_type),
+			"build_epoch", (json_int_t)d->db.build_epoch,
+			"loaded_at", (json_int_t)d->db.loaded_at, "prefixes_v4", (json_int_t)d->db.n_v4,
+			"prefixes_v6", (json_int_t)d->db.n_v6, "countries", (json_int_t)d->db.countries,
+			"generation", (json_int_t)cfg.geo_generation,
+			"error", answer_text(d->db.error),
+			"rules", "block_ip4", (json_int_t)n.block_ip4, "block_ip6", (json_int_t)n.block_ip6,
+			"block_net4", (json_int_t)n.block_net4, "block_net6", (json_int_t)n.block_net6,
+			"allow4", (json_int_t)n.allow4, "allow6", (json_int_t)n.allow6));
 	}
 	/* First line: the operator must not miss a policy that is not in force. */
 	if (!country_ok)

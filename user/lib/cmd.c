@@ -156,6 +156,11 @@ static const struct geofw_cmd_option opt_source_list = {
 	O_SOURCE, "source", 0, "SOURCE", false,
 	"only the rules of SOURCE: cli, import:NAME, ...",
 };
+static const struct geofw_cmd_option opt_source_add = {
+	O_SOURCE, "source", 0, "SOURCE", false,
+	"record the rules as SOURCE (default cli), e.g.\n"
+	"fail2ban: 'del-block --source' and 'list\n--source' then act on them alone",
+};
 static const struct geofw_cmd_option opt_source_del = {
 	O_SOURCE, "source", 0, "SOURCE", false,
 	"remove only the rule of SOURCE (default: the\nprefix's rules of every source)",
@@ -196,17 +201,24 @@ static const struct geofw_cmd_desc commands[] = {
 "IPv4 prefix a.b.c.d/(n-96).  Blocking a prefix that is already blocked\n"
 "replaces its action, expiry and comment.\n"
 "\n"
+"Rules are recorded with a source, cli unless --source names another:\n"
+"a tool that blocks for itself (fail2ban's geofw action) uses its own,\n"
+"so that its rules are listed and removed apart from the operator's.\n"
+"The sources geofw fills itself (fleet, crowdsec, import:NAME,\n"
+"feed:NAME) are refused here.\n"
+"\n"
 "The batch is all or nothing: when one CIDR is malformed nothing is sent\n"
 "and nothing changes.  The allowlist always wins over a block.  geofwd\n"
 "commits the rule to /var/lib/geofw/rules.db before it answers, so an\n"
 "acknowledged rule survives a restart, a crash or a power loss.",
 		.examples =
 "fwctl add-block 203.0.113.0/24 --ttl 2h --comment \"ssh scanner\"\n"
-"fwctl add-block 198.51.100.7 2001:db8::/32 --action reject",
+"fwctl add-block 198.51.100.7 2001:db8::/32 --action reject\n"
+"fwctl add-block 192.0.2.7 --ttl 10m --source fail2ban",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR, .min_args = 1, .max_args = -1,
 		.opts = { &opt_ttl, &opt_action_block, &opt_comment, &opt_force_block,
-			  &opt_local, &opt_fleet },
+			  &opt_source_add, &opt_local, &opt_fleet },
 	},
 	{
 		.id = GEOFW_CMD_DEL_BLOCK,
@@ -736,6 +748,14 @@ static const struct geofw_cmd_option *cmd_option(const struct geofw_cmd_desc *d,
 
 /* ---- the parser -------------------------------------------------------------- */
 
+/* Sources whose rules geofwd writes and replaces as a set: a rule added
+ * by hand under one of them would vanish at the next sync. */
+static bool source_reserved(const char *s)
+{
+	return !strcmp(s, "fleet") || !strcmp(s, "crowdsec") || !strncmp(s, "import:", 7) ||
+	       !strncmp(s, "feed:", 5);
+}
+
 static int set_text(char **dst, const char *src, char *err, size_t errlen)
 {
 	*dst = strdup(src);
@@ -805,6 +825,9 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 						  msg, sizeof(msg)))
 			return geofw_errf(err, errlen, -EINVAL, "%s: --source: %s", d->name,
 					  *v ? msg : "empty");
+		if (d->id == GEOFW_CMD_ADD_BLOCK && source_reserved(v))
+			return geofw_errf(err, errlen, -EINVAL, "%s: --source: %s is filled by "
+					  "geofwd itself and replaced as a set", d->name, v);
 		return set_text(&cmd->source, v, err, errlen);
 	case O_WATCH:
 		cmd->watch = true;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "events.h"
-#include "json.h"
+#include "jsonlib.h"
 
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
@@ -193,51 +193,48 @@ int geofw_event_format(const struct geofw_event *ev, const char *ifname, char *b
 	return done(&o);
 }
 
-static void put_bytes(void *ctx, const char *s, size_t n)
-{
-	put(ctx, "%.*s", (int)n, s);
-}
-
-/* Interface names are the only text here not made by us (json.h). */
-static void put_json_str(struct out *o, const char *s)
-{
-	geofw_json_quote(s, put_bytes, o);
-}
-
 int geofw_event_format_json(const struct geofw_event *ev, const char *ifname,
 			    double unix_time, char *buf, size_t len)
 {
-	struct out o = { buf, len, 0 };
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], ifn[32];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], ifn[32], num[8];
 	const char *proto = geofw_l4proto_name(ev->l4proto);
-	const char *cc = geofw_country_code(ev->country_id);
+	bool ports = has_ports(ev->l4proto);
+	json_t *doc;
+	size_t n;
 
 	if (!len)
 		return -ENOSPC;
 	buf[0] = '\0';
-	put(&o, "{\"time\":%.3f,\"src\":\"%s\",\"dst\":\"%s\",", unix_time,
-	    geofw_event_addr(ev, true, src, sizeof(src)),
-	    geofw_event_addr(ev, false, dst, sizeof(dst)));
-	if (proto)
-		put(&o, "\"proto\":\"%s\",", proto);
-	else
-		put(&o, "\"proto\":\"%u\",", ev->l4proto);
-	if (has_ports(ev->l4proto))
-		put(&o, "\"sport\":%u,\"dport\":%u,", ntohs(ev->sport_be), ntohs(ev->dport_be));
-	else
-		put(&o, "\"sport\":null,\"dport\":null,");
-	put(&o, "\"reason\":\"%s\",\"action\":\"%s\",\"country\":", geofw_reason_name(ev->reason),
-	    geofw_action_name(ev->action));
-	if (cc)
-		put(&o, "\"%s\"", cc);
-	else
-		put(&o, "null");
-	put(&o, ",\"interface\":");
+	if (!proto) {
+		snprintf(num, sizeof(num), "%u", ev->l4proto);
+		proto = num;
+	}
 	if (!ifname || !*ifname) {
 		snprintf(ifn, sizeof(ifn), "if%u", ev->ifindex);
 		ifname = ifn;
 	}
-	put_json_str(&o, ifname);
-	put(&o, ",\"ifindex\":%u,\"rule_id\":%u}", ev->ifindex, ev->rule_id);
-	return done(&o);
+	/* Interface names are the only text here not made by us (jsonlib.h). */
+	doc = json_pack("{s:o, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s?, s:o, s:I, s:I}",
+			"time", geofw_json_real3(unix_time),
+			"src", geofw_event_addr(ev, true, src, sizeof(src)),
+			"dst", geofw_event_addr(ev, false, dst, sizeof(dst)), "proto", proto,
+			"sport", ports ? json_integer(ntohs(ev->sport_be)) : json_null(),
+			"dport", ports ? json_integer(ntohs(ev->dport_be)) : json_null(),
+			"reason", geofw_reason_name(ev->reason),
+			"action", geofw_action_name(ev->action),
+			"country", geofw_country_code(ev->country_id),
+			"interface", geofw_json_text(ifname),
+			"ifindex", (json_int_t)ev->ifindex, "rule_id", (json_int_t)ev->rule_id);
+	if (!doc)
+		return -ENOMEM;
+	n = json_dumpb(doc, buf, len - 1, GEOFW_JSON_DUMP);
+	json_decref(doc);
+	if (!n)
+		return -ENOMEM;
+	if (n > len - 1) {
+		buf[0] = '\0';
+		return -ENOSPC;
+	}
+	buf[n] = '\0';
+	return (int)n;
 }

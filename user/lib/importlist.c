@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "importlist.h"
+#include "jsonlib.h"
 #include "msg.h"
 
 #include <errno.h>
@@ -14,8 +15,6 @@
 /* Read buffer of the streaming reader: many lines per read(), and always
  * room for one whole line plus its CR after the unread rest moved down. */
 #define READ_BUF	(256 * 1024)
-/* JSON nesting allowed inside skipped values (e.g. metadata). */
-#define JSON_DEPTH_MAX	32
 
 _Static_assert(READ_BUF > 2 * (GEOFW_IMPORT_LINE_MAX + 2), "read buffer too small");
 
@@ -90,237 +89,35 @@ static int add_entry(struct parser *p)
 
 /* ---- JSON lines (Spamhaus drop_v4.json / drop_v6.json) ------------------- */
 
-struct jcur {
-	const char *s;
-	size_t i, n;
-};
-
-static void j_ws(struct jcur *j)
-{
-	while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' ||
-			       j->s[j->i] == '\r' || j->s[j->i] == '\n'))
-		j->i++;
-}
-
-static bool j_eat(struct jcur *j, char ch)
-{
-	j_ws(j);
-	if (j->i < j->n && j->s[j->i] == ch) {
-		j->i++;
-		return true;
-	}
-	return false;
-}
-
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /*
- * A string at the cursor, decoded into out (cap bytes with the NUL; NULL to
- * skip).  Only ASCII matters to us: \u escapes beyond it decode to '?'.
- * *trunc tells that out was too small.  -1 when malformed.
+ * One object per line, parsed by jansson (strict: UTF-8, no trailing text,
+ * a key given twice refused); only "cidr" and "type":"metadata" matter.
  */
-static int j_string(struct jcur *j, char *out, size_t cap, bool *trunc)
-{
-	size_t o = 0;
-
-	if (trunc)
-		*trunc = false;
-	if (!j_eat(j, '"'))
-		return -1;
-	for (;;) {
-		unsigned char ch;
-
-		if (j->i >= j->n)
-			return -1;
-		ch = j->s[j->i++];
-		if (ch == '"')
-			break;
-		if (ch < 0x20)
-			return -1;
-		if (ch == '\\') {
-			if (j->i >= j->n)
-				return -1;
-			ch = j->s[j->i++];
-			switch (ch) {
-			case '"': case '\\': case '/':
-				break;
-			case 'b': ch = '\b'; break;
-			case 'f': ch = '\f'; break;
-			case 'n': ch = '\n'; break;
-			case 'r': ch = '\r'; break;
-			case 't': ch = '\t'; break;
-			case 'u': {
-				unsigned int v = 0;
-				int k;
-
-				if (j->n - j->i < 4)
-					return -1;
-				for (k = 0; k < 4; k++) {
-					int h = hexval(j->s[j->i++]);
-
-					if (h < 0)
-						return -1;
-					v = v << 4 | h;
-				}
-				ch = v && v < 0x80 ? v : '?';
-				break;
-			}
-			default:
-				return -1;
-			}
-		}
-		if (out) {
-			if (o + 1 < cap)
-				out[o++] = ch;
-			else if (trunc)
-				*trunc = true;
-		}
-	}
-	if (out && cap)
-		out[o] = '\0';
-	return 0;
-}
-
-static bool j_digits(struct jcur *j)
-{
-	size_t start = j->i;
-
-	while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
-		j->i++;
-	return j->i > start;
-}
-
-static int j_number(struct jcur *j)
-{
-	if (j->i < j->n && j->s[j->i] == '-')
-		j->i++;
-	if (j->i < j->n && j->s[j->i] == '0')
-		j->i++;
-	else if (!j_digits(j))
-		return -1;
-	if (j->i < j->n && j->s[j->i] == '.') {
-		j->i++;
-		if (!j_digits(j))
-			return -1;
-	}
-	if (j->i < j->n && (j->s[j->i] == 'e' || j->s[j->i] == 'E')) {
-		j->i++;
-		if (j->i < j->n && (j->s[j->i] == '+' || j->s[j->i] == '-'))
-			j->i++;
-		if (!j_digits(j))
-			return -1;
-	}
-	return 0;
-}
-
-static int j_literal(struct jcur *j, const char *word)
-{
-	size_t len = strlen(word);
-
-	if (j->n - j->i < len || memcmp(j->s + j->i, word, len))
-		return -1;
-	j->i += len;
-	return 0;
-}
-
-/* Validate and skip any value (fields we do not use). */
-static int j_skip_value(struct jcur *j, int depth)
-{
-	if (depth > JSON_DEPTH_MAX)
-		return -1;
-	j_ws(j);
-	if (j->i >= j->n)
-		return -1;
-	switch (j->s[j->i]) {
-	case '"':
-		return j_string(j, NULL, 0, NULL);
-	case '{':
-		j->i++;
-		if (j_eat(j, '}'))
-			return 0;
-		do {
-			if (j_string(j, NULL, 0, NULL) || !j_eat(j, ':') ||
-			    j_skip_value(j, depth + 1))
-				return -1;
-		} while (j_eat(j, ','));
-		return j_eat(j, '}') ? 0 : -1;
-	case '[':
-		j->i++;
-		if (j_eat(j, ']'))
-			return 0;
-		do {
-			if (j_skip_value(j, depth + 1))
-				return -1;
-		} while (j_eat(j, ','));
-		return j_eat(j, ']') ? 0 : -1;
-	case 't':
-		return j_literal(j, "true");
-	case 'f':
-		return j_literal(j, "false");
-	case 'n':
-		return j_literal(j, "null");
-	default:
-		return j_number(j);
-	}
-}
-
-/* One object per line; only "cidr" (and "type":"metadata") matter. */
 static int json_line(struct parser *p, const char *s, size_t len)
 {
-	struct jcur j = { .s = s, .n = len };
-	bool have_cidr = false, metadata = false;
-	char key[16], type[16];
-	bool trunc;
+	json_t *doc, *cidr, *type;
+	json_error_t e;
+	int ret;
 
-	if (!j_eat(&j, '{'))
-		goto malformed;
-	if (!j_eat(&j, '}')) {
-		do {
-			if (j_string(&j, key, sizeof(key), &trunc) || !j_eat(&j, ':'))
-				goto malformed;
-			j_ws(&j);
-			if (!trunc && !strcmp(key, "cidr")) {
-				if (have_cidr)
-					return line_error(p, "\"cidr\" given twice");
-				if (j.i >= j.n || j.s[j.i] != '"')
-					return line_error(p, "\"cidr\" must be a string");
-				/* The line is at most GEOFW_IMPORT_LINE_MAX bytes, so
-				 * its decoded value always fits in tok. */
-				if (j_string(&j, p->tok, sizeof(p->tok), NULL))
-					goto malformed;
-				have_cidr = true;
-			} else if (!trunc && !strcmp(key, "type") &&
-				   j.i < j.n && j.s[j.i] == '"') {
-				if (j_string(&j, type, sizeof(type), &trunc))
-					goto malformed;
-				metadata = !trunc && !strcmp(type, "metadata");
-			} else if (j_skip_value(&j, 1)) {
-				goto malformed;
-			}
-		} while (j_eat(&j, ','));
-		if (!j_eat(&j, '}'))
-			goto malformed;
+	doc = json_loadb(s, len, JSON_REJECT_DUPLICATES, &e);
+	if (!doc)
+		return line_error(p, "malformed JSON at column %d: %s", e.column, e.text);
+	cidr = json_object_get(doc, "cidr");
+	type = json_object_get(doc, "type");
+	if (json_is_string(type) && !strcmp(json_string_value(type), "metadata")) {
+		ret = 0;
+	} else if (!cidr) {
+		ret = line_error(p, "JSON line without a \"cidr\" field");
+	} else if (!json_is_string(cidr)) {
+		ret = line_error(p, "\"cidr\" must be a string");
+	} else if (json_string_length(cidr) >= sizeof(p->tok)) {	/* no NUL: jansson */
+		ret = line_error(p, "\"cidr\" is not an address");
+	} else {
+		memcpy(p->tok, json_string_value(cidr), json_string_length(cidr) + 1);
+		ret = add_entry(p);
 	}
-	j_ws(&j);
-	if (j.i != j.n)
-		goto malformed;
-	if (metadata)
-		return 0;
-	if (!have_cidr)
-		return line_error(p, "JSON line without a \"cidr\" field");
-	return add_entry(p);
-
-malformed:
-	return line_error(p, "malformed JSON at column %zu", j.i + 1);
+	json_decref(doc);
+	return ret;
 }
 
 /* ---- lines ------------------------------------------------------------ */

@@ -3,6 +3,7 @@
 #include "jsonlib.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,55 +35,6 @@ size_t geofw_utf8_len(const char *str, size_t left)
 	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;	/* overlong, out of range, surrogate */
 	return n;
-}
-
-void geofw_json_quote_n(const char *str, size_t len, geofw_json_put_fn put, void *ctx)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, run = 0, n;
-	char esc[8];
-
-	put(ctx, "\"", 1);
-	while (i < len) {
-		const char *rep = NULL;
-
-		n = geofw_utf8_len((const char *)s + i, len - i);
-		if (n > 1 || (n == 1 && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' &&
-			      s[i] != 0x7f)) {
-			run += n;	/* plain text: written in one piece */
-			i += n;
-			continue;
-		}
-		if (run)
-			put(ctx, (const char *)s + i - run, run);
-		run = 0;
-		if (!n) {
-			rep = "\\ufffd";
-		} else {
-			switch (s[i]) {
-			case '"':  rep = "\\\""; break;
-			case '\\': rep = "\\\\"; break;
-			case '\n': rep = "\\n"; break;
-			case '\r': rep = "\\r"; break;
-			case '\t': rep = "\\t"; break;
-			case '\b': rep = "\\b"; break;
-			case '\f': rep = "\\f"; break;
-			default:
-				snprintf(esc, sizeof(esc), "\\u%04x", s[i]);
-				rep = esc;
-			}
-		}
-		put(ctx, rep, strlen(rep));
-		i++;
-	}
-	if (run)
-		put(ctx, (const char *)s + i - run, run);
-	put(ctx, "\"", 1);
-}
-
-void geofw_json_quote(const char *s, geofw_json_put_fn put, void *ctx)
-{
-	geofw_json_quote_n(s, strlen(s), put, ctx);
 }
 
 json_t *geofw_json_textn(const char *s, size_t len)
@@ -131,7 +83,7 @@ int geofw_json_set_text(json_t *obj, const char *key, const char *s)
 
 char *geofw_json_line(const json_t *doc)
 {
-	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER), *line;
+	char *s = json_dumps(doc, GEOFW_JSON_DUMP), *line;
 	size_t n;
 
 	if (!s)
@@ -145,4 +97,73 @@ char *geofw_json_line(const json_t *doc)
 	line[n] = '\n';
 	line[n + 1] = '\0';
 	return line;
+}
+
+json_t *geofw_json_real3(double v)
+{
+	char buf[64];
+
+	if (!isfinite(v))
+		return json_null();
+	/* Rounded as printf rounds: the value fwctl printed with "%.3f". */
+	snprintf(buf, sizeof(buf), "%.3f", v);
+	return json_real(strtod(buf, NULL));
+}
+
+int geofw_json_put_file(const char *buf, size_t size, void *ctx)
+{
+	return fwrite(buf, 1, size, ctx) == size ? 0 : -1;
+}
+
+static void array_put(struct geofw_json_array *a, const char *s)
+{
+	if (!a->err && a->put(s, strlen(s), a->ctx))
+		a->err = -EIO;
+}
+
+void geofw_json_array_open(struct geofw_json_array *a, json_dump_callback_t put, void *ctx)
+{
+	a->put = put;
+	a->ctx = ctx;
+	a->n = 0;
+	a->err = 0;
+	array_put(a, "[");
+}
+
+int geofw_json_array_add(struct geofw_json_array *a, json_t *elem)
+{
+	if (!elem && !a->err)
+		a->err = -ENOMEM;
+	if (a->n++)
+		array_put(a, ",");
+	if (!a->err && json_dump_callback(elem, a->put, a->ctx, GEOFW_JSON_DUMP | JSON_ENCODE_ANY))
+		a->err = -EIO;
+	json_decref(elem);
+	return a->err;
+}
+
+int geofw_json_array_close(struct geofw_json_array *a)
+{
+	array_put(a, "]\n");
+	return a->err;
+}
+
+void geofw_json_push(json_t **arr, json_t *v)
+{
+	if (*arr && (!v || json_array_append_new(*arr, v))) {
+		json_decref(*arr);
+		*arr = NULL;
+	} else if (!*arr) {
+		json_decref(v);
+	}
+}
+
+void geofw_json_put(json_t **obj, const char *key, json_t *v)
+{
+	if (*obj && (!v || json_object_set_new(*obj, key, v))) {
+		json_decref(*obj);
+		*obj = NULL;
+	} else if (!*obj) {
+		json_decref(v);
+	}
 }
