@@ -147,6 +147,34 @@ out=$(fwctl list blocks)
 expect_match incompatible/rules_kept "$out" "192\.0\.2\.2/32"
 check_fails incompatible/still_enforced reach c1 192.0.2.1
 
+# --- canary frames: a program that is wrong for the device is refused ------------------
+# The test hook gives the Ethernet veth the L3 entry: it would pass the
+# blocked client.  Its canary frames disagree with the host decision, so the
+# link keeps the program in force, and status says so with exit 1.
+xdp_id() { in_ns srv ip link show "$1" | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p'; }
+geofwd_stop
+old_id=$(xdp_id gfw1)
+export GEOFW_TEST_WRONG_ENTRY=1
+geofwd_start || not_ok canary/start "geofwd did not start"
+unset GEOFW_TEST_WRONG_ENTRY
+expect_eq canary/program_in_force_kept "$(xdp_id gfw1)" "$old_id"
+check_fails canary/still_enforced reach c1 192.0.2.1
+out=$(fwctl status 2>&1)
+expect_eq canary/status_exit_1 "$?" 1
+expect_match canary/status_says_refused "$out" "gfw1: attached.*new XDP program refused: canary 'blocked from 192\.0\.2\.2 \(udp\)': XDP_PASS, expected XDP_DROP; the program in force stays"
+expect_match canary/status_first_lines "$(echo "$out" | head -3)" "refused on 3 interfaces"
+out=$(fwctl -j status)
+expect_match canary/status_json "$out" '"program_refused":true'
+expect_match canary/logged "$(cat "$LAB_DIR/geofwd.log")" "gfw1: new XDP program refused"
+geofwd_stop
+geofwd_start || not_ok canary/restart "geofwd did not start"
+new_id=$(xdp_id gfw1)
+if [ -n "$new_id" ] && [ "$new_id" != "$old_id" ]; then ok canary/good_program_switched; else
+	not_ok canary/good_program_switched "xdp id $old_id -> $new_id"; fi
+out=$(fwctl -j status)
+expect_match canary/status_json_clear "$out" '"program_refused":false'
+check_fails canary/enforced_after reach c1 192.0.2.1
+
 # --- hotplug: the veth is deleted and re-created --------------------------------------
 in_ns srv ip link del gfw1
 ip link add gfw1 netns "$(ns srv)" type veth peer name eth0 netns "$(ns c1)"

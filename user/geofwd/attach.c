@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "canary.h"
 #include "geofwd.h"
 #include "log.h"
 
@@ -163,29 +164,94 @@ static int attached_mode(int ifindex)
 	       q.attach_mode == XDP_ATTACHED_DRV ? GEOFW_XDP_NATIVE : -1;
 }
 
-static int create_link(struct gfwd *d, struct gfwd_iface *ifc, int mode)
+static int create_link(struct gfwd_iface *ifc, int prog, int mode)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts);
 	int fd;
 
 	opts.flags = mode == GEOFW_XDP_NATIVE ? XDP_FLAGS_DRV_MODE :
 		     mode == GEOFW_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : 0;
-	fd = bpf_link_create(xdp_prog(d, ifc), ifc->ifindex, BPF_XDP, &opts);
+	fd = bpf_link_create(prog, ifc->ifindex, BPF_XDP, &opts);
 	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Prove the program on the maps it will use before any link goes to it
+ * (canary.h).  The sources tried beside the fixed ones: the first allow and
+ * block rows of each family, as the store holds them now.
+ */
+struct canary_pick {
+	struct geofw_canary *c;
+	bool have[2][2];	/* [allow][family 6] */
+	size_t seen;
+};
+
+static int canary_row(const struct geofw_rule *rule, void *arg)
+{
+	struct canary_pick *p = arg;
+	bool allow = rule->kind == GEOFW_RULE_ALLOW, v6 = rule->prefix.family == 6;
+
+	if (!p->have[allow][v6]) {
+		p->have[allow][v6] = true;
+		geofw_canary_add(p->c, &rule->prefix);
+	}
+	/* Rows come ordered by prefix: both families are found early, and a
+	 * million rows of one family are not walked for the other. */
+	return ++p->seen >= 4096 || (p->have[allow][0] && p->have[allow][1]);
+}
+
+static int prove_program(struct gfwd *d, struct gfwd_iface *ifc, int prog_fd)
+{
+	struct geofw_canary c = {};
+	struct canary_pick pick = { .c = &c };
+	char err[256];
+	size_t frames;
+	int ret;
+
+	geofw_store_for_each_rule(d->store, GEOFW_RULE_ALLOW, NULL, canary_row, &pick);
+	pick.seen = 0;
+	geofw_store_for_each_rule(d->store, GEOFW_RULE_BLOCK, NULL, canary_row, &pick);
+	ret = geofw_canary_check(&c, &d->fw.maps, prog_fd, ifc->l3, &frames, err, sizeof(err));
+	if (ret) {
+		snprintf(ifc->error, sizeof(ifc->error), "new XDP program refused: %s", err);
+		return log_err(ret, "%s: %s", ifc->name, ifc->error);
+	}
+	log_debug("%s: new XDP program agrees with the host on %zu canary frames", ifc->name,
+		  frames);
+	return 0;
 }
 
 static int attach_xdp(struct gfwd *d, struct gfwd_iface *ifc)
 {
-	int want = d->conf.xdp_mode, fd, err, mode;
+	int want = d->conf.xdp_mode, fd, err, mode, prog = xdp_prog(d, ifc);
 	char path[4200];
 
+	/* Test hook: the Ethernet device gets the L3 entry, a program that is
+	 * wrong for it, which the canary must refuse. */
+	if (getenv("GEOFW_TEST_WRONG_ENTRY") && !ifc->l3)
+		prog = d->fw.xdp_l3_prog_fd;
 	link_path(d, ifc, path, sizeof(path));
 	fd = bpf_obj_get(path);
+	ifc->program_refused = false;
+	if (prove_program(d, ifc, prog)) {
+		ifc->program_refused = true;
+		if (fd >= 0 && link_ifindex(fd) == ifc->ifindex) {
+			/* The program in force goes on enforcing. */
+			ifc->xdp_link = fd;
+			ifc->xdp_mode = attached_mode(ifc->ifindex);
+			strncat(ifc->error, "; the program in force stays",
+				sizeof(ifc->error) - strlen(ifc->error) - 1);
+			return 0;
+		}
+		if (fd >= 0)
+			close(fd);
+		return -EPROTO;
+	}
 	if (fd >= 0 && link_ifindex(fd) == ifc->ifindex) {
 		mode = attached_mode(ifc->ifindex);
 		if (want == GEOFW_XDP_AUTO || mode == want) {
 			/* The common restart: same device, swap the program in. */
-			if (bpf_link_update(fd, xdp_prog(d, ifc), NULL)) {
+			if (bpf_link_update(fd, prog, NULL)) {
 				err = -errno;
 				close(fd);
 				return log_err(err, "%s: cannot update XDP link: %s", ifc->name,
@@ -202,10 +268,10 @@ static int attach_xdp(struct gfwd *d, struct gfwd_iface *ifc)
 	}
 
 	mode = want;
-	err = create_link(d, ifc, mode);
+	err = create_link(ifc, prog, mode);
 	if (err < 0 && want == GEOFW_XDP_AUTO && err != -EBUSY) {
 		mode = GEOFW_XDP_GENERIC;
-		err = create_link(d, ifc, mode);
+		err = create_link(ifc, prog, mode);
 	}
 	if (err < 0) {
 		if (fd >= 0)

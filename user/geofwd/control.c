@@ -721,13 +721,16 @@ static int cmd_status(struct request *r)
 	struct geofw_config cfg = {};
 	char country_why[sizeof(d->db.error) + 256];
 	bool country_ok = gfwd_country_policy_enforced(d, country_why, sizeof(country_why));
-	int i, unprotected = 0;
+	int i, unprotected = 0, refused = 0;
 	int degraded;
 
-	for (i = 0; i < d->n_ifaces; i++)
+	for (i = 0; i < d->n_ifaces; i++) {
 		unprotected += !gfwd_iface_protected(&d->ifaces[i]);
-	/* Anything configured but not enforced makes status exit 1. */
-	degraded = !country_ok || unprotected;
+		refused += d->ifaces[i].program_refused;
+	}
+	/* Anything configured but not enforced, or not by this geofwd's
+	 * program, makes status exit 1. */
+	degraded = !country_ok || unprotected || refused;
 
 	geofw_store_counts(d->store, &n);
 	geofw_config_read(&d->fw.maps, &cfg);
@@ -738,7 +741,7 @@ static int cmd_status(struct request *r)
 			const struct gfwd_iface *ifc = &d->ifaces[i];
 
 			geofw_json_push(&ifaces, json_pack(
-				"{s:o, s:i, s:b, s:s, s:b, s:b, s:i, s:s, s:b, s:b, s:o}",
+				"{s:o, s:i, s:b, s:s, s:b, s:b, s:i, s:s, s:b, s:b, s:b, s:o}",
 				"name", answer_text(ifc->name), "ifindex", ifc->ifindex,
 				"attached", ifc->xdp_link >= 0,
 				"xdp_mode", ifc->xdp_link >= 0 ? geofw_xdp_mode_name(ifc->xdp_mode) : "",
@@ -746,6 +749,7 @@ static int cmd_status(struct request *r)
 				"link_type", (int)ifc->link_type,
 				"link_type_name", gfwd_link_type_name(ifc->link_type),
 				"l3", (int)ifc->l3, "responder_stalled", (int)ifc->resp_stalled,
+				"program_refused", (int)ifc->program_refused,
 				"error", answer_text(ifc->error)));
 		}
 		return reply_json(r, degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK, json_pack(
@@ -784,6 +788,9 @@ static int cmd_status(struct request *r)
 	if (unprotected)
 		geofw_ctl_writef(r->w, "interfaces: %d configured interface%s NOT protected (see below)\n",
 				 unprotected, unprotected > 1 ? "s" : "");
+	if (refused)
+		geofw_ctl_writef(r->w, "interfaces: a new XDP program was refused on %d interface%s "
+				 "(canary frames, see below)\n", refused, refused > 1 ? "s" : "");
 	geofw_ctl_writef(r->w, "geofwd: running (pid %d), config %s, %lu reloads ok, %lu failed\n",
 			 getpid(), d->conf_path, d->reloads_ok, d->reloads_failed);
 	geofw_ctl_writef(r->w, "programs: xdp id %u, tc id %u, responder %s\n",

@@ -26,8 +26,9 @@ struct gfwd_iface {
 	int link_type;			/* ARPHRD_* read at attach time */
 	bool l3;			/* no Ethernet header: geofw_xdp_l3, no responder */
 	bool resp_stalled;		/* filter there, but it sees no marked packets */
+	bool program_refused;		/* the new XDP program failed its canary frames */
 	unsigned int tc_retry;		/* responder checks until the next attach retry */
-	char error[192];		/* why the last attach failed, for status */
+	char error[384];		/* why the last attach failed, for status */
 };
 
 /* The GeoIP data in force: every file of GeoIPDatabase, merged. */
