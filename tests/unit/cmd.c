@@ -260,7 +260,7 @@ static const struct {
 	OK(ARGV("list", "blocks"), "list list=1"),
 	OK(ARGV("list", "allows"), "list list=2"),
 	OK(ARGV("list", "countries", "-j"), "list list=3 json"),
-	BAD(ARGV("list", "rules"), "=list: 'rules': expected blocks, allows or countries"),
+	BAD(ARGV("list", "rules"), "=list: 'rules': expected blocks, allows, countries or asns"),
 	BAD(ARGV("list", "blocks", "allows"), "list: unexpected argument 'allows'"),
 	OK(ARGV("status"), "status"),
 	OK(ARGV("status", "--json"), "status json"),

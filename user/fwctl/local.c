@@ -88,11 +88,11 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 #undef ADD
 }
 
-/* The AS of an address per geofw.conf's ASNDatabase (for display: the
- * decision itself is the kernel's).  0 with *asn and org set (*asn 0: no
- * AS), or -1 with why saying what is missing. */
-static int address_as(int family, const __u8 *addr, __u32 *asn, char *org, size_t org_len,
-		      char *why, size_t why_len)
+/* The AS of an address per db (lookup --asn-db) or geofw.conf's
+ * ASNDatabase (for display: the decision itself is the kernel's).  0 with
+ * *asn and org set (*asn 0: no AS), or -1 with why saying what is missing. */
+static int address_as(const char *db, int family, const __u8 *addr, __u32 *asn, char *org,
+		      size_t org_len, char *why, size_t why_len)
 {
 	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
 	struct sockaddr_in s4 = { .sin_family = AF_INET };
@@ -107,10 +107,13 @@ static int address_as(int family, const __u8 *addr, __u32 *asn, char *org, size_
 		snprintf(why, why_len, "out of memory");
 		return -1;
 	}
-	if (geofw_conf_load(GEOFW_CONF_PATH, conf, err, sizeof(err))) {
-		snprintf(why, why_len, "%s", err);
+	if (db)
+		snprintf(conf->asn_db, sizeof(conf->asn_db), "%s", db);
+	if (!db && geofw_conf_load(GEOFW_CONF_PATH, conf, err, sizeof(err))) {
+		snprintf(why, why_len, "%s (or give --asn-db FILE)", err);
 	} else if (!conf->asn_db[0]) {
-		snprintf(why, why_len, "no ASNDatabase in %s", GEOFW_CONF_PATH);
+		snprintf(why, why_len, "no ASNDatabase in %s (or give --asn-db FILE)",
+			 GEOFW_CONF_PATH);
 	} else if (geofw_asn_reader_open(conf->asn_db, &r)) {
 		snprintf(why, why_len, "cannot open %.400s", conf->asn_db);
 	} else {
@@ -161,7 +164,8 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 
 	geofw_addr_format(a->family, a->addr, addr, sizeof(addr));
 	explain_text(&e, &cfg, listed, why, sizeof(why));
-	as_known = !address_as(a->family, a->addr, &as, org, sizeof(org), as_why, sizeof(as_why));
+	as_known = !address_as(cmd->asn_db, a->family, a->addr, &as, org, sizeof(org), as_why,
+			       sizeof(as_why));
 	if (!c->json) {
 		printf("%s: %s (%s)\n", addr, geofw_action_name(e.action), why);
 		if (as_known && as)
