@@ -9,6 +9,11 @@
 # effect when the file is replaced while a blocked client's packets keep
 # being dropped (none leaks across the switch), a bad replacement keeps the
 # tables in force, and AS rules without a database fail --check-config.
+# Runtime AS rules (fwctl block-asn/allow-asn, the rule store): they drop
+# and pass traffic, expire by themselves (--ttl), join geofw.conf's rules
+# with the precedence of prefix rules, survive a restart, are listed and
+# exported, the 255th AS is refused, and without ASNDatabase they are kept
+# and reported as not enforced.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/lab.sh
@@ -120,5 +125,119 @@ check_fails reload/c3_country_block_again reach c3 203.0.113.1
 asn_config "ASNDatabase = $ASN/asn.mmdb"
 check reload/no_rules fwctl reload
 check reload/c2_passes_without_rules reach c2 198.51.100.1
+
+# --- runtime AS rules: fwctl, the rule store -------------------------------------------
+METRICS="MetricsListen = 127.0.0.1:9748"
+asn_config "ASNDatabase = $ASN/asn.mmdb" "$METRICS"
+check runtime/reload fwctl reload
+# asn_rows: the runtime AS rows listed as JSON, one "TYPE ASN SOURCE ACTION" a line.
+asn_rows() {
+	fwctl -j list asns | "$PY" -c '
+import json, sys
+for r in json.load(sys.stdin):
+    print(r["type"], r["asn"], r["source"], r.get("action", "-"), r.get("expires", 0) > 0, r["comment"])'
+}
+check runtime/block_asn fwctl block-asn AS64500 --comment "lab scanner"
+check_fails runtime/c1_dropped reach c1 192.0.2.1
+check_fails runtime/c1_v6_dropped reach c1 2001:db8:1::1
+check runtime/c2_passes reach c2 198.51.100.1
+out=$(fwctl list asns)
+expect_match runtime/list "$out" "^block-asn AS64500 +drop +cli"
+expect_match runtime/list_comment "$out" "# lab scanner"
+expect_match runtime/list_json "$(asn_rows)" "^block-asn 64500 cli drop False lab scanner$"
+expect_match runtime/list_source "$(fwctl list --source cli)" "block-asn AS64500"
+expect_eq runtime/list_other_source "$(fwctl list asns --source crowdsec)" ""
+expect_match runtime/export "$(fwctl export)" "#asn block AS64500 source=cli action=drop comment=lab scanner"
+expect_match runtime/lookup "$(fwctl lookup 192.0.2.2)" "^192.0.2.2: drop \(blocked AS64500"
+expect_match runtime/lookup_asn_db "$(fwctl lookup 192.0.2.2 --asn-db "$LAB_DIR/lab-asn2.mmdb")" "AS64500"
+check_fails runtime/lookup_asn_db_bad fwctl lookup 192.0.2.2 --asn-db ""
+
+# allow-asn overrides a country block, and wins over a block of the AS
+check_fails runtime/c3_country_blocked reach c3 203.0.113.1
+check runtime/allow_asn fwctl allow-asn AS64503 --comment crawler
+check runtime/c3_allowed_past_country reach c3 203.0.113.1
+check runtime/block_allowed_as fwctl block-asn AS64503 --action reject
+check runtime/allow_wins_over_block reach c3 203.0.113.1
+check runtime/del_allow_asn fwctl del-allow-asn AS64503
+check_fails runtime/c3_blocked_by_as reach c3 203.0.113.1
+check runtime/unblock_c3 fwctl unblock-asn AS64503
+out=$(fwctl del-allow-asn AS64503 2>&1)
+expect_eq runtime/del_allow_missing_exit "$?" 1
+expect_match runtime/del_allow_missing_says "$out" "AS64503 is not allowed by a runtime rule"
+
+# unblock-asn restores
+check runtime/unblock_asn fwctl unblock-asn AS64500
+check runtime/c1_passes_again reach c1 192.0.2.1
+out=$(fwctl unblock-asn AS64500 2>&1)
+expect_eq runtime/unblock_missing_exit "$?" 1
+expect_match runtime/unblock_missing_says "$out" "AS64500 is not blocked by a runtime rule"
+
+# --ttl: the kernel stops matching at expiry, the sweep removes the row and
+# rebuilds the tables (late by at most ~1 s + the rebuild: design notes).
+t0=$(date +%s.%N)
+check ttl/block fwctl block-asn 64502 --ttl 2s
+check_fails ttl/c2_dropped reach c2 198.51.100.1
+if wait_for 6 reach c2 198.51.100.1; then
+	ok ttl/expired_passes_again
+	echo "# c2 passes again $(echo "$(date +%s.%N) - $t0" | bc) s after block-asn --ttl 2s"
+else
+	not_ok ttl/expired_passes_again "c2 still dropped 6 s after a 2 s TTL"
+fi
+no_row() { ! fwctl list asns | grep -q "AS$1"; }
+if wait_for 5 no_row 64502; then ok ttl/row_swept; else not_ok ttl/row_swept "$(fwctl list asns)"; fi
+if wait_for 5 log_has "asn (expiry)"; then ok ttl/tables_rebuilt; else not_ok ttl/tables_rebuilt "$(tail -3 "$LAB_DIR/geofwd.log")"; fi
+
+# --- the store keeps them across a restart -----------------------------------------------
+check restart/block fwctl block-asn AS64500 --action reject --ttl 1h --comment kept
+geofwd_stop
+check_fails restart/pins_enforce_while_stopped reach c1 192.0.2.1
+geofwd_start || { not_ok restart/geofwd_start "geofwd did not start"; exit 1; }
+check_fails restart/c1_still_dropped reach c1 192.0.2.1
+expect_match restart/list "$(asn_rows)" "^block-asn 64500 cli reject True kept$"
+expect_match restart/status "$(fwctl status)" "AS rules: 1 blocked \+ 0 allowed ASes in force \(of at most 254\)"
+
+# --- union with geofw.conf ------------------------------------------------------------------
+asn_config "ASNDatabase = $ASN/asn.mmdb" "BlockASN = AS64500" "ASNAction = log" "$METRICS"
+check config/reload fwctl reload
+out=$(fwctl list asns)
+expect_match config/listed_as_config "$out" "^block-asn AS64500 +log +config"
+expect_match config/runtime_listed "$out" "block-asn AS64500 +reject +expires in [0-9]+m[0-9]+s +cli"
+expect_match config/strictest_wins "$(fwctl lookup 192.0.2.2)" "reject \(blocked AS64500"
+check config/unblock_runtime fwctl unblock-asn AS64500
+expect_match config/config_rule_left "$(fwctl lookup 192.0.2.2)" "logged AS64500"
+out=$(fwctl unblock-asn AS64500 2>&1)
+expect_eq config/config_rule_not_removable "$?" 1
+# An expiring runtime drop over geofw.conf's log: the drop wins while it
+# lasts, the log takes over once it expired (the kernel's class stops
+# matching at expiry, the sweep's rebuild brings the log rule in).
+check config/drop_over_log fwctl block-asn AS64500 --ttl 2s
+expect_match config/drop_wins "$(fwctl lookup 192.0.2.2)" "drop \(blocked AS64500"
+logged_64500() { fwctl lookup 192.0.2.2 | grep -q "logged AS64500"; }
+if wait_for 6 logged_64500; then ok config/log_takes_over_after_expiry; else not_ok config/log_takes_over_after_expiry "$(fwctl lookup 192.0.2.2)"; fi
+check config/c1_log_passes reach c1 192.0.2.1
+
+# --- at most 254 ASes (one byte of class id), geofw.conf's included ------------------------
+check limit/253_more fwctl block-asn $(seq 65000 65252)
+expect_eq limit/status_json "$(fwctl -j status | "$PY" -c 'import json, sys; a = json.load(sys.stdin)["asn_rules"]; print(a["ases"], a["blocked_in_force"], a["enforced"])')" "254 254 True"
+out=$(fwctl block-asn 65300 2>&1)
+expect_eq limit/255th_refused "$?" 1
+expect_match limit/names_the_limit "$out" "at most 254 ASes can have rules .*this would make 255: nothing changed"
+expect_eq limit/rolled_back "$(fwctl list asns --source cli | grep -c '^block-asn')" 253
+check limit/c1_still_logged reach c1 192.0.2.1
+check limit/unblock fwctl unblock-asn $(seq 65000 65252)
+
+# --- no ASNDatabase: kept, reported, not enforced -------------------------------------------
+asn_config "$METRICS"
+check nodb/reload fwctl reload
+out=$(fwctl block-asn AS64502 2>&1)
+expect_eq nodb/block_exit_1 "$?" 1
+expect_match nodb/block_says "$out" "ok: blocked-asn 1 \(stored, NOT enforced: no ASNDatabase in"
+out=$(fwctl status)
+expect_eq nodb/status_exit_1 "$?" 1
+expect_match nodb/status_first_line "$(echo "$out" | head -1)" "^AS rules: NOT enforced: no ASNDatabase in .*1 AS rule stored"
+expect_eq nodb/status_json "$(fwctl -j status | "$PY" -c 'import json, sys; a = json.load(sys.stdin)["asn_rules"]; print(a["configured"], a["enforced"])')" "True False"
+expect_match nodb/metrics "$(in_ns srv curl -sf --max-time 5 http://127.0.0.1:9748/metrics)" "geofw_asn_rules_enforced 0"
+check nodb/unblock fwctl unblock-asn AS64502
+check nodb/status_ok fwctl status
 
 [ "$T_FAILED" -eq 0 ]

@@ -589,6 +589,7 @@ int gfwd_asn_sync(struct gfwd *d, bool force, const char *why, char *err, size_t
 	struct geofw_asn_report rep;
 	struct geofw_clock clk;
 	struct want_set w;
+	bool had;
 	size_t i;
 	int ret;
 
@@ -631,6 +632,7 @@ int gfwd_asn_sync(struct gfwd *d, bool force, const char *why, char *err, size_t
 			 strerror(-ret));
 		goto out;
 	}
+	had = d->asn.n_applied > 0;
 	free(d->asn.applied);
 	d->asn.applied = w.v;
 	d->asn.n_applied = w.n;
@@ -645,6 +647,8 @@ int gfwd_asn_sync(struct gfwd *d, bool force, const char *why, char *err, size_t
 	if (w.n)
 		log_info("asn (%s): %s: %zu ASes with rules, %zu IPv4 + %zu IPv6 prefixes, %.2f s",
 			 why, d->asn.path, rep.ases, rep.n_v4, rep.n_v6, d->asn.load_seconds);
+	else if (had)
+		log_info("asn (%s): no AS rule left, ASN tables removed", why);
 out:
 	free(rules);
 	free(w.v);
