@@ -233,6 +233,24 @@ expect_eq limit/rolled_back "$(fwctl list asns --source cli | grep -c '^block-as
 check limit/c1_still_logged reach c1 192.0.2.1
 check limit/unblock fwctl unblock-asn $(seq 65000 65252)
 
+# --- a change while the database file is bad: refused, rolled back ------------------------
+count_bad() { [ "$(log_count "no network has an AS number")" -gt "$1" ]; }
+before=$(log_count "no network has an AS number")
+put "$LAB_DIR/lab.mmdb" "$ASN/asn.mmdb"
+wait_for 10 count_bad "$before"
+out=$(fwctl block-asn AS64502 2>&1)
+expect_eq baddb/block_refused "$?" 1
+expect_match baddb/says_why "$out" "no network has an AS number"
+expect_eq baddb/row_rolled_back "$(fwctl list asns --source cli)" ""
+check baddb/c2_not_blocked reach c2 198.51.100.1
+expect_match baddb/tables_in_force_stay "$(fwctl lookup 192.0.2.2)" "logged AS64500"
+before=$(log_count "asn (ASN database file replaced)")
+put "$LAB_DIR/lab-asn.mmdb" "$ASN/asn.mmdb"
+wait_for 10 replaced_after "$before"
+check baddb/block_after_repair fwctl block-asn AS64502
+check_fails baddb/c2_blocked reach c2 198.51.100.1
+check baddb/cleanup fwctl unblock-asn AS64502
+
 # --- no ASNDatabase: kept, reported, not enforced -------------------------------------------
 asn_config "$METRICS"
 check nodb/reload fwctl reload
