@@ -191,6 +191,8 @@ if wait_for 5 log_has "asn (expiry)"; then ok ttl/tables_rebuilt; else not_ok tt
 check restart/block fwctl block-asn AS64500 --action reject --ttl 1h --comment kept
 geofwd_stop
 check_fails restart/pins_enforce_while_stopped reach c1 192.0.2.1
+expect_match restart/list_from_pins "$(fwctl list asns 2>/dev/null)" "^block-asn AS64500 +reject +expires in"
+expect_eq restart/list_from_pins_json "$(fwctl -j list 2>/dev/null | "$PY" -c 'import json, sys; print([(r["asn"], r["action"], r["source"]) for r in json.load(sys.stdin) if r["type"] == "block-asn"])')" "[(64500, 'reject', None)]"
 geofwd_start || { not_ok restart/geofwd_start "geofwd did not start"; exit 1; }
 check_fails restart/c1_still_dropped reach c1 192.0.2.1
 expect_match restart/list "$(asn_rows)" "^block-asn 64500 cli reject True kept$"

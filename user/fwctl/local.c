@@ -410,6 +410,47 @@ static void list_rule_json(struct json *j, const struct pin_rule *x)
 	json_obj_end(j);
 }
 
+/* The AS rules in force (the classes of the ASN tables): the resolved
+ * rule per AS, without source or comment. */
+static void list_asn_classes(struct json *j, const struct geofw_asn_classes *cl)
+{
+	char left[32];
+	size_t i;
+
+	for (i = 0; i < cl->n; i++) {
+		const struct geofw_asn_class *a = &cl->c[i];
+		bool block = a->kind == GEOFW_ASN_BLOCK;
+		unsigned long long secs = a->expires_ns ? fwctl_boot_left(a->expires_ns) : 0;
+
+		if (a->expires_ns && !secs)
+			continue;	/* expired: the kernel no longer matches it */
+		if (j) {
+			json_obj(j, NULL);
+			json_str(j, "type", block ? "block-asn" : "allow-asn");
+			json_u64(j, "asn", a->asn);
+			if (block) {
+				json_str(j, "action", geofw_action_name(a->action));
+				json_u64(j, "expires", a->expires_ns ?
+					 fwctl_boot_to_unix(a->expires_ns) : 0);
+			}
+			json_null(j, "source");		/* only geofwd knows */
+			json_null(j, "comment");
+			json_obj_end(j);
+			continue;
+		}
+		if (!block) {
+			printf("allow-asn AS%u\n", a->asn);
+			continue;
+		}
+		printf("block-asn AS%-10u %-7s", a->asn, geofw_action_name(a->action));
+		if (secs) {
+			fwctl_fmt_duration(secs, left, sizeof(left));
+			printf(" expires in %s", left);
+		}
+		printf("\n");
+	}
+}
+
 /* Listed countries, by id. */
 static int read_countries(const struct geofw_maps *m, struct geofw_country *pol, size_t n)
 {
@@ -461,6 +502,8 @@ int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	bool blocks = cmd->list == GEOFW_LIST_ALL || cmd->list == GEOFW_LIST_BLOCKS;
 	bool allows = cmd->list == GEOFW_LIST_ALL || cmd->list == GEOFW_LIST_ALLOWS;
 	bool countries = cmd->list == GEOFW_LIST_ALL || cmd->list == GEOFW_LIST_COUNTRIES;
+	bool asns = cmd->list == GEOFW_LIST_ALL || cmd->list == GEOFW_LIST_ASNS;
+	struct geofw_asn_classes *cl = calloc(1, sizeof(*cl));
 	struct geofw_country pol[GEOFW_MAX_COUNTRIES];
 	struct geofw_config cfg;
 	struct pin_rules r = { 0 };
@@ -473,7 +516,9 @@ int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	if (err)
 		return err;
 	fwctl_note(c, "geofwd is not running: showing the pinned maps, which hold no comments");
-	err = fwctl_read_rules(&m, blocks, allows, &r);
+	err = cl ? fwctl_read_rules(&m, blocks, allows, &r) : -ENOMEM;
+	if (!err && asns)
+		err = geofw_asn_classes_in_force(&m, cl);
 	if (!err && countries) {
 		err = geofw_config_read(&m, &cfg);
 		if (!err)
@@ -482,6 +527,7 @@ int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	geofw_maps_close(&m);
 	if (err) {
 		free(r.v);
+		free(cl);
 		return fwctl_fail(c, FWCTL_EXIT_FAIL, "reading the pinned maps: %s",
 				  strerror(-err));
 	}
@@ -501,6 +547,8 @@ int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 				list_rule_text(&r.v[i]);
 		}
 	}
+	if (asns)
+		list_asn_classes(c->json ? &j : NULL, cl);
 	if (countries)
 		list_countries(c->json ? &j : NULL, &cfg, pol);
 	if (c->json) {
@@ -508,6 +556,7 @@ int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 		json_done(&j);
 	}
 	free(r.v);
+	free(cl);
 	return FWCTL_EXIT_OK;
 }
 
