@@ -1877,6 +1877,23 @@ int geofw_store_set_countries(struct geofw_store *st, const struct geofw_store_c
 
 /* ---- reading --------------------------------------------------------------------- */
 
+/* A row's attributes from column col on: source, action, rule_id, expires,
+ * comment, uid, pid, created (strings valid until the next step). */
+static void column_attrs(sqlite3_stmt *s, int col, struct geofw_rule *r)
+{
+	const char *source = (const char *)sqlite3_column_text(s, col);
+	const char *comment = (const char *)sqlite3_column_text(s, col + 4);
+
+	r->source = source ? source : "";
+	r->action = (__u8)sqlite3_column_int(s, col + 1);
+	r->rule_id = (__u32)sqlite3_column_int64(s, col + 2);
+	r->expires = (__u64)sqlite3_column_int64(s, col + 3);
+	r->comment = comment ? comment : "";
+	r->uid = (__u32)sqlite3_column_int64(s, col + 5);
+	r->pid = (__s32)sqlite3_column_int64(s, col + 6);
+	r->created = (__u64)sqlite3_column_int64(s, col + 7);
+}
+
 /* The rows' winners, in key order (blocks, then allows). */
 static int row_entries(struct geofw_store *st, struct geofw_kdiff *out)
 {
@@ -1996,18 +2013,7 @@ int geofw_store_for_each_rule(struct geofw_store *st, int kind, const char *sour
 							 column_key(s, 1, &r.prefix)) {
 			continue;
 		}
-		r.source = (const char *)sqlite3_column_text(s, 4);
-		r.action = (__u8)sqlite3_column_int(s, 5);
-		r.rule_id = (__u32)sqlite3_column_int64(s, 6);
-		r.expires = (__u64)sqlite3_column_int64(s, 7);
-		r.comment = (const char *)sqlite3_column_text(s, 8);
-		r.uid = (__u32)sqlite3_column_int64(s, 9);
-		r.pid = (__s32)sqlite3_column_int64(s, 10);
-		r.created = (__u64)sqlite3_column_int64(s, 11);
-		if (!r.source)
-			r.source = "";
-		if (!r.comment)
-			r.comment = "";
+		column_attrs(s, 4, &r);
 		ret = fn(&r, ctx);
 	}
 	sqlite3_finalize(s);
@@ -2044,8 +2050,8 @@ int geofw_store_for_each_asn(struct geofw_store *st, __u64 now,
 
 	/* By AS, and within one AS the winner first: an allow (5) of any
 	 * source, then the strictest action, then the longest expiry. */
-	rc = sqlite3_prepare_v2(st->db, "SELECT kind,addr,source,action,expires,comment,uid,pid,"
-				"created FROM rules WHERE kind IN (4,5) AND (expires=0 OR "
+	rc = sqlite3_prepare_v2(st->db, "SELECT kind,addr,source,action,rule_id,expires,comment,"
+				"uid,pid,created FROM rules WHERE kind IN (4,5) AND (expires=0 OR "
 				"expires>?1) ORDER BY addr,kind DESC,action,expires=0 DESC,"
 				"expires DESC,source", -1, &s, NULL);
 	if (rc)
@@ -2057,17 +2063,7 @@ int geofw_store_for_each_asn(struct geofw_store *st, __u64 now,
 		if (column_asn(s, 1, &r.asn) || r.asn == last)
 			continue;	/* a loser of the same AS */
 		last = r.asn;
-		r.source = (const char *)sqlite3_column_text(s, 2);
-		r.action = (__u8)sqlite3_column_int(s, 3);
-		r.expires = (__u64)sqlite3_column_int64(s, 4);
-		r.comment = (const char *)sqlite3_column_text(s, 5);
-		r.uid = (__u32)sqlite3_column_int64(s, 6);
-		r.pid = (__s32)sqlite3_column_int64(s, 7);
-		r.created = (__u64)sqlite3_column_int64(s, 8);
-		if (!r.source)
-			r.source = "";
-		if (!r.comment)
-			r.comment = "";
+		column_attrs(s, 2, &r);
 		ret = fn(&r, ctx);
 	}
 	sqlite3_finalize(s);
