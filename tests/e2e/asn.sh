@@ -251,7 +251,8 @@ put "$LAB_DIR/lab-asn.mmdb" "$ASN/asn.mmdb"
 wait_for 10 replaced_after "$before"
 check baddb/block_after_repair fwctl block-asn AS64502
 check_fails baddb/c2_blocked reach c2 198.51.100.1
-check baddb/cleanup fwctl unblock-asn AS64502
+check baddb/del_source fwctl del-source cli
+check baddb/c2_passes_after_del_source reach c2 198.51.100.1
 
 # --- no ASNDatabase: kept, reported, not enforced -------------------------------------------
 asn_config "$METRICS"

@@ -880,6 +880,10 @@ static int cmd_del_source(struct request *r)
 				 r->cmd->source);
 	if (!err)
 		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
+	/* The source's AS rules went too: rebuild when the set changed. */
+	r->asn = true;
+	if (!err)
+		err = gfwd_asn_sync(r->d, false, "del-source", r->err, sizeof(r->err));
 	if (err)
 		return change_failed(r);
 	log_info("uid %u pid %d: del-source %s: %ld rules", r->who.uid, r->who.pid,
