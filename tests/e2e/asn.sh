@@ -154,7 +154,8 @@ check_fails runtime/lookup_asn_db_bad fwctl lookup 192.0.2.2 --asn-db ""
 
 # allow-asn overrides a country block, and wins over a block of the AS
 check_fails runtime/c3_country_blocked reach c3 203.0.113.1
-check runtime/allow_asn fwctl allow-asn AS64503 --comment crawler
+out=$(fwctl -j allow-asn AS64503 --comment crawler)
+expect_eq runtime/allow_asn_json "$("$PY" -c 'import json, sys; a = json.load(sys.stdin); print(a["ok"], a["what"], a["count"], a["enforced"])' <<<"$out")" "True allowed-asn 1 True"
 check runtime/c3_allowed_past_country reach c3 203.0.113.1
 check runtime/block_allowed_as fwctl block-asn AS64503 --action reject
 check runtime/allow_wins_over_block reach c3 203.0.113.1
@@ -260,12 +261,15 @@ check nodb/reload fwctl reload
 out=$(fwctl block-asn AS64502 2>&1)
 expect_eq nodb/block_exit_1 "$?" 1
 expect_match nodb/block_says "$out" "ok: blocked-asn 1 \(stored, NOT enforced: no ASNDatabase in"
+out=$(fwctl -j block-asn AS64501)
+expect_eq nodb/block_json_exit_1 "$?" 1
+expect_match nodb/block_json "$("$PY" -c 'import json, sys; a = json.load(sys.stdin); print(a["ok"], a["enforced"], a["reason"])' <<<"$out")" "^True False no ASNDatabase in .*\(2 AS rules stored\)"
 out=$(fwctl status)
 expect_eq nodb/status_exit_1 "$?" 1
-expect_match nodb/status_first_line "$(echo "$out" | head -1)" "^AS rules: NOT enforced: no ASNDatabase in .*1 AS rule stored"
+expect_match nodb/status_first_line "$(echo "$out" | head -1)" "^AS rules: NOT enforced: no ASNDatabase in .*2 AS rules stored"
 expect_eq nodb/status_json "$(fwctl -j status | "$PY" -c 'import json, sys; a = json.load(sys.stdin)["asn_rules"]; print(a["configured"], a["enforced"])')" "True False"
 expect_match nodb/metrics "$(in_ns srv curl -sf --max-time 5 http://127.0.0.1:9748/metrics)" "geofw_asn_rules_enforced 0"
-check nodb/unblock fwctl unblock-asn AS64502
+check nodb/unblock fwctl unblock-asn AS64502 AS64501
 check nodb/status_ok fwctl status
 
 [ "$T_FAILED" -eq 0 ]
