@@ -436,8 +436,10 @@ static int asn_change_done(struct request *r, const char *what)
 		if (o)
 			line = geofw_json_line(o);
 		json_decref(o);
-		if (!line)
-			return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+		if (!line) {
+			snprintf(r->err, sizeof(r->err), "out of memory");
+			return change_failed(r);
+		}
 		geofw_ctl_writef(r->w, "%s", line);
 		free(line);
 	} else if (enforced) {

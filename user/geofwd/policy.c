@@ -436,7 +436,7 @@ static int want_cmp(const void *pa, const void *pb)
 
 struct want_set {
 	struct gfwd_asn_want *v;
-	size_t n, cap, runtime;
+	size_t n, cap;
 };
 
 static int want_push(struct want_set *w, __u32 asn, __u8 kind, __u8 action, __u64 expires)
@@ -455,7 +455,6 @@ static int want_row(const struct geofw_rule *r, void *ctx)
 {
 	struct want_set *w = ctx;
 
-	w->runtime++;
 	return want_push(w, r->asn, r->kind == GEOFW_RULE_ALLOW_ASN ? GEOFW_ASN_ALLOW :
 			 GEOFW_ASN_BLOCK, r->kind == GEOFW_RULE_ALLOW_ASN ? 0 : r->action,
 			 r->expires);
