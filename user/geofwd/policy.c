@@ -183,16 +183,17 @@ void gfwd_arm_sweep(struct gfwd *d)
 {
 	__u64 next = geofw_store_next_expiry(d->store);
 	struct itimerspec its = {};
-	time_t now = time(NULL);
 
-	if (next) {
-		/* The kernel stops matching at expiry by itself; the sweep only
-		 * tidies maps and rows, so whole seconds are precise enough. */
-		its.it_value.tv_sec = next > (__u64)now ? (time_t)(next - (__u64)now) : 0;
-		if (!its.it_value.tv_sec)
-			its.it_value.tv_nsec = 1;
-	}
-	timerfd_settime(d->timerfd, 0, &its, NULL);
+	/*
+	 * At the expiry itself (d->timerfd is CLOCK_REALTIME, the clock of
+	 * the stored expiries): the kernel stops matching at expiry by
+	 * itself, but another rule of the same AS takes over only once the
+	 * sweep has rebuilt the AS tables, so the sweep is not rounded to a
+	 * second after it.  A time already past fires at once.
+	 */
+	if (next)
+		its.it_value.tv_sec = (time_t)next;
+	timerfd_settime(d->timerfd, next ? TFD_TIMER_ABSTIME : 0, &its, NULL);
 }
 
 void gfwd_sweep(struct gfwd *d)
