@@ -918,3 +918,57 @@ void test_store_migrates_schema1(void)
 out:
 	remove_tmpdir();
 }
+
+/* A source's full set of AS decisions (CrowdSec's start-up stream): rows
+ * not in the set go, the others are added or updated, other sources stay. */
+void test_store_asn_replace_source(void)
+{
+	__u64 now = (__u64)time(NULL);
+	struct geofw_rule first[] = {
+		AS(GEOFW_RULE_BLOCK_ASN, 64500, GEOFW_ACT_DROP, now + 3600, "crowdsec"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64501, GEOFW_ACT_DROP, now + 3600, "crowdsec"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64501, GEOFW_ACT_LOG, 0, "cli"),
+	};
+	struct geofw_rule second[] = {
+		AS(GEOFW_RULE_BLOCK_ASN, 64502, GEOFW_ACT_REJECT, now + 60, "crowdsec"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64500, GEOFW_ACT_DROP, now + 7200, "crowdsec"),
+	};
+	struct geofw_rule wrong = AS(GEOFW_RULE_BLOCK_ASN, 64503, GEOFW_ACT_DROP, 0, "cli");
+	char err[GEOFW_ERRLEN] = "";
+	struct geofw_store *st;
+	struct asn_seen a = {};
+	size_t removed = 0;
+
+	if (!make_tmpdir())
+		return;
+	st = open_store();
+	if (!st)
+		goto out;
+	ASSERT_OK(asn_change(st, first, 3), "first set");
+	geofw_store_begin(st, err, sizeof(err));
+	ASSERT_EQ(geofw_store_replace_source_asn(st, "crowdsec", &wrong, 1, &removed, err,
+						 sizeof(err)), -EINVAL, "another source's row refused");
+	ASSERT_OK(geofw_store_replace_source_asn(st, "crowdsec", second, 2, &removed, err,
+						 sizeof(err)), err);
+	ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+	ASSERT_EQ(removed, 1, "64501 of crowdsec removed");
+	ASSERT_OK(geofw_store_for_each_asn(st, now, collect_asn, &a), "walk");
+	if (ASSERT_EQ(a.n, 3, "64500, 64501 (cli's), 64502")) {
+		ASSERT_TRUE(a.v[0].asn == 64500 && a.v[0].expires == now + 7200, "64500 updated");
+		ASSERT_TRUE(a.v[1].asn == 64501 && !strcmp(a.v[1].source, "cli") &&
+			    a.v[1].action == GEOFW_ACT_LOG, "cli's rule of 64501 stays");
+		ASSERT_TRUE(a.v[2].asn == 64502 && a.v[2].action == GEOFW_ACT_REJECT, "64502 added");
+	}
+	/* An empty set removes the source's AS rows. */
+	geofw_store_begin(st, err, sizeof(err));
+	ASSERT_OK(geofw_store_replace_source_asn(st, "crowdsec", NULL, 0, &removed, err,
+						 sizeof(err)), err);
+	ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+	ASSERT_EQ(removed, 2, "both crowdsec rows removed");
+	memset(&a, 0, sizeof(a));
+	ASSERT_OK(geofw_store_for_each_asn(st, now, collect_asn, &a), "walk");
+	ASSERT_TRUE(a.n == 1 && a.v[0].asn == 64501, "cli's row left");
+	geofw_store_close(st);
+out:
+	remove_tmpdir();
+}

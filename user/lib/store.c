@@ -1681,6 +1681,48 @@ int geofw_store_replace_source(struct geofw_store *st, const char *source,
 	return geofw_store_add(st, rules, n, GEOFW_STORE_ONE_ID, diff, err, errlen);
 }
 
+static bool asn_listed(const struct geofw_rule *rules, size_t n, int kind, __u32 asn)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rules[i].kind == kind && rules[i].asn == asn)
+			return true;
+	return false;
+}
+
+int geofw_store_replace_source_asn(struct geofw_store *st, const char *source,
+				   const struct geofw_rule *rules, size_t n, size_t *removed,
+				   char *err, size_t errlen)
+{
+	struct src_row *old = NULL;
+	size_t n_old = 0, i;
+	int ret, rc;
+
+	*removed = 0;
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	for (i = 0; i < n; i++)
+		if (!geofw_rule_kind_asn(rules[i].kind) || strcmp(rules[i].source, source))
+			return geofw_errf(err, errlen, -EINVAL, "replace: not an AS rule of %s",
+					  source);
+	if ((rc = source_rows(st, source, 0, &old, &n_old)))
+		return sql_fail(st, rc, "cannot read the source's rules", err, errlen);
+	/* At most 254 ASes have rules: a scan of rules[] per row is cheap. */
+	for (i = 0; i < n_old; i++) {
+		if (!geofw_rule_kind_asn(old[i].kind) ||
+		    asn_listed(rules, n, old[i].kind, old[i].asn))
+			continue;
+		if ((ret = delete_asn_key(st, old[i].kind, old[i].asn, source)) < 0) {
+			free(old);
+			return sql_fail(st, -ret, "cannot delete", err, errlen);
+		}
+		(*removed)++;
+	}
+	free(old);
+	return geofw_store_add(st, rules, n, 0, NULL, err, errlen);
+}
+
 long geofw_store_del_source(struct geofw_store *st, const char *source,
 			    struct geofw_kdiff *diff, char *err, size_t errlen)
 {

@@ -196,6 +196,15 @@ int geofw_store_import(struct geofw_store *st, const char *source, const struct 
 int geofw_store_del_asn(struct geofw_store *st, int kind, const __u32 *asns, size_t n,
 			const char *source, char *err, size_t errlen);
 /*
+ * Make source's AS rows exactly rules[] (any order, kinds BLOCK_ASN and
+ * ALLOW_ASN, all of this source): a feed's or CrowdSec's full set of AS
+ * decisions.  Rows not in the list are removed (*removed: how many), the
+ * others added or updated.  All or nothing (inside a transaction).
+ */
+int geofw_store_replace_source_asn(struct geofw_store *st, const char *source,
+				   const struct geofw_rule *rules, size_t n, size_t *removed,
+				   char *err, size_t errlen);
+/*
  * The rule in force for each AS with rows, by AS number: the winning row
  * (an allow of any source wins; then the strictest action, then the
  * longest expiry), rows with 0 < expires <= now left out.  A non-zero
