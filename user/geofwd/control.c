@@ -426,15 +426,14 @@ static int asn_change_done(struct request *r, const char *what)
 		 cmd->asns[0], cmd->n_asns > 1 ? " and more" : "", enforced ? "" : ": NOT enforced: ",
 		 enforced ? "" : why);
 	if (r->json) {
-		json_t *o = json_pack("{s:b,s:s,s:I,s:I,s:b}", "ok", 1, "what", what,
+		json_t *o = json_pack("{s:b, s:s, s:I, s:I, s:b}", "ok", 1, "what", what,
 				      "count", (json_int_t)cmd->n_asns,
 				      "changed", (json_int_t)cmd->n_asns, "enforced", enforced);
 		char *line = NULL;
 
-		if (o && !enforced)
-			geofw_json_set_text(o, "reason", why);
-		if (o)
-			line = geofw_json_line(o);
+		if (o && !enforced && geofw_json_set_text(o, "reason", why))
+			o = (json_decref(o), NULL);
+		line = o ? geofw_json_line(o) : NULL;
 		json_decref(o);
 		if (!line) {
 			snprintf(r->err, sizeof(r->err), "out of memory");
@@ -677,25 +676,32 @@ static int list_json(struct request *r, json_t *o)
 	return 0;
 }
 
+/* An AS rule as `list -j` shows it; NULL when out of memory. */
+static json_t *asn_rule_json(const struct geofw_rule *a)
+{
+	bool block = a->kind == GEOFW_RULE_BLOCK_ASN;
+	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}",
+			      "type", block ? "block-asn" : "allow-asn", "asn", (json_int_t)a->asn,
+			      "created", (json_int_t)a->created, "uid", (json_int_t)a->uid,
+			      "pid", (json_int_t)a->pid, "source", geofw_json_text(a->source),
+			      "comment", geofw_json_text(a->comment));
+
+	if (o && block &&
+	    (json_object_set_new(o, "action", json_string(geofw_action_name(a->action))) ||
+	     json_object_set_new(o, "expires", json_integer((json_int_t)a->expires)))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static int list_asn(const struct geofw_rule *a, struct request *r)
 {
 	bool block = a->kind == GEOFW_RULE_BLOCK_ASN;
 	char left[32] = "";
 
-	if (r->json) {
-		json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:i}", "type", block ? "block-asn" : "allow-asn",
-				      "asn", (json_int_t)a->asn, "created", (json_int_t)a->created,
-				      "uid", (json_int_t)a->uid, "pid", a->pid);
-
-		if (o && block &&
-		    (json_object_set_new(o, "action", json_string(geofw_action_name(a->action))) ||
-		     json_object_set_new(o, "expires", json_integer((json_int_t)a->expires))))
-			o = (json_decref(o), NULL);
-		if (o && (geofw_json_set_text(o, "source", a->source) ||
-			  geofw_json_set_text(o, "comment", a->comment)))
-			o = (json_decref(o), NULL);
-		return list_json(r, o);
-	}
+	if (r->json)
+		return list_json(r, asn_rule_json(a));
 	if (a->expires) {
 		time_t now = time(NULL);
 
@@ -903,6 +909,23 @@ static __u32 prog_id(int fd)
 	return fd > 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id : 0;
 }
 
+/* status -j "asn_rules"; NULL when out of memory. */
+static json_t *asn_status_json(const struct gfwd *d, const struct geofw_store_counts *n,
+			       size_t wanted, bool enforced, const char *why)
+{
+	size_t blocked, allowed;
+
+	gfwd_asn_counts(d, &blocked, &allowed);
+	return json_pack("{s:b, s:b, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "configured", wanted > 0, "enforced", enforced,
+			 "reason", geofw_json_text(why), "database", geofw_json_text(d->conf.asn_db),
+			 "ases", (json_int_t)wanted, "blocked_in_force", (json_int_t)blocked,
+			 "allowed_in_force", (json_int_t)allowed,
+			 "config_rules", (json_int_t)(d->conf.n_block_asn + d->conf.n_allow_asn),
+			 "runtime_ases", (json_int_t)(n->block_asn + n->allow_asn),
+			 "max_ases", (json_int_t)GEOFW_ASN_CLASS_MAX_ID);
+}
+
 static int cmd_status(struct request *r)
 {
 	struct gfwd *d = r->d;
@@ -969,20 +992,9 @@ static int cmd_status(struct request *r)
 				 "\"block_net4\":%zu,\"block_net6\":%zu,\"allow4\":%zu,\"allow6\":%zu}",
 				 n.block_ip4, n.block_ip6, n.block_net4, n.block_net6, n.allow4, n.allow6);
 		{
-			json_t *o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I}",
-					      "configured", asn_wanted > 0, "enforced", asn_ok,
-					      "ases", (json_int_t)asn_wanted,
-					      "blocked_in_force", (json_int_t)asn_blocked,
-					      "allowed_in_force", (json_int_t)asn_allowed,
-					      "config_rules", (json_int_t)(d->conf.n_block_asn +
-									   d->conf.n_allow_asn),
-					      "runtime_ases", (json_int_t)(n.block_asn + n.allow_asn),
-					      "max_ases", (json_int_t)GEOFW_ASN_CLASS_MAX_ID);
-			char *text = NULL;
+			json_t *o = asn_status_json(d, &n, asn_wanted, asn_ok, asn_why);
+			char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
-			if (o && !geofw_json_set_text(o, "reason", asn_why) &&
-			    !geofw_json_set_text(o, "database", d->conf.asn_db))
-				text = json_dumps(o, JSON_COMPACT);
 			json_decref(o);
 			geofw_ctl_writef(r->w, ",\"asn_rules\":%s}\n", text ? text : "null");
 			free(text);
