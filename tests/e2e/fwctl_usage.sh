@@ -81,7 +81,8 @@ expect() {
 
 # ---- help at every level ------------------------------------------------------
 
-commands=(add-block del-block allow del-allow block-country unblock-country country-mode
+commands=(add-block del-block allow del-allow block-asn unblock-asn allow-asn del-allow-asn
+	  block-country unblock-country country-mode
 	  import del-source export reload list status lookup stats "geo verify" "asn show"
 	  "asn verify" help version)
 
@@ -215,7 +216,7 @@ else
 	missing=()
 	for c in "${commands[@]}" "EXIT STATUS" "FILES" "EXAMPLES" "SEE ALSO" "geofwd(8)" \
 		 "geofw.conf(5)" --ttl --action --comment --force --replace --source --watch --samples \
-		 --db --json --socket --pin-dir --timeout; do
+		 --db --asn-db --json --socket --pin-dir --timeout; do
 		[[ $text == *"$c"* ]] || missing+=("$c")
 	done
 	if [ -n "$warn" ] || [ ${#missing[@]} -gt 0 ]; then
@@ -249,7 +250,7 @@ else
 		_fwctl fwctl "" geo
 		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "
 	' _ "$COMP" fwctl a 2>&1)
-	want="add-block allow asn | drop http403 log reject | RE RO RS RU RW | help verify "
+	want="add-block allow allow-asn asn | drop http403 log reject | RE RO RS RU RW | help verify "
 	if [ "$got" = "$want" ]; then
 		ok completion
 	else

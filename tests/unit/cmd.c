@@ -31,6 +31,8 @@ static void describe(const struct geofw_cmd *c, char *buf, size_t len)
 	}
 	for (i = 0; i < c->n_countries; i++)
 		ADD(" %s", geofw_country_code(c->countries[i]));
+	for (i = 0; i < c->n_asns; i++)
+		ADD(" AS%u", c->asns[i]);
 	if (c->id == GEOFW_CMD_COUNTRY_MODE)
 		ADD(" mode=%s", geofw_cmd_mode_name(c->mode));
 	if (c->action != GEOFW_CMD_ACTION_DEFAULT)
@@ -45,8 +47,6 @@ static void describe(const struct geofw_cmd *c, char *buf, size_t len)
 		ADD(" replace");
 	if (c->file)
 		ADD(" file=<%s>", c->file);
-	if (c->source)
-		ADD(" source=<%s>", c->source);
 	if (c->id == GEOFW_CMD_LIST)
 		ADD(" list=%d", c->list);
 	if (c->watch)
@@ -57,6 +57,10 @@ static void describe(const struct geofw_cmd *c, char *buf, size_t len)
 		ADD(" db=<%s>", c->db[i]);
 	if (c->topic)
 		ADD(" topic=<%s>", c->topic);
+	if (c->source)
+		ADD(" source=<%s>", c->source);
+	if (c->asn_db)
+		ADD(" asn_db=<%s>", c->asn_db);
 	if (c->json)
 		ADD(" json");
 #undef ADD
@@ -265,6 +269,32 @@ static const struct {
 	BAD(ARGV("import", "x", "--ttl", "0"), "greater than zero"),
 	BAD(ARGV("import", "x", "--watch"), "'--watch' does not apply"),
 
+	/* AS rules */
+	OK(ARGV("block-asn", "AS64500"), "block-asn AS64500 action=drop"),
+	OK(ARGV("block-asn", "64500", "as64501", "AS64500", "--ttl", "2s", "--action", "http403",
+		"--comment", "hosting"),
+	   "block-asn AS64500 AS64501 action=http403 ttl=2 comment=<hosting>"),
+	OK(ARGV("block-asn", "4294967295"), "block-asn AS4294967295 action=drop"),
+	BAD(ARGV("block-asn"), "=block-asn: missing AS number (AS64500 or 64500) (usage: see "
+	    "'fwctl block-asn --help')"),
+	BAD(ARGV("block-asn", "AS0"), "block-asn: 'AS0' is not an AS number"),
+	BAD(ARGV("block-asn", "4294967296"), "is not an AS number"),
+	BAD(ARGV("block-asn", "AS1.5"), "is not an AS number"),
+	BAD(ARGV("block-asn", "AS64500", "--action", "pass"), "not a blocking action"),
+	BAD(ARGV("block-asn", "AS64500", "--source", "x"), "'--source' does not apply"),
+	BAD(ARGV("block-asn", "AS64500", "--fleet"), "'--fleet' does not apply"),
+	OK(ARGV("unblock-asn", "AS64500", "--source", "crowdsec"),
+	   "unblock-asn AS64500 source=<crowdsec>"),
+	BAD(ARGV("unblock-asn", "AS64500", "--ttl", "1h"), "'--ttl' does not apply"),
+	OK(ARGV("allow-asn", "AS64503", "--comment", "crawler"), "allow-asn AS64503 comment=<crawler>"),
+	BAD(ARGV("allow-asn", "AS64503", "--ttl", "1h"), "'--ttl' does not apply"),
+	BAD(ARGV("allow-asn", "AS64503", "--action", "drop"), "'--action' does not apply"),
+	OK(ARGV("del-allow-asn", "64503"), "del-allow-asn AS64503"),
+	OK(ARGV("list", "asns", "--source", "config"), "list list=4 source=<config>"),
+	OK(ARGV("lookup", "192.0.2.7", "--asn-db", "/tmp/a.mmdb"),
+	   "lookup 192.0.2.7/32 asn_db=</tmp/a.mmdb>"),
+	BAD(ARGV("lookup", "192.0.2.7", "--asn-db", ""), "=lookup: --asn-db: empty file name"),
+
 	/* reload, list, status */
 	OK(ARGV("reload"), "reload"),
 	BAD(ARGV("reload", "now"), "=reload: unexpected argument 'now'"),
@@ -273,7 +303,7 @@ static const struct {
 	OK(ARGV("list", "blocks"), "list list=1"),
 	OK(ARGV("list", "allows"), "list list=2"),
 	OK(ARGV("list", "countries", "-j"), "list list=3 json"),
-	BAD(ARGV("list", "rules"), "=list: 'rules': expected blocks, allows or countries"),
+	BAD(ARGV("list", "rules"), "=list: 'rules': expected blocks, allows, countries or asns"),
 	BAD(ARGV("list", "blocks", "allows"), "list: unexpected argument 'allows'"),
 	OK(ARGV("status"), "status"),
 	OK(ARGV("status", "--json"), "status json"),

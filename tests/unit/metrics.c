@@ -134,6 +134,9 @@ static void fake(struct geofw_counters *c, struct geofw_metrics_info *in,
 	in->geoip_prefixes_v4 = 412345;
 	in->geoip_prefixes_v6 = 123456;
 	in->country_policy_enforced = true;
+	in->asn_rules_enforced = true;
+	in->asn_blocked = 3;
+	in->asn_allowed = 1;
 	in->reloads_ok = 2;
 	in->reloads_failed = 1;
 	in->last_reload_ok = 1718200100;
@@ -206,6 +209,9 @@ void test_metrics_render(void)
 	ASSERT_LINE(buf, "geofw_countries_listed{mode=\"block\"} 1");
 	ASSERT_LINE(buf, "geofw_geoip_loaded 1");
 	ASSERT_LINE(buf, "geofw_country_policy_enforced 1");
+	ASSERT_LINE(buf, "geofw_asn_rules_enforced 1");
+	ASSERT_LINE(buf, "geofw_asn_rules{kind=\"block\"} 3");
+	ASSERT_LINE(buf, "geofw_asn_rules{kind=\"allow\"} 1");
 	ASSERT_LINE(buf, "geofw_geoip_build_timestamp_seconds 1718064000");
 	ASSERT_LINE(buf, "geofw_geoip_load_timestamp_seconds 1718200001");
 	ASSERT_LINE(buf, "geofw_geoip_load_duration_seconds 0.457");
@@ -232,6 +238,10 @@ void test_metrics_render(void)
 	n = geofw_metrics_render(&c, &in, buf, GEOFW_METRICS_MAX);
 	ASSERT_TRUE(n > 0, "rendered with the policy not enforced");
 	ASSERT_LINE(buf, "geofw_country_policy_enforced 0");
+	/* AS rules stored, no ASNDatabase. */
+	in.asn_rules_enforced = false;
+	n = geofw_metrics_render(&c, &in, buf, GEOFW_METRICS_MAX);
+	ASSERT_LINE(buf, "geofw_asn_rules_enforced 0");
 	check_structure(buf);
 
 	/* A short buffer is refused, and still terminated. */

@@ -649,3 +649,326 @@ void test_store_lists(void)
 	geofw_kdiff_free(&d);
 	remove_tmpdir();
 }
+
+/* ---- AS rules ---------------------------------------------------------------- */
+
+static struct geofw_rule AS(int kind, __u32 asn, int action, __u64 expires, const char *source)
+{
+	return (struct geofw_rule){ .kind = kind, .asn = asn, .action = (__u8)action,
+				    .expires = expires, .source = source, .comment = "as",
+				    .uid = 7, .pid = 42 };
+}
+
+struct asn_seen {
+	struct geofw_rule v[8];
+	char source[8][32];
+	size_t n;
+};
+
+static int collect_asn(const struct geofw_rule *r, void *ctx)
+{
+	struct asn_seen *a = ctx;
+
+	if (a->n < 8) {
+		a->v[a->n] = *r;
+		snprintf(a->source[a->n], sizeof(a->source[0]), "%s", r->source);
+		a->v[a->n].source = a->source[a->n];
+		a->v[a->n].comment = NULL;
+	}
+	a->n++;
+	return 0;
+}
+
+static int asn_change(struct geofw_store *st, const struct geofw_rule *r, size_t n)
+{
+	struct geofw_kdiff d = {};
+	int ret = change_add(st, r, n, 0, &d);
+
+	/* AS rows never touch the prefix maps. */
+	ASSERT_EQ(d.n, 0, "no kernel diff for AS rows");
+	geofw_kdiff_free(&d);
+	return ret;
+}
+
+/* Precedence as for prefixes: an allow of any source wins, then the
+ * strictest action, then the longest expiry; expired rows are left out. */
+void test_store_asn_precedence(void)
+{
+	__u64 now = (__u64)time(NULL);
+	struct geofw_rule r[] = {
+		AS(GEOFW_RULE_BLOCK_ASN, 64500, GEOFW_ACT_LOG, 0, "cli"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64500, GEOFW_ACT_DROP, now + 100, "crowdsec"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64501, GEOFW_ACT_REJECT, now + 100, "cli"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64501, GEOFW_ACT_REJECT, 0, "fleet"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64502, GEOFW_ACT_DROP, 0, "cli"),
+		AS(GEOFW_RULE_ALLOW_ASN, 64502, 0, 0, "cli"),
+		AS(GEOFW_RULE_BLOCK_ASN, 4200000000u, GEOFW_ACT_HTTP403, now + 100, "cli"),
+	};
+	struct geofw_store_counts n;
+	struct asn_seen a = {};
+	struct geofw_store *st;
+
+	if (!make_tmpdir())
+		return;
+	st = open_store();
+	if (!st)
+		goto out;
+	ASSERT_OK(asn_change(st, r, sizeof(r) / sizeof(r[0])), "add AS rules");
+	ASSERT_OK(geofw_store_for_each_asn(st, now, collect_asn, &a), "for_each_asn");
+	if (ASSERT_EQ(a.n, 4, "one rule per AS")) {
+		ASSERT_TRUE(a.v[0].asn == 64500 && a.v[0].action == GEOFW_ACT_DROP &&
+			    !strcmp(a.v[0].source, "crowdsec"), "64500: drop beats log");
+		ASSERT_TRUE(a.v[1].asn == 64501 && a.v[1].expires == 0 &&
+			    !strcmp(a.v[1].source, "fleet"), "64501: never beats later");
+		ASSERT_TRUE(a.v[2].asn == 64502 && a.v[2].kind == GEOFW_RULE_ALLOW_ASN,
+			    "64502: allow wins");
+		ASSERT_TRUE(a.v[3].asn == 4200000000u && a.v[3].action == GEOFW_ACT_HTTP403,
+			    "32-bit AS, numeric order");
+	}
+	/* At the drop's expiry the log rule of 64500 takes over. */
+	memset(&a, 0, sizeof(a));
+	ASSERT_OK(geofw_store_for_each_asn(st, now + 100, collect_asn, &a), "later");
+	ASSERT_TRUE(a.n == 3 && a.v[0].asn == 64500 && a.v[0].action == GEOFW_ACT_LOG &&
+		    a.v[1].asn == 64501 && a.v[2].asn == 64502, "expired rows left out");
+	geofw_store_counts(st, &n);
+	ASSERT_EQ(n.block_asn, 4, "ASes blocked");
+	ASSERT_EQ(n.allow_asn, 1, "ASes allowed");
+	ASSERT_EQ(n.block_ip4 + n.block_net4 + n.allow4, 0, "no prefix counted");
+	/* Replacing a row of the same AS and source keeps one row. */
+	r[0].action = GEOFW_ACT_REJECT;
+	ASSERT_OK(asn_change(st, r, 1), "replace");
+	{
+		size_t rows = 0;
+
+		ASSERT_OK(geofw_store_for_each_rule(st, GEOFW_RULE_BLOCK_ASN, "cli", count_rule,
+						    &rows), "rows");
+		ASSERT_EQ(rows, 4, "cli's AS block rows (64500 replaced, not added)");
+	}
+	geofw_store_close(st);
+out:
+	remove_tmpdir();
+}
+
+void test_store_asn_del_sweep_source(void)
+{
+	__u64 now = (__u64)time(NULL);
+	struct geofw_rule r[] = {
+		AS(GEOFW_RULE_BLOCK_ASN, 64500, GEOFW_ACT_DROP, 0, "cli"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64500, GEOFW_ACT_DROP, 0, "crowdsec"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64501, GEOFW_ACT_DROP, now + 2, "crowdsec"),
+		AS(GEOFW_RULE_ALLOW_ASN, 64503, 0, 0, "cli"),
+	};
+	struct geofw_rule bad[] = {
+		AS(GEOFW_RULE_BLOCK_ASN, 0, GEOFW_ACT_DROP, 0, "cli"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64500, GEOFW_ACT_PASS, 0, "cli"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64500, GEOFW_ACT_DROP, 0, "config"),
+	};
+	char err[GEOFW_ERRLEN] = "";
+	struct geofw_kdiff d = {};
+	struct geofw_store *st;
+	struct asn_seen a = {};
+	__u32 asn;
+	size_t i;
+	long n;
+
+	if (!make_tmpdir())
+		return;
+	st = open_store();
+	if (!st)
+		goto out;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ASSERT_EQ(change_add(st, &bad[i], 1, 0, &d), -EINVAL, "invalid AS row refused");
+	ASSERT_OK(asn_change(st, r, 4), "add");
+	ASSERT_EQ(geofw_store_next_expiry(st), now + 2, "AS rows expire");
+
+	/* del of one source leaves the other's row; del of a missing AS
+	 * undoes the whole batch (the caller rolls back) and names it. */
+	geofw_store_begin(st, err, sizeof(err));
+	asn = 64500;
+	ASSERT_OK(geofw_store_del_asn(st, GEOFW_RULE_BLOCK_ASN, &asn, 1, "cli", err, sizeof(err)),
+		  err);
+	ASSERT_OK(geofw_store_for_each_asn(st, now, collect_asn, &a), "walk");
+	ASSERT_TRUE(a.n == 3 && !strcmp(a.v[0].source, "crowdsec"), "crowdsec's row stays");
+	asn = 64599;
+	ASSERT_EQ(geofw_store_del_asn(st, GEOFW_RULE_BLOCK_ASN, &asn, 1, NULL, err, sizeof(err)),
+		  -ENOENT, "missing AS");
+	ASSERT_TRUE(strstr(err, "AS64599 is not blocked") != NULL, err);
+	asn = 64503;
+	ASSERT_EQ(geofw_store_del_asn(st, GEOFW_RULE_BLOCK_ASN, &asn, 1, NULL, err, sizeof(err)),
+		  -ENOENT, "an allowed AS is not blocked");
+	ASSERT_OK(geofw_store_del_asn(st, GEOFW_RULE_ALLOW_ASN, &asn, 1, NULL, err, sizeof(err)),
+		  err);
+	geofw_store_rollback(st);
+	memset(&a, 0, sizeof(a));
+	ASSERT_OK(geofw_store_for_each_asn(st, now, collect_asn, &a), "walk");
+	ASSERT_EQ(a.n, 3, "rollback restores every AS row");
+
+	/* The sweep removes an expired AS row (no prefix diff). */
+	geofw_store_begin(st, err, sizeof(err));
+	n = geofw_store_sweep(st, now + 2, &d, err, sizeof(err));
+	ASSERT_EQ(n, 0, "AS rows are not prefix entries");
+	ASSERT_EQ(d.n, 0, "no diff");
+	ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+	ASSERT_EQ(geofw_store_next_expiry(st), 0, "expired AS row swept");
+	{
+		size_t rows = 0;
+
+		ASSERT_OK(geofw_store_for_each_rule(st, GEOFW_RULE_BLOCK_ASN, NULL, count_rule,
+						    &rows), "rows");
+		ASSERT_EQ(rows, 2, "64501's row gone, 64500's two stay");
+	}
+
+	/* del-source takes the source's AS rows too, and keeps the country
+	 * policy of cli. */
+	{
+		struct geofw_store_countries c = { .override = true,
+						   .mode = GEOFW_MODE_BLOCK_LISTED,
+						   .action = GEOFW_ACT_DROP };
+
+		c.listed[geofw_country_id("RU")] = true;
+		geofw_store_begin(st, err, sizeof(err));
+		ASSERT_OK(geofw_store_set_countries(st, &c, 0, 0, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+	}
+	geofw_store_begin(st, err, sizeof(err));
+	n = geofw_store_del_source(st, "cli", &d, err, sizeof(err));
+	ASSERT_EQ(n, 2, err);
+	ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+	memset(&a, 0, sizeof(a));
+	ASSERT_OK(geofw_store_for_each_asn(st, now, collect_asn, &a), "walk");
+	ASSERT_TRUE(a.n == 1 && a.v[0].asn == 64500 && !strcmp(a.v[0].source, "crowdsec"),
+		    "crowdsec's rule is the one left");
+	ASSERT_TRUE(geofw_store_countries(st)->override, "country policy kept");
+	geofw_kdiff_free(&d);
+	geofw_store_close(st);
+
+	/* Reopened: the rows are on disk. */
+	st = open_store();
+	memset(&a, 0, sizeof(a));
+	if (st)
+		ASSERT_OK(geofw_store_for_each_asn(st, now, collect_asn, &a), "walk");
+	ASSERT_EQ(a.n, 1, "AS rule survives a reopen");
+	geofw_store_close(st);
+out:
+	remove_tmpdir();
+}
+
+/* A rules.db of schema 1, made by the store before AS rules
+ * (tests/fixtures/rules-schema1.sql), opens: its rules are all there, the
+ * version is 2, AS rules can be added. */
+void test_store_migrates_schema1(void)
+{
+	struct geofw_store *st = NULL;
+	struct geofw_store_counts n;
+	struct collect c = {};
+	struct asn_seen a = {};
+	struct geofw_rule r = AS(GEOFW_RULE_BLOCK_ASN, 64500, GEOFW_ACT_DROP, 0, "cli");
+	char path[160], cmd[400], err[GEOFW_ERRLEN] = "";
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	size_t rows = 0;
+
+	if (!make_tmpdir())
+		return;
+	snprintf(path, sizeof(path), "%s/rules.db", tmpdir);
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' < tests/fixtures/rules-schema1.sql", path);
+	if (!ASSERT_OK(system(cmd), "sqlite3 < rules-schema1.sql"))
+		goto out;
+	ASSERT_OK(geofw_store_open(tmpdir, &st, err, sizeof(err)), err);
+	if (!st)
+		goto out;
+	geofw_store_counts(st, &n);
+	ASSERT_EQ(n.block_net4, 3, "198.51.100.0/24 and the list's two /25s");
+	ASSERT_EQ(n.block_net6, 1, "crowdsec's /48");
+	ASSERT_EQ(n.allow4, 1, "allow");
+	ASSERT_TRUE(geofw_store_countries(st)->override &&
+		    geofw_store_countries(st)->listed[geofw_country_id("RU")], "countries");
+	ASSERT_OK(geofw_store_for_each_entry(st, collect_entry, &c), "entries");
+	ASSERT_OK(geofw_store_for_each_rule(st, 0, NULL, count_rule, &rows), "rows");
+	ASSERT_EQ(rows, 6, "every row and list entry (country rows too)");
+	ASSERT_OK(asn_change(st, &r, 1), "an AS rule in the migrated file");
+	geofw_store_close(st);
+
+	if (ASSERT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK, "open")) {
+		sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &s, NULL);
+		if (ASSERT_EQ(sqlite3_step(s), SQLITE_ROW, "version row"))
+			ASSERT_EQ(sqlite3_column_int(s, 0), 2, "schema 2");
+		ASSERT_EQ(sqlite3_step(s), SQLITE_DONE, "one version row");
+		sqlite3_finalize(s);
+		sqlite3_prepare_v2(db, "SELECT prefix,hex(addr),family FROM rules WHERE kind=4",
+				   -1, &s, NULL);
+		if (ASSERT_EQ(sqlite3_step(s), SQLITE_ROW, "AS row")) {
+			ASSERT_STREQ((const char *)sqlite3_column_text(s, 0), "AS64500", "text");
+			ASSERT_STREQ((const char *)sqlite3_column_text(s, 1), "0000FBF4", "key");
+		}
+		sqlite3_finalize(s);
+		sqlite3_close(db);
+	}
+	st = open_store();
+	if (st)
+		ASSERT_OK(geofw_store_for_each_asn(st, 0, collect_asn, &a), "walk");
+	ASSERT_EQ(a.n, 1, "AS rule read back");
+	geofw_store_close(st);
+
+	/* A newer schema than this store knows is refused, untouched. */
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'UPDATE schema_version SET version=3'", path);
+	ASSERT_OK(system(cmd), "version 3");
+	ASSERT_EQ(geofw_store_open(tmpdir, &st, err, sizeof(err)), -EPROTO, "newer refused");
+	ASSERT_TRUE(strstr(err, "schema version 3") != NULL, err);
+out:
+	remove_tmpdir();
+}
+
+/* A source's full set of AS decisions (CrowdSec's start-up stream): rows
+ * not in the set go, the others are added or updated, other sources stay. */
+void test_store_asn_replace_source(void)
+{
+	__u64 now = (__u64)time(NULL);
+	struct geofw_rule first[] = {
+		AS(GEOFW_RULE_BLOCK_ASN, 64500, GEOFW_ACT_DROP, now + 3600, "crowdsec"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64501, GEOFW_ACT_DROP, now + 3600, "crowdsec"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64501, GEOFW_ACT_LOG, 0, "cli"),
+	};
+	struct geofw_rule second[] = {
+		AS(GEOFW_RULE_BLOCK_ASN, 64502, GEOFW_ACT_REJECT, now + 60, "crowdsec"),
+		AS(GEOFW_RULE_BLOCK_ASN, 64500, GEOFW_ACT_DROP, now + 7200, "crowdsec"),
+	};
+	struct geofw_rule wrong = AS(GEOFW_RULE_BLOCK_ASN, 64503, GEOFW_ACT_DROP, 0, "cli");
+	char err[GEOFW_ERRLEN] = "";
+	struct geofw_store *st;
+	struct asn_seen a = {};
+	size_t removed = 0;
+
+	if (!make_tmpdir())
+		return;
+	st = open_store();
+	if (!st)
+		goto out;
+	ASSERT_OK(asn_change(st, first, 3), "first set");
+	geofw_store_begin(st, err, sizeof(err));
+	ASSERT_EQ(geofw_store_replace_source_asn(st, "crowdsec", &wrong, 1, &removed, err,
+						 sizeof(err)), -EINVAL, "another source's row refused");
+	ASSERT_OK(geofw_store_replace_source_asn(st, "crowdsec", second, 2, &removed, err,
+						 sizeof(err)), err);
+	ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+	ASSERT_EQ(removed, 1, "64501 of crowdsec removed");
+	ASSERT_OK(geofw_store_for_each_asn(st, now, collect_asn, &a), "walk");
+	if (ASSERT_EQ(a.n, 3, "64500, 64501 (cli's), 64502")) {
+		ASSERT_TRUE(a.v[0].asn == 64500 && a.v[0].expires == now + 7200, "64500 updated");
+		ASSERT_TRUE(a.v[1].asn == 64501 && !strcmp(a.v[1].source, "cli") &&
+			    a.v[1].action == GEOFW_ACT_LOG, "cli's rule of 64501 stays");
+		ASSERT_TRUE(a.v[2].asn == 64502 && a.v[2].action == GEOFW_ACT_REJECT, "64502 added");
+	}
+	/* An empty set removes the source's AS rows. */
+	geofw_store_begin(st, err, sizeof(err));
+	ASSERT_OK(geofw_store_replace_source_asn(st, "crowdsec", NULL, 0, &removed, err,
+						 sizeof(err)), err);
+	ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+	ASSERT_EQ(removed, 2, "both crowdsec rows removed");
+	memset(&a, 0, sizeof(a));
+	ASSERT_OK(geofw_store_for_each_asn(st, now, collect_asn, &a), "walk");
+	ASSERT_TRUE(a.n == 1 && a.v[0].asn == 64501, "cli's row left");
+	geofw_store_close(st);
+out:
+	remove_tmpdir();
+}

@@ -88,11 +88,11 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 #undef ADD
 }
 
-/* The AS of an address per geofw.conf's ASNDatabase (for display: the
- * decision itself is the kernel's).  0 with *asn and org set (*asn 0: no
- * AS), or -1 with why saying what is missing. */
-static int address_as(int family, const __u8 *addr, __u32 *asn, char *org, size_t org_len,
-		      char *why, size_t why_len)
+/* The AS of an address per db (lookup --asn-db) or geofw.conf's
+ * ASNDatabase (for display: the decision itself is the kernel's).  0 with
+ * *asn and org set (*asn 0: no AS), or -1 with why saying what is missing. */
+static int address_as(const char *db, int family, const __u8 *addr, __u32 *asn, char *org,
+		      size_t org_len, char *why, size_t why_len)
 {
 	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
 	struct sockaddr_in s4 = { .sin_family = AF_INET };
@@ -107,10 +107,13 @@ static int address_as(int family, const __u8 *addr, __u32 *asn, char *org, size_
 		snprintf(why, why_len, "out of memory");
 		return -1;
 	}
-	if (geofw_conf_load(GEOFW_CONF_PATH, conf, err, sizeof(err))) {
-		snprintf(why, why_len, "%s", err);
+	if (db)
+		snprintf(conf->asn_db, sizeof(conf->asn_db), "%s", db);
+	if (!db && geofw_conf_load(GEOFW_CONF_PATH, conf, err, sizeof(err))) {
+		snprintf(why, why_len, "%s (or give --asn-db FILE)", err);
 	} else if (!conf->asn_db[0]) {
-		snprintf(why, why_len, "no ASNDatabase in %s", GEOFW_CONF_PATH);
+		snprintf(why, why_len, "no ASNDatabase in %s (or give --asn-db FILE)",
+			 GEOFW_CONF_PATH);
 	} else if (geofw_asn_reader_open(conf->asn_db, &r)) {
 		snprintf(why, why_len, "cannot open %.400s", conf->asn_db);
 	} else {
@@ -161,7 +164,8 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 
 	geofw_addr_format(a->family, a->addr, addr, sizeof(addr));
 	explain_text(&e, &cfg, listed, why, sizeof(why));
-	as_known = !address_as(a->family, a->addr, &as, org, sizeof(org), as_why, sizeof(as_why));
+	as_known = !address_as(cmd->asn_db, a->family, a->addr, &as, org, sizeof(org), as_why,
+			       sizeof(as_why));
 	if (!c->json) {
 		printf("%s: %s (%s)\n", addr, geofw_action_name(e.action), why);
 		if (as_known && as)
@@ -389,6 +393,48 @@ static json_t *list_rule_json(const struct pin_rule *x)
 			 "source", "comment");
 }
 
+/* The AS rules in force (the classes of the ASN tables): the resolved
+ * rule per AS, without source or comment (only geofwd knows them). */
+static void list_asn_classes(struct geofw_json_array *a, const struct geofw_asn_classes *cl)
+{
+	char left[32];
+	size_t i;
+
+	for (i = 0; i < cl->n; i++) {
+		const struct geofw_asn_class *c = &cl->c[i];
+		bool block = c->kind == GEOFW_ASN_BLOCK;
+		unsigned long long secs = c->expires_ns ? fwctl_boot_left(c->expires_ns) : 0;
+
+		if (c->expires_ns && !secs)
+			continue;	/* expired: the kernel no longer matches it */
+		if (a && block) {
+			geofw_json_array_add(a, json_pack(
+				"{s:s, s:I, s:s, s:I, s:n, s:n}", "type", "block-asn",
+				"asn", (json_int_t)c->asn, "action", geofw_action_name(c->action),
+				"expires", (json_int_t)(c->expires_ns ?
+							fwctl_boot_to_unix(c->expires_ns) : 0),
+				"source", "comment"));
+			continue;
+		}
+		if (a) {
+			geofw_json_array_add(a, json_pack("{s:s, s:I, s:n, s:n}", "type", "allow-asn",
+							  "asn", (json_int_t)c->asn, "source",
+							  "comment"));
+			continue;
+		}
+		if (!block) {
+			printf("allow-asn AS%u\n", c->asn);
+			continue;
+		}
+		printf("block-asn AS%-10u %-7s", c->asn, geofw_action_name(c->action));
+		if (secs) {
+			fwctl_fmt_duration(secs, left, sizeof(left));
+			printf(" expires in %s", left);
+		}
+		printf("\n");
+	}
+}
+
 /* Listed countries, by id. */
 static int read_countries(const struct geofw_maps *m, struct geofw_country *pol, size_t n)
 {
@@ -440,6 +486,8 @@ int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	bool blocks = cmd->list == GEOFW_LIST_ALL || cmd->list == GEOFW_LIST_BLOCKS;
 	bool allows = cmd->list == GEOFW_LIST_ALL || cmd->list == GEOFW_LIST_ALLOWS;
 	bool countries = cmd->list == GEOFW_LIST_ALL || cmd->list == GEOFW_LIST_COUNTRIES;
+	bool asns = cmd->list == GEOFW_LIST_ALL || cmd->list == GEOFW_LIST_ASNS;
+	struct geofw_asn_classes *cl = calloc(1, sizeof(*cl));
 	struct geofw_country pol[GEOFW_MAX_COUNTRIES];
 	struct geofw_config cfg;
 	struct pin_rules r = { 0 };
@@ -452,7 +500,9 @@ int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	if (err)
 		return err;
 	fwctl_note(c, "geofwd is not running: showing the pinned maps, which hold no comments");
-	err = fwctl_read_rules(&m, blocks, allows, &r);
+	err = cl ? fwctl_read_rules(&m, blocks, allows, &r) : -ENOMEM;
+	if (!err && asns)
+		err = geofw_asn_classes_in_force(&m, cl);
 	if (!err && countries) {
 		err = geofw_config_read(&m, &cfg);
 		if (!err)
@@ -461,6 +511,7 @@ int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	geofw_maps_close(&m);
 	if (err) {
 		free(r.v);
+		free(cl);
 		return fwctl_fail(c, FWCTL_EXIT_FAIL, "reading the pinned maps: %s",
 				  strerror(-err));
 	}
@@ -480,11 +531,14 @@ int fwctl_list_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 				list_rule_text(&r.v[i]);
 		}
 	}
+	if (asns)
+		list_asn_classes(c->json ? &a : NULL, cl);
 	if (countries && c->json)
 		geofw_json_array_add(&a, list_countries_json(&cfg, pol));
 	else if (countries)
 		list_countries(&cfg, pol);
 	free(r.v);
+	free(cl);
 	if (c->json && (err = geofw_json_array_close(&a)) == -ENOMEM)
 		return fwctl_fail(c, FWCTL_EXIT_FAIL, "out of memory");
 	return fflush(stdout) || (c->json && err) ? FWCTL_EXIT_FAIL : FWCTL_EXIT_OK;

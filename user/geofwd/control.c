@@ -50,6 +50,7 @@ struct request {
 	bool pending;		/* answered "ok", sent once the group commits */
 	bool countries;		/* changed the country policy */
 	struct geofw_json_array list;	/* list -j: the rules, dumped as they come */
+	bool asn;		/* changed AS rules (the AS tables follow the rows) */
 	struct geofw_kdiff diff;	/* what the change did to the maps */
 };
 
@@ -138,11 +139,26 @@ static void duration_str(__u64 s, char *buf, size_t len)
  * group's COMMIT.  A failure undoes this change alone: rows back to the
  * savepoint, maps back to what the rows say.
  */
+/* After a rollback: the AS tables back in line with the rows (rebuilt only
+ * when this change had switched them already). */
+static void asn_restore(struct gfwd *d)
+{
+	char err[GEOFW_CMD_ERRLEN];
+	int ret = gfwd_asn_sync(d, false, "rollback", err, sizeof(err));
+
+	if (ret)
+		log_err(ret, "asn: cannot put the AS tables back after a failed change: %s", err);
+}
+
 static int change_failed(struct request *r)
 {
 	geofw_store_rollback_to(r->d->store);
 	gfwd_rules_restore(r->d, &r->diff);
 	geofw_kdiff_reset(&r->diff);
+	if (r->asn) {
+		asn_restore(r->d);
+		r->asn = false;
+	}
 	if (r->countries) {
 		gfwd_apply_countries(r->d);
 		gfwd_apply_kernel_config(r->d);
@@ -412,6 +428,92 @@ static int cmd_allow(struct request *r)
 	return reply_ok(r, "allowed", cmd->n_cidrs, cmd->n_cidrs);
 }
 
+/* ---- AS rules ------------------------------------------------------------------- */
+
+/*
+ * The rows of an AS change are in the savepoint: the AS tables are rebuilt
+ * from config + store and switched now, so one request is one rebuild; a
+ * refusal (the 255th AS, a bad database) leaves the tables in force and
+ * undoes the rows.  Without ASNDatabase the rows stay, the answer and
+ * status say that they are not enforced (exit status 1).
+ */
+static int asn_change_done(struct request *r, const char *what)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	char why[GEOFW_CMD_ERRLEN];
+	bool enforced;
+	int err;
+
+	r->asn = true;
+	err = gfwd_asn_sync(r->d, false, "fwctl", r->err, sizeof(r->err));
+	if (err)
+		return change_failed(r);
+	enforced = gfwd_asn_rules_enforced(r->d, NULL, why, sizeof(why));
+	log_info("uid %u pid %d: %s AS%u%s%s%s", r->who.uid, r->who.pid, cmd->desc->name,
+		 cmd->asns[0], cmd->n_asns > 1 ? " and more" : "", enforced ? "" : ": NOT enforced: ",
+		 enforced ? "" : why);
+	if (r->json) {
+		json_t *o = json_pack("{s:b, s:s, s:I, s:I, s:b}", "ok", 1, "what", what,
+				      "count", (json_int_t)cmd->n_asns,
+				      "changed", (json_int_t)cmd->n_asns, "enforced", enforced);
+		char *line = NULL;
+
+		if (o && !enforced && geofw_json_set_text(o, "reason", why))
+			o = (json_decref(o), NULL);
+		line = o ? geofw_json_line(o) : NULL;
+		json_decref(o);
+		if (!line) {
+			snprintf(r->err, sizeof(r->err), "out of memory");
+			return change_failed(r);
+		}
+		geofw_ctl_writef(r->w, "%s", line);
+		free(line);
+	} else if (enforced) {
+		geofw_ctl_writef(r->w, "ok: %s %zu\n", what, cmd->n_asns);
+	} else {
+		geofw_ctl_writef(r->w, "ok: %s %zu (stored, NOT enforced: %s)\n", what,
+				 cmd->n_asns, why);
+	}
+	return enforced ? GEOFW_CTL_OK : GEOFW_CTL_DEGRADED;
+}
+
+static int cmd_add_asn(struct request *r, int kind)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	struct geofw_rule *rules = calloc(cmd->n_asns ? cmd->n_asns : 1, sizeof(*rules));
+	__u64 now = (__u64)time(NULL);
+	size_t i;
+	int err;
+
+	if (!rules)
+		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	for (i = 0; i < cmd->n_asns; i++)
+		rules[i] = (struct geofw_rule){
+			.kind = kind, .asn = cmd->asns[i],
+			.action = (__u8)(kind == GEOFW_RULE_BLOCK_ASN ? cmd->action : 0),
+			.expires = kind == GEOFW_RULE_BLOCK_ASN && cmd->ttl ? now + cmd->ttl : 0,
+			.comment = cmd->comment ? cmd->comment : "", .source = "cli",
+			.uid = r->who.uid, .pid = r->who.pid, .created = now,
+		};
+	err = geofw_store_add(r->d->store, rules, cmd->n_asns, 0, &r->diff, r->err,
+			      sizeof(r->err));
+	free(rules);
+	if (err)
+		return change_failed(r);
+	return asn_change_done(r, kind == GEOFW_RULE_BLOCK_ASN ? "blocked-asn" : "allowed-asn");
+}
+
+static int cmd_del_asn(struct request *r, int kind)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+
+	if (geofw_store_del_asn(r->d->store, kind, cmd->asns, cmd->n_asns, cmd->source, r->err,
+				sizeof(r->err)))
+		return change_failed(r);
+	return asn_change_done(r, kind == GEOFW_RULE_BLOCK_ASN ? "unblocked-asn" :
+			       "disallowed-asn");
+}
+
 /* The runtime policy starts as a copy of the config's, then diverges. */
 static struct geofw_store_countries policy_now(struct gfwd *d)
 {
@@ -575,9 +677,84 @@ static int list_allow(const struct geofw_rule *a, struct request *r)
 	return 0;
 }
 
+/* An AS rule as `list -j` shows it; NULL when out of memory. */
+static json_t *asn_rule_json(const struct geofw_rule *a)
+{
+	bool block = a->kind == GEOFW_RULE_BLOCK_ASN;
+	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}",
+			      "type", block ? "block-asn" : "allow-asn", "asn", (json_int_t)a->asn,
+			      "created", (json_int_t)a->created, "uid", (json_int_t)a->uid,
+			      "pid", (json_int_t)a->pid, "source", geofw_json_text(a->source),
+			      "comment", geofw_json_text(a->comment));
+
+	if (o && block &&
+	    (json_object_set_new(o, "action", json_string(geofw_action_name(a->action))) ||
+	     json_object_set_new(o, "expires", json_integer((json_int_t)a->expires)))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int list_asn(const struct geofw_rule *a, struct request *r)
+{
+	bool block = a->kind == GEOFW_RULE_BLOCK_ASN;
+	char left[32] = "";
+
+	if (r->json)
+		return geofw_json_array_add(&r->list, asn_rule_json(a));
+	if (a->expires) {
+		time_t now = time(NULL);
+
+		duration_str(a->expires > (__u64)now ? a->expires - (__u64)now : 0, left,
+			     sizeof(left));
+	}
+	if (block)
+		geofw_ctl_writef(r->w, "block-asn AS%-10u %-7s %s%s%s%s\n", a->asn,
+				 geofw_action_name(a->action), a->expires ? "expires in " : "",
+				 left, a->expires ? "  " : "", a->source);
+	else
+		geofw_ctl_writef(r->w, "allow-asn AS%-10u %s\n", a->asn, a->source);
+	if (a->comment[0])
+		geofw_ctl_writef(r->w, "       # %s\n", a->comment);
+	return 0;
+}
+
 static int list_rule(const struct geofw_rule *rule, void *arg)
 {
+	if (geofw_rule_kind_asn(rule->kind))
+		return list_asn(rule, arg);
 	return rule->kind == GEOFW_RULE_ALLOW ? list_allow(rule, arg) : list_block(rule, arg);
+}
+
+/* geofw.conf's AS rules, as rows of source "config", then the store's. */
+static int list_asns(struct request *r, const char *source)
+{
+	const struct geofw_conf *c = &r->d->conf;
+	int i, ret = 0;
+
+	if (!source || !strcmp(source, GEOFW_STORE_CONFIG_SOURCE)) {
+		struct geofw_rule a = { .kind = GEOFW_RULE_ALLOW_ASN, .comment = "",
+					.source = GEOFW_STORE_CONFIG_SOURCE };
+
+		for (i = 0; !ret && i < c->n_allow_asn; i++) {
+			a.asn = c->allow_asn[i];
+			ret = list_asn(&a, r);
+		}
+		a.kind = GEOFW_RULE_BLOCK_ASN;
+		a.action = (__u8)c->asn_action;
+		for (i = 0; !ret && i < c->n_block_asn; i++) {
+			a.asn = c->block_asn[i];
+			ret = list_asn(&a, r);
+		}
+	}
+	if (!ret)
+		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_ALLOW_ASN, source,
+						list_rule, r);
+	if (!ret)
+		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK_ASN, source,
+						list_rule, r);
+	return ret;
 }
 
 static void list_countries(struct request *r)
@@ -638,6 +815,8 @@ static int list_rules(struct request *r, int what)
 	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_BLOCKS))
 		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, source, list_rule, r);
 	/* The country policy has no source of its own but cli. */
+	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_ASNS))
+		ret = list_asns(r, source);
 	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_COUNTRIES) &&
 	    (!source || !strcmp(source, "cli")))
 		list_countries(r);
@@ -670,6 +849,24 @@ static int cmd_list(struct request *r)
 	return list_rules(r, r->cmd->list);
 }
 
+/* AS rules in comments: import skips them, a reader (or a script) sees
+ * every field. */
+static int export_asn(const struct geofw_rule *a, void *arg)
+{
+	struct request *r = arg;
+
+	geofw_ctl_writef(r->w, "#asn %s AS%u source=%s", a->kind == GEOFW_RULE_BLOCK_ASN ?
+			 "block" : "allow", a->asn, a->source);
+	if (a->kind == GEOFW_RULE_BLOCK_ASN)
+		geofw_ctl_writef(r->w, " action=%s", geofw_action_name(a->action));
+	if (a->expires)
+		geofw_ctl_writef(r->w, " expires=%llu", (unsigned long long)a->expires);
+	if (a->comment[0])
+		geofw_ctl_writef(r->w, " comment=%s", a->comment);
+	geofw_ctl_writef(r->w, "\n");
+	return 0;
+}
+
 static int cmd_export(struct request *r)
 {
 	int ret;
@@ -683,6 +880,12 @@ static int cmd_export(struct request *r)
 			 (long long)time(NULL));
 	ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, r->cmd->source,
 					export_rule, r);
+	if (!ret)
+		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_ALLOW_ASN, r->cmd->source,
+						export_asn, r);
+	if (!ret)
+		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK_ASN, r->cmd->source,
+						export_asn, r);
 	return ret ? read_failed(r, ret) : GEOFW_CTL_OK;
 }
 
@@ -697,6 +900,10 @@ static int cmd_del_source(struct request *r)
 				 r->cmd->source);
 	if (!err)
 		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
+	/* The source's AS rules went too: rebuild when the set changed. */
+	r->asn = true;
+	if (!err)
+		err = gfwd_asn_sync(r->d, false, "del-source", r->err, sizeof(r->err));
 	if (err)
 		return change_failed(r);
 	log_info("uid %u pid %d: del-source %s: %ld rules", r->who.uid, r->who.pid,
@@ -714,13 +921,32 @@ static __u32 prog_id(int fd)
 	return fd > 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id : 0;
 }
 
+/* status -j "asn_rules"; NULL when out of memory. */
+static json_t *asn_status_json(const struct gfwd *d, const struct geofw_store_counts *n,
+			       size_t wanted, bool enforced, const char *why)
+{
+	size_t blocked, allowed;
+
+	gfwd_asn_counts(d, &blocked, &allowed);
+	return json_pack("{s:b, s:b, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "configured", wanted > 0, "enforced", enforced,
+			 "reason", geofw_json_text(why), "database", geofw_json_text(d->conf.asn_db),
+			 "ases", (json_int_t)wanted, "blocked_in_force", (json_int_t)blocked,
+			 "allowed_in_force", (json_int_t)allowed,
+			 "config_rules", (json_int_t)(d->conf.n_block_asn + d->conf.n_allow_asn),
+			 "runtime_ases", (json_int_t)(n->block_asn + n->allow_asn),
+			 "max_ases", (json_int_t)GEOFW_ASN_CLASS_MAX_ID);
+}
+
 static int cmd_status(struct request *r)
 {
 	struct gfwd *d = r->d;
 	struct geofw_store_counts n;
 	struct geofw_config cfg = {};
-	char country_why[sizeof(d->db.error) + 256];
+	char country_why[sizeof(d->db.error) + 256], asn_why[sizeof(d->asn.error) + 64];
 	bool country_ok = gfwd_country_policy_enforced(d, country_why, sizeof(country_why));
+	size_t asn_wanted, asn_blocked, asn_allowed;
+	bool asn_ok = gfwd_asn_rules_enforced(d, &asn_wanted, asn_why, sizeof(asn_why));
 	int i, unprotected = 0, refused = 0;
 	int degraded;
 
@@ -730,7 +956,8 @@ static int cmd_status(struct request *r)
 	}
 	/* Anything configured but not enforced, or not by this geofwd's
 	 * program, makes status exit 1. */
-	degraded = !country_ok || unprotected || refused;
+	degraded = !country_ok || !asn_ok || unprotected || refused;
+	gfwd_asn_counts(d, &asn_blocked, &asn_allowed);
 
 	geofw_store_counts(d->store, &n);
 	geofw_config_read(&d->fw.maps, &cfg);
@@ -757,7 +984,7 @@ static int cmd_status(struct request *r)
 			" s:{s:b, s:i, s:o, s:I, s:I, s:I},"
 			" s:{s:I, s:I, s:b}, s:o,"
 			" s:{s:b, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o},"
-			" s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+			" s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
 			"country_policy", "configured", (int)gfwd_country_policy_wanted(d),
 			"enforced", (int)country_ok, "reason", answer_text(country_why),
 			"daemon", "running", 1, "pid", (int)getpid(),
@@ -779,12 +1006,15 @@ static int cmd_status(struct request *r)
 			"error", answer_text(d->db.error),
 			"rules", "block_ip4", (json_int_t)n.block_ip4, "block_ip6", (json_int_t)n.block_ip6,
 			"block_net4", (json_int_t)n.block_net4, "block_net6", (json_int_t)n.block_net6,
-			"allow4", (json_int_t)n.allow4, "allow6", (json_int_t)n.allow6));
+			"allow4", (json_int_t)n.allow4, "allow6", (json_int_t)n.allow6,
+			"asn_rules", asn_status_json(d, &n, asn_wanted, asn_ok, asn_why)));
 	}
 	/* First line: the operator must not miss a policy that is not in force. */
 	if (!country_ok)
 		geofw_ctl_writef(r->w, "country policy: NOT enforced (IP rules are): %s\n",
 				 country_why);
+	if (!asn_ok)
+		geofw_ctl_writef(r->w, "AS rules: NOT enforced: %s\n", asn_why);
 	if (unprotected)
 		geofw_ctl_writef(r->w, "interfaces: %d configured interface%s NOT protected (see below)\n",
 				 unprotected, unprotected > 1 ? "s" : "");
@@ -845,6 +1075,12 @@ static int cmd_status(struct request *r)
 		geofw_ctl_writef(r->w, "asn: AS rules configured but none in force\n");
 	if (d->asn.error[0])
 		geofw_ctl_writef(r->w, "asn: last error: %s\n", d->asn.error);
+	if (asn_wanted || n.block_asn || n.allow_asn)
+		geofw_ctl_writef(r->w, "AS rules: %zu blocked + %zu allowed ASes in force (of at most "
+				 "%u), %d in geofw.conf, %zu + %zu ASes with runtime rules\n",
+				 asn_blocked, asn_allowed, GEOFW_ASN_CLASS_MAX_ID,
+				 d->conf.n_block_asn + d->conf.n_allow_asn, n.block_asn,
+				 n.allow_asn);
 	geofw_ctl_writef(r->w, "rules: %zu blocked addresses + %zu networks (IPv4), %zu + %zu (IPv6), "
 			 "%zu + %zu allowed\n", n.block_ip4, n.block_net4, n.block_ip6, n.block_net6,
 			 n.allow4, n.allow6);
@@ -1289,6 +1525,8 @@ static bool is_change(enum geofw_cmd_id id)
 	case GEOFW_CMD_ADD_BLOCK: case GEOFW_CMD_DEL_BLOCK: case GEOFW_CMD_ALLOW:
 	case GEOFW_CMD_DEL_ALLOW: case GEOFW_CMD_BLOCK_COUNTRY: case GEOFW_CMD_UNBLOCK_COUNTRY:
 	case GEOFW_CMD_COUNTRY_MODE: case GEOFW_CMD_IMPORT: case GEOFW_CMD_DEL_SOURCE:
+	case GEOFW_CMD_BLOCK_ASN: case GEOFW_CMD_UNBLOCK_ASN: case GEOFW_CMD_ALLOW_ASN:
+	case GEOFW_CMD_DEL_ALLOW_ASN:
 		return true;
 	default:
 		return false;
@@ -1307,6 +1545,10 @@ static int execute(struct request *r)
 	case GEOFW_CMD_COUNTRY_MODE:	return cmd_countries(r);
 	case GEOFW_CMD_IMPORT:		return cmd_import(r);
 	case GEOFW_CMD_DEL_SOURCE:	return cmd_del_source(r);
+	case GEOFW_CMD_BLOCK_ASN:	return cmd_add_asn(r, GEOFW_RULE_BLOCK_ASN);
+	case GEOFW_CMD_UNBLOCK_ASN:	return cmd_del_asn(r, GEOFW_RULE_BLOCK_ASN);
+	case GEOFW_CMD_ALLOW_ASN:	return cmd_add_asn(r, GEOFW_RULE_ALLOW_ASN);
+	case GEOFW_CMD_DEL_ALLOW_ASN:	return cmd_del_asn(r, GEOFW_RULE_ALLOW_ASN);
 	case GEOFW_CMD_RELOAD:		return cmd_reload(r);
 	case GEOFW_CMD_LIST:		return cmd_list(r);
 	case GEOFW_CMD_EXPORT:		return cmd_export(r);
@@ -1326,7 +1568,7 @@ static int execute(struct request *r)
 static void flush(struct gfwd *d, struct conn **q, int n)
 {
 	char err[GEOFW_ERRLEN];
-	bool countries = false;
+	bool countries = false, asn = false;
 	int i, ret = 0;
 
 	if (geofw_store_in_txn(d->store) && (ret = geofw_store_commit(d->store, err, sizeof(err)))) {
@@ -1342,6 +1584,7 @@ static void flush(struct gfwd *d, struct conn **q, int n)
 		if (r->pending && ret) {
 			gfwd_rules_restore(d, &r->diff);
 			countries |= r->countries;
+			asn |= r->asn;
 			r->w->len = 0;
 			snprintf(r->err, sizeof(r->err), "not saved, nothing changed: %s", err);
 			r->status = reply_error(r, GEOFW_CTL_REJECTED, r->err);
@@ -1354,6 +1597,8 @@ static void flush(struct gfwd *d, struct conn **q, int n)
 		gfwd_apply_countries(d);
 		gfwd_apply_kernel_config(d);
 	}
+	if (asn)
+		asn_restore(d);
 	if (!ret)
 		gfwd_arm_sweep(d);
 }
@@ -1374,10 +1619,14 @@ static void run_change(struct request *r)
 		return;
 	}
 	r->status = execute(r);
-	if (r->status == GEOFW_CTL_OK) {
+	/* Degraded: done and stored, but not all enforced (AS rules without
+	 * ASNDatabase). */
+	if (r->status == GEOFW_CTL_OK || r->status == GEOFW_CTL_DEGRADED) {
 		if (geofw_store_release(r->d->store, err, sizeof(err))) {
 			geofw_store_rollback_to(r->d->store);
 			gfwd_rules_restore(r->d, &r->diff);
+			if (r->asn)
+				asn_restore(r->d);
 			r->w->len = 0;
 			r->status = reply_error(r, GEOFW_CTL_REJECTED, err);
 			return;

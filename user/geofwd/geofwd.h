@@ -44,7 +44,17 @@ struct gfwd_db_info {
 	char error[4400];		/* last failed load, kept for status */
 };
 
-/* The ASN data in force: ASNDatabase with the AS rules of the config. */
+/* One AS rule as resolved from geofw.conf and the store (policy.c). */
+struct gfwd_asn_want {
+	__u32 asn;
+	__u8 kind;			/* GEOFW_ASN_ALLOW or GEOFW_ASN_BLOCK */
+	__u8 action;			/* block: enum geofw_action */
+	__u8 pad[2];
+	__u64 expires;			/* UNIX seconds, 0 = never */
+};
+
+/* The ASN data in force: ASNDatabase with the AS rules of the config and
+ * of the store. */
 struct gfwd_asn_info {
 	bool loaded;			/* an ASN table is in force */
 	char path[PATH_MAX];
@@ -53,6 +63,8 @@ struct gfwd_asn_info {
 	double load_seconds;
 	unsigned long loads_ok, loads_failed;
 	char error[1200];		/* last failed load, kept for status */
+	struct gfwd_asn_want *applied;	/* the rules in the tables in force, by AS */
+	size_t n_applied;
 };
 
 struct gfwd_metrics;
@@ -121,10 +133,27 @@ bool gfwd_country_policy_enforced(const struct gfwd *d, char *why, size_t len);
 /* --check-config: the databases a country policy needs load and build
  * (no kernel).  0, or -errno with the reason in err. */
 int gfwd_check_geoip(const struct gfwd *d, char *err, size_t errlen);
-/* The AS rules of the config in force with ASNDatabase: built beside the
- * tables in force and switched in; on error the tables in force stay.
- * 0 or -errno (logged, kept in d->asn.error). */
+/* The AS rules of the config and of the store in force with ASNDatabase
+ * (start, reload, a replaced database file): built beside the tables in
+ * force and switched in; on error the tables in force stay.  0 or -errno
+ * (logged, kept in d->asn.error). */
 int gfwd_load_asn(struct gfwd *d, const char *why);
+/*
+ * After a change of the store's AS rules (fwctl, the sweep; inside the
+ * change's transaction): rebuild and switch the tables when the rules
+ * wanted differ from those applied (always with force).  -E2BIG when more
+ * than GEOFW_ASN_CLASS_MAX_ID ASes would have rules, a load or kernel
+ * error otherwise: the tables in force stay, err says why (not logged).
+ * Without ASNDatabase the rules are only kept: 0, and
+ * gfwd_asn_rules_enforced() is false.
+ */
+int gfwd_asn_sync(struct gfwd *d, bool force, const char *why, char *err, size_t errlen);
+/* false when AS rules exist (geofw.conf or the store) and the tables in
+ * force do not hold them (no ASNDatabase, a failed load); why (may be
+ * NULL) then says what to fix.  *wanted (may be NULL): ASes with rules. */
+bool gfwd_asn_rules_enforced(const struct gfwd *d, size_t *wanted, char *why, size_t len);
+/* ASes blocked and allowed in the tables in force. */
+void gfwd_asn_counts(const struct gfwd *d, size_t *blocked, size_t *allowed);
 /* --check-config: AS rules need ASNDatabase, which must load.  0, or
  * -errno with the reason in err. */
 int gfwd_check_asn(const struct gfwd *d, char *err, size_t errlen);

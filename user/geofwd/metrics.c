@@ -184,6 +184,8 @@ static void fill_info(const struct gfwd *d, struct geofw_metrics_info *in,
 	in->geoip_prefixes_v4 = d->db.n_v4;
 	in->geoip_prefixes_v6 = d->db.n_v6;
 	in->country_policy_enforced = gfwd_country_policy_enforced(d, NULL, 0);
+	in->asn_rules_enforced = gfwd_asn_rules_enforced(d, NULL, NULL, 0);
+	gfwd_asn_counts(d, &in->asn_blocked, &in->asn_allowed);
 	in->reloads_ok = d->reloads_ok;
 	in->reloads_failed = d->reloads_failed;
 	in->last_reload_ok = d->last_reload;

@@ -22,7 +22,10 @@
 
 #include "asntable.h"
 #include "geotable.h"
+#include "grow.h"
+#include "kdiff.h"
 #include "log.h"
+#include "msg.h"
 #include "responder.h"
 
 int gfwd_apply_kernel_config(struct gfwd *d)
@@ -180,16 +183,17 @@ void gfwd_arm_sweep(struct gfwd *d)
 {
 	__u64 next = geofw_store_next_expiry(d->store);
 	struct itimerspec its = {};
-	time_t now = time(NULL);
 
-	if (next) {
-		/* The kernel stops matching at expiry by itself; the sweep only
-		 * tidies maps and rows, so whole seconds are precise enough. */
-		its.it_value.tv_sec = next > (__u64)now ? (time_t)(next - (__u64)now) : 0;
-		if (!its.it_value.tv_sec)
-			its.it_value.tv_nsec = 1;
-	}
-	timerfd_settime(d->timerfd, 0, &its, NULL);
+	/*
+	 * At the expiry itself (d->timerfd is CLOCK_REALTIME, the clock of
+	 * the stored expiries): the kernel stops matching at expiry by
+	 * itself, but another rule of the same AS takes over only once the
+	 * sweep has rebuilt the AS tables, so the sweep is not rounded to a
+	 * second after it.  A time already past fires at once.
+	 */
+	if (next)
+		its.it_value.tv_sec = (time_t)next;
+	timerfd_settime(d->timerfd, next ? TFD_TIMER_ABSTIME : 0, &its, NULL);
 }
 
 void gfwd_sweep(struct gfwd *d)
@@ -220,6 +224,17 @@ void gfwd_sweep(struct gfwd *d)
 		if (n)
 			log_info("%ld expired rule(s) removed", n);
 		gfwd_arm_sweep(d);
+		/*
+		 * Expired AS rows are gone: the kernel stopped matching their
+		 * classes at expiry already, the rebuild lets another source's
+		 * rule of the AS take over (docs/design-notes.md: lateness).
+		 */
+		if ((ret = gfwd_asn_sync(d, false, "expiry", err, sizeof(err)))) {
+			snprintf(d->asn.error, sizeof(d->asn.error), "rebuild after expiry: %s", err);
+			log_err(ret, "asn (expiry): %s (retried in a minute)", err);
+			timerfd_settime(d->timerfd, 0,
+					&(struct itimerspec){ .it_value.tv_sec = 60 }, NULL);
+		}
 	}
 	geofw_kdiff_free(&diff);
 }
@@ -399,20 +414,136 @@ int gfwd_load_geoip(struct gfwd *d, const char *why)
 
 /* ---- ASN -------------------------------------------------------------------- */
 
-/* The AS rules of the config. */
-static size_t asn_rules(const struct gfwd *d, struct geofw_asn_rule *out)
+/*
+ * The AS rules in force are the union of geofw.conf's (BlockASN with
+ * ASNAction, AllowASN: source "config", never expiring) and the store's
+ * (fwctl, crowdsec, ...), resolved per AS with the precedence of prefix
+ * rules: an allow wins, then the strictest action, then the longest expiry.
+ */
+static int want_cmp(const void *pa, const void *pb)
 {
-	size_t n = 0;
-	int i;
+	const struct gfwd_asn_want *a = pa, *b = pb;
 
-	for (i = 0; i < d->conf.n_allow_asn; i++)
-		out[n++] = (struct geofw_asn_rule){ .asn = d->conf.allow_asn[i],
-						    .kind = GEOFW_ASN_ALLOW };
-	for (i = 0; i < d->conf.n_block_asn; i++)
-		out[n++] = (struct geofw_asn_rule){ .asn = d->conf.block_asn[i],
-						    .kind = GEOFW_ASN_BLOCK,
-						    .action = (__u8)d->conf.asn_action };
-	return n;
+	if (a->asn != b->asn)
+		return a->asn < b->asn ? -1 : 1;
+	if (a->kind != b->kind)
+		return a->kind == GEOFW_ASN_ALLOW ? -1 : 1;
+	if (a->action != b->action)
+		return a->action < b->action ? -1 : 1;
+	if (a->expires != b->expires)	/* never, then the latest */
+		return !a->expires ? -1 : !b->expires ? 1 : a->expires > b->expires ? -1 : 1;
+	return 0;
+}
+
+struct want_set {
+	struct gfwd_asn_want *v;
+	size_t n, cap;
+};
+
+static int want_push(struct want_set *w, __u32 asn, __u8 kind, __u8 action, __u64 expires)
+{
+	void *p = geofw_grow(w->v, &w->cap, w->n, sizeof(*w->v), 64);
+
+	if (!p)
+		return -ENOMEM;
+	w->v = p;
+	w->v[w->n++] = (struct gfwd_asn_want){ .asn = asn, .kind = kind, .action = action,
+					       .expires = expires };
+	return 0;
+}
+
+static int want_row(const struct geofw_rule *r, void *ctx)
+{
+	struct want_set *w = ctx;
+
+	return want_push(w, r->asn, r->kind == GEOFW_RULE_ALLOW_ASN ? GEOFW_ASN_ALLOW :
+			 GEOFW_ASN_BLOCK, r->kind == GEOFW_RULE_ALLOW_ASN ? 0 : r->action,
+			 r->expires);
+}
+
+/* The rules wanted now, one per AS, sorted by AS.  0 or -errno. */
+static int asn_wanted(const struct gfwd *d, struct want_set *w)
+{
+	size_t i, k;
+	int ret = 0;
+
+	memset(w, 0, sizeof(*w));
+	for (i = 0; !ret && i < (size_t)d->conf.n_allow_asn; i++)
+		ret = want_push(w, d->conf.allow_asn[i], GEOFW_ASN_ALLOW, 0, 0);
+	for (i = 0; !ret && i < (size_t)d->conf.n_block_asn; i++)
+		ret = want_push(w, d->conf.block_asn[i], GEOFW_ASN_BLOCK,
+				(__u8)d->conf.asn_action, 0);
+	if (!ret && d->store)
+		ret = geofw_store_for_each_asn(d->store, (__u64)time(NULL), want_row, w);
+	if (ret) {
+		free(w->v);
+		memset(w, 0, sizeof(*w));
+		return ret;
+	}
+	if (w->n)
+		qsort(w->v, w->n, sizeof(*w->v), want_cmp);
+	for (i = 0, k = 0; i < w->n; i++)	/* the first of each AS wins */
+		if (!k || w->v[k - 1].asn != w->v[i].asn)
+			w->v[k++] = w->v[i];
+	w->n = k;
+	return 0;
+}
+
+/* The applied rules without those expired at now (the kernel no longer
+ * matches them) equal the wanted ones. */
+static bool asn_in_step(const struct gfwd *d, const struct want_set *w, __u64 now)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < d->asn.n_applied; i++) {
+		const struct gfwd_asn_want *a = &d->asn.applied[i];
+
+		if (a->expires && a->expires <= now)
+			continue;
+		if (k == w->n || memcmp(a, &w->v[k], sizeof(*a)))
+			return false;
+		k++;
+	}
+	return k == w->n;
+}
+
+bool gfwd_asn_rules_enforced(const struct gfwd *d, size_t *wanted, char *why, size_t len)
+{
+	struct want_set w;
+	bool ok;
+
+	if (why && len)
+		why[0] = '\0';
+	if (wanted)
+		*wanted = 0;
+	if (asn_wanted(d, &w)) {
+		if (why)
+			snprintf(why, len, "cannot read the AS rules of %s",
+				 geofw_store_path(d->store));
+		return false;
+	}
+	if (wanted)
+		*wanted = w.n;
+	ok = !w.n || (d->conf.asn_db[0] && asn_in_step(d, &w, (__u64)time(NULL)));
+	if (!ok && why) {
+		if (!d->conf.asn_db[0])
+			snprintf(why, len, "no ASNDatabase in %s (%zu AS rule%s stored)",
+				 d->conf_path, w.n, w.n == 1 ? "" : "s");
+		else
+			snprintf(why, len, "%s", d->asn.error[0] ? d->asn.error :
+				 "the AS rules are not in the kernel tables yet");
+	}
+	free(w.v);
+	return ok;
+}
+
+void gfwd_asn_counts(const struct gfwd *d, size_t *blocked, size_t *allowed)
+{
+	size_t i;
+
+	*blocked = *allowed = 0;
+	for (i = 0; i < d->asn.n_applied; i++)
+		++*(d->asn.applied[i].kind == GEOFW_ASN_ALLOW ? allowed : blocked);
 }
 
 int gfwd_check_asn(const struct gfwd *d, char *err, size_t errlen)
@@ -420,10 +551,17 @@ int gfwd_check_asn(const struct gfwd *d, char *err, size_t errlen)
 	struct geofw_asn_rule rules[2 * GEOFW_CONF_MAX_ASN];
 	struct geofw_asn_classes *cl;
 	struct geofw_geoip_db db = {};
-	size_t n = asn_rules(d, rules);
-	int ret;
+	size_t n = 0;
+	int ret, i;
 
 	err[0] = '\0';
+	for (i = 0; i < d->conf.n_allow_asn; i++)
+		rules[n++] = (struct geofw_asn_rule){ .asn = d->conf.allow_asn[i],
+						      .kind = GEOFW_ASN_ALLOW };
+	for (i = 0; i < d->conf.n_block_asn; i++)
+		rules[n++] = (struct geofw_asn_rule){ .asn = d->conf.block_asn[i],
+						      .kind = GEOFW_ASN_BLOCK,
+						      .action = (__u8)d->conf.asn_action };
 	if (!n)
 		return 0;
 	if (!d->conf.asn_db[0]) {
@@ -445,43 +583,104 @@ int gfwd_check_asn(const struct gfwd *d, char *err, size_t errlen)
 	return ret;
 }
 
+int gfwd_asn_sync(struct gfwd *d, bool force, const char *why, char *err, size_t errlen)
+{
+	struct geofw_asn_rule *rules = NULL;
+	struct geofw_asn_report rep;
+	struct geofw_clock clk;
+	struct want_set w;
+	bool had;
+	size_t i;
+	int ret;
+
+	err[0] = '\0';
+	if ((ret = asn_wanted(d, &w)))
+		return geofw_errf(err, errlen, ret, "%s: cannot read the AS rules: %s",
+				  geofw_store_path(d->store), strerror(-ret));
+	/* A class id is one byte (the flat IPv4 table's entry). */
+	if (w.n > GEOFW_ASN_CLASS_MAX_ID) {
+		ret = geofw_errf(err, errlen, -E2BIG, "AS rules: at most %u ASes can have rules "
+				 "(geofw.conf and fwctl together; an AS class id is one byte), "
+				 "this would make %zu: nothing changed", GEOFW_ASN_CLASS_MAX_ID, w.n);
+		goto out;
+	}
+	if (!force && asn_in_step(d, &w, (__u64)time(NULL)) &&
+	    d->asn.n_applied == w.n)
+		goto out;	/* nothing to rebuild */
+	if (w.n && !d->conf.asn_db[0]) {
+		/* Kept in the store, enforced once ASNDatabase is set;
+		 * gfwd_asn_rules_enforced() says so meanwhile. */
+		log_warn("asn (%s): %zu AS rule%s but ASNDatabase = none in %s: NOT enforced",
+			 why, w.n, w.n == 1 ? "" : "s", d->conf_path);
+		goto out;
+	}
+	rules = calloc(w.n ? w.n : 1, sizeof(*rules));
+	if (!rules) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	geofw_clock_now(&clk);
+	for (i = 0; i < w.n; i++)
+		rules[i] = (struct geofw_asn_rule){ .asn = w.v[i].asn, .kind = w.v[i].kind,
+						    .action = w.v[i].action,
+						    .expires_ns = geofw_expiry_to_boot_ns(w.v[i].expires,
+											  &clk) };
+	ret = geofw_asn_apply(&d->fw.maps, bpf_object__btf(d->fw.xdp_obj),
+			      w.n ? d->conf.asn_db : NULL, rules, w.n, &rep);
+	if (ret) {
+		snprintf(err, errlen, "%s", geofw_log_last_error()[0] ? geofw_log_last_error() :
+			 strerror(-ret));
+		goto out;
+	}
+	had = d->asn.n_applied > 0;
+	free(d->asn.applied);
+	d->asn.applied = w.v;
+	d->asn.n_applied = w.n;
+	w.v = NULL;
+	d->asn.loaded = w.n > 0;
+	snprintf(d->asn.path, sizeof(d->asn.path), "%s", w.n ? d->conf.asn_db : "");
+	d->asn.ases = rep.ases;
+	d->asn.n_v4 = rep.n_v4;
+	d->asn.n_v6 = rep.n_v6;
+	d->asn.loaded_at = time(NULL);
+	d->asn.load_seconds = rep.load_ms / 1e3;
+	if (w.n)
+		log_info("asn (%s): %s: %zu ASes with rules, %zu IPv4 + %zu IPv6 prefixes, %.2f s",
+			 why, d->asn.path, rep.ases, rep.n_v4, rep.n_v6, d->asn.load_seconds);
+	else if (had)
+		log_info("asn (%s): no AS rule left, ASN tables removed", why);
+out:
+	free(rules);
+	free(w.v);
+	return ret;
+}
+
 int gfwd_load_asn(struct gfwd *d, const char *why)
 {
-	struct geofw_asn_rule rules[2 * GEOFW_CONF_MAX_ASN];
-	struct geofw_asn_report rep;
-	size_t n = asn_rules(d, rules);
-	int err;
+	char err[sizeof(d->asn.error) - 64];
+	int ret;
 
-	if (n && !d->conf.asn_db[0]) {
+	/* AS rules in geofw.conf without a database: the config is wrong
+	 * (--check-config says so too); runtime ones only are kept and
+	 * reported as not enforced. */
+	if ((d->conf.n_block_asn || d->conf.n_allow_asn) && !d->conf.asn_db[0]) {
 		snprintf(d->asn.error, sizeof(d->asn.error),
 			 "BlockASN or AllowASN is set but ASNDatabase = none in %s", d->conf_path);
 		d->asn.loads_failed++;
 		return log_err(-EINVAL, "asn (%s): %s; %s", why, d->asn.error,
 			       d->asn.loaded ? "the AS rules in force stay" : "no AS rule in force");
 	}
-	err = geofw_asn_apply(&d->fw.maps, bpf_object__btf(d->fw.xdp_obj),
-			      n ? d->conf.asn_db : NULL, rules, n, &rep);
-	if (err) {
-		snprintf(d->asn.error, sizeof(d->asn.error), "load failed: %s; %s",
-			 geofw_log_last_error()[0] ? geofw_log_last_error() : strerror(-err),
+	ret = gfwd_asn_sync(d, true, why, err, sizeof(err));
+	if (ret) {
+		snprintf(d->asn.error, sizeof(d->asn.error), "load failed: %s; %s", err,
 			 d->asn.loaded ? "the previous ASN tables stay in force" :
 					 "no AS rule in force");
 		d->asn.loads_failed++;
-		log_err(err, "asn (%s): %s", why, d->asn.error);
-		return err;
+		log_err(ret, "asn (%s): %s", why, d->asn.error);
+		return ret;
 	}
 	d->asn.error[0] = '\0';
 	d->asn.loads_ok++;
-	d->asn.loaded = n > 0;
-	snprintf(d->asn.path, sizeof(d->asn.path), "%s", n ? d->conf.asn_db : "");
-	d->asn.ases = rep.ases;
-	d->asn.n_v4 = rep.n_v4;
-	d->asn.n_v6 = rep.n_v6;
-	d->asn.loaded_at = time(NULL);
-	d->asn.load_seconds = rep.load_ms / 1e3;
-	if (n)
-		log_info("asn (%s): %s: %zu ASes with rules, %zu IPv4 + %zu IPv6 prefixes, %.2f s",
-			 why, d->asn.path, rep.ases, rep.n_v4, rep.n_v6, d->asn.load_seconds);
 	return 0;
 }
 

@@ -70,6 +70,10 @@ enum geofw_cmd_id {
 	GEOFW_CMD_FLEET_STATUS,
 	GEOFW_CMD_ASN_SHOW,
 	GEOFW_CMD_ASN_VERIFY,
+	GEOFW_CMD_BLOCK_ASN,
+	GEOFW_CMD_UNBLOCK_ASN,
+	GEOFW_CMD_ALLOW_ASN,
+	GEOFW_CMD_DEL_ALLOW_ASN,
 	GEOFW_CMD_MAX
 };
 
@@ -89,6 +93,7 @@ enum geofw_cmd_list {
 	GEOFW_LIST_BLOCKS,
 	GEOFW_LIST_ALLOWS,
 	GEOFW_LIST_COUNTRIES,
+	GEOFW_LIST_ASNS,
 };
 
 /* cmd.action when --action was not given and the command has no fixed
@@ -165,10 +170,12 @@ struct geofw_cmd {
 	char *source;		/* list, export, del-block, del-allow --source;
 				 * del-source SOURCE; NULL when not given */
 	bool json;		/* -j/--json given after the command word */
-	/* asn show: AS numbers, in the order given, each once */
+	/* asn show, block-asn, unblock-asn, allow-asn, del-allow-asn: AS
+	 * numbers, in the order given, each once */
 	__u32 *asns;
 	size_t n_asns;
 	int scope;		/* add-block, del-block: enum geofw_cmd_scope */
+	char *asn_db;		/* lookup --asn-db; NULL: ASNDatabase of geofw.conf */
 };
 
 /* Where a rule change goes (--local, --fleet). */

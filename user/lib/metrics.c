@@ -283,6 +283,14 @@ static void render_daemon(struct text *t, const struct geofw_metrics_info *in)
 	       "0 when a country policy is configured but no country data is in force "
 	       "(only the IP rules are enforced; fwctl status says why), else 1.");
 	put(t, "geofw_country_policy_enforced %d\n", in->country_policy_enforced ? 1 : 0);
+	family(t, "geofw_asn_rules_enforced", "gauge",
+	       "0 when AS rules exist (geofw.conf or fwctl) but the ASN tables in force do "
+	       "not hold them (no ASNDatabase, a failed load; fwctl status says why), else 1.");
+	put(t, "geofw_asn_rules_enforced %d\n", in->asn_rules_enforced ? 1 : 0);
+	family(t, "geofw_asn_rules", "gauge",
+	       "ASes with a rule in the ASN tables in force, by kind (at most 254 together).");
+	put(t, "geofw_asn_rules{kind=\"block\"} %zu\n", in->asn_blocked);
+	put(t, "geofw_asn_rules{kind=\"allow\"} %zu\n", in->asn_allowed);
 	family(t, "geofw_geoip_loaded", "gauge", "1 when a GeoIP database is in force.");
 	put(t, "geofw_geoip_loaded %d\n", in->geoip_loaded ? 1 : 0);
 	if (in->geoip_loaded) {

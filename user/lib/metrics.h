@@ -101,6 +101,11 @@ struct geofw_metrics_info {
 	/* false: a country policy is configured and no country data is in
 	 * force (only the IP rules are enforced). */
 	bool country_policy_enforced;
+	/* AS rules (geofw.conf and runtime): ASes blocked and allowed in the
+	 * tables in force; false: AS rules exist and the tables do not hold
+	 * them (no ASNDatabase, a failed load). */
+	size_t asn_blocked, asn_allowed;
+	bool asn_rules_enforced;
 
 	/* Reloads (SIGHUP, fwctl reload) since geofwd started. */
 	unsigned long reloads_ok, reloads_failed;

@@ -5,6 +5,7 @@
  * every row of one prefix sits together (resolving precedence is one range
  * read) and a sorted import appends in key order.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "countries.h"
+#include "log.h"
 #include "msg.h"
 #include "store.h"
 
@@ -71,9 +73,11 @@ static const char *const stmt_sql[S_MAX] = {
 
 static const char schema_sql[] =
 	"CREATE TABLE schema_version(version INTEGER NOT NULL);"
-	/* kind: 1 block, 2 allow, 3 country; addr: 4 or 16 bytes, network
-	 * order (country: the code); prefix: the same as text, for people
-	 * reading the database; expires and created: UNIX seconds, UTC. */
+	/* kind: 1 block, 2 allow, 3 country, 4 block AS, 5 allow AS; addr:
+	 * 4 or 16 bytes, network order (country: the code; AS: the number in
+	 * 4 bytes, network order, family and plen 0); prefix: the same as
+	 * text ("AS64500"), for people reading the database; expires and
+	 * created: UNIX seconds, UTC. */
 	"CREATE TABLE rules("
 	" kind INTEGER NOT NULL, family INTEGER NOT NULL, addr BLOB NOT NULL,"
 	" plen INTEGER NOT NULL, source TEXT NOT NULL, prefix TEXT NOT NULL,"
@@ -95,7 +99,17 @@ static const char schema_sql[] =
 	" created INTEGER NOT NULL);"
 	/* country_override, country_mode, country_action, next_rule_id */
 	"CREATE TABLE settings(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-	"INSERT INTO schema_version(version) VALUES(1);";
+	"INSERT INTO schema_version(version) VALUES(2);";
+
+/*
+ * Schema migrations, run at open in one transaction with the version
+ * update.  1 → 2: the rules table takes AS rows (kinds 4 and 5) as it is;
+ * the version says that a geofwd of schema 1, which would not see them
+ * (and would not enforce them), must not open the file.
+ */
+static const char *const migrate_sql[GEOFW_STORE_SCHEMA + 1] = {
+	[2] = "UPDATE schema_version SET version=2;",
+};
 
 /* Rule id use: free, one row's own, an imported list's (shared). */
 enum { ID_FREE, ID_ROW, ID_SOURCE };
@@ -230,14 +244,23 @@ static int check_rule(const struct geofw_rule *r, char *err, size_t errlen)
 	const struct geofw_cidr *p = &r->prefix;
 	const char *c = r->comment ? r->comment : "";
 
-	if (r->kind != GEOFW_RULE_BLOCK && r->kind != GEOFW_RULE_ALLOW)
+	if (geofw_rule_kind_asn(r->kind)) {
+		if (!r->asn)
+			return geofw_errf(err, errlen, -EINVAL, "AS0 is not an AS number");
+		snprintf(pb, sizeof(pb), "AS%u", r->asn);
+		if (r->source && !strcmp(r->source, GEOFW_STORE_CONFIG_SOURCE))
+			return geofw_errf(err, errlen, -EINVAL, "%s: source " GEOFW_STORE_CONFIG_SOURCE
+					  " is geofw.conf's (BlockASN, AllowASN): edit the file", pb);
+	} else if (r->kind != GEOFW_RULE_BLOCK && r->kind != GEOFW_RULE_ALLOW) {
 		return geofw_errf(err, errlen, -EINVAL, "invalid rule kind %d", r->kind);
-	if ((p->family != 4 && p->family != 6) || p->prefixlen > (p->family == 4 ? 32 : 128) ||
-	    geofw_cidr_has_host_bits(p))
+	} else if ((p->family != 4 && p->family != 6) ||
+		   p->prefixlen > (p->family == 4 ? 32 : 128) || geofw_cidr_has_host_bits(p)) {
 		return geofw_errf(err, errlen, -EINVAL, "invalid prefix (family %u, length %u)",
 				  p->family, p->prefixlen);
-	geofw_cidr_format(p, pb, sizeof(pb));
-	if (r->kind == GEOFW_RULE_BLOCK &&
+	} else {
+		geofw_cidr_format(p, pb, sizeof(pb));
+	}
+	if ((r->kind == GEOFW_RULE_BLOCK || r->kind == GEOFW_RULE_BLOCK_ASN) &&
 	    (r->action == GEOFW_ACT_PASS || r->action >= GEOFW_ACT_MAX))
 		return geofw_errf(err, errlen, -EINVAL, "%s: invalid block action %u", pb, r->action);
 	if (r->expires > GEOFW_DURATION_MAX)
@@ -275,6 +298,32 @@ static void bind_key(sqlite3_stmt *s, int kind, const struct geofw_cidr *p)
 	sqlite3_bind_int(s, 2, p->family);
 	sqlite3_bind_blob(s, 3, p->addr, addr_len(p->family), SQLITE_STATIC);
 	sqlite3_bind_int(s, 4, p->prefixlen);
+}
+
+/* An AS row's key: family 0, the number in 4 bytes (network order: the
+ * B-tree keeps AS rows in numeric order), length 0. */
+static void bind_asn_key(sqlite3_stmt *s, int kind, const __be32 *asn_be)
+{
+	sqlite3_bind_int(s, 1, kind);
+	sqlite3_bind_int(s, 2, 0);
+	sqlite3_bind_blob(s, 3, asn_be, sizeof(*asn_be), SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, 0);
+}
+
+static int column_asn(sqlite3_stmt *s, int col, __u32 *asn)
+{
+	const __u8 *a = sqlite3_column_blob(s, col);
+
+	if (!a || sqlite3_column_bytes(s, col) != 4)
+		return -EUCLEAN;
+	*asn = (__u32)a[0] << 24 | (__u32)a[1] << 16 | (__u32)a[2] << 8 | a[3];
+	return *asn ? 0 : -EUCLEAN;
+}
+
+/* Block rows (of prefixes and of ASes) carry an action and an expiry. */
+static bool kind_blocks(int kind)
+{
+	return kind == GEOFW_RULE_BLOCK || kind == GEOFW_RULE_BLOCK_ASN;
 }
 
 static int column_key(sqlite3_stmt *s, int col, struct geofw_cidr *p)
@@ -638,6 +687,32 @@ out:
 	return ret;
 }
 
+/* An older schema to this one, all steps in one transaction: a failure
+ * leaves the file as it was. */
+static int migrate(struct geofw_store *st, int version, char *err, size_t errlen)
+{
+	int v, ret;
+
+	if (st->read_only)
+		return geofw_errf(err, errlen, -EROFS, "%s: schema version %d needs migrating "
+				  "to %d and the state directory is read-only", st->path, version,
+				  GEOFW_STORE_SCHEMA);
+	if ((ret = exec(st, "BEGIN IMMEDIATE", err, errlen)))
+		return ret;
+	for (v = version + 1; v <= GEOFW_STORE_SCHEMA; v++)
+		if ((ret = exec(st, migrate_sql[v], err, errlen)))
+			break;
+	if (!ret)
+		ret = exec(st, "COMMIT", err, errlen);
+	if (ret) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return ret;
+	}
+	log_info("%s: rule store migrated from schema %d to %d", st->path, version,
+		 GEOFW_STORE_SCHEMA);
+	return 0;
+}
+
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
 
 static int open_db(struct geofw_store *st, bool read_only)
@@ -734,12 +809,14 @@ int geofw_store_open(const char *dir, struct geofw_store **out, char *err, size_
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			goto fail_hint;
 		}
-	} else if (version != GEOFW_STORE_SCHEMA) {
+	} else if (version > GEOFW_STORE_SCHEMA || version < 1) {
 		ret = geofw_errf(err, errlen, -EPROTO, "%s: schema version %d, this geofwd "
 				 "knows version %d: run the geofwd that wrote it, or export its "
 				 "rules and start from an empty database", st->path, version,
 				 GEOFW_STORE_SCHEMA);
 		goto fail;
+	} else if (version < GEOFW_STORE_SCHEMA && (ret = migrate(st, version, err, errlen))) {
+		goto fail_hint;
 	}
 	for (i = 0; i < S_MAX; i++) {
 		rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -1299,15 +1376,18 @@ static __u32 source_id(struct geofw_store *st, const char *source, __u64 now)
 	return id;
 }
 
-static void bind_row(sqlite3_stmt *s, const struct geofw_rule *r, const char *text, __u32 id,
-		     __u64 now)
+static void bind_row(sqlite3_stmt *s, const struct geofw_rule *r, const __be32 *asn_be,
+		     const char *text, __u32 id, __u64 now)
 {
-	bind_key(s, r->kind, &r->prefix);
+	if (geofw_rule_kind_asn(r->kind))
+		bind_asn_key(s, r->kind, asn_be);
+	else
+		bind_key(s, r->kind, &r->prefix);
 	sqlite3_bind_text(s, 5, r->source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 6, text, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 7, r->kind == GEOFW_RULE_BLOCK ? r->action : 0);
+	sqlite3_bind_int(s, 7, kind_blocks(r->kind) ? r->action : 0);
 	sqlite3_bind_int64(s, 8, id);
-	sqlite3_bind_int64(s, 9, r->kind == GEOFW_RULE_BLOCK ? (sqlite3_int64)r->expires : 0);
+	sqlite3_bind_int64(s, 9, kind_blocks(r->kind) ? (sqlite3_int64)r->expires : 0);
 	sqlite3_bind_text(s, 10, r->comment ? r->comment : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 11, r->uid);
 	sqlite3_bind_int64(s, 12, r->pid);
@@ -1321,21 +1401,31 @@ static void bind_row(sqlite3_stmt *s, const struct geofw_rule *r, const char *te
 static int upsert(struct geofw_store *st, const struct geofw_rule *r, __u32 shared, __u64 now)
 {
 	char text[GEOFW_CIDR_STRLEN];
+	__be32 asn_be = htonl(r->asn);
 	sqlite3_stmt *s;
 	__u32 id = shared;
 	int rc;
 
+	if (geofw_rule_kind_asn(r->kind)) {
+		/* An AS rule counts per AS (gfw_cnt_asn), not per rule id. */
+		snprintf(text, sizeof(text), "AS%u", r->asn);
+		s = stmt(st, S_UPSERT_FAST);
+		bind_row(s, r, &asn_be, text, 0, now);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? 0 : rc;
+	}
 	geofw_cidr_format(&r->prefix, text, sizeof(text));
 	if (shared) {
 		s = stmt(st, S_UPSERT_FAST);
-		bind_row(s, r, text, id, now);
+		bind_row(s, r, NULL, text, id, now);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		return rc == SQLITE_DONE ? 0 : rc;
 	}
 	id = id_alloc(st, ID_ROW);
 	s = stmt(st, S_UPSERT);
-	bind_row(s, r, text, id, now);
+	bind_row(s, r, NULL, text, id, now);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		/* An existing row keeps its id: give the new one back. */
@@ -1364,10 +1454,13 @@ int geofw_store_add(struct geofw_store *st, const struct geofw_rule *rules, size
 	for (i = 0; i < n; i++) {
 		const struct geofw_rule *r = &rules[i];
 
-		if ((flags & GEOFW_STORE_ONE_ID) && (!i || strcmp(r->source, rules[i - 1].source)))
+		if ((flags & GEOFW_STORE_ONE_ID) && !geofw_rule_kind_asn(r->kind) &&
+		    (!i || strcmp(r->source, rules[i - 1].source)))
 			shared = source_id(st, r->source, now);
 		if ((rc = upsert(st, r, flags & GEOFW_STORE_ONE_ID ? shared : 0, now)))
 			return sql_fail(st, rc, "cannot write the rule", err, errlen);
+		if (geofw_rule_kind_asn(r->kind))
+			continue;	/* the AS tables are rebuilt, no diff */
 		if ((ret = push_resolved(st, diff, r->kind, &r->prefix)))
 			return sql_fail(st, ret, "cannot read the rule back", err, errlen);
 	}
@@ -1442,9 +1535,54 @@ int geofw_store_del(struct geofw_store *st, int kind, const struct geofw_cidr *p
 	return 0;
 }
 
+/* Delete one AS's rows of kind (of source, or all); 1 when some existed. */
+static int delete_asn_key(struct geofw_store *st, int kind, __u32 asn, const char *source)
+{
+	sqlite3_stmt *s = stmt(st, source ? S_DEL_ONE : S_DEL_ALL);
+	__be32 asn_be = htonl(asn);
+	int rc, found = 0;
+
+	bind_asn_key(s, kind, &asn_be);
+	if (source)
+		sqlite3_bind_text(s, 5, source, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		found = 1;
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? found : -rc;
+}
+
+int geofw_store_del_asn(struct geofw_store *st, int kind, const __u32 *asns, size_t n,
+			const char *source, char *err, size_t errlen)
+{
+	size_t i, k;
+	int ret;
+
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	if (!geofw_rule_kind_asn(kind))
+		return geofw_errf(err, errlen, -EINVAL, "invalid AS rule kind %d", kind);
+	for (i = 0; i < n; i++) {
+		ret = delete_asn_key(st, kind, asns[i], source);
+		if (ret < 0)
+			return sql_fail(st, -ret, "cannot delete the rule", err, errlen);
+		if (ret)
+			continue;
+		/* An AS twice in one batch: the first took it. */
+		for (k = 0; k < i && asns[k] != asns[i]; k++)
+			;
+		if (k == i)
+			return geofw_errf(err, errlen, -ENOENT, "AS%u is not %s by a runtime "
+					  "rule%s%s", asns[i], kind == GEOFW_RULE_ALLOW_ASN ?
+					  "allowed" : "blocked", source ? " of source " : "",
+					  source ? source : "");
+	}
+	return 0;
+}
+
 struct src_row {
 	int kind;
 	struct geofw_cidr p;
+	__u32 asn;		/* AS rows */
 };
 
 static int cidr_key_cmp(const struct geofw_cidr *a, const struct geofw_cidr *b)
@@ -1485,7 +1623,13 @@ static int source_rows(struct geofw_store *st, const char *source, int kind,
 			v = p;
 		}
 		v[*n].kind = k;
-		if (column_key(s, 1, &v[*n].p)) {
+		/* Country rows have no key to decode (del-source keeps them). */
+		if (k == GEOFW_RULE_COUNTRY) {
+			(*n)++;
+			continue;
+		}
+		if (geofw_rule_kind_asn(k) ? column_asn(s, 2, &v[*n].asn) :
+					     column_key(s, 1, &v[*n].p)) {
 			free(v);
 			sqlite3_reset(s);
 			return SQLITE_CORRUPT;
@@ -1537,6 +1681,48 @@ int geofw_store_replace_source(struct geofw_store *st, const char *source,
 	return geofw_store_add(st, rules, n, GEOFW_STORE_ONE_ID, diff, err, errlen);
 }
 
+static bool asn_listed(const struct geofw_rule *rules, size_t n, int kind, __u32 asn)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rules[i].kind == kind && rules[i].asn == asn)
+			return true;
+	return false;
+}
+
+int geofw_store_replace_source_asn(struct geofw_store *st, const char *source,
+				   const struct geofw_rule *rules, size_t n, size_t *removed,
+				   char *err, size_t errlen)
+{
+	struct src_row *old = NULL;
+	size_t n_old = 0, i;
+	int ret, rc;
+
+	*removed = 0;
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	for (i = 0; i < n; i++)
+		if (!geofw_rule_kind_asn(rules[i].kind) || strcmp(rules[i].source, source))
+			return geofw_errf(err, errlen, -EINVAL, "replace: not an AS rule of %s",
+					  source);
+	if ((rc = source_rows(st, source, 0, &old, &n_old)))
+		return sql_fail(st, rc, "cannot read the source's rules", err, errlen);
+	/* At most 254 ASes have rules: a scan of rules[] per row is cheap. */
+	for (i = 0; i < n_old; i++) {
+		if (!geofw_rule_kind_asn(old[i].kind) ||
+		    asn_listed(rules, n, old[i].kind, old[i].asn))
+			continue;
+		if ((ret = delete_asn_key(st, old[i].kind, old[i].asn, source)) < 0) {
+			free(old);
+			return sql_fail(st, -ret, "cannot delete", err, errlen);
+		}
+		(*removed)++;
+	}
+	free(old);
+	return geofw_store_add(st, rules, n, 0, NULL, err, errlen);
+}
+
 long geofw_store_del_source(struct geofw_store *st, const char *source,
 			    struct geofw_kdiff *diff, char *err, size_t errlen)
 {
@@ -1562,6 +1748,13 @@ long geofw_store_del_source(struct geofw_store *st, const char *source,
 		if (old[i].kind == GEOFW_RULE_COUNTRY) {
 			kept++;
 			continue;
+		}
+		if (geofw_rule_kind_asn(old[i].kind)) {
+			if ((ret = delete_asn_key(st, old[i].kind, old[i].asn, source)) < 0) {
+				free(old);
+				return sql_fail(st, -ret, "cannot delete", err, errlen);
+			}
+			continue;	/* the AS tables are rebuilt, no diff */
 		}
 		if ((ret = delete_key(st, old[i].kind, &old[i].p, source)) < 0) {
 			free(old);
@@ -1619,7 +1812,8 @@ long geofw_store_sweep(struct geofw_store *st, __u64 now, struct geofw_kdiff *di
 			gone = p;
 		}
 		gone[n].kind = sqlite3_column_int(s, 0);
-		if (column_key(s, 1, &gone[n].p))
+		/* AS rows: the AS tables are rebuilt by the caller. */
+		if (geofw_rule_kind_asn(gone[n].kind) || column_key(s, 1, &gone[n].p))
 			continue;
 		id_release(st, (__u32)sqlite3_column_int64(s, 4));
 		n++;
@@ -1724,6 +1918,23 @@ int geofw_store_set_countries(struct geofw_store *st, const struct geofw_store_c
 }
 
 /* ---- reading --------------------------------------------------------------------- */
+
+/* A row's attributes from column col on: source, action, rule_id, expires,
+ * comment, uid, pid, created (strings valid until the next step). */
+static void column_attrs(sqlite3_stmt *s, int col, struct geofw_rule *r)
+{
+	const char *source = (const char *)sqlite3_column_text(s, col);
+	const char *comment = (const char *)sqlite3_column_text(s, col + 4);
+
+	r->source = source ? source : "";
+	r->action = (__u8)sqlite3_column_int(s, col + 1);
+	r->rule_id = (__u32)sqlite3_column_int64(s, col + 2);
+	r->expires = (__u64)sqlite3_column_int64(s, col + 3);
+	r->comment = comment ? comment : "";
+	r->uid = (__u32)sqlite3_column_int64(s, col + 5);
+	r->pid = (__s32)sqlite3_column_int64(s, col + 6);
+	r->created = (__u64)sqlite3_column_int64(s, col + 7);
+}
 
 /* The rows' winners, in key order (blocks, then allows). */
 static int row_entries(struct geofw_store *st, struct geofw_kdiff *out)
@@ -1840,21 +2051,11 @@ int geofw_store_for_each_rule(struct geofw_store *st, int kind, const char *sour
 			if (id <= 0)
 				continue;
 			r.country = (__u8)id;
-		} else if (column_key(s, 1, &r.prefix)) {
+		} else if (geofw_rule_kind_asn(r.kind) ? column_asn(s, 2, &r.asn) :
+							 column_key(s, 1, &r.prefix)) {
 			continue;
 		}
-		r.source = (const char *)sqlite3_column_text(s, 4);
-		r.action = (__u8)sqlite3_column_int(s, 5);
-		r.rule_id = (__u32)sqlite3_column_int64(s, 6);
-		r.expires = (__u64)sqlite3_column_int64(s, 7);
-		r.comment = (const char *)sqlite3_column_text(s, 8);
-		r.uid = (__u32)sqlite3_column_int64(s, 9);
-		r.pid = (__s32)sqlite3_column_int64(s, 10);
-		r.created = (__u64)sqlite3_column_int64(s, 11);
-		if (!r.source)
-			r.source = "";
-		if (!r.comment)
-			r.comment = "";
+		column_attrs(s, 4, &r);
 		ret = fn(&r, ctx);
 	}
 	sqlite3_finalize(s);
@@ -1880,6 +2081,37 @@ int geofw_store_for_each_rule(struct geofw_store *st, int kind, const char *sour
 		}
 	}
 	return ret;
+}
+
+int geofw_store_for_each_asn(struct geofw_store *st, __u64 now,
+			     int (*fn)(const struct geofw_rule *r, void *ctx), void *ctx)
+{
+	sqlite3_stmt *s;
+	__u32 last = 0;
+	int rc, ret = 0;
+
+	/* By AS, and within one AS the winner first: an allow (5) of any
+	 * source, then the strictest action, then the longest expiry. */
+	rc = sqlite3_prepare_v2(st->db, "SELECT kind,addr,source,action,rule_id,expires,comment,"
+				"uid,pid,created FROM rules WHERE kind IN (4,5) AND (expires=0 OR "
+				"expires>?1) ORDER BY addr,kind DESC,action,expires=0 DESC,"
+				"expires DESC,source", -1, &s, NULL);
+	if (rc)
+		return sql_errno(rc);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct geofw_rule r = { .kind = sqlite3_column_int(s, 0) };
+
+		if (column_asn(s, 1, &r.asn) || r.asn == last)
+			continue;	/* a loser of the same AS */
+		last = r.asn;
+		column_attrs(s, 2, &r);
+		ret = fn(&r, ctx);
+	}
+	sqlite3_finalize(s);
+	if (ret)
+		return ret;
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_errno(rc);
 }
 
 static int count_entry(const struct geofw_kentry *e, void *ctx)
@@ -1912,6 +2144,13 @@ void geofw_store_counts(struct geofw_store *st, struct geofw_store_counts *out)
 	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM rules", -1, &s, NULL) == SQLITE_OK) {
 		if (sqlite3_step(s) == SQLITE_ROW)
 			st->counts.rows = (size_t)sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	if (sqlite3_prepare_v2(st->db, "SELECT kind,count(DISTINCT addr) FROM rules WHERE kind "
+			       "IN (4,5) GROUP BY kind", -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW)
+			*(sqlite3_column_int(s, 0) == GEOFW_RULE_BLOCK_ASN ? &st->counts.block_asn :
+			  &st->counts.allow_asn) = (size_t)sqlite3_column_int64(s, 1);
 		sqlite3_finalize(s);
 	}
 	for (i = 0; i < st->n_lists; i++)

@@ -32,6 +32,11 @@
  * among block rows the strictest action wins (drop > reject > http403 >
  * log), then the longest expiry (never > later > sooner).
  *
+ * AS rules (kinds BLOCK_ASN, ALLOW_ASN) are rows like the others, keyed by
+ * AS number instead of prefix, with the same sources, TTL and precedence.
+ * They change no kernel diff: the AS-class tables are rebuilt from
+ * geofw_store_for_each_asn() (geofwd's policy.c) after each change.
+ *
  * Not thread-safe: one owner (geofwd's main loop).
  */
 #ifndef GEOFW_STORE_H
@@ -48,7 +53,9 @@
 #define GEOFW_STORE_FILE	"rules.db"
 #define GEOFW_STORE_V1_FILE	"rules"		/* the text state file before 0.2 */
 #define GEOFW_STORE_V1_BACKUP	"rules.v1.bak"
-#define GEOFW_STORE_SCHEMA	1
+/* 1: blocks, allows, countries, lists; 2: AS rules (kinds 4 and 5).  An
+ * older database is migrated at open, in one transaction. */
+#define GEOFW_STORE_SCHEMA	2
 /* Longest comment and source tag, in bytes of UTF-8 (without NUL). */
 #define GEOFW_STORE_COMMENT_MAX	128
 #define GEOFW_STORE_SOURCE_MAX	128
@@ -57,7 +64,18 @@ enum geofw_rule_kind {
 	GEOFW_RULE_BLOCK	= 1,
 	GEOFW_RULE_ALLOW	= 2,
 	GEOFW_RULE_COUNTRY	= 3,
+	GEOFW_RULE_BLOCK_ASN	= 4,	/* an AS blocked with an action */
+	GEOFW_RULE_ALLOW_ASN	= 5,	/* an AS let through (before IP blocks) */
 };
+
+/* Source names the store refuses: "config" stands for geofw.conf's own
+ * BlockASN/AllowASN in `fwctl list`, never for a row. */
+#define GEOFW_STORE_CONFIG_SOURCE	"config"
+
+static inline bool geofw_rule_kind_asn(int kind)
+{
+	return kind == GEOFW_RULE_BLOCK_ASN || kind == GEOFW_RULE_ALLOW_ASN;
+}
 
 /*
  * One row.  As input: rule_id is assigned by the store (ignored), a NULL
@@ -67,10 +85,13 @@ enum geofw_rule_kind {
 struct geofw_rule {
 	int kind;			/* enum geofw_rule_kind */
 	struct geofw_cidr prefix;	/* block, allow: canonical */
+	__u32 asn;			/* block-asn, allow-asn: AS number, not 0 */
 	__u8 country;			/* country: id (countries.h) */
-	__u8 action;			/* block: GEOFW_ACT_DROP..LOG; country: 0 = default */
+	__u8 action;			/* block, block-asn: GEOFW_ACT_DROP..LOG;
+					 * country: 0 = default */
 	__u32 rule_id;			/* hit counter; 0 = not counted */
-	__u64 expires;			/* UNIX seconds, UTC; 0 = never */
+	__u64 expires;			/* block, block-asn: UNIX seconds, UTC;
+					 * 0 = never (allows never expire) */
 	const char *comment;
 	const char *source;		/* "cli", "import:NAME", "feed:NAME", ... */
 	__u32 uid;			/* who made it (peer credentials) */
@@ -96,6 +117,7 @@ struct geofw_store_counts {
 	size_t block_net4, block_net6;	/* shorter prefixes */
 	size_t allow4, allow6;
 	size_t rows;			/* rules of every source, countries too */
+	size_t block_asn, allow_asn;	/* ASes with a block / allow row */
 };
 
 struct geofw_store;
@@ -163,6 +185,34 @@ int geofw_store_replace_source(struct geofw_store *st, const char *source,
 int geofw_store_import(struct geofw_store *st, const char *source, const struct geofw_cidr *v,
 		       size_t n, const struct geofw_rule *attrs, bool replace, size_t *removed,
 		       struct geofw_kdiff *diff, char *err, size_t errlen);
+/*
+ * AS rules.  Add them with geofw_store_add() (kind BLOCK_ASN or ALLOW_ASN,
+ * asn set, prefix ignored; any source but "config": cli, crowdsec, fleet,
+ * ...); the row of the same kind, AS and source is replaced.  del removes
+ * the rows of kind for each AS, of source or of every source (NULL):
+ * -ENOENT naming the first AS without any.  Neither touches diff: the
+ * caller rebuilds the AS tables from for_each_asn.
+ */
+int geofw_store_del_asn(struct geofw_store *st, int kind, const __u32 *asns, size_t n,
+			const char *source, char *err, size_t errlen);
+/*
+ * Make source's AS rows exactly rules[] (any order, kinds BLOCK_ASN and
+ * ALLOW_ASN, all of this source): a feed's or CrowdSec's full set of AS
+ * decisions.  Rows not in the list are removed (*removed: how many), the
+ * others added or updated.  All or nothing (inside a transaction).
+ */
+int geofw_store_replace_source_asn(struct geofw_store *st, const char *source,
+				   const struct geofw_rule *rules, size_t n, size_t *removed,
+				   char *err, size_t errlen);
+/*
+ * The rule in force for each AS with rows, by AS number: the winning row
+ * (an allow of any source wins; then the strictest action, then the
+ * longest expiry), rows with 0 < expires <= now left out.  A non-zero
+ * return of fn stops the walk and is returned.
+ */
+int geofw_store_for_each_asn(struct geofw_store *st, __u64 now,
+			     int (*fn)(const struct geofw_rule *r, void *ctx), void *ctx);
+
 /* Remove every row of source (its list too); the number removed or -errno. */
 long geofw_store_del_source(struct geofw_store *st, const char *source,
 			    struct geofw_kdiff *diff, char *err, size_t errlen);
@@ -184,7 +234,7 @@ int geofw_store_resolve(struct geofw_store *st, struct geofw_kdiff *diff);
 int geofw_store_for_each_entry(struct geofw_store *st,
 			       int (*fn)(const struct geofw_kentry *e, void *ctx), void *ctx);
 /* Every row, of source only when source is not NULL, kind 0 = any; ordered
- * by kind, prefix, source. */
+ * by kind, prefix (AS number), source. */
 int geofw_store_for_each_rule(struct geofw_store *st, int kind, const char *source,
 			      int (*fn)(const struct geofw_rule *r, void *ctx), void *ctx);
 
