@@ -24,6 +24,7 @@
 
 #include "cmd.h"
 #include "countries.h"
+#include "fetcher.h"
 #include "fleet.h"
 #include "ctl.h"
 #include "geofwd.h"
@@ -64,6 +65,17 @@ static void put_ctl(void *w, const char *s, size_t n)
 static void json_str(struct geofw_ctl_writer *w, const char *s)
 {
 	geofw_json_quote(s ? s : "", put_ctl, w);
+}
+
+/* ,"key":VALUE with a document built by jansson (takes the reference);
+ * null when it could not be built. */
+static void put_json(struct geofw_ctl_writer *w, const char *key, json_t *v)
+{
+	char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+	geofw_ctl_writef(w, ",\"%s\":%s", key, text ? text : "null");
+	free(text);
+	json_decref(v);
 }
 
 static int reply_error(struct request *r, int status, const char *msg)
@@ -700,7 +712,7 @@ static int cmd_status(struct request *r)
 	for (i = 0; i < d->n_ifaces; i++)
 		unprotected += !gfwd_iface_protected(&d->ifaces[i]);
 	/* Anything configured but not enforced makes status exit 1. */
-	degraded = !country_ok || unprotected;
+	degraded = !country_ok || unprotected || gfwd_sources_failing(d);
 
 	geofw_store_counts(d->store, &n);
 	geofw_config_read(&d->fw.maps, &cfg);
@@ -747,8 +759,10 @@ static int cmd_status(struct request *r)
 				 d->db.n_v4, d->db.n_v6, d->db.countries, cfg.geo_generation);
 		json_str(r->w, d->db.error);
 		geofw_ctl_writef(r->w, "},\"rules\":{\"block_ip4\":%zu,\"block_ip6\":%zu,"
-				 "\"block_net4\":%zu,\"block_net6\":%zu,\"allow4\":%zu,\"allow6\":%zu}}\n",
+				 "\"block_net4\":%zu,\"block_net6\":%zu,\"allow4\":%zu,\"allow6\":%zu}",
 				 n.block_ip4, n.block_ip6, n.block_net4, n.block_net6, n.allow4, n.allow6);
+		put_json(r->w, "sources", gfwd_sources_json(d));
+		geofw_ctl_writef(r->w, "}\n");
 		return degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK;
 	}
 	/* First line: the operator must not miss a policy that is not in force. */
@@ -815,6 +829,7 @@ static int cmd_status(struct request *r)
 	geofw_ctl_writef(r->w, "rules: %zu blocked addresses + %zu networks (IPv4), %zu + %zu (IPv6), "
 			 "%zu + %zu allowed\n", n.block_ip4, n.block_net4, n.block_ip6, n.block_net6,
 			 n.allow4, n.allow6);
+	gfwd_sources_text(d, r->w);
 	return degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK;
 }
 

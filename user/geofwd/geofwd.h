@@ -57,6 +57,7 @@ struct gfwd_asn_info {
 struct gfwd_metrics;
 struct gfwd_droplog;
 struct gfwd_fleet;
+struct gfwd_fetcher;
 
 struct gfwd {
 	const char *conf_path;
@@ -79,6 +80,7 @@ struct gfwd {
 	struct gfwd_droplog *droplog;	/* DropLog: ring buffer reader (droplog.c) */
 	__u32 droplog_rate_set;		/* config.events_rate geofwd stored, 0 = none */
 	struct gfwd_fleet *fleet;	/* FleetServers: NATS worker (fleet.c), NULL = none */
+	struct gfwd_fetcher *fetcher;	/* fetched sources and their status (fetcher.c) */
 
 	/* event sources */
 	int epfd, sigfd, ctlfd, nlfd, inofd, timerfd, db_timerfd;

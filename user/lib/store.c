@@ -1920,6 +1920,26 @@ void geofw_store_counts(struct geofw_store *st, struct geofw_store_counts *out)
 	*out = st->counts;
 }
 
+size_t geofw_store_count_source(struct geofw_store *st, const char *source, __u64 now)
+{
+	sqlite3_stmt *s;
+	size_t n = 0;
+	int idx;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM rules WHERE source=?1 AND kind<>3 "
+			       "AND (expires=0 OR expires>?2)", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			n = (size_t)sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	idx = find_list(st, source);
+	if (idx >= 0 && (!st->lists[idx].expires || st->lists[idx].expires > now))
+		n += st->lists[idx].n;
+	return n;
+}
+
 /* ---- maintenance ----------------------------------------------------------------- */
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)

@@ -194,6 +194,9 @@ int geofw_store_set_countries(struct geofw_store *st, const struct geofw_store_c
 			      __u32 uid, __s32 pid, char *err, size_t errlen);
 
 void geofw_store_counts(struct geofw_store *st, struct geofw_store_counts *out);
+/* Rules of source not expired at now (an imported list's prefixes
+ * included; the country policy not): for the status of a source. */
+size_t geofw_store_count_source(struct geofw_store *st, const char *source, __u64 now);
 /* Copy the WAL into the database file when no transaction is open (geofwd
  * calls it once the answers are sent, so no client waits for it). */
 int geofw_store_checkpoint(struct geofw_store *st);
