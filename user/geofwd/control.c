@@ -30,6 +30,7 @@
 #include "geofwd.h"
 #include "importlist.h"
 #include "json.h"
+#include "jsonlib.h"
 #include "log.h"
 #include "maps.h"
 #include "msg.h"
@@ -613,6 +614,44 @@ static void list_countries(struct request *r)
 	geofw_ctl_writef(r->w, "%s\n", first ? " (none)" : "");
 }
 
+/* A country a source blocks for a while (CrowdSec country decisions). */
+static int list_country_block(const struct geofw_rule *b, void *arg)
+{
+	struct request *r = arg;
+	const char *code = geofw_country_code(b->country);
+	time_t now = time(NULL);
+	char left[32] = "";
+
+	if (b->expires)
+		duration_str(b->expires > (__u64)now ? b->expires - (__u64)now : 0, left, sizeof(left));
+	if (r->json) {
+		json_t *o = json_object();
+		char *text;
+
+		if (!o || json_object_set_new(o, "type", json_string("country_block")) ||
+		    json_object_set_new(o, "country", json_string(code)) ||
+		    json_object_set_new(o, "action", json_string(geofw_action_name(b->action))) ||
+		    json_object_set_new(o, "expires", json_integer((json_int_t)b->expires)) ||
+		    json_object_set_new(o, "created", json_integer((json_int_t)b->created)) ||
+		    geofw_json_set_text(o, "source", b->source) ||
+		    geofw_json_set_text(o, "comment", b->comment) ||
+		    !(text = json_dumps(o, JSON_COMPACT))) {
+			json_decref(o);
+			return -ENOMEM;
+		}
+		geofw_ctl_writef(r->w, "%s%s\n", r->listed ? "," : "", text);
+		free(text);
+		json_decref(o);
+		r->listed = true;
+		return 0;
+	}
+	geofw_ctl_writef(r->w, "country %-41s %-7s %s%s%s%s\n", code, geofw_action_name(b->action),
+			 b->expires ? "expires in " : "", left, b->expires ? "  " : "", b->source);
+	if (b->comment[0])
+		geofw_ctl_writef(r->w, "       # %s\n", b->comment);
+	return 0;
+}
+
 /* A read of the database failed half-way: what was written goes. */
 static int read_failed(struct request *r, int ret)
 {
@@ -633,6 +672,9 @@ static int cmd_list(struct request *r)
 		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_ALLOW, source, list_rule, r);
 	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_BLOCKS))
 		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, source, list_rule, r);
+	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_COUNTRIES))
+		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK_COUNTRY, source,
+						list_country_block, r);
 	/* The country policy has no source of its own but cli. */
 	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_COUNTRIES) &&
 	    (!source || !strcmp(source, "cli")))
@@ -684,6 +726,9 @@ static int cmd_del_source(struct request *r)
 		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
 	if (err)
 		return change_failed(r);
+	/* Countries the source blocked (CrowdSec) go too. */
+	r->countries = true;
+	gfwd_country_blocks_sync(r->d);
 	log_info("uid %u pid %d: del-source %s: %ld rules", r->who.uid, r->who.pid,
 		 r->cmd->source, n);
 	return reply_ok(r, "removed", (size_t)n, (size_t)n);

@@ -94,6 +94,9 @@ struct gfwd {
 	struct gfwd_asn_info asn;
 	int asn_wd;			/* ASNDatabase's directory, -1: none */
 	bool db_pending_geo, db_pending_asn;	/* replaced files, loaded when db_timerfd fires */
+	/* Countries sources block (CrowdSec), as last laid over the policy:
+	 * by id, the action, 0 = none. */
+	__u8 country_blocks[GEOFW_MAX_COUNTRIES];
 };
 
 /* attach.c */
@@ -109,6 +112,8 @@ const char *gfwd_link_type_name(int link_type);
 /* policy.c */
 int gfwd_apply_kernel_config(struct gfwd *d);
 int gfwd_apply_countries(struct gfwd *d);
+/* The countries sources block changed (a change, a sweep): apply again. */
+void gfwd_country_blocks_sync(struct gfwd *d);
 int gfwd_apply_responder(struct gfwd *d);
 int gfwd_apply_nat64(struct gfwd *d);
 int gfwd_sync_rules(struct gfwd *d);

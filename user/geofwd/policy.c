@@ -53,12 +53,16 @@ int gfwd_apply_kernel_config(struct gfwd *d)
 int gfwd_apply_countries(struct gfwd *d)
 {
 	const struct geofw_store_countries *sc = geofw_store_countries(d->store);
+	bool allow_mode = (sc->override ? sc->mode : (__u8)d->conf.country_mode) ==
+			  GEOFW_MODE_ALLOW_LISTED;
 	struct geofw_meta meta;
 	__u32 id;
 	int err, i;
 
+	geofw_store_country_blocks(d->store, (__u64)time(NULL), d->country_blocks);
 	for (id = 0; id < GEOFW_MAX_COUNTRIES; id++) {
 		struct geofw_country pol = {};
+		__u8 cb = d->country_blocks[id];
 
 		if (sc->override) {
 			pol.listed = sc->listed[id];
@@ -68,6 +72,15 @@ int gfwd_apply_countries(struct gfwd *d)
 				if (d->conf.countries[i] == id)
 					pol.listed = 1;
 			pol.action = (__u8)d->conf.country_action;
+		}
+		/* A country a source blocks (CrowdSec) is blocked whatever the
+		 * policy: listed with the stricter action in block mode; in
+		 * allow mode taken off the list (the mode's action applies). */
+		if (cb && allow_mode) {
+			pol.listed = 0;
+		} else if (cb) {
+			pol.action = pol.listed && pol.action < cb ? pol.action : cb;
+			pol.listed = 1;
 		}
 		if ((err = geofw_country_put(&d->fw.maps, id, &pol)))
 			return log_err(err, "country map: cannot write: %s", strerror(-err));
@@ -79,6 +92,15 @@ int gfwd_apply_countries(struct gfwd *d)
 		geofw_meta_write(&d->fw.maps, &meta);
 	}
 	return 0;
+}
+
+void gfwd_country_blocks_sync(struct gfwd *d)
+{
+	__u8 now[GEOFW_MAX_COUNTRIES];
+
+	geofw_store_country_blocks(d->store, (__u64)time(NULL), now);
+	if (memcmp(now, d->country_blocks, sizeof(now)))
+		gfwd_apply_countries(d);
 }
 
 /* NAT64Prefix → gfw_nat64[0] (one value: packets see the old set or the new). */
@@ -219,6 +241,7 @@ void gfwd_sweep(struct gfwd *d)
 	} else {
 		if (n)
 			log_info("%ld expired rule(s) removed", n);
+		gfwd_country_blocks_sync(d);
 		gfwd_arm_sweep(d);
 	}
 	geofw_kdiff_free(&diff);

@@ -57,6 +57,10 @@ enum geofw_rule_kind {
 	GEOFW_RULE_BLOCK	= 1,
 	GEOFW_RULE_ALLOW	= 2,
 	GEOFW_RULE_COUNTRY	= 3,
+	/* 4, 5: AS rules (another branch).  A country blocked by a source for
+	 * a while (CrowdSec country decisions): keyed by country and source,
+	 * with action and expiry; see geofw_store_country_block_set(). */
+	GEOFW_RULE_BLOCK_COUNTRY = 6,
 };
 
 /*
@@ -163,6 +167,31 @@ int geofw_store_replace_source(struct geofw_store *st, const char *source,
 int geofw_store_import(struct geofw_store *st, const char *source, const struct geofw_cidr *v,
 		       size_t n, const struct geofw_rule *attrs, bool replace, size_t *removed,
 		       struct geofw_kdiff *diff, char *err, size_t errlen);
+/*
+ * Countries blocked by a source (kind BLOCK_COUNTRY): rows keyed by country
+ * and source, with action (drop..log), expiry and comment.  They change no
+ * kernel diff: geofwd lays geofw_store_country_blocks() over the country
+ * policy (a blocked country is blocked whatever the policy says) after each
+ * change and sweep.  Expired rows go with geofw_store_sweep(), and with the
+ * source in geofw_store_del_source().  Inside a transaction.
+ *
+ * set: add or replace the row of (r->country, r->source).  del: remove it;
+ * the number removed (0: there was none, not an error) or -errno.
+ * replace: the source's rows become exactly r[] (one per country), in one
+ * go; *removed gets how many left.
+ */
+int geofw_store_country_block_set(struct geofw_store *st, const struct geofw_rule *r,
+				  char *err, size_t errlen);
+int geofw_store_country_block_del(struct geofw_store *st, const char *source, __u8 country,
+				  char *err, size_t errlen);
+int geofw_store_country_block_replace(struct geofw_store *st, const char *source,
+				      const struct geofw_rule *r, size_t n, size_t *removed,
+				      char *err, size_t errlen);
+/* By country id: the strictest action of its rows not expired at now,
+ * 0 (GEOFW_ACT_PASS) for a country without any. */
+void geofw_store_country_blocks(struct geofw_store *st, __u64 now,
+				__u8 action[GEOFW_MAX_COUNTRIES]);
+
 /* Remove every row of source (its list too); the number removed or -errno. */
 long geofw_store_del_source(struct geofw_store *st, const char *source,
 			    struct geofw_kdiff *diff, char *err, size_t errlen);
