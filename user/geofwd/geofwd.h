@@ -165,6 +165,13 @@ bool gfwd_droplog_event(struct gfwd *d, int fd);	/* false: not ours */
 unsigned long gfwd_droplog_samples(const struct gfwd *d);	/* samples read */
 void gfwd_droplog_close(struct gfwd *d);
 
+/* crowdsec.c: CrowdSecURL set: the bouncer's job (fetcher.h) pulls LAPI */
+int gfwd_crowdsec_start(struct gfwd *d);	/* after the event loop is set up */
+void gfwd_crowdsec_stop(struct gfwd *d);
+/* After a reload: started again (key file read again, whole set pulled),
+ * or, when CrowdSecURL was removed, stopped with its rules removed. */
+void gfwd_crowdsec_reload(struct gfwd *d);
+
 /* netwatch.c */
 int gfwd_netwatch_open(struct gfwd *d);
 void gfwd_netwatch_event(struct gfwd *d);

@@ -547,12 +547,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	gfwd_fleet_wait_synced(&d, 10000);
+	/* Pulls in the background: a LAPI that is down delays nothing. */
+	gfwd_crowdsec_start(&d);
 	log_info("ready: %d interface(s), pins in %s, control socket %s", d.n_ifaces,
 		 d.pin_dir, d.conf.socket_path);
 	sd_notify("READY=1\nSTATUS=enforcing");
 	loop(&d);
 	sd_notify("STOPPING=1");
 	gfwd_fleet_stop(&d);
+	gfwd_crowdsec_stop(&d);
 	gfwd_fetch_close(&d);
 	stop(&d);
 	return 0;

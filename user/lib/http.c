@@ -108,7 +108,8 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 
 void geofw_http_url_for_log(const char *url, char *buf, size_t len)
 {
-	const char *s = strstr(url, "://"), *at, *end;
+	const char *s = strstr(url, "://"), *at = NULL, *end;
+	int q = (int)strcspn(url, "?#");
 
 	if (!len)
 		return;
@@ -116,12 +117,12 @@ void geofw_http_url_for_log(const char *url, char *buf, size_t len)
 		s += 3;
 		end = s + strcspn(s, "/?#");
 		at = memchr(s, '@', (size_t)(end - s));
-		if (at) {
-			snprintf(buf, len, "%.*s%s", (int)(s - url), url, at + 1);
-			return;
-		}
 	}
-	snprintf(buf, len, "%s", url);
+	if (at)
+		snprintf(buf, len, "%.*s%.*s", (int)(s - url), url, (int)(url + q - (at + 1)),
+			 at + 1);
+	else
+		snprintf(buf, len, "%.*s", q, url);
 }
 
 /* The start of an error answer's body, when it is short printable text. */

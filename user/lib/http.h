@@ -97,7 +97,8 @@ int geofw_http_get(const char *url, const struct geofw_http_opts *opts,
 		   struct geofw_http_result *out, char *err, size_t errlen);
 void geofw_http_result_free(struct geofw_http_result *r);
 
-/* The URL for messages: user:password@ taken out, at most len-1 bytes. */
+/* The URL for messages: user:password@, query and fragment (which may
+ * carry tokens) taken out; at most len-1 bytes. */
 void geofw_http_url_for_log(const char *url, char *buf, size_t len);
 
 #endif
