@@ -33,89 +33,25 @@ if ! command -v crowdsec >/dev/null 2>&1 || ! command -v cscli >/dev/null 2>&1; 
 fi
 
 lab_up || { not_ok crowdsec/lab "lab_up failed"; exit 1; }
-CS=$LAB_DIR/crowdsec
-LAPI_PID=
 METRICS=127.0.0.1:9746
-
-mkdir -p "$CS/data" "$CS/hub"
-cat >"$CS/config.yaml" <<EOF
-common:
-  daemonize: false
-  log_media: stdout
-  log_level: info
-  working_dir: $CS
-config_paths:
-  config_dir: $CS/
-  data_dir: $CS/data/
-  simulation_path: $CS/simulation.yaml
-  hub_dir: $CS/hub/
-  index_path: $CS/hub/.index.json
-  notification_dir: $CS/notifications/
-  plugin_dir: /usr/lib/crowdsec/plugins/
-cscli:
-  output: human
-db_config:
-  log_level: info
-  type: sqlite
-  use_wal: false
-  db_path: $CS/data/crowdsec.db
-api:
-  client:
-    credentials_path: $CS/local_api_credentials.yaml
-  server:
-    log_level: info
-    listen_uri: 127.0.0.1:8080
-    profiles_path: $CS/profiles.yaml
-    trusted_ips:
-      - 127.0.0.1
-prometheus:
-  enabled: false
-EOF
-cat >"$CS/profiles.yaml" <<EOF
-name: default_ip_remediation
-filters:
- - Alert.Remediation == true && Alert.GetScope() == "Ip"
-decisions:
- - type: ban
-   duration: 4h
-on_success: break
-EOF
-echo "simulation: off" >"$CS/simulation.yaml"
-
-cscli() { in_ns srv /usr/bin/cscli -c "$CS/config.yaml" "$@" >>"$CS/cscli.log" 2>&1; }
-
-lapi_up() {
-	ip netns exec "$(ns srv)" crowdsec -c "$CS/config.yaml" -no-cs -no-capi >>"$CS/lapi.log" 2>&1 &
-	LAPI_PID=$!
-	LAB_PIDS+=("$LAPI_PID")
-	wait_for 10 in_ns srv curl -s -o /dev/null --max-time 1 http://127.0.0.1:8080/
-}
-
-lapi_down() {
-	kill -TERM "$LAPI_PID" 2>/dev/null
-	wait "$LAPI_PID" 2>/dev/null
-	LAPI_PID=
-}
+source tests/lib/lapi.sh
+lapi_setup
 
 unreach() { ! reach "$@"; }
 status_has() { fwctl status 2>&1 | grep -q -- "$1"; }
 status_lacks() { ! fwctl status 2>&1 | grep -q -- "$1"; }
 metric() { in_ns srv curl -s --max-time 2 "http://$METRICS/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
+
 if ! lapi_up; then
 	not_ok crowdsec/lapi_starts "$(tail -5 "$CS/lapi.log" | tr '\n' ' ')"
 	exit 1
 fi
 ok crowdsec/lapi_starts
-cscli machines add m1 --password 'geofw-test-Passw0rd' -f "$CS/local_api_credentials.yaml" \
-	-u http://127.0.0.1:8080
-KEY=$(in_ns srv cscli -c "$CS/config.yaml" bouncers add geofw -o raw 2>/dev/null)
-if [ -z "$KEY" ]; then
-	not_ok crowdsec/bouncer_key "cscli bouncers add printed nothing"
+if ! lapi_bouncer "$LAB_DIR/crowdsec.key"; then
+	not_ok crowdsec/bouncer_key "cscli bouncers add printed nothing: $(tail -3 "$CS/cscli.log" | tr '\n' ' ')"
 	exit 1
 fi
-printf '%s\n' "$KEY" >"$LAB_DIR/crowdsec.key"
-chmod 600 "$LAB_DIR/crowdsec.key"
 printf 'not-the-key\n' >"$LAB_DIR/wrong.key"
 chmod 600 "$LAB_DIR/wrong.key"
 
