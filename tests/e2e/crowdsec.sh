@@ -14,6 +14,8 @@
 #   country/    --scope Country --value DE: c2 (DE) blocked, listed as a
 #               country rule of source crowdsec; delete: passes
 #   ttl/        --duration 4s: blocked, then passes once it expired
+#   overlap/    a short ban and a long captcha on one address: one rule, drop
+#               first, the 403 page once the ban ended
 #   as/         --scope AS: counted as unsupported (status, /metrics)
 #   down/       LAPI killed: the rules stay, status and /metrics show the
 #               error, status exits 1; decisions changed meanwhile (cscli
@@ -124,6 +126,20 @@ else not_ok crowdsec/ttl/blocked "c1 still answered"; fi
 if wait_for 10 reach c1 192.0.2.1; then ok crowdsec/ttl/expired_passes
 else not_ok crowdsec/ttl/expired_passes "c1 still dropped after its duration"; fi
 expect_eq crowdsec/ttl/row_gone "$(fwctl list --source crowdsec 2>&1 | grep -c 192.0.2.2)" 0
+
+# ---- overlap: two decisions on one address -------------------------------------------------------
+
+cscli decisions add --ip 192.0.2.2 --duration 5s
+cscli decisions add --ip 192.0.2.2 --type captcha --duration 1h
+wait_for 3 unreach c1 192.0.2.1
+expect_match crowdsec/overlap/strictest_first "$(http c1 http://192.0.2.1/)" "^000 "
+expect_match crowdsec/overlap/one_rule "$(fwctl list --source crowdsec 2>&1 | grep -c '192\.0\.2\.2/32')" "^1$"
+http_403() { http c1 http://192.0.2.1/ | grep -q '^403 '; }
+if wait_for 10 http_403; then ok crowdsec/overlap/weaker_takes_over_after_expiry
+else not_ok crowdsec/overlap/weaker_takes_over_after_expiry "$(http c1 http://192.0.2.1/)"; fi
+cscli decisions delete --ip 192.0.2.2
+if wait_for 4 reach c1 192.0.2.1; then ok crowdsec/overlap/deleted_passes
+else not_ok crowdsec/overlap/deleted_passes "c1 still dropped"; fi
 
 # ---- as --------------------------------------------------------------------------------------------
 

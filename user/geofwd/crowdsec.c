@@ -269,6 +269,17 @@ static size_t as_unsupported(const struct geofw_cs_answer *a, bool startup)
 
 /* ---- apply (main thread) ------------------------------------------------------------- */
 
+static int push_rule(struct geofw_rule **v, size_t *n, size_t *cap, const struct geofw_rule *r)
+{
+	struct geofw_rule *p = geofw_grow(*v, cap, *n, sizeof(*p), 64);
+
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	p[(*n)++] = *r;
+	return 0;
+}
+
 /* startup: LAPI's whole set replaces the source's rules. */
 static int apply_startup(struct gfwd *d, struct cs_ctx *c, const struct geofw_cs_answer *a,
 			 struct geofw_kdiff *diff, size_t *n_rules, size_t *removed, char *msg,
@@ -285,7 +296,7 @@ static int apply_startup(struct gfwd *d, struct cs_ctx *c, const struct geofw_cs
 	if (ret)
 		return geofw_errf(msg, len, ret, "out of memory for %zu decisions", a->n_add);
 	qsort(c->live, c->n_live, sizeof(*c->live), live_cmp);
-	for (i = 0; i < c->n_live;) {
+	for (i = 0; !ret && i < c->n_live;) {
 		size_t first = i;
 		struct geofw_rule r;
 
@@ -293,25 +304,10 @@ static int apply_startup(struct gfwd *d, struct cs_ctx *c, const struct geofw_cs
 			i++;
 		if (c->live[first].k.kind == CS_AS || !best_of(c, first, &r))
 			continue;	/* as_unsupported() */
-		if (r.kind == GEOFW_RULE_BLOCK_COUNTRY) {
-			struct geofw_rule *p = geofw_grow(countries, &ccap, ncc, sizeof(*p), 16);
-
-			if (!p) {
-				ret = -ENOMEM;
-				break;
-			}
-			countries = p;
-			countries[ncc++] = r;
-		} else {
-			struct geofw_rule *p = geofw_grow(blocks, &cb, nb, sizeof(*p), 256);
-
-			if (!p) {
-				ret = -ENOMEM;
-				break;
-			}
-			blocks = p;
-			blocks[nb++] = r;
-		}
+		if (r.kind == GEOFW_RULE_BLOCK_COUNTRY)
+			ret = push_rule(&countries, &ncc, &ccap, &r);
+		else
+			ret = push_rule(&blocks, &nb, &cb, &r);
 	}
 	if (ret)
 		ret = geofw_errf(msg, len, ret, "out of memory for %zu rules", c->n_live);
@@ -363,14 +359,31 @@ static int id_cmp(const void *x, const void *y)
 static int apply_delta(struct gfwd *d, struct cs_ctx *c, const struct geofw_cs_answer *a,
 		       struct geofw_kdiff *diff, char *msg, size_t len)
 {
-	/* A key per deletion, per new decision and per live one it replaces. */
-	struct cs_key *keys = calloc(2 * a->n_add + a->n_del + 1, sizeof(*keys));
-	struct cs_live **by_id = calloc(c->n_live + 1, sizeof(*by_id));
+	/* A key per deletion, per new decision, per live one it replaces and
+	 * per live one that expired. */
+	struct cs_key *keys = calloc(2 * a->n_add + a->n_del + c->n_live + 1, sizeof(*keys));
+	struct cs_live **by_id = NULL;
 	__u64 now = (__u64)time(NULL);
 	size_t i, nk = 0;
 	int ret = 0;
 
-	if (!keys || !by_id) {
+	if (!keys) {
+		ret = geofw_errf(msg, len, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* A decision that ended leaves its value's rule to the others: the
+	 * store swept the row at its expiry, a weaker decision of the value
+	 * that lasts longer is written again (within one interval). */
+	for (i = 0; i < c->n_live; i++)
+		if (c->live[i].expires <= now)
+			keys[nk++] = c->live[i].k;
+	if (!a->n_add && !a->n_del) {
+		live_compact(c, now);	/* keeps the order */
+		for (i = 0; !ret && i < nk; i++)
+			ret = write_key(d, c, &keys[i], diff, msg, len);
+		goto out;
+	}
+	if (!(by_id = calloc(c->n_live + 1, sizeof(*by_id)))) {
 		ret = geofw_errf(msg, len, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -443,15 +456,10 @@ static long cs_apply(struct gfwd *d, void *arg, int fret, void *result, const ch
 		ret = apply_startup(d, c, &res->a, &diff, &n_rules, &removed, msg, sizeof(msg));
 	else if (!ret)
 		ret = apply_delta(d, c, &res->a, &diff, msg, sizeof(msg));
-	if (!ret)
-		ret = gfwd_rules_apply(d, &diff, msg, sizeof(msg));
-	if (!ret)
-		ret = geofw_store_commit(d->store, msg, sizeof(msg));
+	ret = gfwd_rules_commit(d, &diff, ret, msg, sizeof(msg));
 	if (ret) {
 		char why[GFWD_SOURCE_ERR_MAX];
 
-		geofw_store_rollback(d->store);
-		gfwd_rules_restore(d, &diff);
 		/* The table no longer matches the rows: the next pull rebuilds
 		 * both from LAPI's whole set. */
 		c->n_live = 0;
@@ -645,13 +653,8 @@ void gfwd_crowdsec_reload(struct gfwd *d)
 	ret = geofw_store_begin(d->store, msg, sizeof(msg));
 	if (!ret && (n = geofw_store_del_source(d->store, CS_SOURCE, &diff, msg, sizeof(msg))) < 0)
 		ret = (int)n;
-	if (!ret)
-		ret = gfwd_rules_apply(d, &diff, msg, sizeof(msg));
-	if (!ret)
-		ret = geofw_store_commit(d->store, msg, sizeof(msg));
+	ret = gfwd_rules_commit(d, &diff, ret, msg, sizeof(msg));
 	if (ret) {
-		geofw_store_rollback(d->store);
-		gfwd_rules_restore(d, &diff);
 		log_err(ret, "crowdsec: removing the rules of source crowdsec: %s (fwctl del-source "
 			"crowdsec removes them)", msg);
 	} else if (n) {

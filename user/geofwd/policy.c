@@ -214,6 +214,20 @@ void gfwd_arm_sweep(struct gfwd *d)
 	timerfd_settime(d->timerfd, 0, &its, NULL);
 }
 
+int gfwd_rules_commit(struct gfwd *d, struct geofw_kdiff *diff, int err, char *msg,
+		      size_t len)
+{
+	if (!err)
+		err = gfwd_rules_apply(d, diff, msg, len);
+	if (!err)
+		err = geofw_store_commit(d->store, msg, len);
+	if (err) {
+		geofw_store_rollback(d->store);
+		gfwd_rules_restore(d, diff);
+	}
+	return err;
+}
+
 void gfwd_sweep(struct gfwd *d)
 {
 	struct geofw_kdiff diff = {};

@@ -1595,44 +1595,21 @@ int geofw_store_country_block_set(struct geofw_store *st, const struct geofw_rul
 	return 0;
 }
 
-int geofw_store_country_block_del(struct geofw_store *st, const char *source, __u8 country,
-				  char *err, size_t errlen)
-{
-	const char *code = geofw_country_code(country);
-	sqlite3_stmt *s;
-	int ret, rc;
-
-	if ((ret = need_txn(st, err, errlen)))
-		return ret;
-	if (!code)
-		return geofw_errf(err, errlen, -EINVAL, "invalid country id %u", country);
-	rc = sqlite3_prepare_v2(st->db, "DELETE FROM rules WHERE kind=6 AND family=0 AND addr=?1 "
-				"AND plen=0 AND source=?2", -1, &s, NULL);
-	if (rc)
-		return sql_fail(st, rc, "cannot delete a country block", err, errlen);
-	sqlite3_bind_text(s, 1, code, 2, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sqlite3_errcode(st->db);
-	ret = sqlite3_changes(st->db);
-	sqlite3_finalize(s);
-	if (rc)
-		return sql_fail(st, rc, "cannot delete a country block", err, errlen);
-	st->counts_ok = false;
-	return ret;
-}
-
-/* The number of the source's country blocks removed, or -errno. */
-static int country_blocks_del_source(struct geofw_store *st, const char *source, char *err,
-				     size_t errlen)
+/* Remove the source's country blocks: of code, or every one (NULL).  The
+ * number removed, or -errno. */
+static int country_blocks_del(struct geofw_store *st, const char *source, const char *code,
+			      char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int rc, n;
 
-	rc = sqlite3_prepare_v2(st->db, "DELETE FROM rules WHERE kind=6 AND source=?1", -1, &s,
-				NULL);
+	rc = sqlite3_prepare_v2(st->db, "DELETE FROM rules WHERE kind=6 AND source=?1 AND "
+				"(?2 IS NULL OR (family=0 AND addr=?2 AND plen=0))", -1, &s, NULL);
 	if (rc)
 		return sql_fail(st, rc, "cannot delete country blocks", err, errlen);
 	sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+	if (code)
+		sqlite3_bind_text(s, 2, code, 2, SQLITE_STATIC);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sqlite3_errcode(st->db);
 	n = sqlite3_changes(st->db);
 	sqlite3_finalize(s);
@@ -1640,6 +1617,19 @@ static int country_blocks_del_source(struct geofw_store *st, const char *source,
 		return sql_fail(st, rc, "cannot delete country blocks", err, errlen);
 	st->counts_ok = false;
 	return n;
+}
+
+int geofw_store_country_block_del(struct geofw_store *st, const char *source, __u8 country,
+				  char *err, size_t errlen)
+{
+	const char *code = geofw_country_code(country);
+	int ret;
+
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	if (!code)
+		return geofw_errf(err, errlen, -EINVAL, "invalid country id %u", country);
+	return country_blocks_del(st, source, code, err, errlen);
 }
 
 int geofw_store_country_block_replace(struct geofw_store *st, const char *source,
@@ -1663,7 +1653,7 @@ int geofw_store_country_block_replace(struct geofw_store *st, const char *source
 				return geofw_errf(err, errlen, -EINVAL, "%s listed twice",
 						  geofw_country_code(r[i].country));
 	}
-	if ((before = country_blocks_del_source(st, source, err, errlen)) < 0)
+	if ((before = country_blocks_del(st, source, NULL, err, errlen)) < 0)
 		return before;
 	for (i = 0; i < n; i++)
 		if ((rc = country_block_put(st, &r[i], now)))
@@ -1740,7 +1730,7 @@ long geofw_store_del_source(struct geofw_store *st, const char *source,
 		}
 	}
 	free(old);
-	if ((ret = country_blocks_del_source(st, source, err, errlen)) < 0)
+	if ((ret = country_blocks_del(st, source, NULL, err, errlen)) < 0)
 		return ret;
 	listed += ret;
 	/* The list's shared id goes with its last row. */
