@@ -23,6 +23,9 @@
  *	gfwd_fetch_refresh(job);	// fwctl: fetch now
  *	gfwd_fetch_remove(d, job);	// reload: the job goes (ctx freed)
  *
+ * apply must not add or remove jobs (a reload or a control request does
+ * that, outside gfwd_fetch_event()).
+ *
  * The worker never touches d (the store, the maps, d->conf: a reload may
  * replace the config while it runs): what fetch needs is copied into ctx
  * when the job is added, and fields of ctx that apply changes for the
