@@ -16,10 +16,11 @@
 #   ttl/        --duration 4s: blocked, then passes once it expired
 #   overlap/    a short ban and a long captcha on one address: one rule, drop
 #               first, the 403 page once the ban ended
+#   refused/    a decision type not in CrowdSecAction: refused, counted, logged
 #   as/         --scope AS: counted as unsupported (status, /metrics)
-#   down/       LAPI killed: the rules stay, status and /metrics show the
-#               error, status exits 1; decisions changed meanwhile (cscli
-#               writes the database); LAPI back: the whole set is pulled
+#   down/       LAPI killed: the rules stay (also across a geofwd restart),
+#               status and /metrics show the error, status exits 1
+#   back/       LAPI back: the whole set is pulled, then deltas resume
 #   badkey/     a wrong API key: HTTP 403 in status, rules kept
 #   garbage/    an URL that answers something else (nginx): error, rules kept
 #   off/        CrowdSecURL removed by a reload: the source's rules go
@@ -141,6 +142,18 @@ cscli decisions delete --ip 192.0.2.2
 if wait_for 4 reach c1 192.0.2.1; then ok crowdsec/overlap/deleted_passes
 else not_ok crowdsec/overlap/deleted_passes "c1 still dropped"; fi
 
+# ---- refused: a decision type not in CrowdSecAction ----------------------------------------------
+
+cscli decisions add --ip 192.0.2.2 --type throttle --duration 1h
+if wait_for 4 status_has "1 entries refused"; then ok crowdsec/refused/counted
+else not_ok crowdsec/refused/counted "$(fwctl status 2>&1 | grep crowdsec)"; fi
+check crowdsec/refused/not_enforced reach c1 192.0.2.1
+expect_eq crowdsec/refused/metric "$(metric 'geofw_source_entries_refused_total{source="crowdsec"}')" 1
+grep -q 'decision(s) refused, the others applied; first: new\[0\]: type not in CrowdSecAction: throttle' \
+	"$LAB_DIR/geofwd.log"
+expect_eq crowdsec/refused/logged_with_reason $? 0
+cscli decisions delete --ip 192.0.2.2
+
 # ---- as --------------------------------------------------------------------------------------------
 
 cscli decisions add --scope AS --value 64500 --duration 1h
@@ -168,6 +181,12 @@ expect_match crowdsec/down/status_json "$sj" '"sources":\[\{"name":"crowdsec",.*
 check crowdsec/down/rules_stay unreach c1 192.0.2.1
 sleep 2
 check crowdsec/down/rules_still_stay unreach c1 192.0.2.1
+# A restart while LAPI is down: the rules come back from rules.db.
+geofwd_stop
+geofwd_start || not_ok crowdsec/down/geofwd_restarts
+check crowdsec/down/rules_survive_restart unreach c1 192.0.2.1
+wait_for 5 status_has "source crowdsec: FAILING"
+expect_match crowdsec/down/restart_status "$(fwctl status 2>&1)" "source crowdsec: 1 rules in force, last success never"
 errs=$(metric 'geofw_source_errors_total{source="crowdsec"}')
 expect_match crowdsec/down/metric_errors "${errs:-none}" '^[1-9][0-9]*$'
 expect_eq crowdsec/down/metric_up_0 "$(metric 'geofw_source_up{source="crowdsec"}')" 0
