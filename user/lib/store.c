@@ -1632,10 +1632,14 @@ int geofw_store_country_block_del(struct geofw_store *st, const char *source, __
 	return country_blocks_del(st, source, code, err, errlen);
 }
 
+static void country_blocks(struct geofw_store *st, const char *source, __u64 now,
+			   __u8 action[GEOFW_MAX_COUNTRIES]);
+
 int geofw_store_country_block_replace(struct geofw_store *st, const char *source,
 				      const struct geofw_rule *r, size_t n, size_t *removed,
 				      char *err, size_t errlen)
 {
+	__u8 had[GEOFW_MAX_COUNTRIES];
 	__u64 now = (__u64)time(NULL);
 	size_t i, j;
 	int ret, rc, before;
@@ -1653,28 +1657,36 @@ int geofw_store_country_block_replace(struct geofw_store *st, const char *source
 				return geofw_errf(err, errlen, -EINVAL, "%s listed twice",
 						  geofw_country_code(r[i].country));
 	}
+	/* Which countries the source had, to tell how many leave the set. */
+	country_blocks(st, source, 0, had);
 	if ((before = country_blocks_del(st, source, NULL, err, errlen)) < 0)
 		return before;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if ((rc = country_block_put(st, &r[i], now)))
 			return sql_fail(st, rc, "cannot write a country block", err, errlen);
-	if (removed) {
-		/* Those of before that are not in r[]: the set's size tells. */
-		*removed = (size_t)before > n ? (size_t)before - n : 0;
+		had[r[i].country] = 0;
 	}
+	if (removed)
+		for (*removed = 0, i = 0; i < GEOFW_MAX_COUNTRIES; i++)
+			*removed += had[i] != 0;
 	return 0;
 }
 
-void geofw_store_country_blocks(struct geofw_store *st, __u64 now,
-				__u8 action[GEOFW_MAX_COUNTRIES])
+/* By country id, the strictest action of the rows of source (NULL: any)
+ * not expired at now (0: expired ones too). */
+static void country_blocks(struct geofw_store *st, const char *source, __u64 now,
+			   __u8 action[GEOFW_MAX_COUNTRIES])
 {
 	sqlite3_stmt *s;
 
 	memset(action, 0, GEOFW_MAX_COUNTRIES);
 	if (sqlite3_prepare_v2(st->db, "SELECT addr,action FROM rules WHERE kind=6 AND "
-			       "(expires=0 OR expires>?1)", -1, &s, NULL))
+			       "(?1=0 OR expires=0 OR expires>?1) AND (?2 IS NULL OR source=?2)",
+			       -1, &s, NULL))
 		return;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	if (source)
+		sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *a = (const char *)sqlite3_column_text(s, 0);
 		char code[3] = "";
@@ -1692,6 +1704,12 @@ void geofw_store_country_blocks(struct geofw_store *st, __u64 now,
 			action[id] = (__u8)act;
 	}
 	sqlite3_finalize(s);
+}
+
+void geofw_store_country_blocks(struct geofw_store *st, __u64 now,
+				__u8 action[GEOFW_MAX_COUNTRIES])
+{
+	country_blocks(st, NULL, now ? now : 1, action);
 }
 
 long geofw_store_del_source(struct geofw_store *st, const char *source,
