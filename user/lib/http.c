@@ -125,13 +125,17 @@ void geofw_http_url_for_log(const char *url, char *buf, size_t len)
 		snprintf(buf, len, "%.*s", q, url);
 }
 
-/* The start of an error answer's body, when it is short printable text. */
+/* The start of an error answer's body, when it is printable JSON or plain
+ * text. */
 static void body_excerpt(const struct geofw_http_result *r, char *buf, size_t len)
 {
 	size_t i, n = r->len < 160 ? r->len : 160;
 
 	buf[0] = '\0';
-	if (!r->body || !n || len < 4)
+	/* An API's own words (JSON, plain text), not a server's HTML page. */
+	if (!r->body || !n || len < 4 ||
+	    (strncasecmp(r->content_type, "application/json", 16) &&
+	     strncasecmp(r->content_type, "text/plain", 10)))
 		return;
 	for (i = 0; i < n; i++)
 		if (!isprint((unsigned char)r->body[i]) && r->body[i] != '\n' &&

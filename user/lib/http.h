@@ -80,9 +80,9 @@ struct geofw_http_result {
  * Otherwise -errno, out->status set when there was an answer, and err one
  * line naming the URL:
  *	-EPROTO		"HTTP 404 (URL)", any status but 2xx and 304, with the
- *			start of the body when it is text ("HTTP 403 (URL):
- *			{"message":"access forbidden"}"); also a 3xx beyond
- *			max_redirects
+ *			start of the body when it is JSON or plain text ("HTTP
+ *			403 (URL): {"message":"access forbidden"}"); also a 3xx
+ *			when max_redirects is 0
  *	-EFBIG		"body larger than the cap of N bytes (URL)"
  *	-ETIMEDOUT	"curl: Timeout was reached (URL): ..."
  *	-ECONNREFUSED	"curl: Couldn't connect to server (URL): ..."
