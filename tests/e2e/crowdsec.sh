@@ -76,8 +76,8 @@ check crowdsec/startup/others_pass reach c2 198.51.100.1
 list=$(fwctl list --source crowdsec 2>&1)
 expect_match crowdsec/startup/listed_with_source "$list" "192\.0\.2\.2/32 +drop .*crowdsec"
 expect_match crowdsec/startup/comment_names_scenario "$list" "crowdsec ban: geofw-test"
-wait_for 3 status_has "source crowdsec: 1 rules in force"
-expect_match crowdsec/startup/status "$(fwctl status 2>&1)" "source crowdsec: 1 rules in force, last success [0-9]+s ago"
+wait_for 3 status_has "source crowdsec: 1 rule in force"
+expect_match crowdsec/startup/status "$(fwctl status 2>&1)" "source crowdsec: 1 rule in force, last success [0-9]+s ago"
 
 # ---- ip: delete --------------------------------------------------------------------------
 
@@ -145,7 +145,7 @@ else not_ok crowdsec/overlap/deleted_passes "c1 still dropped"; fi
 # ---- refused: a decision type not in CrowdSecAction ----------------------------------------------
 
 cscli decisions add --ip 192.0.2.2 --type throttle --duration 1h
-if wait_for 4 status_has "1 entries refused"; then ok crowdsec/refused/counted
+if wait_for 4 status_has "1 entry refused"; then ok crowdsec/refused/counted
 else not_ok crowdsec/refused/counted "$(fwctl status 2>&1 | grep crowdsec)"; fi
 check crowdsec/refused/not_enforced reach c1 192.0.2.1
 expect_eq crowdsec/refused/metric "$(metric 'geofw_source_entries_refused_total{source="crowdsec"}')" 1
@@ -186,7 +186,7 @@ geofwd_stop
 geofwd_start || not_ok crowdsec/down/geofwd_restarts
 check crowdsec/down/rules_survive_restart unreach c1 192.0.2.1
 wait_for 5 status_has "source crowdsec: FAILING"
-expect_match crowdsec/down/restart_status "$(fwctl status 2>&1)" "source crowdsec: 1 rules in force, last success never"
+expect_match crowdsec/down/restart_status "$(fwctl status 2>&1)" "source crowdsec: 1 rule in force, last success never"
 errs=$(metric 'geofw_source_errors_total{source="crowdsec"}')
 expect_match crowdsec/down/metric_errors "${errs:-none}" '^[1-9][0-9]*$'
 expect_eq crowdsec/down/metric_up_0 "$(metric 'geofw_source_up{source="crowdsec"}')" 0

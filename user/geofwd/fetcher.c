@@ -435,10 +435,11 @@ void gfwd_sources_text(struct gfwd *d, struct geofw_ctl_writer *w)
 
 		ago(s->last_success, ok, sizeof(ok));
 		ago(s->last_error, bad, sizeof(bad));
-		geofw_ctl_writef(w, "source %s: %zu rules in force, last success %s", s->name,
-				 s->rules, ok);
+		geofw_ctl_writef(w, "source %s: %zu rule%s in force, last success %s", s->name,
+				 s->rules, s->rules == 1 ? "" : "s", ok);
 		if (s->refused)
-			geofw_ctl_writef(w, ", %lu entries refused", s->refused);
+			geofw_ctl_writef(w, ", %lu entr%s refused", s->refused,
+					 s->refused == 1 ? "y" : "ies");
 		if (s->unsupported)
 			geofw_ctl_writef(w, ", %lu not supported", s->unsupported);
 		if (!s->configured)
