@@ -394,6 +394,8 @@ static int apply_delta(struct gfwd *d, struct cs_ctx *c, const struct geofw_cs_a
 		struct cs_live probe = { .id = a->del[i].id }, *pp = &probe, **hit;
 
 		decision_key(&a->del[i], &keys[nk++]);
+		if (probe.id <= 0)
+			continue;	/* no id: by value only */
 		hit = bsearch(&pp, by_id, c->n_live, sizeof(*by_id), id_cmp);
 		if (hit && !key_cmp(&(*hit)->k, &keys[nk - 1]))
 			(*hit)->id = -1;	/* gone at the compaction */
@@ -402,6 +404,8 @@ static int apply_delta(struct gfwd *d, struct cs_ctx *c, const struct geofw_cs_a
 	for (i = 0; i < a->n_add; i++) {
 		struct cs_live probe = { .id = a->add[i].id }, *pp = &probe, **hit;
 
+		if (probe.id <= 0)
+			continue;
 		hit = bsearch(&pp, by_id, c->n_live, sizeof(*by_id), id_cmp);
 		if (hit) {
 			keys[nk++] = (*hit)->k;
