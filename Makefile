@@ -136,8 +136,10 @@ $(BUILD)/tests/%/run: $$(wildcard tests/$$*/*.c tests/$$*/*.h tests/lib/*.c test
 # Helper programs of the e2e tests (traffic generators).
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 
-# ctlstorm speaks geofwd's control protocol: it links the library.
-$(BUILD)/tests/tools/ctlstorm: tests/tools/ctlstorm.c $(LIB) $(USER_HDRS) | $(BUILD)/tests
+# ctlstorm speaks geofwd's control protocol, httpget is http.h from the
+# command line: they link the library.
+$(BUILD)/tests/tools/ctlstorm $(BUILD)/tests/tools/httpget: $(BUILD)/tests/tools/%: \
+		tests/tools/%.c $(LIB) $(USER_HDRS) | $(BUILD)/tests
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(LIB) $(LDLIBS) -o $@

@@ -23,7 +23,7 @@ FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS	:= -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -Wall -Wextra -Werror \
 		   -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib -I$(BUILD) \
 		   $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 2>/dev/null)
-FUZZ_LDLIBS	:= -lbpf -lelf -lz -lmaxminddb -lnl-route-3 -lnl-3 -lsqlite3
+FUZZ_LDLIBS	:= -lbpf -lelf -lz -lmaxminddb -lnl-route-3 -lnl-3 -lsqlite3 -lcurl -ljansson -lpthread
 
 FUZZ_LIB_OBJS	:= $(LIB_SRCS:user/lib/%.c=$(FUZZ_DIR)/lib/%.o)
 FUZZ_LIB	:= $(FUZZ_DIR)/libgeofw-fuzz.a

@@ -123,7 +123,7 @@ void test_conf_keys(void)
 		for (j = 0; j < i; j++)
 			ASSERT_TRUE(strcmp(key, geofw_conf_key(j)) != 0, key);
 	}
-	ASSERT_EQ(i, 32, "number of keys");
+	ASSERT_EQ(i, 38, "number of keys");
 }
 
 void test_conf_to_kernel(void)
@@ -369,6 +369,23 @@ EXPECT(fleet_ca) { SET(c->fleet_tls_ca, "/etc/geofw/ca.pem"); }
 EXPECT(fleet_local) { c->fleet_scope = GEOFW_FLEET_SCOPE_LOCAL; }
 EXPECT(fleet_bucket) { SET(c->fleet_bucket, "edge_rules-2"); }
 EXPECT(fleet_r1) { c->fleet_replicas = 1; }
+EXPECT(cs_on)
+{
+	strcpy(c->crowdsec_url, "http://127.0.0.1:8080/");
+	strcpy(c->crowdsec_key_file, "/etc/geofw/crowdsec.key");
+}
+EXPECT(cs_tuned)
+{
+	strcpy(c->crowdsec_url, "https://lapi.example.net:8443");
+	strcpy(c->crowdsec_key_file, "/k");
+	strcpy(c->crowdsec_tls_ca, "/etc/ssl/lapi-ca.pem");
+	c->crowdsec_interval = 90;
+	c->crowdsec_scopes = GEOFW_CS_SCOPE_IP | GEOFW_CS_SCOPE_COUNTRY;
+	c->crowdsec_actions[0].action = GEOFW_ACT_REJECT;
+	strcpy(c->crowdsec_actions[2].type, "throttle");
+	c->crowdsec_actions[2].action = GEOFW_ACT_LOG;
+	c->n_crowdsec_actions = 3;
+}
 EXPECT(asn_db) { strcpy(c->asn_db, "/var/lib/GeoIP/GeoLite2-ASN.mmdb"); }
 EXPECT(asn_lists)
 {
@@ -518,6 +535,14 @@ static const struct {
 	{ "BlockASN AllowASN ASNAction", "BlockASN = AS64500 4294967295\nAllowASN = as15169\n"
 	  "ASNAction = http403\n", asn_lists },
 	{ "BlockASN empty", "BlockASN =\n", nothing },
+	{ "CrowdSec", "CrowdSecURL = http://127.0.0.1:8080/\n"
+	  "CrowdSecAPIKeyFile = /etc/geofw/crowdsec.key\n", cs_on },
+	{ "CrowdSec tuned", "CrowdSecURL = https://lapi.example.net:8443\nCrowdSecAPIKeyFile = /k\n"
+	  "CrowdSecTLSCA = /etc/ssl/lapi-ca.pem\nCrowdSecInterval = 1m30s\n"
+	  "CrowdSecScopes = country ip\nCrowdSecAction = throttle:log ban:reject\n", cs_tuned },
+	{ "CrowdSecURL empty", "CrowdSecURL =\n", nothing },
+	{ "CrowdSecAction default", "CrowdSecAction = captcha:http403 ban:drop\n", nothing },
+	{ "CrowdSecScopes default", "CrowdSecScopes = ip range country as\n", nothing },
 	/* a whole file, in the man page's order */
 	{ "everything", "# edge host\n"
 		"Interfaces = eth0 eth1\nXdpMode = native\n"
@@ -809,6 +834,33 @@ static const struct {
 	{ "FleetServers nine", "FleetServers = nats://a:1 nats://b:1 nats://c:1 nats://d:1 "
 	  "nats://e:1 nats://f:1 nats://g:1 nats://h:1 nats://i:1\n", 0, 1,
 	  "FleetServers: more than 8 servers" },
+	{ "CrowdSecURL scheme", "CrowdSecURL = ftp://192.0.2.1/\n", 0, 1,
+	  "CrowdSecURL: \"ftp://192.0.2.1/\" is not an http:// or https:// URL" },
+	{ "CrowdSecURL key in URL", "CrowdSecURL = http://bouncer:k@192.0.2.1/\n", 0, 1,
+	  "~the API key goes in CrowdSecAPIKeyFile" },
+	{ "CrowdSecURL no host", "CrowdSecURL = http:///v1\n", 0, 1, "~missing host" },
+	{ "CrowdSecURL query", "CrowdSecURL = http://192.0.2.1/?x=1\n", 0, 1,
+	  "~without blanks, query or fragment" },
+	{ "CrowdSecAPIKeyFile relative", "CrowdSecAPIKeyFile = crowdsec.key\n", 0, 1,
+	  "CrowdSecAPIKeyFile: \"crowdsec.key\" is not an absolute path" },
+	{ "CrowdSecInterval 0", "CrowdSecInterval = 0\n", 0, 1, "~CrowdSecInterval: " },
+	{ "CrowdSecInterval 2h", "CrowdSecInterval = 2h\n", 0, 1, "~is more than 1h" },
+	{ "CrowdSecInterval word", "CrowdSecInterval = often\n", 0, 1, "~CrowdSecInterval: " },
+	{ "CrowdSecScopes unknown", "CrowdSecScopes = ip user\n", 0, 1,
+	  "CrowdSecScopes: \"user\" is not one of ip, range, country, as" },
+	{ "CrowdSecScopes twice", "CrowdSecScopes = ip ip\n", 0, 1,
+	  "CrowdSecScopes: ip listed twice" },
+	{ "CrowdSecScopes case", "CrowdSecScopes = Ip\n", 0, 1, "~is not one of" },
+	{ "CrowdSecAction no colon", "CrowdSecAction = ban\n", 0, 1,
+	  "CrowdSecAction: \"ban\" is not TYPE:ACTION (e.g. ban:drop)" },
+	{ "CrowdSecAction pass", "CrowdSecAction = ban:pass\n", 0, 1,
+	  "CrowdSecAction: ban: \"pass\" is not one of drop, reject, http403, log" },
+	{ "CrowdSecAction bad type", "CrowdSecAction = Ban:drop\n", 0, 1,
+	  "~is not a decision type" },
+	{ "CrowdSecAction twice", "CrowdSecAction = ban:drop ban:log\n", 0, 1,
+	  "CrowdSecAction: ban listed twice" },
+	{ "CrowdSecAction nine", "CrowdSecAction = a:drop b:drop c:drop d:drop e:drop f:drop "
+	  "g:drop\n", 0, 1, "CrowdSecAction: more than 8 decision types" },
 	{ "FleetBucket dot", "FleetBucket = geo.fw\n", 0, 1,
 	  "~is not a bucket name" },
 	{ "FleetBucket empty", "FleetBucket =\n", 0, 1,
@@ -1179,6 +1231,10 @@ void test_conf_fleet_pairs(void)
 		  NAME ": FleetCredentials and FleetUser are exclusive: give one" },
 		{ "FleetUser = u\n", NAME ": FleetUser needs FleetPasswordFile" },
 		{ "FleetPasswordFile = /p\n", NAME ": FleetPasswordFile needs FleetUser" },
+		{ "CrowdSecURL = http://127.0.0.1:8080/\n",
+		  NAME ": CrowdSecURL needs CrowdSecAPIKeyFile (the key of `cscli bouncers add`)" },
+		{ "CrowdSecURL = http://127.0.0.1:8080/\nCrowdSecAPIKeyFile = /k\nCrowdSecScopes =\n",
+		  NAME ": CrowdSecScopes is empty: no decision would be asked for" },
 	};
 	struct geofw_conf got, before;
 	char err[GEOFW_CONF_ERRLEN];

@@ -227,6 +227,32 @@ void test_metrics_render(void)
 	ASSERT_LINE(buf, "geofw_responder_attached{interface=\"gone0\"} 0");
 	ASSERT_LINE(buf, "geofw_interface_present{interface=\"gone0\"} 0");
 
+	ASSERT_TRUE(!strstr(buf, "geofw_source_"), "no source, no geofw_source_ families");
+	{
+		static const struct geofw_metrics_source src[] = {
+			{ .name = "crowdsec", .rules = 12, .up = true, .last_success = 1718200200,
+			  .errors = 3, .refused = 2, .unsupported = 1 },
+			{ .name = "feed:spamhaus \"drop\"", .rules = 1000 },
+		};
+
+		in.sources = src;
+		in.n_sources = 2;
+		n = geofw_metrics_render(&c, &in, buf, GEOFW_METRICS_MAX);
+		ASSERT_TRUE(n > 0, "rendered with sources");
+		check_structure(buf);
+		ASSERT_LINE(buf, "# TYPE geofw_source_rules gauge");
+		ASSERT_LINE(buf, "geofw_source_rules{source=\"crowdsec\"} 12");
+		ASSERT_LINE(buf, "geofw_source_rules{source=\"feed:spamhaus \\\"drop\\\"\"} 1000");
+		ASSERT_LINE(buf, "geofw_source_up{source=\"crowdsec\"} 1");
+		ASSERT_LINE(buf, "geofw_source_last_success_seconds{source=\"crowdsec\"} 1718200200");
+		ASSERT_LINE(buf, "# TYPE geofw_source_errors_total counter");
+		ASSERT_LINE(buf, "geofw_source_errors_total{source=\"crowdsec\"} 3");
+		ASSERT_LINE(buf, "geofw_source_entries_refused_total{source=\"crowdsec\"} 2");
+		ASSERT_LINE(buf, "geofw_source_entries_unsupported_total{source=\"crowdsec\"} 1");
+		in.sources = NULL;
+		in.n_sources = 0;
+	}
+
 	/* Without a database, its times are left out rather than 0. */
 	in.geoip_loaded = false;
 	n = geofw_metrics_render(&c, &in, buf, GEOFW_METRICS_MAX);
@@ -254,6 +280,8 @@ void test_metrics_render(void)
 /* The largest text that can come out fits GEOFW_METRICS_MAX. */
 void test_metrics_render_worst_case(void)
 {
+	static struct geofw_metrics_source src[GEOFW_METRICS_MAX_SOURCES];
+	static char srcname[128 + 1];	/* GEOFW_STORE_SOURCE_MAX */
 	struct geofw_metrics_iface ifs[GEOFW_METRICS_MAX_IFACES];
 	struct geofw_metrics_info in;
 	struct geofw_counters c;
@@ -291,6 +319,17 @@ void test_metrics_render_worst_case(void)
 	}
 	in.ifaces = ifs;
 	in.n_ifaces = GEOFW_METRICS_MAX_IFACES;
+	/* Every source with the longest name, every byte escaped. */
+	memset(srcname, '\\', sizeof(srcname) - 1);
+	srcname[sizeof(srcname) - 1] = '\0';
+	for (k = 0; k < GEOFW_METRICS_MAX_SOURCES; k++) {
+		src[k].name = srcname;
+		src[k].rules = (size_t)-1;
+		src[k].last_success = 0x7fffffffffffffffll;
+		src[k].errors = src[k].refused = src[k].unsupported = (unsigned long)-1;
+	}
+	in.sources = src;
+	in.n_sources = GEOFW_METRICS_MAX_SOURCES;
 	n = geofw_metrics_render(&c, &in, buf, GEOFW_METRICS_MAX);
 	ASSERT_TRUE(n > 0, "fits");
 	if (n > 0) {

@@ -24,6 +24,7 @@
 
 #include "cmd.h"
 #include "countries.h"
+#include "fetcher.h"
 #include "fleet.h"
 #include "ctl.h"
 #include "geofwd.h"
@@ -792,6 +793,29 @@ static void list_countries(struct request *r)
 	geofw_ctl_writef(r->w, "%s\n", first ? " (none)" : "");
 }
 
+/* A country a source blocks for a while (CrowdSec country decisions). */
+static int list_country_block(const struct geofw_rule *b, void *arg)
+{
+	struct request *r = arg;
+	const char *code = geofw_country_code(b->country);
+	time_t now = time(NULL);
+	char left[32] = "";
+
+	if (b->expires)
+		duration_str(b->expires > (__u64)now ? b->expires - (__u64)now : 0, left, sizeof(left));
+	if (r->json)
+		return geofw_json_array_add(&r->list, json_pack(
+			"{s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "type", "country_block",
+			"country", code, "action", geofw_action_name(b->action),
+			"expires", (json_int_t)b->expires, "created", (json_int_t)b->created,
+			"source", answer_text(b->source), "comment", answer_text(b->comment)));
+	geofw_ctl_writef(r->w, "country %-41s %-7s %s%s%s%s\n", code, geofw_action_name(b->action),
+			 b->expires ? "expires in " : "", left, b->expires ? "  " : "", b->source);
+	if (b->comment[0])
+		geofw_ctl_writef(r->w, "       # %s\n", b->comment);
+	return 0;
+}
+
 /* A read of the database failed half-way: what was written goes. */
 static int read_failed(struct request *r, int ret)
 {
@@ -814,6 +838,9 @@ static int list_rules(struct request *r, int what)
 		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_ALLOW, source, list_rule, r);
 	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_BLOCKS))
 		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, source, list_rule, r);
+	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_COUNTRIES))
+		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK_COUNTRY, source,
+						list_country_block, r);
 	/* The country policy has no source of its own but cli. */
 	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_ASNS))
 		ret = list_asns(r, source);
@@ -906,6 +933,9 @@ static int cmd_del_source(struct request *r)
 		err = gfwd_asn_sync(r->d, false, "del-source", r->err, sizeof(r->err));
 	if (err)
 		return change_failed(r);
+	/* Countries the source blocked (CrowdSec) go too. */
+	r->countries = true;
+	gfwd_country_blocks_sync(r->d);
 	log_info("uid %u pid %d: del-source %s: %ld rules", r->who.uid, r->who.pid,
 		 r->cmd->source, n);
 	return reply_ok(r, "removed", (size_t)n, (size_t)n);
@@ -955,8 +985,8 @@ static int cmd_status(struct request *r)
 		refused += d->ifaces[i].program_refused;
 	}
 	/* Anything configured but not enforced, or not by this geofwd's
-	 * program, makes status exit 1. */
-	degraded = !country_ok || !asn_ok || unprotected || refused;
+	 * program, or a source that fails, makes status exit 1. */
+	degraded = !country_ok || !asn_ok || unprotected || refused || gfwd_sources_failing(d);
 	gfwd_asn_counts(d, &asn_blocked, &asn_allowed);
 
 	geofw_store_counts(d->store, &n);
@@ -984,7 +1014,7 @@ static int cmd_status(struct request *r)
 			" s:{s:b, s:i, s:o, s:I, s:I, s:I},"
 			" s:{s:I, s:I, s:b}, s:o,"
 			" s:{s:b, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o},"
-			" s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+			" s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
 			"country_policy", "configured", (int)gfwd_country_policy_wanted(d),
 			"enforced", (int)country_ok, "reason", answer_text(country_why),
 			"daemon", "running", 1, "pid", (int)getpid(),
@@ -1007,7 +1037,8 @@ static int cmd_status(struct request *r)
 			"rules", "block_ip4", (json_int_t)n.block_ip4, "block_ip6", (json_int_t)n.block_ip6,
 			"block_net4", (json_int_t)n.block_net4, "block_net6", (json_int_t)n.block_net6,
 			"allow4", (json_int_t)n.allow4, "allow6", (json_int_t)n.allow6,
-			"asn_rules", asn_status_json(d, &n, asn_wanted, asn_ok, asn_why)));
+			"asn_rules", asn_status_json(d, &n, asn_wanted, asn_ok, asn_why),
+			"sources", gfwd_sources_json(d)));
 	}
 	/* First line: the operator must not miss a policy that is not in force. */
 	if (!country_ok)
@@ -1084,6 +1115,7 @@ static int cmd_status(struct request *r)
 	geofw_ctl_writef(r->w, "rules: %zu blocked addresses + %zu networks (IPv4), %zu + %zu (IPv6), "
 			 "%zu + %zu allowed\n", n.block_ip4, n.block_net4, n.block_ip6, n.block_net6,
 			 n.allow4, n.allow6);
+	gfwd_sources_text(d, r->w);
 	return degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK;
 }
 

@@ -70,6 +70,7 @@ struct gfwd_asn_info {
 struct gfwd_metrics;
 struct gfwd_droplog;
 struct gfwd_fleet;
+struct gfwd_fetcher;
 
 struct gfwd {
 	const char *conf_path;
@@ -92,6 +93,7 @@ struct gfwd {
 	struct gfwd_droplog *droplog;	/* DropLog: ring buffer reader (droplog.c) */
 	__u32 droplog_rate_set;		/* config.events_rate geofwd stored, 0 = none */
 	struct gfwd_fleet *fleet;	/* FleetServers: NATS worker (fleet.c), NULL = none */
+	struct gfwd_fetcher *fetcher;	/* fetched sources and their status (fetcher.c) */
 
 	/* event sources */
 	int epfd, sigfd, ctlfd, nlfd, inofd, timerfd, db_timerfd;
@@ -105,6 +107,9 @@ struct gfwd {
 	struct gfwd_asn_info asn;
 	int asn_wd;			/* ASNDatabase's directory, -1: none */
 	bool db_pending_geo, db_pending_asn;	/* replaced files, loaded when db_timerfd fires */
+	/* Countries sources block (CrowdSec), as last laid over the policy:
+	 * by id, the action, 0 = none. */
+	__u8 country_blocks[GEOFW_MAX_COUNTRIES];
 };
 
 /* attach.c */
@@ -120,6 +125,8 @@ const char *gfwd_link_type_name(int link_type);
 /* policy.c */
 int gfwd_apply_kernel_config(struct gfwd *d);
 int gfwd_apply_countries(struct gfwd *d);
+/* The countries sources block changed (a change, a sweep): apply again. */
+void gfwd_country_blocks_sync(struct gfwd *d);
 int gfwd_apply_responder(struct gfwd *d);
 int gfwd_apply_nat64(struct gfwd *d);
 int gfwd_sync_rules(struct gfwd *d);
@@ -164,6 +171,11 @@ int gfwd_reload(struct gfwd *d, const char *why, char *err, size_t errlen);
  * back as the rows say (logs when even that fails). */
 int gfwd_rules_apply(struct gfwd *d, const struct geofw_kdiff *diff, char *err, size_t errlen);
 void gfwd_rules_restore(struct gfwd *d, struct geofw_kdiff *diff);
+/* The end of a change in its own transaction: err (the rows' result) 0 →
+ * kernel diff, COMMIT; any failure → ROLLBACK and the maps put back.
+ * Returns the first error (msg says it). */
+int gfwd_rules_commit(struct gfwd *d, struct geofw_kdiff *diff, int err, char *msg,
+		      size_t len);
 
 /* control.c */
 /* The listening socket is readable: accept every client waiting and read
@@ -187,6 +199,13 @@ void gfwd_droplog_rate_sync(struct gfwd *d);	/* take or give back config.events_
 bool gfwd_droplog_event(struct gfwd *d, int fd);	/* false: not ours */
 unsigned long gfwd_droplog_samples(const struct gfwd *d);	/* samples read */
 void gfwd_droplog_close(struct gfwd *d);
+
+/* crowdsec.c: CrowdSecURL set: the bouncer's job (fetcher.h) pulls LAPI */
+int gfwd_crowdsec_start(struct gfwd *d);	/* after the event loop is set up */
+void gfwd_crowdsec_stop(struct gfwd *d);
+/* After a reload: started again (key file read again, whole set pulled),
+ * or, when CrowdSecURL was removed, stopped with its rules removed. */
+void gfwd_crowdsec_reload(struct gfwd *d);
 
 /* netwatch.c */
 int gfwd_netwatch_open(struct gfwd *d);

@@ -26,6 +26,7 @@
 
 #include "cmd.h"
 #include "ctl.h"
+#include "fetcher.h"
 #include "fleet.h"
 #include "geofwd.h"
 #include "log.h"
@@ -319,6 +320,8 @@ static void loop(struct gfwd *d)
 				d->db_pending_geo = d->db_pending_asn = false;
 			} else if (gfwd_fleet_event(d, fd)) {
 				/* bucket entries, connection state */
+			} else if (gfwd_fetch_event(d, fd)) {
+				/* a source's fetch is done: applied here */
 			} else if (gfwd_control_event(d, fd)) {
 				/* an import's descriptor, deadline or client */
 			} else if (!gfwd_droplog_event(d, fd)) {
@@ -544,12 +547,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	gfwd_fleet_wait_synced(&d, 10000);
+	/* Pulls in the background: a LAPI that is down delays nothing. */
+	gfwd_crowdsec_start(&d);
 	log_info("ready: %d interface(s), pins in %s, control socket %s", d.n_ifaces,
 		 d.pin_dir, d.conf.socket_path);
 	sd_notify("READY=1\nSTATUS=enforcing");
 	loop(&d);
 	sd_notify("STOPPING=1");
 	gfwd_fleet_stop(&d);
+	gfwd_crowdsec_stop(&d);
+	gfwd_fetch_close(&d);
 	stop(&d);
 	return 0;
 }

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fetcher.h"
 #include "fleet.h"
 #include "geofwd.h"
 #include "log.h"
@@ -82,6 +83,7 @@ struct gfwd_metrics {
 	__u64 text_ms;			/* when its counters were read */
 	struct geofw_metrics_info text_info;
 	struct geofw_metrics_iface text_ifs[GEOFW_METRICS_MAX_IFACES];
+	struct geofw_metrics_source text_src[GEOFW_METRICS_MAX_SOURCES];
 };
 
 static __u64 mono_ms(void)
@@ -202,6 +204,7 @@ static void fill_info(const struct gfwd *d, struct geofw_metrics_info *in,
 	in->n_ifaces = i;
 	in->drop_log_samples = gfwd_droplog_samples(d);
 	gfwd_fleet_metrics(d, in);
+	gfwd_sources_metrics(d, in);
 }
 
 /* Headers go right in front of the body, which was rendered at
@@ -249,8 +252,11 @@ static bool text_reusable(const struct gfwd_metrics *m, const struct geofw_metri
 	/* A counter too (samples read), and pointers to our own arrays. */
 	a.drop_log_samples = b.drop_log_samples = 0;
 	a.ifaces = b.ifaces = NULL;
+	a.sources = b.sources = NULL;
 	return !memcmp(&a, &b, sizeof(a)) &&
-	       !memcmp(ifs, m->text_ifs, sizeof(*ifs) * GEOFW_METRICS_MAX_IFACES);
+	       !memcmp(ifs, m->text_ifs, sizeof(*ifs) * GEOFW_METRICS_MAX_IFACES) &&
+	       (!info->n_sources ||
+		!memcmp(info->sources, m->text_src, sizeof(*info->sources) * info->n_sources));
 }
 
 static int render(struct gfwd *d, const struct geofw_metrics_info *info,
@@ -282,6 +288,8 @@ static int render(struct gfwd *d, const struct geofw_metrics_info *info,
 	m->text_ms = now;
 	m->text_info = *info;
 	memcpy(m->text_ifs, ifs, sizeof(m->text_ifs));
+	if (info->n_sources)
+		memcpy(m->text_src, info->sources, sizeof(*info->sources) * info->n_sources);
 	return 0;
 }
 

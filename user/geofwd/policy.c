@@ -56,12 +56,16 @@ int gfwd_apply_kernel_config(struct gfwd *d)
 int gfwd_apply_countries(struct gfwd *d)
 {
 	const struct geofw_store_countries *sc = geofw_store_countries(d->store);
+	bool allow_mode = (sc->override ? sc->mode : (__u8)d->conf.country_mode) ==
+			  GEOFW_MODE_ALLOW_LISTED;
 	struct geofw_meta meta;
 	__u32 id;
 	int err, i;
 
+	geofw_store_country_blocks(d->store, (__u64)time(NULL), d->country_blocks);
 	for (id = 0; id < GEOFW_MAX_COUNTRIES; id++) {
 		struct geofw_country pol = {};
+		__u8 cb = d->country_blocks[id];
 
 		if (sc->override) {
 			pol.listed = sc->listed[id];
@@ -71,6 +75,15 @@ int gfwd_apply_countries(struct gfwd *d)
 				if (d->conf.countries[i] == id)
 					pol.listed = 1;
 			pol.action = (__u8)d->conf.country_action;
+		}
+		/* A country a source blocks (CrowdSec) is blocked whatever the
+		 * policy: listed with the stricter action in block mode; in
+		 * allow mode taken off the list (the mode's action applies). */
+		if (cb && allow_mode) {
+			pol.listed = 0;
+		} else if (cb) {
+			pol.action = pol.listed && pol.action < cb ? pol.action : cb;
+			pol.listed = 1;
 		}
 		if ((err = geofw_country_put(&d->fw.maps, id, &pol)))
 			return log_err(err, "country map: cannot write: %s", strerror(-err));
@@ -82,6 +95,15 @@ int gfwd_apply_countries(struct gfwd *d)
 		geofw_meta_write(&d->fw.maps, &meta);
 	}
 	return 0;
+}
+
+void gfwd_country_blocks_sync(struct gfwd *d)
+{
+	__u8 now[GEOFW_MAX_COUNTRIES];
+
+	geofw_store_country_blocks(d->store, (__u64)time(NULL), now);
+	if (memcmp(now, d->country_blocks, sizeof(now)))
+		gfwd_apply_countries(d);
 }
 
 /* NAT64Prefix → gfw_nat64[0] (one value: packets see the old set or the new). */
@@ -196,6 +218,20 @@ void gfwd_arm_sweep(struct gfwd *d)
 	timerfd_settime(d->timerfd, next ? TFD_TIMER_ABSTIME : 0, &its, NULL);
 }
 
+int gfwd_rules_commit(struct gfwd *d, struct geofw_kdiff *diff, int err, char *msg,
+		      size_t len)
+{
+	if (!err)
+		err = gfwd_rules_apply(d, diff, msg, len);
+	if (!err)
+		err = geofw_store_commit(d->store, msg, len);
+	if (err) {
+		geofw_store_rollback(d->store);
+		gfwd_rules_restore(d, diff);
+	}
+	return err;
+}
+
 void gfwd_sweep(struct gfwd *d)
 {
 	struct geofw_kdiff diff = {};
@@ -223,6 +259,7 @@ void gfwd_sweep(struct gfwd *d)
 	} else {
 		if (n)
 			log_info("%ld expired rule(s) removed", n);
+		gfwd_country_blocks_sync(d);
 		gfwd_arm_sweep(d);
 		/*
 		 * Expired AS rows are gone: the kernel stopped matching their
@@ -753,6 +790,7 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 		log_info("reload: Fleet settings changed: fleet restarted");
 		gfwd_fleet_start(d);
 	}
+	gfwd_crowdsec_reload(d);
 	d->db_rewatch |= db_changed;
 	geofw_log_set_level(d->conf.log_level);
 	gfwd_apply_kernel_config(d);

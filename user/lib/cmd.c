@@ -507,8 +507,10 @@ static const struct geofw_cmd_desc commands[] = {
 		.summary = "show what is loaded and attached",
 		.help =
 "geofwd reports the protected interfaces with their XDP modes and\n"
-"program ids, the GeoIP database (build date, prefix counts) and the\n"
-"rule counts.  While geofwd is stopped fwctl reports what the pins show\n"
+"program ids, the GeoIP database (build date, prefix counts), the\n"
+"rule counts and each rule source (CrowdSec, feeds): its rules in force,\n"
+"last success, last error; a failing source makes the exit status 1.\n"
+"While geofwd is stopped fwctl reports what the pins show\n"
 "instead: the maps' ABI version and creation time, the country mode and\n"
 "default actions, the geo table generation, the entries of each map and\n"
 "\"geofwd: not running\" (pinned programs keep enforcing the rules).",

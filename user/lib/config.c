@@ -808,6 +808,175 @@ static const struct choice country_modes[] = {
 #define BLOCKING	(ACT(DROP) | ACT(REJECT) | ACT(HTTP403) | ACT(LOG))
 #define FIELD(f)	offsetof(struct geofw_conf, f)
 
+/* ---- CrowdSec ---------------------------------------------------------------- */
+
+/* http://HOST[:PORT][/PATH] or https://...: LAPI's base URL.  The API key
+ * goes in CrowdSecAPIKeyFile, never in the URL. */
+static int parse_crowdsec_url(struct parser *p, char *val)
+{
+	char eb[GEOFW_ECHO_BUFLEN];
+	const char *host;
+	size_t hl;
+
+	if (!*val) {
+		memset(p->c->crowdsec_url, 0, sizeof(p->c->crowdsec_url));
+		return 0;
+	}
+	if (strlen(val) >= GEOFW_CONF_URL_LEN)
+		return fail(p, "URL longer than %d bytes", GEOFW_CONF_URL_LEN - 1);
+	if (!strncmp(val, "http://", 7))
+		host = val + 7;
+	else if (!strncmp(val, "https://", 8))
+		host = val + 8;
+	else
+		return fail(p, "\"%s\" is not an http:// or https:// URL", geofw_echo(val, eb));
+	hl = strcspn(host, "/?#");
+	if (!hl)
+		return fail(p, "\"%s\": missing host", geofw_echo(val, eb));
+	if (memchr(host, '@', hl))
+		return fail(p, "\"%s\": credentials do not go in the URL; the API key goes in "
+			    "CrowdSecAPIKeyFile", geofw_echo(val, eb));
+	if (strpbrk(val, " \t?#"))
+		return fail(p, "\"%s\": a base URL without blanks, query or fragment",
+			    geofw_echo(val, eb));
+	set_str(p->c->crowdsec_url, sizeof(p->c->crowdsec_url), val);
+	return 0;
+}
+
+static int parse_crowdsec_key_file(struct parser *p, char *val)
+{
+	return parse_opt_path(p, val, p->c->crowdsec_key_file, sizeof(p->c->crowdsec_key_file));
+}
+
+static int parse_crowdsec_tls_ca(struct parser *p, char *val)
+{
+	return parse_opt_path(p, val, p->c->crowdsec_tls_ca, sizeof(p->c->crowdsec_tls_ca));
+}
+
+static int parse_crowdsec_interval(struct parser *p, char *val)
+{
+	char msg[GEOFW_ERRLEN];
+	__u64 s;
+
+	if (geofw_duration_parse(val, &s, msg, sizeof(msg)))
+		return fail(p, "%s", msg);
+	if (s > 3600)
+		return fail(p, "%s is more than 1h: decisions would come in too late",
+			    val);
+	p->c->crowdsec_interval = (__u32)s;
+	return 0;
+}
+
+static const struct choice crowdsec_scopes[] = {
+	{ "ip", GEOFW_CS_SCOPE_IP },
+	{ "range", GEOFW_CS_SCOPE_RANGE },
+	{ "country", GEOFW_CS_SCOPE_COUNTRY },
+	{ "as", GEOFW_CS_SCOPE_AS },
+	{ NULL, 0 },
+};
+
+static int parse_crowdsec_scopes(struct parser *p, char *val)
+{
+	char *cursor = val, *w;
+	unsigned int bits = 0;
+
+	while ((w = next_word(&cursor))) {
+		const struct choice *ch;
+
+		for (ch = crowdsec_scopes; ch->name && strcmp(ch->name, w); ch++)
+			;
+		if (!ch->name)
+			return fail_not(p, w);
+		if (bits & (unsigned int)ch->value)
+			return fail(p, "%s listed twice", w);
+		bits |= (unsigned int)ch->value;
+	}
+	p->c->crowdsec_scopes = bits;
+	return 0;
+}
+
+static int crowdsec_action_set(struct geofw_conf *c, const char *type, int action)
+{
+	int i;
+
+	for (i = 0; i < c->n_crowdsec_actions; i++) {
+		if (!strcmp(c->crowdsec_actions[i].type, type)) {
+			c->crowdsec_actions[i].action = action;
+			return 0;
+		}
+	}
+	if (i == GEOFW_CONF_MAX_CS_ACTIONS)
+		return -ENOSPC;
+	set_str(c->crowdsec_actions[i].type, sizeof(c->crowdsec_actions[i].type), type);
+	c->crowdsec_actions[i].action = action;
+	c->n_crowdsec_actions++;
+	return 0;
+}
+
+static void crowdsec_action_defaults(struct geofw_conf *c)
+{
+	memset(c->crowdsec_actions, 0, sizeof(c->crowdsec_actions));
+	c->n_crowdsec_actions = 0;
+	crowdsec_action_set(c, "ban", GEOFW_ACT_DROP);
+	crowdsec_action_set(c, "captcha", GEOFW_ACT_HTTP403);
+}
+
+/* "TYPE:ACTION ...": ban:drop captcha:http403 (the defaults) and any other
+ * decision type LAPI may hand out. */
+static int parse_crowdsec_action(struct parser *p, char *val)
+{
+	char eb[GEOFW_ECHO_BUFLEN], seen[GEOFW_CONF_MAX_CS_ACTIONS][GEOFW_CONF_CS_TYPE_LEN];
+	char *cursor = val, *w, *colon;
+	int n_seen = 0, i, a;
+	size_t j;
+
+	crowdsec_action_defaults(p->c);
+	while ((w = next_word(&cursor))) {
+		colon = strchr(w, ':');
+		if (!colon || colon == w)
+			return fail(p, "\"%s\" is not TYPE:ACTION (e.g. ban:drop)",
+				    geofw_echo(w, eb));
+		*colon = '\0';
+		if (strlen(w) >= GEOFW_CONF_CS_TYPE_LEN)
+			return fail(p, "decision type longer than %d characters",
+				    GEOFW_CONF_CS_TYPE_LEN - 1);
+		for (j = 0; w[j]; j++)
+			if (!islower((unsigned char)w[j]) && !isdigit((unsigned char)w[j]) &&
+			    w[j] != '_' && w[j] != '-')
+				return fail(p, "\"%s\" is not a decision type (a-z, 0-9, _ and -)",
+					    geofw_echo(w, eb));
+		for (i = 0; i < n_seen; i++)
+			if (!strcmp(seen[i], w))
+				return fail(p, "%s listed twice", w);
+		a = geofw_action_parse(colon + 1);
+		if (a < 0 || !(BLOCKING & (1u << a)))
+			return fail(p, "%s: \"%s\" is not one of drop, reject, http403, log", w,
+				    geofw_echo(colon + 1, eb));
+		if (n_seen == GEOFW_CONF_MAX_CS_ACTIONS ||
+		    crowdsec_action_set(p->c, w, a))
+			return fail(p, "more than %d decision types", GEOFW_CONF_MAX_CS_ACTIONS);
+		set_str(seen[n_seen], sizeof(seen[n_seen]), w);
+		n_seen++;
+	}
+	return 0;
+}
+
+static int check_crowdsec(struct parser *p)
+{
+	const struct geofw_conf *c = p->c;
+	const char *why = NULL;
+
+	if (c->crowdsec_url[0] && !c->crowdsec_key_file[0])
+		why = "CrowdSecURL needs CrowdSecAPIKeyFile (the key of `cscli bouncers add`)";
+	else if (c->crowdsec_url[0] && !c->crowdsec_scopes)
+		why = "CrowdSecScopes is empty: no decision would be asked for";
+	if (!why)
+		return 0;
+	if (p->err && p->errlen)
+		snprintf(p->err, p->errlen, "%s: %s", p->name, why);
+	return -EINVAL;
+}
+
 /* The order of the keys in packaging/geofw.conf and geofw.conf(5). */
 static const struct key keys[] = {
 	{ "Interfaces", parse_interfaces, .expect = "interface names", .may_be_empty = true },
@@ -851,6 +1020,16 @@ static const struct key keys[] = {
 	{ "BlockASN", parse_asn_list, .expect = "AS numbers", .may_be_empty = true },
 	{ "AllowASN", parse_asn_list, .expect = "AS numbers", .may_be_empty = true },
 	{ "ASNAction", parse_action, .actions = BLOCKING, .off = FIELD(asn_action) },
+	{ "CrowdSecURL", parse_crowdsec_url, .expect = "an http:// or https:// URL",
+	  .may_be_empty = true },
+	{ "CrowdSecAPIKeyFile", parse_crowdsec_key_file, .expect = "an absolute path",
+	  .may_be_empty = true },
+	{ "CrowdSecTLSCA", parse_crowdsec_tls_ca, .expect = "an absolute path",
+	  .may_be_empty = true },
+	{ "CrowdSecInterval", parse_crowdsec_interval, .expect = "a duration (1s-1h)" },
+	{ "CrowdSecScopes", parse_crowdsec_scopes, .choices = crowdsec_scopes,
+	  .may_be_empty = true },
+	{ "CrowdSecAction", parse_crowdsec_action, .expect = "TYPE:ACTION pairs" },
 };
 
 #define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -971,6 +1150,10 @@ void geofw_conf_defaults(struct geofw_conf *c)
 	c->fleet_scope = GEOFW_FLEET_SCOPE_FLEET;
 	c->fleet_replicas = 3;
 	c->asn_action = GEOFW_ACT_DROP;
+	c->crowdsec_interval = 10;
+	c->crowdsec_scopes = GEOFW_CS_SCOPE_IP | GEOFW_CS_SCOPE_RANGE | GEOFW_CS_SCOPE_COUNTRY |
+			     GEOFW_CS_SCOPE_AS;
+	crowdsec_action_defaults(c);
 }
 
 int geofw_conf_parse_buf(const char *buf, size_t len, const char *name,
@@ -1033,6 +1216,8 @@ int geofw_conf_parse_buf(const char *buf, size_t len, const char *name,
 
 	if (!r)
 		r = check_fleet(&p);
+	if (!r)
+		r = check_crowdsec(&p);
 	if (!r)
 		*c = *tmp;
 	free(tmp);

@@ -40,6 +40,9 @@
 #define GEOFW_CONF_FLEET_URL_LEN	256	/* 255 bytes + NUL each */
 #define GEOFW_CONF_FLEET_BUCKET_LEN	64	/* 63 characters + NUL */
 #define GEOFW_CONF_FLEET_USER_LEN	128	/* 127 bytes + NUL */
+#define GEOFW_CONF_URL_LEN		512	/* CrowdSecURL: 511 bytes + NUL */
+#define GEOFW_CONF_MAX_CS_ACTIONS	8	/* decision types of CrowdSecAction */
+#define GEOFW_CONF_CS_TYPE_LEN		32	/* 31 characters + NUL */
 
 enum geofw_xdp_mode {
 	GEOFW_XDP_AUTO		= 0,	/* native, falling back to generic */
@@ -118,6 +121,29 @@ struct geofw_conf {
 	char fleet_tls_ca[PATH_MAX];
 	int fleet_scope;			/* enum geofw_fleet_scope */
 	int fleet_replicas;			/* 1-5 */
+	/* CrowdSec bouncer (crowdsec.c): crowdsec_url "" = off.  The key
+	 * file is required with the URL (read at each start and reload). */
+	char crowdsec_url[GEOFW_CONF_URL_LEN];
+	char crowdsec_key_file[PATH_MAX];
+	char crowdsec_tls_ca[PATH_MAX];		/* "" = the system's CA store */
+	__u32 crowdsec_interval;		/* seconds between pulls, 1-3600 */
+	unsigned int crowdsec_scopes;		/* GEOFW_CS_SCOPE_* bits */
+	/* CrowdSecAction: the action of each decision type ("ban" and
+	 * "captcha" always there, the file's own in its order after them);
+	 * a decision of any other type is refused. */
+	struct {
+		char type[GEOFW_CONF_CS_TYPE_LEN];
+		int action;			/* drop, reject, http403, log */
+	} crowdsec_actions[GEOFW_CONF_MAX_CS_ACTIONS];
+	int n_crowdsec_actions;
+};
+
+/* CrowdSecScopes, in the order LAPI's scopes= parameter takes them. */
+enum {
+	GEOFW_CS_SCOPE_IP	= 1u << 0,
+	GEOFW_CS_SCOPE_RANGE	= 1u << 1,
+	GEOFW_CS_SCOPE_COUNTRY	= 1u << 2,
+	GEOFW_CS_SCOPE_AS	= 1u << 3,
 };
 
 enum geofw_fleet_scope {

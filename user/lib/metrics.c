@@ -244,6 +244,64 @@ static void render_dataplane(struct text *t, const struct geofw_counters *c)
 	}
 }
 
+/* One series per rule source of the table (bounded: GEOFW_METRICS_MAX_SOURCES). */
+static void source_series(struct text *t, const char *metric, const char *name)
+{
+	put(t, "%s{source=\"", metric);
+	put_label(t, name);
+	put(t, "\"} ");
+}
+
+static void render_sources(struct text *t, const struct geofw_metrics_info *in)
+{
+	size_t i, n = in->n_sources < GEOFW_METRICS_MAX_SOURCES ? in->n_sources
+							       : GEOFW_METRICS_MAX_SOURCES;
+
+	if (!n)
+		return;
+	family(t, "geofw_source_rules", "gauge",
+	       "Rules of the source in force (crowdsec, feed:NAME, fail2ban, ...).");
+	for (i = 0; i < n; i++) {
+		source_series(t, "geofw_source_rules", in->sources[i].name);
+		put(t, "%zu\n", in->sources[i].rules);
+	}
+	family(t, "geofw_source_up", "gauge",
+	       "1 when the source's last fetch worked; 0 while it fails (its rules stay in "
+	       "force until they expire; fwctl status says why).");
+	for (i = 0; i < n; i++) {
+		source_series(t, "geofw_source_up", in->sources[i].name);
+		put(t, "%d\n", in->sources[i].up ? 1 : 0);
+	}
+	family(t, "geofw_source_last_success_seconds", "gauge",
+	       "When the source was last fetched and applied (UNIX time); 0: not since "
+	       "geofwd started.");
+	for (i = 0; i < n; i++) {
+		source_series(t, "geofw_source_last_success_seconds", in->sources[i].name);
+		put(t, "%lld\n", (long long)in->sources[i].last_success);
+	}
+	family(t, "geofw_source_errors_total", "counter",
+	       "Failed fetches of the source (unreachable, HTTP error, not the format) since "
+	       "geofwd started.");
+	for (i = 0; i < n; i++) {
+		source_series(t, "geofw_source_errors_total", in->sources[i].name);
+		put(t, "%lu\n", in->sources[i].errors);
+	}
+	family(t, "geofw_source_entries_refused_total", "counter",
+	       "Entries of the source refused (bad address, duration, scope or type) since "
+	       "geofwd started; the rest of the answer is applied.");
+	for (i = 0; i < n; i++) {
+		source_series(t, "geofw_source_entries_refused_total", in->sources[i].name);
+		put(t, "%lu\n", in->sources[i].refused);
+	}
+	family(t, "geofw_source_entries_unsupported_total", "counter",
+	       "Entries of the source geofw cannot enforce yet (e.g. CrowdSec AS decisions) "
+	       "since geofwd started.");
+	for (i = 0; i < n; i++) {
+		source_series(t, "geofw_source_entries_unsupported_total", in->sources[i].name);
+		put(t, "%lu\n", in->sources[i].unsupported);
+	}
+}
+
 static void render_daemon(struct text *t, const struct geofw_metrics_info *in)
 {
 	const struct {
@@ -360,6 +418,7 @@ static void render_daemon(struct text *t, const struct geofw_metrics_info *in)
 	       "it started.");
 	put(t, "geofw_droplog_samples_total %lu\n", in->drop_log_samples);
 
+	render_sources(t, in);
 	if (!in->fleet_configured)
 		return;
 	family(t, "geofw_fleet_connected", "gauge",

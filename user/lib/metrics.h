@@ -13,7 +13,8 @@
  * events are fixed enums, countries are at most GEOFW_MAX_COUNTRIES (those
  * with traffic only), rules are the GEOFW_METRICS_TOP_RULES with the most
  * hits, ASes those with a rule (at most 254 per slot, two slots),
- * interfaces those configured.  GEOFW_METRICS_MAX holds the largest
+ * interfaces those configured, rule sources at most GEOFW_METRICS_MAX_SOURCES.
+ * GEOFW_METRICS_MAX holds the largest
  * text that can come out (tests/unit/metrics.c renders it).
  */
 #ifndef GEOFW_METRICS_H
@@ -29,7 +30,8 @@
 #define GEOFW_METRICS_TOP_RULES		20
 #define GEOFW_METRICS_MAX_IFACES	32
 #define GEOFW_METRICS_IFNAMSIZ		16
-#define GEOFW_METRICS_MAX		(256 * 1024)	/* bytes of text, at most */
+#define GEOFW_METRICS_MAX_SOURCES	64
+#define GEOFW_METRICS_MAX		(384 * 1024)	/* bytes of text, at most */
 #define GEOFW_METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
 /* A snapshot of the data plane's counters, summed over CPUs. */
@@ -81,6 +83,18 @@ struct geofw_metrics_iface {
 	bool responder;		/* the TC responder is attached */
 };
 
+/* One rule source that geofwd fetches or is fed by (crowdsec, feed:NAME,
+ * fail2ban): the geofw_source_* families, one series per source. */
+struct geofw_metrics_source {
+	const char *name;
+	size_t rules;				/* in force */
+	bool up;				/* the last fetch worked */
+	time_t last_success;			/* 0: none since geofwd started */
+	unsigned long errors;			/* failed fetches since start */
+	unsigned long refused;			/* entries refused since start */
+	unsigned long unsupported;		/* entries not enforceable yet */
+};
+
 /* What only the daemon knows. */
 struct geofw_metrics_info {
 	time_t start_time;			/* geofwd's start, UNIX seconds */
@@ -122,6 +136,10 @@ struct geofw_metrics_info {
 	long long fleet_revision;		/* last bucket revision applied */
 	long long fleet_seconds_since_update;	/* -1: none applied since start */
 	size_t fleet_pending;			/* changes the bucket does not have */
+
+	/* Rule sources (fetcher.c); at most GEOFW_METRICS_MAX_SOURCES. */
+	const struct geofw_metrics_source *sources;
+	size_t n_sources;
 };
 
 /*

@@ -1610,8 +1610,8 @@ static int source_rows(struct geofw_store *st, const char *source, int kind,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int k = sqlite3_column_int(s, 0);
 
-		if (kind && k != kind)
-			continue;
+		if ((kind && k != kind) || k == GEOFW_RULE_BLOCK_COUNTRY)
+			continue;	/* no prefix: geofw_store_country_block_*() */
 		if (*n == cap) {
 			void *p = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
 
@@ -1723,6 +1723,181 @@ int geofw_store_replace_source_asn(struct geofw_store *st, const char *source,
 	return geofw_store_add(st, rules, n, 0, NULL, err, errlen);
 }
 
+/* ---- countries blocked by a source -------------------------------------------------- */
+
+static int country_block_put(struct geofw_store *st, const struct geofw_rule *r, __u64 now)
+{
+	const char *code = geofw_country_code(r->country);
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "INSERT INTO rules(kind,family,addr,plen,source,prefix,"
+				"action,rule_id,expires,comment,uid,pid,created) "
+				"VALUES(6,0,?1,0,?2,?1,?3,0,?4,?5,?6,?7,?8) "
+				"ON CONFLICT DO UPDATE SET action=excluded.action,"
+				"expires=excluded.expires,comment=excluded.comment,uid=excluded.uid,"
+				"pid=excluded.pid,created=excluded.created", -1, &s, NULL);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, code, 2, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, r->source, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, r->action);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)r->expires);
+	sqlite3_bind_text(s, 5, r->comment ? r->comment : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, r->uid);
+	sqlite3_bind_int64(s, 7, r->pid);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)(r->created ? r->created : now));
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sqlite3_errcode(st->db);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int check_country_block(const struct geofw_rule *r, char *err, size_t errlen)
+{
+	if (!r->country || !geofw_country_code(r->country))
+		return geofw_errf(err, errlen, -EINVAL, "invalid country id %u", r->country);
+	if (r->action == GEOFW_ACT_PASS || r->action >= GEOFW_ACT_MAX)
+		return geofw_errf(err, errlen, -EINVAL, "%s: invalid action %u",
+				  geofw_country_code(r->country), r->action);
+	if (!r->source || geofw_store_check_text(r->source, strlen(r->source),
+						 GEOFW_STORE_SOURCE_MAX, "source", err, errlen))
+		return -EINVAL;
+	if (r->comment && geofw_store_check_text(r->comment, strlen(r->comment),
+						 GEOFW_STORE_COMMENT_MAX, "comment", err, errlen))
+		return -EINVAL;
+	return 0;
+}
+
+int geofw_store_country_block_set(struct geofw_store *st, const struct geofw_rule *r,
+				  char *err, size_t errlen)
+{
+	int ret, rc;
+
+	if ((ret = need_txn(st, err, errlen)) || (ret = check_country_block(r, err, errlen)))
+		return ret;
+	if ((rc = country_block_put(st, r, (__u64)time(NULL))))
+		return sql_fail(st, rc, "cannot write a country block", err, errlen);
+	st->counts_ok = false;
+	return 0;
+}
+
+/* Remove the source's country blocks: of code, or every one (NULL).  The
+ * number removed, or -errno. */
+static int country_blocks_del(struct geofw_store *st, const char *source, const char *code,
+			      char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc, n;
+
+	rc = sqlite3_prepare_v2(st->db, "DELETE FROM rules WHERE kind=6 AND source=?1 AND "
+				"(?2 IS NULL OR (family=0 AND addr=?2 AND plen=0))", -1, &s, NULL);
+	if (rc)
+		return sql_fail(st, rc, "cannot delete country blocks", err, errlen);
+	sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+	if (code)
+		sqlite3_bind_text(s, 2, code, 2, SQLITE_STATIC);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sqlite3_errcode(st->db);
+	n = sqlite3_changes(st->db);
+	sqlite3_finalize(s);
+	if (rc)
+		return sql_fail(st, rc, "cannot delete country blocks", err, errlen);
+	st->counts_ok = false;
+	return n;
+}
+
+int geofw_store_country_block_del(struct geofw_store *st, const char *source, __u8 country,
+				  char *err, size_t errlen)
+{
+	const char *code = geofw_country_code(country);
+	int ret;
+
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	if (!code)
+		return geofw_errf(err, errlen, -EINVAL, "invalid country id %u", country);
+	return country_blocks_del(st, source, code, err, errlen);
+}
+
+static void country_blocks(struct geofw_store *st, const char *source, __u64 now,
+			   __u8 action[GEOFW_MAX_COUNTRIES]);
+
+int geofw_store_country_block_replace(struct geofw_store *st, const char *source,
+				      const struct geofw_rule *r, size_t n, size_t *removed,
+				      char *err, size_t errlen)
+{
+	__u8 had[GEOFW_MAX_COUNTRIES];
+	__u64 now = (__u64)time(NULL);
+	size_t i, j;
+	int ret, rc, before;
+
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	for (i = 0; i < n; i++) {
+		if ((ret = check_country_block(&r[i], err, errlen)))
+			return ret;
+		if (strcmp(r[i].source, source))
+			return geofw_errf(err, errlen, -EINVAL, "%s: source %s in a set of %s",
+					  geofw_country_code(r[i].country), r[i].source, source);
+		for (j = 0; j < i; j++)
+			if (r[j].country == r[i].country)
+				return geofw_errf(err, errlen, -EINVAL, "%s listed twice",
+						  geofw_country_code(r[i].country));
+	}
+	/* Which countries the source had, to tell how many leave the set. */
+	country_blocks(st, source, 0, had);
+	if ((before = country_blocks_del(st, source, NULL, err, errlen)) < 0)
+		return before;
+	for (i = 0; i < n; i++) {
+		if ((rc = country_block_put(st, &r[i], now)))
+			return sql_fail(st, rc, "cannot write a country block", err, errlen);
+		had[r[i].country] = 0;
+	}
+	if (removed)
+		for (*removed = 0, i = 0; i < GEOFW_MAX_COUNTRIES; i++)
+			*removed += had[i] != 0;
+	return 0;
+}
+
+/* By country id, the strictest action of the rows of source (NULL: any)
+ * not expired at now (0: expired ones too). */
+static void country_blocks(struct geofw_store *st, const char *source, __u64 now,
+			   __u8 action[GEOFW_MAX_COUNTRIES])
+{
+	sqlite3_stmt *s;
+
+	memset(action, 0, GEOFW_MAX_COUNTRIES);
+	if (sqlite3_prepare_v2(st->db, "SELECT addr,action FROM rules WHERE kind=6 AND "
+			       "(?1=0 OR expires=0 OR expires>?1) AND (?2 IS NULL OR source=?2)",
+			       -1, &s, NULL))
+		return;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	if (source)
+		sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *a = (const char *)sqlite3_column_text(s, 0);
+		char code[3] = "";
+		int id, act = sqlite3_column_int(s, 1);
+
+		if (!a || sqlite3_column_bytes(s, 0) != 2 || act <= GEOFW_ACT_PASS ||
+		    act >= GEOFW_ACT_MAX)
+			continue;
+		memcpy(code, a, 2);
+		id = geofw_country_id(code);
+		if (id <= 0 || id >= GEOFW_MAX_COUNTRIES)
+			continue;
+		/* Strictest first: drop (1) < reject < http403 < log. */
+		if (!action[id] || act < action[id])
+			action[id] = (__u8)act;
+	}
+	sqlite3_finalize(s);
+}
+
+void geofw_store_country_blocks(struct geofw_store *st, __u64 now,
+				__u8 action[GEOFW_MAX_COUNTRIES])
+{
+	country_blocks(st, NULL, now ? now : 1, action);
+}
+
 long geofw_store_del_source(struct geofw_store *st, const char *source,
 			    struct geofw_kdiff *diff, char *err, size_t errlen)
 {
@@ -1766,6 +1941,9 @@ long geofw_store_del_source(struct geofw_store *st, const char *source,
 		}
 	}
 	free(old);
+	if ((ret = country_blocks_del(st, source, NULL, err, errlen)) < 0)
+		return ret;
+	listed += ret;
 	/* The list's shared id goes with its last row. */
 	s = stmt(st, S_SRC_ID);
 	sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
@@ -2044,7 +2222,7 @@ int geofw_store_for_each_rule(struct geofw_store *st, int kind, const char *sour
 		struct geofw_rule r = {};
 
 		r.kind = sqlite3_column_int(s, 0);
-		if (r.kind == GEOFW_RULE_COUNTRY) {
+		if (r.kind == GEOFW_RULE_COUNTRY || r.kind == GEOFW_RULE_BLOCK_COUNTRY) {
 			const char *code = (const char *)sqlite3_column_text(s, 12);
 			int id = code ? geofw_country_id(code) : -1;
 
@@ -2157,6 +2335,26 @@ void geofw_store_counts(struct geofw_store *st, struct geofw_store_counts *out)
 		st->counts.rows += st->lists[i].n;
 	st->counts_ok = !st->depth;
 	*out = st->counts;
+}
+
+size_t geofw_store_count_source(struct geofw_store *st, const char *source, __u64 now)
+{
+	sqlite3_stmt *s;
+	size_t n = 0;
+	int idx;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM rules WHERE source=?1 AND kind<>3 "
+			       "AND (expires=0 OR expires>?2)", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			n = (size_t)sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	idx = find_list(st, source);
+	if (idx >= 0 && (!st->lists[idx].expires || st->lists[idx].expires > now))
+		n += st->lists[idx].n;
+	return n;
 }
 
 /* ---- maintenance ----------------------------------------------------------------- */

@@ -66,6 +66,10 @@ enum geofw_rule_kind {
 	GEOFW_RULE_COUNTRY	= 3,
 	GEOFW_RULE_BLOCK_ASN	= 4,	/* an AS blocked with an action */
 	GEOFW_RULE_ALLOW_ASN	= 5,	/* an AS let through (before IP blocks) */
+	/* A country blocked by a source for a while (CrowdSec country
+	 * decisions): keyed by country and source, with action and expiry;
+	 * see geofw_store_country_block_set(). */
+	GEOFW_RULE_BLOCK_COUNTRY = 6,
 };
 
 /* Source names the store refuses: "config" stands for geofw.conf's own
@@ -212,6 +216,30 @@ int geofw_store_replace_source_asn(struct geofw_store *st, const char *source,
  */
 int geofw_store_for_each_asn(struct geofw_store *st, __u64 now,
 			     int (*fn)(const struct geofw_rule *r, void *ctx), void *ctx);
+/*
+ * Countries blocked by a source (kind BLOCK_COUNTRY): rows keyed by country
+ * and source, with action (drop..log), expiry and comment.  They change no
+ * kernel diff: geofwd lays geofw_store_country_blocks() over the country
+ * policy (a blocked country is blocked whatever the policy says) after each
+ * change and sweep.  Expired rows go with geofw_store_sweep(), and with the
+ * source in geofw_store_del_source().  Inside a transaction.
+ *
+ * set: add or replace the row of (r->country, r->source).  del: remove it;
+ * the number removed (0: there was none, not an error) or -errno.
+ * replace: the source's rows become exactly r[] (one per country), in one
+ * go; *removed gets how many left.
+ */
+int geofw_store_country_block_set(struct geofw_store *st, const struct geofw_rule *r,
+				  char *err, size_t errlen);
+int geofw_store_country_block_del(struct geofw_store *st, const char *source, __u8 country,
+				  char *err, size_t errlen);
+int geofw_store_country_block_replace(struct geofw_store *st, const char *source,
+				      const struct geofw_rule *r, size_t n, size_t *removed,
+				      char *err, size_t errlen);
+/* By country id: the strictest action of its rows not expired at now,
+ * 0 (GEOFW_ACT_PASS) for a country without any. */
+void geofw_store_country_blocks(struct geofw_store *st, __u64 now,
+				__u8 action[GEOFW_MAX_COUNTRIES]);
 
 /* Remove every row of source (its list too); the number removed or -errno. */
 long geofw_store_del_source(struct geofw_store *st, const char *source,
@@ -244,6 +272,9 @@ int geofw_store_set_countries(struct geofw_store *st, const struct geofw_store_c
 			      __u32 uid, __s32 pid, char *err, size_t errlen);
 
 void geofw_store_counts(struct geofw_store *st, struct geofw_store_counts *out);
+/* Rules of source not expired at now (an imported list's prefixes
+ * included; the country policy not): for the status of a source. */
+size_t geofw_store_count_source(struct geofw_store *st, const char *source, __u64 now);
 /* Copy the WAL into the database file when no transaction is open (geofwd
  * calls it once the answers are sent, so no client waits for it). */
 int geofw_store_checkpoint(struct geofw_store *st);
