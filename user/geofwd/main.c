@@ -26,6 +26,7 @@
 
 #include "cmd.h"
 #include "ctl.h"
+#include "feeds.h"
 #include "fetcher.h"
 #include "fleet.h"
 #include "geofwd.h"
@@ -547,6 +548,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	gfwd_fleet_wait_synced(&d, 10000);
+	gfwd_feeds_sync(&d);
 	log_info("ready: %d interface(s), pins in %s, control socket %s", d.n_ifaces,
 		 d.pin_dir, d.conf.socket_path);
 	sd_notify("READY=1\nSTATUS=enforcing");

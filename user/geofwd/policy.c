@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "countries.h"
+#include "feeds.h"
 #include "fleet.h"
 #include "geofwd.h"
 
@@ -554,6 +555,7 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 		log_info("reload: Fleet settings changed: fleet restarted");
 		gfwd_fleet_start(d);
 	}
+	gfwd_feeds_sync(d);
 	d->db_rewatch |= db_changed;
 	geofw_log_set_level(d->conf.log_level);
 	gfwd_apply_kernel_config(d);
