@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cmd.h"
@@ -148,9 +149,30 @@ static int feed_fetch(void *ctx, const volatile int *cancel, void **result, char
 		*result = res;
 		return 0;
 	}
-	o.if_none_match = inm;
-	o.if_modified_since = ims;
 	geofw_http_url_for_log(fd->url, url, sizeof(url));
+	if (fd->f.url[0] == '/') {
+		/* A local file's validator is its identity and mtime to the
+		 * nanosecond: curl's If-Modified-Since on file:// compares whole
+		 * seconds, and a file replaced within one would be missed. */
+		struct stat st;
+
+		if (stat(fd->f.url, &st)) {
+			ret = -errno;
+			free(res);
+			return geofw_errf(err, errlen, ret, "%s: %s", fd->f.url, strerror(-ret));
+		}
+		snprintf(res->etag, sizeof(res->etag), "file:%llx-%llx-%lld.%09ld",
+			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+			 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+		if (!strcmp(res->etag, inm)) {
+			res->not_modified = true;
+			*result = res;
+			return 0;
+		}
+	} else {
+		o.if_none_match = inm;
+		o.if_modified_since = ims;
+	}
 	ret = geofw_http_get(fd->url, &o, &r, err, errlen);
 	if (!ret && r.not_modified) {
 		res->not_modified = true;
@@ -161,8 +183,11 @@ static int feed_fetch(void *ctx, const volatile int *cancel, void **result, char
 							  &res->list, err, errlen);
 		if (!ret)
 			ret = check_list(fd, &res->list, url, err, errlen);
-		snprintf(res->etag, sizeof(res->etag), "%s", r.etag);
-		snprintf(res->last_modified, sizeof(res->last_modified), "%s", r.last_modified);
+		if (o.flags != GEOFW_HTTP_ALLOW_FILE) {
+			snprintf(res->etag, sizeof(res->etag), "%s", r.etag);
+			snprintf(res->last_modified, sizeof(res->last_modified), "%s",
+				 r.last_modified);
+		}
 	}
 	geofw_http_result_free(&r);
 	if (ret) {

@@ -210,9 +210,24 @@ int geofw_http_get(const char *url, const struct geofw_http_opts *opts,
 		}
 		hdrs = n;
 	}
-	if (o->if_modified_since && o->if_modified_since[0]) {
-		/* curl sends it for HTTP and compares it with the mtime for
-		 * file://; a date it cannot read is not sent (a full fetch). */
+	if (o->if_modified_since && o->if_modified_since[0] && !is_file) {
+		/* A header of our own, not CURLOPT_TIMECONDITION: with that,
+		 * curl also drops the body of a 200 whose Last-Modified is not
+		 * newer (a file replaced within the second of the last fetch),
+		 * and only the server may say 304. */
+		char h[GEOFW_HTTP_DATE_MAX + 32];
+		struct curl_slist *n;
+
+		snprintf(h, sizeof(h), "If-Modified-Since: %s", o->if_modified_since);
+		if (!(n = curl_slist_append(hdrs, h))) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "out of memory (%s)", shown);
+			goto out;
+		}
+		hdrs = n;
+	} else if (o->if_modified_since && o->if_modified_since[0]) {
+		/* curl compares it with the file's mtime; a date it cannot
+		 * read is not used (a full read). */
 		time_t t = curl_getdate(o->if_modified_since, NULL);
 
 		if (t > 0) {
