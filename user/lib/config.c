@@ -856,7 +856,7 @@ static int parse_feed(struct parser *p, char *val)
 
 	w = next_word(&cursor);
 	if (!w)
-		return fail(p, "missing feed name");
+		return 0;	/* "Feed =": none (the shipped file's line) */
 	if (strlen(w) >= sizeof(f.name))
 		return fail(p, "name longer than %zu characters", sizeof(f.name) - 1);
 	for (i = 0; w[i]; i++)
@@ -1013,7 +1013,7 @@ static const struct key keys[] = {
 	{ "AllowASN", parse_asn_list, .expect = "AS numbers", .may_be_empty = true },
 	{ "ASNAction", parse_action, .actions = BLOCKING, .off = FIELD(asn_action) },
 	{ "Feed", parse_feed, .expect = "NAME URL-or-FILE [every DURATION] [action ACTION] "
-	  "[format plain|spamhaus|netset|csv] [column N]", .repeat = true },
+	  "[format plain|spamhaus|netset|csv] [column N]", .may_be_empty = true, .repeat = true },
 	{ "FeedMinPrefixV4", parse_feed_min_prefix4, .expect = "a prefix length 1-32" },
 	{ "FeedMinPrefixV6", parse_feed_min_prefix6, .expect = "a prefix length 1-128" },
 	{ "FeedMaxEntries", parse_feed_max_entries, .expect = "a number 1-2000000" },
