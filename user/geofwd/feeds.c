@@ -67,6 +67,7 @@ struct feed {
 };
 
 struct feed_result {
+	double fetch_s;		/* transfer and parse */
 	bool skipped;		/* not due yet (a restart): nothing fetched */
 	bool not_modified;	/* 304, or a file not modified since */
 	struct geofw_importlist list;
@@ -81,6 +82,14 @@ static int n_running;
 static const char *format_name(const struct geofw_conf_feed *f)
 {
 	return geofw_list_format_name(f->format);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- worker --------------------------------------------------------------------- */
@@ -133,6 +142,7 @@ static int feed_fetch(void *ctx, const volatile int *cancel, void **result, char
 	char inm[GEOFW_HTTP_ETAG_MAX], ims[GEOFW_HTTP_DATE_MAX], url[256];
 	struct geofw_http_result r;
 	struct feed_result *res;
+	double t0 = mono();
 	time_t not_before;
 	int ret;
 
@@ -195,6 +205,7 @@ static int feed_fetch(void *ctx, const volatile int *cancel, void **result, char
 		free(res);
 		return ret;
 	}
+	res->fetch_s = mono() - t0;
 	*result = res;
 	return 0;
 }
@@ -464,6 +475,8 @@ static long feed_apply(struct gfwd *d, void *ctx, int ret, void *result, const c
 		snprintf(fd->held_lm, sizeof(fd->held_lm), "%s", res->last_modified);
 		ret = apply_held(d, fd, "the next fetch agreed", msg, sizeof(msg));
 	} else {
+		double t0 = mono();
+
 		ret = replace_set(d, fd, &res->list, res->etag, res->last_modified, true,
 				  &removed, msg, sizeof(msg));
 		if (!ret) {
@@ -471,8 +484,10 @@ static long feed_apply(struct gfwd *d, void *ctx, int ret, void *result, const c
 				log_info("feed %s: the set held back is dropped: this fetch passed "
 					 "the guard", fd->f.name);
 			hold_clear(fd, s);
-			log_info("feed %s: %zu entries in force (%zu removed, %zu duplicates)",
-				 fd->f.name, res->list.n, removed, res->list.duplicates);
+			log_info("feed %s: %zu entries in force (%zu removed, %zu duplicates; "
+				 "fetched and parsed in %.3f s, replaced in %.3f s)", fd->f.name,
+				 res->list.n, removed, res->list.duplicates, res->fetch_s,
+				 mono() - t0);
 		}
 	}
 	if (ret < 0) {
