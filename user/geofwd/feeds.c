@@ -730,6 +730,19 @@ static void when(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "%s%lldh%s", *dir ? "" : "in ", s / 3600, dir);
 }
 
+/* "12h", "90m", "45s": as the interval was most likely written. */
+static void interval_str(__u32 s, char *buf, size_t len)
+{
+	if (s % 86400 == 0)
+		snprintf(buf, len, "%ud", s / 86400);
+	else if (s % 3600 == 0)
+		snprintf(buf, len, "%uh", s / 3600);
+	else if (s % 60 == 0)
+		snprintf(buf, len, "%um", s / 60);
+	else
+		snprintf(buf, len, "%us", s);
+}
+
 static int feed_list(struct gfwd *d, bool json, struct geofw_ctl_writer *w, char *err,
 		     size_t errlen)
 {
@@ -744,7 +757,7 @@ static int feed_list(struct gfwd *d, bool json, struct geofw_ctl_writer *w, char
 	for (i = 0; i < d->conf.n_feeds; i++) {
 		struct feed *fd = feed_find(d, d->conf.feeds[i].name, &job);
 		const struct gfwd_source *s;
-		char a[32], b[32], c[32];
+		char a[32], b[32], c[32], e[16];
 		size_t entries;
 
 		if (!fd)
@@ -762,9 +775,10 @@ static int feed_list(struct gfwd *d, bool json, struct geofw_ctl_writer *w, char
 		}
 		when(s ? s->last_success : 0, a, sizeof(a));
 		when(fd->next_fetch, b, sizeof(b));
-		geofw_ctl_writef(w, "feed %s: %s (%s, every %us, action %s)\n"
+		interval_str(fd->f.every, e, sizeof(e));
+		geofw_ctl_writef(w, "feed %s: %s (%s, every %s, action %s)\n"
 				 "  entries in force: %zu, last success %s, next fetch %s",
-				 fd->f.name, fd->f.url, format_name(&fd->f), fd->f.every,
+				 fd->f.name, fd->f.url, format_name(&fd->f), e,
 				 geofw_action_name(fd->f.action), entries, a,
 				 fd->next_fetch <= time(NULL) ? "now" : b);
 		if (s && s->refused)
