@@ -296,20 +296,6 @@ static void load_state(struct gfwd *d, struct feed *fd, struct gfwd_source *s)
 
 /* ---- apply (main thread) ----------------------------------------------------------- */
 
-static int commit_or_undo(struct gfwd *d, struct geofw_kdiff *diff, int err, char *msg,
-			  size_t len)
-{
-	if (!err)
-		err = gfwd_rules_apply(d, diff, msg, len);
-	if (!err)
-		err = geofw_store_commit(d->store, msg, len);
-	if (err) {
-		geofw_store_rollback(d->store);
-		gfwd_rules_restore(d, diff);
-	}
-	return err;
-}
-
 static void hold_clear(struct feed *fd, struct gfwd_source *s)
 {
 	geofw_importlist_free(&fd->held);
@@ -368,7 +354,7 @@ static int replace_set(struct gfwd *d, struct feed *fd, struct geofw_importlist 
 	}
 	if (!ret)
 		ret = save_state(d, fd, etag, lm, err, errlen);
-	ret = commit_or_undo(d, &diff, ret, err, errlen);
+	ret = gfwd_commit_or_undo(d, &diff, ret, err, errlen);
 	geofw_kdiff_free(&diff);
 	if (ret)
 		return ret;
@@ -584,7 +570,7 @@ static void feed_drop(struct gfwd *d, const char *source)
 		goto fail;
 	n = geofw_store_del_source(d->store, source, &diff, msg, sizeof(msg));
 	ret = n < 0 ? (int)n : geofw_store_set_text(d->store, source, NULL, msg, sizeof(msg));
-	ret = commit_or_undo(d, &diff, ret, msg, sizeof(msg));
+	ret = gfwd_commit_or_undo(d, &diff, ret, msg, sizeof(msg));
 	geofw_kdiff_free(&diff);
 	if (ret)
 		goto fail;

@@ -158,6 +158,20 @@ void gfwd_rules_restore(struct gfwd *d, struct geofw_kdiff *diff)
 			geofw_store_path(d->store));
 }
 
+int gfwd_commit_or_undo(struct gfwd *d, struct geofw_kdiff *diff, int err, char *msg,
+			size_t len)
+{
+	if (!err)
+		err = gfwd_rules_apply(d, diff, msg, len);
+	if (!err)
+		err = geofw_store_commit(d->store, msg, len);
+	if (err) {
+		geofw_store_rollback(d->store);
+		gfwd_rules_restore(d, diff);
+	}
+	return err;
+}
+
 /* Start: the pinned maps may hold the rules of an earlier run; change only
  * what differs, so enforcement never pauses. */
 int gfwd_sync_rules(struct gfwd *d)

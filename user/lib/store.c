@@ -1964,10 +1964,12 @@ int geofw_store_checkpoint(struct geofw_store *st)
 
 /* ---- fleet: applied revision and the outbox ------------------------------------- */
 
-int geofw_store_get_setting(struct geofw_store *st, const char *key, long long *value)
+/* The statement on key's row (the caller reads column 0 and finalizes);
+ * -ENOENT when there is none. */
+static int setting_row(struct geofw_store *st, const char *key, sqlite3_stmt **out)
 {
 	sqlite3_stmt *s;
-	int rc, ret = -ENOENT;
+	int rc;
 
 	rc = sqlite3_prepare_v2(st->db, "SELECT value FROM settings WHERE key=?1", -1, &s, NULL);
 	if (rc)
@@ -1975,13 +1977,23 @@ int geofw_store_get_setting(struct geofw_store *st, const char *key, long long *
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		*value = sqlite3_column_int64(s, 0);
-		ret = 0;
-	} else if (rc != SQLITE_DONE) {
-		ret = sql_errno(rc);
+		*out = s;
+		return 0;
 	}
 	sqlite3_finalize(s);
-	return ret;
+	return rc == SQLITE_DONE ? -ENOENT : sql_errno(rc);
+}
+
+int geofw_store_get_setting(struct geofw_store *st, const char *key, long long *value)
+{
+	sqlite3_stmt *s;
+	int ret = setting_row(st, key, &s);
+
+	if (ret)
+		return ret;
+	*value = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return 0;
 }
 
 int geofw_store_set_setting(struct geofw_store *st, const char *key, long long value,
@@ -2000,23 +2012,19 @@ int geofw_store_set_setting(struct geofw_store *st, const char *key, long long v
  * leading "t:" that no number has. */
 int geofw_store_get_text(struct geofw_store *st, const char *key, char **value)
 {
+	const char *t;
 	sqlite3_stmt *s;
-	int rc, ret = -ENOENT;
+	int ret;
 
 	*value = NULL;
-	rc = sqlite3_prepare_v2(st->db, "SELECT value FROM settings WHERE key=?1", -1, &s, NULL);
-	if (rc)
-		return sql_errno(rc);
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(s, 0);
-
-		if (t && !strncmp(t, "t:", 2))
-			ret = (*value = strdup(t + 2)) ? 0 : -ENOMEM;
-	} else if (rc != SQLITE_DONE) {
-		ret = sql_errno(rc);
-	}
+	ret = setting_row(st, key, &s);
+	if (ret)
+		return ret;
+	t = (const char *)sqlite3_column_text(s, 0);
+	if (t && !strncmp(t, "t:", 2))
+		ret = (*value = strdup(t + 2)) ? 0 : -ENOMEM;
+	else
+		ret = -ENOENT;	/* a number: not a text */
 	sqlite3_finalize(s);
 	return ret;
 }
