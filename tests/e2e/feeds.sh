@@ -91,7 +91,7 @@ check_fails refresh/unknown_feed fwctl feed refresh nosuchfeed
 # ---- 304: nothing changed, nothing replaced ----------------------------------------
 n_before=$(gets lab.txt)
 s_before=$(successes feed:lab)
-fwctl feed refresh lab >/dev/null
+expect_match notmod/refresh_json "$(fwctl -j feed refresh lab)" '"what":"refresh","feed":"lab"'
 check notmod/fetched wait_for 5 successes_above feed:lab "$s_before"
 check notmod/answered_304 grep -q '"GET /lab.txt HTTP/1.1" 304' "$ACCESS"
 expect_eq notmod/one_more_get "$(gets lab.txt)" $((n_before + 1))

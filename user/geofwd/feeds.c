@@ -716,6 +716,19 @@ static void when(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "%s%lldh%s", *dir ? "" : "in ", s / 3600, dir);
 }
 
+/* One JSON answer (takes the reference; NULL: out of memory). */
+static int put_doc(struct geofw_ctl_writer *w, json_t *doc, char *err, size_t errlen)
+{
+	char *line = doc ? geofw_json_line(doc) : NULL;
+
+	json_decref(doc);
+	if (!line)
+		return geofw_errf(err, errlen, GEOFW_CTL_REJECTED, "out of memory");
+	geofw_ctl_writef(w, "%s", line);
+	free(line);
+	return GEOFW_CTL_OK;
+}
+
 /* "12h", "90m", "45s": as the interval was most likely written. */
 static void interval_str(__u32 s, char *buf, size_t len)
 {
@@ -782,15 +795,8 @@ static int feed_list(struct gfwd *d, bool json, struct geofw_ctl_writer *w, char
 					 fd->held.n, fd->held_removed, fd->held_old, fd->f.name);
 		}
 	}
-	if (json) {
-		char *line = geofw_json_line(doc);
-
-		json_decref(doc);
-		if (!line)
-			return geofw_errf(err, errlen, GEOFW_CTL_REJECTED, "out of memory");
-		geofw_ctl_writef(w, "%s", line);
-		free(line);
-	}
+	if (json)
+		return put_doc(w, doc, err, errlen);
 	return GEOFW_CTL_OK;
 }
 
@@ -816,11 +822,10 @@ int gfwd_feed_command(struct gfwd *d, const struct geofw_cmd *cmd, bool json,
 		fd->next_fetch = time(NULL);
 		log_info("feed %s: refresh asked", fd->f.name);
 		if (json)
-			geofw_ctl_writef(w, "{\"ok\":true,\"what\":\"refresh\",\"feed\":\"%s\"}\n",
-					 fd->f.name);
-		else
-			geofw_ctl_writef(w, "ok: feed %s: fetch started (fwctl feed list shows how it "
-					 "went)\n", fd->f.name);
+			return put_doc(w, json_pack("{s:b,s:s,s:s}", "ok", 1, "what", "refresh",
+						    "feed", fd->f.name), err, errlen);
+		geofw_ctl_writef(w, "ok: feed %s: fetch started (fwctl feed list shows how it "
+				 "went)\n", fd->f.name);
 		return GEOFW_CTL_OK;
 	}
 	if (!fd->holding)
@@ -830,10 +835,9 @@ int gfwd_feed_command(struct gfwd *d, const struct geofw_cmd *cmd, bool json,
 	if (apply_held(d, fd, "confirmed with fwctl feed confirm", msg, sizeof(msg)))
 		return geofw_errf(err, errlen, GEOFW_CTL_REJECTED, "feed %s: %s", fd->f.name, msg);
 	if (json)
-		geofw_ctl_writef(w, "{\"ok\":true,\"what\":\"confirm\",\"feed\":\"%s\","
-				 "\"count\":%zu}\n", fd->f.name, n);
-	else
-		geofw_ctl_writef(w, "ok: feed %s: the held set of %zu entries is in force\n",
-				 fd->f.name, n);
+		return put_doc(w, json_pack("{s:b,s:s,s:s,s:I}", "ok", 1, "what", "confirm", "feed",
+					    fd->f.name, "count", (json_int_t)n), err, errlen);
+	geofw_ctl_writef(w, "ok: feed %s: the held set of %zu entries is in force\n", fd->f.name,
+			 n);
 	return GEOFW_CTL_OK;
 }
