@@ -67,6 +67,8 @@ struct key {
 	bool may_be_empty;
 	/* May be given on several lines, each adding one (Feed). */
 	bool repeat;
+	/* parse_uint: the range of an unsigned int stored at off. */
+	unsigned long min, max;
 };
 
 /* ---- messages ------------------------------------------------------------ */
@@ -925,33 +927,14 @@ static int parse_feed(struct parser *p, char *val)
 	return 0;
 }
 
-static int parse_feed_min_prefix4(struct parser *p, char *val)
+/* A number in the key's range into the unsigned int at its offset. */
+static int parse_uint(struct parser *p, char *val)
 {
 	unsigned long v;
 
-	if (parse_number(p, val, 1, 32, &v))
+	if (parse_number(p, val, p->key->min, p->key->max, &v))
 		return -EINVAL;
-	p->c->feed_min_prefix4 = (unsigned int)v;
-	return 0;
-}
-
-static int parse_feed_min_prefix6(struct parser *p, char *val)
-{
-	unsigned long v;
-
-	if (parse_number(p, val, 1, 128, &v))
-		return -EINVAL;
-	p->c->feed_min_prefix6 = (unsigned int)v;
-	return 0;
-}
-
-static int parse_feed_max_entries(struct parser *p, char *val)
-{
-	unsigned long v;
-
-	if (parse_number(p, val, 1, GEOFW_CONF_FEED_MAX_ENTRIES, &v))
-		return -EINVAL;
-	p->c->feed_max_entries = (__u32)v;
+	*(unsigned int *)((char *)p->c + p->key->off) = (unsigned int)v;
 	return 0;
 }
 
@@ -1014,9 +997,12 @@ static const struct key keys[] = {
 	{ "ASNAction", parse_action, .actions = BLOCKING, .off = FIELD(asn_action) },
 	{ "Feed", parse_feed, .expect = "NAME URL-or-FILE [every DURATION] [action ACTION] "
 	  "[format plain|spamhaus|netset|csv] [column N]", .may_be_empty = true, .repeat = true },
-	{ "FeedMinPrefixV4", parse_feed_min_prefix4, .expect = "a prefix length 1-32" },
-	{ "FeedMinPrefixV6", parse_feed_min_prefix6, .expect = "a prefix length 1-128" },
-	{ "FeedMaxEntries", parse_feed_max_entries, .expect = "a number 1-2000000" },
+	{ "FeedMinPrefixV4", parse_uint, .expect = "a prefix length 1-32",
+	  .off = FIELD(feed_min_prefix4), .min = 1, .max = 32 },
+	{ "FeedMinPrefixV6", parse_uint, .expect = "a prefix length 1-128",
+	  .off = FIELD(feed_min_prefix6), .min = 1, .max = 128 },
+	{ "FeedMaxEntries", parse_uint, .expect = "a number 1-2000000",
+	  .off = FIELD(feed_max_entries), .min = 1, .max = GEOFW_CONF_FEED_MAX_ENTRIES },
 	{ "FeedMaxDropShare", parse_feed_max_drop_share, .expect = "a percentage 1%-100%" },
 };
 

@@ -138,7 +138,7 @@ struct geofw_conf {
 	 * set that would remove more than feed_max_drop_share percent of the
 	 * one in force waits (fwctl feed confirm, or the next fetch agrees). */
 	unsigned int feed_min_prefix4, feed_min_prefix6;
-	__u32 feed_max_entries;
+	unsigned int feed_max_entries;
 	unsigned int feed_max_drop_share;	/* percent, 1-100 */
 };
 
