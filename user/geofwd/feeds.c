@@ -40,6 +40,9 @@
 
 #define SOURCE_PREFIX	"feed:"		/* rules' source and the settings key */
 #define FEED_REDIRECTS	5
+/* After a failed fetch the next comes sooner than the interval: 5 min,
+ * doubling with each failure in a row, never later than the interval. */
+#define FEED_RETRY_S	300
 #define FEED_SPEC_MAX	(GEOFW_CONF_FEED_URL_LEN + 128)
 
 struct feed {
@@ -59,6 +62,7 @@ struct feed {
 
 	/* Main thread only. */
 	time_t next_fetch;
+	unsigned int failures;			/* fetches failed in a row */
 	bool holding;				/* a set waits for confirmation */
 	struct geofw_importlist held;
 	char held_etag[GEOFW_HTTP_ETAG_MAX], held_lm[GEOFW_HTTP_DATE_MAX];
@@ -421,12 +425,19 @@ static long feed_apply(struct gfwd *d, void *ctx, int ret, void *result, const c
 	if (s)
 		snprintf(s->where, sizeof(s->where), "%.255s", fd->f.url);
 	if (ret) {
+		long retry = (long)FEED_RETRY_S << (fd->failures < 8 ? fd->failures : 8);
+
+		fd->failures++;
+		if (retry < fd->f.every)
+			next_ms = retry * 1000;
 		gfwd_source_fail(s, err);
-		log_warn("feed %s: fetch failed: %s; the last good set stays in force (%zu entries)",
-			 fd->f.name, err, geofw_store_count_source(d->store, fd->source,
-								   (__u64)time(NULL)));
+		log_warn("feed %s: fetch failed: %s; the last good set stays in force (%zu entries); "
+			 "next try in %lds", fd->f.name, err,
+			 geofw_store_count_source(d->store, fd->source, (__u64)time(NULL)),
+			 next_ms / 1000);
 		goto out;
 	}
+	fd->failures = 0;
 	if (res->skipped) {
 		next_ms = (long)(fd->not_before - time(NULL)) * 1000;
 		if (next_ms < 0)
