@@ -14,7 +14,8 @@
 #              replaced
 #   fail/      404, an HTML page, text that is no list, a truncated answer
 #              (a server closing early): the last good set stays, the error
-#              is in fwctl status, fwctl feed list and /metrics
+#              is in fwctl status, fwctl feed list and /metrics; the next
+#              try comes sooner than the interval
 #   guard/     /0 and prefixes shorter than FeedMinPrefixV4 refused (the
 #              rest applied); more entries than FeedMaxEntries refused; a set
 #              dropping more than FeedMaxDropShare held back until `fwctl
@@ -145,6 +146,7 @@ check fail/reload_cut fwctl reload
 check fail/truncated wait_for 8 list_has 'partial file'
 check fail/truncated_nothing_taken reach c2 198.51.100.1
 expect_eq fail/truncated_entries "$(entries cut)" 0
+expect_match fail/retry_sooner "$(grep 'feed cut: fetch failed' "$LAB_DIR/geofwd.log")" "next try in 300s"
 kill "$TRUNC_PID" 2>/dev/null; wait "$TRUNC_PID" 2>/dev/null
 
 # ---- guards ---------------------------------------------------------------------------
