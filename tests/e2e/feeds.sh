@@ -181,9 +181,11 @@ check guard/held_old_set_stays blocked c1 192.0.2.1
 check guard/held_new_not_applied reach c2 198.51.100.1
 expect_eq guard/held_json "$(feed_field lab held_back | grep -c "'entries': 2")" 1
 expect_match guard/held_in_status "$(fwctl status)" "HELD BACK"
+expect_eq guard/held_metric "$(metric 'geofw_source_held_back{source="feed:lab"}')" 1
 expect_match guard/confirm "$(fwctl feed confirm lab)" "held set of 2 entries is in force"
 check guard/confirmed_c2_dropped wait_for 3 blocked c2 198.51.100.1
 check guard/confirmed_c1_passes wait_for 3 reach c1 192.0.2.1
+expect_eq guard/held_metric_cleared "$(metric 'geofw_source_held_back{source="feed:lab"}')" 0
 check_fails guard/confirm_nothing fwctl feed confirm lab
 
 # Held again, then the next fetch brings the same set (a 304): applied.

@@ -304,8 +304,10 @@ static void hold_clear(struct feed *fd, struct gfwd_source *s)
 {
 	geofw_importlist_free(&fd->held);
 	fd->holding = false;
-	if (s)
+	if (s) {
 		s->note[0] = '\0';
+		s->held_back = false;
+	}
 }
 
 /*
@@ -345,11 +347,13 @@ static int replace_set(struct gfwd *d, struct feed *fd, struct geofw_importlist 
 		snprintf(fd->held_lm, sizeof(fd->held_lm), "%s", lm);
 		/* A 304 to these validators is the next fetch agreeing. */
 		set_validators(fd, etag, lm);
-		if (s)
+		if (s) {
+			s->held_back = true;
 			snprintf(s->note, sizeof(s->note), "new set HELD BACK: it would remove %zu of "
 				 "%zu entries (more than FeedMaxDropShare %u%%); `fwctl feed confirm "
 				 "%.47s`, or the next fetch agreeing, applies it", fd->held_removed,
 				 old, fd->max_drop_share, fd->f.name);
+		}
 		log_warn("feed %s: new set of %zu entries held back: it would remove %zu of the "
 			 "%zu in force (more than FeedMaxDropShare %u%%); the set in force stays "
 			 "until `fwctl feed confirm %s` or the next fetch brings the same set",
