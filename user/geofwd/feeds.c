@@ -669,6 +669,10 @@ void gfwd_feeds_sync(struct gfwd *d)
 			s->configured = true;
 			s->note[0] = '\0';
 		}
+		if (f->url[0] != '/' && f->every < 60)
+			log_warn("feed %s: fetched every %us, more than once a minute: feed owners "
+				 "ask for far less (Spamhaus: at most hourly) and may block hosts that "
+				 "fetch too often", f->name, f->every);
 		load_state(d, fd, s);
 		fd->next_fetch = fd->not_before ? fd->not_before : time(NULL);
 		if (fd->not_before)
