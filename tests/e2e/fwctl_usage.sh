@@ -84,7 +84,7 @@ expect() {
 commands=(add-block del-block allow del-allow block-asn unblock-asn allow-asn del-allow-asn
 	  block-country unblock-country country-mode
 	  import del-source export reload list status lookup stats "geo verify" "asn show"
-	  "asn verify" help version)
+	  "asn verify" "feed list" "feed refresh" "feed confirm" help version)
 
 for form in --help -h help; do
 	if run "top_help_$form" 0 $form; then

@@ -7,7 +7,10 @@
  * geofw_importlist_parse_buf() must return a sorted, duplicate-free vector of
  * canonical prefixes, and the streaming reader geofwd uses for `fwctl import`
  * (geofw_importlist_read() on a file) must agree with it exactly: same
- * result, same message.
+ * result, same message.  The same bytes as a threat feed
+ * (geofw_importlist_parse_opts(), per entry; bits 2-7 of byte 0 pick the
+ * format and CSV column): never a failure, only canonical entries no wider
+ * than the minimum, and the first refusal named when there was one.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -75,6 +78,34 @@ static void check_reader(const char *buf, size_t len, unsigned int flags, int r,
 	geofw_importlist_free(&l2);
 }
 
+static void check_feed(const char *buf, size_t len, unsigned int sel)
+{
+	struct geofw_importlist_opts o = {
+		.format = GEOFW_FORMAT_PLAIN + (int)(sel % 4),
+		.column = 1 + (sel / 4) % 4,
+		.min_prefix4 = 8,
+		.min_prefix6 = 16,
+		.per_entry = true,
+	};
+	char err[GEOFW_ERRLEN] = "";
+	struct geofw_importlist l;
+	size_t i;
+	int r;
+
+	r = geofw_importlist_parse_opts(buf, len, "feed", &o, &l, err, sizeof(err));
+	FUZZ_CHECK(!r, "feed (format %d): %d: %s", o.format, r, err);
+	check_list(&l, 0);
+	for (i = 0; i < l.n; i++)
+		FUZZ_CHECK(l.v[i].prefixlen >= (l.v[i].family == 4 ? 8 : 16),
+			   "entry %zu: /%u is wider than the minimum", i, l.v[i].prefixlen);
+	FUZZ_CHECK(!(l.refused || l.too_wide) == !l.first_refused[0],
+		   "%zu refused, %zu too wide, first \"%s\"", l.refused, l.too_wide,
+		   l.first_refused);
+	FUZZ_CHECK(!strncmp(l.first_refused, "feed:", 5) || !l.first_refused[0],
+		   "first refused \"%s\"", l.first_refused);
+	geofw_importlist_free(&l);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct geofw_importlist l;
@@ -99,6 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_reader(buf, size - 1, flags, r, &l, err);
 	geofw_importlist_free(&l);
+	check_feed(buf, size - 1, data[0] >> 2);
 	free(buf);
 	return 0;
 }

@@ -309,6 +309,21 @@ static const struct {
 	OK(ARGV("status", "--json"), "status json"),
 	BAD(ARGV("status", "x"), "status: unexpected argument 'x'"),
 
+	/* feed */
+	OK(ARGV("feed", "list"), "feed list"),
+	OK(ARGV("feed", "list", "-j"), "feed list json"),
+	BAD(ARGV("feed", "list", "x"), "feed list: unexpected argument 'x'"),
+	OK(ARGV("feed", "refresh", "spamhaus-drop"), "feed refresh source=<spamhaus-drop>"),
+	OK(ARGV("feed", "confirm", "fh_1.v4"), "feed confirm source=<fh_1.v4>"),
+	BAD(ARGV("feed", "refresh"), "feed refresh: missing"),
+	BAD(ARGV("feed", "refresh", "a", "b"), "feed refresh: unexpected argument 'b'"),
+	BAD(ARGV("feed", "confirm", "feed:x"), "=feed confirm: 'feed:x' is not a feed name "
+	    "(letters, digits, ., _ and -, as in a Feed line)"),
+	BAD(ARGV("feed", "refresh", ""), "is not a feed name"),
+	BAD(ARGV("feed", "refresh",
+		 "a123456789b123456789c123456789d123456789e1234567"), "is not a feed name"),
+	BAD(ARGV("feed", "frobnicate"), "=feed: unknown command 'frobnicate' (try 'fwctl feed help')"),
+
 	/* lookup */
 	OK(ARGV("lookup", "203.0.113.7"), "lookup 203.0.113.7/32"),
 	OK(ARGV("lookup", "2001:db8::1"), "lookup 2001:db8::1/128"),
@@ -706,7 +721,8 @@ void test_cmd_random(void)
 		"--comment", "--force", "--replace", "--watch", "--samples", "--db", "--json",
 		"-j", "--help", "-h", "--", "-", "", "203.0.113.0/24", "0.0.0.0/0", "::/0",
 		"2001:db8::1", "1.2.3", "RU", "QQ", "block", "allow", "drop", "pass", "2h",
-		"0s", "5", "blocks", "--ttl=", "--watch=3", "-s", "=", "--=", "---",
+		"0s", "5", "blocks", "--ttl=", "--watch=3", "-s", "=", "--=", "---", "feed",
+		"refresh", "confirm", "spamhaus-drop",
 	};
 	unsigned long long s = 0x9e3779b97f4a7c15ull;
 	char bytes[8][12];

@@ -15,6 +15,7 @@
 #include "test.h"
 
 #include "config.h"
+#include "importlist.h"
 #include "countries.h"
 #include "log.h"
 #include "maps.h"
@@ -123,7 +124,7 @@ void test_conf_keys(void)
 		for (j = 0; j < i; j++)
 			ASSERT_TRUE(strcmp(key, geofw_conf_key(j)) != 0, key);
 	}
-	ASSERT_EQ(i, 38, "number of keys");
+	ASSERT_EQ(i, 43, "number of keys");
 }
 
 void test_conf_to_kernel(void)
@@ -420,6 +421,43 @@ EXPECT(everything)
 	c->drop_log_rate = 5;
 }
 
+static void feed_defaults(struct geofw_conf *c)
+{
+	SET(c->feeds[0].name, "drop");
+	SET(c->feeds[0].url, "https://www.spamhaus.org/drop/drop.txt");
+	c->feeds[0].every = 3600;
+	c->feeds[0].action = GEOFW_ACT_DROP;
+	c->feeds[0].format = GEOFW_FORMAT_PLAIN;
+	c->n_feeds = 1;
+}
+
+static void feeds_three(struct geofw_conf *c)
+{
+	feed_defaults(c);
+	c->feeds[0].every = 12 * 3600;
+	c->feeds[0].format = GEOFW_FORMAT_SPAMHAUS;
+	SET(c->feeds[1].name, "fh.1");
+	SET(c->feeds[1].url, "/var/lib/geofw/level1.netset");
+	c->feeds[1].every = 5400;
+	c->feeds[1].action = GEOFW_ACT_LOG;
+	c->feeds[1].format = GEOFW_FORMAT_NETSET;
+	SET(c->feeds[2].name, "c_sv");
+	SET(c->feeds[2].url, "http://192.0.2.9:8080/x.csv");
+	c->feeds[2].every = 3600;
+	c->feeds[2].action = GEOFW_ACT_DROP;
+	c->feeds[2].format = GEOFW_FORMAT_CSV;
+	c->feeds[2].column = 3;
+	c->n_feeds = 3;
+}
+
+static void feed_guards(struct geofw_conf *c)
+{
+	c->feed_min_prefix4 = 1;
+	c->feed_min_prefix6 = 128;
+	c->feed_max_entries = 2000000;
+	c->feed_max_drop_share = 100;
+}
+
 #define IF32	"i0 i1 i2 i3 i4 i5 i6 i7 i8 i9 i10 i11 i12 i13 i14 i15 i16 i17 " \
 		"i18 i19 i20 i21 i22 i23 i24 i25 i26 i27 i28 i29 i30 i31"
 #define S106	"ssssssssssssssssssssssssssssssssssssssssssssssssssssssssss" \
@@ -543,6 +581,16 @@ static const struct {
 	{ "CrowdSecURL empty", "CrowdSecURL =\n", nothing },
 	{ "CrowdSecAction default", "CrowdSecAction = captcha:http403 ban:drop\n", nothing },
 	{ "CrowdSecScopes default", "CrowdSecScopes = ip range country as\n", nothing },
+	/* threat feeds */
+	{ "Feed empty", "Feed =\n", nothing },
+	{ "Feed defaults", "Feed = drop https://www.spamhaus.org/drop/drop.txt\n", feed_defaults },
+	{ "Feeds", "Feed = drop https://www.spamhaus.org/drop/drop.txt format spamhaus "
+	  "every 12h\nFeed =\nFeed = fh.1 /var/lib/geofw/level1.netset action log format "
+	  "netset every 1h30m\nFeed = c_sv http://192.0.2.9:8080/x.csv format csv column 3\n",
+	  feeds_three },
+	{ "Feed guards", "FeedMinPrefixV4 = 1\nFeedMinPrefixV6 = 128\nFeedMaxEntries = 2000000\n"
+	  "FeedMaxDropShare = 100%\n", feed_guards },
+	{ "FeedMaxDropShare without %", "FeedMaxDropShare = 50\n", nothing },
 	/* a whole file, in the man page's order */
 	{ "everything", "# edge host\n"
 		"Interfaces = eth0 eth1\nXdpMode = native\n"
@@ -873,6 +921,49 @@ static const struct {
 	  "FleetCredentials: \"fleet.creds\" is not an absolute path" },
 	{ "FleetUser blank", "FleetUser = a b\n", 0, 1,
 	  "FleetUser: \"a b\": a user name cannot contain blanks" },
+	{ "Feed without URL", "Feed = x\n", 0, 1, "Feed: x: missing URL or file" },
+	{ "Feed bad name", "Feed = a/b http://x/\n", 0, 1,
+	  "Feed: \"a/b\" is not a feed name (letters, digits, ., _ and -)" },
+	{ "Feed twice", "Feed = a http://x/\nFeed = b http://y/\nFeed = a http://z/\n", 0, 3,
+	  "Feed: feed a is defined twice" },
+	{ "Feed ftp", "Feed = a ftp://x/y\n", 0, 1,
+	  "Feed: \"ftp://x/y\" is not an http:// or https:// URL or an absolute path" },
+	{ "Feed relative file", "Feed = a drop.txt\n", 0, 1,
+	  "~is not an http:// or https:// URL or an absolute path" },
+	{ "Feed no host", "Feed = a http:///x\n", 0, 1, "Feed: \"http:///x\": missing host" },
+	{ "Feed unknown option", "Feed = a http://x/ evry 1h\n", 0, 1,
+	  "Feed: a: \"evry\" is not one of every, action, format, column" },
+	{ "Feed option twice", "Feed = a http://x/ every 1h every 2h\n", 0, 1,
+	  "Feed: a: every given twice" },
+	{ "Feed option without value", "Feed = a http://x/ every\n", 0, 1,
+	  "Feed: a: every needs a value" },
+	{ "Feed bad every", "Feed = a http://x/ every soon\n", 0, 1, "~Feed: a: every: " },
+	{ "Feed action pass", "Feed = a http://x/ action pass\n", 0, 1,
+	  "Feed: a: action \"pass\" is not one of drop, reject, http403, log" },
+	{ "Feed format json", "Feed = a http://x/ format json\n", 0, 1,
+	  "Feed: a: format \"json\" is not one of plain, spamhaus, netset, csv" },
+	{ "Feed format any", "Feed = a http://x/ format any\n", 0, 1, "~format \"any\" is not" },
+	{ "Feed column without csv", "Feed = a http://x/ column 2\n", 0, 1,
+	  "Feed: a: column is for format csv" },
+	{ "Feed column 0", "Feed = a http://x/ format csv column 0\n", 0, 1,
+	  "Feed: \"0\" is out of range 1-64" },
+	{ "Feed 17", "Feed = a0 http://x/\nFeed = a1 http://x/\nFeed = a2 http://x/\n"
+	  "Feed = a3 http://x/\nFeed = a4 http://x/\nFeed = a5 http://x/\nFeed = a6 http://x/\n"
+	  "Feed = a7 http://x/\nFeed = a8 http://x/\nFeed = a9 http://x/\nFeed = b0 http://x/\n"
+	  "Feed = b1 http://x/\nFeed = b2 http://x/\nFeed = b3 http://x/\nFeed = b4 http://x/\n"
+	  "Feed = b5 http://x/\nFeed = b6 http://x/\n", 0, 17, "Feed: more than 16 feeds" },
+	{ "FeedMinPrefixV4 0", "FeedMinPrefixV4 = 0\n", 0, 1,
+	  "FeedMinPrefixV4: \"0\" is out of range 1-32" },
+	{ "FeedMinPrefixV6 129", "FeedMinPrefixV6 = 129\n", 0, 1,
+	  "FeedMinPrefixV6: \"129\" is out of range 1-128" },
+	{ "FeedMaxEntries 0", "FeedMaxEntries = 0\n", 0, 1,
+	  "FeedMaxEntries: \"0\" is out of range 1-2000000" },
+	{ "FeedMaxDropShare 0%", "FeedMaxDropShare = 0%\n", 0, 1,
+	  "FeedMaxDropShare: \"0\" is out of range 1-100" },
+	{ "FeedMaxDropShare 101", "FeedMaxDropShare = 101\n", 0, 1,
+	  "FeedMaxDropShare: \"101\" is out of range 1-100" },
+	{ "FeedMaxDropShare twice", "FeedMaxDropShare = 50%\nFeedMaxDropShare = 60%\n", 0, 2,
+	  "FeedMaxDropShare: given twice (first on line 1)" },
 };
 
 /* The row whose text is too long to write out: a comment line one byte

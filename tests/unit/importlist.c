@@ -519,3 +519,102 @@ void test_importlist_garbage(void)
 	}
 	printf("# %d random inputs, %d accepted\n", i, ok);
 }
+
+/* ---- feeds: named formats, per-entry refusal, minimum prefixes ------------------ */
+
+static const struct {
+	const char *name;
+	int format;
+	unsigned int column, min4, min6;
+	const char *in;
+	const char *out;
+	size_t refused, too_wide;
+	const char *first;		/* start of first_refused after "f:" */
+} feed_rows[] = {
+	{ "plain with comments", GEOFW_FORMAT_PLAIN, 0, 8, 16,
+	  "# a list\n192.0.2.7\n; also a comment\n198.51.100.0/24 # why\n2001:db8::/32\n",
+	  "192.0.2.7/32 198.51.100.0/24 2001:db8::/32", 0, 0, NULL },
+	{ "plain: bad entries refused alone", GEOFW_FORMAT_PLAIN, 0, 8, 16,
+	  "192.0.2.7\n192.0.2.300\n198.51.100.1/24\nhello\n203.0.113.0/24 extra\n203.0.113.9\n",
+	  "192.0.2.7/32 203.0.113.9/32", 4, 0, "2: " },
+	{ "plain: JSON lines are not plain", GEOFW_FORMAT_PLAIN, 0, 8, 16,
+	  "{\"cidr\":\"192.0.2.0/24\"}\n198.51.100.9\n", "198.51.100.9/32", 1, 0, "1: " },
+	{ "plain: /0 and wide prefixes refused", GEOFW_FORMAT_PLAIN, 0, 16, 32,
+	  "0.0.0.0/0\n::/0\n10.0.0.0/8\n192.0.2.0/24\n2001::/16\n2001:db8::/32\n",
+	  "192.0.2.0/24 2001:db8::/32", 0, 4,
+	  "1: 0.0.0.0/0 is wider than the minimum /16" },
+	{ "spamhaus DROP", GEOFW_FORMAT_SPAMHAUS, 0, 8, 16,
+	  "; Spamhaus DROP List 2026/12/07\n; Expires: Mon, 07 Dec 2026 03:00:00 GMT\n"
+	  "192.0.2.0/24 ; SBL000001\r\n203.0.113.128/25 ; SBL000002\r\n",
+	  "192.0.2.0/24 203.0.113.128/25", 0, 0, NULL },
+	{ "spamhaus JSON lines", GEOFW_FORMAT_SPAMHAUS, 0, 8, 16,
+	  "{\"cidr\":\"192.0.2.0/24\",\"sblid\":\"SBL1\",\"rir\":\"ripencc\"}\n"
+	  "{\"type\":\"metadata\",\"timestamp\":1,\"size\":2,\"records\":1}\n",
+	  "192.0.2.0/24", 0, 0, NULL },
+	{ "netset", GEOFW_FORMAT_NETSET, 0, 8, 16,
+	  "#\n# firehol_level1\n#\n# Maintainer: FireHOL\n#\n224.0.0.0/3\n10.0.0.0/8\n"
+	  "192.0.2.0/24\n198.51.100.7\n",
+	  "10.0.0.0/8 192.0.2.0/24 198.51.100.7/32", 0, 1, "6: 224.0.0.0/3 is wider" },
+	{ "csv first column with header", GEOFW_FORMAT_CSV, 1, 8, 16,
+	  "ip,first_seen,reason\n192.0.2.7,2026-12-01,scan\n\"198.51.100.0/24\",x,\"a, b\"\n",
+	  "192.0.2.7/32 198.51.100.0/24", 0, 0, NULL },
+	{ "csv third column, quotes", GEOFW_FORMAT_CSV, 3, 8, 16,
+	  "# exported\nid,name,addr\n1,\"x, \"\"y\"\"\",192.0.2.7\n2,z, 2001:db8::1 \n3,w\n",
+	  "192.0.2.7/32 2001:db8::1/128", 1, 0, "5: no column 3" },
+	{ "csv: an open quote", GEOFW_FORMAT_CSV, 1, 8, 16,
+	  "192.0.2.1\n\"192.0.2.2\n", "192.0.2.1/32", 1, 0, "2: no column 1" },
+	{ "HTML is all refused", GEOFW_FORMAT_PLAIN, 0, 8, 16,
+	  "<html>\n<body>502 Bad Gateway</body>\n</html>\n", "", 3, 0, "1: " },
+};
+
+void test_importlist_feed_formats(void)
+{
+	struct geofw_importlist l;
+	char err[GEOFW_ERRLEN], got[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(feed_rows) / sizeof(feed_rows[0]); i++) {
+		const typeof(feed_rows[0]) *row = &feed_rows[i];
+		struct geofw_importlist_opts o = {
+			.format = row->format, .column = row->column, .min_prefix4 = row->min4,
+			.min_prefix6 = row->min6, .per_entry = true,
+		};
+
+		SUBTEST("%s", row->name) {
+			int r = geofw_importlist_parse_opts(row->in, strlen(row->in), "f", &o, &l,
+							    err, sizeof(err));
+
+			if (!ASSERT_OK(r, err))
+				continue;
+			join(&l, got, sizeof(got));
+			ASSERT_STREQ(got, row->out, "entries");
+			ASSERT_EQ(l.refused, row->refused, "refused");
+			ASSERT_EQ(l.too_wide, row->too_wide, "too wide");
+			if (row->first)
+				ASSERT_TRUE(!strncmp(l.first_refused + 2, row->first,
+						     strlen(row->first)), l.first_refused);
+			else
+				ASSERT_STREQ(l.first_refused, "", "nothing refused");
+			geofw_importlist_free(&l);
+		}
+	}
+	/* Without per_entry the minimum fails the whole list, naming the line. */
+	SUBTEST("minimum, all or nothing") {
+		struct geofw_importlist_opts o = { .format = GEOFW_FORMAT_PLAIN, .min_prefix4 = 8 };
+		int r = geofw_importlist_parse_opts("192.0.2.1\n10.0.0.0/7\n", 21, "f", &o, &l,
+						    err, sizeof(err));
+
+		ASSERT_EQ(r, -EINVAL, "rejected");
+		ASSERT_STREQ(err, "f:2: 10.0.0.0/7: /7 is shorter than the minimum /8", "message");
+		ASSERT_EQ(l.n, 0, "nothing taken");
+	}
+	SUBTEST("format names") {
+		int f;
+
+		for (f = GEOFW_FORMAT_ANY; f < GEOFW_FORMAT_MAX; f++)
+			ASSERT_EQ(geofw_list_format_parse(geofw_list_format_name(f)), f,
+				  geofw_list_format_name(f));
+		ASSERT_EQ(geofw_list_format_parse("json"), -1, "unknown");
+		ASSERT_TRUE(geofw_list_format_name(GEOFW_FORMAT_MAX) == NULL, "out of range");
+	}
+}

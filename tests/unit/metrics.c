@@ -232,7 +232,7 @@ void test_metrics_render(void)
 		static const struct geofw_metrics_source src[] = {
 			{ .name = "crowdsec", .rules = 12, .up = true, .last_success = 1718200200,
 			  .errors = 3, .refused = 2, .unsupported = 1 },
-			{ .name = "feed:spamhaus \"drop\"", .rules = 1000 },
+			{ .name = "feed:spamhaus \"drop\"", .rules = 1000, .held_back = true },
 		};
 
 		in.sources = src;
@@ -249,6 +249,8 @@ void test_metrics_render(void)
 		ASSERT_LINE(buf, "geofw_source_errors_total{source=\"crowdsec\"} 3");
 		ASSERT_LINE(buf, "geofw_source_entries_refused_total{source=\"crowdsec\"} 2");
 		ASSERT_LINE(buf, "geofw_source_entries_unsupported_total{source=\"crowdsec\"} 1");
+		ASSERT_LINE(buf, "geofw_source_held_back{source=\"crowdsec\"} 0");
+		ASSERT_LINE(buf, "geofw_source_held_back{source=\"feed:spamhaus \\\"drop\\\"\"} 1");
 		in.sources = NULL;
 		in.n_sources = 0;
 	}

@@ -24,6 +24,7 @@
 
 #include "cmd.h"
 #include "countries.h"
+#include "feeds.h"
 #include "fetcher.h"
 #include "fleet.h"
 #include "ctl.h"
@@ -1586,6 +1587,12 @@ static int execute(struct request *r)
 	case GEOFW_CMD_EXPORT:		return cmd_export(r);
 	case GEOFW_CMD_STATUS:		return cmd_status(r);
 	case GEOFW_CMD_FLEET_STATUS:	return cmd_fleet_status(r);
+	case GEOFW_CMD_FEED_LIST:
+	case GEOFW_CMD_FEED_REFRESH:
+	case GEOFW_CMD_FEED_CONFIRM:
+		if (gfwd_feed_command(r->d, r->cmd, r->json, r->w, r->err, sizeof(r->err)))
+			return reply_error(r, GEOFW_CTL_REJECTED, r->err);
+		return GEOFW_CTL_OK;
 	default:
 		return reply_error(r, GEOFW_CTL_REJECTED,
 				   "this command is answered by fwctl itself, not by geofwd");

@@ -460,7 +460,7 @@ static long cs_apply(struct gfwd *d, void *arg, int fret, void *result, const ch
 		ret = apply_startup(d, c, &res->a, &diff, &n_rules, &removed, msg, sizeof(msg));
 	else if (!ret)
 		ret = apply_delta(d, c, &res->a, &diff, msg, sizeof(msg));
-	ret = gfwd_rules_commit(d, &diff, ret, msg, sizeof(msg));
+	ret = gfwd_commit_or_undo(d, &diff, ret, msg, sizeof(msg));
 	if (ret) {
 		char why[GFWD_SOURCE_ERR_MAX];
 
@@ -657,7 +657,7 @@ void gfwd_crowdsec_reload(struct gfwd *d)
 	ret = geofw_store_begin(d->store, msg, sizeof(msg));
 	if (!ret && (n = geofw_store_del_source(d->store, CS_SOURCE, &diff, msg, sizeof(msg))) < 0)
 		ret = (int)n;
-	ret = gfwd_rules_commit(d, &diff, ret, msg, sizeof(msg));
+	ret = gfwd_commit_or_undo(d, &diff, ret, msg, sizeof(msg));
 	if (ret) {
 		log_err(ret, "crowdsec: removing the rules of source crowdsec: %s (fwctl del-source "
 			"crowdsec removes them)", msg);

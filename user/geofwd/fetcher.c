@@ -481,6 +481,7 @@ json_t *gfwd_sources_json(struct gfwd *d)
 		    json_object_set_new(o, "refused", json_integer((json_int_t)s->refused)) ||
 		    json_object_set_new(o, "unsupported",
 					json_integer((json_int_t)s->unsupported)) ||
+		    json_object_set_new(o, "held_back", json_boolean(s->held_back)) ||
 		    geofw_json_set_text(o, "note", s->note)) {
 			json_decref(a);
 			return NULL;
@@ -508,6 +509,7 @@ void gfwd_sources_metrics(const struct gfwd *d, struct geofw_metrics_info *in)
 		m->errors = s->errors;
 		m->refused = s->refused;
 		m->unsupported = s->unsupported;
+		m->held_back = s->held_back;
 	}
 	in->sources = fr->msrc;
 	in->n_sources = fr->n_src;

@@ -109,6 +109,7 @@ struct gfwd_source {
 	unsigned long refused;			/* entries refused, since start */
 	unsigned long unsupported;		/* entries geofw cannot enforce yet */
 	char note[256];				/* one line of state ("startup pull next") */
+	bool held_back;				/* a fetched set waits for confirmation */
 };
 
 #define GFWD_MAX_SOURCES	64

@@ -523,20 +523,6 @@ static void *worker(void *arg)
 
 /* ---- main thread ------------------------------------------------------------------ */
 
-static int commit_or_undo(struct gfwd *d, struct geofw_kdiff *diff, int err, char *msg,
-			  size_t len)
-{
-	if (!err)
-		err = gfwd_rules_apply(d, diff, msg, len);
-	if (!err)
-		err = geofw_store_commit(d->store, msg, len);
-	if (err) {
-		geofw_store_rollback(d->store);
-		gfwd_rules_restore(d, diff);
-	}
-	return err;
-}
-
 static int cmp_rule(const void *a, const void *b)
 {
 	const struct geofw_rule *x = a, *y = b;
@@ -602,7 +588,7 @@ static void apply_snapshot(struct gfwd_fleet *f, struct fleet_entry *e, size_t n
 	if (!err)
 		err = geofw_store_set_setting(d->store, FLEET_REV_KEY, (long long)maxrev, msg,
 					      sizeof(msg));
-	err = commit_or_undo(d, &diff, err, msg, sizeof(msg));
+	err = gfwd_commit_or_undo(d, &diff, err, msg, sizeof(msg));
 	if (err) {
 		log_err(err, "fleet: catching up with bucket %s: %s (trying again)",
 			d->conf.fleet_bucket, msg);
@@ -659,7 +645,7 @@ static void apply_entries(struct gfwd_fleet *f, struct fleet_entry **v, size_t n
 	}
 	if (!err && rev > f->revision)
 		err = geofw_store_set_setting(d->store, FLEET_REV_KEY, rev, msg, sizeof(msg));
-	err = commit_or_undo(d, &diff, err, msg, sizeof(msg));
+	err = gfwd_commit_or_undo(d, &diff, err, msg, sizeof(msg));
 	if (err) {
 		/* Nothing of it is in force: a new snapshot puts it right. */
 		log_err(err, "fleet: applying revision %lld: %s (reading the bucket again)", rev,

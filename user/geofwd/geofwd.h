@@ -171,11 +171,11 @@ int gfwd_reload(struct gfwd *d, const char *why, char *err, size_t errlen);
  * back as the rows say (logs when even that fails). */
 int gfwd_rules_apply(struct gfwd *d, const struct geofw_kdiff *diff, char *err, size_t errlen);
 void gfwd_rules_restore(struct gfwd *d, struct geofw_kdiff *diff);
-/* The end of a change in its own transaction: err (the rows' result) 0 →
- * kernel diff, COMMIT; any failure → ROLLBACK and the maps put back.
- * Returns the first error (msg says it). */
-int gfwd_rules_commit(struct gfwd *d, struct geofw_kdiff *diff, int err, char *msg,
-		      size_t len);
+/* A source's change in its own transaction (fleet, feeds, crowdsec): err 0 applies
+ * diff to the kernel and commits; on any error both are undone.  Returns
+ * the error, msg saying why. */
+int gfwd_commit_or_undo(struct gfwd *d, struct geofw_kdiff *diff, int err, char *msg,
+			size_t len);
 
 /* control.c */
 /* The listening socket is readable: accept every client waiting and read

@@ -26,6 +26,7 @@
 
 #include "cmd.h"
 #include "ctl.h"
+#include "feeds.h"
 #include "fetcher.h"
 #include "fleet.h"
 #include "geofwd.h"
@@ -549,6 +550,7 @@ int main(int argc, char **argv)
 	gfwd_fleet_wait_synced(&d, 10000);
 	/* Pulls in the background: a LAPI that is down delays nothing. */
 	gfwd_crowdsec_start(&d);
+	gfwd_feeds_sync(&d);
 	log_info("ready: %d interface(s), pins in %s, control socket %s", d.n_ifaces,
 		 d.pin_dir, d.conf.socket_path);
 	sd_notify("READY=1\nSTATUS=enforcing");

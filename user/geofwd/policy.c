@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "countries.h"
+#include "feeds.h"
 #include "fleet.h"
 #include "geofwd.h"
 
@@ -182,6 +183,20 @@ void gfwd_rules_restore(struct gfwd *d, struct geofw_kdiff *diff)
 			geofw_store_path(d->store));
 }
 
+int gfwd_commit_or_undo(struct gfwd *d, struct geofw_kdiff *diff, int err, char *msg,
+			size_t len)
+{
+	if (!err)
+		err = gfwd_rules_apply(d, diff, msg, len);
+	if (!err)
+		err = geofw_store_commit(d->store, msg, len);
+	if (err) {
+		geofw_store_rollback(d->store);
+		gfwd_rules_restore(d, diff);
+	}
+	return err;
+}
+
 /* Start: the pinned maps may hold the rules of an earlier run; change only
  * what differs, so enforcement never pauses. */
 int gfwd_sync_rules(struct gfwd *d)
@@ -216,20 +231,6 @@ void gfwd_arm_sweep(struct gfwd *d)
 	if (next)
 		its.it_value.tv_sec = (time_t)next;
 	timerfd_settime(d->timerfd, next ? TFD_TIMER_ABSTIME : 0, &its, NULL);
-}
-
-int gfwd_rules_commit(struct gfwd *d, struct geofw_kdiff *diff, int err, char *msg,
-		      size_t len)
-{
-	if (!err)
-		err = gfwd_rules_apply(d, diff, msg, len);
-	if (!err)
-		err = geofw_store_commit(d->store, msg, len);
-	if (err) {
-		geofw_store_rollback(d->store);
-		gfwd_rules_restore(d, diff);
-	}
-	return err;
 }
 
 void gfwd_sweep(struct gfwd *d)
@@ -791,6 +792,7 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 		gfwd_fleet_start(d);
 	}
 	gfwd_crowdsec_reload(d);
+	gfwd_feeds_sync(d);
 	d->db_rewatch |= db_changed;
 	geofw_log_set_level(d->conf.log_level);
 	gfwd_apply_kernel_config(d);

@@ -7,6 +7,7 @@
 #include "cmd.h"
 #include "msg.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -59,6 +60,7 @@ enum pos_kind {
 	P_TOPIC,
 	P_SOURCE,	/* a rule source: cli, import:NAME, ... */
 	P_ASN,		/* AS numbers: AS64500 or 64500 */
+	P_FEED,		/* a feed's NAME (Feed lines of geofw.conf) */
 };
 
 static const struct geofw_cmd_option opt_json = {
@@ -692,6 +694,48 @@ static const struct geofw_cmd_desc commands[] = {
 		.kind = GEOFW_CMD_BUILTIN,
 		.pos_kind = P_NONE,
 	},
+	{
+		.id = GEOFW_CMD_FEED_LIST,
+		.name = "feed list",
+		.args = "",
+		.summary = "show the threat feeds and the state of each",
+		.help =
+"geofwd reports each Feed of geofw.conf: where it comes from, its format,\n"
+"interval and action, the entries in force (rules of source feed:NAME),\n"
+"the last success, the last error, the next fetch and a set held back by\n"
+"FeedMaxDropShare.  A failed fetch keeps the last good set in force.",
+		.examples = "fwctl feed list\nfwctl -j feed list",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_NONE,
+	},
+	{
+		.id = GEOFW_CMD_FEED_REFRESH,
+		.name = "feed refresh",
+		.args = "NAME",
+		.summary = "fetch a feed now",
+		.help =
+"geofwd fetches the feed now instead of at its next interval (a\n"
+"conditional request: an unchanged feed answers 304 and nothing changes)\n"
+"and answers once the fetch is done; the answer says what it did, and the\n"
+"exit status is 1 when the fetch failed (the last good set stays).",
+		.examples = "fwctl feed refresh spamhaus-drop",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_FEED, .min_args = 1, .max_args = 1,
+	},
+	{
+		.id = GEOFW_CMD_FEED_CONFIRM,
+		.name = "feed confirm",
+		.args = "NAME",
+		.summary = "apply a feed's set held back by FeedMaxDropShare",
+		.help =
+"A fetched set that would remove more than FeedMaxDropShare of the\n"
+"feed's entries in force is held back (fwctl feed list says so, and the\n"
+"log).  This applies it now, in one change; otherwise it is applied when\n"
+"the next fetch brings the same set.",
+		.examples = "fwctl feed confirm firehol-level1",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_FEED, .min_args = 1, .max_args = 1,
+	},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -704,6 +748,7 @@ static const struct {
 	{ "geo", "the GeoIP database and the kernel's geo tables" },
 	{ "fleet", "the rules shared with other hosts through NATS" },
 	{ "asn", "the ASN database and the kernel's ASN tables" },
+	{ "feed", "the threat feeds of geofw.conf (Feed)" },
 };
 
 #define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
@@ -1073,6 +1118,15 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 			return geofw_errf(err, errlen, -EINVAL, "%s: source: %s", d->name,
 					  *v ? eb : "empty");
 		return set_text(&cmd->source, v, err, errlen);
+	case P_FEED:
+		for (i = 0; v[i]; i++)
+			if (!isalnum((unsigned char)v[i]) && !strchr("._-", v[i]))
+				break;
+		if (!i || v[i] || i > 47)
+			return geofw_errf(err, errlen, -EINVAL, "%s: '%s' is not a feed name "
+					  "(letters, digits, ., _ and -, as in a Feed line)", d->name,
+					  geofw_echo(v, eb));
+		return set_text(&cmd->source, v, err, errlen);
 	case P_ASN: {
 		__u32 asn;
 
@@ -1122,6 +1176,8 @@ static const char *missing_what(const struct geofw_cmd_desc *d)
 		return "SOURCE (cli, import:NAME, ...)";
 	case P_ASN:
 		return "AS number (AS64500 or 64500)";
+	case P_FEED:
+		return "feed NAME";
 	default:
 		return "argument";
 	}

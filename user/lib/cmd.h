@@ -74,6 +74,9 @@ enum geofw_cmd_id {
 	GEOFW_CMD_UNBLOCK_ASN,
 	GEOFW_CMD_ALLOW_ASN,
 	GEOFW_CMD_DEL_ALLOW_ASN,
+	GEOFW_CMD_FEED_LIST,
+	GEOFW_CMD_FEED_REFRESH,
+	GEOFW_CMD_FEED_CONFIRM,
 	GEOFW_CMD_MAX
 };
 
@@ -168,7 +171,8 @@ struct geofw_cmd {
 	int n_db;
 	char *topic;		/* help: "add-block", "geo", "geo verify"; NULL: all */
 	char *source;		/* list, export, del-block, del-allow --source;
-				 * del-source SOURCE; NULL when not given */
+				 * del-source SOURCE; feed refresh|confirm: the
+				 * feed's NAME; NULL when not given */
 	bool json;		/* -j/--json given after the command word */
 	/* asn show, block-asn, unblock-asn, allow-asn, del-allow-asn: AS
 	 * numbers, in the order given, each once */

@@ -21,6 +21,7 @@
 
 #include "cidr.h"
 #include "countries.h"
+#include "importlist.h"
 #include "log.h"
 #include "maps.h"
 
@@ -64,6 +65,10 @@ struct key {
 	size_t off;
 	/* An empty value means "none" (lists whose default is empty). */
 	bool may_be_empty;
+	/* May be given on several lines, each adding one (Feed). */
+	bool repeat;
+	/* parse_uint: the range of an unsigned int stored at off. */
+	unsigned long min, max;
 };
 
 /* ---- messages ------------------------------------------------------------ */
@@ -977,6 +982,145 @@ static int check_crowdsec(struct parser *p)
 	return -EINVAL;
 }
 
+/* ---- threat feeds ------------------------------------------------------------- */
+
+#define DEFAULT_FEED_EVERY		3600
+#define DEFAULT_FEED_MIN_PREFIX4	8
+#define DEFAULT_FEED_MIN_PREFIX6	16
+#define DEFAULT_FEED_MAX_ENTRIES	250000
+#define DEFAULT_FEED_MAX_DROP_SHARE	50
+
+static int feed_url(struct parser *p, const char *w, char *dst, size_t size)
+{
+	char eb[GEOFW_ECHO_BUFLEN];
+	const char *host;
+
+	if (strlen(w) >= size)
+		return fail(p, "URL or path longer than %zu bytes", size - 1);
+	if (w[0] == '/')
+		return parse_path(p, w, dst, size);
+	if (!strncmp(w, "http://", 7))
+		host = w + 7;
+	else if (!strncmp(w, "https://", 8))
+		host = w + 8;
+	else
+		return fail(p, "\"%s\" is not an http:// or https:// URL or an absolute path",
+			    geofw_echo(w, eb));
+	if (!*host || *host == '/')
+		return fail(p, "\"%s\": missing host", geofw_echo(w, eb));
+	set_str(dst, size, w);
+	return 0;
+}
+
+/* NAME URL-or-FILE [every DURATION] [action ACTION] [format FORMAT] [column N] */
+static int parse_feed(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	struct geofw_conf_feed f = { .every = DEFAULT_FEED_EVERY, .action = GEOFW_ACT_DROP,
+				     .format = GEOFW_FORMAT_PLAIN };
+	char eb[GEOFW_ECHO_BUFLEN], msg[GEOFW_ERRLEN];
+	char *cursor = val, *w, *arg;
+	unsigned int given = 0;
+	unsigned long col;
+	size_t i;
+	int k;
+
+	w = next_word(&cursor);
+	if (!w)
+		return 0;	/* "Feed =": none (the shipped file's line) */
+	if (strlen(w) >= sizeof(f.name))
+		return fail(p, "name longer than %zu characters", sizeof(f.name) - 1);
+	for (i = 0; w[i]; i++)
+		if (!isalnum((unsigned char)w[i]) && !strchr("._-", w[i]))
+			return fail(p, "\"%s\" is not a feed name (letters, digits, ., _ and -)",
+				    geofw_echo(w, eb));
+	set_str(f.name, sizeof(f.name), w);
+	for (k = 0; k < c->n_feeds; k++)
+		if (!strcmp(c->feeds[k].name, f.name))
+			return fail(p, "feed %s is defined twice", f.name);
+	w = next_word(&cursor);
+	if (!w)
+		return fail(p, "%s: missing URL or file", f.name);
+	if (feed_url(p, w, f.url, sizeof(f.url)))
+		return -EINVAL;
+	while ((w = next_word(&cursor))) {
+		static const char *const opt[] = { "every", "action", "format", "column" };
+		unsigned int o;
+
+		for (o = 0; o < 4 && strcmp(w, opt[o]); o++)
+			;
+		if (o == 4)
+			return fail(p, "%s: \"%s\" is not one of every, action, format, column",
+				    f.name, geofw_echo(w, eb));
+		if (given & (1u << o))
+			return fail(p, "%s: %s given twice", f.name, w);
+		given |= 1u << o;
+		arg = next_word(&cursor);
+		if (!arg)
+			return fail(p, "%s: %s needs a value", f.name, w);
+		switch (o) {
+		case 0: {
+			__u64 s;
+
+			if (geofw_duration_parse(arg, &s, msg, sizeof(msg)))
+				return fail(p, "%s: every: %s", f.name, msg);
+			f.every = (__u32)s;
+			break;
+		}
+		case 1:
+			f.action = geofw_action_parse(arg);
+			if (f.action < 0 || !(BLOCKING & (1u << f.action)))
+				return fail(p, "%s: action \"%s\" is not one of drop, reject, "
+					    "http403, log", f.name, geofw_echo(arg, eb));
+			break;
+		case 2:
+			f.format = geofw_list_format_parse(arg);
+			if (f.format <= GEOFW_FORMAT_ANY)
+				return fail(p, "%s: format \"%s\" is not one of plain, spamhaus, "
+					    "netset, csv", f.name, geofw_echo(arg, eb));
+			break;
+		default:
+			if (parse_number(p, arg, 1, 64, &col))
+				return -EINVAL;
+			f.column = (unsigned int)col;
+			break;
+		}
+	}
+	if (f.column && f.format != GEOFW_FORMAT_CSV)
+		return fail(p, "%s: column is for format csv", f.name);
+	if (f.format == GEOFW_FORMAT_CSV && !f.column)
+		f.column = 1;
+	if (c->n_feeds == GEOFW_CONF_MAX_FEEDS)
+		return fail(p, "more than %d feeds", GEOFW_CONF_MAX_FEEDS);
+	c->feeds[c->n_feeds++] = f;
+	return 0;
+}
+
+/* A number in the key's range into the unsigned int at its offset. */
+static int parse_uint(struct parser *p, char *val)
+{
+	unsigned long v;
+
+	if (parse_number(p, val, p->key->min, p->key->max, &v))
+		return -EINVAL;
+	*(unsigned int *)((char *)p->c + p->key->off) = (unsigned int)v;
+	return 0;
+}
+
+/* "50%" (or "50"): 1-100; 100 lets any change through. */
+static int parse_feed_max_drop_share(struct parser *p, char *val)
+{
+	size_t len = strlen(val);
+	unsigned long v;
+
+	if (len && val[len - 1] == '%')
+		val[len - 1] = '\0';
+	if (parse_number(p, val, 1, 100, &v))
+		return -EINVAL;
+	p->c->feed_max_drop_share = (unsigned int)v;
+	return 0;
+}
+
 /* The order of the keys in packaging/geofw.conf and geofw.conf(5). */
 static const struct key keys[] = {
 	{ "Interfaces", parse_interfaces, .expect = "interface names", .may_be_empty = true },
@@ -1030,6 +1174,15 @@ static const struct key keys[] = {
 	{ "CrowdSecScopes", parse_crowdsec_scopes, .choices = crowdsec_scopes,
 	  .may_be_empty = true },
 	{ "CrowdSecAction", parse_crowdsec_action, .expect = "TYPE:ACTION pairs" },
+	{ "Feed", parse_feed, .expect = "NAME URL-or-FILE [every DURATION] [action ACTION] "
+	  "[format plain|spamhaus|netset|csv] [column N]", .may_be_empty = true, .repeat = true },
+	{ "FeedMinPrefixV4", parse_uint, .expect = "a prefix length 1-32",
+	  .off = FIELD(feed_min_prefix4), .min = 1, .max = 32 },
+	{ "FeedMinPrefixV6", parse_uint, .expect = "a prefix length 1-128",
+	  .off = FIELD(feed_min_prefix6), .min = 1, .max = 128 },
+	{ "FeedMaxEntries", parse_uint, .expect = "a number 1-2000000",
+	  .off = FIELD(feed_max_entries), .min = 1, .max = GEOFW_CONF_FEED_MAX_ENTRIES },
+	{ "FeedMaxDropShare", parse_feed_max_drop_share, .expect = "a percentage 1%-100%" },
 };
 
 #define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -1115,7 +1268,7 @@ static int parse_line(struct parser *p, char *text)
 	if (!k)
 		return unknown_key(p, name);
 	p->key = k;
-	if (p->seen[k - keys])
+	if (p->seen[k - keys] && !k->repeat)
 		return fail(p, "given twice (first on line %u)", p->seen[k - keys]);
 	p->seen[k - keys] = p->line;
 	if (!*val && !k->may_be_empty)
@@ -1154,6 +1307,10 @@ void geofw_conf_defaults(struct geofw_conf *c)
 	c->crowdsec_scopes = GEOFW_CS_SCOPE_IP | GEOFW_CS_SCOPE_RANGE | GEOFW_CS_SCOPE_COUNTRY |
 			     GEOFW_CS_SCOPE_AS;
 	crowdsec_action_defaults(c);
+	c->feed_min_prefix4 = DEFAULT_FEED_MIN_PREFIX4;
+	c->feed_min_prefix6 = DEFAULT_FEED_MIN_PREFIX6;
+	c->feed_max_entries = DEFAULT_FEED_MAX_ENTRIES;
+	c->feed_max_drop_share = DEFAULT_FEED_MAX_DROP_SHARE;
 }
 
 int geofw_conf_parse_buf(const char *buf, size_t len, const char *name,

@@ -40,6 +40,10 @@
 #define GEOFW_CONF_FLEET_URL_LEN	256	/* 255 bytes + NUL each */
 #define GEOFW_CONF_FLEET_BUCKET_LEN	64	/* 63 characters + NUL */
 #define GEOFW_CONF_FLEET_USER_LEN	128	/* 127 bytes + NUL */
+#define GEOFW_CONF_MAX_FEEDS		16	/* Feed lines */
+#define GEOFW_CONF_FEED_NAME_LEN	48	/* 47 characters + NUL */
+#define GEOFW_CONF_FEED_URL_LEN		1024	/* URL or path: 1023 bytes + NUL */
+#define GEOFW_CONF_FEED_MAX_ENTRIES	2000000	/* FeedMaxEntries' upper bound */
 #define GEOFW_CONF_URL_LEN		512	/* CrowdSecURL: 511 bytes + NUL */
 #define GEOFW_CONF_MAX_CS_ACTIONS	8	/* decision types of CrowdSecAction */
 #define GEOFW_CONF_CS_TYPE_LEN		32	/* 31 characters + NUL */
@@ -121,6 +125,24 @@ struct geofw_conf {
 	char fleet_tls_ca[PATH_MAX];
 	int fleet_scope;			/* enum geofw_fleet_scope */
 	int fleet_replicas;			/* 1-5 */
+	/* Threat feeds (geofwd's feeds.c), in file order; their rules are of
+	 * source "feed:NAME". */
+	struct geofw_conf_feed {
+		char name[GEOFW_CONF_FEED_NAME_LEN];	/* letters, digits, . _ - */
+		char url[GEOFW_CONF_FEED_URL_LEN];	/* http(s):// URL or absolute path */
+		__u32 every;				/* seconds between fetches */
+		int action;				/* drop, reject, http403, log */
+		int format;				/* enum geofw_list_format */
+		unsigned int column;			/* csv: from 1 */
+	} feeds[GEOFW_CONF_MAX_FEEDS];
+	int n_feeds;
+	/* Guards every feed passes: prefixes shorter than these are refused
+	 * per entry; more entries than feed_max_entries fail the fetch; a
+	 * set that would remove more than feed_max_drop_share percent of the
+	 * one in force waits (fwctl feed confirm, or the next fetch agrees). */
+	unsigned int feed_min_prefix4, feed_min_prefix6;
+	unsigned int feed_max_entries;
+	unsigned int feed_max_drop_share;	/* percent, 1-100 */
 	/* CrowdSec bouncer (crowdsec.c): crowdsec_url "" = off.  The key
 	 * file is required with the URL (read at each start and reload). */
 	char crowdsec_url[GEOFW_CONF_URL_LEN];

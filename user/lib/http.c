@@ -162,6 +162,23 @@ static int curl_errno(CURLcode rc)
 	}
 }
 
+/* Append one request header, fmt with one %s; 0 or -ENOMEM. */
+__attribute__((format(printf, 2, 0)))
+static int add_header(struct curl_slist **hdrs, const char *fmt, const char *value)
+{
+	struct curl_slist *n;
+	char *h;
+
+	if (asprintf(&h, fmt, value) < 0)
+		return -ENOMEM;
+	n = curl_slist_append(*hdrs, h);	/* copies h */
+	free(h);
+	if (!n)
+		return -ENOMEM;
+	*hdrs = n;
+	return 0;
+}
+
 int geofw_http_get(const char *url, const struct geofw_http_opts *opts,
 		   struct geofw_http_result *out, char *err, size_t errlen)
 {
@@ -193,31 +210,22 @@ int geofw_http_get(const char *url, const struct geofw_http_opts *opts,
 		snprintf(err, errlen, "curl: cannot make a handle (%s)", shown);
 		return -ENOMEM;
 	}
-	for (i = 0; o->headers && o->headers[i]; i++) {
-		struct curl_slist *h = curl_slist_append(hdrs, o->headers[i]);
-
-		if (!h) {
-			ret = -ENOMEM;
-			snprintf(err, errlen, "out of memory (%s)", shown);
-			goto out;
-		}
-		hdrs = h;
-	}
-	if (o->if_none_match && o->if_none_match[0]) {
-		char h[GEOFW_HTTP_ETAG_MAX + 32];
-		struct curl_slist *n;
-
-		snprintf(h, sizeof(h), "If-None-Match: %s", o->if_none_match);
-		if (!(n = curl_slist_append(hdrs, h))) {
-			ret = -ENOMEM;
-			snprintf(err, errlen, "out of memory (%s)", shown);
-			goto out;
-		}
-		hdrs = n;
-	}
-	if (o->if_modified_since && o->if_modified_since[0]) {
-		/* curl sends it for HTTP and compares it with the mtime for
-		 * file://; a date it cannot read is not sent (a full fetch). */
+	for (i = 0; o->headers && o->headers[i]; i++)
+		if ((ret = add_header(&hdrs, "%s", o->headers[i])))
+			goto oom;
+	if (o->if_none_match && o->if_none_match[0] &&
+	    (ret = add_header(&hdrs, "If-None-Match: %s", o->if_none_match)))
+		goto oom;
+	if (o->if_modified_since && o->if_modified_since[0] && !is_file) {
+		/* A header of our own, not CURLOPT_TIMECONDITION: with that,
+		 * curl also drops the body of a 200 whose Last-Modified is not
+		 * newer (a file replaced within the second of the last fetch),
+		 * and only the server may say 304. */
+		if ((ret = add_header(&hdrs, "If-Modified-Since: %s", o->if_modified_since)))
+			goto oom;
+	} else if (o->if_modified_since && o->if_modified_since[0]) {
+		/* curl compares it with the file's mtime; a date it cannot
+		 * read is not used (a full read). */
 		time_t t = curl_getdate(o->if_modified_since, NULL);
 
 		if (t > 0) {
@@ -307,6 +315,9 @@ int geofw_http_get(const char *url, const struct geofw_http_opts *opts,
 		out->body = NULL;
 		out->len = 0;
 	}
+	goto out;
+oom:
+	snprintf(err, errlen, "out of memory (%s)", shown);
 out:
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);

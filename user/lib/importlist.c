@@ -21,6 +21,8 @@ _Static_assert(READ_BUF > 2 * (GEOFW_IMPORT_LINE_MAX + 2), "read buffer too smal
 struct parser {
 	const char *name;
 	unsigned int cidr_flags;
+	struct geofw_importlist_opts o;
+	size_t data_lines;		/* csv: lines that were not comments */
 	struct geofw_importlist *out;
 	char *err;
 	size_t errlen;
@@ -31,15 +33,27 @@ struct parser {
 __attribute__((format(printf, 2, 3)))
 static int line_error(struct parser *p, const char *fmt, ...)
 {
+	struct geofw_importlist *l = p->out;
 	char msg[GEOFW_ERRLEN];
 	va_list ap;
 
+	if (p->o.per_entry) {
+		/* Refused alone: the list goes on without it. */
+		if (!l->refused++ && !l->too_wide) {
+			va_start(ap, fmt);
+			vsnprintf(msg, sizeof(msg), fmt, ap);
+			va_end(ap);
+			snprintf(l->first_refused, sizeof(l->first_refused), "%.64s:%zu: %.160s",
+				 p->name, l->lines, msg);
+		}
+		return 0;
+	}
 	if (!p->err || !p->errlen)
 		return -EINVAL;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(p->err, p->errlen, "%s:%zu: %s", p->name, p->out->lines, msg);
+	snprintf(p->err, p->errlen, "%s:%zu: %s", p->name, l->lines, msg);
 	return -EINVAL;
 }
 
@@ -79,12 +93,93 @@ static int push(struct parser *p, const struct geofw_cidr *c)
 /* Parse the entry held in p->tok. */
 static int add_entry(struct parser *p)
 {
+	struct geofw_importlist *l = p->out;
 	char msg[GEOFW_ERRLEN];
 	struct geofw_cidr c;
+	unsigned int min;
 
 	if (geofw_cidr_parse(p->tok, p->cidr_flags, &c, msg, sizeof(msg)))
 		return line_error(p, "%s", msg);
+	min = c.family == 4 ? p->o.min_prefix4 : p->o.min_prefix6;
+	if (c.prefixlen < min || (!c.prefixlen && !(p->o.flags & GEOFW_IMPORT_FORCE))) {
+		if (!p->o.per_entry)
+			return line_error(p, "%s: /%u is shorter than the minimum /%u",
+					  p->tok, c.prefixlen, min ? min : 1);
+		if (!l->too_wide++ && !l->refused)
+			snprintf(l->first_refused, sizeof(l->first_refused),
+				 "%.64s:%zu: %.64s is wider than the minimum /%u", p->name,
+				 l->lines, p->tok, min ? min : 1);
+		return 0;
+	}
 	return push(p, &c);
+}
+
+/* ---- csv -------------------------------------------------------------- */
+
+/*
+ * Column p->o.column of a comma-separated line into p->tok: RFC 4180 quotes
+ * ("a,b" and "" inside them), blanks around a field trimmed.  -1 when the
+ * line has fewer columns or a quote is not closed.
+ */
+static int csv_field(struct parser *p, const char *s, size_t len)
+{
+	unsigned int col = 1, want = p->o.column ? p->o.column : 1;
+	size_t i = 0, o = 0;
+
+	for (;;) {
+		bool quoted = false;
+
+		while (i < len && is_space(s[i]))
+			i++;
+		o = 0;
+		if (i < len && s[i] == '"') {
+			quoted = true;
+			for (i++;; i++) {
+				if (i >= len)
+					return -1;
+				if (s[i] == '"') {
+					if (i + 1 < len && s[i + 1] == '"') {
+						i++;
+					} else {
+						i++;
+						break;
+					}
+				}
+				if (col == want && o < GEOFW_IMPORT_LINE_MAX)
+					p->tok[o++] = s[i];
+			}
+		}
+		for (; i < len && s[i] != ','; i++)
+			if (col == want && o < GEOFW_IMPORT_LINE_MAX && (!quoted || !is_space(s[i])))
+				p->tok[o++] = s[i];
+		if (col == want) {
+			while (o && is_space(p->tok[o - 1]))
+				o--;
+			p->tok[o] = '\0';
+			return 0;
+		}
+		if (i >= len)
+			return -1;
+		i++;	/* the comma */
+		col++;
+	}
+}
+
+static int csv_line(struct parser *p, const char *s, size_t len)
+{
+	struct geofw_cidr c;
+	char msg[8];
+
+	if (*s == '#')
+		return 0;
+	if (csv_field(p, s, len))
+		return line_error(p, "no column %u (or a quote not closed)",
+				  p->o.column ? p->o.column : 1);
+	/* A first line whose column is no address is the header. */
+	if (!p->data_lines++ &&
+	    geofw_cidr_parse(p->tok, p->cidr_flags, &c, msg, sizeof(msg)))
+		return 0;
+	return add_entry(p);
 }
 
 /* ---- JSON lines (Spamhaus drop_v4.json / drop_v6.json) ------------------- */
@@ -145,9 +240,13 @@ static int parse_line(struct parser *p, const char *s, size_t len)
 		s++, len--;
 	while (len && is_space(s[len - 1]))
 		len--;
-	if (!len || is_comment(*s))
+	if (!len)
 		return 0;
-	if (*s == '{')
+	if (p->o.format == GEOFW_FORMAT_CSV)
+		return csv_line(p, s, len);
+	if (is_comment(*s))
+		return 0;
+	if (*s == '{' && (p->o.format == GEOFW_FORMAT_ANY || p->o.format == GEOFW_FORMAT_SPAMHAUS))
 		return json_line(p, s, len);
 
 	for (tok_end = 0; tok_end < len; tok_end++)
@@ -253,15 +352,20 @@ static void finish(struct geofw_importlist *l)
 	l->n = k;
 }
 
-static void parser_init(struct parser *p, const char *name, unsigned int flags,
+static void parser_init(struct parser *p, const char *name,
+			const struct geofw_importlist_opts *o,
 			struct geofw_importlist *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	p->name = name ? name : "<input>";
+	p->o = *o;
+	p->data_lines = 0;
+	/* Entry by entry, /0 is parsed, then refused by add_entry() with the
+	 * other prefixes that are too wide. */
 	p->cidr_flags = 0;
-	if (flags & GEOFW_IMPORT_FORCE)
+	if ((o->flags & GEOFW_IMPORT_FORCE) || o->per_entry)
 		p->cidr_flags |= GEOFW_CIDR_ALLOW_ZERO;
-	if (flags & GEOFW_IMPORT_MASK_HOST_BITS)
+	if (o->flags & GEOFW_IMPORT_MASK_HOST_BITS)
 		p->cidr_flags |= GEOFW_CIDR_ALLOW_HOST_BITS;
 	p->out = out;
 	p->err = err;
@@ -283,11 +387,21 @@ int geofw_importlist_parse_buf(const char *buf, size_t len, const char *name,
 			       unsigned int flags, struct geofw_importlist *out,
 			       char *err, size_t errlen)
 {
+	struct geofw_importlist_opts o = { .flags = flags };
+
+	return geofw_importlist_parse_opts(buf, len, name, &o, out, err, errlen);
+}
+
+int geofw_importlist_parse_opts(const char *buf, size_t len, const char *name,
+				const struct geofw_importlist_opts *o,
+				struct geofw_importlist *out, char *err, size_t errlen)
+{
+	static const struct geofw_importlist_opts none;
 	struct parser p;
 	size_t start = 0;
 	int r = 0;
 
-	parser_init(&p, name, flags, out, err, errlen);
+	parser_init(&p, name, o ? o : &none, out, err, errlen);
 	while (start < len) {
 		const char *nl = memchr(buf + start, '\n', len - start);
 		size_t end = nl ? (size_t)(nl - buf) : len;
@@ -304,12 +418,13 @@ int geofw_importlist_read(const char *path, unsigned int flags,
 			  struct geofw_importlist *out, char *err, size_t errlen)
 {
 	size_t start = 0, end = 0;
+	struct geofw_importlist_opts o = { .flags = flags };
 	struct parser p;
 	bool eof = false;
 	char *buf;
 	int fd, r = 0;
 
-	parser_init(&p, path, flags, out, err, errlen);
+	parser_init(&p, path, &o, out, err, errlen);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
@@ -368,4 +483,27 @@ void geofw_importlist_free(struct geofw_importlist *l)
 {
 	free(l->v);
 	memset(l, 0, sizeof(*l));
+}
+
+static const char *const format_names[GEOFW_FORMAT_MAX] = {
+	[GEOFW_FORMAT_ANY] = "any",
+	[GEOFW_FORMAT_PLAIN] = "plain",
+	[GEOFW_FORMAT_SPAMHAUS] = "spamhaus",
+	[GEOFW_FORMAT_NETSET] = "netset",
+	[GEOFW_FORMAT_CSV] = "csv",
+};
+
+const char *geofw_list_format_name(int format)
+{
+	return format >= 0 && format < GEOFW_FORMAT_MAX ? format_names[format] : NULL;
+}
+
+int geofw_list_format_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < GEOFW_FORMAT_MAX; i++)
+		if (!strcmp(format_names[i], name))
+			return i;
+	return -1;
 }

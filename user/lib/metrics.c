@@ -300,6 +300,14 @@ static void render_sources(struct text *t, const struct geofw_metrics_info *in)
 		source_series(t, "geofw_source_entries_unsupported_total", in->sources[i].name);
 		put(t, "%lu\n", in->sources[i].unsupported);
 	}
+	family(t, "geofw_source_held_back", "gauge",
+	       "1 while a fetched set waits for confirmation (a feed whose new set would "
+	       "remove more than FeedMaxDropShare: fwctl feed confirm NAME); the set in force "
+	       "stays.");
+	for (i = 0; i < n; i++) {
+		source_series(t, "geofw_source_held_back", in->sources[i].name);
+		put(t, "%d\n", in->sources[i].held_back ? 1 : 0);
+	}
 }
 
 static void render_daemon(struct text *t, const struct geofw_metrics_info *in)

@@ -93,6 +93,7 @@ struct geofw_metrics_source {
 	unsigned long errors;			/* failed fetches since start */
 	unsigned long refused;			/* entries refused since start */
 	unsigned long unsupported;		/* entries not enforceable yet */
+	bool held_back;				/* a fetched set waits (feeds) */
 };
 
 /* What only the daemon knows. */

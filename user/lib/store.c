@@ -2381,10 +2381,12 @@ int geofw_store_checkpoint(struct geofw_store *st)
 
 /* ---- fleet: applied revision and the outbox ------------------------------------- */
 
-int geofw_store_get_setting(struct geofw_store *st, const char *key, long long *value)
+/* The statement on key's row (the caller reads column 0 and finalizes);
+ * -ENOENT when there is none. */
+static int setting_row(struct geofw_store *st, const char *key, sqlite3_stmt **out)
 {
 	sqlite3_stmt *s;
-	int rc, ret = -ENOENT;
+	int rc;
 
 	rc = sqlite3_prepare_v2(st->db, "SELECT value FROM settings WHERE key=?1", -1, &s, NULL);
 	if (rc)
@@ -2392,13 +2394,23 @@ int geofw_store_get_setting(struct geofw_store *st, const char *key, long long *
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		*value = sqlite3_column_int64(s, 0);
-		ret = 0;
-	} else if (rc != SQLITE_DONE) {
-		ret = sql_errno(rc);
+		*out = s;
+		return 0;
 	}
 	sqlite3_finalize(s);
-	return ret;
+	return rc == SQLITE_DONE ? -ENOENT : sql_errno(rc);
+}
+
+int geofw_store_get_setting(struct geofw_store *st, const char *key, long long *value)
+{
+	sqlite3_stmt *s;
+	int ret = setting_row(st, key, &s);
+
+	if (ret)
+		return ret;
+	*value = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return 0;
 }
 
 int geofw_store_set_setting(struct geofw_store *st, const char *key, long long value,
@@ -2410,6 +2422,74 @@ int geofw_store_set_setting(struct geofw_store *st, const char *key, long long v
 		return geofw_errf(err, errlen, -EROFS, "%s: read-only", st->path);
 	rc = put_setting(st, key, value);
 	return rc ? sql_fail(st, rc, "writing a setting", err, errlen) : 0;
+}
+
+/* Texts share the settings table: its INTEGER affinity would turn a text
+ * that reads as a number ("0123") into one, so texts are stored with a
+ * leading "t:" that no number has. */
+int geofw_store_get_text(struct geofw_store *st, const char *key, char **value)
+{
+	const char *t;
+	sqlite3_stmt *s;
+	int ret;
+
+	*value = NULL;
+	ret = setting_row(st, key, &s);
+	if (ret)
+		return ret;
+	t = (const char *)sqlite3_column_text(s, 0);
+	if (t && !strncmp(t, "t:", 2))
+		ret = (*value = strdup(t + 2)) ? 0 : -ENOMEM;
+	else
+		ret = -ENOENT;	/* a number: not a text */
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int geofw_store_set_text(struct geofw_store *st, const char *key, const char *value,
+			 char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	char *t = NULL;
+	int rc;
+
+	if (st->read_only)
+		return geofw_errf(err, errlen, -EROFS, "%s: read-only", st->path);
+	if (value && asprintf(&t, "t:%s", value) < 0)
+		return geofw_errf(err, errlen, -ENOMEM, "out of memory");
+	rc = sqlite3_prepare_v2(st->db, t ? "INSERT OR REPLACE INTO settings(key,value) "
+				"VALUES(?1,?2)" : "DELETE FROM settings WHERE key=?1", -1, &s, NULL);
+	if (!rc) {
+		sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+		if (t)
+			sqlite3_bind_text(s, 2, t, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sqlite3_errcode(st->db);
+		sqlite3_finalize(s);
+	}
+	free(t);
+	return rc ? sql_fail(st, rc, "writing a setting", err, errlen) : 0;
+}
+
+int geofw_store_setting_keys(struct geofw_store *st, const char *prefix,
+			     int (*fn)(const char *key, void *ctx), void *ctx)
+{
+	size_t plen = strlen(prefix);
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT key FROM settings ORDER BY key", -1, &s, NULL);
+	if (rc)
+		return sql_errno(rc);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 0);
+
+		if (k && !strncmp(k, prefix, plen))
+			ret = fn(k, ctx);
+	}
+	sqlite3_finalize(s);
+	if (ret)
+		return ret;
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_errno(rc);
 }
 
 /* Made on first use, so that a database without a fleet stays as it was

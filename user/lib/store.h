@@ -295,6 +295,18 @@ int geofw_store_get_setting(struct geofw_store *st, const char *key, long long *
 int geofw_store_set_setting(struct geofw_store *st, const char *key, long long value,
 			    char *err, size_t errlen);
 /*
+ * A text of the settings table (threat feeds: "feed:NAME" holds the
+ * validators of the last good fetch).  get: *value malloc'd (free()), 0,
+ * -ENOENT or -errno.  set: value NULL removes the key.  keys: every key
+ * starting with prefix; a non-zero return of fn stops the walk and is
+ * returned.
+ */
+int geofw_store_get_text(struct geofw_store *st, const char *key, char **value);
+int geofw_store_set_text(struct geofw_store *st, const char *key, const char *value,
+			 char *err, size_t errlen);
+int geofw_store_setting_keys(struct geofw_store *st, const char *prefix,
+			     int (*fn)(const char *key, void *ctx), void *ctx);
+/*
  * The outbox: fleet-scope changes made on this host, kept (durably, with the
  * transaction they are part of) until the bucket has them.  value NULL: a
  * delete of key.  for_each walks them oldest first; a non-zero return of fn

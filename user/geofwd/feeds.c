@@ -1,0 +1,862 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Threat feeds: Feed = NAME URL-or-FILE [every D] [action A] [format F].
+ *
+ * One fetch job per feed (fetcher.h).  The worker GETs the feed with the
+ * validators of the last good answer (If-None-Match, If-Modified-Since) and
+ * parses it (importlist.h, bad entries refused one by one); the main thread
+ * replaces the feed's set in one transaction and one kernel diff.
+ *
+ * The set is stored as one imported list (geofw_store_import(), source
+ * "feed:NAME"): one row holding the sorted prefixes, not a row per prefix,
+ * which is what keeps a 100k-entry FireHOL list cheap to replace
+ * (docs/design-notes.md, "Threat feeds", has the measurement).
+ *
+ * What survives a restart: the set (rows in rules.db, enforced at start
+ * like every rule) and, in the settings table under "feed:NAME", the
+ * validators and time of the last good fetch with the feed's spec (URL,
+ * format, action, guards).  While the spec is unchanged a restart waits
+ * for the feed's next due time and then asks conditionally; a changed spec
+ * fetches at once, unconditionally.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "ctl.h"
+#include "feeds.h"
+#include "fetcher.h"
+#include "geofwd.h"
+#include "http.h"
+#include "importlist.h"
+#include "jsonlib.h"
+#include "log.h"
+#include "msg.h"
+
+#define SOURCE_PREFIX	"feed:"		/* rules' source and the settings key */
+#define FEED_REDIRECTS	5
+/* After a failed fetch the next comes sooner than the interval: 5 min,
+ * doubling with each failure in a row, never later than the interval. */
+#define FEED_RETRY_S	300
+#define FEED_SPEC_MAX	(GEOFW_CONF_FEED_URL_LEN + 128)
+
+struct feed {
+	struct geofw_conf_feed f;		/* as configured */
+	char source[GFWD_SOURCE_NAME_MAX + 1];	/* "feed:NAME" */
+	char url[GEOFW_CONF_FEED_URL_LEN + 8];	/* a path becomes file://PATH */
+	char spec[FEED_SPEC_MAX];		/* what the validators are valid for */
+	struct geofw_importlist_opts opts;
+	size_t max_entries;
+	unsigned int max_drop_share;		/* percent */
+
+	/* Shared with the worker. */
+	pthread_mutex_t lock;
+	char etag[GEOFW_HTTP_ETAG_MAX];		/* of the set in force, or the one held */
+	char last_modified[GEOFW_HTTP_DATE_MAX];
+	time_t not_before;			/* restart: the first fetch waits; 0: due */
+
+	/* Main thread only. */
+	time_t next_fetch;
+	unsigned int failures;			/* fetches failed in a row */
+	bool holding;				/* a set waits for confirmation */
+	struct geofw_importlist held;
+	char held_etag[GEOFW_HTTP_ETAG_MAX], held_lm[GEOFW_HTTP_DATE_MAX];
+	size_t held_removed, held_old;
+	time_t held_since;
+};
+
+struct feed_result {
+	double fetch_s;		/* transfer and parse */
+	bool skipped;		/* not due yet (a restart): nothing fetched */
+	bool not_modified;	/* 304, or a file not modified since */
+	struct geofw_importlist list;
+	char etag[GEOFW_HTTP_ETAG_MAX];
+	char last_modified[GEOFW_HTTP_DATE_MAX];
+};
+
+/* Names of the feeds with a job (the config may be replaced under us). */
+static char running[GEOFW_CONF_MAX_FEEDS][GEOFW_CONF_FEED_NAME_LEN];
+static int n_running;
+
+static const char *format_name(const struct geofw_conf_feed *f)
+{
+	return geofw_list_format_name(f->format);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- worker --------------------------------------------------------------------- */
+
+/* The answer must be a list of the feed's format, not an error page. */
+static int check_body(const struct feed *fd, const struct geofw_http_result *r, const char *url,
+		      char *err, size_t errlen)
+{
+	size_t i = 0;
+
+	if (!r->len)
+		return geofw_errf(err, errlen, -EPROTO, "empty answer (%s)", url);
+	if (!strncasecmp(r->content_type, "text/html", 9))
+		return geofw_errf(err, errlen, -EPROTO, "the answer is text/html, not a %s list (%s)",
+				  format_name(&fd->f), url);
+	while (i < r->len && strchr(" \t\r\n", r->body[i]))
+		i++;
+	if (i < r->len && r->body[i] == '<')
+		return geofw_errf(err, errlen, -EPROTO, "the answer looks like HTML or XML, not a "
+				  "%s list (%s)", format_name(&fd->f), url);
+	return 0;
+}
+
+static int check_list(const struct feed *fd, const struct geofw_importlist *l, const char *url,
+		      char *err, size_t errlen)
+{
+	if (!l->n && l->refused)
+		return geofw_errf(err, errlen, -EPROTO, "nothing in the answer is a %s entry "
+				  "(%zu refused, first %s) (%s)", format_name(&fd->f), l->refused,
+				  l->first_refused, url);
+	if (l->refused > l->n)
+		return geofw_errf(err, errlen, -EPROTO, "more entries refused (%zu) than taken "
+				  "(%zu): not a %s list? first refused %s (%s)", l->refused, l->n,
+				  format_name(&fd->f), l->first_refused, url);
+	if (l->n > fd->max_entries)
+		return geofw_errf(err, errlen, -EFBIG, "%zu entries, more than FeedMaxEntries "
+				  "(%zu) (%s)", l->n, fd->max_entries, url);
+	return 0;
+}
+
+static int feed_fetch(void *ctx, const volatile int *cancel, void **result, char *err,
+		      size_t errlen)
+{
+	struct feed *fd = ctx;
+	struct geofw_http_opts o = {
+		.max_redirects = FEED_REDIRECTS,
+		.cancel = cancel,
+		.flags = fd->f.url[0] == '/' ? GEOFW_HTTP_ALLOW_FILE : 0,
+	};
+	char inm[GEOFW_HTTP_ETAG_MAX], ims[GEOFW_HTTP_DATE_MAX], url[256];
+	struct geofw_http_result r;
+	struct feed_result *res;
+	double t0 = mono();
+	time_t not_before;
+	int ret;
+
+	res = calloc(1, sizeof(*res));
+	if (!res)
+		return -ENOMEM;
+	pthread_mutex_lock(&fd->lock);
+	memcpy(inm, fd->etag, sizeof(inm));
+	memcpy(ims, fd->last_modified, sizeof(ims));
+	not_before = fd->not_before;
+	pthread_mutex_unlock(&fd->lock);
+	if (not_before > time(NULL)) {
+		res->skipped = true;
+		*result = res;
+		return 0;
+	}
+	geofw_http_url_for_log(fd->url, url, sizeof(url));
+	if (fd->f.url[0] == '/') {
+		/* A local file's validator is its identity and mtime to the
+		 * nanosecond: curl's If-Modified-Since on file:// compares whole
+		 * seconds, and a file replaced within one would be missed. */
+		struct stat st;
+
+		if (stat(fd->f.url, &st)) {
+			ret = -errno;
+			free(res);
+			return geofw_errf(err, errlen, ret, "%s: %s", fd->f.url, strerror(-ret));
+		}
+		snprintf(res->etag, sizeof(res->etag), "file:%llx-%llx-%lld.%09ld",
+			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+			 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+		if (!strcmp(res->etag, inm)) {
+			res->not_modified = true;
+			*result = res;
+			return 0;
+		}
+	} else {
+		o.if_none_match = inm;
+		o.if_modified_since = ims;
+	}
+	ret = geofw_http_get(fd->url, &o, &r, err, errlen);
+	if (!ret && r.not_modified) {
+		res->not_modified = true;
+	} else if (!ret) {
+		ret = check_body(fd, &r, url, err, errlen);
+		if (!ret)
+			ret = geofw_importlist_parse_opts(r.body, r.len, fd->f.name, &fd->opts,
+							  &res->list, err, errlen);
+		if (!ret)
+			ret = check_list(fd, &res->list, url, err, errlen);
+		if (o.flags != GEOFW_HTTP_ALLOW_FILE) {
+			snprintf(res->etag, sizeof(res->etag), "%s", r.etag);
+			snprintf(res->last_modified, sizeof(res->last_modified), "%s",
+				 r.last_modified);
+		}
+	}
+	geofw_http_result_free(&r);
+	if (ret) {
+		geofw_importlist_free(&res->list);
+		free(res);
+		return ret;
+	}
+	res->fetch_s = mono() - t0;
+	*result = res;
+	return 0;
+}
+
+static void feed_free_result(void *ctx, void *result)
+{
+	struct feed_result *res = result;
+
+	(void)ctx;
+	geofw_importlist_free(&res->list);
+	free(res);
+}
+
+static void feed_free_ctx(void *ctx)
+{
+	struct feed *fd = ctx;
+
+	geofw_importlist_free(&fd->held);
+	pthread_mutex_destroy(&fd->lock);
+	free(fd);
+}
+
+/* ---- state kept in rules.db ---------------------------------------------------- */
+
+static void set_validators(struct feed *fd, const char *etag, const char *lm)
+{
+	pthread_mutex_lock(&fd->lock);
+	snprintf(fd->etag, sizeof(fd->etag), "%s", etag);
+	snprintf(fd->last_modified, sizeof(fd->last_modified), "%s", lm);
+	pthread_mutex_unlock(&fd->lock);
+}
+
+/* {"spec":...,"etag":...,"last_modified":...,"checked":UNIX}, inside the
+ * caller's transaction. */
+static int save_state(struct gfwd *d, const struct feed *fd, const char *etag, const char *lm,
+		      char *err, size_t errlen)
+{
+	json_t *o = json_object();
+	char *text = NULL;
+	int ret = -ENOMEM;
+
+	if (o && !geofw_json_set_text(o, "spec", fd->spec) &&
+	    !geofw_json_set_text(o, "etag", etag) &&
+	    !geofw_json_set_text(o, "last_modified", lm) &&
+	    !json_object_set_new(o, "checked", json_integer((json_int_t)time(NULL))) &&
+	    (text = json_dumps(o, JSON_COMPACT)))
+		ret = geofw_store_set_text(d->store, fd->source, text, err, errlen);
+	else
+		geofw_errf(err, errlen, ret, "out of memory");
+	free(text);
+	json_decref(o);
+	return ret;
+}
+
+/* A restart: the validators of the last good fetch, when they were for
+ * this very spec, and the time the feed is due. */
+static void load_state(struct gfwd *d, struct feed *fd, struct gfwd_source *s)
+{
+	const char *spec, *etag, *lm;
+	json_int_t checked = 0;
+	char *text = NULL;
+	json_t *o;
+
+	if (geofw_store_get_text(d->store, fd->source, &text))
+		return;
+	o = json_loads(text, 0, NULL);
+	free(text);
+	if (!o)
+		return;
+	spec = json_string_value(json_object_get(o, "spec"));
+	etag = json_string_value(json_object_get(o, "etag"));
+	lm = json_string_value(json_object_get(o, "last_modified"));
+	if (json_is_integer(json_object_get(o, "checked")))
+		checked = json_integer_value(json_object_get(o, "checked"));
+	if (spec && !strcmp(spec, fd->spec)) {
+		snprintf(fd->etag, sizeof(fd->etag), "%s", etag ? etag : "");
+		snprintf(fd->last_modified, sizeof(fd->last_modified), "%s", lm ? lm : "");
+		if (checked > 0 && checked + fd->f.every > time(NULL))
+			fd->not_before = (time_t)checked + fd->f.every;
+		if (s && checked > 0)
+			s->last_success = (time_t)checked;
+	} else {
+		log_info("feed %s: URL, format, action or guards changed since the last fetch: "
+			 "fetching it again in full", fd->f.name);
+	}
+	json_decref(o);
+}
+
+/* ---- apply (main thread) ----------------------------------------------------------- */
+
+static void hold_clear(struct feed *fd, struct gfwd_source *s)
+{
+	geofw_importlist_free(&fd->held);
+	fd->holding = false;
+	if (s) {
+		s->note[0] = '\0';
+		s->held_back = false;
+	}
+}
+
+/*
+ * The feed's set becomes l in one transaction and one kernel diff.
+ * guard: a set removing more than FeedMaxDropShare of the one in force is
+ * held back instead (1, l moved into fd->held).  0 applied, -errno with
+ * err.
+ */
+static int replace_set(struct gfwd *d, struct feed *fd, struct geofw_importlist *l,
+		       const char *etag, const char *lm, bool guard, size_t *removed,
+		       char *err, size_t errlen)
+{
+	struct gfwd_source *s = gfwd_source_get(d, fd->source);
+	struct geofw_rule attrs = { .action = (__u8)fd->f.action, .comment = "" };
+	struct geofw_kdiff diff = { 0 };
+	size_t old = geofw_store_count_source(d->store, fd->source, (__u64)time(NULL));
+	int ret;
+
+	*removed = 0;
+	ret = geofw_store_begin(d->store, err, errlen);
+	if (ret)
+		return ret;
+	ret = geofw_store_import(d->store, fd->source, l->v, l->n, &attrs, true, removed, &diff,
+				 err, errlen);
+	if (!ret && guard && old && fd->max_drop_share < 100 &&
+	    *removed * 100 > (size_t)fd->max_drop_share * old) {
+		geofw_store_rollback(d->store);
+		geofw_kdiff_free(&diff);
+		geofw_importlist_free(&fd->held);
+		fd->held = *l;
+		memset(l, 0, sizeof(*l));
+		fd->holding = true;
+		fd->held_removed = *removed;
+		fd->held_old = old;
+		fd->held_since = time(NULL);
+		snprintf(fd->held_etag, sizeof(fd->held_etag), "%s", etag);
+		snprintf(fd->held_lm, sizeof(fd->held_lm), "%s", lm);
+		/* A 304 to these validators is the next fetch agreeing. */
+		set_validators(fd, etag, lm);
+		if (s) {
+			s->held_back = true;
+			snprintf(s->note, sizeof(s->note), "new set HELD BACK: it would remove %zu of "
+				 "%zu entries (more than FeedMaxDropShare %u%%); `fwctl feed confirm "
+				 "%.47s`, or the next fetch agreeing, applies it", fd->held_removed,
+				 old, fd->max_drop_share, fd->f.name);
+		}
+		log_warn("feed %s: new set of %zu entries held back: it would remove %zu of the "
+			 "%zu in force (more than FeedMaxDropShare %u%%); the set in force stays "
+			 "until `fwctl feed confirm %s` or the next fetch brings the same set",
+			 fd->f.name, fd->held.n, *removed, old, fd->max_drop_share, fd->f.name);
+		return 1;
+	}
+	if (!ret)
+		ret = save_state(d, fd, etag, lm, err, errlen);
+	ret = gfwd_commit_or_undo(d, &diff, ret, err, errlen);
+	geofw_kdiff_free(&diff);
+	if (ret)
+		return ret;
+	set_validators(fd, etag, lm);
+	gfwd_arm_sweep(d);
+	return 0;
+}
+
+/* 304: nothing to replace; the time of the check is kept for restarts. */
+static int touch_state(struct gfwd *d, struct feed *fd, char *err, size_t errlen)
+{
+	char etag[GEOFW_HTTP_ETAG_MAX], lm[GEOFW_HTTP_DATE_MAX];
+	int ret;
+
+	pthread_mutex_lock(&fd->lock);
+	memcpy(etag, fd->etag, sizeof(etag));
+	memcpy(lm, fd->last_modified, sizeof(lm));
+	pthread_mutex_unlock(&fd->lock);
+	ret = geofw_store_begin(d->store, err, errlen);
+	if (ret)
+		return ret;
+	ret = save_state(d, fd, etag, lm, err, errlen);
+	if (!ret)
+		ret = geofw_store_commit(d->store, err, errlen);
+	if (ret)
+		geofw_store_rollback(d->store);
+	return ret;
+}
+
+static bool same_set(const struct geofw_importlist *a, const struct geofw_importlist *b)
+{
+	return a->n == b->n && (!a->n || !memcmp(a->v, b->v, a->n * sizeof(*a->v)));
+}
+
+/* Apply the held set (confirmed, or a fetch agreed with it). */
+static int apply_held(struct gfwd *d, struct feed *fd, const char *why, char *err, size_t errlen)
+{
+	struct geofw_importlist l = fd->held;
+	size_t removed;
+	int ret;
+
+	memset(&fd->held, 0, sizeof(fd->held));
+	ret = replace_set(d, fd, &l, fd->held_etag, fd->held_lm, false, &removed, err, errlen);
+	if (ret) {
+		fd->held = l;	/* still held */
+		return ret;
+	}
+	log_info("feed %s: held set applied (%s): %zu entries in force, %zu removed",
+		 fd->f.name, why, l.n, removed);
+	geofw_importlist_free(&l);
+	hold_clear(fd, gfwd_source_get(d, fd->source));
+	return 0;
+}
+
+static long feed_apply(struct gfwd *d, void *ctx, int ret, void *result, const char *err)
+{
+	struct feed *fd = ctx;
+	struct gfwd_source *s = gfwd_source_get(d, fd->source);
+	struct feed_result *res = result;
+	char msg[GEOFW_ERRLEN] = "";
+	long next_ms = (long)fd->f.every * 1000;
+	size_t removed;
+
+	if (s)
+		snprintf(s->where, sizeof(s->where), "%.255s", fd->f.url);
+	if (ret) {
+		long retry = (long)FEED_RETRY_S << (fd->failures < 8 ? fd->failures : 8);
+
+		fd->failures++;
+		if (retry < fd->f.every)
+			next_ms = retry * 1000;
+		gfwd_source_fail(s, err);
+		log_warn("feed %s: fetch failed: %s; the last good set stays in force (%zu entries); "
+			 "next try in %lds", fd->f.name, err,
+			 geofw_store_count_source(d->store, fd->source, (__u64)time(NULL)),
+			 next_ms / 1000);
+		goto out;
+	}
+	fd->failures = 0;
+	if (res->skipped) {
+		next_ms = (long)(fd->not_before - time(NULL)) * 1000;
+		if (next_ms < 0)
+			next_ms = 0;
+		pthread_mutex_lock(&fd->lock);
+		fd->not_before = 0;
+		pthread_mutex_unlock(&fd->lock);
+		goto out;
+	}
+	if (res->not_modified) {
+		if (fd->holding)
+			ret = apply_held(d, fd, "the next fetch agreed", msg, sizeof(msg));
+		else
+			ret = touch_state(d, fd, msg, sizeof(msg));
+		if (ret) {
+			gfwd_source_fail(s, msg);
+			log_err(ret, "feed %s: %s", fd->f.name, msg);
+		} else {
+			gfwd_source_ok(s);
+			log_debug("feed %s: not modified", fd->f.name);
+		}
+		goto out;
+	}
+	if (s)
+		s->refused += res->list.refused + res->list.too_wide;
+	if (res->list.refused || res->list.too_wide)
+		log_warn("feed %s: %zu malformed entries and %zu prefixes shorter than "
+			 "FeedMinPrefixV4/V6 refused (first: %s)", fd->f.name, res->list.refused,
+			 res->list.too_wide, res->list.first_refused);
+	if (fd->holding && same_set(&fd->held, &res->list)) {
+		snprintf(fd->held_etag, sizeof(fd->held_etag), "%s", res->etag);
+		snprintf(fd->held_lm, sizeof(fd->held_lm), "%s", res->last_modified);
+		ret = apply_held(d, fd, "the next fetch agreed", msg, sizeof(msg));
+	} else {
+		double t0 = mono();
+
+		ret = replace_set(d, fd, &res->list, res->etag, res->last_modified, true,
+				  &removed, msg, sizeof(msg));
+		if (!ret) {
+			if (fd->holding)
+				log_info("feed %s: the set held back is dropped: this fetch passed "
+					 "the guard", fd->f.name);
+			hold_clear(fd, s);
+			log_info("feed %s: %zu entries in force (%zu removed, %zu duplicates; "
+				 "fetched and parsed in %.3f s, replaced in %.3f s)", fd->f.name,
+				 res->list.n, removed, res->list.duplicates, res->fetch_s,
+				 mono() - t0);
+		}
+	}
+	if (ret < 0) {
+		gfwd_source_fail(s, msg);
+		log_err(ret, "feed %s: cannot apply the new set: %s; the last good set stays",
+			fd->f.name, msg);
+	} else {
+		gfwd_source_ok(s);
+	}
+out:
+	if (res)
+		feed_free_result(ctx, res);
+	fd->next_fetch = time(NULL) + next_ms / 1000;
+	return next_ms;
+}
+
+static const struct gfwd_fetch_ops feed_ops = {
+	.fetch = feed_fetch,
+	.apply = feed_apply,
+	.free_result = feed_free_result,
+	.free_ctx = feed_free_ctx,
+};
+
+/* ---- start, reload ------------------------------------------------------------------ */
+
+static void make_spec(struct feed *fd)
+{
+	snprintf(fd->spec, sizeof(fd->spec), "%s format=%s column=%u action=%s min4=%u min6=%u "
+		 "max=%zu", fd->f.url, format_name(&fd->f), fd->f.column,
+		 geofw_action_name(fd->f.action), fd->opts.min_prefix4, fd->opts.min_prefix6,
+		 fd->max_entries);
+}
+
+static struct feed *feed_new(const struct geofw_conf *c, const struct geofw_conf_feed *f)
+{
+	struct feed *fd = calloc(1, sizeof(*fd));
+
+	if (!fd)
+		return NULL;
+	fd->f = *f;
+	snprintf(fd->source, sizeof(fd->source), SOURCE_PREFIX "%s", f->name);
+	snprintf(fd->url, sizeof(fd->url), "%s%s", f->url[0] == '/' ? "file://" : "", f->url);
+	fd->opts.format = f->format;
+	fd->opts.column = f->column;
+	fd->opts.min_prefix4 = c->feed_min_prefix4;
+	fd->opts.min_prefix6 = c->feed_min_prefix6;
+	fd->opts.per_entry = true;
+	fd->max_entries = c->feed_max_entries;
+	fd->max_drop_share = c->feed_max_drop_share;
+	pthread_mutex_init(&fd->lock, NULL);
+	make_spec(fd);
+	return fd;
+}
+
+/* Same feed, same guards: the job goes on as it is. */
+static bool feed_same(const struct feed *fd, const struct geofw_conf *c,
+		      const struct geofw_conf_feed *f)
+{
+	return !memcmp(&fd->f, f, sizeof(*f)) && fd->opts.min_prefix4 == c->feed_min_prefix4 &&
+	       fd->opts.min_prefix6 == c->feed_min_prefix6 &&
+	       fd->max_entries == c->feed_max_entries &&
+	       fd->max_drop_share == c->feed_max_drop_share;
+}
+
+static const struct geofw_conf_feed *conf_feed(const struct geofw_conf *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->n_feeds; i++)
+		if (!strcmp(c->feeds[i].name, name))
+			return &c->feeds[i];
+	return NULL;
+}
+
+static struct feed *feed_find(struct gfwd *d, const char *name, struct gfwd_fetch_job **job)
+{
+	char source[GFWD_SOURCE_NAME_MAX + 1];
+
+	snprintf(source, sizeof(source), SOURCE_PREFIX "%s", name);
+	*job = gfwd_fetch_find(d, source);
+	return *job ? gfwd_fetch_ctx(*job) : NULL;
+}
+
+/* A feed no longer configured: its rules and kept state go, in one change. */
+static void feed_drop(struct gfwd *d, const char *source)
+{
+	struct geofw_kdiff diff = { 0 };
+	char msg[GEOFW_ERRLEN] = "";
+	long n;
+	int ret;
+
+	ret = geofw_store_begin(d->store, msg, sizeof(msg));
+	if (ret)
+		goto fail;
+	n = geofw_store_del_source(d->store, source, &diff, msg, sizeof(msg));
+	ret = n < 0 ? (int)n : geofw_store_set_text(d->store, source, NULL, msg, sizeof(msg));
+	ret = gfwd_commit_or_undo(d, &diff, ret, msg, sizeof(msg));
+	geofw_kdiff_free(&diff);
+	if (ret)
+		goto fail;
+	gfwd_source_drop(d, source);
+	log_info("%s: no longer configured: its %ld rules removed", source, n);
+	gfwd_arm_sweep(d);
+	return;
+fail:
+	log_err(ret, "%s: no longer configured, but its rules cannot be removed: %s "
+		"(`fwctl del-source %s` removes them)", source, msg, source);
+}
+
+struct gone {
+	struct gfwd *d;
+	char source[GEOFW_CONF_MAX_FEEDS][GFWD_SOURCE_NAME_MAX + 1];
+	int n;
+};
+
+/* Collected first: the rows are removed once the walk is over. */
+static int find_unconfigured(const char *key, void *ctx)
+{
+	struct gone *g = ctx;
+
+	if (conf_feed(&g->d->conf, key + strlen(SOURCE_PREFIX)))
+		return 0;
+	snprintf(g->source[g->n++], sizeof(g->source[0]), "%s", key);
+	return g->n == GEOFW_CONF_MAX_FEEDS;	/* the rest at the next reload */
+}
+
+void gfwd_feeds_sync(struct gfwd *d)
+{
+	char source[GFWD_SOURCE_NAME_MAX + 1];
+	struct gfwd_fetch_job *job;
+	struct gone *gone;
+	struct feed *fd;
+	int i, j;
+
+	/* Jobs of feeds gone or changed stop; a changed feed keeps its set
+	 * until its new job's first fetch replaces it. */
+	for (i = 0; i < n_running; i++) {
+		const struct geofw_conf_feed *f = conf_feed(&d->conf, running[i]);
+
+		fd = feed_find(d, running[i], &job);
+		if (f && fd && feed_same(fd, &d->conf, f))
+			continue;
+		if (job)
+			gfwd_fetch_remove(d, job);
+		if (!f) {
+			snprintf(source, sizeof(source), SOURCE_PREFIX "%s", running[i]);
+			feed_drop(d, source);
+			gfwd_source_drop(d, source);
+		}
+		memmove(running[i], running[i + 1], (size_t)(n_running - i - 1) * sizeof(running[0]));
+		n_running--;
+		i--;
+	}
+	/* Feeds removed while geofwd was stopped left their state behind. */
+	gone = calloc(1, sizeof(*gone));
+	if (gone) {
+		gone->d = d;
+		geofw_store_setting_keys(d->store, SOURCE_PREFIX, find_unconfigured, gone);
+		for (i = 0; i < gone->n; i++)
+			feed_drop(d, gone->source[i]);
+		free(gone);
+	}
+
+	for (j = 0; j < d->conf.n_feeds; j++) {
+		const struct geofw_conf_feed *f = &d->conf.feeds[j];
+		struct gfwd_source *s;
+
+		if (feed_find(d, f->name, &job))
+			continue;
+		fd = feed_new(&d->conf, f);
+		if (!fd) {
+			log_err(-ENOMEM, "feed %s: out of memory", f->name);
+			continue;
+		}
+		s = gfwd_source_get(d, fd->source);
+		if (s) {
+			snprintf(s->where, sizeof(s->where), "%.255s", f->url);
+			s->configured = true;
+			s->note[0] = '\0';
+		}
+		if (f->url[0] != '/' && f->every < 60)
+			log_warn("feed %s: fetched every %us, more than once a minute: feed owners "
+				 "ask for far less (Spamhaus: at most hourly) and may block hosts that "
+				 "fetch too often", f->name, f->every);
+		load_state(d, fd, s);
+		fd->next_fetch = fd->not_before ? fd->not_before : time(NULL);
+		if (fd->not_before)
+			log_info("feed %s: the set of the last fetch is in force; next fetch in %lds",
+				 f->name, (long)(fd->not_before - time(NULL)));
+		if (!gfwd_fetch_add(d, fd->source, (long)f->every * 1000, &feed_ops, fd))
+			continue;
+		snprintf(running[n_running++], sizeof(running[0]), "%s", f->name);
+	}
+}
+
+/* ---- fwctl feed ... -------------------------------------------------------------- */
+
+static json_t *feed_json(struct gfwd *d, const struct feed *fd, const struct gfwd_source *s,
+			 size_t entries)
+{
+	json_t *o = json_object(), *h = json_null();
+
+	if (fd->holding)
+		h = json_pack("{s:I,s:I,s:I,s:I}", "entries", (json_int_t)fd->held.n,
+			      "would_remove", (json_int_t)fd->held_removed, "of",
+			      (json_int_t)fd->held_old, "since", (json_int_t)fd->held_since);
+	(void)d;
+	if (!o || !h || geofw_json_set_text(o, "name", fd->f.name) ||
+	    geofw_json_set_text(o, "source", fd->source) ||
+	    geofw_json_set_text(o, "url", fd->f.url) ||
+	    json_object_set_new(o, "format", json_string(format_name(&fd->f))) ||
+	    json_object_set_new(o, "every", json_integer(fd->f.every)) ||
+	    json_object_set_new(o, "action", json_string(geofw_action_name(fd->f.action))) ||
+	    json_object_set_new(o, "entries", json_integer((json_int_t)entries)) ||
+	    json_object_set_new(o, "last_success", json_integer(s ? s->last_success : 0)) ||
+	    json_object_set_new(o, "last_attempt", json_integer(s ? s->last_attempt : 0)) ||
+	    json_object_set_new(o, "last_error", json_integer(s ? s->last_error : 0)) ||
+	    geofw_json_set_text(o, "error", s ? s->error : "") ||
+	    json_object_set_new(o, "refused", json_integer(s ? (json_int_t)s->refused : 0)) ||
+	    json_object_set_new(o, "next_fetch", json_integer(fd->next_fetch)) ||
+	    json_object_set_new(o, "held_back", h)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void when(time_t t, char *buf, size_t len)
+{
+	long long s = (long long)(t - time(NULL));
+	const char *dir = s < 0 ? " ago" : "";
+
+	if (!t) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	if (s < 0)
+		s = -s;
+	if (s < 120)
+		snprintf(buf, len, "%s%llds%s", *dir ? "" : "in ", s, dir);
+	else if (s < 7200)
+		snprintf(buf, len, "%s%lldm%s", *dir ? "" : "in ", s / 60, dir);
+	else
+		snprintf(buf, len, "%s%lldh%s", *dir ? "" : "in ", s / 3600, dir);
+}
+
+/* One JSON answer (takes the reference; NULL: out of memory). */
+static int put_doc(struct geofw_ctl_writer *w, json_t *doc, char *err, size_t errlen)
+{
+	char *line = doc ? geofw_json_line(doc) : NULL;
+
+	json_decref(doc);
+	if (!line)
+		return geofw_errf(err, errlen, GEOFW_CTL_REJECTED, "out of memory");
+	geofw_ctl_writef(w, "%s", line);
+	free(line);
+	return GEOFW_CTL_OK;
+}
+
+/* "12h", "90m", "45s": as the interval was most likely written. */
+static void interval_str(__u32 s, char *buf, size_t len)
+{
+	if (s % 86400 == 0)
+		snprintf(buf, len, "%ud", s / 86400);
+	else if (s % 3600 == 0)
+		snprintf(buf, len, "%uh", s / 3600);
+	else if (s % 60 == 0)
+		snprintf(buf, len, "%um", s / 60);
+	else
+		snprintf(buf, len, "%us", s);
+}
+
+static int feed_list(struct gfwd *d, bool json, struct geofw_ctl_writer *w, char *err,
+		     size_t errlen)
+{
+	json_t *doc = json ? json_pack("{s:[]}", "feeds") : NULL;
+	struct gfwd_fetch_job *job;
+	int i;
+
+	if (json && !doc)
+		return geofw_errf(err, errlen, GEOFW_CTL_REJECTED, "out of memory");
+	if (!d->conf.n_feeds && !json)
+		geofw_ctl_writef(w, "no feeds: geofw.conf has no Feed line\n");
+	for (i = 0; i < d->conf.n_feeds; i++) {
+		struct feed *fd = feed_find(d, d->conf.feeds[i].name, &job);
+		const struct gfwd_source *s;
+		char a[32], b[32], c[32], e[16];
+		size_t entries;
+
+		if (!fd)
+			continue;
+		s = gfwd_source_get(d, fd->source);
+		entries = geofw_store_count_source(d->store, fd->source, (__u64)time(NULL));
+		if (json) {
+			json_t *o = feed_json(d, fd, s, entries);
+
+			if (!o || json_array_append_new(json_object_get(doc, "feeds"), o)) {
+				json_decref(doc);
+				return geofw_errf(err, errlen, GEOFW_CTL_REJECTED, "out of memory");
+			}
+			continue;
+		}
+		when(s ? s->last_success : 0, a, sizeof(a));
+		when(fd->next_fetch, b, sizeof(b));
+		interval_str(fd->f.every, e, sizeof(e));
+		geofw_ctl_writef(w, "feed %s: %s (%s, every %s, action %s)\n"
+				 "  entries in force: %zu, last success %s, next fetch %s",
+				 fd->f.name, fd->f.url, format_name(&fd->f), e,
+				 geofw_action_name(fd->f.action), entries, a,
+				 fd->next_fetch <= time(NULL) ? "now" : b);
+		if (s && s->refused)
+			geofw_ctl_writef(w, ", %lu entries refused since start", s->refused);
+		geofw_ctl_writef(w, "\n");
+		if (s && s->error[0]) {
+			when(s->last_error, c, sizeof(c));
+			geofw_ctl_writef(w, "  FAILING: last error %s: %s (the last good set stays "
+					 "in force)\n", c, s->error);
+		}
+		if (fd->holding) {
+			when(fd->held_since, c, sizeof(c));
+			geofw_ctl_writef(w, "  HELD BACK since %s: a set of %zu entries that would "
+					 "remove %zu of %zu; fwctl feed confirm %s applies it\n", c,
+					 fd->held.n, fd->held_removed, fd->held_old, fd->f.name);
+		}
+	}
+	if (json)
+		return put_doc(w, doc, err, errlen);
+	return GEOFW_CTL_OK;
+}
+
+int gfwd_feed_command(struct gfwd *d, const struct geofw_cmd *cmd, bool json,
+		      struct geofw_ctl_writer *w, char *err, size_t errlen)
+{
+	struct gfwd_fetch_job *job;
+	char msg[GEOFW_ERRLEN];
+	struct feed *fd;
+	size_t n;
+
+	if (cmd->id == GEOFW_CMD_FEED_LIST)
+		return feed_list(d, json, w, err, errlen);
+	fd = feed_find(d, cmd->source, &job);
+	if (!fd)
+		return geofw_errf(err, errlen, GEOFW_CTL_REJECTED, "no feed %s in %s (Feed lines)",
+				  cmd->source, d->conf_path);
+	if (cmd->id == GEOFW_CMD_FEED_REFRESH) {
+		pthread_mutex_lock(&fd->lock);
+		fd->not_before = 0;
+		pthread_mutex_unlock(&fd->lock);
+		gfwd_fetch_refresh(job);
+		fd->next_fetch = time(NULL);
+		log_info("feed %s: refresh asked", fd->f.name);
+		if (json)
+			return put_doc(w, json_pack("{s:b,s:s,s:s}", "ok", 1, "what", "refresh",
+						    "feed", fd->f.name), err, errlen);
+		geofw_ctl_writef(w, "ok: feed %s: fetch started (fwctl feed list shows how it "
+				 "went)\n", fd->f.name);
+		return GEOFW_CTL_OK;
+	}
+	if (!fd->holding)
+		return geofw_errf(err, errlen, GEOFW_CTL_REJECTED, "feed %s has no set held back",
+				  fd->f.name);
+	n = fd->held.n;
+	if (apply_held(d, fd, "confirmed with fwctl feed confirm", msg, sizeof(msg)))
+		return geofw_errf(err, errlen, GEOFW_CTL_REJECTED, "feed %s: %s", fd->f.name, msg);
+	if (json)
+		return put_doc(w, json_pack("{s:b,s:s,s:s,s:I}", "ok", 1, "what", "confirm", "feed",
+					    fd->f.name, "count", (json_int_t)n), err, errlen);
+	geofw_ctl_writef(w, "ok: feed %s: the held set of %zu entries is in force\n", fd->f.name,
+			 n);
+	return GEOFW_CTL_OK;
+}
