@@ -25,6 +25,7 @@
 #include "cmd.h"
 #include "countries.h"
 #include "fleet.h"
+#include "fleetval.h"
 #include "ctl.h"
 #include "geofwd.h"
 #include "importlist.h"
@@ -162,9 +163,12 @@ static bool fleet_scope(const struct request *r)
 static int reply_fleet(struct request *r, const char *what, size_t n)
 {
 	bool up = gfwd_fleet_connected(r->d);
-	char buf[GEOFW_CIDR_STRLEN];
+	char buf[GEOFW_CIDR_STRLEN] = "";
 
-	geofw_cidr_format(&r->cmd->cidrs[0], buf, sizeof(buf));
+	if (r->cmd->n_cidrs)
+		geofw_cidr_format(&r->cmd->cidrs[0], buf, sizeof(buf));
+	else if (r->cmd->n_countries)
+		snprintf(buf, sizeof(buf), "%s", geofw_country_code(r->cmd->countries[0]));
 	log_info("uid %u pid %d: %s %s%s for the fleet (%s)", r->who.uid, r->who.pid,
 		 r->cmd->desc->name, buf, n > 1 ? " and more" : "",
 		 up ? "publishing" : "NATS unreachable: pending");
@@ -209,7 +213,7 @@ static int fleet_row(const struct geofw_rule *rule, void *arg)
  * (as far as this host has heard) has none; otherwise the bucket's.  A
  * fleet rule still on its way here is thus deleted from the bucket.
  */
-static bool del_goes_to_fleet(struct request *r)
+static bool del_goes_to_fleet(struct request *r, int kind)
 {
 	struct fleet_probe p = { .cmd = r->cmd };
 
@@ -217,20 +221,21 @@ static bool del_goes_to_fleet(struct request *r)
 		return false;
 	if (r->cmd->scope == GEOFW_CMD_SCOPE_FLEET)
 		return true;
-	geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, NULL, fleet_row, &p);
+	geofw_store_for_each_rule(r->d->store, kind, NULL, fleet_row, &p);
 	return p.fleet || !p.local;
 }
 
-static int fleet_change(struct request *r, const struct geofw_rule *rules, bool del)
+static int fleet_change(struct request *r, const struct geofw_rule *rules, size_t n, bool del,
+			const char *what)
 {
 	const struct geofw_cmd *cmd = r->cmd;
 
 	if (del && cmd->source)
-		return reply_error(r, GEOFW_CTL_REJECTED, "del-block: --source and --fleet exclude "
-				   "each other (a fleet rule has source fleet)");
-	if (gfwd_fleet_queue(r->d, rules, cmd->n_cidrs, del, r->err, sizeof(r->err)))
+		return reply_error(r, GEOFW_CTL_REJECTED, "--source and --fleet exclude each "
+				   "other (a fleet rule has source fleet)");
+	if (gfwd_fleet_queue(r->d, rules, n, del, r->err, sizeof(r->err)))
 		return change_failed(r);
-	return reply_fleet(r, del ? "unblocked" : "blocked", cmd->n_cidrs);
+	return reply_fleet(r, what, n);
 }
 
 static int cmd_fleet_status(struct request *r)
@@ -305,7 +310,7 @@ static int cmd_add_block(struct request *r)
 	if (!rules)
 		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
 	if (fleet) {
-		err = fleet_change(r, rules, false);
+		err = fleet_change(r, rules, cmd->n_cidrs, false, "blocked");
 		free(rules);
 		return err;
 	}
@@ -332,12 +337,16 @@ static int cmd_del(struct request *r, int kind)
 	char buf[GEOFW_CIDR_STRLEN];
 	int err;
 
-	if (kind == GEOFW_RULE_BLOCK && del_goes_to_fleet(r)) {
+	if (del_goes_to_fleet(r, kind)) {
 		struct geofw_rule *rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, "fleet");
+		size_t i;
 
 		if (!rules)
 			return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
-		err = fleet_change(r, rules, true);
+		for (i = 0; i < cmd->n_cidrs; i++)
+			rules[i].kind = kind;
+		err = fleet_change(r, rules, cmd->n_cidrs, true,
+				   kind == GEOFW_RULE_BLOCK ? "unblocked" : "disallowed");
 		free(rules);
 		return err;
 	}
@@ -371,6 +380,12 @@ static int cmd_allow(struct request *r)
 		rules[i].source = "cli";
 		rules[i].uid = r->who.uid;
 		rules[i].pid = r->who.pid;
+		rules[i].created = (__u64)time(NULL);
+	}
+	if (fleet_scope(r)) {
+		err = fleet_change(r, rules, cmd->n_cidrs, false, "allowed");
+		free(rules);
+		return err;
 	}
 	err = geofw_store_add(r->d->store, rules, cmd->n_cidrs, 0, &r->diff, r->err, sizeof(r->err));
 	if (!err)
@@ -403,6 +418,65 @@ static struct geofw_store_countries policy_now(struct gfwd *d)
 	return c;
 }
 
+/*
+ * The fleet's country policy is keys of the bucket (fleetval.h): country.CC
+ * for each listed country, country.mode, country.action.  Listed means what
+ * it means locally: blocked in block mode, allowed in allow mode (the mode
+ * this host has from the bucket).
+ */
+static int fleet_countries(struct request *r)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	const struct geofw_store_countries *fc = gfwd_fleet_countries(r->d);
+	unsigned int mode = fc ? fc->mode : GEOFW_MODE_BLOCK_LISTED;
+	const char *host = gfwd_fleet_host(r->d);
+	__u64 now = (__u64)time(NULL);
+	char key[GEOFW_FLEET_KEY_MAX], *v = NULL;
+	size_t i;
+	int err = 0;
+
+	if (cmd->id == GEOFW_CMD_COUNTRY_MODE) {
+		mode = (unsigned int)cmd->mode;
+		v = geofw_fleet_value_make(mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block", 0,
+					   now, "", host);
+		err = v ? gfwd_fleet_queue_key(r->d, "country.mode", v, r->err, sizeof(r->err))
+			: -ENOMEM;
+		free(v);
+		if (!err && cmd->action >= 0) {
+			v = geofw_fleet_value_make(geofw_action_name((unsigned)cmd->action), 0, now,
+						   "", host);
+			err = v ? gfwd_fleet_queue_key(r->d, "country.action", v, r->err,
+						       sizeof(r->err)) : -ENOMEM;
+			free(v);
+		}
+	}
+	for (i = 0; !err && i < cmd->n_countries; i++) {
+		struct geofw_rule c = { .kind = GEOFW_RULE_COUNTRY,
+					.country = (__u8)cmd->countries[i] };
+		bool block = cmd->id == GEOFW_CMD_BLOCK_COUNTRY;
+		bool listed = mode == GEOFW_MODE_BLOCK_LISTED ? block : !block;
+
+		if ((err = geofw_fleet_key(&c, key, sizeof(key))))
+			break;
+		v = NULL;
+		if (listed && !(v = geofw_fleet_value_make(block && cmd->action >= 0
+							   ? geofw_action_name((unsigned)cmd->action)
+							   : "default", 0, now,
+							   cmd->comment ? cmd->comment : "", host))) {
+			err = -ENOMEM;
+			break;
+		}
+		err = gfwd_fleet_queue_key(r->d, key, v, r->err, sizeof(r->err));
+		free(v);
+	}
+	if (err == -ENOMEM)
+		snprintf(r->err, sizeof(r->err), "out of memory");
+	if (err)
+		return change_failed(r);
+	return reply_fleet(r, cmd->desc->name,
+			   cmd->id == GEOFW_CMD_COUNTRY_MODE ? 1 : cmd->n_countries);
+}
+
 static int cmd_countries(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
@@ -411,6 +485,8 @@ static int cmd_countries(struct request *r)
 	size_t i;
 	int err;
 
+	if (fleet_scope(r))
+		return fleet_countries(r);
 	if (cmd->id == GEOFW_CMD_COUNTRY_MODE) {
 		c.mode = (__u8)cmd->mode;
 		if (cmd->action >= 0)
@@ -439,6 +515,42 @@ static int cmd_countries(struct request *r)
 	log_info("uid %u pid %d: %s%s (mode %s)", r->who.uid, r->who.pid, cmd->desc->name, list,
 		 c.mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block");
 	return reply_ok(r, cmd->desc->name, cmd->n_countries, cmd->n_countries);
+}
+
+/*
+ * import --fleet: each prefix becomes a block key of the bucket with the
+ * list's action, expiry and comment (the list's name when none is given);
+ * the bucket has no lists, so --replace stays a local matter.
+ */
+static int fleet_import(struct request *r, const struct geofw_importlist *list,
+			const struct geofw_rule *attrs, const char *source)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	struct geofw_rule *rules;
+	__u64 now = (__u64)time(NULL);
+	size_t i;
+	int err;
+
+	if (cmd->replace)
+		return reply_error(r, GEOFW_CTL_REJECTED, "import: --replace is for local lists "
+				   "only (the fleet holds the prefixes, not the list): remove "
+				   "fleet rules with del-block --fleet");
+	rules = calloc(list->n ? list->n : 1, sizeof(*rules));
+	if (!rules)
+		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	for (i = 0; i < list->n; i++) {
+		rules[i] = *attrs;
+		rules[i].kind = GEOFW_RULE_BLOCK;
+		rules[i].prefix = list->v[i];
+		rules[i].source = "fleet";
+		rules[i].comment = cmd->comment ? cmd->comment : source;
+		rules[i].created = now;
+	}
+	err = gfwd_fleet_queue(r->d, rules, list->n, false, r->err, sizeof(r->err));
+	free(rules);
+	if (err)
+		return change_failed(r);
+	return reply_fleet(r, "imported", list->n);
 }
 
 static int cmd_import(struct request *r)
@@ -472,6 +584,11 @@ static int cmd_import(struct request *r)
 	attrs.comment = cmd->comment ? cmd->comment : "";
 	attrs.uid = r->who.uid;
 	attrs.pid = r->who.pid;
+	if (cmd->scope == GEOFW_CMD_SCOPE_FLEET) {
+		err = fleet_import(r, &list, &attrs, source);
+		geofw_importlist_free(&list);
+		return err;
+	}
 	err = geofw_store_import(r->d->store, source, list.v, list.n, &attrs, cmd->replace,
 				 &removed, &r->diff, r->err, sizeof(r->err));
 	if (!err)

@@ -168,7 +168,7 @@ struct geofw_cmd {
 	/* asn show: AS numbers, in the order given, each once */
 	__u32 *asns;
 	size_t n_asns;
-	int scope;		/* add-block, del-block: enum geofw_cmd_scope */
+	int scope;		/* rule changes, import: enum geofw_cmd_scope */
 };
 
 /* Where a rule change goes (--local, --fleet). */
