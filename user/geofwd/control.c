@@ -30,6 +30,7 @@
 #include "geofwd.h"
 #include "importlist.h"
 #include "json.h"
+#include "jsonlib.h"
 #include "log.h"
 #include "maps.h"
 #include "msg.h"
@@ -238,7 +239,49 @@ static int fleet_change(struct request *r, const struct geofw_rule *rules, size_
 	return reply_fleet(r, what, n);
 }
 
-static int cmd_fleet_status(struct request *r)
+/* The fleet's state as one JSON object (fleet status -j, status -j). */
+static json_t *fleet_json(struct gfwd *d)
+{
+	const struct geofw_conf *c = &d->conf;
+	json_t *o = json_object(), *servers = json_array();
+	struct gfwd_fleet_info fi;
+	int i;
+
+	if (!o || !servers) {
+		json_decref(o);
+		json_decref(servers);
+		return NULL;
+	}
+	gfwd_fleet_info(d, &fi);
+	for (i = 0; i < c->n_fleet_servers; i++)
+		json_array_append_new(servers, geofw_json_text(c->fleet_servers[i]));
+	json_object_set_new(o, "configured", json_boolean(fi.configured));
+	json_object_set_new(o, "servers", servers);
+	json_object_set_new(o, "connected", json_boolean(fi.connected));
+	geofw_json_set_text(o, "server", fi.url ? fi.url : "");
+	geofw_json_set_text(o, "bucket", c->fleet_bucket);
+	json_object_set_new(o, "writable", json_boolean(fi.writable));
+	json_object_set_new(o, "writable_known", json_boolean(fi.writable_known));
+	json_object_set_new(o, "in_step", json_boolean(fi.synced));
+	json_object_set_new(o, "revision", json_integer(fi.revision));
+	json_object_set_new(o, "seconds_since_update",
+			    json_integer(fi.last_update ? (json_int_t)(time(NULL) - fi.last_update)
+							: -1));
+	json_object_set_new(o, "pending", json_integer((json_int_t)fi.pending));
+	json_object_set_new(o, "pending_refused", json_integer((json_int_t)fi.refused));
+	json_object_set_new(o, "published", json_integer((json_int_t)fi.published));
+	json_object_set_new(o, "superseded", json_integer((json_int_t)fi.superseded));
+	json_object_set_new(o, "country_policy", json_boolean(fi.countries));
+	geofw_json_set_text(o, "host", fi.host ? fi.host : "");
+	geofw_json_set_text(o, "error", fi.error ? fi.error : "");
+	json_object_set_new(o, "default_scope",
+			    json_string(fi.configured && c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET
+					? "fleet" : "local"));
+	return o;
+}
+
+/* The fleet in a few lines (fleet status, and status's fleet section). */
+static void fleet_text(struct request *r, const char *indent)
 {
 	const struct geofw_conf *c = &r->d->conf;
 	struct gfwd_fleet_info fi;
@@ -247,53 +290,63 @@ static int cmd_fleet_status(struct request *r)
 
 	gfwd_fleet_info(r->d, &fi);
 	age = fi.last_update ? (long long)(time(NULL) - fi.last_update) : -1;
-	if (r->json) {
-		geofw_ctl_writef(r->w, "{\"configured\":%s,\"servers\":[",
-				 fi.configured ? "true" : "false");
-		for (i = 0; i < c->n_fleet_servers; i++) {
-			geofw_ctl_writef(r->w, "%s", i ? "," : "");
-			json_str(r->w, c->fleet_servers[i]);
-		}
-		geofw_ctl_writef(r->w, "],\"connected\":%s,\"server\":",
-				 fi.connected ? "true" : "false");
-		json_str(r->w, fi.url);
-		geofw_ctl_writef(r->w, ",\"bucket\":");
-		json_str(r->w, c->fleet_bucket);
-		geofw_ctl_writef(r->w, ",\"writable\":%s,\"in_step\":%s,\"revision\":%lld,"
-				 "\"seconds_since_update\":%lld,\"pending\":%zu,\"error\":",
-				 fi.writable ? "true" : "false", fi.synced ? "true" : "false",
-				 fi.revision, age, fi.pending);
-		json_str(r->w, fi.error);
-		geofw_ctl_writef(r->w, ",\"default_scope\":\"%s\"}\n",
-				 fi.configured && c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET
-				 ? "fleet" : "local");
-		return GEOFW_CTL_OK;
-	}
-	if (!fi.configured) {
+	geofw_ctl_writef(r->w, "%sservers:   ", indent);
+	for (i = 0; i < c->n_fleet_servers; i++)
+		geofw_ctl_writef(r->w, "%s%s", i ? " " : "", c->fleet_servers[i]);
+	if (fi.connected)
+		geofw_ctl_writef(r->w, "\n%sconnected: yes, to %s\n", indent, fi.url);
+	else
+		geofw_ctl_writef(r->w, "\n%sconnected: no%s%s%s\n", indent, fi.error[0] ? " (" : "",
+				 fi.error, fi.error[0] ? ")" : "");
+	geofw_ctl_writef(r->w, "%sbucket:    %s%s\n", indent, c->fleet_bucket,
+			 fi.writable_known && !fi.writable
+			 ? (fi.connected ? " (read-only for this host)"
+					 : " (read-only for this host at the last connection)") : "");
+	geofw_ctl_writef(r->w, "%srevision:  %lld applied%s\n", indent, fi.revision,
+			 fi.synced ? "" : " (not yet in step since start)");
+	if (age >= 0)
+		geofw_ctl_writef(r->w, "%supdated:   %llds ago\n", indent, age);
+	else
+		geofw_ctl_writef(r->w, "%supdated:   never since start\n", indent);
+	geofw_ctl_writef(r->w, "%spending:   %zu change(s) made here, not yet in the bucket\n",
+			 indent, fi.pending);
+	if (fi.refused)
+		geofw_ctl_writef(r->w, "%s           %zu refused by the bucket (read-only "
+				 "credentials): kept until they allow writing\n", indent, fi.refused);
+	if (fi.superseded)
+		geofw_ctl_writef(r->w, "%s           %lu not published since start: a newer change "
+				 "to the key stood (logged)\n", indent, fi.superseded);
+	geofw_ctl_writef(r->w, "%shost:      %s (the origin of changes made here)\n", indent,
+			 fi.host);
+	if (fi.countries)
+		geofw_ctl_writef(r->w, "%scountries: the bucket has a country policy (fwctl list "
+				 "countries)\n", indent);
+	geofw_ctl_writef(r->w, "%sdefault:   %s scope\n", indent,
+			 c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET ? "fleet" : "local");
+}
+
+static int reply_json(struct request *r, json_t *doc)
+{
+	char *line = doc ? geofw_json_line(doc) : NULL;
+
+	json_decref(doc);
+	if (!line)
+		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	geofw_ctl_writef(r->w, "%s", line);
+	free(line);
+	return GEOFW_CTL_OK;
+}
+
+static int cmd_fleet_status(struct request *r)
+{
+	if (r->json)
+		return reply_json(r, fleet_json(r->d));
+	if (!gfwd_fleet_configured(r->d)) {
 		geofw_ctl_writef(r->w, "fleet: not configured (FleetServers is empty in %s); every "
 				 "rule is local\n", r->d->conf_path);
 		return GEOFW_CTL_OK;
 	}
-	geofw_ctl_writef(r->w, "servers:   ");
-	for (i = 0; i < c->n_fleet_servers; i++)
-		geofw_ctl_writef(r->w, "%s%s", i ? " " : "", c->fleet_servers[i]);
-	if (fi.connected)
-		geofw_ctl_writef(r->w, "\nconnected: yes, to %s\n", fi.url);
-	else
-		geofw_ctl_writef(r->w, "\nconnected: no%s%s%s\n", fi.error[0] ? " (" : "",
-				 fi.error, fi.error[0] ? ")" : "");
-	geofw_ctl_writef(r->w, "bucket:    %s%s\n", c->fleet_bucket,
-			 fi.connected && !fi.writable ? " (read-only for this host)" : "");
-	geofw_ctl_writef(r->w, "revision:  %lld applied%s\n", fi.revision,
-			 fi.synced ? "" : " (not yet in step since start)");
-	if (age >= 0)
-		geofw_ctl_writef(r->w, "updated:   %llds ago\n", age);
-	else
-		geofw_ctl_writef(r->w, "updated:   never since start\n");
-	geofw_ctl_writef(r->w, "pending:   %zu change(s) made here, not yet in the bucket\n",
-			 fi.pending);
-	geofw_ctl_writef(r->w, "default:   %s scope\n",
-			 c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET ? "fleet" : "local");
+	fleet_text(r, "");
 	return GEOFW_CTL_OK;
 }
 
@@ -624,6 +677,30 @@ static int cmd_reload(struct request *r)
 
 /* ---- list ------------------------------------------------------------------------ */
 
+/* A fleet rule's origin: the host that made it, from the bucket's value. */
+static bool rule_origin(struct request *r, const struct geofw_rule *x, char *buf, size_t len)
+{
+	return !strcmp(x->source, "fleet") && !gfwd_fleet_origin(r->d, x, buf, len);
+}
+
+static void list_origin_json(struct request *r, const struct geofw_rule *x)
+{
+	char origin[GEOFW_FLEET_ORIGIN_MAX + 1];
+
+	if (rule_origin(r, x, origin, sizeof(origin))) {
+		geofw_ctl_writef(r->w, ",\"origin\":");
+		json_str(r->w, origin);
+	}
+}
+
+static void list_origin_text(struct request *r, const struct geofw_rule *x)
+{
+	char origin[GEOFW_FLEET_ORIGIN_MAX + 1];
+
+	if (rule_origin(r, x, origin, sizeof(origin)))
+		geofw_ctl_writef(r->w, " (from %s)", origin);
+}
+
 static int list_block(const struct geofw_rule *b, struct request *r)
 {
 	char buf[GEOFW_CIDR_STRLEN], left[32] = "";
@@ -640,15 +717,18 @@ static int list_block(const struct geofw_rule *b, struct request *r)
 				 (unsigned long long)b->expires, (unsigned long long)b->created,
 				 b->uid, b->pid);
 		json_str(r->w, b->source);
+		list_origin_json(r, b);
 		geofw_ctl_writef(r->w, ",\"comment\":");
 		json_str(r->w, b->comment);
 		geofw_ctl_writef(r->w, "}\n");
 		r->listed = true;
 		return 0;
 	}
-	geofw_ctl_writef(r->w, "block  %-43s %-7s id %-5u %s%s%s%s\n", buf,
+	geofw_ctl_writef(r->w, "block  %-43s %-7s id %-5u %s%s%s%s", buf,
 			 geofw_action_name(b->action), b->rule_id,
 			 b->expires ? "expires in " : "", left, b->expires ? "  " : "", b->source);
+	list_origin_text(r, b);
+	geofw_ctl_writef(r->w, "\n");
 	if (b->comment[0])
 		geofw_ctl_writef(r->w, "       # %s\n", b->comment);
 	return 0;
@@ -665,14 +745,16 @@ static int list_allow(const struct geofw_rule *a, struct request *r)
 				 r->listed ? "," : "", buf, a->rule_id,
 				 (unsigned long long)a->created, a->uid, a->pid);
 		json_str(r->w, a->source);
+		list_origin_json(r, a);
 		geofw_ctl_writef(r->w, ",\"comment\":");
 		json_str(r->w, a->comment);
 		geofw_ctl_writef(r->w, "}\n");
 		r->listed = true;
 		return 0;
 	}
-	geofw_ctl_writef(r->w, "allow  %-43s id %-5u %s%s%s\n", buf, a->rule_id, a->source,
-			 a->comment[0] ? "  # " : "", a->comment);
+	geofw_ctl_writef(r->w, "allow  %-43s id %-5u %s", buf, a->rule_id, a->source);
+	list_origin_text(r, a);
+	geofw_ctl_writef(r->w, "%s%s\n", a->comment[0] ? "  # " : "", a->comment);
 	return 0;
 }
 
@@ -681,20 +763,19 @@ static int list_rule(const struct geofw_rule *rule, void *arg)
 	return rule->kind == GEOFW_RULE_ALLOW ? list_allow(rule, arg) : list_block(rule, arg);
 }
 
-static void list_countries(struct request *r)
+static void list_policy(struct request *r, const struct geofw_store_countries *c,
+			const char *source, const char *label, const char *whence)
 {
-	const struct geofw_store_countries *sc = geofw_store_countries(r->d->store);
-	struct geofw_store_countries c = sc->override ? *sc : policy_now(r->d);
 	unsigned int id;
 	bool first = true;
 
 	if (r->json) {
 		geofw_ctl_writef(r->w, "%s{\"type\":\"countries\",\"mode\":\"%s\",\"action\":\"%s\","
 				 "\"source\":\"%s\",\"listed\":[", r->listed ? "," : "",
-				 c.mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
-				 geofw_action_name(c.action), sc->override ? "runtime" : "config");
+				 c->mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
+				 geofw_action_name(c->action), source);
 		for (id = 1; id < GEOFW_MAX_COUNTRIES; id++)
-			if (c.listed[id]) {
+			if (c->listed[id]) {
 				geofw_ctl_writef(r->w, "%s\"%s\"", first ? "" : ",", geofw_country_code(id));
 				first = false;
 			}
@@ -702,20 +783,35 @@ static void list_countries(struct request *r)
 		r->listed = true;
 		return;
 	}
-	geofw_ctl_writef(r->w, "countries: mode %s (%s), %s action %s:",
-			 c.mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
-			 c.mode == GEOFW_MODE_ALLOW_LISTED ? "only listed countries pass" :
-							     "listed countries are blocked",
-			 sc->override ? "set with fwctl," : "from the config,",
-			 geofw_action_name(c.action));
+	geofw_ctl_writef(r->w, "%s: mode %s (%s), %s action %s:", label,
+			 c->mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
+			 c->mode == GEOFW_MODE_ALLOW_LISTED ? "only listed countries pass" :
+							      "listed countries are blocked",
+			 whence, geofw_action_name(c->action));
 	for (id = 1; id < GEOFW_MAX_COUNTRIES; id++)
-		if (c.listed[id]) {
+		if (c->listed[id]) {
 			geofw_ctl_writef(r->w, " %s", geofw_country_code(id));
-			if (c.country_action[id])
-				geofw_ctl_writef(r->w, "(%s)", geofw_action_name(c.country_action[id]));
+			if (c->country_action[id])
+				geofw_ctl_writef(r->w, "(%s)", geofw_action_name(c->country_action[id]));
 			first = false;
 		}
 	geofw_ctl_writef(r->w, "%s\n", first ? " (none)" : "");
+}
+
+/* This host's policy; with a fleet policy, the fleet's and the two together. */
+static void list_countries(struct request *r)
+{
+	const struct geofw_store_countries *sc = geofw_store_countries(r->d->store);
+	const struct geofw_store_countries *fleet = gfwd_fleet_countries(r->d);
+	struct geofw_store_countries c = sc->override ? *sc : policy_now(r->d);
+
+	list_policy(r, &c, sc->override ? "runtime" : "config", "countries",
+		    sc->override ? "set with fwctl," : "from the config,");
+	if (!fleet)
+		return;
+	list_policy(r, fleet, "fleet", "countries (fleet)", "from the bucket,");
+	gfwd_countries_in_force(r->d, &c);
+	list_policy(r, &c, "in_force", "countries in force", "both together,");
 }
 
 /* A read of the database failed half-way: what was written goes. */
@@ -864,8 +960,16 @@ static int cmd_status(struct request *r)
 				 d->db.n_v4, d->db.n_v6, d->db.countries, cfg.geo_generation);
 		json_str(r->w, d->db.error);
 		geofw_ctl_writef(r->w, "},\"rules\":{\"block_ip4\":%zu,\"block_ip6\":%zu,"
-				 "\"block_net4\":%zu,\"block_net6\":%zu,\"allow4\":%zu,\"allow6\":%zu}}\n",
+				 "\"block_net4\":%zu,\"block_net6\":%zu,\"allow4\":%zu,\"allow6\":%zu}",
 				 n.block_ip4, n.block_ip6, n.block_net4, n.block_net6, n.allow4, n.allow6);
+		{
+			json_t *fj = fleet_json(d);
+			char *fl = fj ? json_dumps(fj, JSON_COMPACT) : NULL;
+
+			geofw_ctl_writef(r->w, ",\"fleet\":%s}\n", fl ? fl : "null");
+			free(fl);
+			json_decref(fj);
+		}
 		return degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK;
 	}
 	/* First line: the operator must not miss a policy that is not in force. */
@@ -932,6 +1036,12 @@ static int cmd_status(struct request *r)
 	geofw_ctl_writef(r->w, "rules: %zu blocked addresses + %zu networks (IPv4), %zu + %zu (IPv6), "
 			 "%zu + %zu allowed\n", n.block_ip4, n.block_net4, n.block_ip6, n.block_net6,
 			 n.allow4, n.allow6);
+	if (gfwd_fleet_configured(d)) {
+		geofw_ctl_writef(r->w, "fleet:\n");
+		fleet_text(r, "  ");
+	} else {
+		geofw_ctl_writef(r->w, "fleet: not configured (every rule is local)\n");
+	}
 	return degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK;
 }
 
