@@ -59,9 +59,11 @@
 #define FLEET_REV_KEY		"fleet_revision"
 #define FLEET_WRITABLE_KEY	"fleet_writable"	/* the last connection's answer */
 #define FLEET_PROBE_KEY		"geofw-write-probe"
-#define FLEET_POLL_MS		100	/* watcher wait between outbox checks */
+#define FLEET_POLL_MS		20	/* watcher wait between outbox checks: the
+					 * most a change waits before it is sent */
 #define FLEET_BUSY_POLL_MS	5	/* ... while changes wait to be sent */
 #define FLEET_INFLIGHT		256	/* published, ack not yet received */
+#define FLEET_BURST_MAX		4096	/* entries applied in one transaction */
 #define FLEET_ACK_WAIT_MS	5000
 #define FLEET_BACKOFF_MIN_MS	250
 #define FLEET_BACKOFF_MAX_MS	5000
@@ -631,6 +633,41 @@ static int publish(struct gfwd_fleet *f)
 	}
 }
 
+/*
+ * An entry, and the ones right behind it (a burst: an import on another
+ * host), as one event: the main thread applies them in one transaction,
+ * one fsync, instead of one per wake-up.
+ */
+static void take_burst(struct gfwd_fleet *f, kvEntry *ke)
+{
+	struct fleet_entry *e = NULL, *ne;
+	size_t n = 0, cap = 0;
+	struct fleet_ev *ev;
+
+	while (ke) {
+		if (!(ne = geofw_grow(e, &cap, n, sizeof(*e), 16))) {
+			kvEntry_Destroy(ke);
+			break;
+		}
+		e = ne;
+		if (!take_entry(ke, &e[n]))
+			n++;
+		kvEntry_Destroy(ke);
+		ke = NULL;
+		if (n >= FLEET_BURST_MAX || kvWatcher_Next(&ke, f->w, 1) != NATS_OK)
+			ke = NULL;
+	}
+	ev = n ? calloc(1, sizeof(*ev)) : NULL;
+	if (!ev) {
+		free_entries(e, n);
+		return;
+	}
+	ev->type = EV_ENTRY;
+	ev->e = e;
+	ev->n = n;
+	post(f, ev);
+}
+
 static void *worker(void *arg)
 {
 	struct gfwd_fleet *f = arg;
@@ -684,21 +721,8 @@ static void *worker(void *arg)
 				continue;
 			if (s != NATS_OK)
 				break;
-			if (ke) {
-				struct fleet_ev *ev = calloc(1, sizeof(*ev));
-				struct fleet_entry *e = calloc(1, sizeof(*e));
-
-				if (ev && e && !take_entry(ke, e)) {
-					ev->type = EV_ENTRY;
-					ev->e = e;
-					ev->n = 1;
-					post(f, ev);
-				} else {
-					free(ev);
-					free(e);
-				}
-				kvEntry_Destroy(ke);
-			}
+			if (ke)
+				take_burst(f, ke);
 		}
 		drop_bucket(f);
 		if (__atomic_exchange_n(&f->resync, 0, __ATOMIC_ACQ_REL)) {
@@ -1299,12 +1323,40 @@ static void set_state(struct gfwd_fleet *f, const struct fleet_ev *ev)
 	snprintf(f->error, sizeof(f->error), "%s", ev->error);
 }
 
+/* Apply the entries of the EV_ENTRY events in list (in order), free them. */
+static void apply_list(struct gfwd_fleet *f, struct fleet_ev **list)
+{
+	struct fleet_entry **v = NULL, **nv;
+	struct fleet_ev *ev, *next;
+	size_t n = 0, cap = 0, i;
+
+	for (ev = *list; ev; ev = ev->next)
+		for (i = 0; i < ev->n; i++) {
+			if (!(nv = geofw_grow(v, &cap, n, sizeof(*v), 64))) {
+				log_err(-ENOMEM, "fleet: out of memory (reading the bucket again)");
+				__atomic_store_n(&f->resync, 1, __ATOMIC_RELEASE);
+				goto out;
+			}
+			v = nv;
+			v[n++] = &ev->e[i];
+		}
+	if (n)
+		apply_entries(f, v, n);
+out:
+	free(v);
+	for (ev = *list; ev; ev = next) {
+		next = ev->next;
+		free_entries(ev->e, ev->n);
+		free(ev);
+	}
+	*list = NULL;
+}
+
 void gfwd_fleet_event_fd(struct gfwd *d)
 {
 	struct gfwd_fleet *f = d->fleet;
-	struct fleet_entry **batch = NULL, **nbv;
-	struct fleet_ev *ev, *next, **res = NULL, **nres;
-	size_t nb = 0, cap = 0, nr = 0, rcap = 0, i;
+	struct fleet_ev *ev, *next, **res = NULL, **nres, *entries = NULL, **etail = &entries;
+	size_t nr = 0, rcap = 0, i;
 	__u64 cnt;
 
 	if (read(f->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
@@ -1317,17 +1369,10 @@ void gfwd_fleet_event_fd(struct gfwd *d)
 
 	for (; ev; ev = next) {
 		next = ev->next;
+		ev->next = NULL;
 		if (ev->type == EV_ENTRY) {
-			if (!(nbv = geofw_grow(batch, &cap, nb, sizeof(*batch), 64))) {
-				log_err(-ENOMEM, "fleet: out of memory");
-				free_entries(ev->e, ev->n);
-				free(ev);
-				__atomic_store_n(&f->resync, 1, __ATOMIC_RELEASE);
-				continue;
-			}
-			batch = nbv;
-			batch[nb++] = ev->e;
-			free(ev);
+			*etail = ev;
+			etail = &ev->next;
 			continue;
 		}
 		if (ev->type == EV_RESULT) {
@@ -1340,11 +1385,8 @@ void gfwd_fleet_event_fd(struct gfwd *d)
 			continue;
 		}
 		/* Keep the order: entries before this event go first. */
-		if (nb) {
-			apply_entries(f, batch, nb);
-			while (nb)
-				free_entries(batch[--nb], 1);
-		}
+		apply_list(f, &entries);
+		etail = &entries;
 		if (ev->type == EV_SNAPSHOT) {
 			apply_snapshot(f, ev->e, ev->n);
 			free_entries(ev->e, ev->n);
@@ -1353,12 +1395,7 @@ void gfwd_fleet_event_fd(struct gfwd *d)
 		}
 		free(ev);
 	}
-	if (nb) {
-		apply_entries(f, batch, nb);
-		while (nb)
-			free_entries(batch[--nb], 1);
-	}
-	free(batch);
+	apply_list(f, &entries);
 	take_results(f, res, nr);
 	for (i = 0; i < nr; i++)
 		free(res[i]);
