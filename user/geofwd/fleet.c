@@ -255,6 +255,15 @@ static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus s, vo
 		f->not_permitted = 1;
 }
 
+/* Given, so that natsConnection_Connect() returns at once when no server
+ * answers and libnats keeps trying in the background (without it the call
+ * retries in place, forever, and a stop would wait for it). */
+static void on_connected(natsConnection *nc, void *arg)
+{
+	(void)nc;
+	(void)arg;
+}
+
 static void on_reconnected(natsConnection *nc, void *arg)
 {
 	struct gfwd_fleet *f = arg;
@@ -331,7 +340,7 @@ static int setup_options(struct gfwd_fleet *f, char *err, size_t errlen)
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectJitter(f->opts, 250, 500);
 	if (s == NATS_OK)
-		s = natsOptions_SetRetryOnFailedConnect(f->opts, true, NULL, NULL);
+		s = natsOptions_SetRetryOnFailedConnect(f->opts, true, on_connected, f);
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(f->opts, 2000);
 	/* A dead server is noticed within ~2 s, not the default 4 minutes. */
@@ -671,7 +680,7 @@ static void take_burst(struct gfwd_fleet *f, kvEntry *ke)
 static void *worker(void *arg)
 {
 	struct gfwd_fleet *f = arg;
-	int backoff = FLEET_BACKOFF_MIN_MS;
+	int backoff = FLEET_BACKOFF_MIN_MS, waiting = 0;
 	char msg[256];
 	natsStatus s;
 
@@ -686,9 +695,20 @@ static void *worker(void *arg)
 		bool writable;
 
 		if (natsConnection_Status(f->nc) != NATS_CONN_STATUS_CONNECTED) {
+			/* Why not, now and then (a TLS or authorization error is
+			 * only in the connection's last error). */
+			if (++waiting % (2000 / FLEET_POLL_MS) == 1) {
+				const char *why = NULL;
+
+				natsConnection_GetLastError(f->nc, &why);
+				snprintf(msg, sizeof(msg), "cannot connect: %s",
+					 why && *why ? why : "no server answered");
+				post_state(f, false, false, msg);
+			}
 			nap(f, FLEET_POLL_MS);
 			continue;
 		}
+		waiting = 0;
 		gen = f->generation;
 		s = bind_bucket(f);
 		if (s != NATS_OK) {

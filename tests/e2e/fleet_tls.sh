@@ -1,0 +1,206 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The fleet over TLS (issue 13): a nats-server with JetStream and a `tls {}`
+# block whose certificate an openssl CA made at test time; geofwd connects to
+# tls://203.0.113.1:4222 with FleetTLSCA = that CA.
+#
+#   hub  nats-server 203.0.113.1:4222 (TLS only), certificate for IP 203.0.113.1
+#   hT   up 203.0.113.2/30 ── hub     geofwd T: FleetTLSCA = the test CA
+#   hX   up 203.0.113.6/30 ── hub     geofwd X: FleetTLSCA = another CA
+#
+#   connected/      T connects over TLS and follows its own change (the bucket
+#                   delivers it back into T's kernel map)
+#   wrong_ca/       X, whose CA did not sign the server's certificate, does
+#                   not connect and fleet status says why; its --fleet
+#                   changes stay pending, enforcement is unchanged
+#                   (and SIGTERM still stops it at once)
+#   plain_refused/  a nats:// URL to the TLS-only server does not connect
+#
+# Usage: BUILD=build bash tests/e2e/fleet_tls.sh   (from the repo root, root)
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+source tests/lib/lab.sh
+
+for t in nats-server openssl; do
+	command -v $t >/dev/null 2>&1 || { skip fleet_tls "$t is not installed"; exit 0; }
+done
+
+D=$(mktemp -d /tmp/geofw-fleet-tls.XXXXXX)
+declare -A GPID
+NPID=
+tls_cleanup() {
+	local p n h
+	if [ "$T_FAILED" -gt 0 ]; then
+		for h in T X; do
+			[ -f "$D/$h/geofwd.log" ] || continue
+			echo "# geofwd $h log (last 10 lines):"
+			tail -10 "$D/$h/geofwd.log" | sed 's/^/#   /'
+		done
+		[ -f "$D/nats.log" ] && tail -5 "$D/nats.log" | sed 's/^/# nats: /'
+	fi
+	for p in "${GPID[@]}" $NPID; do
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for n in hub hT hX; do
+		ip netns pids "$(ns "$n")" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$(ns "$n")" 2>/dev/null
+	done
+	for h in T X; do rm -rf "$LAB_PIN-$h"; done
+	rm -rf "$D"
+}
+trap 'tls_cleanup; exit $(( T_FAILED > 0 ))' EXIT
+trap 'exit 130' INT TERM
+
+# ---- a CA, a server certificate for 203.0.113.1, and a CA that signed nothing ----------
+
+ossl() { openssl "$@" >>"$D/openssl.log" 2>&1; }
+ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=geofw test CA" \
+	-keyout "$D/ca.key" -out "$D/ca.pem" &&
+ossl req -newkey rsa:2048 -nodes -subj "/CN=203.0.113.1" \
+	-keyout "$D/server.key" -out "$D/server.csr" &&
+printf 'subjectAltName = IP:203.0.113.1\nextendedKeyUsage = serverAuth\n' > "$D/san.ext" &&
+ossl x509 -req -in "$D/server.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -CAcreateserial \
+	-days 2 -extfile "$D/san.ext" -out "$D/server.pem" &&
+ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=another CA" \
+	-keyout "$D/other.key" -out "$D/other.pem" ||
+	{ not_ok fleet_tls/certificates "openssl failed: $(tail -3 "$D/openssl.log")"; exit 1; }
+ok fleet_tls/certificates
+
+# ---- namespaces, the server ----------------------------------------------------------------
+
+mkdir -p /run/netns
+for n in hub hT hX; do
+	ip netns add "$(ns "$n")" || { not_ok fleet_tls/lab "cannot create namespaces"; exit 1; }
+	in_ns "$n" ip link set lo up
+done
+i=0
+for h in T X; do
+	ip link add "up$h" netns "$(ns "h$h")" type veth peer name "n$h" netns "$(ns hub)"
+	in_ns "h$h" ip addr add "203.0.113.$((i * 4 + 2))/30" dev "up$h"
+	in_ns "h$h" ip link set "up$h" up
+	in_ns hub ip addr add "203.0.113.$((i * 4 + 1))/30" dev "n$h"
+	in_ns hub ip link set "n$h" up
+	in_ns "h$h" ip link add gfw type veth peer name gfwp
+	in_ns "h$h" ip link set gfw up
+	in_ns "h$h" ip link set gfwp up
+	i=$((i + 1))
+done
+# X reaches the server through its own link: a route to 203.0.113.1.
+in_ns hX ip route add 203.0.113.1/32 via 203.0.113.5
+in_ns hub sysctl -qw net.ipv4.ip_forward=1
+
+cat > "$D/nats.conf" <<-EOF
+listen: 0.0.0.0:4222
+jetstream { store_dir: "$D/js", max_memory_store: 32MB, max_file_store: 64MB }
+tls { cert_file: "$D/server.pem", key_file: "$D/server.key", timeout: 2 }
+accounts { EDGE { jetstream: enabled, users: [ { user: rw, password: rwpass } ] } }
+EOF
+ip netns exec "$(ns hub)" nats-server -c "$D/nats.conf" >>"$D/nats.log" 2>&1 &
+NPID=$!
+for _ in $(seq 1 100); do grep -q "Server is ready" "$D/nats.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "Server is ready" "$D/nats.log" && ok fleet_tls/server ||
+	{ not_ok fleet_tls/server "nats-server did not start: $(tail -3 "$D/nats.log")"; exit 1; }
+
+host_conf() {	# host_conf H URL CA
+	mkdir -p "$D/$1/state"
+	echo rwpass > "$D/$1/password"
+	chmod 600 "$D/$1/password"
+	cat > "$D/$1/geofw.conf" <<-EOF
+	Interfaces = gfw
+	XdpMode = generic
+	GeoIPDatabase = none
+	StateDirectory = $D/$1/state
+	Socket = $D/$1/geofwd.sock
+	FleetServers = $2
+	FleetUser = rw
+	FleetPasswordFile = $D/$1/password
+	FleetReplicas = 1
+	${3:+FleetTLSCA = $3}
+	EOF
+}
+g_start() {	# g_start H
+	local h=$1 i
+	nsenter --net="/run/netns/$(ns "h$h")" "$BUILD/geofwd" -c "$D/$h/geofw.conf" \
+		--pin-dir "$LAB_PIN-$h" >>"$D/$h/geofwd.log" 2>&1 &
+	GPID[$h]=$!
+	for i in $(seq 1 300); do
+		f "$h" status 2>/dev/null | grep -q '^geofwd: running' && return 0
+		kill -0 "${GPID[$h]}" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+g_stop() {	# g_stop H: SIGTERM; 1 when it is still running 5 s later (then killed)
+	local i ret=0
+	kill -TERM "${GPID[$1]}" 2>/dev/null
+	for i in $(seq 1 50); do kill -0 "${GPID[$1]}" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "${GPID[$1]}" 2>/dev/null && { ret=1; kill -9 "${GPID[$1]}"; }
+	wait "${GPID[$1]}" 2>/dev/null
+	unset "GPID[$1]"
+	return $ret
+}
+f() {	# f H ARGS: fwctl on host H
+	local h=$1
+	shift
+	nsenter --net="/run/netns/$(ns "h$h")" "$BUILD/fwctl" --socket "$D/$h/geofwd.sock" \
+		--pin-dir "$LAB_PIN-$h" "$@"
+}
+blocked() {	# blocked H IP: H's data plane blocks IP (BPF_PROG_RUN on its pins)
+	f "$1" lookup "$2" -j 2>/dev/null | grep -q '"action":"drop"'
+}
+connected() {	# connected H MS: fleet status says connected within MS
+	local i
+	for i in $(seq 1 $(( $2 / 100 ))); do
+		f "$1" fleet status 2>/dev/null | grep -q '^connected: yes' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- connected: the right CA ------------------------------------------------------------------
+
+host_conf T tls://203.0.113.1:4222 "$D/ca.pem"
+g_start T || { not_ok fleet_tls/start "geofwd T did not start"; exit 1; }
+if connected T 10000; then
+	ok fleet_tls/connected/tls
+	expect_match fleet_tls/connected/status "$(f T fleet status)" "connected: yes, to tls://203.0.113.1:4222"
+	f T add-block 192.0.2.77 >/dev/null
+	for _ in $(seq 1 50); do blocked T 192.0.2.77 && break; sleep 0.1; done
+	blocked T 192.0.2.77 && ok fleet_tls/connected/change_comes_back ||
+		not_ok fleet_tls/connected/change_comes_back "192.0.2.77 not blocked on T"
+else
+	not_ok fleet_tls/connected/tls "$(f T fleet status | tr '\n' ' ')"
+fi
+
+# ---- wrong CA: no connection, a clear reason, changes kept ----------------------------------------
+
+host_conf X tls://203.0.113.1:4222 "$D/other.pem"
+g_start X || { not_ok fleet_tls/start_x "geofwd X did not start"; exit 1; }
+sleep 2
+st=$(f X fleet status)
+expect_match fleet_tls/wrong_ca/not_connected "$st" "connected: no \\(cannot connect: "
+f X add-block --local 192.0.2.78 >/dev/null
+out=$(f X add-block 192.0.2.79)
+expect_match fleet_tls/wrong_ca/change_pending "$out" "pending"
+blocked X 192.0.2.78 && ok fleet_tls/wrong_ca/local_enforced ||
+	not_ok fleet_tls/wrong_ca/local_enforced "the local rule is not in force on X"
+blocked T 192.0.2.79 && not_ok fleet_tls/wrong_ca/nothing_sent "X's change reached the bucket" ||
+	ok fleet_tls/wrong_ca/nothing_sent
+if grep -q "certificate\|TLS\|SSL\|handshake" "$D/X/geofwd.log" "$D/nats.log"; then
+	ok fleet_tls/wrong_ca/logged
+else
+	not_ok fleet_tls/wrong_ca/logged "no TLS error in X's log or the server's"
+fi
+# Never connected: SIGTERM must not wait for a connection that never comes.
+g_stop X && ok fleet_tls/wrong_ca/stops || not_ok fleet_tls/wrong_ca/stops "geofwd X ignored SIGTERM for 5 s"
+
+# ---- a plain nats:// URL to the TLS-only server --------------------------------------------------
+
+host_conf X nats://203.0.113.1:4222 ""
+rm -rf "$D/X/state"; mkdir -p "$D/X/state"
+g_start X || { not_ok fleet_tls/start_plain "geofwd X did not start"; exit 1; }
+sleep 2
+expect_match fleet_tls/plain_refused "$(f X fleet status)" "connected: no \\(cannot connect: "
+exit 0
