@@ -488,7 +488,7 @@ for i in $(seq 1 100); do f A fleet status | grep -q '^connected: yes' && break;
 f A add-block 192.0.2.60 --comment "before the crash" >/dev/null
 for i in $(seq 1 100); do kill -0 "${GPID[A]}" 2>/dev/null || break; sleep 0.05; done
 if ! kill -0 "${GPID[A]}" 2>/dev/null; then
-	wait "${GPID[A]}" 2>/dev/null; unset "GPID[A]"
+	{ wait "${GPID[A]}"; } 2>/dev/null; unset "GPID[A]"
 	ok fleet/crash/killed_after_ack
 	# Another host changes the key while A is down.
 	f B add-block 192.0.2.60 --action reject --comment "newer, from B" >/dev/null
@@ -506,7 +506,7 @@ print(\" \".join(e[\"action\"] + \"/\" + e[\"comment\"] for e in json.load(sys.s
 	for i in $(seq 1 100); do f A fleet status | grep -q '^connected: yes' && break; sleep 0.1; done
 	f A add-block 192.0.2.61 --comment "landed" >/dev/null
 	for i in $(seq 1 100); do kill -0 "${GPID[A]}" 2>/dev/null || break; sleep 0.05; done
-	wait "${GPID[A]}" 2>/dev/null; unset "GPID[A]"
+	{ wait "${GPID[A]}"; } 2>/dev/null; unset "GPID[A]"
 	sleep 0.5
 	rev=$(fleet_rev C)
 	g_start A || not_ok fleet/crash/restart2 "A did not start again"
