@@ -12,7 +12,8 @@
 #             p50, p99 and max of the time from the start of fwctl on A
 #             (the poll adds at most its own ~10 ms)
 #   import    fwctl import --fleet of a 10,000-entry list on A: seconds
-#             until all of it is in C's kernel map
+#             until A has the answer, until the bucket acknowledged every
+#             change (A's outbox empty), until all of it is in C's kernel map
 #
 # A 3-node nats-server cluster with JetStream (the bucket with 3 replicas)
 # runs in a namespace of its own; A and C are geofwd in namespaces of their
@@ -136,17 +137,22 @@ before=$(k6)
 t0=$(ns_now)
 fw A import "$BENCH_DIR/list.txt" --fleet >/dev/null || die "import on A failed"
 ACK_S=$(awk -v d=$(( $(ns_now) - t0 )) 'BEGIN { printf "%.3f", d / 1e9 }')
+PUB_S=
 while [ "$(k6)" -lt $((before + IMPORT)) ]; do
 	[ $(( ($(ns_now) - t0) / 1000000000 )) -lt 300 ] || die "import not on C after 300 s"
+	# Published: A's outbox is empty (every change acknowledged by the bucket).
+	[ -n "$PUB_S" ] || [ "$(fw A fleet status -j | jq .pending)" != 0 ] ||
+		PUB_S=$(awk -v d=$(( $(ns_now) - t0 )) 'BEGIN { printf "%.3f", d / 1e9 }')
 	sleep 0.05
 done
 IMPORT_S=$(awk -v d=$(( $(ns_now) - t0 )) 'BEGIN { printf "%.3f", d / 1e9 }')
-say "import: $IMPORT rules answered on A after $ACK_S s, in C's kernel map after $IMPORT_S s"
+PUB_S=${PUB_S:-$IMPORT_S}
+say "import: $IMPORT rules answered on A after $ACK_S s, all acknowledged by the bucket after $PUB_S s, in C's kernel map after $IMPORT_S s"
 
 if [ -n "$JSON" ]; then
 	jq -n --argjson changes "$CHANGES" --argjson p50 "$P50" --argjson p99 "$P99" \
 		--argjson max "$PMAX" --argjson n "$IMPORT" --argjson ack "$ACK_S" \
-		--argjson s "$IMPORT_S" \
+		--argjson s "$IMPORT_S" --argjson pub "$PUB_S" \
 		'{changes: $changes, latency_ms: {p50: $p50, p99: $p99, max: $max},
-		  import: {entries: $n, answered_s: $ack, on_c_s: $s}}' > "$JSON"
+		  import: {entries: $n, answered_s: $ack, published_s: $pub, on_c_s: $s}}' > "$JSON"
 fi

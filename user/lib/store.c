@@ -2053,16 +2053,17 @@ int geofw_store_outbox_for_each(struct geofw_store *st, long long after,
 				int (*fn)(long long id, const char *key, const char *value,
 					  long long base, void *ctx), void *ctx)
 {
+	static const char sql[] = "SELECT id,key,value,base FROM fleet_outbox WHERE id>?1 "
+				  "ORDER BY id";
 	sqlite3_stmt *s;
 	int rc, ret = 0;
 
-	/* The first version's table gets its base column (0: unknown). */
-	if (!st->read_only && (ret = outbox_table(st, NULL, 0)))
-		return ret;
-	rc = sqlite3_prepare_v2(st->db, "SELECT id,key,value,base FROM fleet_outbox WHERE id>?1 "
-				"ORDER BY id", -1, &s, NULL);
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	/* No table yet, or the first version's (no base column: 0, unknown). */
+	if (rc == SQLITE_ERROR && !st->read_only && !outbox_table(st, NULL, 0))
+		rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
 	if (rc == SQLITE_ERROR)
-		return 0;	/* no table yet (or the first version's: no base) */
+		return 0;
 	if (rc)
 		return sql_errno(rc);
 	sqlite3_bind_int64(s, 1, after);
