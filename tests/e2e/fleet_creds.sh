@@ -12,6 +12,8 @@
 #
 #   writer/    W connects with its .creds; its change comes back into its map
 #   reader/    R connects read-only: refuses --fleet, follows W's changes
+#   never_connected/ R, fresh and cut off at start, accepts a change as
+#              pending; connected, it keeps it (refused, counted, logged)
 #   bad_creds/ a .creds file the operator never signed: no connection, and
 #              fleet status says why
 #
@@ -131,6 +133,23 @@ if connected R 10000; then
 else
 	not_ok fleet_creds/reader/connected "$(f R fleet status | tr '\n' ' ')"
 fi
+
+# ---- a read-only host that never connected: its change is kept, never dropped ---------------------
+
+g_stop R
+rm -rf "$D/R/state"; mkdir -p "$D/R/state"
+in_ns hR ip link set upR down
+g_start R || { not_ok fleet_creds/start_offline "geofwd R did not start"; exit 1; }
+out=$(f R add-block 192.0.2.83)
+expect_match fleet_creds/never_connected/pending "$out" "pending"
+in_ns hR ip link set upR up
+connected R 15000 || not_ok fleet_creds/never_connected/connects "R did not connect"
+sleep 1
+expect_match fleet_creds/never_connected/kept "$(f R fleet status)" \
+	"pending: +1 change.*1 refused by the bucket \\(read-only credentials\\): kept"
+blocked W 192.0.2.83 && not_ok fleet_creds/never_connected/not_in_bucket "it reached W" ||
+	ok fleet_creds/never_connected/not_in_bucket
+expect_match fleet_creds/never_connected/logged "$(cat "$D/R/geofwd.log")" "1 change\\(s\\) made here stay pending"
 
 # ---- credentials the operator never signed -------------------------------------------------------
 

@@ -1056,7 +1056,8 @@ static void count_pending(struct gfwd_fleet *f)
 		if (!f->rows[i].key)
 			continue;
 		f->pending++;
-		f->refused += f->rows[i].refused;
+		/* Connected read-only: none of them can be published. */
+		f->refused += f->rows[i].refused || (f->connected && !f->writable);
 	}
 }
 
@@ -1335,6 +1336,10 @@ static void set_state(struct gfwd_fleet *f, const struct fleet_ev *ev)
 					    sizeof(msg)))
 			log_err(-EIO, "fleet: %s", msg);
 		f->known_writable = ev->writable;
+		if (!ev->writable && f->pending)
+			log_err(-EPERM, "fleet: %zu change(s) made here stay pending: this host's "
+				"credentials only allow reading bucket %s (published once they "
+				"allow writing)", f->pending, d->conf.fleet_bucket);
 		/* Refused rows get another try when the credentials allow it. */
 		for (i = 0; ev->writable && i < f->n_rows; i++)
 			f->rows[i].refused = false;
