@@ -28,30 +28,8 @@ python3 -c 'import cryptography' 2>/dev/null ||
 	{ skip fleet_creds "python3-cryptography is not installed (Ed25519 for the JWTs)"; exit 0; }
 
 D=$(mktemp -d /tmp/geofw-fleet-creds.XXXXXX)
-declare -A GPID HUB=([W]=203.0.113.1 [R]=203.0.113.5)
-NPID=
-creds_cleanup() {
-	local p n h
-	if [ "$T_FAILED" -gt 0 ]; then
-		for h in W R; do
-			[ -f "$D/$h/geofwd.log" ] || continue
-			echo "# geofwd $h log (last 10 lines):"
-			tail -10 "$D/$h/geofwd.log" | sed 's/^/#   /'
-		done
-		[ -f "$D/nats.log" ] && tail -5 "$D/nats.log" | sed 's/^/# nats: /'
-	fi
-	for p in "${GPID[@]}" $NPID; do
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	for n in hub hW hR; do
-		ip netns pids "$(ns "$n")" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$(ns "$n")" 2>/dev/null
-	done
-	for h in W R; do rm -rf "$LAB_PIN-$h"; done
-	rm -rf "$D"
-}
-trap 'creds_cleanup; exit $(( T_FAILED > 0 ))' EXIT
+declare -A GPID HUB
+trap 'fleet_lab_cleanup W R; exit $(( T_FAILED > 0 ))' EXIT
 trap 'exit 130' INT TERM
 
 if out=$(python3 tests/tools/natsjwt.py "$D/jwt" rw ro:ro 2>&1) &&
@@ -61,31 +39,14 @@ else
 	not_ok fleet_creds/jwts "$out"; exit 1
 fi
 
-mkdir -p /run/netns
-for n in hub hW hR; do
-	ip netns add "$(ns "$n")" || { not_ok fleet_creds/lab "cannot create namespaces"; exit 1; }
-	in_ns "$n" ip link set lo up
-done
-for h in W R; do
-	ip link add "up$h" netns "$(ns "h$h")" type veth peer name "n$h" netns "$(ns hub)"
-	in_ns hub ip addr add "${HUB[$h]}/30" dev "n$h"
-	in_ns hub ip link set "n$h" up
-	in_ns "h$h" ip addr add "${HUB[$h]%.*}.$(( ${HUB[$h]##*.} + 1 ))/30" dev "up$h"
-	in_ns "h$h" ip link set "up$h" up
-	in_ns "h$h" ip link add gfw type veth peer name gfwp
-	in_ns "h$h" ip link set gfw up
-	in_ns "h$h" ip link set gfwp up
-done
+fleet_lab W R || { not_ok fleet_creds/lab "cannot create namespaces"; exit 1; }
 
 cat > "$D/nats.conf" <<-EOC
 listen: 0.0.0.0:4222
 jetstream { store_dir: "$D/js", max_memory_store: 32MB, max_file_store: 64MB }
 include jwt/server.conf
 EOC
-ip netns exec "$(ns hub)" nats-server -c "$D/nats.conf" >>"$D/nats.log" 2>&1 &
-NPID=$!
-for _ in $(seq 1 100); do grep -q "Server is ready" "$D/nats.log" 2>/dev/null && break; sleep 0.1; done
-grep -q "Server is ready" "$D/nats.log" && ok fleet_creds/server ||
+nats_start "$D/nats.conf" && ok fleet_creds/server ||
 	{ not_ok fleet_creds/server "nats-server did not start: $(tail -3 "$D/nats.log")"; exit 1; }
 
 host_conf() {	# host_conf H CREDS

@@ -29,29 +29,7 @@ done
 
 D=$(mktemp -d /tmp/geofw-fleet-tls.XXXXXX)
 declare -A GPID
-NPID=
-tls_cleanup() {
-	local p n h
-	if [ "$T_FAILED" -gt 0 ]; then
-		for h in T X; do
-			[ -f "$D/$h/geofwd.log" ] || continue
-			echo "# geofwd $h log (last 10 lines):"
-			tail -10 "$D/$h/geofwd.log" | sed 's/^/#   /'
-		done
-		[ -f "$D/nats.log" ] && tail -5 "$D/nats.log" | sed 's/^/# nats: /'
-	fi
-	for p in "${GPID[@]}" $NPID; do
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	for n in hub hT hX; do
-		ip netns pids "$(ns "$n")" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$(ns "$n")" 2>/dev/null
-	done
-	for h in T X; do rm -rf "$LAB_PIN-$h"; done
-	rm -rf "$D"
-}
-trap 'tls_cleanup; exit $(( T_FAILED > 0 ))' EXIT
+trap 'fleet_lab_cleanup T X; exit $(( T_FAILED > 0 ))' EXIT
 trap 'exit 130' INT TERM
 
 # ---- a CA, a server certificate for 203.0.113.1, and a CA that signed nothing ----------
@@ -71,23 +49,8 @@ ok fleet_tls/certificates
 
 # ---- namespaces, the server ----------------------------------------------------------------
 
-mkdir -p /run/netns
-for n in hub hT hX; do
-	ip netns add "$(ns "$n")" || { not_ok fleet_tls/lab "cannot create namespaces"; exit 1; }
-	in_ns "$n" ip link set lo up
-done
-i=0
-for h in T X; do
-	ip link add "up$h" netns "$(ns "h$h")" type veth peer name "n$h" netns "$(ns hub)"
-	in_ns "h$h" ip addr add "203.0.113.$((i * 4 + 2))/30" dev "up$h"
-	in_ns "h$h" ip link set "up$h" up
-	in_ns hub ip addr add "203.0.113.$((i * 4 + 1))/30" dev "n$h"
-	in_ns hub ip link set "n$h" up
-	in_ns "h$h" ip link add gfw type veth peer name gfwp
-	in_ns "h$h" ip link set gfw up
-	in_ns "h$h" ip link set gfwp up
-	i=$((i + 1))
-done
+declare -A HUB
+fleet_lab T X || { not_ok fleet_tls/lab "cannot create namespaces"; exit 1; }
 # X reaches the server through its own link: a route to 203.0.113.1.
 in_ns hX ip route add 203.0.113.1/32 via 203.0.113.5
 in_ns hub sysctl -qw net.ipv4.ip_forward=1
@@ -98,10 +61,7 @@ jetstream { store_dir: "$D/js", max_memory_store: 32MB, max_file_store: 64MB }
 tls { cert_file: "$D/server.pem", key_file: "$D/server.key", timeout: 2 }
 accounts { EDGE { jetstream: enabled, users: [ { user: rw, password: rwpass } ] } }
 EOF
-ip netns exec "$(ns hub)" nats-server -c "$D/nats.conf" >>"$D/nats.log" 2>&1 &
-NPID=$!
-for _ in $(seq 1 100); do grep -q "Server is ready" "$D/nats.log" 2>/dev/null && break; sleep 0.1; done
-grep -q "Server is ready" "$D/nats.log" && ok fleet_tls/server ||
+nats_start "$D/nats.conf" && ok fleet_tls/server ||
 	{ not_ok fleet_tls/server "nats-server did not start: $(tail -3 "$D/nats.log")"; exit 1; }
 
 host_conf() {	# host_conf H URL CA

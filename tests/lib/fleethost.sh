@@ -44,3 +44,64 @@ connected() {	# connected H MS: fleet status says connected within MS
 	done
 	return 1
 }
+
+# fleet_lab HOSTS...: namespaces hub and hH for each host H, lo up; host H's
+# link to the hub is up$H (203.0.113.4i+2/30) and the hub's n$H (.4i+1, the
+# server address H uses: HUB[H]); each host has a veth pair gfw/gfwp for
+# geofwd to attach to.  Needs the associative array HUB declared.
+fleet_lab() {
+	local n h i=0
+	mkdir -p /run/netns
+	for n in hub "${@/#/h}"; do
+		ip netns add "$(ns "$n")" || return 1
+		in_ns "$n" ip link set lo up
+	done
+	for h in "$@"; do
+		HUB[$h]=203.0.113.$((i * 4 + 1))
+		ip link add "up$h" netns "$(ns "h$h")" type veth peer name "n$h" netns "$(ns hub)"
+		in_ns hub ip addr add "${HUB[$h]}/30" dev "n$h"
+		in_ns hub ip link set "n$h" up
+		in_ns "h$h" ip addr add "203.0.113.$((i * 4 + 2))/30" dev "up$h"
+		in_ns "h$h" ip link set "up$h" up
+		in_ns "h$h" ip link add gfw type veth peer name gfwp
+		in_ns "h$h" ip link set gfw up
+		in_ns "h$h" ip link set gfwp up
+		i=$((i + 1))
+	done
+}
+
+# nats_start CONF: nats-server in the hub, NPID its PID; 1 when it is not
+# ready within 10 s.
+nats_start() {
+	ip netns exec "$(ns hub)" nats-server -c "$1" >>"$D/nats.log" 2>&1 &
+	NPID=$!
+	for _ in $(seq 1 100); do
+		grep -q "Server is ready" "$D/nats.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# fleet_lab_cleanup HOSTS...: after a failure the hosts' and the server's
+# last log lines; then the daemons, namespaces, pins and $D go.
+fleet_lab_cleanup() {
+	local p n h
+	if [ "$T_FAILED" -gt 0 ]; then
+		for h in "$@"; do
+			[ -f "$D/$h/geofwd.log" ] || continue
+			echo "# geofwd $h log (last 10 lines):"
+			tail -10 "$D/$h/geofwd.log" | sed 's/^/#   /'
+		done
+		[ -f "$D/nats.log" ] && tail -5 "$D/nats.log" | sed 's/^/# nats: /'
+	fi
+	for p in "${GPID[@]}" ${NPID:-}; do
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for n in hub "${@/#/h}"; do
+		ip netns pids "$(ns "$n")" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$(ns "$n")" 2>/dev/null
+	done
+	for h in "$@"; do rm -rf "$LAB_PIN-$h"; done
+	rm -rf "$D"
+}
