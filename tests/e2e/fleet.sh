@@ -486,9 +486,14 @@ g_stop A
 GEOFW_TEST_FLEET_CRASH_AFTER_ACK=1 g_start A || not_ok fleet/crash/start "A did not start"
 for i in $(seq 1 100); do f A fleet status | grep -q '^connected: yes' && break; sleep 0.1; done
 f A add-block 192.0.2.60 --comment "before the crash" >/dev/null
+# (bash reports the SIGKILLed job on stderr: not this test's output)
+exec 4>&2 2>/dev/null
 for i in $(seq 1 100); do kill -0 "${GPID[A]}" 2>/dev/null || break; sleep 0.05; done
+exec 2>&4 4>&-
 if ! kill -0 "${GPID[A]}" 2>/dev/null; then
-	{ wait "${GPID[A]}"; } 2>/dev/null; unset "GPID[A]"
+	exec 4>&2 2>/dev/null
+	wait "${GPID[A]}"; unset "GPID[A]"
+	exec 2>&4 4>&-
 	ok fleet/crash/killed_after_ack
 	# Another host changes the key while A is down.
 	f B add-block 192.0.2.60 --action reject --comment "newer, from B" >/dev/null
@@ -505,8 +510,10 @@ print(\" \".join(e[\"action\"] + \"/\" + e[\"comment\"] for e in json.load(sys.s
 	GEOFW_TEST_FLEET_CRASH_AFTER_ACK=1 g_start A
 	for i in $(seq 1 100); do f A fleet status | grep -q '^connected: yes' && break; sleep 0.1; done
 	f A add-block 192.0.2.61 --comment "landed" >/dev/null
+	exec 4>&2 2>/dev/null
 	for i in $(seq 1 100); do kill -0 "${GPID[A]}" 2>/dev/null || break; sleep 0.05; done
-	{ wait "${GPID[A]}"; } 2>/dev/null; unset "GPID[A]"
+	wait "${GPID[A]}"; unset "GPID[A]"
+	exec 2>&4 4>&-
 	sleep 0.5
 	rev=$(fleet_rev C)
 	g_start A || not_ok fleet/crash/restart2 "A did not start again"
