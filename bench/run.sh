@@ -222,7 +222,7 @@ if have fleet; then
 	row "add-block on A to drop on C, p50 / max" "$(j fleet .latency_ms.p50) / $(j fleet .latency_ms.max) ms" "" "bench/fleet.sh$Q"
 	check "fleet: add-block on A to enforcement on C, p99 (ms)" "$(j fleet .latency_ms.p99)" "<=" 1000
 	row "  p99 over $(j fleet .changes) changes" "$(j fleet .latency_ms.p99) ms" "$T" "bench/fleet.sh$Q"
-	row "import --fleet of $(j fleet .import.entries): answered / acked / on C" \
+	row "import --fleet $(j fleet .import.entries): answer/ack/on C" \
 		"$(j fleet .import.answered_s) / $(j fleet .import.published_s) / $(j fleet .import.on_c_s) s" "" "bench/fleet.sh$Q"
 fi
 

@@ -479,6 +479,9 @@ fi
 # Agreement is also what a host reading the bucket afresh gets.
 g_stop C; g_start C || not_ok fleet/concurrent/restart "C did not start"
 expect_eq fleet/concurrent/fresh_snapshot_agrees "$(value C)" "$(value A)"
+# In step: fleet status says the bucket's last revision is the one applied.
+wait_eq 5000 0 eval 'f C fleet status -j | python3 -c "import json,sys; print(json.load(sys.stdin)[\"lag\"])"' &&
+	ok fleet/status/lag_zero || not_ok fleet/status/lag_zero "$(f C fleet status | grep revision)"
 
 # ---- crash between the bucket's ack and the outbox row's removal ------------------------------------
 

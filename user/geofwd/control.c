@@ -264,6 +264,8 @@ static json_t *fleet_json(struct gfwd *d)
 	json_object_set_new(o, "writable_known", json_boolean(fi.writable_known));
 	json_object_set_new(o, "in_step", json_boolean(fi.synced));
 	json_object_set_new(o, "revision", json_integer(fi.revision));
+	json_object_set_new(o, "bucket_revision", json_integer(fi.head));
+	json_object_set_new(o, "lag", json_integer(fi.head - fi.revision));
 	json_object_set_new(o, "seconds_since_update",
 			    json_integer(fi.last_update ? (json_int_t)(time(NULL) - fi.last_update)
 							: -1));
@@ -302,8 +304,9 @@ static void fleet_text(struct request *r, const char *indent)
 			 fi.writable_known && !fi.writable
 			 ? (fi.connected ? " (read-only for this host)"
 					 : " (read-only for this host at the last connection)") : "");
-	geofw_ctl_writef(r->w, "%srevision:  %lld applied%s\n", indent, fi.revision,
-			 fi.synced ? "" : " (not yet in step since start)");
+	geofw_ctl_writef(r->w, "%srevision:  %lld applied%s, the bucket's %lld (lag %lld)\n",
+			 indent, fi.revision, fi.synced ? "" : " (not yet in step since start)",
+			 fi.head, fi.head - fi.revision);
 	if (age >= 0)
 		geofw_ctl_writef(r->w, "%supdated:   %llds ago\n", indent, age);
 	else

@@ -68,8 +68,9 @@
 #define FLEET_BACKOFF_MIN_MS	250
 #define FLEET_BACKOFF_MAX_MS	5000
 #define FLEET_HDR_EXPECT	"Nats-Expected-Last-Subject-Sequence"
+#define FLEET_HEAD_MS		2000	/* how often the bucket's last revision is asked */
 
-enum ev_type { EV_STATE, EV_SNAPSHOT, EV_ENTRY, EV_RESULT };
+enum ev_type { EV_STATE, EV_SNAPSHOT, EV_ENTRY, EV_RESULT, EV_HEAD };
 
 /* What became of a change handed to the worker. */
 enum pub_result {
@@ -95,7 +96,7 @@ struct fleet_ev {
 	/* EV_ENTRY (one), EV_SNAPSHOT (n) */
 	struct fleet_entry *e;
 	size_t n;
-	/* EV_RESULT */
+	/* EV_RESULT; EV_HEAD: rev is the bucket's last revision */
 	long long id;
 	int result;
 	__u64 rev;
@@ -146,6 +147,7 @@ struct gfwd_fleet {
 	kvWatcher *w;
 	volatile int not_permitted;	/* error handler saw a permissions violation */
 	volatile int generation;	/* reconnects seen: the watcher restarts */
+	long long head_asked;		/* ms (monotonic) of the last ask_head() */
 	int resync;			/* main asks for a new snapshot (atomic) */
 
 	/* main thread's own */
@@ -154,6 +156,7 @@ struct gfwd_fleet {
 	char url[GEOFW_CONF_FLEET_URL_LEN];
 	char error[256];
 	long long revision;		/* last applied */
+	long long head;			/* the bucket's last revision, as last asked */
 	time_t last_update;		/* last entry applied (or snapshot) */
 	struct fleet_row *rows;		/* the outbox, by id */
 	size_t n_rows, cap_rows, dead_rows;
@@ -642,6 +645,38 @@ static int publish(struct gfwd_fleet *f)
 	}
 }
 
+/* Now and then, the bucket's last revision: how far behind this host is. */
+static void ask_head(struct gfwd_fleet *f)
+{
+	char stream[sizeof(f->bucket) + 4];
+	jsStreamInfo *si = NULL;
+	struct fleet_ev *ev;
+	struct timespec now;
+	jsOptions jo;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	if (ms - f->head_asked < FLEET_HEAD_MS)
+		return;
+	f->head_asked = ms;
+	jsOptions_Init(&jo);
+	jo.Wait = 500;
+	snprintf(stream, sizeof(stream), "KV_%s", f->bucket);
+	if (js_GetStreamInfo(&si, f->js, stream, &jo, NULL) != NATS_OK || !si) {
+		natsStatus s = NATS_OK;
+
+		nats_GetLastError(&s);
+		return;
+	}
+	if ((ev = calloc(1, sizeof(*ev)))) {
+		ev->type = EV_HEAD;
+		ev->rev = si->State.LastSeq;
+		post(f, ev);
+	}
+	jsStreamInfo_Destroy(si);
+}
+
 /*
  * An entry, and the ones right behind it (a burst: an import on another
  * host), as one event: the main thread applies them in one transaction,
@@ -736,6 +771,7 @@ static void *worker(void *arg)
 
 			if ((busy = publish(f)) < 0)
 				break;
+			ask_head(f);
 			s = kvWatcher_Next(&ke, f->w, busy ? FLEET_BUSY_POLL_MS : FLEET_POLL_MS);
 			if (s == NATS_TIMEOUT)
 				continue;
@@ -1417,6 +1453,8 @@ void gfwd_fleet_event_fd(struct gfwd *d)
 			free_entries(ev->e, ev->n);
 		} else if (ev->type == EV_STATE) {
 			set_state(f, ev);
+		} else if (ev->type == EV_HEAD) {
+			f->head = (long long)ev->rev;
 		}
 		free(ev);
 	}
@@ -1575,6 +1613,7 @@ void gfwd_fleet_info(const struct gfwd *d, struct gfwd_fleet_info *out)
 	out->url = f->url;
 	out->error = f->error;
 	out->revision = f->revision;
+	out->head = f->head > f->revision ? f->head : f->revision;
 	out->last_update = f->last_update;
 	out->pending = f->pending;
 	out->refused = f->refused;

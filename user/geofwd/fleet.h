@@ -19,6 +19,7 @@ struct gfwd_fleet_info {
 	const char *url;		/* the server connected to, "" when none */
 	const char *error;		/* why not connected, "" when connected */
 	long long revision;		/* last bucket revision applied */
+	long long head;			/* the bucket's last revision (asked every 2 s) */
 	time_t last_update;		/* when the last one was applied, 0: never */
 	size_t pending;			/* this host's changes the bucket does not have */
 	size_t refused;			/* of them, refused by the bucket (read-only) */
