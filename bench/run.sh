@@ -14,6 +14,9 @@
 #   store     bench/store.sh: the rule store with 1M rules: import, one
 #             add-block against ipset/nft, 8 concurrent clients, restart,
 #             database size and RSS (run alone: --only store)
+#   fleet     bench/fleet.sh: NATS JetStream fleet: add-block on one host to
+#             enforcement on another (p50/p99 over 1,000 changes), 10,000-
+#             rule import propagation
 #
 # Prints one table with every figure, its target (PASS/MISS) and the
 # command that reproduces the row, and writes DIR/results.json (DIR is
@@ -32,7 +35,7 @@ BUILD=${BUILD:-build}
 export BUILD
 export BENCH_DB_GZ=${BENCH_DB_GZ:-../shared/data/GeoLite2-Country.mmdb.gz}
 QUICK=
-ONLY=lookup,veth,ctlplane,http403,store
+ONLY=lookup,veth,ctlplane,http403,store,fleet
 OUT=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -84,12 +87,13 @@ part() {
 	fi
 }
 
-rm -f "$OUT"/{lookup,veth,ctlplane,http403,store}.json
+rm -f "$OUT"/{lookup,veth,ctlplane,http403,store,fleet}.json
 part lookup "$BUILD/geofw-bench" $QUICK --db "$BENCH_DB_GZ" --json "$OUT/lookup.json"
 part veth bench/veth.sh $QUICK --json "$OUT/veth.json"
 part ctlplane bench/ctlplane.sh $QUICK --json "$OUT/ctlplane.json"
 part http403 bench/http403.sh $QUICK --json "$OUT/http403.json"
 part store bench/store.sh $QUICK --json "$OUT/store.json"
+part fleet bench/fleet.sh $QUICK --json "$OUT/fleet.json"
 DURATION=$(( $(date +%s) - START ))
 
 # ---- the table ------------------------------------------------------------------------
@@ -213,6 +217,15 @@ if have store; then
 	row "geofwd RSS" "$(j store '.geofwd_rss_kb / 1024 | round') MB" "" "bench/store.sh$Q"
 fi
 
+if have fleet; then
+	echo "fleet (NATS JetStream KV, 3 nodes, bucket with 3 replicas; A and C in namespaces of their own)"
+	row "add-block on A to drop on C, p50 / max" "$(j fleet .latency_ms.p50) / $(j fleet .latency_ms.max) ms" "" "bench/fleet.sh$Q"
+	check "fleet: add-block on A to enforcement on C, p99 (ms)" "$(j fleet .latency_ms.p99)" "<=" 1000
+	row "  p99 over $(j fleet .changes) changes" "$(j fleet .latency_ms.p99) ms" "$T" "bench/fleet.sh$Q"
+	row "import --fleet $(j fleet .import.entries): answer/ack/on C" \
+		"$(j fleet .import.answered_s) / $(j fleet .import.published_s) / $(j fleet .import.on_c_s) s" "" "bench/fleet.sh$Q"
+fi
+
 echo
 PASS=$(echo "$TARGETS" | jq '[.[] | select(.pass)] | length')
 MISS=$(echo "$TARGETS" | jq '[.[] | select(.pass | not)] | length')
@@ -230,7 +243,7 @@ jq -n --argjson quick "$([ -n "$QUICK" ] && echo true || echo false)" \
 	--arg date "$(date -u +%FT%TZ)" --argjson duration "$DURATION" \
 	--argjson lookup "$(part_json lookup)" --argjson veth "$(part_json veth)" \
 	--argjson ctlplane "$(part_json ctlplane)" --argjson http403 "$(part_json http403)" \
-	--argjson store "$(part_json store)" \
+	--argjson store "$(part_json store)" --argjson fleet "$(part_json fleet)" \
 	--argjson targets "$TARGETS" \
 	--argjson skipped "$(printf '%s\n' "${SKIPPED[@]}" | jq -R . | jq -s 'map(select(length > 0))')" \
 	--argjson failed "$(printf '%s\n' "${FAILED[@]}" | jq -R . | jq -s 'map(select(length > 0))')" \
@@ -238,6 +251,6 @@ jq -n --argjson quick "$([ -n "$QUICK" ] && echo true || echo false)" \
 	  machine: {kernel: $kernel, cpus: $cpus, cpu: $cpu},
 	  targets: $targets, skipped: $skipped, failed: $failed,
 	  lookup: $lookup, veth: $veth, ctlplane: $ctlplane, http403: $http403,
-	  store: $store}' > "$OUT/results.json"
+	  store: $store, fleet: $fleet}' > "$OUT/results.json"
 
 [ ${#FAILED[@]} -eq 0 ]

@@ -13,6 +13,7 @@ libnats-dev nats-server libcurl4-openssl-dev libjansson-dev
 crowdsec fail2ban
 libmaxmind-db-writer-perl
 iproute2 iputils-ping ethtool curl netcat-openbsd tcpdump python3-scapy nginx-light util-linux
+python3-cryptography openssl
 nftables iptables ipset wrk prometheus
 libclang-rt-14-dev valgrind
 debhelper dpkg-dev lintian debootstrap systemd-container

@@ -3,8 +3,9 @@
 #
 # The Grafana dashboard (packaging/grafana/geofw.json) queries only metrics
 # that geofwd's /metrics exposes: scraped from a real geofwd in the namespace
-# lab with GeoIP, the responder, the drop log and a rule in force, so the
-# families shown only in those states are there too.  A dashboard naming an
+# lab with GeoIP, the responder, the drop log, a rule in force and a fleet
+# (a one-node NATS server), so the families shown only in those states are
+# there too.  A dashboard naming an
 # unknown metric must make the checker fail (checked on a copy).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -32,7 +33,16 @@ print(" ".join(str(p.get("title")) for p in walk(d["panels"])
 expect_eq dashboard/panels_described "$missing" ""
 
 lab_up || { not_ok lab_up "cannot build the lab"; exit 1; }
-lab_config "$(printf "%s\n" "MetricsListen = 127.0.0.1:$PORT" "DropLog = on" "DropLogRate = 5")"
+# The fleet panels: a one-node NATS with JetStream beside geofwd (srv's
+# namespace, its loopback), so that the geofw_fleet_* families are there.
+command -v nats-server >/dev/null || { not_ok dashboard/nats "nats-server missing: make deps"; exit 1; }
+mkdir -p "$LAB_DIR/nats"
+printf 'listen: 127.0.0.1:4222\njetstream { store_dir: "%s" }\n' "$LAB_DIR/nats/js" \
+	> "$LAB_DIR/nats/nats.conf"
+ip netns exec "$(ns srv)" nats-server -c "$LAB_DIR/nats/nats.conf" >"$LAB_DIR/nats/log" 2>&1 &
+LAB_PIDS+=("$!")
+lab_config "$(printf "%s\n" "MetricsListen = 127.0.0.1:$PORT" "DropLog = on" "DropLogRate = 5" \
+	"FleetServers = nats://127.0.0.1:4222" "FleetReplicas = 1")"
 geofwd_start || { not_ok geofwd_start "geofwd did not start"; exit 1; }
 fwctl add-block 192.0.2.2 >/dev/null
 reach c1 192.0.2.1

@@ -25,6 +25,16 @@
 #   readonly/    a host whose NATS user may only read refuses --fleet with a
 #                clear error and still follows the bucket
 #   local/       a local rule on B survives every fleet catch-up
+#   allow/       allow on A (scope fleet) lets B's client through on B only;
+#                del-allow on C: gone everywhere; list shows the origin host
+#   country/     block-country on A joins B's local policy (both in B's
+#                kernel map); country-mode and unblock-country propagate
+#   import/      a 10,000-rule import --fleet on A reaches B's and C's maps
+#   concurrent/  A and B write one key at the same time, 25 rounds: every
+#                host ends at the same revision with the same value
+#   crash/       A killed between the bucket's ack and the outbox removal
+#                (GEOFW_TEST_FLEET_CRASH_AFTER_ACK): a newer change from B
+#                stands, a change already in the bucket is not sent twice
 #
 # Usage: BUILD=build bash tests/e2e/fleet.sh   (from the repo root, root)
 set -u
@@ -342,6 +352,204 @@ while [ $(( $(now_ms) - T0 )) -lt 60000 ]; do
 done
 [ "$t" != timeout ] && { ok fleet/bulk/1000_reach_C; echo "# 1000 prefixes from A in C's kernel map after $t ms"; } ||
 	not_ok fleet/bulk/1000_reach_C "C's map has $(k6 C) entries, wanted $((before + 1000))"
+
+# ---- allows of scope fleet ------------------------------------------------------------------
+
+T0=$(now_ms)
+f A add-block 198.51.100.0/24 >/dev/null
+wait_state drop B 3000 "$T0" >/dev/null; wait_state drop C 3000 "$T0" >/dev/null
+T0=$(now_ms)
+out=$(f A allow "${CL_IP[B]}" --comment "fleet allow")
+expect_match fleet/allow/ack "$out" "^ok: allowed 1 \\(fleet"
+t=$(wait_state pass B 3000 "$T0")
+[ "$t" != timeout ] && { ok fleet/allow/reaches_B; echo "# allow on A: B passes after $t ms"; } ||
+	not_ok fleet/allow/reaches_B "B still drops its client"
+pass C && not_ok fleet/allow/only_that_prefix "C's client passes" || ok fleet/allow/only_that_prefix
+HOSTNAME_=$(hostname)
+expect_match fleet/allow/list_origin "$(f C list allows)" "${CL_IP[B]}/32 .*fleet \\(from $HOSTNAME_\\)"
+origin=$(f C list allows -j | python3 -c 'import json,sys
+print([e.get("origin") for e in json.load(sys.stdin) if e["source"] == "fleet"][0])')
+expect_eq fleet/allow/list_origin_json "$origin" "$HOSTNAME_"
+T0=$(now_ms)
+f C del-allow "${CL_IP[B]}" >/dev/null
+t=$(wait_state drop B 3000 "$T0")
+[ "$t" != timeout ] && ok fleet/allow/del_everywhere || not_ok fleet/allow/del_everywhere "B passes"
+f A del-block 198.51.100.0/24 >/dev/null
+wait_state pass B 3000 "$(now_ms)" >/dev/null; wait_state pass C 3000 "$(now_ms)" >/dev/null
+
+# ---- country policy of scope fleet: joins each host's own -------------------------------------
+
+# in_force H: the countries listed in the policy in force on H, "MODE CC CC"
+in_force() { f "$1" list countries -j | python3 -c 'import json,sys
+p=[e for e in json.load(sys.stdin) if e["type"] == "countries"]
+e=[x for x in p if x["source"] == "in_force"] or p
+print(e[0]["mode"], " ".join(e[0]["listed"]))'; }
+# kernel_listed H: countries listed in H's kernel country map
+kernel_listed() { bpftool -j map dump pinned "$LAB_PIN-$1/gfw_country" 2>/dev/null | python3 -c 'import json,sys
+def listed(e):
+    v = e.get("formatted", e)["value"]
+    return v["listed"] if isinstance(v, dict) else int(v[0], 16)
+print(sum(1 for e in json.load(sys.stdin) if listed(e)))'; }
+wait_eq() {	# wait_eq MS WANT CMD...: until CMD prints WANT
+	local limit=$1 want=$2 t0
+	shift 2
+	t0=$(now_ms)
+	while [ "$("$@")" != "$want" ]; do
+		[ $(( $(now_ms) - t0 )) -gt "$limit" ] && return 1
+		sleep 0.05
+	done
+}
+f B block-country --local CN >/dev/null
+out=$(f A block-country RU --action reject)
+expect_match fleet/country/ack "$out" "^ok: block-country 1 \\(fleet"
+wait_eq 3000 "block RU" in_force C && ok fleet/country/reaches_C ||
+	not_ok fleet/country/reaches_C "C: $(in_force C)"
+wait_eq 3000 "block CN RU" in_force B && ok fleet/country/joins_local_on_B ||
+	not_ok fleet/country/joins_local_on_B "B: $(in_force B)"
+expect_eq fleet/country/kernel_C "$(kernel_listed C)" 1
+expect_eq fleet/country/kernel_B "$(kernel_listed B)" 2
+expect_match fleet/country/list_fleet "$(f B list countries)" "countries \\(fleet\\): mode block .* RU\\(reject\\)"
+# Allow mode: the listed RU is now the one country the fleet lets through.
+f A country-mode allow --fleet >/dev/null
+wait_eq 3000 "allow RU" in_force C && ok fleet/country/mode_allow ||
+	not_ok fleet/country/mode_allow "C: $(in_force C)"
+f A country-mode block >/dev/null
+wait_eq 3000 "block RU" in_force C
+f C unblock-country RU >/dev/null
+wait_eq 3000 "block " in_force C && ok fleet/country/unblock_everywhere ||
+	not_ok fleet/country/unblock_everywhere "C: $(in_force C)"
+wait_eq 3000 "block CN" in_force B && ok fleet/country/local_kept_on_B ||
+	not_ok fleet/country/local_kept_on_B "B: $(in_force B)"
+f B unblock-country --local CN >/dev/null
+
+# ---- 10,000-rule import on A: in B's and C's kernel maps ------------------------------------------
+
+python3 -c 'for i in range(1, 10001): print("2001:db8:aa::%x" % i)' > "$F_DIR/list10k.txt"
+bB=$(k6 B); bC=$(k6 C)
+T0=$(now_ms)
+out=$(f A import "$F_DIR/list10k.txt" --fleet --comment "fleet import")
+tack=$(( $(now_ms) - T0 ))
+expect_match fleet/import/ack "$out" "^ok: imported 10000 \\(fleet"
+t=timeout
+while [ $(( $(now_ms) - T0 )) -lt 120000 ]; do
+	[ "$(k6 C)" -ge $((bC + 10000)) ] && [ "$(k6 B)" -ge $((bB + 10000)) ] &&
+		{ t=$(( $(now_ms) - T0 )); break; }
+	sleep 0.2
+done
+if [ "$t" != timeout ]; then
+	ok fleet/import/10000_reach_B_and_C
+	echo "# 10,000-rule import on A: answered after $tack ms, in B's and C's kernel maps after $t ms"
+else
+	not_ok fleet/import/10000_reach_B_and_C "B: $(( $(k6 B) - bB )), C: $(( $(k6 C) - bC )) of 10000"
+fi
+wait_eq 10000 0 eval 'f A fleet status -j | python3 -c "import json,sys; print(json.load(sys.stdin)[\"pending\"])"' &&
+	ok fleet/import/outbox_empty || not_ok fleet/import/outbox_empty "A still has changes pending"
+expect_match fleet/import/replace_refused "$(f A import "$F_DIR/list10k.txt" --fleet --replace 2>&1)" \
+	"replace is for local lists"
+
+# ---- concurrent writers: one key, two hosts, at once, many rounds ----------------------------------
+
+# value H: action and comment of 192.0.2.50 on H
+value() { f "$1" list blocks -j | python3 -c 'import json,sys
+print(" ".join(e["action"] + "/" + e["comment"] for e in json.load(sys.stdin) if e["prefix"] == "192.0.2.50/32") or "none")'; }
+ROUNDS=25
+for i in $(seq 1 $ROUNDS); do
+	f A add-block 192.0.2.50 --comment "A$i" >/dev/null & pa=$!
+	f B add-block 192.0.2.50 --action reject --comment "B$i" >/dev/null & pb=$!
+	wait "$pa" "$pb"
+done
+same() {	# the hosts' revision and value of 192.0.2.50, when all agree
+	local h v r first=""
+	for h in A B C R; do
+		[ -n "${GPID[$h]:-}" ] || continue
+		r=$(fleet_rev "$h"); v=$(value "$h")
+		[ -z "$first" ] && first="$r $v"
+		[ "$first" = "$r $v" ] || { echo differ; return; }
+	done
+	echo "$first"
+}
+T0=$(now_ms)
+while s=$(same); [ "$s" = differ ] && [ $(( $(now_ms) - T0 )) -lt 10000 ]; do sleep 0.1; done
+if [ "$s" != differ ]; then
+	expect_match fleet/concurrent/last_round_wins "$s" "^[0-9]+ (drop/A$ROUNDS|reject/B$ROUNDS)$"
+	echo "# concurrent writers, $ROUNDS rounds: every host at revision ${s%% *} with ${s#* }"
+else
+	not_ok fleet/concurrent/last_round_wins "hosts differ: A $(fleet_rev A) $(value A), B $(fleet_rev B) $(value B), C $(fleet_rev C) $(value C)"
+fi
+# Agreement is also what a host reading the bucket afresh gets.
+g_stop C; g_start C || not_ok fleet/concurrent/restart "C did not start"
+expect_eq fleet/concurrent/fresh_snapshot_agrees "$(value C)" "$(value A)"
+# In step: fleet status says the bucket's last revision is the one applied.
+wait_eq 5000 0 eval 'f C fleet status -j | python3 -c "import json,sys; print(json.load(sys.stdin)[\"lag\"])"' &&
+	ok fleet/status/lag_zero || not_ok fleet/status/lag_zero "$(f C fleet status | grep revision)"
+
+# ---- crash between the bucket's ack and the outbox row's removal ------------------------------------
+
+g_stop A
+GEOFW_TEST_FLEET_CRASH_AFTER_ACK=1 g_start A || not_ok fleet/crash/start "A did not start"
+for i in $(seq 1 100); do f A fleet status | grep -q '^connected: yes' && break; sleep 0.1; done
+f A add-block 192.0.2.60 --comment "before the crash" >/dev/null
+# (bash reports the SIGKILLed job on stderr: not this test's output)
+exec 4>&2 2>/dev/null
+for i in $(seq 1 100); do kill -0 "${GPID[A]}" 2>/dev/null || break; sleep 0.05; done
+exec 2>&4 4>&-
+if ! kill -0 "${GPID[A]}" 2>/dev/null; then
+	exec 4>&2 2>/dev/null
+	wait "${GPID[A]}"; unset "GPID[A]"
+	exec 2>&4 4>&-
+	ok fleet/crash/killed_after_ack
+	# Another host changes the key while A is down.
+	f B add-block 192.0.2.60 --action reject --comment "newer, from B" >/dev/null
+	wait_eq 3000 "reject/newer, from B" eval 'f C list blocks -j | python3 -c "import json,sys
+print(\" \".join(e[\"action\"] + \"/\" + e[\"comment\"] for e in json.load(sys.stdin) if e[\"prefix\"] == \"192.0.2.60/32\"))"'
+	rev=$(fleet_rev C)
+	g_start A || not_ok fleet/crash/restart "A did not start again"
+	wait_eq 5000 0 eval 'f A fleet status -j | python3 -c "import json,sys; print(json.load(sys.stdin)[\"pending\"])"'
+	sleep 0.5
+	expect_eq fleet/crash/newer_change_stands "$(fleet_rev C)" "$rev"
+	expect_match fleet/crash/logged "$(cat "$F_DIR/A/geofwd.log")" "192.0.2.60/32 made here before a restart was not published"
+	# The change itself reached the bucket before the crash: not sent twice.
+	g_stop A
+	GEOFW_TEST_FLEET_CRASH_AFTER_ACK=1 g_start A
+	for i in $(seq 1 100); do f A fleet status | grep -q '^connected: yes' && break; sleep 0.1; done
+	f A add-block 192.0.2.61 --comment "landed" >/dev/null
+	exec 4>&2 2>/dev/null
+	for i in $(seq 1 100); do kill -0 "${GPID[A]}" 2>/dev/null || break; sleep 0.05; done
+	wait "${GPID[A]}"; unset "GPID[A]"
+	exec 2>&4 4>&-
+	sleep 0.5
+	rev=$(fleet_rev C)
+	g_start A || not_ok fleet/crash/restart2 "A did not start again"
+	wait_eq 5000 0 eval 'f A fleet status -j | python3 -c "import json,sys; print(json.load(sys.stdin)[\"pending\"])"' &&
+		ok fleet/crash/landed_row_cleared || not_ok fleet/crash/landed_row_cleared "still pending"
+	sleep 0.5
+	expect_eq fleet/crash/not_republished "$(fleet_rev C)" "$rev"
+else
+	not_ok fleet/crash/killed_after_ack "A still runs after the ack"
+	g_stop A; g_start A
+fi
+f A del-block 192.0.2.50 192.0.2.60 192.0.2.61 >/dev/null
+
+# ---- read-only host: known before the first connection -----------------------------------------------
+
+if [ -n "${GPID[R]:-}" ]; then
+	g_stop R
+	in_ns hR ip link set upR down
+	g_start R || not_ok fleet/readonly/restart "R did not start without NATS"
+	out=$(f R add-block 192.0.2.9 2>&1); st=$?
+	[ $st -ne 0 ] && ok fleet/readonly/refused_before_connect ||
+		not_ok fleet/readonly/refused_before_connect "exit 0: $out"
+	expect_match fleet/readonly/before_connect_message "$out" "only allow reading.*last connection"
+	in_ns hR ip link set upR up
+	T0=$(now_ms)
+	for i in $(seq 1 100); do f R fleet status | grep -q '^connected: yes' && break; sleep 0.1; done
+	echo "# read-only host: connected and probed $(( $(now_ms) - T0 )) ms after its link came up"
+	T0=$(now_ms)
+	f A del-block 198.51.100.12/30 >/dev/null
+	t=$(wait_state pass R 3000 "$T0")
+	[ "$t" != timeout ] && ok fleet/readonly/follows_after_restart ||
+		not_ok fleet/readonly/follows_after_restart "R still drops"
+fi
 
 # ---- reload: FleetScope = local on B, the fleet restarts, B's changes stay on B --------------
 

@@ -27,6 +27,7 @@
 #include "feeds.h"
 #include "fetcher.h"
 #include "fleet.h"
+#include "fleetval.h"
 #include "ctl.h"
 #include "geofwd.h"
 #include "importlist.h"
@@ -207,9 +208,12 @@ static bool fleet_scope(const struct request *r)
 static int reply_fleet(struct request *r, const char *what, size_t n)
 {
 	bool up = gfwd_fleet_connected(r->d);
-	char buf[GEOFW_CIDR_STRLEN];
+	char buf[GEOFW_CIDR_STRLEN] = "";
 
-	geofw_cidr_format(&r->cmd->cidrs[0], buf, sizeof(buf));
+	if (r->cmd->n_cidrs)
+		geofw_cidr_format(&r->cmd->cidrs[0], buf, sizeof(buf));
+	else if (r->cmd->n_countries)
+		snprintf(buf, sizeof(buf), "%s", geofw_country_code(r->cmd->countries[0]));
 	log_info("uid %u pid %d: %s %s%s for the fleet (%s)", r->who.uid, r->who.pid,
 		 r->cmd->desc->name, buf, n > 1 ? " and more" : "",
 		 up ? "publishing" : "NATS unreachable: pending");
@@ -254,7 +258,7 @@ static int fleet_row(const struct geofw_rule *rule, void *arg)
  * (as far as this host has heard) has none; otherwise the bucket's.  A
  * fleet rule still on its way here is thus deleted from the bucket.
  */
-static bool del_goes_to_fleet(struct request *r)
+static bool del_goes_to_fleet(struct request *r, int kind)
 {
 	struct fleet_probe p = { .cmd = r->cmd };
 
@@ -262,23 +266,68 @@ static bool del_goes_to_fleet(struct request *r)
 		return false;
 	if (r->cmd->scope == GEOFW_CMD_SCOPE_FLEET)
 		return true;
-	geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK, NULL, fleet_row, &p);
+	geofw_store_for_each_rule(r->d->store, kind, NULL, fleet_row, &p);
 	return p.fleet || !p.local;
 }
 
-static int fleet_change(struct request *r, const struct geofw_rule *rules, bool del)
+static int fleet_change(struct request *r, const struct geofw_rule *rules, size_t n, bool del,
+			const char *what)
 {
 	const struct geofw_cmd *cmd = r->cmd;
 
 	if (del && cmd->source)
-		return reply_error(r, GEOFW_CTL_REJECTED, "del-block: --source and --fleet exclude "
-				   "each other (a fleet rule has source fleet)");
-	if (gfwd_fleet_queue(r->d, rules, cmd->n_cidrs, del, r->err, sizeof(r->err)))
+		return reply_error(r, GEOFW_CTL_REJECTED, "--source and --fleet exclude each "
+				   "other (a fleet rule has source fleet)");
+	if (gfwd_fleet_queue(r->d, rules, n, del, r->err, sizeof(r->err)))
 		return change_failed(r);
-	return reply_fleet(r, del ? "unblocked" : "blocked", cmd->n_cidrs);
+	return reply_fleet(r, what, n);
 }
 
-static int cmd_fleet_status(struct request *r)
+/* The fleet's state as one JSON object (fleet status -j, status -j). */
+static json_t *fleet_json(struct gfwd *d)
+{
+	const struct geofw_conf *c = &d->conf;
+	json_t *o = json_object(), *servers = json_array();
+	struct gfwd_fleet_info fi;
+	int i;
+
+	if (!o || !servers) {
+		json_decref(o);
+		json_decref(servers);
+		return NULL;
+	}
+	gfwd_fleet_info(d, &fi);
+	for (i = 0; i < c->n_fleet_servers; i++)
+		json_array_append_new(servers, geofw_json_text(c->fleet_servers[i]));
+	json_object_set_new(o, "configured", json_boolean(fi.configured));
+	json_object_set_new(o, "servers", servers);
+	json_object_set_new(o, "connected", json_boolean(fi.connected));
+	geofw_json_set_text(o, "server", fi.url ? fi.url : "");
+	geofw_json_set_text(o, "bucket", c->fleet_bucket);
+	json_object_set_new(o, "writable", json_boolean(fi.writable));
+	json_object_set_new(o, "writable_known", json_boolean(fi.writable_known));
+	json_object_set_new(o, "in_step", json_boolean(fi.synced));
+	json_object_set_new(o, "revision", json_integer(fi.revision));
+	json_object_set_new(o, "bucket_revision", json_integer(fi.head));
+	json_object_set_new(o, "lag", json_integer(fi.head - fi.revision));
+	json_object_set_new(o, "seconds_since_update",
+			    json_integer(fi.last_update ? (json_int_t)(time(NULL) - fi.last_update)
+							: -1));
+	json_object_set_new(o, "pending", json_integer((json_int_t)fi.pending));
+	json_object_set_new(o, "pending_refused", json_integer((json_int_t)fi.refused));
+	json_object_set_new(o, "published", json_integer((json_int_t)fi.published));
+	json_object_set_new(o, "superseded", json_integer((json_int_t)fi.superseded));
+	json_object_set_new(o, "country_policy", json_boolean(fi.countries));
+	geofw_json_set_text(o, "host", fi.host ? fi.host : "");
+	geofw_json_set_text(o, "error", fi.error ? fi.error : "");
+	json_object_set_new(o, "default_scope",
+			    json_string(fi.configured && c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET
+					? "fleet" : "local"));
+	return o;
+}
+
+/* The fleet in a few lines (fleet status, and status's fleet section). */
+static void fleet_text(struct request *r, const char *indent)
 {
 	const struct geofw_conf *c = &r->d->conf;
 	struct gfwd_fleet_info fi;
@@ -287,47 +336,52 @@ static int cmd_fleet_status(struct request *r)
 
 	gfwd_fleet_info(r->d, &fi);
 	age = fi.last_update ? (long long)(time(NULL) - fi.last_update) : -1;
-	if (r->json) {
-		json_t *servers = json_array();
+	geofw_ctl_writef(r->w, "%sservers:   ", indent);
+	for (i = 0; i < c->n_fleet_servers; i++)
+		geofw_ctl_writef(r->w, "%s%s", i ? " " : "", c->fleet_servers[i]);
+	if (fi.connected)
+		geofw_ctl_writef(r->w, "\n%sconnected: yes, to %s\n", indent, fi.url);
+	else
+		geofw_ctl_writef(r->w, "\n%sconnected: no%s%s%s\n", indent, fi.error[0] ? " (" : "",
+				 fi.error, fi.error[0] ? ")" : "");
+	geofw_ctl_writef(r->w, "%sbucket:    %s%s\n", indent, c->fleet_bucket,
+			 fi.writable_known && !fi.writable
+			 ? (fi.connected ? " (read-only for this host)"
+					 : " (read-only for this host at the last connection)") : "");
+	geofw_ctl_writef(r->w, "%srevision:  %lld applied%s, the bucket's %lld (lag %lld)\n",
+			 indent, fi.revision, fi.synced ? "" : " (not yet in step since start)",
+			 fi.head, fi.head - fi.revision);
+	if (age >= 0)
+		geofw_ctl_writef(r->w, "%supdated:   %llds ago\n", indent, age);
+	else
+		geofw_ctl_writef(r->w, "%supdated:   never since start\n", indent);
+	geofw_ctl_writef(r->w, "%spending:   %zu change(s) made here, not yet in the bucket\n",
+			 indent, fi.pending);
+	if (fi.refused)
+		geofw_ctl_writef(r->w, "%s           %zu refused by the bucket (read-only "
+				 "credentials): kept until they allow writing\n", indent, fi.refused);
+	if (fi.superseded)
+		geofw_ctl_writef(r->w, "%s           %lu not published since start: a newer change "
+				 "to the key stood (logged)\n", indent, fi.superseded);
+	geofw_ctl_writef(r->w, "%shost:      %s (the origin of changes made here)\n", indent,
+			 fi.host);
+	if (fi.countries)
+		geofw_ctl_writef(r->w, "%scountries: the bucket has a country policy (fwctl list "
+				 "countries)\n", indent);
+	geofw_ctl_writef(r->w, "%sdefault:   %s scope\n", indent,
+			 c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET ? "fleet" : "local");
+}
 
-		for (i = 0; i < c->n_fleet_servers; i++)
-			geofw_json_push(&servers, answer_text(c->fleet_servers[i]));
-		return reply_json(r, GEOFW_CTL_OK, json_pack(
-			"{s:b, s:o, s:b, s:o, s:o, s:b, s:b, s:I, s:I, s:I, s:o, s:s}",
-			"configured", (int)fi.configured, "servers", servers,
-			"connected", (int)fi.connected, "server", answer_text(fi.url),
-			"bucket", answer_text(c->fleet_bucket), "writable", (int)fi.writable,
-			"in_step", (int)fi.synced, "revision", (json_int_t)fi.revision,
-			"seconds_since_update", (json_int_t)age, "pending", (json_int_t)fi.pending,
-			"error", answer_text(fi.error),
-			"default_scope", fi.configured && c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET ?
-					 "fleet" : "local"));
-	}
-	if (!fi.configured) {
+static int cmd_fleet_status(struct request *r)
+{
+	if (r->json)
+		return reply_json(r, GEOFW_CTL_OK, fleet_json(r->d));
+	if (!gfwd_fleet_configured(r->d)) {
 		geofw_ctl_writef(r->w, "fleet: not configured (FleetServers is empty in %s); every "
 				 "rule is local\n", r->d->conf_path);
 		return GEOFW_CTL_OK;
 	}
-	geofw_ctl_writef(r->w, "servers:   ");
-	for (i = 0; i < c->n_fleet_servers; i++)
-		geofw_ctl_writef(r->w, "%s%s", i ? " " : "", c->fleet_servers[i]);
-	if (fi.connected)
-		geofw_ctl_writef(r->w, "\nconnected: yes, to %s\n", fi.url);
-	else
-		geofw_ctl_writef(r->w, "\nconnected: no%s%s%s\n", fi.error[0] ? " (" : "",
-				 fi.error, fi.error[0] ? ")" : "");
-	geofw_ctl_writef(r->w, "bucket:    %s%s\n", c->fleet_bucket,
-			 fi.connected && !fi.writable ? " (read-only for this host)" : "");
-	geofw_ctl_writef(r->w, "revision:  %lld applied%s\n", fi.revision,
-			 fi.synced ? "" : " (not yet in step since start)");
-	if (age >= 0)
-		geofw_ctl_writef(r->w, "updated:   %llds ago\n", age);
-	else
-		geofw_ctl_writef(r->w, "updated:   never since start\n");
-	geofw_ctl_writef(r->w, "pending:   %zu change(s) made here, not yet in the bucket\n",
-			 fi.pending);
-	geofw_ctl_writef(r->w, "default:   %s scope\n",
-			 c->fleet_scope == GEOFW_FLEET_SCOPE_FLEET ? "fleet" : "local");
+	fleet_text(r, "");
 	return GEOFW_CTL_OK;
 }
 
@@ -350,7 +404,7 @@ static int cmd_add_block(struct request *r)
 	if (!rules)
 		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
 	if (fleet) {
-		err = fleet_change(r, rules, false);
+		err = fleet_change(r, rules, cmd->n_cidrs, false, "blocked");
 		free(rules);
 		return err;
 	}
@@ -378,12 +432,16 @@ static int cmd_del(struct request *r, int kind)
 	char buf[GEOFW_CIDR_STRLEN];
 	int err;
 
-	if (kind == GEOFW_RULE_BLOCK && del_goes_to_fleet(r)) {
+	if (del_goes_to_fleet(r, kind)) {
 		struct geofw_rule *rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, "fleet");
+		size_t i;
 
 		if (!rules)
 			return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
-		err = fleet_change(r, rules, true);
+		for (i = 0; i < cmd->n_cidrs; i++)
+			rules[i].kind = kind;
+		err = fleet_change(r, rules, cmd->n_cidrs, true,
+				   kind == GEOFW_RULE_BLOCK ? "unblocked" : "disallowed");
 		free(rules);
 		return err;
 	}
@@ -417,6 +475,12 @@ static int cmd_allow(struct request *r)
 		rules[i].source = "cli";
 		rules[i].uid = r->who.uid;
 		rules[i].pid = r->who.pid;
+		rules[i].created = (__u64)time(NULL);
+	}
+	if (fleet_scope(r)) {
+		err = fleet_change(r, rules, cmd->n_cidrs, false, "allowed");
+		free(rules);
+		return err;
 	}
 	err = geofw_store_add(r->d->store, rules, cmd->n_cidrs, 0, &r->diff, r->err, sizeof(r->err));
 	if (!err)
@@ -535,6 +599,65 @@ static struct geofw_store_countries policy_now(struct gfwd *d)
 	return c;
 }
 
+/*
+ * The fleet's country policy is keys of the bucket (fleetval.h): country.CC
+ * for each listed country, country.mode, country.action.  Listed means what
+ * it means locally: blocked in block mode, allowed in allow mode (the mode
+ * this host has from the bucket).
+ */
+static int fleet_countries(struct request *r)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	const struct geofw_store_countries *fc = gfwd_fleet_countries(r->d);
+	unsigned int mode = fc ? fc->mode : GEOFW_MODE_BLOCK_LISTED;
+	const char *host = gfwd_fleet_host(r->d);
+	__u64 now = (__u64)time(NULL);
+	char key[GEOFW_FLEET_KEY_MAX], *v = NULL;
+	size_t i;
+	int err = 0;
+
+	if (cmd->id == GEOFW_CMD_COUNTRY_MODE) {
+		mode = (unsigned int)cmd->mode;
+		v = geofw_fleet_value_make(mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block", 0,
+					   now, "", host);
+		err = v ? gfwd_fleet_queue_key(r->d, "country.mode", v, r->err, sizeof(r->err))
+			: -ENOMEM;
+		free(v);
+		if (!err && cmd->action >= 0) {
+			v = geofw_fleet_value_make(geofw_action_name((unsigned)cmd->action), 0, now,
+						   "", host);
+			err = v ? gfwd_fleet_queue_key(r->d, "country.action", v, r->err,
+						       sizeof(r->err)) : -ENOMEM;
+			free(v);
+		}
+	}
+	for (i = 0; !err && i < cmd->n_countries; i++) {
+		struct geofw_rule c = { .kind = GEOFW_RULE_COUNTRY,
+					.country = (__u8)cmd->countries[i] };
+		bool block = cmd->id == GEOFW_CMD_BLOCK_COUNTRY;
+		bool listed = mode == GEOFW_MODE_BLOCK_LISTED ? block : !block;
+
+		if ((err = geofw_fleet_key(&c, key, sizeof(key))))
+			break;
+		v = NULL;
+		if (listed && !(v = geofw_fleet_value_make(block && cmd->action >= 0
+							   ? geofw_action_name((unsigned)cmd->action)
+							   : "default", 0, now,
+							   cmd->comment ? cmd->comment : "", host))) {
+			err = -ENOMEM;
+			break;
+		}
+		err = gfwd_fleet_queue_key(r->d, key, v, r->err, sizeof(r->err));
+		free(v);
+	}
+	if (err == -ENOMEM)
+		snprintf(r->err, sizeof(r->err), "out of memory");
+	if (err)
+		return change_failed(r);
+	return reply_fleet(r, cmd->desc->name,
+			   cmd->id == GEOFW_CMD_COUNTRY_MODE ? 1 : cmd->n_countries);
+}
+
 static int cmd_countries(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
@@ -543,6 +666,8 @@ static int cmd_countries(struct request *r)
 	size_t i;
 	int err;
 
+	if (fleet_scope(r))
+		return fleet_countries(r);
 	if (cmd->id == GEOFW_CMD_COUNTRY_MODE) {
 		c.mode = (__u8)cmd->mode;
 		if (cmd->action >= 0)
@@ -571,6 +696,42 @@ static int cmd_countries(struct request *r)
 	log_info("uid %u pid %d: %s%s (mode %s)", r->who.uid, r->who.pid, cmd->desc->name, list,
 		 c.mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block");
 	return reply_ok(r, cmd->desc->name, cmd->n_countries, cmd->n_countries);
+}
+
+/*
+ * import --fleet: each prefix becomes a block key of the bucket with the
+ * list's action, expiry and comment (the list's name when none is given);
+ * the bucket has no lists, so --replace stays a local matter.
+ */
+static int fleet_import(struct request *r, const struct geofw_importlist *list,
+			const struct geofw_rule *attrs, const char *source)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	struct geofw_rule *rules;
+	__u64 now = (__u64)time(NULL);
+	size_t i;
+	int err;
+
+	if (cmd->replace)
+		return reply_error(r, GEOFW_CTL_REJECTED, "import: --replace is for local lists "
+				   "only (the fleet holds the prefixes, not the list): remove "
+				   "fleet rules with del-block --fleet");
+	rules = calloc(list->n ? list->n : 1, sizeof(*rules));
+	if (!rules)
+		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	for (i = 0; i < list->n; i++) {
+		rules[i] = *attrs;
+		rules[i].kind = GEOFW_RULE_BLOCK;
+		rules[i].prefix = list->v[i];
+		rules[i].source = "fleet";
+		rules[i].comment = cmd->comment ? cmd->comment : source;
+		rules[i].created = now;
+	}
+	err = gfwd_fleet_queue(r->d, rules, list->n, false, r->err, sizeof(r->err));
+	free(rules);
+	if (err)
+		return change_failed(r);
+	return reply_fleet(r, "imported", list->n);
 }
 
 static int cmd_import(struct request *r)
@@ -604,6 +765,11 @@ static int cmd_import(struct request *r)
 	attrs.comment = cmd->comment ? cmd->comment : "";
 	attrs.uid = r->who.uid;
 	attrs.pid = r->who.pid;
+	if (cmd->scope == GEOFW_CMD_SCOPE_FLEET) {
+		err = fleet_import(r, &list, &attrs, source);
+		geofw_importlist_free(&list);
+		return err;
+	}
 	err = geofw_store_import(r->d->store, source, list.v, list.n, &attrs, cmd->replace,
 				 &removed, &r->diff, r->err, sizeof(r->err));
 	if (!err)
@@ -639,6 +805,34 @@ static int cmd_reload(struct request *r)
 
 /* ---- list ------------------------------------------------------------------------ */
 
+/* A fleet rule's origin: the host that made it, from the bucket's value. */
+static bool rule_origin(struct request *r, const struct geofw_rule *x, char *buf, size_t len)
+{
+	return !strcmp(x->source, "fleet") && !gfwd_fleet_origin(r->d, x, buf, len);
+}
+
+/* o with the rule's "origin" added when it has one; NULL when o is NULL or
+ * out of memory (o is then freed). */
+static json_t *with_origin(struct request *r, const struct geofw_rule *x, json_t *o)
+{
+	char origin[GEOFW_FLEET_ORIGIN_MAX + 1];
+
+	if (o && rule_origin(r, x, origin, sizeof(origin)) &&
+	    json_object_set_new(o, "origin", answer_text(origin))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void list_origin_text(struct request *r, const struct geofw_rule *x)
+{
+	char origin[GEOFW_FLEET_ORIGIN_MAX + 1];
+
+	if (rule_origin(r, x, origin, sizeof(origin)))
+		geofw_ctl_writef(r->w, " (from %s)", origin);
+}
+
 static int list_block(const struct geofw_rule *b, struct request *r)
 {
 	char buf[GEOFW_CIDR_STRLEN], left[32] = "";
@@ -648,16 +842,18 @@ static int list_block(const struct geofw_rule *b, struct request *r)
 	if (b->expires)
 		duration_str(b->expires > (__u64)now ? b->expires - (__u64)now : 0, left, sizeof(left));
 	if (r->json)
-		return geofw_json_array_add(&r->list, json_pack(
+		return geofw_json_array_add(&r->list, with_origin(r, b, json_pack(
 			"{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "type", "block",
 			"prefix", buf, "action", geofw_action_name(b->action),
 			"rule_id", (json_int_t)b->rule_id, "expires", (json_int_t)b->expires,
 			"created", (json_int_t)b->created, "uid", (json_int_t)b->uid,
 			"pid", (json_int_t)b->pid, "source", answer_text(b->source),
-			"comment", answer_text(b->comment)));
-	geofw_ctl_writef(r->w, "block  %-43s %-7s id %-5u %s%s%s%s\n", buf,
+			"comment", answer_text(b->comment))));
+	geofw_ctl_writef(r->w, "block  %-43s %-7s id %-5u %s%s%s%s", buf,
 			 geofw_action_name(b->action), b->rule_id,
 			 b->expires ? "expires in " : "", left, b->expires ? "  " : "", b->source);
+	list_origin_text(r, b);
+	geofw_ctl_writef(r->w, "\n");
 	if (b->comment[0])
 		geofw_ctl_writef(r->w, "       # %s\n", b->comment);
 	return 0;
@@ -669,13 +865,14 @@ static int list_allow(const struct geofw_rule *a, struct request *r)
 
 	geofw_cidr_format(&a->prefix, buf, sizeof(buf));
 	if (r->json)
-		return geofw_json_array_add(&r->list, json_pack(
+		return geofw_json_array_add(&r->list, with_origin(r, a, json_pack(
 			"{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "type", "allow", "prefix", buf,
 			"rule_id", (json_int_t)a->rule_id, "created", (json_int_t)a->created,
 			"uid", (json_int_t)a->uid, "pid", (json_int_t)a->pid,
-			"source", answer_text(a->source), "comment", answer_text(a->comment)));
-	geofw_ctl_writef(r->w, "allow  %-43s id %-5u %s%s%s\n", buf, a->rule_id, a->source,
-			 a->comment[0] ? "  # " : "", a->comment);
+			"source", answer_text(a->source), "comment", answer_text(a->comment))));
+	geofw_ctl_writef(r->w, "allow  %-43s id %-5u %s", buf, a->rule_id, a->source);
+	list_origin_text(r, a);
+	geofw_ctl_writef(r->w, "%s%s\n", a->comment[0] ? "  # " : "", a->comment);
 	return 0;
 }
 
@@ -759,10 +956,9 @@ static int list_asns(struct request *r, const char *source)
 	return ret;
 }
 
-static void list_countries(struct request *r)
+static void list_policy(struct request *r, const struct geofw_store_countries *c,
+			const char *source, const char *label, const char *whence)
 {
-	const struct geofw_store_countries *sc = geofw_store_countries(r->d->store);
-	struct geofw_store_countries c = sc->override ? *sc : policy_now(r->d);
 	unsigned int id;
 	bool first = true;
 
@@ -770,25 +966,23 @@ static void list_countries(struct request *r)
 		json_t *listed = json_array();
 
 		for (id = 1; id < GEOFW_MAX_COUNTRIES; id++)
-			if (c.listed[id])
+			if (c->listed[id])
 				geofw_json_push(&listed, json_string(geofw_country_code(id)));
 		geofw_json_array_add(&r->list, json_pack("{s:s, s:s, s:s, s:s, s:o}",
-			"type", "countries", "mode", c.mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
-			"action", geofw_action_name(c.action),
-			"source", sc->override ? "runtime" : "config", "listed", listed));
+			"type", "countries", "mode", c->mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
+			"action", geofw_action_name(c->action), "source", source, "listed", listed));
 		return;
 	}
-	geofw_ctl_writef(r->w, "countries: mode %s (%s), %s action %s:",
-			 c.mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
-			 c.mode == GEOFW_MODE_ALLOW_LISTED ? "only listed countries pass" :
-							     "listed countries are blocked",
-			 sc->override ? "set with fwctl," : "from the config,",
-			 geofw_action_name(c.action));
+	geofw_ctl_writef(r->w, "%s: mode %s (%s), %s action %s:", label,
+			 c->mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
+			 c->mode == GEOFW_MODE_ALLOW_LISTED ? "only listed countries pass" :
+							      "listed countries are blocked",
+			 whence, geofw_action_name(c->action));
 	for (id = 1; id < GEOFW_MAX_COUNTRIES; id++)
-		if (c.listed[id]) {
+		if (c->listed[id]) {
 			geofw_ctl_writef(r->w, " %s", geofw_country_code(id));
-			if (c.country_action[id])
-				geofw_ctl_writef(r->w, "(%s)", geofw_action_name(c.country_action[id]));
+			if (c->country_action[id])
+				geofw_ctl_writef(r->w, "(%s)", geofw_action_name(c->country_action[id]));
 			first = false;
 		}
 	geofw_ctl_writef(r->w, "%s\n", first ? " (none)" : "");
@@ -815,6 +1009,22 @@ static int list_country_block(const struct geofw_rule *b, void *arg)
 	if (b->comment[0])
 		geofw_ctl_writef(r->w, "       # %s\n", b->comment);
 	return 0;
+}
+
+/* This host's policy; with a fleet policy, the fleet's and the two together. */
+static void list_countries(struct request *r)
+{
+	const struct geofw_store_countries *sc = geofw_store_countries(r->d->store);
+	const struct geofw_store_countries *fleet = gfwd_fleet_countries(r->d);
+	struct geofw_store_countries c = sc->override ? *sc : policy_now(r->d);
+
+	list_policy(r, &c, sc->override ? "runtime" : "config", "countries",
+		    sc->override ? "set with fwctl," : "from the config,");
+	if (!fleet)
+		return;
+	list_policy(r, fleet, "fleet", "countries (fleet)", "from the bucket,");
+	gfwd_countries_in_force(r->d, &c);
+	list_policy(r, &c, "in_force", "countries in force", "both together,");
 }
 
 /* A read of the database failed half-way: what was written goes. */
@@ -1015,7 +1225,7 @@ static int cmd_status(struct request *r)
 			" s:{s:b, s:i, s:o, s:I, s:I, s:I},"
 			" s:{s:I, s:I, s:b}, s:o,"
 			" s:{s:b, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o},"
-			" s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
+			" s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
 			"country_policy", "configured", (int)gfwd_country_policy_wanted(d),
 			"enforced", (int)country_ok, "reason", answer_text(country_why),
 			"daemon", "running", 1, "pid", (int)getpid(),
@@ -1039,7 +1249,7 @@ static int cmd_status(struct request *r)
 			"block_net4", (json_int_t)n.block_net4, "block_net6", (json_int_t)n.block_net6,
 			"allow4", (json_int_t)n.allow4, "allow6", (json_int_t)n.allow6,
 			"asn_rules", asn_status_json(d, &n, asn_wanted, asn_ok, asn_why),
-			"sources", gfwd_sources_json(d)));
+			"sources", gfwd_sources_json(d), "fleet", fleet_json(d)));
 	}
 	/* First line: the operator must not miss a policy that is not in force. */
 	if (!country_ok)
@@ -1116,6 +1326,12 @@ static int cmd_status(struct request *r)
 	geofw_ctl_writef(r->w, "rules: %zu blocked addresses + %zu networks (IPv4), %zu + %zu (IPv6), "
 			 "%zu + %zu allowed\n", n.block_ip4, n.block_net4, n.block_ip6, n.block_net6,
 			 n.allow4, n.allow6);
+	if (gfwd_fleet_configured(d)) {
+		geofw_ctl_writef(r->w, "fleet:\n");
+		fleet_text(r, "  ");
+	} else {
+		geofw_ctl_writef(r->w, "fleet: not configured (every rule is local)\n");
+	}
 	gfwd_sources_text(d, r->w);
 	return degraded ? GEOFW_CTL_DEGRADED : GEOFW_CTL_OK;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The fleet: one blocklist for every edge host, in a NATS JetStream
+ * The fleet: the rules every edge host shares, in a NATS JetStream
  * key-value bucket (FleetServers, FleetBucket; docs/design-notes.md).
  *
  * Threads.  libnats' KV watcher is synchronous, so one worker thread owns
@@ -10,12 +10,10 @@
  * through a locked queue and an eventfd, and the main thread does every
  * write (rows, revision, kernel diff) in its own transactions.
  *
- * Keys and values.  A key is "block.ADDR/LEN" (IPv6 ':' written '_', the
- * only character of a prefix that a KV key cannot hold).  A value is one
- * line of compact text (version, action, absolute expiry, creation time,
- * origin host), a newline, then the comment:
- *
- *	1 drop 1764892800 1764889200 edge-a.example\nscanner from the honeypot
+ * Keys and values: user/lib/fleetval.h.  Block and allow keys become rows
+ * of source "fleet"; every key (country policy, kinds a later geofw
+ * applies) is also kept with its revision in the store's fleet_keys table,
+ * the bucket as this host applied it.
  *
  * Revisions.  Every entry carries its bucket revision; an entry at or below
  * the last applied one (kept in the store, setting "fleet_revision") is
@@ -24,14 +22,21 @@
  * to them with one geofw_store_replace_source() (never a flush first).
  *
  * Outgoing changes go to the store's outbox in the transaction of the fwctl
- * request, are handed to the worker after COMMIT, and leave the outbox once
- * the bucket acknowledged them; the change reaches this host's maps when the
- * watcher delivers it back, like on every other host.
+ * request, are handed to the worker after COMMIT and published pipelined
+ * (up to FLEET_INFLIGHT awaiting the bucket's ack); a row leaves the outbox
+ * once acknowledged.  A row that may already be in the bucket (found at
+ * start: a crash after the ack; or sent without an answer) is published
+ * only if its key is as it was when the change was made, with JetStream's
+ * expected-last-subject-sequence check: it never overwrites a newer change.
+ * The change reaches this host's maps when the watcher delivers it back,
+ * like on every other host.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,17 +50,36 @@
 #include "fleet.h"
 #include "fleetval.h"
 #include "geofwd.h"
+#include "grow.h"
 #include "log.h"
 #include "metrics.h"
 #include "msg.h"
 
 #define FLEET_SOURCE		"fleet"
 #define FLEET_REV_KEY		"fleet_revision"
-#define FLEET_POLL_MS		100	/* watcher wait between outbox checks */
+#define FLEET_WRITABLE_KEY	"fleet_writable"	/* the last connection's answer */
+#define FLEET_PROBE_KEY		"geofw-write-probe"
+#define FLEET_POLL_MS		20	/* watcher wait between outbox checks: the
+					 * most a change waits before it is sent */
+#define FLEET_BUSY_POLL_MS	5	/* ... while changes wait to be sent */
+#define FLEET_INFLIGHT		256	/* published, ack not yet received */
+#define FLEET_BURST_MAX		4096	/* entries applied in one transaction */
+#define FLEET_ACK_WAIT_MS	5000
 #define FLEET_BACKOFF_MIN_MS	250
 #define FLEET_BACKOFF_MAX_MS	5000
+#define FLEET_HDR_EXPECT	"Nats-Expected-Last-Subject-Sequence"
+#define FLEET_HEAD_MS		2000	/* how often the bucket's last revision is asked */
 
-enum ev_type { EV_STATE, EV_SNAPSHOT, EV_ENTRY, EV_PUBLISHED };
+enum ev_type { EV_STATE, EV_SNAPSHOT, EV_ENTRY, EV_RESULT, EV_HEAD };
+
+/* What became of a change handed to the worker. */
+enum pub_result {
+	PUB_OK,		/* in the bucket at rev */
+	PUB_CONFLICT,	/* conditional: the key had changed; not written */
+	PUB_REFUSED,	/* no permission; not written */
+	PUB_UNANSWERED,	/* sent, no answer: it may be in the bucket */
+	PUB_UNSENT,	/* never sent (the connection went first) */
+};
 
 struct fleet_entry {
 	char *key, *value;	/* value NULL: deleted */
@@ -72,15 +96,28 @@ struct fleet_ev {
 	/* EV_ENTRY (one), EV_SNAPSHOT (n) */
 	struct fleet_entry *e;
 	size_t n;
-	/* EV_PUBLISHED */
+	/* EV_RESULT; EV_HEAD: rev is the bucket's last revision */
 	long long id;
-	bool refused;
+	int result;
+	__u64 rev;
 };
 
+/* A change with the worker: queued, then in flight. */
 struct fleet_out {
 	struct fleet_out *next;
 	long long id;
 	char *key, *value;
+	long long expect;	/* -1: unconditional; else the key's revision now */
+	natsMsg *msg;		/* in flight: the message awaiting its ack */
+};
+
+/* An outbox row, as the main thread tracks it. */
+struct fleet_row {
+	long long id, base;
+	char *key, *value;
+	bool unsure;		/* may be in the bucket already */
+	bool with_worker;
+	bool refused;		/* the bucket refused it (read-only): kept */
 };
 
 struct gfwd_fleet {
@@ -93,10 +130,13 @@ struct gfwd_fleet {
 	/* under lock */
 	struct fleet_ev *ev_head, **ev_tail;
 	struct fleet_out *out_head, **out_tail;
+	struct fleet_out *inflight;
+	size_t n_inflight;
 	bool stop;
 
 	/* copies of the config: the main thread may replace d->conf */
 	char bucket[GEOFW_CONF_FLEET_BUCKET_LEN];
+	char subject_prefix[GEOFW_CONF_FLEET_BUCKET_LEN + 8];
 	int replicas;
 
 	/* worker's own */
@@ -107,16 +147,25 @@ struct gfwd_fleet {
 	kvWatcher *w;
 	volatile int not_permitted;	/* error handler saw a permissions violation */
 	volatile int generation;	/* reconnects seen: the watcher restarts */
+	long long head_asked;		/* ms (monotonic) of the last ask_head() */
 	int resync;			/* main asks for a new snapshot (atomic) */
 
 	/* main thread's own */
-	bool connected, writable, synced;
+	bool connected, writable, synced, in_step;
+	int known_writable;		/* -1: never connected; else last answer */
 	char url[GEOFW_CONF_FLEET_URL_LEN];
 	char error[256];
 	long long revision;		/* last applied */
+	long long head;			/* the bucket's last revision, as last asked */
 	time_t last_update;		/* last entry applied (or snapshot) */
-	long long handed;		/* outbox ids up to this one are with the worker */
-	size_t pending;
+	struct fleet_row *rows;		/* the outbox, by id */
+	size_t n_rows, cap_rows, dead_rows;
+	long long loaded;		/* outbox ids up to this one are in rows */
+	size_t pending, refused;
+	unsigned long published, superseded;
+	bool has_countries;
+	struct geofw_store_countries countries;	/* the fleet's policy */
+	bool crash_after_ack;		/* GEOFW_TEST_FLEET_CRASH_AFTER_ACK */
 	char host[256];
 };
 
@@ -148,6 +197,28 @@ static void post_state(struct gfwd_fleet *f, bool connected, bool writable, cons
 		natsConnection_GetConnectedUrl(f->nc, ev->url, sizeof(ev->url));
 	snprintf(ev->error, sizeof(ev->error), "%s", error ? error : "");
 	post(f, ev);
+}
+
+static void out_free(struct fleet_out *o)
+{
+	free(o->key);
+	free(o->value);
+	free(o);
+}
+
+/* The result of one change; o is freed. */
+static void post_result(struct gfwd_fleet *f, struct fleet_out *o, int result, __u64 rev)
+{
+	struct fleet_ev *ev = calloc(1, sizeof(*ev));
+
+	if (ev) {
+		ev->type = EV_RESULT;
+		ev->id = o->id;
+		ev->result = result;
+		ev->rev = rev;
+		post(f, ev);
+	}
+	out_free(o);
 }
 
 static bool stopping(struct gfwd_fleet *f)
@@ -187,12 +258,52 @@ static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus s, vo
 		f->not_permitted = 1;
 }
 
+/* Given, so that natsConnection_Connect() returns at once when no server
+ * answers and libnats keeps trying in the background (without it the call
+ * retries in place, forever, and a stop would wait for it). */
+static void on_connected(natsConnection *nc, void *arg)
+{
+	(void)nc;
+	(void)arg;
+}
+
 static void on_reconnected(natsConnection *nc, void *arg)
 {
 	struct gfwd_fleet *f = arg;
 
 	(void)nc;
 	f->generation++;
+}
+
+/* libnats' thread: the bucket answered one publish (or did not in time). */
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *arg)
+{
+	struct gfwd_fleet *f = arg;
+	struct fleet_out **pp, *o = NULL;
+	int result;
+
+	(void)js;
+	pthread_mutex_lock(&f->lock);
+	for (pp = &f->inflight; *pp; pp = &(*pp)->next)
+		if ((*pp)->msg == msg) {
+			o = *pp;
+			*pp = o->next;
+			f->n_inflight--;
+			break;
+		}
+	pthread_mutex_unlock(&f->lock);
+	if (o) {
+		if (pa)
+			result = PUB_OK;
+		else if (pae && pae->ErrCode == JSStreamWrongLastSequenceErr)
+			result = PUB_CONFLICT;
+		else if (f->not_permitted || (pae && pae->Err == NATS_NOT_PERMITTED))
+			result = PUB_REFUSED;
+		else
+			result = PUB_UNANSWERED;
+		post_result(f, o, result, pa ? pa->Sequence : 0);
+	}
+	natsMsg_Destroy(msg);
 }
 
 static int setup_options(struct gfwd_fleet *f, char *err, size_t errlen)
@@ -232,7 +343,7 @@ static int setup_options(struct gfwd_fleet *f, char *err, size_t errlen)
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectJitter(f->opts, 250, 500);
 	if (s == NATS_OK)
-		s = natsOptions_SetRetryOnFailedConnect(f->opts, true, NULL, NULL);
+		s = natsOptions_SetRetryOnFailedConnect(f->opts, true, on_connected, f);
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(f->opts, 2000);
 	/* A dead server is noticed within ~2 s, not the default 4 minutes. */
@@ -259,6 +370,30 @@ static int setup_options(struct gfwd_fleet *f, char *err, size_t errlen)
 	return 0;
 }
 
+/* Everything with the worker goes back to the main thread: what was sent
+ * may be in the bucket, what was not is simply not. */
+static void return_outs(struct gfwd_fleet *f)
+{
+	struct fleet_out *sent, *unsent, *o;
+
+	pthread_mutex_lock(&f->lock);
+	sent = f->inflight;
+	unsent = f->out_head;
+	f->inflight = NULL;
+	f->n_inflight = 0;
+	f->out_head = NULL;
+	f->out_tail = &f->out_head;
+	pthread_mutex_unlock(&f->lock);
+	while ((o = sent)) {
+		sent = o->next;
+		post_result(f, o, PUB_UNANSWERED, 0);
+	}
+	while ((o = unsent)) {
+		unsent = o->next;
+		post_result(f, o, PUB_UNSENT, 0);
+	}
+}
+
 static void drop_bucket(struct gfwd_fleet *f)
 {
 	if (f->w) {
@@ -266,6 +401,7 @@ static void drop_bucket(struct gfwd_fleet *f)
 		kvWatcher_Destroy(f->w);
 		f->w = NULL;
 	}
+	return_outs(f);
 	if (f->kv) {
 		kvStore_Destroy(f->kv);
 		f->kv = NULL;
@@ -285,6 +421,9 @@ static natsStatus bind_bucket(struct gfwd_fleet *f)
 
 	jsOptions_Init(&jo);
 	jo.Wait = 3000;
+	jo.PublishAsync.MaxPending = FLEET_INFLIGHT * 2;
+	jo.PublishAsync.AckHandler = on_ack;
+	jo.PublishAsync.AckHandlerClosure = f;
 	s = natsConnection_JetStream(&f->js, f->nc, &jo);
 	if (s != NATS_OK)
 		return s;
@@ -302,19 +441,48 @@ static natsStatus bind_bucket(struct gfwd_fleet *f)
 }
 
 /*
- * May this host write?  An update that expects a revision no key has is
- * refused by JetStream without writing anything ("wrong last sequence");
- * credentials without publish permission never get that far.
+ * May this host write?  A put that expects a revision no key has is
+ * answered by JetStream without writing anything ("wrong last sequence");
+ * credentials without publish permission get a permissions violation from
+ * the server at once.  Neither within the wait (a stream leader election):
+ * taken as writable, and a refusal later keeps the change pending.
  */
 static bool probe_writable(struct gfwd_fleet *f)
 {
-	uint64_t rev = 0;
+	char subj[sizeof(f->subject_prefix) + sizeof(FLEET_PROBE_KEY)];
+	natsSubscription *sub = NULL;
+	natsInbox *inbox = NULL;
+	natsMsg *m = NULL, *reply = NULL;
+	bool writable = true;
 	natsStatus s;
+	int waited;
 
+	snprintf(subj, sizeof(subj), "%s%s", f->subject_prefix, FLEET_PROBE_KEY);
 	f->not_permitted = 0;
-	s = kvStore_Update(&rev, f->kv, "geofw-write-probe", "", 0, UINT64_MAX / 2);
+	s = natsInbox_Create(&inbox);
+	if (s == NATS_OK)
+		s = natsConnection_SubscribeSync(&sub, f->nc, inbox);
+	if (s == NATS_OK)
+		s = natsMsg_Create(&m, subj, inbox, "", 0);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, FLEET_HDR_EXPECT, "9223372036854775807");
+	if (s == NATS_OK)
+		s = natsConnection_PublishMsg(f->nc, m);
+	for (waited = 0; s == NATS_OK && waited < 3000; waited += 20) {
+		s = natsSubscription_NextMsg(&reply, sub, 20);
+		if (s == NATS_OK || f->not_permitted)
+			break;
+		if (s == NATS_TIMEOUT)
+			s = NATS_OK;
+	}
+	if (f->not_permitted || s == NATS_NOT_PERMITTED)
+		writable = false;
 	nats_GetLastError(&s);
-	return !f->not_permitted && s != NATS_TIMEOUT && s != NATS_NOT_PERMITTED;
+	natsMsg_Destroy(reply);
+	natsMsg_Destroy(m);
+	natsSubscription_Destroy(sub);
+	natsInbox_Destroy(inbox);
+	return writable;
 }
 
 static void free_entries(struct fleet_entry *e, size_t n)
@@ -374,15 +542,11 @@ static int snapshot(struct gfwd_fleet *f)
 		waited = 0;
 		if (!ke)
 			break;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			ne = realloc(e, cap * sizeof(*e));
-			if (!ne) {
-				kvEntry_Destroy(ke);
-				goto fail;
-			}
-			e = ne;
+		if (!(ne = geofw_grow(e, &cap, n, sizeof(*e), 256))) {
+			kvEntry_Destroy(ke);
+			goto fail;
 		}
+		e = ne;
 		if (take_entry(ke, &e[n]) == 0)
 			n++;
 		kvEntry_Destroy(ke);
@@ -400,50 +564,158 @@ fail:
 	return -EIO;
 }
 
-/* Publish what the main thread handed over; false: connection trouble,
- * the rest waits for the next connection. */
-static bool publish(struct gfwd_fleet *f)
+/*
+ * Send what the main thread handed over, up to FLEET_INFLIGHT awaiting
+ * their acks (on_ack).  A put or delete is a message on the key's subject
+ * ("$KV.BUCKET.KEY"); a conditional one carries the revision the key must
+ * still have.  1: more waits to be sent, 0: all sent, -1: connection
+ * trouble (what is left waits for the next connection).
+ */
+static int publish(struct gfwd_fleet *f)
 {
+	char subj[sizeof(f->subject_prefix) + GEOFW_FLEET_KEY_MAX + 8], num[24];
+	jsPubOptions po;
+
+	jsPubOptions_Init(&po);
+	po.MaxWait = FLEET_ACK_WAIT_MS;
 	for (;;) {
 		struct fleet_out *o;
-		struct fleet_ev *ev;
-		uint64_t rev = 0;
+		natsMsg *m = NULL;
 		natsStatus s;
 
 		pthread_mutex_lock(&f->lock);
-		o = f->out_head;
-		pthread_mutex_unlock(&f->lock);
-		if (!o)
-			return true;
-		f->not_permitted = 0;
-		if (o->value)
-			s = kvStore_PutString(&rev, f->kv, o->key, o->value);
-		else
-			s = kvStore_Delete(f->kv, o->key);
-		if (s != NATS_OK && !f->not_permitted && s != NATS_NOT_PERMITTED)
-			return false;
-		pthread_mutex_lock(&f->lock);
-		f->out_head = o->next;
-		if (!f->out_head)
-			f->out_tail = &f->out_head;
-		pthread_mutex_unlock(&f->lock);
-		ev = calloc(1, sizeof(*ev));
-		if (ev) {
-			ev->type = EV_PUBLISHED;
-			ev->id = o->id;
-			ev->refused = s != NATS_OK;
-			post(f, ev);
+		o = f->n_inflight < FLEET_INFLIGHT ? f->out_head : NULL;
+		if (o) {
+			f->out_head = o->next;
+			if (!f->out_head)
+				f->out_tail = &f->out_head;
 		}
-		free(o->key);
-		free(o->value);
-		free(o);
+		pthread_mutex_unlock(&f->lock);
+		if (!o) {
+			bool more;
+
+			pthread_mutex_lock(&f->lock);
+			more = f->out_head != NULL;
+			pthread_mutex_unlock(&f->lock);
+			return more;
+		}
+		snprintf(subj, sizeof(subj), "%s%s", f->subject_prefix, o->key);
+		s = natsMsg_Create(&m, subj, NULL, o->value ? o->value : "",
+				   o->value ? (int)strlen(o->value) : 0);
+		if (s == NATS_OK && !o->value)
+			s = natsMsgHeader_Set(m, "KV-Operation", "DEL");
+		if (s == NATS_OK && o->expect >= 0) {
+			snprintf(num, sizeof(num), "%lld", o->expect);
+			s = natsMsgHeader_Set(m, FLEET_HDR_EXPECT, num);
+		}
+		if (s != NATS_OK) {
+			natsMsg_Destroy(m);
+			post_result(f, o, PUB_UNSENT, 0);
+			return -1;
+		}
+		/* In the list before the ack can come back. */
+		o->msg = m;
+		pthread_mutex_lock(&f->lock);
+		o->next = f->inflight;
+		f->inflight = o;
+		f->n_inflight++;
+		pthread_mutex_unlock(&f->lock);
+		f->not_permitted = 0;
+		s = js_PublishMsgAsync(f->js, &m, &po);
+		if (s != NATS_OK) {
+			/* Not sent: out of the list again, unless an answer took it. */
+			struct fleet_out **pp;
+			bool mine = false;
+
+			pthread_mutex_lock(&f->lock);
+			for (pp = &f->inflight; *pp; pp = &(*pp)->next)
+				if (*pp == o) {
+					*pp = o->next;
+					f->n_inflight--;
+					mine = true;
+					break;
+				}
+			pthread_mutex_unlock(&f->lock);
+			natsMsg_Destroy(m);
+			if (mine)
+				post_result(f, o, PUB_UNSENT, 0);
+			nats_GetLastError(&s);
+			return -1;
+		}
 	}
+}
+
+/* Now and then, the bucket's last revision: how far behind this host is. */
+static void ask_head(struct gfwd_fleet *f)
+{
+	char stream[sizeof(f->bucket) + 4];
+	jsStreamInfo *si = NULL;
+	struct fleet_ev *ev;
+	struct timespec now;
+	jsOptions jo;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	if (ms - f->head_asked < FLEET_HEAD_MS)
+		return;
+	f->head_asked = ms;
+	jsOptions_Init(&jo);
+	jo.Wait = 500;
+	snprintf(stream, sizeof(stream), "KV_%s", f->bucket);
+	if (js_GetStreamInfo(&si, f->js, stream, &jo, NULL) != NATS_OK || !si) {
+		natsStatus s = NATS_OK;
+
+		nats_GetLastError(&s);
+		return;
+	}
+	if ((ev = calloc(1, sizeof(*ev)))) {
+		ev->type = EV_HEAD;
+		ev->rev = si->State.LastSeq;
+		post(f, ev);
+	}
+	jsStreamInfo_Destroy(si);
+}
+
+/*
+ * An entry, and the ones right behind it (a burst: an import on another
+ * host), as one event: the main thread applies them in one transaction,
+ * one fsync, instead of one per wake-up.
+ */
+static void take_burst(struct gfwd_fleet *f, kvEntry *ke)
+{
+	struct fleet_entry *e = NULL, *ne;
+	size_t n = 0, cap = 0;
+	struct fleet_ev *ev;
+
+	while (ke) {
+		if (!(ne = geofw_grow(e, &cap, n, sizeof(*e), 16))) {
+			kvEntry_Destroy(ke);
+			break;
+		}
+		e = ne;
+		if (!take_entry(ke, &e[n]))
+			n++;
+		kvEntry_Destroy(ke);
+		ke = NULL;
+		if (n >= FLEET_BURST_MAX || kvWatcher_Next(&ke, f->w, 1) != NATS_OK)
+			ke = NULL;
+	}
+	ev = n ? calloc(1, sizeof(*ev)) : NULL;
+	if (!ev) {
+		free_entries(e, n);
+		return;
+	}
+	ev->type = EV_ENTRY;
+	ev->e = e;
+	ev->n = n;
+	post(f, ev);
 }
 
 static void *worker(void *arg)
 {
 	struct gfwd_fleet *f = arg;
-	int backoff = FLEET_BACKOFF_MIN_MS;
+	int backoff = FLEET_BACKOFF_MIN_MS, waiting = 0;
 	char msg[256];
 	natsStatus s;
 
@@ -454,13 +726,24 @@ static void *worker(void *arg)
 		return NULL;
 	}
 	while (!stopping(f)) {
-		int gen;
+		int gen, busy = 0;
 		bool writable;
 
 		if (natsConnection_Status(f->nc) != NATS_CONN_STATUS_CONNECTED) {
+			/* Why not, now and then (a TLS or authorization error is
+			 * only in the connection's last error). */
+			if (++waiting % (2000 / FLEET_POLL_MS) == 1) {
+				const char *why = NULL;
+
+				natsConnection_GetLastError(f->nc, &why);
+				snprintf(msg, sizeof(msg), "cannot connect: %s",
+					 why && *why ? why : "no server answered");
+				post_state(f, false, false, msg);
+			}
 			nap(f, FLEET_POLL_MS);
 			continue;
 		}
+		waiting = 0;
 		gen = f->generation;
 		s = bind_bucket(f);
 		if (s != NATS_OK) {
@@ -486,33 +769,22 @@ static void *worker(void *arg)
 		       natsConnection_Status(f->nc) == NATS_CONN_STATUS_CONNECTED) {
 			kvEntry *ke = NULL;
 
-			if (!publish(f))
+			if ((busy = publish(f)) < 0)
 				break;
-			s = kvWatcher_Next(&ke, f->w, FLEET_POLL_MS);
+			ask_head(f);
+			s = kvWatcher_Next(&ke, f->w, busy ? FLEET_BUSY_POLL_MS : FLEET_POLL_MS);
 			if (s == NATS_TIMEOUT)
 				continue;
 			if (s != NATS_OK)
 				break;
-			if (ke) {
-				struct fleet_ev *ev = calloc(1, sizeof(*ev));
-				struct fleet_entry *e = calloc(1, sizeof(*e));
-
-				if (ev && e && !take_entry(ke, e)) {
-					ev->type = EV_ENTRY;
-					ev->e = e;
-					ev->n = 1;
-					post(f, ev);
-				} else {
-					free(ev);
-					free(e);
-				}
-				kvEntry_Destroy(ke);
-			}
+			if (ke)
+				take_burst(f, ke);
 		}
 		drop_bucket(f);
 		if (__atomic_exchange_n(&f->resync, 0, __ATOMIC_ACQ_REL)) {
-			/* Applying failed here: read the bucket again, in a while. */
-			nap(f, 2000);
+			/* Applying failed here, or a change went unanswered:
+			 * read the bucket again, in a while. */
+			nap(f, 1000);
 			continue;
 		}
 		if (!stopping(f))
@@ -521,36 +793,116 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* ---- main thread ------------------------------------------------------------------ */
+/* ---- main thread: the bucket's entries ---------------------------------------------- */
 
 static int cmp_rule(const void *a, const void *b)
 {
 	const struct geofw_rule *x = a, *y = b;
 
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
 	return geofw_cidr_cmp(&x->prefix, &y->prefix);
 }
 
-/* Fill r from one entry; 1: the entry is a live rule, 0: a delete (or an
- * expired rule), -EINVAL: not ours. */
+/*
+ * Fill r from one entry of a block or allow key; 1: a live rule, 0: a
+ * delete (or an expired rule), 2: a key of another kind (kept in
+ * fleet_keys only), -EINVAL: not understood.
+ */
 static int entry_rule(const struct fleet_entry *e, struct geofw_rule *r, char **buf)
 {
 	const char *origin;
 	int kind;
 
-	memset(r, 0, sizeof(*r));
 	*buf = NULL;
-	if (geofw_fleet_key_parse(e->key, &kind, &r->prefix))
+	kind = geofw_fleet_key_parse(e->key, r);
+	if (kind == -EOPNOTSUPP || kind == GEOFW_FLEET_COUNTRY ||
+	    kind == GEOFW_FLEET_COUNTRY_MODE || kind == GEOFW_FLEET_COUNTRY_ACTION)
+		return 2;
+	if (kind < 0)
 		return -EINVAL;
-	r->kind = kind;
 	r->source = FLEET_SOURCE;
 	if (!e->value)
 		return 0;
 	*buf = strdup(e->value);
-	if (!*buf || geofw_fleet_value_parse(*buf, r, &origin))
+	if (!*buf || geofw_fleet_rule_parse(*buf, r, &origin))
 		return -EINVAL;
 	if (r->expires && r->expires <= (__u64)time(NULL))
 		return 0;
 	return 1;
+}
+
+static bool is_country_key(const char *key)
+{
+	return !strncmp(key, "country.", 8);
+}
+
+struct country_ctx {
+	struct geofw_store_countries c;
+	bool any;
+};
+
+static int country_key(const char *key, long long rev, const char *value, void *arg)
+{
+	struct country_ctx *cx = arg;
+	struct geofw_fleet_value v;
+	struct geofw_rule r;
+	char *buf;
+	int kind, a;
+
+	(void)rev;
+	if (!value)
+		return 0;
+	kind = geofw_fleet_key_parse(key, &r);
+	buf = strdup(value);
+	if (!buf)
+		return -ENOMEM;
+	if (kind < 0 || geofw_fleet_value_parse(buf, &v))
+		goto bad;
+	if (kind == GEOFW_FLEET_COUNTRY_MODE) {
+		if (!strcmp(v.word, "block"))
+			cx->c.mode = GEOFW_MODE_BLOCK_LISTED;
+		else if (!strcmp(v.word, "allow"))
+			cx->c.mode = GEOFW_MODE_ALLOW_LISTED;
+		else
+			goto bad;
+	} else {
+		a = strcmp(v.word, "default") || kind != GEOFW_FLEET_COUNTRY
+		    ? geofw_action_parse(v.word) : 0;
+		if (a < 0 || (a == GEOFW_ACT_PASS && kind != GEOFW_FLEET_COUNTRY) ||
+		    a >= GEOFW_ACT_MAX)
+			goto bad;
+		if (kind == GEOFW_FLEET_COUNTRY_ACTION) {
+			cx->c.action = (__u8)a;
+		} else {
+			cx->c.listed[r.country] = true;
+			cx->c.country_action[r.country] = (__u8)a;
+		}
+	}
+	cx->any = true;
+	free(buf);
+	return 0;
+bad:
+	log_warn("fleet: key %s: value not understood; skipped", key);
+	free(buf);
+	return 0;
+}
+
+/* The fleet's country policy from fleet_keys; kernel policy when it changed. */
+static void load_countries(struct gfwd_fleet *f, bool apply)
+{
+	struct country_ctx cx = { .c.action = GEOFW_ACT_DROP };
+
+	cx.c.override = true;
+	geofw_store_fleet_for_each(f->d->store, "country.", country_key, &cx);
+	if (!cx.any && !f->has_countries)
+		return;
+	f->has_countries = cx.any;
+	f->countries = cx.c;
+	if (apply) {
+		gfwd_apply_countries(f->d);
+		gfwd_apply_kernel_config(f->d);
+	}
 }
 
 static void apply_snapshot(struct gfwd_fleet *f, struct fleet_entry *e, size_t n)
@@ -573,7 +925,7 @@ static void apply_snapshot(struct gfwd_fleet *f, struct fleet_entry *e, size_t n
 
 		if (e[i].rev > maxrev)
 			maxrev = e[i].rev;
-		if (r < 0 && strcmp(e[i].key, "geofw-write-probe"))
+		if (r < 0 && strcmp(e[i].key, FLEET_PROBE_KEY))
 			bad++;
 		if (r == 1)
 			m++;
@@ -583,6 +935,12 @@ static void apply_snapshot(struct gfwd_fleet *f, struct fleet_entry *e, size_t n
 	if (!err)
 		err = geofw_store_replace_source(d->store, FLEET_SOURCE, rules, m, &removed, &diff,
 						 msg, sizeof(msg));
+	if (!err)
+		err = geofw_store_fleet_clear(d->store, msg, sizeof(msg));
+	for (i = 0; !err && i < n; i++)
+		if (strcmp(e[i].key, FLEET_PROBE_KEY))
+			err = geofw_store_fleet_put(d->store, e[i].key, (long long)e[i].rev,
+						    e[i].value, msg, sizeof(msg));
 	/* The snapshot is the truth, also below the revision recorded (a
 	 * bucket deleted and made again starts counting at 1). */
 	if (!err)
@@ -597,10 +955,13 @@ static void apply_snapshot(struct gfwd_fleet *f, struct fleet_entry *e, size_t n
 	}
 	f->revision = (long long)maxrev;
 	f->synced = true;
+	f->in_step = true;
 	f->last_update = time(NULL);
+	load_countries(f, true);
 	gfwd_arm_sweep(d);
-	log_info("fleet: in step with bucket %s at revision %lld: %zu rules (%zu removed)%s",
+	log_info("fleet: in step with bucket %s at revision %lld: %zu rules (%zu removed)%s%s",
 		 d->conf.fleet_bucket, f->revision, m, removed,
+		 f->has_countries ? ", a country policy" : "",
 		 bad ? ", some entries not understood were skipped" : "");
 out:
 	for (i = 0; bufs && i < n; i++)
@@ -617,6 +978,7 @@ static void apply_entries(struct gfwd_fleet *f, struct fleet_entry **v, size_t n
 	struct geofw_kdiff diff = { 0 };
 	char msg[GEOFW_ERRLEN] = "";
 	long long rev = f->revision;
+	bool countries = false;
 	size_t i;
 	int err;
 
@@ -628,6 +990,8 @@ static void apply_entries(struct gfwd_fleet *f, struct fleet_entry **v, size_t n
 
 		if ((long long)v[i]->rev <= rev)
 			continue;	/* seen: a replay after a reconnect */
+		if (!strcmp(v[i]->key, FLEET_PROBE_KEY))
+			continue;
 		live = entry_rule(v[i], &r, &buf);
 		if (live == 1) {
 			err = geofw_store_add(d->store, &r, 1, 0, &diff, msg, sizeof(msg));
@@ -636,11 +1000,15 @@ static void apply_entries(struct gfwd_fleet *f, struct fleet_entry **v, size_t n
 					      msg, sizeof(msg));
 			if (err == -ENOENT)
 				err = 0;
-		} else if (strcmp(v[i]->key, "geofw-write-probe")) {
+		} else if (live < 0) {
 			log_warn("fleet: key %s at revision %llu not understood; skipped",
 				 v[i]->key, (unsigned long long)v[i]->rev);
 		}
+		countries |= is_country_key(v[i]->key);
 		free(buf);
+		if (!err)
+			err = geofw_store_fleet_put(d->store, v[i]->key, (long long)v[i]->rev,
+						    v[i]->value, msg, sizeof(msg));
 		rev = (long long)v[i]->rev;
 	}
 	if (!err && rev > f->revision)
@@ -654,35 +1022,388 @@ static void apply_entries(struct gfwd_fleet *f, struct fleet_entry **v, size_t n
 	} else if (rev > f->revision) {
 		f->revision = rev;
 		f->last_update = time(NULL);
+		if (countries)
+			load_countries(f, true);
 		gfwd_arm_sweep(d);
 	}
 	geofw_kdiff_free(&diff);
 }
 
-static int count_outbox(long long id, const char *key, const char *value, void *ctx)
+/* ---- main thread: the outbox ----------------------------------------------------------- */
+
+static struct fleet_row *find_row(struct gfwd_fleet *f, long long id)
 {
-	(void)id;
-	(void)key;
-	(void)value;
-	(*(size_t *)ctx)++;
+	size_t lo = 0, hi = f->n_rows;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->rows[mid].id == id)
+			return f->rows[mid].key ? &f->rows[mid] : NULL;
+		if (f->rows[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void row_forget(struct gfwd_fleet *f, struct fleet_row *r)
+{
+	free(r->key);
+	free(r->value);
+	r->key = r->value = NULL;
+	f->dead_rows++;
+}
+
+static void rows_compact(struct gfwd_fleet *f)
+{
+	size_t i, j;
+
+	if (f->dead_rows * 2 < f->n_rows && f->dead_rows < 4096)
+		return;
+	for (i = j = 0; i < f->n_rows; i++)
+		if (f->rows[i].key)
+			f->rows[j++] = f->rows[i];
+	f->n_rows = j;
+	f->dead_rows = 0;
+}
+
+static void count_pending(struct gfwd_fleet *f)
+{
+	size_t i;
+
+	f->pending = f->refused = 0;
+	for (i = 0; i < f->n_rows; i++) {
+		if (!f->rows[i].key)
+			continue;
+		f->pending++;
+		/* Connected read-only: none of them can be published. */
+		f->refused += f->rows[i].refused || (f->connected && !f->writable);
+	}
+}
+
+struct load_ctx {
+	struct gfwd_fleet *f;
+	bool unsure;
+};
+
+static int load_row(long long id, const char *key, const char *value, long long base, void *arg)
+{
+	struct load_ctx *lc = arg;
+	struct gfwd_fleet *f = lc->f;
+	struct fleet_row *v, *r;
+
+	if (!(v = geofw_grow(f->rows, &f->cap_rows, f->n_rows, sizeof(*v), 64)))
+		return -ENOMEM;
+	f->rows = v;
+	r = &v[f->n_rows];
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	r->base = base;
+	r->key = strdup(key ? key : "");
+	r->value = value ? strdup(value) : NULL;
+	if (!r->key || (value && !r->value)) {
+		free(r->key);
+		free(r->value);
+		return -ENOMEM;
+	}
+	r->unsure = lc->unsure;
+	f->n_rows++;
+	f->loaded = id;
 	return 0;
 }
 
-static size_t outbox_size(struct gfwd *d)
+/* Rows committed since the last look: made by this geofwd (unsure: found
+ * at start, maybe published before a crash). */
+static void load_rows(struct gfwd_fleet *f, bool unsure)
 {
-	size_t n = 0;
+	struct load_ctx lc = { f, unsure };
+	int ret = geofw_store_outbox_for_each(f->d->store, f->loaded, load_row, &lc);
 
-	geofw_store_outbox_for_each(d->store, count_outbox, &n);
-	return n;
+	if (ret)
+		log_err(ret, "fleet: reading the outbox: %s", strerror(-ret));
+}
+
+static int cmp_row_key(const void *a, const void *b)
+{
+	const struct fleet_row *x = *(const struct fleet_row *const *)a;
+	const struct fleet_row *y = *(const struct fleet_row *const *)b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+static bool same_value(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+static void hand(struct fleet_row *r, long long expect, struct fleet_out ***tail)
+{
+	struct fleet_out *o = calloc(1, sizeof(*o));
+
+	if (!o || !(o->key = strdup(r->key)) || (r->value && !(o->value = strdup(r->value)))) {
+		if (o)
+			out_free(o);
+		log_err(-ENOMEM, "fleet: out of memory");
+		return;
+	}
+	o->id = r->id;
+	o->expect = expect;
+	r->with_worker = true;
+	**tail = o;
+	*tail = &o->next;
+}
+
+/*
+ * Rows that may be in the bucket already, per key (their ids in order):
+ * the key's revision and value this host has applied (after the snapshot
+ * of this connection) tell what became of them.
+ *  - unchanged since the first change was made: the last one is published
+ *    conditionally (the rest are our own, superseded by it);
+ *  - the bucket holds one of our values: that one landed; the rows after
+ *    it are published conditionally on the revision it has;
+ *  - anything else: another change came after ours, which stands.
+ * Rows that go leave the outbox (done is set, the caller deletes them).
+ */
+static void resolve_unsure(struct gfwd_fleet *f, struct fleet_row **g, size_t m,
+			   struct fleet_out ***tail, bool *done)
+{
+	long long rev = 0;
+	char *value = NULL;
+	size_t i, landed = m;
+	int ret;
+
+	ret = geofw_store_fleet_get(f->d->store, g[0]->key, &rev, &value);
+	if (ret && ret != -ENOENT) {
+		log_err(ret, "fleet: key %s: %s; kept pending", g[0]->key, strerror(-ret));
+		return;
+	}
+	if (ret == -ENOENT)
+		rev = 0;
+	if (rev != g[0]->base)
+		for (i = m; i-- > 0;)
+			if (same_value(value, g[i]->value)) {
+				landed = i;
+				break;
+			}
+	free(value);
+	for (i = 0; i + 1 < m; i++)
+		done[i] = true;
+	if (rev == g[0]->base || landed < m - 1) {
+		hand(g[m - 1], rev, tail);
+		return;
+	}
+	done[m - 1] = true;
+	if (landed == m)
+		log_warn("fleet: a change of %s made here before a restart was not published: "
+			 "the bucket has a newer one (revision %lld), which stands", g[0]->key,
+			 rev);
+	if (landed == m)
+		f->superseded++;
+}
+
+static void delete_rows(struct gfwd_fleet *f, struct fleet_row **v, size_t n)
+{
+	struct gfwd *d = f->d;
+	char msg[GEOFW_ERRLEN];
+	bool own = !geofw_store_in_txn(d->store);
+	int err = 0;
+	size_t i;
+
+	if (!n)
+		return;
+	if (own)
+		err = geofw_store_begin(d->store, msg, sizeof(msg));
+	for (i = 0; !err && i < n; i++)
+		err = geofw_store_outbox_del(d->store, v[i]->id, msg, sizeof(msg));
+	if (own && !err)
+		err = geofw_store_commit(d->store, msg, sizeof(msg));
+	if (err) {
+		if (own)
+			geofw_store_rollback(d->store);
+		log_err(err, "fleet: removing published changes from the outbox: %s", msg);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		row_forget(f, v[i]);
+}
+
+/* Hand the rows nobody holds to the worker (connected, in step, writable). */
+static void hand_rows(struct gfwd_fleet *f)
+{
+	struct fleet_out *head = NULL, **tail = &head;
+	struct fleet_row **unsure = NULL, **gone = NULL;
+	size_t i, j, nu = 0, ng = 0;
+	bool *done = NULL;
+
+	if (!f->connected || !f->writable || !f->in_step)
+		return;
+	for (i = 0; i < f->n_rows; i++)
+		nu += f->rows[i].key && !f->rows[i].with_worker && f->rows[i].unsure;
+	if (nu) {
+		unsure = calloc(nu, sizeof(*unsure));
+		gone = calloc(nu, sizeof(*gone));
+		done = calloc(nu, sizeof(*done));
+		if (!unsure || !gone || !done) {
+			log_err(-ENOMEM, "fleet: out of memory");
+			goto out;
+		}
+		for (i = 0, nu = 0; i < f->n_rows; i++)
+			if (f->rows[i].key && !f->rows[i].with_worker && f->rows[i].unsure)
+				unsure[nu++] = &f->rows[i];
+		qsort(unsure, nu, sizeof(*unsure), cmp_row_key);
+		for (i = 0; i < nu; i = j) {
+			for (j = i + 1; j < nu && !strcmp(unsure[j]->key, unsure[i]->key); j++)
+				;
+			resolve_unsure(f, unsure + i, j - i, &tail, done + i);
+		}
+		for (i = 0; i < nu; i++)
+			if (done[i])
+				gone[ng++] = unsure[i];
+		delete_rows(f, gone, ng);
+	}
+	for (i = 0; i < f->n_rows; i++)
+		if (f->rows[i].key && !f->rows[i].with_worker && !f->rows[i].unsure)
+			hand(&f->rows[i], -1, &tail);
+	if (head) {
+		pthread_mutex_lock(&f->lock);
+		*f->out_tail = head;
+		f->out_tail = tail;
+		pthread_cond_broadcast(&f->wake);
+		pthread_mutex_unlock(&f->lock);
+	}
+out:
+	free(unsure);
+	free(gone);
+	free(done);
+}
+
+/* The worker's answers about handed rows, in one outbox transaction. */
+static void take_results(struct gfwd_fleet *f, struct fleet_ev **res, size_t n)
+{
+	struct fleet_row **gone = calloc(n ? n : 1, sizeof(*gone));
+	size_t i, ng = 0;
+	bool resync = false;
+
+	for (i = 0; i < n; i++) {
+		struct fleet_row *r = find_row(f, res[i]->id);
+
+		if (!r)
+			continue;
+		r->with_worker = false;
+		switch (res[i]->result) {
+		case PUB_OK:
+			/* Tests force the crash this design survives: acked by
+			 * the bucket, still in the outbox (tests/e2e/fleet.sh). */
+			if (f->crash_after_ack)
+				raise(SIGKILL);
+			f->published++;
+			if (gone)
+				gone[ng++] = r;
+			break;
+		case PUB_CONFLICT:
+			log_warn("fleet: a change of %s was not published: the bucket has a newer "
+				 "one, which stands", r->key);
+			f->superseded++;
+			if (gone)
+				gone[ng++] = r;
+			break;
+		case PUB_REFUSED:
+			if (!r->refused)
+				log_err(-EPERM, "fleet: bucket %s refused a change of %s from this "
+					"host (credentials without write permission); kept pending "
+					"until they allow writing", f->d->conf.fleet_bucket, r->key);
+			r->refused = true;
+			f->writable = false;
+			f->known_writable = 0;
+			break;
+		case PUB_UNANSWERED:
+			/* Maybe in the bucket: decided after the next snapshot. */
+			r->unsure = true;
+			resync = true;
+			break;
+		case PUB_UNSENT:
+			break;
+		}
+	}
+	delete_rows(f, gone, ng);
+	free(gone);
+	if (resync && f->connected) {
+		f->in_step = false;
+		__atomic_store_n(&f->resync, 1, __ATOMIC_RELEASE);
+	}
+}
+
+static void set_state(struct gfwd_fleet *f, const struct fleet_ev *ev)
+{
+	struct gfwd *d = f->d;
+	char msg[GEOFW_ERRLEN];
+	size_t i;
+
+	if (ev->connected && !f->connected)
+		log_info("fleet: connected to %s, bucket %s%s", ev->url, d->conf.fleet_bucket,
+			 ev->writable ? "" : " (read-only: fleet changes refused)");
+	else if (!ev->connected && (f->connected || strcmp(f->error, ev->error)))
+		log_warn("fleet: %s; enforcing the rules held, changes kept until the bucket is "
+			 "back", ev->error);
+	f->connected = ev->connected;
+	if (!ev->connected)
+		f->in_step = false;
+	if (ev->connected) {
+		f->writable = ev->writable;
+		if (f->known_writable != ev->writable && !geofw_store_in_txn(d->store) &&
+		    geofw_store_set_setting(d->store, FLEET_WRITABLE_KEY, ev->writable, msg,
+					    sizeof(msg)))
+			log_err(-EIO, "fleet: %s", msg);
+		f->known_writable = ev->writable;
+		if (!ev->writable && f->pending)
+			log_err(-EPERM, "fleet: %zu change(s) made here stay pending: this host's "
+				"credentials only allow reading bucket %s (published once they "
+				"allow writing)", f->pending, d->conf.fleet_bucket);
+		/* Refused rows get another try when the credentials allow it. */
+		for (i = 0; ev->writable && i < f->n_rows; i++)
+			f->rows[i].refused = false;
+	}
+	snprintf(f->url, sizeof(f->url), "%s", ev->connected ? ev->url : "");
+	snprintf(f->error, sizeof(f->error), "%s", ev->error);
+}
+
+/* Apply the entries of the EV_ENTRY events in list (in order), free them. */
+static void apply_list(struct gfwd_fleet *f, struct fleet_ev **list)
+{
+	struct fleet_entry **v = NULL, **nv;
+	struct fleet_ev *ev, *next;
+	size_t n = 0, cap = 0, i;
+
+	for (ev = *list; ev; ev = ev->next)
+		for (i = 0; i < ev->n; i++) {
+			if (!(nv = geofw_grow(v, &cap, n, sizeof(*v), 64))) {
+				log_err(-ENOMEM, "fleet: out of memory (reading the bucket again)");
+				__atomic_store_n(&f->resync, 1, __ATOMIC_RELEASE);
+				goto out;
+			}
+			v = nv;
+			v[n++] = &ev->e[i];
+		}
+	if (n)
+		apply_entries(f, v, n);
+out:
+	free(v);
+	for (ev = *list; ev; ev = next) {
+		next = ev->next;
+		free_entries(ev->e, ev->n);
+		free(ev);
+	}
+	*list = NULL;
 }
 
 void gfwd_fleet_event_fd(struct gfwd *d)
 {
 	struct gfwd_fleet *f = d->fleet;
-	struct fleet_entry **batch = NULL;
-	struct fleet_ev *ev, *next;
-	size_t nb = 0, cap = 0;
-	char msg[GEOFW_ERRLEN];
+	struct fleet_ev *ev, *next, **res = NULL, **nres, *entries = NULL, **etail = &entries;
+	size_t nr = 0, rcap = 0, i;
 	__u64 cnt;
 
 	if (read(f->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
@@ -695,65 +1416,41 @@ void gfwd_fleet_event_fd(struct gfwd *d)
 
 	for (; ev; ev = next) {
 		next = ev->next;
+		ev->next = NULL;
 		if (ev->type == EV_ENTRY) {
-			if (nb == cap) {
-				struct fleet_entry **nbv;
-
-				cap = cap ? cap * 2 : 64;
-				nbv = realloc(batch, cap * sizeof(*batch));
-				if (!nbv) {
-					log_err(-ENOMEM, "fleet: out of memory");
-					free_entries(ev->e, ev->n);
-					free(ev);
-					continue;
-				}
-				batch = nbv;
+			*etail = ev;
+			etail = &ev->next;
+			continue;
+		}
+		if (ev->type == EV_RESULT) {
+			if ((nres = geofw_grow(res, &rcap, nr, sizeof(*res), 64))) {
+				res = nres;
+				res[nr++] = ev;
+			} else {
+				free(ev);
 			}
-			batch[nb++] = ev->e;
-			free(ev);
 			continue;
 		}
 		/* Keep the order: entries before this event go first. */
-		if (nb) {
-			apply_entries(f, batch, nb);
-			while (nb)
-				free_entries(batch[--nb], 1);
-		}
+		apply_list(f, &entries);
+		etail = &entries;
 		if (ev->type == EV_SNAPSHOT) {
 			apply_snapshot(f, ev->e, ev->n);
 			free_entries(ev->e, ev->n);
 		} else if (ev->type == EV_STATE) {
-			if (ev->connected && !f->connected)
-				log_info("fleet: connected to %s, bucket %s%s", ev->url,
-					 d->conf.fleet_bucket,
-					 ev->writable ? "" : " (read-only: fleet changes refused)");
-			else if (!ev->connected && (f->connected || strcmp(f->error, ev->error)))
-				log_warn("fleet: %s; enforcing the rules held, changes kept "
-					 "until the bucket is back", ev->error);
-			f->connected = ev->connected;
-			if (ev->connected)
-				f->writable = ev->writable;
-			snprintf(f->url, sizeof(f->url), "%s", ev->connected ? ev->url : "");
-			snprintf(f->error, sizeof(f->error), "%s", ev->error);
-		} else if (ev->type == EV_PUBLISHED) {
-			if (ev->refused) {
-				log_err(-EPERM, "fleet: bucket %s refused a change from this host "
-					"(credentials without write permission); dropped",
-					d->conf.fleet_bucket);
-				f->writable = false;
-			}
-			if (geofw_store_outbox_del(d->store, ev->id, msg, sizeof(msg)))
-				log_err(-EIO, "fleet: %s", msg);
+			set_state(f, ev);
+		} else if (ev->type == EV_HEAD) {
+			f->head = (long long)ev->rev;
 		}
 		free(ev);
 	}
-	if (nb) {
-		apply_entries(f, batch, nb);
-		while (nb)
-			free_entries(batch[--nb], 1);
-	}
-	free(batch);
-	f->pending = outbox_size(d);
+	apply_list(f, &entries);
+	take_results(f, res, nr);
+	for (i = 0; i < nr; i++)
+		free(res[i]);
+	free(res);
+	rows_compact(f);
+	count_pending(f);
 	gfwd_fleet_flush(d);
 }
 
@@ -765,69 +1462,109 @@ bool gfwd_fleet_event(struct gfwd *d, int fd)
 	return true;
 }
 
-static int hand_one(long long id, const char *key, const char *value, void *ctx)
-{
-	struct gfwd_fleet *f = ctx;
-	struct fleet_out *o;
-
-	if (id <= f->handed)
-		return 0;
-	o = calloc(1, sizeof(*o));
-	if (!o)
-		return -ENOMEM;
-	o->id = id;
-	o->key = strdup(key ? key : "");
-	o->value = value ? strdup(value) : NULL;
-	pthread_mutex_lock(&f->lock);
-	*f->out_tail = o;
-	f->out_tail = &o->next;
-	pthread_mutex_unlock(&f->lock);
-	f->handed = id;
-	return 0;
-}
-
 void gfwd_fleet_flush(struct gfwd *d)
 {
 	struct gfwd_fleet *f = d->fleet;
 
 	if (!f || geofw_store_in_txn(d->store))
 		return;
-	f->pending = outbox_size(d);
-	/* The worker keeps what it holds across reconnects and drops an item
-	 * only once the bucket answered it: each id is handed over once. */
-	geofw_store_outbox_for_each(d->store, hand_one, f);
+	load_rows(f, false);
+	hand_rows(f);
+	count_pending(f);
+}
+
+/* ---- main thread: fwctl's changes --------------------------------------------------------- */
+
+static int writable_or_refuse(struct gfwd *d, char *err, size_t errlen)
+{
+	struct gfwd_fleet *f = d->fleet;
+
+	if (!f)
+		return geofw_errf(err, errlen, -ENOTCONN, "no fleet is configured (FleetServers "
+				  "is empty in %s): use --local", d->conf_path);
+	if ((f->connected && !f->writable) || (!f->connected && f->known_writable == 0))
+		return geofw_errf(err, errlen, -EPERM, "fleet: this host's NATS credentials only "
+				  "allow reading bucket %s%s: fleet changes refused (--local changes "
+				  "this host only)", d->conf.fleet_bucket,
+				  f->connected ? "" : " (found at the last connection)");
+	return 0;
+}
+
+int gfwd_fleet_queue_key(struct gfwd *d, const char *key, const char *value, char *err,
+			 size_t errlen)
+{
+	long long base = 0;
+	char *old = NULL;
+	int ret;
+
+	if ((ret = writable_or_refuse(d, err, errlen)))
+		return ret;
+	/* The revision this change is based on: what this host has applied. */
+	ret = geofw_store_fleet_get(d->store, key, &base, &old);
+	free(old);
+	if (ret == -ENOENT)
+		base = 0;
+	else if (ret)
+		return geofw_errf(err, errlen, ret, "fleet: reading key %s: %s", key,
+				  strerror(-ret));
+	return geofw_store_outbox_add(d->store, key, value, base, err, errlen);
 }
 
 int gfwd_fleet_queue(struct gfwd *d, const struct geofw_rule *rules, size_t n, bool del,
 		     char *err, size_t errlen)
 {
-	struct gfwd_fleet *f = d->fleet;
-	char key[GEOFW_CIDR_STRLEN + 16];
+	char key[GEOFW_FLEET_KEY_MAX];
 	size_t i;
 	int ret;
 
-	if (!f)
-		return geofw_errf(err, errlen, -ENOTCONN, "no fleet is configured (FleetServers "
-				  "is empty in %s): use --local", d->conf_path);
-	if (f->connected && !f->writable)
-		return geofw_errf(err, errlen, -EPERM, "fleet: this host's NATS credentials only "
-				  "allow reading bucket %s: fleet changes refused (--local changes "
-				  "this host only)", d->conf.fleet_bucket);
+	if ((ret = writable_or_refuse(d, err, errlen)))
+		return ret;
 	for (i = 0; i < n; i++) {
 		char *v = NULL;
 
-		if ((ret = geofw_fleet_key_format(rules[i].kind, &rules[i].prefix, key, sizeof(key))))
-			return geofw_errf(err, errlen, ret, "fleet: only blocks are fleet rules "
-					  "so far: use --local");
-		if (!del && !(v = geofw_fleet_value_format(&rules[i], f->host)))
+		if ((ret = geofw_fleet_key(&rules[i], key, sizeof(key))))
+			return geofw_errf(err, errlen, ret, "fleet: this rule cannot be a fleet "
+					  "rule: use --local");
+		if (!del && !(v = geofw_fleet_value_format(&rules[i], d->fleet->host)))
 			return geofw_errf(err, errlen, -ENOMEM, "out of memory");
-		ret = geofw_store_outbox_add(d->store, key, v, err, errlen);
+		ret = gfwd_fleet_queue_key(d, key, v, err, errlen);
 		free(v);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
+
+const char *gfwd_fleet_host(const struct gfwd *d)
+{
+	return d->fleet ? d->fleet->host : "";
+}
+
+const struct geofw_store_countries *gfwd_fleet_countries(const struct gfwd *d)
+{
+	return d->fleet && d->fleet->has_countries ? &d->fleet->countries : NULL;
+}
+
+int gfwd_fleet_origin(const struct gfwd *d, const struct geofw_rule *r, char *buf, size_t len)
+{
+	struct geofw_fleet_value v;
+	char key[GEOFW_FLEET_KEY_MAX], *value = NULL;
+	long long rev;
+	int ret;
+
+	buf[0] = '\0';
+	if ((ret = geofw_fleet_key(r, key, sizeof(key))) ||
+	    (ret = geofw_store_fleet_get(d->store, key, &rev, &value)))
+		return ret;
+	if (!value)
+		return -ENOENT;
+	if (!geofw_fleet_value_parse(value, &v))
+		snprintf(buf, len, "%s", v.origin);
+	free(value);
+	return buf[0] ? 0 : -EINVAL;
+}
+
+/* ---- the rest ------------------------------------------------------------------------- */
 
 bool gfwd_fleet_conf_changed(const struct geofw_conf *a, const struct geofw_conf *b)
 {
@@ -856,13 +1593,20 @@ void gfwd_fleet_info(const struct gfwd *d, struct gfwd_fleet_info *out)
 		return;
 	out->configured = true;
 	out->connected = f->connected;
-	out->writable = f->writable;
+	out->writable = f->connected ? f->writable : f->known_writable != 0;
+	out->writable_known = f->connected || f->known_writable >= 0;
 	out->synced = f->synced;
 	out->url = f->url;
 	out->error = f->error;
 	out->revision = f->revision;
+	out->head = f->head > f->revision ? f->head : f->revision;
 	out->last_update = f->last_update;
 	out->pending = f->pending;
+	out->refused = f->refused;
+	out->published = f->published;
+	out->superseded = f->superseded;
+	out->host = f->host;
+	out->countries = f->has_countries;
 }
 
 void gfwd_fleet_metrics(const struct gfwd *d, struct geofw_metrics_info *in)
@@ -884,7 +1628,7 @@ int gfwd_fleet_start(struct gfwd *d)
 	struct gfwd_fleet *f;
 	struct epoll_event ev = { .events = EPOLLIN };
 	char err[GEOFW_ERRLEN];
-	long long rev = 0;
+	long long rev = 0, w = -1;
 	int ret;
 
 	if (!d->conf.n_fleet_servers)
@@ -894,6 +1638,7 @@ int gfwd_fleet_start(struct gfwd *d)
 		return log_err(-ENOMEM, "fleet: out of memory");
 	f->d = d;
 	snprintf(f->bucket, sizeof(f->bucket), "%s", d->conf.fleet_bucket);
+	snprintf(f->subject_prefix, sizeof(f->subject_prefix), "$KV.%s.", d->conf.fleet_bucket);
 	f->replicas = d->conf.fleet_replicas;
 	f->ev_tail = &f->ev_head;
 	f->out_tail = &f->out_head;
@@ -904,6 +1649,9 @@ int gfwd_fleet_start(struct gfwd *d)
 	f->host[strcspn(f->host, " \t\n")] = '\0';
 	if (!geofw_store_get_setting(d->store, FLEET_REV_KEY, &rev))
 		f->revision = rev;
+	f->crash_after_ack = getenv("GEOFW_TEST_FLEET_CRASH_AFTER_ACK") != NULL;
+	f->known_writable = geofw_store_get_setting(d->store, FLEET_WRITABLE_KEY, &w) ? -1
+											 : w != 0;
 	f->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (f->evfd < 0) {
 		ret = log_err(-errno, "fleet: eventfd: %s", strerror(errno));
@@ -914,7 +1662,11 @@ int gfwd_fleet_start(struct gfwd *d)
 		goto fail;
 	}
 	d->fleet = f;
-	f->pending = outbox_size(d);
+	/* What the outbox holds now may have reached the bucket before a
+	 * crash: decided against the bucket once in step with it. */
+	load_rows(f, true);
+	count_pending(f);
+	load_countries(f, false);
 	ev.data.fd = f->evfd;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, f->evfd, &ev);
 	ret = pthread_create(&f->thread, NULL, worker, f);
@@ -924,15 +1676,17 @@ int gfwd_fleet_start(struct gfwd *d)
 		goto fail;
 	}
 	f->thread_started = true;
-	log_info("fleet: servers %s%s, bucket %s, revision %lld applied, %zu change(s) pending",
+	log_info("fleet: servers %s%s, bucket %s, revision %lld applied, %zu change(s) pending%s",
 		 d->conf.fleet_servers[0], d->conf.n_fleet_servers > 1 ? " ..." : "",
-		 d->conf.fleet_bucket, f->revision, f->pending);
+		 d->conf.fleet_bucket, f->revision, f->pending,
+		 f->known_writable == 0 ? " (read-only at the last connection)" : "");
 	return 0;
 fail:
 	if (f->evfd >= 0)
 		close(f->evfd);
 	if (f->opts)
 		natsOptions_Destroy(f->opts);
+	free(f->rows);
 	free(f);
 	return ret;
 }
@@ -967,8 +1721,8 @@ void gfwd_fleet_wait_synced(struct gfwd *d, int timeout_ms)
 void gfwd_fleet_stop(struct gfwd *d)
 {
 	struct gfwd_fleet *f = d->fleet;
-	struct fleet_out *o, *next;
 	struct fleet_ev *ev, *nev;
+	size_t i;
 
 	if (!f)
 		return;
@@ -978,23 +1732,23 @@ void gfwd_fleet_stop(struct gfwd *d)
 	pthread_mutex_unlock(&f->lock);
 	if (f->thread_started)
 		pthread_join(f->thread, NULL);
-	drop_bucket(f);
-	if (f->nc) {
+	/* No ack handler runs once the connection is closed. */
+	if (f->nc)
 		natsConnection_Close(f->nc);
+	drop_bucket(f);
+	if (f->nc)
 		natsConnection_Destroy(f->nc);
-	}
 	natsOptions_Destroy(f->opts);
-	for (o = f->out_head; o; o = next) {
-		next = o->next;
-		free(o->key);
-		free(o->value);
-		free(o);
-	}
 	for (ev = f->ev_head; ev; ev = nev) {
 		nev = ev->next;
 		free_entries(ev->e, ev->n);
 		free(ev);
 	}
+	for (i = 0; i < f->n_rows; i++) {
+		free(f->rows[i].key);
+		free(f->rows[i].value);
+	}
+	free(f->rows);
 	close(f->evfd);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->wake);

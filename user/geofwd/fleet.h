@@ -14,11 +14,18 @@ struct gfwd;
 
 struct gfwd_fleet_info {
 	bool configured, connected, writable, synced;
+	bool writable_known;		/* connected once: writable is its answer */
+	bool countries;			/* the bucket holds a country policy */
 	const char *url;		/* the server connected to, "" when none */
 	const char *error;		/* why not connected, "" when connected */
 	long long revision;		/* last bucket revision applied */
+	long long head;			/* the bucket's last revision (asked every 2 s) */
 	time_t last_update;		/* when the last one was applied, 0: never */
 	size_t pending;			/* this host's changes the bucket does not have */
+	size_t refused;			/* of them, refused by the bucket (read-only) */
+	unsigned long published;	/* changes acknowledged since start */
+	unsigned long superseded;	/* not published: a newer change stood */
+	const char *host;		/* this host's name in the values it writes */
 };
 
 /* FleetServers set: start the worker thread (connects in the background).
@@ -38,6 +45,15 @@ void gfwd_fleet_flush(struct gfwd *d);
  */
 int gfwd_fleet_queue(struct gfwd *d, const struct geofw_rule *rules, size_t n, bool del,
 		     char *err, size_t errlen);
+/* One key (fleetval.h) with its value, NULL: deleted; as gfwd_fleet_queue. */
+int gfwd_fleet_queue_key(struct gfwd *d, const char *key, const char *value, char *err,
+			 size_t errlen);
+/* The host name this geofwd writes into values ("" without a fleet). */
+const char *gfwd_fleet_host(const struct gfwd *d);
+/* The fleet's country policy as applied here; NULL when the bucket has none. */
+const struct geofw_store_countries *gfwd_fleet_countries(const struct gfwd *d);
+/* The host that made fleet rule r (source fleet): 0 and buf, or -errno. */
+int gfwd_fleet_origin(const struct gfwd *d, const struct geofw_rule *r, char *buf, size_t len);
 bool gfwd_fleet_configured(const struct gfwd *d);
 /* Any Fleet* key differs: a reload restarts the fleet. */
 bool gfwd_fleet_conf_changed(const struct geofw_conf *a, const struct geofw_conf *b);

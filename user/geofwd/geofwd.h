@@ -127,6 +127,10 @@ int gfwd_apply_kernel_config(struct gfwd *d);
 int gfwd_apply_countries(struct gfwd *d);
 /* The countries sources block changed (a change, a sweep): apply again. */
 void gfwd_country_blocks_sync(struct gfwd *d);
+/* The country policy in force: this host's (the store's runtime policy, or
+ * geofw.conf's) combined with the fleet's (fleetval.h says how). */
+struct geofw_store_countries;
+void gfwd_countries_in_force(const struct gfwd *d, struct geofw_store_countries *out);
 int gfwd_apply_responder(struct gfwd *d);
 int gfwd_apply_nat64(struct gfwd *d);
 int gfwd_sync_rules(struct gfwd *d);

@@ -156,7 +156,7 @@ static void conn_close(struct gfwd *d, struct http_conn *c)
 static void fill_info(const struct gfwd *d, struct geofw_metrics_info *in,
 		      struct geofw_metrics_iface *ifs)
 {
-	const struct geofw_store_countries *sc = geofw_store_countries(d->store);
+	struct geofw_store_countries sc;
 	struct geofw_store_counts n;
 	size_t i;
 
@@ -170,15 +170,12 @@ static void fill_info(const struct gfwd *d, struct geofw_metrics_info *in,
 	in->block_net6 = n.block_net6;
 	in->allow4 = n.allow4;
 	in->allow6 = n.allow6;
-	/* The runtime policy replaces the file's once fwctl changed it. */
-	if (sc->override) {
-		in->country_mode = sc->mode;
-		for (i = 0; i < GEOFW_MAX_COUNTRIES; i++)
-			in->countries_listed += sc->listed[i];
-	} else {
-		in->country_mode = d->conf.country_mode;
-		in->countries_listed = (size_t)d->conf.n_countries;
-	}
+	/* The runtime policy replaces the file's once fwctl changed it; the
+	 * fleet's joins it. */
+	gfwd_countries_in_force(d, &sc);
+	in->country_mode = sc.mode;
+	for (i = 0; i < GEOFW_MAX_COUNTRIES; i++)
+		in->countries_listed += sc.listed[i];
 	in->geoip_loaded = d->db.loaded;
 	in->geoip_build_epoch = d->db.build_epoch;
 	in->geoip_loaded_at = d->db.loaded_at;

@@ -19,6 +19,7 @@
 #include "countries.h"
 #include "feeds.h"
 #include "fleet.h"
+#include "fleetval.h"
 #include "geofwd.h"
 
 #include "asntable.h"
@@ -29,9 +30,31 @@
 #include "msg.h"
 #include "responder.h"
 
-int gfwd_apply_kernel_config(struct gfwd *d)
+void gfwd_countries_in_force(const struct gfwd *d, struct geofw_store_countries *out)
 {
 	const struct geofw_store_countries *sc = geofw_store_countries(d->store);
+	const struct geofw_store_countries *fleet = gfwd_fleet_countries(d);
+	struct geofw_store_countries local;
+	int i;
+
+	if (sc->override) {
+		local = *sc;
+	} else {
+		memset(&local, 0, sizeof(local));
+		local.mode = (__u8)d->conf.country_mode;
+		local.action = (__u8)d->conf.country_action;
+		for (i = 0; i < d->conf.n_countries; i++)
+			local.listed[d->conf.countries[i]] = true;
+	}
+	if (fleet)
+		geofw_fleet_countries_combine(&local, fleet, out);
+	else
+		*out = local;
+}
+
+int gfwd_apply_kernel_config(struct gfwd *d)
+{
+	struct geofw_store_countries sc;
 	struct geofw_config cfg;
 	int err;
 
@@ -39,10 +62,9 @@ int gfwd_apply_kernel_config(struct gfwd *d)
 	 * belong to the tables, rules_present to the rule writer. */
 	memset(&cfg, 0, sizeof(cfg));
 	geofw_conf_to_kernel(&d->conf, &cfg);
-	if (sc->override) {
-		cfg.country_mode = sc->mode;
-		cfg.country_block_action = sc->action;
-	}
+	gfwd_countries_in_force(d, &sc);
+	cfg.country_mode = sc.mode;
+	cfg.country_block_action = sc.action;
 	if ((err = geofw_config_set_policy(&d->fw.maps, &cfg)) ||
 	    (err = geofw_config_set_responder(&d->fw.maps, d->responder_ok)))
 		return log_err(err, "config map: cannot write: %s", strerror(-err));
@@ -52,31 +74,25 @@ int gfwd_apply_kernel_config(struct gfwd *d)
 	return 0;
 }
 
-/* Listed countries and their actions, from the store's runtime policy when
- * fwctl has changed it, else from the config file. */
+/* Listed countries and their actions: the policy in force (this host's,
+ * combined with the fleet's), then the countries sources block laid over it. */
 int gfwd_apply_countries(struct gfwd *d)
 {
-	const struct geofw_store_countries *sc = geofw_store_countries(d->store);
-	bool allow_mode = (sc->override ? sc->mode : (__u8)d->conf.country_mode) ==
-			  GEOFW_MODE_ALLOW_LISTED;
+	struct geofw_store_countries sc;
+	bool allow_mode;
 	struct geofw_meta meta;
 	__u32 id;
-	int err, i;
+	int err;
 
+	gfwd_countries_in_force(d, &sc);
+	allow_mode = sc.mode == GEOFW_MODE_ALLOW_LISTED;
 	geofw_store_country_blocks(d->store, (__u64)time(NULL), d->country_blocks);
 	for (id = 0; id < GEOFW_MAX_COUNTRIES; id++) {
 		struct geofw_country pol = {};
 		__u8 cb = d->country_blocks[id];
 
-		if (sc->override) {
-			pol.listed = sc->listed[id];
-			pol.action = sc->country_action[id] ? sc->country_action[id] : sc->action;
-		} else {
-			for (i = 0; i < d->conf.n_countries; i++)
-				if (d->conf.countries[i] == id)
-					pol.listed = 1;
-			pol.action = (__u8)d->conf.country_action;
-		}
+		pol.listed = sc.listed[id];
+		pol.action = sc.country_action[id] ? sc.country_action[id] : sc.action;
 		/* A country a source blocks (CrowdSec) is blocked whatever the
 		 * policy: listed with the stricter action in block mode; in
 		 * allow mode taken off the list (the mode's action applies). */
@@ -92,7 +108,7 @@ int gfwd_apply_countries(struct gfwd *d)
 	/* The meta record says which policy the pins hold (DESIGN: no silent
 	 * allow/deny flip on adoption). */
 	if (!geofw_meta_read(&d->fw.maps, &meta)) {
-		meta.country_mode = sc->override ? sc->mode : (__u8)d->conf.country_mode;
+		meta.country_mode = sc.mode;
 		geofw_meta_write(&d->fw.maps, &meta);
 	}
 	return 0;
@@ -336,18 +352,18 @@ static int load_geo_image(const struct geofw_conf *conf, struct geofw_geo_image 
 
 bool gfwd_country_policy_wanted(const struct gfwd *d)
 {
-	const struct geofw_store_countries *sc = d->store ? geofw_store_countries(d->store) : NULL;
+	struct geofw_store_countries sc;
 	int i;
 
-	if (sc && sc->override) {
-		if (sc->mode == GEOFW_MODE_ALLOW_LISTED)
+	if (!d->store)
+		return d->conf.country_mode == GEOFW_MODE_ALLOW_LISTED || d->conf.n_countries > 0;
+	gfwd_countries_in_force(d, &sc);
+	if (sc.mode == GEOFW_MODE_ALLOW_LISTED)
+		return true;
+	for (i = 0; i < GEOFW_MAX_COUNTRIES; i++)
+		if (sc.listed[i])
 			return true;
-		for (i = 0; i < GEOFW_MAX_COUNTRIES; i++)
-			if (sc->listed[i])
-				return true;
-		return false;
-	}
-	return d->conf.country_mode == GEOFW_MODE_ALLOW_LISTED || d->conf.n_countries > 0;
+	return false;
 }
 
 bool gfwd_country_policy_enforced(const struct gfwd *d, char *why, size_t len)

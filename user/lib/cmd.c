@@ -192,6 +192,14 @@ static const struct geofw_cmd_option opt_fleet = {
 	"every host of the fleet (the NATS bucket); the\n"
 	"default when FleetServers is set and FleetScope\nis fleet",
 };
+static const struct geofw_cmd_option opt_local_import = {
+	O_LOCAL, "local", 0, NULL, false,
+	"this host only (the default for imports)",
+};
+static const struct geofw_cmd_option opt_fleet_import = {
+	O_FLEET, "fleet", 0, NULL, false,
+	"every prefix becomes a fleet block rule (the\nbucket holds no lists: not with --replace)",
+};
 
 /* Every command has these. */
 static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_help };
@@ -267,7 +275,7 @@ static const struct geofw_cmd_desc commands[] = {
 		.examples = "fwctl allow 192.0.2.0/24 --comment \"office VPN\"",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR, .min_args = 1, .max_args = -1,
-		.opts = { &opt_comment, &opt_force_allow },
+		.opts = { &opt_comment, &opt_force_allow, &opt_local, &opt_fleet },
 	},
 	{
 		.id = GEOFW_CMD_DEL_ALLOW,
@@ -280,7 +288,7 @@ static const struct geofw_cmd_desc commands[] = {
 		.examples = "fwctl del-allow 192.0.2.0/24",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR_DEL, .min_args = 1, .max_args = -1,
-		.opts = { &opt_source_del },
+		.opts = { &opt_source_del, &opt_local, &opt_fleet },
 	},
 	{
 		.id = GEOFW_CMD_BLOCK_ASN,
@@ -371,7 +379,7 @@ static const struct geofw_cmd_desc commands[] = {
 		.examples = "fwctl block-country RU CN\nfwctl block-country KP --action http403",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_COUNTRY, .min_args = 1, .max_args = -1,
-		.opts = { &opt_action_country },
+		.opts = { &opt_action_country, &opt_local, &opt_fleet },
 	},
 	{
 		.id = GEOFW_CMD_UNBLOCK_COUNTRY,
@@ -385,6 +393,7 @@ static const struct geofw_cmd_desc commands[] = {
 		.examples = "fwctl unblock-country CN",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_COUNTRY, .min_args = 1, .max_args = -1,
+		.opts = { &opt_local, &opt_fleet },
 	},
 	{
 		.id = GEOFW_CMD_COUNTRY_MODE,
@@ -404,7 +413,7 @@ static const struct geofw_cmd_desc commands[] = {
 		.examples = "fwctl country-mode allow --action http403",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_MODE, .min_args = 1, .max_args = 1,
-		.opts = { &opt_action_mode },
+		.opts = { &opt_action_mode, &opt_local, &opt_fleet },
 	},
 	{
 		.id = GEOFW_CMD_IMPORT,
@@ -432,7 +441,7 @@ static const struct geofw_cmd_desc commands[] = {
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_FILE, .min_args = 1, .max_args = 1,
 		.opts = { &opt_ttl_import, &opt_action_block, &opt_comment, &opt_force_import,
-			  &opt_replace },
+			  &opt_replace, &opt_local_import, &opt_fleet_import },
 	},
 	{
 		.id = GEOFW_CMD_RELOAD,

@@ -178,7 +178,7 @@ struct geofw_cmd {
 	 * numbers, in the order given, each once */
 	__u32 *asns;
 	size_t n_asns;
-	int scope;		/* add-block, del-block: enum geofw_cmd_scope */
+	int scope;		/* rule changes, import: enum geofw_cmd_scope */
 	char *asn_db;		/* lookup --asn-db; NULL: ASNDatabase of geofw.conf */
 };
 

@@ -5,55 +5,101 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "countries.h"
 #include "fleetval.h"
 #include "maps.h"
 
-int geofw_fleet_key_format(int kind, const struct geofw_cidr *c, char *buf, size_t len)
+static int prefix_key(const char *ns, const struct geofw_cidr *c, char *buf, size_t len)
 {
 	char p[GEOFW_CIDR_STRLEN], *s;
 
-	if (kind != GEOFW_RULE_BLOCK)
-		return -EINVAL;
 	if (geofw_cidr_format(c, p, sizeof(p)))
 		return -EINVAL;
 	for (s = p; *s; s++)
 		if (*s == ':')
 			*s = '_';
-	return snprintf(buf, len, "block.%s", p) < (int)len ? 0 : -ENAMETOOLONG;
+	return snprintf(buf, len, "%s.%s", ns, p) < (int)len ? 0 : -ENAMETOOLONG;
 }
 
-int geofw_fleet_key_parse(const char *key, int *kind, struct geofw_cidr *c)
+int geofw_fleet_key(const struct geofw_rule *r, char *buf, size_t len)
+{
+	const char *cc;
+
+	switch (r->kind) {
+	case GEOFW_RULE_BLOCK:
+		return prefix_key("block", &r->prefix, buf, len);
+	case GEOFW_RULE_ALLOW:
+		return prefix_key("allow", &r->prefix, buf, len);
+	case GEOFW_RULE_COUNTRY:
+		cc = r->country ? geofw_country_code(r->country) : NULL;
+		if (!cc)
+			return -EINVAL;
+		return snprintf(buf, len, "country.%s", cc) < (int)len ? 0 : -ENAMETOOLONG;
+	}
+	return -EINVAL;
+}
+
+static int prefix_parse(const char *key, const char *rest, int kind, struct geofw_rule *r)
 {
 	char p[GEOFW_CIDR_STRLEN], fmt[GEOFW_FLEET_KEY_MAX];
-	struct geofw_cidr tmp;
 	char *s;
 
-	if (strncmp(key, "block.", 6) || strlen(key + 6) >= sizeof(p))
+	if (strlen(rest) >= sizeof(p))
 		return -EINVAL;
-	snprintf(p, sizeof(p), "%s", key + 6);
+	snprintf(p, sizeof(p), "%s", rest);
 	for (s = p; *s; s++)
 		if (*s == '_')
 			*s = ':';
-	if (geofw_cidr_parse(p, 0, &tmp, NULL, 0))
+	r->kind = kind;
+	if (geofw_cidr_parse(p, 0, &r->prefix, NULL, 0))
 		return -EINVAL;
 	/* Only the canonical spelling: one prefix, one key, on every host. */
-	if (geofw_fleet_key_format(GEOFW_RULE_BLOCK, &tmp, fmt, sizeof(fmt)) || strcmp(fmt, key))
+	if (geofw_fleet_key(r, fmt, sizeof(fmt)) || strcmp(fmt, key))
 		return -EINVAL;
-	*kind = GEOFW_RULE_BLOCK;
-	*c = tmp;
-	return 0;
+	return kind == GEOFW_RULE_BLOCK ? GEOFW_FLEET_BLOCK : GEOFW_FLEET_ALLOW;
+}
+
+int geofw_fleet_key_parse(const char *key, struct geofw_rule *r)
+{
+	int id;
+
+	memset(r, 0, sizeof(*r));
+	if (!strncmp(key, "block.", 6))
+		return prefix_parse(key, key + 6, GEOFW_RULE_BLOCK, r);
+	if (!strncmp(key, "allow.", 6))
+		return prefix_parse(key, key + 6, GEOFW_RULE_ALLOW, r);
+	if (!strcmp(key, "country.mode"))
+		return GEOFW_FLEET_COUNTRY_MODE;
+	if (!strcmp(key, "country.action"))
+		return GEOFW_FLEET_COUNTRY_ACTION;
+	if (!strncmp(key, "country.", 8) && strlen(key + 8) == 2 &&
+	    (id = geofw_country_id(key + 8)) > 0 && !strcmp(geofw_country_code((unsigned)id), key + 8)) {
+		r->kind = GEOFW_RULE_COUNTRY;
+		r->country = (__u8)id;
+		return GEOFW_FLEET_COUNTRY;
+	}
+	if (!strncmp(key, "asn.", 4))
+		return -EOPNOTSUPP;
+	return -EINVAL;
+}
+
+char *geofw_fleet_value_make(const char *word, __u64 expires, __u64 created,
+			     const char *comment, const char *host)
+{
+	char *v = NULL;
+
+	if (asprintf(&v, "%d %s %llu %llu %s\n%s", GEOFW_FLEET_VALUE_VERSION, word,
+		     (unsigned long long)expires, (unsigned long long)created,
+		     host && *host ? host : "-", comment ? comment : "") < 0)
+		return NULL;
+	return v;
 }
 
 char *geofw_fleet_value_format(const struct geofw_rule *r, const char *host)
 {
-	char *v = NULL;
-
-	if (asprintf(&v, "%d %s %llu %llu %s\n%s", GEOFW_FLEET_VALUE_VERSION,
-		     geofw_action_name(r->action), (unsigned long long)r->expires,
-		     (unsigned long long)r->created, host && *host ? host : "-",
-		     r->comment ? r->comment : "") < 0)
-		return NULL;
-	return v;
+	return geofw_fleet_value_make(r->kind == GEOFW_RULE_ALLOW ? "allow"
+				      : geofw_action_name(r->action),
+				      r->expires, r->created, r->comment, host);
 }
 
 /* Decimal without sign or leading zeros, as the formatter writes it. */
@@ -75,17 +121,17 @@ static int parse_u64(const char *s, size_t n, unsigned long long *out)
 	return 0;
 }
 
-int geofw_fleet_value_parse(char *buf, struct geofw_rule *r, const char **origin)
+int geofw_fleet_value_parse(char *buf, struct geofw_fleet_value *v)
 {
 	char *nl = strchr(buf, '\n'), *w[5], *s;
 	unsigned long long ver, exp, created;
 	size_t len[5];
-	int i, a;
+	int i;
 
 	if (!nl)
 		return -EINVAL;
 	*nl = '\0';
-	/* Exactly five words, one space between. */
+	/* Five words, one space between; a later version may append more. */
 	for (i = 0, s = buf; i < 5; i++) {
 		w[i] = s;
 		len[i] = strcspn(s, " ");
@@ -98,22 +144,95 @@ int geofw_fleet_value_parse(char *buf, struct geofw_rule *r, const char **origin
 			*s++ = '\0';
 		}
 	}
-	if (*s)
+	if (parse_u64(w[0], len[0], &ver) || !ver || ver > 65535)
 		return -EINVAL;
-	if (parse_u64(w[0], len[0], &ver) || ver != GEOFW_FLEET_VALUE_VERSION ||
-	    parse_u64(w[2], len[2], &exp) || parse_u64(w[3], len[3], &created))
+	if (*s && (ver == GEOFW_FLEET_VALUE_VERSION || *s != ' ' || !s[1]))
 		return -EINVAL;
-	a = geofw_action_parse(w[1]);
-	if (a < 0 || a == GEOFW_ACT_PASS)
+	*s = '\0';
+	if (parse_u64(w[2], len[2], &exp) || parse_u64(w[3], len[3], &created))
 		return -EINVAL;
-	if (geofw_store_check_text(w[4], len[4], 255, "origin", NULL, 0) ||
+	if (geofw_store_check_text(w[4], len[4], GEOFW_FLEET_ORIGIN_MAX, "origin", NULL, 0) ||
 	    geofw_store_check_text(nl + 1, strlen(nl + 1), GEOFW_STORE_COMMENT_MAX, "comment",
 				   NULL, 0))
 		return -EINVAL;
-	r->action = (__u8)a;
-	r->expires = exp;
-	r->created = created;
-	r->comment = nl + 1;
-	*origin = w[4];
+	v->version = (unsigned)ver;
+	v->word = w[1];
+	v->expires = exp;
+	v->created = created;
+	v->origin = w[4];
+	v->comment = nl + 1;
 	return 0;
+}
+
+int geofw_fleet_rule_parse(char *buf, struct geofw_rule *r, const char **origin)
+{
+	struct geofw_fleet_value v;
+	int a;
+
+	if (geofw_fleet_value_parse(buf, &v))
+		return -EINVAL;
+	if (r->kind == GEOFW_RULE_ALLOW) {
+		if (strcmp(v.word, "allow"))
+			return -EINVAL;
+		a = GEOFW_ACT_PASS;
+	} else {
+		a = geofw_action_parse(v.word);
+		if (a <= GEOFW_ACT_PASS || a >= GEOFW_ACT_MAX)
+			return -EINVAL;
+	}
+	r->action = (__u8)a;
+	r->expires = v.expires;
+	r->created = v.created;
+	r->comment = v.comment;
+	*origin = v.origin;
+	return 0;
+}
+
+/* drop > reject > http403 > log: the lower the stricter (0: none). */
+static __u8 stricter(__u8 a, __u8 b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
+
+static bool blocks(const struct geofw_store_countries *p, unsigned int id, __u8 *action)
+{
+	bool listed = p->listed[id];
+
+	*action = listed && p->country_action[id] ? p->country_action[id] : p->action;
+	return p->mode == GEOFW_MODE_ALLOW_LISTED ? !listed : listed;
+}
+
+void geofw_fleet_countries_combine(const struct geofw_store_countries *local,
+				   const struct geofw_store_countries *fleet,
+				   struct geofw_store_countries *out)
+{
+	bool allow = local->mode == GEOFW_MODE_ALLOW_LISTED ||
+		     fleet->mode == GEOFW_MODE_ALLOW_LISTED;
+	unsigned int id;
+
+	memset(out, 0, sizeof(*out));
+	out->override = true;
+	out->mode = allow ? GEOFW_MODE_ALLOW_LISTED : GEOFW_MODE_BLOCK_LISTED;
+	/* The default action is the one for countries nobody listed: in allow
+	 * mode, the strictest of the allow-mode policies'. */
+	if (allow)
+		out->action = stricter(local->mode == GEOFW_MODE_ALLOW_LISTED ? local->action : 0,
+				       fleet->mode == GEOFW_MODE_ALLOW_LISTED ? fleet->action : 0);
+	else
+		out->action = local->action ? local->action : fleet->action;
+	for (id = 1; id < GEOFW_MAX_COUNTRIES; id++) {
+		__u8 la, fa, a = 0;
+		bool lb = blocks(local, id, &la), fb = blocks(fleet, id, &fa);
+
+		if (lb)
+			a = stricter(a, la);
+		if (fb)
+			a = stricter(a, fa);
+		out->listed[id] = allow ? !(lb || fb) : (lb || fb);
+		out->country_action[id] = lb || fb ? a : 0;
+	}
 }

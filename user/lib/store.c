@@ -140,6 +140,7 @@ struct geofw_store {
 	int wal_frames;		/* in the WAL since the last checkpoint */
 	struct slist *lists;
 	size_t n_lists;
+	sqlite3_stmt *fleet_put, *outbox_del;	/* fleet.c's busiest, kept prepared */
 };
 
 #define CHECKPOINT_FRAMES	1000	/* pages, as SQLite's autocheckpoint */
@@ -855,6 +856,8 @@ void geofw_store_close(struct geofw_store *st)
 	lists_free(st);
 	for (i = 0; i < S_MAX; i++)
 		sqlite3_finalize(st->stmt[i]);
+	sqlite3_finalize(st->fleet_put);
+	sqlite3_finalize(st->outbox_del);
 	if (st->db) {
 		if (!st->read_only)
 			sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
@@ -1658,20 +1661,26 @@ int geofw_store_replace_source(struct geofw_store *st, const char *source,
 	if ((ret = need_txn(st, err, errlen)))
 		return ret;
 	for (i = 0; i < n; i++)
-		if (rules[i].kind != GEOFW_RULE_BLOCK || strcmp(rules[i].source, source))
+		if ((rules[i].kind != GEOFW_RULE_BLOCK && rules[i].kind != GEOFW_RULE_ALLOW) ||
+		    strcmp(rules[i].source, source))
 			return geofw_errf(err, errlen, -EINVAL, "replace: a rule of another source");
-	if ((rc = source_rows(st, source, GEOFW_RULE_BLOCK, &old, &n_old)))
+	if ((rc = source_rows(st, source, 0, &old, &n_old)))
 		return sql_fail(st, rc, "cannot read the source's rules", err, errlen);
-	/* Rows no longer listed go (a merge of two sorted lists). */
+	/* Rows no longer listed go (a merge of two lists sorted by kind, then
+	 * prefix); the country policy is no source's rules and stays. */
 	for (i = 0; i < n_old; i++) {
 		int c = 1;
 
-		while (j < n && (c = cidr_key_cmp(&rules[j].prefix, &old[i].p)) < 0)
+		if (old[i].kind != GEOFW_RULE_BLOCK && old[i].kind != GEOFW_RULE_ALLOW)
+			continue;
+		while (j < n && (c = rules[j].kind != old[i].kind
+				 ? (rules[j].kind < old[i].kind ? -1 : 1)
+				 : cidr_key_cmp(&rules[j].prefix, &old[i].p)) < 0)
 			j++;
 		if (j < n && !c)
 			continue;
-		if ((ret = delete_key(st, GEOFW_RULE_BLOCK, &old[i].p, source)) < 0 ||
-		    (ret = push_resolved(st, diff, GEOFW_RULE_BLOCK, &old[i].p))) {
+		if ((ret = delete_key(st, old[i].kind, &old[i].p, source)) < 0 ||
+		    (ret = push_resolved(st, diff, old[i].kind, &old[i].p))) {
 			free(old);
 			return sql_fail(st, ret < 0 ? -ret : ret, "cannot delete", err, errlen);
 		}
@@ -2493,16 +2502,29 @@ int geofw_store_setting_keys(struct geofw_store *st, const char *prefix,
 }
 
 /* Made on first use, so that a database without a fleet stays as it was
- * (and one written by this version still opens in the last one). */
+ * (and one written by this version still opens in the last one).  The
+ * outbox of the first fleet version had no base column. */
 static int outbox_table(struct geofw_store *st, char *err, size_t errlen)
 {
-	return exec(st, "CREATE TABLE IF NOT EXISTS fleet_outbox("
-		    " id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL,"
-		    " value TEXT, created INTEGER NOT NULL)", err, errlen);
+	sqlite3_stmt *s;
+	int ret;
+
+	ret = exec(st, "CREATE TABLE IF NOT EXISTS fleet_outbox("
+		   " id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL,"
+		   " value TEXT, created INTEGER NOT NULL, base INTEGER NOT NULL DEFAULT 0)",
+		   err, errlen);
+	if (ret)
+		return ret;
+	if (sqlite3_prepare_v2(st->db, "SELECT base FROM fleet_outbox", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_finalize(s);
+		return 0;
+	}
+	return exec(st, "ALTER TABLE fleet_outbox ADD COLUMN base INTEGER NOT NULL DEFAULT 0",
+		    err, errlen);
 }
 
 int geofw_store_outbox_add(struct geofw_store *st, const char *key, const char *value,
-			   char *err, size_t errlen)
+			   long long base, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int rc, ret;
@@ -2511,14 +2533,15 @@ int geofw_store_outbox_add(struct geofw_store *st, const char *key, const char *
 		return geofw_errf(err, errlen, -EROFS, "%s: read-only", st->path);
 	if ((ret = outbox_table(st, err, errlen)))
 		return ret;
-	rc = sqlite3_prepare_v2(st->db, "INSERT INTO fleet_outbox(key,value,created) "
-				"VALUES(?1,?2,?3)", -1, &s, NULL);
+	rc = sqlite3_prepare_v2(st->db, "INSERT INTO fleet_outbox(key,value,created,base) "
+				"VALUES(?1,?2,?3,?4)", -1, &s, NULL);
 	if (rc)
 		return sql_fail(st, rc, "queueing a fleet change", err, errlen);
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
 	if (value)
 		sqlite3_bind_text(s, 2, value, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int64(s, 4, base);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "queueing a fleet change", err, errlen);
@@ -2526,35 +2549,138 @@ int geofw_store_outbox_add(struct geofw_store *st, const char *key, const char *
 
 int geofw_store_outbox_del(struct geofw_store *st, long long id, char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
 	int rc;
 
-	rc = sqlite3_prepare_v2(st->db, "DELETE FROM fleet_outbox WHERE id=?1", -1, &s, NULL);
-	if (rc == SQLITE_ERROR)
-		return 0;	/* no table: nothing queued */
-	if (rc)
-		return sql_fail(st, rc, "dequeueing a fleet change", err, errlen);
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	if (!st->outbox_del) {
+		rc = sqlite3_prepare_v2(st->db, "DELETE FROM fleet_outbox WHERE id=?1", -1,
+					&st->outbox_del, NULL);
+		if (rc == SQLITE_ERROR)
+			return 0;	/* no table: nothing queued */
+		if (rc)
+			return sql_fail(st, rc, "dequeueing a fleet change", err, errlen);
+	}
+	sqlite3_reset(st->outbox_del);
+	sqlite3_bind_int64(st->outbox_del, 1, id);
+	rc = sqlite3_step(st->outbox_del);
+	sqlite3_reset(st->outbox_del);
 	return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "dequeueing a fleet change", err, errlen);
 }
 
-int geofw_store_outbox_for_each(struct geofw_store *st,
+int geofw_store_outbox_for_each(struct geofw_store *st, long long after,
 				int (*fn)(long long id, const char *key, const char *value,
-					  void *ctx), void *ctx)
+					  long long base, void *ctx), void *ctx)
+{
+	static const char sql[] = "SELECT id,key,value,base FROM fleet_outbox WHERE id>?1 "
+				  "ORDER BY id";
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	/* No table yet, or the first version's (no base column: 0, unknown). */
+	if (rc == SQLITE_ERROR && !st->read_only && !outbox_table(st, NULL, 0))
+		rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc == SQLITE_ERROR)
+		return 0;
+	if (rc)
+		return sql_errno(rc);
+	sqlite3_bind_int64(s, 1, after);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		ret = fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+			 (const char *)sqlite3_column_text(s, 2), sqlite3_column_int64(s, 3), ctx);
+	if (!ret && rc != SQLITE_DONE)
+		ret = sql_errno(rc);
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/* ---- fleet: the bucket as applied ------------------------------------------------ */
+
+static int fleet_table(struct geofw_store *st, char *err, size_t errlen)
+{
+	return exec(st, "CREATE TABLE IF NOT EXISTS fleet_keys(key TEXT PRIMARY KEY,"
+		    " rev INTEGER NOT NULL, value TEXT) WITHOUT ROWID", err, errlen);
+}
+
+int geofw_store_fleet_put(struct geofw_store *st, const char *key, long long rev,
+			  const char *value, char *err, size_t errlen)
+{
+	int rc, ret;
+
+	if (st->read_only)
+		return geofw_errf(err, errlen, -EROFS, "%s: read-only", st->path);
+	if (!st->fleet_put) {
+		if ((ret = fleet_table(st, err, errlen)))
+			return ret;
+		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO fleet_keys(key,rev,value) "
+					"VALUES(?1,?2,?3)", -1, &st->fleet_put, NULL);
+		if (rc)
+			return sql_fail(st, rc, "recording a fleet key", err, errlen);
+	}
+	sqlite3_reset(st->fleet_put);
+	sqlite3_clear_bindings(st->fleet_put);
+	sqlite3_bind_text(st->fleet_put, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->fleet_put, 2, rev);
+	if (value)
+		sqlite3_bind_text(st->fleet_put, 3, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st->fleet_put);
+	sqlite3_reset(st->fleet_put);
+	return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "recording a fleet key", err, errlen);
+}
+
+int geofw_store_fleet_get(struct geofw_store *st, const char *key, long long *rev,
+			  char **value)
+{
+	sqlite3_stmt *s;
+	int rc, ret = -ENOENT;
+
+	*value = NULL;
+	rc = sqlite3_prepare_v2(st->db, "SELECT rev,value FROM fleet_keys WHERE key=?1", -1, &s,
+				NULL);
+	if (rc == SQLITE_ERROR)
+		return -ENOENT;	/* no table yet */
+	if (rc)
+		return sql_errno(rc);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(s, 1);
+
+		*rev = sqlite3_column_int64(s, 0);
+		ret = 0;
+		if (v && !(*value = strdup(v)))
+			ret = -ENOMEM;
+	} else if (rc != SQLITE_DONE) {
+		ret = sql_errno(rc);
+	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int geofw_store_fleet_clear(struct geofw_store *st, char *err, size_t errlen)
+{
+	int ret;
+
+	if ((ret = fleet_table(st, err, errlen)))
+		return ret;
+	return exec(st, "DELETE FROM fleet_keys", err, errlen);
+}
+
+int geofw_store_fleet_for_each(struct geofw_store *st, const char *prefix,
+			       int (*fn)(const char *key, long long rev, const char *value,
+					 void *ctx), void *ctx)
 {
 	sqlite3_stmt *s;
 	int rc, ret = 0;
 
-	rc = sqlite3_prepare_v2(st->db, "SELECT id,key,value FROM fleet_outbox ORDER BY id",
-				-1, &s, NULL);
+	rc = sqlite3_prepare_v2(st->db, "SELECT key,rev,value FROM fleet_keys "
+				"WHERE substr(key,1,length(?1))=?1 ORDER BY key", -1, &s, NULL);
 	if (rc == SQLITE_ERROR)
 		return 0;	/* no table yet */
 	if (rc)
 		return sql_errno(rc);
+	sqlite3_bind_text(s, 1, prefix, -1, SQLITE_STATIC);
 	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		ret = fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+		ret = fn((const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
 			 (const char *)sqlite3_column_text(s, 2), ctx);
 	if (!ret && rc != SQLITE_DONE)
 		ret = sql_errno(rc);

@@ -171,9 +171,10 @@ int geofw_store_del(struct geofw_store *st, int kind, const struct geofw_cidr *p
 		    size_t n, const char *source, struct geofw_kdiff *diff,
 		    char *err, size_t errlen);
 /*
- * Make source's block rows exactly rules[] (sorted by geofw_cidr_cmp(), no
- * duplicates, all of this source): missing ones are added, others updated,
- * rows not in the list removed.  *removed gets the number removed.
+ * Make source's block and allow rows exactly rules[] (sorted by kind, then
+ * geofw_cidr_cmp(), no duplicates, all of this source): missing ones are
+ * added, others updated, rows not in the list removed.  *removed gets the
+ * number removed.
  */
 int geofw_store_replace_source(struct geofw_store *st, const char *source,
 			       const struct geofw_rule *rules, size_t n, size_t *removed,
@@ -309,15 +310,35 @@ int geofw_store_setting_keys(struct geofw_store *st, const char *prefix,
 /*
  * The outbox: fleet-scope changes made on this host, kept (durably, with the
  * transaction they are part of) until the bucket has them.  value NULL: a
- * delete of key.  for_each walks them oldest first; a non-zero return of fn
- * stops the walk and is returned.
+ * delete of key; base: the key's revision this host knew when the change
+ * was made (0: none), so that a change the bucket may already have (a crash
+ * after its acknowledgement) is published only if the key is unchanged.
+ * for_each walks the rows with an id above after, oldest first; a non-zero
+ * return of fn stops the walk and is returned.
  */
 int geofw_store_outbox_add(struct geofw_store *st, const char *key, const char *value,
-			   char *err, size_t errlen);
+			   long long base, char *err, size_t errlen);
 int geofw_store_outbox_del(struct geofw_store *st, long long id, char *err, size_t errlen);
-int geofw_store_outbox_for_each(struct geofw_store *st,
+int geofw_store_outbox_for_each(struct geofw_store *st, long long after,
 				int (*fn)(long long id, const char *key, const char *value,
-					  void *ctx), void *ctx);
+					  long long base, void *ctx), void *ctx);
+
+/*
+ * The bucket as this host last applied it: every key with its revision and
+ * value (NULL: deleted), kept in the transaction of the rows it produced.
+ * It holds what has no rows (the fleet's country policy, keys of kinds a
+ * later geofw applies) and the revision each change is based on.
+ * get: 0 (*value malloc'ed or NULL), -ENOENT or -errno; clear empties it;
+ * for_each walks the keys starting with prefix, in key order.
+ */
+int geofw_store_fleet_put(struct geofw_store *st, const char *key, long long rev,
+			  const char *value, char *err, size_t errlen);
+int geofw_store_fleet_get(struct geofw_store *st, const char *key, long long *rev,
+			  char **value);
+int geofw_store_fleet_clear(struct geofw_store *st, char *err, size_t errlen);
+int geofw_store_fleet_for_each(struct geofw_store *st, const char *prefix,
+			       int (*fn)(const char *key, long long rev, const char *value,
+					 void *ctx), void *ctx);
 
 /* ---- migration from the text state file (store_v1.c) ------------------------- */
 
