@@ -10,6 +10,8 @@
 #include "config.h"
 #include "geoip.h"
 #include "loader.h"
+#include "refcode.h"
+#include "responder.h"
 #include "store.h"
 
 #define GFWD_MAX_IFACES		32
@@ -92,6 +94,12 @@ struct gfwd {
 	struct gfwd_asn_info asn;
 	int asn_wd;			/* ASNDatabase's directory, -1: none */
 	bool db_pending_geo, db_pending_asn;	/* replaced files, loaded when db_timerfd fires */
+
+	/* 403 pages (policy.c): geofwd is gfw_responder[0]'s only writer and
+	 * keeps its copy here; reference-code keys from StateDirectory. */
+	struct geofw_responder resp;
+	struct geofw_refkeys refkeys;
+	time_t resp_clock_at;		/* last clock offset / key rotation check */
 };
 
 /* attach.c */
@@ -107,7 +115,16 @@ const char *gfwd_link_type_name(int link_type);
 /* policy.c */
 int gfwd_apply_kernel_config(struct gfwd *d);
 int gfwd_apply_countries(struct gfwd *d);
-int gfwd_apply_responder(struct gfwd *d);
+/* The 403 pages of the config in force (pages: built by gfwd_pages_build()
+ * already, or NULL to build them now), ports, key and clock offset.  -errno,
+ * logged. */
+int gfwd_apply_responder(struct gfwd *d, const struct geofw_pages *pages);
+/* Read and check every page of conf; a malloc'd set or NULL with err. */
+struct geofw_pages *gfwd_pages_build(const struct gfwd *d, const struct geofw_conf *conf,
+				     char *err, size_t errlen);
+/* Once a minute: CLOCK_REALTIME - CLOCK_BOOTTIME for {{time}} and codes,
+ * and the reference-code key rotation. */
+void gfwd_responder_clock(struct gfwd *d, bool force);
 int gfwd_apply_nat64(struct gfwd *d);
 int gfwd_sync_rules(struct gfwd *d);
 int gfwd_load_geoip(struct gfwd *d, const char *why);

@@ -40,6 +40,17 @@
 #define GEOFW_CONF_FLEET_URL_LEN	256	/* 255 bytes + NUL each */
 #define GEOFW_CONF_FLEET_BUCKET_LEN	64	/* 63 characters + NUL */
 #define GEOFW_CONF_FLEET_USER_LEN	128	/* 127 bytes + NUL */
+#define GEOFW_CONF_MAX_PAGES	(GEOFW_RESP_MAX_PAGES - 1)	/* Http403Page lines */
+#define GEOFW_CONF_PAGE_PATH	512	/* 511 bytes + NUL */
+#define GEOFW_CONF_REF_RETENTION_MAX	(45ull * 86400)	/* the code's minute wraps in 45.5 d */
+
+/* One Http403Page line: which clients get the page at path. */
+struct geofw_conf_page {
+	int cls;			/* enum geofw_resp_class, -1: any reason */
+	int country;			/* country id, -1: any country */
+	unsigned int line;		/* of the config file, for messages */
+	char path[GEOFW_CONF_PAGE_PATH];
+};
 
 enum geofw_xdp_mode {
 	GEOFW_XDP_AUTO		= 0,	/* native, falling back to generic */
@@ -84,6 +95,12 @@ struct geofw_conf {
 	struct geofw_nat64_prefix nat64[GEOFW_MAX_NAT64];
 	int n_nat64;
 	char http403_body[PATH_MAX];
+	unsigned int http403_body_line;		/* 0: the default path */
+	/* Http403Page, in file order, each selector once */
+	struct geofw_conf_page http403_pages[GEOFW_CONF_MAX_PAGES];
+	int n_http403_pages;
+	bool http403_ref_header;		/* Http403RefHeader: X-Geofw-Ref */
+	__u64 http403_ref_retention;		/* Http403RefRetention, seconds */
 
 	char state_dir[PATH_MAX];
 	char socket_path[GEOFW_CONF_SUN_PATH];
