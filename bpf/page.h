@@ -22,9 +22,17 @@
 
 #define VAL_W		64	/* per value in the scratch: indexes masked with 63 */
 
+struct addr_fmt {
+	__u32 g[8];		/* IPv6 groups, or the 4 octets */
+	__u32 best_at, best;	/* IPv6: the zero run written as "::" */
+	__u32 pos, run;
+	__u8  out[64];
+};
+
 struct resp_scratch {
 	__u8 data[GEOFW_HTTP403_MAX];
 	__u8 val[8][VAL_W];		/* by enum geofw_resp_field_kind */
+	struct addr_fmt fmt;
 };
 
 /* Per-CPU buffer the page is rendered in (not pinned: nothing to keep). */
@@ -43,99 +51,125 @@ struct page_input {
 	__u32 subject;		/* rule id, or the AS number for asn */
 };
 
-static __always_inline void val_pad(__u8 *v, __u32 from)
-{
-	__u32 i;
-
-#pragma unroll
-	for (i = 0; i < GEOFW_RESP_FIELD_MAX; i++)
-		if (i >= from)
-			v[i] = ' ';
-}
-
-/* Decimal of 0..255 at v[pos], returns the new position (masked). */
-static __always_inline __u32 put_dec8(__u8 *v, __u32 pos, __u32 x)
-{
-	if (x >= 100)
-		v[pos++ & 63] = (__u8)('0' + x / 100);
-	if (x >= 10)
-		v[pos++ & 63] = (__u8)('0' + x / 10 % 10);
-	v[pos++ & 63] = (__u8)('0' + x % 10);
-	return pos & 63;
-}
-
-static __always_inline __u32 put_ipv4(__u8 *v, __u32 pos, const __u8 *a)
-{
-	pos = put_dec8(v, pos, a[0]);
-	v[pos++ & 63] = '.';
-	pos = put_dec8(v, pos, a[1]);
-	v[pos++ & 63] = '.';
-	pos = put_dec8(v, pos, a[2]);
-	v[pos++ & 63] = '.';
-	return put_dec8(v, pos, a[3]);
-}
-
+/*
+ * Address text.  The formatting state lives in the scratch map value, and a
+ * compiler barrier ends each loop step: the verifier reads it back as an
+ * unknown number, so the paths of one step (digit counts, "::") meet again
+ * at the next instead of multiplying — kept in registers, 8 groups of
+ * choices were more than its million instructions.
+ */
 static __always_inline char hex_digit(__u32 x)
 {
 	x &= 15;
 	return (char)(x < 10 ? '0' + x : 'a' + x - 10);
 }
 
-/*
- * RFC 5952 text of an IPv6 address: lower-case hex without leading zeros,
- * the first longest run of two or more zero groups as "::", and
- * ::ffff:a.b.c.d for a v4-mapped one.
- */
-static __always_inline void fmt_ipv6(__u8 *v, const __u8 *a)
+static __always_inline void out_put(struct addr_fmt *f, char c)
 {
-	__u32 g[8], i, run = 0, best = 0, best_at = 8, pos = 0, start = 0, x, d;
+	__u32 pos = f->pos;
+
+	f->out[pos & 63] = (__u8)c;
+	f->pos = (pos + 1) & 63;
+}
+
+static __always_inline void fmt_v4(struct addr_fmt *f)
+{
+	__u32 i, x;
+
+#pragma clang loop unroll(disable)
+	for (i = 0; i < 4; i++) {
+		x = f->g[i & 7] & 0xff;
+		if (i)
+			out_put(f, '.');
+		if (x >= 100)
+			out_put(f, (char)('0' + x / 100));
+		if (x >= 10)
+			out_put(f, (char)('0' + x / 10 % 10));
+		out_put(f, (char)('0' + x % 10));
+		asm volatile("" ::: "memory");
+	}
+}
+
+static __always_inline void fmt_v6(struct addr_fmt *f)
+{
+	__u32 i, x;
+
+	f->best = 0;
+	f->best_at = 8;
+	f->run = 0;
+#pragma clang loop unroll(disable)
+	for (i = 0; i < 8; i++) {
+		if (f->g[i & 7]) {
+			f->run = 0;
+		} else {
+			f->run = f->run + 1;
+			if (f->run > f->best && f->run >= 2) {
+				f->best = f->run;
+				f->best_at = i + 1 - f->run;
+			}
+		}
+		asm volatile("" ::: "memory");
+	}
+#pragma clang loop unroll(disable)
+	for (i = 0; i < 8; i++) {
+		__u32 at = f->best_at, len = f->best;
+
+		x = f->g[i & 7] & 0xffff;
+		if (i >= at && i < at + len) {
+			if (i == at) {
+				out_put(f, ':');
+				out_put(f, ':');
+			}
+		} else {
+			if (x >= 0x1000)
+				out_put(f, hex_digit(x >> 12));
+			if (x >= 0x100)
+				out_put(f, hex_digit(x >> 8));
+			if (x >= 0x10)
+				out_put(f, hex_digit(x >> 4));
+			out_put(f, hex_digit(x));
+			if (i < 7 && i + 1 != at)
+				out_put(f, ':');
+		}
+		asm volatile("" ::: "memory");
+	}
+}
+
+/*
+ * RFC 5952 text of the client's address: IPv4 dotted; IPv6 in lower-case
+ * hex without leading zeros, the first longest run of two or more zero
+ * groups as "::", and ::ffff:a.b.c.d for a v4-mapped one.  Space-padded.
+ */
+static __noinline void fmt_addr(struct addr_fmt *f, __u8 *v, const struct geofw_seg *seg)
+{
+	const __u8 *a = seg->saddr;
+	__u32 i;
+
+	f->pos = 0;
+	if (!seg->ipv6) {
+		for (i = 0; i < 4; i++)
+			f->g[i] = a[i];
+		fmt_v4(f);
+	} else if (!(a[0] | a[1] | a[2] | a[3] | a[4] | a[5] | a[6] | a[7] | a[8] | a[9]) &&
+		   a[10] == 0xff && a[11] == 0xff) {
+		__builtin_memcpy(f->out, "::ffff:", 7);
+		f->pos = 7;
+		for (i = 0; i < 4; i++)
+			f->g[i] = a[12 + i];
+		fmt_v4(f);
+	} else {
+		for (i = 0; i < 8; i++)
+			f->g[i] = (__u32)a[2 * i] << 8 | a[2 * i + 1];
+		fmt_v6(f);
+	}
+	asm volatile("" ::: "memory");
+	{
+		__u32 n = f->pos;
 
 #pragma unroll
-	for (i = 0; i < 8; i++)
-		g[i] = (__u32)a[2 * i] << 8 | a[2 * i + 1];
-	if (!(g[0] | g[1] | g[2] | g[3] | g[4]) && g[5] == 0xffff) {
-		__builtin_memcpy(v, "::ffff:", 7);
-		val_pad(v, put_ipv4(v, 7, a + 12));
-		return;
+		for (i = 0; i < GEOFW_RESP_FIELD_MAX; i++)
+			v[i] = i < n ? f->out[i] : ' ';
 	}
-#pragma unroll
-	for (i = 0; i < 8; i++) {
-		if (g[i]) {
-			run = 0;
-			continue;
-		}
-		if (!run)
-			start = i;
-		run++;
-		if (run > best) {
-			best = run;
-			best_at = start;
-		}
-	}
-	if (best < 2)
-		best_at = 8;
-#pragma unroll
-	for (i = 0; i < 8; i++) {
-		if (i >= best_at && i < best_at + best) {
-			if (i == best_at) {
-				v[pos++ & 63] = ':';
-				v[pos++ & 63] = ':';
-			}
-			continue;
-		}
-		x = g[i];
-		if (x >= 0x1000)
-			v[pos++ & 63] = (__u8)hex_digit(x >> 12);
-		if (x >= 0x100)
-			v[pos++ & 63] = (__u8)hex_digit(x >> 8);
-		if (x >= 0x10)
-			v[pos++ & 63] = (__u8)hex_digit(x >> 4);
-		v[pos++ & 63] = (__u8)hex_digit(x);
-		d = i < 7 && !(i + 1 == best_at);
-		if (d)
-			v[pos++ & 63] = ':';
-	}
-	val_pad(v, pos & 63);
 }
 
 /* "YYYY-MM-DD HH:MM UTC" of a UNIX time (civil_from_days, H. Hinnant). */
@@ -186,14 +220,8 @@ static __noinline void page_values(struct resp_scratch *s, const struct geofw_re
 	__u32 kinds = page->field_kinds, cid = in->country_id, cls = in->cls & 7;
 	__u64 unix_s = (__u64)((__s64)bpf_ktime_get_boot_ns() + st->utc_offset_ns) / 1000000000ull;
 
-	if (kinds & (1u << GEOFW_FIELD_ADDR)) {
-		__u8 *v = s->val[GEOFW_FIELD_ADDR];
-
-		if (seg->ipv6)
-			fmt_ipv6(v, seg->saddr);
-		else
-			val_pad(v, put_ipv4(v, 0, seg->saddr));
-	}
+	if (kinds & (1u << GEOFW_FIELD_ADDR))
+		fmt_addr(&s->fmt, s->val[GEOFW_FIELD_ADDR], seg);
 	if (kinds & (1u << GEOFW_FIELD_COUNTRY)) {
 		s->val[GEOFW_FIELD_COUNTRY][0] = (__u8)st->country_code[cid & 0xff][0];
 		s->val[GEOFW_FIELD_COUNTRY][1] = (__u8)st->country_code[cid & 0xff][1];

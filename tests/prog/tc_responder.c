@@ -398,21 +398,38 @@ static void unpin(struct bpf_object *obj)
 		bpf_map__set_pin_path(map, NULL);
 }
 
+/* Page set of one page for everybody; *val is the object's gfw_responder. */
+static struct geofw_responder resp_val;
+
+static int write_pages(struct geofw_tc_test *s, const struct geofw_pages *p)
+{
+	return geofw_pages_write(bpf_map__fd(s->maps.gfw_responder),
+				 bpf_map__fd(s->maps.gfw_resp_pages),
+				 bpf_map__fd(s->maps.gfw_resp_select), &resp_val, p);
+}
+
 static int set_response(struct geofw_tc_test *s, const __u16 *ports, size_t n_ports,
 			const char *body, size_t body_len)
 {
-	struct geofw_responder val;
+	struct geofw_pages *p = calloc(1, sizeof(*p));
 	char err[256];
 	int ret;
 
-	ret = geofw_responder_value(&val, ports, n_ports, body, body_len, err, sizeof(err));
+	if (!p)
+		return -ENOMEM;
+	ret = geofw_responder_value(&resp_val, ports, n_ports, err, sizeof(err));
+	if (!ret)
+		ret = geofw_pages_single(p, body, body_len, err, sizeof(err));
 	if (ret) {
 		test__fail(__FILE__, __LINE__, "%s", err);
+		free(p);
 		return ret;
 	}
-	memcpy(response, val.response, val.response_len);
-	response_len = val.response_len;
-	return geofw_responder_write(bpf_map__fd(s->maps.gfw_responder), &val);
+	memcpy(response, p->page[0].data, p->page[0].len);
+	response_len = p->page[0].len;
+	ret = write_pages(s, p);
+	free(p);
+	return ret;
 }
 
 static struct geofw_tc_test *load_test_obj(const __u64 key[2])
@@ -595,12 +612,15 @@ static __u32 ref_cookie(const __u64 key[2], const struct flow *f, __u32 mss_clas
 	put16(m + 34, f->dport);
 	m[36] = (__u8)f->family;
 	m[37] = (__u8)mss_class;
+	m[38] = resp_val.pages.slot;	/* the page slot in force, and its generation */
 	m[40] = (__u8)slot;
 	m[41] = (__u8)(slot >> 8);
 	m[42] = (__u8)(slot >> 16);
 	m[43] = (__u8)(slot >> 24);
+	memcpy(m + 44, &resp_val.pages.gen[resp_val.pages.slot & 1], 4);	/* little-endian host */
 	h = ref_siphash(k, m, sizeof(m));
-	return ((__u32)h & 0xffffc000u) | (slot & 1) << 13 | mss_class << 11;
+	return ((__u32)h & 0xffff8000u) | (__u32)resp_val.pages.slot << 14 | (slot & 1) << 13 |
+	       mss_class << 11;
 }
 
 /* SYN → SYN-ACK, checked; *cookie is its seq.  The run happened at a slot

@@ -123,7 +123,7 @@ void test_conf_keys(void)
 		for (j = 0; j < i; j++)
 			ASSERT_TRUE(strcmp(key, geofw_conf_key(j)) != 0, key);
 	}
-	ASSERT_EQ(i, 32, "number of keys");
+	ASSERT_EQ(i, 35, "number of keys");
 }
 
 void test_conf_to_kernel(void)
@@ -1051,7 +1051,8 @@ static uint32_t rnd(void)
 static const char *const pieces[] = {
 	"Interfaces", "XdpMode", "GeoIPDatabase", "GeoIPField", "CountryMode", "Countries",
 	"CountryAction", "UnknownCountry", "Malformed", "MalformedRunt", "HttpPorts",
-	"Http403Body", "StateDirectory", "Socket", "SocketGroup", "LogLevel",
+	"Http403Body", "Http403Page", "Http403RefHeader", "Http403RefRetention", "ip:DE",
+	"ratelimit", "30d", "45d", "StateDirectory", "Socket", "SocketGroup", "LogLevel",
 	"MetricsListen", "DropLog", "DropLogRate", " = ", "=", " ", "\t", "\n", "\r\n", "#",
 	" # ", "eth0", "native", "none", "/var/lib/x", "country", "iso_code", "allow",
 	"RU", "zz", "drop", "pass", "http403", "80", "0", "65536", "[", "]", ":", "::1",

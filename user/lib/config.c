@@ -489,7 +489,6 @@ static const struct choice off_on[] = {
 
 static int parse_http403_body(struct parser *p, char *val)
 {
-	p->c->http403_body_line = p->line;
 	return parse_path(p, val, p->c->http403_body, sizeof(p->c->http403_body));
 }
 
@@ -501,8 +500,10 @@ static int parse_http403_page(struct parser *p, char *val)
 	struct geofw_conf_page pg = { .cls = -1, .country = -1, .line = p->line };
 	int i, ret;
 
+	if (!sel)
+		return 0;	/* "Http403Page =": no page besides Http403Body */
 	path = next_word(&val);
-	if (!sel || !path || next_word(&val))
+	if (!path || next_word(&val))
 		return fail(p, "expected SELECTOR FILE: a reason (country, asn, ip, ratelimit, "
 			    "feed, crowdsec), a country code or REASON:CC, then an absolute path");
 	colon = strchr(sel, ':');
@@ -895,7 +896,8 @@ static const struct key keys[] = {
 	  .off = FIELD(runt_action) },
 	{ "HttpPorts", parse_http_ports, .expect = "TCP ports 1-65535" },
 	{ "Http403Body", parse_http403_body, .expect = "an absolute path" },
-	{ "Http403Page", parse_http403_page, .expect = "SELECTOR FILE", .repeat = true },
+	{ "Http403Page", parse_http403_page, .expect = "SELECTOR FILE", .may_be_empty = true,
+	  .repeat = true },
 	{ "Http403RefHeader", parse_http403_ref_header, .choices = off_on },
 	{ "Http403RefRetention", parse_http403_ref_retention,
 	  .expect = "a duration between 1h and 45d" },

@@ -95,7 +95,6 @@ struct geofw_conf {
 	struct geofw_nat64_prefix nat64[GEOFW_MAX_NAT64];
 	int n_nat64;
 	char http403_body[PATH_MAX];
-	unsigned int http403_body_line;		/* 0: the default path */
 	/* Http403Page, in file order, each selector once */
 	struct geofw_conf_page http403_pages[GEOFW_CONF_MAX_PAGES];
 	int n_http403_pages;

@@ -292,13 +292,41 @@ int geofw_page_compile(const char *body, size_t len, const char *name, bool ref_
 			body_len = b.len - start;
 		}
 	}
-	if (b.overflow)
+	if (b.overflow) {
+		size_t hdr = b.len - body_len, fits = GEOFW_HTTP403_MAX - hdr;
+		char d1[24], d2[24];
+
+		/* Content-Length of the body that fits may have fewer digits. */
+		fits += (size_t)snprintf(d1, sizeof(d1), "%zu", body_len) -
+			(size_t)snprintf(d2, sizeof(d2), "%zu", fits);
 		return fail(-EMSGSIZE, err, errlen,
 			    "%s: the response would be %zu bytes (%zu of headers + %zu of body, "
-			    "placeholders at their full width), the limit is %d bytes", name,
-			    b.len, b.len - body_len, body_len, GEOFW_HTTP403_MAX);
+			    "placeholders at their full width), the limit is %d bytes: keep the "
+			    "body within %zu bytes", name, b.len, hdr, body_len, GEOFW_HTTP403_MAX,
+			    fits);
+	}
 	out->len = (__u16)b.len;
 	return 0;
+}
+
+int geofw_http403_build(const void *body, size_t body_len, __u8 *out, size_t cap,
+			char *err, size_t errlen)
+{
+	struct geofw_resp_page *p = malloc(sizeof(*p));
+	int ret;
+
+	if (!p)
+		return fail(-ENOMEM, err, errlen, "out of memory");
+	ret = geofw_page_compile(body, body_len, "403 page", false, p, err, errlen);
+	if (!ret && p->len > cap)
+		ret = fail(-EMSGSIZE, err, errlen, "403 page: %u bytes do not fit in %zu", p->len,
+			   cap);
+	if (!ret) {
+		memcpy(out, p->data, p->len);
+		ret = p->len;
+	}
+	free(p);
+	return ret;
 }
 
 size_t geofw_http403_body_max(void)
@@ -525,10 +553,7 @@ int geofw_pages_from_conf(const struct geofw_conf *c, const char *conf_name,
 	memset(p, 0, sizeof(*p));
 	if (warn && warnlen)
 		warn[0] = '\0';
-	if (c->http403_body_line)
-		snprintf(what, sizeof(what), "%s:%u: Http403Body", conf_name, c->http403_body_line);
-	else
-		snprintf(what, sizeof(what), "Http403Body");
+	snprintf(what, sizeof(what), "%s: Http403Body", conf_name);
 	ret = load_page(c->http403_body, what, c->http403_ref_header, &p->page[0], warn, warnlen);
 	if (ret) {
 		/* As before pages could be chosen: a missing default page is

@@ -38,6 +38,11 @@
 int geofw_page_compile(const char *body, size_t len, const char *name, bool ref_header,
 		       struct geofw_resp_page *out, char *err, size_t errlen);
 
+/* The response of a page as bytes (placeholders as spaces): its length,
+ * or -errno as geofw_page_compile(), -EMSGSIZE beyond cap too. */
+int geofw_http403_build(const void *body, size_t body_len, __u8 *out, size_t cap,
+			char *err, size_t errlen);
+
 /* The longest body without placeholders, language or reference header. */
 size_t geofw_http403_body_max(void);
 
