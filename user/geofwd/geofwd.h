@@ -152,6 +152,11 @@ int gfwd_reload(struct gfwd *d, const char *why, char *err, size_t errlen);
 int gfwd_rules_apply(struct gfwd *d, const struct geofw_kdiff *diff, char *err, size_t errlen);
 void gfwd_rules_restore(struct gfwd *d, struct geofw_kdiff *diff);
 
+/* ref.c: fwctl ref CODE, as text or one JSON line (*out malloc'd); -errno
+ * with err when the code does not verify. */
+int gfwd_ref_explain(struct gfwd *d, const char *code, bool json, char **out,
+		     char *err, size_t errlen);
+
 /* control.c */
 /* The listening socket is readable: accept every client waiting and read
  * their requests (or wait for them in the loop). */

@@ -70,6 +70,7 @@ enum geofw_cmd_id {
 	GEOFW_CMD_FLEET_STATUS,
 	GEOFW_CMD_ASN_SHOW,
 	GEOFW_CMD_ASN_VERIFY,
+	GEOFW_CMD_REF,
 	GEOFW_CMD_MAX
 };
 
@@ -169,6 +170,7 @@ struct geofw_cmd {
 	__u32 *asns;
 	size_t n_asns;
 	int scope;		/* add-block, del-block: enum geofw_cmd_scope */
+	char *ref;		/* ref: the reference code as given */
 };
 
 /* Where a rule change goes (--local, --fleet). */

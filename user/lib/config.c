@@ -509,12 +509,11 @@ static int parse_http403_page(struct parser *p, char *val)
 	colon = strchr(sel, ':');
 	if (colon)
 		*colon = '\0';
-	if (colon || geofw_cc_parse(sel, cc, NULL, 0)) {
-		pg.cls = geofw_resp_class_parse(sel);
-		if (pg.cls < 0)
-			return fail(p, "\"%s\" is neither a reason (country, asn, ip, ratelimit, feed, "
-				    "crowdsec) nor a country code", geofw_echo(sel, eb));
-	}
+	/* Reasons are lower-case words, so "ip" is never India (IN is). */
+	pg.cls = geofw_resp_class_parse(sel);
+	if (pg.cls < 0 && (colon || geofw_cc_parse(sel, cc, NULL, 0)))
+		return fail(p, "\"%s\" is neither a reason (country, asn, ip, ratelimit, feed, "
+			    "crowdsec) nor a country code", geofw_echo(sel, eb));
 	if (colon || pg.cls < 0) {
 		const char *code = colon ? colon + 1 : sel;
 
