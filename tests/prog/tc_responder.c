@@ -1844,3 +1844,61 @@ void test_tc_pages_reload(void)
 	memset(cb_meta, 0, sizeof(cb_meta));
 	obj_get();
 }
+
+/*
+ * What filling the placeholders costs the responder, per answered request
+ * (BPF_PROG_RUN, the mean of 2,000 single runs, each with a fresh flow
+ * budget): printed, not asserted — the target is a `make bench` ratio
+ * (bench/http403.sh).
+ */
+void test_tc_pages_cost(void)
+{
+	static const char *const srcs[] = { V4C, V6C };
+	struct seg t, req;
+	__u8 in[2048], out[4096];
+	__u64 ns[2][2] = {};
+	__u32 cookie;
+	char err[256];
+	size_t i, len;
+	int k, n;
+
+	if (!obj_get() || !pages_set(skel))
+		return;
+	cb_meta[0] = GEOFW_R_COUNTRY_BLOCK | (unsigned int)geofw_country_id("RU") << 8;
+	for (k = 0; k < 2; k++) {
+		if (k == 1) {	/* the same kind of page without placeholders */
+			ASSERT_OK(geofw_page_compile(test_body, sizeof(test_body) - 1, "static", false,
+						     &test_pages->page[0], err, sizeof(err)), err);
+			ASSERT_OK(write_pages(skel, test_pages), "static pages");
+		}
+		for (i = 0; i < ARRAY_SIZE(srcs); i++) {
+			memset(&t, 0, sizeof(t));
+			t.src = srcs[i];
+			t.mss = 1460;
+			if (!handshake(skel, key1, &t, &cookie))
+				goto out;
+			req = next_seg(&t, ISN + 1, cookie + 1, F_ACK | F_PSH, REQUEST);
+			len = seg_build(&req, in, sizeof(in));
+			for (n = 0; n < 2000; n++) {
+				struct __sk_buff ctx = { .cb = { GEOFW_ACT_HTTP403, cb_meta[0] } };
+				LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
+					    .data_size_in = (__u32)len, .data_out = out,
+					    .data_size_out = sizeof(out), .ctx_in = &ctx,
+					    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+				clear_flow_budget(skel);
+				if (!ASSERT_OK(bpf_prog_test_run_opts(
+						bpf_program__fd(skel->progs.geofw_tc_test), &opts), "run") ||
+				    !ASSERT_EQ(opts.retval, TC_ACT_REDIRECT, "answered"))
+					goto out;
+				ns[k][i] += opts.duration;
+			}
+		}
+	}
+	printf("# responder, ns per answered request: placeholders v4 %llu v6 %llu, "
+	       "static page v4 %llu v6 %llu\n", ns[0][0] / 2000, ns[0][1] / 2000,
+	       ns[1][0] / 2000, ns[1][1] / 2000);
+out:
+	memset(cb_meta, 0, sizeof(cb_meta));
+	obj_get();
+}
