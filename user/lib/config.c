@@ -532,17 +532,23 @@ static int parse_http403_page(struct parser *p, char *val)
 	return 0;
 }
 
-static int parse_http403_ref_header(struct parser *p, char *val)
+/* off or on, into *dst. */
+static int parse_off_on(struct parser *p, char *val, bool *dst)
 {
 	const struct choice *ch;
 
 	for (ch = off_on; ch->name; ch++) {
 		if (!strcmp(val, ch->name)) {
-			p->c->http403_ref_header = ch->value;
+			*dst = ch->value;
 			return 0;
 		}
 	}
 	return fail_not(p, val);
+}
+
+static int parse_http403_ref_header(struct parser *p, char *val)
+{
+	return parse_off_on(p, val, &p->c->http403_ref_header);
 }
 
 static int parse_http403_ref_retention(struct parser *p, char *val)
@@ -677,15 +683,7 @@ static int parse_metrics(struct parser *p, char *val)
 
 static int parse_drop_log(struct parser *p, char *val)
 {
-	const struct choice *ch;
-
-	for (ch = off_on; ch->name; ch++) {
-		if (!strcmp(val, ch->name)) {
-			p->c->drop_log = ch->value;
-			return 0;
-		}
-	}
-	return fail_not(p, val);
+	return parse_off_on(p, val, &p->c->drop_log);
 }
 
 static int parse_drop_log_rate(struct parser *p, char *val)

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,22 +15,8 @@
 #pragma GCC diagnostic ignored "-Wunknown-pragmas"
 #include "../../bpf/refcode.h"
 #pragma GCC diagnostic pop
+#include "msg.h"
 #include "responder.h"
-
-static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 int geofw_refkeys_load(const char *dir, struct geofw_refkeys *ks, char *err, size_t errlen)
 {
@@ -44,7 +29,7 @@ int geofw_refkeys_load(const char *dir, struct geofw_refkeys *ks, char *err, siz
 	snprintf(path, sizeof(path), "%s/%s", dir, GEOFW_REFKEYS_FILE);
 	f = fopen(path, "re");
 	if (!f)
-		return errno == ENOENT ? 0 : fail(-errno, err, errlen, "%s: %s", path,
+		return errno == ENOENT ? 0 : geofw_errf(err, errlen, -errno, "%s: %s", path,
 						  strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
@@ -52,7 +37,7 @@ int geofw_refkeys_load(const char *dir, struct geofw_refkeys *ks, char *err, siz
 		    ks->n == GEOFW_REFKEYS_MAX ||
 		    (ks->n && start <= ks->key[ks->n - 1].start)) {
 			fclose(f);
-			return fail(-EINVAL, err, errlen, "%s:%u: not \"START KEY\" in order (at most "
+			return geofw_errf(err, errlen, -EINVAL, "%s:%u: not \"START KEY\" in order (at most "
 				    "%d keys)", path, lineno, GEOFW_REFKEYS_MAX);
 		}
 		ks->key[ks->n].start = start;
@@ -74,11 +59,11 @@ static int refkeys_save(const char *dir, const struct geofw_refkeys *ks, char *e
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail(-errno, err, errlen, "%s: %s", tmp, strerror(errno));
+		return geofw_errf(err, errlen, -errno, "%s: %s", tmp, strerror(errno));
 	f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
-		return fail(-errno, err, errlen, "%s: %s", tmp, strerror(errno));
+		return geofw_errf(err, errlen, -errno, "%s: %s", tmp, strerror(errno));
 	}
 	for (i = 0; i < ks->n; i++)
 		fprintf(f, "%llu %016llx%016llx\n", (unsigned long long)ks->key[i].start,
@@ -91,7 +76,7 @@ static int refkeys_save(const char *dir, const struct geofw_refkeys *ks, char *e
 		ret = -errno;
 	if (ret) {
 		unlink(tmp);
-		return fail(ret, err, errlen, "%s: %s", path, strerror(-ret));
+		return geofw_errf(err, errlen, ret, "%s: %s", path, strerror(-ret));
 	}
 	return 0;
 }
@@ -115,7 +100,7 @@ int geofw_refkeys_rotate(const char *dir, struct geofw_refkeys *ks, __u64 now, _
 		if (ks->n && now <= ks->key[ks->n - 1].start)
 			k.start = ks->key[ks->n - 1].start + 1;
 		if ((ret = geofw_cookie_key_random(k.k)))
-			return fail(ret, err, errlen, "cannot draw a reference-code key: %s",
+			return geofw_errf(err, errlen, ret, "cannot draw a reference-code key: %s",
 				    strerror(-ret));
 		if (ks->n == GEOFW_REFKEYS_MAX) {
 			memmove(&ks->key[0], &ks->key[1], (size_t)(ks->n - 1) * sizeof(ks->key[0]));
@@ -178,13 +163,13 @@ int geofw_ref_decode(const char *text, const struct geofw_refkeys *ks, __u64 now
 			continue;
 		v = digit_value(*s);
 		if (v < 0 || n == GEOFW_REF_LEN)
-			return fail(-EINVAL, err, errlen, "not a reference code: %d characters of "
+			return geofw_errf(err, errlen, -EINVAL, "not a reference code: %d characters of "
 				    "0-9 and A-Z without I, L, O, U expected", GEOFW_REF_LEN);
 		code = code << 5 | (__u64)v;
 		n++;
 	}
 	if (n != GEOFW_REF_LEN)
-		return fail(-EINVAL, err, errlen, "not a reference code: %d characters of "
+		return geofw_errf(err, errlen, -EINVAL, "not a reference code: %d characters of "
 			    "0-9 and A-Z without I, L, O, U expected", GEOFW_REF_LEN);
 	mac = code & REF_MAC_MASK;
 	fields = code & ~REF_MAC_MASK;
@@ -197,14 +182,14 @@ int geofw_ref_decode(const char *text, const struct geofw_refkeys *ks, __u64 now
 	m = now_min + 5 - ((now_min + 5 - code_min) & 0xffff);
 	out->minute = m;
 	if (m * 60 + 60 + retention < now)
-		return fail(-ESTALE, err, errlen, "the code is older than Http403RefRetention "
+		return geofw_errf(err, errlen, -ESTALE, "the code is older than Http403RefRetention "
 			    "(%llu days): it can no longer be checked",
 			    (unsigned long long)(retention / 86400));
 	for (i = ks->n - 1; i >= 0; i--)
 		if (ks->key[i].start <= m * 60 + 59)
 			break;
 	if (i < 0)
-		return fail(-ESTALE, err, errlen, "no key of the code's time is kept (the code is "
+		return geofw_errf(err, errlen, -ESTALE, "no key of the code's time is kept (the code is "
 			    "older than the keys, or not from this host)");
 	out->key = &ks->key[i];
 	if (out->cls == GEOFW_RC_ASN) {
@@ -220,6 +205,6 @@ int geofw_ref_decode(const char *text, const struct geofw_refkeys *ks, __u64 now
 		out->subject = sub16;
 		return 0;
 	}
-	return fail(-EBADMSG, err, errlen, "the code does not verify: it was altered, mistyped, "
+	return geofw_errf(err, errlen, -EBADMSG, "the code does not verify: it was altered, mistyped, "
 		    "or not made by this host");
 }
