@@ -168,6 +168,10 @@ int gfwd_apply_responder(struct gfwd *d, const struct geofw_pages *pages)
 			return log_err(-EINVAL, "403 page: %s", err);
 		pages = own;
 	}
+	/* Adopted pins: carry on from their page slot and generations, so
+	 * flows in progress keep their pages across a restart's first write. */
+	if (!d->resp.pages.ready)
+		geofw_responder_read(d->fw.maps.responder, &d->resp);
 	ret = geofw_responder_value(&d->resp, d->conf.http_ports, (size_t)d->conf.n_http_ports,
 				    err, sizeof(err));
 	if (ret) {
