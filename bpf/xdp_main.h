@@ -80,7 +80,8 @@ static __always_inline int mark_for_responder(struct xdp_md *ctx, const struct g
 	meta->action = v->action;
 	meta->reason = v->reason;
 	meta->country_id = country;
-	meta->flags = GEOFW_META_COUNTRY;
+	meta->flags = v->country_looked_up || v->action == GEOFW_ACT_HTTP403 ?
+		      GEOFW_META_COUNTRY : 0;
 	meta->rule_id = v->rule_id;
 	meta->asn = v->asn;
 	return 0;
