@@ -117,6 +117,27 @@ read -r G_RPS G_REQ G_ERR G_403 <<< "$W"
 r1=$(resp_http403)
 KERNEL_403=$((r1 - r0))
 say "geofw responder: $G_RPS req/s ($G_REQ requests, $G_403 403s, $G_ERR socket errors; the responder counted $KERNEL_403 pages)"
+# Placeholders against the static page, interleaved (static, filled,
+# static, filled): the page is switched by a reload, as an operator would.
+cp packaging/403-placeholders.html "$BENCH_DIR/403-fields.html"
+page_rps() {	# page_rps FILE: req/s with FILE as Http403Body
+	sed -i "s|^Http403Body = .*|Http403Body = $1|" "$BENCH_DIR/geofw.conf"
+	fwctl reload >/dev/null || die "reload with $1 failed"
+	local w
+	w=$(run_wrk blk http://203.0.113.1/) || exit 1
+	echo "${w%% *}"
+}
+S1=$(page_rps "$BENCH_DIR/403.html") || exit 1
+P1=$(page_rps "$BENCH_DIR/403-fields.html") || exit 1
+in_ns blk curl -s --max-time 3 http://203.0.113.1/ | grep -q 'reference <code>[0-9A-Z]\{12\}<' ||
+	die "the placeholder page has no reference code"
+S2=$(page_rps "$BENCH_DIR/403.html") || exit 1
+P2=$(page_rps "$BENCH_DIR/403-fields.html") || exit 1
+S_RPS=$(awk -v a="$S1" -v b="$S2" 'BEGIN { print (a + b) / 2 }')
+P_RPS=$(awk -v a="$P1" -v b="$P2" 'BEGIN { print (a + b) / 2 }')
+RATIO=$(awk -v s="$S_RPS" -v p="$P_RPS" 'BEGIN { printf "%.3f", (s > 0 ? p / s : 0) }')
+say "static page: $S1 / $S2 req/s; placeholders (5 fields): $P1 / $P2 req/s; ratio $RATIO"
+
 W=$(run_wrk alw http://198.51.100.1/ -H "Connection: close") || exit 1
 read -r N_RPS N_REQ N_ERR N_403 <<< "$W"
 say "nginx, a connection per request: $N_RPS req/s ($N_REQ requests, $N_403 403s, $N_ERR socket errors)"
@@ -126,6 +147,9 @@ say "nginx, keep-alive: $K_RPS req/s ($K_REQ requests, $K_403 403s, $K_ERR socke
 
 printf '\n%-44s %10s\n' "403 responder (wrk -t$THREADS -c$CONNS, ${DURATION}s)" "req/s"
 printf '%-44s %10.0f\n' "geofw TC responder, blocked client" "$G_RPS"
+printf '%-44s %10.0f\n' "  static page (A B A B with the next row)" "$S_RPS"
+printf '%-44s %10.0f\n' "  placeholders filled ({{addr}} … {{ref}})" "$P_RPS"
+printf '%-44s %10s\n' "  placeholders / static (target >= 0.90)" "$RATIO"
 printf '%-44s %10.0f\n' "nginx return 403, Connection: close" "$N_RPS"
 printf '%-44s %10.0f\n' "nginx return 403, keep-alive (reference)" "$K_RPS"
 
@@ -134,8 +158,10 @@ printf '%-44s %10.0f\n' "nginx return 403, keep-alive (reference)" "$K_RPS"
 	--argjson g_403 "$G_403" --argjson g_k "$KERNEL_403" \
 	--argjson n "$N_RPS" --argjson n_req "$N_REQ" --argjson n_err "$N_ERR" --argjson n_403 "$N_403" \
 	--argjson k "$K_RPS" --argjson k_req "$K_REQ" --argjson k_err "$K_ERR" --argjson k_403 "$K_403" \
+	--argjson s "$S_RPS" --argjson p "$P_RPS" --argjson ratio "$RATIO" \
 	'{seconds: $d, connections: $c, threads: $t,
 	  geofw_responder: {rps: $g, requests: $g_req, responses_403: $g_403, socket_errors: $g_err,
 			    kernel_http403_sent: $g_k},
 	  nginx_close: {rps: $n, requests: $n_req, responses_403: $n_403, socket_errors: $n_err},
-	  nginx_keepalive: {rps: $k, requests: $k_req, responses_403: $k_403, socket_errors: $k_err}}' > "$JSON"
+	  nginx_keepalive: {rps: $k, requests: $k_req, responses_403: $k_403, socket_errors: $k_err},
+	  pages: {static_rps: $s, placeholders_rps: $p, ratio: $ratio}}' > "$JSON"

@@ -189,6 +189,7 @@ fi
 if have http403; then
 	echo "403 responses per second (wrk -c$(j http403 .connections), $(j http403 .seconds) s each)"
 	row "geofw TC responder, blocked client" "$(j http403 '.geofw_responder.rps | round') req/s" "" "bench/http403.sh$Q"
+	row "  page with placeholders / static page" "$(j http403 '.pages.ratio')" ">= 0.90" "bench/http403.sh$Q"
 	row "nginx return 403, connection per request" "$(j http403 '.nginx_close.rps | round') req/s" "" "bench/http403.sh$Q"
 	row "nginx return 403, keep-alive" "$(j http403 '.nginx_keepalive.rps | round') req/s" "" "bench/http403.sh$Q"
 fi

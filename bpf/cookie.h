@@ -6,11 +6,12 @@
  * the SYN travels in the sequence number it chose, and comes back in every
  * acknowledgement.  Our ISN (the cookie) is laid out as:
  *
- *   31                          14   13   12 11   10              0
- *  +------------------------------+----+------+------------------+
- *  |  MAC: 18 bits of SipHash-2-4 | T  | MSS  |  0: room for the |
- *  |  over flow, T and MSS        |    | class|  stream offset   |
- *  +------------------------------+----+------+------------------+
+ *   31                     15   14   13   12 11   10              0
+ *  +-------------------------+----+----+------+------------------+
+ *  | MAC: 17 bits of         | P  | T  | MSS  |  0: room for the |
+ *  | SipHash-2-4 over flow,  |    |    | class|  stream offset   |
+ *  | P, its generation, T, MSS    |    |      |                  |
+ *  +-------------------------+----+----+------+------------------+
  *
  * - The low 11 bits are zero so that every sequence number we later use,
  *   cookie + 1 + offset with offset <= response length + 1 (the FIN), stays
@@ -26,8 +27,14 @@
  *   small segments, short enough that a cookie seen once cannot be replayed
  *   later.  The parity picks which of the two slots to check, and the MAC
  *   covers the full slot number.
+ * - P: the 403 page slot in force at the SYN (gfw_responder pages.slot).
+ *   Every segment of the response is cut from that slot's pages, and the MAC
+ *   covers the slot's generation: a reload that rewrites the slot meanwhile
+ *   makes the cookie fail (the segment is dropped) instead of mixing two
+ *   pages in one response.
  * - MAC: SipHash-2-4 under the 128-bit key geofwd draws at load time, over
- *   client and server address and port, address family, MSS class and slot.
+ *   client and server address and port, address family, MSS class, page
+ *   slot and its generation, and time slot.
  *   The client's ISN is deliberately left out: a segment sent after the
  *   request carries seq = ISN + 1 + request length, and we cannot know the
  *   request length without state.
@@ -35,9 +42,9 @@
  * Forgery odds, as cookie_check() decides: the low 11 bits are accepted
  * for any offset up to the response length + 1, and T and the MSS class may
  * take any value (the MAC is recomputed for whatever they say), so only the
- * 18 MAC bits are a secret.  A forger picks a valid offset and any T and MSS
- * class, and guesses the MAC: each forged ACK is accepted with probability
- * 2^-18, 1 in 262,144 (a uniformly random ack number does better only by
+ * 17 MAC bits are a secret.  A forger picks a valid offset and any P, T and
+ * MSS class, and guesses the MAC: each forged ACK is accepted with
+ * probability 2^-17, 1 in 131,072 (a uniformly random ack number does better only by
  * the share of valid offsets, (length + 2) / 2^11).  An accepted ACK buys one
  * response segment sent to the address it spoofed, never a socket.
  *
@@ -57,7 +64,8 @@
 #define COOKIE_OFF_MASK		((1u << COOKIE_OFF_BITS) - 1)
 #define COOKIE_MSS_SHIFT	11
 #define COOKIE_SLOT_SHIFT	13
-#define COOKIE_MAC_MASK		0xffffc000u
+#define COOKIE_PAGE_SHIFT	14
+#define COOKIE_MAC_MASK		0xffff8000u
 #define COOKIE_SLOT_NS_SHIFT	36	/* 2^36 ns = 68.7 s per slot */
 
 #define COOKIE_MSS_0		48
@@ -73,8 +81,9 @@ _Static_assert(GEOFW_HTTP403_MAX + 2 <= COOKIE_OFF_MASK + 1,
 /*
  * What the MAC covers, as six little-endian words (48 bytes): client address,
  * server address (IPv4 in the first 4 bytes, the rest zero), client port and
- * server port in network order, family (4 or 6), MSS class, 2 zero bytes,
- * slot, 4 zero bytes.  Always in the client → server direction.
+ * server port in network order, family (4 or 6), MSS class, page slot, a
+ * zero byte, time slot, the page slot's generation.  Always in the client →
+ * server direction.
  */
 struct cookie_input {
 	union {
@@ -85,9 +94,10 @@ struct cookie_input {
 			__u16 dport_be;
 			__u8  family;
 			__u8  mss_class;
-			__u16 zero;
+			__u8  page_slot;
+			__u8  zero;
 			__u32 slot;
-			__u32 zero2;
+			__u32 page_gen;
 		};
 		__u64 words[6];
 	};
@@ -129,18 +139,21 @@ static __always_inline __u32 cookie_make(__u64 k0, __u64 k1, struct cookie_input
 {
 	__u32 mac = (__u32)siphash24(k0, k1, in->words, 6);
 
-	return (mac & COOKIE_MAC_MASK) | (in->slot & 1) << COOKIE_SLOT_SHIFT |
+	return (mac & COOKIE_MAC_MASK) | (__u32)(in->page_slot & 1) << COOKIE_PAGE_SHIFT |
+	       (in->slot & 1) << COOKIE_SLOT_SHIFT |
 	       (__u32)(in->mss_class & 3) << COOKIE_MSS_SHIFT;
 }
 
 /*
- * Check an acknowledgement number against the flow in `in` (its mss_class and
- * slot are filled in here).  On success returns 0 with *cookie and *offset
- * (ack - cookie - 1, at most max_offset); -1 when the ack does not verify.
+ * Check an acknowledgement number against the flow in `in` (its mss_class,
+ * page slot, generation and time slot are filled in here; gen[] are the
+ * page slots' generations now).  On success returns 0 with *cookie and
+ * *offset (ack - cookie - 1, at most max_offset); -1 when the ack does not
+ * verify.
  */
 static __always_inline int cookie_check(__u64 k0, __u64 k1, struct cookie_input *in,
 					__u32 ack, __u32 now_slot, __u32 max_offset,
-					__u32 *cookie, __u32 *offset)
+					const __u32 *gen, __u32 *cookie, __u32 *offset)
 {
 	__u32 pos = ack - 1;
 	__u32 base = pos & ~COOKIE_OFF_MASK;
@@ -149,6 +162,8 @@ static __always_inline int cookie_check(__u64 k0, __u64 k1, struct cookie_input 
 	if ((pos & COOKIE_OFF_MASK) > max_offset)
 		return -1;
 	in->mss_class = (__u8)((base >> COOKIE_MSS_SHIFT) & 3);
+	in->page_slot = (__u8)((base >> COOKIE_PAGE_SHIFT) & 1);
+	in->page_gen = gen[in->page_slot & 1];
 	/* The current slot if the parity matches, else the one before. */
 	in->slot = now_slot - ((now_slot ^ parity) & 1);
 	if (cookie_make(k0, k1, in) != base)

@@ -224,14 +224,13 @@ static __always_inline __u32 seg_mss(struct __sk_buff *skb, const struct geofw_s
 }
 
 /*
- * Rewrite skb into the reply r to seg, carrying r->data_len bytes of
- * resp->response from r->data_off, and send it back out.  Returns
- * TC_ACT_REDIRECT, or -1 when a helper failed (the skb may be half
- * rewritten: drop it).
+ * Rewrite skb into the reply r to seg, carrying r->data_len bytes of the
+ * response (GEOFW_HTTP403_MAX bytes of map value) from r->data_off, and send
+ * it back out.  Returns TC_ACT_REDIRECT, or -1 when a helper failed (the skb
+ * may be half rewritten: drop it).
  */
 static __always_inline int reply_send(struct __sk_buff *skb, const struct geofw_seg *seg,
-				      const struct geofw_reply *r,
-				      struct geofw_responder *resp)
+				      const struct geofw_reply *r, void *response)
 {
 	const __u64 wflags = BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH;
 	__u32 l3 = seg->l3_off, iplen, tcplen, l4, tot;
@@ -310,7 +309,7 @@ static __always_inline int reply_send(struct __sk_buff *skb, const struct geofw_
 		struct bpf_dynptr dp;
 		__u8 buf[REPLY_CHUNK + 4];
 
-		if (bpf_dynptr_from_mem(resp->response, sizeof(resp->response), 0, &dp))
+		if (!response || bpf_dynptr_from_mem(response, GEOFW_HTTP403_MAX, 0, &dp))
 			return -1;
 		/* Unrolled, 64-bit: each chunk's offset is a constant and its
 		 * size a bounded value the verifier can follow to the helpers. */

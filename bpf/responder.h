@@ -9,16 +9,23 @@
  * redirected, or dropped.
  *
  * http403 to a port of gfw_responder[0].http_ports: a tiny TCP server with
- * SYN cookies (cookie.h) serving the precomputed response:
+ * SYN cookies (cookie.h) serving the page chosen for the verdict's reason
+ * class and country, placeholders filled (page.h):
  *	SYN			→ SYN-ACK, seq = cookie, MSS option
  *	ACK, cookie verifies	→ response bytes from offset ack - cookie - 1, at
  *				  most the MSS class and the client's window,
+ *				  never ending inside a placeholder field,
  *				  FIN on the segment carrying the last byte (a
  *				  bare FIN when only our FIN is unacknowledged);
  *				  ack covers the client's payload (and FIN)
  *	  … except the bare handshake ACK (offset 0, no payload, no FIN): the
  *	  request follows and gets the answer, sending it twice is waste; and a
  *	  zero window, which waits for the client's window update
+ *	request (offset 0) that does not start like HTTP ("METHOD ") → RST
+ *	request "HEAD …"	→ the headers only, with FIN, when they fit in one
+ *				  segment (else the whole response, as for GET);
+ *				  its FIN acknowledged is offset head_len + 1,
+ *				  where no GET segment ever ends
  *	FIN after our FIN is acked → ACK
  *	RST, stray segments, the final ACK, data after our FIN → dropped (DROPPED)
  *	ACK that does not verify → dropped (BAD_COOKIE)
@@ -43,6 +50,7 @@
 #include "parse.h"
 #include "cookie.h"
 #include "reply.h"
+#include "page.h"
 
 /* SYN cookie key, drawn by geofwd at load time (skeleton rodata). */
 const volatile __u64 cookie_key[2] = { 0, 0 };
@@ -62,10 +70,9 @@ static __always_inline int resp_drop(__u32 event)
 }
 
 static __always_inline int resp_send(struct __sk_buff *skb, const struct geofw_seg *seg,
-				     const struct geofw_reply *r,
-				     struct geofw_responder *resp, __u32 event)
+				     const struct geofw_reply *r, void *response, __u32 event)
 {
-	int ret = reply_send(skb, seg, r, resp);
+	int ret = reply_send(skb, seg, r, response);
 
 	if (ret < 0)
 		return resp_drop(GEOFW_RESP_ERROR);
@@ -125,8 +132,7 @@ static __always_inline int is_http_port(const struct geofw_responder *resp, __u1
 }
 
 /* RFC 9293: take seq from the ACK we got, or acknowledge what it occupied. */
-static __always_inline int respond_rst(struct __sk_buff *skb, const struct geofw_seg *seg,
-				       struct geofw_responder *resp)
+static __always_inline int respond_rst(struct __sk_buff *skb, const struct geofw_seg *seg)
 {
 	struct geofw_reply r = {};
 
@@ -140,16 +146,67 @@ static __always_inline int respond_rst(struct __sk_buff *skb, const struct geofw
 			!!(seg->flags & TCP_FLAG_FIN);
 		r.flags = TCP_FLAG_RST | TCP_FLAG_ACK;
 	}
-	return resp_send(skb, seg, &r, resp, GEOFW_RESP_RST);
+	return resp_send(skb, seg, &r, NULL, GEOFW_RESP_RST);
+}
+
+/*
+ * The first bytes of a request: 1 when they start like an HTTP request line
+ * (3 to 7 upper-case letters and a space, or only letters so far), with
+ * *head set for HEAD; 0 for anything else (TLS, SSH, binary).
+ */
+static __always_inline int request_is_http(struct __sk_buff *skb, const struct geofw_seg *seg,
+					   int *head)
+{
+	__u8 b[8] = {};
+	__u32 n = seg->payload < 8 ? seg->payload : 8, i;
+
+	*head = 0;
+	if (n < 1 || bpf_skb_load_bytes(skb, seg->l4_off + seg->doff, b, n))
+		return 0;
+#pragma unroll
+	for (i = 0; i < 8; i++) {
+		if (i >= n)
+			return 1;	/* letters only so far */
+		if (b[i] == ' ') {
+			*head = i == 4 && b[0] == 'H' && b[1] == 'E' && b[2] == 'A' && b[3] == 'D';
+			return i >= 3;
+		}
+		if (b[i] < 'A' || b[i] > 'Z')
+			return 0;
+	}
+	return 0;
+}
+
+/* Shorten a segment [off, off + n) that would end inside a field. */
+static __always_inline __u32 seg_align(const struct geofw_resp_page *page, __u32 off, __u32 n)
+{
+	__u32 i, end = off + n;
+
+	for (i = 0; i < GEOFW_RESP_MAX_FIELDS; i++) {
+		__u32 fo, fe;
+
+		if (i >= page->n_fields)
+			break;
+		fo = page->field[i].off;
+		fe = fo + page->field[i].width;
+		if (fo > off && fo < end && end < fe)
+			end = fo;
+	}
+	return end - off;
 }
 
 static __always_inline int respond_http(struct __sk_buff *skb, const struct geofw_seg *seg,
-					struct geofw_responder *resp)
+					struct geofw_responder *resp,
+					const struct geofw_xdp_meta *meta)
 {
 	__u64 k0 = cookie_key[0], k1 = cookie_key[1];
+	struct geofw_resp_select *sel;
+	struct geofw_resp_page *page;
+	struct page_input pin = {};
 	struct cookie_input in = {};
 	struct geofw_reply r = {};
-	__u32 now, len, cookie, off, n, fin;
+	__u32 now, len, head_len, cookie, off, n, fin, key, cls;
+	int head = 0;
 
 	if (seg->flags & TCP_FLAG_RST)
 		return resp_drop(GEOFW_RESP_DROPPED);
@@ -166,34 +223,59 @@ static __always_inline int respond_http(struct __sk_buff *skb, const struct geof
 			return resp_drop(GEOFW_RESP_DROPPED);
 		in.mss_class = (__u8)cookie_mss_class(seg_mss(skb, seg));
 		in.slot = now;
+		in.page_slot = resp->pages.slot & 1;
+		in.page_gen = resp->pages.gen[in.page_slot & 1];
 		r.seq = cookie_make(k0, k1, &in);
 		r.ack = seg->seq + 1;
 		r.flags = TCP_FLAG_SYN | TCP_FLAG_ACK;
 		r.mss_opt = 1;
-		return resp_send(skb, seg, &r, resp, GEOFW_RESP_SYNACK);
+		return resp_send(skb, seg, &r, NULL, GEOFW_RESP_SYNACK);
 	}
 	if (!(seg->flags & TCP_FLAG_ACK))
 		return resp_drop(GEOFW_RESP_DROPPED);
 
-	len = resp->response_len;
+	if (cookie_check(k0, k1, &in, seg->ack, now, GEOFW_HTTP403_MAX + 1, resp->pages.gen,
+			 &cookie, &off))
+		return resp_drop(GEOFW_RESP_BAD_COOKIE);
+
+	/* The page of the verdict, from the slot of the SYN. */
+	cls = resp->pages.reason_class[meta->reason & (GEOFW_RESP_MAX_REASONS - 1)] & 7;
+	key = in.page_slot & 1;
+	sel = bpf_map_lookup_elem(&gfw_resp_select, &key);
+	if (!sel)
+		return resp_drop(GEOFW_RESP_ERROR);
+	key = (in.page_slot & 1) * GEOFW_RESP_MAX_PAGES +
+	      (sel->page[cls][meta->country_id] & (GEOFW_RESP_MAX_PAGES - 1));
+	page = bpf_map_lookup_elem(&gfw_resp_pages, &key);
+	if (!page || !page->len)
+		return respond_rst(skb, seg);	/* no page in that slot (yet) */
+	len = page->len;
 	if (len > GEOFW_HTTP403_MAX)
 		len = GEOFW_HTTP403_MAX;
-	if (cookie_check(k0, k1, &in, seg->ack, now, len + 1, &cookie, &off))
+	head_len = page->head_len;
+	if (off > len + 1)
 		return resp_drop(GEOFW_RESP_BAD_COOKIE);
 
 	fin = seg->flags & TCP_FLAG_FIN ? 1 : 0;
 	r.ack = seg->seq + seg->payload + fin;
 	r.flags = TCP_FLAG_ACK;
 
-	if (off > len) {
-		/* Everything, our FIN included, is acknowledged. */
+	if (off > len || (off == head_len + 1 && !seg->payload)) {
+		/* Everything, our FIN included, is acknowledged (of the whole
+		 * response, or of a HEAD answer). */
 		if (!fin)
 			return resp_drop(GEOFW_RESP_DROPPED);
-		r.seq = cookie + 1 + len + 1;
-		return resp_send(skb, seg, &r, resp, GEOFW_RESP_FINACK);
+		r.seq = cookie + 1 + off;
+		return resp_send(skb, seg, &r, NULL, GEOFW_RESP_FINACK);
 	}
 	if (off == 0 && !seg->payload && !fin)
 		return resp_drop(GEOFW_RESP_DROPPED);
+	if (off == 0 && seg->payload && !request_is_http(skb, seg, &head)) {
+		r.seq = cookie + 1;
+		r.ack = 0;
+		r.flags = TCP_FLAG_RST;
+		return resp_send(skb, seg, &r, NULL, GEOFW_RESP_RST);
+	}
 
 	n = len - off;
 	if (n > cookie_mss_value(in.mss_class))
@@ -202,6 +284,19 @@ static __always_inline int respond_http(struct __sk_buff *skb, const struct geof
 		n = seg->window;
 	if (!n && off < len)
 		return resp_drop(GEOFW_RESP_DROPPED);	/* zero window: wait for an update */
+	if (head && head_len <= n) {
+		n = head_len;
+		len = head_len;
+	} else if (n && off + n < len) {
+		/* A field whole in one segment, and no GET segment ending where
+		 * a HEAD answer's FIN is acknowledged. */
+		__u32 m = seg_align(page, off, n);
+
+		if (m)
+			n = m;
+		if (off + n == head_len + 1 && n > 1)
+			n--;
+	}
 	if (n && !flow_may_send(seg))
 		return resp_drop(GEOFW_RESP_LIMITED);
 	r.seq = cookie + 1 + off;
@@ -211,15 +306,22 @@ static __always_inline int respond_http(struct __sk_buff *skb, const struct geof
 		r.flags |= TCP_FLAG_PSH;
 	if (off + n == len)
 		r.flags |= TCP_FLAG_FIN;
-	return resp_send(skb, seg, &r, resp, GEOFW_RESP_HTTP403);
+	if (!n)
+		return resp_send(skb, seg, &r, NULL, GEOFW_RESP_HTTP403);
+	pin.cls = (__u8)cls;
+	pin.country_id = meta->country_id;
+	pin.subject = cls == GEOFW_RC_ASN ? meta->asn : meta->rule_id;
+	return resp_send(skb, seg, &r, page_render(page, &resp->pages, seg, &pin),
+			 GEOFW_RESP_HTTP403);
 }
 
-/* Answer pkt (already parsed from skb) for the XDP verdict action. */
-static __always_inline int geofw_respond(struct __sk_buff *skb, __u8 action,
+/* Answer pkt (already parsed from skb) for the XDP verdict in meta. */
+static __always_inline int geofw_respond(struct __sk_buff *skb, const struct geofw_xdp_meta *meta,
 					 const struct geofw_pkt *pkt)
 {
 	struct geofw_responder *resp;
 	struct geofw_seg seg = {};
+	__u8 action = meta->action;
 	__u32 zero = 0;
 
 	if (pkt->l4proto != GEOFW_IPPROTO_TCP || !pkt->has_l4)
@@ -230,14 +332,15 @@ static __always_inline int geofw_respond(struct __sk_buff *skb, __u8 action,
 	if (!resp || pkt->fragment || seg_read(skb, pkt, &seg))
 		return resp_drop(GEOFW_RESP_ERROR);
 
-	if (action == GEOFW_ACT_HTTP403 && resp->response_len && (cookie_key[0] | cookie_key[1]) &&
+	if (action == GEOFW_ACT_HTTP403 && resp->pages.ready && (cookie_key[0] | cookie_key[1]) &&
 	    is_http_port(resp, seg.dport_be))
-		return respond_http(skb, &seg, resp);
-	return respond_rst(skb, &seg, resp);
+		return respond_http(skb, &seg, resp, meta);
+	return respond_rst(skb, &seg);
 }
 
 /* Entry point for both programs: make the headers readable, parse, answer. */
-static __always_inline int geofw_responder_run(struct __sk_buff *skb, __u8 action)
+static __always_inline int geofw_responder_run(struct __sk_buff *skb,
+						const struct geofw_xdp_meta *meta)
 {
 	struct geofw_pkt pkt = {};
 	__u32 pull = skb->len < 256 ? skb->len : 256;
@@ -248,7 +351,7 @@ static __always_inline int geofw_responder_run(struct __sk_buff *skb, __u8 actio
 	if (geofw_parse((void *)(long)skb->data, (void *)(long)skb->data_end, &pkt) !=
 	    GEOFW_PARSE_IP)
 		return resp_drop(GEOFW_RESP_ERROR);
-	return geofw_respond(skb, action, &pkt);
+	return geofw_respond(skb, meta, &pkt);
 }
 
 #endif

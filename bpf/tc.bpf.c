@@ -44,6 +44,10 @@ int geofw_tc(struct __sk_buff *skb)
 
 	if ((void *)(meta + 1) > data || meta->magic != GEOFW_META_MAGIC)
 		return TC_ACT_OK;
+	{
+	struct geofw_xdp_meta m = *meta;	/* the responder pulls data: pointers go stale */
+
 	ack_handoff(skb);
-	return geofw_responder_run(skb, meta->action);
+	return geofw_responder_run(skb, &m);
+	}
 }

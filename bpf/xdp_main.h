@@ -52,11 +52,23 @@ static __always_inline void apply_nat64(struct geofw_pkt *pkt)
 	__builtin_memcpy(pkt->saddr, v4, 4);
 }
 
-/* Hand reject/http403 to the TC responder through XDP metadata. */
-static __always_inline int mark_for_responder(struct xdp_md *ctx, const struct geofw_verdict *v)
+/*
+ * Hand reject/http403 to the TC responder through XDP metadata: the verdict,
+ * and what the 403 page names — the country (looked up here for an IP or AS
+ * rule's http403, which decided before the country step: only blocked
+ * packets pay it), the rule id and the AS number.
+ */
+static __always_inline int mark_for_responder(struct xdp_md *ctx, const struct geofw_verdict *v,
+					      const struct geofw_pkt *pkt,
+					      const struct geofw_config *cfg)
 {
 	struct geofw_xdp_meta *meta;
+	__u8 country = v->country_id;
 	void *data;
+
+	if (!v->country_looked_up && v->action == GEOFW_ACT_HTTP403)
+		country = pkt->family == 4 ? geo_country_v4(pkt->saddr, cfg->geo_slot & 1) :
+					     geo_country_v6(pkt->saddr, cfg->geo_slot & 1);
 
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))
 		return -1;
@@ -67,8 +79,11 @@ static __always_inline int mark_for_responder(struct xdp_md *ctx, const struct g
 	meta->magic = GEOFW_META_MAGIC;
 	meta->action = v->action;
 	meta->reason = v->reason;
-	meta->country_id = v->country_id;
-	meta->pad = 0;
+	meta->country_id = country;
+	meta->flags = v->country_looked_up || v->action == GEOFW_ACT_HTTP403 ?
+		      GEOFW_META_COUNTRY : 0;
+	meta->rule_id = v->rule_id;
+	meta->asn = v->asn;
 	return 0;
 }
 
@@ -131,7 +146,7 @@ static __always_inline int geofw_xdp_run_as(struct xdp_md *ctx, const int l3)
 		    pkt.has_l4) {
 			if (!responder_alive(ctx)) {
 				count_resp_missing();
-			} else if (!mark_for_responder(ctx, &v)) {
+			} else if (!mark_for_responder(ctx, &v, &pkt, cfg)) {
 				ret = XDP_PASS;
 				break;
 			}

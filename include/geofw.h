@@ -22,7 +22,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 3		/* 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 4		/* 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -389,14 +389,6 @@ struct geofw_asn_stats {
 };
 _Static_assert(sizeof(struct geofw_asn_stats) == 24, "geofw_asn_stats size");
 
-/* gfw_responder[0]: what the TC responder answers with. */
-struct geofw_responder {
-	__u16 http_ports[GEOFW_MAX_HTTP_PORTS];	/* host order; 0 = unused slot */
-	__u16 response_len;			/* bytes used in response[] */
-	__u16 pad[3];
-	__u8  response[GEOFW_HTTP403_MAX];	/* complete HTTP/1.1 403 response */
-};
-_Static_assert(sizeof(struct geofw_responder) == 24 + GEOFW_HTTP403_MAX, "geofw_responder size");
 
 /* Responder events, counted in gfw_cnt_resp[enum geofw_resp_event]. */
 enum geofw_resp_event {
@@ -450,18 +442,6 @@ struct geofw_event_limit {
 };
 _Static_assert(sizeof(struct geofw_event_limit) == 24, "geofw_event_limit size");
 
-/*
- * XDP → TC metadata (in front of the packet) for reject/http403 verdicts, so
- * the TC responder acts without a second set of lookups.
- */
-struct geofw_xdp_meta {
-	__u32 magic;		/* GEOFW_META_MAGIC */
-	__u8  action;		/* enum geofw_action */
-	__u8  reason;		/* enum geofw_reason */
-	__u8  country_id;
-	__u8  pad;
-};
-_Static_assert(sizeof(struct geofw_xdp_meta) == 8, "geofw_xdp_meta size");
 
 /*
  * gfw_nat64[0]: NAT64 prefixes of the config (NAT64Prefix=).  A source
@@ -531,5 +511,148 @@ struct geofw_resp_flow {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct geofw_resp_flow) == 16, "geofw_resp_flow size");
+
+/* ==== 403 pages, placeholders, reference codes (issue #20) =================
+ *
+ * Everything the TC responder needs to choose a page and fill its
+ * placeholders per response; kept in one block so other ABI changes merge
+ * around it.  docs/design-notes.md "403 pages" has the why and the costs.
+ */
+#define GEOFW_MAP_RESP_PAGES	"gfw_resp_pages"
+#define GEOFW_MAP_RESP_SELECT	"gfw_resp_select"
+
+#define GEOFW_RESP_SLOTS	2	/* page generations: in force + being written */
+#define GEOFW_RESP_MAX_PAGES	16	/* pages per slot; page 0 is Http403Body */
+#define GEOFW_RESP_MAX_FIELDS	12	/* placeholders per page, headers included */
+#define GEOFW_RESP_FIELD_MAX	40	/* widest placeholder: an IPv6 address (39) */
+#define GEOFW_RESP_MAX_REASONS	64	/* enum geofw_reason values reason_class covers */
+
+/*
+ * Reason classes: the REASON of `Http403Page = REASON FILE`, the {{reason}}
+ * placeholder and the reason field of a reference code (3 bits).  The XDP
+ * reason maps to a class through gfw_responder's reason_class[] (user space
+ * fills it, so a new XDP reason needs no change here).  feed and crowdsec
+ * rules are block rules of a source: the kernel sees them as `ip`; `fwctl
+ * ref` names their source from the rule id in the code.
+ */
+enum geofw_resp_class {
+	GEOFW_RC_OTHER		= 0,
+	GEOFW_RC_COUNTRY	= 1,	/* country policy, or no country (UnknownCountry) */
+	GEOFW_RC_ASN		= 2,
+	GEOFW_RC_IP		= 3,	/* IP/CIDR block rule */
+	GEOFW_RC_RATELIMIT	= 4,
+	GEOFW_RC_FEED		= 5,
+	GEOFW_RC_CROWDSEC	= 6,
+	GEOFW_RC_MAX		= 8
+};
+
+/* Placeholders, each a fixed-width field (padded with spaces) so that
+ * Content-Length is known before the values are. */
+enum geofw_resp_field_kind {
+	GEOFW_FIELD_NONE	= 0,
+	GEOFW_FIELD_ADDR	= 1,	/* {{addr}}: client address, 39 wide */
+	GEOFW_FIELD_COUNTRY	= 2,	/* {{country}}: ISO code, "--" for none, 2 wide */
+	GEOFW_FIELD_REASON	= 3,	/* {{reason}}: class name, 9 wide */
+	GEOFW_FIELD_TIME	= 4,	/* {{time}}: "YYYY-MM-DD HH:MM UTC", 20 wide */
+	GEOFW_FIELD_REF		= 5,	/* {{ref}}: reference code, 12 wide */
+	GEOFW_FIELD_MAX
+};
+#define GEOFW_FIELD_W_ADDR	39
+#define GEOFW_FIELD_W_COUNTRY	2
+#define GEOFW_FIELD_W_REASON	9
+#define GEOFW_FIELD_W_TIME	20
+#define GEOFW_FIELD_W_REF	12
+
+struct geofw_resp_field {
+	__u16 off;		/* in data[] */
+	__u8  kind;		/* enum geofw_resp_field_kind */
+	__u8  width;
+};
+_Static_assert(sizeof(struct geofw_resp_field) == 4, "geofw_resp_field size");
+
+/* gfw_resp_pages[slot * GEOFW_RESP_MAX_PAGES + page]: one complete
+ * response, placeholders as runs of spaces at field[].off. */
+struct geofw_resp_page {
+	__u16 len;		/* bytes of data[]: the whole response */
+	__u16 head_len;		/* status line and headers with the blank line (HEAD) */
+	__u8  n_fields;
+	__u8  field_kinds;	/* bit per kind present: what to compute */
+	__u8  pad[2];
+	struct geofw_resp_field field[GEOFW_RESP_MAX_FIELDS];
+	__u8  data[GEOFW_HTTP403_MAX];
+};
+_Static_assert(sizeof(struct geofw_resp_page) == 8 + 4 * GEOFW_RESP_MAX_FIELDS + GEOFW_HTTP403_MAX,
+	       "geofw_resp_page size");
+
+/* gfw_resp_select[slot]: the page for a reason class and a country id. */
+struct geofw_resp_select {
+	__u8 page[GEOFW_RC_MAX][GEOFW_MAX_COUNTRIES];
+};
+_Static_assert(sizeof(struct geofw_resp_select) == GEOFW_RC_MAX * GEOFW_MAX_COUNTRIES,
+	       "geofw_resp_select size");
+
+/*
+ * Page state inside gfw_responder[0].  A reload writes the slot not in force
+ * (pages, then selection), then flips slot.  A SYN cookie carries the slot
+ * of its SYN and its MAC covers that slot's generation, so a response pulled
+ * in several segments comes from one page generation: a slot rewritten
+ * meanwhile (gen bumped before the write) fails the cookie instead of
+ * serving half of each page.
+ */
+struct geofw_resp_pages_state {
+	__u8  slot;				/* slot in force, 0 or 1 */
+	__u8  ready;				/* pages written: else http403 → RST */
+	__u8  pad[2];
+	__u32 gen[GEOFW_RESP_SLOTS];		/* bumped before a slot is rewritten */
+	__u32 pad2;
+	__s64 utc_offset_ns;			/* CLOCK_REALTIME - CLOCK_BOOTTIME (geofwd) */
+	__u64 ref_key[2];			/* SipHash key of reference codes; 0: none */
+	__u8  reason_class[GEOFW_RESP_MAX_REASONS]; /* enum geofw_reason → class */
+	char  country_code[GEOFW_MAX_COUNTRIES][2]; /* id → ISO code, "--" for 0 */
+	char  class_name[GEOFW_RC_MAX][GEOFW_FIELD_W_REASON]; /* space-padded */
+};
+_Static_assert(sizeof(struct geofw_resp_pages_state) ==
+	       40 + GEOFW_RESP_MAX_REASONS + 2 * GEOFW_MAX_COUNTRIES +
+	       GEOFW_RC_MAX * GEOFW_FIELD_W_REASON, "geofw_resp_pages_state size");
+
+/*
+ * XDP → TC metadata (in front of the packet) for reject/http403 verdicts, so
+ * the TC responder acts without a second set of lookups: the verdict, and
+ * for the page what decided it.
+ */
+#define GEOFW_META_COUNTRY	0x01	/* country_id is the source's (looked up) */
+
+struct geofw_xdp_meta {
+	__u32 magic;		/* GEOFW_META_MAGIC */
+	__u8  action;		/* enum geofw_action */
+	__u8  reason;		/* enum geofw_reason */
+	__u8  country_id;
+	__u8  flags;		/* GEOFW_META_* */
+	__u32 rule_id;		/* rule that decided, 0 = none */
+	__u32 asn;		/* AS of the AS rule that decided, else 0 */
+};
+_Static_assert(sizeof(struct geofw_xdp_meta) == 16, "geofw_xdp_meta size");
+
+/*
+ * Reference codes: 12 characters of Crockford base32 (no I L O U), 60 bits,
+ * most significant first:
+ *	reason class 3 | country id 8 | UTC minute mod 2^16 16 |
+ *	subject 16 (rule id; AS number mod 2^16 for asn) | MAC 17
+ * MAC: the low 17 bits of SipHash-2-4 under ref_key over two words: the 60
+ * bits with the MAC zero, and the full minute | full subject << 32.  The
+ * 16-bit minute repeats every 45.5 days, which bounds Http403RefRetention.
+ */
+#define GEOFW_REF_LEN		12
+#define GEOFW_REF_MAC_BITS	17
+#define GEOFW_REF_MINUTE_BITS	16
+
+/* gfw_responder[0]: what the TC responder answers with. */
+struct geofw_responder {
+	__u16 http_ports[GEOFW_MAX_HTTP_PORTS];	/* host order; 0 = unused slot */
+	struct geofw_resp_pages_state pages;
+};
+_Static_assert(sizeof(struct geofw_responder) == 16 + sizeof(struct geofw_resp_pages_state),
+	       "geofw_responder size");
+/* ==== end of the 403 pages block ========================================== */
 
 #endif /* GEOFW_H */

@@ -104,7 +104,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_country SEC(".maps");
 
-/* gfw_responder[0]: HTTP ports and the 403 response the TC responder sends. */
+/* gfw_responder[0]: HTTP ports, page slot in force, reference-code key, clock offset. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -112,6 +112,24 @@ struct {
 	__type(value, struct geofw_responder);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_responder SEC(".maps");
+
+/* gfw_resp_pages[slot * 16 + page]: 403 responses with their placeholder fields. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_RESP_SLOTS * GEOFW_RESP_MAX_PAGES);
+	__type(key, __u32);
+	__type(value, struct geofw_resp_page);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_resp_pages SEC(".maps");
+
+/* gfw_resp_select[slot]: page index by reason class and country id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_RESP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct geofw_resp_select);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_resp_select SEC(".maps");
 
 /* gfw_nat64[0]: NAT64 prefixes of the config; sources in them are judged as IPv4. */
 struct {

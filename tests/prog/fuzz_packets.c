@@ -989,7 +989,8 @@ static struct geofw_tc_test *load_responder(void)
 {
 	static const char body[] = "<html><body><h1>403</h1>fuzz</body></html>\n";
 	static const __u16 ports[] = { 80, 8080 };
-	struct geofw_responder val;
+	struct geofw_responder val = {};
+	struct geofw_pages *pages;
 	struct geofw_tc_test *s = geofw_tc_test__open();
 	char err[256];
 
@@ -998,12 +999,17 @@ static struct geofw_tc_test *load_responder(void)
 	unpin_all(s->obj);
 	s->rodata->cookie_key[0] = rnd64() | 1;
 	s->rodata->cookie_key[1] = rnd64();
-	if (geofw_tc_test__load(s) ||
-	    geofw_responder_value(&val, ports, 2, body, sizeof(body) - 1, err, sizeof(err)) ||
-	    geofw_responder_write(bpf_map__fd(s->maps.gfw_responder), &val)) {
+	pages = calloc(1, sizeof(*pages));
+	if (!pages || geofw_tc_test__load(s) ||
+	    geofw_responder_value(&val, ports, 2, err, sizeof(err)) ||
+	    geofw_pages_single(pages, body, sizeof(body) - 1, err, sizeof(err)) ||
+	    geofw_pages_write(bpf_map__fd(s->maps.gfw_responder), bpf_map__fd(s->maps.gfw_resp_pages),
+			      bpf_map__fd(s->maps.gfw_resp_select), &val, pages)) {
+		free(pages);
 		geofw_tc_test__destroy(s);
 		return NULL;
 	}
+	free(pages);
 	return s;
 }
 

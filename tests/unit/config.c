@@ -124,7 +124,7 @@ void test_conf_keys(void)
 		for (j = 0; j < i; j++)
 			ASSERT_TRUE(strcmp(key, geofw_conf_key(j)) != 0, key);
 	}
-	ASSERT_EQ(i, 43, "number of keys");
+	ASSERT_EQ(i, 46, "number of keys");
 }
 
 void test_conf_to_kernel(void)
@@ -802,6 +802,24 @@ static const struct {
 	/* paths */
 	{ "Http403Body relative", "Http403Body = 403.html\n", 0, 1,
 	  "Http403Body: \"403.html\" is not an absolute path" },
+	{ "Http403Page one word", "Http403Page = DE\n", 0, 1, "~expected SELECTOR FILE" },
+	{ "Http403Page bad selector", "Http403Page = spam /x.html\n", 0, 1,
+	  "~\"spam\" is neither a reason" },
+	{ "Http403Page unknown code", "Http403Page = QQ /x.html\n", 0, 1,
+	  "~\"QQ\" is not a known country code" },
+	{ "Http403Page bad reason", "Http403Page = spam:DE /x.html\n", 0, 1,
+	  "~\"spam\" is neither a reason" },
+	{ "Http403Page unknown country", "Http403Page = ip:QQ /x.html\n", 0, 1,
+	  "~\"QQ\" is not a known country code" },
+	{ "Http403Page twice", "Http403Page = DE /a.html\nHttp403Page = DE /b.html\n", 0, 2,
+	  "Http403Page: a page for these clients is already given on line 1" },
+	{ "Http403Page relative", "Http403Page = ip 403.html\n", 0, 1,
+	  "~is not an absolute path" },
+	{ "Http403RefHeader yes", "Http403RefHeader = yes\n", 0, 1, "~Http403RefHeader: \"yes\"" },
+	{ "Http403RefRetention 46d", "Http403RefRetention = 46d\n", 0, 1,
+	  "~between 1h and 45d" },
+	{ "Http403RefRetention 10m", "Http403RefRetention = 10m\n", 0, 1,
+	  "~between 1h and 45d" },
 	{ "StateDirectory relative", "StateDirectory = var/lib/geofw\n", 0, 1,
 	  "StateDirectory: \"var/lib/geofw\" is not an absolute path" },
 	{ "StateDirectory tilde", "StateDirectory = ~/geofw\n", 0, 1, "~is not an absolute path" },
@@ -1194,7 +1212,8 @@ static uint32_t rnd(void)
 static const char *const pieces[] = {
 	"Interfaces", "XdpMode", "GeoIPDatabase", "GeoIPField", "CountryMode", "Countries",
 	"CountryAction", "UnknownCountry", "Malformed", "MalformedRunt", "HttpPorts",
-	"Http403Body", "StateDirectory", "Socket", "SocketGroup", "LogLevel",
+	"Http403Body", "Http403Page", "Http403RefHeader", "Http403RefRetention", "ip:DE",
+	"ratelimit", "30d", "45d", "StateDirectory", "Socket", "SocketGroup", "LogLevel",
 	"MetricsListen", "DropLog", "DropLogRate", " = ", "=", " ", "\t", "\n", "\r\n", "#",
 	" # ", "eth0", "native", "none", "/var/lib/x", "country", "iso_code", "allow",
 	"RU", "zz", "drop", "pass", "http403", "80", "0", "65536", "[", "]", ":", "::1",
@@ -1340,4 +1359,33 @@ void test_conf_fleet_pairs(void)
 			ASSERT_MEMEQ(&got, &before, sizeof(got), "configuration untouched");
 		}
 	}
+}
+
+/* Http403Page lines: selectors, order, the repeatable key. */
+void test_conf_http403_pages(void)
+{
+	static const char text[] = "Http403Page = DE /p/de.html\n"
+				   "Http403Page = ip /p/ip.html\n"
+				   "Http403Page = ratelimit:FR /p/fr.html\n"
+				   "Http403Page =\n"
+				   "Http403RefHeader = on\nHttp403RefRetention = 7d\n";
+	struct geofw_conf *c = malloc(sizeof(*c));
+	char err[GEOFW_CONF_ERRLEN];
+
+	if (!c)
+		return;
+	if (ASSERT_OK(geofw_conf_parse_buf(text, strlen(text), "t", c, err, sizeof(err)), err)) {
+		ASSERT_EQ(c->n_http403_pages, 3, "three pages");
+		ASSERT_EQ(c->http403_pages[0].cls, -1, "DE: any reason");
+		ASSERT_EQ(c->http403_pages[0].country, geofw_country_id("DE"), "DE");
+		ASSERT_EQ(c->http403_pages[1].cls, GEOFW_RC_IP, "ip");
+		ASSERT_EQ(c->http403_pages[1].country, -1, "ip: any country");
+		ASSERT_EQ(c->http403_pages[2].cls, GEOFW_RC_RATELIMIT, "ratelimit:FR");
+		ASSERT_EQ(c->http403_pages[2].country, geofw_country_id("FR"), "FR");
+		ASSERT_EQ(c->http403_pages[2].line, 3, "line");
+		ASSERT_STREQ(c->http403_pages[1].path, "/p/ip.html", "path");
+		ASSERT_TRUE(c->http403_ref_header, "ref header");
+		ASSERT_EQ(c->http403_ref_retention, 7 * 86400, "retention");
+	}
+	free(c);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "responder.h"
+#include "countries.h"
 #include "test.h"
 
 /* Relative to the source tree, where tests/run.sh runs the suites. */
@@ -139,10 +140,15 @@ void test_responder_body_read(void)
 		free(buf);
 		unlink(path);
 	}
-	SUBTEST("one_byte_too_many") {
-		char want[64];
+	SUBTEST("file_too_long") {
+		/* Longer files cannot make a response even if their
+		 * placeholders shrink: refused before they are read whole. */
+		size_t n = 4 * GEOFW_HTTP403_MAX + 1;
+		char want[64], *huge = malloc(n);
 
-		path = temp_file(big, max + 1);
+		memset(huge, 'z', n);
+		path = temp_file(huge, n);
+		free(huge);
 		ret = geofw_http403_body_read(path, &buf, &len, err, sizeof(err));
 		ASSERT_EQ(ret, -EMSGSIZE, "rejected");
 		ASSERT_TRUE(buf == NULL, "no buffer");
@@ -168,35 +174,128 @@ void test_responder_value(void)
 	static const __u16 ports[] = { 80, 8080, 8000 };
 	static const __u16 nine[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
 	static const __u16 zero[] = { 80, 0 };
-	struct geofw_responder val;
+	struct geofw_responder val = {};
 	char err[256];
 
 	SUBTEST("filled") {
-		if (ASSERT_OK(geofw_responder_value(&val, ports, 3, "hi", 2, err, sizeof(err)),
-			      "value")) {
+		if (ASSERT_OK(geofw_responder_value(&val, ports, 3, err, sizeof(err)), "value")) {
 			ASSERT_EQ(val.http_ports[0], 80, "port 0");
 			ASSERT_EQ(val.http_ports[2], 8000, "port 2");
 			ASSERT_EQ(val.http_ports[3], 0, "unused slot");
-			ASSERT_TRUE(val.response_len > 2, "response length");
-			ASSERT_MEMEQ(val.response + val.response_len - 2, "hi", 2, "body at the end");
+			ASSERT_MEMEQ(val.pages.country_code[0], "--", 2, "no country");
+			ASSERT_MEMEQ(val.pages.country_code[geofw_country_id("DE")], "DE", 2, "DE");
+			ASSERT_MEMEQ(val.pages.class_name[GEOFW_RC_RATELIMIT], "ratelimit", 9,
+				     "class name");
+			ASSERT_MEMEQ(val.pages.class_name[GEOFW_RC_IP], "ip       ", 9, "padded");
+			ASSERT_EQ(val.pages.reason_class[GEOFW_R_BLOCK_IP], GEOFW_RC_IP, "ip");
+			ASSERT_EQ(val.pages.reason_class[GEOFW_R_BLOCK_ASN], GEOFW_RC_ASN, "asn");
+			ASSERT_EQ(val.pages.reason_class[GEOFW_R_NOCOUNTRY_BLOCK], GEOFW_RC_COUNTRY,
+				  "no country");
+			ASSERT_EQ(val.pages.reason_class[GEOFW_R_ALLOWLIST], GEOFW_RC_OTHER, "other");
 		}
 	}
 	SUBTEST("too_many_ports") {
-		ASSERT_EQ(geofw_responder_value(&val, nine, 9, "x", 1, err, sizeof(err)), -EINVAL,
+		ASSERT_EQ(geofw_responder_value(&val, nine, 9, err, sizeof(err)), -EINVAL,
 			  "nine ports");
 	}
 	SUBTEST("port_zero") {
-		ASSERT_EQ(geofw_responder_value(&val, zero, 2, "x", 1, err, sizeof(err)), -EINVAL,
+		ASSERT_EQ(geofw_responder_value(&val, zero, 2, err, sizeof(err)), -EINVAL,
 			  "port 0");
 	}
-	SUBTEST("body_too_big") {
-		size_t n = geofw_http403_body_max() + 1;
-		char *b = calloc(1, n);
+}
 
-		ASSERT_EQ(geofw_responder_value(&val, ports, 1, b, n, err, sizeof(err)), -EMSGSIZE,
-			  "too big");
+static const char *field_at(const struct geofw_resp_page *p, int kind, int nth)
+{
+	int i;
+
+	for (i = 0; i < p->n_fields; i++)
+		if (p->field[i].kind == kind && !nth--)
+			return (const char *)p->data + p->field[i].off;
+	return NULL;
+}
+
+void test_responder_page_compile(void)
+{
+	struct geofw_resp_page *p = calloc(1, sizeof(*p));
+	char err[512];
+
+	if (!p)
+		return;
+	SUBTEST("placeholders") {
+		static const char b[] = "<html lang=\"de-CH\"><p>{{addr}} {{country}} {{reason}} "
+					"{{time}} {{ref}} {{addr}}</p>{{ not }}{x}\n";
+
+		if (ASSERT_OK(geofw_page_compile(b, strlen(b), "p.html", true, p, err, sizeof(err)),
+			      err)) {
+			const char *body = strstr((const char *)p->data, "\r\n\r\n");
+			char cl[64];
+
+			ASSERT_EQ(p->n_fields, 7, "six in the body, one in the headers");
+			ASSERT_EQ(p->field_kinds, 0x3e, "kinds");
+			ASSERT_TRUE(body != NULL, "headers end");
+			if (body) {
+				size_t blen = p->len - (size_t)(body + 4 - (const char *)p->data);
+
+				ASSERT_EQ(p->head_len, body + 4 - (const char *)p->data, "head_len");
+				snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", blen);
+				ASSERT_TRUE(strstr((const char *)p->data, cl) != NULL, cl);
+				ASSERT_EQ(blen, strlen(b) - 8 - 11 - 10 - 8 - 7 - 8 + 39 + 2 + 9 + 20 +
+						12 + 39, "body with fields at full width");
+			}
+			ASSERT_TRUE(strstr((const char *)p->data, "Content-Language: de-CH\r\n") != NULL,
+				    "Content-Language");
+			ASSERT_TRUE(memmem(p->data, p->head_len, "X-Geofw-Ref: ", 13) != NULL,
+				    "X-Geofw-Ref");
+			ASSERT_TRUE(field_at(p, GEOFW_FIELD_REF, 0) <
+				    (const char *)p->data + p->head_len, "ref field in the headers");
+			ASSERT_TRUE(field_at(p, GEOFW_FIELD_ADDR, 1) != NULL, "addr twice");
+			ASSERT_TRUE(memmem(p->data, p->len, "{{ not }}{x}", 12) != NULL,
+				    "other braces are text");
+		}
+	}
+	SUBTEST("no_lang_no_ref_header") {
+		if (ASSERT_OK(geofw_page_compile("<p>x</p>", 8, "p", false, p, err, sizeof(err)), err)) {
+			ASSERT_TRUE(memmem(p->data, p->len, "Content-Language", 16) == NULL, "no lang");
+			ASSERT_TRUE(memmem(p->data, p->len, "X-Geofw-Ref", 11) == NULL, "no ref");
+			ASSERT_EQ(p->n_fields, 0, "no fields");
+		}
+	}
+	SUBTEST("unknown_placeholder") {
+		ASSERT_EQ(geofw_page_compile("a\n{{adr}}", 9, "p.html", false, p, err, sizeof(err)),
+			  -EINVAL, "unknown");
+		ASSERT_STREQ(err, "p.html:2: unknown placeholder {{adr}} (known: {{addr}}, "
+			     "{{country}}, {{reason}}, {{time}}, {{ref}})", "message");
+	}
+	SUBTEST("bad_utf8") {
+		ASSERT_EQ(geofw_page_compile("ok\n\xc3\x28", 5, "p.html", false, p, err, sizeof(err)),
+			  -EINVAL, "bad UTF-8");
+		ASSERT_STREQ(err, "p.html:2: not valid UTF-8 (byte 4)", "message");
+	}
+	SUBTEST("bad_lang") {
+		ASSERT_EQ(geofw_page_compile("<html lang=\"d e\">", 17, "p", false, p, err,
+					     sizeof(err)), -EINVAL, "bad lang");
+	}
+	SUBTEST("too_many_fields") {
+		char b[13 * 8 + 1] = "";
+		int i;
+
+		for (i = 0; i < 13; i++)
+			strcat(b, "{{time}}");
+		ASSERT_EQ(geofw_page_compile(b, strlen(b), "p", false, p, err, sizeof(err)), -EINVAL,
+			  "13 fields");
+	}
+	SUBTEST("too_big_with_fields") {
+		size_t max = geofw_http403_body_max();
+		char *b = malloc(max + 1);
+
+		memset(b, 'x', max);
+		ASSERT_OK(geofw_page_compile(b, max, "p", false, p, err, sizeof(err)), "fits");
+		memcpy(b, "{{addr}}", 8);	/* 31 bytes more at full width */
+		ASSERT_EQ(geofw_page_compile(b, max, "p", false, p, err, sizeof(err)), -EMSGSIZE,
+			  "too big once the field is counted");
 		free(b);
 	}
+	free(p);
 }
 
 void test_responder_cookie_key(void)

@@ -387,6 +387,18 @@ static int cmd_fleet_status(struct request *r)
 
 /* ---- commands ------------------------------------------------------------------ */
 
+static int cmd_ref(struct request *r)
+{
+	char *out = NULL;
+	int ret = gfwd_ref_explain(r->d, r->cmd->ref, r->json, &out, r->err, sizeof(r->err));
+
+	if (ret)
+		return reply_error(r, GEOFW_CTL_REJECTED, ret == -ENOMEM ? "out of memory" : r->err);
+	geofw_ctl_writef(r->w, "%s%s", out, r->json ? "\n" : "");
+	free(out);
+	return GEOFW_CTL_OK;
+}
+
 static int cmd_add_block(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
@@ -1809,6 +1821,7 @@ static int execute(struct request *r)
 		if (gfwd_feed_command(r->d, r->cmd, r->json, r->w, r->err, sizeof(r->err)))
 			return reply_error(r, GEOFW_CTL_REJECTED, r->err);
 		return GEOFW_CTL_OK;
+	case GEOFW_CMD_REF:		return cmd_ref(r);
 	default:
 		return reply_error(r, GEOFW_CTL_REJECTED,
 				   "this command is answered by fwctl itself, not by geofwd");

@@ -10,6 +10,8 @@
 #include "config.h"
 #include "geoip.h"
 #include "loader.h"
+#include "refcode.h"
+#include "responder.h"
 #include "store.h"
 
 #define GFWD_MAX_IFACES		32
@@ -110,6 +112,12 @@ struct gfwd {
 	/* Countries sources block (CrowdSec), as last laid over the policy:
 	 * by id, the action, 0 = none. */
 	__u8 country_blocks[GEOFW_MAX_COUNTRIES];
+
+	/* 403 pages (policy.c): geofwd is gfw_responder[0]'s only writer and
+	 * keeps its copy here; reference-code keys from StateDirectory. */
+	struct geofw_responder resp;
+	struct geofw_refkeys refkeys;
+	time_t resp_clock_at;		/* last clock offset / key rotation check */
 };
 
 /* attach.c */
@@ -131,7 +139,16 @@ void gfwd_country_blocks_sync(struct gfwd *d);
  * geofw.conf's) combined with the fleet's (fleetval.h says how). */
 struct geofw_store_countries;
 void gfwd_countries_in_force(const struct gfwd *d, struct geofw_store_countries *out);
-int gfwd_apply_responder(struct gfwd *d);
+/* The 403 pages of the config in force (pages: built by gfwd_pages_build()
+ * already, or NULL to build them now), ports, key and clock offset.  -errno,
+ * logged. */
+int gfwd_apply_responder(struct gfwd *d, const struct geofw_pages *pages);
+/* Read and check every page of conf; a malloc'd set or NULL with err. */
+struct geofw_pages *gfwd_pages_build(const struct gfwd *d, const struct geofw_conf *conf,
+				     char *err, size_t errlen);
+/* Once a minute: CLOCK_REALTIME - CLOCK_BOOTTIME for {{time}} and codes,
+ * and the reference-code key rotation. */
+void gfwd_responder_clock(struct gfwd *d, bool force);
 int gfwd_apply_nat64(struct gfwd *d);
 int gfwd_sync_rules(struct gfwd *d);
 int gfwd_load_geoip(struct gfwd *d, const char *why);
@@ -180,6 +197,11 @@ void gfwd_rules_restore(struct gfwd *d, struct geofw_kdiff *diff);
  * the error, msg saying why. */
 int gfwd_commit_or_undo(struct gfwd *d, struct geofw_kdiff *diff, int err, char *msg,
 			size_t len);
+
+/* ref.c: fwctl ref CODE, as text or one JSON line (*out malloc'd); -errno
+ * with err when the code does not verify. */
+int gfwd_ref_explain(struct gfwd *d, const char *code, bool json, char **out,
+		     char *err, size_t errlen);
 
 /* control.c */
 /* The listening socket is readable: accept every client waiting and read

@@ -312,6 +312,7 @@ static void loop(struct gfwd *d)
 			} else if (fd == d->resp_timerfd) {
 				drain_timer(fd);
 				gfwd_responder_check(d);
+				gfwd_responder_clock(d, false);
 			} else if (fd == d->db_timerfd) {
 				drain_timer(fd);
 				if (d->db_pending_geo)
@@ -379,7 +380,8 @@ static int start(struct gfwd *d)
 	if ((ret = gfwd_apply_kernel_config(d)) || (ret = gfwd_apply_countries(d)) ||
 	    (ret = gfwd_sync_rules(d)))
 		return ret;
-	gfwd_apply_responder(d);
+	if ((ret = gfwd_apply_responder(d, NULL)))
+		return ret;
 	gfwd_apply_nat64(d);
 	gfwd_load_geoip(d, "start");
 	gfwd_load_asn(d, "start");
@@ -524,10 +526,14 @@ int main(int argc, char **argv)
 	if (check) {
 		/* A country policy that could not be enforced fails the check:
 		 * the databases are loaded and built as a start would. */
-		if (gfwd_check_geoip(&d, err, sizeof(err)) || gfwd_check_asn(&d, err, sizeof(err))) {
+		struct geofw_pages *pages = NULL;
+
+		if (gfwd_check_geoip(&d, err, sizeof(err)) || gfwd_check_asn(&d, err, sizeof(err)) ||
+		    !(pages = gfwd_pages_build(&d, &d.conf, err, sizeof(err)))) {
 			fprintf(stderr, "geofwd: %s\n", err);
 			return 1;
 		}
+		free(pages);
 		printf("%s: ok\n", d.conf_path);
 		return 0;
 	}

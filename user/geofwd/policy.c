@@ -141,41 +141,95 @@ int gfwd_apply_nat64(struct gfwd *d)
 	return 0;
 }
 
-int gfwd_apply_responder(struct gfwd *d)
+struct geofw_pages *gfwd_pages_build(const struct gfwd *d, const struct geofw_conf *conf,
+				     char *err, size_t errlen)
 {
-	struct geofw_responder *val;
-	char err[GEOFW_ERRLEN], *body = NULL;
-	size_t len = 0;
+	struct geofw_pages *p = malloc(sizeof(*p));
+	char warn[GEOFW_ERRLEN];
+
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (geofw_pages_from_conf(conf, d->conf_path, p, warn, sizeof(warn), err, errlen)) {
+		free(p);
+		return NULL;
+	}
+	if (warn[0])
+		log_warn("403 page: %s; using the built-in page", warn);
+	return p;
+}
+
+void gfwd_responder_clock(struct gfwd *d, bool force)
+{
+	struct timespec rt, bt;
+	char err[GEOFW_ERRLEN];
+	const struct geofw_refkey *k;
+	bool changed = false;
+	time_t now = time(NULL);
+	__u32 zero = 0;
+
+	if (!d->fw.tc || (!force && now - d->resp_clock_at < 60))
+		return;
+	d->resp_clock_at = now;
+	/* Nanoseconds, or a code's minute could jump at a second boundary. */
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	d->resp.pages.utc_offset_ns = ((__s64)rt.tv_sec - (__s64)bt.tv_sec) * 1000000000ll +
+				      ((__s64)rt.tv_nsec - (__s64)bt.tv_nsec);
+	if (geofw_store_read_only(d->store)) {
+		/* Keys cannot be kept: codes would not survive a restart. */
+	} else if (geofw_refkeys_rotate(d->conf.state_dir, &d->refkeys, (__u64)now,
+					d->conf.http403_ref_retention, &changed, err, sizeof(err))) {
+		log_warn("403 page: reference-code key: %s", err);
+	} else if (changed) {
+		log_info("403 page: reference-code key %s (kept %llu days after its successor)",
+			 d->refkeys.n > 1 ? "rotated" : "created",
+			 (unsigned long long)(d->conf.http403_ref_retention / 86400));
+	}
+	k = geofw_refkeys_current(&d->refkeys);
+	if (k) {
+		d->resp.pages.ref_key[0] = k->k[0];
+		d->resp.pages.ref_key[1] = k->k[1];
+	}
+	if (bpf_map_update_elem(d->fw.maps.responder, &zero, &d->resp, BPF_ANY))
+		log_warn("%s: cannot write: %s", GEOFW_MAP_RESPONDER, strerror(errno));
+}
+
+int gfwd_apply_responder(struct gfwd *d, const struct geofw_pages *pages)
+{
+	struct geofw_pages *own = NULL;
+	char err[GEOFW_ERRLEN];
 	int ret;
 
 	if (!d->fw.tc)
 		return 0;
-	val = calloc(1, sizeof(*val));
-	if (!val)
-		return -ENOMEM;
-	ret = geofw_http403_body_read(d->conf.http403_body, &body, &len, err, sizeof(err));
+	if (!pages) {
+		own = gfwd_pages_build(d, &d->conf, err, sizeof(err));
+		if (!own)
+			return log_err(-EINVAL, "403 page: %s", err);
+		pages = own;
+	}
+	/* Adopted pins: carry on from their page slot and generations, so
+	 * flows in progress keep their pages across a restart's first write. */
+	if (!d->resp.pages.ready)
+		geofw_responder_read(d->fw.maps.responder, &d->resp);
+	ret = geofw_responder_value(&d->resp, d->conf.http_ports, (size_t)d->conf.n_http_ports,
+				    err, sizeof(err));
 	if (ret) {
-		log_warn("403 page: %s; using the built-in page", err);
-		body = NULL;
-		len = 0;
-	}
-	if (!body) {
-		static const char fallback[] =
-			"<!doctype html><title>403 Forbidden</title>"
-			"<h1>403 Forbidden</h1><p>Access from your network is blocked by this "
-			"site's firewall.</p>\n";
-
-		body = strdup(fallback);
-		len = sizeof(fallback) - 1;
-	}
-	ret = geofw_responder_value(val, d->conf.http_ports, (size_t)d->conf.n_http_ports, body,
-				    len, err, sizeof(err));
-	if (!ret)
-		ret = geofw_responder_write(d->fw.maps.responder, val);
-	if (ret)
 		log_err(ret, "403 page: %s", err);
-	free(body);
-	free(val);
+		goto out;
+	}
+	if (!d->refkeys.n && (ret = geofw_refkeys_load(d->conf.state_dir, &d->refkeys, err,
+						       sizeof(err))))
+		log_warn("403 page: %s (new reference-code keys are drawn)", err);
+	gfwd_responder_clock(d, true);
+	ret = geofw_pages_write(d->fw.maps.responder, d->fw.maps.resp_pages,
+				d->fw.maps.resp_select, &d->resp, pages);
+	if (ret)
+		log_err(ret, "403 pages: cannot write: %s", strerror(-ret));
+out:
+	free(own);
 	return ret;
 }
 
@@ -743,6 +797,7 @@ int gfwd_load_asn(struct gfwd *d, const char *why)
 int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 {
 	struct geofw_conf *conf = malloc(sizeof(*conf));
+	struct geofw_pages *pages;
 	bool db_changed, fleet_changed;
 	int err, i, j;
 
@@ -754,6 +809,14 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 		d->reloads_failed++;
 		free(conf);
 		return err;
+	}
+	/* Every page is read and checked before anything changes. */
+	pages = gfwd_pages_build(d, conf, errbuf, errlen);
+	if (!pages) {
+		log_err(-EINVAL, "reload (%s): %s; the configuration in force stays", why, errbuf);
+		d->reloads_failed++;
+		free(conf);
+		return -EINVAL;
 	}
 	if (strcmp(conf->state_dir, d->conf.state_dir) || strcmp(conf->socket_path, d->conf.socket_path))
 		log_warn("reload: StateDirectory and Socket changes take effect on restart");
@@ -813,7 +876,8 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 	geofw_log_set_level(d->conf.log_level);
 	gfwd_apply_kernel_config(d);
 	gfwd_apply_countries(d);
-	gfwd_apply_responder(d);
+	gfwd_apply_responder(d, pages);
+	free(pages);
 	gfwd_apply_nat64(d);
 	gfwd_ifaces_sync(d);
 	gfwd_responder_rearm(d);

@@ -61,6 +61,7 @@ enum pos_kind {
 	P_SOURCE,	/* a rule source: cli, import:NAME, ... */
 	P_ASN,		/* AS numbers: AS64500 or 64500 */
 	P_FEED,		/* a feed's NAME (Feed lines of geofw.conf) */
+	P_REF,		/* a reference code of the 403 page */
 };
 
 static const struct geofw_cmd_option opt_json = {
@@ -648,6 +649,26 @@ static const struct geofw_cmd_desc commands[] = {
 		.pos_kind = P_NONE,
 	},
 	{
+		.id = GEOFW_CMD_REF,
+		.name = "ref",
+		.args = "CODE",
+		.summary = "decode a 403 page's reference code",
+		.help =
+"A blocked visitor's 403 page shows a reference code ({{ref}}, and the\n"
+"X-Geofw-Ref header with Http403RefHeader = on).  geofwd checks it with\n"
+"the key it signed it with (kept in StateDirectory for\n"
+"Http403RefRetention) and prints what blocked the visitor: the reason,\n"
+"the country, the rule (with its source and comment, when it still\n"
+"exists) or AS, and the minute, with the fix.  The code holds no address\n"
+"(an IPv6 address does not fit in 12 characters): ask the visitor for the\n"
+"address the page shows ({{addr}}) to allow it.  A code that was altered,\n"
+"mistyped or made by another host does not verify and is refused (exit\n"
+"status 1).  Lower case and O for 0, I or L for 1 are accepted.",
+		.examples = "fwctl ref 3F8KQ0ZC1M7T\nfwctl ref -j 3F8KQ0ZC1M7T",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_REF, .min_args = 1, .max_args = 1,
+	},
+	{
 		.id = GEOFW_CMD_ASN_SHOW,
 		.name = "asn show",
 		.args = "AS",
@@ -1148,6 +1169,14 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 		cmd->asns[cmd->n_asns++] = asn;
 		return 0;
 	}
+	case P_REF:
+		/* The daemon decodes it; here only what can be one. */
+		if (!*v || strlen(v) > 32 || strspn(v, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						   "abcdefghijklmnopqrstuvwxyz-") != strlen(v))
+			return geofw_errf(err, errlen, -EINVAL, "%s: '%s' is not a reference code "
+					  "(12 letters and digits, as the 403 page shows it)",
+					  d->name, geofw_echo(v, eb));
+		return set_text(&cmd->ref, v, err, errlen);
 	case P_LIST:
 		if (!strcmp(v, "blocks"))
 			cmd->list = GEOFW_LIST_BLOCKS;
@@ -1187,6 +1216,8 @@ static const char *missing_what(const struct geofw_cmd_desc *d)
 		return "AS number (AS64500 or 64500)";
 	case P_FEED:
 		return "feed NAME";
+	case P_REF:
+		return "reference code (from a 403 page)";
 	default:
 		return "argument";
 	}
@@ -1473,6 +1504,7 @@ void geofw_cmd_free(struct geofw_cmd *cmd)
 	free(cmd->topic);
 	free(cmd->source);
 	free(cmd->asn_db);
+	free(cmd->ref);
 	cmd_init(cmd);
 }
 

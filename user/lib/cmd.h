@@ -77,6 +77,7 @@ enum geofw_cmd_id {
 	GEOFW_CMD_FEED_LIST,
 	GEOFW_CMD_FEED_REFRESH,
 	GEOFW_CMD_FEED_CONFIRM,
+	GEOFW_CMD_REF,
 	GEOFW_CMD_MAX
 };
 
@@ -180,6 +181,7 @@ struct geofw_cmd {
 	size_t n_asns;
 	int scope;		/* rule changes, import: enum geofw_cmd_scope */
 	char *asn_db;		/* lookup --asn-db; NULL: ASNDatabase of geofw.conf */
+	char *ref;		/* ref: the reference code as given */
 };
 
 /* Where a rule change goes (--local, --fleet). */

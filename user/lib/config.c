@@ -24,6 +24,7 @@
 #include "importlist.h"
 #include "log.h"
 #include "maps.h"
+#include "responder.h"
 
 /* Echo of the input in messages: bounded, printable ASCII only, since the
  * message ends up in the journal and on an operator's terminal. */
@@ -65,7 +66,7 @@ struct key {
 	size_t off;
 	/* An empty value means "none" (lists whose default is empty). */
 	bool may_be_empty;
-	/* May be given on several lines, each adding one (Feed). */
+	/* May be given on several lines, each adding one (Feed, Http403Page). */
 	bool repeat;
 	/* parse_uint: the range of an unsigned int stored at off. */
 	unsigned long min, max;
@@ -483,9 +484,88 @@ static int parse_nat64(struct parser *p, char *val)
 	return 0;
 }
 
+static const struct choice off_on[] = {
+	{ "off", 0 },
+	{ "on", 1 },
+	{ NULL, 0 },
+};
+
 static int parse_http403_body(struct parser *p, char *val)
 {
 	return parse_path(p, val, p->c->http403_body, sizeof(p->c->http403_body));
+}
+
+/* Http403Page = REASON FILE, CC FILE or REASON:CC FILE (repeatable). */
+static int parse_http403_page(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	char eb[GEOFW_ECHO_BUFLEN], cc[3], *sel = next_word(&val), *path, *colon;
+	struct geofw_conf_page pg = { .cls = -1, .country = -1, .line = p->line };
+	int i, ret;
+
+	if (!sel)
+		return 0;	/* "Http403Page =": no page besides Http403Body */
+	path = next_word(&val);
+	if (!path || next_word(&val))
+		return fail(p, "expected SELECTOR FILE: a reason (country, asn, ip, ratelimit, "
+			    "feed, crowdsec), a country code or REASON:CC, then an absolute path");
+	colon = strchr(sel, ':');
+	if (colon)
+		*colon = '\0';
+	/* Reasons are lower-case words, so "ip" is never India (IN is). */
+	pg.cls = geofw_resp_class_parse(sel);
+	if (pg.cls < 0 && (colon || geofw_cc_parse(sel, cc, NULL, 0)))
+		return fail(p, "\"%s\" is neither a reason (country, asn, ip, ratelimit, feed, "
+			    "crowdsec) nor a country code", geofw_echo(sel, eb));
+	if (colon || pg.cls < 0) {
+		const char *code = colon ? colon + 1 : sel;
+
+		if (geofw_cc_parse(code, cc, NULL, 0) || !(pg.country = geofw_country_id(cc)))
+			return fail(p, "\"%s\" is not a known country code", geofw_echo(code, eb));
+	}
+	if ((ret = parse_path(p, path, pg.path, sizeof(pg.path))))
+		return ret;
+	for (i = 0; i < c->n_http403_pages; i++)
+		if (c->http403_pages[i].cls == pg.cls && c->http403_pages[i].country == pg.country)
+			return fail(p, "a page for these clients is already given on line %u",
+				    c->http403_pages[i].line);
+	if (c->n_http403_pages == GEOFW_CONF_MAX_PAGES)
+		return fail(p, "more than %d pages", GEOFW_CONF_MAX_PAGES);
+	c->http403_pages[c->n_http403_pages++] = pg;
+	return 0;
+}
+
+/* off or on, into *dst. */
+static int parse_off_on(struct parser *p, char *val, bool *dst)
+{
+	const struct choice *ch;
+
+	for (ch = off_on; ch->name; ch++) {
+		if (!strcmp(val, ch->name)) {
+			*dst = ch->value;
+			return 0;
+		}
+	}
+	return fail_not(p, val);
+}
+
+static int parse_http403_ref_header(struct parser *p, char *val)
+{
+	return parse_off_on(p, val, &p->c->http403_ref_header);
+}
+
+static int parse_http403_ref_retention(struct parser *p, char *val)
+{
+	char eb[GEOFW_ECHO_BUFLEN], err[GEOFW_ERRLEN];
+	__u64 s;
+
+	if (geofw_duration_parse(val, &s, err, sizeof(err)))
+		return fail(p, "\"%s\": %s", geofw_echo(val, eb), err);
+	if (s < 3600 || s > GEOFW_CONF_REF_RETENTION_MAX)
+		return fail(p, "\"%s\": between 1h and 45d (a code's minute repeats every 45.5 "
+			    "days)", geofw_echo(val, eb));
+	p->c->http403_ref_retention = s;
+	return 0;
 }
 
 static int parse_state_dir(struct parser *p, char *val)
@@ -604,23 +684,9 @@ static int parse_metrics(struct parser *p, char *val)
 	return 0;
 }
 
-static const struct choice off_on[] = {
-	{ "off", 0 },
-	{ "on", 1 },
-	{ NULL, 0 },
-};
-
 static int parse_drop_log(struct parser *p, char *val)
 {
-	const struct choice *ch;
-
-	for (ch = off_on; ch->name; ch++) {
-		if (!strcmp(val, ch->name)) {
-			p->c->drop_log = ch->value;
-			return 0;
-		}
-	}
-	return fail_not(p, val);
+	return parse_off_on(p, val, &p->c->drop_log);
 }
 
 static int parse_drop_log_rate(struct parser *p, char *val)
@@ -1138,6 +1204,11 @@ static const struct key keys[] = {
 	  .off = FIELD(runt_action) },
 	{ "HttpPorts", parse_http_ports, .expect = "TCP ports 1-65535" },
 	{ "Http403Body", parse_http403_body, .expect = "an absolute path" },
+	{ "Http403Page", parse_http403_page, .expect = "SELECTOR FILE", .may_be_empty = true,
+	  .repeat = true },
+	{ "Http403RefHeader", parse_http403_ref_header, .choices = off_on },
+	{ "Http403RefRetention", parse_http403_ref_retention,
+	  .expect = "a duration between 1h and 45d" },
 	{ "NAT64Prefix", parse_nat64, .expect = "IPv6 prefixes", .may_be_empty = true },
 	{ "StateDirectory", parse_state_dir, .expect = "an absolute path" },
 	{ "Socket", parse_socket, .expect = "an absolute path" },
@@ -1294,6 +1365,7 @@ void geofw_conf_defaults(struct geofw_conf *c)
 	c->http_ports[1] = 8080;
 	c->n_http_ports = 2;
 	set_str(c->http403_body, sizeof(c->http403_body), DEFAULT_HTTP403_BODY);
+	c->http403_ref_retention = 30 * 86400;
 	set_str(c->state_dir, sizeof(c->state_dir), DEFAULT_STATE_DIR);
 	set_str(c->socket_path, sizeof(c->socket_path), DEFAULT_SOCKET);
 	set_str(c->socket_group, sizeof(c->socket_group), DEFAULT_SOCKET_GROUP);

@@ -47,6 +47,17 @@
 #define GEOFW_CONF_URL_LEN		512	/* CrowdSecURL: 511 bytes + NUL */
 #define GEOFW_CONF_MAX_CS_ACTIONS	8	/* decision types of CrowdSecAction */
 #define GEOFW_CONF_CS_TYPE_LEN		32	/* 31 characters + NUL */
+#define GEOFW_CONF_MAX_PAGES	(GEOFW_RESP_MAX_PAGES - 1)	/* Http403Page lines */
+#define GEOFW_CONF_PAGE_PATH	512	/* 511 bytes + NUL */
+#define GEOFW_CONF_REF_RETENTION_MAX	(45ull * 86400)	/* the code's minute wraps in 45.5 d */
+
+/* One Http403Page line: which clients get the page at path. */
+struct geofw_conf_page {
+	int cls;			/* enum geofw_resp_class, -1: any reason */
+	int country;			/* country id, -1: any country */
+	unsigned int line;		/* of the config file, for messages */
+	char path[GEOFW_CONF_PAGE_PATH];
+};
 
 enum geofw_xdp_mode {
 	GEOFW_XDP_AUTO		= 0,	/* native, falling back to generic */
@@ -91,6 +102,11 @@ struct geofw_conf {
 	struct geofw_nat64_prefix nat64[GEOFW_MAX_NAT64];
 	int n_nat64;
 	char http403_body[PATH_MAX];
+	/* Http403Page, in file order, each selector once */
+	struct geofw_conf_page http403_pages[GEOFW_CONF_MAX_PAGES];
+	int n_http403_pages;
+	bool http403_ref_header;		/* Http403RefHeader: X-Geofw-Ref */
+	__u64 http403_ref_retention;		/* Http403RefRetention, seconds */
 
 	char state_dir[PATH_MAX];
 	char socket_path[GEOFW_CONF_SUN_PATH];

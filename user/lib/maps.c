@@ -50,6 +50,8 @@ static const struct {
 	M(asn6_more, GEOFW_MAP_ASN6_MORE),
 	M(asn_class, GEOFW_MAP_ASN_CLASS),
 	M(cnt_asn, GEOFW_MAP_CNT_ASN),
+	M(resp_pages, GEOFW_MAP_RESP_PAGES),
+	M(resp_select, GEOFW_MAP_RESP_SELECT),
 	M(events, GEOFW_MAP_EVENTS),
 #undef M
 };

@@ -27,6 +27,7 @@ struct geofw_maps {
 	int nat64, resp_watch, resp_flow, evt_limit;
 	int asn4_flat, asn4_more, asn6_tree, asn6_more;	/* slot → inner map */
 	int asn_class, cnt_asn;
+	int resp_pages, resp_select;	/* 403 pages (responder.h) */
 	int events;
 	/* gfw_block4_bits mapped into memory (BPF_F_MMAPABLE): bits are set
 	 * with plain atomic ORs, no syscall per rule.  NULL if not mapped. */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Test-only TC entry: BPF_PROG_RUN can set skb->cb through ctx_in but not XDP
- * metadata, so the verdict comes in cb[0] (action) and cb[1] (reason |
- * country id << 8) instead.  The responder code is the production one.
+ * metadata, so the verdict comes in cb[0] (action), cb[1] (reason | country
+ * id << 8 | flags << 16), cb[2] (rule id) and cb[3] (AS number) instead.
+ * The responder code is the production one.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -24,10 +25,13 @@ int geofw_tc_test(struct __sk_buff *skb)
 		.action = (__u8)skb->cb[0],
 		.reason = (__u8)skb->cb[1],
 		.country_id = (__u8)(skb->cb[1] >> 8),
+		.flags = (__u8)(skb->cb[1] >> 16),
+		.rule_id = skb->cb[2],
+		.asn = skb->cb[3],
 	};
 
 	/* Action pass (cb all zero) stands for "no metadata". */
 	if (meta.action == GEOFW_ACT_PASS)
 		return TC_ACT_OK;
-	return geofw_responder_run(skb, meta.action);
+	return geofw_responder_run(skb, &meta);
 }
