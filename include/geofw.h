@@ -22,7 +22,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 3		/* 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 4		/* 4: port-scoped policy (gfw_port*, port reasons, config ports_present); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -62,6 +62,12 @@
 #define GEOFW_MAP_ASN6_MORE	"gfw_asn6_more"
 #define GEOFW_MAP_ASN_CLASS	"gfw_asn_class"
 #define GEOFW_MAP_CNT_ASN	"gfw_cnt_asn"
+/* port-scoped policy (ABI 4) */
+#define GEOFW_MAP_PORT		"gfw_port"
+#define GEOFW_MAP_PORT_SET	"gfw_port_set"
+#define GEOFW_MAP_PORT_NET4	"gfw_port_net4"
+#define GEOFW_MAP_PORT_NET6	"gfw_port_net6"
+#define GEOFW_MAP_PORT_CC	"gfw_port_cc"
 
 /* ---- limits -------------------------------------------------------------- */
 
@@ -145,6 +151,17 @@ enum geofw_reason {
 	GEOFW_R_ALLOW_ASN	= 17,	/* source in an allowed AS: passed */
 	GEOFW_R_BLOCK_ASN	= 18,	/* source in a blocked AS: blocked */
 	GEOFW_R_LOG_ASN		= 19,	/* AS rule with the log action: passed */
+	/* port-scoped policy (ABI 4) */
+	GEOFW_R_PORT_ALLOW	= 20,	/* source allowed on this port: passed */
+	GEOFW_R_PORT_BLOCK	= 21,	/* source blocked on this port */
+	GEOFW_R_PORT_LOG	= 22,	/* port-scoped block rule with the log action: passed */
+	GEOFW_R_PORT_COUNTRY_BLOCK = 23, /* country blocked on this port */
+	GEOFW_R_PORT_COUNTRY_LOG = 24,	/* country would be blocked on this port (log): passed */
+	GEOFW_R_PORT_POLICY_PASS = 25,	/* listed by the port's allow-only policy: passed */
+	GEOFW_R_PORT_POLICY_BLOCK = 26,	/* not listed by the port's allow-only policy */
+	GEOFW_R_PORT_POLICY_LOG	= 27,	/* the same with the log action: passed */
+	GEOFW_R_PORT_NO_L4	= 28,	/* port rules in force, ports unreadable (tiny first
+					 * fragment, cut L4 header, IPv6 chain too long) */
 	GEOFW_R_MAX
 };
 
@@ -198,8 +215,11 @@ struct geofw_config {
 	__u32 geo_generation;		/* bumped on each switch: geo install */
 	__u32 events_rate;		/* drop-log samples/s per CPU, 0 = off: lease of
 					 * the drop-log reader, compare-and-exchange */
+	/* port-scoped policy (ABI 4) */
+	__u8  ports_present;		/* GEOFW_PORTS_*: port rules install */
+	__u8  pad_ports[7];
 };
-_Static_assert(sizeof(struct geofw_config) == 24, "geofw_config size");
+_Static_assert(sizeof(struct geofw_config) == 32, "geofw_config size");
 
 /*
  * config.rules_present: which rule maps may hold entries.  An empty hash or
@@ -531,5 +551,96 @@ struct geofw_resp_flow {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct geofw_resp_flow) == 16, "geofw_resp_flow size");
+
+/*
+ * ---- port-scoped policy (ABI 4) ---------------------------------------------
+ *
+ * Rules limited to ports (docs/design-notes.md "Port-scoped policy").  Every
+ * distinct port list a rule names ("22/tcp", "80,443/tcp", "8000-8100/tcp")
+ * is a *port set*, id 0..GEOFW_MAX_PORT_SETS-1.  gfw_port says, for a
+ * protocol and destination port, which sets hold it (a bit mask), so a
+ * packet costs one array access to know whether any port rule concerns it.
+ * Rules carry per-set bits:
+ *
+ *   gfw_port[slot, proto, port]   sets holding the port; of those, the sets
+ *                                 with an allow-only port policy
+ *   gfw_port_set[slot, set]       the allow-only policy of a set (action, id)
+ *   gfw_port_net4/6[slot, prefix] port-scoped allow/block rules and the
+ *                                 prefixes an allow-only policy lists, each
+ *                                 entry merged with every shorter prefix
+ *                                 covering it (so the longest match is whole)
+ *   gfw_port_cc[slot, country]    port-scoped country blocks, and the
+ *                                 countries an allow-only policy lists
+ *
+ * All keys carry the generation slot (config.ports_present & GEOFW_PORTS_SLOT):
+ * a change is built in the other slot and switched with one byte store.
+ */
+#define GEOFW_MAX_PORT_SETS	16
+#define GEOFW_MAX_PORT_NETS	8192	/* port-scoped prefixes per family and slot */
+#define GEOFW_PORT_PROTO_TCP	0
+#define GEOFW_PORT_PROTO_UDP	1
+#define GEOFW_PORT_KEY(slot, proto, port) \
+	((((slot) & 1u) << 17) | (((proto) & 1u) << 16) | ((port) & 0xffffu))
+#define GEOFW_PORT_ENTRIES	(2u << 17)
+#define GEOFW_PORT_SET_KEY(slot, set)	((((slot) & 1u) << 4) | ((set) & 15u))
+#define GEOFW_PORT_CC_KEY(slot, cc)	((((slot) & 1u) << 8) | ((cc) & 0xffu))
+
+/* config.ports_present */
+enum {
+	GEOFW_PORTS_ON		= 1u << 0,	/* some port set exists: read gfw_port */
+	GEOFW_PORTS_NET4	= 1u << 1,	/* gfw_port_net4 holds entries of the slot */
+	GEOFW_PORTS_NET6	= 1u << 2,
+	GEOFW_PORTS_CC		= 1u << 3,	/* gfw_port_cc holds entries of the slot */
+	GEOFW_PORTS_SLOT	= 1u << 7,	/* the slot in force */
+};
+
+struct geofw_port {
+	__u16 sets;		/* port sets holding this port */
+	__u16 only_sets;	/* of them, those with an allow-only policy */
+	__u32 pad;		/* 8 bytes: the array's element stride, so the
+				 * mapped table is a plain C array */
+};
+_Static_assert(sizeof(struct geofw_port) == 8, "geofw_port size");
+
+struct geofw_port_set {
+	__u8  only_action;	/* allow-only policy: action for unlisted sources */
+	__u8  pad[3];
+	__u32 only_rule_id;	/* its hit counter, 0 = none */
+};
+_Static_assert(sizeof(struct geofw_port_set) == 8, "geofw_port_set size");
+
+/* LPM keys with the slot as their first byte (prefixlen counts it). */
+struct geofw_port_lpm_v4 {
+	__u32 prefixlen;	/* 8 + address bits */
+	__u8  slot;
+	__u8  addr[4];
+	__u8  pad[3];
+};
+_Static_assert(sizeof(struct geofw_port_lpm_v4) == 12, "geofw_port_lpm_v4 size");
+
+struct geofw_port_lpm_v6 {
+	__u32 prefixlen;
+	__u8  slot;
+	__u8  addr[16];
+	__u8  pad[3];
+};
+_Static_assert(sizeof(struct geofw_port_lpm_v6) == 24, "geofw_port_lpm_v6 size");
+
+struct geofw_port_net {
+	__u16 allow_sets;	/* allowed on these sets */
+	__u16 block_sets;	/* blocked on these sets (action[set]) */
+	__u16 only_sets;	/* listed by these sets' allow-only policies */
+	__u16 pad;
+	__u8  action[GEOFW_MAX_PORT_SETS];	/* block action per set */
+	__u32 rule_id[GEOFW_MAX_PORT_SETS];	/* allow or block rule per set */
+};
+_Static_assert(sizeof(struct geofw_port_net) == 88, "geofw_port_net size");
+
+struct geofw_port_cc {
+	__u16 block_sets;	/* country blocked on these sets (action[set]) */
+	__u16 only_sets;	/* listed by these sets' allow-only policies */
+	__u8  action[GEOFW_MAX_PORT_SETS];
+};
+_Static_assert(sizeof(struct geofw_port_cc) == 20, "geofw_port_cc size");
 
 #endif /* GEOFW_H */

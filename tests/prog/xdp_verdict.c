@@ -28,6 +28,10 @@
  *	as CIDR ASN			ASN database: prefix → AS number
  *	block-asn ASN ACTION [ID] [expired]	AS rule: block (class table)
  *	allow-asn ASN [ID]		AS rule: allow
+ *	pallow CIDR PORTS [ID]		port-scoped allow ("22/tcp", "80,443/tcp")
+ *	pblock CIDR PORTS ACTION [ID]	port-scoped block
+ *	pcountry CC PORTS ACTION	country blocked on PORTS
+ *	ponly PORTS ACTION ID TARGET...	allow-only policy of PORTS (CIDRs, countries)
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -48,6 +52,7 @@
 #include "loader.h"
 #include "maps.h"
 #include "pkt.h"
+#include "ports.h"
 #include "test.h"
 
 static struct geofw_loaded fw;
@@ -212,17 +217,71 @@ static int install_asn(void)
 	return ASSERT_OK(err, "asn install") ? 0 : -1;
 }
 
+/* The port-scoped rules of the current row. */
+static struct geofw_prule prules[16];
+static size_t n_prules;
+
+static int add_prule(int kind, const char *ports, const char *target, int action, __u32 id)
+{
+	struct geofw_prule *r = &prules[n_prules];
+	char err[GEOFW_ERRLEN];
+
+	if (n_prules == 16 || !ports || !target || action < 0)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->action = (__u8)action;
+	r->rule_id = id;
+	if (!ASSERT_OK(geofw_ports_parse(ports, &r->ports, err, sizeof(err)), err) ||
+	    !ASSERT_OK(geofw_prule_target_parse(target, r, err, sizeof(err)), err))
+		return -1;
+	n_prules++;
+	return 0;
+}
+
+static int install_ports(void)
+{
+	struct geofw_ports_image img;
+	char err[GEOFW_ERRLEN] = "";
+	int ret;
+
+	if ((ret = geofw_ports_build(prules, n_prules, &img, err, sizeof(err))) == 0)
+		ret = geofw_ports_install(&fw.maps, &img, err, sizeof(err));
+	geofw_ports_image_free(&img);
+	return ASSERT_OK(ret, err) ? 0 : -1;
+}
+
 /* Apply one rule line; 0 or -1 (already reported). */
 static int apply_rule(char *line, struct geofw_config *cfg)
 {
-	char *w[6] = {};
+	char *w[12] = {};
 	struct geofw_cidr c;
 	int n = 0, a, id;
 
-	for (char *tok = strtok(line, " "); tok && n < 6; tok = strtok(NULL, " "))
+	for (char *tok = strtok(line, " "); tok && n < 12; tok = strtok(NULL, " "))
 		w[n++] = tok;
 	if (!n)
 		return 0;
+
+	if (!strcmp(w[0], "pallow"))
+		return add_prule(GEOFW_PRULE_ALLOW, w[2], w[1], GEOFW_ACT_PASS,
+				 w[3] ? (__u32)atoi(w[3]) : 0);
+	if (!strcmp(w[0], "pblock"))
+		return add_prule(GEOFW_PRULE_BLOCK, w[2], w[1], parse_action(w[3]),
+				 w[4] ? (__u32)atoi(w[4]) : 0);
+	if (!strcmp(w[0], "pcountry"))
+		return add_prule(GEOFW_PRULE_COUNTRY, w[2], w[1], parse_action(w[3]), 0);
+	if (!strcmp(w[0], "ponly")) {
+		int i;
+
+		if (!w[3] || !w[4])
+			return -1;
+		for (i = 4; i < n; i++)
+			if (add_prule(GEOFW_PRULE_ONLY, w[1], w[i], parse_action(w[2]),
+				      (__u32)atoi(w[3])))
+				return -1;
+		return 0;
+	}
 
 	if (!strcmp(w[0], "allow")) {
 		struct geofw_allow val = { .rule_id = w[2] ? (__u32)atoi(w[2]) : 0 };
@@ -340,6 +399,7 @@ static int apply_rules(const char *rules)
 	geofw_config_defaults(&cfg);
 	n_geo_v4 = n_geo_v6 = 0;
 	n_as_net = n_as_rule = 0;
+	n_prules = 0;
 	memset(&nat64, 0, sizeof(nat64));
 	if (!ASSERT_OK(put_watch("none"), "clear watch"))
 		return -1;
@@ -365,6 +425,8 @@ static int apply_rules(const char *rules)
 	}
 	if (!err)
 		err = install_asn();
+	if (!err)
+		err = install_ports();
 	return err;
 }
 
@@ -795,6 +857,139 @@ static const struct xdp_case cases[] = {
 	  DROP(BLOCK_ASN), .rule = 21, .asn = 64501, .asn_field = C_BLOCKED },
 	{ "asn/l3_block", AS_WORLD "block-asn 64501 drop 21", V4("203.0.113.5"), DROP(BLOCK_ASN),
 	  .rule = 21, .asn = 64501, .asn_field = C_BLOCKED, .l3 = true },
+	/* --- port-scoped policy: allowlist → port allow → allowed AS → block →
+	 * port block → blocked AS → port country block → allow-only policy →
+	 * country ------------------------------------------------------------ */
+#define TCP(port) .dport = port
+#define UDP(port) .proto = IPPROTO_UDP, .dport = port
+	{ "port/block_on_port", "pblock 203.0.113.0/24 22/tcp drop 31", V4("203.0.113.5", TCP(22)),
+	  DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/block_other_port_passes", "pblock 203.0.113.0/24 22/tcp drop 31",
+	  V4("203.0.113.5", TCP(80)), PASS(NOCOUNTRY_PASS) },
+	{ "port/block_tcp_not_udp", "pblock 203.0.113.0/24 53/tcp drop 31",
+	  V4("203.0.113.5", UDP(53)), PASS(NOCOUNTRY_PASS) },
+	{ "port/block_udp", "pblock 203.0.113.0/24 53/udp drop 31", V4("203.0.113.5", UDP(53)),
+	  DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/block_range_first", "pblock 203.0.113.0/24 8000-8100/tcp drop 31",
+	  V4("203.0.113.5", TCP(8000)), DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/block_range_last", "pblock 203.0.113.0/24 8000-8100/tcp drop 31",
+	  V4("203.0.113.5", TCP(8100)), DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/block_range_outside", "pblock 203.0.113.0/24 8000-8100/tcp drop 31",
+	  V4("203.0.113.5", TCP(8101)), PASS(NOCOUNTRY_PASS) },
+	{ "port/block_list", "pblock 203.0.113.0/24 80,443/tcp drop 31", V4("203.0.113.5", TCP(443)),
+	  DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/block_other_source_passes", "pblock 203.0.113.0/24 22/tcp drop 31",
+	  V4("198.51.100.5", TCP(22)), PASS(NOCOUNTRY_PASS) },
+	{ "port/block_log", "pblock 203.0.113.0/24 22/tcp log 31", V4("203.0.113.5", TCP(22)),
+	  LOGD(PORT_LOG), .rule = 31 },
+	{ "port/block_v6", "pblock 2001:db8:bad::/48 22/tcp drop 31", V6("2001:db8:bad::5", TCP(22)),
+	  DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/block_v6_other_port", "pblock 2001:db8:bad::/48 22/tcp drop 31",
+	  V6("2001:db8:bad::5", TCP(23)), PASS(NOCOUNTRY_PASS) },
+	{ "port/block_reject_to_responder", "responder; pblock 203.0.113.0/24 22/tcp reject 31",
+	  V4("203.0.113.5", TCP(22)), META(PORT_BLOCK, REJECT), .rule = 31 },
+	{ "port/shorter_prefix_merged", "pblock 203.0.113.0/24 22/tcp drop 31; "
+	  "pblock 203.0.113.5 80/tcp drop 32", V4("203.0.113.5", TCP(22)), DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/longer_prefix_own_port", "pblock 203.0.113.0/24 22/tcp drop 31; "
+	  "pblock 203.0.113.5 80/tcp drop 32", V4("203.0.113.5", TCP(80)), DROP(PORT_BLOCK), .rule = 32 },
+	{ "port/allow_beats_block_ip", "block 203.0.113.0/24 drop 8; pallow 203.0.113.5 22/tcp 33",
+	  V4("203.0.113.5", TCP(22)), PASS(PORT_ALLOW), .rule = 33 },
+	{ "port/allow_not_other_port", "block 203.0.113.0/24 drop 8; pallow 203.0.113.5 22/tcp 33",
+	  V4("203.0.113.5", TCP(80)), DROP(BLOCK_IP), .rule = 8 },
+	{ "port/allow_beats_port_block", "pblock 203.0.113.0/24 22/tcp drop 31; "
+	  "pallow 203.0.113.5 22/tcp 33", V4("203.0.113.5", TCP(22)), PASS(PORT_ALLOW), .rule = 33 },
+	{ "port/allowlist_beats_port_block", "pblock 203.0.113.0/24 22/tcp drop 31; "
+	  "allow 203.0.113.5 3", V4("203.0.113.5", TCP(22)), PASS(ALLOWLIST), .rule = 3 },
+	{ "port/block_ip_beats_port_block", "pblock 203.0.113.0/24 22/tcp log 31; "
+	  "block 203.0.113.5 drop 9", V4("203.0.113.5", TCP(22)), DROP(BLOCK_IP), .rule = 9 },
+	{ "port/block_beats_country_pass", GEO_WORLD "mode allow; country RU; "
+	  "pblock 203.0.113.0/24 22/tcp drop 31", V4("203.0.113.5", TCP(22)), DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/country_block_on_port", GEO_WORLD "pcountry RU 80,443/tcp drop",
+	  V4("203.0.113.5", TCP(443)), DROP(PORT_COUNTRY_BLOCK), .cc = "RU", .cc_field = C_BLOCKED },
+	{ "port/country_block_other_port", GEO_WORLD "pcountry RU 80,443/tcp drop",
+	  V4("203.0.113.5", TCP(22)), PASS(COUNTRY_PASS), .cc = "RU", .cc_field = C_PASSED },
+	{ "port/country_block_other_country", GEO_WORLD "pcountry RU 80,443/tcp drop",
+	  V4("198.51.100.5", TCP(80)), PASS(COUNTRY_PASS), .cc = "DE", .cc_field = C_PASSED },
+	{ "port/country_block_v6_http403", GEO_WORLD "responder; pcountry RU 80/tcp http403",
+	  V6("2001:db8:bad::5", TCP(80)), META(PORT_COUNTRY_BLOCK, HTTP403), .cc = "RU",
+	  .cc_field = C_BLOCKED },
+	{ "port/country_log", GEO_WORLD "pcountry RU 80/tcp log", V4("203.0.113.5", TCP(80)),
+	  LOGD(PORT_COUNTRY_LOG), .cc = "RU", .cc_field = C_LOGGED },
+	{ "port/allow_asn_beats_port_country", AS_WORLD "pcountry RU 80/tcp drop; allow-asn 64501 23",
+	  V4("203.0.113.5", TCP(80)), PASS(ALLOW_ASN), .rule = 23, .asn = 64501, .asn_field = C_PASSED },
+	{ "port/only_listed_country_passes", GEO_WORLD "country DE; ponly 22/tcp drop 34 DE 192.0.2.0/24",
+	  V4("198.51.100.5", TCP(22)), PASS(PORT_POLICY_PASS), .rule = 34, .cc = "DE", .cc_field = C_PASSED },
+	{ "port/only_listed_prefix_passes", GEO_WORLD "ponly 22/tcp drop 34 DE 192.0.2.0/24",
+	  V4("192.0.2.7", TCP(22)), PASS(PORT_POLICY_PASS), .rule = 34 },
+	{ "port/only_unlisted_blocked", GEO_WORLD "ponly 22/tcp drop 34 DE 192.0.2.0/24",
+	  V4("203.0.113.5", TCP(22)), DROP(PORT_POLICY_BLOCK), .rule = 34, .cc = "RU",
+	  .cc_field = C_BLOCKED },
+	{ "port/only_unlisted_v6_blocked", GEO_WORLD "ponly 22/tcp drop 34 DE 192.0.2.0/24",
+	  V6("2001:db8:bad::5", TCP(22)), DROP(PORT_POLICY_BLOCK), .rule = 34, .cc = "RU",
+	  .cc_field = C_BLOCKED },
+	{ "port/only_listed_v6_passes", GEO_WORLD "ponly 22/tcp drop 34 DE 192.0.2.0/24",
+	  V6("2001:db8:900d::5", TCP(22)), PASS(PORT_POLICY_PASS), .rule = 34, .cc = "DE",
+	  .cc_field = C_PASSED },
+	{ "port/only_unknown_country_blocked", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V4("192.0.2.200", TCP(22)), DROP(PORT_POLICY_BLOCK), .rule = 34 },
+	{ "port/only_other_port_untouched", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V4("203.0.113.5", TCP(80)), PASS(COUNTRY_PASS), .cc = "RU", .cc_field = C_PASSED },
+	{ "port/only_log", GEO_WORLD "ponly 22/tcp log 34 DE", V4("203.0.113.5", TCP(22)),
+	  LOGD(PORT_POLICY_LOG), .rule = 34, .cc = "RU", .cc_field = C_LOGGED },
+	{ "port/only_beats_country_mode", GEO_WORLD "mode allow; country RU; ponly 22/tcp drop 34 DE",
+	  V4("198.51.100.5", TCP(22)), PASS(PORT_POLICY_PASS), .rule = 34, .cc = "DE",
+	  .cc_field = C_PASSED },
+	{ "port/only_listed_still_blocked_by_ip", GEO_WORLD "ponly 22/tcp drop 34 DE; "
+	  "block 198.51.100.5 drop 9", V4("198.51.100.5", TCP(22)), DROP(BLOCK_IP), .rule = 9 },
+	{ "port/only_listed_blocked_on_port_country", GEO_WORLD "ponly 22/tcp drop 34 DE RU; "
+	  "pcountry RU 22/tcp reject", V4("203.0.113.5", TCP(22)), DROP(PORT_COUNTRY_BLOCK),
+	  .cc = "RU", .cc_field = C_BLOCKED },
+	{ "port/only_allowlist_passes", GEO_WORLD "ponly 22/tcp drop 34 DE; allow 203.0.113.5 3",
+	  V4("203.0.113.5", TCP(22)), PASS(ALLOWLIST), .rule = 3 },
+	{ "port/only_two_sets_need_both", GEO_WORLD "ponly 22/tcp drop 34 DE; "
+	  "ponly 1-1024/tcp drop 35 192.0.2.0/24", V4("198.51.100.5", TCP(22)),
+	  DROP(PORT_POLICY_BLOCK), .rule = 35, .cc = "DE", .cc_field = C_BLOCKED },
+	{ "port/only_two_sets_both_listed", GEO_WORLD "ponly 22/tcp drop 34 DE 192.0.2.0/24; "
+	  "ponly 1-1024/tcp drop 35 192.0.2.0/24", V4("192.0.2.9", TCP(22)),
+	  PASS(PORT_POLICY_PASS), .rule = 34 },
+	{ "port/only_udp", GEO_WORLD "ponly 5353/udp drop 34 DE", V4("203.0.113.5", UDP(5353)),
+	  DROP(PORT_POLICY_BLOCK), .rule = 34, .cc = "RU", .cc_field = C_BLOCKED },
+	{ "port/icmp_source_only", GEO_WORLD "ponly 22/tcp drop 34 DE; pblock 203.0.113.0/24 22/tcp drop 31",
+	  V4("203.0.113.5", .proto = IPPROTO_ICMP), PASS(COUNTRY_PASS), .cc = "RU", .cc_field = C_PASSED },
+	/* Fragments: a later fragment carries no ports and is judged by the
+	 * source-only policy; a first fragment (or any packet) whose ports
+	 * cannot be read while port rules are in force is dropped. */
+	{ "port/later_fragment_source_only", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V4("203.0.113.5", TCP(22), .frag = PKT_FRAG_LATER), PASS(COUNTRY_PASS), .cc = "RU",
+	  .cc_field = C_PASSED },
+	{ "port/later_fragment_source_block", GEO_WORLD "ponly 22/tcp drop 34 DE; country RU",
+	  V4("203.0.113.5", TCP(22), .frag = PKT_FRAG_LATER), DROP(COUNTRY_BLOCK), .cc = "RU",
+	  .cc_field = C_BLOCKED },
+	{ "port/first_fragment_judged_by_port", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V4("203.0.113.5", TCP(22), .frag = PKT_FRAG_FIRST), DROP(PORT_POLICY_BLOCK), .rule = 34,
+	  .cc = "RU", .cc_field = C_BLOCKED },
+	{ "port/v6_later_fragment_source_only", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V6("2001:db8:bad::5", TCP(22), .v6_hbh = 1, .frag = PKT_FRAG_LATER), PASS(COUNTRY_PASS),
+	  .cc = "RU", .cc_field = C_PASSED },
+	{ "port/tiny_first_fragment_dropped", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V4("198.51.100.5", TCP(22), .frag = PKT_FRAG_FIRST, .truncate = 14 + 20 + 8),
+	  DROP(PORT_NO_L4) },
+	{ "port/v6_chain_cut_dropped", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V6("2001:db8:900d::5", TCP(22), .v6_hbh = 1, .truncate = 14 + 40 + 4), DROP(PORT_NO_L4) },
+	{ "port/no_l4_allowlist_passes", GEO_WORLD "ponly 22/tcp drop 34 DE; allow 198.51.100.0/24 3",
+	  V4("198.51.100.5", TCP(22), .frag = PKT_FRAG_FIRST, .truncate = 14 + 20 + 8),
+	  PASS(ALLOWLIST), .rule = 3 },
+	{ "port/no_port_rules_cut_header_judged", "block 203.0.113.5 drop 7",
+	  V4("203.0.113.5", TCP(22), .frag = PKT_FRAG_FIRST, .truncate = 14 + 20 + 8),
+	  DROP(BLOCK_IP), .rule = 7 },
+	{ "port/l3_block", "pblock 203.0.113.0/24 22/tcp drop 31", V4("203.0.113.5", TCP(22)),
+	  DROP(PORT_BLOCK), .rule = 31, .l3 = true },
+	{ "port/v4_mapped_source", "pblock 203.0.113.0/24 22/tcp drop 31",
+	  V6("::ffff:203.0.113.5", TCP(22)), DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/vlan_qinq", "pblock 203.0.113.0/24 22/tcp drop 31",
+	  V4("203.0.113.5", TCP(22), .vlan = { 0x88A8, 0x8100 }), DROP(PORT_BLOCK), .rule = 31 },
+#undef TCP
+#undef UDP
 	{ "l3/same_frame_ethernet_entry", "block 203.0.113.5 drop 7", V4("203.0.113.5"),
 	  DROP(BLOCK_IP), .rule = 7 },
 };
@@ -879,14 +1074,22 @@ static void check_case(const struct xdp_case *tc)
 	}
 
 	/* fwctl lookup runs the same decision code on the host: same answer. */
-	if (tc->pkt.src && tc->reason < GEOFW_R_RUNT && tc->reason != GEOFW_R_NON_IP) {
-		/* (Neighbour discovery is decided before the rules: not here.) */
+	if (tc->pkt.src && (tc->reason < GEOFW_R_RUNT || tc->reason > GEOFW_R_ICMP6_ND) &&
+	    tc->reason != GEOFW_R_NON_IP && tc->reason != GEOFW_R_PORT_NO_L4) {
+		/* (Neighbour discovery is decided before the rules: not here;
+		 * explain takes a port, later fragments and ICMP have none.) */
 		struct geofw_explain ex;
 		__u8 addr[16] = {};
 		int fam = strchr(tc->pkt.src, ':') ? 6 : 4;
+		int proto = tc->pkt.proto ? tc->pkt.proto : IPPROTO_TCP;
 
+		if (tc->pkt.frag == PKT_FRAG_LATER ||
+		    (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+			proto = 0;
 		inet_pton(fam == 4 ? AF_INET : AF_INET6, tc->pkt.src, addr);
-		if (ASSERT_OK(geofw_explain(&fw.maps, fam, addr, &ex), "explain")) {
+		if (ASSERT_OK(geofw_explain_port(&fw.maps, fam, addr, proto,
+						 tc->pkt.dport ? tc->pkt.dport : 80, &ex),
+			      "explain")) {
 			ASSERT_EQ(ex.reason, tc->reason, "explain reason");
 			ASSERT_EQ(ex.rule_id, tc->rule, "explain rule");
 			ASSERT_EQ(ex.asn, tc->asn, "explain AS");

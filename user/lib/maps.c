@@ -50,6 +50,11 @@ static const struct {
 	M(asn6_more, GEOFW_MAP_ASN6_MORE),
 	M(asn_class, GEOFW_MAP_ASN_CLASS),
 	M(cnt_asn, GEOFW_MAP_CNT_ASN),
+	M(port, GEOFW_MAP_PORT),
+	M(port_set, GEOFW_MAP_PORT_SET),
+	M(port_net4, GEOFW_MAP_PORT_NET4),
+	M(port_net6, GEOFW_MAP_PORT_NET6),
+	M(port_cc, GEOFW_MAP_PORT_CC),
 	M(events, GEOFW_MAP_EVENTS),
 #undef M
 };
@@ -88,6 +93,17 @@ static void map_config(struct geofw_maps *m)
 		log_debug("maps: cannot map %s: %s", GEOFW_MAP_CONFIG, strerror(errno));
 }
 
+#define PORT_BYTES ((size_t)GEOFW_PORT_ENTRIES * sizeof(struct geofw_port))
+
+static void map_port(struct geofw_maps *m)
+{
+	void *p = mmap(NULL, PORT_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, m->port, 0);
+
+	m->port_mem = p == MAP_FAILED ? NULL : p;
+	if (!m->port_mem)
+		log_debug("maps: cannot map %s: %s", GEOFW_MAP_PORT, strerror(errno));
+}
+
 static int *slot(struct geofw_maps *m, size_t i)
 {
 	return (int *)((char *)m + map_table[i].off);
@@ -101,6 +117,7 @@ static void maps_invalidate(struct geofw_maps *m)
 		*slot(m, i) = -1;
 	m->block4_bits_mem = NULL;
 	m->config_mem = NULL;
+	m->port_mem = NULL;
 }
 
 int geofw_maps_from_object(struct bpf_object *obj, struct geofw_maps *m)
@@ -119,6 +136,7 @@ int geofw_maps_from_object(struct bpf_object *obj, struct geofw_maps *m)
 	}
 	map_bits(m);
 	map_config(m);
+	map_port(m);
 	return 0;
 }
 
@@ -140,6 +158,7 @@ int geofw_maps_open_pinned(const char *pin_dir, struct geofw_maps *m)
 	}
 	map_bits(m);
 	map_config(m);
+	map_port(m);
 	return 0;
 }
 
@@ -153,6 +172,9 @@ void geofw_maps_close(struct geofw_maps *m)
 	if (m->config_mem)
 		munmap(m->config_mem, (size_t)sysconf(_SC_PAGESIZE));
 	m->config_mem = NULL;
+	if (m->port_mem)
+		munmap(m->port_mem, PORT_BYTES);
+	m->port_mem = NULL;
 	for (i = 0; i < N_MAPS; i++) {
 		if (*slot(m, i) >= 0)
 			close(*slot(m, i));
@@ -254,6 +276,17 @@ int geofw_config_switch_asn_slot(const struct geofw_maps *m, __u8 slot, bool pre
 	/* Slot first: a reader that sees asn_present sees the slot of it. */
 	__atomic_store_n(&cfg->asn_slot, slot, __ATOMIC_RELEASE);
 	__atomic_store_n(&cfg->asn_present, present ? 1 : 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int geofw_config_set_ports(const struct geofw_maps *m, __u8 present)
+{
+	struct geofw_config *cfg;
+	int err;
+
+	if ((err = config_mem(m, &cfg)))
+		return err;
+	__atomic_store_n(&cfg->ports_present, present, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -812,6 +845,9 @@ int geofw_maps_reset_rules(const struct geofw_maps *m)
 			return err;
 	if ((err = geofw_rules_present_sync(m)) || (err = geofw_block4_bits_rebuild(m)))
 		return err;
+	if ((err = map_empty(m->port_net4)) || (err = map_empty(m->port_net6)) ||
+	    (err = geofw_config_set_ports(m, 0)))
+		return err;
 	return array_zero(m->country);
 }
 
@@ -857,6 +893,15 @@ static const char *const reason_names[GEOFW_R_MAX] = {
 	[GEOFW_R_ALLOW_ASN] = "allow_asn",
 	[GEOFW_R_BLOCK_ASN] = "block_asn",
 	[GEOFW_R_LOG_ASN] = "log_asn",
+	[GEOFW_R_PORT_ALLOW] = "port_allow",
+	[GEOFW_R_PORT_BLOCK] = "port_block",
+	[GEOFW_R_PORT_LOG] = "port_log",
+	[GEOFW_R_PORT_COUNTRY_BLOCK] = "port_country_block",
+	[GEOFW_R_PORT_COUNTRY_LOG] = "port_country_log",
+	[GEOFW_R_PORT_POLICY_PASS] = "port_policy_pass",
+	[GEOFW_R_PORT_POLICY_BLOCK] = "port_policy_block",
+	[GEOFW_R_PORT_POLICY_LOG] = "port_policy_log",
+	[GEOFW_R_PORT_NO_L4] = "port_no_l4",
 };
 
 const char *geofw_action_name(unsigned int action)
