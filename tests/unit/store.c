@@ -15,6 +15,7 @@
 #include "countries.h"
 #include "kdiff.h"
 #include "msg.h"
+#include "ports.h"
 #include "store.h"
 #include "test.h"
 
@@ -647,5 +648,106 @@ void test_store_lists(void)
 		geofw_store_close(st);
 	}
 	geofw_kdiff_free(&d);
+	remove_tmpdir();
+}
+
+static int collect_prule(const struct geofw_prule *r, void *ctx)
+{
+	char *out = ctx, ports[GEOFW_PORTS_STRLEN], target[GEOFW_CIDR_STRLEN];
+	size_t l = strlen(out);
+
+	geofw_ports_format(&r->ports, ports, sizeof(ports));
+	geofw_prule_target(r, target, sizeof(target));
+	snprintf(out + l, 1024 - l, "%s %s %s %s %u %s;", geofw_prule_kind_name(r->kind), ports,
+		 target, r->source, r->rule_id ? 1u : 0u, r->comment);
+	return 0;
+}
+
+static struct geofw_prule PR(int kind, const char *ports, const char *target, __u8 action,
+			     __u64 expires)
+{
+	struct geofw_prule r = { .kind = kind, .action = action, .expires = expires,
+				 .source = "cli", .comment = "c" };
+
+	ASSERT_OK(geofw_ports_parse(ports, &r.ports, NULL, 0), ports);
+	ASSERT_OK(geofw_prule_target_parse(target, &r, NULL, 0), target);
+	return r;
+}
+
+/* Port-scoped rows: added, replaced in place, listed, removed, swept; a
+ * database of schema 1 (before port rules) gets the table at open and keeps
+ * its rules. */
+void test_store_port_rules(void)
+{
+	struct geofw_prule r[3];
+	struct geofw_store *st;
+	char list[1024] = "", err[GEOFW_ERRLEN] = "", path[128];
+	sqlite3 *db;
+
+	if (!make_tmpdir())
+		return;
+	/* A schema-1 database as geofw 0.2 wrote it, with one block row. */
+	snprintf(path, sizeof(path), "%s/rules.db", tmpdir);
+	st = open_store();
+	if (!st) {
+		remove_tmpdir();
+		return;
+	}
+	{
+		struct geofw_rule b = B("203.0.113.0/24", GEOFW_ACT_DROP, 0, "cli");
+		struct geofw_kdiff d = {};
+
+		ASSERT_OK(change_add(st, &b, 1, 0, &d), "add block");
+		geofw_kdiff_free(&d);
+	}
+	geofw_store_close(st);
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK, "open");
+	ASSERT_EQ(sqlite3_exec(db, "DROP TABLE port_rules; UPDATE schema_version SET version=1",
+			       NULL, NULL, NULL), SQLITE_OK, "make schema 1");
+	sqlite3_close(db);
+
+	st = open_store();
+	if (!ASSERT_TRUE(st != NULL, "schema 1 migrated")) {
+		remove_tmpdir();
+		return;
+	}
+	ASSERT_EQ(geofw_store_next_expiry(st), 0, "nothing expires");
+	r[0] = PR(GEOFW_PRULE_ALLOW, "22/tcp", "192.0.2.0/24", GEOFW_ACT_PASS, 0);
+	r[1] = PR(GEOFW_PRULE_COUNTRY, "443,80/tcp", "CN", GEOFW_ACT_DROP, 0);
+	r[2] = PR(GEOFW_PRULE_ONLY, "22/tcp", "DE", GEOFW_ACT_DROP, (__u64)time(NULL) - 1);
+	ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+	ASSERT_OK(geofw_store_port_add(st, r, 3, err, sizeof(err)), err);
+	r[0].comment = "again";
+	ASSERT_OK(geofw_store_port_add(st, r, 1, err, sizeof(err)), err);
+	ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+	geofw_store_close(st);
+
+	st = open_store();
+	if (!st) {
+		remove_tmpdir();
+		return;
+	}
+	ASSERT_OK(geofw_store_port_for_each(st, collect_prule, list), "list");
+	ASSERT_STREQ(list, "allow 22/tcp 192.0.2.0/24 cli 1 again;"
+		     "block-country 80,443/tcp CN cli 1 c;allow-only 22/tcp DE cli 1 c;", "rows");
+	ASSERT_TRUE(geofw_store_next_expiry(st) > 0, "the allow-only row expires");
+	ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+	ASSERT_EQ(geofw_store_port_sweep(st, (__u64)time(NULL), err, sizeof(err)), 1, "swept");
+	ASSERT_EQ(geofw_store_port_del(st, GEOFW_PRULE_COUNTRY, &r[1].ports, "CN", NULL, err,
+				       sizeof(err)), 1, "del");
+	ASSERT_EQ(geofw_store_port_del(st, GEOFW_PRULE_COUNTRY, &r[1].ports, "CN", NULL, err,
+				       sizeof(err)), -ENOENT, "del again");
+	ASSERT_TRUE(strstr(err, "80,443/tcp") != NULL, err);
+	ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+	list[0] = 0;
+	ASSERT_OK(geofw_store_port_for_each(st, collect_prule, list), "list");
+	ASSERT_STREQ(list, "allow 22/tcp 192.0.2.0/24 cli 1 again;", "left");
+	{
+		struct geofw_store_counts c;
+
+		geofw_store_counts(st, &c);
+		ASSERT_EQ(c.block_net4, 1, "the schema-1 block row kept");
+	}
+	geofw_store_close(st);
 	remove_tmpdir();
 }
