@@ -42,6 +42,7 @@ enum opt_key {
 	O_SOURCE,
 	O_LOCAL,
 	O_FLEET,
+	O_PORTS,
 	O_MAX
 };
 
@@ -58,6 +59,7 @@ enum pos_kind {
 	P_TOPIC,
 	P_SOURCE,	/* a rule source: cli, import:NAME, ... */
 	P_ASN,		/* AS numbers: AS64500 or 64500 */
+	P_PORT_POLICY,	/* PORTS allow-only ITEM... | PORTS none */
 };
 
 static const struct geofw_cmd_option opt_json = {
@@ -171,6 +173,21 @@ static const struct geofw_cmd_option opt_fleet = {
 	"default when FleetServers is set and FleetScope\nis fleet",
 };
 
+static const struct geofw_cmd_option opt_ports = {
+	O_PORTS, "ports", 0, "PORTS", false,
+	"only traffic to these destination ports: 22/tcp,\n"
+	"80,443/tcp, 8000-8100/tcp, 53/udp (fwctl(8))",
+};
+static const struct geofw_cmd_option opt_ports_del = {
+	O_PORTS, "ports", 0, "PORTS", false,
+	"the port-scoped rule of exactly this port list",
+};
+static const struct geofw_cmd_option opt_action_policy = {
+	O_ACTION, "action", 0, "ACTION", false,
+	"what the sources not listed get: drop (default),\n"
+	"reject, http403 or log",
+};
+
 /* Every command has these. */
 static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_help };
 
@@ -178,7 +195,7 @@ static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_he
 static const struct geofw_cmd_option *const all_opts[] = {
 	&opt_ttl, &opt_action_block, &opt_comment, &opt_force_block, &opt_replace,
 	&opt_watch, &opt_samples, &opt_db, &opt_follow, &opt_rate, &opt_once, &opt_interval,
-	&opt_window, &opt_source_list, &opt_local, &opt_fleet,
+	&opt_window, &opt_source_list, &opt_local, &opt_fleet, &opt_ports,
 };
 
 /* ---- commands ------------------------------------------------------------ */
@@ -206,7 +223,7 @@ static const struct geofw_cmd_desc commands[] = {
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR, .min_args = 1, .max_args = -1,
 		.opts = { &opt_ttl, &opt_action_block, &opt_comment, &opt_force_block,
-			  &opt_local, &opt_fleet },
+			  &opt_local, &opt_fleet, &opt_ports },
 	},
 	{
 		.id = GEOFW_CMD_DEL_BLOCK,
@@ -223,7 +240,7 @@ static const struct geofw_cmd_desc commands[] = {
 			    "fwctl del-block 198.51.100.7 --source import:drop.txt",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR_DEL, .min_args = 1, .max_args = -1,
-		.opts = { &opt_source_del, &opt_local, &opt_fleet },
+		.opts = { &opt_source_del, &opt_local, &opt_fleet, &opt_ports_del },
 	},
 	{
 		.id = GEOFW_CMD_ALLOW,
@@ -234,11 +251,15 @@ static const struct geofw_cmd_desc commands[] = {
 "Add each CIDR to the allowlist.  An allowed source passes before any\n"
 "block or country rule is looked at, so the addresses listed here can\n"
 "never be locked out: put the management network here first.  Same\n"
-"prefix rules as add-block; all or nothing.",
-		.examples = "fwctl allow 192.0.2.0/24 --comment \"office VPN\"",
+"prefix rules as add-block; all or nothing.\n"
+"\n"
+"With --ports the prefixes pass only to those ports, before the block\n"
+"rules but after the allowlist (the order is in fwctl(8)).",
+		.examples = "fwctl allow 192.0.2.0/24 --comment \"office VPN\"\n"
+			    "fwctl allow 198.51.100.0/24 --ports 22/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR, .min_args = 1, .max_args = -1,
-		.opts = { &opt_comment, &opt_force_allow },
+		.opts = { &opt_comment, &opt_force_allow, &opt_ttl, &opt_ports },
 	},
 	{
 		.id = GEOFW_CMD_DEL_ALLOW,
@@ -248,10 +269,10 @@ static const struct geofw_cmd_desc commands[] = {
 		.help =
 "Remove exactly these prefixes from the allowlist.  All or nothing:\n"
 "when one of them is not listed, nothing is removed.",
-		.examples = "fwctl del-allow 192.0.2.0/24",
+		.examples = "fwctl del-allow 192.0.2.0/24\nfwctl del-allow 198.51.100.0/24 --ports 22/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR_DEL, .min_args = 1, .max_args = -1,
-		.opts = { &opt_source_del },
+		.opts = { &opt_source_del, &opt_ports_del },
 	},
 	{
 		.id = GEOFW_CMD_BLOCK_COUNTRY,
@@ -267,11 +288,15 @@ static const struct geofw_cmd_desc commands[] = {
 "\n"
 "The first change made with fwctl takes over the country policy of\n"
 "geofw.conf (mode, countries, action); from then on the runtime policy,\n"
-"kept in /var/lib/geofw, replaces the one of the file.",
-		.examples = "fwctl block-country RU CN\nfwctl block-country KP --action http403",
+"kept in /var/lib/geofw, replaces the one of the file.\n"
+"\n"
+"With --ports the countries are blocked on those ports only (in either\n"
+"mode, default action drop), a rule of the rule store beside the policy.",
+		.examples = "fwctl block-country RU CN\nfwctl block-country KP --action http403\n"
+			    "fwctl block-country CN --ports 80,443/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_COUNTRY, .min_args = 1, .max_args = -1,
-		.opts = { &opt_action_country },
+		.opts = { &opt_action_country, &opt_ttl, &opt_comment, &opt_ports },
 	},
 	{
 		.id = GEOFW_CMD_UNBLOCK_COUNTRY,
@@ -282,9 +307,34 @@ static const struct geofw_cmd_desc commands[] = {
 "Let the traffic of each country through again: in block mode the\n"
 "countries leave the list of blocked countries, in allow mode they join\n"
 "the list of allowed countries.",
-		.examples = "fwctl unblock-country CN",
+		.examples = "fwctl unblock-country CN\nfwctl unblock-country CN --ports 80,443/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_COUNTRY, .min_args = 1, .max_args = -1,
+		.opts = { &opt_ports_del },
+	},
+	{
+		.id = GEOFW_CMD_PORT_POLICY,
+		.name = "port-policy",
+		.args = "PORTS allow-only CC|CIDR...|PORTS none",
+		.summary = "let only some sources reach some ports",
+		.help =
+"allow-only: traffic to PORTS passes only from the listed countries and\n"
+"prefixes; every other source gets ACTION on these ports (drop by\n"
+"default).  The policy replaces the country policy for these ports: a\n"
+"listed source passes even from a country the policy blocks, but the\n"
+"allowlist, block rules and AS rules still come first.  A port in the\n"
+"lists of two policies must satisfy both.  'none' removes the policy of\n"
+"exactly this port list.  Setting a policy again replaces its list.\n"
+"\n"
+"Ports: PORT or LO-HI items separated by commas, each group ended by\n"
+"/tcp or /udp.  Packets without readable ports (later fragments) are\n"
+"judged by the source-only rules; see fwctl(8).",
+		.examples = "fwctl port-policy 22/tcp allow-only DE 198.51.100.0/24\n"
+			    "fwctl port-policy 8000-8100/tcp,161/udp allow-only 192.0.2.0/24\n"
+			    "fwctl port-policy 22/tcp none",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_PORT_POLICY, .min_args = 2, .max_args = -1,
+		.opts = { &opt_action_policy, &opt_ttl, &opt_comment },
 	},
 	{
 		.id = GEOFW_CMD_COUNTRY_MODE,
@@ -350,11 +400,12 @@ static const struct geofw_cmd_desc commands[] = {
 	{
 		.id = GEOFW_CMD_LIST,
 		.name = "list",
-		.args = "[blocks|allows|countries]",
+		.args = "[blocks|allows|countries|ports]",
 		.summary = "show the rules",
 		.help =
 "Show the blocked prefixes (action, rule id, expiry, comment), the\n"
-"allowed prefixes and the country policy, or only one of them.\n"
+"allowed prefixes, the country policy and the port-scoped rules, or\n"
+"only one of them.\n"
 "\n"
 "geofwd answers when it runs.  While it is stopped fwctl reads the\n"
 "pinned maps instead: they hold prefixes, actions, rule ids and expiry\n"
@@ -417,17 +468,21 @@ static const struct geofw_cmd_desc commands[] = {
 	{
 		.id = GEOFW_CMD_LOOKUP,
 		.name = "lookup",
-		.args = "IP",
+		.args = "IP [PORT/PROTO]",
 		.summary = "explain the verdict for a source address",
 		.help =
 "Run the data plane's own decision for IP as a packet's source over the\n"
 "maps in force and print the action and why: the allowlist or block\n"
 "rule that matched, or the country and the policy mode.  An IPv4-mapped\n"
-"IPv6 address is judged as IPv4, as the data plane does.  Reads the\n"
-"pinned maps: works while geofwd is stopped.",
-		.examples = "fwctl lookup 203.0.113.7\nfwctl lookup 2001:db8::1",
+"IPv6 address is judged as IPv4, as the data plane does.  With\n"
+"PORT/PROTO (22/tcp, 53/udp) the packet goes to that port and the\n"
+"port-scoped rules take part; without it, the source-only rules decide\n"
+"(as for a later fragment).  Reads the pinned maps: works while geofwd\n"
+"is stopped.",
+		.examples = "fwctl lookup 203.0.113.7\nfwctl lookup 2001:db8::1\n"
+			    "fwctl lookup 203.0.113.7 22/tcp",
 		.kind = GEOFW_CMD_LOCAL,
-		.pos_kind = P_ADDR, .min_args = 1, .max_args = 1,
+		.pos_kind = P_ADDR, .min_args = 1, .max_args = 2,
 	},
 	{
 		.id = GEOFW_CMD_STATS,
@@ -800,6 +855,11 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 					  "exclude each other", d->name);
 		cmd->scope = o->key == O_LOCAL ? GEOFW_CMD_SCOPE_LOCAL : GEOFW_CMD_SCOPE_FLEET;
 		return 0;
+	case O_PORTS:
+		if (geofw_ports_parse(v, &cmd->ports, msg, sizeof(msg)))
+			return geofw_errf(err, errlen, -EINVAL, "%s: --ports: %s", d->name, msg);
+		cmd->has_ports = true;
+		return 0;
 	case O_SOURCE:
 		if (!*v || geofw_store_check_text(v, strlen(v), GEOFW_STORE_SOURCE_MAX, "source",
 						  msg, sizeof(msg)))
@@ -897,6 +957,47 @@ static int bad_option(const struct geofw_cmd_desc *d, const char *word, const ch
 	return geofw_errf(err, errlen, -EINVAL, "%s: unknown option '%s'", d->name, geofw_echo(word, eb));
 }
 
+/* port-policy's words: PORTS, then allow-only or none, then the list. */
+static int parse_policy_word(const struct geofw_cmd_desc *d, const char *v,
+			     struct geofw_cmd *cmd, char *err, size_t errlen)
+{
+	char msg[GEOFW_CMD_ERRLEN / 2], eb[GEOFW_ECHO_BUFLEN];
+	struct geofw_prule t = {};
+	size_t i;
+
+	if (!cmd->has_ports) {
+		if (geofw_ports_parse(v, &cmd->ports, msg, sizeof(msg)))
+			return geofw_errf(err, errlen, -EINVAL, "%s: %s", d->name, msg);
+		cmd->has_ports = true;
+		cmd->mode = -1;
+		return 0;
+	}
+	if (cmd->mode == -1) {
+		if (!strcmp(v, "allow-only"))
+			cmd->allow_only = true;
+		else if (strcmp(v, "none"))
+			return geofw_errf(err, errlen, -EINVAL, "%s: '%s': expected allow-only or "
+					  "none", d->name, geofw_echo(v, eb));
+		cmd->mode = 0;
+		return 0;
+	}
+	if (!cmd->allow_only)
+		return geofw_errf(err, errlen, -EINVAL, "%s: none: unexpected argument '%s'",
+				  d->name, geofw_echo(v, eb));
+	if (geofw_prule_target_parse(v, &t, msg, sizeof(msg)))
+		return geofw_errf(err, errlen, -EINVAL, "%s: '%s': neither a country code nor a "
+				  "prefix (%s)", d->name, geofw_echo(v, eb), msg);
+	if (t.is_country) {
+		for (i = 0; i < cmd->n_countries; i++)
+			if (cmd->countries[i] == t.country)
+				return 0;
+		cmd->countries[cmd->n_countries++] = t.country;
+	} else {
+		cmd->cidrs[cmd->n_cidrs++] = t.prefix;
+	}
+	return 0;
+}
+
 static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 			    struct geofw_cmd *cmd, char *err, size_t errlen)
 {
@@ -906,9 +1007,22 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 	int id;
 
 	switch (d->pos_kind) {
+	case P_PORT_POLICY:
+		return parse_policy_word(d, v, cmd, err, errlen);
+	case P_ADDR:
+		if (cmd->n_cidrs == 1) {
+			int proto;
+
+			if (geofw_port_parse_one(v, &proto, &cmd->lookup_port, msg, sizeof(msg)))
+				return geofw_errf(err, errlen, -EINVAL, "%s: unexpected argument "
+						  "'%s' (a port is PORT/tcp or PORT/udp): %s",
+						  d->name, geofw_echo(v, eb), msg);
+			cmd->lookup_proto = proto == GEOFW_PORT_PROTO_TCP ? 6 : 17;
+			return 0;
+		}
+		/* fall through */
 	case P_CIDR:
 	case P_CIDR_DEL:
-	case P_ADDR:
 		if (d->pos_kind == P_ADDR)
 			flags = GEOFW_CIDR_ADDR_ONLY;
 		else if (d->pos_kind == P_CIDR_DEL || cmd->force)
@@ -969,9 +1083,11 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 			cmd->list = GEOFW_LIST_ALLOWS;
 		else if (!strcmp(v, "countries"))
 			cmd->list = GEOFW_LIST_COUNTRIES;
+		else if (!strcmp(v, "ports"))
+			cmd->list = GEOFW_LIST_PORTS;
 		else
 			return geofw_errf(err, errlen, -EINVAL,
-				    "%s: '%s': expected blocks, allows or countries",
+				    "%s: '%s': expected blocks, allows, countries or ports",
 				    d->name, geofw_echo(v, eb));
 		return 0;
 	}
@@ -997,6 +1113,8 @@ static const char *missing_what(const struct geofw_cmd_desc *d)
 		return "SOURCE (cli, import:NAME, ...)";
 	case P_ASN:
 		return "AS number (AS64500 or 64500)";
+	case P_PORT_POLICY:
+		return "PORTS and allow-only LIST or none";
 	default:
 		return "argument";
 	}
@@ -1022,6 +1140,37 @@ static int parse_topic(int n, const char *const *w, struct geofw_cmd *cmd,
 		return geofw_errf(err, errlen, -EINVAL, "help: unknown command '%s'", geofw_echo(w[0], eb));
 	}
 	return set_text(&cmd->topic, t->name, err, errlen);
+}
+
+/* What the words allow alone but not together. */
+static int check_combination(const struct geofw_cmd_desc *d, struct geofw_cmd *cmd,
+			     char *err, size_t errlen)
+{
+	if (d->id == GEOFW_CMD_PORT_POLICY) {
+		if (cmd->allow_only && !cmd->n_cidrs && !cmd->n_countries)
+			return geofw_errf(err, errlen, -EINVAL, "%s: allow-only: missing the "
+					  "countries and prefixes allowed", d->name);
+		if (!cmd->allow_only && (cmd->ttl || cmd->comment ||
+					 cmd->action != GEOFW_CMD_ACTION_DEFAULT))
+			return geofw_errf(err, errlen, -EINVAL, "%s: none takes no --action, "
+					  "--ttl or --comment", d->name);
+		cmd->mode = 0;
+		if (cmd->action == GEOFW_CMD_ACTION_DEFAULT)
+			cmd->action = GEOFW_ACT_DROP;
+	}
+	if (cmd->has_ports && cmd->scope == GEOFW_CMD_SCOPE_FLEET)
+		return geofw_errf(err, errlen, -EINVAL, "%s: --ports: port-scoped rules are "
+				  "kept on this host only, not in the fleet", d->name);
+	if (cmd->has_ports && d->id != GEOFW_CMD_PORT_POLICY)
+		cmd->scope = GEOFW_CMD_SCOPE_LOCAL;
+	if (!cmd->has_ports && cmd->ttl &&
+	    (d->id == GEOFW_CMD_ALLOW || d->id == GEOFW_CMD_BLOCK_COUNTRY))
+		return geofw_errf(err, errlen, -EINVAL, "%s: option '--ttl' does not apply to "
+				  "this command without --ports", d->name);
+	if (!cmd->has_ports && cmd->comment && d->id == GEOFW_CMD_BLOCK_COUNTRY)
+		return geofw_errf(err, errlen, -EINVAL, "%s: option '--comment' does not apply "
+				  "to this command without --ports", d->name);
+	return 0;
 }
 
 static void cmd_init(struct geofw_cmd *cmd)
@@ -1233,14 +1382,14 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		goto out;
 	}
 	if (npos && (d->pos_kind == P_CIDR || d->pos_kind == P_CIDR_DEL ||
-		     d->pos_kind == P_ADDR)) {
+		     d->pos_kind == P_ADDR || d->pos_kind == P_PORT_POLICY)) {
 		cmd->cidrs = calloc((size_t)npos, sizeof(*cmd->cidrs));
 		if (!cmd->cidrs) {
 			ret = geofw_errf(err, errlen, -ENOMEM, "out of memory");
 			goto out;
 		}
 	}
-	if (npos && d->pos_kind == P_COUNTRY) {
+	if (npos && (d->pos_kind == P_COUNTRY || d->pos_kind == P_PORT_POLICY)) {
 		cmd->countries = calloc((size_t)npos, sizeof(*cmd->countries));
 		if (!cmd->countries) {
 			ret = geofw_errf(err, errlen, -ENOMEM, "out of memory");
@@ -1259,6 +1408,7 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		if (ret)
 			goto out;
 	}
+	ret = check_combination(d, cmd, err, errlen);
 out:
 	free(pos);
 	if (ret) {

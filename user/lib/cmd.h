@@ -29,6 +29,7 @@
 
 #include "geofw.h"
 #include "cidr.h"
+#include "ports.h"
 
 
 /* Enough for every message of the parser, user input included (echoed
@@ -70,6 +71,7 @@ enum geofw_cmd_id {
 	GEOFW_CMD_FLEET_STATUS,
 	GEOFW_CMD_ASN_SHOW,
 	GEOFW_CMD_ASN_VERIFY,
+	GEOFW_CMD_PORT_POLICY,		/* port-scoped policy */
 	GEOFW_CMD_MAX
 };
 
@@ -89,6 +91,7 @@ enum geofw_cmd_list {
 	GEOFW_LIST_BLOCKS,
 	GEOFW_LIST_ALLOWS,
 	GEOFW_LIST_COUNTRIES,
+	GEOFW_LIST_PORTS,
 };
 
 /* cmd.action when --action was not given and the command has no fixed
@@ -169,6 +172,16 @@ struct geofw_cmd {
 	__u32 *asns;
 	size_t n_asns;
 	int scope;		/* add-block, del-block: enum geofw_cmd_scope */
+	/* --ports of add-block, del-block, allow, del-allow, block-country,
+	 * unblock-country; port-policy's PORTS */
+	bool has_ports;
+	struct geofw_ports ports;
+	/* port-policy: true for allow-only (cidrs and countries: its list),
+	 * false for none (the policy removed) */
+	bool allow_only;
+	/* lookup IP [PORT/PROTO]: l4proto IPPROTO_TCP/UDP, 0 when not given */
+	int lookup_proto;
+	unsigned int lookup_port;
 };
 
 /* Where a rule change goes (--local, --fleet). */
