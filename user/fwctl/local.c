@@ -44,8 +44,9 @@ static bool country_listed(const struct geofw_maps *m, unsigned int id)
 /* Why: "blocklist 203.0.113.0/24, rule 12, expires in 1h59m",
  * "country RU listed; mode block", ... */
 static void explain_text(const struct geofw_explain *e, const struct geofw_config *cfg,
-			 bool listed, char *buf, size_t len)
+			 bool listed, const struct geofw_cmd *cmd, char *buf, size_t len)
 {
+	char port[24];
 	char pfx[GEOFW_CIDR_STRLEN] = "?", dur[32];
 	struct geofw_cidr c = { .family = e->match_family, .prefixlen = e->match_prefixlen };
 	size_t n = 0;
@@ -55,7 +56,31 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 	if (e->allow_match || e->block_match)
 		geofw_cidr_format(&c, pfx, sizeof(pfx));
 	buf[0] = '\0';
-	if (e->allow_match) {
+	snprintf(port, sizeof(port), "%u/%s", cmd->lookup_port,
+		 cmd->lookup_proto == 17 ? "udp" : "tcp");
+	if (e->reason >= GEOFW_R_PORT_ALLOW && e->reason <= GEOFW_R_PORT_POLICY_LOG) {
+		const char *cc = country_code_or(e->country_id, "no country");
+
+		switch (e->reason) {
+		case GEOFW_R_PORT_ALLOW:
+			ADD("port-scoped allow rule %u for %s", e->rule_id, port);
+			break;
+		case GEOFW_R_PORT_BLOCK:
+		case GEOFW_R_PORT_LOG:
+			ADD("port-scoped block rule %u for %s", e->rule_id, port);
+			break;
+		case GEOFW_R_PORT_COUNTRY_BLOCK:
+		case GEOFW_R_PORT_COUNTRY_LOG:
+			ADD("country %s blocked on %s", cc, port);
+			break;
+		case GEOFW_R_PORT_POLICY_PASS:
+			ADD("listed by the allow-only policy of %s (country %s)", port, cc);
+			break;
+		default:
+			ADD("not listed by the allow-only policy of %s (country %s)", port, cc);
+			break;
+		}
+	} else if (e->allow_match) {
 		ADD("allowlist %s", pfx);
 		if (e->rule_id)
 			ADD(", rule %u", e->rule_id);
@@ -85,6 +110,8 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 		ADD("; enforced as drop: no TC responder attached");
 	if (e->block_expired_ignored)
 		ADD("; an expired block rule was skipped");
+	if (!cmd->lookup_proto && (cfg->ports_present & GEOFW_PORTS_ON))
+		ADD("; source-only rules: port-scoped rules are in force, give PORT/PROTO");
 #undef ADD
 }
 
@@ -147,7 +174,7 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 	if (err)
 		return err;
 	c->lib_err[0] = '\0';
-	err = geofw_explain(&m, a->family, a->addr, &e);
+	err = geofw_explain_port(&m, a->family, a->addr, cmd->lookup_proto, cmd->lookup_port, &e);
 	if (!err)
 		err = geofw_config_read(&m, &cfg);
 	if (err) {
@@ -160,7 +187,7 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 	geofw_maps_close(&m);
 
 	geofw_addr_format(a->family, a->addr, addr, sizeof(addr));
-	explain_text(&e, &cfg, listed, why, sizeof(why));
+	explain_text(&e, &cfg, listed, cmd, why, sizeof(why));
 	as_known = !address_as(a->family, a->addr, &as, org, sizeof(org), as_why, sizeof(as_why));
 	if (!c->json) {
 		printf("%s: %s (%s)\n", addr, geofw_action_name(e.action), why);
@@ -225,6 +252,15 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 	json_str(&j, "mode", geofw_cmd_mode_name(cfg.country_mode));
 	json_bool(&j, "responder_enabled", cfg.responder_enabled);
 	json_bool(&j, "expired_rule_skipped", e.block_expired_ignored);
+	if (cmd->lookup_proto) {
+		json_obj(&j, "port");
+		json_u64(&j, "number", cmd->lookup_port);
+		json_str(&j, "protocol", cmd->lookup_proto == 17 ? "udp" : "tcp");
+		json_u64(&j, "port_sets", e.port_sets);
+		json_obj_end(&j);
+	} else {
+		json_null(&j, "port");
+	}
 	json_str(&j, "explanation", why);
 	json_obj_end(&j);
 	json_done(&j);

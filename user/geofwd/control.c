@@ -29,6 +29,7 @@
 #include "geofwd.h"
 #include "importlist.h"
 #include "json.h"
+#include "jsonlib.h"
 #include "log.h"
 #include "maps.h"
 #include "msg.h"
@@ -49,6 +50,7 @@ struct request {
 	int status;
 	bool pending;		/* answered "ok", sent once the group commits */
 	bool countries;		/* changed the country policy */
+	bool ports;		/* changed the port-scoped rules */
 	bool listed;		/* list: a JSON element was written */
 	struct geofw_kdiff diff;	/* what the change did to the maps */
 };
@@ -121,7 +123,138 @@ static int change_failed(struct request *r)
 		gfwd_apply_kernel_config(r->d);
 		r->countries = false;
 	}
+	if (r->ports) {
+		gfwd_apply_ports(r->d, NULL, 0);
+		r->ports = false;
+	}
 	return reply_error(r, GEOFW_CTL_REJECTED, r->err[0] ? r->err : "change refused");
+}
+
+/* ---- port-scoped rules ----------------------------------------------------------- */
+
+static const char *ports_text(const struct geofw_cmd *cmd, char *buf, size_t len)
+{
+	if (geofw_ports_format(&cmd->ports, buf, len))
+		snprintf(buf, len, "(ports)");
+	return buf;
+}
+
+/* Rows of kind for the command's prefixes or countries, then the tables. */
+static int port_add(struct request *r, int kind)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	size_t n = kind == GEOFW_PRULE_COUNTRY ? cmd->n_countries : cmd->n_cidrs, i;
+	struct geofw_prule *rules = calloc(n ? n : 1, sizeof(*rules));
+	char ports[GEOFW_PORTS_STRLEN];
+	int err;
+
+	if (!rules)
+		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	for (i = 0; i < n; i++) {
+		struct geofw_prule *p = &rules[i];
+
+		p->kind = kind;
+		p->ports = cmd->ports;
+		if (kind == GEOFW_PRULE_COUNTRY) {
+			p->is_country = true;
+			p->country = cmd->countries[i];
+		} else {
+			p->prefix = cmd->cidrs[i];
+		}
+		p->action = kind == GEOFW_PRULE_ALLOW ? GEOFW_ACT_PASS :
+			    cmd->action >= 0 ? (__u8)cmd->action : GEOFW_ACT_DROP;
+		p->expires = cmd->ttl ? (__u64)time(NULL) + cmd->ttl : 0;
+		p->comment = cmd->comment ? cmd->comment : "";
+		p->source = "cli";
+		p->uid = r->who.uid;
+		p->pid = r->who.pid;
+	}
+	r->ports = true;
+	err = geofw_store_port_add(r->d->store, rules, n, r->err, sizeof(r->err));
+	free(rules);
+	if (!err)
+		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
+	if (err)
+		return change_failed(r);
+	log_info("uid %u pid %d: %s on %s (%zu rule(s))", r->who.uid, r->who.pid, cmd->desc->name,
+		 ports_text(cmd, ports, sizeof(ports)), n);
+	return reply_ok(r, kind == GEOFW_PRULE_ALLOW ? "allowed" : "blocked", n, n);
+}
+
+static int port_del(struct request *r, int kind)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	size_t n = kind == GEOFW_PRULE_COUNTRY ? cmd->n_countries : cmd->n_cidrs, i;
+	char target[GEOFW_CIDR_STRLEN], ports[GEOFW_PORTS_STRLEN];
+	long got;
+	int err = 0;
+
+	r->ports = true;
+	for (i = 0; i < n && !err; i++) {
+		if (kind == GEOFW_PRULE_COUNTRY)
+			snprintf(target, sizeof(target), "%s", geofw_country_code(cmd->countries[i]));
+		else
+			geofw_cidr_format(&cmd->cidrs[i], target, sizeof(target));
+		got = geofw_store_port_del(r->d->store, kind, &cmd->ports, target, cmd->source,
+					   r->err, sizeof(r->err));
+		if (got < 0)
+			err = (int)got;
+	}
+	if (!err)
+		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
+	if (err)
+		return change_failed(r);
+	log_info("uid %u pid %d: %s on %s (%zu rule(s))", r->who.uid, r->who.pid, cmd->desc->name,
+		 ports_text(cmd, ports, sizeof(ports)), n);
+	return reply_ok(r, kind == GEOFW_PRULE_ALLOW ? "disallowed" : "unblocked", n, n);
+}
+
+/* port-policy PORTS allow-only LIST: the policy's rows become exactly LIST. */
+static int cmd_port_policy(struct request *r)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	size_t n = cmd->n_cidrs + cmd->n_countries, i;
+	struct geofw_prule *rules = calloc(n ? n : 1, sizeof(*rules));
+	char ports[GEOFW_PORTS_STRLEN];
+	long got;
+	int err = 0;
+
+	if (!rules)
+		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	r->ports = true;
+	got = geofw_store_port_del(r->d->store, GEOFW_PRULE_ONLY, &cmd->ports, NULL, "cli",
+				   r->err, sizeof(r->err));
+	if (got < 0 && (got != -ENOENT || !cmd->allow_only))
+		err = (int)got;
+	for (i = 0; i < n; i++) {
+		struct geofw_prule *p = &rules[i];
+
+		p->kind = GEOFW_PRULE_ONLY;
+		p->ports = cmd->ports;
+		if (i < cmd->n_cidrs) {
+			p->prefix = cmd->cidrs[i];
+		} else {
+			p->is_country = true;
+			p->country = cmd->countries[i - cmd->n_cidrs];
+		}
+		p->action = (__u8)cmd->action;
+		p->expires = cmd->ttl ? (__u64)time(NULL) + cmd->ttl : 0;
+		p->comment = cmd->comment ? cmd->comment : "";
+		p->source = "cli";
+		p->uid = r->who.uid;
+		p->pid = r->who.pid;
+	}
+	if (!err && n)
+		err = geofw_store_port_add(r->d->store, rules, n, r->err, sizeof(r->err));
+	free(rules);
+	if (!err)
+		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
+	if (err)
+		return change_failed(r);
+	log_info("uid %u pid %d: port-policy %s %s (%zu source(s) listed)", r->who.uid, r->who.pid,
+		 ports_text(cmd, ports, sizeof(ports)), cmd->allow_only ? "allow-only" : "none", n);
+	return reply_ok(r, cmd->allow_only ? "port policy set" : "port policy removed",
+			n ? n : 1, n ? n : 1);
 }
 
 static struct geofw_rule *block_rows(struct request *r, const struct geofw_cidr *c, size_t n,
@@ -297,7 +430,7 @@ static int cmd_fleet_status(struct request *r)
 static int cmd_add_block(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
-	bool fleet = fleet_scope(r);
+	bool fleet = !cmd->has_ports && fleet_scope(r);
 	struct geofw_rule *rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, fleet ? "fleet" : "cli");
 	char buf[GEOFW_CIDR_STRLEN], ttl[32] = "never";
 	int err;
@@ -601,6 +734,61 @@ static void list_countries(struct request *r)
 	geofw_ctl_writef(r->w, "%s\n", first ? " (none)" : "");
 }
 
+/* A port-scoped rule of the store or the config (source "config"). */
+static int list_port_rule(const struct geofw_prule *p, void *arg)
+{
+	struct request *r = arg;
+	char ports[GEOFW_PORTS_STRLEN], target[GEOFW_CIDR_STRLEN], left[32] = "";
+	const char *source = p->source ? p->source : "config";
+	const char *comment = p->comment ? p->comment : "";
+	time_t now = time(NULL);
+
+	if (r->cmd->source && strcmp(r->cmd->source, source))
+		return 0;
+	geofw_ports_format(&p->ports, ports, sizeof(ports));
+	geofw_prule_target(p, target, sizeof(target));
+	if (p->expires)
+		duration_str(p->expires > (__u64)now ? p->expires - (__u64)now : 0, left,
+			     sizeof(left));
+	if (r->json) {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "type", "port",
+				      "kind", geofw_prule_kind_name(p->kind), "ports", ports,
+				      p->is_country ? "country" : "prefix", target, "action",
+				      geofw_action_name(p->action), "rule_id", (json_int_t)p->rule_id,
+				      "expires", (json_int_t)p->expires,
+				      "created", (json_int_t)p->created);
+		char *line = NULL;
+
+		if (!o || geofw_json_set_text(o, "source", source) ||
+		    geofw_json_set_text(o, "comment", comment) || !(line = geofw_json_line(o))) {
+			json_decref(o);
+			return -ENOMEM;
+		}
+		geofw_ctl_writef(r->w, "%s%s", r->listed ? "," : "", line);
+		free(line);
+		json_decref(o);
+		r->listed = true;
+		return 0;
+	}
+	geofw_ctl_writef(r->w, "port   %-13s %-18s %-20s %-7s id %-5u %s%s%s%s\n",
+			 geofw_prule_kind_name(p->kind), ports, target,
+			 p->kind == GEOFW_PRULE_ALLOW ? "pass" : geofw_action_name(p->action),
+			 p->rule_id, p->expires ? "expires in " : "", left, p->expires ? "  " : "",
+			 source);
+	if (comment[0])
+		geofw_ctl_writef(r->w, "       # %s\n", comment);
+	return 0;
+}
+
+static int list_ports(struct request *r)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < r->d->conf.n_port_rules && !ret; i++)
+		ret = list_port_rule(&r->d->conf.port_rules[i], r);
+	return ret ? ret : geofw_store_port_for_each(r->d->store, list_port_rule, r);
+}
+
 /* A read of the database failed half-way: what was written goes. */
 static int read_failed(struct request *r, int ret)
 {
@@ -625,6 +813,8 @@ static int cmd_list(struct request *r)
 	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_COUNTRIES) &&
 	    (!source || !strcmp(source, "cli")))
 		list_countries(r);
+	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_PORTS))
+		ret = list_ports(r);
 	if (r->json)
 		geofw_ctl_writef(r->w, "]\n");
 	return ret ? read_failed(r, ret) : GEOFW_CTL_OK;
@@ -1256,6 +1446,7 @@ static bool is_change(enum geofw_cmd_id id)
 	case GEOFW_CMD_ADD_BLOCK: case GEOFW_CMD_DEL_BLOCK: case GEOFW_CMD_ALLOW:
 	case GEOFW_CMD_DEL_ALLOW: case GEOFW_CMD_BLOCK_COUNTRY: case GEOFW_CMD_UNBLOCK_COUNTRY:
 	case GEOFW_CMD_COUNTRY_MODE: case GEOFW_CMD_IMPORT: case GEOFW_CMD_DEL_SOURCE:
+	case GEOFW_CMD_PORT_POLICY:
 		return true;
 	default:
 		return false;
@@ -1265,12 +1456,25 @@ static bool is_change(enum geofw_cmd_id id)
 static int execute(struct request *r)
 {
 	switch (r->cmd->id) {
-	case GEOFW_CMD_ADD_BLOCK:	return cmd_add_block(r);
-	case GEOFW_CMD_DEL_BLOCK:	return cmd_del(r, GEOFW_RULE_BLOCK);
-	case GEOFW_CMD_ALLOW:		return cmd_allow(r);
-	case GEOFW_CMD_DEL_ALLOW:	return cmd_del(r, GEOFW_RULE_ALLOW);
+	case GEOFW_CMD_ADD_BLOCK:
+		return r->cmd->has_ports ? port_add(r, GEOFW_PRULE_BLOCK) : cmd_add_block(r);
+	case GEOFW_CMD_DEL_BLOCK:
+		return r->cmd->has_ports ? port_del(r, GEOFW_PRULE_BLOCK) :
+					   cmd_del(r, GEOFW_RULE_BLOCK);
+	case GEOFW_CMD_ALLOW:
+		return r->cmd->has_ports ? port_add(r, GEOFW_PRULE_ALLOW) : cmd_allow(r);
+	case GEOFW_CMD_DEL_ALLOW:
+		return r->cmd->has_ports ? port_del(r, GEOFW_PRULE_ALLOW) :
+					   cmd_del(r, GEOFW_RULE_ALLOW);
+	case GEOFW_CMD_PORT_POLICY:	return cmd_port_policy(r);
 	case GEOFW_CMD_BLOCK_COUNTRY:
+		if (r->cmd->has_ports)
+			return port_add(r, GEOFW_PRULE_COUNTRY);
+		return cmd_countries(r);
 	case GEOFW_CMD_UNBLOCK_COUNTRY:
+		if (r->cmd->has_ports)
+			return port_del(r, GEOFW_PRULE_COUNTRY);
+		/* fall through */
 	case GEOFW_CMD_COUNTRY_MODE:	return cmd_countries(r);
 	case GEOFW_CMD_IMPORT:		return cmd_import(r);
 	case GEOFW_CMD_DEL_SOURCE:	return cmd_del_source(r);
@@ -1293,7 +1497,7 @@ static int execute(struct request *r)
 static void flush(struct gfwd *d, struct conn **q, int n)
 {
 	char err[GEOFW_ERRLEN];
-	bool countries = false;
+	bool countries = false, ports = false;
 	int i, ret = 0;
 
 	if (geofw_store_in_txn(d->store) && (ret = geofw_store_commit(d->store, err, sizeof(err)))) {
@@ -1309,6 +1513,7 @@ static void flush(struct gfwd *d, struct conn **q, int n)
 		if (r->pending && ret) {
 			gfwd_rules_restore(d, &r->diff);
 			countries |= r->countries;
+			ports |= r->ports;
 			r->w->len = 0;
 			snprintf(r->err, sizeof(r->err), "not saved, nothing changed: %s", err);
 			r->status = reply_error(r, GEOFW_CTL_REJECTED, r->err);
@@ -1321,6 +1526,8 @@ static void flush(struct gfwd *d, struct conn **q, int n)
 		gfwd_apply_countries(d);
 		gfwd_apply_kernel_config(d);
 	}
+	if (ports)
+		gfwd_apply_ports(d, NULL, 0);
 	if (!ret)
 		gfwd_arm_sweep(d);
 }

@@ -109,6 +109,10 @@ int gfwd_apply_kernel_config(struct gfwd *d);
 int gfwd_apply_countries(struct gfwd *d);
 int gfwd_apply_responder(struct gfwd *d);
 int gfwd_apply_nat64(struct gfwd *d);
+/* Port-scoped rules of the config and the store → the port tables (built
+ * whole, switched by slot).  0 or -errno with the reason in err (may be NULL;
+ * logged either way). */
+int gfwd_apply_ports(struct gfwd *d, char *err, size_t errlen);
 int gfwd_sync_rules(struct gfwd *d);
 int gfwd_load_geoip(struct gfwd *d, const char *why);
 /* A country policy is configured (listed countries or allow mode, from

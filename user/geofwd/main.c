@@ -373,7 +373,7 @@ static int start(struct gfwd *d)
 
 	/* Policy before programs: a fresh attach enforces from packet one. */
 	if ((ret = gfwd_apply_kernel_config(d)) || (ret = gfwd_apply_countries(d)) ||
-	    (ret = gfwd_sync_rules(d)))
+	    (ret = gfwd_sync_rules(d)) || (ret = gfwd_apply_ports(d, NULL, 0)))
 		return ret;
 	gfwd_apply_responder(d);
 	gfwd_apply_nat64(d);

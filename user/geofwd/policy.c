@@ -19,6 +19,8 @@
 #include "countries.h"
 #include "fleet.h"
 #include "geofwd.h"
+#include "grow.h"
+#include "ports.h"
 
 #include "asntable.h"
 #include "geotable.h"
@@ -79,6 +81,53 @@ int gfwd_apply_countries(struct gfwd *d)
 		geofw_meta_write(&d->fw.maps, &meta);
 	}
 	return 0;
+}
+
+/* ---- port-scoped rules ------------------------------------------------------ */
+
+struct prule_vec {
+	struct geofw_prule *v;
+	size_t n, cap;
+};
+
+static int prule_push(const struct geofw_prule *r, void *ctx)
+{
+	struct prule_vec *pv = ctx;
+	struct geofw_prule *p = geofw_grow(pv->v, &pv->cap, pv->n, sizeof(*p), 64);
+
+	if (!p)
+		return -ENOMEM;
+	pv->v = p;
+	p[pv->n] = *r;
+	p[pv->n].comment = p[pv->n].source = NULL;	/* only valid during the walk */
+	pv->n++;
+	return 0;
+}
+
+int gfwd_apply_ports(struct gfwd *d, char *err, size_t errlen)
+{
+	struct prule_vec pv = {};
+	struct geofw_ports_image img;
+	char msg[GEOFW_ERRLEN] = "";
+	int i, ret = 0;
+
+	for (i = 0; i < d->conf.n_port_rules && !ret; i++)
+		ret = prule_push(&d->conf.port_rules[i], &pv);
+	if (!ret)
+		ret = geofw_store_port_for_each(d->store, prule_push, &pv);
+	if (ret)
+		snprintf(msg, sizeof(msg), "port rules: reading: %s", strerror(-ret));
+	else if (!(ret = geofw_ports_build(pv.v, pv.n, &img, msg, sizeof(msg)))) {
+		ret = geofw_ports_install(&d->fw.maps, &img, msg, sizeof(msg));
+		geofw_ports_image_free(&img);
+	}
+	free(pv.v);
+	if (ret) {
+		log_err(ret, "%s", msg);
+		if (err && errlen)
+			snprintf(err, errlen, "%s", msg);
+	}
+	return ret;
 }
 
 /* NAT64Prefix → gfw_nat64[0] (one value: packets see the old set or the new). */
@@ -196,7 +245,7 @@ void gfwd_sweep(struct gfwd *d)
 {
 	struct geofw_kdiff diff = {};
 	char err[GEOFW_ERRLEN];
-	long n = 0;
+	long n = 0, np = 0;
 	int ret;
 
 	/* Another rule of the prefix may take over (precedence): the diff
@@ -207,9 +256,16 @@ void gfwd_sweep(struct gfwd *d)
 		ret = (int)n;
 	if (!ret)
 		ret = gfwd_rules_apply(d, &diff, err, sizeof(err));
+	if (!ret && (np = geofw_store_port_sweep(d->store, (__u64)time(NULL), err,
+						 sizeof(err))) < 0)
+		ret = (int)np;
+	if (!ret && np)
+		ret = gfwd_apply_ports(d, err, sizeof(err));
 	if (!ret)
 		ret = geofw_store_commit(d->store, err, sizeof(err));
 	if (ret) {
+		if (np > 0)
+			gfwd_apply_ports(d, NULL, 0);
 		/* The kernel stops matching expired entries by itself; the
 		 * rows are removed at the next sweep. */
 		log_err(ret, "sweep: %s (retried in a minute)", err);
@@ -217,8 +273,8 @@ void gfwd_sweep(struct gfwd *d)
 		gfwd_rules_restore(d, &diff);
 		timerfd_settime(d->timerfd, 0, &(struct itimerspec){ .it_value.tv_sec = 60 }, NULL);
 	} else {
-		if (n)
-			log_info("%ld expired rule(s) removed", n);
+		if (n + np)
+			log_info("%ld expired rule(s) removed", n + np);
 		gfwd_arm_sweep(d);
 	}
 	geofw_kdiff_free(&diff);
@@ -560,6 +616,7 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 	gfwd_apply_countries(d);
 	gfwd_apply_responder(d);
 	gfwd_apply_nat64(d);
+	gfwd_apply_ports(d, NULL, 0);
 	gfwd_ifaces_sync(d);
 	gfwd_responder_rearm(d);
 	/* The database is read again on every reload: geoipupdate may have

@@ -64,6 +64,8 @@ struct key {
 	size_t off;
 	/* An empty value means "none" (lists whose default is empty). */
 	bool may_be_empty;
+	/* May be given on several lines, each adding to the list. */
+	bool repeat;
 };
 
 /* ---- messages ------------------------------------------------------------ */
@@ -360,6 +362,67 @@ static int parse_asn_list(struct parser *p, char *val)
 				    GEOFW_CONF_MAX_ASN);
 		list[(*n)++] = asn;
 	}
+	return 0;
+}
+
+/*
+ * PortAllow = PORTS CIDR...
+ * PortBlock = PORTS [ACTION] CIDR...
+ * PortBlockCountry = PORTS [ACTION] CC...
+ * PortPolicy = PORTS allow-only [ACTION] CC|CIDR...
+ * Several lines of each add up.  ACTION: drop (default), reject, http403, log.
+ */
+static int parse_port_rule(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	const char *name = p->key->name;
+	int kind = !strcmp(name, "PortAllow") ? GEOFW_PRULE_ALLOW :
+		   !strcmp(name, "PortBlock") ? GEOFW_PRULE_BLOCK :
+		   !strcmp(name, "PortBlockCountry") ? GEOFW_PRULE_COUNTRY : GEOFW_PRULE_ONLY;
+	char msg[GEOFW_ERRLEN], eb[GEOFW_ECHO_BUFLEN];
+	struct geofw_prule r = {};
+	int a, n = 0;
+	char *w;
+
+	w = next_word(&val);
+	if (!w || geofw_ports_parse(w, &r.ports, msg, sizeof(msg)))
+		return fail(p, "%s", w ? msg : "missing the port list (22/tcp, 80,443/tcp, ...)");
+	r.kind = kind;
+	r.action = kind == GEOFW_PRULE_ALLOW ? GEOFW_ACT_PASS : GEOFW_ACT_DROP;
+	if (kind == GEOFW_PRULE_ONLY) {
+		w = next_word(&val);
+		if (!w || strcmp(w, "allow-only"))
+			return fail(p, "expected allow-only after the ports, got \"%s\"",
+				    w ? geofw_echo(w, eb) : "");
+	}
+	while ((w = next_word(&val))) {
+		struct geofw_prule *out;
+
+		if (!n && kind != GEOFW_PRULE_ALLOW && (a = geofw_action_parse(w)) >= 0) {
+			if (a == GEOFW_ACT_PASS)
+				return fail(p, "pass is not a blocking action (drop, reject, "
+					    "http403 or log)");
+			r.action = (__u8)a;
+			continue;
+		}
+		if (geofw_prule_target_parse(w, &r, msg, sizeof(msg)))
+			return fail(p, "\"%s\": %s", geofw_echo(w, eb), msg);
+		if (r.is_country != (kind == GEOFW_PRULE_COUNTRY) && kind != GEOFW_PRULE_ONLY)
+			return fail(p, "\"%s\": expected %s", geofw_echo(w, eb),
+				    kind == GEOFW_PRULE_COUNTRY ? "country codes" : "prefixes");
+		if (c->n_port_rules == GEOFW_CONF_MAX_PORT_RULES)
+			return fail(p, "more than %d port-scoped rules", GEOFW_CONF_MAX_PORT_RULES);
+		out = &c->port_rules[c->n_port_rules++];
+		*out = r;
+		if (out->is_country)
+			memset(&out->prefix, 0, sizeof(out->prefix));
+		else
+			out->country = 0;
+		n++;
+	}
+	if (!n)
+		return fail(p, "missing the %s", kind == GEOFW_PRULE_COUNTRY ? "country codes" :
+			    kind == GEOFW_PRULE_ONLY ? "countries and prefixes allowed" : "prefixes");
 	return 0;
 }
 
@@ -851,6 +914,11 @@ static const struct key keys[] = {
 	{ "BlockASN", parse_asn_list, .expect = "AS numbers", .may_be_empty = true },
 	{ "AllowASN", parse_asn_list, .expect = "AS numbers", .may_be_empty = true },
 	{ "ASNAction", parse_action, .actions = BLOCKING, .off = FIELD(asn_action) },
+	{ "PortAllow", parse_port_rule, .expect = "PORTS CIDR...", .repeat = true },
+	{ "PortBlock", parse_port_rule, .expect = "PORTS [ACTION] CIDR...", .repeat = true },
+	{ "PortBlockCountry", parse_port_rule, .expect = "PORTS [ACTION] CC...", .repeat = true },
+	{ "PortPolicy", parse_port_rule, .expect = "PORTS allow-only [ACTION] CC|CIDR...",
+	  .repeat = true },
 };
 
 #define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -936,7 +1004,7 @@ static int parse_line(struct parser *p, char *text)
 	if (!k)
 		return unknown_key(p, name);
 	p->key = k;
-	if (p->seen[k - keys])
+	if (p->seen[k - keys] && !k->repeat)
 		return fail(p, "given twice (first on line %u)", p->seen[k - keys]);
 	p->seen[k - keys] = p->line;
 	if (!*val && !k->may_be_empty)

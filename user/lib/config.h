@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "geofw.h"
+#include "ports.h"
 
 #define GEOFW_CONF_PATH		"/etc/geofw/geofw.conf"
 
@@ -40,6 +41,7 @@
 #define GEOFW_CONF_FLEET_URL_LEN	256	/* 255 bytes + NUL each */
 #define GEOFW_CONF_FLEET_BUCKET_LEN	64	/* 63 characters + NUL */
 #define GEOFW_CONF_FLEET_USER_LEN	128	/* 127 bytes + NUL */
+#define GEOFW_CONF_MAX_PORT_RULES	256	/* PortAllow/PortBlock/... targets */
 
 enum geofw_xdp_mode {
 	GEOFW_XDP_AUTO		= 0,	/* native, falling back to generic */
@@ -118,6 +120,11 @@ struct geofw_conf {
 	char fleet_tls_ca[PATH_MAX];
 	int fleet_scope;			/* enum geofw_fleet_scope */
 	int fleet_replicas;			/* 1-5 */
+	/* PortAllow, PortBlock, PortBlockCountry, PortPolicy (each may be
+	 * given several times): one rule per target, in file order, source
+	 * "config" (comment and source pointers NULL), rule id 0. */
+	struct geofw_prule port_rules[GEOFW_CONF_MAX_PORT_RULES];
+	int n_port_rules;
 };
 
 enum geofw_fleet_scope {
