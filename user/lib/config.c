@@ -385,8 +385,10 @@ static int parse_port_rule(struct parser *p, char *val)
 	char *w;
 
 	w = next_word(&val);
-	if (!w || geofw_ports_parse(w, &r.ports, msg, sizeof(msg)))
-		return fail(p, "%s", w ? msg : "missing the port list (22/tcp, 80,443/tcp, ...)");
+	if (!w)
+		return 0;	/* "PortAllow =": none (the default file's lines) */
+	if (geofw_ports_parse(w, &r.ports, msg, sizeof(msg)))
+		return fail(p, "%s", msg);
 	r.kind = kind;
 	r.action = kind == GEOFW_PRULE_ALLOW ? GEOFW_ACT_PASS : GEOFW_ACT_DROP;
 	if (kind == GEOFW_PRULE_ONLY) {
@@ -914,11 +916,14 @@ static const struct key keys[] = {
 	{ "BlockASN", parse_asn_list, .expect = "AS numbers", .may_be_empty = true },
 	{ "AllowASN", parse_asn_list, .expect = "AS numbers", .may_be_empty = true },
 	{ "ASNAction", parse_action, .actions = BLOCKING, .off = FIELD(asn_action) },
-	{ "PortAllow", parse_port_rule, .expect = "PORTS CIDR...", .repeat = true },
-	{ "PortBlock", parse_port_rule, .expect = "PORTS [ACTION] CIDR...", .repeat = true },
-	{ "PortBlockCountry", parse_port_rule, .expect = "PORTS [ACTION] CC...", .repeat = true },
-	{ "PortPolicy", parse_port_rule, .expect = "PORTS allow-only [ACTION] CC|CIDR...",
+	{ "PortAllow", parse_port_rule, .expect = "PORTS CIDR...", .may_be_empty = true,
 	  .repeat = true },
+	{ "PortBlock", parse_port_rule, .expect = "PORTS [ACTION] CIDR...", .may_be_empty = true,
+	  .repeat = true },
+	{ "PortBlockCountry", parse_port_rule, .expect = "PORTS [ACTION] CC...",
+	  .may_be_empty = true, .repeat = true },
+	{ "PortPolicy", parse_port_rule, .expect = "PORTS allow-only [ACTION] CC|CIDR...",
+	  .may_be_empty = true, .repeat = true },
 };
 
 #define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
