@@ -32,6 +32,7 @@
 #include "geotable.h"
 #include "log.h"
 #include "maps.h"
+#include "ports.h"
 
 #define N_KEYS 65536
 
@@ -46,7 +47,7 @@ struct row {
 	const char *target_what;
 };
 
-static struct row rows[64];
+static struct row rows[96];
 static int n_rows;
 static int runs = 5;
 static __u32 repeat = 1000000;
@@ -178,6 +179,94 @@ static struct row *add_row(const char *name, struct bpf_program *prog, int famil
 	r->keyset = keyset;
 	r->ns = measure(prog, family);
 	return r;
+}
+
+/*
+ * Port-scoped rules: the whole decision (keys inside the country database,
+ * UDP to port 80) with no port rule, with port rules on another port, and
+ * with the packet's port in a set that has an allow-only policy (DE and 64
+ * prefixes of each family) and a port-scoped country block: the cost of the
+ * port steps.  Interleaved A B C A B C ..., median of the rounds (the
+ * machine is noisy); target: C within 20 ns of A.
+ */
+static int ports_set(struct geofw_maps *m, int which)
+{
+	static struct geofw_prule r[140];
+	struct geofw_ports_image img;
+	char err[GEOFW_ERRLEN];
+	size_t n = 0, i;
+	int ret;
+
+	if (which) {
+		const char *ports = which == 1 ? "22/tcp" : "80/udp";
+
+		for (i = 0; i < 130; i++) {
+			struct geofw_prule *p = &r[n++];
+			char t[64];
+
+			memset(p, 0, sizeof(*p));
+			p->kind = GEOFW_PRULE_ONLY;
+			p->action = GEOFW_ACT_DROP;
+			geofw_ports_parse(ports, &p->ports, NULL, 0);
+			if (i == 128)
+				snprintf(t, sizeof(t), "DE");
+			else if (i == 129)
+				snprintf(t, sizeof(t), "FR");
+			else if (i < 64)
+				snprintf(t, sizeof(t), "198.%zu.%zu.0/24", 18 + i / 32, (i % 32) * 8);
+			else
+				snprintf(t, sizeof(t), "2001:db8:%zx::/48", i);
+			geofw_prule_target_parse(t, p, NULL, 0);
+		}
+		r[n] = r[0];
+		r[n].kind = GEOFW_PRULE_COUNTRY;
+		geofw_prule_target_parse("CN", &r[n++], NULL, 0);
+	}
+	if ((ret = geofw_ports_build(r, n, &img, err, sizeof(err))) ||
+	    (ret = geofw_ports_install(m, &img, err, sizeof(err))))
+		fprintf(stderr, "bench: ports: %s\n", err);
+	geofw_ports_image_free(&img);
+	return ret;
+}
+
+static void port_rows(struct geofw_bench *skel, struct geofw_maps *m,
+		      const struct geofw_geoip_db *dbp, const double *noop)
+{
+	static const char *const names[3] = {
+		"ports: full, no port rules", "ports: full, rules on other port",
+		"ports: full, port in a set",
+	};
+	int fam, round, k, rounds = runs < 5 ? 3 : 5;
+
+	for (fam = 4; fam <= 6; fam += 2) {
+		double v[3][8], med[3];
+		struct row *r;
+
+		if (fill_keys(skel, dbp, fam, "inside"))
+			return;
+		for (round = 0; round < rounds; round++)
+			for (k = 0; k < 3; k++) {
+				if (ports_set(m, k))
+					return;
+				v[k][round] = measure(skel->progs.bench_full, fam);
+			}
+		for (k = 0; k < 3; k++) {
+			qsort(v[k], (size_t)rounds, sizeof(double), cmp_double);
+			med[k] = v[k][rounds / 2];
+			r = &rows[n_rows++];
+			snprintf(r->name, sizeof(r->name), "%s", names[k]);
+			snprintf(r->prog, sizeof(r->prog), "bench_full");
+			r->family = fam;
+			r->keyset = "inside";
+			r->ns = med[k];
+			r->above = k ? med[k] - med[0] : med[k] - noop[fam];
+			if (k) {
+				r->target = 20;
+				r->target_what = "no port rules";
+			}
+		}
+	}
+	ports_set(m, 0);
 }
 
 /* A database file (.gz or not) copied to tmpl (mkstemp template). */
@@ -508,6 +597,7 @@ int main(int argc, char **argv)
 		r->above = r->ns - off;
 		geofw_config_write(&m, &saved);
 	}
+	port_rows(skel, &m, dbp, noop);
 	asn_rows(skel, &m, asn_path, noop);
 	print_and_json(json, load_s, kbytes, dbp);
 	geofw_geoip_free(&db);
