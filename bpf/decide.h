@@ -22,6 +22,7 @@ struct geofw_verdict {
 	__u8  country_looked_up;
 	__u32 rule_id;
 	__u32 asn;		/* AS of the rule that decided (ALLOW/BLOCK/LOG_ASN), else 0 */
+	__u16 port_sets;	/* port sets holding the packet's port (rate limits) */
 };
 
 static __always_inline int block_active(const struct geofw_block *b)
@@ -308,6 +309,7 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 		v->reason = GEOFW_R_PORT_NO_L4;
 		return;
 	}
+	v->port_sets = pc.sets;
 	if (pc.net && (m = pc.net->allow_sets & pc.sets)) {
 		idx = port_set_index(m);
 		v->action = GEOFW_ACT_PASS;

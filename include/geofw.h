@@ -22,7 +22,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 4		/* 4: port-scoped policy (gfw_port*, port reasons, config ports_present); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 4		/* 4: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -68,6 +68,11 @@
 #define GEOFW_MAP_PORT_NET4	"gfw_port_net4"
 #define GEOFW_MAP_PORT_NET6	"gfw_port_net6"
 #define GEOFW_MAP_PORT_CC	"gfw_port_cc"
+/* rate limits (ABI 4) */
+#define GEOFW_MAP_RL_RULE	"gfw_rl_rule"
+#define GEOFW_MAP_RL_STATE	"gfw_rl_state"
+#define GEOFW_MAP_RL_EVENTS	"gfw_rl_events"
+#define GEOFW_MAP_CNT_RL	"gfw_cnt_rl"
 
 /* ---- limits -------------------------------------------------------------- */
 
@@ -162,6 +167,8 @@ enum geofw_reason {
 	GEOFW_R_PORT_POLICY_LOG	= 27,	/* the same with the log action: passed */
 	GEOFW_R_PORT_NO_L4	= 28,	/* port rules in force, ports unreadable (tiny first
 					 * fragment, cut L4 header, IPv6 chain too long) */
+	/* rate limits (ABI 4) */
+	GEOFW_R_RATELIMIT	= 29,	/* passed the policy but over a rate limit: dropped */
 	GEOFW_R_MAX
 };
 
@@ -215,9 +222,11 @@ struct geofw_config {
 	__u32 geo_generation;		/* bumped on each switch: geo install */
 	__u32 events_rate;		/* drop-log samples/s per CPU, 0 = off: lease of
 					 * the drop-log reader, compare-and-exchange */
-	/* port-scoped policy (ABI 4) */
+	/* port-scoped policy and rate limits (ABI 4): written together by the
+	 * port table install, as one 16-bit store */
 	__u8  ports_present;		/* GEOFW_PORTS_*: port rules install */
-	__u8  pad_ports[7];
+	__u8  rl_count;			/* rate limits of the slot in force, 0 = none */
+	__u8  pad_ports[6];
 };
 _Static_assert(sizeof(struct geofw_config) == 32, "geofw_config size");
 
@@ -642,5 +651,66 @@ struct geofw_port_cc {
 	__u8  action[GEOFW_MAX_PORT_SETS];
 };
 _Static_assert(sizeof(struct geofw_port_cc) == 20, "geofw_port_cc size");
+
+/*
+ * ---- rate limits (ABI 4) -----------------------------------------------------
+ *
+ * Per-source limits on the packets the policy lets through (the allowlist
+ * excepted): gfw_rl_rule[slot * 8 + i] for i < config.rl_count, state in one
+ * LRU hash shared by all CPUs (GCRA: the theoretical arrival time of the
+ * source's next packet, advanced by compare-and-exchange, so the limit holds
+ * whatever CPU each packet lands on; docs/design-notes.md).  Over the limit:
+ * dropped (GEOFW_R_RATELIMIT), and with ban a request to geofwd through
+ * gfw_rl_events, at most one per source per second.
+ */
+#define GEOFW_MAX_RATELIMITS	8
+#define GEOFW_MAX_RL_STATE	131072	/* sources tracked (LRU) */
+#define GEOFW_RL_EVENTS_BYTES	(64 * 1024)
+#define GEOFW_RL_RULE_KEY(slot, i)	((((slot) & 1u) << 3) | ((i) & 7u))
+
+struct geofw_rl_rule {
+	__u64 ps_per_unit;	/* picoseconds per packet (pps) or per bit (bps) */
+	__u64 tau_ns;		/* burst: how far the arrival time may run ahead */
+	__u16 port_sets;	/* only packets to ports of these sets; 0 = all */
+	__u8  bps;		/* cost: the packet's bits (else 1 per packet) */
+	__u8  syn_only;		/* only TCP SYN without ACK counts and is limited */
+	__u8  ban;		/* over the limit: also ask geofwd for a ban */
+	__u8  v4_prefix;	/* key: the source's IPv4 prefix (1..32) */
+	__u8  v6_prefix;	/* key: the source's IPv6 prefix (1..128) */
+	__u8  pad;
+};
+_Static_assert(sizeof(struct geofw_rl_rule) == 24, "geofw_rl_rule size");
+
+struct geofw_rl_key {
+	__u8  rule;		/* index 0..7 */
+	__u8  family;		/* 4 or 6 */
+	__u8  pad[2];
+	__u8  addr[16];		/* the source masked to the rule's prefix */
+};
+_Static_assert(sizeof(struct geofw_rl_key) == 20, "geofw_rl_key size");
+
+struct geofw_rl_state {
+	__u64 tat_ns;		/* theoretical arrival time (CLOCK_MONOTONIC) */
+	__u64 ban_ns;		/* last ban request sent for this key, 0 = none */
+};
+_Static_assert(sizeof(struct geofw_rl_state) == 16, "geofw_rl_state size");
+
+struct geofw_rl_event {
+	__u64 ts_ns;
+	__u8  rule;
+	__u8  family;
+	__u8  prefixlen;
+	__u8  pad[5];
+	__u8  addr[16];
+};
+_Static_assert(sizeof(struct geofw_rl_event) == 32, "geofw_rl_event size");
+
+/* gfw_cnt_rl[rule index]: per-CPU. */
+struct geofw_rl_stats {
+	__u64 passed;		/* counted by the rule and within its limit */
+	__u64 limited;		/* over it: dropped */
+	__u64 bans;		/* ban requests sent */
+};
+_Static_assert(sizeof(struct geofw_rl_stats) == 24, "geofw_rl_stats size");
 
 #endif /* GEOFW_H */

@@ -199,4 +199,31 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_port_cc SEC(".maps");
 
+/* ---- rate limits (ABI 4) ---- */
+
+/* gfw_rl_rule[slot * 8 + i]: the rate limits of each slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * GEOFW_MAX_RATELIMITS);
+	__type(key, __u32);
+	__type(value, struct geofw_rl_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_rl_rule SEC(".maps");
+
+/* gfw_rl_state[rule, source prefix]: GCRA arrival time, shared by all CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GEOFW_MAX_RL_STATE);
+	__type(key, struct geofw_rl_key);
+	__type(value, struct geofw_rl_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_rl_state SEC(".maps");
+
+/* gfw_rl_events: ban requests (struct geofw_rl_event) for geofwd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, GEOFW_RL_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_rl_events SEC(".maps");
+
 #endif

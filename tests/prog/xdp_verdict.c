@@ -34,6 +34,9 @@
  *	ponly PORTS ACTION ID TARGET...	allow-only policy of PORTS (CIDRs, countries)
  */
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -53,6 +56,7 @@
 #include "maps.h"
 #include "pkt.h"
 #include "ports.h"
+#include "ratelimit.h"
 #include "test.h"
 
 static struct geofw_loaded fw;
@@ -1206,4 +1210,265 @@ void test_xdp_droplog_lost(void)
 	cfg.events_rate = 0;
 	geofw_config_write(&fw.maps, &cfg);
 	ring_buffer__free(rb);
+}
+
+/* ---- rate limits ------------------------------------------------------------ */
+
+static int rl_install(const char *const *lines, size_t n)
+{
+	struct geofw_ratelimit rl[GEOFW_MAX_RATELIMITS];
+	struct geofw_ports_image img;
+	char err[GEOFW_ERRLEN] = "";
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++)
+		ret = geofw_ratelimit_parse(lines[i], &rl[i], err, sizeof(err));
+	if (!ret)
+		ret = geofw_ports_build(NULL, 0, &img, err, sizeof(err));
+	if (!ret) {
+		ret = geofw_ports_add_ratelimits(&img, rl, n, GEOFW_RL_V6_DEFAULT, err, sizeof(err));
+		if (!ret)
+			ret = geofw_ports_install(&fw.maps, &img, err, sizeof(err));
+		geofw_ports_image_free(&img);
+	}
+	return ASSERT_OK(ret, err) ? 0 : -1;
+}
+
+static void rl_sum(__u32 idx, struct geofw_rl_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct geofw_rl_stats v[ncpu > 0 ? ncpu : 1];
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(fw.maps.cnt_rl, &idx, v))
+		return;
+	for (i = 0; i < ncpu; i++) {
+		out->passed += v[i].passed;
+		out->limited += v[i].limited;
+		out->bans += v[i].bans;
+	}
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+/* Run one frame repeat times; XDP_PASS count is not visible per packet, so
+ * the rule counters say what passed. */
+static int rl_run(const struct pkt_opts *po, __u32 repeat)
+{
+	__u8 in[2048];
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = in, .repeat = repeat);
+
+	run.data_size_in = (__u32)pkt_build(po, in, sizeof(in));
+	if (!run.data_size_in)
+		return -EINVAL;
+	return bpf_prog_test_run_opts(fw.xdp_prog_fd, &run);
+}
+
+static int count_rl_event(void *ctx, void *data, size_t len)
+{
+	const struct geofw_rl_event *ev = data;
+	char *out = ctx, a[64];
+
+	if (len < sizeof(*ev))
+		return 0;
+	geofw_addr_format(ev->family, ev->addr, a, sizeof(a));
+	snprintf(out + strlen(out), 256 - strlen(out), "%u %s/%u;", ev->rule, a, ev->prefixlen);
+	return 0;
+}
+
+/*
+ * One CPU: a flood passes the burst and then the rate over the time it ran
+ * (GCRA never passes more than burst + rate x elapsed), another source and
+ * the allowlist are not limited, syn-only and ports narrow what counts, the
+ * key is the configured prefix, and ban asks geofwd once per second.
+ */
+void test_xdp_ratelimit(void)
+{
+	static const char *const one[] = { "flood 1000pps burst 50 per /32 then drop" };
+	struct pkt_opts flood = { .src = "203.0.113.5", .proto = IPPROTO_UDP, .dport = 53 };
+	struct pkt_opts polite = { .src = "203.0.113.6", .proto = IPPROTO_UDP, .dport = 53 };
+	struct geofw_rl_stats st0, st1;
+	struct geofw_reason_stats r0, r1;
+	__u64 t0, t1, allowed;
+
+	if (!fw_get() || apply_rules("") || rl_install(one, 1))
+		return;
+	rl_sum(0, &st0);
+	geofw_cnt_reason_read(&fw.maps, GEOFW_R_RATELIMIT, &r0);
+	t0 = mono_ns();
+	ASSERT_OK(rl_run(&flood, 200000), "flood");
+	t1 = mono_ns();
+	rl_sum(0, &st1);
+	geofw_cnt_reason_read(&fw.maps, GEOFW_R_RATELIMIT, &r1);
+	allowed = 50 + (t1 - t0) / 1000000 + 1;
+	ASSERT_TRUE(st1.passed - st0.passed >= 50, "the burst passes");
+	ASSERT_TRUE(st1.passed - st0.passed <= allowed, "never more than burst + rate x time");
+	ASSERT_EQ(st1.passed - st0.passed + st1.limited - st0.limited, 200000, "every packet counted");
+	ASSERT_EQ(r1.packets - r0.packets, st1.limited - st0.limited, "reason ratelimit");
+	printf("# 200000 packets in %.1f ms: %llu passed (at most %llu)\n", (t1 - t0) / 1e6,
+	       (unsigned long long)(st1.passed - st0.passed), (unsigned long long)allowed);
+
+	/* A second, polite source right after: its own bucket. */
+	rl_sum(0, &st0);
+	ASSERT_OK(rl_run(&polite, 10), "polite");
+	rl_sum(0, &st1);
+	ASSERT_EQ(st1.passed - st0.passed, 10, "a polite client is not limited");
+
+	/* The allowlist: never counted, never limited. */
+	if (apply_rules("allow 203.0.113.5") || rl_install(one, 1))
+		return;
+	rl_sum(0, &st0);
+	ASSERT_OK(rl_run(&flood, 50000), "flood from the allowlist");
+	rl_sum(0, &st1);
+	ASSERT_EQ(st1.passed - st0.passed + st1.limited - st0.limited, 0, "allowlist not counted");
+
+	/* Blocked packets are not counted either (the policy decided). */
+	if (apply_rules("block 203.0.113.5 drop 7") || rl_install(one, 1))
+		return;
+	rl_sum(0, &st0);
+	ASSERT_OK(rl_run(&flood, 1000), "blocked flood");
+	rl_sum(0, &st1);
+	ASSERT_EQ(st1.passed - st0.passed + st1.limited - st0.limited, 0, "blocked not counted");
+
+	/* syn-only: ACKs pass untouched, SYNs are limited. */
+	{
+		static const char *const syn[] = { "syn 10pps burst 5 per /32 syn-only then drop" };
+		struct pkt_opts s = { .src = "198.51.100.9", .dport = 80, .tcp_flags = 0x02 };
+		struct pkt_opts a = { .src = "198.51.100.9", .dport = 80, .tcp_flags = 0x10 };
+
+		if (apply_rules("") || rl_install(syn, 1))
+			return;
+		rl_sum(0, &st0);
+		ASSERT_OK(rl_run(&a, 1000), "acks");
+		rl_sum(0, &st1);
+		ASSERT_EQ(st1.passed + st1.limited - st0.passed - st0.limited, 0, "ACKs not counted");
+		ASSERT_OK(rl_run(&s, 1000), "syns");
+		rl_sum(0, &st1);
+		ASSERT_TRUE(st1.limited - st0.limited >= 990, "SYNs beyond the burst limited");
+	}
+	/* ports: only the listed port counts. */
+	{
+		static const char *const pr[] = { "dns 10pps burst 5 per /32 ports 53/udp then drop" };
+		struct pkt_opts o = { .src = "198.51.100.9", .proto = IPPROTO_UDP, .dport = 54 };
+
+		if (apply_rules("") || rl_install(pr, 1))
+			return;
+		rl_sum(0, &st0);
+		ASSERT_OK(rl_run(&o, 1000), "other port");
+		rl_sum(0, &st1);
+		ASSERT_EQ(st1.passed + st1.limited - st0.passed - st0.limited, 0, "other port");
+		o.dport = 53;
+		ASSERT_OK(rl_run(&o, 1000), "limited port");
+		rl_sum(0, &st1);
+		ASSERT_TRUE(st1.limited - st0.limited >= 990, "port 53 limited");
+	}
+	/* IPv6 keyed by /64 (default): two addresses of one /64 share a
+	 * bucket, another /64 has its own; ban: one request per second with
+	 * the masked key. */
+	{
+		static const char *const b6[] = { "v6 10pps burst 5 per /32 then ban 10m" };
+		struct pkt_opts a = { .src = "2001:db8:1:2::1", .proto = IPPROTO_UDP };
+		struct pkt_opts b = { .src = "2001:db8:1:2::99", .proto = IPPROTO_UDP };
+		struct pkt_opts c = { .src = "2001:db8:1:3::1", .proto = IPPROTO_UDP };
+		struct ring_buffer *rb;
+		char evs[256] = "";
+
+		if (apply_rules("") || rl_install(b6, 1))
+			return;
+		rb = ring_buffer__new(fw.maps.rl_events, count_rl_event, evs, NULL);
+		if (!ASSERT_TRUE(rb != NULL, "ring"))
+			return;
+		ring_buffer__consume(rb);
+		evs[0] = 0;
+		rl_sum(0, &st0);
+		ASSERT_OK(rl_run(&a, 5), "a");
+		ASSERT_OK(rl_run(&b, 1000), "b: same /64");
+		rl_sum(0, &st1);
+		ASSERT_TRUE(st1.limited - st0.limited >= 995, "one bucket per /64");
+		ASSERT_EQ(st1.bans - st0.bans, 1, "one ban request");
+		ring_buffer__consume(rb);
+		ASSERT_STREQ(evs, "0 2001:db8:1:2::/64;", "ban event: the /64");
+		rl_sum(0, &st0);
+		ASSERT_OK(rl_run(&c, 5), "c: another /64");
+		rl_sum(0, &st1);
+		ASSERT_EQ(st1.passed - st0.passed, 5, "another /64 has its own bucket");
+		ring_buffer__free(rb);
+	}
+	apply_rules("");
+	rl_install(NULL, 0);
+}
+
+/*
+ * Both CPUs flood the same source at once: the shared bucket passes what
+ * one CPU would, burst + rate x elapsed at most (a per-CPU bucket would pass
+ * that on each CPU), and nearly all of it while the flood lasts.
+ */
+struct rl_thread {
+	int cpu;
+	struct pkt_opts po;
+	__u64 stop_ns;
+	int err;
+};
+
+static void *rl_flood(void *arg)
+{
+	struct rl_thread *t = arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(t->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	while (mono_ns() < t->stop_ns && !t->err)
+		t->err = rl_run(&t->po, 20000);
+	return NULL;
+}
+
+void test_xdp_ratelimit_two_cpus(void)
+{
+	static const char *const one[] = { "flood 1000pps burst 10 per /32 then drop" };
+	struct rl_thread t[2] = {
+		{ .cpu = 0, .po = { .src = "203.0.113.77", .proto = IPPROTO_UDP, .dport = 53 } },
+		{ .cpu = 1, .po = { .src = "203.0.113.77", .proto = IPPROTO_UDP, .dport = 53 } },
+	};
+	struct geofw_rl_stats st0, st1;
+	pthread_t th[2];
+	__u64 t0, t1, allowed, passed, total;
+	int i, ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu < 2) {
+		test_skip("one CPU");
+		return;
+	}
+	if (!fw_get() || apply_rules("") || rl_install(one, 1))
+		return;
+	rl_sum(0, &st0);
+	t0 = mono_ns();
+	for (i = 0; i < 2; i++) {
+		t[i].stop_ns = t0 + 2000000000ull;
+		pthread_create(&th[i], NULL, rl_flood, &t[i]);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	t1 = mono_ns();
+	rl_sum(0, &st1);
+	ASSERT_OK(t[0].err | t[1].err, "prog_test_run");
+	passed = st1.passed - st0.passed;
+	total = passed + st1.limited - st0.limited;
+	allowed = 10 + (t1 - t0) / 1000000 + 1;
+	printf("# two CPUs, %.2f s: %llu packets (%.0f kpps), %llu passed (%.0f/s), at most %llu\n",
+	       (t1 - t0) / 1e9, (unsigned long long)total, total / ((t1 - t0) / 1e6),
+	       (unsigned long long)passed, passed / ((t1 - t0) / 1e9), (unsigned long long)allowed);
+	ASSERT_TRUE(passed <= allowed, "shared bucket: never more than burst + rate x time");
+	/* The floods keep the bucket busy; a loaded machine may pause both
+	 * threads, which only lowers what passes. */
+	ASSERT_TRUE(passed >= allowed * 8 / 10, "close to the rate while flooded");
+	apply_rules("");
+	rl_install(NULL, 0);
 }

@@ -55,6 +55,10 @@ static const struct {
 	M(port_net4, GEOFW_MAP_PORT_NET4),
 	M(port_net6, GEOFW_MAP_PORT_NET6),
 	M(port_cc, GEOFW_MAP_PORT_CC),
+	M(rl_rule, GEOFW_MAP_RL_RULE),
+	M(rl_state, GEOFW_MAP_RL_STATE),
+	M(rl_events, GEOFW_MAP_RL_EVENTS),
+	M(cnt_rl, GEOFW_MAP_CNT_RL),
 	M(events, GEOFW_MAP_EVENTS),
 #undef M
 };
@@ -279,14 +283,22 @@ int geofw_config_switch_asn_slot(const struct geofw_maps *m, __u8 slot, bool pre
 	return 0;
 }
 
-int geofw_config_set_ports(const struct geofw_maps *m, __u8 present)
+_Static_assert(offsetof(struct geofw_config, rl_count) ==
+	       offsetof(struct geofw_config, ports_present) + 1 &&
+	       offsetof(struct geofw_config, ports_present) % 2 == 0,
+	       "ports_present and rl_count share one aligned 16-bit store");
+
+int geofw_config_set_ports(const struct geofw_maps *m, __u8 present, __u8 rl_count)
 {
 	struct geofw_config *cfg;
+	__u8 both[2] = { present, rl_count };
+	__u16 v;
 	int err;
 
 	if ((err = config_mem(m, &cfg)))
 		return err;
-	__atomic_store_n(&cfg->ports_present, present, __ATOMIC_RELEASE);
+	memcpy(&v, both, 2);
+	__atomic_store_n((__u16 *)(void *)&cfg->ports_present, v, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -846,7 +858,7 @@ int geofw_maps_reset_rules(const struct geofw_maps *m)
 	if ((err = geofw_rules_present_sync(m)) || (err = geofw_block4_bits_rebuild(m)))
 		return err;
 	if ((err = map_empty(m->port_net4)) || (err = map_empty(m->port_net6)) ||
-	    (err = geofw_config_set_ports(m, 0)))
+	    (err = geofw_config_set_ports(m, 0, 0)) || (err = map_empty(m->rl_state)))
 		return err;
 	return array_zero(m->country);
 }
@@ -854,7 +866,7 @@ int geofw_maps_reset_rules(const struct geofw_maps *m)
 int geofw_maps_reset_counters(const struct geofw_maps *m)
 {
 	const int arrays[] = { m->cnt_reason, m->cnt_action, m->cnt_country, m->cnt_rule,
-			       m->cnt_resp };
+			       m->cnt_resp, m->cnt_rl };
 	size_t i;
 	int err;
 
@@ -902,6 +914,7 @@ static const char *const reason_names[GEOFW_R_MAX] = {
 	[GEOFW_R_PORT_POLICY_BLOCK] = "port_policy_block",
 	[GEOFW_R_PORT_POLICY_LOG] = "port_policy_log",
 	[GEOFW_R_PORT_NO_L4] = "port_no_l4",
+	[GEOFW_R_RATELIMIT] = "ratelimit",
 };
 
 const char *geofw_action_name(unsigned int action)

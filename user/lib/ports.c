@@ -12,6 +12,7 @@
 #include "grow.h"
 #include "maps.h"
 #include "msg.h"
+#include "ratelimit.h"
 
 /* ---- port lists ------------------------------------------------------------ */
 
@@ -379,6 +380,29 @@ void geofw_ports_image_free(struct geofw_ports_image *img)
 	img->n_net = img->cap_net = 0;
 }
 
+int geofw_ports_add_ratelimits(struct geofw_ports_image *img, const struct geofw_ratelimit *rl,
+			       size_t n, __u8 v6_default, char *err, size_t errlen)
+{
+	size_t i;
+	int s;
+
+	if (n > GEOFW_MAX_RATELIMITS)
+		return geofw_errf(err, errlen, -E2BIG, "more than %d rate limits",
+				  GEOFW_MAX_RATELIMITS);
+	for (i = 0; i < n; i++) {
+		__u16 sets = 0;
+
+		if (rl[i].has_ports) {
+			if ((s = set_of(img, &rl[i].ports, err, errlen)) < 0)
+				return s;
+			sets = (__u16)(1u << s);
+		}
+		geofw_ratelimit_kernel(&rl[i], v6_default, sets, &img->rl[i]);
+	}
+	img->n_rl = n;
+	return 0;
+}
+
 static int net_key(const struct geofw_cidr *c, __u8 slot, void *key)
 {
 	if (c->family == 4) {
@@ -494,11 +518,21 @@ int geofw_ports_install(const struct geofw_maps *m, const struct geofw_ports_ima
 		}
 		present |= img->net[i].prefix.family == 4 ? GEOFW_PORTS_NET4 : GEOFW_PORTS_NET6;
 	}
+	for (i = 0; i < GEOFW_MAX_RATELIMITS; i++) {
+		struct geofw_rl_rule none = {};
+
+		key = GEOFW_RL_RULE_KEY(slot, i);
+		if (bpf_map_update_elem(m->rl_rule, &key, i < img->n_rl ? &img->rl[i] : &none,
+					BPF_ANY)) {
+			ret = -errno;
+			goto fail;
+		}
+	}
 	if (!img->n_sets)
 		present = 0;
 	if (slot)
 		present |= GEOFW_PORTS_SLOT;
-	if ((ret = geofw_config_set_ports(m, present)))
+	if ((ret = geofw_config_set_ports(m, present, (__u8)img->n_rl)))
 		goto fail;
 	/* The old slot's tries go; its arrays are simply overwritten next time. */
 	net_clear_slot(m->port_net4, sizeof(struct geofw_port_lpm_v4), old);

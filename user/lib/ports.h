@@ -98,11 +98,20 @@ struct geofw_ports_image {
 	size_t n_net, cap_net;
 	struct geofw_port_cc cc[GEOFW_MAX_COUNTRIES];
 	bool any_cc;
+	/* rate limits (geofw_ports_add_ratelimits), installed with the rest */
+	struct geofw_rl_rule rl[GEOFW_MAX_RATELIMITS];
+	size_t n_rl;
 };
+
+struct geofw_ratelimit;
 
 int geofw_ports_build(const struct geofw_prule *rules, size_t n, struct geofw_ports_image *img,
 		      char *err, size_t errlen);
 void geofw_ports_image_free(struct geofw_ports_image *img);
+/* Add rate limits to a built image (their port lists become port sets
+ * too).  -E2BIG beyond GEOFW_MAX_RATELIMITS or port sets. */
+int geofw_ports_add_ratelimits(struct geofw_ports_image *img, const struct geofw_ratelimit *rl,
+			       size_t n, __u8 v6_default, char *err, size_t errlen);
 /* Write img into the free slot, switch config.ports_present to it, clear the
  * old slot.  An empty image turns the port stage off (ports_present 0). */
 int geofw_ports_install(const struct geofw_maps *m, const struct geofw_ports_image *img,
