@@ -124,7 +124,7 @@ void test_conf_keys(void)
 		for (j = 0; j < i; j++)
 			ASSERT_TRUE(strcmp(key, geofw_conf_key(j)) != 0, key);
 	}
-	ASSERT_EQ(i, 36, "number of keys");
+	ASSERT_EQ(i, 38, "number of keys");
 }
 
 void test_conf_to_kernel(void)
@@ -778,6 +778,12 @@ static const struct {
 	{ "PortAllow no prefixes", "PortAllow = 22/tcp\n", 0, 1, "PortAllow: missing the prefixes" },
 	{ "PortBlock pass", "PortBlock = 22/tcp pass 192.0.2.0/24\n", 0, 1,
 	  "PortBlock: pass is not a blocking action (drop, reject, http403 or log)" },
+	{ "RateLimit bad rate", "RateLimit = a 10 burst 1 per /32 then drop\n", 0, 1,
+	  "~RateLimit: a: rate '10'" },
+	{ "RateLimit twice", "RateLimit = a 10pps burst 1 per /32 then drop\n"
+	  "RateLimit = a 20pps burst 1 per /32 then drop\n", 0, 2,
+	  "RateLimit: a: a rate limit of this name exists" },
+	{ "RateLimitIPv6Prefix 0", "RateLimitIPv6Prefix = 0\n", 0, 1, "~RateLimitIPv6Prefix" },
 	{ "PortAllow second line bad", "PortAllow = 22/tcp 192.0.2.0/24\nPortAllow = 22/tcp bogus\n",
 	  0, 2, "~PortAllow: \"bogus\"" },
 	/* paths */

@@ -702,7 +702,8 @@ void test_store_port_rules(void)
 	}
 	geofw_store_close(st);
 	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK, "open");
-	ASSERT_EQ(sqlite3_exec(db, "DROP TABLE port_rules; UPDATE schema_version SET version=1",
+	ASSERT_EQ(sqlite3_exec(db, "DROP TABLE port_rules; DROP TABLE ratelimits; "
+			       "UPDATE schema_version SET version=1",
 			       NULL, NULL, NULL), SQLITE_OK, "make schema 1");
 	sqlite3_close(db);
 

@@ -7,6 +7,7 @@
  * fwctl is told why.
  */
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -33,6 +34,7 @@
 #include "log.h"
 #include "maps.h"
 #include "msg.h"
+#include "ratelimit.h"
 
 struct request {
 	struct gfwd *d;
@@ -207,6 +209,104 @@ static int port_del(struct request *r, int kind)
 	log_info("uid %u pid %d: %s on %s (%zu rule(s))", r->who.uid, r->who.pid, cmd->desc->name,
 		 ports_text(cmd, ports, sizeof(ports)), n);
 	return reply_ok(r, kind == GEOFW_PRULE_ALLOW ? "disallowed" : "unblocked", n, n);
+}
+
+/* ---- rate limits -------------------------------------------------------------------- */
+
+static int cmd_rl_add(struct request *r)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	int i, err;
+
+	for (i = 0; i < r->d->conf.n_ratelimits; i++)
+		if (!strcmp(r->d->conf.ratelimits[i].name, cmd->rl_name)) {
+			snprintf(r->err, sizeof(r->err), "rate limit %s is set in %s: change it there",
+				 cmd->rl_name, r->d->conf_path);
+			return reply_error(r, GEOFW_CTL_REJECTED, r->err);
+		}
+	r->ports = true;
+	err = geofw_store_rl_put(r->d->store, cmd->rl_name, cmd->rl_spec, r->who.uid, r->who.pid,
+				 r->err, sizeof(r->err));
+	if (!err)
+		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
+	if (err)
+		return change_failed(r);
+	log_info("uid %u pid %d: ratelimit add %s", r->who.uid, r->who.pid, cmd->rl_spec);
+	return reply_ok(r, "rate limit set", 1, 1);
+}
+
+static int cmd_rl_del(struct request *r)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	int err;
+
+	r->ports = true;
+	err = geofw_store_rl_del(r->d->store, cmd->rl_name, r->err, sizeof(r->err));
+	if (!err)
+		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
+	if (err)
+		return change_failed(r);
+	log_info("uid %u pid %d: ratelimit del %s", r->who.uid, r->who.pid, cmd->rl_name);
+	return reply_ok(r, "rate limit removed", 1, 1);
+}
+
+static int cmd_rl_list(struct request *r)
+{
+	struct gfwd *d = r->d;
+	int ncpu = libbpf_num_possible_cpus(), i, c;
+	struct geofw_rl_stats *v = calloc((size_t)(ncpu > 0 ? ncpu : 1), sizeof(*v));
+	json_t *arr = r->json ? json_array() : NULL;
+
+	if (!v || (r->json && !arr)) {
+		free(v);
+		json_decref(arr);
+		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < d->n_rl; i++) {
+		struct geofw_rl_stats sum = {};
+		char line[GEOFW_RL_STRLEN];
+		__u32 key = (__u32)i;
+
+		if (!bpf_map_lookup_elem(d->fw.maps.cnt_rl, &key, v))
+			for (c = 0; c < ncpu; c++) {
+				sum.passed += v[c].passed;
+				sum.limited += v[c].limited;
+				sum.bans += v[c].bans;
+			}
+		geofw_ratelimit_format(&d->rl[i], line, sizeof(line));
+		if (arr) {
+			json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "name", d->rl[i].name,
+					      "spec", line, "source",
+					      d->rl_from_store[i] ? "cli" : "config",
+					      "passed", (json_int_t)sum.passed,
+					      "limited", (json_int_t)sum.limited,
+					      "bans", (json_int_t)sum.bans);
+
+			if (!o || json_array_append_new(arr, o)) {
+				free(v);
+				json_decref(arr);
+				return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+			}
+			continue;
+		}
+		geofw_ctl_writef(r->w, "%s  (%s)\n    %llu passed, %llu dropped over the limit, "
+				 "%llu ban requests\n", line, d->rl_from_store[i] ? "fwctl" : "config",
+				 (unsigned long long)sum.passed, (unsigned long long)sum.limited,
+				 (unsigned long long)sum.bans);
+	}
+	free(v);
+	if (arr) {
+		char *text = geofw_json_line(arr);
+
+		json_decref(arr);
+		if (!text)
+			return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+		geofw_ctl_writef(r->w, "%s", text);
+		free(text);
+	} else if (!d->n_rl) {
+		geofw_ctl_writef(r->w, "no rate limits\n");
+	}
+	return GEOFW_CTL_OK;
 }
 
 /* port-policy PORTS allow-only LIST: the policy's rows become exactly LIST. */
@@ -1446,7 +1546,7 @@ static bool is_change(enum geofw_cmd_id id)
 	case GEOFW_CMD_ADD_BLOCK: case GEOFW_CMD_DEL_BLOCK: case GEOFW_CMD_ALLOW:
 	case GEOFW_CMD_DEL_ALLOW: case GEOFW_CMD_BLOCK_COUNTRY: case GEOFW_CMD_UNBLOCK_COUNTRY:
 	case GEOFW_CMD_COUNTRY_MODE: case GEOFW_CMD_IMPORT: case GEOFW_CMD_DEL_SOURCE:
-	case GEOFW_CMD_PORT_POLICY:
+	case GEOFW_CMD_PORT_POLICY: case GEOFW_CMD_RL_ADD: case GEOFW_CMD_RL_DEL:
 		return true;
 	default:
 		return false;
@@ -1467,6 +1567,9 @@ static int execute(struct request *r)
 		return r->cmd->has_ports ? port_del(r, GEOFW_PRULE_ALLOW) :
 					   cmd_del(r, GEOFW_RULE_ALLOW);
 	case GEOFW_CMD_PORT_POLICY:	return cmd_port_policy(r);
+	case GEOFW_CMD_RL_ADD:		return cmd_rl_add(r);
+	case GEOFW_CMD_RL_DEL:		return cmd_rl_del(r);
+	case GEOFW_CMD_RL_LIST:		return cmd_rl_list(r);
 	case GEOFW_CMD_BLOCK_COUNTRY:
 		if (r->cmd->has_ports)
 			return port_add(r, GEOFW_PRULE_COUNTRY);

@@ -18,6 +18,7 @@
 #include "countries.h"
 #include "ctl.h"
 #include "maps.h"
+#include "ratelimit.h"
 #include "store.h"
 
 /* ---- options ----------------------------------------------------------- */
@@ -60,6 +61,8 @@ enum pos_kind {
 	P_SOURCE,	/* a rule source: cli, import:NAME, ... */
 	P_ASN,		/* AS numbers: AS64500 or 64500 */
 	P_PORT_POLICY,	/* PORTS allow-only ITEM... | PORTS none */
+	P_RL_SPEC,	/* a rate limit line, its words as given */
+	P_RL_NAME,	/* a rate limit's name */
 };
 
 static const struct geofw_cmd_option opt_json = {
@@ -335,6 +338,55 @@ static const struct geofw_cmd_desc commands[] = {
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_PORT_POLICY, .min_args = 2, .max_args = -1,
 		.opts = { &opt_action_policy, &opt_ttl, &opt_comment },
+	},
+	{
+		.id = GEOFW_CMD_RL_ADD,
+		.name = "ratelimit add",
+		.args = "NAME RATE burst N per /LEN [...] then drop|ban DUR",
+		.summary = "limit the packets each source may send",
+		.help =
+"The whole line: NAME RATE burst N per /LEN [/LEN6] [ports PORTS]\n"
+"[syn-only] then drop | then ban DURATION.\n"
+"\n"
+"Limit every source (an IPv4 /LEN, an IPv6 /LEN6, by default\n"
+"RateLimitIPv6Prefix: /64) to RATE packets (pps) or bits (bps) per\n"
+"second, with bursts of N packets (bytes for bps): 1000pps, 20kpps,\n"
+"10Mbps.  Only packets the policy lets through count; the allowlist is\n"
+"never limited.  'ports' limits only traffic to those ports, 'syn-only'\n"
+"only TCP SYNs (new connections).  Over the limit, packets are dropped;\n"
+"with 'then ban DURATION' the source is also blocked for DURATION (a\n"
+"block rule of source ratelimit, in 'fwctl list', expiring by itself).\n"
+"At most 8 rate limits (geofw.conf's RateLimit lines included).  A limit\n"
+"of the same name is replaced.",
+		.examples = "fwctl ratelimit add dns 1000pps burst 200 per /32 ports 53/udp then drop\n"
+			    "fwctl ratelimit add syn 50pps burst 100 per /32 /64 syn-only then ban 10m",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_RL_SPEC, .min_args = 1, .max_args = -1,
+	},
+	{
+		.id = GEOFW_CMD_RL_DEL,
+		.name = "ratelimit del",
+		.args = "NAME",
+		.summary = "remove a rate limit set with fwctl",
+		.help =
+"Remove the rate limit NAME set with 'fwctl ratelimit add'.  Bans it\n"
+"made stay until they expire (fwctl del-source ratelimit lifts them).",
+		.examples = "fwctl ratelimit del dns",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_RL_NAME, .min_args = 1, .max_args = 1,
+	},
+	{
+		.id = GEOFW_CMD_RL_LIST,
+		.name = "ratelimit list",
+		.args = "",
+		.summary = "show the rate limits and their counters",
+		.help =
+"Show every rate limit (from geofw.conf and set with fwctl) with the\n"
+"packets it let through, dropped and the bans it asked for, summed over\n"
+"the CPUs since the maps were created.",
+		.examples = "fwctl ratelimit list\nfwctl -j ratelimit list",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_NONE,
 	},
 	{
 		.id = GEOFW_CMD_COUNTRY_MODE,
@@ -652,6 +704,7 @@ static const struct {
 	{ "geo", "the GeoIP database and the kernel's geo tables" },
 	{ "fleet", "the rules shared with other hosts through NATS" },
 	{ "asn", "the ASN database and the kernel's ASN tables" },
+	{ "ratelimit", "per-source rate limits" },
 };
 
 #define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
@@ -1009,6 +1062,13 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 	switch (d->pos_kind) {
 	case P_PORT_POLICY:
 		return parse_policy_word(d, v, cmd, err, errlen);
+	case P_RL_NAME:
+		if (strlen(v) >= GEOFW_RL_NAME_MAX || !*v ||
+		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+		    strlen(v))
+			return geofw_errf(err, errlen, -EINVAL, "%s: '%s' is not a rate limit name",
+					  d->name, geofw_echo(v, eb));
+		return set_text(&cmd->rl_name, v, err, errlen);
 	case P_ADDR:
 		if (cmd->n_cidrs == 1) {
 			int proto;
@@ -1115,6 +1175,10 @@ static const char *missing_what(const struct geofw_cmd_desc *d)
 		return "AS number (AS64500 or 64500)";
 	case P_PORT_POLICY:
 		return "PORTS and allow-only LIST or none";
+	case P_RL_SPEC:
+		return "rate limit (NAME RATE burst N per /LEN ... then drop|ban DURATION)";
+	case P_RL_NAME:
+		return "rate limit name";
 	default:
 		return "argument";
 	}
@@ -1140,6 +1204,32 @@ static int parse_topic(int n, const char *const *w, struct geofw_cmd *cmd,
 		return geofw_errf(err, errlen, -EINVAL, "help: unknown command '%s'", geofw_echo(w[0], eb));
 	}
 	return set_text(&cmd->topic, t->name, err, errlen);
+}
+
+/* ratelimit add: the words make one line, checked and kept canonical. */
+static int parse_rl_spec(const struct geofw_cmd_desc *d, int n, const char *const *w,
+			 struct geofw_cmd *cmd, char *err, size_t errlen)
+{
+	char line[GEOFW_RL_STRLEN], msg[GEOFW_ERRLEN];
+	struct geofw_ratelimit r;
+	size_t off = 0;
+	int i;
+
+	line[0] = '\0';
+	for (i = 0; i < n; i++) {
+		int k = snprintf(line + off, sizeof(line) - off, "%s%s", i ? " " : "", w[i]);
+
+		if (k < 0 || (size_t)k >= sizeof(line) - off)
+			return geofw_errf(err, errlen, -EINVAL, "%s: too long", d->name);
+		off += (size_t)k;
+	}
+	if (geofw_ratelimit_parse(line, &r, msg, sizeof(msg)))
+		return geofw_errf(err, errlen, -EINVAL, "%s: %s", d->name, msg);
+	if (geofw_ratelimit_format(&r, line, sizeof(line)))
+		return geofw_errf(err, errlen, -EINVAL, "%s: too long", d->name);
+	if (set_text(&cmd->rl_name, r.name, err, errlen))
+		return -ENOMEM;
+	return set_text(&cmd->rl_spec, line, err, errlen);
 }
 
 /* What the words allow alone but not together. */
@@ -1403,6 +1493,10 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 			goto out;
 		}
 	}
+	if (d->pos_kind == P_RL_SPEC) {
+		ret = parse_rl_spec(d, npos, pos, cmd, err, errlen);
+		goto out;
+	}
 	for (i = 0; i < npos; i++) {
 		ret = parse_positional(d, pos[i], cmd, err, errlen);
 		if (ret)
@@ -1431,6 +1525,8 @@ void geofw_cmd_free(struct geofw_cmd *cmd)
 		free(cmd->db[i]);
 	free(cmd->topic);
 	free(cmd->source);
+	free(cmd->rl_spec);
+	free(cmd->rl_name);
 	cmd_init(cmd);
 }
 

@@ -72,6 +72,9 @@ enum geofw_cmd_id {
 	GEOFW_CMD_ASN_SHOW,
 	GEOFW_CMD_ASN_VERIFY,
 	GEOFW_CMD_PORT_POLICY,		/* port-scoped policy */
+	GEOFW_CMD_RL_ADD,		/* rate limits */
+	GEOFW_CMD_RL_DEL,
+	GEOFW_CMD_RL_LIST,
 	GEOFW_CMD_MAX
 };
 
@@ -182,6 +185,9 @@ struct geofw_cmd {
 	/* lookup IP [PORT/PROTO]: l4proto IPPROTO_TCP/UDP, 0 when not given */
 	int lookup_proto;
 	unsigned int lookup_port;
+	/* ratelimit add: the limit's canonical line; ratelimit del: its name */
+	char *rl_spec;
+	char *rl_name;
 };
 
 /* Where a rule change goes (--local, --fleet). */

@@ -428,6 +428,37 @@ static int parse_port_rule(struct parser *p, char *val)
 	return 0;
 }
 
+/* RateLimit = NAME RATE burst N per /V4 [/V6] [ports P] [syn-only] then drop|ban D */
+static int parse_ratelimit(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	char msg[GEOFW_ERRLEN];
+	struct geofw_ratelimit r;
+	int i;
+
+	if (!*val)
+		return 0;
+	if (geofw_ratelimit_parse(val, &r, msg, sizeof(msg)))
+		return fail(p, "%s", msg);
+	for (i = 0; i < c->n_ratelimits; i++)
+		if (!strcmp(c->ratelimits[i].name, r.name))
+			return fail(p, "%s: a rate limit of this name exists", r.name);
+	if (c->n_ratelimits == GEOFW_MAX_RATELIMITS)
+		return fail(p, "more than %d rate limits", GEOFW_MAX_RATELIMITS);
+	c->ratelimits[c->n_ratelimits++] = r;
+	return 0;
+}
+
+static int parse_rl_v6_prefix(struct parser *p, char *val)
+{
+	unsigned long v;
+
+	if (parse_number(p, val, 1, 128, &v))
+		return -EINVAL;
+	p->c->rl_v6_prefix = (int)v;
+	return 0;
+}
+
 static bool is_field_char(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
@@ -924,6 +955,9 @@ static const struct key keys[] = {
 	  .may_be_empty = true, .repeat = true },
 	{ "PortPolicy", parse_port_rule, .expect = "PORTS allow-only [ACTION] CC|CIDR...",
 	  .may_be_empty = true, .repeat = true },
+	{ "RateLimit", parse_ratelimit, .expect = "NAME RATE burst N per /LEN ... then drop|ban D",
+	  .may_be_empty = true, .repeat = true },
+	{ "RateLimitIPv6Prefix", parse_rl_v6_prefix, .expect = "a prefix length 1-128" },
 };
 
 #define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -1043,6 +1077,7 @@ void geofw_conf_defaults(struct geofw_conf *c)
 	set_str(c->fleet_bucket, sizeof(c->fleet_bucket), "geofw");
 	c->fleet_scope = GEOFW_FLEET_SCOPE_FLEET;
 	c->fleet_replicas = 3;
+	c->rl_v6_prefix = GEOFW_RL_V6_DEFAULT;
 	c->asn_action = GEOFW_ACT_DROP;
 }
 

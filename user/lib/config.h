@@ -21,6 +21,7 @@
 
 #include "geofw.h"
 #include "ports.h"
+#include "ratelimit.h"
 
 #define GEOFW_CONF_PATH		"/etc/geofw/geofw.conf"
 
@@ -125,6 +126,10 @@ struct geofw_conf {
 	 * "config" (comment and source pointers NULL), rule id 0. */
 	struct geofw_prule port_rules[GEOFW_CONF_MAX_PORT_RULES];
 	int n_port_rules;
+	/* RateLimit (several lines), in file order, names unique */
+	struct geofw_ratelimit ratelimits[GEOFW_MAX_RATELIMITS];
+	int n_ratelimits;
+	int rl_v6_prefix;			/* RateLimitIPv6Prefix: 1-128, default 64 */
 };
 
 enum geofw_fleet_scope {

@@ -111,8 +111,13 @@ static const char schema_sql[] =
 	" expires INTEGER NOT NULL, comment TEXT NOT NULL, uid INTEGER NOT NULL," \
 	" pid INTEGER NOT NULL, created INTEGER NOT NULL," \
 	" PRIMARY KEY(kind,ports,target,source)) WITHOUT ROWID;"
+/* ... and the rate limits set with fwctl: the canonical line by name. */
+#define RATELIMITS_TABLE \
+	"ratelimits(name TEXT PRIMARY KEY, spec TEXT NOT NULL, uid INTEGER NOT NULL," \
+	" pid INTEGER NOT NULL, created INTEGER NOT NULL);"
 static const char schema_v2_sql[] =
 	"CREATE TABLE " PORT_RULES_TABLE
+	"CREATE TABLE " RATELIMITS_TABLE
 	"UPDATE schema_version SET version=2;";
 
 /* Rule id use: free, one row's own, an imported list's (shared). */
@@ -757,7 +762,8 @@ int geofw_store_open(const char *dir, struct geofw_store **out, char *err, size_
 	if (version < 2 && st->read_only) {
 		/* No migration on a read-only directory: an empty table of its
 		 * own for this connection, so port rules read as none. */
-		if ((ret = exec(st, "CREATE TEMP TABLE " PORT_RULES_TABLE, err, errlen)))
+		if ((ret = exec(st, "CREATE TEMP TABLE " PORT_RULES_TABLE
+				"CREATE TEMP TABLE " RATELIMITS_TABLE, err, errlen)))
 			goto fail;
 	} else if (version < 2) {
 		if ((ret = exec(st, "BEGIN IMMEDIATE", err, errlen)))
@@ -2143,6 +2149,70 @@ long geofw_store_port_sweep(struct geofw_store *st, __u64 now, char *err, size_t
 	if (rc != SQLITE_DONE)
 		return sql_fail(st, rc, "cannot remove expired port-scoped rules", err, errlen);
 	return n;
+}
+
+/* ---- rate limits ------------------------------------------------------------------ */
+
+int geofw_store_rl_put(struct geofw_store *st, const char *name, const char *spec, __u32 uid,
+		       __s32 pid, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int ret, rc;
+
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO ratelimits(name,spec,uid,pid,"
+				"created) VALUES(?1,?2,?3,?4,?5)", -1, &s, NULL);
+	if (rc)
+		return sql_fail(st, rc, "cannot save the rate limit", err, errlen);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, spec, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uid);
+	sqlite3_bind_int64(s, 4, pid);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "cannot save the rate limit", err, errlen);
+}
+
+int geofw_store_rl_del(struct geofw_store *st, const char *name, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int ret, rc;
+
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	rc = sqlite3_prepare_v2(st->db, "DELETE FROM ratelimits WHERE name=?1", -1, &s, NULL);
+	if (rc)
+		return sql_fail(st, rc, "cannot remove the rate limit", err, errlen);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(st, rc, "cannot remove the rate limit", err, errlen);
+	if (!sqlite3_changes(st->db))
+		return geofw_errf(err, errlen, -ENOENT, "no rate limit named %s set with fwctl",
+				  name);
+	return 0;
+}
+
+int geofw_store_rl_for_each(struct geofw_store *st,
+			    int (*fn)(const char *name, const char *spec, void *ctx), void *ctx)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT name,spec FROM ratelimits ORDER BY name", -1, &s,
+				NULL);
+	if (rc)
+		return sql_errno(rc);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		ret = fn((const char *)sqlite3_column_text(s, 0),
+			 (const char *)sqlite3_column_text(s, 1), ctx);
+	sqlite3_finalize(s);
+	if (ret)
+		return ret;
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_errno(rc);
 }
 
 /* ---- fleet: applied revision and the outbox ------------------------------------- */

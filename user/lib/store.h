@@ -231,6 +231,15 @@ int geofw_store_port_for_each(struct geofw_store *st,
 /* Remove the port-scoped rows with 0 < expires <= now; the number or -errno. */
 long geofw_store_port_sweep(struct geofw_store *st, __u64 now, char *err, size_t errlen);
 
+/* Rate limits set with fwctl (schema 2): the canonical line of each, by
+ * name (ratelimit.h).  put replaces a limit of the same name; del answers
+ * -ENOENT with a message when there is none. */
+int geofw_store_rl_put(struct geofw_store *st, const char *name, const char *spec, __u32 uid,
+		       __s32 pid, char *err, size_t errlen);
+int geofw_store_rl_del(struct geofw_store *st, const char *name, char *err, size_t errlen);
+int geofw_store_rl_for_each(struct geofw_store *st,
+			    int (*fn)(const char *name, const char *spec, void *ctx), void *ctx);
+
 /* ---- fleet (geofwd's fleet.c) ------------------------------------------------ */
 
 /* An integer of the settings table ("fleet_revision": the last bucket
