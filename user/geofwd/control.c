@@ -222,7 +222,7 @@ static int cmd_rl_add(struct request *r)
 		if (!strcmp(r->d->conf.ratelimits[i].name, cmd->rl_name)) {
 			snprintf(r->err, sizeof(r->err), "rate limit %s is set in %s: change it there",
 				 cmd->rl_name, r->d->conf_path);
-			return reply_error(r, GEOFW_CTL_REJECTED, r->err);
+			return change_failed(r);	/* releases the savepoint */
 		}
 	r->ports = true;
 	err = geofw_store_rl_put(r->d->store, cmd->rl_name, cmd->rl_spec, r->who.uid, r->who.pid,
@@ -1651,7 +1651,12 @@ static void run_change(struct request *r)
 		return;
 	}
 	r->status = execute(r);
-	if (r->status == GEOFW_CTL_OK) {
+	if (r->status != GEOFW_CTL_OK) {
+		/* A refusal that did not go through change_failed() (which
+		 * already did this) must not leave its savepoint open: the
+		 * group's COMMIT would fail for every change in it. */
+		geofw_store_rollback_to(r->d->store);
+	} else {
 		if (geofw_store_release(r->d->store, err, sizeof(err))) {
 			geofw_store_rollback_to(r->d->store);
 			gfwd_rules_restore(r->d, &r->diff);
