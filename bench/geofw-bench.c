@@ -33,6 +33,7 @@
 #include "log.h"
 #include "maps.h"
 #include "ports.h"
+#include "ratelimit.h"
 
 #define N_KEYS 65536
 
@@ -97,7 +98,15 @@ static int fill_keys(struct geofw_bench *skel, const struct geofw_geoip_db *db, 
 	__u32 i;
 
 	for (i = 0; i < N_KEYS; i++) {
-		if (!strcmp(keyset, "inside") && db && (family == 4 ? db->n_v4 : db->n_v6)) {
+		if (!strcmp(keyset, "hot256") && i >= 256) {
+			/* 256 sources over and over: their state stays in cache */
+			__u32 j = i % 256;
+
+			if (bpf_map_lookup_elem(fd, &j, addr) || bpf_map_update_elem(fd, &i, addr, 0))
+				return -errno;
+			continue;
+		}
+		if (strcmp(keyset, "random") && db && (family == 4 ? db->n_v4 : db->n_v6)) {
 			addr_in(family == 4 ? db->v4 : db->v6, family == 4 ? db->n_v4 : db->n_v6,
 				family, addr);
 		} else {
@@ -267,6 +276,73 @@ static void port_rows(struct geofw_bench *skel, struct geofw_maps *m,
 		}
 	}
 	ports_set(m, 0);
+}
+
+/*
+ * Rate limits: the whole decision with no limit and with one (so high that
+ * nothing is dropped: every packet pays the state lookup and the
+ * compare-and-exchange), keys inside the country database, 64k sources
+ * (the state of each made in a warm-up run).  Interleaved; target +40 ns.
+ */
+static int rl_set(struct geofw_maps *m, bool on)
+{
+	struct geofw_ratelimit rl;
+	struct geofw_ports_image img;
+	char err[GEOFW_ERRLEN] = "";
+	int ret;
+
+	if ((ret = geofw_ports_build(NULL, 0, &img, err, sizeof(err))))
+		return ret;
+	if (on && ((ret = geofw_ratelimit_parse("bench 1Gpps burst 1000000 per /32 then drop", &rl,
+						  err, sizeof(err))) ||
+		   (ret = geofw_ports_add_ratelimits(&img, &rl, 1, 64, err, sizeof(err)))))
+		goto out;
+	ret = geofw_ports_install(m, &img, err, sizeof(err));
+out:
+	if (ret)
+		fprintf(stderr, "bench: rate limit: %s\n", err);
+	geofw_ports_image_free(&img);
+	return ret;
+}
+
+static void rl_rows(struct geofw_bench *skel, struct geofw_maps *m,
+		    const struct geofw_geoip_db *dbp, const double *noop)
+{
+	static const char *const names[2] = { "rl: full, no rate limit", "rl: full, one rate limit" };
+	static const char *const sets[2] = { "inside", "hot256" };
+	int fam, round, k, rounds = runs < 5 ? 3 : 5, ks;
+
+	for (ks = 0; ks < 4; ks++) {
+		double v[2][8], med[2];
+		struct row *r;
+
+		fam = ks & 1 ? 6 : 4;
+		if (fill_keys(skel, dbp, fam, sets[ks / 2]) || rl_set(m, true))
+			return;
+		measure(skel->progs.bench_full, fam);	/* warm-up: every source's state */
+		for (round = 0; round < rounds; round++)
+			for (k = 0; k < 2; k++) {
+				if (rl_set(m, k))
+					return;
+				v[k][round] = measure(skel->progs.bench_full, fam);
+			}
+		for (k = 0; k < 2; k++) {
+			qsort(v[k], (size_t)rounds, sizeof(double), cmp_double);
+			med[k] = v[k][rounds / 2];
+			r = &rows[n_rows++];
+			snprintf(r->name, sizeof(r->name), "%s", names[k]);
+			snprintf(r->prog, sizeof(r->prog), "bench_full");
+			r->family = fam;
+			r->keyset = sets[ks / 2];
+			r->ns = med[k];
+			r->above = k ? med[k] - med[0] : med[k] - noop[fam];
+			if (k) {
+				r->target = 40;
+				r->target_what = "no rate limit";
+			}
+		}
+	}
+	rl_set(m, false);
 }
 
 /* A database file (.gz or not) copied to tmpl (mkstemp template). */
@@ -598,6 +674,7 @@ int main(int argc, char **argv)
 		geofw_config_write(&m, &saved);
 	}
 	port_rows(skel, &m, dbp, noop);
+	rl_rows(skel, &m, dbp, noop);
 	asn_rows(skel, &m, asn_path, noop);
 	print_and_json(json, load_s, kbytes, dbp);
 	geofw_geoip_free(&db);

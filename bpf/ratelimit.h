@@ -141,6 +141,10 @@ __attribute__((noinline)) int geofw_rl_run(__u64 hi, __u64 lo, __u64 info, __u64
 {
 	__u32 i, n = (info >> 56) & 0xff;
 	__u8 saddr[16];
+	/* The precise clock: the coarse one is cheaper (-20..-60 ns here) but
+	 * its 4 ms ticks jitter on a loaded machine, and a burst shorter than
+	 * a late tick loses allowance (78% of the rate passed with a 10 ms
+	 * burst, docs/design-notes.md). */
 	__u64 now = bpf_ktime_get_ns();
 
 	__builtin_memcpy(saddr, &hi, 8);

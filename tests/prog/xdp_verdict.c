@@ -1472,3 +1472,48 @@ void test_xdp_ratelimit_two_cpus(void)
 	apply_rules("");
 	rl_install(NULL, 0);
 }
+
+/*
+ * A flood of spoofed sources (more than the LRU holds) beside a real client
+ * flooding too: the client's state is in use on every one of its packets,
+ * so the LRU keeps it and the client stays at its limit; the spoofed
+ * sources each pass their first packet (no state yet) and push each other
+ * out.
+ */
+void test_xdp_ratelimit_spoofed(void)
+{
+	static const char *const one[] = { "flood 10pps burst 5 per /32 then drop" };
+	struct pkt_opts real = { .src = "198.51.100.77", .proto = IPPROTO_UDP, .dport = 53 };
+	struct pkt_opts spoof = { .proto = IPPROTO_UDP, .dport = 53 };
+	struct geofw_rl_stats st0, st1;
+	__u64 t0, t1, real_passed = 0, allowed;
+	__u32 i, n_spoof = GEOFW_MAX_RL_STATE + GEOFW_MAX_RL_STATE / 4;
+	char addr[32];
+	int err = 0;
+
+	if (!fw_get() || apply_rules("") || rl_install(one, 1))
+		return;
+	t0 = mono_ns();
+	for (i = 0; i < n_spoof && !err; i++) {
+		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		spoof.src = addr;
+		err = rl_run(&spoof, 1);
+		if (i % 512 == 0) {
+			rl_sum(0, &st0);
+			err |= rl_run(&real, 50);
+			rl_sum(0, &st1);
+			real_passed += st1.passed - st0.passed;
+		}
+	}
+	t1 = mono_ns();
+	ASSERT_OK(err, "prog_test_run");
+	allowed = 5 + (t1 - t0) / 100000000 + 1;
+	printf("# %u spoofed sources in %.2f s beside a real client: it passed %llu (limit %llu)\n",
+	       n_spoof, (t1 - t0) / 1e9, (unsigned long long)real_passed,
+	       (unsigned long long)allowed);
+	/* Each eviction would give it a fresh burst of 5: evicted at every
+	 * round, it would pass 5 x 320 = 1600. */
+	ASSERT_TRUE(real_passed <= allowed + 5, "the real client keeps its state");
+	apply_rules("");
+	rl_install(NULL, 0);
+}
