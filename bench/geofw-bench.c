@@ -238,6 +238,44 @@ static int ports_set(struct geofw_maps *m, int which)
 	return ret;
 }
 
+/*
+ * Interleave n configurations A B C A B C ... (set(m, k) before each
+ * measurement of the whole decision), median of the rounds per
+ * configuration; rows 1..n-1 are reported above row 0, with the target.
+ */
+static int interleave(struct geofw_bench *skel, struct geofw_maps *m, int fam,
+		      const char *keyset, int (*set)(struct geofw_maps *, int),
+		      const char *const *names, int n, double target, const char *target_what,
+		      const double *noop)
+{
+	int round, k, rounds = runs < 5 ? 3 : 5;
+	double v[4][8], med[4];
+	struct row *r;
+
+	for (round = 0; round < rounds; round++)
+		for (k = 0; k < n; k++) {
+			if (set(m, k))
+				return -1;
+			v[k][round] = measure(skel->progs.bench_full, fam);
+		}
+	for (k = 0; k < n; k++) {
+		qsort(v[k], (size_t)rounds, sizeof(double), cmp_double);
+		med[k] = v[k][rounds / 2];
+		r = &rows[n_rows++];
+		snprintf(r->name, sizeof(r->name), "%s", names[k]);
+		snprintf(r->prog, sizeof(r->prog), "bench_full");
+		r->family = fam;
+		r->keyset = keyset;
+		r->ns = med[k];
+		r->above = k ? med[k] - med[0] : med[k] - noop[fam];
+		if (k) {
+			r->target = target;
+			r->target_what = target_what;
+		}
+	}
+	return 0;
+}
+
 static void port_rows(struct geofw_bench *skel, struct geofw_maps *m,
 		      const struct geofw_geoip_db *dbp, const double *noop)
 {
@@ -245,36 +283,13 @@ static void port_rows(struct geofw_bench *skel, struct geofw_maps *m,
 		"ports: full, no port rules", "ports: full, rules on other port",
 		"ports: full, port in a set",
 	};
-	int fam, round, k, rounds = runs < 5 ? 3 : 5;
+	int fam;
 
-	for (fam = 4; fam <= 6; fam += 2) {
-		double v[3][8], med[3];
-		struct row *r;
-
-		if (fill_keys(skel, dbp, fam, "inside"))
+	for (fam = 4; fam <= 6; fam += 2)
+		if (fill_keys(skel, dbp, fam, "inside") ||
+		    interleave(skel, m, fam, "inside", ports_set, names, 3, 20, "no port rules",
+			       noop))
 			return;
-		for (round = 0; round < rounds; round++)
-			for (k = 0; k < 3; k++) {
-				if (ports_set(m, k))
-					return;
-				v[k][round] = measure(skel->progs.bench_full, fam);
-			}
-		for (k = 0; k < 3; k++) {
-			qsort(v[k], (size_t)rounds, sizeof(double), cmp_double);
-			med[k] = v[k][rounds / 2];
-			r = &rows[n_rows++];
-			snprintf(r->name, sizeof(r->name), "%s", names[k]);
-			snprintf(r->prog, sizeof(r->prog), "bench_full");
-			r->family = fam;
-			r->keyset = "inside";
-			r->ns = med[k];
-			r->above = k ? med[k] - med[0] : med[k] - noop[fam];
-			if (k) {
-				r->target = 20;
-				r->target_what = "no port rules";
-			}
-		}
-	}
 	ports_set(m, 0);
 }
 
@@ -284,7 +299,7 @@ static void port_rows(struct geofw_bench *skel, struct geofw_maps *m,
  * compare-and-exchange), keys inside the country database, 64k sources
  * (the state of each made in a warm-up run).  Interleaved; target +40 ns.
  */
-static int rl_set(struct geofw_maps *m, bool on)
+static int rl_set(struct geofw_maps *m, int on)
 {
 	struct geofw_ratelimit rl;
 	struct geofw_ports_image img;
@@ -310,37 +325,16 @@ static void rl_rows(struct geofw_bench *skel, struct geofw_maps *m,
 {
 	static const char *const names[2] = { "rl: full, no rate limit", "rl: full, one rate limit" };
 	static const char *const sets[2] = { "inside", "hot256" };
-	int fam, round, k, rounds = runs < 5 ? 3 : 5, ks;
+	int ks, fam;
 
 	for (ks = 0; ks < 4; ks++) {
-		double v[2][8], med[2];
-		struct row *r;
-
 		fam = ks & 1 ? 6 : 4;
 		if (fill_keys(skel, dbp, fam, sets[ks / 2]) || rl_set(m, true))
 			return;
 		measure(skel->progs.bench_full, fam);	/* warm-up: every source's state */
-		for (round = 0; round < rounds; round++)
-			for (k = 0; k < 2; k++) {
-				if (rl_set(m, k))
-					return;
-				v[k][round] = measure(skel->progs.bench_full, fam);
-			}
-		for (k = 0; k < 2; k++) {
-			qsort(v[k], (size_t)rounds, sizeof(double), cmp_double);
-			med[k] = v[k][rounds / 2];
-			r = &rows[n_rows++];
-			snprintf(r->name, sizeof(r->name), "%s", names[k]);
-			snprintf(r->prog, sizeof(r->prog), "bench_full");
-			r->family = fam;
-			r->keyset = sets[ks / 2];
-			r->ns = med[k];
-			r->above = k ? med[k] - med[0] : med[k] - noop[fam];
-			if (k) {
-				r->target = 40;
-				r->target_what = "no rate limit";
-			}
-		}
+		if (interleave(skel, m, fam, sets[ks / 2], rl_set, names, 2, 40, "no rate limit",
+			       noop))
+			return;
 	}
 	rl_set(m, false);
 }

@@ -213,41 +213,29 @@ static int port_del(struct request *r, int kind)
 
 /* ---- rate limits -------------------------------------------------------------------- */
 
-static int cmd_rl_add(struct request *r)
+/* ratelimit add / del: the store's row, then the tables rebuilt. */
+static int cmd_rl_change(struct request *r, bool add)
 {
 	const struct geofw_cmd *cmd = r->cmd;
 	int i, err;
 
-	for (i = 0; i < r->d->conf.n_ratelimits; i++)
+	for (i = 0; add && i < r->d->conf.n_ratelimits; i++)
 		if (!strcmp(r->d->conf.ratelimits[i].name, cmd->rl_name)) {
 			snprintf(r->err, sizeof(r->err), "rate limit %s is set in %s: change it there",
 				 cmd->rl_name, r->d->conf_path);
 			return change_failed(r);	/* releases the savepoint */
 		}
 	r->ports = true;
-	err = geofw_store_rl_put(r->d->store, cmd->rl_name, cmd->rl_spec, r->who.uid, r->who.pid,
-				 r->err, sizeof(r->err));
+	err = add ? geofw_store_rl_put(r->d->store, cmd->rl_name, cmd->rl_spec, r->who.uid,
+				       r->who.pid, r->err, sizeof(r->err)) :
+		    geofw_store_rl_del(r->d->store, cmd->rl_name, r->err, sizeof(r->err));
 	if (!err)
 		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
 	if (err)
 		return change_failed(r);
-	log_info("uid %u pid %d: ratelimit add %s", r->who.uid, r->who.pid, cmd->rl_spec);
-	return reply_ok(r, "rate limit set", 1, 1);
-}
-
-static int cmd_rl_del(struct request *r)
-{
-	const struct geofw_cmd *cmd = r->cmd;
-	int err;
-
-	r->ports = true;
-	err = geofw_store_rl_del(r->d->store, cmd->rl_name, r->err, sizeof(r->err));
-	if (!err)
-		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
-	if (err)
-		return change_failed(r);
-	log_info("uid %u pid %d: ratelimit del %s", r->who.uid, r->who.pid, cmd->rl_name);
-	return reply_ok(r, "rate limit removed", 1, 1);
+	log_info("uid %u pid %d: ratelimit %s %s", r->who.uid, r->who.pid, add ? "add" : "del",
+		 add ? cmd->rl_spec : cmd->rl_name);
+	return reply_ok(r, add ? "rate limit set" : "rate limit removed", 1, 1);
 }
 
 static int cmd_rl_list(struct request *r)
@@ -1567,8 +1555,8 @@ static int execute(struct request *r)
 		return r->cmd->has_ports ? port_del(r, GEOFW_PRULE_ALLOW) :
 					   cmd_del(r, GEOFW_RULE_ALLOW);
 	case GEOFW_CMD_PORT_POLICY:	return cmd_port_policy(r);
-	case GEOFW_CMD_RL_ADD:		return cmd_rl_add(r);
-	case GEOFW_CMD_RL_DEL:		return cmd_rl_del(r);
+	case GEOFW_CMD_RL_ADD:		return cmd_rl_change(r, true);
+	case GEOFW_CMD_RL_DEL:		return cmd_rl_change(r, false);
 	case GEOFW_CMD_RL_LIST:		return cmd_rl_list(r);
 	case GEOFW_CMD_BLOCK_COUNTRY:
 		if (r->cmd->has_ports)
