@@ -141,6 +141,15 @@ static const char *ports_text(const struct geofw_cmd *cmd, char *buf, size_t len
 	return buf;
 }
 
+/* A change of port-scoped rows or rate limits (err: the store's answer):
+ * the port tables rebuilt from the rows, or the change undone. */
+static int ports_applied(struct request *r, int err)
+{
+	if (!err)
+		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
+	return err ? change_failed(r) : GEOFW_CTL_OK;
+}
+
 /* Rows of kind for the command's prefixes or countries, then the tables. */
 static int port_add(struct request *r, int kind)
 {
@@ -174,10 +183,8 @@ static int port_add(struct request *r, int kind)
 	r->ports = true;
 	err = geofw_store_port_add(r->d->store, rules, n, r->err, sizeof(r->err));
 	free(rules);
-	if (!err)
-		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
-	if (err)
-		return change_failed(r);
+	if ((err = ports_applied(r, err)) != GEOFW_CTL_OK)
+		return err;
 	log_info("uid %u pid %d: %s on %s (%zu rule(s))", r->who.uid, r->who.pid, cmd->desc->name,
 		 ports_text(cmd, ports, sizeof(ports)), n);
 	return reply_ok(r, kind == GEOFW_PRULE_ALLOW ? "allowed" : "blocked", n, n);
@@ -202,10 +209,8 @@ static int port_del(struct request *r, int kind)
 		if (got < 0)
 			err = (int)got;
 	}
-	if (!err)
-		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
-	if (err)
-		return change_failed(r);
+	if ((err = ports_applied(r, err)) != GEOFW_CTL_OK)
+		return err;
 	log_info("uid %u pid %d: %s on %s (%zu rule(s))", r->who.uid, r->who.pid, cmd->desc->name,
 		 ports_text(cmd, ports, sizeof(ports)), n);
 	return reply_ok(r, kind == GEOFW_PRULE_ALLOW ? "disallowed" : "unblocked", n, n);
@@ -229,10 +234,8 @@ static int cmd_rl_change(struct request *r, bool add)
 	err = add ? geofw_store_rl_put(r->d->store, cmd->rl_name, cmd->rl_spec, r->who.uid,
 				       r->who.pid, r->err, sizeof(r->err)) :
 		    geofw_store_rl_del(r->d->store, cmd->rl_name, r->err, sizeof(r->err));
-	if (!err)
-		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
-	if (err)
-		return change_failed(r);
+	if ((err = ports_applied(r, err)) != GEOFW_CTL_OK)
+		return err;
 	log_info("uid %u pid %d: ratelimit %s %s", r->who.uid, r->who.pid, add ? "add" : "del",
 		 add ? cmd->rl_spec : cmd->rl_name);
 	return reply_ok(r, add ? "rate limit set" : "rate limit removed", 1, 1);
@@ -335,10 +338,8 @@ static int cmd_port_policy(struct request *r)
 	if (!err && n)
 		err = geofw_store_port_add(r->d->store, rules, n, r->err, sizeof(r->err));
 	free(rules);
-	if (!err)
-		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
-	if (err)
-		return change_failed(r);
+	if ((err = ports_applied(r, err)) != GEOFW_CTL_OK)
+		return err;
 	log_info("uid %u pid %d: port-policy %s %s (%zu source(s) listed)", r->who.uid, r->who.pid,
 		 ports_text(cmd, ports, sizeof(ports)), cmd->allow_only ? "allow-only" : "none", n);
 	return reply_ok(r, cmd->allow_only ? "port policy set" : "port policy removed",
