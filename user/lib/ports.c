@@ -66,6 +66,7 @@ static void ports_normalise(struct geofw_ports *p)
 
 int geofw_ports_parse(const char *text, struct geofw_ports *out, char *err, size_t errlen)
 {
+	char eb[GEOFW_ECHO_BUFLEN], eb2[GEOFW_ECHO_BUFLEN];
 	const char *s = text ? text : "";
 	size_t pending = 0;	/* items since the last protocol suffix */
 
@@ -81,18 +82,18 @@ int geofw_ports_parse(const char *text, struct geofw_ports *out, char *err, size
 		struct geofw_port_range *r;
 
 		if (out->n == GEOFW_PORTS_MAX_RANGES)
-			return geofw_errf(err, errlen, -EINVAL, "port list '%.64s': more than %d "
-					  "items", text, GEOFW_PORTS_MAX_RANGES);
+			return geofw_errf(err, errlen, -EINVAL, "port list '%s': more than %d "
+					  "items", geofw_echo(s, eb), GEOFW_PORTS_MAX_RANGES);
 		dash = memchr(s, '-', (size_t)(stop - s));
 		if (parse_port(s, (size_t)((dash ? dash : stop) - s), &lo) ||
 		    parse_port(dash ? dash + 1 : s,
 			       (size_t)(stop - (dash ? dash + 1 : s)), &hi))
-			return geofw_errf(err, errlen, -EINVAL, "port list '%.64s': '%.*s' is not a "
-					  "port (1-65535) or range LO-HI", text,
-					  (int)(stop - s > 32 ? 32 : stop - s), s);
+			return geofw_errf(err, errlen, -EINVAL, "port list '%s': '%s' is not a "
+					  "port (1-65535) or range LO-HI", geofw_echo(text, eb),
+					  geofw_echo_n(s, (size_t)(stop - s), eb2));
 		if (lo > hi)
-			return geofw_errf(err, errlen, -EINVAL, "port list '%.64s': range %u-%u "
-					  "runs backwards", text, lo, hi);
+			return geofw_errf(err, errlen, -EINVAL, "port list '%s': range %u-%u "
+					  "runs backwards", geofw_echo(text, eb), lo, hi);
 		r = &out->r[out->n++];
 		r->lo = (__u16)lo;
 		r->hi = (__u16)hi;
@@ -106,9 +107,9 @@ int geofw_ports_parse(const char *text, struct geofw_ports *out, char *err, size
 			else if (plen == 3 && !strncmp(slash + 1, "udp", 3))
 				proto = GEOFW_PORT_PROTO_UDP;
 			else
-				return geofw_errf(err, errlen, -EINVAL, "port list '%.64s': protocol "
-						  "'%.*s' (tcp or udp)", text,
-						  (int)(plen > 16 ? 16 : plen), slash + 1);
+				return geofw_errf(err, errlen, -EINVAL, "port list '%s': protocol "
+						  "'%s' (tcp or udp)", geofw_echo(text, eb),
+						  geofw_echo_n(slash + 1, plen, eb2));
 			for (; pending; pending--)
 				out->r[out->n - pending].proto = (__u8)proto;
 		}
@@ -116,12 +117,12 @@ int geofw_ports_parse(const char *text, struct geofw_ports *out, char *err, size
 			break;
 		s = end + 1;
 		if (!*s)
-			return geofw_errf(err, errlen, -EINVAL, "port list '%.64s' ends with a "
-					  "comma", text);
+			return geofw_errf(err, errlen, -EINVAL, "port list '%s' ends with a "
+					  "comma", geofw_echo(text, eb));
 	}
 	if (pending)
-		return geofw_errf(err, errlen, -EINVAL, "port list '%.64s': no protocol for the "
-				  "last port(s): add /tcp or /udp", text);
+		return geofw_errf(err, errlen, -EINVAL, "port list '%s': no protocol for the "
+				  "last port(s): add /tcp or /udp", geofw_echo(text, eb));
 	ports_normalise(out);
 	return 0;
 }
@@ -172,14 +173,15 @@ bool geofw_ports_contains(const struct geofw_ports *p, int proto, unsigned int p
 int geofw_port_parse_one(const char *text, int *proto, unsigned int *port,
 			 char *err, size_t errlen)
 {
+	char eb[GEOFW_ECHO_BUFLEN];
 	struct geofw_ports p;
 	int ret = geofw_ports_parse(text, &p, err, errlen);
 
 	if (ret)
 		return ret;
 	if (p.n != 1 || p.r[0].lo != p.r[0].hi)
-		return geofw_errf(err, errlen, -EINVAL, "'%.64s': one port, as PORT/tcp or "
-				  "PORT/udp", text);
+		return geofw_errf(err, errlen, -EINVAL, "'%s': one port, as PORT/tcp or "
+				  "PORT/udp", geofw_echo(text, eb));
 	*proto = p.r[0].proto;
 	*port = p.r[0].lo;
 	return 0;
@@ -210,14 +212,14 @@ int geofw_prule_target(const struct geofw_prule *r, char *buf, size_t len)
 
 int geofw_prule_target_parse(const char *text, struct geofw_prule *r, char *err, size_t errlen)
 {
-	char cc[3];
+	char cc[3], eb[GEOFW_ECHO_BUFLEN];
 	int id;
 
 	if (text && strlen(text) == 2 && !geofw_cc_parse(text, cc, NULL, 0)) {
 		id = geofw_country_id(cc);
 		if (id <= 0)
 			return geofw_errf(err, errlen, -EINVAL, "'%s' is not a known country code",
-					  text);
+					  geofw_echo(text, eb));
 		r->is_country = true;
 		r->country = (__u8)id;
 		return 0;

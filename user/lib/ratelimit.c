@@ -70,7 +70,7 @@ static bool name_ok(const char *s)
 int geofw_ratelimit_parse(const char *text, struct geofw_ratelimit *out,
 			  char *err, size_t errlen)
 {
-	char buf[GEOFW_RL_STRLEN], msg[GEOFW_ERRLEN], *save = NULL, *w;
+	char buf[GEOFW_RL_STRLEN], msg[GEOFW_ERRLEN], eb[GEOFW_ECHO_BUFLEN], *save = NULL, *w;
 	const char *usage = "NAME RATE burst N per /V4LEN [/V6LEN] [ports PORTS] [syn-only] "
 			    "then drop|ban DURATION";
 	char *end;
@@ -84,13 +84,13 @@ int geofw_ratelimit_parse(const char *text, struct geofw_ratelimit *out,
 	if (!w)
 		return geofw_errf(err, errlen, -EINVAL, "empty rate limit (%s)", usage);
 	if (!name_ok(w))
-		return geofw_errf(err, errlen, -EINVAL, "rate limit name '%.40s': 1 to %d "
-				  "characters A-Z a-z 0-9 _ . -", w, GEOFW_RL_NAME_MAX - 1);
+		return geofw_errf(err, errlen, -EINVAL, "rate limit name '%s': 1 to %d "
+				  "characters A-Z a-z 0-9 _ . -", geofw_echo(w, eb), GEOFW_RL_NAME_MAX - 1);
 	snprintf(out->name, sizeof(out->name), "%s", w);
 	w = strtok_r(NULL, " \t", &save);
 	if (!w || parse_rate(w, &out->rate, &out->bps))
-		return geofw_errf(err, errlen, -EINVAL, "%s: rate '%.40s': a number with pps or "
-				  "bps (1000pps, 20kpps, 10Mbps)", out->name, w ? w : "");
+		return geofw_errf(err, errlen, -EINVAL, "%s: rate '%s': a number with pps or "
+				  "bps (1000pps, 20kpps, 10Mbps)", out->name, geofw_echo(w ? w : "", eb));
 	w = strtok_r(NULL, " \t", &save);
 	if (!w || strcmp(w, "burst"))
 		return geofw_errf(err, errlen, -EINVAL, "%s: expected 'burst N' after the rate",
@@ -98,21 +98,21 @@ int geofw_ratelimit_parse(const char *text, struct geofw_ratelimit *out,
 	w = strtok_r(NULL, " \t", &save);
 	if (!w || *w < '1' || *w > '9' || (out->burst = strtoull(w, &end, 10), *end) ||
 	    out->burst > 1000000000ull)
-		return geofw_errf(err, errlen, -EINVAL, "%s: burst '%.40s': a number 1-1000000000 "
-				  "(%s)", out->name, w ? w : "", out->bps ? "bytes" : "packets");
+		return geofw_errf(err, errlen, -EINVAL, "%s: burst '%s': a number 1-1000000000 "
+				  "(%s)", out->name, geofw_echo(w ? w : "", eb), out->bps ? "bytes" : "packets");
 	w = strtok_r(NULL, " \t", &save);
 	if (!w || strcmp(w, "per"))
 		return geofw_errf(err, errlen, -EINVAL, "%s: expected 'per /32' (the source "
 				  "prefix) after the burst", out->name);
 	w = strtok_r(NULL, " \t", &save);
 	if (!w || parse_plen(w, 32, &out->v4_prefix))
-		return geofw_errf(err, errlen, -EINVAL, "%s: per '%.40s': an IPv4 prefix length "
-				  "/1 to /32", out->name, w ? w : "");
+		return geofw_errf(err, errlen, -EINVAL, "%s: per '%s': an IPv4 prefix length "
+				  "/1 to /32", out->name, geofw_echo(w ? w : "", eb));
 	w = strtok_r(NULL, " \t", &save);
 	if (w && w[0] == '/') {
 		if (parse_plen(w, 128, &out->v6_prefix))
-			return geofw_errf(err, errlen, -EINVAL, "%s: per: '%.40s': an IPv6 prefix "
-					  "length /1 to /128", out->name, w);
+			return geofw_errf(err, errlen, -EINVAL, "%s: per: '%s': an IPv6 prefix "
+					  "length /1 to /128", out->name, geofw_echo(w, eb));
 		w = strtok_r(NULL, " \t", &save);
 	}
 	if (w && !strcmp(w, "ports")) {
@@ -129,8 +129,8 @@ int geofw_ratelimit_parse(const char *text, struct geofw_ratelimit *out,
 	}
 	if (!w || strcmp(w, "then"))
 		return geofw_errf(err, errlen, -EINVAL, "%s: expected 'then drop' or 'then ban "
-				  "DURATION'%s%.40s%s", out->name, w ? ", got '" : "", w ? w : "",
-				  w ? "'" : "");
+				  "DURATION'%s%s%s", out->name, w ? ", got '" : "",
+				  w ? geofw_echo(w, eb) : "", w ? "'" : "");
 	w = strtok_r(NULL, " \t", &save);
 	if (w && !strcmp(w, "drop")) {
 		out->ban = false;
@@ -148,8 +148,8 @@ int geofw_ratelimit_parse(const char *text, struct geofw_ratelimit *out,
 	}
 	w = strtok_r(NULL, " \t", &save);
 	if (w)
-		return geofw_errf(err, errlen, -EINVAL, "%s: unexpected '%.40s' at the end (%s)",
-				  out->name, w, usage);
+		return geofw_errf(err, errlen, -EINVAL, "%s: unexpected '%s' at the end (%s)",
+				  out->name, geofw_echo(w, eb), usage);
 	if (out->syn_only && out->bps)
 		return geofw_errf(err, errlen, -EINVAL, "%s: syn-only counts packets: use pps",
 				  out->name);
