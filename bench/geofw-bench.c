@@ -209,7 +209,8 @@ static int ports_set(struct geofw_maps *m, int which)
 	if (which) {
 		const char *ports = which == 1 ? "22/tcp" : "80/udp";
 
-		for (i = 0; i < 130; i++) {
+		/* which 3: the policy lists countries only (no prefix trie) */
+		for (i = which == 3 ? 128 : 0; i < 130; i++) {
 			struct geofw_prule *p = &r[n++];
 			char t[64];
 
@@ -279,15 +280,15 @@ static int interleave(struct geofw_bench *skel, struct geofw_maps *m, int fam,
 static void port_rows(struct geofw_bench *skel, struct geofw_maps *m,
 		      const struct geofw_geoip_db *dbp, const double *noop)
 {
-	static const char *const names[3] = {
+	static const char *const names[4] = {
 		"ports: full, no port rules", "ports: full, rules on other port",
-		"ports: full, port in a set",
+		"ports: full, port in a set", "ports: full, in a set, countries only",
 	};
 	int fam;
 
 	for (fam = 4; fam <= 6; fam += 2)
 		if (fill_keys(skel, dbp, fam, "inside") ||
-		    interleave(skel, m, fam, "inside", ports_set, names, 3, 20, "no port rules",
+		    interleave(skel, m, fam, "inside", ports_set, names, 4, 20, "no port rules",
 			       noop))
 			return;
 	ports_set(m, 0);

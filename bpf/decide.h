@@ -165,6 +165,8 @@ static __always_inline int port_lookup(const struct geofw_pkt *pkt,
 		return 0;
 	pc->sets = p->sets;
 	pc->only_sets = p->only_sets & p->sets;
+	if (!(p->net_sets & p->sets))
+		return 0;	/* only country rules for this port: no trie */
 	if (pkt->family == 4 && (have & GEOFW_PORTS_NET4)) {
 		struct geofw_port_lpm_v4 k4 = { .prefixlen = 8 + 32, .slot = (__u8)pc->slot };
 

@@ -606,7 +606,9 @@ enum {
 struct geofw_port {
 	__u16 sets;		/* port sets holding this port */
 	__u16 only_sets;	/* of them, those with an allow-only policy */
-	__u32 pad;		/* 8 bytes: the array's element stride, so the
+	__u16 net_sets;		/* sets some prefix rule names: the prefix trie is
+				 * read only for a port in one of them */
+	__u16 pad;		/* 8 bytes: the array's element stride, so the
 				 * mapped table is a plain C array */
 };
 _Static_assert(sizeof(struct geofw_port) == 8, "geofw_port size");

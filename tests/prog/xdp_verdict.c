@@ -917,6 +917,13 @@ static const struct xdp_case cases[] = {
 	{ "port/country_block_v6_http403", GEO_WORLD "responder; pcountry RU 80/tcp http403",
 	  V6("2001:db8:bad::5", TCP(80)), META(PORT_COUNTRY_BLOCK, HTTP403), .cc = "RU",
 	  .cc_field = C_BLOCKED },
+	/* A port whose sets no prefix rule names skips the trie; the prefix
+	 * rules of other ports still apply there. */
+	{ "port/country_only_port_beside_prefix_rules", GEO_WORLD "pcountry RU 80/tcp drop; "
+	  "pallow 203.0.113.0/24 22/tcp 33", V4("203.0.113.5", TCP(80)), DROP(PORT_COUNTRY_BLOCK),
+	  .cc = "RU", .cc_field = C_BLOCKED },
+	{ "port/prefix_port_beside_country_only_port", GEO_WORLD "pcountry RU 80/tcp drop; "
+	  "pallow 203.0.113.0/24 22/tcp 33", V4("203.0.113.5", TCP(22)), PASS(PORT_ALLOW), .rule = 33 },
 	{ "port/country_log", GEO_WORLD "pcountry RU 80/tcp log", V4("203.0.113.5", TCP(80)),
 	  LOGD(PORT_COUNTRY_LOG), .cc = "RU", .cc_field = C_LOGGED },
 	{ "port/allow_asn_beats_port_country", AS_WORLD "pcountry RU 80/tcp drop; allow-asn 64501 23",

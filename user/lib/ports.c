@@ -453,6 +453,7 @@ int geofw_ports_install(const struct geofw_maps *m, const struct geofw_ports_ima
 {
 	struct geofw_config cfg;
 	__u8 old, slot, present = 0;
+	__u16 net_sets = 0;
 	__u32 proto, port, key;
 	size_t i, r;
 	int ret;
@@ -468,6 +469,9 @@ int geofw_ports_install(const struct geofw_maps *m, const struct geofw_ports_ima
 	    (ret = net_clear_slot(m->port_net6, sizeof(struct geofw_port_lpm_v6), slot)))
 		return geofw_errf(err, errlen, ret, "ports: clearing slot %u: %s", slot,
 				  strerror(-ret));
+	for (i = 0; i < img->n_net; i++)
+		net_sets |= img->net[i].val.allow_sets | img->net[i].val.block_sets |
+			    img->net[i].val.only_sets;
 	if (img->n_sets) {
 		for (proto = 0; proto < 2; proto++) {
 			for (port = 0; port < 65536; port++) {
@@ -482,6 +486,7 @@ int geofw_ports_install(const struct geofw_maps *m, const struct geofw_ports_ima
 							v.sets |= (__u16)(1u << i);
 				}
 				v.only_sets = v.sets & img->only_sets;
+				v.net_sets = v.sets & net_sets;
 				key = GEOFW_PORT_KEY(slot, proto, port);
 				if (m->port_mem) {
 					m->port_mem[key] = v;
