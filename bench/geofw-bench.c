@@ -33,6 +33,8 @@
 #include "jsonlib.h"
 #include "log.h"
 #include "maps.h"
+#include "ports.h"
+#include "ratelimit.h"
 
 #define N_KEYS 65536
 
@@ -47,7 +49,7 @@ struct row {
 	const char *target_what;
 };
 
-static struct row rows[64];
+static struct row rows[96];
 static int n_rows;
 static int runs = 5;
 static __u32 repeat = 1000000;
@@ -97,7 +99,15 @@ static int fill_keys(struct geofw_bench *skel, const struct geofw_geoip_db *db, 
 	__u32 i;
 
 	for (i = 0; i < N_KEYS; i++) {
-		if (!strcmp(keyset, "inside") && db && (family == 4 ? db->n_v4 : db->n_v6)) {
+		if (!strcmp(keyset, "hot256") && i >= 256) {
+			/* 256 sources over and over: their state stays in cache */
+			__u32 j = i % 256;
+
+			if (bpf_map_lookup_elem(fd, &j, addr) || bpf_map_update_elem(fd, &i, addr, 0))
+				return -errno;
+			continue;
+		}
+		if (strcmp(keyset, "random") && db && (family == 4 ? db->n_v4 : db->n_v6)) {
 			addr_in(family == 4 ? db->v4 : db->v6, family == 4 ? db->n_v4 : db->n_v6,
 				family, addr);
 		} else {
@@ -179,6 +189,156 @@ static struct row *add_row(const char *name, struct bpf_program *prog, int famil
 	r->keyset = keyset;
 	r->ns = measure(prog, family);
 	return r;
+}
+
+/*
+ * Port-scoped rules: the whole decision (keys inside the country database,
+ * UDP to port 80) with no port rule, with port rules on another port, and
+ * with the packet's port in a set that has an allow-only policy (DE and 64
+ * prefixes of each family) and a port-scoped country block: the cost of the
+ * port steps.  Interleaved A B C A B C ..., median of the rounds (the
+ * machine is noisy); target: C within 20 ns of A.
+ */
+static int ports_set(struct geofw_maps *m, int which)
+{
+	static struct geofw_prule r[140];
+	struct geofw_ports_image img;
+	char err[GEOFW_ERRLEN];
+	size_t n = 0, i;
+	int ret;
+
+	if (which) {
+		const char *ports = which == 1 ? "22/tcp" : "80/udp";
+
+		/* which 3: the policy lists countries only (no prefix trie) */
+		for (i = which == 3 ? 128 : 0; i < 130; i++) {
+			struct geofw_prule *p = &r[n++];
+			char t[64];
+
+			memset(p, 0, sizeof(*p));
+			p->kind = GEOFW_PRULE_ONLY;
+			p->action = GEOFW_ACT_DROP;
+			geofw_ports_parse(ports, &p->ports, NULL, 0);
+			if (i == 128)
+				snprintf(t, sizeof(t), "DE");
+			else if (i == 129)
+				snprintf(t, sizeof(t), "FR");
+			else if (i < 64)
+				snprintf(t, sizeof(t), "198.%zu.%zu.0/24", 18 + i / 32, (i % 32) * 8);
+			else
+				snprintf(t, sizeof(t), "2001:db8:%zx::/48", i);
+			geofw_prule_target_parse(t, p, NULL, 0);
+		}
+		r[n] = r[0];
+		r[n].kind = GEOFW_PRULE_COUNTRY;
+		geofw_prule_target_parse("CN", &r[n++], NULL, 0);
+	}
+	if ((ret = geofw_ports_build(r, n, &img, err, sizeof(err))) ||
+	    (ret = geofw_ports_install(m, &img, err, sizeof(err))))
+		fprintf(stderr, "bench: ports: %s\n", err);
+	geofw_ports_image_free(&img);
+	return ret;
+}
+
+/*
+ * Interleave n configurations A B C A B C ... (set(m, k) before each
+ * measurement of the whole decision), median of the rounds per
+ * configuration; rows 1..n-1 are reported above row 0, with the target.
+ */
+static int interleave(struct geofw_bench *skel, struct geofw_maps *m, int fam,
+		      const char *keyset, int (*set)(struct geofw_maps *, int),
+		      const char *const *names, int n, double target, const char *target_what,
+		      const double *noop)
+{
+	int round, k, rounds = runs < 5 ? 3 : 5;
+	double v[4][8], med[4];
+	struct row *r;
+
+	for (round = 0; round < rounds; round++)
+		for (k = 0; k < n; k++) {
+			if (set(m, k))
+				return -1;
+			v[k][round] = measure(skel->progs.bench_full, fam);
+		}
+	for (k = 0; k < n; k++) {
+		qsort(v[k], (size_t)rounds, sizeof(double), cmp_double);
+		med[k] = v[k][rounds / 2];
+		r = &rows[n_rows++];
+		snprintf(r->name, sizeof(r->name), "%s", names[k]);
+		snprintf(r->prog, sizeof(r->prog), "bench_full");
+		r->family = fam;
+		r->keyset = keyset;
+		r->ns = med[k];
+		r->above = k ? med[k] - med[0] : med[k] - noop[fam];
+		if (k) {
+			r->target = target;
+			r->target_what = target_what;
+		}
+	}
+	return 0;
+}
+
+static void port_rows(struct geofw_bench *skel, struct geofw_maps *m,
+		      const struct geofw_geoip_db *dbp, const double *noop)
+{
+	static const char *const names[4] = {
+		"ports: full, no port rules", "ports: full, rules on other port",
+		"ports: full, port in a set", "ports: full, in a set, countries only",
+	};
+	int fam;
+
+	for (fam = 4; fam <= 6; fam += 2)
+		if (fill_keys(skel, dbp, fam, "inside") ||
+		    interleave(skel, m, fam, "inside", ports_set, names, 4, 20, "no port rules",
+			       noop))
+			return;
+	ports_set(m, 0);
+}
+
+/*
+ * Rate limits: the whole decision with no limit and with one (so high that
+ * nothing is dropped: every packet pays the state lookup and the
+ * compare-and-exchange), keys inside the country database, 64k sources
+ * (the state of each made in a warm-up run).  Interleaved; target +40 ns.
+ */
+static int rl_set(struct geofw_maps *m, int on)
+{
+	struct geofw_ratelimit rl;
+	struct geofw_ports_image img;
+	char err[GEOFW_ERRLEN] = "";
+	int ret;
+
+	if ((ret = geofw_ports_build(NULL, 0, &img, err, sizeof(err))))
+		return ret;
+	if (on && ((ret = geofw_ratelimit_parse("bench 1Gpps burst 1000000 per /32 then drop", &rl,
+						  err, sizeof(err))) ||
+		   (ret = geofw_ports_add_ratelimits(&img, &rl, 1, 64, err, sizeof(err)))))
+		goto out;
+	ret = geofw_ports_install(m, &img, err, sizeof(err));
+out:
+	if (ret)
+		fprintf(stderr, "bench: rate limit: %s\n", err);
+	geofw_ports_image_free(&img);
+	return ret;
+}
+
+static void rl_rows(struct geofw_bench *skel, struct geofw_maps *m,
+		    const struct geofw_geoip_db *dbp, const double *noop)
+{
+	static const char *const names[2] = { "rl: full, no rate limit", "rl: full, one rate limit" };
+	static const char *const sets[2] = { "inside", "hot256" };
+	int ks, fam;
+
+	for (ks = 0; ks < 4; ks++) {
+		fam = ks & 1 ? 6 : 4;
+		if (fill_keys(skel, dbp, fam, sets[ks / 2]) || rl_set(m, true))
+			return;
+		measure(skel->progs.bench_full, fam);	/* warm-up: every source's state */
+		if (interleave(skel, m, fam, sets[ks / 2], rl_set, names, 2, 40, "no rate limit",
+			       noop))
+			return;
+	}
+	rl_set(m, false);
 }
 
 /* A database file (.gz or not) copied to tmpl (mkstemp template). */
@@ -518,6 +678,8 @@ int main(int argc, char **argv)
 		r->above = r->ns - off;
 		geofw_config_write(&m, &saved);
 	}
+	port_rows(skel, &m, dbp, noop);
+	rl_rows(skel, &m, dbp, noop);
 	asn_rows(skel, &m, asn_path, noop);
 	print_and_json(json, load_s, kbytes, dbp);
 	geofw_geoip_free(&db);

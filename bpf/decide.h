@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The decision: allowlist (CIDR, then AS) → IP/CIDR blocklist → AS
- * blocklist → country policy.
+ * The decision: allowlist (CIDR) → [port-scoped allow] → allowed AS →
+ * IP/CIDR blocklist → [port-scoped block] → AS blocklist → [port-scoped
+ * country block → port allow-only policy] → country policy.  The bracketed
+ * steps run only for TCP/UDP packets whose destination port is in a port
+ * set (docs/design-notes.md "Port-scoped policy").
  * Input is a parsed packet, output is an action, a reason and the ids of the
  * rule and country that decided, for the counters.
  */
@@ -19,6 +22,7 @@ struct geofw_verdict {
 	__u8  country_looked_up;
 	__u32 rule_id;
 	__u32 asn;		/* AS of the rule that decided (ALLOW/BLOCK/LOG_ASN), else 0 */
+	__u16 port_sets;	/* port sets holding the packet's port (rate limits) */
 };
 
 static __always_inline int block_active(const struct geofw_block *b)
@@ -92,9 +96,142 @@ static __always_inline struct geofw_block *block_lookup(const struct geofw_pkt *
 	return b && block_active(b) ? b : NULL;
 }
 
+/* ---- port-scoped policy (ABI 4) ------------------------------------------ */
+
+/* What the port rules say about this packet: the sets holding its port. */
+struct geofw_port_ctx {
+	__u16 sets;		/* port sets holding the destination port, 0 = none */
+	__u16 only_sets;	/* of those, the sets with an allow-only policy */
+	__u32 slot;
+	struct geofw_port_net *net;	/* the source's port-scoped prefix entry */
+};
+
+/* The lowest set bit of a port-set mask (branch-light, no loop). */
+static __always_inline __u32 port_set_index(__u32 m)
+{
+	__u32 i = 0;
+
+	if (!(m & 0xff)) {
+		i += 8;
+		m >>= 8;
+	}
+	if (!(m & 0xf)) {
+		i += 4;
+		m >>= 4;
+	}
+	if (!(m & 0x3)) {
+		i += 2;
+		m >>= 2;
+	}
+	if (!(m & 0x1))
+		i += 1;
+	return i & (GEOFW_MAX_PORT_SETS - 1);
+}
+
+/*
+ * Fill pc for a packet.  Costs nothing without port rules (one test of the
+ * config byte), one array access for a packet whose port is in no set.
+ * Later fragments carry no ports: judged by the source-only policy (their
+ * first fragment carried the ports and was judged with them).  1 when port
+ * rules are in force but this packet's ports cannot be read although it is
+ * not a later fragment (a TCP/UDP header cut short, a tiny first fragment,
+ * an IPv6 header chain too long to follow): such a packet could reach any
+ * port, so it is dropped (GEOFW_R_PORT_NO_L4).
+ */
+static __always_inline int port_lookup(const struct geofw_pkt *pkt,
+				       const struct geofw_config *cfg,
+				       struct geofw_port_ctx *pc)
+{
+	__u8 have = cfg->ports_present;
+	struct geofw_port *p;
+	__u32 key, proto;
+
+	if (!(have & GEOFW_PORTS_ON) || pkt->fragment == 2)
+		return 0;
+	if (pkt->l4_unreached)
+		return 1;
+	if (pkt->l4proto == GEOFW_IPPROTO_TCP)
+		proto = GEOFW_PORT_PROTO_TCP;
+	else if (pkt->l4proto == GEOFW_IPPROTO_UDP)
+		proto = GEOFW_PORT_PROTO_UDP;
+	else
+		return 0;
+	if (!pkt->has_l4)
+		return 1;
+	pc->slot = (have & GEOFW_PORTS_SLOT) ? 1 : 0;
+	key = GEOFW_PORT_KEY(pc->slot, proto, bpf_ntohs(pkt->dport_be));
+	p = bpf_map_lookup_elem(&gfw_port, &key);
+	if (!p || !p->sets)
+		return 0;
+	pc->sets = p->sets;
+	pc->only_sets = p->only_sets & p->sets;
+	if (!(p->net_sets & p->sets))
+		return 0;	/* only country rules for this port: no trie */
+	if (pkt->family == 4 && (have & GEOFW_PORTS_NET4)) {
+		struct geofw_port_lpm_v4 k4 = { .prefixlen = 8 + 32, .slot = (__u8)pc->slot };
+
+		__builtin_memcpy(k4.addr, pkt->saddr, 4);
+		pc->net = bpf_map_lookup_elem(&gfw_port_net4, &k4);
+	} else if (pkt->family == 6 && (have & GEOFW_PORTS_NET6)) {
+		struct geofw_port_lpm_v6 k6 = { .prefixlen = 8 + 128, .slot = (__u8)pc->slot };
+
+		__builtin_memcpy(k6.addr, pkt->saddr, 16);
+		pc->net = bpf_map_lookup_elem(&gfw_port_net6, &k6);
+	}
+	return 0;
+}
+
+/*
+ * The port steps of the country stage, for a packet whose port is in a set:
+ * a country blocked on the port, then the allow-only policies of the port's
+ * sets (the source must be listed, by country or prefix, by each of them).
+ * 1 when they decided.
+ */
+static __always_inline int decide_port_country(const struct geofw_config *cfg,
+					       const struct geofw_port_ctx *pc, __u32 id,
+					       struct geofw_verdict *v)
+{
+	struct geofw_port_cc *cc = NULL;
+	struct geofw_port_set *ps;
+	__u32 m, idx, key;
+	__u16 listed = 0;
+
+	if (cfg->ports_present & GEOFW_PORTS_CC) {
+		key = GEOFW_PORT_CC_KEY(pc->slot, id);
+		cc = bpf_map_lookup_elem(&gfw_port_cc, &key);
+	}
+	if (cc && (m = cc->block_sets & pc->sets)) {
+		idx = port_set_index(m);
+		v->action = cc->action[idx];
+		v->reason = v->action == GEOFW_ACT_LOG ? GEOFW_R_PORT_COUNTRY_LOG :
+			    GEOFW_R_PORT_COUNTRY_BLOCK;
+		return 1;
+	}
+	if (!pc->only_sets)
+		return 0;
+	if (cc)
+		listed |= cc->only_sets;
+	if (pc->net)
+		listed |= pc->net->only_sets;
+	m = pc->only_sets & (__u16)~listed;
+	idx = port_set_index(m ? m : pc->only_sets);
+	key = GEOFW_PORT_SET_KEY(pc->slot, idx);
+	ps = bpf_map_lookup_elem(&gfw_port_set, &key);
+	v->rule_id = ps ? ps->only_rule_id : 0;
+	if (!m) {
+		v->action = GEOFW_ACT_PASS;
+		v->reason = GEOFW_R_PORT_POLICY_PASS;
+		return 1;
+	}
+	v->action = ps ? ps->only_action : GEOFW_ACT_DROP;
+	v->reason = v->action == GEOFW_ACT_LOG ? GEOFW_R_PORT_POLICY_LOG :
+		    GEOFW_R_PORT_POLICY_BLOCK;
+	return 1;
+}
+
 static __always_inline void
 decide_country(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
-	       struct geofw_verdict *v)
+	       const struct geofw_port_ctx *pc, struct geofw_verdict *v)
 {
 	struct geofw_country *pol;
 	__u32 id;
@@ -104,6 +241,9 @@ decide_country(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 				geo_country_v6(pkt->saddr, cfg->geo_slot & 1);
 	v->country_id = (__u8)id;
 	v->country_looked_up = 1;
+
+	if (pc->sets && decide_port_country(cfg, pc, id & 0xff, v))
+		return;
 
 	if (id == GEOFW_COUNTRY_NONE) {
 		action = cfg->unknown_country_action;
@@ -152,15 +292,31 @@ static __always_inline void
 geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 	     struct geofw_verdict *v)
 {
+	struct geofw_port_ctx pc = {};
 	struct geofw_asn_class *as;
 	struct geofw_allow *allow;
 	struct geofw_block *block;
+	__u32 m, idx;
 
 	allow = allow_lookup(pkt, cfg);
 	if (allow) {
 		v->action = GEOFW_ACT_PASS;
 		v->reason = GEOFW_R_ALLOWLIST;
 		v->rule_id = allow->rule_id;
+		return;
+	}
+
+	if (port_lookup(pkt, cfg, &pc)) {
+		v->action = GEOFW_ACT_DROP;
+		v->reason = GEOFW_R_PORT_NO_L4;
+		return;
+	}
+	v->port_sets = pc.sets;
+	if (pc.net && (m = pc.net->allow_sets & pc.sets)) {
+		idx = port_set_index(m);
+		v->action = GEOFW_ACT_PASS;
+		v->reason = GEOFW_R_PORT_ALLOW;
+		v->rule_id = pc.net->rule_id[idx];
 		return;
 	}
 
@@ -181,6 +337,14 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 		return;
 	}
 
+	if (pc.net && (m = pc.net->block_sets & pc.sets)) {
+		idx = port_set_index(m);
+		v->action = pc.net->action[idx];
+		v->reason = v->action == GEOFW_ACT_LOG ? GEOFW_R_PORT_LOG : GEOFW_R_PORT_BLOCK;
+		v->rule_id = pc.net->rule_id[idx];
+		return;
+	}
+
 	if (as && as->kind == GEOFW_ASN_BLOCK) {
 		v->action = as->action;
 		v->reason = as->action == GEOFW_ACT_LOG ? GEOFW_R_LOG_ASN : GEOFW_R_BLOCK_ASN;
@@ -189,7 +353,7 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 		return;
 	}
 
-	decide_country(pkt, cfg, v);
+	decide_country(pkt, cfg, &pc, v);
 }
 
 #endif

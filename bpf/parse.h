@@ -74,7 +74,8 @@ struct geofw_pkt {
 	__u16 sport_be;
 	__u16 dport_be;
 	__u8  hop_limit;	/* IPv6 only */
-	__u8  pad[3];
+	__u8  l4_unreached;	/* IPv6: the header chain was not followed to its end */
+	__u8  pad[2];
 	__u8  saddr[16];	/* IPv4 in the first 4 bytes */
 };
 
@@ -275,6 +276,7 @@ static __always_inline int parse_ipv6(struct geofw_cursor *c, struct geofw_pkt *
 
 	/* Walk extension headers only to find L4; the decision needs only the
 	 * source, so a chain we cannot follow just leaves has_l4 = 0. */
+	pkt->l4_unreached = 1;
 #pragma unroll
 	for (i = 0; i < GEOFW_MAX_IPV6_EXTHDRS; i++) {
 		__u32 len;
@@ -305,8 +307,10 @@ static __always_inline int parse_ipv6(struct geofw_cursor *c, struct geofw_pkt *
 		c->pos += len;
 	}
 	pkt->l4proto = next;
-	if (i < GEOFW_MAX_IPV6_EXTHDRS)
+	if (i < GEOFW_MAX_IPV6_EXTHDRS) {
+		pkt->l4_unreached = 0;
 		parse_l4(c, pkt);
+	}
 	return 0;
 }
 

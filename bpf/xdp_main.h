@@ -9,6 +9,7 @@
 #include "parse.h"
 #include "stats.h"
 #include "decide.h"
+#include "ratelimit.h"
 
 /*
  * Is the TC responder behind this interface alive (gfw_resp_watch)?  Called
@@ -132,6 +133,12 @@ static __always_inline int geofw_xdp_run_as(struct xdp_md *ctx, const int l3)
 	if (pkt.family == 6)
 		apply_nat64(&pkt);
 	geofw_decide(&pkt, cfg, &v);
+	if (geofw_rate_limit(&pkt, cfg, &v, bytes)) {
+		v.action = GEOFW_ACT_DROP;
+		v.reason = GEOFW_R_RATELIMIT;
+		v.rule_id = 0;
+		v.asn = 0;
+	}
 	action = v.action;
 
 	switch (action) {

@@ -22,7 +22,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 4		/* 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 5		/* 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -62,6 +62,17 @@
 #define GEOFW_MAP_ASN6_MORE	"gfw_asn6_more"
 #define GEOFW_MAP_ASN_CLASS	"gfw_asn_class"
 #define GEOFW_MAP_CNT_ASN	"gfw_cnt_asn"
+/* port-scoped policy (ABI 5) */
+#define GEOFW_MAP_PORT		"gfw_port"
+#define GEOFW_MAP_PORT_SET	"gfw_port_set"
+#define GEOFW_MAP_PORT_NET4	"gfw_port_net4"
+#define GEOFW_MAP_PORT_NET6	"gfw_port_net6"
+#define GEOFW_MAP_PORT_CC	"gfw_port_cc"
+/* rate limits (ABI 5) */
+#define GEOFW_MAP_RL_RULE	"gfw_rl_rule"
+#define GEOFW_MAP_RL_STATE	"gfw_rl_state"
+#define GEOFW_MAP_RL_EVENTS	"gfw_rl_events"
+#define GEOFW_MAP_CNT_RL	"gfw_cnt_rl"
 
 /* ---- limits -------------------------------------------------------------- */
 
@@ -145,6 +156,19 @@ enum geofw_reason {
 	GEOFW_R_ALLOW_ASN	= 17,	/* source in an allowed AS: passed */
 	GEOFW_R_BLOCK_ASN	= 18,	/* source in a blocked AS: blocked */
 	GEOFW_R_LOG_ASN		= 19,	/* AS rule with the log action: passed */
+	/* port-scoped policy (ABI 5) */
+	GEOFW_R_PORT_ALLOW	= 20,	/* source allowed on this port: passed */
+	GEOFW_R_PORT_BLOCK	= 21,	/* source blocked on this port */
+	GEOFW_R_PORT_LOG	= 22,	/* port-scoped block rule with the log action: passed */
+	GEOFW_R_PORT_COUNTRY_BLOCK = 23, /* country blocked on this port */
+	GEOFW_R_PORT_COUNTRY_LOG = 24,	/* country would be blocked on this port (log): passed */
+	GEOFW_R_PORT_POLICY_PASS = 25,	/* listed by the port's allow-only policy: passed */
+	GEOFW_R_PORT_POLICY_BLOCK = 26,	/* not listed by the port's allow-only policy */
+	GEOFW_R_PORT_POLICY_LOG	= 27,	/* the same with the log action: passed */
+	GEOFW_R_PORT_NO_L4	= 28,	/* port rules in force, ports unreadable (tiny first
+					 * fragment, cut L4 header, IPv6 chain too long) */
+	/* rate limits (ABI 5) */
+	GEOFW_R_RATELIMIT	= 29,	/* passed the policy but over a rate limit: dropped */
 	GEOFW_R_MAX
 };
 
@@ -198,8 +222,13 @@ struct geofw_config {
 	__u32 geo_generation;		/* bumped on each switch: geo install */
 	__u32 events_rate;		/* drop-log samples/s per CPU, 0 = off: lease of
 					 * the drop-log reader, compare-and-exchange */
+	/* port-scoped policy and rate limits (ABI 5): written together by the
+	 * port table install, as one 16-bit store */
+	__u8  ports_present;		/* GEOFW_PORTS_*: port rules install */
+	__u8  rl_count;			/* rate limits of the slot in force, 0 = none */
+	__u8  pad_ports[6];
 };
-_Static_assert(sizeof(struct geofw_config) == 24, "geofw_config size");
+_Static_assert(sizeof(struct geofw_config) == 32, "geofw_config size");
 
 /*
  * config.rules_present: which rule maps may hold entries.  An empty hash or
@@ -654,5 +683,159 @@ struct geofw_responder {
 _Static_assert(sizeof(struct geofw_responder) == 16 + sizeof(struct geofw_resp_pages_state),
 	       "geofw_responder size");
 /* ==== end of the 403 pages block ========================================== */
+
+/*
+ * ---- port-scoped policy (ABI 5) ---------------------------------------------
+ *
+ * Rules limited to ports (docs/design-notes.md "Port-scoped policy").  Every
+ * distinct port list a rule names ("22/tcp", "80,443/tcp", "8000-8100/tcp")
+ * is a *port set*, id 0..GEOFW_MAX_PORT_SETS-1.  gfw_port says, for a
+ * protocol and destination port, which sets hold it (a bit mask), so a
+ * packet costs one array access to know whether any port rule concerns it.
+ * Rules carry per-set bits:
+ *
+ *   gfw_port[slot, proto, port]   sets holding the port; of those, the sets
+ *                                 with an allow-only port policy
+ *   gfw_port_set[slot, set]       the allow-only policy of a set (action, id)
+ *   gfw_port_net4/6[slot, prefix] port-scoped allow/block rules and the
+ *                                 prefixes an allow-only policy lists, each
+ *                                 entry merged with every shorter prefix
+ *                                 covering it (so the longest match is whole)
+ *   gfw_port_cc[slot, country]    port-scoped country blocks, and the
+ *                                 countries an allow-only policy lists
+ *
+ * All keys carry the generation slot (config.ports_present & GEOFW_PORTS_SLOT):
+ * a change is built in the other slot and switched with one byte store.
+ */
+#define GEOFW_MAX_PORT_SETS	16
+#define GEOFW_MAX_PORT_NETS	8192	/* port-scoped prefixes per family and slot */
+#define GEOFW_PORT_PROTO_TCP	0
+#define GEOFW_PORT_PROTO_UDP	1
+#define GEOFW_PORT_KEY(slot, proto, port) \
+	((((slot) & 1u) << 17) | (((proto) & 1u) << 16) | ((port) & 0xffffu))
+#define GEOFW_PORT_ENTRIES	(2u << 17)
+#define GEOFW_PORT_SET_KEY(slot, set)	((((slot) & 1u) << 4) | ((set) & 15u))
+#define GEOFW_PORT_CC_KEY(slot, cc)	((((slot) & 1u) << 8) | ((cc) & 0xffu))
+
+/* config.ports_present */
+enum {
+	GEOFW_PORTS_ON		= 1u << 0,	/* some port set exists: read gfw_port */
+	GEOFW_PORTS_NET4	= 1u << 1,	/* gfw_port_net4 holds entries of the slot */
+	GEOFW_PORTS_NET6	= 1u << 2,
+	GEOFW_PORTS_CC		= 1u << 3,	/* gfw_port_cc holds entries of the slot */
+	GEOFW_PORTS_SLOT	= 1u << 7,	/* the slot in force */
+};
+
+struct geofw_port {
+	__u16 sets;		/* port sets holding this port */
+	__u16 only_sets;	/* of them, those with an allow-only policy */
+	__u16 net_sets;		/* sets some prefix rule names: the prefix trie is
+				 * read only for a port in one of them */
+	__u16 pad;		/* 8 bytes: the array's element stride, so the
+				 * mapped table is a plain C array */
+};
+_Static_assert(sizeof(struct geofw_port) == 8, "geofw_port size");
+
+struct geofw_port_set {
+	__u8  only_action;	/* allow-only policy: action for unlisted sources */
+	__u8  pad[3];
+	__u32 only_rule_id;	/* its hit counter, 0 = none */
+};
+_Static_assert(sizeof(struct geofw_port_set) == 8, "geofw_port_set size");
+
+/* LPM keys with the slot as their first byte (prefixlen counts it). */
+struct geofw_port_lpm_v4 {
+	__u32 prefixlen;	/* 8 + address bits */
+	__u8  slot;
+	__u8  addr[4];
+	__u8  pad[3];
+};
+_Static_assert(sizeof(struct geofw_port_lpm_v4) == 12, "geofw_port_lpm_v4 size");
+
+struct geofw_port_lpm_v6 {
+	__u32 prefixlen;
+	__u8  slot;
+	__u8  addr[16];
+	__u8  pad[3];
+};
+_Static_assert(sizeof(struct geofw_port_lpm_v6) == 24, "geofw_port_lpm_v6 size");
+
+struct geofw_port_net {
+	__u16 allow_sets;	/* allowed on these sets */
+	__u16 block_sets;	/* blocked on these sets (action[set]) */
+	__u16 only_sets;	/* listed by these sets' allow-only policies */
+	__u16 pad;
+	__u8  action[GEOFW_MAX_PORT_SETS];	/* block action per set */
+	__u32 rule_id[GEOFW_MAX_PORT_SETS];	/* allow or block rule per set */
+};
+_Static_assert(sizeof(struct geofw_port_net) == 88, "geofw_port_net size");
+
+struct geofw_port_cc {
+	__u16 block_sets;	/* country blocked on these sets (action[set]) */
+	__u16 only_sets;	/* listed by these sets' allow-only policies */
+	__u8  action[GEOFW_MAX_PORT_SETS];
+};
+_Static_assert(sizeof(struct geofw_port_cc) == 20, "geofw_port_cc size");
+
+/*
+ * ---- rate limits (ABI 5) -----------------------------------------------------
+ *
+ * Per-source limits on the packets the policy lets through (the allowlist
+ * excepted): gfw_rl_rule[slot * 8 + i] for i < config.rl_count, state in one
+ * LRU hash shared by all CPUs (GCRA: the theoretical arrival time of the
+ * source's next packet, advanced by compare-and-exchange, so the limit holds
+ * whatever CPU each packet lands on; docs/design-notes.md).  Over the limit:
+ * dropped (GEOFW_R_RATELIMIT), and with ban a request to geofwd through
+ * gfw_rl_events, at most one per source per second.
+ */
+#define GEOFW_MAX_RATELIMITS	8
+#define GEOFW_MAX_RL_STATE	131072	/* sources tracked (LRU) */
+#define GEOFW_RL_EVENTS_BYTES	(64 * 1024)
+#define GEOFW_RL_RULE_KEY(slot, i)	((((slot) & 1u) << 3) | ((i) & 7u))
+
+struct geofw_rl_rule {
+	__u64 ps_per_unit;	/* picoseconds per packet (pps) or per bit (bps) */
+	__u64 tau_ns;		/* burst: how far the arrival time may run ahead */
+	__u16 port_sets;	/* only packets to ports of these sets; 0 = all */
+	__u8  bps;		/* cost: the packet's bits (else 1 per packet) */
+	__u8  syn_only;		/* only TCP SYN without ACK counts and is limited */
+	__u8  ban;		/* over the limit: also ask geofwd for a ban */
+	__u8  v4_prefix;	/* key: the source's IPv4 prefix (1..32) */
+	__u8  v6_prefix;	/* key: the source's IPv6 prefix (1..128) */
+	__u8  pad;
+};
+_Static_assert(sizeof(struct geofw_rl_rule) == 24, "geofw_rl_rule size");
+
+struct geofw_rl_key {
+	__u8  rule;		/* index 0..7 */
+	__u8  family;		/* 4 or 6 */
+	__u8  pad[2];
+	__u8  addr[16];		/* the source masked to the rule's prefix */
+};
+_Static_assert(sizeof(struct geofw_rl_key) == 20, "geofw_rl_key size");
+
+struct geofw_rl_state {
+	__u64 tat_ns;		/* theoretical arrival time (CLOCK_MONOTONIC) */
+	__u64 ban_ns;		/* last ban request sent for this key, 0 = none */
+};
+_Static_assert(sizeof(struct geofw_rl_state) == 16, "geofw_rl_state size");
+
+struct geofw_rl_event {
+	__u64 ts_ns;
+	__u8  rule;
+	__u8  family;
+	__u8  prefixlen;
+	__u8  pad[5];
+	__u8  addr[16];
+};
+_Static_assert(sizeof(struct geofw_rl_event) == 32, "geofw_rl_event size");
+
+/* gfw_cnt_rl[rule index]: per-CPU. */
+struct geofw_rl_stats {
+	__u64 passed;		/* counted by the rule and within its limit */
+	__u64 limited;		/* over it: dropped */
+	__u64 bans;		/* ban requests sent */
+};
+_Static_assert(sizeof(struct geofw_rl_stats) == 24, "geofw_rl_stats size");
 
 #endif /* GEOFW_H */

@@ -167,4 +167,81 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_asn_class SEC(".maps");
 
+/* ---- port-scoped policy (ABI 4) ---- */
+
+/* gfw_port[slot, proto, port]: port sets holding the port (mapped by user space). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_PORT_ENTRIES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct geofw_port);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_port SEC(".maps");
+
+/* gfw_port_set[slot, set]: the allow-only policy of each port set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * GEOFW_MAX_PORT_SETS);
+	__type(key, __u32);
+	__type(value, struct geofw_port_set);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_port_set SEC(".maps");
+
+/* gfw_port_net4[slot, prefix]: port-scoped IPv4 rules, shorter prefixes merged in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 2 * GEOFW_MAX_PORT_NETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct geofw_port_lpm_v4);
+	__type(value, struct geofw_port_net);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_port_net4 SEC(".maps");
+
+/* gfw_port_net6[slot, prefix]: port-scoped IPv6 rules, shorter prefixes merged in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 2 * GEOFW_MAX_PORT_NETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct geofw_port_lpm_v6);
+	__type(value, struct geofw_port_net);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_port_net6 SEC(".maps");
+
+/* gfw_port_cc[slot, country id]: port-scoped country blocks and allow-only listings. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * GEOFW_MAX_COUNTRIES);
+	__type(key, __u32);
+	__type(value, struct geofw_port_cc);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_port_cc SEC(".maps");
+
+/* ---- rate limits (ABI 4) ---- */
+
+/* gfw_rl_rule[slot * 8 + i]: the rate limits of each slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * GEOFW_MAX_RATELIMITS);
+	__type(key, __u32);
+	__type(value, struct geofw_rl_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_rl_rule SEC(".maps");
+
+/* gfw_rl_state[rule, source prefix]: GCRA arrival time, shared by all CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GEOFW_MAX_RL_STATE);
+	__type(key, struct geofw_rl_key);
+	__type(value, struct geofw_rl_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_rl_state SEC(".maps");
+
+/* gfw_rl_events: ban requests (struct geofw_rl_event) for geofwd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, GEOFW_RL_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_rl_events SEC(".maps");
+
 #endif

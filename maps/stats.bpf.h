@@ -75,4 +75,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_cnt_asn SEC(".maps");
 
+/* gfw_cnt_rl[rate limit index]: passed, limited and ban requests. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GEOFW_MAX_RATELIMITS);
+	__type(key, __u32);
+	__type(value, struct geofw_rl_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_cnt_rl SEC(".maps");
+
 #endif

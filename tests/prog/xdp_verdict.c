@@ -28,8 +28,15 @@
  *	as CIDR ASN			ASN database: prefix → AS number
  *	block-asn ASN ACTION [ID] [expired]	AS rule: block (class table)
  *	allow-asn ASN [ID]		AS rule: allow
+ *	pallow CIDR PORTS [ID]		port-scoped allow ("22/tcp", "80,443/tcp")
+ *	pblock CIDR PORTS ACTION [ID]	port-scoped block
+ *	pcountry CC PORTS ACTION	country blocked on PORTS
+ *	ponly PORTS ACTION ID TARGET...	allow-only policy of PORTS (CIDRs, countries)
  */
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -48,6 +55,8 @@
 #include "loader.h"
 #include "maps.h"
 #include "pkt.h"
+#include "ports.h"
+#include "ratelimit.h"
 #include "test.h"
 
 static struct geofw_loaded fw;
@@ -212,17 +221,71 @@ static int install_asn(void)
 	return ASSERT_OK(err, "asn install") ? 0 : -1;
 }
 
+/* The port-scoped rules of the current row. */
+static struct geofw_prule prules[16];
+static size_t n_prules;
+
+static int add_prule(int kind, const char *ports, const char *target, int action, __u32 id)
+{
+	struct geofw_prule *r = &prules[n_prules];
+	char err[GEOFW_ERRLEN];
+
+	if (n_prules == 16 || !ports || !target || action < 0)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->action = (__u8)action;
+	r->rule_id = id;
+	if (!ASSERT_OK(geofw_ports_parse(ports, &r->ports, err, sizeof(err)), err) ||
+	    !ASSERT_OK(geofw_prule_target_parse(target, r, err, sizeof(err)), err))
+		return -1;
+	n_prules++;
+	return 0;
+}
+
+static int install_ports(void)
+{
+	struct geofw_ports_image img;
+	char err[GEOFW_ERRLEN] = "";
+	int ret;
+
+	if ((ret = geofw_ports_build(prules, n_prules, &img, err, sizeof(err))) == 0)
+		ret = geofw_ports_install(&fw.maps, &img, err, sizeof(err));
+	geofw_ports_image_free(&img);
+	return ASSERT_OK(ret, err) ? 0 : -1;
+}
+
 /* Apply one rule line; 0 or -1 (already reported). */
 static int apply_rule(char *line, struct geofw_config *cfg)
 {
-	char *w[6] = {};
+	char *w[12] = {};
 	struct geofw_cidr c;
 	int n = 0, a, id;
 
-	for (char *tok = strtok(line, " "); tok && n < 6; tok = strtok(NULL, " "))
+	for (char *tok = strtok(line, " "); tok && n < 12; tok = strtok(NULL, " "))
 		w[n++] = tok;
 	if (!n)
 		return 0;
+
+	if (!strcmp(w[0], "pallow"))
+		return add_prule(GEOFW_PRULE_ALLOW, w[2], w[1], GEOFW_ACT_PASS,
+				 w[3] ? (__u32)atoi(w[3]) : 0);
+	if (!strcmp(w[0], "pblock"))
+		return add_prule(GEOFW_PRULE_BLOCK, w[2], w[1], parse_action(w[3]),
+				 w[4] ? (__u32)atoi(w[4]) : 0);
+	if (!strcmp(w[0], "pcountry"))
+		return add_prule(GEOFW_PRULE_COUNTRY, w[2], w[1], parse_action(w[3]), 0);
+	if (!strcmp(w[0], "ponly")) {
+		int i;
+
+		if (!w[3] || !w[4])
+			return -1;
+		for (i = 4; i < n; i++)
+			if (add_prule(GEOFW_PRULE_ONLY, w[1], w[i], parse_action(w[2]),
+				      (__u32)atoi(w[3])))
+				return -1;
+		return 0;
+	}
 
 	if (!strcmp(w[0], "allow")) {
 		struct geofw_allow val = { .rule_id = w[2] ? (__u32)atoi(w[2]) : 0 };
@@ -340,6 +403,7 @@ static int apply_rules(const char *rules)
 	geofw_config_defaults(&cfg);
 	n_geo_v4 = n_geo_v6 = 0;
 	n_as_net = n_as_rule = 0;
+	n_prules = 0;
 	memset(&nat64, 0, sizeof(nat64));
 	if (!ASSERT_OK(put_watch("none"), "clear watch"))
 		return -1;
@@ -365,6 +429,8 @@ static int apply_rules(const char *rules)
 	}
 	if (!err)
 		err = install_asn();
+	if (!err)
+		err = install_ports();
 	return err;
 }
 
@@ -795,6 +861,146 @@ static const struct xdp_case cases[] = {
 	  DROP(BLOCK_ASN), .rule = 21, .asn = 64501, .asn_field = C_BLOCKED },
 	{ "asn/l3_block", AS_WORLD "block-asn 64501 drop 21", V4("203.0.113.5"), DROP(BLOCK_ASN),
 	  .rule = 21, .asn = 64501, .asn_field = C_BLOCKED, .l3 = true },
+	/* --- port-scoped policy: allowlist → port allow → allowed AS → block →
+	 * port block → blocked AS → port country block → allow-only policy →
+	 * country ------------------------------------------------------------ */
+#define TCP(port) .dport = port
+#define UDP(port) .proto = IPPROTO_UDP, .dport = port
+	{ "port/block_on_port", "pblock 203.0.113.0/24 22/tcp drop 31", V4("203.0.113.5", TCP(22)),
+	  DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/block_other_port_passes", "pblock 203.0.113.0/24 22/tcp drop 31",
+	  V4("203.0.113.5", TCP(80)), PASS(NOCOUNTRY_PASS) },
+	{ "port/block_tcp_not_udp", "pblock 203.0.113.0/24 53/tcp drop 31",
+	  V4("203.0.113.5", UDP(53)), PASS(NOCOUNTRY_PASS) },
+	{ "port/block_udp", "pblock 203.0.113.0/24 53/udp drop 31", V4("203.0.113.5", UDP(53)),
+	  DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/block_range_first", "pblock 203.0.113.0/24 8000-8100/tcp drop 31",
+	  V4("203.0.113.5", TCP(8000)), DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/block_range_last", "pblock 203.0.113.0/24 8000-8100/tcp drop 31",
+	  V4("203.0.113.5", TCP(8100)), DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/block_range_outside", "pblock 203.0.113.0/24 8000-8100/tcp drop 31",
+	  V4("203.0.113.5", TCP(8101)), PASS(NOCOUNTRY_PASS) },
+	{ "port/block_list", "pblock 203.0.113.0/24 80,443/tcp drop 31", V4("203.0.113.5", TCP(443)),
+	  DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/block_other_source_passes", "pblock 203.0.113.0/24 22/tcp drop 31",
+	  V4("198.51.100.5", TCP(22)), PASS(NOCOUNTRY_PASS) },
+	{ "port/block_log", "pblock 203.0.113.0/24 22/tcp log 31", V4("203.0.113.5", TCP(22)),
+	  LOGD(PORT_LOG), .rule = 31 },
+	{ "port/block_v6", "pblock 2001:db8:bad::/48 22/tcp drop 31", V6("2001:db8:bad::5", TCP(22)),
+	  DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/block_v6_other_port", "pblock 2001:db8:bad::/48 22/tcp drop 31",
+	  V6("2001:db8:bad::5", TCP(23)), PASS(NOCOUNTRY_PASS) },
+	{ "port/block_reject_to_responder", "responder; pblock 203.0.113.0/24 22/tcp reject 31",
+	  V4("203.0.113.5", TCP(22)), META(PORT_BLOCK, REJECT), .rule = 31 },
+	{ "port/shorter_prefix_merged", "pblock 203.0.113.0/24 22/tcp drop 31; "
+	  "pblock 203.0.113.5 80/tcp drop 32", V4("203.0.113.5", TCP(22)), DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/longer_prefix_own_port", "pblock 203.0.113.0/24 22/tcp drop 31; "
+	  "pblock 203.0.113.5 80/tcp drop 32", V4("203.0.113.5", TCP(80)), DROP(PORT_BLOCK), .rule = 32 },
+	{ "port/allow_beats_block_ip", "block 203.0.113.0/24 drop 8; pallow 203.0.113.5 22/tcp 33",
+	  V4("203.0.113.5", TCP(22)), PASS(PORT_ALLOW), .rule = 33 },
+	{ "port/allow_not_other_port", "block 203.0.113.0/24 drop 8; pallow 203.0.113.5 22/tcp 33",
+	  V4("203.0.113.5", TCP(80)), DROP(BLOCK_IP), .rule = 8 },
+	{ "port/allow_beats_port_block", "pblock 203.0.113.0/24 22/tcp drop 31; "
+	  "pallow 203.0.113.5 22/tcp 33", V4("203.0.113.5", TCP(22)), PASS(PORT_ALLOW), .rule = 33 },
+	{ "port/allowlist_beats_port_block", "pblock 203.0.113.0/24 22/tcp drop 31; "
+	  "allow 203.0.113.5 3", V4("203.0.113.5", TCP(22)), PASS(ALLOWLIST), .rule = 3 },
+	{ "port/block_ip_beats_port_block", "pblock 203.0.113.0/24 22/tcp log 31; "
+	  "block 203.0.113.5 drop 9", V4("203.0.113.5", TCP(22)), DROP(BLOCK_IP), .rule = 9 },
+	{ "port/block_beats_country_pass", GEO_WORLD "mode allow; country RU; "
+	  "pblock 203.0.113.0/24 22/tcp drop 31", V4("203.0.113.5", TCP(22)), DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/country_block_on_port", GEO_WORLD "pcountry RU 80,443/tcp drop",
+	  V4("203.0.113.5", TCP(443)), DROP(PORT_COUNTRY_BLOCK), .cc = "RU", .cc_field = C_BLOCKED },
+	{ "port/country_block_other_port", GEO_WORLD "pcountry RU 80,443/tcp drop",
+	  V4("203.0.113.5", TCP(22)), PASS(COUNTRY_PASS), .cc = "RU", .cc_field = C_PASSED },
+	{ "port/country_block_other_country", GEO_WORLD "pcountry RU 80,443/tcp drop",
+	  V4("198.51.100.5", TCP(80)), PASS(COUNTRY_PASS), .cc = "DE", .cc_field = C_PASSED },
+	{ "port/country_block_v6_http403", GEO_WORLD "responder; pcountry RU 80/tcp http403",
+	  V6("2001:db8:bad::5", TCP(80)), META(PORT_COUNTRY_BLOCK, HTTP403), .cc = "RU",
+	  .cc_field = C_BLOCKED },
+	/* A port whose sets no prefix rule names skips the trie; the prefix
+	 * rules of other ports still apply there. */
+	{ "port/country_only_port_beside_prefix_rules", GEO_WORLD "pcountry RU 80/tcp drop; "
+	  "pallow 203.0.113.0/24 22/tcp 33", V4("203.0.113.5", TCP(80)), DROP(PORT_COUNTRY_BLOCK),
+	  .cc = "RU", .cc_field = C_BLOCKED },
+	{ "port/prefix_port_beside_country_only_port", GEO_WORLD "pcountry RU 80/tcp drop; "
+	  "pallow 203.0.113.0/24 22/tcp 33", V4("203.0.113.5", TCP(22)), PASS(PORT_ALLOW), .rule = 33 },
+	{ "port/country_log", GEO_WORLD "pcountry RU 80/tcp log", V4("203.0.113.5", TCP(80)),
+	  LOGD(PORT_COUNTRY_LOG), .cc = "RU", .cc_field = C_LOGGED },
+	{ "port/allow_asn_beats_port_country", AS_WORLD "pcountry RU 80/tcp drop; allow-asn 64501 23",
+	  V4("203.0.113.5", TCP(80)), PASS(ALLOW_ASN), .rule = 23, .asn = 64501, .asn_field = C_PASSED },
+	{ "port/only_listed_country_passes", GEO_WORLD "country DE; ponly 22/tcp drop 34 DE 192.0.2.0/24",
+	  V4("198.51.100.5", TCP(22)), PASS(PORT_POLICY_PASS), .rule = 34, .cc = "DE", .cc_field = C_PASSED },
+	{ "port/only_listed_prefix_passes", GEO_WORLD "ponly 22/tcp drop 34 DE 192.0.2.0/24",
+	  V4("192.0.2.7", TCP(22)), PASS(PORT_POLICY_PASS), .rule = 34 },
+	{ "port/only_unlisted_blocked", GEO_WORLD "ponly 22/tcp drop 34 DE 192.0.2.0/24",
+	  V4("203.0.113.5", TCP(22)), DROP(PORT_POLICY_BLOCK), .rule = 34, .cc = "RU",
+	  .cc_field = C_BLOCKED },
+	{ "port/only_unlisted_v6_blocked", GEO_WORLD "ponly 22/tcp drop 34 DE 192.0.2.0/24",
+	  V6("2001:db8:bad::5", TCP(22)), DROP(PORT_POLICY_BLOCK), .rule = 34, .cc = "RU",
+	  .cc_field = C_BLOCKED },
+	{ "port/only_listed_v6_passes", GEO_WORLD "ponly 22/tcp drop 34 DE 192.0.2.0/24",
+	  V6("2001:db8:900d::5", TCP(22)), PASS(PORT_POLICY_PASS), .rule = 34, .cc = "DE",
+	  .cc_field = C_PASSED },
+	{ "port/only_unknown_country_blocked", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V4("192.0.2.200", TCP(22)), DROP(PORT_POLICY_BLOCK), .rule = 34 },
+	{ "port/only_other_port_untouched", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V4("203.0.113.5", TCP(80)), PASS(COUNTRY_PASS), .cc = "RU", .cc_field = C_PASSED },
+	{ "port/only_log", GEO_WORLD "ponly 22/tcp log 34 DE", V4("203.0.113.5", TCP(22)),
+	  LOGD(PORT_POLICY_LOG), .rule = 34, .cc = "RU", .cc_field = C_LOGGED },
+	{ "port/only_beats_country_mode", GEO_WORLD "mode allow; country RU; ponly 22/tcp drop 34 DE",
+	  V4("198.51.100.5", TCP(22)), PASS(PORT_POLICY_PASS), .rule = 34, .cc = "DE",
+	  .cc_field = C_PASSED },
+	{ "port/only_listed_still_blocked_by_ip", GEO_WORLD "ponly 22/tcp drop 34 DE; "
+	  "block 198.51.100.5 drop 9", V4("198.51.100.5", TCP(22)), DROP(BLOCK_IP), .rule = 9 },
+	{ "port/only_listed_blocked_on_port_country", GEO_WORLD "ponly 22/tcp drop 34 DE RU; "
+	  "pcountry RU 22/tcp reject", V4("203.0.113.5", TCP(22)), DROP(PORT_COUNTRY_BLOCK),
+	  .cc = "RU", .cc_field = C_BLOCKED },
+	{ "port/only_allowlist_passes", GEO_WORLD "ponly 22/tcp drop 34 DE; allow 203.0.113.5 3",
+	  V4("203.0.113.5", TCP(22)), PASS(ALLOWLIST), .rule = 3 },
+	{ "port/only_two_sets_need_both", GEO_WORLD "ponly 22/tcp drop 34 DE; "
+	  "ponly 1-1024/tcp drop 35 192.0.2.0/24", V4("198.51.100.5", TCP(22)),
+	  DROP(PORT_POLICY_BLOCK), .rule = 35, .cc = "DE", .cc_field = C_BLOCKED },
+	{ "port/only_two_sets_both_listed", GEO_WORLD "ponly 22/tcp drop 34 DE 192.0.2.0/24; "
+	  "ponly 1-1024/tcp drop 35 192.0.2.0/24", V4("192.0.2.9", TCP(22)),
+	  PASS(PORT_POLICY_PASS), .rule = 34 },
+	{ "port/only_udp", GEO_WORLD "ponly 5353/udp drop 34 DE", V4("203.0.113.5", UDP(5353)),
+	  DROP(PORT_POLICY_BLOCK), .rule = 34, .cc = "RU", .cc_field = C_BLOCKED },
+	{ "port/icmp_source_only", GEO_WORLD "ponly 22/tcp drop 34 DE; pblock 203.0.113.0/24 22/tcp drop 31",
+	  V4("203.0.113.5", .proto = IPPROTO_ICMP), PASS(COUNTRY_PASS), .cc = "RU", .cc_field = C_PASSED },
+	/* Fragments: a later fragment carries no ports and is judged by the
+	 * source-only policy; a first fragment (or any packet) whose ports
+	 * cannot be read while port rules are in force is dropped. */
+	{ "port/later_fragment_source_only", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V4("203.0.113.5", TCP(22), .frag = PKT_FRAG_LATER), PASS(COUNTRY_PASS), .cc = "RU",
+	  .cc_field = C_PASSED },
+	{ "port/later_fragment_source_block", GEO_WORLD "ponly 22/tcp drop 34 DE; country RU",
+	  V4("203.0.113.5", TCP(22), .frag = PKT_FRAG_LATER), DROP(COUNTRY_BLOCK), .cc = "RU",
+	  .cc_field = C_BLOCKED },
+	{ "port/first_fragment_judged_by_port", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V4("203.0.113.5", TCP(22), .frag = PKT_FRAG_FIRST), DROP(PORT_POLICY_BLOCK), .rule = 34,
+	  .cc = "RU", .cc_field = C_BLOCKED },
+	{ "port/v6_later_fragment_source_only", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V6("2001:db8:bad::5", TCP(22), .v6_hbh = 1, .frag = PKT_FRAG_LATER), PASS(COUNTRY_PASS),
+	  .cc = "RU", .cc_field = C_PASSED },
+	{ "port/tiny_first_fragment_dropped", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V4("198.51.100.5", TCP(22), .frag = PKT_FRAG_FIRST, .truncate = 14 + 20 + 8),
+	  DROP(PORT_NO_L4) },
+	{ "port/v6_chain_cut_dropped", GEO_WORLD "ponly 22/tcp drop 34 DE",
+	  V6("2001:db8:900d::5", TCP(22), .v6_hbh = 1, .truncate = 14 + 40 + 4), DROP(PORT_NO_L4) },
+	{ "port/no_l4_allowlist_passes", GEO_WORLD "ponly 22/tcp drop 34 DE; allow 198.51.100.0/24 3",
+	  V4("198.51.100.5", TCP(22), .frag = PKT_FRAG_FIRST, .truncate = 14 + 20 + 8),
+	  PASS(ALLOWLIST), .rule = 3 },
+	{ "port/no_port_rules_cut_header_judged", "block 203.0.113.5 drop 7",
+	  V4("203.0.113.5", TCP(22), .frag = PKT_FRAG_FIRST, .truncate = 14 + 20 + 8),
+	  DROP(BLOCK_IP), .rule = 7 },
+	{ "port/l3_block", "pblock 203.0.113.0/24 22/tcp drop 31", V4("203.0.113.5", TCP(22)),
+	  DROP(PORT_BLOCK), .rule = 31, .l3 = true },
+	{ "port/v4_mapped_source", "pblock 203.0.113.0/24 22/tcp drop 31",
+	  V6("::ffff:203.0.113.5", TCP(22)), DROP(PORT_BLOCK), .rule = 31 },
+	{ "port/vlan_qinq", "pblock 203.0.113.0/24 22/tcp drop 31",
+	  V4("203.0.113.5", TCP(22), .vlan = { 0x88A8, 0x8100 }), DROP(PORT_BLOCK), .rule = 31 },
+#undef TCP
+#undef UDP
 	{ "l3/same_frame_ethernet_entry", "block 203.0.113.5 drop 7", V4("203.0.113.5"),
 	  DROP(BLOCK_IP), .rule = 7 },
 };
@@ -879,14 +1085,22 @@ static void check_case(const struct xdp_case *tc)
 	}
 
 	/* fwctl lookup runs the same decision code on the host: same answer. */
-	if (tc->pkt.src && tc->reason < GEOFW_R_RUNT && tc->reason != GEOFW_R_NON_IP) {
-		/* (Neighbour discovery is decided before the rules: not here.) */
+	if (tc->pkt.src && (tc->reason < GEOFW_R_RUNT || tc->reason > GEOFW_R_ICMP6_ND) &&
+	    tc->reason != GEOFW_R_NON_IP && tc->reason != GEOFW_R_PORT_NO_L4) {
+		/* (Neighbour discovery is decided before the rules: not here;
+		 * explain takes a port, later fragments and ICMP have none.) */
 		struct geofw_explain ex;
 		__u8 addr[16] = {};
 		int fam = strchr(tc->pkt.src, ':') ? 6 : 4;
+		int proto = tc->pkt.proto ? tc->pkt.proto : IPPROTO_TCP;
 
+		if (tc->pkt.frag == PKT_FRAG_LATER ||
+		    (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+			proto = 0;
 		inet_pton(fam == 4 ? AF_INET : AF_INET6, tc->pkt.src, addr);
-		if (ASSERT_OK(geofw_explain(&fw.maps, fam, addr, &ex), "explain")) {
+		if (ASSERT_OK(geofw_explain_port(&fw.maps, fam, addr, proto,
+						 tc->pkt.dport ? tc->pkt.dport : 80, &ex),
+			      "explain")) {
 			ASSERT_EQ(ex.reason, tc->reason, "explain reason");
 			ASSERT_EQ(ex.rule_id, tc->rule, "explain rule");
 			ASSERT_EQ(ex.asn, tc->asn, "explain AS");
@@ -1003,4 +1217,310 @@ void test_xdp_droplog_lost(void)
 	cfg.events_rate = 0;
 	geofw_config_write(&fw.maps, &cfg);
 	ring_buffer__free(rb);
+}
+
+/* ---- rate limits ------------------------------------------------------------ */
+
+static int rl_install(const char *const *lines, size_t n)
+{
+	struct geofw_ratelimit rl[GEOFW_MAX_RATELIMITS];
+	struct geofw_ports_image img;
+	char err[GEOFW_ERRLEN] = "";
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++)
+		ret = geofw_ratelimit_parse(lines[i], &rl[i], err, sizeof(err));
+	if (!ret)
+		ret = geofw_ports_build(NULL, 0, &img, err, sizeof(err));
+	if (!ret) {
+		ret = geofw_ports_add_ratelimits(&img, rl, n, GEOFW_RL_V6_DEFAULT, err, sizeof(err));
+		if (!ret)
+			ret = geofw_ports_install(&fw.maps, &img, err, sizeof(err));
+		geofw_ports_image_free(&img);
+	}
+	return ASSERT_OK(ret, err) ? 0 : -1;
+}
+
+static void rl_sum(__u32 idx, struct geofw_rl_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct geofw_rl_stats v[ncpu > 0 ? ncpu : 1];
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(fw.maps.cnt_rl, &idx, v))
+		return;
+	for (i = 0; i < ncpu; i++) {
+		out->passed += v[i].passed;
+		out->limited += v[i].limited;
+		out->bans += v[i].bans;
+	}
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+/* Run one frame repeat times; XDP_PASS count is not visible per packet, so
+ * the rule counters say what passed. */
+static int rl_run(const struct pkt_opts *po, __u32 repeat)
+{
+	__u8 in[2048];
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = in, .repeat = repeat);
+
+	run.data_size_in = (__u32)pkt_build(po, in, sizeof(in));
+	if (!run.data_size_in)
+		return -EINVAL;
+	return bpf_prog_test_run_opts(fw.xdp_prog_fd, &run);
+}
+
+static int count_rl_event(void *ctx, void *data, size_t len)
+{
+	const struct geofw_rl_event *ev = data;
+	char *out = ctx, a[64];
+
+	if (len < sizeof(*ev))
+		return 0;
+	geofw_addr_format(ev->family, ev->addr, a, sizeof(a));
+	snprintf(out + strlen(out), 256 - strlen(out), "%u %s/%u;", ev->rule, a, ev->prefixlen);
+	return 0;
+}
+
+/*
+ * One CPU: a flood passes the burst and then the rate over the time it ran
+ * (GCRA never passes more than burst + rate x elapsed), another source and
+ * the allowlist are not limited, syn-only and ports narrow what counts, the
+ * key is the configured prefix, and ban asks geofwd once per second.
+ */
+void test_xdp_ratelimit(void)
+{
+	static const char *const one[] = { "flood 1000pps burst 50 per /32 then drop" };
+	struct pkt_opts flood = { .src = "203.0.113.5", .proto = IPPROTO_UDP, .dport = 53 };
+	struct pkt_opts polite = { .src = "203.0.113.6", .proto = IPPROTO_UDP, .dport = 53 };
+	struct geofw_rl_stats st0, st1;
+	struct geofw_reason_stats r0, r1;
+	__u64 t0, t1, allowed;
+
+	if (!fw_get() || apply_rules("") || rl_install(one, 1))
+		return;
+	rl_sum(0, &st0);
+	geofw_cnt_reason_read(&fw.maps, GEOFW_R_RATELIMIT, &r0);
+	t0 = mono_ns();
+	ASSERT_OK(rl_run(&flood, 200000), "flood");
+	t1 = mono_ns();
+	rl_sum(0, &st1);
+	geofw_cnt_reason_read(&fw.maps, GEOFW_R_RATELIMIT, &r1);
+	allowed = 50 + (t1 - t0) / 1000000 + 1;
+	ASSERT_TRUE(st1.passed - st0.passed >= 50, "the burst passes");
+	ASSERT_TRUE(st1.passed - st0.passed <= allowed, "never more than burst + rate x time");
+	ASSERT_EQ(st1.passed - st0.passed + st1.limited - st0.limited, 200000, "every packet counted");
+	ASSERT_EQ(r1.packets - r0.packets, st1.limited - st0.limited, "reason ratelimit");
+	printf("# 200000 packets in %.1f ms: %llu passed (at most %llu)\n", (t1 - t0) / 1e6,
+	       (unsigned long long)(st1.passed - st0.passed), (unsigned long long)allowed);
+
+	/* A second, polite source right after: its own bucket. */
+	rl_sum(0, &st0);
+	ASSERT_OK(rl_run(&polite, 10), "polite");
+	rl_sum(0, &st1);
+	ASSERT_EQ(st1.passed - st0.passed, 10, "a polite client is not limited");
+
+	/* The allowlist: never counted, never limited. */
+	if (apply_rules("allow 203.0.113.5") || rl_install(one, 1))
+		return;
+	rl_sum(0, &st0);
+	ASSERT_OK(rl_run(&flood, 50000), "flood from the allowlist");
+	rl_sum(0, &st1);
+	ASSERT_EQ(st1.passed - st0.passed + st1.limited - st0.limited, 0, "allowlist not counted");
+
+	/* Blocked packets are not counted either (the policy decided). */
+	if (apply_rules("block 203.0.113.5 drop 7") || rl_install(one, 1))
+		return;
+	rl_sum(0, &st0);
+	ASSERT_OK(rl_run(&flood, 1000), "blocked flood");
+	rl_sum(0, &st1);
+	ASSERT_EQ(st1.passed - st0.passed + st1.limited - st0.limited, 0, "blocked not counted");
+
+	/* syn-only: ACKs pass untouched, SYNs are limited. */
+	{
+		static const char *const syn[] = { "syn 10pps burst 5 per /32 syn-only then drop" };
+		struct pkt_opts s = { .src = "198.51.100.9", .dport = 80, .tcp_flags = 0x02 };
+		struct pkt_opts a = { .src = "198.51.100.9", .dport = 80, .tcp_flags = 0x10 };
+
+		if (apply_rules("") || rl_install(syn, 1))
+			return;
+		rl_sum(0, &st0);
+		ASSERT_OK(rl_run(&a, 1000), "acks");
+		rl_sum(0, &st1);
+		ASSERT_EQ(st1.passed + st1.limited - st0.passed - st0.limited, 0, "ACKs not counted");
+		ASSERT_OK(rl_run(&s, 1000), "syns");
+		rl_sum(0, &st1);
+		ASSERT_TRUE(st1.limited - st0.limited >= 990, "SYNs beyond the burst limited");
+	}
+	/* ports: only the listed port counts. */
+	{
+		static const char *const pr[] = { "dns 10pps burst 5 per /32 ports 53/udp then drop" };
+		struct pkt_opts o = { .src = "198.51.100.9", .proto = IPPROTO_UDP, .dport = 54 };
+
+		if (apply_rules("") || rl_install(pr, 1))
+			return;
+		rl_sum(0, &st0);
+		ASSERT_OK(rl_run(&o, 1000), "other port");
+		rl_sum(0, &st1);
+		ASSERT_EQ(st1.passed + st1.limited - st0.passed - st0.limited, 0, "other port");
+		o.dport = 53;
+		ASSERT_OK(rl_run(&o, 1000), "limited port");
+		rl_sum(0, &st1);
+		ASSERT_TRUE(st1.limited - st0.limited >= 990, "port 53 limited");
+	}
+	/* IPv6 keyed by /64 (default): two addresses of one /64 share a
+	 * bucket, another /64 has its own; ban: one request per second with
+	 * the masked key. */
+	{
+		static const char *const b6[] = { "v6 10pps burst 5 per /32 then ban 10m" };
+		struct pkt_opts a = { .src = "2001:db8:1:2::1", .proto = IPPROTO_UDP };
+		struct pkt_opts b = { .src = "2001:db8:1:2::99", .proto = IPPROTO_UDP };
+		struct pkt_opts c = { .src = "2001:db8:1:3::1", .proto = IPPROTO_UDP };
+		struct ring_buffer *rb;
+		char evs[256] = "";
+
+		if (apply_rules("") || rl_install(b6, 1))
+			return;
+		rb = ring_buffer__new(fw.maps.rl_events, count_rl_event, evs, NULL);
+		if (!ASSERT_TRUE(rb != NULL, "ring"))
+			return;
+		ring_buffer__consume(rb);
+		evs[0] = 0;
+		rl_sum(0, &st0);
+		ASSERT_OK(rl_run(&a, 5), "a");
+		ASSERT_OK(rl_run(&b, 1000), "b: same /64");
+		rl_sum(0, &st1);
+		ASSERT_TRUE(st1.limited - st0.limited >= 995, "one bucket per /64");
+		ASSERT_EQ(st1.bans - st0.bans, 1, "one ban request");
+		ring_buffer__consume(rb);
+		ASSERT_STREQ(evs, "0 2001:db8:1:2::/64;", "ban event: the /64");
+		rl_sum(0, &st0);
+		ASSERT_OK(rl_run(&c, 5), "c: another /64");
+		rl_sum(0, &st1);
+		ASSERT_EQ(st1.passed - st0.passed, 5, "another /64 has its own bucket");
+		ring_buffer__free(rb);
+	}
+	apply_rules("");
+	rl_install(NULL, 0);
+}
+
+/*
+ * Both CPUs flood the same source at once: the shared bucket passes what
+ * one CPU would, burst + rate x elapsed at most (a per-CPU bucket would pass
+ * that on each CPU), and nearly all of it while the flood lasts.
+ */
+struct rl_thread {
+	int cpu;
+	struct pkt_opts po;
+	__u64 stop_ns;
+	int err;
+};
+
+static void *rl_flood(void *arg)
+{
+	struct rl_thread *t = arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(t->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	while (mono_ns() < t->stop_ns && !t->err)
+		t->err = rl_run(&t->po, 20000);
+	return NULL;
+}
+
+void test_xdp_ratelimit_two_cpus(void)
+{
+	static const char *const one[] = { "flood 1000pps burst 10 per /32 then drop" };
+	struct rl_thread t[2] = {
+		{ .cpu = 0, .po = { .src = "203.0.113.77", .proto = IPPROTO_UDP, .dport = 53 } },
+		{ .cpu = 1, .po = { .src = "203.0.113.77", .proto = IPPROTO_UDP, .dport = 53 } },
+	};
+	struct geofw_rl_stats st0, st1;
+	pthread_t th[2];
+	__u64 t0, t1, allowed, passed, total;
+	int i, ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu < 2) {
+		test_skip("one CPU");
+		return;
+	}
+	if (!fw_get() || apply_rules("") || rl_install(one, 1))
+		return;
+	rl_sum(0, &st0);
+	t0 = mono_ns();
+	for (i = 0; i < 2; i++) {
+		t[i].stop_ns = t0 + 2000000000ull;
+		pthread_create(&th[i], NULL, rl_flood, &t[i]);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	t1 = mono_ns();
+	rl_sum(0, &st1);
+	ASSERT_OK(t[0].err | t[1].err, "prog_test_run");
+	passed = st1.passed - st0.passed;
+	total = passed + st1.limited - st0.limited;
+	allowed = 10 + (t1 - t0) / 1000000 + 1;
+	printf("# two CPUs, %.2f s: %llu packets (%.0f kpps), %llu passed (%.0f/s), at most %llu\n",
+	       (t1 - t0) / 1e9, (unsigned long long)total, total / ((t1 - t0) / 1e6),
+	       (unsigned long long)passed, passed / ((t1 - t0) / 1e9), (unsigned long long)allowed);
+	ASSERT_TRUE(passed <= allowed, "shared bucket: never more than burst + rate x time");
+	/* The floods keep the bucket busy; a loaded machine may pause both
+	 * threads, which only lowers what passes. */
+	ASSERT_TRUE(passed >= allowed * 8 / 10, "close to the rate while flooded");
+	apply_rules("");
+	rl_install(NULL, 0);
+}
+
+/*
+ * A flood of spoofed sources (more than the LRU holds) beside a real client
+ * flooding too: the client's state is in use on every one of its packets,
+ * so the LRU keeps it and the client stays at its limit; the spoofed
+ * sources each pass their first packet (no state yet) and push each other
+ * out.
+ */
+void test_xdp_ratelimit_spoofed(void)
+{
+	static const char *const one[] = { "flood 10pps burst 5 per /32 then drop" };
+	struct pkt_opts real = { .src = "198.51.100.77", .proto = IPPROTO_UDP, .dport = 53 };
+	struct pkt_opts spoof = { .proto = IPPROTO_UDP, .dport = 53 };
+	struct geofw_rl_stats st0, st1;
+	__u64 t0, t1, real_passed = 0, allowed;
+	__u32 i, n_spoof = GEOFW_MAX_RL_STATE + GEOFW_MAX_RL_STATE / 4;
+	char addr[32];
+	int err = 0;
+
+	if (!fw_get() || apply_rules("") || rl_install(one, 1))
+		return;
+	t0 = mono_ns();
+	for (i = 0; i < n_spoof && !err; i++) {
+		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		spoof.src = addr;
+		err = rl_run(&spoof, 1);
+		if (i % 512 == 0) {
+			rl_sum(0, &st0);
+			err |= rl_run(&real, 50);
+			rl_sum(0, &st1);
+			real_passed += st1.passed - st0.passed;
+		}
+	}
+	t1 = mono_ns();
+	ASSERT_OK(err, "prog_test_run");
+	allowed = 5 + (t1 - t0) / 100000000 + 1;
+	printf("# %u spoofed sources in %.2f s beside a real client: it passed %llu (limit %llu)\n",
+	       n_spoof, (t1 - t0) / 1e9, (unsigned long long)real_passed,
+	       (unsigned long long)allowed);
+	/* Each eviction would give it a fresh burst of 5: evicted at every
+	 * round, it would pass 5 x 320 = 1600. */
+	ASSERT_TRUE(real_passed <= allowed + 5, "the real client keeps its state");
+	apply_rules("");
+	rl_install(NULL, 0);
 }

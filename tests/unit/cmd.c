@@ -35,6 +35,16 @@ static void describe(const struct geofw_cmd *c, char *buf, size_t len)
 		ADD(" AS%u", c->asns[i]);
 	if (c->id == GEOFW_CMD_COUNTRY_MODE)
 		ADD(" mode=%s", geofw_cmd_mode_name(c->mode));
+	if (c->has_ports) {
+		char ports[GEOFW_PORTS_STRLEN];
+
+		geofw_ports_format(&c->ports, ports, sizeof(ports));
+		ADD(" ports=%s", ports);
+	}
+	if (c->id == GEOFW_CMD_PORT_POLICY)
+		ADD(" %s", c->allow_only ? "allow-only" : "none");
+	if (c->lookup_proto)
+		ADD(" port=%u/%d", c->lookup_port, c->lookup_proto);
 	if (c->action != GEOFW_CMD_ACTION_DEFAULT)
 		ADD(" action=%s", geofw_action_name(c->action));
 	if (c->ttl)
@@ -303,7 +313,44 @@ static const struct {
 	OK(ARGV("list", "blocks"), "list list=1"),
 	OK(ARGV("list", "allows"), "list list=2"),
 	OK(ARGV("list", "countries", "-j"), "list list=3 json"),
-	BAD(ARGV("list", "rules"), "=list: 'rules': expected blocks, allows, countries or asns"),
+	OK(ARGV("list", "ports"), "list list=5"),
+
+	/* port-scoped rules */
+	OK(ARGV("allow", "192.0.2.0/24", "--ports", "22/tcp"), "allow 192.0.2.0/24 ports=22/tcp"),
+	OK(ARGV("add-block", "203.0.113.0/24", "--ports", "443,80/tcp,53/udp", "--ttl", "1h"),
+	   "add-block 203.0.113.0/24 ports=80,443/tcp,53/udp action=drop ttl=3600"),
+	OK(ARGV("block-country", "CN", "--ports", "8000-8100/tcp"),
+	   "block-country CN ports=8000-8100/tcp"),
+	OK(ARGV("unblock-country", "CN", "--ports", "8000-8100/tcp"),
+	   "unblock-country CN ports=8000-8100/tcp"),
+	OK(ARGV("del-allow", "192.0.2.0/24", "--ports", "22/tcp"), "del-allow 192.0.2.0/24 ports=22/tcp"),
+	OK(ARGV("port-policy", "22/tcp", "allow-only", "de", "198.51.100.0/24"),
+	   "port-policy 198.51.100.0/24 DE ports=22/tcp allow-only action=drop"),
+	OK(ARGV("port-policy", "22/tcp", "none"), "port-policy ports=22/tcp none action=drop"),
+	OK(ARGV("lookup", "203.0.113.7", "22/tcp"), "lookup 203.0.113.7/32 port=22/6"),
+	OK(ARGV("lookup", "203.0.113.7", "53/udp"), "lookup 203.0.113.7/32 port=53/17"),
+	BAD(ARGV("allow", "192.0.2.0/24", "--ports", "22"), "no protocol"),
+	BAD(ARGV("allow", "192.0.2.0/24", "--ports", "0/tcp"), "not a port"),
+	BAD(ARGV("add-block", "192.0.2.0/24", "--ports", "22/tcp", "--fleet"), "this host only"),
+	BAD(ARGV("port-policy", "22/tcp"), "missing PORTS"),
+	BAD(ARGV("port-policy", "22/tcp", "allow-only"), "missing the countries"),
+	BAD(ARGV("port-policy", "22/tcp", "deny", "DE"), "expected allow-only or none"),
+	BAD(ARGV("port-policy", "22/tcp", "none", "DE"), "unexpected argument 'DE'"),
+	BAD(ARGV("port-policy", "22/tcp", "none", "--action", "reject"), "none takes no"),
+	BAD(ARGV("port-policy", "22/tcp", "allow-only", "ZZ"), "not a known country"),
+	BAD(ARGV("port-policy", "22/tcp", "allow-only", "192.0.2.1/24"), "neither a country"),
+	BAD(ARGV("port-policy", "22", "allow-only", "DE"), "no protocol"),
+	BAD(ARGV("lookup", "203.0.113.7", "80,443/tcp"), "one port"),
+	BAD(ARGV("lookup", "203.0.113.7", "22/tcp", "x"), "unexpected argument 'x'"),
+	OK(ARGV("ratelimit", "add", "dns", "1000pps", "burst", "200", "per", "/32", "then", "drop"),
+	   "ratelimit add"),
+	OK(ARGV("ratelimit", "del", "dns"), "ratelimit del"),
+	OK(ARGV("ratelimit", "list"), "ratelimit list"),
+	BAD(ARGV("ratelimit", "add", "dns", "1000pps"), "expected 'burst N'"),
+	BAD(ARGV("ratelimit", "add"), "missing rate limit"),
+	BAD(ARGV("ratelimit", "del", "a/b"), "not a rate limit name"),
+	BAD(ARGV("ratelimit", "del", "a", "b"), "unexpected argument 'b'"),
+	BAD(ARGV("list", "rules"), "=list: 'rules': expected blocks, allows, countries, asns or ports"),
 	BAD(ARGV("list", "blocks", "allows"), "list: unexpected argument 'allows'"),
 	OK(ARGV("status"), "status"),
 	OK(ARGV("status", "--json"), "status json"),

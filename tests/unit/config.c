@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ports.h"
 #include "test.h"
 
 #include "config.h"
@@ -124,7 +125,7 @@ void test_conf_keys(void)
 		for (j = 0; j < i; j++)
 			ASSERT_TRUE(strcmp(key, geofw_conf_key(j)) != 0, key);
 	}
-	ASSERT_EQ(i, 46, "number of keys");
+	ASSERT_EQ(i, 52, "number of keys");
 }
 
 void test_conf_to_kernel(void)
@@ -603,6 +604,42 @@ static const struct {
 		everything },
 };
 
+/* Port-scoped keys: several lines add up, one rule per target. */
+void test_conf_port_rules(void)
+{
+	char err[GEOFW_CONF_ERRLEN], ports[GEOFW_PORTS_STRLEN], t[GEOFW_CIDR_STRLEN];
+	struct geofw_conf *c = malloc(sizeof(*c));
+	static const char *const want[] = {
+		"allow 22/tcp 198.51.100.0/24 pass", "allow 22/tcp 2001:db8:2::/48 pass",
+		"allow 80/tcp 192.0.2.7/32 pass", "block 5353/udp 192.0.2.0/24 drop",
+		"block-country 80,443/tcp CN http403", "allow-only 22/tcp DE reject",
+		"allow-only 22/tcp 198.51.100.0/24 reject",
+	};
+	int i;
+
+	if (!ASSERT_TRUE(c != NULL, "malloc"))
+		return;
+	if (ASSERT_OK(parse("PortAllow = 22/tcp 198.51.100.0/24 2001:db8:2::/48\n"
+			    "PortAllow = 80/tcp 192.0.2.7\n"
+			    "PortBlock = 5353/udp 192.0.2.0/24\n"
+			    "PortBlockCountry = 443,80/tcp http403 cn\n"
+			    "PortPolicy = 22/tcp allow-only reject DE 198.51.100.0/24\n"
+			    "PortBlock =\n", c, err), err) &&
+	    ASSERT_EQ(c->n_port_rules, 7, "rules")) {
+		for (i = 0; i < 7; i++) {
+			char line[GEOFW_PORTS_STRLEN + 128];
+			const struct geofw_prule *r = &c->port_rules[i];
+
+			geofw_ports_format(&r->ports, ports, sizeof(ports));
+			geofw_prule_target(r, t, sizeof(t));
+			snprintf(line, sizeof(line), "%s %s %s %s", geofw_prule_kind_name(r->kind),
+				 ports, t, geofw_action_name(r->action));
+			ASSERT_STREQ(line, want[i], "rule");
+		}
+	}
+	free(c);
+}
+
 void test_conf_good(void)
 {
 	char err[GEOFW_CONF_ERRLEN], *longline;
@@ -799,6 +836,29 @@ static const struct {
 	{ "ASNDatabase relative", "ASNDatabase = GeoLite2-ASN.mmdb\n", 0, 1,
 	  "ASNDatabase: \"GeoLite2-ASN.mmdb\" is not an absolute path" },
 	{ "ASNAction pass", "ASNAction = pass\n", 0, 1, "~ASNAction: \"pass\"" },
+	/* port-scoped rules */
+	{ "PortBlock no protocol", "PortBlock = 22 192.0.2.0/24\n", 0, 1,
+	  "PortBlock: port list '22': no protocol for the last port(s): add /tcp or /udp" },
+	{ "PortBlock port 0", "PortBlock = 0/tcp 192.0.2.0/24\n", 0, 1, "~is not a port" },
+	{ "PortPolicy without allow-only", "PortPolicy = 22/tcp DE\n", 0, 1,
+	  "PortPolicy: expected allow-only after the ports, got \"DE\"" },
+	{ "PortPolicy empty list", "PortPolicy = 22/tcp allow-only\n", 0, 1,
+	  "PortPolicy: missing the countries and prefixes allowed" },
+	{ "PortBlockCountry prefix", "PortBlockCountry = 80/tcp 192.0.2.0/24\n", 0, 1,
+	  "PortBlockCountry: \"192.0.2.0/24\": expected country codes" },
+	{ "PortBlock country", "PortBlock = 80/tcp CN\n", 0, 1,
+	  "PortBlock: \"CN\": expected prefixes" },
+	{ "PortAllow no prefixes", "PortAllow = 22/tcp\n", 0, 1, "PortAllow: missing the prefixes" },
+	{ "PortBlock pass", "PortBlock = 22/tcp pass 192.0.2.0/24\n", 0, 1,
+	  "PortBlock: pass is not a blocking action (drop, reject, http403 or log)" },
+	{ "RateLimit bad rate", "RateLimit = a 10 burst 1 per /32 then drop\n", 0, 1,
+	  "~RateLimit: a: rate '10'" },
+	{ "RateLimit twice", "RateLimit = a 10pps burst 1 per /32 then drop\n"
+	  "RateLimit = a 20pps burst 1 per /32 then drop\n", 0, 2,
+	  "RateLimit: a: a rate limit of this name exists" },
+	{ "RateLimitIPv6Prefix 0", "RateLimitIPv6Prefix = 0\n", 0, 1, "~RateLimitIPv6Prefix" },
+	{ "PortAllow second line bad", "PortAllow = 22/tcp 192.0.2.0/24\nPortAllow = 22/tcp bogus\n",
+	  0, 2, "~PortAllow: \"bogus\"" },
 	/* paths */
 	{ "Http403Body relative", "Http403Body = 403.html\n", 0, 1,
 	  "Http403Body: \"403.html\" is not an absolute path" },

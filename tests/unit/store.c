@@ -15,6 +15,7 @@
 #include "countries.h"
 #include "kdiff.h"
 #include "msg.h"
+#include "ports.h"
 #include "store.h"
 #include "test.h"
 
@@ -892,7 +893,7 @@ void test_store_migrates_schema1(void)
 	if (ASSERT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK, "open")) {
 		sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &s, NULL);
 		if (ASSERT_EQ(sqlite3_step(s), SQLITE_ROW, "version row"))
-			ASSERT_EQ(sqlite3_column_int(s, 0), 2, "schema 2");
+			ASSERT_EQ(sqlite3_column_int(s, 0), GEOFW_STORE_SCHEMA, "schema migrated to the latest");
 		ASSERT_EQ(sqlite3_step(s), SQLITE_DONE, "one version row");
 		sqlite3_finalize(s);
 		sqlite3_prepare_v2(db, "SELECT prefix,hex(addr),family FROM rules WHERE kind=4",
@@ -911,10 +912,10 @@ void test_store_migrates_schema1(void)
 	geofw_store_close(st);
 
 	/* A newer schema than this store knows is refused, untouched. */
-	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'UPDATE schema_version SET version=3'", path);
-	ASSERT_OK(system(cmd), "version 3");
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'UPDATE schema_version SET version=4'", path);
+	ASSERT_OK(system(cmd), "version 4");
 	ASSERT_EQ(geofw_store_open(tmpdir, &st, err, sizeof(err)), -EPROTO, "newer refused");
-	ASSERT_TRUE(strstr(err, "schema version 3") != NULL, err);
+	ASSERT_TRUE(strstr(err, "schema version 4") != NULL, err);
 out:
 	remove_tmpdir();
 }
@@ -970,5 +971,108 @@ void test_store_asn_replace_source(void)
 	ASSERT_TRUE(a.n == 1 && a.v[0].asn == 64501, "cli's row left");
 	geofw_store_close(st);
 out:
+	remove_tmpdir();
+}
+
+static int collect_prule(const struct geofw_prule *r, void *ctx)
+{
+	char *out = ctx, ports[GEOFW_PORTS_STRLEN], target[GEOFW_CIDR_STRLEN];
+	size_t l = strlen(out);
+
+	geofw_ports_format(&r->ports, ports, sizeof(ports));
+	geofw_prule_target(r, target, sizeof(target));
+	snprintf(out + l, 1024 - l, "%s %s %s %s %u %s;", geofw_prule_kind_name(r->kind), ports,
+		 target, r->source, r->rule_id ? 1u : 0u, r->comment);
+	return 0;
+}
+
+static struct geofw_prule PR(int kind, const char *ports, const char *target, __u8 action,
+			     __u64 expires)
+{
+	struct geofw_prule r = { .kind = kind, .action = action, .expires = expires,
+				 .source = "cli", .comment = "c" };
+
+	ASSERT_OK(geofw_ports_parse(ports, &r.ports, NULL, 0), ports);
+	ASSERT_OK(geofw_prule_target_parse(target, &r, NULL, 0), target);
+	return r;
+}
+
+/* Port-scoped rows: added, replaced in place, listed, removed, swept; a
+ * database of schema 2 (before port rules) gets the tables at open and
+ * keeps its rules. */
+void test_store_port_rules(void)
+{
+	struct geofw_prule r[3];
+	struct geofw_store *st;
+	char list[1024] = "", err[GEOFW_ERRLEN] = "", path[128];
+	sqlite3 *db;
+
+	if (!make_tmpdir())
+		return;
+	/* A schema-2 database as geofw wrote it before port rules, with one
+	 * block row. */
+	snprintf(path, sizeof(path), "%s/rules.db", tmpdir);
+	st = open_store();
+	if (!st) {
+		remove_tmpdir();
+		return;
+	}
+	{
+		struct geofw_rule b = B("203.0.113.0/24", GEOFW_ACT_DROP, 0, "cli");
+		struct geofw_kdiff d = {};
+
+		ASSERT_OK(change_add(st, &b, 1, 0, &d), "add block");
+		geofw_kdiff_free(&d);
+	}
+	geofw_store_close(st);
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK, "open");
+	ASSERT_EQ(sqlite3_exec(db, "DROP TABLE port_rules; DROP TABLE ratelimits; "
+			       "UPDATE schema_version SET version=2",
+			       NULL, NULL, NULL), SQLITE_OK, "make schema 2");
+	sqlite3_close(db);
+
+	st = open_store();
+	if (!ASSERT_TRUE(st != NULL, "schema 2 migrated")) {
+		remove_tmpdir();
+		return;
+	}
+	ASSERT_EQ(geofw_store_next_expiry(st), 0, "nothing expires");
+	r[0] = PR(GEOFW_PRULE_ALLOW, "22/tcp", "192.0.2.0/24", GEOFW_ACT_PASS, 0);
+	r[1] = PR(GEOFW_PRULE_COUNTRY, "443,80/tcp", "CN", GEOFW_ACT_DROP, 0);
+	r[2] = PR(GEOFW_PRULE_ONLY, "22/tcp", "DE", GEOFW_ACT_DROP, (__u64)time(NULL) - 1);
+	ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+	ASSERT_OK(geofw_store_port_add(st, r, 3, err, sizeof(err)), err);
+	r[0].comment = "again";
+	ASSERT_OK(geofw_store_port_add(st, r, 1, err, sizeof(err)), err);
+	ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+	geofw_store_close(st);
+
+	st = open_store();
+	if (!st) {
+		remove_tmpdir();
+		return;
+	}
+	ASSERT_OK(geofw_store_port_for_each(st, collect_prule, list), "list");
+	ASSERT_STREQ(list, "allow 22/tcp 192.0.2.0/24 cli 1 again;"
+		     "block-country 80,443/tcp CN cli 1 c;allow-only 22/tcp DE cli 1 c;", "rows");
+	ASSERT_TRUE(geofw_store_next_expiry(st) > 0, "the allow-only row expires");
+	ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+	ASSERT_EQ(geofw_store_port_sweep(st, (__u64)time(NULL), err, sizeof(err)), 1, "swept");
+	ASSERT_EQ(geofw_store_port_del(st, GEOFW_PRULE_COUNTRY, &r[1].ports, "CN", NULL, err,
+				       sizeof(err)), 1, "del");
+	ASSERT_EQ(geofw_store_port_del(st, GEOFW_PRULE_COUNTRY, &r[1].ports, "CN", NULL, err,
+				       sizeof(err)), -ENOENT, "del again");
+	ASSERT_TRUE(strstr(err, "80,443/tcp") != NULL, err);
+	ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+	list[0] = 0;
+	ASSERT_OK(geofw_store_port_for_each(st, collect_prule, list), "list");
+	ASSERT_STREQ(list, "allow 22/tcp 192.0.2.0/24 cli 1 again;", "left");
+	{
+		struct geofw_store_counts c;
+
+		geofw_store_counts(st, &c);
+		ASSERT_EQ(c.block_net4, 1, "the schema-1 block row kept");
+	}
+	geofw_store_close(st);
 	remove_tmpdir();
 }

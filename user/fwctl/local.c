@@ -44,8 +44,9 @@ static bool country_listed(const struct geofw_maps *m, unsigned int id)
 /* Why: "blocklist 203.0.113.0/24, rule 12, expires in 1h59m",
  * "country RU listed; mode block", ... */
 static void explain_text(const struct geofw_explain *e, const struct geofw_config *cfg,
-			 bool listed, char *buf, size_t len)
+			 bool listed, const struct geofw_cmd *cmd, char *buf, size_t len)
 {
+	char port[24];
 	char pfx[GEOFW_CIDR_STRLEN] = "?", dur[32];
 	struct geofw_cidr c = { .family = e->match_family, .prefixlen = e->match_prefixlen };
 	size_t n = 0;
@@ -55,7 +56,31 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 	if (e->allow_match || e->block_match)
 		geofw_cidr_format(&c, pfx, sizeof(pfx));
 	buf[0] = '\0';
-	if (e->allow_match) {
+	snprintf(port, sizeof(port), "%u/%s", cmd->lookup_port,
+		 cmd->lookup_proto == 17 ? "udp" : "tcp");
+	if (e->reason >= GEOFW_R_PORT_ALLOW && e->reason <= GEOFW_R_PORT_POLICY_LOG) {
+		const char *cc = country_code_or(e->country_id, "no country");
+
+		switch (e->reason) {
+		case GEOFW_R_PORT_ALLOW:
+			ADD("port-scoped allow rule %u for %s", e->rule_id, port);
+			break;
+		case GEOFW_R_PORT_BLOCK:
+		case GEOFW_R_PORT_LOG:
+			ADD("port-scoped block rule %u for %s", e->rule_id, port);
+			break;
+		case GEOFW_R_PORT_COUNTRY_BLOCK:
+		case GEOFW_R_PORT_COUNTRY_LOG:
+			ADD("country %s blocked on %s", cc, port);
+			break;
+		case GEOFW_R_PORT_POLICY_PASS:
+			ADD("listed by the allow-only policy of %s (country %s)", port, cc);
+			break;
+		default:
+			ADD("not listed by the allow-only policy of %s (country %s)", port, cc);
+			break;
+		}
+	} else if (e->allow_match) {
 		ADD("allowlist %s", pfx);
 		if (e->rule_id)
 			ADD(", rule %u", e->rule_id);
@@ -85,6 +110,8 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 		ADD("; enforced as drop: no TC responder attached");
 	if (e->block_expired_ignored)
 		ADD("; an expired block rule was skipped");
+	if (!cmd->lookup_proto && (cfg->ports_present & GEOFW_PORTS_ON))
+		ADD("; source-only rules: port-scoped rules are in force, give PORT/PROTO");
 #undef ADD
 }
 
@@ -143,14 +170,14 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 	struct geofw_config cfg;
 	struct geofw_maps m;
 	bool listed = false;
-	json_t *rule, *country, *asj, *doc;
+	json_t *rule, *country, *asj, *port, *doc;
 	int err;
 
 	err = fwctl_open_pins(c, &m);
 	if (err)
 		return err;
 	c->lib_err[0] = '\0';
-	err = geofw_explain(&m, a->family, a->addr, &e);
+	err = geofw_explain_port(&m, a->family, a->addr, cmd->lookup_proto, cmd->lookup_port, &e);
 	if (!err)
 		err = geofw_config_read(&m, &cfg);
 	if (err) {
@@ -163,7 +190,7 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 	geofw_maps_close(&m);
 
 	geofw_addr_format(a->family, a->addr, addr, sizeof(addr));
-	explain_text(&e, &cfg, listed, why, sizeof(why));
+	explain_text(&e, &cfg, listed, cmd, why, sizeof(why));
 	as_known = !address_as(cmd->asn_db, a->family, a->addr, &as, org, sizeof(org), as_why,
 			       sizeof(as_why));
 	if (!c->json) {
@@ -209,8 +236,14 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 				"organisation", geofw_json_text(org));
 	else
 		asj = json_null();
+	if (cmd->lookup_proto)
+		port = json_pack("{s:I, s:s, s:I}", "number", (json_int_t)cmd->lookup_port,
+				 "protocol", cmd->lookup_proto == 17 ? "udp" : "tcp",
+				 "port_sets", (json_int_t)e.port_sets);
+	else
+		port = json_null();
 	/* A member that could not be built (out of memory) fails the whole. */
-	doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:b, s:b, s:o}",
+	doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:b, s:b, s:o, s:o}",
 			"address", addr, "action", geofw_action_name(e.action),
 			"reason", geofw_reason_name(e.reason),
 			"rule", rule, "country", country, "as", asj,
@@ -218,7 +251,7 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 			"mode", geofw_cmd_mode_name(cfg.country_mode),
 			"responder_enabled", (int)cfg.responder_enabled,
 			"expired_rule_skipped", (int)e.block_expired_ignored,
-			"explanation", geofw_json_text(why));
+			"port", port, "explanation", geofw_json_text(why));
 	return fwctl_json_print(c, doc);
 }
 

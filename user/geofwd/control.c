@@ -7,6 +7,7 @@
  * fwctl is told why.
  */
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -35,6 +36,7 @@
 #include "log.h"
 #include "maps.h"
 #include "msg.h"
+#include "ratelimit.h"
 
 struct request {
 	struct gfwd *d;
@@ -54,6 +56,7 @@ struct request {
 	bool countries;		/* changed the country policy */
 	struct geofw_json_array list;	/* list -j: the rules, dumped as they come */
 	bool asn;		/* changed AS rules (the AS tables follow the rows) */
+	bool ports;		/* changed the port-scoped rules */
 	struct geofw_kdiff diff;	/* what the change did to the maps */
 };
 
@@ -167,7 +170,225 @@ static int change_failed(struct request *r)
 		gfwd_apply_kernel_config(r->d);
 		r->countries = false;
 	}
+	if (r->ports) {
+		gfwd_apply_ports(r->d, NULL, 0);
+		r->ports = false;
+	}
 	return reply_error(r, GEOFW_CTL_REJECTED, r->err[0] ? r->err : "change refused");
+}
+
+/* ---- port-scoped rules ----------------------------------------------------------- */
+
+static const char *ports_text(const struct geofw_cmd *cmd, char *buf, size_t len)
+{
+	if (geofw_ports_format(&cmd->ports, buf, len))
+		snprintf(buf, len, "(ports)");
+	return buf;
+}
+
+/* A change of port-scoped rows or rate limits (err: the store's answer):
+ * the port tables rebuilt from the rows, or the change undone. */
+static int ports_applied(struct request *r, int err)
+{
+	if (!err)
+		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
+	return err ? change_failed(r) : GEOFW_CTL_OK;
+}
+
+/* Rows of kind for the command's prefixes or countries, then the tables. */
+static int port_add(struct request *r, int kind)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	size_t n = kind == GEOFW_PRULE_COUNTRY ? cmd->n_countries : cmd->n_cidrs, i;
+	struct geofw_prule *rules = calloc(n ? n : 1, sizeof(*rules));
+	char ports[GEOFW_PORTS_STRLEN];
+	int err;
+
+	if (!rules)
+		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	for (i = 0; i < n; i++) {
+		struct geofw_prule *p = &rules[i];
+
+		p->kind = kind;
+		p->ports = cmd->ports;
+		if (kind == GEOFW_PRULE_COUNTRY) {
+			p->is_country = true;
+			p->country = cmd->countries[i];
+		} else {
+			p->prefix = cmd->cidrs[i];
+		}
+		p->action = kind == GEOFW_PRULE_ALLOW ? GEOFW_ACT_PASS :
+			    cmd->action >= 0 ? (__u8)cmd->action : GEOFW_ACT_DROP;
+		p->expires = cmd->ttl ? (__u64)time(NULL) + cmd->ttl : 0;
+		p->comment = cmd->comment ? cmd->comment : "";
+		p->source = "cli";
+		p->uid = r->who.uid;
+		p->pid = r->who.pid;
+	}
+	r->ports = true;
+	err = geofw_store_port_add(r->d->store, rules, n, r->err, sizeof(r->err));
+	free(rules);
+	if ((err = ports_applied(r, err)) != GEOFW_CTL_OK)
+		return err;
+	log_info("uid %u pid %d: %s on %s (%zu rule(s))", r->who.uid, r->who.pid, cmd->desc->name,
+		 ports_text(cmd, ports, sizeof(ports)), n);
+	return reply_ok(r, kind == GEOFW_PRULE_ALLOW ? "allowed" : "blocked", n, n);
+}
+
+static int port_del(struct request *r, int kind)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	size_t n = kind == GEOFW_PRULE_COUNTRY ? cmd->n_countries : cmd->n_cidrs, i;
+	char target[GEOFW_CIDR_STRLEN], ports[GEOFW_PORTS_STRLEN];
+	long got;
+	int err = 0;
+
+	r->ports = true;
+	for (i = 0; i < n && !err; i++) {
+		if (kind == GEOFW_PRULE_COUNTRY)
+			snprintf(target, sizeof(target), "%s", geofw_country_code(cmd->countries[i]));
+		else
+			geofw_cidr_format(&cmd->cidrs[i], target, sizeof(target));
+		got = geofw_store_port_del(r->d->store, kind, &cmd->ports, target, cmd->source,
+					   r->err, sizeof(r->err));
+		if (got < 0)
+			err = (int)got;
+	}
+	if ((err = ports_applied(r, err)) != GEOFW_CTL_OK)
+		return err;
+	log_info("uid %u pid %d: %s on %s (%zu rule(s))", r->who.uid, r->who.pid, cmd->desc->name,
+		 ports_text(cmd, ports, sizeof(ports)), n);
+	return reply_ok(r, kind == GEOFW_PRULE_ALLOW ? "disallowed" : "unblocked", n, n);
+}
+
+/* ---- rate limits -------------------------------------------------------------------- */
+
+/* ratelimit add / del: the store's row, then the tables rebuilt. */
+static int cmd_rl_change(struct request *r, bool add)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	int i, err;
+
+	for (i = 0; add && i < r->d->conf.n_ratelimits; i++)
+		if (!strcmp(r->d->conf.ratelimits[i].name, cmd->rl_name)) {
+			snprintf(r->err, sizeof(r->err), "rate limit %s is set in %s: change it there",
+				 cmd->rl_name, r->d->conf_path);
+			return change_failed(r);	/* releases the savepoint */
+		}
+	r->ports = true;
+	err = add ? geofw_store_rl_put(r->d->store, cmd->rl_name, cmd->rl_spec, r->who.uid,
+				       r->who.pid, r->err, sizeof(r->err)) :
+		    geofw_store_rl_del(r->d->store, cmd->rl_name, r->err, sizeof(r->err));
+	if ((err = ports_applied(r, err)) != GEOFW_CTL_OK)
+		return err;
+	log_info("uid %u pid %d: ratelimit %s %s", r->who.uid, r->who.pid, add ? "add" : "del",
+		 add ? cmd->rl_spec : cmd->rl_name);
+	return reply_ok(r, add ? "rate limit set" : "rate limit removed", 1, 1);
+}
+
+static int cmd_rl_list(struct request *r)
+{
+	struct gfwd *d = r->d;
+	int ncpu = libbpf_num_possible_cpus(), i, c;
+	struct geofw_rl_stats *v = calloc((size_t)(ncpu > 0 ? ncpu : 1), sizeof(*v));
+	json_t *arr = r->json ? json_array() : NULL;
+
+	if (!v || (r->json && !arr)) {
+		free(v);
+		json_decref(arr);
+		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < d->n_rl; i++) {
+		struct geofw_rl_stats sum = {};
+		char line[GEOFW_RL_STRLEN];
+		__u32 key = (__u32)i;
+
+		if (!bpf_map_lookup_elem(d->fw.maps.cnt_rl, &key, v))
+			for (c = 0; c < ncpu; c++) {
+				sum.passed += v[c].passed;
+				sum.limited += v[c].limited;
+				sum.bans += v[c].bans;
+			}
+		geofw_ratelimit_format(&d->rl[i], line, sizeof(line));
+		if (arr) {
+			json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "name", d->rl[i].name,
+					      "spec", line, "source",
+					      d->rl_from_store[i] ? "cli" : "config",
+					      "passed", (json_int_t)sum.passed,
+					      "limited", (json_int_t)sum.limited,
+					      "bans", (json_int_t)sum.bans);
+
+			if (!o || json_array_append_new(arr, o)) {
+				free(v);
+				json_decref(arr);
+				return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+			}
+			continue;
+		}
+		geofw_ctl_writef(r->w, "%s  (%s)\n    %llu passed, %llu dropped over the limit, "
+				 "%llu ban requests\n", line, d->rl_from_store[i] ? "fwctl" : "config",
+				 (unsigned long long)sum.passed, (unsigned long long)sum.limited,
+				 (unsigned long long)sum.bans);
+	}
+	free(v);
+	if (arr) {
+		char *text = geofw_json_line(arr);
+
+		json_decref(arr);
+		if (!text)
+			return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+		geofw_ctl_writef(r->w, "%s", text);
+		free(text);
+	} else if (!d->n_rl) {
+		geofw_ctl_writef(r->w, "no rate limits\n");
+	}
+	return GEOFW_CTL_OK;
+}
+
+/* port-policy PORTS allow-only LIST: the policy's rows become exactly LIST. */
+static int cmd_port_policy(struct request *r)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	size_t n = cmd->n_cidrs + cmd->n_countries, i;
+	struct geofw_prule *rules = calloc(n ? n : 1, sizeof(*rules));
+	char ports[GEOFW_PORTS_STRLEN];
+	long got;
+	int err = 0;
+
+	if (!rules)
+		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	r->ports = true;
+	got = geofw_store_port_del(r->d->store, GEOFW_PRULE_ONLY, &cmd->ports, NULL, "cli",
+				   r->err, sizeof(r->err));
+	if (got < 0 && (got != -ENOENT || !cmd->allow_only))
+		err = (int)got;
+	for (i = 0; i < n; i++) {
+		struct geofw_prule *p = &rules[i];
+
+		p->kind = GEOFW_PRULE_ONLY;
+		p->ports = cmd->ports;
+		if (i < cmd->n_cidrs) {
+			p->prefix = cmd->cidrs[i];
+		} else {
+			p->is_country = true;
+			p->country = cmd->countries[i - cmd->n_cidrs];
+		}
+		p->action = (__u8)cmd->action;
+		p->expires = cmd->ttl ? (__u64)time(NULL) + cmd->ttl : 0;
+		p->comment = cmd->comment ? cmd->comment : "";
+		p->source = "cli";
+		p->uid = r->who.uid;
+		p->pid = r->who.pid;
+	}
+	if (!err && n)
+		err = geofw_store_port_add(r->d->store, rules, n, r->err, sizeof(r->err));
+	free(rules);
+	if ((err = ports_applied(r, err)) != GEOFW_CTL_OK)
+		return err;
+	log_info("uid %u pid %d: port-policy %s %s (%zu source(s) listed)", r->who.uid, r->who.pid,
+		 ports_text(cmd, ports, sizeof(ports)), cmd->allow_only ? "allow-only" : "none", n);
+	return reply_ok(r, cmd->allow_only ? "port policy set" : "port policy removed",
+			n ? n : 1, n ? n : 1);
 }
 
 static struct geofw_rule *block_rows(struct request *r, const struct geofw_cidr *c, size_t n,
@@ -402,7 +623,7 @@ static int cmd_ref(struct request *r)
 static int cmd_add_block(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
-	bool fleet = fleet_scope(r);
+	bool fleet = !cmd->has_ports && fleet_scope(r);
 	const char *source = fleet ? "fleet" : cmd->source ? cmd->source : "cli";
 	struct geofw_rule *rules;
 	char buf[GEOFW_CIDR_STRLEN], ttl[32] = "never";
@@ -1039,6 +1260,49 @@ static void list_countries(struct request *r)
 	list_policy(r, &c, "in_force", "countries in force", "both together,");
 }
 
+/* A port-scoped rule of the store or the config (source "config"). */
+static int list_port_rule(const struct geofw_prule *p, void *arg)
+{
+	struct request *r = arg;
+	char ports[GEOFW_PORTS_STRLEN], target[GEOFW_CIDR_STRLEN], left[32] = "";
+	const char *source = p->source ? p->source : "config";
+	const char *comment = p->comment ? p->comment : "";
+	time_t now = time(NULL);
+
+	if (r->cmd->source && strcmp(r->cmd->source, source))
+		return 0;
+	geofw_ports_format(&p->ports, ports, sizeof(ports));
+	geofw_prule_target(p, target, sizeof(target));
+	if (p->expires)
+		duration_str(p->expires > (__u64)now ? p->expires - (__u64)now : 0, left,
+			     sizeof(left));
+	if (r->json)
+		return geofw_json_array_add(&r->list, json_pack(
+			"{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "type", "port",
+			"kind", geofw_prule_kind_name(p->kind), "ports", ports,
+			p->is_country ? "country" : "prefix", target,
+			"action", geofw_action_name(p->action), "rule_id", (json_int_t)p->rule_id,
+			"expires", (json_int_t)p->expires, "created", (json_int_t)p->created,
+			"source", answer_text(source), "comment", answer_text(comment)));
+	geofw_ctl_writef(r->w, "port   %-13s %-18s %-20s %-7s id %-5u %s%s%s%s\n",
+			 geofw_prule_kind_name(p->kind), ports, target,
+			 p->kind == GEOFW_PRULE_ALLOW ? "pass" : geofw_action_name(p->action),
+			 p->rule_id, p->expires ? "expires in " : "", left, p->expires ? "  " : "",
+			 source);
+	if (comment[0])
+		geofw_ctl_writef(r->w, "       # %s\n", comment);
+	return 0;
+}
+
+static int list_ports(struct request *r)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < r->d->conf.n_port_rules && !ret; i++)
+		ret = list_port_rule(&r->d->conf.port_rules[i], r);
+	return ret ? ret : geofw_store_port_for_each(r->d->store, list_port_rule, r);
+}
+
 /* A read of the database failed half-way: what was written goes. */
 static int read_failed(struct request *r, int ret)
 {
@@ -1070,6 +1334,8 @@ static int list_rules(struct request *r, int what)
 	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_COUNTRIES) &&
 	    (!source || !strcmp(source, "cli")))
 		list_countries(r);
+	if (!ret && (what == GEOFW_LIST_ALL || what == GEOFW_LIST_PORTS))
+		ret = list_ports(r);
 	if (ret)
 		return read_failed(r, ret);
 	if (r->json && geofw_json_array_close(&r->list) == -ENOMEM)
@@ -1788,6 +2054,7 @@ static bool is_change(enum geofw_cmd_id id)
 	case GEOFW_CMD_COUNTRY_MODE: case GEOFW_CMD_IMPORT: case GEOFW_CMD_DEL_SOURCE:
 	case GEOFW_CMD_BLOCK_ASN: case GEOFW_CMD_UNBLOCK_ASN: case GEOFW_CMD_ALLOW_ASN:
 	case GEOFW_CMD_DEL_ALLOW_ASN:
+	case GEOFW_CMD_PORT_POLICY: case GEOFW_CMD_RL_ADD: case GEOFW_CMD_RL_DEL:
 		return true;
 	default:
 		return false;
@@ -1797,12 +2064,28 @@ static bool is_change(enum geofw_cmd_id id)
 static int execute(struct request *r)
 {
 	switch (r->cmd->id) {
-	case GEOFW_CMD_ADD_BLOCK:	return cmd_add_block(r);
-	case GEOFW_CMD_DEL_BLOCK:	return cmd_del(r, GEOFW_RULE_BLOCK);
-	case GEOFW_CMD_ALLOW:		return cmd_allow(r);
-	case GEOFW_CMD_DEL_ALLOW:	return cmd_del(r, GEOFW_RULE_ALLOW);
+	case GEOFW_CMD_ADD_BLOCK:
+		return r->cmd->has_ports ? port_add(r, GEOFW_PRULE_BLOCK) : cmd_add_block(r);
+	case GEOFW_CMD_DEL_BLOCK:
+		return r->cmd->has_ports ? port_del(r, GEOFW_PRULE_BLOCK) :
+					   cmd_del(r, GEOFW_RULE_BLOCK);
+	case GEOFW_CMD_ALLOW:
+		return r->cmd->has_ports ? port_add(r, GEOFW_PRULE_ALLOW) : cmd_allow(r);
+	case GEOFW_CMD_DEL_ALLOW:
+		return r->cmd->has_ports ? port_del(r, GEOFW_PRULE_ALLOW) :
+					   cmd_del(r, GEOFW_RULE_ALLOW);
+	case GEOFW_CMD_PORT_POLICY:	return cmd_port_policy(r);
+	case GEOFW_CMD_RL_ADD:		return cmd_rl_change(r, true);
+	case GEOFW_CMD_RL_DEL:		return cmd_rl_change(r, false);
+	case GEOFW_CMD_RL_LIST:		return cmd_rl_list(r);
 	case GEOFW_CMD_BLOCK_COUNTRY:
+		if (r->cmd->has_ports)
+			return port_add(r, GEOFW_PRULE_COUNTRY);
+		return cmd_countries(r);
 	case GEOFW_CMD_UNBLOCK_COUNTRY:
+		if (r->cmd->has_ports)
+			return port_del(r, GEOFW_PRULE_COUNTRY);
+		/* fall through */
 	case GEOFW_CMD_COUNTRY_MODE:	return cmd_countries(r);
 	case GEOFW_CMD_IMPORT:		return cmd_import(r);
 	case GEOFW_CMD_DEL_SOURCE:	return cmd_del_source(r);
@@ -1836,7 +2119,7 @@ static int execute(struct request *r)
 static void flush(struct gfwd *d, struct conn **q, int n)
 {
 	char err[GEOFW_ERRLEN];
-	bool countries = false, asn = false;
+	bool countries = false, asn = false, ports = false;
 	int i, ret = 0;
 
 	if (geofw_store_in_txn(d->store) && (ret = geofw_store_commit(d->store, err, sizeof(err)))) {
@@ -1853,6 +2136,7 @@ static void flush(struct gfwd *d, struct conn **q, int n)
 			gfwd_rules_restore(d, &r->diff);
 			countries |= r->countries;
 			asn |= r->asn;
+			ports |= r->ports;
 			r->w->len = 0;
 			snprintf(r->err, sizeof(r->err), "not saved, nothing changed: %s", err);
 			r->status = reply_error(r, GEOFW_CTL_REJECTED, r->err);
@@ -1867,6 +2151,8 @@ static void flush(struct gfwd *d, struct conn **q, int n)
 	}
 	if (asn)
 		asn_restore(d);
+	if (ports)
+		gfwd_apply_ports(d, NULL, 0);
 	if (!ret)
 		gfwd_arm_sweep(d);
 }
@@ -1889,12 +2175,19 @@ static void run_change(struct request *r)
 	r->status = execute(r);
 	/* Degraded: done and stored, but not all enforced (AS rules without
 	 * ASNDatabase). */
-	if (r->status == GEOFW_CTL_OK || r->status == GEOFW_CTL_DEGRADED) {
+	if (r->status != GEOFW_CTL_OK && r->status != GEOFW_CTL_DEGRADED) {
+		/* A refusal that did not go through change_failed() (which
+		 * already did this) must not leave its savepoint open: the
+		 * group's COMMIT would fail for every change in it. */
+		geofw_store_rollback_to(r->d->store);
+	} else {
 		if (geofw_store_release(r->d->store, err, sizeof(err))) {
 			geofw_store_rollback_to(r->d->store);
 			gfwd_rules_restore(r->d, &r->diff);
 			if (r->asn)
 				asn_restore(r->d);
+			if (r->ports)
+				gfwd_apply_ports(r->d, NULL, 0);
 			r->w->len = 0;
 			r->status = reply_error(r, GEOFW_CTL_REJECTED, err);
 			return;

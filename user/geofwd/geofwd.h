@@ -74,7 +74,17 @@ struct gfwd_droplog;
 struct gfwd_fleet;
 struct gfwd_fetcher;
 
+struct ring_buffer;
+
 struct gfwd {
+	/* Rate limits in force, by kernel index: the config's, then fwctl's
+	 * (gfwd_apply_ports); ban requests arrive on rl_rb. */
+	struct geofw_ratelimit rl[GEOFW_MAX_RATELIMITS];
+	int n_rl;
+	bool rl_from_store[GEOFW_MAX_RATELIMITS];
+	struct ring_buffer *rl_rb;
+	int rl_rb_fd;
+	unsigned long rl_bans;		/* ban rules added since start */
 	const char *conf_path;
 	const char *pin_dir;		/* GEOFW_PIN_DIR unless --pin-dir */
 	char link_dir[4096];		/* pin_dir/links: one pinned XDP link per interface */
@@ -150,6 +160,14 @@ struct geofw_pages *gfwd_pages_build(const struct gfwd *d, const struct geofw_co
  * and the reference-code key rotation. */
 void gfwd_responder_clock(struct gfwd *d, bool force);
 int gfwd_apply_nat64(struct gfwd *d);
+/* Port-scoped rules of the config and the store → the port tables (built
+ * whole, switched by slot).  0 or -errno with the reason in err (may be NULL;
+ * logged either way). */
+int gfwd_apply_ports(struct gfwd *d, char *err, size_t errlen);
+/* Rate limit ban requests: open the ring (start), read what is waiting. */
+int gfwd_rl_open(struct gfwd *d);
+void gfwd_rl_read(struct gfwd *d);
+void gfwd_rl_close(struct gfwd *d);
 int gfwd_sync_rules(struct gfwd *d);
 int gfwd_load_geoip(struct gfwd *d, const char *why);
 /* A country policy is configured (listed countries or allow mode, from

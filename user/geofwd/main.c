@@ -282,6 +282,8 @@ static int setup_events(struct gfwd *d)
 	if (d->nl)
 		ep_add(d, d->nlfd);
 	watch_db(d);
+	if (!gfwd_rl_open(d))
+		ep_add(d, d->rl_rb_fd);
 	return 0;
 }
 
@@ -298,6 +300,10 @@ static void loop(struct gfwd *d)
 		for (i = 0; i < n; i++) {
 			int fd = ev[i].data.fd;
 
+			if (fd == d->rl_rb_fd) {
+				gfwd_rl_read(d);
+				continue;
+			}
 			if (fd == d->sigfd) {
 				on_signal(d);
 			} else if (fd == d->ctlfd) {
@@ -378,7 +384,7 @@ static int start(struct gfwd *d)
 
 	/* Policy before programs: a fresh attach enforces from packet one. */
 	if ((ret = gfwd_apply_kernel_config(d)) || (ret = gfwd_apply_countries(d)) ||
-	    (ret = gfwd_sync_rules(d)))
+	    (ret = gfwd_sync_rules(d)) || (ret = gfwd_apply_ports(d, NULL, 0)))
 		return ret;
 	if ((ret = gfwd_apply_responder(d, NULL)))
 		return ret;
@@ -429,6 +435,7 @@ static void stop(struct gfwd *d)
 		unlink(d->conf.socket_path);
 	}
 	gfwd_netwatch_close(d);
+	gfwd_rl_close(d);
 	geofw_unload(&d->fw);
 	geofw_store_close(d->store);
 }
@@ -487,7 +494,7 @@ int main(int argc, char **argv)
 	static struct gfwd d = { .conf_path = GEOFW_CONF_PATH, .pin_dir = GEOFW_PIN_DIR,
 				 .ctlfd = -1, .nlfd = -1,
 				 .ino_wd = { -1, -1, -1, -1 }, .asn_wd = -1, .epfd = -1, .sigfd = -1, .timerfd = -1,
-				 .inofd = -1, .db_timerfd = -1, .resp_timerfd = -1 };
+				 .inofd = -1, .db_timerfd = -1, .resp_timerfd = -1, .rl_rb_fd = -1 };
 	bool check = false, debug = false, do_cleanup = false;
 	char err[GEOFW_CONF_ERRLEN];
 	int c, ret;

@@ -21,6 +21,10 @@
 #include "fleet.h"
 #include "fleetval.h"
 #include "geofwd.h"
+#include "grow.h"
+#include "msg.h"
+#include "ports.h"
+#include "ratelimit.h"
 
 #include "asntable.h"
 #include "geotable.h"
@@ -121,6 +125,182 @@ void gfwd_country_blocks_sync(struct gfwd *d)
 	geofw_store_country_blocks(d->store, (__u64)time(NULL), now);
 	if (memcmp(now, d->country_blocks, sizeof(now)))
 		gfwd_apply_countries(d);
+}
+
+/* ---- port-scoped rules ------------------------------------------------------ */
+
+struct prule_vec {
+	struct geofw_prule *v;
+	size_t n, cap;
+};
+
+static int prule_push(const struct geofw_prule *r, void *ctx)
+{
+	struct prule_vec *pv = ctx;
+	struct geofw_prule *p = geofw_grow(pv->v, &pv->cap, pv->n, sizeof(*p), 64);
+
+	if (!p)
+		return -ENOMEM;
+	pv->v = p;
+	p[pv->n] = *r;
+	p[pv->n].comment = p[pv->n].source = NULL;	/* only valid during the walk */
+	pv->n++;
+	return 0;
+}
+
+struct rl_collect {
+	struct gfwd *d;
+	char *msg;
+	size_t msglen;
+};
+
+static int rl_push(const char *name, const char *spec, void *ctx)
+{
+	struct rl_collect *c = ctx;
+	struct gfwd *d = c->d;
+	int i;
+
+	for (i = 0; i < d->n_rl; i++)
+		if (!strcmp(d->rl[i].name, name)) {
+			log_warn("rate limit %s of rules.db: geofw.conf has one of this name, "
+				 "which is in force", name);
+			return 0;
+		}
+	if (d->n_rl == GEOFW_MAX_RATELIMITS)
+		return geofw_errf(c->msg, c->msglen, -E2BIG, "more than %d rate limits",
+				  GEOFW_MAX_RATELIMITS);
+	if (geofw_ratelimit_parse(spec, &d->rl[d->n_rl], c->msg, c->msglen)) {
+		log_warn("rate limit %s of rules.db: %s; ignored", name, c->msg);
+		c->msg[0] = '\0';
+		return 0;
+	}
+	d->rl_from_store[d->n_rl++] = true;
+	return 0;
+}
+
+/* The config's rate limits, then those of the store (index = kernel index). */
+static int collect_ratelimits(struct gfwd *d, char *msg, size_t msglen)
+{
+	struct rl_collect c = { d, msg, msglen };
+	int i;
+
+	for (i = 0; i < d->conf.n_ratelimits; i++) {
+		d->rl[i] = d->conf.ratelimits[i];
+		d->rl_from_store[i] = false;
+	}
+	d->n_rl = d->conf.n_ratelimits;
+	return geofw_store_rl_for_each(d->store, rl_push, &c);
+}
+
+int gfwd_apply_ports(struct gfwd *d, char *err, size_t errlen)
+{
+	struct prule_vec pv = {};
+	struct geofw_ports_image img;
+	char msg[GEOFW_ERRLEN] = "";
+	int i, ret = 0;
+
+	for (i = 0; i < d->conf.n_port_rules && !ret; i++)
+		ret = prule_push(&d->conf.port_rules[i], &pv);
+	if (!ret)
+		ret = geofw_store_port_for_each(d->store, prule_push, &pv);
+	if (!ret)
+		ret = collect_ratelimits(d, msg, sizeof(msg));
+	else
+		snprintf(msg, sizeof(msg), "port rules: reading: %s", strerror(-ret));
+	if (!ret && !(ret = geofw_ports_build(pv.v, pv.n, &img, msg, sizeof(msg)))) {
+		ret = geofw_ports_add_ratelimits(&img, d->rl, (size_t)d->n_rl,
+						 (__u8)d->conf.rl_v6_prefix, msg, sizeof(msg));
+		if (!ret)
+			ret = geofw_ports_install(&d->fw.maps, &img, msg, sizeof(msg));
+		geofw_ports_image_free(&img);
+	}
+	free(pv.v);
+	if (ret) {
+		log_err(ret, "%s", msg);
+		if (err && errlen)
+			snprintf(err, errlen, "%s", msg);
+	}
+	return ret;
+}
+
+/* ---- rate limit bans ------------------------------------------------------------ */
+
+/* A ban request: the source (its key prefix) blocked for the limit's ban
+ * time, a rule of source "ratelimit", through the store like any rule. */
+static int rl_event(void *ctx, void *data, size_t len)
+{
+	struct gfwd *d = ctx;
+	const struct geofw_rl_event *ev = data;
+	const struct geofw_ratelimit *rl;
+	struct geofw_kdiff diff = {};
+	struct geofw_rule r = {};
+	char err[GEOFW_ERRLEN], comment[64], pfx[GEOFW_CIDR_STRLEN];
+	int ret;
+
+	if (len < sizeof(*ev) || ev->rule >= d->n_rl || !d->rl[ev->rule].ban)
+		return 0;
+	rl = &d->rl[ev->rule];
+	r.kind = GEOFW_RULE_BLOCK;
+	r.prefix.family = ev->family;
+	r.prefix.prefixlen = ev->prefixlen;
+	memcpy(r.prefix.addr, ev->addr, 16);
+	geofw_cidr_mask(&r.prefix);
+	r.action = GEOFW_ACT_DROP;
+	r.expires = (__u64)time(NULL) + rl->ban_secs;
+	snprintf(comment, sizeof(comment), "rate limit %s", rl->name);
+	r.comment = comment;
+	r.source = "ratelimit";
+	r.uid = 0;
+	r.pid = (__s32)getpid();
+	geofw_cidr_format(&r.prefix, pfx, sizeof(pfx));
+	ret = geofw_store_begin(d->store, err, sizeof(err));
+	if (!ret)
+		ret = geofw_store_add(d->store, &r, 1, 0, &diff, err, sizeof(err));
+	if (!ret)
+		ret = gfwd_rules_apply(d, &diff, err, sizeof(err));
+	if (!ret)
+		ret = geofw_store_commit(d->store, err, sizeof(err));
+	if (ret) {
+		geofw_store_rollback(d->store);
+		gfwd_rules_restore(d, &diff);
+		log_err(ret, "rate limit %s: cannot ban %s: %s (its packets over the limit "
+			"are still dropped)", rl->name, pfx, err);
+	} else {
+		d->rl_bans++;
+		log_info("rate limit %s: %s banned for %llus", rl->name, pfx,
+			 (unsigned long long)rl->ban_secs);
+		gfwd_arm_sweep(d);
+	}
+	geofw_kdiff_free(&diff);
+	return 0;
+}
+
+int gfwd_rl_open(struct gfwd *d)
+{
+	d->rl_rb = ring_buffer__new(d->fw.maps.rl_events, rl_event, d, NULL);
+	if (!d->rl_rb) {
+		d->rl_rb_fd = -1;
+		return log_err(-errno, "rate limits: cannot read ban requests: %s (over the "
+			       "limit is still dropped, nobody is banned)", strerror(errno));
+	}
+	d->rl_rb_fd = ring_buffer__epoll_fd(d->rl_rb);
+	/* Requests made while geofwd was stopped. */
+	ring_buffer__consume(d->rl_rb);
+	return 0;
+}
+
+void gfwd_rl_read(struct gfwd *d)
+{
+	if (d->rl_rb)
+		ring_buffer__consume(d->rl_rb);
+}
+
+void gfwd_rl_close(struct gfwd *d)
+{
+	if (d->rl_rb)
+		ring_buffer__free(d->rl_rb);
+	d->rl_rb = NULL;
+	d->rl_rb_fd = -1;
 }
 
 /* NAT64Prefix → gfw_nat64[0] (one value: packets see the old set or the new). */
@@ -307,7 +487,7 @@ void gfwd_sweep(struct gfwd *d)
 {
 	struct geofw_kdiff diff = {};
 	char err[GEOFW_ERRLEN];
-	long n = 0;
+	long n = 0, np = 0;
 	int ret;
 
 	/* Another rule of the prefix may take over (precedence): the diff
@@ -318,9 +498,16 @@ void gfwd_sweep(struct gfwd *d)
 		ret = (int)n;
 	if (!ret)
 		ret = gfwd_rules_apply(d, &diff, err, sizeof(err));
+	if (!ret && (np = geofw_store_port_sweep(d->store, (__u64)time(NULL), err,
+						 sizeof(err))) < 0)
+		ret = (int)np;
+	if (!ret && np)
+		ret = gfwd_apply_ports(d, err, sizeof(err));
 	if (!ret)
 		ret = geofw_store_commit(d->store, err, sizeof(err));
 	if (ret) {
+		if (np > 0)
+			gfwd_apply_ports(d, NULL, 0);
 		/* The kernel stops matching expired entries by itself; the
 		 * rows are removed at the next sweep. */
 		log_err(ret, "sweep: %s (retried in a minute)", err);
@@ -328,8 +515,8 @@ void gfwd_sweep(struct gfwd *d)
 		gfwd_rules_restore(d, &diff);
 		timerfd_settime(d->timerfd, 0, &(struct itimerspec){ .it_value.tv_sec = 60 }, NULL);
 	} else {
-		if (n)
-			log_info("%ld expired rule(s) removed", n);
+		if (n + np)
+			log_info("%ld expired rule(s) removed", n + np);
 		gfwd_country_blocks_sync(d);
 		gfwd_arm_sweep(d);
 		/*
@@ -879,6 +1066,7 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 	gfwd_apply_responder(d, pages);
 	free(pages);
 	gfwd_apply_nat64(d);
+	gfwd_apply_ports(d, NULL, 0);
 	gfwd_ifaces_sync(d);
 	gfwd_responder_rearm(d);
 	/* The database is read again on every reload: geoipupdate may have

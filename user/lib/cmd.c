@@ -19,6 +19,7 @@
 #include "countries.h"
 #include "ctl.h"
 #include "maps.h"
+#include "ratelimit.h"
 #include "store.h"
 
 /* ---- options ----------------------------------------------------------- */
@@ -44,6 +45,7 @@ enum opt_key {
 	O_LOCAL,
 	O_FLEET,
 	O_ASN_DB,
+	O_PORTS,
 	O_MAX
 };
 
@@ -62,6 +64,9 @@ enum pos_kind {
 	P_ASN,		/* AS numbers: AS64500 or 64500 */
 	P_FEED,		/* a feed's NAME (Feed lines of geofw.conf) */
 	P_REF,		/* a reference code of the 403 page */
+	P_PORT_POLICY,	/* PORTS allow-only ITEM... | PORTS none */
+	P_RL_SPEC,	/* a rate limit line, its words as given */
+	P_RL_NAME,	/* a rate limit's name */
 };
 
 static const struct geofw_cmd_option opt_json = {
@@ -202,6 +207,21 @@ static const struct geofw_cmd_option opt_fleet_import = {
 	"every prefix becomes a fleet block rule (the\nbucket holds no lists: not with --replace)",
 };
 
+static const struct geofw_cmd_option opt_ports = {
+	O_PORTS, "ports", 0, "PORTS", false,
+	"only traffic to these destination ports: 22/tcp,\n"
+	"80,443/tcp, 8000-8100/tcp, 53/udp (fwctl(8))",
+};
+static const struct geofw_cmd_option opt_ports_del = {
+	O_PORTS, "ports", 0, "PORTS", false,
+	"the port-scoped rule of exactly this port list",
+};
+static const struct geofw_cmd_option opt_action_policy = {
+	O_ACTION, "action", 0, "ACTION", false,
+	"what the sources not listed get: drop (default),\n"
+	"reject, http403 or log",
+};
+
 /* Every command has these. */
 static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_help };
 
@@ -209,7 +229,7 @@ static const struct geofw_cmd_option *const common_opts[] = { &opt_json, &opt_he
 static const struct geofw_cmd_option *const all_opts[] = {
 	&opt_ttl, &opt_action_block, &opt_comment, &opt_force_block, &opt_replace,
 	&opt_watch, &opt_samples, &opt_db, &opt_follow, &opt_rate, &opt_once, &opt_interval,
-	&opt_window, &opt_source_list, &opt_local, &opt_fleet, &opt_lookup_asn_db,
+	&opt_window, &opt_source_list, &opt_local, &opt_fleet, &opt_lookup_asn_db, &opt_ports,
 };
 
 /* ---- commands ------------------------------------------------------------ */
@@ -244,7 +264,7 @@ static const struct geofw_cmd_desc commands[] = {
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR, .min_args = 1, .max_args = -1,
 		.opts = { &opt_ttl, &opt_action_block, &opt_comment, &opt_force_block,
-			  &opt_source_add, &opt_local, &opt_fleet },
+			  &opt_source_add, &opt_local, &opt_fleet, &opt_ports },
 	},
 	{
 		.id = GEOFW_CMD_DEL_BLOCK,
@@ -261,7 +281,7 @@ static const struct geofw_cmd_desc commands[] = {
 			    "fwctl del-block 198.51.100.7 --source import:drop.txt",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR_DEL, .min_args = 1, .max_args = -1,
-		.opts = { &opt_source_del, &opt_local, &opt_fleet },
+		.opts = { &opt_source_del, &opt_local, &opt_fleet, &opt_ports_del },
 	},
 	{
 		.id = GEOFW_CMD_ALLOW,
@@ -272,11 +292,16 @@ static const struct geofw_cmd_desc commands[] = {
 "Add each CIDR to the allowlist.  An allowed source passes before any\n"
 "block or country rule is looked at, so the addresses listed here can\n"
 "never be locked out: put the management network here first.  Same\n"
-"prefix rules as add-block; all or nothing.",
-		.examples = "fwctl allow 192.0.2.0/24 --comment \"office VPN\"",
+"prefix rules as add-block; all or nothing.\n"
+"\n"
+"With --ports the prefixes pass only to those ports, before the block\n"
+"rules but after the allowlist (the order is in fwctl(8)).",
+		.examples = "fwctl allow 192.0.2.0/24 --comment \"office VPN\"\n"
+			    "fwctl allow 198.51.100.0/24 --ports 22/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR, .min_args = 1, .max_args = -1,
-		.opts = { &opt_comment, &opt_force_allow, &opt_local, &opt_fleet },
+		.opts = { &opt_comment, &opt_force_allow, &opt_ttl, &opt_local, &opt_fleet,
+			  &opt_ports },
 	},
 	{
 		.id = GEOFW_CMD_DEL_ALLOW,
@@ -286,10 +311,10 @@ static const struct geofw_cmd_desc commands[] = {
 		.help =
 "Remove exactly these prefixes from the allowlist.  All or nothing:\n"
 "when one of them is not listed, nothing is removed.",
-		.examples = "fwctl del-allow 192.0.2.0/24",
+		.examples = "fwctl del-allow 192.0.2.0/24\nfwctl del-allow 198.51.100.0/24 --ports 22/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR_DEL, .min_args = 1, .max_args = -1,
-		.opts = { &opt_source_del, &opt_local, &opt_fleet },
+		.opts = { &opt_source_del, &opt_local, &opt_fleet, &opt_ports_del },
 	},
 	{
 		.id = GEOFW_CMD_BLOCK_ASN,
@@ -376,11 +401,16 @@ static const struct geofw_cmd_desc commands[] = {
 "\n"
 "The first change made with fwctl takes over the country policy of\n"
 "geofw.conf (mode, countries, action); from then on the runtime policy,\n"
-"kept in /var/lib/geofw, replaces the one of the file.",
-		.examples = "fwctl block-country RU CN\nfwctl block-country KP --action http403",
+"kept in /var/lib/geofw, replaces the one of the file.\n"
+"\n"
+"With --ports the countries are blocked on those ports only (in either\n"
+"mode, default action drop), a rule of the rule store beside the policy.",
+		.examples = "fwctl block-country RU CN\nfwctl block-country KP --action http403\n"
+			    "fwctl block-country CN --ports 80,443/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_COUNTRY, .min_args = 1, .max_args = -1,
-		.opts = { &opt_action_country, &opt_local, &opt_fleet },
+		.opts = { &opt_action_country, &opt_ttl, &opt_comment, &opt_local, &opt_fleet,
+			  &opt_ports },
 	},
 	{
 		.id = GEOFW_CMD_UNBLOCK_COUNTRY,
@@ -391,10 +421,83 @@ static const struct geofw_cmd_desc commands[] = {
 "Let the traffic of each country through again: in block mode the\n"
 "countries leave the list of blocked countries, in allow mode they join\n"
 "the list of allowed countries.",
-		.examples = "fwctl unblock-country CN",
+		.examples = "fwctl unblock-country CN\nfwctl unblock-country CN --ports 80,443/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_COUNTRY, .min_args = 1, .max_args = -1,
-		.opts = { &opt_local, &opt_fleet },
+		.opts = { &opt_local, &opt_fleet, &opt_ports_del },
+	},
+	{
+		.id = GEOFW_CMD_PORT_POLICY,
+		.name = "port-policy",
+		.args = "PORTS allow-only CC|CIDR...|PORTS none",
+		.summary = "let only some sources reach some ports",
+		.help =
+"allow-only: traffic to PORTS passes only from the listed countries and\n"
+"prefixes; every other source gets ACTION on these ports (drop by\n"
+"default).  The policy replaces the country policy for these ports: a\n"
+"listed source passes even from a country the policy blocks, but the\n"
+"allowlist, block rules and AS rules still come first.  A port in the\n"
+"lists of two policies must satisfy both.  'none' removes the policy of\n"
+"exactly this port list.  Setting a policy again replaces its list.\n"
+"\n"
+"Ports: PORT or LO-HI items separated by commas, each group ended by\n"
+"/tcp or /udp.  Packets without readable ports (later fragments) are\n"
+"judged by the source-only rules; see fwctl(8).",
+		.examples = "fwctl port-policy 22/tcp allow-only DE 198.51.100.0/24\n"
+			    "fwctl port-policy 8000-8100/tcp,161/udp allow-only 192.0.2.0/24\n"
+			    "fwctl port-policy 22/tcp none",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_PORT_POLICY, .min_args = 2, .max_args = -1,
+		.opts = { &opt_action_policy, &opt_ttl, &opt_comment },
+	},
+	{
+		.id = GEOFW_CMD_RL_ADD,
+		.name = "ratelimit add",
+		.args = "NAME RATE burst N per /LEN [...] then drop|ban DUR",
+		.summary = "limit the packets each source may send",
+		.help =
+"The whole line: NAME RATE burst N per /LEN [/LEN6] [ports PORTS]\n"
+"[syn-only] then drop | then ban DURATION.\n"
+"\n"
+"Limit every source (an IPv4 /LEN, an IPv6 /LEN6, by default\n"
+"RateLimitIPv6Prefix: /64) to RATE packets (pps) or bits (bps) per\n"
+"second, with bursts of N packets (bytes for bps): 1000pps, 20kpps,\n"
+"10Mbps.  Only packets the policy lets through count; the allowlist is\n"
+"never limited.  'ports' limits only traffic to those ports, 'syn-only'\n"
+"only TCP SYNs (new connections).  Over the limit, packets are dropped;\n"
+"with 'then ban DURATION' the source is also blocked for DURATION (a\n"
+"block rule of source ratelimit, in 'fwctl list', expiring by itself).\n"
+"At most 8 rate limits (geofw.conf's RateLimit lines included).  A limit\n"
+"of the same name is replaced.",
+		.examples = "fwctl ratelimit add dns 1000pps burst 200 per /32 ports 53/udp then drop\n"
+			    "fwctl ratelimit add syn 50pps burst 100 per /32 /64 syn-only then ban 10m",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_RL_SPEC, .min_args = 1, .max_args = -1,
+	},
+	{
+		.id = GEOFW_CMD_RL_DEL,
+		.name = "ratelimit del",
+		.args = "NAME",
+		.summary = "remove a rate limit set with fwctl",
+		.help =
+"Remove the rate limit NAME set with 'fwctl ratelimit add'.  Bans it\n"
+"made stay until they expire (fwctl del-source ratelimit lifts them).",
+		.examples = "fwctl ratelimit del dns",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_RL_NAME, .min_args = 1, .max_args = 1,
+	},
+	{
+		.id = GEOFW_CMD_RL_LIST,
+		.name = "ratelimit list",
+		.args = "",
+		.summary = "show the rate limits and their counters",
+		.help =
+"Show every rate limit (from geofw.conf and set with fwctl) with the\n"
+"packets it let through, dropped and the bans it asked for, summed over\n"
+"the CPUs since the maps were created.",
+		.examples = "fwctl ratelimit list\nfwctl -j ratelimit list",
+		.kind = GEOFW_CMD_DAEMON,
+		.pos_kind = P_NONE,
 	},
 	{
 		.id = GEOFW_CMD_COUNTRY_MODE,
@@ -460,13 +563,13 @@ static const struct geofw_cmd_desc commands[] = {
 	{
 		.id = GEOFW_CMD_LIST,
 		.name = "list",
-		.args = "[blocks|allows|countries|asns]",
+		.args = "[blocks|allows|countries|asns|ports]",
 		.summary = "show the rules",
 		.help =
 "Show the blocked prefixes (action, rule id, expiry, comment), the\n"
-"allowed prefixes, the country policy and the AS rules, or only one of\n"
-"them.  The AS rules of geofw.conf (BlockASN, AllowASN) are listed with\n"
-"source config.\n"
+"allowed prefixes, the country policy, the AS rules and the port-scoped\n"
+"rules, or only one of them.  The AS rules of geofw.conf (BlockASN,\n"
+"AllowASN) are listed with source config.\n"
 "\n"
 "geofwd answers when it runs.  While it is stopped fwctl reads the\n"
 "pinned maps instead: they hold prefixes, actions, rule ids and expiry\n"
@@ -533,19 +636,23 @@ static const struct geofw_cmd_desc commands[] = {
 	{
 		.id = GEOFW_CMD_LOOKUP,
 		.name = "lookup",
-		.args = "IP",
+		.args = "IP [PORT/PROTO]",
 		.summary = "explain the verdict for a source address",
 		.help =
 "Run the data plane's own decision for IP as a packet's source over the\n"
 "maps in force and print the action and why: the allowlist or block\n"
 "rule that matched, or the country and the policy mode.  An IPv4-mapped\n"
-"IPv6 address is judged as IPv4, as the data plane does.  The address's\n"
-"AS and organisation come from --asn-db, or ASNDatabase of geofw.conf.\n"
-"Reads the pinned maps: works while geofwd is stopped.",
+"IPv6 address is judged as IPv4, as the data plane does.  With\n"
+"PORT/PROTO (22/tcp, 53/udp) the packet goes to that port and the\n"
+"port-scoped rules take part; without it, the source-only rules decide\n"
+"(as for a later fragment).  The address's AS and organisation come from\n"
+"--asn-db, or ASNDatabase of geofw.conf.  Reads the pinned maps: works\n"
+"while geofwd is stopped.",
 		.examples = "fwctl lookup 203.0.113.7\nfwctl lookup 2001:db8::1\n"
+			    "fwctl lookup 203.0.113.7 22/tcp\n"
 			    "fwctl lookup 198.51.100.7 --asn-db /tmp/GeoLite2-ASN.mmdb",
 		.kind = GEOFW_CMD_LOCAL,
-		.pos_kind = P_ADDR, .min_args = 1, .max_args = 1,
+		.pos_kind = P_ADDR, .min_args = 1, .max_args = 2,
 		.opts = { &opt_lookup_asn_db },
 	},
 	{
@@ -779,6 +886,7 @@ static const struct {
 	{ "fleet", "the rules shared with other hosts through NATS" },
 	{ "asn", "the ASN database and the kernel's ASN tables" },
 	{ "feed", "the threat feeds of geofw.conf (Feed)" },
+	{ "ratelimit", "per-source rate limits" },
 };
 
 #define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
@@ -990,6 +1098,11 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 					  "exclude each other", d->name);
 		cmd->scope = o->key == O_LOCAL ? GEOFW_CMD_SCOPE_LOCAL : GEOFW_CMD_SCOPE_FLEET;
 		return 0;
+	case O_PORTS:
+		if (geofw_ports_parse(v, &cmd->ports, msg, sizeof(msg)))
+			return geofw_errf(err, errlen, -EINVAL, "%s: --ports: %s", d->name, msg);
+		cmd->has_ports = true;
+		return 0;
 	case O_SOURCE:
 		if (!*v || geofw_store_check_text(v, strlen(v), GEOFW_STORE_SOURCE_MAX, "source",
 						  msg, sizeof(msg)))
@@ -1095,6 +1208,47 @@ static int bad_option(const struct geofw_cmd_desc *d, const char *word, const ch
 	return geofw_errf(err, errlen, -EINVAL, "%s: unknown option '%s'", d->name, geofw_echo(word, eb));
 }
 
+/* port-policy's words: PORTS, then allow-only or none, then the list. */
+static int parse_policy_word(const struct geofw_cmd_desc *d, const char *v,
+			     struct geofw_cmd *cmd, char *err, size_t errlen)
+{
+	char msg[GEOFW_CMD_ERRLEN / 2], eb[GEOFW_ECHO_BUFLEN];
+	struct geofw_prule t = {};
+	size_t i;
+
+	if (!cmd->has_ports) {
+		if (geofw_ports_parse(v, &cmd->ports, msg, sizeof(msg)))
+			return geofw_errf(err, errlen, -EINVAL, "%s: %s", d->name, msg);
+		cmd->has_ports = true;
+		cmd->mode = -1;
+		return 0;
+	}
+	if (cmd->mode == -1) {
+		if (!strcmp(v, "allow-only"))
+			cmd->allow_only = true;
+		else if (strcmp(v, "none"))
+			return geofw_errf(err, errlen, -EINVAL, "%s: '%s': expected allow-only or "
+					  "none", d->name, geofw_echo(v, eb));
+		cmd->mode = 0;
+		return 0;
+	}
+	if (!cmd->allow_only)
+		return geofw_errf(err, errlen, -EINVAL, "%s: none: unexpected argument '%s'",
+				  d->name, geofw_echo(v, eb));
+	if (geofw_prule_target_parse(v, &t, msg, sizeof(msg)))
+		return geofw_errf(err, errlen, -EINVAL, "%s: '%s': neither a country code nor a "
+				  "prefix (%s)", d->name, geofw_echo(v, eb), msg);
+	if (t.is_country) {
+		for (i = 0; i < cmd->n_countries; i++)
+			if (cmd->countries[i] == t.country)
+				return 0;
+		cmd->countries[cmd->n_countries++] = t.country;
+	} else {
+		cmd->cidrs[cmd->n_cidrs++] = t.prefix;
+	}
+	return 0;
+}
+
 static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 			    struct geofw_cmd *cmd, char *err, size_t errlen)
 {
@@ -1104,9 +1258,29 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 	int id;
 
 	switch (d->pos_kind) {
+	case P_PORT_POLICY:
+		return parse_policy_word(d, v, cmd, err, errlen);
+	case P_RL_NAME:
+		if (strlen(v) >= GEOFW_RL_NAME_MAX || !*v ||
+		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+		    strlen(v))
+			return geofw_errf(err, errlen, -EINVAL, "%s: '%s' is not a rate limit name",
+					  d->name, geofw_echo(v, eb));
+		return set_text(&cmd->rl_name, v, err, errlen);
+	case P_ADDR:
+		if (cmd->n_cidrs == 1) {
+			int proto;
+
+			if (geofw_port_parse_one(v, &proto, &cmd->lookup_port, msg, sizeof(msg)))
+				return geofw_errf(err, errlen, -EINVAL, "%s: unexpected argument "
+						  "'%s' (a port is PORT/tcp or PORT/udp): %s",
+						  d->name, geofw_echo(v, eb), msg);
+			cmd->lookup_proto = proto == GEOFW_PORT_PROTO_TCP ? 6 : 17;
+			return 0;
+		}
+		/* fall through */
 	case P_CIDR:
 	case P_CIDR_DEL:
-	case P_ADDR:
 		if (d->pos_kind == P_ADDR)
 			flags = GEOFW_CIDR_ADDR_ONLY;
 		else if (d->pos_kind == P_CIDR_DEL || cmd->force)
@@ -1186,9 +1360,11 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 			cmd->list = GEOFW_LIST_COUNTRIES;
 		else if (!strcmp(v, "asns"))
 			cmd->list = GEOFW_LIST_ASNS;
+		else if (!strcmp(v, "ports"))
+			cmd->list = GEOFW_LIST_PORTS;
 		else
 			return geofw_errf(err, errlen, -EINVAL,
-				    "%s: '%s': expected blocks, allows, countries or asns",
+				    "%s: '%s': expected blocks, allows, countries, asns or ports",
 				    d->name, geofw_echo(v, eb));
 		return 0;
 	}
@@ -1218,6 +1394,12 @@ static const char *missing_what(const struct geofw_cmd_desc *d)
 		return "feed NAME";
 	case P_REF:
 		return "reference code (from a 403 page)";
+	case P_PORT_POLICY:
+		return "PORTS and allow-only LIST or none";
+	case P_RL_SPEC:
+		return "rate limit (NAME RATE burst N per /LEN ... then drop|ban DURATION)";
+	case P_RL_NAME:
+		return "rate limit name";
 	default:
 		return "argument";
 	}
@@ -1243,6 +1425,63 @@ static int parse_topic(int n, const char *const *w, struct geofw_cmd *cmd,
 		return geofw_errf(err, errlen, -EINVAL, "help: unknown command '%s'", geofw_echo(w[0], eb));
 	}
 	return set_text(&cmd->topic, t->name, err, errlen);
+}
+
+/* ratelimit add: the words make one line, checked and kept canonical. */
+static int parse_rl_spec(const struct geofw_cmd_desc *d, int n, const char *const *w,
+			 struct geofw_cmd *cmd, char *err, size_t errlen)
+{
+	char line[GEOFW_RL_STRLEN], msg[GEOFW_ERRLEN];
+	struct geofw_ratelimit r;
+	size_t off = 0;
+	int i;
+
+	line[0] = '\0';
+	for (i = 0; i < n; i++) {
+		int k = snprintf(line + off, sizeof(line) - off, "%s%s", i ? " " : "", w[i]);
+
+		if (k < 0 || (size_t)k >= sizeof(line) - off)
+			return geofw_errf(err, errlen, -EINVAL, "%s: too long", d->name);
+		off += (size_t)k;
+	}
+	if (geofw_ratelimit_parse(line, &r, msg, sizeof(msg)))
+		return geofw_errf(err, errlen, -EINVAL, "%s: %s", d->name, msg);
+	if (geofw_ratelimit_format(&r, line, sizeof(line)))
+		return geofw_errf(err, errlen, -EINVAL, "%s: too long", d->name);
+	if (set_text(&cmd->rl_name, r.name, err, errlen))
+		return -ENOMEM;
+	return set_text(&cmd->rl_spec, line, err, errlen);
+}
+
+/* What the words allow alone but not together. */
+static int check_combination(const struct geofw_cmd_desc *d, struct geofw_cmd *cmd,
+			     char *err, size_t errlen)
+{
+	if (d->id == GEOFW_CMD_PORT_POLICY) {
+		if (cmd->allow_only && !cmd->n_cidrs && !cmd->n_countries)
+			return geofw_errf(err, errlen, -EINVAL, "%s: allow-only: missing the "
+					  "countries and prefixes allowed", d->name);
+		if (!cmd->allow_only && (cmd->ttl || cmd->comment ||
+					 cmd->action != GEOFW_CMD_ACTION_DEFAULT))
+			return geofw_errf(err, errlen, -EINVAL, "%s: none takes no --action, "
+					  "--ttl or --comment", d->name);
+		cmd->mode = 0;
+		if (cmd->action == GEOFW_CMD_ACTION_DEFAULT)
+			cmd->action = GEOFW_ACT_DROP;
+	}
+	if (cmd->has_ports && cmd->scope == GEOFW_CMD_SCOPE_FLEET)
+		return geofw_errf(err, errlen, -EINVAL, "%s: --ports: port-scoped rules are "
+				  "kept on this host only, not in the fleet", d->name);
+	if (cmd->has_ports && d->id != GEOFW_CMD_PORT_POLICY)
+		cmd->scope = GEOFW_CMD_SCOPE_LOCAL;
+	if (!cmd->has_ports && cmd->ttl &&
+	    (d->id == GEOFW_CMD_ALLOW || d->id == GEOFW_CMD_BLOCK_COUNTRY))
+		return geofw_errf(err, errlen, -EINVAL, "%s: option '--ttl' does not apply to "
+				  "this command without --ports", d->name);
+	if (!cmd->has_ports && cmd->comment && d->id == GEOFW_CMD_BLOCK_COUNTRY)
+		return geofw_errf(err, errlen, -EINVAL, "%s: option '--comment' does not apply "
+				  "to this command without --ports", d->name);
+	return 0;
 }
 
 static void cmd_init(struct geofw_cmd *cmd)
@@ -1455,14 +1694,14 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		goto out;
 	}
 	if (npos && (d->pos_kind == P_CIDR || d->pos_kind == P_CIDR_DEL ||
-		     d->pos_kind == P_ADDR)) {
+		     d->pos_kind == P_ADDR || d->pos_kind == P_PORT_POLICY)) {
 		cmd->cidrs = calloc((size_t)npos, sizeof(*cmd->cidrs));
 		if (!cmd->cidrs) {
 			ret = geofw_errf(err, errlen, -ENOMEM, "out of memory");
 			goto out;
 		}
 	}
-	if (npos && d->pos_kind == P_COUNTRY) {
+	if (npos && (d->pos_kind == P_COUNTRY || d->pos_kind == P_PORT_POLICY)) {
 		cmd->countries = calloc((size_t)npos, sizeof(*cmd->countries));
 		if (!cmd->countries) {
 			ret = geofw_errf(err, errlen, -ENOMEM, "out of memory");
@@ -1476,11 +1715,16 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 			goto out;
 		}
 	}
+	if (d->pos_kind == P_RL_SPEC) {
+		ret = parse_rl_spec(d, npos, pos, cmd, err, errlen);
+		goto out;
+	}
 	for (i = 0; i < npos; i++) {
 		ret = parse_positional(d, pos[i], cmd, err, errlen);
 		if (ret)
 			goto out;
 	}
+	ret = check_combination(d, cmd, err, errlen);
 out:
 	free(pos);
 	if (ret) {
@@ -1505,6 +1749,8 @@ void geofw_cmd_free(struct geofw_cmd *cmd)
 	free(cmd->source);
 	free(cmd->asn_db);
 	free(cmd->ref);
+	free(cmd->rl_spec);
+	free(cmd->rl_name);
 	cmd_init(cmd);
 }
 

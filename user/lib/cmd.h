@@ -29,6 +29,7 @@
 
 #include "geofw.h"
 #include "cidr.h"
+#include "ports.h"
 
 
 /* Enough for every message of the parser, user input included (echoed
@@ -78,6 +79,10 @@ enum geofw_cmd_id {
 	GEOFW_CMD_FEED_REFRESH,
 	GEOFW_CMD_FEED_CONFIRM,
 	GEOFW_CMD_REF,
+	GEOFW_CMD_PORT_POLICY,		/* port-scoped policy */
+	GEOFW_CMD_RL_ADD,		/* rate limits */
+	GEOFW_CMD_RL_DEL,
+	GEOFW_CMD_RL_LIST,
 	GEOFW_CMD_MAX
 };
 
@@ -98,6 +103,7 @@ enum geofw_cmd_list {
 	GEOFW_LIST_ALLOWS,
 	GEOFW_LIST_COUNTRIES,
 	GEOFW_LIST_ASNS,
+	GEOFW_LIST_PORTS,
 };
 
 /* cmd.action when --action was not given and the command has no fixed
@@ -182,6 +188,19 @@ struct geofw_cmd {
 	int scope;		/* rule changes, import: enum geofw_cmd_scope */
 	char *asn_db;		/* lookup --asn-db; NULL: ASNDatabase of geofw.conf */
 	char *ref;		/* ref: the reference code as given */
+	/* --ports of add-block, del-block, allow, del-allow, block-country,
+	 * unblock-country; port-policy's PORTS */
+	bool has_ports;
+	struct geofw_ports ports;
+	/* port-policy: true for allow-only (cidrs and countries: its list),
+	 * false for none (the policy removed) */
+	bool allow_only;
+	/* lookup IP [PORT/PROTO]: l4proto IPPROTO_TCP/UDP, 0 when not given */
+	int lookup_proto;
+	unsigned int lookup_port;
+	/* ratelimit add: the limit's canonical line; ratelimit del: its name */
+	char *rl_spec;
+	char *rl_name;
 };
 
 /* Where a rule change goes (--local, --fleet). */

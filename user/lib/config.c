@@ -66,7 +66,7 @@ struct key {
 	size_t off;
 	/* An empty value means "none" (lists whose default is empty). */
 	bool may_be_empty;
-	/* May be given on several lines, each adding one (Feed, Http403Page). */
+	/* May be given on several lines, each adding one (Feed, Http403Page, Port*, RateLimit). */
 	bool repeat;
 	/* parse_uint: the range of an unsigned int stored at off. */
 	unsigned long min, max;
@@ -366,6 +366,100 @@ static int parse_asn_list(struct parser *p, char *val)
 				    GEOFW_CONF_MAX_ASN);
 		list[(*n)++] = asn;
 	}
+	return 0;
+}
+
+/*
+ * PortAllow = PORTS CIDR...
+ * PortBlock = PORTS [ACTION] CIDR...
+ * PortBlockCountry = PORTS [ACTION] CC...
+ * PortPolicy = PORTS allow-only [ACTION] CC|CIDR...
+ * Several lines of each add up.  ACTION: drop (default), reject, http403, log.
+ */
+static int parse_port_rule(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	const char *name = p->key->name;
+	int kind = !strcmp(name, "PortAllow") ? GEOFW_PRULE_ALLOW :
+		   !strcmp(name, "PortBlock") ? GEOFW_PRULE_BLOCK :
+		   !strcmp(name, "PortBlockCountry") ? GEOFW_PRULE_COUNTRY : GEOFW_PRULE_ONLY;
+	char msg[GEOFW_ERRLEN], eb[GEOFW_ECHO_BUFLEN];
+	struct geofw_prule r = {};
+	int a, n = 0;
+	char *w;
+
+	w = next_word(&val);
+	if (!w)
+		return 0;	/* "PortAllow =": none (the default file's lines) */
+	if (geofw_ports_parse(w, &r.ports, msg, sizeof(msg)))
+		return fail(p, "%s", msg);
+	r.kind = kind;
+	r.action = kind == GEOFW_PRULE_ALLOW ? GEOFW_ACT_PASS : GEOFW_ACT_DROP;
+	if (kind == GEOFW_PRULE_ONLY) {
+		w = next_word(&val);
+		if (!w || strcmp(w, "allow-only"))
+			return fail(p, "expected allow-only after the ports, got \"%s\"",
+				    w ? geofw_echo(w, eb) : "");
+	}
+	while ((w = next_word(&val))) {
+		struct geofw_prule *out;
+
+		if (!n && kind != GEOFW_PRULE_ALLOW && (a = geofw_action_parse(w)) >= 0) {
+			if (a == GEOFW_ACT_PASS)
+				return fail(p, "pass is not a blocking action (drop, reject, "
+					    "http403 or log)");
+			r.action = (__u8)a;
+			continue;
+		}
+		if (geofw_prule_target_parse(w, &r, msg, sizeof(msg)))
+			return fail(p, "\"%s\": %s", geofw_echo(w, eb), msg);
+		if (r.is_country != (kind == GEOFW_PRULE_COUNTRY) && kind != GEOFW_PRULE_ONLY)
+			return fail(p, "\"%s\": expected %s", geofw_echo(w, eb),
+				    kind == GEOFW_PRULE_COUNTRY ? "country codes" : "prefixes");
+		if (c->n_port_rules == GEOFW_CONF_MAX_PORT_RULES)
+			return fail(p, "more than %d port-scoped rules", GEOFW_CONF_MAX_PORT_RULES);
+		out = &c->port_rules[c->n_port_rules++];
+		*out = r;
+		if (out->is_country)
+			memset(&out->prefix, 0, sizeof(out->prefix));
+		else
+			out->country = 0;
+		n++;
+	}
+	if (!n)
+		return fail(p, "missing the %s", kind == GEOFW_PRULE_COUNTRY ? "country codes" :
+			    kind == GEOFW_PRULE_ONLY ? "countries and prefixes allowed" : "prefixes");
+	return 0;
+}
+
+/* RateLimit = NAME RATE burst N per /V4 [/V6] [ports P] [syn-only] then drop|ban D */
+static int parse_ratelimit(struct parser *p, char *val)
+{
+	struct geofw_conf *c = p->c;
+	char msg[GEOFW_ERRLEN];
+	struct geofw_ratelimit r;
+	int i;
+
+	if (!*val)
+		return 0;
+	if (geofw_ratelimit_parse(val, &r, msg, sizeof(msg)))
+		return fail(p, "%s", msg);
+	for (i = 0; i < c->n_ratelimits; i++)
+		if (!strcmp(c->ratelimits[i].name, r.name))
+			return fail(p, "%s: a rate limit of this name exists", r.name);
+	if (c->n_ratelimits == GEOFW_MAX_RATELIMITS)
+		return fail(p, "more than %d rate limits", GEOFW_MAX_RATELIMITS);
+	c->ratelimits[c->n_ratelimits++] = r;
+	return 0;
+}
+
+static int parse_rl_v6_prefix(struct parser *p, char *val)
+{
+	unsigned long v;
+
+	if (parse_number(p, val, 1, 128, &v))
+		return -EINVAL;
+	p->c->rl_v6_prefix = (int)v;
 	return 0;
 }
 
@@ -1254,6 +1348,17 @@ static const struct key keys[] = {
 	{ "FeedMaxEntries", parse_uint, .expect = "a number 1-2000000",
 	  .off = FIELD(feed_max_entries), .min = 1, .max = GEOFW_CONF_FEED_MAX_ENTRIES },
 	{ "FeedMaxDropShare", parse_feed_max_drop_share, .expect = "a percentage 1%-100%" },
+	{ "PortAllow", parse_port_rule, .expect = "PORTS CIDR...", .may_be_empty = true,
+	  .repeat = true },
+	{ "PortBlock", parse_port_rule, .expect = "PORTS [ACTION] CIDR...", .may_be_empty = true,
+	  .repeat = true },
+	{ "PortBlockCountry", parse_port_rule, .expect = "PORTS [ACTION] CC...",
+	  .may_be_empty = true, .repeat = true },
+	{ "PortPolicy", parse_port_rule, .expect = "PORTS allow-only [ACTION] CC|CIDR...",
+	  .may_be_empty = true, .repeat = true },
+	{ "RateLimit", parse_ratelimit, .expect = "NAME RATE burst N per /LEN ... then drop|ban D",
+	  .may_be_empty = true, .repeat = true },
+	{ "RateLimitIPv6Prefix", parse_rl_v6_prefix, .expect = "a prefix length 1-128" },
 };
 
 #define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -1374,6 +1479,7 @@ void geofw_conf_defaults(struct geofw_conf *c)
 	set_str(c->fleet_bucket, sizeof(c->fleet_bucket), "geofw");
 	c->fleet_scope = GEOFW_FLEET_SCOPE_FLEET;
 	c->fleet_replicas = 3;
+	c->rl_v6_prefix = GEOFW_RL_V6_DEFAULT;
 	c->asn_action = GEOFW_ACT_DROP;
 	c->crowdsec_interval = 10;
 	c->crowdsec_scopes = GEOFW_CS_SCOPE_IP | GEOFW_CS_SCOPE_RANGE | GEOFW_CS_SCOPE_COUNTRY |

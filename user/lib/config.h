@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 
 #include "geofw.h"
+#include "ports.h"
+#include "ratelimit.h"
 
 #define GEOFW_CONF_PATH		"/etc/geofw/geofw.conf"
 
@@ -58,6 +60,7 @@ struct geofw_conf_page {
 	unsigned int line;		/* of the config file, for messages */
 	char path[GEOFW_CONF_PAGE_PATH];
 };
+#define GEOFW_CONF_MAX_PORT_RULES	256	/* PortAllow/PortBlock/... targets */
 
 enum geofw_xdp_mode {
 	GEOFW_XDP_AUTO		= 0,	/* native, falling back to generic */
@@ -141,6 +144,15 @@ struct geofw_conf {
 	char fleet_tls_ca[PATH_MAX];
 	int fleet_scope;			/* enum geofw_fleet_scope */
 	int fleet_replicas;			/* 1-5 */
+	/* PortAllow, PortBlock, PortBlockCountry, PortPolicy (each may be
+	 * given several times): one rule per target, in file order, source
+	 * "config" (comment and source pointers NULL), rule id 0. */
+	struct geofw_prule port_rules[GEOFW_CONF_MAX_PORT_RULES];
+	int n_port_rules;
+	/* RateLimit (several lines), in file order, names unique */
+	struct geofw_ratelimit ratelimits[GEOFW_MAX_RATELIMITS];
+	int n_ratelimits;
+	int rl_v6_prefix;			/* RateLimitIPv6Prefix: 1-128, default 64 */
 	/* Threat feeds (geofwd's feeds.c), in file order; their rules are of
 	 * source "feed:NAME". */
 	struct geofw_conf_feed {

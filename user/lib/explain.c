@@ -30,7 +30,8 @@ struct host_map {
 
 static struct host_map gfw_allow4, gfw_allow6, gfw_block_ip4, gfw_block_ip6, gfw_block_net4,
 	gfw_block_net6, gfw_block4_bits, gfw_country, gfw_geo4_flat, gfw_geo4_more, gfw_geo6_tree,
-	gfw_geo6_more, gfw_asn4_flat, gfw_asn4_more, gfw_asn6_tree, gfw_asn6_more, gfw_asn_class;
+	gfw_geo6_more, gfw_asn4_flat, gfw_asn4_more, gfw_asn6_tree, gfw_asn6_more, gfw_asn_class,
+	gfw_port, gfw_port_set, gfw_port_net4, gfw_port_net6, gfw_port_cc;
 static int host_err;
 
 static __u32 fd_value_size(int fd)
@@ -161,6 +162,9 @@ static void bind_maps(const struct geofw_maps *m)
 		{ &gfw_asn4_flat, m->asn4_flat, true }, { &gfw_asn4_more, m->asn4_more, true },
 		{ &gfw_asn6_tree, m->asn6_tree, true }, { &gfw_asn6_more, m->asn6_more, true },
 		{ &gfw_asn_class, m->asn_class, false },
+		{ &gfw_port, m->port, false }, { &gfw_port_set, m->port_set, false },
+		{ &gfw_port_net4, m->port_net4, false }, { &gfw_port_net6, m->port_net6, false },
+		{ &gfw_port_cc, m->port_cc, false },
 	};
 	size_t i;
 
@@ -179,7 +183,8 @@ static void unbind_maps(void)
 				   &gfw_block_net4, &gfw_block_net6, &gfw_block4_bits, &gfw_country,
 				   &gfw_geo4_flat, &gfw_geo4_more, &gfw_geo6_tree,
 				   &gfw_geo6_more, &gfw_asn4_flat, &gfw_asn4_more, &gfw_asn6_tree,
-				   &gfw_asn6_more, &gfw_asn_class };
+				   &gfw_asn6_more, &gfw_asn_class, &gfw_port, &gfw_port_set,
+				   &gfw_port_net4, &gfw_port_net6, &gfw_port_cc };
 	size_t i;
 
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -221,6 +226,12 @@ static void record_match(struct geofw_explain *out, const struct geofw_pkt *pkt,
 int geofw_explain(const struct geofw_maps *m, int family, const __u8 *addr,
 		  struct geofw_explain *out)
 {
+	return geofw_explain_port(m, family, addr, 0, 0, out);
+}
+
+int geofw_explain_port(const struct geofw_maps *m, int family, const __u8 *addr,
+		       int l4proto, unsigned int port, struct geofw_explain *out)
+{
 	struct geofw_verdict v = {};
 	struct geofw_config cfg;
 	struct geofw_pkt pkt = {};
@@ -235,6 +246,11 @@ int geofw_explain(const struct geofw_maps *m, int family, const __u8 *addr,
 		pkt.family = (__u8)family;
 		memcpy(pkt.saddr, addr, family == 4 ? 4 : 16);
 	}
+	if (l4proto) {
+		pkt.l4proto = (__u8)l4proto;
+		pkt.has_l4 = 1;
+		pkt.dport_be = bpf_htons((__u16)port);
+	}
 
 	host_err = 0;
 	bind_maps(m);
@@ -245,6 +261,12 @@ int geofw_explain(const struct geofw_maps *m, int family, const __u8 *addr,
 	out->country_looked_up = v.country_looked_up;
 	out->rule_id = v.rule_id;
 	out->asn = v.asn;
+	if (v.reason >= GEOFW_R_PORT_ALLOW && v.reason <= GEOFW_R_PORT_POLICY_LOG) {
+		struct geofw_port_ctx pc = {};
+
+		port_lookup(&pkt, &cfg, &pc);
+		out->port_sets = pc.sets;
+	}
 
 	if (v.reason == GEOFW_R_ALLOWLIST) {
 		struct geofw_allow *a = allow_lookup(&pkt, &cfg);

@@ -27,6 +27,7 @@ struct geofw_explain {
 	__u8  match_addr[16];
 	struct geofw_block block;	/* valid when block_match */
 	bool  block_expired_ignored;	/* an expired entry was skipped */
+	__u16 port_sets;	/* a port-scoped rule decided: the port's sets */
 };
 
 /* family 4 (addr[0..3]) or 6; an IPv6 address carrying an IPv4 address
@@ -34,6 +35,11 @@ struct geofw_explain {
  * as the data plane does.  0 or -errno (maps unreadable). */
 int geofw_explain(const struct geofw_maps *m, int family, const __u8 *addr,
 		  struct geofw_explain *out);
+
+/* The same for a packet to a destination port: l4proto IPPROTO_TCP or
+ * IPPROTO_UDP (0: no port, the source-only policy, as a later fragment). */
+int geofw_explain_port(const struct geofw_maps *m, int family, const __u8 *addr,
+		       int l4proto, unsigned int port, struct geofw_explain *out);
 
 /* The IPv4 address the data plane judges an IPv6 source as: the fixed forms
  * of bpf/parse.h, then the NAT64 prefixes in m's gfw_nat64.  1 with v4[0..3]

@@ -52,6 +52,15 @@ static const struct {
 	M(cnt_asn, GEOFW_MAP_CNT_ASN),
 	M(resp_pages, GEOFW_MAP_RESP_PAGES),
 	M(resp_select, GEOFW_MAP_RESP_SELECT),
+	M(port, GEOFW_MAP_PORT),
+	M(port_set, GEOFW_MAP_PORT_SET),
+	M(port_net4, GEOFW_MAP_PORT_NET4),
+	M(port_net6, GEOFW_MAP_PORT_NET6),
+	M(port_cc, GEOFW_MAP_PORT_CC),
+	M(rl_rule, GEOFW_MAP_RL_RULE),
+	M(rl_state, GEOFW_MAP_RL_STATE),
+	M(rl_events, GEOFW_MAP_RL_EVENTS),
+	M(cnt_rl, GEOFW_MAP_CNT_RL),
 	M(events, GEOFW_MAP_EVENTS),
 #undef M
 };
@@ -90,6 +99,17 @@ static void map_config(struct geofw_maps *m)
 		log_debug("maps: cannot map %s: %s", GEOFW_MAP_CONFIG, strerror(errno));
 }
 
+#define PORT_BYTES ((size_t)GEOFW_PORT_ENTRIES * sizeof(struct geofw_port))
+
+static void map_port(struct geofw_maps *m)
+{
+	void *p = mmap(NULL, PORT_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, m->port, 0);
+
+	m->port_mem = p == MAP_FAILED ? NULL : p;
+	if (!m->port_mem)
+		log_debug("maps: cannot map %s: %s", GEOFW_MAP_PORT, strerror(errno));
+}
+
 static int *slot(struct geofw_maps *m, size_t i)
 {
 	return (int *)((char *)m + map_table[i].off);
@@ -103,6 +123,7 @@ static void maps_invalidate(struct geofw_maps *m)
 		*slot(m, i) = -1;
 	m->block4_bits_mem = NULL;
 	m->config_mem = NULL;
+	m->port_mem = NULL;
 }
 
 int geofw_maps_from_object(struct bpf_object *obj, struct geofw_maps *m)
@@ -121,6 +142,7 @@ int geofw_maps_from_object(struct bpf_object *obj, struct geofw_maps *m)
 	}
 	map_bits(m);
 	map_config(m);
+	map_port(m);
 	return 0;
 }
 
@@ -142,6 +164,7 @@ int geofw_maps_open_pinned(const char *pin_dir, struct geofw_maps *m)
 	}
 	map_bits(m);
 	map_config(m);
+	map_port(m);
 	return 0;
 }
 
@@ -155,6 +178,9 @@ void geofw_maps_close(struct geofw_maps *m)
 	if (m->config_mem)
 		munmap(m->config_mem, (size_t)sysconf(_SC_PAGESIZE));
 	m->config_mem = NULL;
+	if (m->port_mem)
+		munmap(m->port_mem, PORT_BYTES);
+	m->port_mem = NULL;
 	for (i = 0; i < N_MAPS; i++) {
 		if (*slot(m, i) >= 0)
 			close(*slot(m, i));
@@ -256,6 +282,25 @@ int geofw_config_switch_asn_slot(const struct geofw_maps *m, __u8 slot, bool pre
 	/* Slot first: a reader that sees asn_present sees the slot of it. */
 	__atomic_store_n(&cfg->asn_slot, slot, __ATOMIC_RELEASE);
 	__atomic_store_n(&cfg->asn_present, present ? 1 : 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+_Static_assert(offsetof(struct geofw_config, rl_count) ==
+	       offsetof(struct geofw_config, ports_present) + 1 &&
+	       offsetof(struct geofw_config, ports_present) % 2 == 0,
+	       "ports_present and rl_count share one aligned 16-bit store");
+
+int geofw_config_set_ports(const struct geofw_maps *m, __u8 present, __u8 rl_count)
+{
+	struct geofw_config *cfg;
+	__u8 both[2] = { present, rl_count };
+	__u16 v;
+	int err;
+
+	if ((err = config_mem(m, &cfg)))
+		return err;
+	memcpy(&v, both, 2);
+	__atomic_store_n((__u16 *)(void *)&cfg->ports_present, v, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -814,13 +859,16 @@ int geofw_maps_reset_rules(const struct geofw_maps *m)
 			return err;
 	if ((err = geofw_rules_present_sync(m)) || (err = geofw_block4_bits_rebuild(m)))
 		return err;
+	if ((err = map_empty(m->port_net4)) || (err = map_empty(m->port_net6)) ||
+	    (err = geofw_config_set_ports(m, 0, 0)) || (err = map_empty(m->rl_state)))
+		return err;
 	return array_zero(m->country);
 }
 
 int geofw_maps_reset_counters(const struct geofw_maps *m)
 {
 	const int arrays[] = { m->cnt_reason, m->cnt_action, m->cnt_country, m->cnt_rule,
-			       m->cnt_resp };
+			       m->cnt_resp, m->cnt_rl };
 	size_t i;
 	int err;
 
@@ -859,6 +907,16 @@ static const char *const reason_names[GEOFW_R_MAX] = {
 	[GEOFW_R_ALLOW_ASN] = "allow_asn",
 	[GEOFW_R_BLOCK_ASN] = "block_asn",
 	[GEOFW_R_LOG_ASN] = "log_asn",
+	[GEOFW_R_PORT_ALLOW] = "port_allow",
+	[GEOFW_R_PORT_BLOCK] = "port_block",
+	[GEOFW_R_PORT_LOG] = "port_log",
+	[GEOFW_R_PORT_COUNTRY_BLOCK] = "port_country_block",
+	[GEOFW_R_PORT_COUNTRY_LOG] = "port_country_log",
+	[GEOFW_R_PORT_POLICY_PASS] = "port_policy_pass",
+	[GEOFW_R_PORT_POLICY_BLOCK] = "port_policy_block",
+	[GEOFW_R_PORT_POLICY_LOG] = "port_policy_log",
+	[GEOFW_R_PORT_NO_L4] = "port_no_l4",
+	[GEOFW_R_RATELIMIT] = "ratelimit",
 };
 
 const char *geofw_action_name(unsigned int action)

@@ -28,6 +28,8 @@ struct geofw_maps {
 	int asn4_flat, asn4_more, asn6_tree, asn6_more;	/* slot → inner map */
 	int asn_class, cnt_asn;
 	int resp_pages, resp_select;	/* 403 pages (responder.h) */
+	int port, port_set, port_net4, port_net6, port_cc;	/* port-scoped policy */
+	int rl_rule, rl_state, rl_events, cnt_rl;		/* rate limits */
 	int events;
 	/* gfw_block4_bits mapped into memory (BPF_F_MMAPABLE): bits are set
 	 * with plain atomic ORs, no syscall per rule.  NULL if not mapped. */
@@ -35,6 +37,9 @@ struct geofw_maps {
 	/* gfw_config[0] mapped into memory (BPF_F_MMAPABLE): the setters
 	 * below store one field each.  NULL if not mapped. */
 	struct geofw_config *config_mem;
+	/* gfw_port mapped (BPF_F_MMAPABLE): a port table install writes
+	 * 131,072 entries without a syscall each.  NULL if not mapped. */
+	struct geofw_port *port_mem;
 };
 
 /* Fill fds from a loaded object (fds stay owned by the object). */
@@ -63,6 +68,9 @@ int geofw_config_set_responder(const struct geofw_maps *m, bool enabled);
 int geofw_config_switch_geo_slot(const struct geofw_maps *m, __u8 slot);
 /* geofw_asn_install(): asn_slot and asn_present (0: no ASN table in force). */
 int geofw_config_switch_asn_slot(const struct geofw_maps *m, __u8 slot, bool present);
+/* geofw_ports_install(): ports_present (GEOFW_PORTS_*, slot bit included)
+ * and rl_count, together in one 16-bit store. */
+int geofw_config_set_ports(const struct geofw_maps *m, __u8 present, __u8 rl_count);
 /*
  * events_rate is a lease of whoever reads the drop log (geofwd with DropLog
  * on, a running `fwctl log`/`top`): set to `to` only if it is `from`

@@ -89,19 +89,25 @@ int geofw_resp_class_parse(const char *name)
 
 /*
  * The XDP reasons a 403 page can answer, by class.  A reason added to
- * enum geofw_reason that blocks gets its line here (a rate-limit reason:
- * GEOFW_RC_RATELIMIT); every other reason is "other".
+ * enum geofw_reason that blocks gets its line here; every other reason is
+ * "other".  Port-scoped rules answer as what they name (a prefix: ip; a
+ * country or an allow-only policy: country).
  */
 unsigned int geofw_resp_reason_class(unsigned int reason)
 {
 	switch (reason) {
 	case GEOFW_R_BLOCK_IP:
+	case GEOFW_R_PORT_BLOCK:
 		return GEOFW_RC_IP;
 	case GEOFW_R_BLOCK_ASN:
 		return GEOFW_RC_ASN;
 	case GEOFW_R_COUNTRY_BLOCK:
 	case GEOFW_R_NOCOUNTRY_BLOCK:
+	case GEOFW_R_PORT_COUNTRY_BLOCK:
+	case GEOFW_R_PORT_POLICY_BLOCK:
 		return GEOFW_RC_COUNTRY;
+	case GEOFW_R_RATELIMIT:
+		return GEOFW_RC_RATELIMIT;
 	default:
 		return GEOFW_RC_OTHER;
 	}

@@ -20,6 +20,7 @@
 #include "countries.h"
 #include "log.h"
 #include "msg.h"
+#include "ports.h"
 #include "store.h"
 
 enum {
@@ -68,9 +69,27 @@ static const char *const stmt_sql[S_MAX] = {
 	[S_SWEEP] =
 		"DELETE FROM rules WHERE expires>0 AND expires<=?1 "
 		"RETURNING kind,family,addr,plen,rule_id",
-	[S_NEXT_EXPIRY] = "SELECT min(expires) FROM rules WHERE expires>0",
+	[S_NEXT_EXPIRY] =
+		"SELECT min(e) FROM (SELECT min(expires) AS e FROM rules WHERE expires>0 "
+		"UNION ALL SELECT min(expires) FROM port_rules WHERE expires>0)",
 };
 
+/*
+ * Port-scoped rules (ports.h), one row per (kind, port list, target,
+ * source); ports and target in canonical text ("80,443/tcp",
+ * "203.0.113.0/24" or "DE").  Schema 3; older databases get the table at
+ * open (migrate_sql).
+ */
+#define PORT_RULES_TABLE \
+	"port_rules(kind INTEGER NOT NULL, ports TEXT NOT NULL, target TEXT NOT NULL," \
+	" source TEXT NOT NULL, action INTEGER NOT NULL, rule_id INTEGER NOT NULL," \
+	" expires INTEGER NOT NULL, comment TEXT NOT NULL, uid INTEGER NOT NULL," \
+	" pid INTEGER NOT NULL, created INTEGER NOT NULL," \
+	" PRIMARY KEY(kind,ports,target,source)) WITHOUT ROWID;"
+/* ... and the rate limits set with fwctl: the canonical line by name. */
+#define RATELIMITS_TABLE \
+	"ratelimits(name TEXT PRIMARY KEY, spec TEXT NOT NULL, uid INTEGER NOT NULL," \
+	" pid INTEGER NOT NULL, created INTEGER NOT NULL);"
 static const char schema_sql[] =
 	"CREATE TABLE schema_version(version INTEGER NOT NULL);"
 	/* kind: 1 block, 2 allow, 3 country, 4 block AS, 5 allow AS; addr:
@@ -99,16 +118,22 @@ static const char schema_sql[] =
 	" created INTEGER NOT NULL);"
 	/* country_override, country_mode, country_action, next_rule_id */
 	"CREATE TABLE settings(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-	"INSERT INTO schema_version(version) VALUES(2);";
+	"CREATE TABLE " PORT_RULES_TABLE
+	"CREATE TABLE " RATELIMITS_TABLE
+	"INSERT INTO schema_version(version) VALUES(3);";
 
 /*
  * Schema migrations, run at open in one transaction with the version
  * update.  1 → 2: the rules table takes AS rows (kinds 4 and 5) as it is;
  * the version says that a geofwd of schema 1, which would not see them
- * (and would not enforce them), must not open the file.
+ * (and would not enforce them), must not open the file.  2 → 3: the
+ * port-scoped rules and the rate limits set with fwctl.
  */
 static const char *const migrate_sql[GEOFW_STORE_SCHEMA + 1] = {
 	[2] = "UPDATE schema_version SET version=2;",
+	[3] = "CREATE TABLE " PORT_RULES_TABLE
+	      "CREATE TABLE " RATELIMITS_TABLE
+	      "UPDATE schema_version SET version=3;",
 };
 
 /* Rule id use: free, one row's own, an imported list's (shared). */
@@ -494,6 +519,7 @@ static int load_memory(struct geofw_store *st, char *err, size_t errlen)
 	st->counts_ok = false;
 
 	rc = sqlite3_prepare_v2(st->db, "SELECT rule_id,1 FROM rules WHERE kind<>3 "
+				"UNION SELECT rule_id,1 FROM port_rules "
 				"UNION SELECT rule_id,2 FROM sources", -1, &s, NULL);
 	if (rc)
 		return sql_fail(st, rc, "reading rule ids", err, errlen);
@@ -816,6 +842,14 @@ int geofw_store_open(const char *dir, struct geofw_store **out, char *err, size_
 				 "rules and start from an empty database", st->path, version,
 				 GEOFW_STORE_SCHEMA);
 		goto fail;
+	} else if (version == 2 && st->read_only) {
+		/* Schema 2 lacks only the port-rule and rate-limit tables: on
+		 * a read-only directory (no migration) empty ones of this
+		 * connection's own, so the file's rules are enforced and port
+		 * rules read as none. */
+		if ((ret = exec(st, "CREATE TEMP TABLE " PORT_RULES_TABLE
+				"CREATE TEMP TABLE " RATELIMITS_TABLE, err, errlen)))
+			goto fail;
 	} else if (version < GEOFW_STORE_SCHEMA && (ret = migrate(st, version, err, errlen))) {
 		goto fail_hint;
 	}
@@ -2386,6 +2420,240 @@ int geofw_store_checkpoint(struct geofw_store *st)
 	if (rc == SQLITE_OK && done >= log)
 		st->wal_frames = 0;
 	return sql_errno(rc);
+}
+
+/* ---- port-scoped rules ------------------------------------------------------------ */
+
+int geofw_store_port_add(struct geofw_store *st, const struct geofw_prule *rules, size_t n,
+			 char *err, size_t errlen)
+{
+	char ports[GEOFW_PORTS_STRLEN], target[GEOFW_CIDR_STRLEN];
+	__u64 now = (__u64)time(NULL);
+	sqlite3_stmt *q = NULL, *u = NULL;
+	size_t i;
+	int ret, rc = SQLITE_OK;
+
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	rc = sqlite3_prepare_v2(st->db, "SELECT rule_id FROM port_rules WHERE kind=?1 AND "
+				"ports=?2 AND target=?3 AND source=?4", -1, &q, NULL);
+	if (!rc)
+		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO port_rules(kind,ports,"
+					"target,source,action,rule_id,expires,comment,uid,pid,"
+					"created) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+					-1, &u, NULL);
+	for (i = 0; !rc && i < n; i++) {
+		const struct geofw_prule *r = &rules[i];
+		const char *src = r->source ? r->source : "cli";
+		const char *comment = r->comment ? r->comment : "";
+		__u32 id = 0;
+
+		if (geofw_ports_format(&r->ports, ports, sizeof(ports)) ||
+		    geofw_prule_target(r, target, sizeof(target)) ||
+		    r->kind < GEOFW_PRULE_ALLOW || r->kind > GEOFW_PRULE_ONLY ||
+		    r->action >= GEOFW_ACT_MAX ||
+		    (r->kind != GEOFW_PRULE_ALLOW && r->action == GEOFW_ACT_PASS)) {
+			ret = geofw_errf(err, errlen, -EINVAL, "invalid port-scoped rule");
+			break;
+		}
+		if ((ret = geofw_store_check_text(comment, strlen(comment), GEOFW_STORE_COMMENT_MAX,
+						  "comment", err, errlen)) ||
+		    (ret = geofw_store_check_text(src, strlen(src), GEOFW_STORE_SOURCE_MAX,
+						  "source", err, errlen)))
+			break;
+		sqlite3_bind_int(q, 1, r->kind);
+		sqlite3_bind_text(q, 2, ports, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, target, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, src, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			id = (__u32)sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			break;
+		rc = SQLITE_OK;
+		if (!id)
+			id = id_alloc(st, ID_ROW);
+		sqlite3_bind_int(u, 1, r->kind);
+		sqlite3_bind_text(u, 2, ports, -1, SQLITE_STATIC);
+		sqlite3_bind_text(u, 3, target, -1, SQLITE_STATIC);
+		sqlite3_bind_text(u, 4, src, -1, SQLITE_STATIC);
+		sqlite3_bind_int(u, 5, r->action);
+		sqlite3_bind_int64(u, 6, id);
+		sqlite3_bind_int64(u, 7, (sqlite3_int64)r->expires);
+		sqlite3_bind_text(u, 8, comment, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(u, 9, r->uid);
+		sqlite3_bind_int64(u, 10, r->pid);
+		sqlite3_bind_int64(u, 11, (sqlite3_int64)(r->created ? r->created : now));
+		rc = sqlite3_step(u) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(st->db);
+		sqlite3_reset(u);
+	}
+	sqlite3_finalize(q);
+	sqlite3_finalize(u);
+	if (!ret && rc)
+		ret = sql_fail(st, rc, "cannot save the port-scoped rule", err, errlen);
+	return ret;
+}
+
+long geofw_store_port_del(struct geofw_store *st, int kind, const struct geofw_ports *ports,
+			  const char *target, const char *source, char *err, size_t errlen)
+{
+	char text[GEOFW_PORTS_STRLEN];
+	sqlite3_stmt *s;
+	long n = 0;
+	int ret, rc;
+
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	if (geofw_ports_format(ports, text, sizeof(text)))
+		return geofw_errf(err, errlen, -EINVAL, "port list too long");
+	rc = sqlite3_prepare_v2(st->db, "DELETE FROM port_rules WHERE kind=?1 AND ports=?2 AND "
+				"(?3 IS NULL OR target=?3) AND (?4 IS NULL OR source=?4) "
+				"RETURNING rule_id", -1, &s, NULL);
+	if (rc)
+		return sql_fail(st, rc, "cannot remove the port-scoped rule", err, errlen);
+	sqlite3_bind_int(s, 1, kind);
+	sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+	if (target)
+		sqlite3_bind_text(s, 3, target, -1, SQLITE_STATIC);
+	if (source)
+		sqlite3_bind_text(s, 4, source, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		id_release(st, (__u32)sqlite3_column_int64(s, 0));
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(st, rc, "cannot remove the port-scoped rule", err, errlen);
+	if (!n)
+		return geofw_errf(err, errlen, -ENOENT, "no %s rule%s%s on %s%s%s",
+				  geofw_prule_kind_name(kind), target ? " for " : "",
+				  target ? target : "", text, source ? " of source " : "",
+				  source ? source : "");
+	return n;
+}
+
+int geofw_store_port_for_each(struct geofw_store *st,
+			      int (*fn)(const struct geofw_prule *r, void *ctx), void *ctx)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT kind,ports,target,source,action,rule_id,expires,"
+				"comment,uid,pid,created FROM port_rules "
+				"ORDER BY kind,ports,target,source", -1, &s, NULL);
+	if (rc)
+		return sql_errno(rc);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct geofw_prule r = {};
+		const char *ports = (const char *)sqlite3_column_text(s, 1);
+		const char *target = (const char *)sqlite3_column_text(s, 2);
+
+		r.kind = sqlite3_column_int(s, 0);
+		/* Rows this code wrote parse; anything else is skipped, not fatal. */
+		if (!ports || !target || geofw_ports_parse(ports, &r.ports, NULL, 0) ||
+		    geofw_prule_target_parse(target, &r, NULL, 0))
+			continue;
+		r.source = (const char *)sqlite3_column_text(s, 3);
+		r.action = (__u8)sqlite3_column_int(s, 4);
+		r.rule_id = (__u32)sqlite3_column_int64(s, 5);
+		r.expires = (__u64)sqlite3_column_int64(s, 6);
+		r.comment = (const char *)sqlite3_column_text(s, 7);
+		r.uid = (__u32)sqlite3_column_int64(s, 8);
+		r.pid = (__s32)sqlite3_column_int64(s, 9);
+		r.created = (__u64)sqlite3_column_int64(s, 10);
+		ret = fn(&r, ctx);
+	}
+	sqlite3_finalize(s);
+	if (ret)
+		return ret;
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_errno(rc);
+}
+
+long geofw_store_port_sweep(struct geofw_store *st, __u64 now, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	long n = 0;
+	int ret, rc;
+
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	rc = sqlite3_prepare_v2(st->db, "DELETE FROM port_rules WHERE expires>0 AND "
+				"expires<=?1 RETURNING rule_id", -1, &s, NULL);
+	if (rc)
+		return sql_fail(st, rc, "cannot remove expired port-scoped rules", err, errlen);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		id_release(st, (__u32)sqlite3_column_int64(s, 0));
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(st, rc, "cannot remove expired port-scoped rules", err, errlen);
+	return n;
+}
+
+/* ---- rate limits ------------------------------------------------------------------ */
+
+int geofw_store_rl_put(struct geofw_store *st, const char *name, const char *spec, __u32 uid,
+		       __s32 pid, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int ret, rc;
+
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO ratelimits(name,spec,uid,pid,"
+				"created) VALUES(?1,?2,?3,?4,?5)", -1, &s, NULL);
+	if (rc)
+		return sql_fail(st, rc, "cannot save the rate limit", err, errlen);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, spec, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uid);
+	sqlite3_bind_int64(s, 4, pid);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "cannot save the rate limit", err, errlen);
+}
+
+int geofw_store_rl_del(struct geofw_store *st, const char *name, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int ret, rc;
+
+	if ((ret = need_txn(st, err, errlen)))
+		return ret;
+	rc = sqlite3_prepare_v2(st->db, "DELETE FROM ratelimits WHERE name=?1", -1, &s, NULL);
+	if (rc)
+		return sql_fail(st, rc, "cannot remove the rate limit", err, errlen);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(st, rc, "cannot remove the rate limit", err, errlen);
+	if (!sqlite3_changes(st->db))
+		return geofw_errf(err, errlen, -ENOENT, "no rate limit named %s set with fwctl",
+				  name);
+	return 0;
+}
+
+int geofw_store_rl_for_each(struct geofw_store *st,
+			    int (*fn)(const char *name, const char *spec, void *ctx), void *ctx)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT name,spec FROM ratelimits ORDER BY name", -1, &s,
+				NULL);
+	if (rc)
+		return sql_errno(rc);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		ret = fn((const char *)sqlite3_column_text(s, 0),
+			 (const char *)sqlite3_column_text(s, 1), ctx);
+	sqlite3_finalize(s);
+	if (ret)
+		return ret;
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_errno(rc);
 }
 
 /* ---- fleet: applied revision and the outbox ------------------------------------- */

@@ -53,9 +53,10 @@
 #define GEOFW_STORE_FILE	"rules.db"
 #define GEOFW_STORE_V1_FILE	"rules"		/* the text state file before 0.2 */
 #define GEOFW_STORE_V1_BACKUP	"rules.v1.bak"
-/* 1: blocks, allows, countries, lists; 2: AS rules (kinds 4 and 5).  An
- * older database is migrated at open, in one transaction. */
-#define GEOFW_STORE_SCHEMA	2
+/* 1: blocks, allows, countries, lists; 2: AS rules (kinds 4 and 5); 3:
+ * port_rules and ratelimits tables.  An older database is migrated at open,
+ * in one transaction. */
+#define GEOFW_STORE_SCHEMA	3
 /* Longest comment and source tag, in bytes of UTF-8 (without NUL). */
 #define GEOFW_STORE_COMMENT_MAX	128
 #define GEOFW_STORE_SOURCE_MAX	128
@@ -287,6 +288,40 @@ int geofw_store_checkpoint(struct geofw_store *st);
  */
 int geofw_store_check_text(const char *s, size_t len, size_t max, const char *what,
 			   char *err, size_t errlen);
+
+/* ---- port-scoped rules (schema 2, ports.h) --------------------------------------- */
+
+struct geofw_prule;
+struct geofw_ports;
+
+/*
+ * Add or replace port-scoped rows (inside a transaction): the row of the
+ * same kind, port list, target and source is replaced, its rule id kept;
+ * a new row gets an id of its own.  The caller rebuilds the port tables
+ * (geofw_ports_build/install) from geofw_store_port_for_each().
+ */
+int geofw_store_port_add(struct geofw_store *st, const struct geofw_prule *rules, size_t n,
+			 char *err, size_t errlen);
+/* Remove the rows of kind and port list: of target only when target is not
+ * NULL (canonical text), of source only when source is not NULL.  The
+ * number removed, or -ENOENT with a message when none matched. */
+long geofw_store_port_del(struct geofw_store *st, int kind, const struct geofw_ports *ports,
+			  const char *target, const char *source, char *err, size_t errlen);
+/* Every port-scoped row, ordered by kind, ports, target, source; strings
+ * valid during the call.  A non-zero return of fn stops the walk. */
+int geofw_store_port_for_each(struct geofw_store *st,
+			      int (*fn)(const struct geofw_prule *r, void *ctx), void *ctx);
+/* Remove the port-scoped rows with 0 < expires <= now; the number or -errno. */
+long geofw_store_port_sweep(struct geofw_store *st, __u64 now, char *err, size_t errlen);
+
+/* Rate limits set with fwctl (schema 2): the canonical line of each, by
+ * name (ratelimit.h).  put replaces a limit of the same name; del answers
+ * -ENOENT with a message when there is none. */
+int geofw_store_rl_put(struct geofw_store *st, const char *name, const char *spec, __u32 uid,
+		       __s32 pid, char *err, size_t errlen);
+int geofw_store_rl_del(struct geofw_store *st, const char *name, char *err, size_t errlen);
+int geofw_store_rl_for_each(struct geofw_store *st,
+			    int (*fn)(const char *name, const char *spec, void *ctx), void *ctx);
 
 /* ---- fleet (geofwd's fleet.c) ------------------------------------------------ */
 

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Per-source rate limits on the packets the policy lets through (BPF only:
+ * the host build of the decision, fwctl lookup, must not spend tokens).
+ *
+ * GCRA: each (rule, source prefix) keeps the theoretical arrival time of its
+ * next packet; a packet may pass while that time is at most tau ahead of
+ * now, and moves it by its cost.  One 64-bit word per source, advanced with
+ * compare-and-exchange in the LRU hash all CPUs share, so the limit is the
+ * same whether a flood lands on one CPU or on all of them
+ * (docs/design-notes.md "Rate limits" has the alternatives measured).
+ */
+#ifndef GEOFW_RATELIMIT_H
+#define GEOFW_RATELIMIT_H
+
+#include "geofw.h"
+#include "parse.h"
+#include "decide.h"
+
+#define GEOFW_RL_CAS_TRIES	4
+#define GEOFW_RL_BAN_GAP_NS	1000000000ull	/* one ban request per source per second */
+
+static __always_inline void rl_count(__u32 idx, int limited, int ban)
+{
+	struct geofw_rl_stats *st = bpf_map_lookup_elem(&gfw_cnt_rl, &idx);
+
+	if (!st)
+		return;
+	if (limited)
+		st->limited++;
+	else
+		st->passed++;
+	if (ban)
+		st->bans++;
+}
+
+/* Ask geofwd to ban the key, once per GEOFW_RL_BAN_GAP_NS whatever the CPU. */
+static __always_inline int rl_ban(struct geofw_rl_state *s, const struct geofw_rl_key *k,
+				  __u8 prefixlen, __u64 now)
+{
+	struct geofw_rl_event *ev;
+	__u64 last = s->ban_ns;
+
+	if (last && now - last < GEOFW_RL_BAN_GAP_NS)
+		return 0;
+	if (__sync_val_compare_and_swap(&s->ban_ns, last, now) != last)
+		return 0;	/* another CPU sent it */
+	ev = bpf_ringbuf_reserve(&gfw_rl_events, sizeof(*ev), 0);
+	if (!ev)
+		return 0;	/* full: asked again in a second */
+	ev->ts_ns = now;
+	ev->rule = k->rule;
+	ev->family = k->family;
+	ev->prefixlen = prefixlen;
+	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+	__builtin_memcpy(ev->addr, k->addr, 16);
+	bpf_ringbuf_submit(ev, 0);
+	return 1;
+}
+
+/* The source masked to its key prefix, word by word (addresses are in
+ * network order: the prefix is the high bits of each big-endian word). */
+static __always_inline void rl_key_addr(__u64 hi, __u64 lo, __u32 family, __u32 bits,
+					__u64 *khi, __u64 *klo)
+{
+	__u64 h = bpf_be64_to_cpu(hi), l = bpf_be64_to_cpu(lo);
+
+	if (family == 4) {
+		/* IPv4 in the first 4 bytes: bits 1..32 of the high word */
+		bits = bits > 32 ? 32 : bits;
+		h = bits ? h & (~0ull << (64 - bits)) : 0;
+		l = 0;
+	} else if (bits <= 64) {
+		h = bits ? h & (~0ull << (64 - bits)) : 0;
+		l = 0;
+	} else if (bits < 128) {
+		l &= ~0ull << (128 - bits);
+	}
+	*khi = bpf_cpu_to_be64(h);
+	*klo = bpf_cpu_to_be64(l);
+}
+
+/* What the limiter needs of a packet, packed in scalars: a global BPF
+ * function takes at most five, and is verified once (not once per parser
+ * path, which put the program past the verifier's 1M instructions). */
+#define RL_INFO(family, l4proto, has_l4, flags, sets, slot, n)				\
+	((__u64)(family) | (__u64)(l4proto) << 8 | (__u64)(has_l4) << 16 |		\
+	 (__u64)(flags) << 24 | (__u64)(sets) << 32 | (__u64)(slot) << 48 | (__u64)(n) << 56)
+
+/*
+ * One rule: 1 when the packet is over its limit.  Rules the packet is not
+ * concerned by (other ports, syn-only and not a SYN) are skipped.
+ */
+static __always_inline int rl_check(__u64 hi, __u64 lo, __u64 info, __u32 i, __u64 bytes,
+				    __u64 now)
+{
+	struct geofw_rl_state *s, fresh = {};
+	struct geofw_rl_key k = {};
+	struct geofw_rl_rule *r;
+	__u32 family = info & 0xff, l4proto = (info >> 8) & 0xff, has_l4 = (info >> 16) & 1;
+	__u32 flags = (info >> 24) & 0xff, sets = (info >> 32) & 0xffff;
+	__u32 key = GEOFW_RL_RULE_KEY((info >> 48) & 1, i);
+	__u64 inc, tat, base, next;
+	__u8 plen;
+	int t;
+
+	r = bpf_map_lookup_elem(&gfw_rl_rule, &key);
+	if (!r)
+		return 0;
+	if (r->port_sets && !(r->port_sets & sets))
+		return 0;
+	if (r->syn_only && (l4proto != GEOFW_IPPROTO_TCP || !has_l4 || (flags & 0x12) != 0x02))
+		return 0;
+	inc = (r->bps ? bytes * 8 : 1) * r->ps_per_unit / 1000;
+	k.rule = (__u8)i;
+	k.family = (__u8)family;
+	plen = family == 4 ? r->v4_prefix : r->v6_prefix;
+	{
+		__u64 khi, klo;
+
+		rl_key_addr(hi, lo, family, plen, &khi, &klo);
+		__builtin_memcpy(k.addr, &khi, 8);
+		__builtin_memcpy(k.addr + 8, &klo, 8);
+	}
+
+	s = bpf_map_lookup_elem(&gfw_rl_state, &k);
+	if (!s) {
+		/* A new source: its first packet passes and starts the clock
+		 * (a lost race with another CPU's insert costs that one packet). */
+		fresh.tat_ns = now + inc;
+		bpf_map_update_elem(&gfw_rl_state, &k, &fresh, BPF_NOEXIST);
+		rl_count(i, 0, 0);
+		return 0;
+	}
+	for (t = 0; t < GEOFW_RL_CAS_TRIES; t++) {
+		tat = s->tat_ns;
+		base = tat > now ? tat : now;
+		next = base + inc;
+		if (next - now > r->tau_ns + inc) {
+			rl_count(i, 1, r->ban && rl_ban(s, &k, plen, now));
+			return 1;
+		}
+		if (__sync_val_compare_and_swap(&s->tat_ns, tat, next) == tat) {
+			rl_count(i, 0, 0);
+			return 0;
+		}
+	}
+	/* Other CPUs moved this source's clock four times meanwhile: a flood. */
+	rl_count(i, 1, 0);
+	return 1;
+}
+
+__attribute__((noinline)) int geofw_rl_run(__u64 hi, __u64 lo, __u64 info, __u64 bytes)
+{
+	__u32 i, n = (info >> 56) & 0xff;
+	/* The precise clock: the coarse one is cheaper (-20..-60 ns here) but
+	 * its 4 ms ticks jitter on a loaded machine, and a burst shorter than
+	 * a late tick loses allowance (78% of the rate passed with a 10 ms
+	 * burst, docs/design-notes.md). */
+	__u64 now = bpf_ktime_get_ns();
+
+	for (i = 0; i < GEOFW_MAX_RATELIMITS && i < n; i++)
+		if (rl_check(hi, lo, info, i, bytes, now))
+			return 1;
+	return 0;
+}
+
+/* After the decision: 1 when a rate limit drops the packet. */
+static __always_inline int geofw_rate_limit(const struct geofw_pkt *pkt,
+					    const struct geofw_config *cfg,
+					    const struct geofw_verdict *v, __u64 bytes)
+{
+	__u64 hi, lo;
+
+	if (!cfg->rl_count || v->reason == GEOFW_R_ALLOWLIST ||
+	    (v->action != GEOFW_ACT_PASS && v->action != GEOFW_ACT_LOG))
+		return 0;
+	__builtin_memcpy(&hi, pkt->saddr, 8);
+	__builtin_memcpy(&lo, pkt->saddr + 8, 8);
+	return geofw_rl_run(hi, lo, RL_INFO(pkt->family, pkt->l4proto, pkt->has_l4,
+					    pkt->tcp_flags, v->port_sets,
+					    (cfg->ports_present & GEOFW_PORTS_SLOT) ? 1 : 0,
+					    cfg->rl_count), bytes);
+}
+
+#endif
