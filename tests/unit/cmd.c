@@ -61,6 +61,8 @@ static void describe(const struct geofw_cmd *c, char *buf, size_t len)
 		ADD(" source=<%s>", c->source);
 	if (c->asn_db)
 		ADD(" asn_db=<%s>", c->asn_db);
+	if (c->scope)
+		ADD(" scope=%s", c->scope == GEOFW_CMD_SCOPE_FLEET ? "fleet" : "local");
 	if (c->json)
 		ADD(" json");
 #undef ADD
@@ -282,7 +284,13 @@ static const struct {
 	BAD(ARGV("block-asn", "AS1.5"), "is not an AS number"),
 	BAD(ARGV("block-asn", "AS64500", "--action", "pass"), "not a blocking action"),
 	BAD(ARGV("block-asn", "AS64500", "--source", "x"), "'--source' does not apply"),
-	BAD(ARGV("block-asn", "AS64500", "--fleet"), "'--fleet' does not apply"),
+	OK(ARGV("block-asn", "AS64500", "--fleet", "--ttl", "1d"),
+	   "block-asn AS64500 action=drop ttl=86400 scope=fleet"),
+	OK(ARGV("block-asn", "AS64500", "--local"), "block-asn AS64500 action=drop scope=local"),
+	BAD(ARGV("block-asn", "AS64500", "--fleet", "--local"), "exclude each other"),
+	OK(ARGV("unblock-asn", "AS64500", "--fleet"), "unblock-asn AS64500 scope=fleet"),
+	OK(ARGV("allow-asn", "AS64503", "--fleet"), "allow-asn AS64503 scope=fleet"),
+	OK(ARGV("del-allow-asn", "AS64503", "--local"), "del-allow-asn AS64503 scope=local"),
 	OK(ARGV("unblock-asn", "AS64500", "--source", "crowdsec"),
 	   "unblock-asn AS64500 source=<crowdsec>"),
 	BAD(ARGV("unblock-asn", "AS64500", "--ttl", "1h"), "'--ttl' does not apply"),
