@@ -935,7 +935,7 @@ static int list_asn(const struct geofw_rule *a, struct request *r)
 	char left[32] = "";
 
 	if (r->json)
-		return geofw_json_array_add(&r->list, asn_rule_json(a));
+		return geofw_json_array_add(&r->list, with_origin(r, a, asn_rule_json(a)));
 	if (a->expires) {
 		time_t now = time(NULL);
 
@@ -943,11 +943,13 @@ static int list_asn(const struct geofw_rule *a, struct request *r)
 			     sizeof(left));
 	}
 	if (block)
-		geofw_ctl_writef(r->w, "block-asn AS%-10u %-7s %s%s%s%s\n", a->asn,
+		geofw_ctl_writef(r->w, "block-asn AS%-10u %-7s %s%s%s%s", a->asn,
 				 geofw_action_name(a->action), a->expires ? "expires in " : "",
 				 left, a->expires ? "  " : "", a->source);
 	else
-		geofw_ctl_writef(r->w, "allow-asn AS%-10u %s\n", a->asn, a->source);
+		geofw_ctl_writef(r->w, "allow-asn AS%-10u %s", a->asn, a->source);
+	list_origin_text(r, a);
+	geofw_ctl_writef(r->w, "\n");
 	if (a->comment[0])
 		geofw_ctl_writef(r->w, "       # %s\n", a->comment);
 	return 0;
