@@ -1087,13 +1087,14 @@ static void apply_entries(struct gfwd_fleet *f, struct fleet_entry **v, size_t n
 		if (!strcmp(v[i]->key, FLEET_PROBE_KEY))
 			continue;
 		live = entry_rule(v[i], &r, &buf);
-		if (live >= 0 && live != 2 && geofw_rule_kind_asn(r.kind)) {
+		if ((live == 0 || live == 1) && geofw_rule_kind_asn(r.kind)) {
 			asn = true;
-			if (live == 1 && (err = add_asn(f, &r, v[i]->key, msg, sizeof(msg))) > 0)
-				err = 0;
-			else if (live == 0 && (err = geofw_store_del_asn(d->store, r.kind, &r.asn, 1,
-									 FLEET_SOURCE, msg,
-									 sizeof(msg))) == -ENOENT)
+			if (live == 1)	/* 0: refused here, the burst goes on */
+				err = add_asn(f, &r, v[i]->key, msg, sizeof(msg));
+			else
+				err = geofw_store_del_asn(d->store, r.kind, &r.asn, 1, FLEET_SOURCE,
+							  msg, sizeof(msg));
+			if (err > 0 || err == -ENOENT)
 				err = 0;
 		} else if (live == 1) {
 			err = geofw_store_add(d->store, &r, 1, 0, &diff, msg, sizeof(msg));
