@@ -32,8 +32,9 @@
 #                block-asn --fleet; C stopped while unblock-asn on B and
 #                again while block-asn on A: caught up before READY; the
 #                254-AS limit on C refuses the fleet's AS there alone and
-#                the next change still applies (also in C's catch-up); a
-#                --ttl expires on every host
+#                the next change still applies (also in C's catch-up);
+#                allow-asn on B beats the block everywhere, del-allow-asn
+#                on C ends it; a --ttl expires on every host
 #   country/     block-country on A joins B's local policy (both in B's
 #                kernel map); country-mode and unblock-country propagate
 #   import/      a 10,000-rule import --fleet on A reaches B's and C's maps
@@ -491,6 +492,24 @@ expect_eq fleet/asn/limit_catch_up_counted "$(asn_refused C)" 1
 expect_eq fleet/asn/limit_catch_up_rows "$(f C list asns --source fleet | grep -c AS64502)" 0
 expect_eq fleet/asn/limit_local_kept "$(f C list asns --source cli | grep -c '^block-asn')" 254
 f C unblock-asn --local "${MANY[@]}" >/dev/null
+f A unblock-asn AS64502 >/dev/null
+wait_state pass B 3000 "$(now_ms)" >/dev/null
+# allow-asn of scope fleet wins over a fleet block of the AS, on every host.
+T0=$(now_ms)
+f A block-asn AS64502 >/dev/null
+wait_state drop C 3000 "$T0" >/dev/null
+T0=$(now_ms)
+out=$(f B allow-asn AS64502 --comment "fleet allow-asn")
+expect_match fleet/asn/allow_ack "$out" "^ok: allowed-asn 1 \\(fleet"
+tA=$(wait_state pass A 3000 "$T0"); tC=$(wait_state pass C 3000 "$T0")
+[ "$tA" != timeout ] && [ "$tC" != timeout ] && ok fleet/asn/allow_everywhere ||
+	not_ok fleet/asn/allow_everywhere "A: $tA ($(why A)), C: $tC ($(why C))"
+expect_match fleet/asn/allow_listed "$(f A list asns)" "allow-asn AS64502 +fleet \\(from "
+T0=$(now_ms)
+f C del-allow-asn AS64502 >/dev/null
+tA=$(wait_state drop A 3000 "$T0"); tB=$(wait_state drop B 3000 "$T0")
+[ "$tA" != timeout ] && [ "$tB" != timeout ] && ok fleet/asn/del_allow_everywhere ||
+	not_ok fleet/asn/del_allow_everywhere "A: $tA, B: $tB"
 f A unblock-asn AS64502 >/dev/null
 wait_state pass B 3000 "$(now_ms)" >/dev/null
 # A --ttl: every host lets the AS through again at expiry, by itself.
