@@ -27,6 +27,14 @@
 #   local/       a local rule on B survives every fleet catch-up
 #   allow/       allow on A (scope fleet) lets B's client through on B only;
 #                del-allow on C: gone everywhere; list shows the origin host
+#   asn/         block-asn on A (the clients' AS in the fixture ASN database):
+#                B, C and the read-only R drop; the read-only host refuses
+#                block-asn --fleet; C stopped while unblock-asn on B and
+#                again while block-asn on A: caught up before READY; the
+#                254-AS limit on C refuses the fleet's AS there alone and
+#                the next change still applies (also in C's catch-up);
+#                allow-asn on B beats the block everywhere, del-allow-asn
+#                on C ends it; a --ttl expires on every host
 #   country/     block-country on A joins B's local policy (both in B's
 #                kernel map); country-mode and unblock-country propagate
 #   import/      a 10,000-rule import --fleet on A reaches B's and C's maps
@@ -148,6 +156,11 @@ if nats_ready; then ok fleet/nats_cluster; else not_ok fleet/nats_cluster "no Je
 
 # ---- geofwd hosts -----------------------------------------------------------------
 
+# The fixture ASN database: 198.51.100.0/24 (every client address) is AS64502.
+mkdir -p "$F_DIR/mmdb"
+perl tests/fixtures/mkmmdb.pl "$F_DIR/mmdb" >/dev/null ||
+	{ not_ok fleet/fixtures "tests/fixtures/mkmmdb.pl failed"; exit 1; }
+
 host_conf() {	# host_conf H USER PASSWORD
 	local h=$1
 	mkdir -p "$F_DIR/$h/state"
@@ -157,6 +170,7 @@ host_conf() {	# host_conf H USER PASSWORD
 	Interfaces = gfw
 	XdpMode = generic
 	GeoIPDatabase = none
+	ASNDatabase = $F_DIR/mmdb/lab-asn.mmdb
 	StateDirectory = $F_DIR/$h/state
 	Socket = $F_DIR/$h/geofwd.sock
 	FleetServers = nats://${HUB_IP[${4:-$h}]}:4222 nats://${HUB_IP[${4:-$h}]}:4223 nats://${HUB_IP[${4:-$h}]}:4224
@@ -205,6 +219,15 @@ wait_state() {	# wait_state drop|pass H MS T0
 	echo $(( $(now_ms) - t0 ))
 }
 fleet_rev() { f "$1" fleet status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["revision"])'; }
+wait_eq() {	# wait_eq MS WANT CMD...: until CMD prints WANT
+	local limit=$1 want=$2 t0
+	shift 2
+	t0=$(now_ms)
+	while [ "$("$@")" != "$want" ]; do
+		[ $(( $(now_ms) - t0 )) -gt "$limit" ] && return 1
+		sleep 0.05
+	done
+}
 
 for h in $HOSTS; do
 	host_conf "$h" rw rwpass
@@ -377,6 +400,132 @@ t=$(wait_state drop B 3000 "$T0")
 f A del-block 198.51.100.0/24 >/dev/null
 wait_state pass B 3000 "$(now_ms)" >/dev/null; wait_state pass C 3000 "$(now_ms)" >/dev/null
 
+# ---- AS rules of scope fleet --------------------------------------------------------------
+
+# Every client address is in AS64502 (the fixture): what each host does with
+# it is seen in the client's pings.
+why() { f "$1" lookup "${CL_IP[$1]}" -j 2>&1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["explanation"])' 2>&1; }
+# (all_down/ left B's client blocked by the fleet: 198.51.100.4/30)
+f A del-block 198.51.100.4/30 >/dev/null
+wait_state pass B 3000 "$(now_ms)" >/dev/null
+for h in A B C; do
+	pass "$h" || not_ok "fleet/asn/baseline_$h" "host $h drops its client before any AS rule: $(why "$h")"
+done
+T0=$(now_ms)
+out=$(f A block-asn AS64502 --comment "fleet asn")
+expect_match fleet/asn/ack "$out" "^ok: blocked-asn 1 \\(fleet: sent"
+tB=$(wait_state drop B 3000 "$T0"); tC=$(wait_state drop C 3000 "$T0")
+if [ "$tB" != timeout ] && [ "$tC" != timeout ]; then
+	ok fleet/asn/block_reaches_B_and_C
+	echo "# block-asn on A: dropped on B after ${tB} ms, on C after ${tC} ms"
+else
+	not_ok fleet/asn/block_reaches_B_and_C "B: $tB, C: $tC"
+fi
+[ "$(wait_state drop A 3000 "$T0")" != timeout ] && ok fleet/asn/block_on_A ||
+	not_ok fleet/asn/block_on_A "A passes its client"
+expect_match fleet/asn/list_source "$(f C list asns)" "block-asn AS64502 +drop +fleet \\(from $(hostname)\\)"
+if [ -n "${GPID[R]:-}" ]; then
+	[ "$(wait_state drop R 3000 "$T0")" != timeout ] && ok fleet/asn/readonly_follows ||
+		not_ok fleet/asn/readonly_follows "R passes its client"
+	out=$(f R block-asn AS64501 --fleet 2>&1); st=$?
+	[ $st -ne 0 ] && ok fleet/asn/readonly_refused || not_ok fleet/asn/readonly_refused "exit 0: $out"
+	expect_match fleet/asn/readonly_message "$out" "only allow reading"
+	expect_eq fleet/asn/readonly_nothing_stored "$(f R list asns | grep -c AS64501)" 0
+fi
+# unblock-asn on B while C is stopped: every host passes, C as soon as it
+# is up again (it catches up before READY).
+g_stop C
+T0=$(now_ms)
+out=$(f B unblock-asn AS64502)
+expect_match fleet/asn/unblock_ack "$out" "^ok: unblocked-asn 1 \\(fleet"
+tA=$(wait_state pass A 3000 "$T0"); tB=$(wait_state pass B 3000 "$T0")
+[ "$tA" != timeout ] && [ "$tB" != timeout ] && ok fleet/asn/unblock_everywhere ||
+	not_ok fleet/asn/unblock_everywhere "A: $tA, B: $tB ($(why B))"
+g_start C || not_ok fleet/asn/restart_C "C did not start"
+pass C && ok fleet/asn/caught_up_unblock || not_ok fleet/asn/caught_up_unblock "C still drops after start"
+expect_eq fleet/asn/caught_up_unblock_rows "$(f C list asns | grep -c AS64502)" 0
+g_stop C
+T0=$(now_ms)
+f A block-asn AS64502 --action reject >/dev/null
+wait_state drop B 3000 "$T0" >/dev/null
+g_start C || not_ok fleet/asn/restart_C2 "C did not start"
+pass C && not_ok fleet/asn/caught_up_block "C passes right after start" || ok fleet/asn/caught_up_block
+expect_match fleet/asn/caught_up_block_rows "$(f C list asns)" "block-asn AS64502 +reject +fleet"
+# Without --fleet or --local (FleetScope = fleet): the bucket's rule goes.
+T0=$(now_ms)
+f C unblock-asn AS64502 >/dev/null
+tB=$(wait_state pass B 3000 "$T0"); tC=$(wait_state pass C 3000 "$T0")
+[ "$tB" != timeout ] && [ "$tC" != timeout ] && ok fleet/asn/unblock_default_scope ||
+	not_ok fleet/asn/unblock_default_scope "B: $tB ($(why B)), C: $tC ($(why C))"
+# A local AS rule stays the host's own.
+f B block-asn --local AS64502 >/dev/null
+pass B && not_ok fleet/asn/local_on_B "B passes" || ok fleet/asn/local_on_B
+sleep 0.5
+pass A && ok fleet/asn/local_not_in_fleet || not_ok fleet/asn/local_not_in_fleet "A drops"
+f B unblock-asn --local AS64502 >/dev/null
+# The AS limit: C has 254 ASes of its own, so the fleet's AS64502 is one
+# too many there: refused on C alone, and the next change still applies.
+mapfile -t MANY < <(seq 65000 65253)
+out=$(f C block-asn --local "${MANY[@]}")
+expect_match fleet/asn/limit_setup "$out" "^ok: blocked-asn 254"
+T0=$(now_ms)
+f A block-asn AS64502 >/dev/null
+t=$(wait_state drop B 3000 "$T0")
+[ "$t" != timeout ] && ok fleet/asn/limit_B_applies || not_ok fleet/asn/limit_B_applies "B passes"
+asn_refused() { f "$1" fleet status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["asn_refused"])'; }
+wait_eq 3000 1 asn_refused C && ok fleet/asn/limit_refused_on_C ||
+	not_ok fleet/asn/limit_refused_on_C "asn_refused on C: $(asn_refused C)"
+pass C && ok fleet/asn/limit_C_passes || not_ok fleet/asn/limit_C_passes "C drops"
+expect_match fleet/asn/limit_status "$(f C fleet status)" "AS rules: +1 of the bucket refused here"
+expect_match fleet/asn/limit_logged "$(cat "$F_DIR/C/geofwd.log")" "key asn.block.AS64502 refused on this host"
+T0=$(now_ms)
+f A add-block "${CL_IP[C]}" >/dev/null
+t=$(wait_state drop C 3000 "$T0")
+[ "$t" != timeout ] && ok fleet/asn/limit_not_wedged || not_ok fleet/asn/limit_not_wedged "C ignores the next change"
+f A del-block "${CL_IP[C]}" >/dev/null
+wait_state pass C 3000 "$(now_ms)" >/dev/null
+# ... and in C's catch-up at start: refused, the rest in step.
+g_stop C
+g_start C || not_ok fleet/asn/restart_C3 "C did not start"
+pass C && ok fleet/asn/limit_catch_up || not_ok fleet/asn/limit_catch_up "C drops"
+expect_eq fleet/asn/limit_catch_up_counted "$(asn_refused C)" 1
+expect_eq fleet/asn/limit_catch_up_rows "$(f C list asns --source fleet | grep -c AS64502)" 0
+expect_eq fleet/asn/limit_local_kept "$(f C list asns --source cli | grep -c '^block-asn')" 254
+f C unblock-asn --local "${MANY[@]}" >/dev/null
+f A unblock-asn AS64502 >/dev/null
+wait_state pass B 3000 "$(now_ms)" >/dev/null
+# allow-asn of scope fleet wins over a fleet block of the AS, on every host.
+T0=$(now_ms)
+f A block-asn AS64502 >/dev/null
+wait_state drop C 3000 "$T0" >/dev/null
+T0=$(now_ms)
+out=$(f B allow-asn AS64502 --comment "fleet allow-asn")
+expect_match fleet/asn/allow_ack "$out" "^ok: allowed-asn 1 \\(fleet"
+tA=$(wait_state pass A 3000 "$T0"); tC=$(wait_state pass C 3000 "$T0")
+[ "$tA" != timeout ] && [ "$tC" != timeout ] && ok fleet/asn/allow_everywhere ||
+	not_ok fleet/asn/allow_everywhere "A: $tA ($(why A)), C: $tC ($(why C))"
+expect_match fleet/asn/allow_listed "$(f A list asns)" "allow-asn AS64502 +fleet \\(from "
+T0=$(now_ms)
+f C del-allow-asn AS64502 >/dev/null
+tA=$(wait_state drop A 3000 "$T0"); tB=$(wait_state drop B 3000 "$T0")
+[ "$tA" != timeout ] && [ "$tB" != timeout ] && ok fleet/asn/del_allow_everywhere ||
+	not_ok fleet/asn/del_allow_everywhere "A: $tA, B: $tB"
+f A unblock-asn AS64502 >/dev/null
+wait_state pass B 3000 "$(now_ms)" >/dev/null
+# A --ttl: every host lets the AS through again at expiry, by itself.
+T0=$(now_ms)
+f A block-asn AS64502 --ttl 3s >/dev/null
+dB=$(wait_state drop B 2000 "$T0"); dC=$(wait_state drop C 2000 "$T0")
+tB=$(wait_state pass B 8000 "$T0"); tC=$(wait_state pass C 8000 "$T0")
+# (the expiry is whole seconds from A's clock: 2 to 3 s after T0)
+if [ "$dB" != timeout ] && [ "$dC" != timeout ] && [ "$tB" != timeout ] &&
+   [ "$tC" != timeout ] && [ "$tB" -ge 1900 ]; then
+	ok fleet/asn/ttl_expires_everywhere
+	echo "# block-asn --ttl 3s on A: passes again on B after ${tB} ms, C ${tC} ms"
+else
+	not_ok fleet/asn/ttl_expires_everywhere "dropped: B $dB, C $dC; passed: B $tB ($(why B)), C $tC ($(why C))"
+fi
+
 # ---- country policy of scope fleet: joins each host's own -------------------------------------
 
 # in_force H: the countries listed in the policy in force on H, "MODE CC CC"
@@ -390,15 +539,6 @@ def listed(e):
     v = e.get("formatted", e)["value"]
     return v["listed"] if isinstance(v, dict) else int(v[0], 16)
 print(sum(1 for e in json.load(sys.stdin) if listed(e)))'; }
-wait_eq() {	# wait_eq MS WANT CMD...: until CMD prints WANT
-	local limit=$1 want=$2 t0
-	shift 2
-	t0=$(now_ms)
-	while [ "$("$@")" != "$want" ]; do
-		[ $(( $(now_ms) - t0 )) -gt "$limit" ] && return 1
-		sleep 0.05
-	done
-}
 f B block-country --local CN >/dev/null
 out=$(f A block-country RU --action reject)
 expect_match fleet/country/ack "$out" "^ok: block-country 1 \\(fleet"

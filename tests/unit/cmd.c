@@ -71,6 +71,8 @@ static void describe(const struct geofw_cmd *c, char *buf, size_t len)
 		ADD(" source=<%s>", c->source);
 	if (c->asn_db)
 		ADD(" asn_db=<%s>", c->asn_db);
+	if (c->scope)
+		ADD(" scope=%s", c->scope == GEOFW_CMD_SCOPE_FLEET ? "fleet" : "local");
 	if (c->json)
 		ADD(" json");
 #undef ADD
@@ -292,7 +294,13 @@ static const struct {
 	BAD(ARGV("block-asn", "AS1.5"), "is not an AS number"),
 	BAD(ARGV("block-asn", "AS64500", "--action", "pass"), "not a blocking action"),
 	BAD(ARGV("block-asn", "AS64500", "--source", "x"), "'--source' does not apply"),
-	BAD(ARGV("block-asn", "AS64500", "--fleet"), "'--fleet' does not apply"),
+	OK(ARGV("block-asn", "AS64500", "--fleet", "--ttl", "1d"),
+	   "block-asn AS64500 action=drop ttl=86400 scope=fleet"),
+	OK(ARGV("block-asn", "AS64500", "--local"), "block-asn AS64500 action=drop scope=local"),
+	BAD(ARGV("block-asn", "AS64500", "--fleet", "--local"), "exclude each other"),
+	OK(ARGV("unblock-asn", "AS64500", "--fleet"), "unblock-asn AS64500 scope=fleet"),
+	OK(ARGV("allow-asn", "AS64503", "--fleet"), "allow-asn AS64503 scope=fleet"),
+	OK(ARGV("del-allow-asn", "AS64503", "--local"), "del-allow-asn AS64503 scope=local"),
 	OK(ARGV("unblock-asn", "AS64500", "--source", "crowdsec"),
 	   "unblock-asn AS64500 source=<crowdsec>"),
 	BAD(ARGV("unblock-asn", "AS64500", "--ttl", "1h"), "'--ttl' does not apply"),
@@ -316,14 +324,14 @@ static const struct {
 	OK(ARGV("list", "ports"), "list list=5"),
 
 	/* port-scoped rules */
-	OK(ARGV("allow", "192.0.2.0/24", "--ports", "22/tcp"), "allow 192.0.2.0/24 ports=22/tcp"),
+	OK(ARGV("allow", "192.0.2.0/24", "--ports", "22/tcp"), "allow 192.0.2.0/24 ports=22/tcp scope=local"),
 	OK(ARGV("add-block", "203.0.113.0/24", "--ports", "443,80/tcp,53/udp", "--ttl", "1h"),
-	   "add-block 203.0.113.0/24 ports=80,443/tcp,53/udp action=drop ttl=3600"),
+	   "add-block 203.0.113.0/24 ports=80,443/tcp,53/udp action=drop ttl=3600 scope=local"),
 	OK(ARGV("block-country", "CN", "--ports", "8000-8100/tcp"),
-	   "block-country CN ports=8000-8100/tcp"),
+	   "block-country CN ports=8000-8100/tcp scope=local"),
 	OK(ARGV("unblock-country", "CN", "--ports", "8000-8100/tcp"),
-	   "unblock-country CN ports=8000-8100/tcp"),
-	OK(ARGV("del-allow", "192.0.2.0/24", "--ports", "22/tcp"), "del-allow 192.0.2.0/24 ports=22/tcp"),
+	   "unblock-country CN ports=8000-8100/tcp scope=local"),
+	OK(ARGV("del-allow", "192.0.2.0/24", "--ports", "22/tcp"), "del-allow 192.0.2.0/24 ports=22/tcp scope=local"),
 	OK(ARGV("port-policy", "22/tcp", "allow-only", "de", "198.51.100.0/24"),
 	   "port-policy 198.51.100.0/24 DE ports=22/tcp allow-only action=drop"),
 	OK(ARGV("port-policy", "22/tcp", "none"), "port-policy ports=22/tcp none action=drop"),

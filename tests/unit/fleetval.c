@@ -44,6 +44,11 @@ void test_fleet_key(void)
 		"block.192.0.2.0/024", "geofw-write-probe", "block.192.0.2.0/24 ",
 		"allow.192.0.2.1/24", "country.", "country.ru", "country.RUS", "country.ZZ",
 		"country.modes", "Country.RU", "policy.country",
+		/* AS keys: one spelling of each AS */
+		"asn.block.", "asn.block.AS", "asn.block.64500", "asn.block.as64500",
+		"asn.block.AS064500", "asn.block.AS0", "asn.block.AS4294967296",
+		"asn.block.AS64500 ", "asn.block.AS+1", "asn.block.AS1.10", "asn.allow.AS-1",
+		"asn.block.AS64500.x",
 	};
 	struct geofw_rule r, back;
 	char key[GEOFW_FLEET_KEY_MAX];
@@ -74,8 +79,34 @@ void test_fleet_key(void)
 		ASSERT_EQ(geofw_fleet_key_parse("country.action", &back),
 			  GEOFW_FLEET_COUNTRY_ACTION, "action");
 	}
-	SUBTEST("asn keys are reserved, not applied") {
-		ASSERT_EQ(geofw_fleet_key_parse("asn.AS64500", &back), -EOPNOTSUPP, "asn");
+	SUBTEST("AS rules") {
+		static const struct { int kind; __u32 asn; const char *key; } asns[] = {
+			{ GEOFW_RULE_BLOCK_ASN, 64500, "asn.block.AS64500" },
+			{ GEOFW_RULE_ALLOW_ASN, 64500, "asn.allow.AS64500" },
+			{ GEOFW_RULE_BLOCK_ASN, 1, "asn.block.AS1" },
+			{ GEOFW_RULE_BLOCK_ASN, 4294967295u, "asn.block.AS4294967295" },
+		};
+
+		for (i = 0; i < ARRAY_SIZE(asns); i++) {
+			r = (struct geofw_rule){ .kind = asns[i].kind, .asn = asns[i].asn };
+			ASSERT_OK(geofw_fleet_key(&r, key, sizeof(key)), asns[i].key);
+			ASSERT_STREQ(key, asns[i].key, "key");
+			kind = geofw_fleet_key_parse(key, &back);
+			ASSERT_EQ(kind, asns[i].kind == GEOFW_RULE_BLOCK_ASN ? GEOFW_FLEET_BLOCK_ASN
+									     : GEOFW_FLEET_ALLOW_ASN,
+				  "kind");
+			ASSERT_EQ(back.kind, asns[i].kind, "rule kind");
+			ASSERT_EQ(back.asn, asns[i].asn, "AS number");
+		}
+		r = (struct geofw_rule){ .kind = GEOFW_RULE_BLOCK_ASN };
+		ASSERT_EQ(geofw_fleet_key(&r, key, sizeof(key)), -EINVAL, "AS 0 has no key");
+	}
+	SUBTEST("the rest of asn.* is reserved: kept, not applied") {
+		/* the spelling geofw reserved before the AS keys, and keys a
+		 * later version may add */
+		ASSERT_EQ(geofw_fleet_key_parse("asn.AS64500", &back), -EOPNOTSUPP, "asn.AS");
+		ASSERT_EQ(geofw_fleet_key_parse("asn.org.AS64500", &back), -EOPNOTSUPP,
+			  "a later kind");
 	}
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
 		SUBTEST("refuses %s", bad[i])
@@ -140,6 +171,47 @@ void test_fleet_value(void)
 		snprintf(buf, sizeof(buf), "1 drop 0 7 h\nvpn");
 		ASSERT_EQ(geofw_fleet_rule_parse(buf, &got, &origin), -EINVAL, "a block's word");
 		free(v);
+	}
+	SUBTEST("AS rules: block and allow") {
+		struct geofw_rule b = { .kind = GEOFW_RULE_BLOCK_ASN, .asn = 64500,
+					.action = GEOFW_ACT_REJECT, .expires = 1764892800,
+					.created = 1764889200, .comment = "hosting scanners" };
+		struct geofw_rule a = { .kind = GEOFW_RULE_ALLOW_ASN, .asn = 64501, .created = 9,
+					.comment = "crawler" };
+
+		v = geofw_fleet_value_format(&b, "edge-a");
+		if (!ASSERT_TRUE(v != NULL, "format"))
+			continue;
+		/* the format of block keys: one version rule for every value */
+		ASSERT_STREQ(v, "1 reject 1764892800 1764889200 edge-a\nhosting scanners", "block");
+		memset(&got, 0, sizeof(got));
+		got.kind = GEOFW_RULE_BLOCK_ASN;
+		ASSERT_OK(geofw_fleet_rule_parse(v, &got, &origin), "parse block");
+		ASSERT_EQ(got.action, GEOFW_ACT_REJECT, "action");
+		ASSERT_EQ(got.expires, 1764892800, "expires");
+		ASSERT_EQ(got.created, 1764889200, "created");
+		ASSERT_STREQ(got.comment, "hosting scanners", "comment");
+		ASSERT_STREQ(origin, "edge-a", "origin");
+		free(v);
+		v = geofw_fleet_value_format(&a, "edge-b");
+		if (!ASSERT_TRUE(v != NULL, "format"))
+			continue;
+		ASSERT_STREQ(v, "1 allow 0 9 edge-b\ncrawler", "allow");
+		memset(&got, 0, sizeof(got));
+		got.kind = GEOFW_RULE_ALLOW_ASN;
+		ASSERT_OK(geofw_fleet_rule_parse(v, &got, &origin), "parse allow");
+		ASSERT_EQ(got.action, GEOFW_ACT_PASS, "allow passes");
+		free(v);
+		snprintf(buf, sizeof(buf), "1 drop 0 7 h\nx");
+		got.kind = GEOFW_RULE_ALLOW_ASN;
+		ASSERT_EQ(geofw_fleet_rule_parse(buf, &got, &origin), -EINVAL, "allow with a block's word");
+		snprintf(buf, sizeof(buf), "1 allow 0 7 h\nx");
+		got.kind = GEOFW_RULE_BLOCK_ASN;
+		ASSERT_EQ(geofw_fleet_rule_parse(buf, &got, &origin), -EINVAL, "block with allow");
+		snprintf(buf, sizeof(buf), "3 log 0 7 h appended\nx");
+		got.kind = GEOFW_RULE_BLOCK_ASN;
+		ASSERT_OK(geofw_fleet_rule_parse(buf, &got, &origin), "a later version's words");
+		ASSERT_EQ(got.action, GEOFW_ACT_LOG, "its action");
 	}
 	SUBTEST("empty comment, no host") {
 		r.comment = NULL;

@@ -435,6 +435,8 @@ static int reply_fleet(struct request *r, const char *what, size_t n)
 		geofw_cidr_format(&r->cmd->cidrs[0], buf, sizeof(buf));
 	else if (r->cmd->n_countries)
 		snprintf(buf, sizeof(buf), "%s", geofw_country_code(r->cmd->countries[0]));
+	else if (r->cmd->n_asns)
+		snprintf(buf, sizeof(buf), "AS%u", r->cmd->asns[0]);
 	log_info("uid %u pid %d: %s %s%s for the fleet (%s)", r->who.uid, r->who.pid,
 		 r->cmd->desc->name, buf, n > 1 ? " and more" : "",
 		 up ? "publishing" : "NATS unreachable: pending");
@@ -460,10 +462,12 @@ struct fleet_probe {
 static int fleet_row(const struct geofw_rule *rule, void *arg)
 {
 	struct fleet_probe *p = arg;
-	size_t i;
+	bool asn = geofw_rule_kind_asn(rule->kind);
+	size_t i, n = asn ? p->cmd->n_asns : p->cmd->n_cidrs;
 
-	for (i = 0; i < p->cmd->n_cidrs; i++) {
-		if (geofw_cidr_cmp(&rule->prefix, &p->cmd->cidrs[i]))
+	for (i = 0; i < n; i++) {
+		if (asn ? rule->asn != p->cmd->asns[i]
+			: geofw_cidr_cmp(&rule->prefix, &p->cmd->cidrs[i]) != 0)
 			continue;
 		if (!strcmp(rule->source, "fleet"))
 			p->fleet = true;
@@ -474,7 +478,8 @@ static int fleet_row(const struct geofw_rule *rule, void *arg)
 }
 
 /*
- * del-block without --fleet or --local, where the default scope is fleet:
+ * del-block without --fleet or --local, where the default scope is fleet
+ * (and del-allow, unblock-asn, del-allow-asn alike):
  * this host's own rules go when it has some of the prefixes and the fleet
  * (as far as this host has heard) has none; otherwise the bucket's.  A
  * fleet rule still on its way here is thus deleted from the bucket.
@@ -538,6 +543,7 @@ static json_t *fleet_json(struct gfwd *d)
 	json_object_set_new(o, "pending_refused", json_integer((json_int_t)fi.refused));
 	json_object_set_new(o, "published", json_integer((json_int_t)fi.published));
 	json_object_set_new(o, "superseded", json_integer((json_int_t)fi.superseded));
+	json_object_set_new(o, "asn_refused", json_integer((json_int_t)fi.asn_refused));
 	json_object_set_new(o, "country_policy", json_boolean(fi.countries));
 	geofw_json_set_text(o, "host", fi.host ? fi.host : "");
 	geofw_json_set_text(o, "error", fi.error ? fi.error : "");
@@ -584,6 +590,10 @@ static void fleet_text(struct request *r, const char *indent)
 	if (fi.superseded)
 		geofw_ctl_writef(r->w, "%s           %lu not published since start: a newer change "
 				 "to the key stood (logged)\n", indent, fi.superseded);
+	if (fi.asn_refused)
+		geofw_ctl_writef(r->w, "%sAS rules:  %lu of the bucket refused here since start: "
+				 "over the limit of %u ASes with rules (logged; tried again at the "
+				 "next catch-up)\n", indent, fi.asn_refused, GEOFW_ASN_CLASS_MAX_ID);
 	geofw_ctl_writef(r->w, "%shost:      %s (the origin of changes made here)\n", indent,
 			 fi.host);
 	if (fi.countries)
@@ -791,9 +801,18 @@ static int cmd_add_asn(struct request *r, int kind)
 			.kind = kind, .asn = cmd->asns[i],
 			.action = (__u8)(kind == GEOFW_RULE_BLOCK_ASN ? cmd->action : 0),
 			.expires = kind == GEOFW_RULE_BLOCK_ASN && cmd->ttl ? now + cmd->ttl : 0,
-			.comment = cmd->comment ? cmd->comment : "", .source = "cli",
+			.comment = cmd->comment ? cmd->comment : "",
+			.source = fleet_scope(r) ? "fleet" : "cli",
 			.uid = r->who.uid, .pid = r->who.pid, .created = now,
 		};
+	/* The bucket's keys come back to every host as AS rules of source
+	 * fleet (fleet.c), this one too. */
+	if (fleet_scope(r)) {
+		err = fleet_change(r, rules, cmd->n_asns, false,
+				   kind == GEOFW_RULE_BLOCK_ASN ? "blocked-asn" : "allowed-asn");
+		free(rules);
+		return err;
+	}
 	err = geofw_store_add(r->d->store, rules, cmd->n_asns, 0, &r->diff, r->err,
 			      sizeof(r->err));
 	free(rules);
@@ -806,6 +825,21 @@ static int cmd_del_asn(struct request *r, int kind)
 {
 	const struct geofw_cmd *cmd = r->cmd;
 
+	if (del_goes_to_fleet(r, kind)) {
+		struct geofw_rule *rules = calloc(cmd->n_asns ? cmd->n_asns : 1, sizeof(*rules));
+		size_t i;
+		int err;
+
+		if (!rules)
+			return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+		for (i = 0; i < cmd->n_asns; i++)
+			rules[i] = (struct geofw_rule){ .kind = kind, .asn = cmd->asns[i],
+							.source = "fleet" };
+		err = fleet_change(r, rules, cmd->n_asns, true, kind == GEOFW_RULE_BLOCK_ASN ?
+				   "unblocked-asn" : "disallowed-asn");
+		free(rules);
+		return err;
+	}
 	if (geofw_store_del_asn(r->d->store, kind, cmd->asns, cmd->n_asns, cmd->source, r->err,
 				sizeof(r->err)))
 		return change_failed(r);
@@ -1134,7 +1168,7 @@ static int list_asn(const struct geofw_rule *a, struct request *r)
 	char left[32] = "";
 
 	if (r->json)
-		return geofw_json_array_add(&r->list, asn_rule_json(a));
+		return geofw_json_array_add(&r->list, with_origin(r, a, asn_rule_json(a)));
 	if (a->expires) {
 		time_t now = time(NULL);
 
@@ -1142,11 +1176,13 @@ static int list_asn(const struct geofw_rule *a, struct request *r)
 			     sizeof(left));
 	}
 	if (block)
-		geofw_ctl_writef(r->w, "block-asn AS%-10u %-7s %s%s%s%s\n", a->asn,
+		geofw_ctl_writef(r->w, "block-asn AS%-10u %-7s %s%s%s%s", a->asn,
 				 geofw_action_name(a->action), a->expires ? "expires in " : "",
 				 left, a->expires ? "  " : "", a->source);
 	else
-		geofw_ctl_writef(r->w, "allow-asn AS%-10u %s\n", a->asn, a->source);
+		geofw_ctl_writef(r->w, "allow-asn AS%-10u %s", a->asn, a->source);
+	list_origin_text(r, a);
+	geofw_ctl_writef(r->w, "\n");
 	if (a->comment[0])
 		geofw_ctl_writef(r->w, "       # %s\n", a->comment);
 	return 0;

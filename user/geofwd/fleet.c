@@ -10,8 +10,8 @@
  * through a locked queue and an eventfd, and the main thread does every
  * write (rows, revision, kernel diff) in its own transactions.
  *
- * Keys and values: user/lib/fleetval.h.  Block and allow keys become rows
- * of source "fleet"; every key (country policy, kinds a later geofw
+ * Keys and values: user/lib/fleetval.h.  Block and allow keys, of prefixes
+ * and of ASes, become rows of source "fleet"; every key (country policy, kinds a later geofw
  * applies) is also kept with its revision in the store's fleet_keys table,
  * the bucket as this host applied it.
  *
@@ -19,7 +19,19 @@
  * the last applied one (kept in the store, setting "fleet_revision") is
  * skipped, so a replay is harmless.  On each (re)connect the watcher starts
  * over: its initial values are gathered and the fleet rows are made equal
- * to them with one geofw_store_replace_source() (never a flush first).
+ * to them with geofw_store_replace_source() and
+ * geofw_store_replace_source_asn() in one transaction (never a flush
+ * first).
+ *
+ * AS rules.  After each applied burst (and catch-up) that changed AS rows
+ * the AS tables are rebuilt once, after COMMIT (gfwd_asn_sync); a rebuild
+ * that fails leaves the rows (they are the bucket's) and the tables in
+ * force, which `fwctl status` reports as AS rules not enforced.  An AS
+ * entry that would give this host more than GEOFW_ASN_CLASS_MAX_ID ASes
+ * with rules (geofw.conf and other sources count too) is refused here
+ * alone: logged, counted (fleet status), kept in fleet_keys, tried again
+ * at the next catch-up; the rest of the burst applies and the revision
+ * moves on.
  *
  * Outgoing changes go to the store's outbox in the transaction of the fwctl
  * request, are handed to the worker after COMMIT and published pipelined
@@ -163,6 +175,7 @@ struct gfwd_fleet {
 	long long loaded;		/* outbox ids up to this one are in rows */
 	size_t pending, refused;
 	unsigned long published, superseded;
+	unsigned long asn_refused;		/* AS entries over the limit, since start */
 	bool has_countries;
 	struct geofw_store_countries countries;	/* the fleet's policy */
 	bool crash_after_ack;		/* GEOFW_TEST_FLEET_CRASH_AFTER_ACK */
@@ -805,9 +818,9 @@ static int cmp_rule(const void *a, const void *b)
 }
 
 /*
- * Fill r from one entry of a block or allow key; 1: a live rule, 0: a
- * delete (or an expired rule), 2: a key of another kind (kept in
- * fleet_keys only), -EINVAL: not understood.
+ * Fill r from one entry of a block or allow key (prefix or AS); 1: a live
+ * rule, 0: a delete (or an expired rule), 2: a key of another kind (kept
+ * in fleet_keys only), -EINVAL: not understood.
  */
 static int entry_rule(const struct fleet_entry *e, struct geofw_rule *r, char **buf)
 {
@@ -905,36 +918,113 @@ static void load_countries(struct gfwd_fleet *f, bool apply)
 	}
 }
 
+/* The AS tables after a COMMIT that changed AS rows of the fleet. */
+static void asn_sync(struct gfwd_fleet *f)
+{
+	char msg[GEOFW_ERRLEN];
+	int err = gfwd_asn_sync(f->d, false, "fleet", msg, sizeof(msg));
+
+	if (err)
+		log_err(err, "fleet: the AS rules of bucket %s are stored but the AS tables could "
+			"not be rebuilt: %s (the tables in force stay)", f->d->conf.fleet_bucket,
+			msg);
+}
+
+/*
+ * Add one AS rule of the bucket (in the burst's transaction) unless it
+ * would give this host more ASes with rules than the AS tables can hold:
+ * then it alone is refused here, logged and counted.  1: added, 0:
+ * refused, -errno: the store failed.
+ */
+static int add_asn(struct gfwd_fleet *f, const struct geofw_rule *r, const char *key,
+		   char *msg, size_t len)
+{
+	struct geofw_store *st = f->d->store;
+	size_t n = 0;
+	int err;
+
+	if ((err = geofw_store_savepoint(st, msg, len)))
+		return err;
+	err = geofw_store_add(st, r, 1, 0, NULL, msg, len);
+	if (!err && (err = gfwd_asn_wanted_count(f->d, &n)))
+		snprintf(msg, len, "counting the ASes with rules: %s", strerror(-err));
+	if (!err && n > GEOFW_ASN_CLASS_MAX_ID) {
+		geofw_store_rollback_to(st);
+		f->asn_refused++;
+		log_warn("fleet: key %s refused on this host: AS%u would be AS number %zu with "
+			 "rules here, at most %u (geofw.conf and every source together); the "
+			 "other changes apply", key, r->asn, n, GEOFW_ASN_CLASS_MAX_ID);
+		return 0;
+	}
+	if (err) {
+		geofw_store_rollback_to(st);
+		return err;
+	}
+	return (err = geofw_store_release(st, msg, len)) ? err : 1;
+}
+
 static void apply_snapshot(struct gfwd_fleet *f, struct fleet_entry *e, size_t n)
 {
 	struct gfwd *d = f->d;
 	struct geofw_rule *rules = calloc(n ? n : 1, sizeof(*rules));
+	struct geofw_rule *asns = calloc(n ? n : 1, sizeof(*asns));
+	const char **asn_keys = calloc(n ? n : 1, sizeof(*asn_keys));
 	char **bufs = calloc(n ? n : 1, sizeof(*bufs));
 	struct geofw_kdiff diff = { 0 };
 	char msg[GEOFW_ERRLEN] = "";
-	size_t i, m = 0, removed = 0, bad = 0;
+	size_t i, m = 0, na = 0, removed = 0, removed_asn = 0, bad = 0, refused = 0, wanted = 0;
 	__u64 maxrev = 0;
 	int err;
 
-	if (!rules || !bufs) {
+	if (!rules || !asns || !asn_keys || !bufs) {
 		log_err(-ENOMEM, "fleet: out of memory for %zu entries", n);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		int r = entry_rule(&e[i], &rules[m], &bufs[i]);
+		struct geofw_rule *to = &rules[m];
+		int r = entry_rule(&e[i], to, &bufs[i]);
 
 		if (e[i].rev > maxrev)
 			maxrev = e[i].rev;
 		if (r < 0 && strcmp(e[i].key, FLEET_PROBE_KEY))
 			bad++;
-		if (r == 1)
+		if (r == 1 && geofw_rule_kind_asn(to->kind)) {
+			asn_keys[na] = e[i].key;
+			asns[na++] = *to;	/* in revision order: the first come stay */
+		} else if (r == 1) {
 			m++;
+		}
 	}
 	qsort(rules, m, sizeof(*rules), cmp_rule);
 	err = geofw_store_begin(d->store, msg, sizeof(msg));
 	if (!err)
 		err = geofw_store_replace_source(d->store, FLEET_SOURCE, rules, m, &removed, &diff,
 						 msg, sizeof(msg));
+	/* The AS rows in the same transaction: all of them when the AS tables
+	 * hold them (the usual case, one replace), else one by one in
+	 * revision order, each refused that would go over the limit. */
+	if (!err)
+		err = geofw_store_savepoint(d->store, msg, sizeof(msg));
+	if (!err)
+		err = geofw_store_replace_source_asn(d->store, FLEET_SOURCE, asns, na,
+						     &removed_asn, msg, sizeof(msg));
+	if (!err)
+		err = gfwd_asn_wanted_count(d, &wanted);
+	if (!err && wanted > GEOFW_ASN_CLASS_MAX_ID) {
+		size_t all;
+
+		geofw_store_rollback_to(d->store);
+		err = geofw_store_replace_source_asn(d->store, FLEET_SOURCE, NULL, 0, &all, msg,
+						     sizeof(msg));
+		for (i = 0; !err && i < na; i++) {
+			int r = add_asn(f, &asns[i], asn_keys[i], msg, sizeof(msg));
+
+			err = r < 0 ? r : 0;
+			refused += r == 0;
+		}
+	} else if (!err) {
+		err = geofw_store_release(d->store, msg, sizeof(msg));
+	}
 	if (!err)
 		err = geofw_store_fleet_clear(d->store, msg, sizeof(msg));
 	for (i = 0; !err && i < n; i++)
@@ -953,20 +1043,24 @@ static void apply_snapshot(struct gfwd_fleet *f, struct fleet_entry *e, size_t n
 		__atomic_store_n(&f->resync, 1, __ATOMIC_RELEASE);
 		goto out;
 	}
+	asn_sync(f);
 	f->revision = (long long)maxrev;
 	f->synced = true;
 	f->in_step = true;
 	f->last_update = time(NULL);
 	load_countries(f, true);
 	gfwd_arm_sweep(d);
-	log_info("fleet: in step with bucket %s at revision %lld: %zu rules (%zu removed)%s%s",
-		 d->conf.fleet_bucket, f->revision, m, removed,
+	log_info("fleet: in step with bucket %s at revision %lld: %zu rules (%zu removed), "
+		 "%zu AS rules (%zu removed%s)%s%s", d->conf.fleet_bucket, f->revision, m, removed,
+		 na - refused, removed_asn, refused ? ", some refused: over the AS limit" : "",
 		 f->has_countries ? ", a country policy" : "",
 		 bad ? ", some entries not understood were skipped" : "");
 out:
 	for (i = 0; bufs && i < n; i++)
 		free(bufs[i]);
 	free(bufs);
+	free(asn_keys);
+	free(asns);
 	free(rules);
 	geofw_kdiff_free(&diff);
 }
@@ -978,7 +1072,7 @@ static void apply_entries(struct gfwd_fleet *f, struct fleet_entry **v, size_t n
 	struct geofw_kdiff diff = { 0 };
 	char msg[GEOFW_ERRLEN] = "";
 	long long rev = f->revision;
-	bool countries = false;
+	bool countries = false, asn = false;
 	size_t i;
 	int err;
 
@@ -993,7 +1087,16 @@ static void apply_entries(struct gfwd_fleet *f, struct fleet_entry **v, size_t n
 		if (!strcmp(v[i]->key, FLEET_PROBE_KEY))
 			continue;
 		live = entry_rule(v[i], &r, &buf);
-		if (live == 1) {
+		if ((live == 0 || live == 1) && geofw_rule_kind_asn(r.kind)) {
+			asn = true;
+			if (live == 1)	/* 0: refused here, the burst goes on */
+				err = add_asn(f, &r, v[i]->key, msg, sizeof(msg));
+			else
+				err = geofw_store_del_asn(d->store, r.kind, &r.asn, 1, FLEET_SOURCE,
+							  msg, sizeof(msg));
+			if (err > 0 || err == -ENOENT)
+				err = 0;
+		} else if (live == 1) {
 			err = geofw_store_add(d->store, &r, 1, 0, &diff, msg, sizeof(msg));
 		} else if (live == 0) {
 			err = geofw_store_del(d->store, r.kind, &r.prefix, 1, FLEET_SOURCE, &diff,
@@ -1020,6 +1123,8 @@ static void apply_entries(struct gfwd_fleet *f, struct fleet_entry **v, size_t n
 			msg);
 		__atomic_store_n(&f->resync, 1, __ATOMIC_RELEASE);
 	} else if (rev > f->revision) {
+		if (asn)
+			asn_sync(f);	/* once for the burst */
 		f->revision = rev;
 		f->last_update = time(NULL);
 		if (countries)
@@ -1605,6 +1710,7 @@ void gfwd_fleet_info(const struct gfwd *d, struct gfwd_fleet_info *out)
 	out->refused = f->refused;
 	out->published = f->published;
 	out->superseded = f->superseded;
+	out->asn_refused = f->asn_refused;
 	out->host = f->host;
 	out->countries = f->has_countries;
 }

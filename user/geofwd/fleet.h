@@ -25,6 +25,7 @@ struct gfwd_fleet_info {
 	size_t refused;			/* of them, refused by the bucket (read-only) */
 	unsigned long published;	/* changes acknowledged since start */
 	unsigned long superseded;	/* not published: a newer change stood */
+	unsigned long asn_refused;	/* AS entries refused here (AS limit) since start */
 	const char *host;		/* this host's name in the values it writes */
 };
 

@@ -198,6 +198,10 @@ int gfwd_asn_sync(struct gfwd *d, bool force, const char *why, char *err, size_t
  * force do not hold them (no ASNDatabase, a failed load); why (may be
  * NULL) then says what to fix.  *wanted (may be NULL): ASes with rules. */
 bool gfwd_asn_rules_enforced(const struct gfwd *d, size_t *wanted, char *why, size_t len);
+/* ASes with rules now (geofw.conf and the store, rows of the open
+ * transaction included, expired ones not): what gfwd_asn_sync() checks
+ * against GEOFW_ASN_CLASS_MAX_ID.  0 or -errno. */
+int gfwd_asn_wanted_count(const struct gfwd *d, size_t *n);
 /* ASes blocked and allowed in the tables in force. */
 void gfwd_asn_counts(const struct gfwd *d, size_t *blocked, size_t *allowed);
 /* --check-config: AS rules need ASNDatabase, which must load.  0, or

@@ -832,6 +832,16 @@ bool gfwd_asn_rules_enforced(const struct gfwd *d, size_t *wanted, char *why, si
 	return ok;
 }
 
+int gfwd_asn_wanted_count(const struct gfwd *d, size_t *n)
+{
+	struct want_set w;
+	int ret = asn_wanted(d, &w);
+
+	*n = ret ? 0 : w.n;
+	free(w.v);
+	return ret;
+}
+
 void gfwd_asn_counts(const struct gfwd *d, size_t *blocked, size_t *allowed)
 {
 	size_t i;

@@ -334,13 +334,20 @@ static const struct geofw_cmd_desc commands[] = {
 "would make more is refused.  The ASN tables are rebuilt and switched\n"
 "in one step before geofwd answers (about 0.2 s for 100 large ASes).\n"
 "Without ASNDatabase the rules are stored but not enforced, which the\n"
-"answer and 'fwctl status' say (exit status 1).",
+"answer and 'fwctl status' say (exit status 1).\n"
+"\n"
+"With a fleet (FleetServers) the rule goes to every host through the\n"
+"bucket when --fleet is given, or by default with FleetScope = fleet;\n"
+"each host applies it as a rule of source fleet once the bucket delivers\n"
+"it, and refuses it alone (logged, 'fwctl fleet status') when it would\n"
+"give that host more than 254 ASes with rules.",
 		.examples =
 "fwctl block-asn AS64500 --ttl 1d --comment \"scanner host\"\n"
-"fwctl block-asn 64501 64502 --action http403",
+"fwctl block-asn 64501 64502 --action http403\n"
+"fwctl block-asn AS64500 --fleet --ttl 7d --comment \"botnet C2\"",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_ASN, .min_args = 1, .max_args = -1,
-		.opts = { &opt_ttl, &opt_action_asn, &opt_comment },
+		.opts = { &opt_ttl, &opt_action_asn, &opt_comment, &opt_local, &opt_fleet },
 	},
 	{
 		.id = GEOFW_CMD_UNBLOCK_ASN,
@@ -351,11 +358,15 @@ static const struct geofw_cmd_desc commands[] = {
 "Remove the block rules of each AS made at runtime (fwctl, imports of\n"
 "other sources), of every source unless --source names one.  BlockASN\n"
 "of geofw.conf is not changed: edit the file and reload.  All or\n"
-"nothing: when one AS has no such rule, nothing is removed.",
-		.examples = "fwctl unblock-asn AS64500\nfwctl unblock-asn 64500 --source crowdsec",
+"nothing: when one AS has no such rule, nothing is removed.  With a\n"
+"fleet, --fleet removes the bucket's rule on every host, --local this\n"
+"host's own; without either (FleetScope = fleet) the bucket's, unless\n"
+"only this host has rules of the AS.",
+		.examples = "fwctl unblock-asn AS64500\nfwctl unblock-asn 64500 --source crowdsec\n"
+			    "fwctl unblock-asn AS64500 --fleet",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_ASN, .min_args = 1, .max_args = -1,
-		.opts = { &opt_source_del_asn },
+		.opts = { &opt_source_del_asn, &opt_local, &opt_fleet },
 	},
 	{
 		.id = GEOFW_CMD_ALLOW_ASN,
@@ -367,11 +378,12 @@ static const struct geofw_cmd_desc commands[] = {
 "passes after the CIDR allowlist and before the IP/CIDR blocklist, AS\n"
 "blocks and the country policy (a search engine's crawlers in a blocked\n"
 "country).  An allow wins over any block rule of the same AS.  Allows do\n"
-"not expire, as prefix allows.  All or nothing.",
+"not expire, as prefix allows.  All or nothing.  --fleet / --local as\n"
+"for block-asn.",
 		.examples = "fwctl allow-asn AS64503 --comment \"crawler\"",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_ASN, .min_args = 1, .max_args = -1,
-		.opts = { &opt_comment },
+		.opts = { &opt_comment, &opt_local, &opt_fleet },
 	},
 	{
 		.id = GEOFW_CMD_DEL_ALLOW_ASN,
@@ -381,11 +393,11 @@ static const struct geofw_cmd_desc commands[] = {
 		.help =
 "Remove the allow rules of each AS made at runtime, of every source\n"
 "unless --source names one; AllowASN of geofw.conf stays.  All or\n"
-"nothing.",
+"nothing.  --fleet / --local as for unblock-asn.",
 		.examples = "fwctl del-allow-asn AS64503",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_ASN, .min_args = 1, .max_args = -1,
-		.opts = { &opt_source_del_asn },
+		.opts = { &opt_source_del_asn, &opt_local, &opt_fleet },
 	},
 	{
 		.id = GEOFW_CMD_BLOCK_COUNTRY,

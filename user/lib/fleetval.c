@@ -30,6 +30,12 @@ int geofw_fleet_key(const struct geofw_rule *r, char *buf, size_t len)
 		return prefix_key("block", &r->prefix, buf, len);
 	case GEOFW_RULE_ALLOW:
 		return prefix_key("allow", &r->prefix, buf, len);
+	case GEOFW_RULE_BLOCK_ASN:
+	case GEOFW_RULE_ALLOW_ASN:
+		if (!r->asn)
+			return -EINVAL;
+		return snprintf(buf, len, "asn.%s.AS%u", r->kind == GEOFW_RULE_BLOCK_ASN ?
+				"block" : "allow", r->asn) < (int)len ? 0 : -ENAMETOOLONG;
 	case GEOFW_RULE_COUNTRY:
 		cc = r->country ? geofw_country_code(r->country) : NULL;
 		if (!cc)
@@ -59,6 +65,20 @@ static int prefix_parse(const char *key, const char *rest, int kind, struct geof
 	return kind == GEOFW_RULE_BLOCK ? GEOFW_FLEET_BLOCK : GEOFW_FLEET_ALLOW;
 }
 
+static int asn_parse(const char *key, const char *rest, int kind, struct geofw_rule *r)
+{
+	char fmt[GEOFW_FLEET_KEY_MAX];
+
+	/* "AS" upper case only, and no leading zero (geofw_asn_parse's
+	 * other spellings are not keys: the format check below). */
+	if (strncmp(rest, "AS", 2) || geofw_asn_parse(rest, &r->asn))
+		return -EINVAL;
+	r->kind = kind;
+	if (geofw_fleet_key(r, fmt, sizeof(fmt)) || strcmp(fmt, key))
+		return -EINVAL;
+	return kind == GEOFW_RULE_BLOCK_ASN ? GEOFW_FLEET_BLOCK_ASN : GEOFW_FLEET_ALLOW_ASN;
+}
+
 int geofw_fleet_key_parse(const char *key, struct geofw_rule *r)
 {
 	int id;
@@ -78,8 +98,12 @@ int geofw_fleet_key_parse(const char *key, struct geofw_rule *r)
 		r->country = (__u8)id;
 		return GEOFW_FLEET_COUNTRY;
 	}
+	if (!strncmp(key, "asn.block.", 10))
+		return asn_parse(key, key + 10, GEOFW_RULE_BLOCK_ASN, r);
+	if (!strncmp(key, "asn.allow.", 10))
+		return asn_parse(key, key + 10, GEOFW_RULE_ALLOW_ASN, r);
 	if (!strncmp(key, "asn.", 4))
-		return -EOPNOTSUPP;
+		return -EOPNOTSUPP;	/* reserved for later versions */
 	return -EINVAL;
 }
 
@@ -97,8 +121,9 @@ char *geofw_fleet_value_make(const char *word, __u64 expires, __u64 created,
 
 char *geofw_fleet_value_format(const struct geofw_rule *r, const char *host)
 {
-	return geofw_fleet_value_make(r->kind == GEOFW_RULE_ALLOW ? "allow"
-				      : geofw_action_name(r->action),
+	bool allow = r->kind == GEOFW_RULE_ALLOW || r->kind == GEOFW_RULE_ALLOW_ASN;
+
+	return geofw_fleet_value_make(allow ? "allow" : geofw_action_name(r->action),
 				      r->expires, r->created, r->comment, host);
 }
 
@@ -171,7 +196,7 @@ int geofw_fleet_rule_parse(char *buf, struct geofw_rule *r, const char **origin)
 
 	if (geofw_fleet_value_parse(buf, &v))
 		return -EINVAL;
-	if (r->kind == GEOFW_RULE_ALLOW) {
+	if (r->kind == GEOFW_RULE_ALLOW || r->kind == GEOFW_RULE_ALLOW_ASN) {
 		if (strcmp(v.word, "allow"))
 			return -EINVAL;
 		a = GEOFW_ACT_PASS;

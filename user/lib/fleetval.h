@@ -10,16 +10,22 @@
  *	country.CC		a country listed in the fleet's country policy
  *	country.mode		the fleet policy's mode (block or allow listed)
  *	country.action		the fleet policy's default action
- *	asn.AS64500		reserved for AS rules (not applied yet)
+ *	asn.block.AS64500	an AS block rule
+ *	asn.allow.AS64500	an AS allow rule
  *
  * Every spelling is canonical (one rule, one key, on every host): lower
- * case IPv6, no host bits, upper case country codes.
+ * case IPv6, no host bits, upper case country codes, "AS" and the AS
+ * number in decimal without leading zeros.  The rest of the asn.*
+ * namespace is reserved: a later geofw may add keys there, which this one
+ * keeps (fleet_keys) without applying.  (geofw before the AS keys kept all
+ * of asn.* that way, so a fleet of mixed versions stays consistent: old
+ * hosts do not enforce the AS rules, and do not lose them.)
  *
  * Values: one line "VERSION WORD EXPIRES CREATED ORIGIN", a newline, then
  * the comment (store rules: UTF-8, no control characters).  WORD is the
- * key's value: the block action (block.*, country.CC: an action or
- * "default", country.action), "allow" (allow.*), "block" or "allow"
- * (country.mode).  EXPIRES and CREATED are UNIX seconds (0: never); ORIGIN
+ * key's value: the block action (block.*, asn.block.*, country.CC: an
+ * action or "default", country.action), "allow" (allow.*, asn.allow.*),
+ * "block" or "allow" (country.mode).  EXPIRES and CREATED are UNIX seconds (0: never); ORIGIN
  * is the host that made the change, one word.
  *
  * Versions: this geofw writes 1.  A later version may only append words to
@@ -36,7 +42,7 @@
 #include "store.h"
 
 #define GEOFW_FLEET_VALUE_VERSION	1
-#define GEOFW_FLEET_KEY_MAX		(8 + GEOFW_CIDR_STRLEN)
+#define GEOFW_FLEET_KEY_MAX		(8 + GEOFW_CIDR_STRLEN)	/* > "asn.allow.AS4294967295" */
 #define GEOFW_FLEET_ORIGIN_MAX		255
 
 /* What a key names (geofw_fleet_key_parse). */
@@ -46,6 +52,8 @@ enum geofw_fleet_kind {
 	GEOFW_FLEET_COUNTRY,		/* r->country */
 	GEOFW_FLEET_COUNTRY_MODE,
 	GEOFW_FLEET_COUNTRY_ACTION,
+	GEOFW_FLEET_BLOCK_ASN,		/* r->asn */
+	GEOFW_FLEET_ALLOW_ASN,		/* r->asn */
 };
 
 /* A parsed value; the strings point into the parsed buffer. */
@@ -58,15 +66,16 @@ struct geofw_fleet_value {
 };
 
 /*
- * The key of a block or allow rule (r->prefix) or of a listed country
- * (kind GEOFW_RULE_COUNTRY, r->country).  0, -EINVAL, -ENAMETOOLONG.
+ * The key of a block or allow rule (r->prefix), of an AS rule (kinds
+ * BLOCK_ASN, ALLOW_ASN: r->asn) or of a listed country (kind
+ * GEOFW_RULE_COUNTRY, r->country).  0, -EINVAL, -ENAMETOOLONG.
  */
 int geofw_fleet_key(const struct geofw_rule *r, char *buf, size_t len);
 /*
- * What key names: enum geofw_fleet_kind, with r's kind and prefix or
- * country filled (the rest zero); -EOPNOTSUPP for a key of a namespace
- * geofw reserves but this version does not apply (asn.*); -EINVAL for
- * anything else.
+ * What key names: enum geofw_fleet_kind, with r's kind and prefix, AS or
+ * country filled (the rest zero); -EOPNOTSUPP for a key of the namespace
+ * geofw reserves but this version does not apply (asn.* other than
+ * asn.block.* and asn.allow.*); -EINVAL for anything else.
  */
 int geofw_fleet_key_parse(const char *key, struct geofw_rule *r);
 
@@ -74,14 +83,16 @@ int geofw_fleet_key_parse(const char *key, struct geofw_rule *r);
  * NULL: out of memory. */
 char *geofw_fleet_value_make(const char *word, __u64 expires, __u64 created,
 			     const char *comment, const char *host);
-/* The value of a block or allow rule (action, expires, created, comment). */
+/* The value of a block or allow rule, of prefixes or ASes (action,
+ * expires, created, comment). */
 char *geofw_fleet_value_format(const struct geofw_rule *r, const char *host);
 /* Parse buf (modified) into v.  0 or -EINVAL. */
 int geofw_fleet_value_parse(char *buf, struct geofw_fleet_value *v);
 /*
- * Parse the value of a block or allow key (r's kind and prefix already
- * set by geofw_fleet_key_parse) into r's action, expires, created and
- * comment.  0 or -EINVAL (a word that is not for this kind, too).
+ * Parse the value of a block or allow key, of a prefix or an AS (r's kind
+ * and prefix or AS already set by geofw_fleet_key_parse) into r's action,
+ * expires, created and comment.  0 or -EINVAL (a word that is not for
+ * this kind, too).
  */
 int geofw_fleet_rule_parse(char *buf, struct geofw_rule *r, const char **origin);
 
