@@ -293,13 +293,6 @@ static void render_sources(struct text *t, const struct geofw_metrics_info *in)
 		source_series(t, "geofw_source_entries_refused_total", in->sources[i].name);
 		put(t, "%lu\n", in->sources[i].refused);
 	}
-	family(t, "geofw_source_entries_unsupported_total", "counter",
-	       "Entries of the source geofw cannot enforce yet (e.g. CrowdSec AS decisions) "
-	       "since geofwd started.");
-	for (i = 0; i < n; i++) {
-		source_series(t, "geofw_source_entries_unsupported_total", in->sources[i].name);
-		put(t, "%lu\n", in->sources[i].unsupported);
-	}
 	family(t, "geofw_source_held_back", "gauge",
 	       "1 while a fetched set waits for confirmation (a feed whose new set would "
 	       "remove more than FeedMaxDropShare: fwctl feed confirm NAME); the set in force "
