@@ -287,8 +287,9 @@ static void render_sources(struct text *t, const struct geofw_metrics_info *in)
 		put(t, "%lu\n", in->sources[i].errors);
 	}
 	family(t, "geofw_source_entries_refused_total", "counter",
-	       "Entries of the source refused (bad address, duration, scope or type) since "
-	       "geofwd started; the rest of the answer is applied.");
+	       "Entries of the source refused (bad address, duration, scope or type; an AS "
+	       "decision beyond the 254 ASes with rules) since geofwd started; the rest of the "
+	       "answer is applied.");
 	for (i = 0; i < n; i++) {
 		source_series(t, "geofw_source_entries_refused_total", in->sources[i].name);
 		put(t, "%lu\n", in->sources[i].refused);
