@@ -17,7 +17,12 @@
 #   overlap/    a short ban and a long captcha on one address: one rule, drop
 #               first, the 403 page once the ban ended
 #   refused/    a decision type not in CrowdSecAction: refused, counted, logged
-#   as/         --scope AS: counted as unsupported (status, /metrics)
+#   as/         --scope AS (lab-asn.mmdb: c1 AS64500, c2 AS64502): a block-asn
+#               rule of source crowdsec drops the AS's clients, AS64502 form
+#               and captcha -> http403, a ban on the same AS makes one drop
+#               rule; delete: passes; without ASNDatabase kept, status says
+#               not enforced; beyond 254 ASes refused, counted, logged, the
+#               rest applied, enforced once there is room
 #   down/       LAPI killed: the rules stay (also across a geofwd restart),
 #               status and /metrics show the error, status exits 1
 #   back/       LAPI back: the whole set is pulled, then deltas resume
@@ -58,9 +63,11 @@ fi
 printf 'not-the-key\n' >"$LAB_DIR/wrong.key"
 chmod 600 "$LAB_DIR/wrong.key"
 
+# cs_config [URL [KEYFILE [ASNDB]]]
 cs_config() {
-	lab_config "$(printf 'CrowdSecURL = %s\nCrowdSecAPIKeyFile = %s\nCrowdSecInterval = 1s\nMetricsListen = %s\n' \
-		"${1:-http://127.0.0.1:8080/}" "${2:-$LAB_DIR/crowdsec.key}" "$METRICS")"
+	lab_config "$(printf 'CrowdSecURL = %s\nCrowdSecAPIKeyFile = %s\nCrowdSecInterval = 1s\nMetricsListen = %s\nASNDatabase = %s\n' \
+		"${1:-http://127.0.0.1:8080/}" "${2:-$LAB_DIR/crowdsec.key}" "$METRICS" \
+		"${3:-$LAB_DIR/lab-asn.mmdb}")"
 }
 cs_config
 
@@ -130,13 +137,15 @@ expect_eq crowdsec/ttl/row_gone "$(fwctl list --source crowdsec 2>&1 | grep -c 1
 
 # ---- overlap: two decisions on one address -------------------------------------------------------
 
-cscli decisions add --ip 192.0.2.2 --duration 5s
+# Listed before the http check (a drop costs curl its 3 s): once the ban
+# ends, the captcha's rule is written again only at the next pull.
+cscli decisions add --ip 192.0.2.2 --duration 6s
 cscli decisions add --ip 192.0.2.2 --type captcha --duration 1h
 wait_for 3 unreach c1 192.0.2.1
-expect_match crowdsec/overlap/strictest_first "$(http c1 http://192.0.2.1/)" "^000 "
 expect_match crowdsec/overlap/one_rule "$(fwctl list --source crowdsec 2>&1 | grep -c '192\.0\.2\.2/32')" "^1$"
+expect_match crowdsec/overlap/strictest_first "$(http c1 http://192.0.2.1/)" "^000 "
 http_403() { http c1 http://192.0.2.1/ | grep -q '^403 '; }
-if wait_for 10 http_403; then ok crowdsec/overlap/weaker_takes_over_after_expiry
+if wait_for 12 http_403; then ok crowdsec/overlap/weaker_takes_over_after_expiry
 else not_ok crowdsec/overlap/weaker_takes_over_after_expiry "$(http c1 http://192.0.2.1/)"; fi
 cscli decisions delete --ip 192.0.2.2
 if wait_for 4 reach c1 192.0.2.1; then ok crowdsec/overlap/deleted_passes
@@ -156,12 +165,70 @@ cscli decisions delete --ip 192.0.2.2
 
 # ---- as --------------------------------------------------------------------------------------------
 
+http_is() { http "$1" "$2" | grep -q "^$3 "; }
+cscli decisions add --scope AS --value 64500 --duration 1h --reason geofw-as
+if wait_for 4 unreach c1 192.0.2.1; then ok crowdsec/as/blocked
+else not_ok crowdsec/as/blocked "c1 (AS64500) still answered"; fi
+check crowdsec/as/ipv6_blocked unreach c1 2001:db8:1::1
+check crowdsec/as/other_as_passes reach c2 198.51.100.1
+list=$(fwctl list --source crowdsec 2>&1)
+expect_match crowdsec/as/listed_block_asn "$list" "^block-asn AS64500 +drop .*crowdsec"
+expect_match crowdsec/as/comment "$list" "crowdsec ban: geofw-as"
+expect_match crowdsec/as/status_enforced "$(fwctl status 2>&1)" \
+	"AS rules: 1 blocked \+ 0 allowed ASes in force"
+# The "AS64502" form; captcha -> http403; a ban on the same AS: one rule, drop.
+cscli decisions add --scope AS --value AS64502 --type captcha --duration 1h
+if wait_for 4 http_is c2 http://198.51.100.1/ 403; then ok crowdsec/as/as_prefix_captcha_403
+else not_ok crowdsec/as/as_prefix_captcha_403 "$(http c2 http://198.51.100.1/)"; fi
+cscli decisions add --scope AS --value 64502 --duration 1h
+if wait_for 4 unreach c2 198.51.100.1; then ok crowdsec/as/ban_over_captcha_drops
+else not_ok crowdsec/as/ban_over_captcha_drops "c2 still answered"; fi
+expect_eq crowdsec/as/one_rule_per_as "$(fwctl list --source crowdsec 2>&1 | grep -c 'AS64502')" 1
+# Without ASNDatabase the rules are kept and status says they are not enforced.
+cs_config "" "" none
+fwctl reload >/dev/null 2>&1
+expect_match crowdsec/as/no_db_status "$(fwctl status 2>&1)" "AS rules: NOT enforced: no ASNDatabase"
+expect_match crowdsec/as/no_db_rows_kept "$(fwctl list --source crowdsec 2>&1)" "^block-asn AS64500 "
+cs_config
+fwctl reload >/dev/null 2>&1
+if wait_for 4 unreach c1 192.0.2.1; then ok crowdsec/as/db_back_enforced
+else not_ok crowdsec/as/db_back_enforced "c1 answered"; fi
+cscli decisions delete --value 64500
+if wait_for 4 reach c1 192.0.2.1; then ok crowdsec/as/deleted_passes_again
+else not_ok crowdsec/as/deleted_passes_again "c1 still dropped"; fi
+cscli decisions delete --value 64502
+cscli decisions delete --value AS64502
+if wait_for 4 reach c2 198.51.100.1; then ok crowdsec/as/all_deleted_passes
+else not_ok crowdsec/as/all_deleted_passes "c2 still dropped"; fi
+expect_eq crowdsec/as/none_listed "$(fwctl list --source crowdsec 2>&1 | grep -c block-asn)" 0
+# At most 254 ASes with rules: 254 of fwctl, then an AS decision is refused,
+# counted and logged; an address decision still applies; room -> enforced.
+refused0=$(metric 'geofw_source_entries_refused_total{source="crowdsec"}')
+check crowdsec/as/limit_setup fwctl block-asn $(seq 65000 65253)
 cscli decisions add --scope AS --value 64500 --duration 1h
-wait_for 4 status_has "1 not supported"
-expect_match crowdsec/as/counted_unsupported "$(fwctl status 2>&1)" "source crowdsec: .*1 not supported"
-expect_eq crowdsec/as/metric "$(metric 'geofw_source_entries_unsupported_total{source="crowdsec"}')" 1
-grep -q "AS decision(s) of this update not enforced" "$LAB_DIR/geofwd.log"
-expect_eq crowdsec/as/logged $? 0
+cscli decisions add --ip 198.51.100.2 --duration 1h
+if wait_for 4 unreach c2 198.51.100.1; then ok crowdsec/as/limit_rest_applies
+else not_ok crowdsec/as/limit_rest_applies "c2 answered"; fi
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+if wait_for 4 metric_is 'geofw_source_entries_refused_total{source="crowdsec"}' $((refused0 + 1))
+then ok crowdsec/as/limit_refused_counted
+else not_ok crowdsec/as/limit_refused_counted "$(metric 'geofw_source_entries_refused_total{source="crowdsec"}'), was $refused0"; fi
+check crowdsec/as/limit_refused_passes reach c1 192.0.2.1
+expect_eq crowdsec/as/limit_not_listed "$(fwctl list --source crowdsec 2>&1 | grep -c AS64500)" 0
+grep -q "crowdsec: 1 AS decision(s) refused, first AS64500: at most 254 ASes" "$LAB_DIR/geofwd.log"
+expect_eq crowdsec/as/limit_logged $? 0
+expect_match crowdsec/as/limit_status_not_failing "$(fwctl status 2>&1 | grep 'source crowdsec')" \
+	"source crowdsec: [0-9]+ rules? in force, last success [0-9]+s ago, [0-9]+ entries refused$"
+check crowdsec/as/limit_room fwctl unblock-asn 65000
+if wait_for 4 unreach c1 192.0.2.1; then ok crowdsec/as/limit_enforced_once_room
+else not_ok crowdsec/as/limit_enforced_once_room "c1 answered"; fi
+expect_eq crowdsec/as/limit_counted_once "$(metric 'geofw_source_entries_refused_total{source="crowdsec"}')" \
+	$((refused0 + 1))
+fwctl unblock-asn $(seq 65001 65253) >/dev/null
+cscli decisions delete --value 64500
+cscli decisions delete --ip 198.51.100.2
+wait_for 4 reach c1 192.0.2.1 || not_ok crowdsec/as/limit_cleanup "c1 still dropped"
+wait_for 4 reach c2 198.51.100.1 || not_ok crowdsec/as/limit_cleanup "c2 still dropped"
 
 # ---- down: LAPI killed, then back -----------------------------------------------------------------
 

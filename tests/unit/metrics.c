@@ -231,7 +231,7 @@ void test_metrics_render(void)
 	{
 		static const struct geofw_metrics_source src[] = {
 			{ .name = "crowdsec", .rules = 12, .up = true, .last_success = 1718200200,
-			  .errors = 3, .refused = 2, .unsupported = 1 },
+			  .errors = 3, .refused = 2 },
 			{ .name = "feed:spamhaus \"drop\"", .rules = 1000, .held_back = true },
 		};
 
@@ -248,7 +248,6 @@ void test_metrics_render(void)
 		ASSERT_LINE(buf, "# TYPE geofw_source_errors_total counter");
 		ASSERT_LINE(buf, "geofw_source_errors_total{source=\"crowdsec\"} 3");
 		ASSERT_LINE(buf, "geofw_source_entries_refused_total{source=\"crowdsec\"} 2");
-		ASSERT_LINE(buf, "geofw_source_entries_unsupported_total{source=\"crowdsec\"} 1");
 		ASSERT_LINE(buf, "geofw_source_held_back{source=\"crowdsec\"} 0");
 		ASSERT_LINE(buf, "geofw_source_held_back{source=\"feed:spamhaus \\\"drop\\\"\"} 1");
 		in.sources = NULL;
@@ -328,7 +327,7 @@ void test_metrics_render_worst_case(void)
 		src[k].name = srcname;
 		src[k].rules = (size_t)-1;
 		src[k].last_success = 0x7fffffffffffffffll;
-		src[k].errors = src[k].refused = src[k].unsupported = (unsigned long)-1;
+		src[k].errors = src[k].refused = (unsigned long)-1;
 	}
 	in.sources = src;
 	in.n_sources = GEOFW_METRICS_MAX_SOURCES;

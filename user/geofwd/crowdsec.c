@@ -13,6 +13,14 @@
  *    diff (geofw_store_replace_source, never a flush first).
  *  - then deltas: new decisions added, deleted ones removed.
  *
+ * Scopes: Ip and Range become block rules (the kernel diff), Country
+ * country blocks (laid over the country policy), AS block-asn rules (the
+ * AS tables, rebuilt once per answer applied, after its commit).  At most
+ * GEOFW_ASN_CLASS_MAX_ID ASes can have rules (geofw.conf, fwctl and every
+ * source together): an AS decision beyond that is refused and counted, the
+ * rest of the answer applies, and the refused decision is tried again at
+ * every pull until there is room (or it ends).
+ *
  * LAPI may hold several decisions for one value (two scenarios, a ban and a
  * captcha).  geofwd keeps every live decision by id (this file's table) and
  * writes one rule per value: the strictest action, the longest expiry, as
@@ -61,6 +69,7 @@ struct cs_live {
 	struct cs_key k;
 	__u8 action;
 	__u64 expires;
+	bool refused;			/* an AS beyond GEOFW_ASN_CLASS_MAX_ID */
 	char comment[GEOFW_CS_COMMENT_MAX + 1];
 };
 
@@ -76,6 +85,15 @@ struct cs_ctx {
 	struct cs_live *live;			/* sorted by key */
 	size_t n_live, cap_live;
 	char last_error[GFWD_SOURCE_ERR_MAX];	/* logged once per error */
+
+	/* One apply: the ASes with rules (read at the first AS decision,
+	 * without the source's own rows for a whole set), what changed. */
+	__u32 *room;
+	size_t n_room, cap_room;
+	bool room_loaded, as_changed;
+	const char *room_except;
+	size_t as_refused, as_admitted;		/* newly refused, admitted again */
+	__u32 as_first_refused;
 };
 
 struct cs_result {
@@ -237,9 +255,11 @@ static bool best_of(const struct cs_ctx *c, size_t first, struct geofw_rule *r)
 	if (!b)
 		return false;
 	memset(r, 0, sizeof(*r));
-	r->kind = b->k.kind == CS_COUNTRY ? GEOFW_RULE_BLOCK_COUNTRY : GEOFW_RULE_BLOCK;
+	r->kind = b->k.kind == CS_COUNTRY ? GEOFW_RULE_BLOCK_COUNTRY :
+		  b->k.kind == CS_AS ? GEOFW_RULE_BLOCK_ASN : GEOFW_RULE_BLOCK;
 	r->prefix = b->k.prefix;
 	r->country = b->k.country;
+	r->asn = b->k.asn;
 	r->action = b->action;
 	r->expires = b->expires;
 	r->comment = b->comment;
@@ -248,23 +268,64 @@ static bool best_of(const struct cs_ctx *c, size_t first, struct geofw_rule *r)
 }
 
 /*
- * AS decisions: geofw has no AS rules from sources yet (they are coming on
- * another branch: store kinds BLOCK_ASN/ALLOW_ASN through geofw_store_add).
- * THE place to turn them into rules: make best_of() return a BLOCK_ASN rule
- * for CS_AS keys and write it like the prefix rules below.  Until then they
- * are counted and logged as unsupported.
+ * Room for an AS rule: 1 when asn has a rule already or one more AS fits
+ * within GEOFW_ASN_CLASS_MAX_ID (it is counted in then), 0 when it does
+ * not, -errno.  Deletions earlier in the answer free room only for the
+ * next answer (the set is read once per apply): never too many.
  */
-static size_t as_unsupported(const struct geofw_cs_answer *a, bool startup)
+static int as_admit(struct gfwd *d, struct cs_ctx *c, __u32 asn, char *msg, size_t len)
 {
-	size_t i, n = 0;
+	size_t lo = 0, hi;
+	__u32 *v;
+	int ret;
 
-	for (i = 0; i < a->n_add; i++)
-		n += a->add[i].scope == GEOFW_CS_SCOPE_AS;
-	if (n)
-		log_warn("crowdsec: %zu AS decision(s) of this %s not enforced: geofw has no AS "
-			 "rules from sources yet (remove \"as\" from CrowdSecScopes to stop "
-			 "asking for them)", n, startup ? "full pull" : "update");
-	return n;
+	if (!c->room_loaded) {
+		free(c->room);
+		c->room = NULL;
+		c->n_room = c->cap_room = 0;
+		ret = gfwd_asn_ruled(d, c->room_except, &c->room, &c->n_room);
+		if (ret)
+			return geofw_errf(msg, len, ret, "reading the AS rules: %s", strerror(-ret));
+		c->cap_room = c->n_room ? c->n_room : 1;
+		c->room_loaded = true;
+	}
+	for (hi = c->n_room; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->room[mid] < asn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->n_room && c->room[lo] == asn)
+		return 1;
+	if (c->n_room >= GEOFW_ASN_CLASS_MAX_ID)
+		return 0;
+	if (!(v = geofw_grow(c->room, &c->cap_room, c->n_room, sizeof(*v), 16)))
+		return geofw_errf(msg, len, -ENOMEM, "out of memory");
+	c->room = v;
+	memmove(&v[lo + 1], &v[lo], (c->n_room - lo) * sizeof(*v));
+	v[lo] = asn;
+	c->n_room++;
+	return 1;
+}
+
+/* The live decisions of the key at first: refused (counted once) or not. */
+static void as_mark(struct cs_ctx *c, size_t first, bool refused)
+{
+	size_t i;
+
+	for (i = first; i < c->n_live && !key_cmp(&c->live[i].k, &c->live[first].k); i++) {
+		struct cs_live *l = &c->live[i];
+
+		if (refused && !l->refused) {
+			if (!c->as_refused++)
+				c->as_first_refused = l->k.asn;
+		} else if (!refused && l->refused) {
+			c->as_admitted++;
+		}
+		l->refused = refused;
+	}
 }
 
 /* ---- apply (main thread) ------------------------------------------------------------- */
@@ -285,8 +346,8 @@ static int apply_startup(struct gfwd *d, struct cs_ctx *c, const struct geofw_cs
 			 struct geofw_kdiff *diff, size_t *n_rules, size_t *removed, char *msg,
 			 size_t len)
 {
-	struct geofw_rule *blocks = NULL, *countries = NULL;
-	size_t nb = 0, ncc = 0, cb = 0, ccap = 0, i, rem2 = 0;
+	struct geofw_rule *blocks = NULL, *countries = NULL, *ases = NULL;
+	size_t nb = 0, ncc = 0, nas = 0, cb = 0, ccap = 0, acap = 0, i, rem2 = 0, rem3 = 0;
 	__u64 now = (__u64)time(NULL);
 	int ret = 0;
 
@@ -302,14 +363,20 @@ static int apply_startup(struct gfwd *d, struct cs_ctx *c, const struct geofw_cs
 
 		while (i < c->n_live && !key_cmp(&c->live[i].k, &c->live[first].k))
 			i++;
-		if (c->live[first].k.kind == CS_AS || !best_of(c, first, &r))
-			continue;	/* as_unsupported() */
-		if (r.kind == GEOFW_RULE_BLOCK_COUNTRY)
+		if (!best_of(c, first, &r))
+			continue;
+		if (r.kind == GEOFW_RULE_BLOCK_ASN) {
+			if ((ret = as_admit(d, c, r.asn, msg, len)) < 0)
+				break;
+			as_mark(c, first, !ret);
+			ret = ret ? push_rule(&ases, &nas, &acap, &r) : 0;
+		} else if (r.kind == GEOFW_RULE_BLOCK_COUNTRY) {
 			ret = push_rule(&countries, &ncc, &ccap, &r);
-		else
+		} else {
 			ret = push_rule(&blocks, &nb, &cb, &r);
+		}
 	}
-	if (ret)
+	if (ret == -ENOMEM)
 		ret = geofw_errf(msg, len, ret, "out of memory for %zu rules", c->n_live);
 	/* Sorted by key: the prefixes are in geofw_cidr_cmp() order, once each. */
 	if (!ret)
@@ -318,10 +385,40 @@ static int apply_startup(struct gfwd *d, struct cs_ctx *c, const struct geofw_cs
 	if (!ret)
 		ret = geofw_store_country_block_replace(d->store, CS_SOURCE, countries, ncc, &rem2,
 							msg, len);
-	*removed += rem2;
-	*n_rules = nb + ncc;
+	if (!ret)
+		ret = geofw_store_replace_source_asn(d->store, CS_SOURCE, ases, nas, &rem3, msg,
+						     len);
+	c->as_changed = !ret;
+	*removed += rem2 + rem3;
+	*n_rules = nb + ncc + nas;
 	free(blocks);
 	free(countries);
+	free(ases);
+	return ret;
+}
+
+/* An AS's rule: written when there is room for it (else its decisions are
+ * marked refused), removed when no decision is left (idempotent). */
+static int write_as(struct gfwd *d, struct cs_ctx *c, const struct cs_key *k, size_t first,
+		    char *msg, size_t len)
+{
+	struct geofw_rule r;
+	int ret;
+
+	if (first < c->n_live && best_of(c, first, &r)) {
+		if ((ret = as_admit(d, c, k->asn, msg, len)) < 0)
+			return ret;
+		as_mark(c, first, !ret);
+		if (!ret)
+			return 0;
+		c->as_changed = true;
+		return geofw_store_add(d->store, &r, 1, 0, NULL, msg, len);
+	}
+	ret = geofw_store_del_asn(d->store, GEOFW_RULE_BLOCK_ASN, &k->asn, 1, CS_SOURCE, msg, len);
+	if (ret == -ENOENT)
+		return 0;	/* a deletion seen twice, or of a refused AS */
+	if (!ret)
+		c->as_changed = true;
 	return ret;
 }
 
@@ -333,7 +430,7 @@ static int write_key(struct gfwd *d, struct cs_ctx *c, const struct cs_key *k,
 	int ret;
 
 	if (k->kind == CS_AS)
-		return 0;	/* as_unsupported() */
+		return write_as(d, c, k, first, msg, len);
 	if (first < c->n_live && best_of(c, first, &r)) {
 		if (r.kind == GEOFW_RULE_BLOCK_COUNTRY)
 			return geofw_store_country_block_set(d->store, &r, msg, len);
@@ -360,7 +457,7 @@ static int apply_delta(struct gfwd *d, struct cs_ctx *c, const struct geofw_cs_a
 		       struct geofw_kdiff *diff, char *msg, size_t len)
 {
 	/* A key per deletion, per new decision, per live one it replaces and
-	 * per live one that expired. */
+	 * per live one that expired or was refused (tried again). */
 	struct cs_key *keys = calloc(2 * a->n_add + a->n_del + c->n_live + 1, sizeof(*keys));
 	struct cs_live **by_id = NULL;
 	__u64 now = (__u64)time(NULL);
@@ -373,9 +470,10 @@ static int apply_delta(struct gfwd *d, struct cs_ctx *c, const struct geofw_cs_a
 	}
 	/* A decision that ended leaves its value's rule to the others: the
 	 * store swept the row at its expiry, a weaker decision of the value
-	 * that lasts longer is written again (within one interval). */
+	 * that lasts longer is written again (within one interval).  A
+	 * refused AS is tried again: another may have left. */
 	for (i = 0; i < c->n_live; i++)
-		if (c->live[i].expires <= now)
+		if (c->live[i].expires <= now || c->live[i].refused)
 			keys[nk++] = c->live[i].k;
 	if (!a->n_add && !a->n_del) {
 		live_compact(c, now);	/* keeps the order */
@@ -437,7 +535,7 @@ static long cs_apply(struct gfwd *d, void *arg, int fret, void *result, const ch
 	struct gfwd_source *s = gfwd_source_get(d, CS_SOURCE);
 	struct geofw_kdiff diff = {};
 	char msg[GEOFW_ERRLEN] = "";
-	size_t n_rules = 0, removed = 0, unsupported;
+	size_t n_rules = 0, removed = 0;
 	struct timespec t0;
 	int ret;
 
@@ -455,6 +553,9 @@ static long cs_apply(struct gfwd *d, void *arg, int fret, void *result, const ch
 	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	c->room_loaded = c->as_changed = false;
+	c->room_except = res->startup ? CS_SOURCE : NULL;
+	c->as_refused = c->as_admitted = 0;
 	ret = geofw_store_begin(d->store, msg, sizeof(msg));
 	if (!ret && res->startup)
 		ret = apply_startup(d, c, &res->a, &diff, &n_rules, &removed, msg, sizeof(msg));
@@ -479,7 +580,18 @@ static long cs_apply(struct gfwd *d, void *arg, int fret, void *result, const ch
 	}
 	gfwd_country_blocks_sync(d);
 	gfwd_arm_sweep(d);
-	unsupported = as_unsupported(&res->a, res->startup);
+	/* Once per answer: the AS rows are committed, the tables follow (a
+	 * failure leaves the rows stored and status saying "not enforced"). */
+	if (c->as_changed)
+		gfwd_asn_rebuild(d, "crowdsec");
+	if (c->as_refused)
+		log_warn("crowdsec: %zu AS decision(s) refused, first AS%u: at most %u ASes can "
+			 "have rules (geofw.conf, fwctl and every source together); the rest of "
+			 "the answer applied, the refused ones are tried again at every pull",
+			 c->as_refused, c->as_first_refused, GEOFW_ASN_CLASS_MAX_ID);
+	if (c->as_admitted)
+		log_info("crowdsec: %zu AS decision(s) refused before now enforced (room among "
+			 "the AS rules)", c->as_admitted);
 	if (res->a.refused)
 		log_warn("crowdsec: %zu decision(s) refused, the others applied; first: %s",
 			 res->a.refused, res->a.refused_why);
@@ -496,8 +608,7 @@ static long cs_apply(struct gfwd *d, void *arg, int fret, void *result, const ch
 	__atomic_store_n(&c->startup, 0, __ATOMIC_RELEASE);
 	gfwd_source_ok(s);
 	if (s) {
-		s->refused += res->a.refused;
-		s->unsupported += unsupported;
+		s->refused += res->a.refused + c->as_refused;
 		s->note[0] = '\0';
 	}
 out:
@@ -524,6 +635,7 @@ static void cs_free_ctx(void *arg)
 	explicit_bzero(c->key_hdr, sizeof(c->key_hdr));
 	free(c->conf);
 	free(c->live);
+	free(c->room);
 	free(c);
 }
 
@@ -665,5 +777,6 @@ void gfwd_crowdsec_reload(struct gfwd *d)
 		log_info("crowdsec: CrowdSecURL removed: %ld rule(s) of source crowdsec removed", n);
 	}
 	gfwd_country_blocks_sync(d);
+	gfwd_asn_rebuild(d, "crowdsec off");
 	geofw_kdiff_free(&diff);
 }

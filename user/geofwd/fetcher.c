@@ -440,8 +440,6 @@ void gfwd_sources_text(struct gfwd *d, struct geofw_ctl_writer *w)
 		if (s->refused)
 			geofw_ctl_writef(w, ", %lu entr%s refused", s->refused,
 					 s->refused == 1 ? "y" : "ies");
-		if (s->unsupported)
-			geofw_ctl_writef(w, ", %lu not supported", s->unsupported);
 		if (!s->configured)
 			geofw_ctl_writef(w, " (no longer configured)");
 		geofw_ctl_writef(w, "\n");
@@ -479,8 +477,6 @@ json_t *gfwd_sources_json(struct gfwd *d)
 		    geofw_json_set_text(o, "error", s->error) ||
 		    json_object_set_new(o, "last_error", json_integer(s->last_error)) ||
 		    json_object_set_new(o, "refused", json_integer((json_int_t)s->refused)) ||
-		    json_object_set_new(o, "unsupported",
-					json_integer((json_int_t)s->unsupported)) ||
 		    json_object_set_new(o, "held_back", json_boolean(s->held_back)) ||
 		    geofw_json_set_text(o, "note", s->note)) {
 			json_decref(a);
@@ -508,7 +504,6 @@ void gfwd_sources_metrics(const struct gfwd *d, struct geofw_metrics_info *in)
 		m->last_success = s->last_success;
 		m->errors = s->errors;
 		m->refused = s->refused;
-		m->unsupported = s->unsupported;
 		m->held_back = s->held_back;
 	}
 	in->sources = fr->msrc;

@@ -107,7 +107,6 @@ struct gfwd_source {
 	char error[GFWD_SOURCE_ERR_MAX];	/* last error, "" after a success */
 	time_t last_error;			/* when, 0: never */
 	unsigned long refused;			/* entries refused, since start */
-	unsigned long unsupported;		/* entries geofw cannot enforce yet */
 	char note[256];				/* one line of state ("startup pull next") */
 	bool held_back;				/* a fetched set waits for confirmation */
 };

@@ -194,6 +194,15 @@ int gfwd_load_asn(struct gfwd *d, const char *why);
  * gfwd_asn_rules_enforced() is false.
  */
 int gfwd_asn_sync(struct gfwd *d, bool force, const char *why, char *err, size_t errlen);
+/* gfwd_asn_sync() after a change already committed (the sweep, a CrowdSec
+ * answer): a failure is logged, kept in d->asn.error (status: the AS rules
+ * are not enforced) and retried in a minute by the sweep timer. */
+void gfwd_asn_rebuild(struct gfwd *d, const char *why);
+/* The ASes with a rule now (geofw.conf's, the store's rows not expired,
+ * inside the caller's transaction), leaving out the rows of except_source
+ * (may be NULL): sorted, each once, in *asns (free it).  0 or -errno.  For
+ * a source that must stay within GEOFW_ASN_CLASS_MAX_ID ASes. */
+int gfwd_asn_ruled(struct gfwd *d, const char *except_source, __u32 **asns, size_t *n);
 /* false when AS rules exist (geofw.conf or the store) and the tables in
  * force do not hold them (no ASNDatabase, a failed load); why (may be
  * NULL) then says what to fix.  *wanted (may be NULL): ASes with rules. */

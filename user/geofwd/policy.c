@@ -524,12 +524,7 @@ void gfwd_sweep(struct gfwd *d)
 		 * classes at expiry already, the rebuild lets another source's
 		 * rule of the AS take over (docs/design-notes.md: lateness).
 		 */
-		if ((ret = gfwd_asn_sync(d, false, "expiry", err, sizeof(err)))) {
-			snprintf(d->asn.error, sizeof(d->asn.error), "rebuild after expiry: %s", err);
-			log_err(ret, "asn (expiry): %s (retried in a minute)", err);
-			timerfd_settime(d->timerfd, 0,
-					&(struct itimerspec){ .it_value.tv_sec = 60 }, NULL);
-		}
+		gfwd_asn_rebuild(d, "expiry");
 	}
 	geofw_kdiff_free(&diff);
 }
@@ -958,6 +953,67 @@ out:
 	free(rules);
 	free(w.v);
 	return ret;
+}
+
+void gfwd_asn_rebuild(struct gfwd *d, const char *why)
+{
+	char err[sizeof(d->asn.error) - 64];
+	int ret = gfwd_asn_sync(d, false, why, err, sizeof(err));
+
+	if (!ret)
+		return;
+	snprintf(d->asn.error, sizeof(d->asn.error), "rebuild after %s: %s", why, err);
+	log_err(ret, "asn (%s): %s (retried in a minute)", why, err);
+	timerfd_settime(d->timerfd, 0, &(struct itimerspec){ .it_value.tv_sec = 60 }, NULL);
+}
+
+struct ruled_ctx {
+	struct want_set w;
+	const char *except;
+	__u64 now;
+};
+
+static int ruled_row(const struct geofw_rule *r, void *ctx)
+{
+	struct ruled_ctx *c = ctx;
+
+	if ((c->except && !strcmp(r->source, c->except)) || (r->expires && r->expires <= c->now))
+		return 0;
+	return want_push(&c->w, r->asn, 0, 0, 0);
+}
+
+int gfwd_asn_ruled(struct gfwd *d, const char *except_source, __u32 **asns, size_t *n)
+{
+	struct ruled_ctx c = { .except = except_source, .now = (__u64)time(NULL) };
+	__u32 *v;
+	size_t i, k;
+	int ret = 0;
+
+	*asns = NULL;
+	*n = 0;
+	for (i = 0; !ret && i < (size_t)d->conf.n_allow_asn; i++)
+		ret = want_push(&c.w, d->conf.allow_asn[i], 0, 0, 0);
+	for (i = 0; !ret && i < (size_t)d->conf.n_block_asn; i++)
+		ret = want_push(&c.w, d->conf.block_asn[i], 0, 0, 0);
+	if (!ret)
+		ret = geofw_store_for_each_rule(d->store, GEOFW_RULE_BLOCK_ASN, NULL, ruled_row, &c);
+	if (!ret)
+		ret = geofw_store_for_each_rule(d->store, GEOFW_RULE_ALLOW_ASN, NULL, ruled_row, &c);
+	if (!ret && !(v = malloc((c.w.n ? c.w.n : 1) * sizeof(*v))))
+		ret = -ENOMEM;
+	if (ret) {
+		free(c.w.v);
+		return ret;
+	}
+	if (c.w.n)
+		qsort(c.w.v, c.w.n, sizeof(*c.w.v), want_cmp);
+	for (i = 0, k = 0; i < c.w.n; i++)
+		if (!k || v[k - 1] != c.w.v[i].asn)
+			v[k++] = c.w.v[i].asn;
+	free(c.w.v);
+	*asns = v;
+	*n = k;
+	return 0;
 }
 
 int gfwd_load_asn(struct gfwd *d, const char *why)

@@ -287,18 +287,12 @@ static void render_sources(struct text *t, const struct geofw_metrics_info *in)
 		put(t, "%lu\n", in->sources[i].errors);
 	}
 	family(t, "geofw_source_entries_refused_total", "counter",
-	       "Entries of the source refused (bad address, duration, scope or type) since "
-	       "geofwd started; the rest of the answer is applied.");
+	       "Entries of the source refused (bad address, duration, scope or type; an AS "
+	       "decision beyond the 254 ASes with rules) since geofwd started; the rest of the "
+	       "answer is applied.");
 	for (i = 0; i < n; i++) {
 		source_series(t, "geofw_source_entries_refused_total", in->sources[i].name);
 		put(t, "%lu\n", in->sources[i].refused);
-	}
-	family(t, "geofw_source_entries_unsupported_total", "counter",
-	       "Entries of the source geofw cannot enforce yet (e.g. CrowdSec AS decisions) "
-	       "since geofwd started.");
-	for (i = 0; i < n; i++) {
-		source_series(t, "geofw_source_entries_unsupported_total", in->sources[i].name);
-		put(t, "%lu\n", in->sources[i].unsupported);
 	}
 	family(t, "geofw_source_held_back", "gauge",
 	       "1 while a fetched set waits for confirmation (a feed whose new set would "

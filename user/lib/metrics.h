@@ -92,7 +92,6 @@ struct geofw_metrics_source {
 	time_t last_success;			/* 0: none since geofwd started */
 	unsigned long errors;			/* failed fetches since start */
 	unsigned long refused;			/* entries refused since start */
-	unsigned long unsupported;		/* entries not enforceable yet */
 	bool held_back;				/* a fetched set waits (feeds) */
 };
 
