@@ -685,7 +685,7 @@ static int read_key(const char *path, char *key, size_t len, char *err, size_t e
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
 			return geofw_errf(err, errlen, -EINVAL, "CrowdSecAPIKeyFile %s: the key "
 					  "must be one word of printable ASCII", path);
-	snprintf(key, len, "%s", buf + i);
+	memcpy(key, buf + i, strlen(buf + i) + 1);	/* fits: checked above */
 	explicit_bzero(buf, sizeof(buf));
 	return 0;
 }

@@ -191,12 +191,14 @@ static int csv_line(struct parser *p, const char *s, size_t len)
 static int json_line(struct parser *p, const char *s, size_t len)
 {
 	json_t *doc, *cidr, *type;
+	char eb[GEOFW_ECHO_BUFLEN];
 	json_error_t e;
 	int ret;
 
 	doc = json_loadb(s, len, JSON_REJECT_DUPLICATES, &e);
-	if (!doc)
-		return line_error(p, "malformed JSON at column %d: %s", e.column, e.text);
+	if (!doc)	/* jansson quotes the input near the error: echo it safely */
+		return line_error(p, "malformed JSON at column %d: %s", e.column,
+				  geofw_echo(e.text, eb));
 	cidr = json_object_get(doc, "cidr");
 	type = json_object_get(doc, "type");
 	if (json_is_string(type) && !strcmp(json_string_value(type), "metadata")) {
