@@ -441,7 +441,8 @@ int geofw_responder_value(struct geofw_responder *val, const __u16 *ports, size_
 		size_t l = n ? strlen(n) : 0;
 
 		memset(st->class_name[i], ' ', GEOFW_FIELD_W_REASON);
-		memcpy(st->class_name[i], n, l);
+		if (l)	/* classes without a name stay blank (memcpy of NULL is UB) */
+			memcpy(st->class_name[i], n, l);
 	}
 	return 0;
 }
