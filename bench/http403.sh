@@ -135,7 +135,8 @@ S2=$(page_rps "$BENCH_DIR/403.html") || exit 1
 P2=$(page_rps "$BENCH_DIR/403-fields.html") || exit 1
 S_RPS=$(awk -v a="$S1" -v b="$S2" 'BEGIN { print (a + b) / 2 }')
 P_RPS=$(awk -v a="$P1" -v b="$P2" 'BEGIN { print (a + b) / 2 }')
-RATIO=$(awk -v s="$S_RPS" -v p="$P_RPS" 'BEGIN { printf "%.3f", (s > 0 ? p / s : 0) }')
+# (no '>' in awk's print statements: it is a redirection there)
+RATIO=$(awk -v s="$S_RPS" -v p="$P_RPS" 'BEGIN { r = 0; if (s != 0) r = p / s; printf "%.3f", r }')
 say "static page: $S1 / $S2 req/s; placeholders (5 fields): $P1 / $P2 req/s; ratio $RATIO"
 
 W=$(run_wrk alw http://198.51.100.1/ -H "Connection: close") || exit 1

@@ -24,6 +24,7 @@ run_suite() {
 	local -i n_ok=0 n_fail=0 n_skip=0
 
 	echo "== $name"
+	local t0=$SECONDS
 	out=$(mktemp)
 	"$@" 2>&1 | tee "$out" | grep -E '^(not ok|#|ok .* # SKIP)' 
 	status=${PIPESTATUS[0]}
@@ -41,7 +42,7 @@ run_suite() {
 	passed=$((passed + n_ok - n_skip))
 	skipped=$((skipped + n_skip))
 	failed=$((failed + n_fail))
-	echo "   $((n_ok - n_skip)) passed, $n_fail failed, $n_skip skipped"
+	echo "   $((n_ok - n_skip)) passed, $n_fail failed, $n_skip skipped ($((SECONDS - t0)) s)"
 	[ "$failed" -eq "$before_failed" ]
 }
 
