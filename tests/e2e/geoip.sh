@@ -121,7 +121,10 @@ expect_eq verify/merged_mismatches "$(json_get 'd["mismatches"]' <<<"$json")" 0
 expect_eq verify/merged_v6_covered "$(json_get 'd["v6_not_covered"]' <<<"$json")" 0
 out=$(fwctl geo verify --db "$LAB_DIR/lab-v4.mmdb" --samples 2000)
 expect_eq verify/v4_only_exit_0 "$?" 0
-expect_match verify/v4_only_not_covered "$out" "not covered: 2000 IPv6 addresses, outside the database, IPv4-only"
+# 2000 random IPv6 samples: all not covered, but for the few that land in
+# 6to4 (2002::/16, ~1 in 8 runs) and are checked as their IPv4 address.
+as_v4=$(sed -n 's/^as IPv4: \([0-9]*\) IPv6.*/\1/p' <<<"$out")
+expect_match verify/v4_only_not_covered "$out" "not covered: $((2000 - ${as_v4:-0})) IPv6 addresses, outside the database, IPv4-only"
 if [[ $out == *alias* ]]; then not_ok verify/v4_only_no_aliases "$out"; else ok verify/v4_only_no_aliases; fi
 
 # --- --cleanup without any config file ---------------------------------------------------
