@@ -23,6 +23,7 @@ struct geofw_verdict {
 	__u32 rule_id;
 	__u32 asn;		/* AS of the rule that decided (ALLOW/BLOCK/LOG_ASN), else 0 */
 	__u16 port_sets;	/* port sets holding the packet's port (rate limits) */
+	__u8  src_class;	/* block entry's source class (403 page), else 0 */
 };
 
 static __always_inline int block_active(const struct geofw_block *b)
@@ -334,6 +335,7 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 		v->action = block->action;
 		v->reason = block->action == GEOFW_ACT_LOG ? GEOFW_R_LOG_IP : GEOFW_R_BLOCK_IP;
 		v->rule_id = block->rule_id;
+		v->src_class = block->src_class;
 		return;
 	}
 

@@ -196,7 +196,7 @@ static __always_inline __u32 seg_align(const struct geofw_resp_page *page, __u32
 }
 
 static __always_inline int respond_http(struct __sk_buff *skb, const struct geofw_seg *seg,
-					struct geofw_responder *resp,
+					struct geofw_resp_pages_state *ps,
 					const struct geofw_xdp_meta *meta)
 {
 	__u64 k0 = cookie_key[0], k1 = cookie_key[1];
@@ -223,8 +223,8 @@ static __always_inline int respond_http(struct __sk_buff *skb, const struct geof
 			return resp_drop(GEOFW_RESP_DROPPED);
 		in.mss_class = (__u8)cookie_mss_class(seg_mss(skb, seg));
 		in.slot = now;
-		in.page_slot = resp->pages.slot & 1;
-		in.page_gen = resp->pages.gen[in.page_slot & 1];
+		in.page_slot = ps->slot & 1;
+		in.page_gen = ps->gen[in.page_slot & 1];
 		r.seq = cookie_make(k0, k1, &in);
 		r.ack = seg->seq + 1;
 		r.flags = TCP_FLAG_SYN | TCP_FLAG_ACK;
@@ -234,12 +234,19 @@ static __always_inline int respond_http(struct __sk_buff *skb, const struct geof
 	if (!(seg->flags & TCP_FLAG_ACK))
 		return resp_drop(GEOFW_RESP_DROPPED);
 
-	if (cookie_check(k0, k1, &in, seg->ack, now, GEOFW_HTTP403_MAX + 1, resp->pages.gen,
+	if (cookie_check(k0, k1, &in, seg->ack, now, GEOFW_HTTP403_MAX + 1, ps->gen,
 			 &cookie, &off))
 		return resp_drop(GEOFW_RESP_BAD_COOKIE);
 
-	/* The page of the verdict, from the slot of the SYN. */
-	cls = resp->pages.reason_class[meta->reason & (GEOFW_RESP_MAX_REASONS - 1)] & 7;
+	/* The page of the verdict, from the slot of the SYN: the class of
+	 * the block entry's source when XDP passed one, else the reason's,
+	 * both read from reason_class[] (a map value: what is read from it
+	 * is not tracked back to the metadata, which keeps states prunable). */
+	key = (meta->flags & GEOFW_META_CLASS_MASK) >> GEOFW_META_CLASS_SHIFT;
+	cls = 0u - ((key + 7) >> 3);		/* all ones when a source class */
+	asm volatile("" : "+r"(cls));		/* no branch: one would fork states */
+	key = (meta->reason & ~cls) | (GEOFW_RESP_SRC_REASON(key) & cls);
+	cls = ps->reason_class[key & (GEOFW_RESP_MAX_REASONS - 1)] & 7;
 	key = in.page_slot & 1;
 	sel = bpf_map_lookup_elem(&gfw_resp_select, &key);
 	if (!sel)
@@ -311,7 +318,7 @@ static __always_inline int respond_http(struct __sk_buff *skb, const struct geof
 	pin.cls = (__u8)cls;
 	pin.country_id = meta->country_id;
 	pin.subject = cls == GEOFW_RC_ASN ? meta->asn : meta->rule_id;
-	return resp_send(skb, seg, &r, page_render(page, &resp->pages, seg, &pin),
+	return resp_send(skb, seg, &r, page_render(page, ps, seg, &pin),
 			 GEOFW_RESP_HTTP403);
 }
 
@@ -334,7 +341,7 @@ static __always_inline int geofw_respond(struct __sk_buff *skb, const struct geo
 
 	if (action == GEOFW_ACT_HTTP403 && resp->pages.ready && (cookie_key[0] | cookie_key[1]) &&
 	    is_http_port(resp, seg.dport_be))
-		return respond_http(skb, &seg, resp, meta);
+		return respond_http(skb, &seg, &resp->pages, meta);
 	return respond_rst(skb, &seg);
 }
 

@@ -81,8 +81,9 @@ static __always_inline int mark_for_responder(struct xdp_md *ctx, const struct g
 	meta->action = v->action;
 	meta->reason = v->reason;
 	meta->country_id = country;
-	meta->flags = v->country_looked_up || v->action == GEOFW_ACT_HTTP403 ?
-		      GEOFW_META_COUNTRY : 0;
+	meta->flags = (v->country_looked_up || v->action == GEOFW_ACT_HTTP403 ?
+		       GEOFW_META_COUNTRY : 0) |
+		      ((v->src_class << GEOFW_META_CLASS_SHIFT) & GEOFW_META_CLASS_MASK);
 	meta->rule_id = v->rule_id;
 	meta->asn = v->asn;
 	return 0;
@@ -138,6 +139,7 @@ static __always_inline int geofw_xdp_run_as(struct xdp_md *ctx, const int l3)
 		v.reason = GEOFW_R_RATELIMIT;
 		v.rule_id = 0;
 		v.asn = 0;
+		v.src_class = 0;
 	}
 	action = v.action;
 

@@ -288,7 +288,10 @@ _Static_assert(sizeof(struct geofw_allow) == 4, "geofw_allow size");
 /* Blocklist value. */
 struct geofw_block {
 	__u8  action;		/* enum geofw_action, never PASS */
-	__u8  pad[3];
+	__u8  src_class;	/* enum geofw_resp_class of the rule's source (feed,
+				 * crowdsec, ratelimit; else ip), for the 403 page;
+				 * 0 (entries of older versions) = the reason's class */
+	__u8  pad[2];
 	__u32 rule_id;		/* hit counter index, 0 = not counted */
 	__u64 expires_ns;	/* CLOCK_BOOTTIME ns; 0 = never */
 };
@@ -555,14 +558,20 @@ _Static_assert(sizeof(struct geofw_resp_flow) == 16, "geofw_resp_flow size");
 #define GEOFW_RESP_MAX_FIELDS	12	/* placeholders per page, headers included */
 #define GEOFW_RESP_FIELD_MAX	40	/* widest placeholder: an IPv6 address (39) */
 #define GEOFW_RESP_MAX_REASONS	64	/* enum geofw_reason values reason_class covers */
+/* reason_class[] rows 56..63 are no reason: row 56 + c holds class c, for
+ * verdicts whose block entry has a source class (GEOFW_META_CLASS_*). */
+#define GEOFW_RESP_SRC_REASON(c)	(GEOFW_RESP_MAX_REASONS - 8 + ((c) & 7))
+_Static_assert(GEOFW_R_MAX <= GEOFW_RESP_MAX_REASONS - 8, "reasons overlap source-class rows");
 
 /*
  * Reason classes: the REASON of `Http403Page = REASON FILE`, the {{reason}}
  * placeholder and the reason field of a reference code (3 bits).  The XDP
  * reason maps to a class through gfw_responder's reason_class[] (user space
- * fills it, so a new XDP reason needs no change here).  feed and crowdsec
- * rules are block rules of a source: the kernel sees them as `ip`; `fwctl
- * ref` names their source from the rule id in the code.
+ * fills it, so a new XDP reason needs no change here).  feed, crowdsec and
+ * ratelimit rules are block rules of a source: their entries carry the
+ * source's class (geofw_block.src_class), XDP passes it on in the metadata
+ * flags (GEOFW_META_CLASS_*) and TC takes the class from reason_class[]
+ * row GEOFW_RESP_SRC_REASON(class) instead of the reason's row.
  */
 enum geofw_resp_class {
 	GEOFW_RC_OTHER		= 0,
@@ -650,6 +659,8 @@ _Static_assert(sizeof(struct geofw_resp_pages_state) ==
  * for the page what decided it.
  */
 #define GEOFW_META_COUNTRY	0x01	/* country_id is the source's (looked up) */
+#define GEOFW_META_CLASS_SHIFT	1	/* bits 1-3: the block entry's src_class */
+#define GEOFW_META_CLASS_MASK	0x0e	/* (0: none, the reason's class) */
 
 struct geofw_xdp_meta {
 	__u32 magic;		/* GEOFW_META_MAGIC */

@@ -1458,12 +1458,16 @@ static const char page0[] =
 	"<html lang=\"en\"><p>A={{addr}}|C={{country}}|R={{reason}}|T={{time}}|F={{ref}}|</p>\n";
 static const char page_de[] = "<html lang=\"de\"><p>DE A={{addr}}|F={{ref}}|</p>\n";
 static const char page_ip[] = "<p>IP page R={{reason}}|</p>\n";
+static const char page_feed[] = "<p>FEED page R={{reason}}|F={{ref}}|</p>\n";
+static const char page_cs[] = "<p>CS page R={{reason}}|F={{ref}}|</p>\n";
+/* The text that names pages 2.. (page_case.page). */
+static const char *const page_tag[] = { NULL, NULL, "IP page R=", "FEED page R=", "CS page R=" };
 
 /* Reasons the kernel does not have yet, classed through reason_class[]
  * like a new XDP reason would be. */
-#define R_TEST_RATELIMIT	63
-#define R_TEST_FEED		62
-#define R_TEST_CROWDSEC		61
+#define R_TEST_RATELIMIT	55
+#define R_TEST_FEED		54
+#define R_TEST_CROWDSEC		53
 
 static struct geofw_pages *test_pages;
 
@@ -1480,12 +1484,19 @@ static bool pages_set(struct geofw_tc_test *obj)
 	    !ASSERT_OK(geofw_page_compile(page_de, strlen(page_de), "de", false,
 					  &test_pages->page[1], err, sizeof(err)), err) ||
 	    !ASSERT_OK(geofw_page_compile(page_ip, strlen(page_ip), "ip", false,
-					  &test_pages->page[2], err, sizeof(err)), err))
+					  &test_pages->page[2], err, sizeof(err)), err) ||
+	    !ASSERT_OK(geofw_page_compile(page_feed, strlen(page_feed), "feed", false,
+					  &test_pages->page[3], err, sizeof(err)), err) ||
+	    !ASSERT_OK(geofw_page_compile(page_cs, strlen(page_cs), "crowdsec", false,
+					  &test_pages->page[4], err, sizeof(err)), err))
 		return false;
-	test_pages->n_pages = 3;
+	test_pages->n_pages = 5;
 	/* DE beats the ip reason, as geofw_pages_from_conf() ranks them. */
-	for (c = 0; c < GEOFW_MAX_COUNTRIES; c++)
+	for (c = 0; c < GEOFW_MAX_COUNTRIES; c++) {
 		test_pages->sel.page[GEOFW_RC_IP][c] = 2;
+		test_pages->sel.page[GEOFW_RC_FEED][c] = 3;
+		test_pages->sel.page[GEOFW_RC_CROWDSEC][c] = 4;
+	}
 	for (c = 0; c < GEOFW_RC_MAX; c++)
 		test_pages->sel.page[c][de] = 1;
 	if (geofw_responder_value(&resp_val, test_ports, 2, err, sizeof(err)))
@@ -1550,45 +1561,59 @@ static const struct page_case {
 	const char *name, *src, *addr_text, *cc;
 	__u8 reason;
 	__u32 rule_id, asn;
-	int page;			/* 0, 1 (DE), 2 (ip) */
+	int page;			/* 0, 1 (DE), 2 (ip), 3 (feed), 4 (crowdsec) */
 	const char *reason_text;
 	unsigned int cls;
+	__u8 src_class;			/* the block entry's, in the metadata flags */
 } page_cases[] = {
 	{ "v4_country", V4C, "203.0.113.5", "RU", GEOFW_R_COUNTRY_BLOCK, 0, 0, 0, "country",
-	  GEOFW_RC_COUNTRY },
+	  GEOFW_RC_COUNTRY, 0 },
 	{ "v6_country", V6C, "2001:db8:bad::5", "RU", GEOFW_R_COUNTRY_BLOCK, 0, 0, 0, "country",
-	  GEOFW_RC_COUNTRY },
+	  GEOFW_RC_COUNTRY, 0 },
 	{ "v4_no_country", "192.0.2.77", "192.0.2.77", NULL, GEOFW_R_NOCOUNTRY_BLOCK, 0, 0, 0,
-	  "country", GEOFW_RC_COUNTRY },
+	  "country", GEOFW_RC_COUNTRY, 0 },
 	{ "v6_asn", "2001:db8:0:1::5", "2001:db8:0:1::5", "FR", GEOFW_R_BLOCK_ASN, 0, 4200000001u,
-	  0, "asn", GEOFW_RC_ASN },
+	  0, "asn", GEOFW_RC_ASN, 0 },
 	{ "v4_asn_16bit", "198.51.100.9", "198.51.100.9", "US", GEOFW_R_BLOCK_ASN, 3, 64500, 0,
-	  "asn", GEOFW_RC_ASN },
+	  "asn", GEOFW_RC_ASN, 0 },
 	{ "v4_ip_page", "198.51.100.200", "198.51.100.200", "FR", GEOFW_R_BLOCK_IP, 77, 0, 2, "ip",
-	  GEOFW_RC_IP },
+	  GEOFW_RC_IP, 0 },
 	{ "v6_ip_page", "2001:db8:1:2:3:4:5:6", "2001:db8:1:2:3:4:5:6", "FR", GEOFW_R_BLOCK_IP,
-	  65535, 0, 2, "ip", GEOFW_RC_IP },
+	  65535, 0, 2, "ip", GEOFW_RC_IP, 0 },
 	{ "v4_ip_de_page", "192.0.2.3", "192.0.2.3", "DE", GEOFW_R_BLOCK_IP, 5, 0, 1, "ip",
-	  GEOFW_RC_IP },
+	  GEOFW_RC_IP, 0 },
 	{ "v6_country_de_page", "2001:0:0:1::1", "2001:0:0:1::1", "DE", GEOFW_R_COUNTRY_BLOCK, 0,
-	  0, 1, "country", GEOFW_RC_COUNTRY },
+	  0, 1, "country", GEOFW_RC_COUNTRY, 0 },
 	{ "v6_v4_mapped", "::ffff:203.0.113.5", "::ffff:203.0.113.5", "RU", GEOFW_R_COUNTRY_BLOCK,
-	  0, 0, 0, "country", GEOFW_RC_COUNTRY },
+	  0, 0, 0, "country", GEOFW_RC_COUNTRY, 0 },
 	{ "v6_first_longest_run", "2001:db8::1:0:0:1", "2001:db8::1:0:0:1", "RU",
-	  GEOFW_R_COUNTRY_BLOCK, 0, 0, 0, "country", GEOFW_RC_COUNTRY },
+	  GEOFW_R_COUNTRY_BLOCK, 0, 0, 0, "country", GEOFW_RC_COUNTRY, 0 },
 	{ "v4_ratelimit", "203.0.113.99", "203.0.113.99", "RU", R_TEST_RATELIMIT, 9, 0, 0,
-	  "ratelimit", GEOFW_RC_RATELIMIT },
-	{ "v4_feed", "203.0.113.98", "203.0.113.98", "RU", R_TEST_FEED, 1000, 0, 0, "feed",
-	  GEOFW_RC_FEED },
-	{ "v6_crowdsec", "2001:db8:cc::1", "2001:db8:cc::1", "RU", R_TEST_CROWDSEC, 1001, 0, 0,
-	  "crowdsec", GEOFW_RC_CROWDSEC },
+	  "ratelimit", GEOFW_RC_RATELIMIT, 0 },
+	{ "v4_feed", "203.0.113.98", "203.0.113.98", "RU", R_TEST_FEED, 1000, 0, 3, "feed",
+	  GEOFW_RC_FEED, 0 },
+	{ "v6_crowdsec", "2001:db8:cc::1", "2001:db8:cc::1", "RU", R_TEST_CROWDSEC, 1001, 0, 4,
+	  "crowdsec", GEOFW_RC_CROWDSEC, 0 },
+	/* Block entries of a source (feed:*, crowdsec, ratelimit rules): the
+	 * entry's class carried in the metadata wins over the reason's (ip). */
+	{ "v4_block_ip_source_feed", "203.0.113.97", "203.0.113.97", "FR", GEOFW_R_BLOCK_IP, 1002,
+	  0, 3, "feed", GEOFW_RC_FEED, GEOFW_RC_FEED },
+	{ "v6_block_ip_source_crowdsec", "2001:db8:cc::2", "2001:db8:cc::2", "FR",
+	  GEOFW_R_BLOCK_IP, 1003, 0, 4, "crowdsec", GEOFW_RC_CROWDSEC, GEOFW_RC_CROWDSEC },
+	{ "v4_block_ip_source_ratelimit", "203.0.113.96", "203.0.113.96", "RU", GEOFW_R_BLOCK_IP,
+	  1004, 0, 0, "ratelimit", GEOFW_RC_RATELIMIT, GEOFW_RC_RATELIMIT },
+	{ "v4_block_ip_source_ip", "203.0.113.95", "203.0.113.95", "FR", GEOFW_R_BLOCK_IP, 1005, 0,
+	  2, "ip", GEOFW_RC_IP, GEOFW_RC_IP },
+	{ "v4_block_ip_source_feed_de_page", "192.0.2.4", "192.0.2.4", "DE", GEOFW_R_BLOCK_IP,
+	  1006, 0, 1, "feed", GEOFW_RC_FEED, GEOFW_RC_FEED },
 };
 
 static void set_meta(const struct page_case *pc)
 {
 	unsigned int cid = pc->cc ? (unsigned int)geofw_country_id(pc->cc) : 0;
 
-	cb_meta[0] = pc->reason | cid << 8 | GEOFW_META_COUNTRY << 16;
+	cb_meta[0] = pc->reason | cid << 8 |
+		     (GEOFW_META_COUNTRY | pc->src_class << GEOFW_META_CLASS_SHIFT) << 16;
 	cb_meta[1] = pc->rule_id;
 	cb_meta[2] = pc->asn;
 }
@@ -1651,16 +1676,20 @@ void test_tc_pages(void)
 			if (!check_http(&v, pc->page == 0 ? "en" : pc->page == 1 ? "de" : NULL, &body,
 					&blen))
 				continue;
-			if (pc->page == 2) {
-				ASSERT_TRUE(page_field(body, blen, "IP page R=", got, sizeof(got)) &&
-					    !strcmp(got, pc->reason_text), "ip page, reason");
-				continue;
-			}
-			if (ASSERT_TRUE(page_field(body, blen, "A=", got, sizeof(got)), "addr"))
+			if (pc->page >= 2) {
+				/* A named page: its reason and, but for ip's, the ref. */
+				if (ASSERT_TRUE(page_field(body, blen, page_tag[pc->page], got,
+							   sizeof(got)), "the reason's page"))
+					ASSERT_STREQ(got, pc->reason_text, "{{reason}}");
+				if (pc->page == 2)
+					continue;
+			} else if (ASSERT_TRUE(page_field(body, blen, "A=", got, sizeof(got)),
+					       "addr")) {
 				ASSERT_STREQ(got, pc->addr_text, "{{addr}}");
+			}
 			if (pc->page == 1) {
 				ASSERT_TRUE(memmem(body, blen, "<p>DE ", 6) != NULL, "the DE page");
-			} else {
+			} else if (pc->page == 0) {
 				if (ASSERT_TRUE(page_field(body, blen, "C=", got, sizeof(got)), "cc"))
 					ASSERT_STREQ(got, pc->cc ? pc->cc : "--", "{{country}}");
 				if (ASSERT_TRUE(page_field(body, blen, "R=", got, sizeof(got)), "reason"))

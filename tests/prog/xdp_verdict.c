@@ -305,6 +305,8 @@ static int apply_rule(char *line, struct geofw_config *cfg)
 			val.expires_ns = boot_ns() - 1000000000ull;
 		else if (w[4] && !strcmp(w[4], "later"))
 			val.expires_ns = boot_ns() + 3600ull * 1000000000ull;
+		else if (w[4] && !strncmp(w[4], "class=", 6))
+			val.src_class = (__u8)atoi(w[4] + 6);	/* the rule's source */
 		return ASSERT_OK(geofw_block_put(&fw.maps, &c, &val), "block_put") ? 0 : -1;
 	}
 	if (!strcmp(w[0], "geo")) {
@@ -493,6 +495,7 @@ struct xdp_case {
 	bool l3;		/* run geofw_xdp_l3 on the frame without its L2 header */
 	__u32 asn;		/* AS whose rule decides: its counter moves … */
 	int asn_field;		/* … in this field (C_*) */
+	__u8 src_class;		/* the block entry's source class in the meta flags */
 };
 
 #define V4(addr, ...) { .src = addr, __VA_ARGS__ }
@@ -552,6 +555,11 @@ static const struct xdp_case cases[] = {
 	  V4("203.0.113.5", .proto = IPPROTO_ICMP), DROP(BLOCK_IP), .rule = 12 },
 	{ "v4/http403_to_responder", "responder; block 203.0.113.5 http403 13", V4("203.0.113.5"),
 	  META(BLOCK_IP, HTTP403), .rule = 13 },
+	{ "v4/http403_feed_class_to_responder", "responder; block 203.0.113.5 http403 13 class=5",
+	  V4("203.0.113.5"), META(BLOCK_IP, HTTP403), .rule = 13, .src_class = GEOFW_RC_FEED },
+	{ "v6/http403_crowdsec_class_to_responder",
+	  "responder; block 2001:db8::/64 http403 14 class=6", V6("2001:db8::5"),
+	  META(BLOCK_IP, HTTP403), .rule = 14, .src_class = GEOFW_RC_CROWDSEC },
 	{ "v4/http403_no_responder_drops", "block 203.0.113.5 http403 13", V4("203.0.113.5"),
 	  DROP(BLOCK_IP), .rule = 13 },
 	{ "v4/country_http403_to_responder", GEO_WORLD "responder; country RU http403",
@@ -1119,6 +1127,8 @@ static void check_case(const struct xdp_case *tc)
 			ASSERT_EQ(meta.action, tc->action, "meta action");
 			ASSERT_EQ(meta.reason, tc->reason, "meta reason");
 			ASSERT_EQ(meta.country_id, cc_id, "meta country");
+			ASSERT_EQ((meta.flags & GEOFW_META_CLASS_MASK) >> GEOFW_META_CLASS_SHIFT,
+				  tc->src_class, "meta source class");
 			ASSERT_MEMEQ(out + sizeof(meta), in, len, "frame after meta");
 		}
 	} else if (tc->verdict == XDP_PASS) {

@@ -1076,3 +1076,112 @@ void test_store_port_rules(void)
 	geofw_store_close(st);
 	remove_tmpdir();
 }
+
+/* ---- source classes (403 page per source) -------------------------------------- */
+
+void test_store_source_class(void)
+{
+	struct geofw_rule cli = B("203.0.113.7/32", GEOFW_ACT_REJECT, 0, "cli");
+	struct geofw_rule cs = B("203.0.113.7/32", GEOFW_ACT_HTTP403, 0, "crowdsec");
+	struct geofw_rule rl = B("192.0.2.9/32", GEOFW_ACT_DROP, 0, "ratelimit");
+	struct geofw_rule attrs = { .action = GEOFW_ACT_HTTP403, .comment = "l", .uid = 1 };
+	struct geofw_cidr feed[] = { P("198.51.100.0/24"), P("2001:db8:f::/48") };
+	struct geofw_cidr imp[] = { P("198.51.100.0/25"), P("2001:db8:e::/48") };
+	struct geofw_cidr *big;
+	struct geofw_kdiff d = {};
+	struct geofw_kentry e;
+	struct geofw_store *st;
+	char err[GEOFW_ERRLEN] = "", text[64];
+	size_t removed = 0, i, n_feed = 0, n_cs = 0;
+
+	ASSERT_EQ(geofw_source_class("feed:firehol"), GEOFW_RC_FEED, "feed:NAME");
+	ASSERT_EQ(geofw_source_class("crowdsec"), GEOFW_RC_CROWDSEC, "crowdsec");
+	ASSERT_EQ(geofw_source_class("ratelimit"), GEOFW_RC_RATELIMIT, "ratelimit");
+	ASSERT_EQ(geofw_source_class("cli"), GEOFW_RC_IP, "cli");
+	ASSERT_EQ(geofw_source_class("fleet"), GEOFW_RC_IP, "fleet");
+	ASSERT_EQ(geofw_source_class("import:x"), GEOFW_RC_IP, "an imported list");
+	ASSERT_EQ(geofw_source_class("feed"), GEOFW_RC_IP, "feed without a name");
+	ASSERT_EQ(geofw_source_class("crowdsec2"), GEOFW_RC_IP, "not crowdsec");
+	ASSERT_EQ(geofw_source_class(NULL), GEOFW_RC_IP, "no source");
+
+	if (!make_tmpdir())
+		return;
+	st = open_store();
+	if (st) {
+		/* Rows: the class of the winning row, in the diff and at start. */
+		ASSERT_OK(change_add(st, &cli, 1, 0, &d), "cli row");
+		ASSERT_EQ(d.v[0].src_class, GEOFW_RC_IP, "cli: ip");
+		geofw_kdiff_reset(&d);
+		ASSERT_OK(change_add(st, &cs, 1, 0, &d), "crowdsec row, loses");
+		ASSERT_TRUE(d.n == 1 && d.v[0].action == GEOFW_ACT_REJECT &&
+			    d.v[0].src_class == GEOFW_RC_IP, "reject (cli) beats http403: ip");
+		geofw_kdiff_reset(&d);
+		cs.action = GEOFW_ACT_DROP;
+		ASSERT_OK(change_add(st, &cs, 1, 0, &d), "crowdsec drop row, wins");
+		ASSERT_TRUE(d.n == 1 && d.v[0].action == GEOFW_ACT_DROP &&
+			    d.v[0].src_class == GEOFW_RC_CROWDSEC, "drop (crowdsec) wins: crowdsec");
+		geofw_kdiff_reset(&d);
+		if (ASSERT_OK(find_entry(st, "203.0.113.7/32", &e), "entry at start"))
+			ASSERT_EQ(e.src_class, GEOFW_RC_CROWDSEC, "start: crowdsec");
+		ASSERT_OK(change_add(st, &rl, 1, 0, &d), "ratelimit row");
+		ASSERT_EQ(d.v[0].src_class, GEOFW_RC_RATELIMIT, "ratelimit");
+		geofw_kdiff_reset(&d);
+
+		/* Lists: a feed's set is feed, an imported list ip. */
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_import(st, "feed:f", feed, 2, &attrs, true, &removed, &d,
+					     err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_import(st, "import:l", imp, 2, &attrs, true, &removed, &d,
+					     err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		for (i = 0; i < d.n; i++)
+			ASSERT_EQ(d.v[i].src_class,
+				  geofw_cidr_cmp(&d.v[i].prefix, &feed[0]) &&
+				  geofw_cidr_cmp(&d.v[i].prefix, &feed[1]) ? GEOFW_RC_IP : GEOFW_RC_FEED,
+				  "list class in the diff");
+		geofw_kdiff_reset(&d);
+		if (ASSERT_OK(find_entry(st, "2001:db8:f::/48", &e), "feed entry at start"))
+			ASSERT_EQ(e.src_class, GEOFW_RC_FEED, "start: feed");
+		if (ASSERT_OK(find_entry(st, "2001:db8:e::/48", &e), "list entry at start"))
+			ASSERT_EQ(e.src_class, GEOFW_RC_IP, "start: imported list ip");
+
+		/* The crowdsec row leaves: the cli row's class is back. */
+		ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+		ASSERT_OK(geofw_store_del(st, GEOFW_RULE_BLOCK, &cli.prefix, 1, "crowdsec", &d, err,
+					  sizeof(err)), err);
+		ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+		ASSERT_TRUE(d.n == 1 && d.v[0].present && d.v[0].action == GEOFW_ACT_REJECT &&
+			    d.v[0].src_class == GEOFW_RC_IP, "cli back: ip");
+		geofw_kdiff_reset(&d);
+
+		/* A large feed (resolved by one ordered scan) against a crowdsec
+		 * row on one of its addresses: the drop row wins with its class. */
+		cs.prefix = P("2001:db8:1::7/128");
+		ASSERT_OK(change_add(st, &cs, 1, 0, &d), "crowdsec row in the big feed");
+		geofw_kdiff_reset(&d);
+		big = calloc(5000, sizeof(*big));
+		if (ASSERT_TRUE(big != NULL, "calloc")) {
+			for (i = 0; i < 5000; i++) {
+				/* in order, as an import wants them */
+				snprintf(text, sizeof(text), "2001:db8:1::%zx/128", i + 1);
+				big[i] = P(text);
+			}
+			ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+			ASSERT_OK(geofw_store_import(st, "feed:big", big, 5000, &attrs, true,
+						     &removed, &d, err, sizeof(err)), err);
+			ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+			for (i = 0; i < d.n; i++) {
+				n_feed += d.v[i].src_class == GEOFW_RC_FEED;
+				n_cs += d.v[i].src_class == GEOFW_RC_CROWDSEC &&
+					d.v[i].action == GEOFW_ACT_DROP;
+			}
+			ASSERT_EQ(d.n, 5000, "entries");
+			ASSERT_EQ(n_cs, 1, "the crowdsec row's address: crowdsec");
+			ASSERT_EQ(n_feed, 4999, "the others: feed");
+			free(big);
+		}
+		geofw_store_close(st);
+	}
+	geofw_kdiff_free(&d);
+	remove_tmpdir();
+}

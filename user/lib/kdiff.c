@@ -51,6 +51,19 @@ __u64 geofw_expiry_to_boot_ns(__u64 expires, const struct geofw_clock *now)
 	return left ? now->boot_ns + left * 1000000000ull : 1;
 }
 
+__u8 geofw_source_class(const char *source)
+{
+	if (!source)
+		return GEOFW_RC_IP;
+	if (!strncmp(source, "feed:", 5))
+		return GEOFW_RC_FEED;
+	if (!strcmp(source, "crowdsec"))
+		return GEOFW_RC_CROWDSEC;
+	if (!strcmp(source, "ratelimit"))
+		return GEOFW_RC_RATELIMIT;
+	return GEOFW_RC_IP;
+}
+
 /* ---- diff vector ----------------------------------------------------------------- */
 
 int geofw_kdiff_push(struct geofw_kdiff *d, const struct geofw_kentry *e)
@@ -96,6 +109,7 @@ static void to_block(const struct geofw_kentry *e, const struct geofw_clock *now
 {
 	memset(v, 0, sizeof(*v));
 	v->action = e->action;
+	v->src_class = e->src_class;
 	v->rule_id = e->rule_id;
 	v->expires_ns = geofw_expiry_to_boot_ns(e->expires, now);
 }
@@ -213,6 +227,7 @@ static int dump_hash(int fd, int family, struct kvec *out)
 			e.prefix.prefixlen = family == 4 ? 32 : 128;
 			memcpy(e.prefix.addr, keys + i * klen, klen);
 			e.action = vals[i].action;
+			e.src_class = vals[i].src_class;
 			e.rule_id = vals[i].rule_id;
 			e.expires = vals[i].expires_ns;	/* boot ns, compared below */
 			ret = kvec_push(out, &e);
@@ -251,6 +266,7 @@ static int dump_lpm(int fd, int family, bool allow, struct kvec *out)
 			e.rule_id = v.a.rule_id;
 		} else {
 			e.action = v.b.action;
+			e.src_class = v.b.src_class;
 			e.rule_id = v.b.rule_id;
 			e.expires = v.b.expires_ns;
 		}
@@ -373,6 +389,8 @@ static bool same(const struct geofw_kentry *want, const struct geofw_kentry *hav
 		return false;
 	if (want->allow)
 		return true;
+	if (want->src_class != have->src_class)
+		return false;	/* also: entries of versions without it get it */
 	ns = geofw_expiry_to_boot_ns(want->expires, now);
 	if (!ns || !have->expires || ns == 1 || have->expires == 1)
 		return ns == have->expires;

@@ -30,6 +30,7 @@ struct geofw_kentry {
 	__u8 action;		/* block */
 	__u32 rule_id;
 	__u64 expires;		/* block: UNIX seconds, 0 = never */
+	__u8 src_class;		/* block: geofw_source_class() of the winning rule */
 };
 
 struct geofw_kdiff {
@@ -51,6 +52,13 @@ void geofw_clock_now(struct geofw_clock *c);
 /* Wall-clock expiry → kernel value (0 stays 0; a past one becomes 1 ns
  * after boot, i.e. already expired). */
 __u64 geofw_expiry_to_boot_ns(__u64 expires, const struct geofw_clock *now);
+
+/*
+ * The 403-page class (enum geofw_resp_class) of a block rule of source:
+ * "feed:NAME" feed, "crowdsec" crowdsec, "ratelimit" ratelimit, any other
+ * (cli, fleet, imported lists, NULL) ip.
+ */
+__u8 geofw_source_class(const char *source);
 
 int geofw_kdiff_push(struct geofw_kdiff *d, const struct geofw_kentry *e);
 void geofw_kdiff_reset(struct geofw_kdiff *d);

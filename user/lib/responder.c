@@ -430,6 +430,8 @@ int geofw_responder_value(struct geofw_responder *val, const __u16 *ports, size_
 		val->http_ports[i] = ports[i];
 	for (i = 0; i < GEOFW_RESP_MAX_REASONS; i++)
 		st->reason_class[i] = (__u8)geofw_resp_reason_class(i);
+	for (i = 0; i < GEOFW_RC_MAX; i++)	/* the rows of source classes */
+		st->reason_class[GEOFW_RESP_SRC_REASON(i)] = (__u8)i;
 	for (i = 0; i < GEOFW_MAX_COUNTRIES; i++) {
 		const char *cc = geofw_country_code(i);
 

@@ -52,7 +52,7 @@ static const char *const stmt_sql[S_MAX] = {
 		"comment=excluded.comment,uid=excluded.uid,pid=excluded.pid,"
 		"created=excluded.created",
 	[S_RESOLVE] =
-		"SELECT action,rule_id,expires FROM rules WHERE kind=?1 AND family=?2 AND "
+		"SELECT action,rule_id,expires,source FROM rules WHERE kind=?1 AND family=?2 AND "
 		"addr=?3 AND plen=?4 ORDER BY action,expires=0 DESC,expires DESC LIMIT 1",
 	[S_DEL_ONE] =
 		"DELETE FROM rules WHERE kind=?1 AND family=?2 AND addr=?3 AND plen=?4 AND "
@@ -1023,6 +1023,7 @@ static void consider(struct geofw_kentry *e, const struct slist *l)
 		e->action = l->action;
 		e->expires = l->expires;
 		e->rule_id = l->rule_id;
+		e->src_class = geofw_source_class(l->source);
 	}
 }
 
@@ -1059,10 +1060,13 @@ static int resolve_one(struct geofw_store *st, struct geofw_kentry *e)
 	e->action = 0;
 	e->rule_id = 0;
 	e->expires = 0;
+	e->src_class = 0;
 	if (rc == SQLITE_ROW) {
 		e->action = e->allow ? 0 : (__u8)sqlite3_column_int(s, 0);
 		e->rule_id = (__u32)sqlite3_column_int64(s, 1);
 		e->expires = e->allow ? 0 : (__u64)sqlite3_column_int64(s, 2);
+		e->src_class = e->allow ? 0 :
+			geofw_source_class((const char *)sqlite3_column_text(s, 3));
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1125,7 +1129,7 @@ static int resolve_sorted(struct geofw_store *st, const struct geofw_cidr *c, si
 			return ret;
 	}
 	e = diff->v + base;
-	rc = sqlite3_prepare_v2(st->db, "SELECT family,addr,plen,action,rule_id,expires FROM rules "
+	rc = sqlite3_prepare_v2(st->db, "SELECT family,addr,plen,action,rule_id,expires,source FROM rules "
 				"WHERE kind=1 ORDER BY family,addr,plen,action,expires=0 DESC,"
 				"expires DESC", -1, &s, NULL);
 	if (rc)
@@ -1144,6 +1148,8 @@ static int resolve_sorted(struct geofw_store *st, const struct geofw_cidr *c, si
 			e[i].action = (__u8)sqlite3_column_int(s, 3);
 			e[i].rule_id = (__u32)sqlite3_column_int64(s, 4);
 			e[i].expires = (__u64)sqlite3_column_int64(s, 5);
+			e[i].src_class =
+				geofw_source_class((const char *)sqlite3_column_text(s, 6));
 		}
 	}
 	sqlite3_finalize(s);
@@ -2166,8 +2172,8 @@ static int row_entries(struct geofw_store *st, struct geofw_kdiff *out)
 	int rc, ret = 0;
 
 	/* Key order, and within one prefix the winner first. */
-	rc = sqlite3_prepare_v2(st->db, "SELECT kind,family,addr,plen,action,rule_id,expires "
-				"FROM rules WHERE kind IN (1,2) ORDER BY kind,family,addr,plen,"
+	rc = sqlite3_prepare_v2(st->db, "SELECT kind,family,addr,plen,action,rule_id,expires,"
+				"source FROM rules WHERE kind IN (1,2) ORDER BY kind,family,addr,plen,"
 				"action,expires=0 DESC,expires DESC", -1, &s, NULL);
 	if (rc)
 		return sql_errno(rc);
@@ -2181,6 +2187,8 @@ static int row_entries(struct geofw_store *st, struct geofw_kdiff *out)
 		e.action = e.allow ? 0 : (__u8)sqlite3_column_int(s, 4);
 		e.rule_id = (__u32)sqlite3_column_int64(s, 5);
 		e.expires = e.allow ? 0 : (__u64)sqlite3_column_int64(s, 6);
+		e.src_class = e.allow ? 0 :
+			geofw_source_class((const char *)sqlite3_column_text(s, 7));
 		cur = e;
 		have = true;
 		ret = geofw_kdiff_push(out, &e);
