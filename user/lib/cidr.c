@@ -29,20 +29,6 @@ static int max_prefix(int family)
 	return family == 4 ? 32 : 128;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-
 void geofw_cidr_mask(struct geofw_cidr *c)
 {
 	int bytes = addr_bytes(c->family);
@@ -76,23 +62,23 @@ static int parse_prefixlen(const char *p, int max, const char *text, int family,
 	int v = 0, i;
 
 	if (!*p)
-		return fail(err, errlen, "%s: missing prefix length after '/'",
-			    geofw_echo(text, eb));
+		return geofw_errf(err, errlen, -EINVAL, "%s: missing prefix length after '/'",
+				  geofw_echo(text, eb));
 	for (i = 0; p[i]; i++) {
 		if (p[i] < '0' || p[i] > '9')
-			return fail(err, errlen,
-				    "%s: prefix length must be a decimal number",
-				    geofw_echo(text, eb));
+			return geofw_errf(err, errlen, -EINVAL,
+					  "%s: prefix length must be a decimal number",
+					  geofw_echo(text, eb));
 		/* Saturate: the value only has to be known to exceed max. */
 		if (v <= max)
 			v = v * 10 + (p[i] - '0');
 	}
 	if (p[0] == '0' && p[1])
-		return fail(err, errlen, "%s: prefix length has a leading zero",
-			    geofw_echo(text, eb));
+		return geofw_errf(err, errlen, -EINVAL, "%s: prefix length has a leading zero",
+				  geofw_echo(text, eb));
 	if (v > max)
-		return fail(err, errlen, "%s: prefix length must be 0-%d for IPv%d",
-			    geofw_echo(text, eb), max, family);
+		return geofw_errf(err, errlen, -EINVAL, "%s: prefix length must be 0-%d for IPv%d",
+				  geofw_echo(text, eb), max, family);
 	*len = v;
 	return 0;
 }
@@ -107,16 +93,16 @@ int geofw_cidr_parse(const char *text, unsigned int flags, struct geofw_cidr *ou
 	int plen = -1;
 
 	if (!text || !*text)
-		return fail(err, errlen, "empty address");
+		return geofw_errf(err, errlen, -EINVAL, "empty address");
 
 	slash = strchr(text, '/');
 	alen = slash ? (size_t)(slash - text) : strlen(text);
 	if (slash && (flags & GEOFW_CIDR_ADDR_ONLY))
-		return fail(err, errlen, "%s: expected a single address, not a prefix",
-			    geofw_echo(text, eb));
+		return geofw_errf(err, errlen, -EINVAL, "%s: expected a single address, not a prefix",
+				  geofw_echo(text, eb));
 	if (alen > ADDR_TEXT_MAX)
-		return fail(err, errlen, "%s: not an IPv4 or IPv6 address",
-			    geofw_echo(text, eb));
+		return geofw_errf(err, errlen, -EINVAL, "%s: not an IPv4 or IPv6 address",
+				  geofw_echo(text, eb));
 	memcpy(abuf, text, alen);
 	abuf[alen] = '\0';
 
@@ -126,8 +112,8 @@ int geofw_cidr_parse(const char *text, unsigned int flags, struct geofw_cidr *ou
 	else if (inet_pton(AF_INET6, abuf, c.addr) == 1)
 		c.family = 6;
 	else
-		return fail(err, errlen, "%s: not an IPv4 or IPv6 address",
-			    geofw_echo(text, eb));
+		return geofw_errf(err, errlen, -EINVAL, "%s: not an IPv4 or IPv6 address",
+				  geofw_echo(text, eb));
 
 	if (slash && parse_prefixlen(slash + 1, max_prefix(c.family), text,
 				     c.family, &plen, err, errlen))
@@ -139,9 +125,9 @@ int geofw_cidr_parse(const char *text, unsigned int flags, struct geofw_cidr *ou
 	 * way; a shorter prefix would also cover non-mapped IPv6 addresses. */
 	if (c.family == 6 && is_v4mapped(c.addr)) {
 		if (plen < 96)
-			return fail(err, errlen,
-				    "%s: an IPv4-mapped prefix must be /96 or longer (a shorter one spans non-mapped IPv6 space)",
-				    geofw_echo(text, eb));
+			return geofw_errf(err, errlen, -EINVAL,
+					  "%s: an IPv4-mapped prefix must be /96 or longer (a shorter one spans non-mapped IPv6 space)",
+					  geofw_echo(text, eb));
 		memmove(c.addr, c.addr + 12, 4);
 		memset(c.addr + 4, 0, sizeof(c.addr) - 4);
 		c.family = 4;
@@ -150,16 +136,16 @@ int geofw_cidr_parse(const char *text, unsigned int flags, struct geofw_cidr *ou
 	c.prefixlen = plen;
 
 	if (plen == 0 && !(flags & GEOFW_CIDR_ALLOW_ZERO))
-		return fail(err, errlen,
-			    "%s: /0 matches every IPv%d address; use --force if you mean it",
-			    geofw_echo(text, eb), c.family);
+		return geofw_errf(err, errlen, -EINVAL,
+				  "%s: /0 matches every IPv%d address; use --force if you mean it",
+				  geofw_echo(text, eb), c.family);
 
 	if (geofw_cidr_has_host_bits(&c)) {
 		if (!(flags & GEOFW_CIDR_ALLOW_HOST_BITS)) {
 			geofw_cidr_mask(&c);
 			geofw_cidr_format(&c, sb, sizeof(sb));
-			return fail(err, errlen, "%s: host bits set; did you mean %s?",
-				    geofw_echo(text, eb), sb);
+			return geofw_errf(err, errlen, -EINVAL, "%s: host bits set; did you mean %s?",
+					  geofw_echo(text, eb), sb);
 		}
 		geofw_cidr_mask(&c);
 	}
@@ -277,12 +263,12 @@ int geofw_cc_parse(const char *text, char out[3], char *err, size_t errlen)
 	char eb[GEOFW_ECHO_BUFLEN];
 
 	if (!text || !*text)
-		return fail(err, errlen,
-			    "empty country: a country is two letters (ISO 3166-1 alpha-2), e.g. RU");
+		return geofw_errf(err, errlen, -EINVAL,
+				  "empty country: a country is two letters (ISO 3166-1 alpha-2), e.g. RU");
 	if (!is_ascii_letter(text[0]) || !is_ascii_letter(text[1]) || text[2])
-		return fail(err, errlen,
-			    "%s: a country is two letters (ISO 3166-1 alpha-2), e.g. RU",
-			    geofw_echo(text, eb));
+		return geofw_errf(err, errlen, -EINVAL,
+				  "%s: a country is two letters (ISO 3166-1 alpha-2), e.g. RU",
+				  geofw_echo(text, eb));
 	/* Clearing bit 5 upper-cases an ASCII letter without the locale. */
 	out[0] = text[0] & ~0x20;
 	out[1] = text[1] & ~0x20;
@@ -313,17 +299,17 @@ int geofw_duration_parse(const char *text, __u64 *seconds, char *err, size_t err
 	bool overflow = false;
 
 	if (!text || !*text)
-		return fail(err, errlen, "empty duration: %s", syntax);
+		return geofw_errf(err, errlen, -EINVAL, "empty duration: %s", syntax);
 	if (*text == '-')
-		return fail(err, errlen, "%s: a duration cannot be negative",
-			    geofw_echo(text, eb));
+		return geofw_errf(err, errlen, -EINVAL, "%s: a duration cannot be negative",
+				  geofw_echo(text, eb));
 
 	while (*p) {
 		__u64 n = 0, mult;
 		int rank;
 
 		if (*p < '0' || *p > '9')
-			return fail(err, errlen, "%s: %s", geofw_echo(text, eb), syntax);
+			return geofw_errf(err, errlen, -EINVAL, "%s: %s", geofw_echo(text, eb), syntax);
 		for (; *p >= '0' && *p <= '9'; p++) {
 			if (__builtin_mul_overflow(n, 10, &n) ||
 			    __builtin_add_overflow(n, (__u64)(*p - '0'), &n))
@@ -335,11 +321,11 @@ int geofw_duration_parse(const char *text, __u64 *seconds, char *err, size_t err
 		} else {
 			rank = unit_seconds(*p, &mult);
 			if (!rank)
-				return fail(err, errlen, "%s: %s", geofw_echo(text, eb), syntax);
+				return geofw_errf(err, errlen, -EINVAL, "%s: %s", geofw_echo(text, eb), syntax);
 			if (rank >= last_rank)
-				return fail(err, errlen,
-					    "%s: units go from largest to smallest, each once (e.g. 1h30m)",
-					    geofw_echo(text, eb));
+				return geofw_errf(err, errlen, -EINVAL,
+						  "%s: units go from largest to smallest, each once (e.g. 1h30m)",
+						  geofw_echo(text, eb));
 			last_rank = rank;
 			p++;
 		}
@@ -349,11 +335,11 @@ int geofw_duration_parse(const char *text, __u64 *seconds, char *err, size_t err
 	}
 	/* Keep reading after an overflow so junk is reported as junk. */
 	if (overflow || total > GEOFW_DURATION_MAX)
-		return fail(err, errlen, "%s: duration too long (at most %llu seconds)",
-			    geofw_echo(text, eb), (unsigned long long)GEOFW_DURATION_MAX);
+		return geofw_errf(err, errlen, -EINVAL, "%s: duration too long (at most %llu seconds)",
+				  geofw_echo(text, eb), (unsigned long long)GEOFW_DURATION_MAX);
 	if (!total)
-		return fail(err, errlen, "%s: a duration must be greater than zero",
-			    geofw_echo(text, eb));
+		return geofw_errf(err, errlen, -EINVAL, "%s: a duration must be greater than zero",
+				  geofw_echo(text, eb));
 	*seconds = total;
 	return 0;
 }
