@@ -37,6 +37,7 @@
 #include "maps.h"
 #include "msg.h"
 #include "ratelimit.h"
+#include "readfile.h"
 
 struct request {
 	struct gfwd *d;
@@ -1819,52 +1820,22 @@ static void import_fail(struct gfwd_import *im, const char *fmt, ...)
 static int import_read(struct gfwd_import *im, size_t budget)
 {
 	struct request *r = &im->c->r;
+	int ret;
 
-	while (budget) {
-		size_t room, want;
-		ssize_t got;
-
-		if (r->input_len == im->cap) {
-			size_t cap = im->cap ? im->cap * 2 : GFWD_IMPORT_CHUNK;
-			char *grown;
-
-			/* One byte over the cap tells a file of exactly the
-			 * cap from a larger one. */
-			if (cap > GFWD_IMPORT_MAX_BYTES + 1)
-				cap = GFWD_IMPORT_MAX_BYTES + 1;
-			grown = cap > im->cap ? realloc(r->input, cap) : NULL;
-			if (!grown) {
-				import_fail(im, "import: %s: out of memory after %zu bytes",
-					    im->c->cmd.file, r->input_len);
-				return -1;
-			}
-			r->input = grown;
-			im->cap = cap;
-		}
-		room = im->cap - r->input_len;
-		want = room < budget ? room : budget;
-		got = read(r->fd, r->input + r->input_len, want);
-		if (got > 0) {
-			r->input_len += (size_t)got;
-			budget -= (size_t)got;
-			if (r->input_len > GFWD_IMPORT_MAX_BYTES) {
-				import_fail(im, "import: %s is larger than %zu MiB, the most geofwd "
-					    "reads from one import; split the list", im->c->cmd.file,
-					    GFWD_IMPORT_MAX_BYTES >> 20);
-				return -1;
-			}
-			continue;
-		}
-		if (got == 0)
-			return 1;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN)
-			return 0;
-		import_fail(im, "import: reading %s: %s", im->c->cmd.file, strerror(errno));
-		return -1;
-	}
-	return 0;
+	ret = geofw_read_some(r->fd, &r->input, &r->input_len, &im->cap, GFWD_IMPORT_MAX_BYTES,
+			      budget);
+	if (ret >= 0)
+		return ret;
+	if (ret == -EFBIG)
+		import_fail(im, "import: %s is larger than %zu MiB, the most geofwd "
+			    "reads from one import; split the list", im->c->cmd.file,
+			    GFWD_IMPORT_MAX_BYTES >> 20);
+	else if (ret == -ENOMEM)
+		import_fail(im, "import: %s: out of memory after %zu bytes",
+			    im->c->cmd.file, r->input_len);
+	else
+		import_fail(im, "import: reading %s: %s", im->c->cmd.file, strerror(-ret));
+	return -1;
 }
 
 /* The whole input is in: the import itself, then the answer. */

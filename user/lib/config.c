@@ -24,6 +24,7 @@
 #include "importlist.h"
 #include "log.h"
 #include "maps.h"
+#include "readfile.h"
 #include "responder.h"
 
 /* Echo of the input in messages: bounded, printable ASCII only, since the
@@ -1559,73 +1560,15 @@ int geofw_conf_parse_buf(const char *buf, size_t len, const char *name,
 	return r;
 }
 
-/* The whole file, read to EOF rather than trusting st_size (the path may be
- * a pipe); -EFBIG beyond GEOFW_CONF_FILE_MAX. */
-static int read_all(int fd, char **out, size_t *outlen)
-{
-	size_t len = 0, cap = 16384;
-	char *buf = NULL, *nbuf;
-	ssize_t n;
-
-	for (;;) {
-		if (!buf || len == cap) {
-			if (buf)
-				cap *= 2;
-			/* One byte more than the limit tells "too big" apart. */
-			if (cap > GEOFW_CONF_FILE_MAX + 1)
-				cap = GEOFW_CONF_FILE_MAX + 1;
-			nbuf = realloc(buf, cap);
-			if (!nbuf) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nbuf;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			n = -errno;
-			free(buf);
-			return (int)n;
-		}
-		if (!n)
-			break;
-		len += (size_t)n;
-		if (len > GEOFW_CONF_FILE_MAX) {
-			free(buf);
-			return -EFBIG;
-		}
-	}
-	*out = buf;
-	*outlen = len;
-	return 0;
-}
-
 int geofw_conf_load(const char *path, struct geofw_conf *c, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	int fd, r;
+	char *buf;
+	size_t len;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		r = -errno;
-	} else {
-		r = read_all(fd, &buf, &len);
-		close(fd);
-	}
-	if (r == -EFBIG) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: larger than %d bytes", path,
-				 GEOFW_CONF_FILE_MAX);
+	r = geofw_read_file(path, GEOFW_CONF_FILE_MAX, 0, &buf, &len, err, errlen);
+	if (r)
 		return r;
-	}
-	if (r) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: %s", path, strerror(-r));
-		return r;
-	}
 	r = geofw_conf_parse_buf(buf, len, path, c, err, errlen);
 	free(buf);
 	return r;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "ctl.h"
 #include "msg.h"
+#include "readfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -833,29 +834,15 @@ cleanup:
 static int proc_status_has(const char *proc_root, const struct ucred *cred, gid_t gid)
 {
 	char path[256], *buf;
-	size_t got = 0;
-	ssize_t r;
-	int fd, ret;
+	size_t len;
+	int ret;
 
 	snprintf(path, sizeof(path), "%s/%d/status", proc_root, (int)cred->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(STATUS_MAX);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < STATUS_MAX && (r = read(fd, buf + got, STATUS_MAX - got)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		got += r;
-	}
-	ret = geofw_ctl_status_in_group(buf, got, cred->uid, gid);
+	ret = geofw_read_file(path, STATUS_MAX, 0, &buf, &len, NULL, 0);
+	if (ret)
+		return ret;
+	ret = geofw_ctl_status_in_group(buf, len, cred->uid, gid);
 	free(buf);
-	close(fd);
 	return ret;
 }
 

@@ -6,6 +6,8 @@
 #include "countries.h"
 #include "json.h"
 #include "log.h"
+#include "msg.h"
+#include "readfile.h"
 
 #include <bpf/bpf.h>
 #include <ctype.h>
@@ -34,21 +36,6 @@
 /* A page file may be longer than the response as long as its placeholders
  * shrink it ({{country}} becomes 2 bytes): read this much at most. */
 #define PAGE_FILE_MAX	(4 * GEOFW_HTTP403_MAX)
-
-static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 static const struct {
 	const char *name;
@@ -159,14 +146,14 @@ static int page_lang(const char *b, size_t len, const char *name, char *lang, ch
 			if (q ? c == q : isspace((unsigned char)c))
 				break;
 			if (!isalnum((unsigned char)c) && c != '-')
-				return fail(-EINVAL, err, errlen,
-					    "%s:%u: <html lang=...> is not a language tag "
-					    "(letters, digits and '-')", name, line_of(b, j));
+				return geofw_errf(err, errlen, -EINVAL,
+						  "%s:%u: <html lang=...> is not a language tag "
+						  "(letters, digits and '-')", name, line_of(b, j));
 		}
 		if (!n || n > LANG_MAX)
-			return fail(-EINVAL, err, errlen,
-				    "%s:%u: <html lang=...> must be a language tag of 1-%d characters",
-				    name, line_of(b, j), LANG_MAX);
+			return geofw_errf(err, errlen, -EINVAL,
+					  "%s:%u: <html lang=...> must be a language tag of 1-%d characters",
+					  name, line_of(b, j), LANG_MAX);
 		memcpy(lang, b + j, n);
 		lang[n] = '\0';
 		return 0;
@@ -196,8 +183,8 @@ static int put_field(struct builder *b, unsigned int k, const char *name, const 
 	struct geofw_resp_page *p = b->p;
 
 	if (p->n_fields == GEOFW_RESP_MAX_FIELDS)
-		return fail(-EINVAL, err, errlen, "%s:%u: more than %d placeholders", name,
-			    src ? line_of(src, pos) : 0, GEOFW_RESP_MAX_FIELDS);
+		return geofw_errf(err, errlen, -EINVAL, "%s:%u: more than %d placeholders", name,
+				  src ? line_of(src, pos) : 0, GEOFW_RESP_MAX_FIELDS);
 	if (b->len + placeholders[k].width <= GEOFW_HTTP403_MAX) {
 		p->field[p->n_fields].off = (__u16)b->len;
 		p->field[p->n_fields].kind = placeholders[k].kind;
@@ -243,11 +230,11 @@ int geofw_page_compile(const char *body, size_t len, const char *name, bool ref_
 	for (pos = 0; pos < len; pos += u) {
 		u = geofw_utf8_len(body + pos, len - pos);
 		if (!u)
-			return fail(-EINVAL, err, errlen, "%s:%u: not valid UTF-8 (byte %zu)", name,
-				    line_of(body, pos), pos + 1);
+			return geofw_errf(err, errlen, -EINVAL, "%s:%u: not valid UTF-8 (byte %zu)", name,
+					  line_of(body, pos), pos + 1);
 		if (!body[pos])
-			return fail(-EINVAL, err, errlen, "%s:%u: a NUL byte in the page", name,
-				    line_of(body, pos));
+			return geofw_errf(err, errlen, -EINVAL, "%s:%u: a NUL byte in the page", name,
+					  line_of(body, pos));
 	}
 	if ((ret = page_lang(body, len, name, lang, err, errlen)))
 		return ret;
@@ -280,11 +267,11 @@ int geofw_page_compile(const char *body, size_t len, const char *name, bool ref_
 			for (pos = 0; pos < len;) {
 				k = placeholder_at(body, len, pos, &nlen);
 				if (k == -2)
-					return fail(-EINVAL, err, errlen,
-						    "%s:%u: unknown placeholder %.*s (known: {{addr}}, "
-						    "{{country}}, {{reason}}, {{time}}, {{ref}})", name,
-						    line_of(body, pos), (int)(nlen > 40 ? 40 : nlen),
-						    body + pos);
+					return geofw_errf(err, errlen, -EINVAL,
+							  "%s:%u: unknown placeholder %.*s (known: {{addr}}, "
+							  "{{country}}, {{reason}}, {{time}}, {{ref}})", name,
+							  line_of(body, pos), (int)(nlen > 40 ? 40 : nlen),
+							  body + pos);
 				if (k >= 0) {
 					if ((ret = put_field(&b, (unsigned int)k, name, body, pos,
 							     err, errlen)))
@@ -305,11 +292,11 @@ int geofw_page_compile(const char *body, size_t len, const char *name, bool ref_
 		/* Content-Length of the body that fits may have fewer digits. */
 		fits += (size_t)snprintf(d1, sizeof(d1), "%zu", body_len) -
 			(size_t)snprintf(d2, sizeof(d2), "%zu", fits);
-		return fail(-EMSGSIZE, err, errlen,
-			    "%s: the response would be %zu bytes (%zu of headers + %zu of body, "
-			    "placeholders at their full width), the limit is %d bytes: keep the "
-			    "body within %zu bytes", name, b.len, hdr, body_len, GEOFW_HTTP403_MAX,
-			    fits);
+		return geofw_errf(err, errlen, -EMSGSIZE,
+				  "%s: the response would be %zu bytes (%zu of headers + %zu of body, "
+				  "placeholders at their full width), the limit is %d bytes: keep the "
+				  "body within %zu bytes", name, b.len, hdr, body_len, GEOFW_HTTP403_MAX,
+				  fits);
 	}
 	out->len = (__u16)b.len;
 	return 0;
@@ -322,11 +309,11 @@ int geofw_http403_build(const void *body, size_t body_len, __u8 *out, size_t cap
 	int ret;
 
 	if (!p)
-		return fail(-ENOMEM, err, errlen, "out of memory");
+		return geofw_errf(err, errlen, -ENOMEM, "out of memory");
 	ret = geofw_page_compile(body, body_len, "403 page", false, p, err, errlen);
 	if (!ret && p->len > cap)
-		ret = fail(-EMSGSIZE, err, errlen, "403 page: %u bytes do not fit in %zu", p->len,
-			   cap);
+		ret = geofw_errf(err, errlen, -EMSGSIZE, "403 page: %u bytes do not fit in %zu", p->len,
+				 cap);
 	if (!ret) {
 		memcpy(out, p->data, p->len);
 		ret = p->len;
@@ -361,56 +348,17 @@ size_t geofw_http403_body_max(void)
 int geofw_http403_body_read(const char *path, char **buf, size_t *len,
 			    char *err, size_t errlen)
 {
-	size_t max = PAGE_FILE_MAX, got = 0;
 	struct stat st;
-	char *data;
-	ssize_t n;
-	int fd, ret;
+	int ret;
 
-	*buf = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(-errno, err, errlen, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st)) {
-		ret = fail(-errno, err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = fail(-EINVAL, err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	/* One byte more than allowed tells "too long" from "exactly full". */
-	data = malloc(max + 1);
-	if (!data) {
-		ret = fail(-ENOMEM, err, errlen, "out of memory");
-		goto out;
-	}
-	while (got < max + 1 && (n = read(fd, data + got, max + 1 - got)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = fail(-errno, err, errlen, "%s: %s", path, strerror(errno));
-			free(data);
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	if (got > max) {
-		size_t size = st.st_size > (off_t)got ? (size_t)st.st_size : got;
-
-		ret = fail(-EMSGSIZE, err, errlen,
-			   "%s: %zu bytes of HTML, but the whole response (HTTP headers "
-			   "included) is limited to %d bytes", path, size, GEOFW_HTTP403_MAX);
-		free(data);
-		goto out;
-	}
-	*buf = data;
-	*len = got;
-	ret = 0;
-out:
-	close(fd);
-	return ret;
+	ret = geofw_read_file(path, PAGE_FILE_MAX, GEOFW_READ_REGULAR, buf, len, err, errlen);
+	if (ret != -EFBIG)
+		return ret;
+	return geofw_errf(err, errlen, -EMSGSIZE,
+			  "%s: %zu bytes of HTML, but the whole response (HTTP headers "
+			  "included) is limited to %d bytes", path,
+			  !stat(path, &st) && st.st_size > PAGE_FILE_MAX ? (size_t)st.st_size :
+			  (size_t)PAGE_FILE_MAX + 1, GEOFW_HTTP403_MAX);
 }
 
 int geofw_responder_value(struct geofw_responder *val, const __u16 *ports, size_t n_ports,
@@ -420,11 +368,11 @@ int geofw_responder_value(struct geofw_responder *val, const __u16 *ports, size_
 	unsigned int i;
 
 	if (n_ports > GEOFW_MAX_HTTP_PORTS)
-		return fail(-EINVAL, err, errlen, "403 page: %zu HTTP ports, at most %d",
-			    n_ports, GEOFW_MAX_HTTP_PORTS);
+		return geofw_errf(err, errlen, -EINVAL, "403 page: %zu HTTP ports, at most %d",
+				  n_ports, GEOFW_MAX_HTTP_PORTS);
 	for (i = 0; i < n_ports; i++)
 		if (!ports[i])
-			return fail(-EINVAL, err, errlen, "403 page: port 0 is not a TCP port");
+			return geofw_errf(err, errlen, -EINVAL, "403 page: port 0 is not a TCP port");
 	memset(val->http_ports, 0, sizeof(val->http_ports));
 	for (i = 0; i < n_ports; i++)
 		val->http_ports[i] = ports[i];
@@ -546,7 +494,7 @@ static int load_page(const char *path, const char *what, bool ref_header,
 	if (!ret)
 		ret = geofw_page_compile(body, len, path, ref_header, out, e, sizeof(e));
 	if (ret)
-		fail(ret, err, errlen, "%s: %s", what, e);
+		geofw_errf(err, errlen, ret, "%s: %s", what, e);
 	free(body);
 	return ret;
 }

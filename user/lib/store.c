@@ -21,6 +21,7 @@
 #include "log.h"
 #include "msg.h"
 #include "ports.h"
+#include "readfile.h"
 #include "store.h"
 
 enum {
@@ -629,6 +630,9 @@ static int schema_version(struct geofw_store *st, int *version, char *err, size_
 
 static int cmp_cidr_v(const void *a, const void *b);
 
+/* The largest old state file read (a few hundred bytes per thousand rules). */
+#define STORE_V1_MAX	((size_t)1 << 30)
+
 /* Read the text state file of earlier versions into the (new, empty)
  * database in one transaction; keep it as rules.v1.bak. */
 static int migrate_v1(struct geofw_store *st, const char *dir, char *err, size_t errlen)
@@ -637,28 +641,15 @@ static int migrate_v1(struct geofw_store *st, const char *dir, char *err, size_t
 	struct geofw_store_countries c = {};
 	struct geofw_kdiff diff = {};
 	struct geofw_rule *rules = NULL;
-	size_t n = 0, cap = 0, len = 0, i, j;
-	struct stat sb;
-	int fd, ret;
-	ssize_t got;
+	size_t n = 0, len = 0, i, j;
+	int ret;
 
 	snprintf(v1, sizeof(v1), "%s/" GEOFW_STORE_V1_FILE, dir);
 	snprintf(bak, sizeof(bak), "%s/" GEOFW_STORE_V1_BACKUP, dir);
-	fd = open(v1, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : geofw_errf(err, errlen, -errno, "%s: %s", v1,
-							  strerror(errno));
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return geofw_errf(err, errlen, -EINVAL, "%s: not a regular file", v1);
-	}
-	cap = (size_t)sb.st_size + 1;
-	buf = malloc(cap);
-	while (buf && len < cap && (got = read(fd, buf + len, cap - len)) > 0)
-		len += (size_t)got;
-	close(fd);
-	if (!buf)
-		return -ENOMEM;
+	ret = geofw_read_file(v1, STORE_V1_MAX, GEOFW_READ_REGULAR | GEOFW_READ_NOFOLLOW, &buf,
+			      &len, err, errlen);
+	if (ret)
+		return ret == -ENOENT ? 0 : ret;
 	ret = geofw_store_v1_parse(buf, len, v1, &rules, &n, &c, err, errlen);
 	if (ret)
 		goto out;
