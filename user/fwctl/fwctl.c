@@ -93,56 +93,6 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-/* ---- time formatting ---------------------------------------------------------- */
-
-void fwctl_fmt_duration(unsigned long long secs, char *buf, size_t len)
-{
-	static const struct {
-		char unit;
-		unsigned long long secs;
-	} units[] = { { 'w', 604800 }, { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
-	size_t i, used = 0, shown = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(units) / sizeof(units[0]) && shown < 2; i++) {
-		unsigned long long n = secs / units[i].secs;
-
-		if (!n) {
-			if (shown)
-				break;	/* "1h" rather than "1h0m", never "1h5s" */
-			continue;
-		}
-		secs %= units[i].secs;
-		used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%llu%c", n,
-					 units[i].unit);
-		shown++;
-	}
-	if (!shown)
-		snprintf(buf, len, "0s");
-}
-
-static unsigned long long clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
-}
-
-unsigned long long fwctl_boot_left(unsigned long long expires_ns)
-{
-	unsigned long long now = clock_ns(CLOCK_BOOTTIME);
-
-	return expires_ns > now ? (expires_ns - now + 999999999ull) / 1000000000ull : 0;
-}
-
-unsigned long long fwctl_boot_to_unix(unsigned long long expires_ns)
-{
-	unsigned long long boot = clock_ns(CLOCK_BOOTTIME), real = clock_ns(CLOCK_REALTIME);
-
-	return (real + expires_ns - boot) / 1000000000ull;
-}
-
 /* ---- pins ----------------------------------------------------------------------- */
 
 /* Is anything pinned at all?  Not an access check: that comes with the

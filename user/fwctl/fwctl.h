@@ -40,13 +40,6 @@ void fwctl_note(struct fwctl *c, const char *fmt, ...) __attribute__((format(pri
  * FWCTL_EXIT_OK, or FWCTL_EXIT_FAIL after printing why. */
 int fwctl_open_pins(struct fwctl *c, struct geofw_maps *m);
 
-/* "1h59m", "3d4h", "42s": at most two units, rounded down. */
-void fwctl_fmt_duration(unsigned long long secs, char *buf, size_t len);
-/* Seconds left before a CLOCK_BOOTTIME expiry; 0 when it has passed. */
-unsigned long long fwctl_boot_left(unsigned long long expires_ns);
-/* The wall-clock time (UNIX seconds) of a CLOCK_BOOTTIME expiry. */
-unsigned long long fwctl_boot_to_unix(unsigned long long expires_ns);
-
 /* ---- rules in the pins ---------------------------------------------------- */
 
 struct pin_rule {

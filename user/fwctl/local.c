@@ -23,6 +23,7 @@
 #include "explain.h"
 #include "fwctl.h"
 #include "grow.h"
+#include "timeutil.h"
 
 /* ---- lookup ----------------------------------------------------------------- */
 
@@ -89,7 +90,7 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 		if (e->rule_id)
 			ADD(", rule %u", e->rule_id);
 		if (e->block.expires_ns) {
-			fwctl_fmt_duration(fwctl_boot_left(e->block.expires_ns), dur, sizeof(dur));
+			geofw_duration_format(geofw_boot_left(e->block.expires_ns), 0, dur, sizeof(dur));
 			ADD(", expires in %s", dur);
 		}
 	} else if (e->asn) {
@@ -211,8 +212,8 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 		memcpy(p.addr, e.match_addr, sizeof(p.addr));
 		geofw_cidr_format(&p, pfx, sizeof(pfx));
 		if (e.block_match && e.block.expires_ns) {
-			expires = json_integer((json_int_t)fwctl_boot_to_unix(e.block.expires_ns));
-			expires_in = json_integer((json_int_t)fwctl_boot_left(e.block.expires_ns));
+			expires = json_integer((json_int_t)geofw_boot_to_unix(e.block.expires_ns));
+			expires_in = json_integer((json_int_t)geofw_boot_left(e.block.expires_ns));
 		} else if (e.block_match) {
 			expires = json_null();
 			expires_in = json_null();
@@ -403,8 +404,8 @@ static void list_rule_text(const struct pin_rule *x)
 		printf("%u\n", x->rule_id);
 		return;
 	}
-	secs = fwctl_boot_left(x->expires_ns);
-	fwctl_fmt_duration(secs, left, sizeof(left));
+	secs = geofw_boot_left(x->expires_ns);
+	geofw_duration_format(secs, 0, left, sizeof(left));
 	if (secs)
 		printf("%-5u expires in %s\n", x->rule_id, left);
 	else
@@ -422,7 +423,7 @@ static json_t *list_rule_json(const struct pin_rule *x)
 	/* source and comment: only geofwd knows */
 	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:n, s:n}", "type", "block", "prefix", pfx,
 			 "action", geofw_action_name(x->action), "rule_id", (json_int_t)x->rule_id,
-			 "expires", (json_int_t)(x->expires_ns ? fwctl_boot_to_unix(x->expires_ns) : 0),
+			 "expires", (json_int_t)(x->expires_ns ? geofw_boot_to_unix(x->expires_ns) : 0),
 			 "source", "comment");
 }
 
@@ -436,7 +437,7 @@ static void list_asn_classes(struct geofw_json_array *a, const struct geofw_asn_
 	for (i = 0; i < cl->n; i++) {
 		const struct geofw_asn_class *c = &cl->c[i];
 		bool block = c->kind == GEOFW_ASN_BLOCK;
-		unsigned long long secs = c->expires_ns ? fwctl_boot_left(c->expires_ns) : 0;
+		unsigned long long secs = c->expires_ns ? geofw_boot_left(c->expires_ns) : 0;
 
 		if (c->expires_ns && !secs)
 			continue;	/* expired: the kernel no longer matches it */
@@ -445,7 +446,7 @@ static void list_asn_classes(struct geofw_json_array *a, const struct geofw_asn_
 				"{s:s, s:I, s:s, s:I, s:n, s:n}", "type", "block-asn",
 				"asn", (json_int_t)c->asn, "action", geofw_action_name(c->action),
 				"expires", (json_int_t)(c->expires_ns ?
-							fwctl_boot_to_unix(c->expires_ns) : 0),
+							geofw_boot_to_unix(c->expires_ns) : 0),
 				"source", "comment"));
 			continue;
 		}
@@ -461,7 +462,7 @@ static void list_asn_classes(struct geofw_json_array *a, const struct geofw_asn_
 		}
 		printf("block-asn AS%-10u %-7s", c->asn, geofw_action_name(c->action));
 		if (secs) {
-			fwctl_fmt_duration(secs, left, sizeof(left));
+			geofw_duration_format(secs, 0, left, sizeof(left));
 			printf(" expires in %s", left);
 		}
 		printf("\n");

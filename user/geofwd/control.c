@@ -38,6 +38,7 @@
 #include "msg.h"
 #include "ratelimit.h"
 #include "readfile.h"
+#include "timeutil.h"
 
 struct request {
 	struct gfwd *d;
@@ -121,21 +122,6 @@ static int reply_ok(struct request *r, const char *what, size_t n, size_t change
 					"changed", (json_int_t)changed));
 	geofw_ctl_writef(r->w, "ok: %s %zu\n", what, n);
 	return GEOFW_CTL_OK;
-}
-
-static void duration_str(__u64 s, char *buf, size_t len)
-{
-	if (s >= 86400)
-		snprintf(buf, len, "%llud%lluh", (unsigned long long)(s / 86400),
-			 (unsigned long long)(s % 86400 / 3600));
-	else if (s >= 3600)
-		snprintf(buf, len, "%lluh%llum", (unsigned long long)(s / 3600),
-			 (unsigned long long)(s % 3600 / 60));
-	else if (s >= 60)
-		snprintf(buf, len, "%llum%llus", (unsigned long long)(s / 60),
-			 (unsigned long long)(s % 60));
-	else
-		snprintf(buf, len, "%llus", (unsigned long long)s);
 }
 
 /* ---- changes ------------------------------------------------------------------- */
@@ -659,7 +645,7 @@ static int cmd_add_block(struct request *r)
 	if (err)
 		return change_failed(r);
 	if (cmd->ttl)
-		duration_str(cmd->ttl, ttl, sizeof(ttl));
+		geofw_duration_format(cmd->ttl, 0, ttl, sizeof(ttl));
 	geofw_cidr_format(&cmd->cidrs[0], buf, sizeof(buf));
 	log_info("uid %u pid %d: add-block %s%s (%s, expires %s, source %s)", r->who.uid,
 		 r->who.pid, buf, cmd->n_cidrs > 1 ? " and more" : "",
@@ -1108,7 +1094,8 @@ static int list_block(const struct geofw_rule *b, struct request *r)
 
 	geofw_cidr_format(&b->prefix, buf, sizeof(buf));
 	if (b->expires)
-		duration_str(b->expires > (__u64)now ? b->expires - (__u64)now : 0, left, sizeof(left));
+		geofw_duration_format(b->expires > (__u64)now ? b->expires - (__u64)now : 0, 0, left,
+				      sizeof(left));
 	if (r->json)
 		return geofw_json_array_add(&r->list, with_origin(r, b, json_pack(
 			"{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "type", "block",
@@ -1173,8 +1160,8 @@ static int list_asn(const struct geofw_rule *a, struct request *r)
 	if (a->expires) {
 		time_t now = time(NULL);
 
-		duration_str(a->expires > (__u64)now ? a->expires - (__u64)now : 0, left,
-			     sizeof(left));
+		geofw_duration_format(a->expires > (__u64)now ? a->expires - (__u64)now : 0, 0, left,
+				      sizeof(left));
 	}
 	if (block)
 		geofw_ctl_writef(r->w, "block-asn AS%-10u %-7s %s%s%s%s", a->asn,
@@ -1267,7 +1254,8 @@ static int list_country_block(const struct geofw_rule *b, void *arg)
 	char left[32] = "";
 
 	if (b->expires)
-		duration_str(b->expires > (__u64)now ? b->expires - (__u64)now : 0, left, sizeof(left));
+		geofw_duration_format(b->expires > (__u64)now ? b->expires - (__u64)now : 0, 0, left,
+				      sizeof(left));
 	if (r->json)
 		return geofw_json_array_add(&r->list, json_pack(
 			"{s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "type", "country_block",
@@ -1311,8 +1299,8 @@ static int list_port_rule(const struct geofw_prule *p, void *arg)
 	geofw_ports_format(&p->ports, ports, sizeof(ports));
 	geofw_prule_target(p, target, sizeof(target));
 	if (p->expires)
-		duration_str(p->expires > (__u64)now ? p->expires - (__u64)now : 0, left,
-			     sizeof(left));
+		geofw_duration_format(p->expires > (__u64)now ? p->expires - (__u64)now : 0, 0, left,
+				      sizeof(left));
 	if (r->json)
 		return geofw_json_array_add(&r->list, json_pack(
 			"{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "type", "port",

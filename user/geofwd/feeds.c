@@ -37,6 +37,7 @@
 #include "jsonlib.h"
 #include "log.h"
 #include "msg.h"
+#include "timeutil.h"
 
 #define SOURCE_PREFIX	"feed:"		/* rules' source and the settings key */
 #define FEED_REDIRECTS	5
@@ -716,25 +717,6 @@ static json_t *feed_json(struct gfwd *d, const struct feed *fd, const struct gfw
 	return o;
 }
 
-static void when(time_t t, char *buf, size_t len)
-{
-	long long s = (long long)(t - time(NULL));
-	const char *dir = s < 0 ? " ago" : "";
-
-	if (!t) {
-		snprintf(buf, len, "never");
-		return;
-	}
-	if (s < 0)
-		s = -s;
-	if (s < 120)
-		snprintf(buf, len, "%s%llds%s", *dir ? "" : "in ", s, dir);
-	else if (s < 7200)
-		snprintf(buf, len, "%s%lldm%s", *dir ? "" : "in ", s / 60, dir);
-	else
-		snprintf(buf, len, "%s%lldh%s", *dir ? "" : "in ", s / 3600, dir);
-}
-
 /* One JSON answer (takes the reference; NULL: out of memory). */
 static int put_doc(struct geofw_ctl_writer *w, json_t *doc, char *err, size_t errlen)
 {
@@ -746,19 +728,6 @@ static int put_doc(struct geofw_ctl_writer *w, json_t *doc, char *err, size_t er
 	geofw_ctl_writef(w, "%s", line);
 	free(line);
 	return GEOFW_CTL_OK;
-}
-
-/* "12h", "90m", "45s": as the interval was most likely written. */
-static void interval_str(__u32 s, char *buf, size_t len)
-{
-	if (s % 86400 == 0)
-		snprintf(buf, len, "%ud", s / 86400);
-	else if (s % 3600 == 0)
-		snprintf(buf, len, "%uh", s / 3600);
-	else if (s % 60 == 0)
-		snprintf(buf, len, "%um", s / 60);
-	else
-		snprintf(buf, len, "%us", s);
 }
 
 static int feed_list(struct gfwd *d, bool json, struct geofw_ctl_writer *w, char *err,
@@ -791,9 +760,9 @@ static int feed_list(struct gfwd *d, bool json, struct geofw_ctl_writer *w, char
 			}
 			continue;
 		}
-		when(s ? s->last_success : 0, a, sizeof(a));
-		when(fd->next_fetch, b, sizeof(b));
-		interval_str(fd->f.every, e, sizeof(e));
+		geofw_ago_format(s ? s->last_success : 0, time(NULL), a, sizeof(a));
+		geofw_ago_format(fd->next_fetch, time(NULL), b, sizeof(b));
+		geofw_duration_format(fd->f.every, GEOFW_DURATION_EXACT, e, sizeof(e));
 		geofw_ctl_writef(w, "feed %s: %s (%s, every %s, action %s)\n"
 				 "  entries in force: %zu, last success %s, next fetch %s",
 				 fd->f.name, fd->f.url, format_name(&fd->f), e,
@@ -803,12 +772,12 @@ static int feed_list(struct gfwd *d, bool json, struct geofw_ctl_writer *w, char
 			geofw_ctl_writef(w, ", %lu entries refused since start", s->refused);
 		geofw_ctl_writef(w, "\n");
 		if (s && s->error[0]) {
-			when(s->last_error, c, sizeof(c));
+			geofw_ago_format(s->last_error, time(NULL), c, sizeof(c));
 			geofw_ctl_writef(w, "  FAILING: last error %s: %s (the last good set stays "
 					 "in force)\n", c, s->error);
 		}
 		if (fd->holding) {
-			when(fd->held_since, c, sizeof(c));
+			geofw_ago_format(fd->held_since, time(NULL), c, sizeof(c));
 			geofw_ctl_writef(w, "  HELD BACK since %s: a set of %zu entries that would "
 					 "remove %zu of %zu; fwctl feed confirm %s applies it\n", c,
 					 fd->held.n, fd->held_removed, fd->held_old, fd->f.name);

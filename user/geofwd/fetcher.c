@@ -21,6 +21,7 @@
 #include "jsonlib.h"
 #include "log.h"
 #include "metrics.h"
+#include "timeutil.h"
 
 struct gfwd_fetch_job {
 	struct gfwd_fetch_job *next;
@@ -399,20 +400,6 @@ static void count_rules(const struct gfwd *d)
 							    (__u64)time(NULL));
 }
 
-static void ago(time_t t, char *buf, size_t len)
-{
-	long long s = (long long)(time(NULL) - t);
-
-	if (!t)
-		snprintf(buf, len, "never");
-	else if (s < 120)
-		snprintf(buf, len, "%llds ago", s < 0 ? 0 : s);
-	else if (s < 7200)
-		snprintf(buf, len, "%lldm ago", s / 60);
-	else
-		snprintf(buf, len, "%lldh ago", s / 3600);
-}
-
 size_t gfwd_sources_failing(struct gfwd *d)
 {
 	struct gfwd_fetcher *fr = d->fetcher;
@@ -433,8 +420,8 @@ void gfwd_sources_text(struct gfwd *d, struct geofw_ctl_writer *w)
 		const struct gfwd_source *s = &fr->src[i];
 		char ok[32], bad[32];
 
-		ago(s->last_success, ok, sizeof(ok));
-		ago(s->last_error, bad, sizeof(bad));
+		geofw_ago_format(s->last_success, time(NULL), ok, sizeof(ok));
+		geofw_ago_format(s->last_error, time(NULL), bad, sizeof(bad));
 		geofw_ctl_writef(w, "source %s: %zu rule%s in force, last success %s", s->name,
 				 s->rules, s->rules == 1 ? "" : "s", ok);
 		if (s->refused)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Strict parsing and formatting of addresses, CIDR prefixes, country codes
- * and durations: everything an operator types or a list file contains.
+ * and AS numbers: everything an operator types or a list file contains
+ * (durations: timeutil.h, included here for the parsers that take both).
  *
  * Parsers return 0 or -EINVAL and put a one-line message into err (which may
  * be NULL); they never log, since the CLI prints the message and geofwd sends
@@ -14,6 +15,7 @@
 #include <stddef.h>
 
 #include "geofw.h"
+#include "timeutil.h"
 
 /* A prefix; v4 uses addr[0..3], all unused bytes are zero, network order. */
 struct geofw_cidr {
@@ -37,8 +39,6 @@ enum {
 #define GEOFW_CIDR_STRLEN	52
 #define GEOFW_ERRLEN		256
 
-/* Longest duration accepted, so that seconds * 1e9 still fits in a __u64. */
-#define GEOFW_DURATION_MAX	(~0ULL / 1000000000ULL)
 
 /*
  * Parse "ADDR" or "ADDR/LEN" (IPv4 or IPv6, inet_pton syntax, decimal LEN
@@ -80,9 +80,5 @@ int geofw_cc_parse(const char *text, char out[3], char *err, size_t errlen);
  * 1..4294967295 in decimal, nothing else (no sign, space, leading zero or
  * asdot "1.10").  0 or -EINVAL. */
 int geofw_asn_parse(const char *text, __u32 *asn);
-
-/* "30s", "10m", "2h", "7d", "1w", "1h30m" (units largest first, each once) or
- * plain seconds; must be > 0 and <= GEOFW_DURATION_MAX. */
-int geofw_duration_parse(const char *text, __u64 *seconds, char *err, size_t errlen);
 
 #endif
