@@ -460,6 +460,21 @@ static void read_asn_counter(__u32 asn, struct geofw_asn_stats *out)
 	free(v);
 }
 
+/* One event's counters of the responder (gfw_cnt_resp), summed over CPUs. */
+static void read_resp_counter(__u32 event, struct geofw_resp_stats *out)
+{
+	size_t words = sizeof(*out) / sizeof(__u64), w;
+	int ncpu = libbpf_num_possible_cpus(), i;
+	__u64 *v = calloc((size_t)(ncpu > 0 ? ncpu : 1) * words, sizeof(*v)), *sum = (__u64 *)out;
+
+	memset(out, 0, sizeof(*out));
+	if (v && !bpf_map_lookup_elem(fw.maps.cnt_resp, &event, v))
+		for (i = 0; i < ncpu; i++)
+			for (w = 0; w < words; w++)
+				sum[w] += v[(size_t)i * words + w];
+	free(v);
+}
+
 static void read_counters(struct counters *c, __u32 rule_id, __u32 country_id, __u32 asn)
 {
 	__u32 i;
@@ -467,7 +482,7 @@ static void read_counters(struct counters *c, __u32 rule_id, __u32 country_id, _
 	memset(c, 0, sizeof(*c));
 	if (asn)
 		read_asn_counter(asn, &c->asn);
-	geofw_cnt_resp_read(&fw.maps, GEOFW_RESP_MISSING, &c->missing);
+	read_resp_counter(GEOFW_RESP_MISSING, &c->missing);
 	for (i = 0; i < GEOFW_R_MAX; i++)
 		geofw_cnt_reason_read(&fw.maps, i, &c->reason[i]);
 	for (i = 0; i < GEOFW_ACT_MAX; i++)

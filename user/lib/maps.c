@@ -351,15 +351,12 @@ struct rule_key {
 static void lpm_key(int fd4, int fd6, const struct geofw_cidr *c, struct rule_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	if (c->family == 4) {
-		k->fd = fd4;
-		k->lpm4.prefixlen = c->prefixlen;
-		memcpy(k->lpm4.addr, c->addr, 4);
-	} else {
-		k->fd = fd6;
-		k->lpm6.prefixlen = c->prefixlen;
-		memcpy(k->lpm6.addr, c->addr, 16);
-	}
+	k->fd = c->family == 4 ? fd4 : fd6;
+	/* A prefix from the store is valid: the family picks the key. */
+	if (c->family == 4)
+		geofw_cidr_to_lpm_v4(c, &k->lpm4);
+	else
+		geofw_cidr_to_lpm_v6(c, &k->lpm6);
 }
 
 static void block_key(const struct geofw_maps *m, const struct geofw_cidr *c,
@@ -795,12 +792,6 @@ int geofw_evt_limit_sum(int fd, __u64 *suppressed, __u64 *lost)
 	}
 	free(v);
 	return err;
-}
-
-int geofw_cnt_resp_read(const struct geofw_maps *m, __u32 event,
-			struct geofw_resp_stats *out)
-{
-	return percpu_sum(m->cnt_resp, event, (__u64 *)out, sizeof(*out) / 8);
 }
 
 /* Delete every key of a hash or LPM map. */

@@ -142,8 +142,6 @@ int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,
 /* gfw_evt_limit (fd) summed over CPUs: samples over the rate limit, and
  * samples within it that found the ring full. */
 int geofw_evt_limit_sum(int fd, __u64 *suppressed, __u64 *lost);
-int geofw_cnt_resp_read(const struct geofw_maps *m, __u32 event,
-			struct geofw_resp_stats *out);
 
 /* Remove every allow/block rule and country policy (geo: geofw_geo_clear). */
 int geofw_maps_reset_rules(const struct geofw_maps *m);
