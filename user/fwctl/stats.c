@@ -14,22 +14,11 @@
 
 #include "countries.h"
 #include "fwctl.h"
+#include "responder.h"
+#include "timeutil.h"
 
 #define TOP_RULES		20
 #define RULE_NAMES_EVERY	30	/* seconds between rule → prefix scans */
-
-/* gfw_cnt_resp keys (enum geofw_resp_event), as fwctl prints them. */
-static const char *const resp_names[GEOFW_RESP_MAX] = {
-	[GEOFW_RESP_SYNACK] = "synack",
-	[GEOFW_RESP_HTTP403] = "http403",
-	[GEOFW_RESP_RST] = "rst",
-	[GEOFW_RESP_FINACK] = "finack",
-	[GEOFW_RESP_BAD_COOKIE] = "bad_cookie",
-	[GEOFW_RESP_DROPPED] = "dropped",
-	[GEOFW_RESP_ERROR] = "error",
-	[GEOFW_RESP_MISSING] = "responder_missing",
-	[GEOFW_RESP_LIMITED] = "source_limited",
-};
 
 struct sample {
 	double t;				/* CLOCK_MONOTONIC seconds */
@@ -70,19 +59,11 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int read_sample(const struct geofw_maps *m, struct sample *s)
 {
 	int err;
 
-	s->t = mono_s();
+	s->t = geofw_clock_s(CLOCK_MONOTONIC);
 	if ((err = geofw_percpu_array_sum(m->cnt_reason, GEOFW_R_MAX, 2, &s->reason[0][0])) ||
 	    (err = geofw_percpu_array_sum(m->cnt_action, GEOFW_ACT_MAX, 2, &s->action[0][0])) ||
 	    (err = geofw_percpu_array_sum(m->cnt_country, GEOFW_MAX_COUNTRIES, 3, &s->country[0][0])) ||
@@ -267,7 +248,8 @@ static void print_text(const struct sample *s, const struct sample *p,
 		printf("  (no events)\n");
 	} else {
 		for (k = 0; k < GEOFW_RESP_MAX; k++) {
-			printf("  %-24s %16llu", resp_names[k], (unsigned long long)s->resp[k]);
+			printf("  %-24s %16llu", geofw_resp_event_name(k),
+			       (unsigned long long)s->resp[k]);
 			if (p)
 				printf(" %10.1f", rate(s->resp[k], p->resp[k], dt));
 			putchar('\n');
@@ -341,7 +323,7 @@ static json_t *stats_json(const struct sample *s, const struct sample *p,
 	}
 	for (k = 0; k < GEOFW_RESP_MAX; k++)
 		geofw_json_push(&resp, json_pack("{s:s, s:I, s:o*}",
-			"event", resp_names[k], "packets", (json_int_t)s->resp[k],
+			"event", geofw_resp_event_name(k), "packets", (json_int_t)s->resp[k],
 			"packets_per_sec", json_rate(p, s->resp[k], p ? p->resp[k] : 0, dt)));
 	return json_pack("{s:I, s:o*, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I}}",
 			 "time", (json_int_t)time(NULL),
@@ -355,7 +337,7 @@ static json_t *stats_json(const struct sample *s, const struct sample *p,
 /* Sleep up to secs, returning early on Ctrl-C. */
 static void nap(unsigned int secs, double since)
 {
-	double left = since + secs - mono_s();
+	double left = since + secs - geofw_clock_s(CLOCK_MONOTONIC);
 	struct timespec ts;
 
 	if (left <= 0)

@@ -21,6 +21,7 @@
 #include "events.h"
 #include "fwctl.h"
 #include "metrics.h"
+#include "timeutil.h"
 
 #define TOP_ROWS	10		/* rows per table */
 #define SAMPLES_MAX	(1u << 17)	/* kept in the window, oldest dropped */
@@ -52,22 +53,6 @@ struct source {
 	const struct sample *last;	/* most recent sample of the address */
 	size_t count;
 };
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static __u64 boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
 
 static int on_sample(const struct geofw_event *ev, void *arg)
 {
@@ -395,7 +380,7 @@ static int take_snap(struct fwctl *c, const struct geofw_maps *m, struct top *tp
 
 	if (!s)
 		return fwctl_fail(c, FWCTL_EXIT_FAIL, "out of memory");
-	s->t = mono_s();
+	s->t = geofw_clock_s(CLOCK_MONOTONIC);
 	err = geofw_counters_read(m, -1, 0, &s->c);
 	if (!err)
 		snap_push(tp, s);
@@ -439,10 +424,10 @@ int fwctl_top(struct fwctl *c, const struct geofw_cmd *cmd)
 	/* Whatever was queued before: the window filter keeps the recent. */
 	geofw_events_consume(dl.reader);
 	ret = take_snap(c, &m, &tp);
-	next = mono_s() + cmd->interval;
+	next = geofw_clock_s(CLOCK_MONOTONIC) + cmd->interval;
 
 	while (!ret && !fwctl_stop) {
-		double left = next - mono_s();
+		double left = next - geofw_clock_s(CLOCK_MONOTONIC);
 		const struct snap *old, *cur;
 
 		if (left > 0) {
@@ -459,7 +444,7 @@ int fwctl_top(struct fwctl *c, const struct geofw_cmd *cmd)
 		geofw_events_consume(dl.reader);
 		if ((ret = take_snap(c, &m, &tp)))
 			break;
-		expire(&tp, boot_ns() - (__u64)(window * 1e9));
+		expire(&tp, geofw_clock_ns(CLOCK_BOOTTIME) - (__u64)(window * 1e9));
 		snap_span(&tp, window, &old, &cur);
 		compute(old, cur, v);
 		v->n_samples = tp.n;

@@ -14,6 +14,8 @@
 
 #include "countries.h"
 #include "maps.h"
+#include "msg.h"
+#include "timeutil.h"
 
 struct geofw_event_reader {
 	struct ring_buffer *rb;
@@ -126,37 +128,11 @@ const char *geofw_event_addr(const struct geofw_event *ev, bool source, char *bu
 
 double geofw_event_unix_time(const struct geofw_event *ev)
 {
-	struct timespec boot, real;
-	double now_boot, now_real;
-
-	clock_gettime(CLOCK_BOOTTIME, &boot);
-	clock_gettime(CLOCK_REALTIME, &real);
-	now_boot = (double)boot.tv_sec + (double)boot.tv_nsec / 1e9;
-	now_real = (double)real.tv_sec + (double)real.tv_nsec / 1e9;
-	return now_real - (now_boot - (double)ev->ts_ns / 1e9);
+	return geofw_clock_s(CLOCK_REALTIME) -
+	       (geofw_clock_s(CLOCK_BOOTTIME) - (double)ev->ts_ns / 1e9);
 }
 
-/* Bounded append: keeps counting past the end so the caller sees -ENOSPC. */
-struct out {
-	char *buf;
-	size_t len, used;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + (o->used < o->len ? o->used : o->len),
-		      o->used < o->len ? o->len - o->used : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->used += (size_t)n;
-}
-
-static int done(struct out *o)
+static int done(struct geofw_text *o)
 {
 	if (o->used >= o->len)
 		return -ENOSPC;
@@ -166,7 +142,7 @@ static int done(struct out *o)
 int geofw_event_format(const struct geofw_event *ev, const char *ifname, char *buf,
 		       size_t len)
 {
-	struct out o = { buf, len, 0 };
+	struct geofw_text o = { buf, len, 0 };
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	const char *proto = geofw_l4proto_name(ev->l4proto);
 	const char *cc = geofw_country_code(ev->country_id);
@@ -174,22 +150,22 @@ int geofw_event_format(const struct geofw_event *ev, const char *ifname, char *b
 	if (!len)
 		return -ENOSPC;
 	buf[0] = '\0';
-	put(&o, "src=%s dst=%s", geofw_event_addr(ev, true, src, sizeof(src)),
-	    geofw_event_addr(ev, false, dst, sizeof(dst)));
+	geofw_text_put(&o, "src=%s dst=%s", geofw_event_addr(ev, true, src, sizeof(src)),
+		       geofw_event_addr(ev, false, dst, sizeof(dst)));
 	if (proto)
-		put(&o, " proto=%s", proto);
+		geofw_text_put(&o, " proto=%s", proto);
 	else
-		put(&o, " proto=%u", ev->l4proto);
+		geofw_text_put(&o, " proto=%u", ev->l4proto);
 	if (has_ports(ev->l4proto))
-		put(&o, " sport=%u dport=%u", ntohs(ev->sport_be), ntohs(ev->dport_be));
-	put(&o, " reason=%s action=%s country=%s", geofw_reason_name(ev->reason),
-	    geofw_action_name(ev->action), cc ? cc : "-");
+		geofw_text_put(&o, " sport=%u dport=%u", ntohs(ev->sport_be), ntohs(ev->dport_be));
+	geofw_text_put(&o, " reason=%s action=%s country=%s", geofw_reason_name(ev->reason),
+		       geofw_action_name(ev->action), cc ? cc : "-");
 	if (ifname && *ifname)
-		put(&o, " iface=%s", ifname);
+		geofw_text_put(&o, " iface=%s", ifname);
 	else
-		put(&o, " iface=if%u", ev->ifindex);
+		geofw_text_put(&o, " iface=if%u", ev->ifindex);
 	if (ev->rule_id)
-		put(&o, " rule=%u", ev->rule_id);
+		geofw_text_put(&o, " rule=%u", ev->rule_id);
 	return done(&o);
 }
 

@@ -17,6 +17,8 @@
 #include "config.h"
 #include "countries.h"
 #include "json.h"
+#include "msg.h"
+#include "responder.h"
 
 /* ---- reading ------------------------------------------------------------------- */
 
@@ -83,73 +85,42 @@ int geofw_counters_read(const struct geofw_maps *m, int evt_limit_fd, unsigned i
 
 /* ---- rendering ----------------------------------------------------------------- */
 
-struct text {
-	char *buf;
-	size_t len, used;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(t->buf + (t->used < t->len ? t->used : t->len),
-		      t->used < t->len ? t->len - t->used : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		t->used += (size_t)n;
-}
-
 /* "# HELP" and "# TYPE" of a family; the help texts are ours (no '\' or
  * newline to escape). */
-static void family(struct text *t, const char *name, const char *type, const char *help)
+static void family(struct geofw_text *t, const char *name, const char *type, const char *help)
 {
-	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	geofw_text_put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* A label value: backslash, double quote and newline escaped. */
 /* A label value: UTF-8 (the text format's rule), each byte of an interface
  * name that is not part of valid UTF-8 as U+FFFD, as in the JSON output. */
-static void put_label(struct text *t, const char *s)
+static void put_label(struct geofw_text *t, const char *s)
 {
 	size_t left = strlen(s), n;
 
 	for (; *s; s += n, left -= n) {
 		n = geofw_utf8_len(s, left);
 		if (!n) {
-			put(t, "\xef\xbf\xbd");
+			geofw_text_put(t, "\xef\xbf\xbd");
 			n = 1;
 		} else if (*s == '\\' || *s == '"') {
-			put(t, "\\%c", *s);
+			geofw_text_put(t, "\\%c", *s);
 		} else if (*s == '\n') {
-			put(t, "\\n");
+			geofw_text_put(t, "\\n");
 		} else {
-			put(t, "%.*s", (int)n, s);
+			geofw_text_put(t, "%.*s", (int)n, s);
 		}
 	}
 }
 
 /* Seconds with millisecond precision: %g would switch to exponents. */
-static void put_seconds(struct text *t, double s)
+static void put_seconds(struct geofw_text *t, double s)
 {
-	put(t, "%.3f\n", s < 0 ? 0 : s);
+	geofw_text_put(t, "%.3f\n", s < 0 ? 0 : s);
 }
 
-static const char *const resp_names[GEOFW_RESP_MAX] = {
-	[GEOFW_RESP_SYNACK] = "synack",
-	[GEOFW_RESP_HTTP403] = "http403",
-	[GEOFW_RESP_RST] = "rst",
-	[GEOFW_RESP_FINACK] = "finack",
-	[GEOFW_RESP_BAD_COOKIE] = "bad_cookie",
-	[GEOFW_RESP_DROPPED] = "dropped",
-	[GEOFW_RESP_ERROR] = "error",
-	[GEOFW_RESP_MISSING] = "responder_missing",
-	[GEOFW_RESP_LIMITED] = "source_limited",
-};
-
-static void render_dataplane(struct text *t, const struct geofw_counters *c)
+static void render_dataplane(struct geofw_text *t, const struct geofw_counters *c)
 {
 	static const char *const verdicts[3] = { "blocked", "passed", "logged" };
 	unsigned int k, v;
@@ -157,23 +128,27 @@ static void render_dataplane(struct text *t, const struct geofw_counters *c)
 	family(t, "geofw_reason_packets_total", "counter",
 	       "Packets seen by the XDP program, by the reason of their verdict.");
 	for (k = 0; k < GEOFW_R_MAX; k++)
-		put(t, "geofw_reason_packets_total{reason=\"%s\"} %llu\n", geofw_reason_name(k),
-		    (unsigned long long)c->reason[k].packets);
+		geofw_text_put(t, "geofw_reason_packets_total{reason=\"%s\"} %llu\n",
+			       geofw_reason_name(k),
+			       (unsigned long long)c->reason[k].packets);
 	family(t, "geofw_reason_bytes_total", "counter",
 	       "Bytes seen by the XDP program, by the reason of their verdict.");
 	for (k = 0; k < GEOFW_R_MAX; k++)
-		put(t, "geofw_reason_bytes_total{reason=\"%s\"} %llu\n", geofw_reason_name(k),
-		    (unsigned long long)c->reason[k].bytes);
+		geofw_text_put(t, "geofw_reason_bytes_total{reason=\"%s\"} %llu\n",
+			       geofw_reason_name(k),
+			       (unsigned long long)c->reason[k].bytes);
 	family(t, "geofw_action_packets_total", "counter",
 	       "Packets by the action taken (reject and http403 count as drop without "
 	       "the TC responder).");
 	for (k = 0; k < GEOFW_ACT_MAX; k++)
-		put(t, "geofw_action_packets_total{action=\"%s\"} %llu\n", geofw_action_name(k),
-		    (unsigned long long)c->action[k].packets);
+		geofw_text_put(t, "geofw_action_packets_total{action=\"%s\"} %llu\n",
+			       geofw_action_name(k),
+			       (unsigned long long)c->action[k].packets);
 	family(t, "geofw_action_bytes_total", "counter", "Bytes by the action taken.");
 	for (k = 0; k < GEOFW_ACT_MAX; k++)
-		put(t, "geofw_action_bytes_total{action=\"%s\"} %llu\n", geofw_action_name(k),
-		    (unsigned long long)c->action[k].bytes);
+		geofw_text_put(t, "geofw_action_bytes_total{action=\"%s\"} %llu\n",
+			       geofw_action_name(k),
+			       (unsigned long long)c->action[k].bytes);
 
 	/* Only countries with traffic: 254 ids x 3 verdicts of zeros would
 	 * be most of the text.  A country's series never go away once there
@@ -198,8 +173,9 @@ static void render_dataplane(struct text *t, const struct geofw_counters *c)
 			cc = "none";
 		}
 		for (v = 0; v < 3; v++)
-			put(t, "geofw_country_packets_total{country=\"%s\",verdict=\"%s\"} %llu\n",
-			    cc, verdicts[v], (unsigned long long)n[v]);
+			geofw_text_put(t,
+				       "geofw_country_packets_total{country=\"%s\",verdict=\"%s\"} %llu\n",
+				       cc, verdicts[v], (unsigned long long)n[v]);
 	}
 
 	family(t, "geofw_asn_packets_total", "counter",
@@ -210,8 +186,9 @@ static void render_dataplane(struct text *t, const struct geofw_counters *c)
 		const __u64 n[3] = { s->blocked, s->passed, s->logged };
 
 		for (v = 0; v < 3; v++)
-			put(t, "geofw_asn_packets_total{asn=\"%u\",verdict=\"%s\"} %llu\n",
-			    c->asn[k], verdicts[v], (unsigned long long)n[v]);
+			geofw_text_put(t,
+				       "geofw_asn_packets_total{asn=\"%u\",verdict=\"%s\"} %llu\n",
+				       c->asn[k], verdicts[v], (unsigned long long)n[v]);
 	}
 
 	family(t, "geofw_responder_packets_total", "counter",
@@ -220,39 +197,40 @@ static void render_dataplane(struct text *t, const struct geofw_counters *c)
 	       "(bad_cookie), other segments dropped (dropped), replies that could "
 	       "not be built (error).");
 	for (k = 0; k < GEOFW_RESP_MAX; k++)
-		put(t, "geofw_responder_packets_total{event=\"%s\"} %llu\n", resp_names[k],
-		    (unsigned long long)c->resp[k].packets);
+		geofw_text_put(t, "geofw_responder_packets_total{event=\"%s\"} %llu\n",
+			       geofw_resp_event_name(k), (unsigned long long)c->resp[k].packets);
 
 	family(t, "geofw_rule_hits_total", "counter",
 	       "Hits of the allow/block rules, for the 20 rule ids with the most hits "
 	       "only (fwctl list shows the ids).");
 	for (k = 0; k < c->n_top_rules && k < GEOFW_METRICS_TOP_RULES; k++)
-		put(t, "geofw_rule_hits_total{rule_id=\"%u\"} %llu\n", c->top_rule_id[k],
-		    (unsigned long long)c->top_rule_hits[k]);
+		geofw_text_put(t, "geofw_rule_hits_total{rule_id=\"%u\"} %llu\n", c->top_rule_id[k],
+			       (unsigned long long)c->top_rule_hits[k]);
 
 	family(t, "geofw_droplog_rate", "gauge",
 	       "Drop-log samples allowed per second and CPU (config.events_rate); 0: off.");
-	put(t, "geofw_droplog_rate %u\n", c->events_rate);
+	geofw_text_put(t, "geofw_droplog_rate %u\n", c->events_rate);
 	if (c->have_event_limit) {
 		family(t, "geofw_droplog_suppressed_total", "counter",
 		       "Drop-log samples not written because of the per-CPU rate limit.");
-		put(t, "geofw_droplog_suppressed_total %llu\n",
-		    (unsigned long long)c->events_suppressed);
+		geofw_text_put(t, "geofw_droplog_suppressed_total %llu\n",
+			       (unsigned long long)c->events_suppressed);
 		family(t, "geofw_droplog_lost_total", "counter",
 		       "Drop-log samples within the rate limit lost because the ring was full.");
-		put(t, "geofw_droplog_lost_total %llu\n", (unsigned long long)c->events_lost);
+		geofw_text_put(t, "geofw_droplog_lost_total %llu\n",
+			       (unsigned long long)c->events_lost);
 	}
 }
 
 /* One series per rule source of the table (bounded: GEOFW_METRICS_MAX_SOURCES). */
-static void source_series(struct text *t, const char *metric, const char *name)
+static void source_series(struct geofw_text *t, const char *metric, const char *name)
 {
-	put(t, "%s{source=\"", metric);
+	geofw_text_put(t, "%s{source=\"", metric);
 	put_label(t, name);
-	put(t, "\"} ");
+	geofw_text_put(t, "\"} ");
 }
 
-static void render_sources(struct text *t, const struct geofw_metrics_info *in)
+static void render_sources(struct geofw_text *t, const struct geofw_metrics_info *in)
 {
 	size_t i, n = in->n_sources < GEOFW_METRICS_MAX_SOURCES ? in->n_sources
 							       : GEOFW_METRICS_MAX_SOURCES;
@@ -263,28 +241,28 @@ static void render_sources(struct text *t, const struct geofw_metrics_info *in)
 	       "Rules of the source in force (crowdsec, feed:NAME, fail2ban, ...).");
 	for (i = 0; i < n; i++) {
 		source_series(t, "geofw_source_rules", in->sources[i].name);
-		put(t, "%zu\n", in->sources[i].rules);
+		geofw_text_put(t, "%zu\n", in->sources[i].rules);
 	}
 	family(t, "geofw_source_up", "gauge",
 	       "1 when the source's last fetch worked; 0 while it fails (its rules stay in "
 	       "force until they expire; fwctl status says why).");
 	for (i = 0; i < n; i++) {
 		source_series(t, "geofw_source_up", in->sources[i].name);
-		put(t, "%d\n", in->sources[i].up ? 1 : 0);
+		geofw_text_put(t, "%d\n", in->sources[i].up ? 1 : 0);
 	}
 	family(t, "geofw_source_last_success_seconds", "gauge",
 	       "When the source was last fetched and applied (UNIX time); 0: not since "
 	       "geofwd started.");
 	for (i = 0; i < n; i++) {
 		source_series(t, "geofw_source_last_success_seconds", in->sources[i].name);
-		put(t, "%lld\n", (long long)in->sources[i].last_success);
+		geofw_text_put(t, "%lld\n", (long long)in->sources[i].last_success);
 	}
 	family(t, "geofw_source_errors_total", "counter",
 	       "Failed fetches of the source (unreachable, HTTP error, not the format) since "
 	       "geofwd started.");
 	for (i = 0; i < n; i++) {
 		source_series(t, "geofw_source_errors_total", in->sources[i].name);
-		put(t, "%lu\n", in->sources[i].errors);
+		geofw_text_put(t, "%lu\n", in->sources[i].errors);
 	}
 	family(t, "geofw_source_entries_refused_total", "counter",
 	       "Entries of the source refused (bad address, duration, scope or type; an AS "
@@ -292,7 +270,7 @@ static void render_sources(struct text *t, const struct geofw_metrics_info *in)
 	       "answer is applied.");
 	for (i = 0; i < n; i++) {
 		source_series(t, "geofw_source_entries_refused_total", in->sources[i].name);
-		put(t, "%lu\n", in->sources[i].refused);
+		geofw_text_put(t, "%lu\n", in->sources[i].refused);
 	}
 	family(t, "geofw_source_held_back", "gauge",
 	       "1 while a fetched set waits for confirmation (a feed whose new set would "
@@ -300,11 +278,11 @@ static void render_sources(struct text *t, const struct geofw_metrics_info *in)
 	       "stays.");
 	for (i = 0; i < n; i++) {
 		source_series(t, "geofw_source_held_back", in->sources[i].name);
-		put(t, "%d\n", in->sources[i].held_back ? 1 : 0);
+		geofw_text_put(t, "%d\n", in->sources[i].held_back ? 1 : 0);
 	}
 }
 
-static void render_daemon(struct text *t, const struct geofw_metrics_info *in)
+static void render_daemon(struct geofw_text *t, const struct geofw_metrics_info *in)
 {
 	const struct {
 		const char *kind, *family;
@@ -321,68 +299,71 @@ static void render_daemon(struct text *t, const struct geofw_metrics_info *in)
 				   GEOFW_METRICS_MAX_IFACES;
 
 	family(t, "geofw_build_info", "gauge", "geofwd's version and map ABI, as labels.");
-	put(t, "geofw_build_info{version=\"%s\",abi_version=\"%d\"} 1\n", GEOFW_VERSION,
-	    GEOFW_ABI_VERSION);
+	geofw_text_put(t, "geofw_build_info{version=\"%s\",abi_version=\"%d\"} 1\n", GEOFW_VERSION,
+		       GEOFW_ABI_VERSION);
 	family(t, "geofw_start_time_seconds", "gauge", "When geofwd started (UNIX time).");
-	put(t, "geofw_start_time_seconds %lld\n", (long long)in->start_time);
+	geofw_text_put(t, "geofw_start_time_seconds %lld\n", (long long)in->start_time);
 
 	family(t, "geofw_rules", "gauge",
 	       "Rules in force: blocked addresses (/32, /128), blocked networks and "
 	       "allowed prefixes, by address family.");
 	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		put(t, "geofw_rules{kind=\"%s\",family=\"%s\"} %zu\n", rules[i].kind,
-		    rules[i].family, rules[i].n);
+		geofw_text_put(t, "geofw_rules{kind=\"%s\",family=\"%s\"} %zu\n", rules[i].kind,
+			       rules[i].family, rules[i].n);
 	family(t, "geofw_countries_listed", "gauge",
 	       "Countries in the policy list; mode block: they are blocked, mode "
 	       "allow: only they pass.");
-	put(t, "geofw_countries_listed{mode=\"%s\"} %zu\n",
-	    in->country_mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
-	    in->countries_listed);
+	geofw_text_put(t, "geofw_countries_listed{mode=\"%s\"} %zu\n",
+		       in->country_mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
+		       in->countries_listed);
 
 	family(t, "geofw_country_policy_enforced", "gauge",
 	       "0 when a country policy is configured but no country data is in force "
 	       "(only the IP rules are enforced; fwctl status says why), else 1.");
-	put(t, "geofw_country_policy_enforced %d\n", in->country_policy_enforced ? 1 : 0);
+	geofw_text_put(t, "geofw_country_policy_enforced %d\n",
+		       in->country_policy_enforced ? 1 : 0);
 	family(t, "geofw_asn_rules_enforced", "gauge",
 	       "0 when AS rules exist (geofw.conf or fwctl) but the ASN tables in force do "
 	       "not hold them (no ASNDatabase, a failed load; fwctl status says why), else 1.");
-	put(t, "geofw_asn_rules_enforced %d\n", in->asn_rules_enforced ? 1 : 0);
+	geofw_text_put(t, "geofw_asn_rules_enforced %d\n", in->asn_rules_enforced ? 1 : 0);
 	family(t, "geofw_asn_rules", "gauge",
 	       "ASes with a rule in the ASN tables in force, by kind (at most 254 together).");
-	put(t, "geofw_asn_rules{kind=\"block\"} %zu\n", in->asn_blocked);
-	put(t, "geofw_asn_rules{kind=\"allow\"} %zu\n", in->asn_allowed);
+	geofw_text_put(t, "geofw_asn_rules{kind=\"block\"} %zu\n", in->asn_blocked);
+	geofw_text_put(t, "geofw_asn_rules{kind=\"allow\"} %zu\n", in->asn_allowed);
 	family(t, "geofw_geoip_loaded", "gauge", "1 when a GeoIP database is in force.");
-	put(t, "geofw_geoip_loaded %d\n", in->geoip_loaded ? 1 : 0);
+	geofw_text_put(t, "geofw_geoip_loaded %d\n", in->geoip_loaded ? 1 : 0);
 	if (in->geoip_loaded) {
 		family(t, "geofw_geoip_build_timestamp_seconds", "gauge",
 		       "Build time of the GeoIP database in force (UNIX time, from the "
 		       "database).");
-		put(t, "geofw_geoip_build_timestamp_seconds %llu\n",
-		    (unsigned long long)in->geoip_build_epoch);
+		geofw_text_put(t, "geofw_geoip_build_timestamp_seconds %llu\n",
+			       (unsigned long long)in->geoip_build_epoch);
 		family(t, "geofw_geoip_load_timestamp_seconds", "gauge",
 		       "When the GeoIP database in force was loaded (UNIX time).");
-		put(t, "geofw_geoip_load_timestamp_seconds %lld\n",
-		    (long long)in->geoip_loaded_at);
+		geofw_text_put(t, "geofw_geoip_load_timestamp_seconds %lld\n",
+			       (long long)in->geoip_loaded_at);
 		family(t, "geofw_geoip_load_duration_seconds", "gauge",
 		       "How long reading the database and switching the tables took.");
-		put(t, "geofw_geoip_load_duration_seconds ");
+		geofw_text_put(t, "geofw_geoip_load_duration_seconds ");
 		put_seconds(t, in->geoip_load_seconds);
 		family(t, "geofw_geoip_prefixes", "gauge",
 		       "Prefixes of the GeoIP database in force, by address family.");
-		put(t, "geofw_geoip_prefixes{family=\"ipv4\"} %zu\n", in->geoip_prefixes_v4);
-		put(t, "geofw_geoip_prefixes{family=\"ipv6\"} %zu\n", in->geoip_prefixes_v6);
+		geofw_text_put(t, "geofw_geoip_prefixes{family=\"ipv4\"} %zu\n",
+			       in->geoip_prefixes_v4);
+		geofw_text_put(t, "geofw_geoip_prefixes{family=\"ipv6\"} %zu\n",
+			       in->geoip_prefixes_v6);
 	}
 
 	family(t, "geofw_reloads_total", "counter",
 	       "Reloads of the configuration and database (SIGHUP, fwctl reload) since "
 	       "geofwd started, by result.");
-	put(t, "geofw_reloads_total{result=\"success\"} %lu\n", in->reloads_ok);
-	put(t, "geofw_reloads_total{result=\"failure\"} %lu\n", in->reloads_failed);
+	geofw_text_put(t, "geofw_reloads_total{result=\"success\"} %lu\n", in->reloads_ok);
+	geofw_text_put(t, "geofw_reloads_total{result=\"failure\"} %lu\n", in->reloads_failed);
 	family(t, "geofw_last_reload_success_timestamp_seconds", "gauge",
 	       "When the last successful reload finished (UNIX time); 0: none since "
 	       "geofwd started.");
-	put(t, "geofw_last_reload_success_timestamp_seconds %lld\n",
-	    (long long)in->last_reload_ok);
+	geofw_text_put(t, "geofw_last_reload_success_timestamp_seconds %lld\n",
+		       (long long)in->last_reload_ok);
 
 	/* Per-interface packet counters do not exist in the data plane (one
 	 * set of per-CPU counters for every interface): what each interface
@@ -393,32 +374,32 @@ static void render_daemon(struct text *t, const struct geofw_metrics_info *in)
 	for (i = 0; i < n_ifaces; i++) {
 		const struct geofw_metrics_iface *f = &in->ifaces[i];
 
-		put(t, "geofw_xdp_attached{interface=\"");
+		geofw_text_put(t, "geofw_xdp_attached{interface=\"");
 		put_label(t, f->name);
-		put(t, "\",mode=\"%s\"} %d\n",
-		    !f->attached ? "none" : f->xdp_mode == GEOFW_XDP_NATIVE ? "native" :
-		    f->xdp_mode == GEOFW_XDP_GENERIC ? "generic" : "unknown",
-		    f->attached ? 1 : 0);
+		geofw_text_put(t, "\",mode=\"%s\"} %d\n",
+			       !f->attached ? "none" : f->xdp_mode == GEOFW_XDP_NATIVE ? "native" :
+			       f->xdp_mode == GEOFW_XDP_GENERIC ? "generic" : "unknown",
+			       f->attached ? 1 : 0);
 	}
 	family(t, "geofw_responder_attached", "gauge",
 	       "1 when the TC responder (reject, 403 page) is attached to the interface.");
 	for (i = 0; i < n_ifaces; i++) {
-		put(t, "geofw_responder_attached{interface=\"");
+		geofw_text_put(t, "geofw_responder_attached{interface=\"");
 		put_label(t, in->ifaces[i].name);
-		put(t, "\"} %d\n", in->ifaces[i].responder ? 1 : 0);
+		geofw_text_put(t, "\"} %d\n", in->ifaces[i].responder ? 1 : 0);
 	}
 	family(t, "geofw_interface_present", "gauge",
 	       "1 when the configured interface exists (it is attached when it appears).");
 	for (i = 0; i < n_ifaces; i++) {
-		put(t, "geofw_interface_present{interface=\"");
+		geofw_text_put(t, "geofw_interface_present{interface=\"");
 		put_label(t, in->ifaces[i].name);
-		put(t, "\"} %d\n", in->ifaces[i].present ? 1 : 0);
+		geofw_text_put(t, "\"} %d\n", in->ifaces[i].present ? 1 : 0);
 	}
 
 	family(t, "geofw_droplog_samples_total", "counter",
 	       "Drop-log samples geofwd read (DropLog = on; logged at level info) since "
 	       "it started.");
-	put(t, "geofw_droplog_samples_total %lu\n", in->drop_log_samples);
+	geofw_text_put(t, "geofw_droplog_samples_total %lu\n", in->drop_log_samples);
 
 	render_sources(t, in);
 	if (!in->fleet_configured)
@@ -426,24 +407,25 @@ static void render_daemon(struct text *t, const struct geofw_metrics_info *in)
 	family(t, "geofw_fleet_connected", "gauge",
 	       "1 while geofwd is connected to a NATS server of the fleet and bound to its "
 	       "bucket.");
-	put(t, "geofw_fleet_connected %d\n", in->fleet_connected ? 1 : 0);
+	geofw_text_put(t, "geofw_fleet_connected %d\n", in->fleet_connected ? 1 : 0);
 	family(t, "geofw_fleet_revision", "gauge",
 	       "The last revision of the fleet bucket applied on this host.");
-	put(t, "geofw_fleet_revision %lld\n", in->fleet_revision);
+	geofw_text_put(t, "geofw_fleet_revision %lld\n", in->fleet_revision);
 	family(t, "geofw_fleet_seconds_since_update", "gauge",
 	       "Seconds since a fleet entry (or the catch-up on connect) was last applied; "
 	       "-1 when none was since geofwd started.");
-	put(t, "geofw_fleet_seconds_since_update %lld\n", in->fleet_seconds_since_update);
+	geofw_text_put(t, "geofw_fleet_seconds_since_update %lld\n",
+		       in->fleet_seconds_since_update);
 	family(t, "geofw_fleet_pending_changes", "gauge",
 	       "Fleet-scope changes made on this host that the bucket does not have yet "
 	       "(kept in rules.db, published when NATS answers).");
-	put(t, "geofw_fleet_pending_changes %zu\n", in->fleet_pending);
+	geofw_text_put(t, "geofw_fleet_pending_changes %zu\n", in->fleet_pending);
 }
 
 int geofw_metrics_render(const struct geofw_counters *c, const struct geofw_metrics_info *info,
 			 char *buf, size_t len)
 {
-	struct text t = { buf, len, 0 };
+	struct geofw_text t = { buf, len, 0 };
 
 	if (!len)
 		return -ENOSPC;

@@ -41,3 +41,16 @@ int geofw_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 	}
 	return ret;
 }
+
+void geofw_text_put(struct geofw_text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + (t->used < t->len ? t->used : t->len),
+		      t->used < t->len ? t->len - t->used : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		t->used += (size_t)n;
+}

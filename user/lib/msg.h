@@ -22,4 +22,17 @@ const char *geofw_echo_n(const char *s, size_t len, char buf[GEOFW_ECHO_BUFLEN])
 int geofw_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * A bounded text buffer that keeps counting past its end: after the puts,
+ * used > len - 1 tells the caller the text was cut and how much room it
+ * needed.  buf stays NUL-terminated whenever len > 0.
+ */
+struct geofw_text {
+	char *buf;
+	size_t len, used;
+};
+
+void geofw_text_put(struct geofw_text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #endif

@@ -449,6 +449,23 @@ int geofw_responder_write(int map_fd, const struct geofw_responder *val)
 	return bpf_map_update_elem(map_fd, &zero, val, BPF_ANY) ? -errno : 0;
 }
 
+static const char *const resp_names[GEOFW_RESP_MAX] = {
+	[GEOFW_RESP_SYNACK] = "synack",
+	[GEOFW_RESP_HTTP403] = "http403",
+	[GEOFW_RESP_RST] = "rst",
+	[GEOFW_RESP_FINACK] = "finack",
+	[GEOFW_RESP_BAD_COOKIE] = "bad_cookie",
+	[GEOFW_RESP_DROPPED] = "dropped",
+	[GEOFW_RESP_ERROR] = "error",
+	[GEOFW_RESP_MISSING] = "responder_missing",
+	[GEOFW_RESP_LIMITED] = "source_limited",
+};
+
+const char *geofw_resp_event_name(unsigned int event)
+{
+	return event < GEOFW_RESP_MAX && resp_names[event] ? resp_names[event] : "?";
+}
+
 int geofw_responder_read(int map_fd, struct geofw_responder *val)
 {
 	__u32 zero = 0;

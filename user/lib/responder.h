@@ -106,6 +106,10 @@ int geofw_pages_write(int responder_fd, int pages_fd, int select_fd,
 int geofw_responder_write(int map_fd, const struct geofw_responder *val);
 int geofw_responder_read(int map_fd, struct geofw_responder *val);
 
+/* The name of a gfw_cnt_resp key (enum geofw_resp_event) as fwctl stats and
+ * the metrics label print it ("synack", "http403", …); "?" out of range. */
+const char *geofw_resp_event_name(unsigned int event);
+
 /*
  * A fresh 128-bit SYN cookie key from getrandom(), for the TC program's
  * `cookie_key` rodata before load.  Never all zero (the data plane treats

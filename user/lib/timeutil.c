@@ -23,6 +23,14 @@ __u64 geofw_clock_ns(clockid_t clk)
 	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
 }
 
+double geofw_clock_s(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 __u64 geofw_boot_left(__u64 expires_ns)
 {
 	__u64 now = geofw_clock_ns(CLOCK_BOOTTIME);

@@ -29,6 +29,8 @@
 
 /* Now on clk (CLOCK_BOOTTIME, CLOCK_REALTIME, …) in nanoseconds. */
 __u64 geofw_clock_ns(clockid_t clk);
+/* The same in seconds, for rates and intervals. */
+double geofw_clock_s(clockid_t clk);
 /* Whole seconds until a CLOCK_BOOTTIME deadline, rounded up; 0 when past. */
 __u64 geofw_boot_left(__u64 expires_ns);
 /* A CLOCK_BOOTTIME instant as Unix time (seconds), for people and JSON. */
