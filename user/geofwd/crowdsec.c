@@ -48,6 +48,7 @@
 #include "http.h"
 #include "log.h"
 #include "msg.h"
+#include "timeutil.h"
 
 #define CS_SOURCE	"crowdsec"
 #define CS_KEY_MAX	256		/* bytes of API key */
@@ -96,19 +97,17 @@ struct cs_ctx {
 	__u32 as_first_refused;
 };
 
+/* Milliseconds since t0 (CLOCK_MONOTONIC seconds), for the log. */
+static double ms_since(double t0)
+{
+	return (geofw_clock_s(CLOCK_MONOTONIC) - t0) * 1e3;
+}
+
 struct cs_result {
 	bool startup;
 	double fetch_ms;		/* request, answer and parse */
 	struct geofw_cs_answer a;
 };
-
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
 
 static struct gfwd_fetch_job *cs_job;	/* NULL: no bouncer running */
 static bool cs_on;			/* CrowdSecURL set at the last start */
@@ -128,10 +127,10 @@ static int cs_fetch(void *arg, const volatile int *cancel, void **result, char *
 	struct cs_result *res;
 	char url[sizeof(c->url) + 32];
 	bool startup = __atomic_load_n(&c->startup, __ATOMIC_ACQUIRE);
-	struct timespec t0;
+	double t0;
 	int ret;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = geofw_clock_s(CLOCK_MONOTONIC);
 	snprintf(url, sizeof(url), "%s&startup=%s", c->url, startup ? "true" : "false");
 	ret = geofw_http_get(url, &o, &r, err, errlen);
 	if (ret)
@@ -153,7 +152,7 @@ static int cs_fetch(void *arg, const volatile int *cancel, void **result, char *
 		free(res);
 		return ret;
 	}
-	res->fetch_ms = ms_since(&t0);
+	res->fetch_ms = ms_since(t0);
 	*result = res;
 	return 0;
 }
@@ -536,7 +535,7 @@ static long cs_apply(struct gfwd *d, void *arg, int fret, void *result, const ch
 	struct geofw_kdiff diff = {};
 	char msg[GEOFW_ERRLEN] = "";
 	size_t n_rules = 0, removed = 0;
-	struct timespec t0;
+	double t0;
 	int ret;
 
 	if (fret) {
@@ -552,7 +551,7 @@ static long cs_apply(struct gfwd *d, void *arg, int fret, void *result, const ch
 		return -1;
 	}
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = geofw_clock_s(CLOCK_MONOTONIC);
 	c->room_loaded = c->as_changed = false;
 	c->room_except = res->startup ? CS_SOURCE : NULL;
 	c->as_refused = c->as_admitted = 0;
@@ -600,10 +599,10 @@ static long cs_apply(struct gfwd *d, void *arg, int fret, void *result, const ch
 	if (res->startup)
 		log_info("crowdsec: whole set from LAPI: %zu decision(s), %zu rule(s) in force, "
 			 "%zu removed (pulled in %.0f ms, applied in %.0f ms)", res->a.n_add,
-			 n_rules, removed, res->fetch_ms, ms_since(&t0));
+			 n_rules, removed, res->fetch_ms, ms_since(t0));
 	else if (res->a.n_add || res->a.n_del)
 		log_info("crowdsec: %zu new, %zu deleted decision(s) (pulled in %.0f ms, applied "
-			 "in %.0f ms)", res->a.n_add, res->a.n_del, res->fetch_ms, ms_since(&t0));
+			 "in %.0f ms)", res->a.n_add, res->a.n_del, res->fetch_ms, ms_since(t0));
 	c->last_error[0] = '\0';
 	__atomic_store_n(&c->startup, 0, __ATOMIC_RELEASE);
 	gfwd_source_ok(s);

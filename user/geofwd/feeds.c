@@ -89,14 +89,6 @@ static const char *format_name(const struct geofw_conf_feed *f)
 	return geofw_list_format_name(f->format);
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- worker --------------------------------------------------------------------- */
 
 /* The answer must be a list of the feed's format, not an error page. */
@@ -147,7 +139,7 @@ static int feed_fetch(void *ctx, const volatile int *cancel, void **result, char
 	char inm[GEOFW_HTTP_ETAG_MAX], ims[GEOFW_HTTP_DATE_MAX], url[256];
 	struct geofw_http_result r;
 	struct feed_result *res;
-	double t0 = mono();
+	double t0 = geofw_clock_s(CLOCK_MONOTONIC);
 	time_t not_before;
 	int ret;
 
@@ -210,7 +202,7 @@ static int feed_fetch(void *ctx, const volatile int *cancel, void **result, char
 		free(res);
 		return ret;
 	}
-	res->fetch_s = mono() - t0;
+	res->fetch_s = geofw_clock_s(CLOCK_MONOTONIC) - t0;
 	*result = res;
 	return 0;
 }
@@ -477,7 +469,7 @@ static long feed_apply(struct gfwd *d, void *ctx, int ret, void *result, const c
 		snprintf(fd->held_lm, sizeof(fd->held_lm), "%s", res->last_modified);
 		ret = apply_held(d, fd, "the next fetch agreed", msg, sizeof(msg));
 	} else {
-		double t0 = mono();
+		double t0 = geofw_clock_s(CLOCK_MONOTONIC);
 
 		ret = replace_set(d, fd, &res->list, res->etag, res->last_modified, true,
 				  &removed, msg, sizeof(msg));
@@ -489,7 +481,7 @@ static long feed_apply(struct gfwd *d, void *ctx, int ret, void *result, const c
 			log_info("feed %s: %zu entries in force (%zu removed, %zu duplicates; "
 				 "fetched and parsed in %.3f s, replaced in %.3f s)", fd->f.name,
 				 res->list.n, removed, res->list.duplicates, res->fetch_s,
-				 mono() - t0);
+				 geofw_clock_s(CLOCK_MONOTONIC) - t0);
 		}
 	}
 	if (ret < 0) {

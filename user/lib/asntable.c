@@ -11,6 +11,7 @@
 #include "cidr.h"
 #include "geotable.h"
 #include "log.h"
+#include "timeutil.h"
 
 int geofw_asn_list_read(const char *path, __u32 *out, size_t max)
 {
@@ -170,21 +171,13 @@ int geofw_asn_reader_open(const char *path, struct geofw_geoip_reader **out)
 	return geofw_geoip_open(path, &opts, out);
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 int geofw_asn_apply(const struct geofw_maps *m, const struct btf *btf, const char *path,
 		    const struct geofw_asn_rule *rules, size_t n, struct geofw_asn_report *rep)
 {
 	struct geofw_asn_classes *cl = malloc(sizeof(*cl));
 	struct geofw_geoip_db db = {};
 	struct geofw_geo_image img = {};
-	double t0 = now_ms();
+	double t0 = geofw_clock_s(CLOCK_MONOTONIC) * 1e3;
 	int err;
 
 	if (rep)
@@ -211,7 +204,7 @@ int geofw_asn_apply(const struct geofw_maps *m, const struct btf *btf, const cha
 		rep->ases = cl->n;
 		rep->n_v4 = db.n_v4;
 		rep->n_v6 = db.n_v6;
-		rep->load_ms = now_ms() - t0;
+		rep->load_ms = geofw_clock_s(CLOCK_MONOTONIC) * 1e3 - t0;
 	}
 out:
 	geofw_geo_image_free(&img);

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,55 +231,73 @@ static void source_series(struct geofw_text *t, const char *metric, const char *
 	geofw_text_put(t, "\"} ");
 }
 
+/* The families of every source, one row each: the value is read from the
+ * field at off, of the given kind. */
+enum src_kind { SRC_SIZE, SRC_BOOL, SRC_TIME, SRC_ULONG };
+
+#define SRC(f)	offsetof(struct geofw_metrics_source, f)
+
+static const struct {
+	const char *name, *type, *help;
+	size_t off;
+	enum src_kind kind;
+} source_families[] = {
+	{ "geofw_source_rules", "gauge",
+	  "Rules of the source in force (crowdsec, feed:NAME, fail2ban, ...).",
+	  SRC(rules), SRC_SIZE },
+	{ "geofw_source_up", "gauge",
+	  "1 when the source's last fetch worked; 0 while it fails (its rules stay in "
+	  "force until they expire; fwctl status says why).",
+	  SRC(up), SRC_BOOL },
+	{ "geofw_source_last_success_seconds", "gauge",
+	  "When the source was last fetched and applied (UNIX time); 0: not since "
+	  "geofwd started.",
+	  SRC(last_success), SRC_TIME },
+	{ "geofw_source_errors_total", "counter",
+	  "Failed fetches of the source (unreachable, HTTP error, not the format) since "
+	  "geofwd started.",
+	  SRC(errors), SRC_ULONG },
+	{ "geofw_source_entries_refused_total", "counter",
+	  "Entries of the source refused (bad address, duration, scope or type; an AS "
+	  "decision beyond the 254 ASes with rules) since geofwd started; the rest of the "
+	  "answer is applied.",
+	  SRC(refused), SRC_ULONG },
+	{ "geofw_source_held_back", "gauge",
+	  "1 while a fetched set waits for confirmation (a feed whose new set would "
+	  "remove more than FeedMaxDropShare: fwctl feed confirm NAME); the set in force "
+	  "stays.",
+	  SRC(held_back), SRC_BOOL },
+};
+
 static void render_sources(struct geofw_text *t, const struct geofw_metrics_info *in)
 {
-	size_t i, n = in->n_sources < GEOFW_METRICS_MAX_SOURCES ? in->n_sources
-							       : GEOFW_METRICS_MAX_SOURCES;
+	size_t i, f, n = in->n_sources < GEOFW_METRICS_MAX_SOURCES ? in->n_sources
+								  : GEOFW_METRICS_MAX_SOURCES;
 
 	if (!n)
 		return;
-	family(t, "geofw_source_rules", "gauge",
-	       "Rules of the source in force (crowdsec, feed:NAME, fail2ban, ...).");
-	for (i = 0; i < n; i++) {
-		source_series(t, "geofw_source_rules", in->sources[i].name);
-		geofw_text_put(t, "%zu\n", in->sources[i].rules);
-	}
-	family(t, "geofw_source_up", "gauge",
-	       "1 when the source's last fetch worked; 0 while it fails (its rules stay in "
-	       "force until they expire; fwctl status says why).");
-	for (i = 0; i < n; i++) {
-		source_series(t, "geofw_source_up", in->sources[i].name);
-		geofw_text_put(t, "%d\n", in->sources[i].up ? 1 : 0);
-	}
-	family(t, "geofw_source_last_success_seconds", "gauge",
-	       "When the source was last fetched and applied (UNIX time); 0: not since "
-	       "geofwd started.");
-	for (i = 0; i < n; i++) {
-		source_series(t, "geofw_source_last_success_seconds", in->sources[i].name);
-		geofw_text_put(t, "%lld\n", (long long)in->sources[i].last_success);
-	}
-	family(t, "geofw_source_errors_total", "counter",
-	       "Failed fetches of the source (unreachable, HTTP error, not the format) since "
-	       "geofwd started.");
-	for (i = 0; i < n; i++) {
-		source_series(t, "geofw_source_errors_total", in->sources[i].name);
-		geofw_text_put(t, "%lu\n", in->sources[i].errors);
-	}
-	family(t, "geofw_source_entries_refused_total", "counter",
-	       "Entries of the source refused (bad address, duration, scope or type; an AS "
-	       "decision beyond the 254 ASes with rules) since geofwd started; the rest of the "
-	       "answer is applied.");
-	for (i = 0; i < n; i++) {
-		source_series(t, "geofw_source_entries_refused_total", in->sources[i].name);
-		geofw_text_put(t, "%lu\n", in->sources[i].refused);
-	}
-	family(t, "geofw_source_held_back", "gauge",
-	       "1 while a fetched set waits for confirmation (a feed whose new set would "
-	       "remove more than FeedMaxDropShare: fwctl feed confirm NAME); the set in force "
-	       "stays.");
-	for (i = 0; i < n; i++) {
-		source_series(t, "geofw_source_held_back", in->sources[i].name);
-		geofw_text_put(t, "%d\n", in->sources[i].held_back ? 1 : 0);
+	for (f = 0; f < sizeof(source_families) / sizeof(source_families[0]); f++) {
+		family(t, source_families[f].name, source_families[f].type,
+		       source_families[f].help);
+		for (i = 0; i < n; i++) {
+			const char *v = (const char *)&in->sources[i] + source_families[f].off;
+
+			source_series(t, source_families[f].name, in->sources[i].name);
+			switch (source_families[f].kind) {
+			case SRC_SIZE:
+				geofw_text_put(t, "%zu\n", *(const size_t *)v);
+				break;
+			case SRC_BOOL:
+				geofw_text_put(t, "%d\n", *(const bool *)v ? 1 : 0);
+				break;
+			case SRC_TIME:
+				geofw_text_put(t, "%lld\n", (long long)*(const time_t *)v);
+				break;
+			case SRC_ULONG:
+				geofw_text_put(t, "%lu\n", *(const unsigned long *)v);
+				break;
+			}
+		}
 	}
 }
 
