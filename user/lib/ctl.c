@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The control socket's I/O: messages with at most one descriptor, requests
+ * received whole, responses sent whole or streamed, the listening socket and
+ * the client's call with its deadline.  What the bytes mean is ctl_wire.c's;
+ * who may talk to geofwd is ctl_auth.c's.
+ */
 #include "ctl.h"
 #include "msg.h"
-#include "readfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,19 +25,6 @@
 /* Descriptors one receive can take in: one is allowed, the room for more
  * lets us see (and close) what a misbehaving peer sends. */
 #define RECV_FDS_MAX	8
-/* Longest /proc/PID/status we read (a few KiB in practice). */
-#define STATUS_MAX	(64 * 1024)
-
-
-static struct geofw_ctl_hdr make_hdr(int type, unsigned int flags)
-{
-	return (struct geofw_ctl_hdr){
-		.magic = GEOFW_CTL_MAGIC,
-		.version = GEOFW_CTL_VERSION,
-		.type = type,
-		.flags = flags,
-	};
-}
 
 /* ---- messages ------------------------------------------------------------------ */
 
@@ -131,120 +123,7 @@ ssize_t geofw_ctl_recv_msg(int sock, void *buf, size_t cap, int *passfd)
 	return n;
 }
 
-/* ---- requests -------------------------------------------------------------------- */
-
-int geofw_ctl_build_request(int argc, const char *const *argv, unsigned int flags,
-			    void *buf, size_t cap, size_t *len, char *err, size_t errlen)
-{
-	struct geofw_ctl_hdr hdr = make_hdr(GEOFW_CTL_REQUEST, flags);
-	char *out = buf;
-	size_t total = HDR_LEN, n;
-	int i;
-
-	if (argc < 1 || !argv || !argv[0] || !argv[0][0])
-		return geofw_errf(err, errlen, -EINVAL, "no command");
-	if (flags & ~GEOFW_CTL_F_ALL)
-		return geofw_errf(err, errlen, -EINVAL, "unknown request flags 0x%x", flags);
-	if (argc > GEOFW_CTL_ARGS_MAX)
-		return geofw_errf(err, errlen, -E2BIG, "too many arguments: %d (at most %d)",
-			    argc, GEOFW_CTL_ARGS_MAX);
-	for (i = 0; i < argc; i++) {
-		if (!argv[i])
-			return geofw_errf(err, errlen, -EINVAL, "argument %d is NULL", i);
-		n = strnlen(argv[i], GEOFW_CTL_MSG_MAX) + 1;
-		if (n > GEOFW_CTL_MSG_MAX - total)
-			return geofw_errf(err, errlen, -E2BIG,
-				    "request too large (over %d bytes): pass large input as a file",
-				    GEOFW_CTL_MSG_MAX);
-		total += n;
-	}
-	if (total > cap)
-		return geofw_errf(err, errlen, -E2BIG, "request buffer too small");
-	memcpy(out, &hdr, HDR_LEN);
-	out += HDR_LEN;
-	for (i = 0; i < argc; i++) {
-		n = strlen(argv[i]) + 1;
-		memcpy(out, argv[i], n);
-		out += n;
-	}
-	*len = total;
-	return 0;
-}
-
-/* The header checks shared by both directions. */
-static int check_hdr(const void *buf, size_t len, struct geofw_ctl_hdr *hdr, const char *what,
-		     char *err, size_t errlen)
-{
-	if (len < HDR_LEN)
-		return geofw_errf(err, errlen, -EINVAL, "%s truncated: %zu bytes, the header alone is %zu",
-			    what, len, HDR_LEN);
-	if (len > GEOFW_CTL_MSG_MAX)
-		return geofw_errf(err, errlen, -EINVAL, "%s larger than %d bytes", what,
-			    GEOFW_CTL_MSG_MAX);
-	memcpy(hdr, buf, HDR_LEN);
-	if (hdr->magic != GEOFW_CTL_MAGIC)
-		return geofw_errf(err, errlen, -EINVAL, "not a geofw %s (bad magic 0x%08x)", what,
-			    hdr->magic);
-	if (hdr->version != GEOFW_CTL_VERSION)
-		return geofw_errf(err, errlen, -EINVAL,
-			    "%s of protocol version %u, expected %u: fwctl and geofwd are "
-			    "from different releases", what, hdr->version, GEOFW_CTL_VERSION);
-	return 0;
-}
-
-int geofw_ctl_parse_request(const void *buf, size_t len, struct geofw_ctl_request *req,
-			    char *err, size_t errlen)
-{
-	struct geofw_ctl_hdr hdr;
-	const char *body = (const char *)buf + HDR_LEN;
-	size_t blen, i;
-	int argc = 0, ret;
-	char *p;
-
-	memset(req, 0, sizeof(*req));
-	req->fd = -1;
-	ret = check_hdr(buf, len, &hdr, "request", err, errlen);
-	if (ret)
-		return ret;
-	if (hdr.type != GEOFW_CTL_REQUEST)
-		return geofw_errf(err, errlen, -EINVAL, "message type %u is not a request", hdr.type);
-	if (hdr.flags & ~GEOFW_CTL_F_ALL)
-		return geofw_errf(err, errlen, -EINVAL, "unknown request flags 0x%x",
-			    hdr.flags & ~GEOFW_CTL_F_ALL);
-	blen = len - HDR_LEN;
-	if (!blen)
-		return geofw_errf(err, errlen, -EINVAL, "empty request: no command");
-	if (body[blen - 1] != '\0')
-		return geofw_errf(err, errlen, -EINVAL, "arguments not NUL-terminated");
-	if (body[0] == '\0')
-		return geofw_errf(err, errlen, -EINVAL, "empty command");
-	for (i = 0; i < blen; i++)
-		if (!body[i] && ++argc > GEOFW_CTL_ARGS_MAX)
-			return geofw_errf(err, errlen, -EINVAL, "more than %d arguments",
-				    GEOFW_CTL_ARGS_MAX);
-
-	req->buf = malloc(blen);
-	req->argv = calloc(argc + 1, sizeof(*req->argv));
-	if (!req->buf || !req->argv) {
-		geofw_ctl_request_free(req);
-		return geofw_errf(err, errlen, -ENOMEM, "out of memory");
-	}
-	memcpy(req->buf, body, blen);
-	for (p = req->buf; req->argc < argc; p += strlen(p) + 1)
-		req->argv[req->argc++] = p;
-	req->flags = hdr.flags;
-	return 0;
-}
-
-void geofw_ctl_request_free(struct geofw_ctl_request *req)
-{
-	if (req->fd >= 0)
-		close(req->fd);
-	free(req->argv);
-	free(req->buf);
-	memset(req, 0, sizeof(*req));
-	req->fd = -1;
-}
+/* ---- requests ---------------------------------------------------------------------- */
 
 int geofw_ctl_recv_request(int sock, struct geofw_ctl_request *req, char *err, size_t errlen)
 {
@@ -302,7 +181,7 @@ cleanup:
 
 static int send_text(int sock, int type, unsigned int flags, const char *text, size_t len)
 {
-	struct geofw_ctl_hdr hdr = make_hdr(type, flags);
+	struct geofw_ctl_hdr hdr = geofw_ctl_hdr_make(type, flags);
 
 	return send_parts(sock, &hdr, HDR_LEN, text, len, -1);
 }
@@ -393,36 +272,6 @@ int geofw_ctl_writer_end(struct geofw_ctl_writer *w, int status)
 	w->err = send_text(w->sock, GEOFW_CTL_END, status, w->text, w->len);
 	w->len = 0;
 	return w->err;
-}
-
-int geofw_ctl_parse_response(const void *buf, size_t len, int *type, int *status,
-			     const char **text, size_t *textlen, char *err, size_t errlen)
-{
-	struct geofw_ctl_hdr hdr;
-	int ret;
-
-	ret = check_hdr(buf, len, &hdr, "response", err, errlen);
-	if (ret)
-		return ret;
-	switch (hdr.type) {
-	case GEOFW_CTL_DATA:
-		if (hdr.flags)
-			return geofw_errf(err, errlen, -EINVAL, "response data with flags 0x%x",
-				    hdr.flags);
-		break;
-	case GEOFW_CTL_END:
-		if (hdr.flags > GEOFW_CTL_STATUS_MAX)
-			return geofw_errf(err, errlen, -EINVAL, "unknown response status %u",
-				    hdr.flags);
-		break;
-	default:
-		return geofw_errf(err, errlen, -EINVAL, "message type %u is not a response", hdr.type);
-	}
-	*type = hdr.type;
-	*status = hdr.type == GEOFW_CTL_END ? hdr.flags : 0;
-	*text = (const char *)buf + HDR_LEN;
-	*textlen = len - HDR_LEN;
-	return 0;
 }
 
 /* ---- sockets -------------------------------------------------------------------- */
@@ -701,177 +550,4 @@ int geofw_ctl_call(int sock, int argc, const char *const *argv, unsigned int fla
 cleanup:
 	free(buf);
 	return ret;
-}
-
-/* ---- credentials ------------------------------------------------------------------ */
-
-int geofw_ctl_peer_cred(int sock, struct ucred *cred)
-{
-	socklen_t len = sizeof(*cred);
-
-	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, cred, &len))
-		return -errno;
-	return len == sizeof(*cred) ? 0 : -EPROTO;
-}
-
-/* The line "KEY:\t..." of a status text: its value span, or NULL. */
-static const char *status_field(const char *text, size_t len, const char *key, size_t *vlen)
-{
-	size_t klen = strlen(key), pos = 0;
-
-	while (pos < len) {
-		const char *line = text + pos, *nl = memchr(line, '\n', len - pos);
-		size_t llen = nl ? (size_t)(nl - line) : len - pos;
-
-		if (llen > klen && !memcmp(line, key, klen) && line[klen] == ':') {
-			*vlen = llen - klen - 1;
-			return line + klen + 1;
-		}
-		pos += llen + 1;
-	}
-	return NULL;
-}
-
-/* Next decimal id in [*p, end) after blanks: 1, 0 at the end, -EINVAL. */
-static int next_id(const char **p, const char *end, __u32 *out)
-{
-	__u64 v = 0;
-	bool any = false;
-
-	while (*p < end && (**p == ' ' || **p == '\t'))
-		(*p)++;
-	if (*p == end)
-		return 0;
-	while (*p < end && **p >= '0' && **p <= '9') {
-		v = v * 10 + (**p - '0');
-		if (v > UINT32_MAX)
-			return -EINVAL;
-		(*p)++;
-		any = true;
-	}
-	if (!any || (*p < end && **p != ' ' && **p != '\t'))
-		return -EINVAL;
-	*out = v;
-	return 1;
-}
-
-/* The n-th (0-based) of the ids on a line, for Uid: and Gid:. */
-static int nth_id(const char *v, size_t vlen, int n, __u32 *out)
-{
-	const char *p = v, *end = v + vlen;
-	int i, r;
-
-	for (i = 0; i <= n; i++) {
-		r = next_id(&p, end, out);
-		if (r <= 0)
-			return -EINVAL;
-	}
-	return 0;
-}
-
-int geofw_ctl_status_in_group(const char *status, size_t len, uid_t uid, gid_t gid)
-{
-	const char *uv, *gv, *grv, *p, *end;
-	size_t ulen, glen, grlen;
-	__u32 euid, egid, g;
-	bool member;
-	int r;
-
-	uv = status_field(status, len, "Uid", &ulen);
-	gv = status_field(status, len, "Gid", &glen);
-	grv = status_field(status, len, "Groups", &grlen);
-	if (!uv || !gv || !grv)
-		return -EINVAL;
-	/* Fields: real, effective, saved, filesystem; SO_PEERCRED has the
-	 * effective ones. */
-	if (nth_id(uv, ulen, 1, &euid) || nth_id(gv, glen, 1, &egid))
-		return -EINVAL;
-	/* Groups must be well-formed even when the egid already decides. */
-	p = grv;
-	end = grv + grlen;
-	member = egid == gid;
-
-	while ((r = next_id(&p, end, &g)) > 0)
-		if (g == gid)
-			member = true;
-	if (r < 0)
-		return -EINVAL;
-	if (euid != uid)
-		return 0;
-	return member;
-}
-
-/* Supplementary groups as at connect(): 1 member, 0 not, -errno. */
-static int peergroups_has(int sock, gid_t gid)
-{
-	gid_t small[64], *groups = small;
-	socklen_t len = sizeof(small);
-	size_t i;
-	int ret;
-
-	if (getsockopt(sock, SOL_SOCKET, SO_PEERGROUPS, groups, &len)) {
-		if (errno != ERANGE)
-			return -errno;
-		/* len now says how much room the list needs. */
-		groups = malloc(len);
-		if (!groups)
-			return -ENOMEM;
-		if (getsockopt(sock, SOL_SOCKET, SO_PEERGROUPS, groups, &len)) {
-			ret = -errno;
-			goto cleanup;
-		}
-	}
-	ret = 0;
-	for (i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == gid)
-			ret = 1;
-cleanup:
-	if (groups != small)
-		free(groups);
-	return ret;
-}
-
-static int proc_status_has(const char *proc_root, const struct ucred *cred, gid_t gid)
-{
-	char path[256], *buf;
-	size_t len;
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/%d/status", proc_root, (int)cred->pid);
-	ret = geofw_read_file(path, STATUS_MAX, 0, &buf, &len, NULL, 0);
-	if (ret)
-		return ret;
-	ret = geofw_ctl_status_in_group(buf, len, cred->uid, gid);
-	free(buf);
-	return ret;
-}
-
-int geofw_ctl_authorize(int sock, gid_t group, const char *proc_root, char *err, size_t errlen)
-{
-	struct ucred cred;
-	int ret;
-
-	ret = geofw_ctl_peer_cred(sock, &cred);
-	if (ret)
-		return geofw_errf(err, errlen, ret, "cannot get the client's credentials: %s",
-			    strerror(-ret));
-	if (cred.uid == 0)
-		return 0;
-	if (group != (gid_t)-1) {
-		if (cred.gid == group)
-			return 0;
-		ret = -ENOPROTOOPT;
-		if (!proc_root)
-			ret = peergroups_has(sock, group);
-		if (ret == -ENOPROTOOPT)
-			ret = proc_status_has(proc_root ? proc_root : "/proc", &cred, group);
-		if (ret == 1)
-			return 0;
-		if (ret < 0)
-			return geofw_errf(err, errlen, ret, "cannot check the groups of pid %d: %s",
-				    (int)cred.pid, strerror(-ret));
-	}
-	return geofw_errf(err, errlen, -EACCES,
-		    "permission denied: uid %u (pid %d) is neither root nor in group %s",
-		    (unsigned)cred.uid, (int)cred.pid, GEOFW_CTL_GROUP);
 }

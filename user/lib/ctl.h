@@ -123,6 +123,9 @@ int geofw_ctl_listen(const char *path, gid_t gid, mode_t mode, char *err, size_t
  * client that connects and stalls cannot hold geofwd.  fd or -errno. */
 int geofw_ctl_accept(int lsock, int timeout_ms);
 
+/* A message header of this protocol version (the wire format, ctl_wire.c). */
+struct geofw_ctl_hdr geofw_ctl_hdr_make(int type, unsigned int flags);
+
 /* Validate a request message (any bytes) into req, which owns copies; free
  * with geofw_ctl_request_free().  0 or -EINVAL with err.  req->fd is -1: the
  * descriptor is the socket layer's business. */
