@@ -11,6 +11,7 @@
 #include "crowdsec.h"
 #include "grow.h"
 #include "jsonlib.h"
+#include "msg.h"
 
 /* ---- Go durations --------------------------------------------------------------------- */
 
@@ -128,15 +129,6 @@ void geofw_cs_scopes_param(unsigned int bits, char *buf, size_t len)
 	}
 }
 
-/* Text of LAPI's (or jansson's words about it) in a message: no control
- * character reaches a terminal or a log line. */
-static void printable(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
-
 static void refuse(struct geofw_cs_answer *a, size_t idx, const char *list, const char *fmt,
 		   const char *what)
 {
@@ -145,7 +137,7 @@ static void refuse(struct geofw_cs_answer *a, size_t idx, const char *list, cons
 		return;
 	snprintf(a->refused_why, sizeof(a->refused_why), "%s[%zu]: %s %.80s", list, idx, fmt,
 		 what ? what : "");
-	printable(a->refused_why);
+	geofw_scrub_controls(a->refused_why);
 }
 
 static const char *str_member(const json_t *o, const char *key)
@@ -311,7 +303,7 @@ int geofw_cs_parse(const char *body, size_t len, const struct geofw_conf *conf,
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		snprintf(err, errlen, "not JSON: %s at byte %d", je.text, je.position);
-		printable(err);
+		geofw_scrub_controls(err);
 		return -EBADMSG;
 	}
 	if (!json_is_object(root) ||

@@ -30,6 +30,13 @@ const char *geofw_echo(const char *text, char buf[GEOFW_ECHO_BUFLEN])
 	return geofw_echo_n(text, strnlen(text, GEOFW_ECHO_MAX + 1), buf);
 }
 
+void geofw_scrub_controls(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 int geofw_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
 	va_list ap;

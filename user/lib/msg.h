@@ -18,6 +18,10 @@ const char *geofw_echo(const char *text, char buf[GEOFW_ECHO_BUFLEN]);
 /* The same for len bytes that need not be terminated. */
 const char *geofw_echo_n(const char *s, size_t len, char buf[GEOFW_ECHO_BUFLEN]);
 
+/* In place, for text of any length that others wrote (LAPI's words, a
+ * library's message): control characters become '?', UTF-8 stays. */
+void geofw_scrub_controls(char *s);
+
 /* Format into err (when non-NULL) and return ret: `return geofw_errf(...)`. */
 int geofw_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
