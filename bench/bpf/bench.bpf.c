@@ -51,6 +51,71 @@ struct {
 	__type(value, struct geofw_geo);
 } bench_lpm6 SEC(".maps");
 
+/*
+ * Prototype (issue 17 measurement): the IPv4 geo table as three levels of
+ * strides 16/8/8 in plain arrays the verifier inlines: a /16 entry is a
+ * country id (< 256) or 256 + the index of a node of 256 /24 entries, each
+ * a country id or 256 + the index of a 256-address chunk.  Filled by
+ * geofw-bench from the same image as the geo tables.
+ */
+#define BENCH_G3_NODES 16384
+#define BENCH_G3_CHUNKS 32768
+
+struct bench_g3_top {
+	__u16 e[65536];
+};
+
+struct bench_g3_node {
+	__u16 e[256];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_g3_top);
+} bench_g3_top SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_G3_NODES);
+	__type(key, __u32);
+	__type(value, struct bench_g3_node);
+} bench_g3_node SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_G3_CHUNKS);
+	__type(key, __u32);
+	__type(value, struct geofw_geo4_chunk);
+} bench_g3_chunk SEC(".maps");
+
+static __always_inline __u8 g3_lookup(__u32 a)
+{
+	struct geofw_geo4_chunk *c;
+	struct bench_g3_node *n;
+	struct bench_g3_top *t;
+	__u32 k = 0;
+	__u16 e;
+
+	t = bpf_map_lookup_elem(&bench_g3_top, &k);
+	if (!t)
+		return 0;
+	e = t->e[a >> 16];
+	if (e < 256)
+		return (__u8)e;
+	k = e - 256u;
+	n = bpf_map_lookup_elem(&bench_g3_node, &k);
+	if (!n)
+		return 0;
+	e = n->e[(a >> 8) & 0xff];
+	if (e < 256)
+		return (__u8)e;
+	k = e - 256u;
+	c = bpf_map_lookup_elem(&bench_g3_chunk, &k);
+	return c ? c->country[a & 0xff] : 0;
+}
+
 const volatile __u32 bench_mask = BENCH_KEYS - 1;
 __u32 bench_idx;
 
@@ -102,6 +167,22 @@ int bench_geo(struct xdp_md *ctx)
 		return XDP_DROP;
 	return (pkt.family == 4 ? geo_country_v4(pkt.saddr, cfg->geo_slot & 1) :
 				  geo_country_v6(pkt.saddr, cfg->geo_slot & 1)) ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int bench_geo3(struct xdp_md *ctx)
+{
+	struct geofw_pkt pkt = {};
+	__u32 a;
+
+	if (draw(ctx))
+		return XDP_ABORTED;
+	if (geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt))
+		return XDP_DROP;
+	if (pkt.family != 4)
+		return XDP_PASS;
+	__builtin_memcpy(&a, pkt.saddr, 4);
+	return g3_lookup(bpf_ntohl(a)) ? XDP_PASS : XDP_DROP;
 }
 
 SEC("xdp")
