@@ -548,7 +548,7 @@ static void allowed_row(struct geofw_bench *skel, struct geofw_maps *m,
 		fprintf(stderr, "bench: cannot set up the allowed-packet row\n");
 		return;
 	}
-	r = add_row("allowed (allow+block rules, 1 country)", skel->progs.bench_full, 4, "inside");
+	r = add_row("allowed, rules in force", skel->progs.bench_full, 4, "inside");
 	r->above = r->ns - noop[4];
 	r->target = 60;
 	r->target_what = "XDP_PASS no-op";
@@ -734,11 +734,10 @@ int main(int argc, char **argv)
 	if (core_only && dbp && getenv("GEOFW_BENCH_AB")) {
 		/* A/B, interleaved: flat table against the 3-level prototype. */
 		const char *sets[] = { "inside", "random" };
+		double a[9], b[9], n[9];
 		int s, k;
 
 		for (s = 0; s < 2; s++) {
-			double a[9], b[9], n[9];
-
 			fill_keys(skel, dbp, 4, sets[s]);
 			for (k = 0; k < 9; k++) {
 				n[k] = measure(skel->progs.bench_noop, 4);
@@ -751,6 +750,13 @@ int main(int argc, char **argv)
 			printf("AB %s: noop %.0f flat %.0f 3-level %.0f (medians of 9, interleaved)\n",
 			       sets[s], n[4], a[4], b[4]);
 		}
+		for (k = 0; k < 9; k++) {
+			a[k] = measure(skel->progs.bench_len_helper, 4);
+			b[k] = measure(skel->progs.bench_len_direct, 4);
+		}
+		qsort(a, 9, sizeof(double), cmp_double);
+		qsort(b, 9, sizeof(double), cmp_double);
+		printf("AB frame length: bpf_xdp_get_buff_len %.1f, data_end - data %.1f\n", a[4], b[4]);
 	}
 	allowed_row(skel, &m, dbp, noop);
 	/* Drop log: every packet blocked (allow mode with nothing listed, no

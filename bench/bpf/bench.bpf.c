@@ -185,6 +185,28 @@ int bench_geo3(struct xdp_md *ctx)
 	return g3_lookup(bpf_ntohl(a)) ? XDP_PASS : XDP_DROP;
 }
 
+/* The frame length as the helper gives it, against data_end - data (what
+ * a program without frags support may use): the helper call's cost. */
+__u64 bench_len_sum;
+
+SEC("xdp")
+int bench_len_helper(struct xdp_md *ctx)
+{
+	if (draw(ctx))
+		return XDP_ABORTED;
+	bench_len_sum += bpf_xdp_get_buff_len(ctx);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_len_direct(struct xdp_md *ctx)
+{
+	if (draw(ctx))
+		return XDP_ABORTED;
+	bench_len_sum += (__u64)((long)ctx->data_end - (long)ctx->data);
+	return XDP_PASS;
+}
+
 SEC("xdp")
 int bench_lpm(struct xdp_md *ctx)
 {
