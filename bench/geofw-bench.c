@@ -372,6 +372,7 @@ static int db_copy(const char *path, char *tmpl)
 static int g3_fill(struct geofw_bench *skel, const struct geofw_geo_image *img)
 {
 	static __u16 top[65536], node[256];
+	static __u32 wnode[256];
 	__u32 s16, i, nodes = 0, zero = 0;
 	size_t chunk = 0;
 
@@ -389,7 +390,7 @@ static int g3_fill(struct geofw_bench *skel, const struct geofw_geo_image *img)
 			return -E2BIG;
 		for (i = 0; i < 256; i++) {
 			if (f[i] != GEOFW_COUNTRY_MORE) {
-				node[i] = f[i];
+				node[i] = wnode[i] = f[i];
 				continue;
 			}
 			/* more4 is sorted by key and walked in key order */
@@ -399,9 +400,11 @@ static int g3_fill(struct geofw_bench *skel, const struct geofw_geo_image *img)
 			if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3_chunk), &(__u32){ (__u32)chunk },
 						&img->more4[chunk].chunk, 0))
 				return -errno;
+			wnode[i] = 256 + (__u32)chunk;
 			node[i] = (__u16)(256 + chunk++);
 		}
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3_node), &nodes, node, 0))
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3_node), &nodes, node, 0) ||
+		    bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3_wnode), &nodes, wnode, 0))
 			return -errno;
 		top[s16] = (__u16)(256 + nodes++);
 	}
@@ -738,17 +741,21 @@ int main(int argc, char **argv)
 		int s, k;
 
 		for (s = 0; s < 2; s++) {
+			double w[9];
+
 			fill_keys(skel, dbp, 4, sets[s]);
 			for (k = 0; k < 9; k++) {
 				n[k] = measure(skel->progs.bench_noop, 4);
 				a[k] = measure(skel->progs.bench_geo, 4);
 				b[k] = measure(skel->progs.bench_geo3, 4);
+				w[k] = measure(skel->progs.bench_geo3w, 4);
 			}
 			qsort(a, 9, sizeof(double), cmp_double);
 			qsort(b, 9, sizeof(double), cmp_double);
+			qsort(w, 9, sizeof(double), cmp_double);
 			qsort(n, 9, sizeof(double), cmp_double);
-			printf("AB %s: noop %.0f flat %.0f 3-level %.0f (medians of 9, interleaved)\n",
-			       sets[s], n[4], a[4], b[4]);
+			printf("AB %s: noop %.0f geo tables %.0f 3-level u16 inlined %.0f, u32 inlined %.0f "
+			       "(medians of 9, interleaved)\n", sets[s], n[4], a[4], b[4], w[4]);
 		}
 		for (k = 0; k < 9; k++) {
 			a[k] = measure(skel->progs.bench_len_helper, 4);

@@ -69,6 +69,18 @@ struct bench_g3_node {
 	__u16 e[256];
 };
 
+/* The same with 32-bit /24 entries (twice the node memory). */
+struct bench_g3_wnode {
+	__u32 e[256];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_G3_NODES);
+	__type(key, __u32);
+	__type(value, struct bench_g3_wnode);
+} bench_g3_wnode SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -90,13 +102,11 @@ struct {
 	__type(value, struct geofw_geo4_chunk);
 } bench_g3_chunk SEC(".maps");
 
-static __always_inline __u8 g3_lookup(__u32 a)
+static __always_inline __u8 g3_lookup(__u32 a, const int wide)
 {
 	struct geofw_geo4_chunk *c;
-	struct bench_g3_node *n;
 	struct bench_g3_top *t;
-	__u32 k = 0;
-	__u16 e;
+	__u32 k = 0, e;
 
 	t = bpf_map_lookup_elem(&bench_g3_top, &k);
 	if (!t)
@@ -105,10 +115,19 @@ static __always_inline __u8 g3_lookup(__u32 a)
 	if (e < 256)
 		return (__u8)e;
 	k = e - 256u;
-	n = bpf_map_lookup_elem(&bench_g3_node, &k);
-	if (!n)
-		return 0;
-	e = n->e[(a >> 8) & 0xff];
+	if (wide) {
+		struct bench_g3_wnode *n = bpf_map_lookup_elem(&bench_g3_wnode, &k);
+
+		if (!n)
+			return 0;
+		e = n->e[(a >> 8) & 0xff];
+	} else {
+		struct bench_g3_node *n = bpf_map_lookup_elem(&bench_g3_node, &k);
+
+		if (!n)
+			return 0;
+		e = n->e[(a >> 8) & 0xff];
+	}
 	if (e < 256)
 		return (__u8)e;
 	k = e - 256u;
@@ -169,8 +188,7 @@ int bench_geo(struct xdp_md *ctx)
 				  geo_country_v6(pkt.saddr, cfg->geo_slot & 1)) ? XDP_PASS : XDP_DROP;
 }
 
-SEC("xdp")
-int bench_geo3(struct xdp_md *ctx)
+static __always_inline int geo3_run(struct xdp_md *ctx, const int wide)
 {
 	struct geofw_pkt pkt = {};
 	__u32 a;
@@ -182,7 +200,19 @@ int bench_geo3(struct xdp_md *ctx)
 	if (pkt.family != 4)
 		return XDP_PASS;
 	__builtin_memcpy(&a, pkt.saddr, 4);
-	return g3_lookup(bpf_ntohl(a)) ? XDP_PASS : XDP_DROP;
+	return g3_lookup(bpf_ntohl(a), wide) ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int bench_geo3(struct xdp_md *ctx)
+{
+	return geo3_run(ctx, 0);
+}
+
+SEC("xdp")
+int bench_geo3w(struct xdp_md *ctx)
+{
+	return geo3_run(ctx, 1);
 }
 
 /* The frame length as the helper gives it, against data_end - data (what
