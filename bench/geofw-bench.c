@@ -710,7 +710,7 @@ int main(int argc, char **argv)
 			r = add_row("parse only", skel->progs.bench_parse, fam, sets[s]);
 			r->above = r->ns - noop[fam];
 			parse = r->ns;
-			r = add_row("geo lookup (flat/tree)", skel->progs.bench_geo, fam, sets[s]);
+			r = add_row("geo lookup (v4 levels, v6 tree)", skel->progs.bench_geo, fam, sets[s]);
 			r->above = r->ns - noop[fam];
 			if (!strcmp(sets[s], "inside") && dbp) {
 				/* The target is above parse-only. */
@@ -719,7 +719,8 @@ int main(int argc, char **argv)
 				r->target_what = "parse-only";
 			}
 			if (dbp && fam == 4) {
-				r = add_row("geo lookup, 3-level proto", skel->progs.bench_geo3, fam, sets[s]);
+				r = add_row("geo lookup, v4 levels inlined (proto)", skel->progs.bench_geo3,
+					    fam, sets[s]);
 				r->above = r->ns - parse;
 			}
 			if (dbp) {
@@ -754,7 +755,7 @@ int main(int argc, char **argv)
 			qsort(b, 9, sizeof(double), cmp_double);
 			qsort(w, 9, sizeof(double), cmp_double);
 			qsort(n, 9, sizeof(double), cmp_double);
-			printf("AB %s: noop %.0f geo tables %.0f 3-level u16 inlined %.0f, u32 inlined %.0f "
+			printf("AB %s: noop %.0f geo tables %.0f prototype (3 levels, fixed arrays): u16 inlined %.0f, u32 inlined %.0f "
 			       "(medians of 9, interleaved)\n", sets[s], n[4], a[4], b[4], w[4]);
 		}
 		for (k = 0; k < 9; k++) {

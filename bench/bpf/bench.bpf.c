@@ -52,11 +52,11 @@ struct {
 } bench_lpm6 SEC(".maps");
 
 /*
- * Prototype (issue 17 measurement): the IPv4 geo table as three levels of
- * strides 16/8/8 in plain arrays the verifier inlines: a /16 entry is a
- * country id (< 256) or 256 + the index of a node of 256 /24 entries, each
- * a country id or 256 + the index of a 256-address chunk.  Filled by
- * geofw-bench from the same image as the geo tables.
+ * Prototype (issue 17 measurement): the data plane's IPv4 levels (strides
+ * 16/8/8, include/geofw.h) in fixed-size plain arrays, every lookup inlined
+ * and no outer map: what the calls into the per-database rows and chunks
+ * cost (docs/design-notes.md "Per-packet cost"), with 16-bit and 32-bit /24
+ * entries.  Filled by geofw-bench from the same image as the geo tables.
  */
 #define BENCH_G3_NODES 16384
 #define BENCH_G3_CHUNKS 32768
