@@ -144,10 +144,19 @@ if have veth; then
 	row "the XDP_DROP path, per frame" "$(j veth .ns_per_frame.xdp_drop_path) ns" "" "bench/veth.sh$Q"
 	check "geofw / XDP_DROP" "$(j veth .ratios.geofw_vs_xdp_drop)" ">=" 0.75
 	row "geofw / XDP_DROP" "$(j veth .ratios.geofw_vs_xdp_drop)" "$T" "bench/veth.sh$Q"
-	check "geofw / nft ingress set" "$(j veth .ratios.geofw_vs_nft)" ">=" 6
+	check "geofw / nft ingress set" "$(j veth .ratios.geofw_vs_nft)" ">=" 10
 	row "geofw / nft ingress set" "$(j veth .ratios.geofw_vs_nft)" "$T" "bench/veth.sh$Q"
-	check "geofw / ipset" "$(j veth .ratios.geofw_vs_ipset)" ">=" 4
+	check "geofw / ipset" "$(j veth .ratios.geofw_vs_ipset)" ">=" 10
 	row "geofw / ipset" "$(j veth .ratios.geofw_vs_ipset)" "$T" "bench/veth.sh$Q"
+	check "geofw / XDP + plain LPM trie" "$(j veth .ratios.geofw_vs_lpm)" ">=" 6
+	row "geofw / XDP + plain LPM trie" "$(j veth .ratios.geofw_vs_lpm)" "$T" "bench/veth.sh$Q"
+	two=$(j veth '.ratios.geofw_two_cpus_vs_one // empty')
+	if [ -n "$two" ]; then
+		check "geofw: two generator CPUs / one" "$two" ">=" 1.8
+		row "geofw, two generator CPUs / one" "$two (wall $(j veth .ratios.geofw_two_cpus_vs_one_wall))" "$T" "bench/veth.sh$Q"
+	else
+		row "geofw, two generator CPUs / one" "-" "(needs 2 CPUs)" "bench/veth.sh$Q"
+	fi
 	row "nft -f of the blocked prefixes" "$(j veth .set_load_s.nft) s" "" "bench/veth.sh$Q"
 	row "ipset restore of the blocked prefixes" "$(j veth .set_load_s.ipset) s" "" "bench/veth.sh$Q"
 fi

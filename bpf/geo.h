@@ -32,41 +32,48 @@ static __always_inline void *geo_table(void *outer, __u32 slot)
 	return inner;
 }
 
-/* a: the IPv4 address in host order; flat, more: the outer maps of a table
- * (geo or ASN class).  Inline: straight-line code, cheap to verify, and the
- * hot path of IPv4 traffic. */
-static __always_inline int table_lookup_v4(void *flat, void *more, __u32 a, __u32 slot)
+/* a: the IPv4 address in host order; top: the /16 array of a table (geo
+ * or ASN class), flat, more: its outer maps of rows and chunks (layout in
+ * include/geofw.h).  Inline: straight-line code, cheap to verify, and the
+ * hot path of IPv4 traffic.  A /16 of one id costs one inlined array
+ * access (128 KiB of entries that stay in cache); the others one or two
+ * more, in arrays sized per database. */
+static __always_inline int table_lookup_v4(void *top, void *flat, void *more, __u32 a,
+					   __u32 slot)
 {
-	struct geofw_geo4_block *block;
 	struct geofw_geo4_chunk *chunk;
-	__u32 idx = a >> 20, key;
+	struct geofw_geo4_top *t;
+	struct geofw_geo4_row *row;
+	__u32 key, e;
 	void *inner;
-	__u8 id;
 
+	t = bpf_map_lookup_elem(top, &slot);
+	if (!t)
+		return GEOFW_COUNTRY_NONE;
+	e = t->e[a >> 16];
+	if (e < GEOFW_GEO4_REF)
+		return (int)e;
 	inner = geo_table(flat, slot);
 	if (!inner)
 		return GEOFW_COUNTRY_NONE;
-	block = bpf_map_lookup_elem(inner, &idx);
-	if (!block)
+	key = e - GEOFW_GEO4_REF;
+	row = bpf_map_lookup_elem(inner, &key);
+	if (!row)
 		return GEOFW_COUNTRY_NONE;
-	id = block->country[(a >> 8) & (GEOFW_GEO4_BLOCK - 1)];
-	if (id != GEOFW_COUNTRY_MORE)
-		return id;
-
+	e = row->e[(a >> 8) & 0xff];
+	if (e < GEOFW_GEO4_REF)
+		return (int)e;
 	inner = geo_table(more, slot);
 	if (!inner)
 		return GEOFW_COUNTRY_NONE;
-	key = a >> 8;
+	key = e - GEOFW_GEO4_REF;
 	chunk = bpf_map_lookup_elem(inner, &key);
-	if (!chunk)
-		return GEOFW_COUNTRY_NONE;
-	id = chunk->country[a & 0xff];
-	return id == GEOFW_COUNTRY_MORE ? GEOFW_COUNTRY_NONE : id;
+	return chunk ? chunk->country[a & 0xff] : GEOFW_COUNTRY_NONE;
 }
 
 static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 {
-	return table_lookup_v4(&gfw_geo4_flat, &gfw_geo4_more, a, slot);
+	return table_lookup_v4(&gfw_geo4_top, &gfw_geo4_flat, &gfw_geo4_more, a, slot & 1);
 }
 
 /* 1 when a < b (unsigned), without a branch: the borrow out of a - b
@@ -180,7 +187,8 @@ static __always_inline __u8 asn_class_v4(const __u8 *addr, __u32 slot)
 	__u32 a;
 
 	__builtin_memcpy(&a, addr, 4);
-	return (__u8)table_lookup_v4(&gfw_asn4_flat, &gfw_asn4_more, bpf_ntohl(a), slot);
+	return (__u8)table_lookup_v4(&gfw_asn4_top, &gfw_asn4_flat, &gfw_asn4_more, bpf_ntohl(a),
+				     slot & 1);
 }
 
 static __always_inline __u8 asn_class_v6(const __u8 *addr, __u32 slot)

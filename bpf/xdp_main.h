@@ -38,6 +38,20 @@ static __always_inline int responder_alive(struct xdp_md *ctx)
 	return now - first <= GEOFW_RESP_WATCH_BOUND_NS;
 }
 
+/*
+ * The frame's length: these programs are not frags-aware ("xdp", not
+ * "xdp.frags"), so the kernel never hands them a multi-buffer frame and the
+ * length is data_end - data, what bpf_xdp_get_buff_len() answers after a
+ * helper call that cost 7-10 ns a packet (docs/design-notes.md "Per-packet
+ * cost").  Read from the context where it is counted (bpf_xdp_adjust_meta
+ * moves data_meta, not data), so no packet pointer stays live across the
+ * decision for the verifier to carry.
+ */
+static __always_inline __u64 frame_len(const struct xdp_md *ctx)
+{
+	return (__u64)ctx->data_end - (__u64)ctx->data;
+}
+
 /* A source in a configured NAT64 prefix is judged as its IPv4 address. */
 static __always_inline void apply_nat64(struct geofw_pkt *pkt)
 {
@@ -101,7 +115,6 @@ static __always_inline int geofw_xdp_run_as(struct xdp_md *ctx, const int l3)
 	struct geofw_verdict v = {};
 	struct geofw_pkt pkt = {};
 	struct geofw_config *cfg;
-	__u64 bytes = bpf_xdp_get_buff_len(ctx);
 	__u32 zero = 0;
 	__u8 action;
 	int ret;
@@ -112,14 +125,14 @@ static __always_inline int geofw_xdp_run_as(struct xdp_md *ctx, const int l3)
 
 	switch (l3 ? geofw_parse_l3(data, data_end, &pkt) : geofw_parse(data, data_end, &pkt)) {
 	case GEOFW_PARSE_NON_IP:
-		count_reason(GEOFW_R_NON_IP, GEOFW_ACT_PASS, bytes);
+		count_reason(GEOFW_R_NON_IP, GEOFW_ACT_PASS, frame_len(ctx));
 		return XDP_PASS;
 	case GEOFW_PARSE_MALFORMED: {
 		__u32 cls = pkt.malformed & (GEOFW_MF_MAX - 1);
 
 		action = cfg->malformed_action[cls] == GEOFW_ACT_PASS ?
 			 GEOFW_ACT_PASS : GEOFW_ACT_DROP;
-		count_reason(GEOFW_R_RUNT + cls, action, bytes);
+		count_reason(GEOFW_R_RUNT + cls, action, frame_len(ctx));
 		return action == GEOFW_ACT_PASS ? XDP_PASS : XDP_DROP;
 	}
 	default:
@@ -127,14 +140,14 @@ static __always_inline int geofw_xdp_run_as(struct xdp_md *ctx, const int l3)
 	}
 
 	if (geofw_is_nd(&pkt)) {
-		count_reason(GEOFW_R_ICMP6_ND, GEOFW_ACT_PASS, bytes);
+		count_reason(GEOFW_R_ICMP6_ND, GEOFW_ACT_PASS, frame_len(ctx));
 		return XDP_PASS;
 	}
 
 	if (pkt.family == 6)
 		apply_nat64(&pkt);
 	geofw_decide(&pkt, cfg, &v);
-	if (geofw_rate_limit(&pkt, cfg, &v, bytes)) {
+	if (geofw_rate_limit(&pkt, cfg, &v, frame_len(ctx))) {
 		v.action = GEOFW_ACT_DROP;
 		v.reason = GEOFW_R_RATELIMIT;
 		v.rule_id = 0;
@@ -169,7 +182,7 @@ static __always_inline int geofw_xdp_run_as(struct xdp_md *ctx, const int l3)
 		break;
 	}
 
-	count_reason(v.reason, action, bytes);
+	count_reason(v.reason, action, frame_len(ctx));
 	count_rule(v.rule_id);
 	count_asn(v.asn, action);
 	if (v.country_looked_up)

@@ -22,7 +22,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 5		/* 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 6		/* 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -40,6 +40,7 @@
 #define GEOFW_MAP_BLOCK_NET4	"gfw_block_net4"
 #define GEOFW_MAP_BLOCK_NET6	"gfw_block_net6"
 #define GEOFW_MAP_COUNTRY	"gfw_country"
+#define GEOFW_MAP_GEO4_TOP	"gfw_geo4_top"
 #define GEOFW_MAP_GEO4_FLAT	"gfw_geo4_flat"
 #define GEOFW_MAP_GEO4_MORE	"gfw_geo4_more"
 #define GEOFW_MAP_GEO6_TREE	"gfw_geo6_tree"
@@ -56,6 +57,7 @@
 #define GEOFW_MAP_NAT64		"gfw_nat64"
 #define GEOFW_MAP_RESP_WATCH	"gfw_resp_watch"
 #define GEOFW_MAP_RESP_FLOW	"gfw_resp_flow"
+#define GEOFW_MAP_ASN4_TOP	"gfw_asn4_top"
 #define GEOFW_MAP_ASN4_FLAT	"gfw_asn4_flat"
 #define GEOFW_MAP_ASN4_MORE	"gfw_asn4_more"
 #define GEOFW_MAP_ASN6_TREE	"gfw_asn6_tree"
@@ -87,16 +89,19 @@
  * The largest seen: GeoLite2-Country 601,246 IPv4 + 651,130 IPv6 prefixes;
  * ip-location-db geo-whois-asn-country 209,499 IPv4 prefixes longer than
  * /24 (in 15,876 /24s) and 41,293 IPv6 prefixes longer than /64 (in 828
- * /64s).  The hash, trie and tree inner maps are created per database at
- * the size it needs, so a limit costs no kernel memory until a database
- * uses it; only the flat IPv4 table (16 MiB) is fixed.
+ * /64s).  Every inner map is created per database at the size it needs,
+ * so a limit costs no kernel memory until a database uses it.
  */
 #define GEOFW_MAX_GEO_V4	4194304	/* IPv4 geo prefixes (after merging) */
 #define GEOFW_MAX_GEO_V6	4194304	/* IPv6 geo prefixes (after merging) */
 #define GEOFW_GEO_SLOTS		2	/* table generations: in force + being built */
-#define GEOFW_GEO4_BLOCK	4096	/* /24 entries per flat-table array value */
-#define GEOFW_GEO4_BLOCKS	4096	/* 2^24 / GEOFW_GEO4_BLOCK */
-#define GEOFW_MAX_GEO4_MORE	1048576	/* /24s holding prefixes longer than /24 */
+#define GEOFW_GEO4_REF		256	/* an entry >= this refers on (see below) */
+/* /16s of more than one id (rows) and /24s holding longer prefixes
+ * (chunks): what a 16-bit entry can refer to.  3.0x GeoLite2's 21,955
+ * chunks, 5.4x its 12,019 rows: below the 4x of the rest, for entries half
+ * the size (a lookup 20 ns faster, docs/design-notes.md "Per-packet cost"). */
+#define GEOFW_MAX_GEO4_ROWS	(65536 - GEOFW_GEO4_REF)
+#define GEOFW_MAX_GEO4_MORE	(65536 - GEOFW_GEO4_REF)
 #define GEOFW_GEO6_FANOUT	16	/* keys per search-tree node */
 #define GEOFW_GEO6_MAX_DEPTH	6	/* 16^6 = 16M intervals */
 /* Tree nodes: every prefix adds at most two interval starts, 16 per leaf,
@@ -339,11 +344,15 @@ _Static_assert(sizeof(struct geofw_country) == 2, "geofw_country size");
  * Geo tables.  One lookup per packet costs about one memory access for IPv4
  * and a handful for IPv6 (docs/maps.md, docs/design-notes.md):
  *
- * IPv4: gfw_geo4_flat[slot] is a flat table of one country id per /24,
- * GEOFW_GEO4_BLOCK ids per array value (index = addr >> 20, byte =
- * (addr >> 8) & 4095).  A /24 that holds longer prefixes has the id
- * GEOFW_COUNTRY_MORE; its 256 addresses are in gfw_geo4_more[slot], keyed by
- * addr >> 8.
+ * IPv4: three levels of strides 16/8/8 in arrays, at most three array
+ * accesses and no hashing.  gfw_geo4_top[slot] (a plain array the verifier
+ * inlines, no outer map) holds an entry per /16 (addr >> 16): a country id
+ * when the whole /16 has one (entry < GEOFW_GEO4_REF), else GEOFW_GEO4_REF
+ * + the index of its row in gfw_geo4_flat[slot], 256 entries, one per /24
+ * ((addr >> 8) & 255): a country id, or GEOFW_GEO4_REF + the index of the
+ * /24's chunk in gfw_geo4_more[slot], 256 ids by the last address byte.
+ * 128 KiB of /16 entries stay in cache; only the /16s that are not one
+ * country have a row (12,019 of GeoLite2's 65,536).
  *
  * IPv6: gfw_geo6_tree[slot] is a static B+-tree over the start of every
  * interval of the upper 64 address bits.  Node 0 is a header; each node holds
@@ -355,10 +364,15 @@ _Static_assert(sizeof(struct geofw_country) == 2, "geofw_country size");
  * config.geo_slot says which slot is in force; a database switch fills the
  * other slot and flips that one byte, so no packet sees a partial table.
  */
-struct geofw_geo4_block {
-	__u8 country[GEOFW_GEO4_BLOCK];
+struct geofw_geo4_top {
+	__u16 e[65536];		/* by addr >> 16: country id, or GEOFW_GEO4_REF + row index */
 };
-_Static_assert(sizeof(struct geofw_geo4_block) == 4096, "geofw_geo4_block size");
+_Static_assert(sizeof(struct geofw_geo4_top) == 131072, "geofw_geo4_top size");
+
+struct geofw_geo4_row {
+	__u16 e[256];		/* by (addr >> 8) & 255: country id, or GEOFW_GEO4_REF + chunk */
+};
+_Static_assert(sizeof(struct geofw_geo4_row) == 512, "geofw_geo4_row size");
 
 struct geofw_geo4_chunk {
 	__u8 country[256];	/* by the last address byte */

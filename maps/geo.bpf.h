@@ -24,7 +24,7 @@
  * BTF, so bpftool prints their fields.
  */
 struct geofw_geo_btf {
-	struct geofw_geo4_block geo4_block;
+	struct geofw_geo4_row geo4_row;
 	struct geofw_geo4_chunk geo4_chunk;
 	struct geofw_geo6_node geo6_node;
 	struct geofw_geo6_header geo6_header;
@@ -35,15 +35,16 @@ static const struct geofw_geo_btf geofw_geo_btf_anchor __attribute__((used));
 
 struct geo4_flat_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, GEOFW_GEO4_BLOCKS);
+	__uint(max_entries, 1);			/* sized per database */
+	__uint(map_flags, BPF_F_INNER_MAP);
 	__type(key, __u32);
-	__type(value, struct geofw_geo4_block);
+	__type(value, struct geofw_geo4_row);
 };
 
 struct geo4_more_inner {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);			/* sized per database */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(map_flags, BPF_F_INNER_MAP);
 	__type(key, __u32);
 	__type(value, struct geofw_geo4_chunk);
 };
@@ -64,7 +65,17 @@ struct geo6_more_inner {
 	__type(value, struct geofw_geo);
 };
 
-/* gfw_geo4_flat[slot]: one country id per IPv4 /24. */
+/* gfw_geo4_top[slot]: an entry per IPv4 /16; a plain array, so its lookup
+ * is inlined and the slot needs no outer map (include/geofw.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_GEO_SLOTS);
+	__type(key, __u32);
+	__type(value, struct geofw_geo4_top);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_geo4_top SEC(".maps");
+
+/* gfw_geo4_flat[slot]: a row of /24 entries per /16 of several ids. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, GEOFW_GEO_SLOTS);
@@ -73,7 +84,7 @@ struct {
 	__array(values, struct geo4_flat_inner);
 } gfw_geo4_flat SEC(".maps");
 
-/* gfw_geo4_more[slot]: per-address ids of the /24s that hold longer prefixes. */
+/* gfw_geo4_more[slot]: per-address ids of the /24s that hold longer prefixes, by index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, GEOFW_GEO_SLOTS);
@@ -103,7 +114,16 @@ struct {
 /* The ASN class tables: the same layout, an AS class id per address
  * (include/geofw.h), their own slots (config.asn_slot). */
 
-/* gfw_asn4_flat[slot]: one AS class id per IPv4 /24. */
+/* gfw_asn4_top[slot]: AS class ids per /16, as gfw_geo4_top. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_GEO_SLOTS);
+	__type(key, __u32);
+	__type(value, struct geofw_geo4_top);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_asn4_top SEC(".maps");
+
+/* gfw_asn4_flat[slot]: AS class ids, rows as gfw_geo4_flat. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, GEOFW_GEO_SLOTS);

@@ -51,6 +51,90 @@ struct {
 	__type(value, struct geofw_geo);
 } bench_lpm6 SEC(".maps");
 
+/*
+ * Prototype (issue 17 measurement): the data plane's IPv4 levels (strides
+ * 16/8/8, include/geofw.h) in fixed-size plain arrays, every lookup inlined
+ * and no outer map: what the calls into the per-database rows and chunks
+ * cost (docs/design-notes.md "Per-packet cost"), with 16-bit and 32-bit /24
+ * entries.  Filled by geofw-bench from the same image as the geo tables.
+ */
+#define BENCH_G3_NODES 16384
+#define BENCH_G3_CHUNKS 32768
+
+struct bench_g3_top {
+	__u16 e[65536];
+};
+
+struct bench_g3_node {
+	__u16 e[256];
+};
+
+/* The same with 32-bit /24 entries (twice the node memory). */
+struct bench_g3_wnode {
+	__u32 e[256];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_G3_NODES);
+	__type(key, __u32);
+	__type(value, struct bench_g3_wnode);
+} bench_g3_wnode SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_g3_top);
+} bench_g3_top SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_G3_NODES);
+	__type(key, __u32);
+	__type(value, struct bench_g3_node);
+} bench_g3_node SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_G3_CHUNKS);
+	__type(key, __u32);
+	__type(value, struct geofw_geo4_chunk);
+} bench_g3_chunk SEC(".maps");
+
+static __always_inline __u8 g3_lookup(__u32 a, const int wide)
+{
+	struct geofw_geo4_chunk *c;
+	struct bench_g3_top *t;
+	__u32 k = 0, e;
+
+	t = bpf_map_lookup_elem(&bench_g3_top, &k);
+	if (!t)
+		return 0;
+	e = t->e[a >> 16];
+	if (e < 256)
+		return (__u8)e;
+	k = e - 256u;
+	if (wide) {
+		struct bench_g3_wnode *n = bpf_map_lookup_elem(&bench_g3_wnode, &k);
+
+		if (!n)
+			return 0;
+		e = n->e[(a >> 8) & 0xff];
+	} else {
+		struct bench_g3_node *n = bpf_map_lookup_elem(&bench_g3_node, &k);
+
+		if (!n)
+			return 0;
+		e = n->e[(a >> 8) & 0xff];
+	}
+	if (e < 256)
+		return (__u8)e;
+	k = e - 256u;
+	c = bpf_map_lookup_elem(&bench_g3_chunk, &k);
+	return c ? c->country[a & 0xff] : 0;
+}
+
 const volatile __u32 bench_mask = BENCH_KEYS - 1;
 __u32 bench_idx;
 
@@ -102,6 +186,55 @@ int bench_geo(struct xdp_md *ctx)
 		return XDP_DROP;
 	return (pkt.family == 4 ? geo_country_v4(pkt.saddr, cfg->geo_slot & 1) :
 				  geo_country_v6(pkt.saddr, cfg->geo_slot & 1)) ? XDP_PASS : XDP_DROP;
+}
+
+static __always_inline int geo3_run(struct xdp_md *ctx, const int wide)
+{
+	struct geofw_pkt pkt = {};
+	__u32 a;
+
+	if (draw(ctx))
+		return XDP_ABORTED;
+	if (geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt))
+		return XDP_DROP;
+	if (pkt.family != 4)
+		return XDP_PASS;
+	__builtin_memcpy(&a, pkt.saddr, 4);
+	return g3_lookup(bpf_ntohl(a), wide) ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int bench_geo3(struct xdp_md *ctx)
+{
+	return geo3_run(ctx, 0);
+}
+
+SEC("xdp")
+int bench_geo3w(struct xdp_md *ctx)
+{
+	return geo3_run(ctx, 1);
+}
+
+/* The frame length as the helper gives it, against data_end - data (what
+ * a program without frags support may use): the helper call's cost. */
+__u64 bench_len_sum;
+
+SEC("xdp")
+int bench_len_helper(struct xdp_md *ctx)
+{
+	if (draw(ctx))
+		return XDP_ABORTED;
+	bench_len_sum += bpf_xdp_get_buff_len(ctx);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_len_direct(struct xdp_md *ctx)
+{
+	if (draw(ctx))
+		return XDP_ABORTED;
+	bench_len_sum += (__u64)((long)ctx->data_end - (long)ctx->data);
+	return XDP_PASS;
 }
 
 SEC("xdp")

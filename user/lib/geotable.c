@@ -538,35 +538,85 @@ __u8 geofw_geo_image_lookup(const struct geofw_geo_image *img, int family, const
 	}
 }
 
-/*
- * max_entries of a generation's gfw_geo4_more hash: twice the entries, so
- * the kernel's bucket array (a power of two >= max_entries) keeps chains as
- * short as a fixed-size table did (load factor <= 0.5); at least 64.
- */
-static __u32 more4_entries(const struct geofw_geo_image *img)
+/* ---- the kernel's IPv4 layout (include/geofw.h) -------------------------------- */
+
+/* Whether a /16 of the image holds more than one id (or a chunk). */
+static bool split16(const struct geofw_geo_image *img, __u32 s16)
 {
-	return img->n_more4 > 32 ? (__u32)img->n_more4 * 2 : 64;
+	const __u8 *f = img->flat4 + ((size_t)s16 << 8);
+	int i;
+
+	for (i = 0; i < 256; i++)
+		if (f[i] != f[0] || f[i] == GEOFW_COUNTRY_MORE)
+			return true;
+	return false;
 }
 
-static size_t pow2_at_least(size_t n)
+/* Rows of gfw_geo4_flat: one per split /16. */
+static size_t rows4_count(const struct geofw_geo_image *img)
 {
-	size_t p = 1;
+	size_t n = 0;
+	__u32 s16;
 
-	while (p < n)
-		p <<= 1;
-	return p;
+	for (s16 = 0; img->flat4 && s16 < 65536; s16++)
+		n += split16(img, s16);
+	return n;
+}
+
+/* The /16 entries (top) and the rows of gfw_geo4_flat (rows4_count() of
+ * them, in *out) for img; chunk i of gfw_geo4_more is img->more4[i]. */
+static int rows4_make(const struct geofw_geo_image *img, struct geofw_geo4_top *top,
+		      struct geofw_geo4_row **out)
+{
+	size_t n = rows4_count(img), next = 0, chunk = 0;
+	struct geofw_geo4_row *rows;
+	__u32 s16, i;
+
+	/* build_v4 holds the chunks to the limit; the rows are checked here. */
+	if (n > GEOFW_MAX_GEO4_ROWS || img->n_more4 > GEOFW_MAX_GEO4_MORE)
+		return log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO4_FLAT ": the database has "
+			       "%zu IPv4 /16s of more than one id; the limit is %u", n,
+			       GEOFW_MAX_GEO4_ROWS);
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	for (s16 = 0; s16 < 65536; s16++) {
+		const __u8 *f = img->flat4 + ((size_t)s16 << 8);
+		struct geofw_geo4_row *r;
+
+		if (!split16(img, s16)) {
+			top->e[s16] = f[0];
+			continue;
+		}
+		top->e[s16] = (__u16)(GEOFW_GEO4_REF + next);
+		r = &rows[next++];
+		for (i = 0; i < 256; i++) {
+			if (f[i] != GEOFW_COUNTRY_MORE) {
+				r->e[i] = f[i];
+				continue;
+			}
+			/* more4 is sorted by key: walked in the same order */
+			if (chunk >= img->n_more4 || img->more4[chunk].key != (s16 << 8 | i)) {
+				free(rows);
+				return log_err(-EINVAL, "geo tables: chunk of %u.%u.%u.0/24 missing",
+					       s16 >> 8, s16 & 0xff, i);
+			}
+			r->e[i] = (__u16)(GEOFW_GEO4_REF + chunk++);
+		}
+	}
+	*out = rows;
+	return 0;
 }
 
 /*
- * Per-element costs as measured (bench/ctlplane.sh, docs/design-notes.md):
- * a gfw_geo4_more element is htab_elem + key + 256-byte chunk in a 512-byte
- * allocation (measured 526 bytes with its buckets), a gfw_geo6_more entry
- * an LPM leaf plus, on average, one intermediate node (measured 133).
+ * Arrays are one allocation of their values (the /16 entries 128 KiB, rows
+ * of 512 B, chunks of 256 B); a gfw_geo6_more entry is an LPM leaf plus, on average, one
+ * intermediate node (measured 133 B, docs/design-notes.md).
  */
 size_t geofw_geo_image_kernel_bytes(const struct geofw_geo_image *img)
 {
-	return (size_t)GEOFW_GEO4_BLOCKS * GEOFW_GEO4_BLOCK +
-	       img->n_more4 * 512 + pow2_at_least(more4_entries(img)) * 16 +
+	return sizeof(struct geofw_geo4_top) + rows4_count(img) * sizeof(struct geofw_geo4_row) +
+	       img->n_more4 * sizeof(struct geofw_geo4_chunk) +
 	       img->n_tree6 * sizeof(struct geofw_geo6_node) +
 	       img->n_more6 * 133;
 }
@@ -618,16 +668,17 @@ static void close_inner(struct inner_fds *f)
 	}
 }
 
-static int fill_inner(const struct geofw_geo_image *img, const struct inner_fds *f)
+static int fill_inner(const struct geofw_geo_image *img, const struct geofw_geo4_row *rows,
+		      size_t n_rows, const struct inner_fds *f)
 {
 	__u32 k;
 	size_t i;
 
-	for (k = 0; k < GEOFW_GEO4_BLOCKS; k++)
-		if (bpf_map_update_elem(f->flat4, &k, img->flat4 + (size_t)k * GEOFW_GEO4_BLOCK, 0))
+	for (k = 0; k < n_rows; k++)
+		if (bpf_map_update_elem(f->flat4, &k, &rows[k], 0))
 			return -errno;
-	for (i = 0; i < img->n_more4; i++)
-		if (bpf_map_update_elem(f->more4, &img->more4[i].key, &img->more4[i].chunk, 0))
+	for (k = 0; k < img->n_more4; k++)
+		if (bpf_map_update_elem(f->more4, &k, &img->more4[k].chunk, 0))
 			return -errno;
 	for (k = 0; k < img->n_tree6; k++)
 		if (bpf_map_update_elem(f->tree6, &k, &img->tree6[k], 0))
@@ -643,6 +694,7 @@ static int fill_inner(const struct geofw_geo_image *img, const struct inner_fds 
 
 /* The outer maps of one kind of table (geo or ASN class), and names. */
 struct outer_set {
+	int top4;				/* the /16 entries, by slot (no inner map) */
 	int flat4, more4, tree6, more6;
 	const char *what;			/* for messages: "geo", "asn" */
 	const char *names[4];			/* inner map names */
@@ -650,13 +702,15 @@ struct outer_set {
 
 static struct outer_set geo_outer(const struct geofw_maps *m)
 {
-	return (struct outer_set){ m->geo4_flat, m->geo4_more, m->geo6_tree, m->geo6_more, "geo",
+	return (struct outer_set){ m->geo4_top, m->geo4_flat, m->geo4_more, m->geo6_tree,
+				   m->geo6_more, "geo",
 				   { "gfw_g4_flat", "gfw_g4_more", "gfw_g6_tree", "gfw_g6_more" } };
 }
 
 static struct outer_set asn_outer(const struct geofw_maps *m)
 {
-	return (struct outer_set){ m->asn4_flat, m->asn4_more, m->asn6_tree, m->asn6_more, "asn",
+	return (struct outer_set){ m->asn4_top, m->asn4_flat, m->asn4_more, m->asn6_tree,
+				   m->asn6_more, "asn",
 				   { "gfw_a4_flat", "gfw_a4_more", "gfw_a6_tree", "gfw_a6_more" } };
 }
 
@@ -672,6 +726,10 @@ static int outer_set(const struct outer_set *o, __u32 slot, const struct inner_f
 
 static void outer_clear(const struct outer_set *o, __u32 slot)
 {
+	static const struct geofw_geo4_top none;
+
+	/* No /16 refers on: every IPv4 address has no id in this slot. */
+	bpf_map_update_elem(o->top4, &slot, &none, 0);
 	bpf_map_delete_elem(o->flat4, &slot);
 	bpf_map_delete_elem(o->more4, &slot);
 	bpf_map_delete_elem(o->tree6, &slot);
@@ -683,16 +741,27 @@ static void outer_clear(const struct outer_set *o, __u32 slot)
 static int place_image(const struct outer_set *o, const struct btf *btf,
 		       const struct geofw_geo_image *img, __u32 slot, struct inner_fds *f)
 {
+	struct geofw_geo4_top *top;
+	struct geofw_geo4_row *rows = NULL;
+	size_t n_rows;
 	int err;
 
 	if (!img->flat4 || !img->tree6)
 		return log_err(-EINVAL, "%s: empty image", o->what);
+	if (!(top = calloc(1, sizeof(*top))))
+		return -ENOMEM;
+	if ((err = rows4_make(img, top, &rows))) {
+		free(top);
+		return err;
+	}
+	n_rows = rows4_count(img);
 	f->flat4 = create_inner(btf, BPF_MAP_TYPE_ARRAY, o->names[0], 4,
-				sizeof(struct geofw_geo4_block), GEOFW_GEO4_BLOCKS, 0,
-				"__u32", BTF_KIND_TYPEDEF, "geofw_geo4_block");
-	f->more4 = create_inner(btf, BPF_MAP_TYPE_HASH, o->names[1], 4,
-				sizeof(struct geofw_geo4_chunk), more4_entries(img),
-				BPF_F_NO_PREALLOC, "__u32", BTF_KIND_TYPEDEF, "geofw_geo4_chunk");
+				sizeof(struct geofw_geo4_row), n_rows ? (__u32)n_rows : 1,
+				BPF_F_INNER_MAP, "__u32", BTF_KIND_TYPEDEF, "geofw_geo4_row");
+	f->more4 = create_inner(btf, BPF_MAP_TYPE_ARRAY, o->names[1], 4,
+				sizeof(struct geofw_geo4_chunk),
+				img->n_more4 ? (__u32)img->n_more4 : 1, BPF_F_INNER_MAP,
+				"__u32", BTF_KIND_TYPEDEF, "geofw_geo4_chunk");
 	f->tree6 = create_inner(btf, BPF_MAP_TYPE_ARRAY, o->names[2], 4,
 				sizeof(struct geofw_geo6_node), (__u32)img->n_tree6,
 				BPF_F_INNER_MAP, "__u32", BTF_KIND_TYPEDEF, "geofw_geo6_node");
@@ -706,16 +775,23 @@ static int place_image(const struct outer_set *o, const struct btf *btf,
 		log_err(err, "%s: cannot create tables: %s", o->what, strerror(-err));
 		goto fail;
 	}
-	if ((err = fill_inner(img, f))) {
+	if ((err = fill_inner(img, rows, n_rows, f))) {
 		log_err(err, "%s: cannot fill tables: %s", o->what, strerror(-err));
 		goto fail;
 	}
-	if ((err = outer_set(o, slot, f))) {
+	/* The inner maps first, then the /16 entries that refer to them: the
+	 * slot is not in force yet, but nothing may point at a missing row. */
+	if ((err = outer_set(o, slot, f)) ||
+	    (bpf_map_update_elem(o->top4, &slot, top, 0) && (err = -errno))) {
 		log_err(err, "%s: cannot place tables in slot %u: %s", o->what, slot, strerror(-err));
 		goto fail;
 	}
+	free(top);
+	free(rows);
 	return 0;
 fail:
+	free(top);
+	free(rows);
 	outer_clear(o, slot);
 	return err;
 }

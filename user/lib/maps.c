@@ -61,6 +61,8 @@ static const struct {
 	M(rl_state, GEOFW_MAP_RL_STATE),
 	M(rl_events, GEOFW_MAP_RL_EVENTS),
 	M(cnt_rl, GEOFW_MAP_CNT_RL),
+	M(geo4_top, GEOFW_MAP_GEO4_TOP),
+	M(asn4_top, GEOFW_MAP_ASN4_TOP),
 	M(events, GEOFW_MAP_EVENTS),
 #undef M
 };
