@@ -87,21 +87,61 @@ static __always_inline void rl_key_addr(__u64 hi, __u64 lo, __u32 family, __u32 
 	((__u64)(family) | (__u64)(l4proto) << 8 | (__u64)(has_l4) << 16 |		\
 	 (__u64)(flags) << 24 | (__u64)(sets) << 32 | (__u64)(slot) << 48 | (__u64)(n) << 56)
 
+/* The front slot of a key: a multiplicative hash (an attacker who makes
+ * sources collide only sends their owners to the shared state, which is
+ * exact; the batch of a source evicted between its packets stays one). */
+static __always_inline __u32 rl_front_slot(__u64 khi, __u64 klo, __u32 i)
+{
+	__u64 h = khi ^ (klo * 0xc2b2ae3d27d4eb4full) ^ i;
+
+	h ^= h >> 32;	/* the address's later bytes are the word's high bits */
+	h *= 0x9e3779b97f4a7c15ull;
+	return (__u32)(h >> (64 - GEOFW_RL_FRONT_BITS));
+}
+
+/* Allowance taken beyond this packet, kept by the front slot: whole
+ * packets for a pps rule, ns for a bps rule. */
+static __always_inline void rl_credit(struct geofw_rl_front *f, const struct geofw_rl_rule *r,
+				      __u64 extra, __u64 inc)
+{
+	if (r->bps)
+		f->credit += (__u32)extra;
+	else if (inc)
+		f->credit += (__u32)(extra / inc);
+}
+
+/* The clock, read once per packet and only when a rule needs it. */
+static __always_inline __u64 rl_now(__u64 *now)
+{
+	if (!*now)
+		*now = bpf_ktime_get_ns();
+	return *now;
+}
+
 /*
  * One rule: 1 when the packet is over its limit.  Rules the packet is not
  * concerned by (other ports, syn-only and not a SYN) are skipped.
+ *
+ * With r->front, this CPU's front slot for the source is tried first: a
+ * packet that its unspent allowance pays passes with no atomic and no clock
+ * read; a source known to be over its limit until deny_ns is dropped with
+ * one clock read.  Otherwise the shared GCRA word is advanced by this
+ * packet's cost plus a batch for the next ones (up to 1 << level packets'
+ * cost, at most tau >> (front - 1), never more than the word allows), so a
+ * source that stays on a CPU touches the shared word once per batch.
  */
 static __always_inline int rl_check(__u64 hi, __u64 lo, __u64 info, __u32 i, __u64 bytes,
-				    __u64 now)
+				    __u64 *now)
 {
 	struct geofw_rl_state *s, fresh = {};
+	struct geofw_rl_front *f = NULL;
 	struct geofw_rl_key k = {};
 	struct geofw_rl_rule *r;
 	__u32 family = info & 0xff, l4proto = (info >> 8) & 0xff, has_l4 = (info >> 16) & 1;
 	__u32 flags = (info >> 24) & 0xff, sets = (info >> 32) & 0xffff;
 	__u32 key = GEOFW_RL_RULE_KEY((info >> 48) & 1, i);
-	__u64 inc, tat, base, next;
-	__u8 plen;
+	__u64 inc, tat, base, next, want, room, khi, klo;
+	__u8 plen, tag;
 	int t;
 
 	r = bpf_map_lookup_elem(&gfw_rl_rule, &key);
@@ -111,36 +151,102 @@ static __always_inline int rl_check(__u64 hi, __u64 lo, __u64 info, __u32 i, __u
 		return 0;
 	if (r->syn_only && (l4proto != GEOFW_IPPROTO_TCP || !has_l4 || (flags & 0x12) != 0x02))
 		return 0;
+	plen = family == 4 ? r->v4_prefix : r->v6_prefix;
+	rl_key_addr(hi, lo, family, plen, &khi, &klo);
+
+	if (r->front) {
+		key = rl_front_slot(khi, klo, i);
+		f = bpf_map_lookup_elem(&gfw_rl_front, &key);
+	}
+	if (f) {
+		tag = (__u8)(0x80 | (family == 6 ? 0x40 : 0) | (i & 7));
+		if (f->tag == tag && f->hi == khi && f->lo == klo) {
+			/* pps: the credit counts packets (no division here) */
+			if (!r->bps && f->credit) {
+				f->credit--;
+				rl_count(i, 0, 0);
+				return 0;
+			}
+			if (r->bps) {
+				inc = bytes * 8 * r->ps_per_unit / 1000;
+				if (f->credit >= inc) {
+					f->credit -= (__u32)inc;
+					rl_count(i, 0, 0);
+					return 0;
+				}
+			}
+			if (rl_now(now) < f->deny_ns) {
+				rl_count(i, 1, 0);
+				return 1;
+			}
+			if (f->level < GEOFW_RL_FRONT_LEVELS)
+				f->level++;
+		} else {
+			/* Another source's slot: its unspent allowance is
+			 * forgotten (at most one batch, and a source evicted
+			 * between its packets takes batches of one). */
+			f->tag = tag;
+			f->hi = khi;
+			f->lo = klo;
+			f->credit = 0;
+			f->level = 0;
+			f->deny_ns = 0;
+		}
+	}
 	inc = (r->bps ? bytes * 8 : 1) * r->ps_per_unit / 1000;
+	want = inc;
+	if (f) {
+		/* This packet and a batch: 1 << level packets' cost, within
+		 * the rule's cap and what the 32-bit credit holds; a pps
+		 * batch is whole packets. */
+		room = r->tau_ns >> ((r->front - 1) & 63);
+		want = inc << f->level;
+		if (want > room)
+			want = room > inc ? room : inc;
+		if (want - inc > 0xffffffffull)
+			want = inc + 0xffffffffull;
+		if (!r->bps && inc)
+			want = want / inc * inc;
+	}
+
 	k.rule = (__u8)i;
 	k.family = (__u8)family;
-	plen = family == 4 ? r->v4_prefix : r->v6_prefix;
-	{
-		__u64 khi, klo;
-
-		rl_key_addr(hi, lo, family, plen, &khi, &klo);
-		__builtin_memcpy(k.addr, &khi, 8);
-		__builtin_memcpy(k.addr + 8, &klo, 8);
-	}
+	__builtin_memcpy(k.addr, &khi, 8);
+	__builtin_memcpy(k.addr + 8, &klo, 8);
+	rl_now(now);
 
 	s = bpf_map_lookup_elem(&gfw_rl_state, &k);
 	if (!s) {
 		/* A new source: its first packet passes and starts the clock
 		 * (a lost race with another CPU's insert costs that one packet). */
-		fresh.tat_ns = now + inc;
+		room = r->tau_ns + inc;
+		if (want > room)
+			want = !r->bps && inc ? room / inc * inc : room;
+		fresh.tat_ns = *now + want;
 		bpf_map_update_elem(&gfw_rl_state, &k, &fresh, BPF_NOEXIST);
+		if (f)
+			rl_credit(f, r, want - inc, inc);
 		rl_count(i, 0, 0);
 		return 0;
 	}
 	for (t = 0; t < GEOFW_RL_CAS_TRIES; t++) {
 		tat = s->tat_ns;
-		base = tat > now ? tat : now;
-		next = base + inc;
-		if (next - now > r->tau_ns + inc) {
-			rl_count(i, 1, r->ban && rl_ban(s, &k, plen, now));
+		base = tat > *now ? tat : *now;
+		/* The packet may pass while base is at most tau ahead of now;
+		 * the batch takes what is left of that, up to want. */
+		if (base - *now > r->tau_ns) {
+			if (f)
+				f->deny_ns = tat - r->tau_ns;
+			rl_count(i, 1, r->ban && rl_ban(s, &k, plen, *now));
 			return 1;
 		}
+		room = *now + r->tau_ns + inc - base;
+		if (want > room)
+			want = !r->bps && inc ? room / inc * inc : room;
+		next = base + want;
 		if (__sync_val_compare_and_swap(&s->tat_ns, tat, next) == tat) {
+			if (f)
+				rl_credit(f, r, want - inc, inc);
 			rl_count(i, 0, 0);
 			return 0;
 		}
@@ -153,14 +259,15 @@ static __always_inline int rl_check(__u64 hi, __u64 lo, __u64 info, __u32 i, __u
 __attribute__((noinline)) int geofw_rl_run(__u64 hi, __u64 lo, __u64 info, __u64 bytes)
 {
 	__u32 i, n = (info >> 56) & 0xff;
-	/* The precise clock: the coarse one is cheaper (-20..-60 ns here) but
+	/* The precise clock, read when a rule needs it (not for a packet its
+	 * CPU's batch pays): the coarse one is cheaper (-20..-60 ns here) but
 	 * its 4 ms ticks jitter on a loaded machine, and a burst shorter than
 	 * a late tick loses allowance (78% of the rate passed with a 10 ms
 	 * burst, docs/design-notes.md). */
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = 0;
 
 	for (i = 0; i < GEOFW_MAX_RATELIMITS && i < n; i++)
-		if (rl_check(hi, lo, info, i, bytes, now))
+		if (rl_check(hi, lo, info, i, bytes, &now))
 			return 1;
 	return 0;
 }

@@ -237,6 +237,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_rl_state SEC(".maps");
 
+/* gfw_rl_front[slot]: per CPU, the allowance taken in batches (a cache, not pinned). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GEOFW_RL_FRONT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct geofw_rl_front);
+} gfw_rl_front SEC(".maps");
+
 /* gfw_rl_events: ban requests (struct geofw_rl_event) for geofwd. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

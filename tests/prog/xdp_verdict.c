@@ -1245,6 +1245,9 @@ static int rl_install(const char *const *lines, size_t n)
 		ret = geofw_ports_build(NULL, 0, &img, err, sizeof(err));
 	if (!ret) {
 		ret = geofw_ports_add_ratelimits(&img, rl, n, GEOFW_RL_V6_DEFAULT, err, sizeof(err));
+		if (getenv("RL_FRONT"))
+			for (i = 0; i < n; i++)
+				img.rl[i].front = (__u8)atoi(getenv("RL_FRONT"));
 		if (!ret)
 			ret = geofw_ports_install(&fw.maps, &img, err, sizeof(err));
 		geofw_ports_image_free(&img);
