@@ -218,6 +218,8 @@ static int ports_set(struct geofw_maps *m, int which)
 
 	if (which) {
 		const char *ports = which == 1 ? "22/tcp" : "80/udp";
+		/* which 4: as 2, with the prefilter off (every bit set: the
+		 * trie is walked, as before gfw_port_bits) */
 
 		/* which 3: the policy lists countries only (no prefix trie) */
 		for (i = which == 3 ? 128 : 0; i < 130; i++) {
@@ -245,6 +247,8 @@ static int ports_set(struct geofw_maps *m, int which)
 	if ((ret = geofw_ports_build(r, n, &img, err, sizeof(err))) ||
 	    (ret = geofw_ports_install(m, &img, err, sizeof(err))))
 		fprintf(stderr, "bench: ports: %s\n", err);
+	else if (which == 4 && m->port_bits_mem)
+		memset(m->port_bits_mem, 0xff, GEOFW_PORT_BITS_WORDS * sizeof(__u64));
 	geofw_ports_image_free(&img);
 	return ret;
 }
@@ -260,7 +264,7 @@ static int interleave(struct geofw_bench *skel, struct geofw_maps *m, int fam,
 		      const double *noop)
 {
 	int round, k, rounds = runs < 5 ? 3 : 5;
-	double v[4][8], med[4];
+	double v[5][8], med[5];
 	struct row *r;
 
 	for (round = 0; round < rounds; round++)
@@ -290,15 +294,16 @@ static int interleave(struct geofw_bench *skel, struct geofw_maps *m, int fam,
 static void port_rows(struct geofw_bench *skel, struct geofw_maps *m,
 		      const struct geofw_geoip_db *dbp, const double *noop)
 {
-	static const char *const names[4] = {
+	static const char *const names[5] = {
 		"ports: full, no port rules", "ports: full, rules on other port",
 		"ports: full, port in a set", "ports: full, in a set, countries only",
+		"ports: full, in a set, prefilter off",
 	};
 	int fam;
 
 	for (fam = 4; fam <= 6; fam += 2)
 		if (fill_keys(skel, dbp, fam, "inside") ||
-		    interleave(skel, m, fam, "inside", ports_set, names, 4, 20, "no port rules",
+		    interleave(skel, m, fam, "inside", ports_set, names, 5, 20, "no port rules",
 			       noop))
 			return;
 	ports_set(m, 0);

@@ -68,6 +68,7 @@
 #define GEOFW_MAP_PORT_NET4	"gfw_port_net4"
 #define GEOFW_MAP_PORT_NET6	"gfw_port_net6"
 #define GEOFW_MAP_PORT_CC	"gfw_port_cc"
+#define GEOFW_MAP_PORT_BITS	"gfw_port_bits"
 /* rate limits (ABI 5) */
 #define GEOFW_MAP_RL_RULE	"gfw_rl_rule"
 #define GEOFW_MAP_RL_STATE	"gfw_rl_state"
@@ -734,8 +735,23 @@ enum {
 	GEOFW_PORTS_NET4	= 1u << 1,	/* gfw_port_net4 holds entries of the slot */
 	GEOFW_PORTS_NET6	= 1u << 2,
 	GEOFW_PORTS_CC		= 1u << 3,	/* gfw_port_cc holds entries of the slot */
+	GEOFW_PORTS_NET6_SHORT	= 1u << 4,	/* an IPv6 port prefix shorter than /32:
+						 * gfw_port_bits cannot say no for IPv6 */
 	GEOFW_PORTS_SLOT	= 1u << 7,	/* the slot in force */
 };
+
+/*
+ * gfw_port_bits (ABI 6): the prefilter of the port prefix tries, bits set
+ * where a port-scoped prefix of either slot may match (a clear bit skips
+ * the trie walk): one per IPv4 /16 and one per 16-bit hash of an IPv6 /32
+ * (8 KiB each, stays in cache), then one per IPv4 /24 (2 MiB, read only
+ * when the /16's bit is set).  Set before a slot is switched in, cleared
+ * after (a stale bit only costs the walk).
+ */
+#define GEOFW_PORT_BITS16(a16)	((__u32)(a16) & 0xffffu)
+#define GEOFW_PORT_BITS6(a32)	(((((__u32)(a32)) * 0x9e3779b1u) >> 16) + (1u << 16))
+#define GEOFW_PORT_BITS24(a24)	(((__u32)(a24) & 0xffffffu) + (2u << 16))
+#define GEOFW_PORT_BITS_WORDS	(((2u << 16) + (1u << 24)) / 64)
 
 struct geofw_port {
 	__u16 sets;		/* port sets holding this port */
