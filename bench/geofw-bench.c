@@ -10,10 +10,11 @@
  * figure is what the firewall adds, not what BPF_PROG_RUN costs.
  *
  *	geofw-bench [--quick] [--core] [--db FILE.mmdb[.gz]] [--asn-db FILE.mmdb[.gz]]
- *		    [--json FILE]
+ *		    [--json FILE] [--rows geo|ports|rl|asn]
  *
  * --core: only the rows of issue 17's table (no-op, parse, geo lookup, full
  * decision, allowed packet), for A/B runs of a data-plane change.
+ * --rows runs one group of rows (and the no-op baselines they are above).
  *
  * The ASN rows block the 100 ASes of tests/fixtures/big-ases.txt and
  * compare both designs on their addresses: the AS class table (what geofwd
@@ -59,6 +60,16 @@ static int n_rows;
 static int runs = 5;
 static __u32 repeat = 1000000;
 static int core_only;
+static const char *only;	/* --rows GROUP: geo, ports, rl or asn; NULL = all */
+
+/* The core rows (no-op, parse, lookups, decisions) belong to group "geo" and
+ * to --core; every other group is left out by --core. */
+static int wanted(const char *group)
+{
+	if (core_only)
+		return !strcmp(group, "geo");
+	return !only || !strcmp(only, group);
+}
 
 static double now_s(void)
 {
@@ -215,6 +226,8 @@ static int ports_set(struct geofw_maps *m, int which)
 
 	if (which) {
 		const char *ports = which == 1 ? "22/tcp" : "80/udp";
+		/* which 4: as 2, with the prefilter off (every bit set: the
+		 * trie is walked, as before gfw_port_bits) */
 
 		/* which 3: the policy lists countries only (no prefix trie) */
 		for (i = which == 3 ? 128 : 0; i < 130; i++) {
@@ -242,6 +255,8 @@ static int ports_set(struct geofw_maps *m, int which)
 	if ((ret = geofw_ports_build(r, n, &img, err, sizeof(err))) ||
 	    (ret = geofw_ports_install(m, &img, err, sizeof(err))))
 		fprintf(stderr, "bench: ports: %s\n", err);
+	else if (which == 4 && m->port_bits_mem)
+		memset(m->port_bits_mem, 0xff, GEOFW_PORT_BITS_WORDS * sizeof(__u64));
 	geofw_ports_image_free(&img);
 	return ret;
 }
@@ -257,7 +272,7 @@ static int interleave(struct geofw_bench *skel, struct geofw_maps *m, int fam,
 		      const double *noop)
 {
 	int round, k, rounds = runs < 5 ? 3 : 5;
-	double v[4][8], med[4];
+	double v[5][8], med[5];
 	struct row *r;
 
 	for (round = 0; round < rounds; round++)
@@ -287,27 +302,30 @@ static int interleave(struct geofw_bench *skel, struct geofw_maps *m, int fam,
 static void port_rows(struct geofw_bench *skel, struct geofw_maps *m,
 		      const struct geofw_geoip_db *dbp, const double *noop)
 {
-	static const char *const names[4] = {
+	static const char *const names[5] = {
 		"ports: full, no port rules", "ports: full, rules on other port",
 		"ports: full, port in a set", "ports: full, in a set, countries only",
+		"ports: full, in a set, prefilter off",
 	};
 	int fam;
 
 	for (fam = 4; fam <= 6; fam += 2)
 		if (fill_keys(skel, dbp, fam, "inside") ||
-		    interleave(skel, m, fam, "inside", ports_set, names, 4, 20, "no port rules",
+		    interleave(skel, m, fam, "inside", ports_set, names, 5, 20, "no port rules",
 			       noop))
 			return;
 	ports_set(m, 0);
 }
 
 /*
- * Rate limits: the whole decision with no limit and with one (so high that
- * nothing is dropped: every packet pays the state lookup and the
- * compare-and-exchange), keys inside the country database, 64k sources
- * (the state of each made in a warm-up run).  Interleaved; target +40 ns.
+ * Rate limits: the whole decision with no limit, with one (so high that
+ * nothing is dropped) taken per packet from the shared state (front 0: an
+ * LRU lookup and a compare-and-exchange for every packet, what ABI 5 did),
+ * and with the per-CPU batches geofwd installs; keys inside the country
+ * database, 64k sources (the state of each made in a warm-up run) or 256.
+ * Interleaved; target +40 ns.
  */
-static int rl_set(struct geofw_maps *m, int on)
+static int rl_set(struct geofw_maps *m, int which)
 {
 	struct geofw_ratelimit rl;
 	struct geofw_ports_image img;
@@ -316,10 +334,12 @@ static int rl_set(struct geofw_maps *m, int on)
 
 	if ((ret = geofw_ports_build(NULL, 0, &img, err, sizeof(err))))
 		return ret;
-	if (on && ((ret = geofw_ratelimit_parse("bench 1Gpps burst 1000000 per /32 then drop", &rl,
-						  err, sizeof(err))) ||
-		   (ret = geofw_ports_add_ratelimits(&img, &rl, 1, 64, err, sizeof(err)))))
+	if (which && ((ret = geofw_ratelimit_parse("bench 1Gpps burst 1000000 per /32 then drop", &rl,
+						     err, sizeof(err))) ||
+		      (ret = geofw_ports_add_ratelimits(&img, &rl, 1, 64, err, sizeof(err)))))
 		goto out;
+	if (which == 1)
+		img.rl[0].front = 0;
 	ret = geofw_ports_install(m, &img, err, sizeof(err));
 out:
 	if (ret)
@@ -331,20 +351,23 @@ out:
 static void rl_rows(struct geofw_bench *skel, struct geofw_maps *m,
 		    const struct geofw_geoip_db *dbp, const double *noop)
 {
-	static const char *const names[2] = { "rl: full, no rate limit", "rl: full, one rate limit" };
+	static const char *const names[3] = {
+		"rl: full, no rate limit", "rl: full, one limit, per packet",
+		"rl: full, one limit, batches",
+	};
 	static const char *const sets[2] = { "inside", "hot256" };
 	int ks, fam;
 
 	for (ks = 0; ks < 4; ks++) {
 		fam = ks & 1 ? 6 : 4;
-		if (fill_keys(skel, dbp, fam, sets[ks / 2]) || rl_set(m, true))
+		if (fill_keys(skel, dbp, fam, sets[ks / 2]) || rl_set(m, 1))
 			return;
 		measure(skel->progs.bench_full, fam);	/* warm-up: every source's state */
-		if (interleave(skel, m, fam, sets[ks / 2], rl_set, names, 2, 40, "no rate limit",
+		if (interleave(skel, m, fam, sets[ks / 2], rl_set, names, 3, 40, "no rate limit",
 			       noop))
 			return;
 	}
-	rl_set(m, false);
+	rl_set(m, 0);
 }
 
 /* A database file (.gz or not) copied to tmpl (mkstemp template). */
@@ -624,6 +647,7 @@ int main(int argc, char **argv)
 		{ "db", required_argument, NULL, 'd' },
 		{ "asn-db", required_argument, NULL, 'a' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "rows", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -639,16 +663,17 @@ int main(int argc, char **argv)
 	size_t kbytes = 0;
 	int c, fam, err;
 
-	while ((c = getopt_long(argc, argv, "qcd:a:j:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qcd:a:j:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q': repeat = 200000; runs = 3; break;
 		case 'c': core_only = 1; break;
 		case 'd': db_path = optarg; break;
 		case 'a': asn_path = optarg; break;
 		case 'j': json = optarg; break;
+		case 'r': only = optarg; break;
 		default:
 			printf("usage: geofw-bench [--quick] [--core] [--db FILE.mmdb[.gz]] "
-			       "[--asn-db FILE.mmdb[.gz]] [--json FILE]\n");
+			       "[--asn-db FILE.mmdb[.gz]] [--json FILE] [--rows geo|ports|rl|asn]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -689,7 +714,7 @@ int main(int argc, char **argv)
 		geofw_geo_image_free(&img);
 		unlink(tmp_db);
 		dbp = &db;
-		if (lpm_fill(skel, &db))
+		if (wanted("geo") && lpm_fill(skel, &db))
 			fprintf(stderr, "bench: cannot fill the LPM contrast tries\n");
 	}
 
@@ -707,6 +732,8 @@ int main(int argc, char **argv)
 			r = add_row("no-op (draws the key)", skel->progs.bench_noop, fam, sets[s]);
 			noop[fam] = r->ns;
 			r->above = 0;
+			if (!wanted("geo"))
+				continue;
 			r = add_row("parse only", skel->progs.bench_parse, fam, sets[s]);
 			r->above = r->ns - noop[fam];
 			parse = r->ns;
@@ -771,7 +798,7 @@ int main(int argc, char **argv)
 	 * country dropped); sampling off, at its limit (a flood's steady
 	 * state), and on with nobody reading (ring full: each packet also
 	 * fails a reservation).  "above" = above "drop log off". */
-	for (fam = 4; fam <= 6 && !core_only; fam += 2) {
+	for (fam = 4; fam <= 6 && !core_only && wanted("geo"); fam += 2) {
 		struct geofw_config saved, blk;
 		__u8 in[128], out[256];
 		struct row *r;
@@ -806,11 +833,12 @@ int main(int argc, char **argv)
 		r->above = r->ns - off;
 		geofw_config_write(&m, &saved);
 	}
-	if (!core_only) {
+	if (wanted("ports"))
 		port_rows(skel, &m, dbp, noop);
+	if (wanted("rl"))
 		rl_rows(skel, &m, dbp, noop);
+	if (wanted("asn"))
 		asn_rows(skel, &m, asn_path, noop);
-	}
 	print_and_json(json, load_s, kbytes, dbp);
 	geofw_geoip_free(&db);
 	geofw_bench__destroy(skel);

@@ -129,6 +129,28 @@ static __always_inline __u32 port_set_index(__u32 m)
 	return i & (GEOFW_MAX_PORT_SETS - 1);
 }
 
+/* The port prefix tries' prefilter (gfw_port_bits): 0 when no port-scoped
+ * prefix can hold the address, so the trie walk (+30..+50 ns) is skipped. */
+static __always_inline int port_bit(__u32 b)
+{
+	__u32 word = b >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&gfw_port_bits, &word);
+
+	return bits && (*bits >> (b & 63)) & 1;
+}
+
+static __always_inline int port_bits_maybe4(const __u8 *addr)
+{
+	return port_bit(GEOFW_PORT_BITS16((__u32)addr[0] << 8 | addr[1])) &&
+	       port_bit(GEOFW_PORT_BITS24((__u32)addr[0] << 16 | (__u32)addr[1] << 8 | addr[2]));
+}
+
+static __always_inline int port_bits_maybe6(const __u8 *addr)
+{
+	return port_bit(GEOFW_PORT_BITS6((__u32)addr[0] << 24 | (__u32)addr[1] << 16 |
+					 (__u32)addr[2] << 8 | addr[3]));
+}
+
 /*
  * Fill pc for a packet.  Costs nothing without port rules (one test of the
  * config byte), one array access for a packet whose port is in no set.
@@ -168,12 +190,13 @@ static __always_inline int port_lookup(const struct geofw_pkt *pkt,
 	pc->only_sets = p->only_sets & p->sets;
 	if (!(p->net_sets & p->sets))
 		return 0;	/* only country rules for this port: no trie */
-	if (pkt->family == 4 && (have & GEOFW_PORTS_NET4)) {
+	if (pkt->family == 4 && (have & GEOFW_PORTS_NET4) && port_bits_maybe4(pkt->saddr)) {
 		struct geofw_port_lpm_v4 k4 = { .prefixlen = 8 + 32, .slot = (__u8)pc->slot };
 
 		__builtin_memcpy(k4.addr, pkt->saddr, 4);
 		pc->net = bpf_map_lookup_elem(&gfw_port_net4, &k4);
-	} else if (pkt->family == 6 && (have & GEOFW_PORTS_NET6)) {
+	} else if (pkt->family == 6 && (have & GEOFW_PORTS_NET6) &&
+		   ((have & GEOFW_PORTS_NET6_SHORT) || port_bits_maybe6(pkt->saddr))) {
 		struct geofw_port_lpm_v6 k6 = { .prefixlen = 8 + 128, .slot = (__u8)pc->slot };
 
 		__builtin_memcpy(k6.addr, pkt->saddr, 16);

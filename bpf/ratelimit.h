@@ -87,60 +87,157 @@ static __always_inline void rl_key_addr(__u64 hi, __u64 lo, __u32 family, __u32 
 	((__u64)(family) | (__u64)(l4proto) << 8 | (__u64)(has_l4) << 16 |		\
 	 (__u64)(flags) << 24 | (__u64)(sets) << 32 | (__u64)(slot) << 48 | (__u64)(n) << 56)
 
-/*
- * One rule: 1 when the packet is over its limit.  Rules the packet is not
- * concerned by (other ports, syn-only and not a SYN) are skipped.
- */
-static __always_inline int rl_check(__u64 hi, __u64 lo, __u64 info, __u32 i, __u64 bytes,
-				    __u64 now)
+/* The front slot of a key: a multiplicative hash (an attacker who makes
+ * sources collide only sends their owners to the shared state, which is
+ * exact; the batch of a source evicted between its packets stays one). */
+static __always_inline __u32 rl_front_slot(__u64 khi, __u64 klo, __u32 i)
 {
-	struct geofw_rl_state *s, fresh = {};
-	struct geofw_rl_key k = {};
-	struct geofw_rl_rule *r;
+	__u64 h = khi ^ (klo * 0xc2b2ae3d27d4eb4full) ^ i;
+
+	h ^= h >> 32;	/* the address's later bytes are the word's high bits */
+	h *= 0x9e3779b97f4a7c15ull;
+	return (__u32)(h >> (64 - GEOFW_RL_FRONT_BITS));
+}
+
+/* Allowance taken beyond this packet, kept by the front slot: whole
+ * packets for a pps rule, ns for a bps rule. */
+static __always_inline void rl_credit(struct geofw_rl_front *f, const struct geofw_rl_rule *r,
+				      __u64 extra, __u64 inc)
+{
+	if (r->bps)
+		f->credit += (__u32)extra;
+	else if (inc)
+		f->credit += (__u32)(extra / inc);
+}
+
+/* What a rule asks of a packet: RL_SKIP (not concerned), or its key. */
+#define RL_SKIP	(-1)
+
+static __always_inline int rl_rule_key(__u64 hi, __u64 lo, __u64 info, __u32 i,
+				       struct geofw_rl_rule **rp, __u64 *khi, __u64 *klo)
+{
 	__u32 family = info & 0xff, l4proto = (info >> 8) & 0xff, has_l4 = (info >> 16) & 1;
 	__u32 flags = (info >> 24) & 0xff, sets = (info >> 32) & 0xffff;
 	__u32 key = GEOFW_RL_RULE_KEY((info >> 48) & 1, i);
-	__u64 inc, tat, base, next;
-	__u8 plen;
+	struct geofw_rl_rule *r = bpf_map_lookup_elem(&gfw_rl_rule, &key);
+
+	if (!r)
+		return RL_SKIP;
+	if (r->port_sets && !(r->port_sets & sets))
+		return RL_SKIP;
+	if (r->syn_only && (l4proto != GEOFW_IPPROTO_TCP || !has_l4 || (flags & 0x12) != 0x02))
+		return RL_SKIP;
+	rl_key_addr(hi, lo, family, family == 4 ? r->v4_prefix : r->v6_prefix, khi, klo);
+	*rp = r;
+	return 0;
+}
+
+static __always_inline __u8 rl_front_tag(__u64 info, __u32 i)
+{
+	return (__u8)(0x80 | ((info & 0xff) == 6 ? 0x40 : 0) | (i & 7));
+}
+
+/*
+ * The shared state, for a packet its CPU's front slot could not decide: the
+ * GCRA word is advanced by the packet's cost plus a batch for the next ones
+ * (up to 1 << level packets' cost, at most tau >> (front - 1), never more
+ * than the word allows), so a source that stays on a CPU touches the
+ * shared word once per batch.  A global function: verified once (inlined
+ * in the rules' loop it took the program +80k instructions).
+ */
+__attribute__((noinline)) int geofw_rl_slow(__u64 khi, __u64 klo, __u64 info, __u32 i,
+					    __u64 bytes)
+{
+	struct geofw_rl_state *s, fresh = {};
+	struct geofw_rl_front *f = NULL;
+	struct geofw_rl_key k = {};
+	struct geofw_rl_rule *r;
+	__u32 family = info & 0xff, key = GEOFW_RL_RULE_KEY((info >> 48) & 1, i);
+	__u64 inc, tat, base, next, want, room, now;
+	__u8 plen, tag;
 	int t;
 
 	r = bpf_map_lookup_elem(&gfw_rl_rule, &key);
 	if (!r)
 		return 0;
-	if (r->port_sets && !(r->port_sets & sets))
-		return 0;
-	if (r->syn_only && (l4proto != GEOFW_IPPROTO_TCP || !has_l4 || (flags & 0x12) != 0x02))
-		return 0;
+	plen = family == 4 ? r->v4_prefix : r->v6_prefix;
 	inc = (r->bps ? bytes * 8 : 1) * r->ps_per_unit / 1000;
+	want = inc;
+	if (r->front) {
+		key = rl_front_slot(khi, klo, i);
+		f = bpf_map_lookup_elem(&gfw_rl_front, &key);
+	}
+	if (f) {
+		tag = rl_front_tag(info, i);
+		if (f->tag == tag && f->hi == khi && f->lo == klo) {
+			if (f->level < GEOFW_RL_FRONT_LEVELS)
+				f->level++;
+		} else {
+			/* Another source's slot: its unspent allowance is
+			 * forgotten (at most one batch, and a source evicted
+			 * between its packets takes batches of one). */
+			f->tag = tag;
+			f->hi = khi;
+			f->lo = klo;
+			f->credit = 0;
+			f->level = 0;
+			f->deny_ns = 0;
+		}
+		/* This packet and a batch: 1 << level packets' cost, within
+		 * the rule's cap and what the 32-bit credit holds; a pps
+		 * batch is whole packets. */
+		room = r->tau_ns >> ((r->front - 1) & 63);
+		want = inc << f->level;
+		if (want > room)
+			want = room > inc ? room : inc;
+		if (want - inc > 0xffffffffull)
+			want = inc + 0xffffffffull;
+		if (!r->bps && inc)
+			want = want / inc * inc;
+	}
+
 	k.rule = (__u8)i;
 	k.family = (__u8)family;
-	plen = family == 4 ? r->v4_prefix : r->v6_prefix;
-	{
-		__u64 khi, klo;
-
-		rl_key_addr(hi, lo, family, plen, &khi, &klo);
-		__builtin_memcpy(k.addr, &khi, 8);
-		__builtin_memcpy(k.addr + 8, &klo, 8);
-	}
+	__builtin_memcpy(k.addr, &khi, 8);
+	__builtin_memcpy(k.addr + 8, &klo, 8);
+	/* The precise clock: the coarse one is cheaper (-20..-60 ns here)
+	 * but its 4 ms ticks jitter on a loaded machine, and a burst shorter
+	 * than a late tick loses allowance (78% of the rate passed with a
+	 * 10 ms burst, docs/design-notes.md). */
+	now = bpf_ktime_get_ns();
 
 	s = bpf_map_lookup_elem(&gfw_rl_state, &k);
 	if (!s) {
 		/* A new source: its first packet passes and starts the clock
 		 * (a lost race with another CPU's insert costs that one packet). */
-		fresh.tat_ns = now + inc;
+		room = r->tau_ns + inc;
+		if (want > room)
+			want = !r->bps && inc ? room / inc * inc : room;
+		fresh.tat_ns = now + want;
 		bpf_map_update_elem(&gfw_rl_state, &k, &fresh, BPF_NOEXIST);
+		if (f)
+			rl_credit(f, r, want - inc, inc);
 		rl_count(i, 0, 0);
 		return 0;
 	}
 	for (t = 0; t < GEOFW_RL_CAS_TRIES; t++) {
 		tat = s->tat_ns;
 		base = tat > now ? tat : now;
-		next = base + inc;
-		if (next - now > r->tau_ns + inc) {
+		/* The packet may pass while base is at most tau ahead of now;
+		 * the batch takes what is left of that, up to want. */
+		if (base - now > r->tau_ns) {
+			if (f)
+				f->deny_ns = tat - r->tau_ns;
 			rl_count(i, 1, r->ban && rl_ban(s, &k, plen, now));
 			return 1;
 		}
+		room = now + r->tau_ns + inc - base;
+		if (want > room)
+			want = !r->bps && inc ? room / inc * inc : room;
+		next = base + want;
 		if (__sync_val_compare_and_swap(&s->tat_ns, tat, next) == tat) {
+			if (f)
+				rl_credit(f, r, want - inc, inc);
 			rl_count(i, 0, 0);
 			return 0;
 		}
@@ -150,18 +247,61 @@ static __always_inline int rl_check(__u64 hi, __u64 lo, __u64 info, __u32 i, __u
 	return 1;
 }
 
+/*
+ * One rule on this CPU's front slot for the source: 0 when the allowance it
+ * holds pays the packet (no atomic, no clock read), 1 when the source is
+ * known to be over its limit until deny_ns (one clock read), RL_SLOW when
+ * the shared state must say.
+ */
+#define RL_SLOW	2
+
+static __always_inline int rl_front(const struct geofw_rl_rule *r, __u64 khi, __u64 klo,
+				    __u64 info, __u32 i, __u64 bytes)
+{
+	struct geofw_rl_front *f;
+	__u32 key;
+	__u64 inc;
+
+	if (!r->front)
+		return RL_SLOW;
+	key = rl_front_slot(khi, klo, i);
+	f = bpf_map_lookup_elem(&gfw_rl_front, &key);
+	if (!f || f->tag != rl_front_tag(info, i) || f->hi != khi || f->lo != klo)
+		return RL_SLOW;
+	if (!r->bps) {
+		/* pps: the credit counts packets (no division here) */
+		if (f->credit) {
+			f->credit--;
+			return 0;
+		}
+	} else {
+		inc = bytes * 8 * r->ps_per_unit / 1000;
+		if (f->credit >= inc) {
+			f->credit -= (__u32)inc;
+			return 0;
+		}
+	}
+	return bpf_ktime_get_ns() < f->deny_ns ? 1 : RL_SLOW;
+}
+
 __attribute__((noinline)) int geofw_rl_run(__u64 hi, __u64 lo, __u64 info, __u64 bytes)
 {
 	__u32 i, n = (info >> 56) & 0xff;
-	/* The precise clock: the coarse one is cheaper (-20..-60 ns here) but
-	 * its 4 ms ticks jitter on a loaded machine, and a burst shorter than
-	 * a late tick loses allowance (78% of the rate passed with a 10 ms
-	 * burst, docs/design-notes.md). */
-	__u64 now = bpf_ktime_get_ns();
+	struct geofw_rl_rule *r = NULL;
+	__u64 khi = 0, klo = 0;
+	int ret;
 
-	for (i = 0; i < GEOFW_MAX_RATELIMITS && i < n; i++)
-		if (rl_check(hi, lo, info, i, bytes, now))
+	for (i = 0; i < GEOFW_MAX_RATELIMITS && i < n; i++) {
+		if (rl_rule_key(hi, lo, info, i, &r, &khi, &klo) == RL_SKIP || !r)
+			continue;
+		ret = rl_front(r, khi, klo, info, i, bytes);
+		if (ret == RL_SLOW)
+			ret = geofw_rl_slow(khi, klo, info, i, bytes);
+		else
+			rl_count(i, ret, 0);
+		if (ret)
 			return 1;
+	}
 	return 0;
 }
 

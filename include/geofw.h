@@ -22,7 +22,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 6		/* 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 6		/* 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -70,6 +70,7 @@
 #define GEOFW_MAP_PORT_NET4	"gfw_port_net4"
 #define GEOFW_MAP_PORT_NET6	"gfw_port_net6"
 #define GEOFW_MAP_PORT_CC	"gfw_port_cc"
+#define GEOFW_MAP_PORT_BITS	"gfw_port_bits"
 /* rate limits (ABI 5) */
 #define GEOFW_MAP_RL_RULE	"gfw_rl_rule"
 #define GEOFW_MAP_RL_STATE	"gfw_rl_state"
@@ -748,8 +749,23 @@ enum {
 	GEOFW_PORTS_NET4	= 1u << 1,	/* gfw_port_net4 holds entries of the slot */
 	GEOFW_PORTS_NET6	= 1u << 2,
 	GEOFW_PORTS_CC		= 1u << 3,	/* gfw_port_cc holds entries of the slot */
+	GEOFW_PORTS_NET6_SHORT	= 1u << 4,	/* an IPv6 port prefix shorter than /32:
+						 * gfw_port_bits cannot say no for IPv6 */
 	GEOFW_PORTS_SLOT	= 1u << 7,	/* the slot in force */
 };
+
+/*
+ * gfw_port_bits (ABI 6): the prefilter of the port prefix tries, bits set
+ * where a port-scoped prefix of either slot may match (a clear bit skips
+ * the trie walk): one per IPv4 /16 and one per 16-bit hash of an IPv6 /32
+ * (8 KiB each, stays in cache), then one per IPv4 /24 (2 MiB, read only
+ * when the /16's bit is set).  Set before a slot is switched in, cleared
+ * after (a stale bit only costs the walk).
+ */
+#define GEOFW_PORT_BITS16(a16)	((__u32)(a16) & 0xffffu)
+#define GEOFW_PORT_BITS6(a32)	(((((__u32)(a32)) * 0x9e3779b1u) >> 16) + (1u << 16))
+#define GEOFW_PORT_BITS24(a24)	(((__u32)(a24) & 0xffffffu) + (2u << 16))
+#define GEOFW_PORT_BITS_WORDS	(((2u << 16) + (1u << 24)) / 64)
 
 struct geofw_port {
 	__u16 sets;		/* port sets holding this port */
@@ -827,7 +843,9 @@ struct geofw_rl_rule {
 	__u8  ban;		/* over the limit: also ask geofwd for a ban */
 	__u8  v4_prefix;	/* key: the source's IPv4 prefix (1..32) */
 	__u8  v6_prefix;	/* key: the source's IPv6 prefix (1..128) */
-	__u8  pad;
+	__u8  front;		/* per-CPU batches (ABI 6): 0 = none, every packet
+				 * moves the shared state; else a CPU takes up to
+				 * tau_ns >> (front - 1) of allowance at once */
 };
 _Static_assert(sizeof(struct geofw_rl_rule) == 24, "geofw_rl_rule size");
 
@@ -844,6 +862,29 @@ struct geofw_rl_state {
 	__u64 ban_ns;		/* last ban request sent for this key, 0 = none */
 };
 _Static_assert(sizeof(struct geofw_rl_state) == 16, "geofw_rl_state size");
+
+/*
+ * gfw_rl_front[slot]: per CPU, a direct-mapped cache of the sources this
+ * CPU saw last (ABI 6, not pinned: a cache, rebuilt empty at each load).
+ * A CPU takes allowance from the shared GCRA word in batches and spends it
+ * here without an atomic or a clock read; over the limit it remembers until
+ * when, and drops without touching the shared state
+ * (docs/design-notes.md "Rate limits: per-CPU batches").
+ */
+#define GEOFW_RL_FRONT_BITS	11
+#define GEOFW_RL_FRONT_SLOTS	(1u << GEOFW_RL_FRONT_BITS)
+#define GEOFW_RL_FRONT_LEVELS	6	/* a batch is at most 1 << 6 packets' cost */
+
+struct geofw_rl_front {
+	__u64 hi, lo;		/* the source masked to the rule's prefix */
+	__u64 deny_ns;		/* over the limit until then (CLOCK_MONOTONIC) */
+	__u32 credit;		/* allowance taken from the shared word, unspent:
+				 * packets (pps rule) or ns (bps rule) */
+	__u8  tag;		/* 0x80 | 0x40 for IPv6 | rule index; 0 = empty */
+	__u8  level;		/* the next batch: up to 1 << level packets' cost */
+	__u8  pad[2];
+};
+_Static_assert(sizeof(struct geofw_rl_front) == 32, "geofw_rl_front size");
 
 struct geofw_rl_event {
 	__u64 ts_ns;

@@ -208,6 +208,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_port_net6 SEC(".maps");
 
+/* gfw_port_bits[bit >> 6]: IPv4 /24s and hashed IPv6 /32s some port prefix covers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_PORT_BITS_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_port_bits SEC(".maps");
+
 /* gfw_port_cc[slot, country id]: port-scoped country blocks and allow-only listings. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -236,6 +246,14 @@ struct {
 	__type(value, struct geofw_rl_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_rl_state SEC(".maps");
+
+/* gfw_rl_front[slot]: per CPU, the allowance taken in batches (a cache, not pinned). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GEOFW_RL_FRONT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct geofw_rl_front);
+} gfw_rl_front SEC(".maps");
 
 /* gfw_rl_events: ban requests (struct geofw_rl_event) for geofwd. */
 struct {

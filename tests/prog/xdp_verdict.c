@@ -1510,27 +1510,64 @@ void test_xdp_ratelimit_two_cpus(void)
  * flooding too: the client's state is in use on every one of its packets,
  * so the LRU keeps it and the client stays at its limit; the spoofed
  * sources each pass their first packet (no state yet) and push each other
- * out.
+ * out.  The client starts first, then the LRU is filled with spoofed
+ * sources' state (written by the test in batches of 4,096 instead of sent
+ * as 131,072 packets, the client's packets after each batch), so the client's
+ * entry is among the oldest and a table that evicted by insertion age
+ * would drop it at the first evictions; then 1/16 of the capacity again in
+ * spoofed packets (each one an eviction from the full table: ~0.2 ms a
+ * packet here, which is why the fill is not sent), the client's beside
+ * them.
  */
+#define RL_FILL_BATCH 4096
+
 void test_xdp_ratelimit_spoofed(void)
 {
 	static const char *const one[] = { "flood 10pps burst 5 per /32 then drop" };
 	struct pkt_opts real = { .src = "198.51.100.77", .proto = IPPROTO_UDP, .dport = 53 };
 	struct pkt_opts spoof = { .proto = IPPROTO_UDP, .dport = 53 };
+	struct geofw_rl_state fresh = { .tat_ns = mono_ns() };
 	struct geofw_rl_stats st0, st1;
 	__u64 t0, t1, real_passed = 0, allowed;
-	__u32 i, n_spoof = GEOFW_MAX_RL_STATE + GEOFW_MAX_RL_STATE / 4;
+	__u32 i, n_fill = GEOFW_MAX_RL_STATE, n_spoof = GEOFW_MAX_RL_STATE / 16;
 	char addr[32];
 	int err = 0;
 
 	if (!fw_get() || apply_rules("") || rl_install(one, 1))
 		return;
 	t0 = mono_ns();
+	rl_sum(0, &st0);
+	err = rl_run(&real, 50);
+	rl_sum(0, &st1);
+	real_passed += st1.passed - st0.passed;
+	for (i = 0; i < n_fill && !err; i += RL_FILL_BATCH) {
+		static struct geofw_rl_key keys[RL_FILL_BATCH];
+		static struct geofw_rl_state vals[RL_FILL_BATCH];
+		__u32 j, count = RL_FILL_BATCH;
+
+		for (j = 0; j < RL_FILL_BATCH; j++) {
+			__u32 a = i + j;
+
+			memset(&keys[j], 0, sizeof(keys[j]));
+			keys[j].family = 4;
+			keys[j].addr[0] = 10;
+			keys[j].addr[1] = (__u8)(128 + ((a >> 16) & 127));
+			keys[j].addr[2] = (__u8)(a >> 8);
+			keys[j].addr[3] = (__u8)a;
+			vals[j] = fresh;
+		}
+		if (bpf_map_update_batch(fw.maps.rl_state, keys, vals, &count, NULL))
+			err = -errno;
+		rl_sum(0, &st0);
+		err |= rl_run(&real, 50);
+		rl_sum(0, &st1);
+		real_passed += st1.passed - st0.passed;
+	}
 	for (i = 0; i < n_spoof && !err; i++) {
-		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (i >> 16) & 127, (i >> 8) & 255, i & 255);
 		spoof.src = addr;
 		err = rl_run(&spoof, 1);
-		if (i % 512 == 0) {
+		if (i % 128 == 0) {
 			rl_sum(0, &st0);
 			err |= rl_run(&real, 50);
 			rl_sum(0, &st1);
@@ -1540,11 +1577,11 @@ void test_xdp_ratelimit_spoofed(void)
 	t1 = mono_ns();
 	ASSERT_OK(err, "prog_test_run");
 	allowed = 5 + (t1 - t0) / 100000000 + 1;
-	printf("# %u spoofed sources in %.2f s beside a real client: it passed %llu (limit %llu)\n",
-	       n_spoof, (t1 - t0) / 1e9, (unsigned long long)real_passed,
-	       (unsigned long long)allowed);
+	printf("# %u spoofed sources (%u written, %u sent) in %.2f s beside a real client: "
+	       "it passed %llu (limit %llu)\n", n_fill + n_spoof, n_fill, n_spoof,
+	       (t1 - t0) / 1e9, (unsigned long long)real_passed, (unsigned long long)allowed);
 	/* Each eviction would give it a fresh burst of 5: evicted at every
-	 * round, it would pass 5 x 320 = 1600. */
+	 * round, it would pass 5 x (1 + 32 + 64) = 485. */
 	ASSERT_TRUE(real_passed <= allowed + 5, "the real client keeps its state");
 	apply_rules("");
 	rl_install(NULL, 0);

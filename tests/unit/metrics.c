@@ -173,6 +173,25 @@ void test_metrics_render(void)
 		return;
 	}
 	ASSERT_EQ(strlen(buf), n, "length");
+	ASSERT_TRUE(!strstr(buf, "geofw_ratelimit_"), "no rate limit, no rate-limit series");
+	/* Per rate limit: passed, limited, bans, by the limit's name. */
+	c.rl[1] = (struct geofw_rl_stats){ .passed = 1000, .limited = 200000, .bans = 3 };
+	snprintf(in.rl_name[0], sizeof(in.rl_name[0]), "dns");
+	snprintf(in.rl_name[1], sizeof(in.rl_name[1]), "syn_flood");
+	in.n_rl = 2;
+	n = geofw_metrics_render(&c, &in, buf, GEOFW_METRICS_MAX);
+	ASSERT_TRUE(has_line(buf, "geofw_ratelimit_packets_total{limit=\"dns\",verdict=\"passed\"} 0"),
+		    "rate limit without traffic");
+	ASSERT_TRUE(has_line(buf, "geofw_ratelimit_packets_total{limit=\"syn_flood\",verdict=\"passed\"} 1000"),
+		    "rate limit passed");
+	ASSERT_TRUE(has_line(buf, "geofw_ratelimit_packets_total{limit=\"syn_flood\",verdict=\"limited\"} 200000"),
+		    "rate limit limited");
+	ASSERT_TRUE(has_line(buf, "geofw_ratelimit_bans_total{limit=\"syn_flood\"} 3"),
+		    "rate limit bans");
+	check_structure(buf);
+	in.n_rl = 0;
+	memset(&c.rl, 0, sizeof(c.rl));
+	n = geofw_metrics_render(&c, &in, buf, GEOFW_METRICS_MAX);
 	check_structure(buf);
 
 	ASSERT_LINE(buf, "# HELP geofw_reason_packets_total Packets seen by the XDP program, "
@@ -331,6 +350,10 @@ void test_metrics_render_worst_case(void)
 	}
 	in.sources = src;
 	in.n_sources = GEOFW_METRICS_MAX_SOURCES;
+	/* Every rate limit with the longest name. */
+	for (k = 0; k < GEOFW_MAX_RATELIMITS; k++)
+		memset(in.rl_name[k], 'x', sizeof(in.rl_name[k]) - 1);
+	in.n_rl = GEOFW_MAX_RATELIMITS;
 	n = geofw_metrics_render(&c, &in, buf, GEOFW_METRICS_MAX);
 	ASSERT_TRUE(n > 0, "fits");
 	if (n > 0) {

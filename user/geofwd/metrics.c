@@ -200,6 +200,9 @@ static void fill_info(const struct gfwd *d, struct geofw_metrics_info *in,
 	in->ifaces = ifs;
 	in->n_ifaces = i;
 	in->drop_log_samples = gfwd_droplog_samples(d);
+	for (i = 0; i < (size_t)d->n_rl && i < GEOFW_MAX_RATELIMITS; i++)
+		snprintf(in->rl_name[i], sizeof(in->rl_name[i]), "%s", d->rl[i].name);
+	in->n_rl = i;
 	gfwd_fleet_metrics(d, in);
 	gfwd_sources_metrics(d, in);
 }

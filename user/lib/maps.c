@@ -57,6 +57,7 @@ static const struct {
 	M(port_net4, GEOFW_MAP_PORT_NET4),
 	M(port_net6, GEOFW_MAP_PORT_NET6),
 	M(port_cc, GEOFW_MAP_PORT_CC),
+	M(port_bits, GEOFW_MAP_PORT_BITS),
 	M(rl_rule, GEOFW_MAP_RL_RULE),
 	M(rl_state, GEOFW_MAP_RL_STATE),
 	M(rl_events, GEOFW_MAP_RL_EVENTS),
@@ -102,6 +103,7 @@ static void map_config(struct geofw_maps *m)
 }
 
 #define PORT_BYTES ((size_t)GEOFW_PORT_ENTRIES * sizeof(struct geofw_port))
+#define PORT_BITS_BYTES ((size_t)GEOFW_PORT_BITS_WORDS * sizeof(__u64))
 
 static void map_port(struct geofw_maps *m)
 {
@@ -110,6 +112,10 @@ static void map_port(struct geofw_maps *m)
 	m->port_mem = p == MAP_FAILED ? NULL : p;
 	if (!m->port_mem)
 		log_debug("maps: cannot map %s: %s", GEOFW_MAP_PORT, strerror(errno));
+	p = mmap(NULL, PORT_BITS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, m->port_bits, 0);
+	m->port_bits_mem = p == MAP_FAILED ? NULL : p;
+	if (!m->port_bits_mem)
+		log_debug("maps: cannot map %s: %s", GEOFW_MAP_PORT_BITS, strerror(errno));
 }
 
 static int *slot(struct geofw_maps *m, size_t i)
@@ -126,6 +132,7 @@ static void maps_invalidate(struct geofw_maps *m)
 	m->block4_bits_mem = NULL;
 	m->config_mem = NULL;
 	m->port_mem = NULL;
+	m->port_bits_mem = NULL;
 }
 
 int geofw_maps_from_object(struct bpf_object *obj, struct geofw_maps *m)
@@ -183,6 +190,9 @@ void geofw_maps_close(struct geofw_maps *m)
 	if (m->port_mem)
 		munmap(m->port_mem, PORT_BYTES);
 	m->port_mem = NULL;
+	if (m->port_bits_mem)
+		munmap(m->port_bits_mem, PORT_BITS_BYTES);
+	m->port_bits_mem = NULL;
 	for (i = 0; i < N_MAPS; i++) {
 		if (*slot(m, i) >= 0)
 			close(*slot(m, i));

@@ -29,6 +29,7 @@ struct geofw_maps {
 	int asn_class, cnt_asn;
 	int resp_pages, resp_select;	/* 403 pages (responder.h) */
 	int port, port_set, port_net4, port_net6, port_cc;	/* port-scoped policy */
+	int port_bits;						/* their prefilter */
 	int rl_rule, rl_state, rl_events, cnt_rl;		/* rate limits */
 	int geo4_top, asn4_top;		/* IPv4 /16 entries per slot (ABI 6) */
 	int events;
@@ -41,6 +42,8 @@ struct geofw_maps {
 	/* gfw_port mapped (BPF_F_MMAPABLE): a port table install writes
 	 * 131,072 entries without a syscall each.  NULL if not mapped. */
 	struct geofw_port *port_mem;
+	/* gfw_port_bits mapped (BPF_F_MMAPABLE).  NULL if not mapped. */
+	__u64 *port_bits_mem;
 };
 
 /* Fill fds from a loaded object (fds stay owned by the object). */

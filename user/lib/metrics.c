@@ -57,10 +57,12 @@ int geofw_counters_read(const struct geofw_maps *m, int evt_limit_fd, unsigned i
 	_Static_assert(sizeof(struct geofw_reason_stats) == 2 * 8, "reason words");
 	_Static_assert(sizeof(struct geofw_country_stats) == 3 * 8, "country words");
 	_Static_assert(sizeof(struct geofw_resp_stats) == 8, "resp words");
+	_Static_assert(sizeof(struct geofw_rl_stats) == 3 * 8, "rate limit words");
 	if ((err = geofw_percpu_array_sum(m->cnt_reason, GEOFW_R_MAX, 2, (__u64 *)out->reason)) ||
 	    (err = geofw_percpu_array_sum(m->cnt_action, GEOFW_ACT_MAX, 2, (__u64 *)out->action)) ||
 	    (err = geofw_percpu_array_sum(m->cnt_country, GEOFW_MAX_COUNTRIES, 3, (__u64 *)out->country)) ||
-	    (err = geofw_percpu_array_sum(m->cnt_resp, GEOFW_RESP_MAX, 1, (__u64 *)out->resp)))
+	    (err = geofw_percpu_array_sum(m->cnt_resp, GEOFW_RESP_MAX, 1, (__u64 *)out->resp)) ||
+	    (err = geofw_percpu_array_sum(m->cnt_rl, GEOFW_MAX_RATELIMITS, 3, (__u64 *)out->rl)))
 		return err;
 	if ((err = geofw_config_read(m, &cfg)))
 		return err;
@@ -441,6 +443,34 @@ static void render_daemon(struct geofw_text *t, const struct geofw_metrics_info 
 	geofw_text_put(t, "geofw_fleet_pending_changes %zu\n", in->fleet_pending);
 }
 
+/* Per rate limit (RateLimit / fwctl ratelimit add), by its name. */
+static void render_ratelimits(struct text *t, const struct geofw_counters *c,
+			      const struct geofw_metrics_info *in)
+{
+	size_t i;
+
+	if (!in->n_rl)
+		return;
+	family(t, "geofw_ratelimit_packets_total", "counter",
+	       "Packets a rate limit counted, by limit and verdict (passed: within the "
+	       "limit, limited: dropped over it).");
+	for (i = 0; i < in->n_rl && i < GEOFW_MAX_RATELIMITS; i++) {
+		put(t, "geofw_ratelimit_packets_total{limit=\"");
+		put_label(t, in->rl_name[i]);
+		put(t, "\",verdict=\"passed\"} %llu\n", (unsigned long long)c->rl[i].passed);
+		put(t, "geofw_ratelimit_packets_total{limit=\"");
+		put_label(t, in->rl_name[i]);
+		put(t, "\",verdict=\"limited\"} %llu\n", (unsigned long long)c->rl[i].limited);
+	}
+	family(t, "geofw_ratelimit_bans_total", "counter",
+	       "Ban requests a rate limit with \"then ban\" sent to geofwd.");
+	for (i = 0; i < in->n_rl && i < GEOFW_MAX_RATELIMITS; i++) {
+		put(t, "geofw_ratelimit_bans_total{limit=\"");
+		put_label(t, in->rl_name[i]);
+		put(t, "\"} %llu\n", (unsigned long long)c->rl[i].bans);
+	}
+}
+
 int geofw_metrics_render(const struct geofw_counters *c, const struct geofw_metrics_info *info,
 			 char *buf, size_t len)
 {
@@ -451,6 +481,7 @@ int geofw_metrics_render(const struct geofw_counters *c, const struct geofw_metr
 	buf[0] = '\0';
 	render_dataplane(&t, c);
 	render_daemon(&t, info);
+	render_ratelimits(&t, c, info);
 	if (t.used >= len)
 		return -ENOSPC;
 	return (int)t.used;

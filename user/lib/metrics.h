@@ -54,6 +54,8 @@ struct geofw_counters {
 	bool have_event_limit;
 	__u64 events_suppressed;
 	__u64 events_lost;		/* within the limit, ring full */
+	/* Rate limits by index (gfw_cnt_rl): passed, limited, ban requests. */
+	struct geofw_rl_stats rl[GEOFW_MAX_RATELIMITS];
 };
 
 /* geofw_counters_read() flags. */
@@ -136,6 +138,10 @@ struct geofw_metrics_info {
 	long long fleet_revision;		/* last bucket revision applied */
 	long long fleet_seconds_since_update;	/* -1: none applied since start */
 	size_t fleet_pending;			/* changes the bucket does not have */
+
+	/* Rate limits in force, by index (the counters' order). */
+	size_t n_rl;
+	char rl_name[GEOFW_MAX_RATELIMITS][32];
 
 	/* Rule sources (fetcher.c); at most GEOFW_METRICS_MAX_SOURCES. */
 	const struct geofw_metrics_source *sources;

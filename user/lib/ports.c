@@ -448,9 +448,79 @@ static int net_clear_slot(int fd, size_t key_size, __u8 slot)
 	}
 }
 
-int geofw_ports_install(const struct geofw_maps *m, const struct geofw_ports_image *img,
-			char *err, size_t errlen)
+/*
+ * The prefilter bits of the image's prefixes (gfw_port_bits): every IPv4
+ * /16 and /24 a prefix touches, the hash of every IPv6 /32 a prefix of /32
+ * or longer lies in; *short6 when an IPv6 prefix is shorter (no /32 to hash:
+ * IPv6 packets then always walk the trie).
+ */
+static void port_bits_build(const struct geofw_ports_image *img, __u64 *bits, bool *short6)
 {
+	size_t i;
+
+	*short6 = false;
+	for (i = 0; i < img->n_net; i++) {
+		const struct geofw_cidr *c = &img->net[i].prefix;
+		__u32 first, end, b;
+
+		if (c->family == 6) {
+			if (c->prefixlen < 32) {
+				*short6 = true;
+				continue;
+			}
+			b = GEOFW_PORT_BITS6((__u32)c->addr[0] << 24 | (__u32)c->addr[1] << 16 |
+					     (__u32)c->addr[2] << 8 | c->addr[3]);
+			bits[b >> 6] |= 1ull << (b & 63);
+			continue;
+		}
+		first = (__u32)c->addr[0] << 16 | (__u32)c->addr[1] << 8 | c->addr[2];
+		first &= c->prefixlen >= 24 ? 0xffffffu : ~((1u << (24 - c->prefixlen)) - 1) & 0xffffffu;
+		end = first + (c->prefixlen >= 24 ? 1 : 1u << (24 - c->prefixlen));
+		for (; first < end; first++) {
+			b = GEOFW_PORT_BITS24(first);
+			bits[b >> 6] |= 1ull << (b & 63);
+			b = GEOFW_PORT_BITS16(first >> 8);
+			bits[b >> 6] |= 1ull << (b & 63);
+		}
+	}
+}
+
+/*
+ * Publish the prefilter: before the switch every bit of the new slot is
+ * ORed in (both slots' prefixes pass), after it the words take the new
+ * slot's bits exactly.  Unmapped, words are updated by syscalls, and the
+ * exact pass is skipped (a stale bit only costs the trie walk).
+ */
+static int port_bits_publish(const struct geofw_maps *m, const __u64 *bits, bool exact)
+{
+	__u32 w;
+	__u64 v;
+
+	for (w = 0; w < GEOFW_PORT_BITS_WORDS; w++) {
+		if (m->port_bits_mem) {
+			if (exact)
+				__atomic_store_n(&m->port_bits_mem[w], bits[w], __ATOMIC_RELEASE);
+			else if (bits[w] & ~m->port_bits_mem[w])
+				__atomic_fetch_or(&m->port_bits_mem[w], bits[w], __ATOMIC_RELEASE);
+			continue;
+		}
+		if (exact || !bits[w])
+			continue;
+		if (bpf_map_lookup_elem(m->port_bits, &w, &v))
+			return -errno;
+		if ((v | bits[w]) != v) {
+			v |= bits[w];
+			if (bpf_map_update_elem(m->port_bits, &w, &v, BPF_ANY))
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+static int ports_install(const struct geofw_maps *m, const struct geofw_ports_image *img,
+			 __u64 *bits, char *err, size_t errlen)
+{
+	bool short6;
 	struct geofw_config cfg;
 	__u8 old, slot, present = 0;
 	__u16 net_sets = 0;
@@ -535,12 +605,18 @@ int geofw_ports_install(const struct geofw_maps *m, const struct geofw_ports_ima
 			goto fail;
 		}
 	}
+	port_bits_build(img, bits, &short6);
+	if (short6)
+		present |= GEOFW_PORTS_NET6_SHORT;
+	if ((ret = port_bits_publish(m, bits, false)))
+		goto fail;
 	if (!img->n_sets)
 		present = 0;
 	if (slot)
 		present |= GEOFW_PORTS_SLOT;
 	if ((ret = geofw_config_set_ports(m, present, (__u8)img->n_rl)))
 		goto fail;
+	port_bits_publish(m, bits, true);
 	/* The old slot's tries go; its arrays are simply overwritten next time. */
 	net_clear_slot(m->port_net4, sizeof(struct geofw_port_lpm_v4), old);
 	net_clear_slot(m->port_net6, sizeof(struct geofw_port_lpm_v6), old);
@@ -548,4 +624,15 @@ int geofw_ports_install(const struct geofw_maps *m, const struct geofw_ports_ima
 fail:
 	return geofw_errf(err, errlen, ret, "ports: writing the port tables: %s",
 			  strerror(-ret));
+}
+
+int geofw_ports_install(const struct geofw_maps *m, const struct geofw_ports_image *img,
+			char *err, size_t errlen)
+{
+	__u64 *bits = calloc(GEOFW_PORT_BITS_WORDS, sizeof(__u64));
+	int ret = bits ? ports_install(m, img, bits, err, errlen) :
+			 geofw_errf(err, errlen, -ENOMEM, "ports: no memory for the prefilter");
+
+	free(bits);
+	return ret;
 }

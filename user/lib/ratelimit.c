@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 
 #include "cidr.h"
 #include "msg.h"
@@ -214,4 +215,24 @@ void geofw_ratelimit_kernel(const struct geofw_ratelimit *r, __u8 v6_default, __
 	out->ban = r->ban;
 	out->v4_prefix = r->v4_prefix;
 	out->v6_prefix = r->v6_prefix ? r->v6_prefix : v6_default;
+	out->front = geofw_ratelimit_front(get_nprocs_conf());
+}
+
+/*
+ * Per-CPU batches: each CPU may hold up to tau >> (front - 1) of unspent
+ * allowance, so all N CPUs together hold at most half the burst (2^(front-1)
+ * >= 2N).  That is the most a flood can pass beyond the GCRA bound in any
+ * window, and the most of its burst a client can find held by CPUs its
+ * packets no longer reach (docs/design-notes.md "Rate limits: per-CPU
+ * batches").
+ */
+__u8 geofw_ratelimit_front(int ncpus)
+{
+	unsigned int s = 1;
+
+	if (ncpus < 1)
+		ncpus = 1;
+	while ((1ull << s) < 2ull * (unsigned int)ncpus && s < 62)
+		s++;
+	return (__u8)(s + 1);
 }

@@ -46,5 +46,7 @@ int geofw_ratelimit_format(const struct geofw_ratelimit *r, char *buf, size_t le
  * that names no IPv6 prefix. */
 void geofw_ratelimit_kernel(const struct geofw_ratelimit *r, __u8 v6_default, __u16 port_sets,
 			    struct geofw_rl_rule *out);
+/* geofw_rl_rule.front for a host of ncpus CPUs. */
+__u8 geofw_ratelimit_front(int ncpus);
 
 #endif
