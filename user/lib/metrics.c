@@ -444,7 +444,7 @@ static void render_daemon(struct geofw_text *t, const struct geofw_metrics_info 
 }
 
 /* Per rate limit (RateLimit / fwctl ratelimit add), by its name. */
-static void render_ratelimits(struct text *t, const struct geofw_counters *c,
+static void render_ratelimits(struct geofw_text *t, const struct geofw_counters *c,
 			      const struct geofw_metrics_info *in)
 {
 	size_t i;
@@ -455,19 +455,19 @@ static void render_ratelimits(struct text *t, const struct geofw_counters *c,
 	       "Packets a rate limit counted, by limit and verdict (passed: within the "
 	       "limit, limited: dropped over it).");
 	for (i = 0; i < in->n_rl && i < GEOFW_MAX_RATELIMITS; i++) {
-		put(t, "geofw_ratelimit_packets_total{limit=\"");
+		geofw_text_put(t, "geofw_ratelimit_packets_total{limit=\"");
 		put_label(t, in->rl_name[i]);
-		put(t, "\",verdict=\"passed\"} %llu\n", (unsigned long long)c->rl[i].passed);
-		put(t, "geofw_ratelimit_packets_total{limit=\"");
+		geofw_text_put(t, "\",verdict=\"passed\"} %llu\n", (unsigned long long)c->rl[i].passed);
+		geofw_text_put(t, "geofw_ratelimit_packets_total{limit=\"");
 		put_label(t, in->rl_name[i]);
-		put(t, "\",verdict=\"limited\"} %llu\n", (unsigned long long)c->rl[i].limited);
+		geofw_text_put(t, "\",verdict=\"limited\"} %llu\n", (unsigned long long)c->rl[i].limited);
 	}
 	family(t, "geofw_ratelimit_bans_total", "counter",
 	       "Ban requests a rate limit with \"then ban\" sent to geofwd.");
 	for (i = 0; i < in->n_rl && i < GEOFW_MAX_RATELIMITS; i++) {
-		put(t, "geofw_ratelimit_bans_total{limit=\"");
+		geofw_text_put(t, "geofw_ratelimit_bans_total{limit=\"");
 		put_label(t, in->rl_name[i]);
-		put(t, "\"} %llu\n", (unsigned long long)c->rl[i].bans);
+		geofw_text_put(t, "\"} %llu\n", (unsigned long long)c->rl[i].bans);
 	}
 }
 
