@@ -62,7 +62,7 @@ static void put_synopsis(FILE *f, const struct geofw_cmd_desc *d, int col, bool 
 			len = snprintf(word, sizeof(word), "[--%s [%s]]", o->name, o->arg);
 		else
 			len = snprintf(word, sizeof(word), "[--%s %s]%s", o->name, o->arg,
-				       o->key == O_DB ? "..." : "");
+				       o->type == GEOFW_OPT_PATHS ? "..." : "");
 		if (wrap && col + 1 + len > HELP_WIDTH) {
 			fprintf(f, "\n%*s%s", cont, "", word);
 			col = cont + len;

@@ -65,20 +65,24 @@ static const struct geofw_cmd_desc *find_words(const char *w1, const char *w2)
 	return geofw_cmd_find(name);
 }
 
-static const struct geofw_cmd_option *cmd_option(const struct geofw_cmd_desc *d,
-						 const char *lname, char sname)
+/* Option number i of d: -j, -h, then d's own; NULL past the last. */
+static const struct geofw_cmd_option *option_at(const struct geofw_cmd_desc *d, size_t i)
+{
+	if (i < 2)
+		return geofw_cmd_common_opts[i];
+	return i < GEOFW_CMD_MAX_OPTS + 2 ? d->opts[i - 2] : NULL;
+}
+
+/* The index of d's option named lname (or sname), for option_at(); -1. */
+static int cmd_option(const struct geofw_cmd_desc *d, const char *lname, char sname)
 {
 	const struct geofw_cmd_option *o;
 	size_t i;
 
-	for (i = 0; i < GEOFW_CMD_MAX_OPTS + 2; i++) {
-		o = i < 2 ? geofw_cmd_common_opts[i] : d->opts[i - 2];
-		if (!o)
-			break;
+	for (i = 0; (o = option_at(d, i)); i++)
 		if (lname ? !strcmp(o->name, lname) : o->short_name == sname)
-			return o;
-	}
-	return NULL;
+			return (int)i;
+	return -1;
 }
 
 /* ---- the parser -------------------------------------------------------------- */
@@ -115,127 +119,119 @@ static int parse_block_action(const char *cname, const char *v, int *action,
 	return 0;
 }
 
-/* Apply one option with its value (NULL for a flag or an omitted optional
- * value).  0 or -EINVAL / -ENOMEM with a message. */
+/* Store n into the field of o (a number field of 4 or 8 bytes). */
+static void put_number(const struct geofw_cmd_option *o, struct geofw_cmd *cmd,
+		       unsigned long long n)
+{
+	char *f = (char *)cmd + o->off;
+
+	if (o->size == sizeof(__u32)) {
+		__u32 v = (__u32)n;
+
+		memcpy(f, &v, sizeof(v));
+	} else {
+		__u64 v = n;
+
+		memcpy(f, &v, sizeof(v));
+	}
+}
+
+/* The file name of --db and --asn-db: 0 or -EINVAL with a message. */
+static int check_path(const struct geofw_cmd_desc *d, const struct geofw_cmd_option *o,
+		      const char *v, char *err, size_t errlen)
+{
+	if (!*v)
+		return geofw_errf(err, errlen, -EINVAL, "%s: --%s: empty file name", d->name,
+				  o->name);
+	if (strlen(v) >= PATH_MAX)
+		return geofw_errf(err, errlen, -EINVAL, "%s: --%s: file name too long", d->name,
+				  o->name);
+	return 0;
+}
+
+/*
+ * Check one option's value (NULL for a flag or an omitted optional value)
+ * and store it where the option says (cmdopts.c): no option is named here.
+ * 0 or -EINVAL / -ENOMEM with a message.
+ */
 static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_option *o,
 			const char *v, struct geofw_cmd *cmd, char *err, size_t errlen)
 {
 	char msg[GEOFW_CMD_ERRLEN / 2], eb[GEOFW_ECHO_BUFLEN];
+	void *field = (char *)cmd + o->off;
 	unsigned long long n;
 	__u64 secs;
-	int r;
+	int *count;
 
-	switch (o->key) {
-	case O_JSON:
-		cmd->json = true;
+	switch (o->type) {
+	case GEOFW_OPT_HELP:
 		return 0;
-	case O_TTL:
-		if (geofw_duration_parse(v, &secs, msg, sizeof(msg)))
-			return geofw_errf(err, errlen, -EINVAL, "%s: --ttl: %s", d->name, msg);
-		cmd->ttl = secs;
+	case GEOFW_OPT_FLAG:
+		*(bool *)field = true;
 		return 0;
-	case O_ACTION:
-		return parse_block_action(d->name, v, &cmd->action, err, errlen);
-	case O_COMMENT:
-		if (geofw_store_check_text(v, strlen(v), GEOFW_STORE_COMMENT_MAX, "comment",
-					   msg, sizeof(msg)))
-			return geofw_errf(err, errlen, -EINVAL, "%s: --comment: %s", d->name, msg);
-		return set_text(&cmd->comment, v, err, errlen);
-	case O_FORCE:
-		cmd->force = true;
-		return 0;
-	case O_REPLACE:
-		cmd->replace = true;
-		return 0;
-	case O_LOCAL:
-	case O_FLEET:
-		if (cmd->scope && cmd->scope != (o->key == O_LOCAL ? GEOFW_CMD_SCOPE_LOCAL
-								     : GEOFW_CMD_SCOPE_FLEET))
-			return geofw_errf(err, errlen, -EINVAL, "%s: --local and --fleet "
-					  "exclude each other", d->name);
-		cmd->scope = o->key == O_LOCAL ? GEOFW_CMD_SCOPE_LOCAL : GEOFW_CMD_SCOPE_FLEET;
-		return 0;
-	case O_PORTS:
-		if (geofw_ports_parse(v, &cmd->ports, msg, sizeof(msg)))
-			return geofw_errf(err, errlen, -EINVAL, "%s: --ports: %s", d->name, msg);
-		cmd->has_ports = true;
-		return 0;
-	case O_SOURCE:
-		if (!*v || geofw_store_check_text(v, strlen(v), GEOFW_STORE_SOURCE_MAX, "source",
-						  msg, sizeof(msg)))
-			return geofw_errf(err, errlen, -EINVAL, "%s: --source: %s", d->name,
-					  *v ? msg : "empty");
-		if (d->id == GEOFW_CMD_ADD_BLOCK && source_reserved(v))
-			return geofw_errf(err, errlen, -EINVAL, "%s: --source: %s is filled by "
-					  "geofwd itself and replaced as a set", d->name, v);
-		return set_text(&cmd->source, v, err, errlen);
-	case O_WATCH:
-		cmd->watch = true;
+	case GEOFW_OPT_DURATION:
+		if (o->aux)
+			*(bool *)((char *)cmd + o->aux) = true;
 		if (!v)
 			return 0;
 		if (geofw_duration_parse(v, &secs, msg, sizeof(msg)))
-			return geofw_errf(err, errlen, -EINVAL, "%s: --watch: %s", d->name, msg);
-		if (secs > GEOFW_CMD_INTERVAL_MAX)
-			return geofw_errf(err, errlen, -EINVAL,
-				    "%s: --watch: %s: at most %d seconds", d->name, geofw_echo(v, eb),
-				    GEOFW_CMD_INTERVAL_MAX);
-		cmd->interval = (unsigned int)secs;
-		return 0;
-	case O_SAMPLES:
-		r = parse_count(v, GEOFW_CMD_SAMPLES_MAX, &n);
-		if (r || !n)
-			return geofw_errf(err, errlen, -EINVAL,
-				    "%s: --samples: %s: expected a number from 1 to %d",
-				    d->name, geofw_echo(v, eb), GEOFW_CMD_SAMPLES_MAX);
-		cmd->samples = (size_t)n;
-		return 0;
-	case O_FOLLOW:
-		cmd->follow = true;
-		return 0;
-	case O_ONCE:
-		cmd->once = true;
-		return 0;
-	case O_RATE:
-		r = parse_count(v, GEOFW_CMD_RATE_MAX, &n);
-		if (r || !n)
-			return geofw_errf(err, errlen, -EINVAL,
-				    "%s: --rate: %s: expected a number from 1 to %d",
-				    d->name, geofw_echo(v, eb), GEOFW_CMD_RATE_MAX);
-		cmd->rate = (__u32)n;
-		return 0;
-	case O_INTERVAL:
-	case O_WINDOW:
-		if (geofw_duration_parse(v, &secs, msg, sizeof(msg)))
 			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s", d->name, o->name, msg);
-		if (secs > (o->key == O_INTERVAL ? GEOFW_CMD_INTERVAL_MAX : GEOFW_CMD_WINDOW_MAX))
-			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s: at most %d seconds",
-				    d->name, o->name, geofw_echo(v, eb),
-				    o->key == O_INTERVAL ? GEOFW_CMD_INTERVAL_MAX :
-							   GEOFW_CMD_WINDOW_MAX);
-		if (o->key == O_INTERVAL)
-			cmd->interval = (unsigned int)secs;
-		else
-			cmd->window = (unsigned int)secs;
+		if (o->max && secs > (__u64)o->max)
+			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s: at most %lld seconds",
+				    d->name, o->name, geofw_echo(v, eb), o->max);
+		put_number(o, cmd, secs);
 		return 0;
-	case O_DB:
-		if (!*v)
-			return geofw_errf(err, errlen, -EINVAL, "%s: --db: empty file name", d->name);
-		if (strlen(v) >= PATH_MAX)
-			return geofw_errf(err, errlen, -EINVAL, "%s: --db: file name too long", d->name);
-		if (cmd->n_db == GEOFW_CMD_MAX_DB)
-			return geofw_errf(err, errlen, -EINVAL, "%s: --db: more than %d databases",
-					  d->name, GEOFW_CMD_MAX_DB);
-		if (cmd->n_db && (d->id == GEOFW_CMD_ASN_SHOW || d->id == GEOFW_CMD_ASN_VERIFY))
-			return geofw_errf(err, errlen, -EINVAL, "%s: --db: one ASN database",
-					  d->name);
-		return set_text(&cmd->db[cmd->n_db++], v, err, errlen);
-	case O_ASN_DB:
-		if (!*v || strlen(v) >= PATH_MAX)
-			return geofw_errf(err, errlen, -EINVAL, "%s: --asn-db: %s", d->name,
-					  *v ? "file name too long" : "empty file name");
-		return set_text(&cmd->asn_db, v, err, errlen);
+	case GEOFW_OPT_COUNT:
+		if (parse_count(v, (unsigned long long)o->max, &n) || !n)
+			return geofw_errf(err, errlen, -EINVAL,
+				    "%s: --%s: %s: expected a number from 1 to %lld",
+				    d->name, o->name, geofw_echo(v, eb), o->max);
+		put_number(o, cmd, n);
+		return 0;
+	case GEOFW_OPT_ACTION:
+		return parse_block_action(d->name, v, field, err, errlen);
+	case GEOFW_OPT_TEXT:
+		if (geofw_store_check_text(v, strlen(v), (size_t)o->max, o->name, msg, sizeof(msg)))
+			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s", d->name, o->name, msg);
+		return set_text(field, v, err, errlen);
+	case GEOFW_OPT_SOURCE:
+		if (!*v || geofw_store_check_text(v, strlen(v), (size_t)o->max, o->name,
+						  msg, sizeof(msg)))
+			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s", d->name, o->name,
+					  *v ? msg : "empty");
+		if (o->no_reserved && source_reserved(v))
+			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s is filled by "
+					  "geofwd itself and replaced as a set", d->name, o->name, v);
+		return set_text(field, v, err, errlen);
+	case GEOFW_OPT_SCOPE:
+		if (*(int *)field && *(int *)field != o->value)
+			return geofw_errf(err, errlen, -EINVAL, "%s: --local and --fleet "
+					  "exclude each other", d->name);
+		*(int *)field = (int)o->value;
+		return 0;
+	case GEOFW_OPT_PORTS:
+		if (geofw_ports_parse(v, field, msg, sizeof(msg)))
+			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s", d->name, o->name, msg);
+		*(bool *)((char *)cmd + o->aux) = true;
+		return 0;
+	case GEOFW_OPT_PATH:
+		if (check_path(d, o, v, err, errlen))
+			return -EINVAL;
+		return set_text(field, v, err, errlen);
+	case GEOFW_OPT_PATHS:
+		if (check_path(d, o, v, err, errlen))
+			return -EINVAL;
+		count = (int *)((char *)cmd + o->aux);
+		if (*count >= o->max)
+			return o->max > 1 ?
+				geofw_errf(err, errlen, -EINVAL, "%s: --%s: more than %lld databases",
+					   d->name, o->name, o->max) :
+				geofw_errf(err, errlen, -EINVAL, "%s: --%s: one ASN database",
+					   d->name, o->name);
+		return set_text((char **)field + (*count)++, v, err, errlen);
 	}
-	return geofw_errf(err, errlen, -EINVAL, "%s: internal error: option %d", d->name, o->key);
+	return geofw_errf(err, errlen, -EINVAL, "%s: internal error: option --%s", d->name,
+			  o->name);
 }
 
 /* Why an option is not accepted by d: it belongs to fwctl, to other
@@ -549,17 +545,19 @@ static void cmd_init(struct geofw_cmd *cmd)
 	cmd->samples = GEOFW_CMD_SAMPLES_DEFAULT;
 }
 
-static void cmd_defaults(struct geofw_cmd *cmd)
+/* What a command's options store when they are not given (cmdopts.c). */
+static void cmd_defaults(const struct geofw_cmd_desc *d, struct geofw_cmd *cmd)
 {
-	/* Blocks need an action; country policy falls back to geofw.conf's. */
-	if (cmd->id == GEOFW_CMD_ADD_BLOCK || cmd->id == GEOFW_CMD_IMPORT ||
-	    cmd->id == GEOFW_CMD_BLOCK_ASN)
-		cmd->action = GEOFW_ACT_DROP;
-	if (cmd->id == GEOFW_CMD_LOG || cmd->id == GEOFW_CMD_TOP)
-		cmd->rate = GEOFW_CMD_RATE_DEFAULT;
-	if (cmd->id == GEOFW_CMD_TOP) {
-		cmd->interval = GEOFW_CMD_TOP_INTERVAL;
-		cmd->window = GEOFW_CMD_TOP_WINDOW;
+	const struct geofw_cmd_option *o;
+	size_t i;
+
+	for (i = 0; (o = option_at(d, i)); i++) {
+		if (!o->has_def)
+			continue;
+		if (o->type == GEOFW_OPT_ACTION)
+			*(int *)((char *)cmd + o->off) = (int)o->def;
+		else
+			put_number(o, cmd, (unsigned long long)o->def);
 	}
 }
 
@@ -579,7 +577,7 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		    char *err, size_t errlen)
 {
 	const struct geofw_cmd_desc *d;
-	bool seen[O_MAX] = { false }, help = false, opts_done = false;
+	bool seen[GEOFW_CMD_MAX_OPTS + 2] = { false }, help = false, opts_done = false;
 	char eb[GEOFW_ECHO_BUFLEN], first_err[GEOFW_CMD_ERRLEN];
 	const char **pos = NULL;
 	const char *w0, *w1;
@@ -630,7 +628,7 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 	}
 	cmd->id = d->id;
 	cmd->desc = d;
-	cmd_defaults(cmd);
+	cmd_defaults(d, cmd);
 
 	/* Room for every positional, whatever they turn out to be. */
 	if (argc > start) {
@@ -649,7 +647,7 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		const struct geofw_cmd_option *o;
 		const char *a = arg_at(argv, i), *val = NULL, *eq;
 		char lname[32];
-		int r;
+		int k, r;
 
 		if (opts_done || a[0] != '-' || !a[1]) {
 			pos[npos++] = a;
@@ -668,20 +666,21 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 				len = sizeof(lname) - 1;	/* matches nothing */
 			memcpy(lname, a + 2, len);
 			lname[len] = '\0';
-			o = cmd_option(d, lname, 0);
-			if (!o && !first_err[0])
+			k = cmd_option(d, lname, 0);
+			if (k < 0 && !first_err[0])
 				bad_option(d, a, lname, 0, first_err, sizeof(first_err));
 			if (eq)
 				val = eq + 1;
 		} else {
-			o = a[2] ? NULL : cmd_option(d, NULL, a[1]);
-			if (!o && !first_err[0])
+			k = a[2] ? -1 : cmd_option(d, NULL, a[1]);
+			if (k < 0 && !first_err[0])
 				bad_option(d, a, NULL, a[2] ? 0 : a[1], first_err,
 					   sizeof(first_err));
 		}
-		if (!o)
+		if (k < 0)
 			continue;
-		if (o->key == O_HELP) {
+		o = option_at(d, (size_t)k);
+		if (o->type == GEOFW_OPT_HELP) {
 			help = true;
 			continue;
 		}
@@ -708,12 +707,12 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 		if (first_err[0])
 			continue;
 		/* --db names one database of several each time. */
-		if (seen[o->key] && o->key != O_DB) {
+		if (seen[k] && o->type != GEOFW_OPT_PATHS) {
 			geofw_errf(first_err, sizeof(first_err), -EINVAL,
 			     "%s: option '--%s' given twice", d->name, o->name);
 			continue;
 		}
-		seen[o->key] = true;
+		seen[k] = true;
 		r = apply_option(d, o, val, cmd, first_err, sizeof(first_err));
 		if (r == -ENOMEM) {
 			ret = geofw_errf(err, errlen, r, "out of memory");

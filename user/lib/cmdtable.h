@@ -10,33 +10,6 @@
 
 #include "cmd.h"
 
-/* Which field an option sets. */
-enum opt_key {
-	O_NONE = 0,
-	O_JSON,
-	O_HELP,
-	O_TTL,
-	O_ACTION,
-	O_COMMENT,
-	O_FORCE,
-	O_REPLACE,
-	O_WATCH,
-	O_SAMPLES,
-	O_DB,
-	O_FOLLOW,
-	O_RATE,
-	O_ONCE,
-	O_INTERVAL,
-	O_WINDOW,
-	O_SOURCE,
-	O_LOCAL,
-	O_FLEET,
-	O_ASN_DB,
-	O_PORTS,
-	O_MAX
-};
-
-
 /* What the positional arguments of a command are. */
 enum pos_kind {
 	P_NONE = 0,
