@@ -9,7 +9,6 @@
  * control_policy.c and control_read.c.
  */
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -25,21 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
 #include "control.h"
-#include "countries.h"
-#include "feeds.h"
-#include "fetcher.h"
-#include "fleet.h"
-#include "fleetval.h"
-#include "ctl.h"
 #include "geofwd.h"
-#include "importlist.h"
 #include "jsonlib.h"
 #include "log.h"
-#include "maps.h"
-#include "msg.h"
-#include "ratelimit.h"
 
 /* ---- output helpers ---------------------------------------------------------- */
 

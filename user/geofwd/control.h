@@ -66,13 +66,10 @@ int ctl_add_block(struct request *r);
 int ctl_del_block(struct request *r);
 int ctl_allow(struct request *r);
 int ctl_del_allow(struct request *r);
-int ctl_block_asn(struct request *r);
-int ctl_unblock_asn(struct request *r);
-int ctl_allow_asn(struct request *r);
-int ctl_del_allow_asn(struct request *r);
+int ctl_add_asn(struct request *r);		/* block-asn, allow-asn */
+int ctl_del_asn(struct request *r);		/* unblock-asn, del-allow-asn */
 int ctl_port_policy(struct request *r);
-int ctl_rl_add(struct request *r);
-int ctl_rl_del(struct request *r);
+int ctl_rl_change(struct request *r);		/* ratelimit add, ratelimit del */
 int ctl_rl_list(struct request *r);
 int ctl_block_country(struct request *r);
 int ctl_unblock_country(struct request *r);

@@ -4,38 +4,23 @@
  * block lists, reload, removing a source's rules.
  */
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <malloc.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "cmd.h"
 #include "control.h"
 #include "countries.h"
-#include "feeds.h"
-#include "fetcher.h"
 #include "fleet.h"
 #include "fleetval.h"
-#include "ctl.h"
 #include "geofwd.h"
 #include "importlist.h"
 #include "jsonlib.h"
 #include "log.h"
-#include "maps.h"
 #include "msg.h"
-#include "ratelimit.h"
 
+/* The runtime policy starts as a copy of the config's, then diverges. */
 struct geofw_store_countries policy_now(struct gfwd *d)
 {
 	struct geofw_store_countries c = *geofw_store_countries(d->store);

@@ -6,35 +6,17 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <malloc.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "cmd.h"
 #include "control.h"
 #include "countries.h"
-#include "feeds.h"
-#include "fetcher.h"
 #include "fleet.h"
-#include "fleetval.h"
-#include "ctl.h"
 #include "geofwd.h"
-#include "importlist.h"
 #include "jsonlib.h"
 #include "log.h"
-#include "maps.h"
-#include "msg.h"
-#include "ratelimit.h"
 
 /* ---- changes ------------------------------------------------------------------- */
 
@@ -163,8 +145,9 @@ int port_del(struct request *r, int kind)
 /* ---- rate limits -------------------------------------------------------------------- */
 
 /* ratelimit add / del: the store's row, then the tables rebuilt. */
-static int cmd_rl_change(struct request *r, bool add)
+int ctl_rl_change(struct request *r)
 {
+	bool add = r->cmd->id == GEOFW_CMD_RL_ADD;
 	const struct geofw_cmd *cmd = r->cmd;
 	int i, err;
 
@@ -566,8 +549,17 @@ static int asn_change_done(struct request *r, const char *what)
 	return enforced ? GEOFW_CTL_OK : GEOFW_CTL_DEGRADED;
 }
 
-static int cmd_add_asn(struct request *r, int kind)
+/* block-asn and unblock-asn act on block rules, allow-asn and del-allow-asn
+ * on allow rules. */
+static int asn_kind(const struct request *r)
 {
+	return r->cmd->id == GEOFW_CMD_BLOCK_ASN || r->cmd->id == GEOFW_CMD_UNBLOCK_ASN ?
+	       GEOFW_RULE_BLOCK_ASN : GEOFW_RULE_ALLOW_ASN;
+}
+
+int ctl_add_asn(struct request *r)
+{
+	int kind = asn_kind(r);
 	const struct geofw_cmd *cmd = r->cmd;
 	struct geofw_rule *rules = calloc(cmd->n_asns ? cmd->n_asns : 1, sizeof(*rules));
 	__u64 now = (__u64)time(NULL);
@@ -601,8 +593,9 @@ static int cmd_add_asn(struct request *r, int kind)
 	return asn_change_done(r, kind == GEOFW_RULE_BLOCK_ASN ? "blocked-asn" : "allowed-asn");
 }
 
-static int cmd_del_asn(struct request *r, int kind)
+int ctl_del_asn(struct request *r)
 {
+	int kind = asn_kind(r);
 	const struct geofw_cmd *cmd = r->cmd;
 
 	if (del_goes_to_fleet(r, kind)) {
@@ -627,7 +620,6 @@ static int cmd_del_asn(struct request *r, int kind)
 			       "disallowed-asn");
 }
 
-/* The runtime policy starts as a copy of the config's, then diverges. */
 
 /* ---- handlers (commands.c) ------------------------------------------------------ */
 
@@ -649,34 +641,4 @@ int ctl_allow(struct request *r)
 int ctl_del_allow(struct request *r)
 {
 	return r->cmd->has_ports ? port_del(r, GEOFW_PRULE_ALLOW) : cmd_del(r, GEOFW_RULE_ALLOW);
-}
-
-int ctl_block_asn(struct request *r)
-{
-	return cmd_add_asn(r, GEOFW_RULE_BLOCK_ASN);
-}
-
-int ctl_unblock_asn(struct request *r)
-{
-	return cmd_del_asn(r, GEOFW_RULE_BLOCK_ASN);
-}
-
-int ctl_allow_asn(struct request *r)
-{
-	return cmd_add_asn(r, GEOFW_RULE_ALLOW_ASN);
-}
-
-int ctl_del_allow_asn(struct request *r)
-{
-	return cmd_del_asn(r, GEOFW_RULE_ALLOW_ASN);
-}
-
-int ctl_rl_add(struct request *r)
-{
-	return cmd_rl_change(r, true);
-}
-
-int ctl_rl_del(struct request *r)
-{
-	return cmd_rl_change(r, false);
 }
