@@ -12,6 +12,12 @@
  * I/O, no logging; it accepts any argv (it is fuzzed through the socket) and
  * answers 0 or -EINVAL with a one-line message naming the bad word.
  *
+ * The table is cmdtable.c (commands) and cmdopts.c (options, each naming
+ * the field of struct geofw_cmd it fills); cmdparse.c and cmdglobal.c parse,
+ * cmdhelp.c prints the help.  Who runs a command is bound to its id by the
+ * binaries: user/fwctl/commands.c and user/geofwd/commands.c, checked
+ * against the table's kind by tests/unit/cmd.c.
+ *
  *	struct geofw_cmd cmd;
  *	char err[GEOFW_CMD_ERRLEN];
  *
@@ -164,7 +170,7 @@ struct geofw_cmd_desc {
 	const char *help;	/* paragraphs, lines of at most 76 columns */
 	const char *examples;	/* command lines, one per line; may be NULL */
 	enum geofw_cmd_kind kind;
-	int pos_kind;		/* cmd.c internal: what the positionals are */
+	int pos_kind;		/* cmdtable.h: what the positionals are */
 	int min_args, max_args;	/* positionals; max -1: unlimited */
 	/* Options besides -j/--json and -h/--help, which every command has;
 	 * NULL-terminated. */
