@@ -4,8 +4,8 @@
  *
  *	fwctl [-j] [-s PATH] [--pin-dir DIR] [-t SEC] COMMAND [ARGS]
  *
- * The command line is parsed and validated here first (user/lib/cmdparse.c), so
- * a malformed request never reaches geofwd and exits with status 2.
+ * The command line is parsed and validated here first (user/lib/cmdparse.c),
+ * so a malformed request never reaches geofwd and exits with status 2.
  * Commands that change the rules are then sent to geofwd, which parses the
  * same words again and executes them; read-only ones are answered from the
  * pinned maps, so they work while geofwd is stopped.
