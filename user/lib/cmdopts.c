@@ -12,7 +12,8 @@
 #include <stddef.h>
 
 /* Where an option stores its value, as xdp-tools' DEFINE_OPTION. */
-#define FIELD(f)	.off = offsetof(struct geofw_cmd, f), .size = sizeof(((struct geofw_cmd *)0)->f)
+#define FIELD(f)	.off = offsetof(struct geofw_cmd, f), \
+			.size = sizeof(((struct geofw_cmd *)0)->f)
 #define AUX(f)		.aux = offsetof(struct geofw_cmd, f)
 #define DEFAULT(v)	.has_def = true, .def = (v)
 
@@ -210,12 +211,16 @@ const struct geofw_cmd_option geofw_opt_action_policy = {
 };
 
 /* Every command has these. */
-const struct geofw_cmd_option *const geofw_cmd_common_opts[2] = { &geofw_opt_json, &geofw_opt_help };
+const struct geofw_cmd_option *const geofw_cmd_common_opts[2] = {
+	&geofw_opt_json, &geofw_opt_help,
+};
 
 const struct geofw_cmd_option *const geofw_cmd_all_opts[] = {
-	&geofw_opt_ttl, &geofw_opt_action_block, &geofw_opt_comment, &geofw_opt_force_block, &geofw_opt_replace,
-	&geofw_opt_watch, &geofw_opt_samples, &geofw_opt_db, &geofw_opt_follow, &geofw_opt_rate, &geofw_opt_once, &geofw_opt_interval,
-	&geofw_opt_window, &geofw_opt_source_list, &geofw_opt_local, &geofw_opt_fleet, &geofw_opt_lookup_asn_db, &geofw_opt_ports,
+	&geofw_opt_ttl, &geofw_opt_action_block, &geofw_opt_comment, &geofw_opt_force_block,
+	&geofw_opt_replace, &geofw_opt_watch, &geofw_opt_samples, &geofw_opt_db,
+	&geofw_opt_follow, &geofw_opt_rate, &geofw_opt_once, &geofw_opt_interval,
+	&geofw_opt_window, &geofw_opt_source_list, &geofw_opt_local, &geofw_opt_fleet,
+	&geofw_opt_lookup_asn_db, &geofw_opt_ports,
 };
 const size_t geofw_cmd_n_all_opts = sizeof(geofw_cmd_all_opts) / sizeof(geofw_cmd_all_opts[0]);
 
@@ -230,8 +235,10 @@ const struct geofw_cmd_option geofw_cmd_global_opts[] = {
 	  .help = "where the maps are pinned\n(default " GEOFW_PIN_DIR ")" },
 	{ .key = G_TIMEOUT, .name = "timeout", .short_name = 't', .arg = "SEC",
 	  .help = "wait at most SEC for each answer of geofwd\n(default 30)" },
-	{ .key = G_HELP, .name = "help", .short_name = 'h', .arg = NULL, .help = "show this help" },
-	{ .key = G_VERSION, .name = "version", .short_name = 'V', .arg = NULL, .help = "print the version" },
+	{ .key = G_HELP, .name = "help", .short_name = 'h', .arg = NULL,
+	  .help = "show this help" },
+	{ .key = G_VERSION, .name = "version", .short_name = 'V', .arg = NULL,
+	  .help = "print the version" },
 };
 const size_t geofw_cmd_n_global_opts =
 	sizeof(geofw_cmd_global_opts) / sizeof(geofw_cmd_global_opts[0]);
