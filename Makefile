@@ -131,7 +131,12 @@ $(BUILD)/tests/%/run: $$(wildcard tests/$$*/*.c tests/$$*/*.h tests/lib/*.c test
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/lib -DTEST_SUITE='"$*"' \
 		-DTEST_LIST='"tests/$*/list.inc"' \
-		$(filter %.c,$^) $(LIB) $(LDLIBS) -o $@
+		$(filter tests/%.c,$^) $(LIB) $(LDLIBS) -o $@
+
+# tests/unit/cmd.c reads the handler arrays of both binaries (#include), to
+# check them against the command table.
+$(BUILD)/tests/unit/run: user/fwctl/commands.c user/geofwd/commands.c \
+		$(wildcard user/fwctl/*.h user/geofwd/*.h)
 
 # Helper programs of the e2e tests (traffic generators).
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))

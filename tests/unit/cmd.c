@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* fwctl's command language (user/lib/cmd.c): parser, global options, help. */
+/*
+ * fwctl's command language (user/lib/cmd*.c): parser, global options, help,
+ * and the handlers both binaries bind to the table.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,29 @@
 #include "countries.h"
 #include "maps.h"
 #include "test.h"
+
+/*
+ * The handler arrays of both binaries, read without linking them: each
+ * handler becomes a probe of its type, so the test sees which command ids
+ * have one (the real names are checked by the binaries' link).
+ */
+struct fwctl;
+struct request;
+static int probe_fwctl(struct fwctl *c, const struct geofw_cmd *cmd)
+{
+	(void)c;
+	(void)cmd;
+	return 0;
+}
+static int probe_gfwd(struct request *r)
+{
+	(void)r;
+	return 0;
+}
+#define FWCTL_HANDLER(fn)	probe_fwctl
+#define GFWD_HANDLER(fn)	probe_gfwd
+#include "../../user/fwctl/commands.c"
+#include "../../user/geofwd/commands.c"
 
 #define ARGV(...)	((const char *const[]){ __VA_ARGS__, NULL })
 
@@ -551,13 +577,56 @@ void test_cmd_table(void)
 			ASSERT_OK(geofw_cmd_synopsis(&t[i], line, sizeof(line)), "synopsis");
 			ASSERT_TRUE(!strncmp(line, "fwctl ", 6), "synopsis starts with fwctl");
 			ASSERT_EQ(geofw_cmd_synopsis(&t[i], line, 8), -ENOSPC, "short buffer");
-			for (k = 0; k < GEOFW_CMD_MAX_OPTS && t[i].opts[k]; k++)
-				ASSERT_TRUE(t[i].opts[k]->help && t[i].opts[k]->name[0], "option");
+			for (k = 0; k < GEOFW_CMD_MAX_OPTS && t[i].opts[k]; k++) {
+				const struct geofw_cmd_option *o = t[i].opts[k];
+
+				ASSERT_TRUE(o->help && o->name[0], "option");
+				/* Where the parser stores the value: inside the
+				 * command, a number of 4 or 8 bytes. */
+				ASSERT_TRUE(o->type > GEOFW_OPT_HELP, "option has a type");
+				ASSERT_TRUE(o->off + o->size <= sizeof(struct geofw_cmd) &&
+					    o->aux < sizeof(struct geofw_cmd), "option's field");
+				if (o->type == GEOFW_OPT_DURATION || o->type == GEOFW_OPT_COUNT)
+					ASSERT_TRUE(o->size == 4 || o->size == 8, "number size");
+				ASSERT_EQ(!!o->arg, o->type != GEOFW_OPT_FLAG &&
+					  o->type != GEOFW_OPT_SCOPE, "value iff not a flag");
+			}
 		}
 	}
 	ASSERT_TRUE(geofw_cmd_find("geo") == NULL, "a group is not a command");
 	ASSERT_TRUE(geofw_cmd_find(NULL) == NULL, "NULL");
 	ASSERT_TRUE(geofw_cmd_by_id(GEOFW_CMD_NONE) == NULL, "no id 0");
+}
+
+/*
+ * Every command has a handler on the side that runs it, and none on the
+ * other: geofwd for GEOFW_CMD_DAEMON, fwctl for GEOFW_CMD_LOCAL and
+ * GEOFW_CMD_BUILTIN, both for GEOFW_CMD_EITHER (fwctl's when geofwd is
+ * down).  A command added to the table without its handler fails here.
+ */
+void test_cmd_handlers(void)
+{
+	const struct geofw_cmd_desc *d;
+	int id;
+
+	ASSERT_TRUE(!fwctl_cmds[GEOFW_CMD_NONE] && !gfwd_cmds[GEOFW_CMD_NONE].run, "no id 0");
+	for (id = GEOFW_CMD_NONE + 1; id < GEOFW_CMD_MAX; id++) {
+		d = geofw_cmd_by_id(id);
+		if (!ASSERT_TRUE(d != NULL, "every id is in the table"))
+			continue;
+		SUBTEST("%s", d->name) {
+			bool daemon = d->kind == GEOFW_CMD_DAEMON || d->kind == GEOFW_CMD_EITHER;
+			bool local = d->kind != GEOFW_CMD_DAEMON;
+
+			ASSERT_EQ(gfwd_cmds[id].run != NULL, daemon,
+				  daemon ? "geofwd runs it: a handler in user/geofwd/commands.c" :
+					   "fwctl answers it: no handler in geofwd");
+			ASSERT_EQ(fwctl_cmds[id] != NULL, local,
+				  local ? "fwctl runs it: a handler in user/fwctl/commands.c" :
+					  "geofwd runs it: no handler in fwctl");
+			ASSERT_TRUE(!gfwd_cmds[id].change || daemon, "a change is geofwd's");
+		}
+	}
 }
 
 static bool lines_fit(const char *text, size_t width, char *bad, size_t badlen)

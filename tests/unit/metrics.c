@@ -717,7 +717,7 @@ out:
 	free(c);
 }
 
-/* ---- the log and top commands (user/lib/cmd.c) --------------------------------------- */
+/* ---- the log and top commands (user/lib/cmdtable.c) ---------------------------------- */
 
 #define ARGV(...)	((char *const[]){ __VA_ARGS__, NULL })
 #define ARGC(...)	((int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(const char *)))

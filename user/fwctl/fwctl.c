@@ -4,8 +4,8 @@
  *
  *	fwctl [-j] [-s PATH] [--pin-dir DIR] [-t SEC] COMMAND [ARGS]
  *
- * The command line is parsed and validated here first (user/lib/cmd.c), so
- * a malformed request never reaches geofwd and exits with status 2.
+ * The command line is parsed and validated here first (user/lib/cmdparse.c),
+ * so a malformed request never reaches geofwd and exits with status 2.
  * Commands that change the rules are then sent to geofwd, which parses the
  * same words again and executes them; read-only ones are answered from the
  * pinned maps, so they work while geofwd is stopped.
@@ -359,6 +359,11 @@ static int show_help(struct fwctl *c, const char *topic, FILE *f)
 	return ret;
 }
 
+int fwctl_help(struct fwctl *c, const struct geofw_cmd *cmd)
+{
+	return show_help(c, cmd->topic, stdout);
+}
+
 static int show_version(struct fwctl *c)
 {
 	if (c->json)
@@ -368,6 +373,12 @@ static int show_version(struct fwctl *c)
 	printf("fwctl %s (maps ABI %d, control protocol %d)\n", GEOFW_VERSION,
 	       GEOFW_ABI_VERSION, GEOFW_CTL_VERSION);
 	return FWCTL_EXIT_OK;
+}
+
+int fwctl_version(struct fwctl *c, const struct geofw_cmd *cmd)
+{
+	(void)cmd;
+	return show_version(c);
 }
 
 /* ---- main ---------------------------------------------------------------------------- */
@@ -385,63 +396,29 @@ static int run(struct fwctl *c, int argc, char *const *argv)
 	}
 	c->json = c->json || cmd.json;
 
-	switch (cmd.desc->kind) {
-	case GEOFW_CMD_BUILTIN:
-		ret = cmd.id == GEOFW_CMD_HELP ? show_help(c, cmd.topic, stdout) : show_version(c);
-		break;
-	case GEOFW_CMD_DAEMON:
-		ret = run_daemon(c, argc, argv, &cmd, false, NULL);
-		break;
-	case GEOFW_CMD_EITHER:
-		ret = run_daemon(c, argc, argv, &cmd, true, &down);
+	if (cmd.desc->kind == GEOFW_CMD_DAEMON || cmd.desc->kind == GEOFW_CMD_EITHER) {
+		ret = run_daemon(c, argc, argv, &cmd, cmd.desc->kind == GEOFW_CMD_EITHER, &down);
 		if (ret || !down)
-			break;
+			goto out;
+		/* EITHER, geofwd down: fwctl answers from the pinned maps. */
 		if (cmd.source) {
 			/* The maps hold no sources: only the database does. */
 			ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "geofwd is not running (no socket at "
 					 "%s): --source needs it (or read the database with "
 					 "sqlite3 -readonly, see geofw.conf(5))", c->g->socket);
-			break;
+			goto out;
 		}
 		if (!pins_exist(c)) {
 			ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "geofwd is not running (no socket at "
 					 "%s) and no geofw maps are pinned at %s", c->g->socket,
 					 c->g->pin_dir);
-			break;
+			goto out;
 		}
-		ret = cmd.id == GEOFW_CMD_LIST ? fwctl_list_pins(c, &cmd) :
-						 fwctl_status_pins(c, &cmd);
-		break;
-	case GEOFW_CMD_LOCAL:
-		switch (cmd.id) {
-		case GEOFW_CMD_LOOKUP:
-			ret = fwctl_lookup(c, &cmd);
-			break;
-		case GEOFW_CMD_STATS:
-			ret = fwctl_stats(c, &cmd);
-			break;
-		case GEOFW_CMD_GEO_VERIFY:
-			ret = fwctl_geo_verify(c, &cmd);
-			break;
-		case GEOFW_CMD_ASN_SHOW:
-			ret = fwctl_asn_show(c, &cmd);
-			break;
-		case GEOFW_CMD_ASN_VERIFY:
-			ret = fwctl_asn_verify(c, &cmd);
-			break;
-		case GEOFW_CMD_LOG:
-			ret = fwctl_log(c, &cmd);
-			break;
-		case GEOFW_CMD_TOP:
-			ret = fwctl_top(c, &cmd);
-			break;
-		default:
-			ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "%s: not implemented", cmd.desc->name);
-		}
-		break;
-	default:
-		ret = fwctl_fail(c, FWCTL_EXIT_FAIL, "%s: not implemented", cmd.desc->name);
 	}
+	/* The handler bound to the command (commands.c). */
+	ret = fwctl_cmds[cmd.id] ? fwctl_cmds[cmd.id](c, &cmd) :
+		fwctl_fail(c, FWCTL_EXIT_FAIL, "%s: not implemented", cmd.desc->name);
+out:
 	geofw_cmd_free(&cmd);
 	return ret;
 }

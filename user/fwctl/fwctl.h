@@ -102,6 +102,15 @@ const char *fwctl_ifname(__u32 ifindex, char *buf, size_t len);
 
 /* ---- commands fwctl executes itself ------------------------------------------- */
 
+/*
+ * A command fwctl runs itself: an exit status (FWCTL_EXIT_*).  Indexed by
+ * enum geofw_cmd_id (commands.c); NULL for the commands only geofwd runs.
+ */
+typedef int fwctl_cmd_fn(struct fwctl *c, const struct geofw_cmd *cmd);
+extern fwctl_cmd_fn *const fwctl_cmds[GEOFW_CMD_MAX];
+
+int fwctl_help(struct fwctl *c, const struct geofw_cmd *cmd);
+int fwctl_version(struct fwctl *c, const struct geofw_cmd *cmd);
 int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd);
 int fwctl_stats(struct fwctl *c, const struct geofw_cmd *cmd);
 int fwctl_geo_verify(struct fwctl *c, const struct geofw_cmd *cmd);

@@ -12,6 +12,12 @@
  * I/O, no logging; it accepts any argv (it is fuzzed through the socket) and
  * answers 0 or -EINVAL with a one-line message naming the bad word.
  *
+ * The table is cmdtable.c (commands) and cmdopts.c (options, each naming
+ * the field of struct geofw_cmd it fills); cmdparse.c and cmdglobal.c parse,
+ * cmdhelp.c prints the help.  Who runs a command is bound to its id by the
+ * binaries: user/fwctl/commands.c and user/geofwd/commands.c, checked
+ * against the table's kind by tests/unit/cmd.c.
+ *
  *	struct geofw_cmd cmd;
  *	char err[GEOFW_CMD_ERRLEN];
  *
@@ -110,14 +116,47 @@ enum geofw_cmd_list {
  * default: geofwd applies the policy's own (CountryAction). */
 #define GEOFW_CMD_ACTION_DEFAULT	(-1)
 
-/* An option as the help shows it. */
+/* How an option's value is checked and where it is stored (cmdparse.c). */
+enum geofw_cmd_opt_type {
+	GEOFW_OPT_HELP = 1,	/* -h/--help: the parse becomes GEOFW_CMD_HELP */
+	GEOFW_OPT_FLAG,		/* bool at off */
+	GEOFW_OPT_DURATION,	/* seconds (__u64 or unsigned int) at off, at most
+				 * max when max > 0; an optional value absent:
+				 * only the flag at aux */
+	GEOFW_OPT_COUNT,	/* 1..max (__u32 or size_t) at off */
+	GEOFW_OPT_ACTION,	/* a blocking action (enum geofw_action), int at off */
+	GEOFW_OPT_TEXT,		/* free text of at most max bytes (char *) at off */
+	GEOFW_OPT_SOURCE,	/* a rule source (char *) at off */
+	GEOFW_OPT_SCOPE,	/* value (enum geofw_cmd_scope), int at off; the
+				 * options of one field exclude each other */
+	GEOFW_OPT_PORTS,	/* struct geofw_ports at off, flag at aux */
+	GEOFW_OPT_PATH,		/* a file name (char *) at off */
+	GEOFW_OPT_PATHS,	/* file names: char *[max] at off, int count at aux;
+				 * the only option that may be given again */
+};
+
+/*
+ * An option: what the help shows, and how the parser stores its value into
+ * struct geofw_cmd (offsetof, as xdp-tools' DEFINE_OPTION), so that a new
+ * option is one entry of cmdopts.c and no code.
+ */
 struct geofw_cmd_option {
-	int key;		/* which field it sets (cmd.c internal) */
+	int key;		/* fwctl's global options: which one (cmdparse.c) */
 	const char *name;	/* long name without "--" */
 	char short_name;	/* 0: none */
 	const char *arg;	/* metavariable; NULL for a flag */
 	bool arg_optional;	/* --watch [SEC] */
 	const char *help;	/* one line or more, no trailing newline */
+
+	/* Command options only. */
+	enum geofw_cmd_opt_type type;
+	size_t off, size;	/* the field set: offsetof, sizeof */
+	size_t aux;		/* a second field (see the types); 0: none */
+	long long max;		/* see the types; 0: no limit */
+	long long value;	/* GEOFW_OPT_SCOPE */
+	bool has_def;		/* def is stored at off before the words are read */
+	long long def;
+	bool no_reserved;	/* GEOFW_OPT_SOURCE: geofwd's own sources refused */
 };
 
 #define GEOFW_CMD_MAX_OPTS	8
@@ -131,7 +170,7 @@ struct geofw_cmd_desc {
 	const char *help;	/* paragraphs, lines of at most 76 columns */
 	const char *examples;	/* command lines, one per line; may be NULL */
 	enum geofw_cmd_kind kind;
-	int pos_kind;		/* cmd.c internal: what the positionals are */
+	int pos_kind;		/* cmdtable.h: what the positionals are */
 	int min_args, max_args;	/* positionals; max -1: unlimited */
 	/* Options besides -j/--json and -h/--help, which every command has;
 	 * NULL-terminated. */
