@@ -144,7 +144,7 @@ const char *gfwd_link_type_name(int link_type);
  * policy.c, which do not call each other).  0 or -errno, err says why. */
 int gfwd_reload(struct gfwd *d, const char *why, char *err, size_t errlen);
 
-/* policy.c */
+/* policy.c; databases.c: GeoIP and ASN (gfwd_load_geoip through gfwd_check_asn) */
 int gfwd_apply_kernel_config(struct gfwd *d);
 int gfwd_apply_countries(struct gfwd *d);
 /* The countries sources block changed (a change, a sweep): apply again. */
