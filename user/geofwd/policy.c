@@ -447,6 +447,12 @@ int gfwd_commit_or_undo(struct gfwd *d, struct geofw_kdiff *diff, int err, char 
 	return err;
 }
 
+/* The store's entries for the reconcile, which does not know the store. */
+static int store_entries(void *st, int (*fn)(const struct geofw_kentry *e, void *ctx), void *ctx)
+{
+	return geofw_store_for_each_entry(st, fn, ctx);
+}
+
 /* Start: the pinned maps may hold the rules of an earlier run; change only
  * what differs, so enforcement never pauses. */
 int gfwd_sync_rules(struct gfwd *d)
@@ -455,9 +461,9 @@ int gfwd_sync_rules(struct gfwd *d)
 	char err[GEOFW_ERRLEN];
 	int ret;
 
-	ret = geofw_kdiff_reconcile(&d->fw.maps, d->store, &rs, err, sizeof(err));
+	ret = geofw_kdiff_reconcile(&d->fw.maps, store_entries, d->store, &rs, err, sizeof(err));
 	if (ret)
-		return log_err(ret, "rules: %s", err);
+		return log_err(ret, "rules: %s: %s", geofw_store_path(d->store), err);
 	log_info("rules in force: %zu (%zu written, %zu stale removed, %.2f s)", rs.entries,
 		 rs.put, rs.deleted, rs.seconds);
 	malloc_trim(0);	/* the dump of the maps was as big as the rules */

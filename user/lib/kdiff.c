@@ -11,7 +11,6 @@
 #include "grow.h"
 #include "maps.h"
 #include "msg.h"
-#include "store.h"
 
 /* ---- clocks ------------------------------------------------------------------- */
 
@@ -371,7 +370,7 @@ static int reconcile_one(const struct geofw_kentry *want, void *arg)
 	return geofw_kdiff_push(&r->put, want);
 }
 
-int geofw_kdiff_reconcile(const struct geofw_maps *m, struct geofw_store *st,
+int geofw_kdiff_reconcile(const struct geofw_maps *m, geofw_kentry_walk_fn walk, void *src,
 			  struct geofw_reconcile_stats *stats, char *err, size_t errlen)
 {
 	struct reconcile r = { .m = m };
@@ -385,9 +384,8 @@ int geofw_kdiff_reconcile(const struct geofw_maps *m, struct geofw_store *st,
 		goto out;
 	}
 	geofw_clock_now(&r.now);
-	if ((ret = geofw_store_for_each_entry(st, reconcile_one, &r))) {
-		geofw_errf(err, errlen, ret, "%s: cannot read the rules: %s", geofw_store_path(st),
-			   strerror(-ret));
+	if ((ret = walk(src, reconcile_one, &r))) {
+		geofw_errf(err, errlen, ret, "cannot read the rules: %s", strerror(-ret));
 		goto out;
 	}
 	for (; r.next < r.kernel.n && !ret; r.next++) {
