@@ -52,6 +52,9 @@ void geofw_clock_now(struct geofw_clock *c);
  * after boot, i.e. already expired). */
 __u64 geofw_expiry_to_boot_ns(__u64 expires, const struct geofw_clock *now);
 
+/* From here to geofw_kentry_cmp(): kentry.c, in the core library (the store
+ * fills diffs without linking the kernel part). */
+
 /*
  * The 403-page class (enum geofw_resp_class) of a block rule of source:
  * "feed:NAME" feed, "crowdsec" crowdsec, "ratelimit" ratelimit, any other
