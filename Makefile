@@ -51,9 +51,26 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 SKELS	 := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 BPF_HDRS := $(wildcard bpf/*.h maps/*.h include/*.h) vmlinux.h
 
+# user/lib is two archives (docs/design-notes.md, "Layers").  The kernel
+# part: every file that calls libbpf or the maps (listed by name).  Every
+# other file is the core (cidr, cmd, config, the rule store, import lists,
+# the ctl wire format, messages, JSON, GeoIP reading, ...), which links,
+# runs and is fuzzed without libbpf; $(CORE_CHECK) fails the build when a
+# core file needs libbpf or the kernel part.
+KERNEL_SRCS := $(addprefix user/lib/,asntable.c canary.c events.c explain.c geotable.c \
+	       geoverify.c kdiff.c loader.c log_libbpf.c maps.c metrics.c ports_maps.c \
+	       responder_maps.c)
 LIB_SRCS := $(wildcard user/lib/*.c)
-LIB_OBJS := $(LIB_SRCS:user/lib/%.c=$(BUILD)/lib/%.o)
-LIB	 := $(BUILD)/libgeofw.a
+CORE_SRCS := $(filter-out $(KERNEL_SRCS),$(LIB_SRCS))
+CORE_OBJS := $(CORE_SRCS:user/lib/%.c=$(BUILD)/lib/%.o)
+KERNEL_OBJS := $(KERNEL_SRCS:user/lib/%.c=$(BUILD)/lib/%.o)
+CORE_LIB := $(BUILD)/libgeofw-core.a
+KERNEL_LIB := $(BUILD)/libgeofw-kernel.a
+CORE_CHECK := $(BUILD)/lib/core-check.stamp
+# Link order: the kernel part calls the core, never the reverse.
+LIB	 := $(KERNEL_LIB) $(CORE_LIB)
+# What a program that links only $(CORE_LIB) needs.
+CORE_LDLIBS := -lmaxminddb -lsqlite3 -lcurl -ljansson -lpthread
 USER_HDRS := $(wildcard user/lib/*.h include/*.h)
 
 BINS	 := $(sort $(patsubst user/%/,$(BUILD)/%,$(dir $(wildcard user/geofwd/*.c user/fwctl/*.c))))
@@ -72,7 +89,7 @@ TEST_BINS := $(TEST_SUITES:%=$(BUILD)/tests/%/run)
 .PHONY: all deps test check demo bench bench-quick vmlinux install clean build-tests asan fuzz
 .PHONY: deb test-deb test-systemd FORCE
 
-all: $(SKELS) $(LIB) $(BINS)
+all: $(SKELS) $(LIB) $(CORE_CHECK) $(BINS)
 
 deps:
 	$(Q)packaging/install-deps.sh
@@ -105,9 +122,20 @@ $(BUILD)/lib/%.o: user/lib/%.c $(USER_HDRS) $(SKELS) | $(BUILD)/lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(LIB): $(LIB_OBJS)
+$(CORE_LIB): $(CORE_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(KERNEL_LIB): $(KERNEL_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The core stays without libbpf: no core file includes a libbpf header or
+# a skeleton, and no core object calls libbpf or the kernel part.
+$(CORE_CHECK): $(CORE_LIB) $(KERNEL_LIB) user/lib/check-core.sh
+	$(call msg,CHECK,$(CORE_LIB))
+	$(Q)CC="$(CC) $(CFLAGS)" user/lib/check-core.sh $(CORE_LIB) $(KERNEL_LIB) $(CORE_SRCS)
+	$(Q)touch $@
 
 $(BINS): $(BUILD)/%: $$(wildcard user/$$*/*.c user/$$*/*.h) $(USER_HDRS) $(LIB) $(SKELS)
 	$(call msg,CCLD,$@)

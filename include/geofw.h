@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * geofw ABI: the keys, values, limits and names the BPF programs and user
- * space share (user space also compiles bpf/decide.h for `fwctl lookup`,
- * docs/design-notes.md).
+ * space share.  Not the only header both sides compile: user space also
+ * builds bpf/decide.h with bpf/parse.h and bpf/geo.h (`fwctl lookup`,
+ * user/lib/explain.c) and bpf/refcode.h with bpf/siphash.h (reference codes,
+ * user/lib/refcode.c) for the host; docs/design-notes.md.
  *
  * Every map key and value is a fixed-width struct with explicit padding and a
  * size assertion, so the kernel and user space agree byte for byte and

@@ -60,6 +60,12 @@ static int class_of(const struct geofw_maps *m, const char *prefix)
 	return geofw_block_get(m, &c, &b) ? -1 : b.src_class;
 }
 
+/* The store's entries for the reconcile (as geofwd's policy.c passes them). */
+static int store_entries(void *st, int (*fn)(const struct geofw_kentry *e, void *ctx), void *ctx)
+{
+	return geofw_store_for_each_entry(st, fn, ctx);
+}
+
 void test_kdiff_source_class(void)
 {
 	static const struct {
@@ -94,7 +100,8 @@ void test_kdiff_source_class(void)
 			goto out;
 
 	SUBTEST("reconcile_writes_the_class") {
-		ASSERT_OK(geofw_kdiff_reconcile(&fw.maps, st, &stats, err, sizeof(err)), err);
+		ASSERT_OK(geofw_kdiff_reconcile(&fw.maps, store_entries, st, &stats, err,
+						 sizeof(err)), err);
 		ASSERT_EQ(stats.put, ARRAY_SIZE(rows), "every entry written");
 		for (i = 0; i < ARRAY_SIZE(rows); i++)
 			ASSERT_EQ(class_of(&fw.maps, rows[i].prefix), rows[i].cls, rows[i].source);
@@ -108,7 +115,8 @@ void test_kdiff_source_class(void)
 				ASSERT_OK(geofw_block_put(&fw.maps, &c, &b), "put class 0");
 			}
 		}
-		ASSERT_OK(geofw_kdiff_reconcile(&fw.maps, st, &stats, err, sizeof(err)), err);
+		ASSERT_OK(geofw_kdiff_reconcile(&fw.maps, store_entries, st, &stats, err,
+						 sizeof(err)), err);
 		ASSERT_EQ(stats.put, 2, "the two rewritten, the others left alone");
 		ASSERT_EQ(class_of(&fw.maps, rows[0].prefix), GEOFW_RC_CROWDSEC, "crowdsec again");
 		ASSERT_EQ(class_of(&fw.maps, rows[1].prefix), GEOFW_RC_FEED, "feed again");
@@ -122,7 +130,8 @@ void test_kdiff_source_class(void)
 			  "crowdsec drop");
 		ASSERT_EQ(class_of(&fw.maps, "198.51.100.0/24"), GEOFW_RC_CROWDSEC,
 			  "crowdsec wins: crowdsec");
-		ASSERT_OK(geofw_kdiff_reconcile(&fw.maps, st, &stats, err, sizeof(err)), err);
+		ASSERT_OK(geofw_kdiff_reconcile(&fw.maps, store_entries, st, &stats, err,
+						 sizeof(err)), err);
 		ASSERT_EQ(stats.put + stats.deleted, 0, "start agrees with the diffs");
 	}
 out:

@@ -140,7 +140,11 @@ void gfwd_responder_rearm(struct gfwd *d);	/* reload: retry a stalled responder 
 bool gfwd_iface_protected(const struct gfwd_iface *ifc);
 const char *gfwd_link_type_name(int link_type);
 
-/* policy.c */
+/* reload.c: geofw.conf read again and put in force (calls attach.c and
+ * policy.c, which do not call each other).  0 or -errno, err says why. */
+int gfwd_reload(struct gfwd *d, const char *why, char *err, size_t errlen);
+
+/* policy.c; databases.c: GeoIP and ASN (gfwd_load_geoip through gfwd_check_asn) */
 int gfwd_apply_kernel_config(struct gfwd *d);
 int gfwd_apply_countries(struct gfwd *d);
 /* The countries sources block changed (a change, a sweep): apply again. */
@@ -218,7 +222,6 @@ void gfwd_asn_counts(const struct gfwd *d, size_t *blocked, size_t *allowed);
 int gfwd_check_asn(const struct gfwd *d, char *err, size_t errlen);
 void gfwd_arm_sweep(struct gfwd *d);
 void gfwd_sweep(struct gfwd *d);
-int gfwd_reload(struct gfwd *d, const char *why, char *err, size_t errlen);
 /* A change's kernel diff; after a failure and a rollback, put the maps
  * back as the rows say (logs when even that fails). */
 int gfwd_rules_apply(struct gfwd *d, const struct geofw_kdiff *diff, char *err, size_t errlen);

@@ -11,7 +11,6 @@
 #include "grow.h"
 #include "maps.h"
 #include "msg.h"
-#include "store.h"
 
 /* ---- clocks ------------------------------------------------------------------- */
 
@@ -49,57 +48,6 @@ __u64 geofw_expiry_to_boot_ns(__u64 expires, const struct geofw_clock *now)
 	left = expires > now->wall ? expires - now->wall : 0;
 	/* Already expired: 1 ns after boot, i.e. in the past. */
 	return left ? now->boot_ns + left * 1000000000ull : 1;
-}
-
-__u8 geofw_source_class(const char *source)
-{
-	if (!source)
-		return GEOFW_RC_IP;
-	if (!strncmp(source, "feed:", 5))
-		return GEOFW_RC_FEED;
-	if (!strcmp(source, "crowdsec"))
-		return GEOFW_RC_CROWDSEC;
-	if (!strcmp(source, "ratelimit"))
-		return GEOFW_RC_RATELIMIT;
-	return GEOFW_RC_IP;
-}
-
-/* ---- diff vector ----------------------------------------------------------------- */
-
-int geofw_kdiff_push(struct geofw_kdiff *d, const struct geofw_kentry *e)
-{
-	struct geofw_kentry *v = geofw_grow(d->v, &d->cap, d->n, sizeof(*v), 64);
-
-	if (!v)
-		return -ENOMEM;
-	d->v = v;
-	d->v[d->n++] = *e;
-	return 0;
-}
-
-void geofw_kdiff_reset(struct geofw_kdiff *d)
-{
-	d->n = 0;
-}
-
-void geofw_kdiff_free(struct geofw_kdiff *d)
-{
-	free(d->v);
-	memset(d, 0, sizeof(*d));
-}
-
-int geofw_kentry_cmp(const struct geofw_kentry *a, const struct geofw_kentry *b)
-{
-	const struct geofw_cidr *x = &a->prefix, *y = &b->prefix;
-	int c;
-
-	if (a->allow != b->allow)
-		return a->allow ? 1 : -1;
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	if ((c = memcmp(x->addr, y->addr, x->family == 4 ? 4 : 16)))
-		return c;
-	return (x->prefixlen > y->prefixlen) - (x->prefixlen < y->prefixlen);
 }
 
 /* ---- apply ------------------------------------------------------------------------ */
@@ -422,7 +370,7 @@ static int reconcile_one(const struct geofw_kentry *want, void *arg)
 	return geofw_kdiff_push(&r->put, want);
 }
 
-int geofw_kdiff_reconcile(const struct geofw_maps *m, struct geofw_store *st,
+int geofw_kdiff_reconcile(const struct geofw_maps *m, geofw_kentry_walk_fn walk, void *src,
 			  struct geofw_reconcile_stats *stats, char *err, size_t errlen)
 {
 	struct reconcile r = { .m = m };
@@ -436,9 +384,8 @@ int geofw_kdiff_reconcile(const struct geofw_maps *m, struct geofw_store *st,
 		goto out;
 	}
 	geofw_clock_now(&r.now);
-	if ((ret = geofw_store_for_each_entry(st, reconcile_one, &r))) {
-		geofw_errf(err, errlen, ret, "%s: cannot read the rules: %s", geofw_store_path(st),
-			   strerror(-ret));
+	if ((ret = walk(src, reconcile_one, &r))) {
+		geofw_errf(err, errlen, ret, "cannot read the rules: %s", strerror(-ret));
 		goto out;
 	}
 	for (; r.next < r.kernel.n && !ret; r.next++) {

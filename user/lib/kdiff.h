@@ -20,7 +20,6 @@
 #include "cidr.h"
 
 struct geofw_maps;
-struct geofw_store;
 
 /* One prefix of one list (block or allow) as the kernel must hold it. */
 struct geofw_kentry {
@@ -53,6 +52,9 @@ void geofw_clock_now(struct geofw_clock *c);
  * after boot, i.e. already expired). */
 __u64 geofw_expiry_to_boot_ns(__u64 expires, const struct geofw_clock *now);
 
+/* From here to geofw_kentry_cmp(): kentry.c, in the core library (the store
+ * fills diffs without linking the kernel part). */
+
 /*
  * The 403-page class (enum geofw_resp_class) of a block rule of source:
  * "feed:NAME" feed, "crowdsec" crowdsec, "ratelimit" ratelimit, any other
@@ -81,12 +83,22 @@ struct geofw_reconcile_stats {
 };
 
 /*
- * Make the rule maps equal to the store by difference (start-up with pins
- * from an earlier run): keys the store lacks are deleted, missing or
- * different entries written, equal ones left alone, so enforcement never
- * pauses.  Expiry times within a second of the store's count as equal.
+ * The entries the maps must hold: calls fn for each, in geofw_kentry_cmp()
+ * order, and returns 0, fn's error or its own -errno.  The store's
+ * geofw_store_for_each_entry() is one; this module does not read the store
+ * itself (docs/design-notes.md, "Layers": the kernel part is below it).
  */
-int geofw_kdiff_reconcile(const struct geofw_maps *m, struct geofw_store *st,
+typedef int (*geofw_kentry_walk_fn)(void *src,
+				    int (*fn)(const struct geofw_kentry *e, void *ctx), void *ctx);
+
+/*
+ * Make the rule maps equal to the entries walk gives (the store's, at
+ * start-up with pins from an earlier run) by difference: keys it lacks are
+ * deleted, missing or different entries written, equal ones left alone, so
+ * enforcement never pauses.  Expiry times within a second of the wanted
+ * ones count as equal.
+ */
+int geofw_kdiff_reconcile(const struct geofw_maps *m, geofw_kentry_walk_fn walk, void *src,
 			  struct geofw_reconcile_stats *stats, char *err, size_t errlen);
 
 #endif

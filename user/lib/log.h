@@ -26,7 +26,8 @@ int geofw_log_get_level(void);
 int geofw_log_level_parse(const char *name);
 /* Replace the sink (NULL restores stderr). */
 void geofw_log_set_sink(geofw_log_sink_fn fn, void *ctx);
-/* Route libbpf's own messages through this logger. */
+/* Route libbpf's own messages through this logger (log_libbpf.c, in the
+ * kernel archive: log.c is core, without libbpf). */
 void geofw_log_route_libbpf(void);
 
 void geofw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -152,7 +152,8 @@ int geofw_maps_reset_rules(const struct geofw_maps *m);
 /* Zero every counter. */
 int geofw_maps_reset_counters(const struct geofw_maps *m);
 
-/* Names for enums, as printed by fwctl and accepted in config and commands. */
+/* Names for enums, as printed by fwctl and accepted in config and commands
+ * (names.c: in the core library, no libbpf). */
 const char *geofw_action_name(unsigned int action);
 int geofw_action_parse(const char *name);	/* -1 when unknown */
 const char *geofw_reason_name(unsigned int reason);

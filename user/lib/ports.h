@@ -113,7 +113,8 @@ void geofw_ports_image_free(struct geofw_ports_image *img);
 int geofw_ports_add_ratelimits(struct geofw_ports_image *img, const struct geofw_ratelimit *rl,
 			       size_t n, __u8 v6_default, char *err, size_t errlen);
 /* Write img into the free slot, switch config.ports_present to it, clear the
- * old slot.  An empty image turns the port stage off (ports_present 0). */
+ * old slot.  An empty image turns the port stage off (ports_present 0).
+ * In ports_maps.c, the kernel archive; the rest of ports.c is core. */
 int geofw_ports_install(const struct geofw_maps *m, const struct geofw_ports_image *img,
 			char *err, size_t errlen);
 

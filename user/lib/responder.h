@@ -102,7 +102,8 @@ int geofw_responder_value(struct geofw_responder *val, const __u16 *ports, size_
 int geofw_pages_write(int responder_fd, int pages_fd, int select_fd,
 		      struct geofw_responder *val, const struct geofw_pages *p);
 
-/* gfw_responder[0], by map fd; -errno. */
+/* gfw_responder[0], by map fd; -errno.  These three are in responder_maps.c
+ * (the kernel archive); the rest of responder.c is core. */
 int geofw_responder_write(int map_fd, const struct geofw_responder *val);
 int geofw_responder_read(int map_fd, struct geofw_responder *val);
 
