@@ -57,7 +57,7 @@ BPF_HDRS := $(wildcard bpf/*.h maps/*.h include/*.h) vmlinux.h
 # the ctl wire format, messages, JSON, GeoIP reading, ...), which links,
 # runs and is fuzzed without libbpf; $(CORE_CHECK) fails the build when a
 # core file needs libbpf or the kernel part.
-KERNEL_SRCS := $(addprefix user/lib/,asntable.c canary.c events.c explain.c geotable.c \
+KERNEL_SRCS := $(addprefix user/lib/,asntable.c canary.c events.c explain.c geotable_install.c \
 	       geoverify.c kdiff.c loader.c log_libbpf.c maps.c metrics.c ports_maps.c \
 	       responder_maps.c)
 LIB_SRCS := $(wildcard user/lib/*.c)

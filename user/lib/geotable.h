@@ -73,6 +73,12 @@ __u8 geofw_geo_image_lookup(const struct geofw_geo_image *img, int family, const
  * overhead of each map type, as the kernel allocates them). */
 size_t geofw_geo_image_kernel_bytes(const struct geofw_geo_image *img);
 
+/* The kernel's IPv4 layout of img: the /16 entries (top) and the rows of
+ * gfw_geo4_flat, one per /16 of more than one id (*n of them in *out, freed
+ * by the caller); chunk i of gfw_geo4_more is img->more4[i]. */
+int geofw_geo4_rows_make(const struct geofw_geo_image *img, struct geofw_geo4_top *top,
+			 struct geofw_geo4_row **out, size_t *n);
+
 /*
  * Load the image into the free slot and flip config.geo_slot: packets see the
  * old tables or the new ones, never a mix.  The old generation is then
