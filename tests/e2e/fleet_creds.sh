@@ -50,17 +50,7 @@ nats_start "$D/nats.conf" && ok fleet_creds/server ||
 	{ not_ok fleet_creds/server "nats-server did not start: $(tail -3 "$D/nats.log")"; exit 1; }
 
 host_conf() {	# host_conf H CREDS
-	mkdir -p "$D/$1/state"
-	cat > "$D/$1/geofw.conf" <<-EOC
-	Interfaces = gfw
-	XdpMode = generic
-	GeoIPDatabase = none
-	StateDirectory = $D/$1/state
-	Socket = $D/$1/geofwd.sock
-	FleetServers = nats://${HUB[$1]}:4222
-	FleetCredentials = $2
-	FleetReplicas = 1
-	EOC
+	fleet_host_conf "$1" "nats://${HUB[$1]}:4222" "FleetCredentials = $2" "FleetReplicas = 1"
 }
 # ---- writer ------------------------------------------------------------------------------------
 
@@ -105,9 +95,9 @@ out=$(f R add-block 192.0.2.83)
 expect_match fleet_creds/never_connected/pending "$out" "pending"
 in_ns hR ip link set upR up
 connected R 15000 || not_ok fleet_creds/never_connected/connects "R did not connect"
-sleep 1
-expect_match fleet_creds/never_connected/kept "$(f R fleet status)" \
-	"pending: +1 change.*1 refused by the bucket \\(read-only credentials\\): kept"
+KEPT="pending: +1 change.*1 refused by the bucket \\(read-only credentials\\): kept"
+status_within R 10000 "$KEPT"
+expect_match fleet_creds/never_connected/kept "$(f R fleet status)" "$KEPT"
 blocked W 192.0.2.83 && not_ok fleet_creds/never_connected/not_in_bucket "it reached W" ||
 	ok fleet_creds/never_connected/not_in_bucket
 expect_match fleet_creds/never_connected/logged "$(cat "$D/R/geofwd.log")" "1 change\\(s\\) made here stay pending"
@@ -118,7 +108,7 @@ g_stop R
 host_conf R "$D/other/stranger.creds"
 rm -rf "$D/R/state"; mkdir -p "$D/R/state"
 g_start R || { not_ok fleet_creds/start_stranger "geofwd R did not start"; exit 1; }
-sleep 2
+status_within R 10000 "connected: no \\(cannot connect: "
 expect_match fleet_creds/bad_creds/not_connected "$(f R fleet status)" "connected: no \\(cannot connect: "
 g_stop R && ok fleet_creds/bad_creds/stops || not_ok fleet_creds/bad_creds/stops "geofwd ignored SIGTERM for 5 s"
 exit 0
