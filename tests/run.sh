@@ -34,8 +34,9 @@ cd "$(dirname "$0")/.." || exit 2
 # Never next to another suite of this run (docs/design-notes.md, "Tests run
 # side by side"): deb and systemd install the package (dpkg's lock, /etc/geofw,
 # make deb in BUILD), packaging runs make install from BUILD; ratelimit,
-# control_stall and observability time what they measure.
-ALONE=" e2e/deb e2e/systemd e2e/packaging e2e/ratelimit e2e/control_stall "
+# control_stall, observability and responder_watch assert what happens
+# within a second or count packets against a clock.
+ALONE=" e2e/deb e2e/systemd e2e/packaging e2e/ratelimit e2e/control_stall e2e/observability e2e/responder_watch "
 
 # ---- the suites, in the order they are reported ------------------------------------------
 
