@@ -60,10 +60,7 @@ if connected W 10000; then
 	ok fleet_creds/writer/connected
 	st=$(f W fleet status)
 	[[ $st == *"read-only"* ]] && not_ok fleet_creds/writer/writable "$st" || ok fleet_creds/writer/writable
-	f W add-block 192.0.2.81 >/dev/null
-	for _ in $(seq 1 50); do blocked W 192.0.2.81 && break; sleep 0.1; done
-	blocked W 192.0.2.81 && ok fleet_creds/writer/change_comes_back ||
-		not_ok fleet_creds/writer/change_comes_back "192.0.2.81 not blocked on W"
+	comes_back fleet_creds/writer/change_comes_back W 192.0.2.81
 else
 	not_ok fleet_creds/writer/connected "$(f W fleet status | tr '\n' ' ')"
 fi
@@ -78,8 +75,7 @@ if connected R 10000; then
 	out=$(f R add-block 192.0.2.82 2>&1); st=$?
 	[ $st -ne 0 ] && ok fleet_creds/reader/refused || not_ok fleet_creds/reader/refused "exit 0: $out"
 	expect_match fleet_creds/reader/message "$out" "only allow reading"
-	for _ in $(seq 1 50); do blocked R 192.0.2.81 && break; sleep 0.1; done
-	blocked R 192.0.2.81 && ok fleet_creds/reader/follows ||
+	blocked_within R 192.0.2.81 5000 && ok fleet_creds/reader/follows ||
 		not_ok fleet_creds/reader/follows "W's rule is not in force on R"
 else
 	not_ok fleet_creds/reader/connected "$(f R fleet status | tr '\n' ' ')"

@@ -53,6 +53,15 @@ f() {	# f H ARGS: fwctl on host H
 blocked() {	# blocked H IP: H's data plane blocks IP (BPF_PROG_RUN on its pins)
 	f "$1" lookup "$2" -j 2>/dev/null | grep -q '"action":"drop"'
 }
+blocked_within() {	# blocked_within H IP MS: blocked by H within MS
+	local i
+	for i in $(seq 1 $(( $3 / 100 ))); do blocked "$1" "$2" && return 0; sleep 0.1; done
+	blocked "$1" "$2"
+}
+comes_back() {	# comes_back NAME H IP: add-block IP on H (to the bucket) is in H's data plane within 5 s
+	f "$2" add-block "$3" >/dev/null
+	blocked_within "$2" "$3" 5000 && ok "$1" || not_ok "$1" "$3 not blocked on $2"
+}
 connected() {	# connected H MS: fleet status says connected within MS
 	local i
 	for i in $(seq 1 $(( $2 / 100 ))); do
