@@ -112,7 +112,8 @@ else
 
 # ---- side by side ------------------------------------------------------------------------------
 
-# The order they start in: ALONE suites first (one by one), then the rest,
+# The order they start in: ALONE suites first, one by one in the order
+# above (e2e/deb's package is then fresh for e2e/systemd), then the rest,
 # longest first by the seconds of an earlier run.
 SECONDS_FILE=$BUILD/tests/suite-seconds
 [ -f "$SECONDS_FILE" ] || SECONDS_FILE=tests/suite-seconds
@@ -123,8 +124,11 @@ if [ -f "$SECONDS_FILE" ]; then
 	done < "$SECONDS_FILE"
 fi
 mapfile -t ORDER < <(for ((i = 0; i < N; i++)); do
-	alone=0; [[ $ALONE == *" ${NAMES[$i]} "* ]] && alone=1
-	printf '%d %d %d\n' "$alone" "${PREV[${NAMES[$i]}]:-0}" "$i"
+	if [[ $ALONE == *" ${NAMES[$i]} "* ]]; then
+		printf '1 0 %d\n' "$i"
+	else
+		printf '0 %d %d\n' "${PREV[${NAMES[$i]}]:-0}" "$i"
+	fi
 done | sort -k1,1nr -k2,2nr -k3,3n | awk '{ print $3 }')
 
 START=()
@@ -157,6 +161,9 @@ reap() {	# reap: wait for one suite to end; print every finished one whose turn 
 	STATUS[i]=$st
 	SECS[i]=$((SECONDS - START[i]))
 	running=$((running - 1))
+	# On a terminal, a word of progress while the report waits for its turn.
+	[ -t 2 ] && [ "$i" -ne "$next" ] &&
+		echo "   (${NAMES[$i]} done in ${SECS[$i]} s, reported in order)" >&2
 	while [ "$next" -lt "$N" ] && [ -n "${STATUS[$next]:-}" ]; do
 		report "$next"
 		next=$((next + 1))
