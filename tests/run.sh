@@ -20,7 +20,8 @@
 # that order, output as it comes.  GEOFW_TEST_TIMEOUT (seconds, default
 # 1200) ends a suite that hangs (SIGTERM: its traps clean up).
 #
-# Usage: tests/run.sh [BUILD] [FILTER]   FILTER: substring of suite paths
+# Usage: tests/run.sh [BUILD] [FILTER]   FILTER: substring of suite paths;
+#	several separated by commas (a suite matching any of them runs)
 set -u
 
 BUILD=${1:-build}
@@ -40,16 +41,25 @@ ALONE=" e2e/deb e2e/systemd e2e/packaging e2e/ratelimit e2e/control_stall e2e/ob
 
 # ---- the suites, in the order they are reported ------------------------------------------
 
+# wanted PATH: PATH matches FILTER
+wanted() {
+	local pats p
+	[ -n "$FILTER" ] || return 0
+	IFS=, read -ra pats <<<"$FILTER"
+	for p in "${pats[@]}"; do [[ $1 == *"$p"* ]] && return 0; done
+	return 1
+}
+
 NAMES=() CMDS=()
 for bin in "$BUILD"/tests/*/run; do
 	[ -x "$bin" ] || continue
 	suite=$(basename "$(dirname "$bin")")
-	[[ -z $FILTER || $suite == *"$FILTER"* ]] || continue
+	wanted "$suite" || continue
 	NAMES+=("$suite"); CMDS+=("$bin")
 done
 for t in tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
-	[[ -z $FILTER || $t == *"$FILTER"* ]] || continue
+	wanted "$t" || continue
 	NAMES+=("e2e/$(basename "$t" .sh)"); CMDS+=("$t")
 done
 N=${#NAMES[@]}
