@@ -184,8 +184,10 @@ $(BUILD)/tests/tools/%: tests/tools/%.c | $(BUILD)/tests
 
 build-tests: all $(TEST_BINS) $(TEST_TOOLS)
 
+# The build on every CPU unless -j was given; the suites side by side
+# (tests/run.sh: GEOFW_TEST_JOBS, default 3).
 test check: deps
-	$(Q)$(MAKE) build-tests
+	$(Q)$(MAKE) $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc)) build-tests
 	$(Q)tests/run.sh $(BUILD)
 
 # ---- benchmarks --------------------------------------------------------------

@@ -22,6 +22,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 source bench/lib.sh
+source tests/lib/natscluster.sh
 
 CHANGES=1000
 IMPORT=10000
@@ -56,25 +57,11 @@ for h in A C; do
 done
 
 for i in 1 2 3; do
-	mkdir -p "$BENCH_DIR/nats$i"
-	cat > "$BENCH_DIR/nats$i/nats.conf" <<-EOF
-	server_name: n$i
-	listen: 0.0.0.0:$((4221 + i))
-	jetstream { store_dir: "$BENCH_DIR/nats$i/js", max_memory_store: 64MB, max_file_store: 512MB }
-	cluster {
-		name: geofwbench
-		listen: 127.0.0.1:$((6221 + i))
-		routes: [ nats-route://127.0.0.1:6222, nats-route://127.0.0.1:6223, nats-route://127.0.0.1:6224 ]
-	}
-	EOF
+	nats_node_conf "$BENCH_DIR" "$i" geofwbench 512MB
 	in_ns hub nats-server -c "$BENCH_DIR/nats$i/nats.conf" >>"$BENCH_DIR/nats$i/log" 2>&1 &
 	BENCH_PIDS+=("$!")
 done
-for _ in $(seq 1 150); do
-	grep -q "JetStream cluster new metadata leader\|Self is new JetStream cluster metadata leader" \
-		"$BENCH_DIR"/nats*/log 2>/dev/null && break
-	sleep 0.1
-done
+nats_cluster_ready "$BENCH_DIR" || die "the NATS cluster has no JetStream leader after 15 s"
 
 declare -A GPID
 start_host() {	# start_host H

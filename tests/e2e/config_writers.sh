@@ -69,6 +69,12 @@ log_loop() {
 		p=$!
 		sleep 0.0$((RANDOM % 9 + 1))
 		kill -TERM "$p" 2>/dev/null
+		# A fwctl that ignores SIGTERM is a failure, not a hung suite.
+		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$p" 2>/dev/null; then
+			echo "$p" >> "$LAB_DIR/log-stuck"
+			kill -9 "$p" 2>/dev/null
+		fi
 		wait "$p" 2>/dev/null
 		n=$((n + 1))
 	done
@@ -89,6 +95,12 @@ for ((i = 0; i < ${#all[@]}; i += PER_CMD)); do
 done
 touch "$STOP"
 wait "$LOOP1" "$LOOP2"
+if [ -s "$LAB_DIR/log-stuck" ]; then
+	not_ok writers/log_follow_stops_on_sigterm \
+		"fwctl log --follow still ran 5 s after SIGTERM, $(wc -l < "$LAB_DIR/log-stuck") time(s) (then killed)"
+else
+	ok writers/log_follow_stops_on_sigterm
+fi
 echo "# ${#all[@]} add-blocks in $(( ${#all[@]} / PER_CMD )) commands, $(( $(date +%s) - t0 )) s;" \
      "fwctl log started and stopped $(awk '{ n += $1 } END { print n + 0 }' \
      "$LAB_DIR/log-runs" 2>/dev/null) times meanwhile"

@@ -48,6 +48,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/lab.sh
+source tests/lib/fleethost.sh
+source tests/lib/natscluster.sh
 
 if ! command -v nats-server >/dev/null 2>&1; then
 	skip fleet "nats-server is not installed (apt-get install nats-server)"
@@ -56,6 +58,7 @@ fi
 
 HOSTS="A B C"
 F_DIR=$(mktemp -d /tmp/geofw-fleet.XXXXXX)
+D=$F_DIR	# tests/lib/fleethost.sh's hosts live in $D/H
 declare -A GPID NPID HUB_IP UP_IP GFW_IP CL_IP
 HUB_IP=([A]=203.0.113.1 [B]=203.0.113.5 [C]=203.0.113.9)
 UP_IP=([A]=203.0.113.2 [B]=203.0.113.6 [C]=203.0.113.10)
@@ -107,52 +110,33 @@ done
 
 # ---- NATS: 3 nodes, JetStream, a read-write and a read-only user -----------------
 
-nats_conf() {	# nats_conf I
-	local i=$1
-	mkdir -p "$F_DIR/nats$i"
-	cat > "$F_DIR/nats$i/nats.conf" <<-EOF
-	server_name: n$i
-	listen: 0.0.0.0:$((4221 + i))
-	jetstream { store_dir: "$F_DIR/nats$i/js", max_memory_store: 64MB, max_file_store: 256MB }
-	cluster {
-		name: geofwtest
-		listen: 127.0.0.1:$((6221 + i))
-		routes: [ nats-route://127.0.0.1:6222, nats-route://127.0.0.1:6223, nats-route://127.0.0.1:6224 ]
+# The read-only user may look up the bucket and follow it, nothing else.
+NATS_ACCOUNTS=$(cat <<'EOF'
+accounts {
+	EDGE {
+		jetstream: enabled
+		users: [
+			{ user: rw, password: rwpass }
+			{ user: ro, password: ropass, permissions: {
+				publish: { allow: ["$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.INFO.KV_geofw",
+					"$JS.API.CONSUMER.CREATE.KV_geofw", "$JS.API.CONSUMER.CREATE.KV_geofw.>",
+					"$JS.API.CONSUMER.DELETE.KV_geofw.>",
+					"$JS.FC.KV_geofw.>", "$JS.ACK.KV_geofw.>"] }
+				subscribe: { allow: ["_INBOX.>"] } } }
+		]
 	}
-	accounts {
-		EDGE {
-			jetstream: enabled
-			users: [
-				{ user: rw, password: rwpass }
-				{ user: ro, password: ropass, permissions: {
-					publish: { allow: ["\$JS.API.INFO", "\$JS.API.STREAM.NAMES", "\$JS.API.STREAM.INFO.KV_geofw",
-						"\$JS.API.CONSUMER.CREATE.KV_geofw", "\$JS.API.CONSUMER.CREATE.KV_geofw.>",
-						"\$JS.API.CONSUMER.DELETE.KV_geofw.>",
-						"\$JS.FC.KV_geofw.>", "\$JS.ACK.KV_geofw.>"] }
-					subscribe: { allow: ["_INBOX.>"] } } }
-			]
-		}
-	}
-	EOF
 }
-nats_start() {	# nats_start I
+EOF
+)
+node_start() {	# node_start I: node I of the cluster (tests/lib/natscluster.sh)
 	local i=$1
 	ip netns exec "$(ns hub)" nats-server -c "$F_DIR/nats$i/nats.conf" \
 		>>"$F_DIR/nats$i/log" 2>&1 &
 	NPID[$i]=$!
 }
 nats_kill() { kill -9 "${NPID[$1]}" 2>/dev/null; wait "${NPID[$1]}" 2>/dev/null; unset "NPID[$1]"; }
-nats_ready() {	# JetStream has a meta leader: the cluster takes KV requests
-	local i
-	for i in $(seq 1 150); do
-		grep -q "JetStream cluster new metadata leader\|Self is new JetStream cluster metadata leader" \
-			"$F_DIR"/nats*/log 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-for i in 1 2 3; do nats_conf "$i"; nats_start "$i"; done
-if nats_ready; then ok fleet/nats_cluster; else not_ok fleet/nats_cluster "no JetStream leader"; exit 1; fi
+for i in 1 2 3; do nats_node_conf "$F_DIR" "$i" geofwtest 256MB "$NATS_ACCOUNTS"; node_start "$i"; done
+if nats_cluster_ready "$F_DIR"; then ok fleet/nats_cluster; else not_ok fleet/nats_cluster "no JetStream leader"; exit 1; fi
 
 # ---- geofwd hosts -----------------------------------------------------------------
 
@@ -161,46 +145,18 @@ mkdir -p "$F_DIR/mmdb"
 perl tests/fixtures/mkmmdb.pl "$F_DIR/mmdb" >/dev/null ||
 	{ not_ok fleet/fixtures "tests/fixtures/mkmmdb.pl failed"; exit 1; }
 
-host_conf() {	# host_conf H USER PASSWORD
-	local h=$1
-	mkdir -p "$F_DIR/$h/state"
+host_conf() {	# host_conf H USER PASSWORD [H2]: through H2's link (default H's)
+	local h=$1 hub=${HUB_IP[${4:-$1}]}
+	mkdir -p "$F_DIR/$h"
 	printf '%s\n' "$3" > "$F_DIR/$h/password"
 	chmod 600 "$F_DIR/$h/password"
-	cat > "$F_DIR/$h/geofw.conf" <<-EOF
-	Interfaces = gfw
-	XdpMode = generic
-	GeoIPDatabase = none
-	ASNDatabase = $F_DIR/mmdb/lab-asn.mmdb
-	StateDirectory = $F_DIR/$h/state
-	Socket = $F_DIR/$h/geofwd.sock
-	FleetServers = nats://${HUB_IP[${4:-$h}]}:4222 nats://${HUB_IP[${4:-$h}]}:4223 nats://${HUB_IP[${4:-$h}]}:4224
-	FleetUser = $2
-	FleetPasswordFile = $F_DIR/$h/password
-	FleetReplicas = 3
-	MetricsListen = 127.0.0.1:9745
-	EOF
+	fleet_host_conf "$h" "nats://$hub:4222 nats://$hub:4223 nats://$hub:4224" \
+		"ASNDatabase = $F_DIR/mmdb/lab-asn.mmdb" "FleetUser = $2" \
+		"FleetPasswordFile = $F_DIR/$h/password" "FleetReplicas = 3" \
+		"MetricsListen = 127.0.0.1:9745"
 }
-g_start() {	# g_start H: start, wait for the socket
-	local h=$1 ns=h$1 i
-	[ "$h" = R ] && ns=hR
-	nsenter --net="/run/netns/$(ns "$ns")" "$BUILD/geofwd" -c "$F_DIR/$h/geofw.conf" \
-		--pin-dir "$LAB_PIN-$h" >>"$F_DIR/$h/geofwd.log" 2>&1 &
-	GPID[$h]=$!
-	for i in $(seq 1 200); do
-		f "$h" status 2>/dev/null | grep -q '^geofwd: running' && return 0
-		kill -0 "${GPID[$h]}" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-g_stop() { kill -TERM "${GPID[$1]}" 2>/dev/null; wait "${GPID[$1]}" 2>/dev/null; unset "GPID[$1]"; }
-f() {	# f H ARGS: fwctl on host H
-	local h=$1 ns=h$1
-	shift
-	[ "$h" = R ] && ns=hR
-	nsenter --net="/run/netns/$(ns "$ns")" "$BUILD/fwctl" --socket "$F_DIR/$h/geofwd.sock" \
-		--pin-dir "$LAB_PIN-$h" "$@"
-}
+# g_start, g_stop, f: tests/lib/fleethost.sh.  g_stop waits up to 30 s
+# here: a host that takes long to stop is not what these checks are about.
 # pass H: the client's ping to host H is answered; drop H: it is not.
 pass() { in_ns cl ping -c 1 -W 1 -q -I "${CL_IP[$1]}" "${GFW_IP[$1]}" >/dev/null 2>&1; }
 # wait_drop H MS / wait_pass H MS: until the traffic says so; prints the ms.
@@ -272,7 +228,7 @@ expect_match fleet/local/not_in_fleet "$(f A list blocks)" "^$"
 
 # ---- restart: C down, change, C up ----------------------------------------------------
 
-g_stop C
+g_stop C 30
 f A add-block 198.51.100.8/30 >/dev/null
 wait_state drop B 2000 "$(now_ms)" >/dev/null
 g_start C || not_ok fleet/restart/start "C did not start"
@@ -291,7 +247,7 @@ if [ "$t" != timeout ]; then ok fleet/one_down/propagates; echo "# one NATS node
 else not_ok fleet/one_down/propagates "B still passes after 20 s"; fi
 f A del-block 198.51.100.4/30 >/dev/null
 wait_state pass B 20000 "$(now_ms)" >/dev/null
-nats_start 2
+node_start 2
 sleep 1
 
 # ---- all NATS nodes down -------------------------------------------------------------------
@@ -313,7 +269,7 @@ expect_match fleet/all_down/metrics_pending "$m" $'\ngeofw_fleet_pending_changes
 expect_match fleet/all_down/metrics_revision "$m" $'\ngeofw_fleet_revision [1-9][0-9]*\n'
 expect_match fleet/all_down/metrics_age "$m" $'\ngeofw_fleet_seconds_since_update [0-9]+\n'
 pass B && ok fleet/all_down/not_applied_yet || not_ok fleet/all_down/not_applied_yet "B drops before NATS is back"
-for i in 1 2 3; do nats_start "$i"; done
+for i in 1 2 3; do node_start "$i"; done
 T0=$(now_ms)
 t=$(wait_state drop B 30000 "$T0")
 if [ "$t" != timeout ]; then ok fleet/all_down/reaches_after_restart; echo "# NATS restarted: the pending change dropped on B after $t ms"
@@ -434,7 +390,7 @@ if [ -n "${GPID[R]:-}" ]; then
 fi
 # unblock-asn on B while C is stopped: every host passes, C as soon as it
 # is up again (it catches up before READY).
-g_stop C
+g_stop C 30
 T0=$(now_ms)
 out=$(f B unblock-asn AS64502)
 expect_match fleet/asn/unblock_ack "$out" "^ok: unblocked-asn 1 \\(fleet"
@@ -444,7 +400,7 @@ tA=$(wait_state pass A 3000 "$T0"); tB=$(wait_state pass B 3000 "$T0")
 g_start C || not_ok fleet/asn/restart_C "C did not start"
 pass C && ok fleet/asn/caught_up_unblock || not_ok fleet/asn/caught_up_unblock "C still drops after start"
 expect_eq fleet/asn/caught_up_unblock_rows "$(f C list asns | grep -c AS64502)" 0
-g_stop C
+g_stop C 30
 T0=$(now_ms)
 f A block-asn AS64502 --action reject >/dev/null
 wait_state drop B 3000 "$T0" >/dev/null
@@ -485,7 +441,7 @@ t=$(wait_state drop C 3000 "$T0")
 f A del-block "${CL_IP[C]}" >/dev/null
 wait_state pass C 3000 "$(now_ms)" >/dev/null
 # ... and in C's catch-up at start: refused, the rest in step.
-g_stop C
+g_stop C 30
 g_start C || not_ok fleet/asn/restart_C3 "C did not start"
 pass C && ok fleet/asn/limit_catch_up || not_ok fleet/asn/limit_catch_up "C drops"
 expect_eq fleet/asn/limit_catch_up_counted "$(asn_refused C)" 1
@@ -617,7 +573,7 @@ else
 	not_ok fleet/concurrent/last_round_wins "hosts differ: A $(fleet_rev A) $(value A), B $(fleet_rev B) $(value B), C $(fleet_rev C) $(value C)"
 fi
 # Agreement is also what a host reading the bucket afresh gets.
-g_stop C; g_start C || not_ok fleet/concurrent/restart "C did not start"
+g_stop C 30; g_start C || not_ok fleet/concurrent/restart "C did not start"
 expect_eq fleet/concurrent/fresh_snapshot_agrees "$(value C)" "$(value A)"
 # In step: fleet status says the bucket's last revision is the one applied.
 wait_eq 5000 0 eval 'f C fleet status -j | python3 -c "import json,sys; print(json.load(sys.stdin)[\"lag\"])"' &&
@@ -625,7 +581,7 @@ wait_eq 5000 0 eval 'f C fleet status -j | python3 -c "import json,sys; print(js
 
 # ---- crash between the bucket's ack and the outbox row's removal ------------------------------------
 
-g_stop A
+g_stop A 30
 GEOFW_TEST_FLEET_CRASH_AFTER_ACK=1 g_start A || not_ok fleet/crash/start "A did not start"
 for i in $(seq 1 100); do f A fleet status | grep -q '^connected: yes' && break; sleep 0.1; done
 f A add-block 192.0.2.60 --comment "before the crash" >/dev/null
@@ -649,7 +605,7 @@ print(\" \".join(e[\"action\"] + \"/\" + e[\"comment\"] for e in json.load(sys.s
 	expect_eq fleet/crash/newer_change_stands "$(fleet_rev C)" "$rev"
 	expect_match fleet/crash/logged "$(cat "$F_DIR/A/geofwd.log")" "192.0.2.60/32 made here before a restart was not published"
 	# The change itself reached the bucket before the crash: not sent twice.
-	g_stop A
+	g_stop A 30
 	GEOFW_TEST_FLEET_CRASH_AFTER_ACK=1 g_start A
 	for i in $(seq 1 100); do f A fleet status | grep -q '^connected: yes' && break; sleep 0.1; done
 	f A add-block 192.0.2.61 --comment "landed" >/dev/null
@@ -666,14 +622,14 @@ print(\" \".join(e[\"action\"] + \"/\" + e[\"comment\"] for e in json.load(sys.s
 	expect_eq fleet/crash/not_republished "$(fleet_rev C)" "$rev"
 else
 	not_ok fleet/crash/killed_after_ack "A still runs after the ack"
-	g_stop A; g_start A
+	g_stop A 30; g_start A
 fi
 f A del-block 192.0.2.50 192.0.2.60 192.0.2.61 >/dev/null
 
 # ---- read-only host: known before the first connection -----------------------------------------------
 
 if [ -n "${GPID[R]:-}" ]; then
-	g_stop R
+	g_stop R 30
 	in_ns hR ip link set upR down
 	g_start R || not_ok fleet/readonly/restart "R did not start without NATS"
 	out=$(f R add-block 192.0.2.9 2>&1); st=$?

@@ -50,17 +50,7 @@ nats_start "$D/nats.conf" && ok fleet_creds/server ||
 	{ not_ok fleet_creds/server "nats-server did not start: $(tail -3 "$D/nats.log")"; exit 1; }
 
 host_conf() {	# host_conf H CREDS
-	mkdir -p "$D/$1/state"
-	cat > "$D/$1/geofw.conf" <<-EOC
-	Interfaces = gfw
-	XdpMode = generic
-	GeoIPDatabase = none
-	StateDirectory = $D/$1/state
-	Socket = $D/$1/geofwd.sock
-	FleetServers = nats://${HUB[$1]}:4222
-	FleetCredentials = $2
-	FleetReplicas = 1
-	EOC
+	fleet_host_conf "$1" "nats://${HUB[$1]}:4222" "FleetCredentials = $2" "FleetReplicas = 1"
 }
 # ---- writer ------------------------------------------------------------------------------------
 
@@ -70,10 +60,7 @@ if connected W 10000; then
 	ok fleet_creds/writer/connected
 	st=$(f W fleet status)
 	[[ $st == *"read-only"* ]] && not_ok fleet_creds/writer/writable "$st" || ok fleet_creds/writer/writable
-	f W add-block 192.0.2.81 >/dev/null
-	for _ in $(seq 1 50); do blocked W 192.0.2.81 && break; sleep 0.1; done
-	blocked W 192.0.2.81 && ok fleet_creds/writer/change_comes_back ||
-		not_ok fleet_creds/writer/change_comes_back "192.0.2.81 not blocked on W"
+	comes_back fleet_creds/writer/change_comes_back W 192.0.2.81
 else
 	not_ok fleet_creds/writer/connected "$(f W fleet status | tr '\n' ' ')"
 fi
@@ -88,8 +75,7 @@ if connected R 10000; then
 	out=$(f R add-block 192.0.2.82 2>&1); st=$?
 	[ $st -ne 0 ] && ok fleet_creds/reader/refused || not_ok fleet_creds/reader/refused "exit 0: $out"
 	expect_match fleet_creds/reader/message "$out" "only allow reading"
-	for _ in $(seq 1 50); do blocked R 192.0.2.81 && break; sleep 0.1; done
-	blocked R 192.0.2.81 && ok fleet_creds/reader/follows ||
+	blocked_within R 192.0.2.81 5000 && ok fleet_creds/reader/follows ||
 		not_ok fleet_creds/reader/follows "W's rule is not in force on R"
 else
 	not_ok fleet_creds/reader/connected "$(f R fleet status | tr '\n' ' ')"
@@ -105,9 +91,9 @@ out=$(f R add-block 192.0.2.83)
 expect_match fleet_creds/never_connected/pending "$out" "pending"
 in_ns hR ip link set upR up
 connected R 15000 || not_ok fleet_creds/never_connected/connects "R did not connect"
-sleep 1
-expect_match fleet_creds/never_connected/kept "$(f R fleet status)" \
-	"pending: +1 change.*1 refused by the bucket \\(read-only credentials\\): kept"
+KEPT="pending: +1 change.*1 refused by the bucket \\(read-only credentials\\): kept"
+status_within R 10000 "$KEPT"
+expect_match fleet_creds/never_connected/kept "$(f R fleet status)" "$KEPT"
 blocked W 192.0.2.83 && not_ok fleet_creds/never_connected/not_in_bucket "it reached W" ||
 	ok fleet_creds/never_connected/not_in_bucket
 expect_match fleet_creds/never_connected/logged "$(cat "$D/R/geofwd.log")" "1 change\\(s\\) made here stay pending"
@@ -118,7 +104,7 @@ g_stop R
 host_conf R "$D/other/stranger.creds"
 rm -rf "$D/R/state"; mkdir -p "$D/R/state"
 g_start R || { not_ok fleet_creds/start_stranger "geofwd R did not start"; exit 1; }
-sleep 2
+status_within R 10000 "connected: no \\(cannot connect: "
 expect_match fleet_creds/bad_creds/not_connected "$(f R fleet status)" "connected: no \\(cannot connect: "
 g_stop R && ok fleet_creds/bad_creds/stops || not_ok fleet_creds/bad_creds/stops "geofwd ignored SIGTERM for 5 s"
 exit 0

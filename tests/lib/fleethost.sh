@@ -1,10 +1,27 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # shellcheck shell=bash
 #
-# geofwd hosts of the small fleet tests (fleet_tls.sh, fleet_creds.sh): host
-# H runs in namespace hH (from lab.sh's ns) with its config, state and
+# geofwd hosts of the fleet tests (fleet.sh, fleet_tls.sh, fleet_creds.sh):
+# host H runs in namespace hH (from lab.sh's ns) with its config, state and
 # socket under $D/H and its pins in $LAB_PIN-H; GPID[H] is its PID.  The
-# caller sets D, declares GPID and writes $D/H/geofw.conf.
+# caller sets D, declares GPID and writes $D/H/geofw.conf (fleet_host_conf).
+
+# fleet_host_conf H SERVERS [LINES...]: $D/H/geofw.conf for a fleet host on
+# its gfw veth (generic XDP, no GeoIP), FleetServers = SERVERS, then LINES.
+fleet_host_conf() {
+	local h=$1 servers=$2 line
+	shift 2
+	mkdir -p "$D/$h/state"
+	{
+		echo "Interfaces = gfw"
+		echo "XdpMode = generic"
+		echo "GeoIPDatabase = none"
+		echo "StateDirectory = $D/$h/state"
+		echo "Socket = $D/$h/geofwd.sock"
+		echo "FleetServers = $servers"
+		for line in "$@"; do [ -z "$line" ] || echo "$line"; done
+	} > "$D/$h/geofw.conf"
+}
 
 g_start() {	# g_start H: start, wait until it answers
 	local h=$1 i
@@ -18,10 +35,10 @@ g_start() {	# g_start H: start, wait until it answers
 	done
 	return 1
 }
-g_stop() {	# g_stop H: SIGTERM; 1 when it is still running 5 s later (then killed)
+g_stop() {	# g_stop H [S]: SIGTERM; 1 when it still runs S (5) seconds later (then killed)
 	local i ret=0
 	kill -TERM "${GPID[$1]}" 2>/dev/null
-	for i in $(seq 1 50); do kill -0 "${GPID[$1]}" 2>/dev/null || break; sleep 0.1; done
+	for i in $(seq 1 $(( ${2:-5} * 10 ))); do kill -0 "${GPID[$1]}" 2>/dev/null || break; sleep 0.1; done
 	kill -0 "${GPID[$1]}" 2>/dev/null && { ret=1; kill -9 "${GPID[$1]}"; }
 	wait "${GPID[$1]}" 2>/dev/null
 	unset "GPID[$1]"
@@ -36,10 +53,29 @@ f() {	# f H ARGS: fwctl on host H
 blocked() {	# blocked H IP: H's data plane blocks IP (BPF_PROG_RUN on its pins)
 	f "$1" lookup "$2" -j 2>/dev/null | grep -q '"action":"drop"'
 }
+blocked_within() {	# blocked_within H IP MS: blocked by H within MS
+	local i
+	for i in $(seq 1 $(( $3 / 100 ))); do blocked "$1" "$2" && return 0; sleep 0.1; done
+	blocked "$1" "$2"
+}
+comes_back() {	# comes_back NAME H IP: add-block IP on H (to the bucket) is in H's data plane within 5 s
+	f "$2" add-block "$3" >/dev/null
+	blocked_within "$2" "$3" 5000 && ok "$1" || not_ok "$1" "$3 not blocked on $2"
+}
 connected() {	# connected H MS: fleet status says connected within MS
 	local i
 	for i in $(seq 1 $(( $2 / 100 ))); do
 		f "$1" fleet status 2>/dev/null | grep -q '^connected: yes' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# status_within H MS REGEX: fleet status (all of it) matches REGEX as
+# expect_match matches it, within MS: a wait for a state, not a fixed sleep.
+status_within() {
+	local i
+	for i in $(seq 1 $(( $2 / 100 ))); do
+		[[ $(f "$1" fleet status 2>/dev/null) =~ $3 ]] && return 0
 		sleep 0.1
 	done
 	return 1

@@ -195,8 +195,10 @@ geofwd_start() {
 		--pin-dir "$LAB_PIN" "$@" >>"$LAB_DIR/geofwd.log" 2>&1 &
 	GEOFWD_PID=$!
 	LAB_PIDS+=("$GEOFWD_PID")
+	# 30 s: loading and proving the programs is CPU work, and on a busy
+	# machine (suites side by side, tests/run.sh) it takes more than 10 s.
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		if [ -S "$LAB_DIR/geofwd.sock" ] && fwctl status 2>/dev/null | grep -q '^geofwd: running'; then
 			return 0
 		fi
@@ -207,7 +209,7 @@ geofwd_start() {
 		fi
 		sleep 0.1
 	done
-	echo "# geofwd did not answer within 10 s"
+	echo "# geofwd did not answer within 30 s"
 	return 1
 }
 
