@@ -241,10 +241,11 @@ static const struct geofw_cmd_desc commands[] = {
 		.summary = "let only some sources reach some ports",
 		.help =
 "allow-only: traffic to PORTS passes only from the listed countries,\n"
-"prefixes and ASes (AS64500: with the AS prefix); every other source gets ACTION on these ports (drop by\n"
-"default).  The policy replaces the country policy for these ports: a\n"
-"listed source passes even from a country the policy blocks, but the\n"
-"allowlist, block rules and AS rules still come first.  A port in the\n"
+"prefixes and ASes (AS64500: with the AS prefix); every other source gets\n"
+"ACTION on these ports (drop by default).  The policy replaces the country\n"
+"policy for these ports: a listed source passes even from a country the\n"
+"policy blocks, but the allowlist, block rules and AS rules still come\n"
+"first.  A port in the\n"
 "lists of two policies must satisfy both.  'none' removes the policy of\n"
 "exactly this port list.  Setting a policy again replaces its list.\n"
 "\n"
