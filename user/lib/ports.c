@@ -314,16 +314,15 @@ int geofw_ports_build(const struct geofw_prule *rules, size_t n, struct geofw_po
 {
 	int *set_ids = calloc(n ? n : 1, sizeof(int));
 	size_t i, j;
-	int s;
+	int s, ret;
 
 	memset(img, 0, sizeof(*img));
 	if (!set_ids)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		if ((s = set_of(img, &rules[i].ports, err, errlen)) < 0) {
-			free(set_ids);
-			geofw_ports_image_free(img);
-			return s;
+			ret = s;
+			goto fail;
 		}
 		set_ids[i] = s;
 	}
@@ -373,11 +372,8 @@ int geofw_ports_build(const struct geofw_prule *rules, size_t n, struct geofw_po
 		if (seen)
 			continue;
 		p = geofw_grow(img->net, &img->cap_net, img->n_net, sizeof(img->net[0]), 16);
-		if (!p) {
-			free(set_ids);
-			geofw_ports_image_free(img);
-			return -ENOMEM;
-		}
+		if (!p)
+			goto nomem;
 		img->net = p;
 		memset(&img->net[img->n_net], 0, sizeof(img->net[0]));
 		img->net[img->n_net++].prefix = r->prefix;
@@ -397,17 +393,13 @@ int geofw_ports_build(const struct geofw_prule *rules, size_t n, struct geofw_po
 			void *p;
 
 			if (img->n_asn == GEOFW_MAX_PORT_ASNS) {
-				free(set_ids);
-				geofw_ports_image_free(img);
-				return geofw_errf(err, errlen, -E2BIG, "port-scoped AS rules: more "
-						  "than %d ASes", GEOFW_MAX_PORT_ASNS);
+				ret = geofw_errf(err, errlen, -E2BIG, "port-scoped AS rules: more "
+						 "than %d ASes", GEOFW_MAX_PORT_ASNS);
+				goto fail;
 			}
 			p = geofw_grow(img->asn, &img->cap_asn, img->n_asn, sizeof(img->asn[0]), 16);
-			if (!p) {
-				free(set_ids);
-				geofw_ports_image_free(img);
-				return -ENOMEM;
-			}
+			if (!p)
+				goto nomem;
 			img->asn = p;
 			memset(&img->asn[j], 0, sizeof(img->asn[0]));
 			img->asn[j].asn = rules[i].asn;
@@ -417,6 +409,12 @@ int geofw_ports_build(const struct geofw_prule *rules, size_t n, struct geofw_po
 	}
 	free(set_ids);
 	return 0;
+nomem:
+	ret = -ENOMEM;
+fail:
+	free(set_ids);
+	geofw_ports_image_free(img);
+	return ret;
 }
 
 void geofw_ports_image_free(struct geofw_ports_image *img)
