@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The decision: allowlist (CIDR) → [port-scoped allow] → allowed AS →
- * IP/CIDR blocklist → [port-scoped block] → AS blocklist → [port-scoped
- * country block → port allow-only policy] → country policy.  The bracketed
- * steps run only for TCP/UDP packets whose destination port is in a port
- * set (docs/design-notes.md "Port-scoped policy").
+ * [port-scoped AS allow] → IP/CIDR blocklist → [port-scoped block] → AS
+ * blocklist → [port-scoped AS block] → [port-scoped country block → port
+ * allow-only policy] → country policy.  The bracketed steps run only for
+ * TCP/UDP packets whose destination port is in a port set
+ * (docs/design-notes.md "Port-scoped policy"); each sits right after its
+ * source-only counterpart.  The port-scoped AS steps read gfw_port_asn only
+ * when it holds rules (GEOFW_PORTS_ASN) and the source has an AS class.
  * Input is a parsed packet, output is an action, a reason and the ids of the
  * rule and country that decided, for the counters.
  */
@@ -213,6 +216,7 @@ static __always_inline int port_lookup(const struct geofw_pkt *pkt,
  */
 static __always_inline int decide_port_country(const struct geofw_config *cfg,
 					       const struct geofw_port_ctx *pc, __u32 id,
+					       const struct geofw_port_net *pa,
 					       struct geofw_verdict *v)
 {
 	struct geofw_port_cc *cc = NULL;
@@ -237,6 +241,8 @@ static __always_inline int decide_port_country(const struct geofw_config *cfg,
 		listed |= cc->only_sets;
 	if (pc->net)
 		listed |= pc->net->only_sets;
+	if (pa)
+		listed |= pa->only_sets;
 	m = pc->only_sets & (__u16)~listed;
 	idx = port_set_index(m ? m : pc->only_sets);
 	key = GEOFW_PORT_SET_KEY(pc->slot, idx);
@@ -255,7 +261,8 @@ static __always_inline int decide_port_country(const struct geofw_config *cfg,
 
 static __always_inline void
 decide_country(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
-	       const struct geofw_port_ctx *pc, struct geofw_verdict *v)
+	       const struct geofw_port_ctx *pc, const struct geofw_port_net *pa,
+	       struct geofw_verdict *v)
 {
 	struct geofw_country *pol;
 	__u32 id;
@@ -266,7 +273,7 @@ decide_country(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 	v->country_id = (__u8)id;
 	v->country_looked_up = 1;
 
-	if (pc->sets && decide_port_country(cfg, pc, id & 0xff, v))
+	if (pc->sets && decide_port_country(cfg, pc, id & 0xff, pa, v))
 		return;
 
 	if (id == GEOFW_COUNTRY_NONE) {
@@ -290,13 +297,14 @@ decide_country(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 		    GEOFW_R_COUNTRY_BLOCK;
 }
 
-/* The rule of the source's AS class, or NULL: no ASN table in force, an
- * address of no AS with a rule, or an expired rule.  One table lookup (one
- * array access for IPv4), the same cost as the country lookup. */
+/* The class of the source's AS, or NULL: no ASN table in force, an address
+ * of no AS with a rule.  One table lookup (one array access for IPv4), the
+ * same cost as the country lookup.  A class may carry no source-only rule
+ * (kind NONE: the AS has port-scoped rules only) or an expired one:
+ * asn_rule() says whether its rule applies. */
 static __always_inline struct geofw_asn_class *asn_lookup(const struct geofw_pkt *pkt,
 							  const struct geofw_config *cfg)
 {
-	struct geofw_asn_class *c;
 	__u32 slot = cfg->asn_slot & 1, id;
 
 	if (!cfg->asn_present)
@@ -305,11 +313,30 @@ static __always_inline struct geofw_asn_class *asn_lookup(const struct geofw_pkt
 	if (!id)
 		return NULL;
 	id = GEOFW_ASN_CLASS_KEY(slot, id);
-	c = bpf_map_lookup_elem(&gfw_asn_class, &id);
+	return bpf_map_lookup_elem(&gfw_asn_class, &id);
+}
+
+static __always_inline struct geofw_asn_class *asn_rule(struct geofw_asn_class *c)
+{
 	if (!c || c->kind == GEOFW_ASN_NONE ||
 	    (c->expires_ns && bpf_ktime_get_boot_ns() >= c->expires_ns))
 		return NULL;
 	return c;
+}
+
+/* The port-scoped rules of the source's AS for the packet's port sets, or
+ * NULL; read only when some exist (GEOFW_PORTS_ASN). */
+static __always_inline struct geofw_port_net *port_asn_lookup(const struct geofw_config *cfg,
+							      const struct geofw_port_ctx *pc,
+							      const struct geofw_asn_class *c)
+{
+	struct geofw_port_asn_key k = {};
+
+	if (!c || !pc->sets || !(cfg->ports_present & GEOFW_PORTS_ASN))
+		return NULL;
+	k.asn = c->asn;
+	k.slot = (__u8)pc->slot;
+	return bpf_map_lookup_elem(&gfw_port_asn, &k);
 }
 
 static __always_inline void
@@ -317,7 +344,8 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 	     struct geofw_verdict *v)
 {
 	struct geofw_port_ctx pc = {};
-	struct geofw_asn_class *as;
+	struct geofw_asn_class *cls, *as;
+	struct geofw_port_net *pa;
 	struct geofw_allow *allow;
 	struct geofw_block *block;
 	__u32 m, idx;
@@ -344,12 +372,23 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 		return;
 	}
 
-	as = asn_lookup(pkt, cfg);
+	cls = asn_lookup(pkt, cfg);
+	as = asn_rule(cls);
 	if (as && as->kind == GEOFW_ASN_ALLOW) {
 		v->action = GEOFW_ACT_PASS;
 		v->reason = GEOFW_R_ALLOW_ASN;
 		v->rule_id = as->rule_id;
 		v->asn = as->asn;
+		return;
+	}
+
+	pa = port_asn_lookup(cfg, &pc, cls);
+	if (pa && (m = pa->allow_sets & pc.sets)) {
+		idx = port_set_index(m);
+		v->action = GEOFW_ACT_PASS;
+		v->reason = GEOFW_R_PORT_ALLOW;
+		v->rule_id = pa->rule_id[idx];
+		v->asn = cls->asn;
 		return;
 	}
 
@@ -378,7 +417,16 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 		return;
 	}
 
-	decide_country(pkt, cfg, &pc, v);
+	if (pa && (m = pa->block_sets & pc.sets)) {
+		idx = port_set_index(m);
+		v->action = pa->action[idx];
+		v->reason = v->action == GEOFW_ACT_LOG ? GEOFW_R_PORT_LOG : GEOFW_R_PORT_BLOCK;
+		v->rule_id = pa->rule_id[idx];
+		v->asn = cls->asn;
+		return;
+	}
+
+	decide_country(pkt, cfg, &pc, pa, v);
 }
 
 #endif

@@ -24,7 +24,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 6		/* 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 6		/* 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits), port-scoped AS rules (gfw_port_asn, config GEOFW_PORTS_ASN); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -73,6 +73,7 @@
 #define GEOFW_MAP_PORT_NET6	"gfw_port_net6"
 #define GEOFW_MAP_PORT_CC	"gfw_port_cc"
 #define GEOFW_MAP_PORT_BITS	"gfw_port_bits"
+#define GEOFW_MAP_PORT_ASN	"gfw_port_asn"
 /* rate limits (ABI 5) */
 #define GEOFW_MAP_RL_RULE	"gfw_rl_rule"
 #define GEOFW_MAP_RL_STATE	"gfw_rl_state"
@@ -729,6 +730,11 @@ _Static_assert(sizeof(struct geofw_responder) == 16 + sizeof(struct geofw_resp_p
  *                                 prefixes an allow-only policy lists, each
  *                                 entry merged with every shorter prefix
  *                                 covering it (so the longest match is whole)
+ *   gfw_port_asn[slot, AS number] port-scoped AS allow/block rules and the
+ *                                 sets whose allow-only policies list the AS
+ *                                 (ABI 6; the AS comes from the AS class of
+ *                                 the source, so every AS named here has a
+ *                                 class in the ASN tables)
  *   gfw_port_cc[slot, country]    port-scoped country blocks, and the
  *                                 countries an allow-only policy lists
  *
@@ -753,6 +759,8 @@ enum {
 	GEOFW_PORTS_CC		= 1u << 3,	/* gfw_port_cc holds entries of the slot */
 	GEOFW_PORTS_NET6_SHORT	= 1u << 4,	/* an IPv6 port prefix shorter than /32:
 						 * gfw_port_bits cannot say no for IPv6 */
+	GEOFW_PORTS_ASN		= 1u << 5,	/* gfw_port_asn holds entries of the slot
+						 * (ABI 6) */
 	GEOFW_PORTS_SLOT	= 1u << 7,	/* the slot in force */
 };
 
@@ -812,6 +820,17 @@ struct geofw_port_net {
 	__u32 rule_id[GEOFW_MAX_PORT_SETS];	/* allow or block rule per set */
 };
 _Static_assert(sizeof(struct geofw_port_net) == 88, "geofw_port_net size");
+
+/* gfw_port_asn's key (ABI 6); its value is a struct geofw_port_net (allow,
+ * block and allow-only bits, action and rule id per set).  The slot is the
+ * fifth byte, as in the port tries' keys. */
+#define GEOFW_MAX_PORT_ASNS	GEOFW_ASN_CLASS_MAX_ID	/* per slot: each needs a class */
+struct geofw_port_asn_key {
+	__u32 asn;
+	__u8  slot;
+	__u8  pad[3];
+};
+_Static_assert(sizeof(struct geofw_port_asn_key) == 8, "geofw_port_asn_key size");
 
 struct geofw_port_cc {
 	__u16 block_sets;	/* country blocked on these sets (action[set]) */

@@ -227,6 +227,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_port_cc SEC(".maps");
 
+/* gfw_port_asn[slot, AS number]: port-scoped AS rules (ABI 6). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * GEOFW_MAX_PORT_ASNS);
+	__type(key, struct geofw_port_asn_key);
+	__type(value, struct geofw_port_net);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_port_asn SEC(".maps");
+
 /* ---- rate limits (ABI 4) ---- */
 
 /* gfw_rl_rule[slot * 8 + i]: the rate limits of each slot. */

@@ -31,7 +31,10 @@
  *	pallow CIDR PORTS [ID]		port-scoped allow ("22/tcp", "80,443/tcp")
  *	pblock CIDR PORTS ACTION [ID]	port-scoped block
  *	pcountry CC PORTS ACTION	country blocked on PORTS
- *	ponly PORTS ACTION ID TARGET...	allow-only policy of PORTS (CIDRs, countries)
+ *	ponly PORTS ACTION ID TARGET...	allow-only policy of PORTS (CIDRs, countries,
+ *					AS64500)
+ *	pallow/pblock take AS64500 for a port-scoped AS rule; its AS gets a
+ *	class without a rule of its own, as geofwd gives it.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -184,19 +187,30 @@ static size_t n_as_net;
 static struct geofw_asn_rule as_rule[8];
 static size_t n_as_rule;
 
+/* The port-scoped rules of the current row. */
+static struct geofw_prule prules[16];
+static size_t n_prules;
+
 /* The rows' ASN database with its AS rules in force, through the same
- * class builder and install as geofwd. */
+ * class builder and install as geofwd; an AS named by a port-scoped rule
+ * only gets a class of kind NONE, as geofwd gives it. */
 static int install_asn(void)
 {
 	static struct geofw_asn_classes cl;
+	struct geofw_asn_rule all[8 + 16];
 	struct geofw_geo_prefix v4[16], v6[16];
 	struct geofw_geo_image img;
-	size_t i, n4 = 0, n6 = 0;
+	size_t i, n4 = 0, n6 = 0, n = n_as_rule;
 	int err;
 
-	if (!n_as_rule)
+	memcpy(all, as_rule, n_as_rule * sizeof(all[0]));
+	for (i = 0; i < n_prules; i++)
+		if (prules[i].is_asn)
+			all[n++] = (struct geofw_asn_rule){ .asn = prules[i].asn,
+							    .kind = GEOFW_ASN_NONE };
+	if (!n)
 		return ASSERT_OK(geofw_asn_clear(&fw.maps), "asn clear") ? 0 : -1;
-	if (!ASSERT_OK(geofw_asn_classes_make(as_rule, n_as_rule, &cl), "asn classes"))
+	if (!ASSERT_OK(geofw_asn_classes_make(all, n, &cl), "asn classes"))
 		return -1;
 	for (i = 0; i < n_as_net; i++) {
 		unsigned int id = geofw_asn_class_of(&cl, as_net[i].asn);
@@ -220,10 +234,6 @@ static int install_asn(void)
 	geofw_geo_image_free(&img);
 	return ASSERT_OK(err, "asn install") ? 0 : -1;
 }
-
-/* The port-scoped rules of the current row. */
-static struct geofw_prule prules[16];
-static size_t n_prules;
 
 static int add_prule(int kind, const char *ports, const char *target, int action, __u32 id)
 {
@@ -990,6 +1000,71 @@ static const struct xdp_case cases[] = {
 	  DROP(PORT_POLICY_BLOCK), .rule = 34, .cc = "RU", .cc_field = C_BLOCKED },
 	{ "port/icmp_source_only", GEO_WORLD "ponly 22/tcp drop 34 DE; pblock 203.0.113.0/24 22/tcp drop 31",
 	  V4("203.0.113.5", .proto = IPPROTO_ICMP), PASS(COUNTRY_PASS), .cc = "RU", .cc_field = C_PASSED },
+	/* Port-scoped AS rules: allowed AS → [port AS allow] → blocklist →
+	 * port block → blocked AS → [port AS block] → port country block. */
+	{ "port_asn/block_on_port", AS_WORLD "pblock AS64501 22/tcp drop 41",
+	  V4("203.0.113.5", TCP(22)), DROP(PORT_BLOCK), .rule = 41, .asn = 64501,
+	  .asn_field = C_BLOCKED },
+	{ "port_asn/block_other_port_passes", AS_WORLD "pblock AS64501 22/tcp drop 41",
+	  V4("203.0.113.5", TCP(80)), PASS(COUNTRY_PASS), .cc = "RU", .cc_field = C_PASSED },
+	{ "port_asn/block_other_as_passes", AS_WORLD "pblock AS64501 22/tcp drop 41",
+	  V4("203.0.113.70", TCP(22)), PASS(COUNTRY_PASS), .cc = "RU", .cc_field = C_PASSED },
+	{ "port_asn/block_udp", AS_WORLD "pblock AS64501 53/udp drop 41",
+	  V4("203.0.113.5", UDP(53)), DROP(PORT_BLOCK), .rule = 41, .asn = 64501,
+	  .asn_field = C_BLOCKED },
+	{ "port_asn/block_v6", AS_WORLD "pblock AS64501 22/tcp drop 41",
+	  V6("2001:db8:bad::5", TCP(22)), DROP(PORT_BLOCK), .rule = 41, .asn = 64501,
+	  .asn_field = C_BLOCKED },
+	{ "port_asn/block_v6_longer_prefix_other_as", AS_WORLD "pblock AS64501 22/tcp drop 41",
+	  V6("2001:db8:bad::1ff", TCP(22)), PASS(COUNTRY_PASS), .cc = "RU", .cc_field = C_PASSED },
+	{ "port_asn/block_log", AS_WORLD "pblock AS64501 22/tcp log 41", V4("203.0.113.5", TCP(22)),
+	  LOGD(PORT_LOG), .rule = 41, .asn = 64501, .asn_field = C_LOGGED },
+	{ "port_asn/block_beside_as_block_of_other_as", AS_WORLD "block-asn 64502 drop 21; "
+	  "pblock AS64501 22/tcp drop 41", V4("203.0.113.5", TCP(22)), DROP(PORT_BLOCK), .rule = 41,
+	  .asn = 64501, .asn_field = C_BLOCKED },
+	{ "port_asn/allow_beats_block_ip", AS_WORLD "block 203.0.113.0/24 drop 8; "
+	  "pallow AS64501 22/tcp 42", V4("203.0.113.5", TCP(22)), PASS(PORT_ALLOW), .rule = 42,
+	  .asn = 64501, .asn_field = C_PASSED },
+	{ "port_asn/allow_not_other_port", AS_WORLD "block 203.0.113.0/24 drop 8; "
+	  "pallow AS64501 22/tcp 42", V4("203.0.113.5", TCP(80)), DROP(BLOCK_IP), .rule = 8 },
+	{ "port_asn/allow_beats_block_asn", AS_WORLD "block-asn 64501 drop 21; "
+	  "pallow AS64501 22/tcp 42", V4("203.0.113.5", TCP(22)), PASS(PORT_ALLOW), .rule = 42,
+	  .asn = 64501, .asn_field = C_PASSED },
+	{ "port_asn/allowlist_beats_block", AS_WORLD "allow 203.0.113.5 3; pblock AS64501 22/tcp drop 41",
+	  V4("203.0.113.5", TCP(22)), PASS(ALLOWLIST), .rule = 3 },
+	{ "port_asn/port_allow_beats_block", AS_WORLD "pallow 203.0.113.5 22/tcp 33; "
+	  "pblock AS64501 22/tcp drop 41", V4("203.0.113.5", TCP(22)), PASS(PORT_ALLOW), .rule = 33 },
+	{ "port_asn/allow_asn_beats_block", AS_WORLD "allow-asn 64501 23; pblock AS64501 22/tcp drop 41",
+	  V4("203.0.113.5", TCP(22)), PASS(ALLOW_ASN), .rule = 23, .asn = 64501,
+	  .asn_field = C_PASSED },
+	{ "port_asn/block_ip_beats_block", AS_WORLD "block 203.0.113.5 drop 9; "
+	  "pblock AS64501 22/tcp log 41", V4("203.0.113.5", TCP(22)), DROP(BLOCK_IP), .rule = 9 },
+	{ "port_asn/port_block_beats_block", AS_WORLD "pblock 203.0.113.0/24 22/tcp drop 31; "
+	  "pblock AS64501 22/tcp log 41", V4("203.0.113.5", TCP(22)), DROP(PORT_BLOCK), .rule = 31 },
+	{ "port_asn/block_asn_beats_block", AS_WORLD "block-asn 64501 log 21; "
+	  "pblock AS64501 22/tcp drop 41", V4("203.0.113.5", TCP(22)), LOGD(LOG_ASN), .rule = 21,
+	  .asn = 64501, .asn_field = C_LOGGED },
+	{ "port_asn/block_beats_port_country", AS_WORLD "pcountry RU 22/tcp log; "
+	  "pblock AS64501 22/tcp drop 41", V4("203.0.113.5", TCP(22)), DROP(PORT_BLOCK), .rule = 41,
+	  .asn = 64501, .asn_field = C_BLOCKED },
+	{ "port_asn/block_beats_country_pass", AS_WORLD "mode allow; country RU; "
+	  "pblock AS64501 22/tcp drop 41", V4("203.0.113.5", TCP(22)), DROP(PORT_BLOCK), .rule = 41,
+	  .asn = 64501, .asn_field = C_BLOCKED },
+	{ "port_asn/only_listed_as_passes", AS_WORLD "ponly 22/tcp drop 34 DE AS64501",
+	  V4("203.0.113.5", TCP(22)), PASS(PORT_POLICY_PASS), .rule = 34, .cc = "RU",
+	  .cc_field = C_PASSED },
+	{ "port_asn/only_other_as_blocked", AS_WORLD "ponly 22/tcp drop 34 DE AS64501",
+	  V4("203.0.113.70", TCP(22)), DROP(PORT_POLICY_BLOCK), .rule = 34, .cc = "RU",
+	  .cc_field = C_BLOCKED },
+	{ "port_asn/only_listed_as_v6", AS_WORLD "ponly 22/tcp drop 34 AS64501",
+	  V6("2001:db8:bad::5", TCP(22)), PASS(PORT_POLICY_PASS), .rule = 34, .cc = "RU",
+	  .cc_field = C_PASSED },
+	{ "port_asn/later_fragment_source_only", AS_WORLD "pblock AS64501 22/tcp drop 41",
+	  V4("203.0.113.5", TCP(22), .frag = PKT_FRAG_LATER), PASS(COUNTRY_PASS), .cc = "RU",
+	  .cc_field = C_PASSED },
+	{ "port_asn/icmp_source_only", AS_WORLD "pblock AS64501 22/tcp drop 41",
+	  V4("203.0.113.5", .proto = IPPROTO_ICMP), PASS(COUNTRY_PASS), .cc = "RU",
+	  .cc_field = C_PASSED },
 	/* Fragments: a later fragment carries no ports and is judged by the
 	 * source-only policy; a first fragment (or any packet) whose ports
 	 * cannot be read while port rules are in force is dropped. */

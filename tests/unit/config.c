@@ -125,7 +125,7 @@ void test_conf_keys(void)
 		for (j = 0; j < i; j++)
 			ASSERT_TRUE(strcmp(key, geofw_conf_key(j)) != 0, key);
 	}
-	ASSERT_EQ(i, 52, "number of keys");
+	ASSERT_EQ(i, 54, "number of keys");
 }
 
 void test_conf_to_kernel(void)
@@ -614,6 +614,9 @@ void test_conf_port_rules(void)
 		"allow 80/tcp 192.0.2.7/32 pass", "block 5353/udp 192.0.2.0/24 drop",
 		"block-country 80,443/tcp CN http403", "allow-only 22/tcp DE reject",
 		"allow-only 22/tcp 198.51.100.0/24 reject",
+		"allow 443/tcp AS64500 pass", "block 22/tcp AS64501 log",
+		"block 22/tcp AS64502 log", "allow-only 8000-8100/tcp AS64503 drop",
+		"allow-only 8000-8100/tcp DE drop",
 	};
 	int i;
 
@@ -624,9 +627,12 @@ void test_conf_port_rules(void)
 			    "PortBlock = 5353/udp 192.0.2.0/24\n"
 			    "PortBlockCountry = 443,80/tcp http403 cn\n"
 			    "PortPolicy = 22/tcp allow-only reject DE 198.51.100.0/24\n"
-			    "PortBlock =\n", c, err), err) &&
-	    ASSERT_EQ(c->n_port_rules, 7, "rules")) {
-		for (i = 0; i < 7; i++) {
+			    "PortBlock =\n"
+			    "PortAllowASN = 443/tcp AS64500\n"
+			    "PortBlockASN = 22/tcp log 64501 as64502\n"
+			    "PortPolicy = 8000-8100/tcp allow-only AS64503 DE\n", c, err), err) &&
+	    ASSERT_EQ(c->n_port_rules, 12, "rules")) {
+		for (i = 0; i < 12; i++) {
 			char line[GEOFW_PORTS_STRLEN + 128];
 			const struct geofw_prule *r = &c->port_rules[i];
 
@@ -843,12 +849,22 @@ static const struct {
 	{ "PortPolicy without allow-only", "PortPolicy = 22/tcp DE\n", 0, 1,
 	  "PortPolicy: expected allow-only after the ports, got \"DE\"" },
 	{ "PortPolicy empty list", "PortPolicy = 22/tcp allow-only\n", 0, 1,
-	  "PortPolicy: missing the countries and prefixes allowed" },
+	  "PortPolicy: missing the countries, prefixes and ASes allowed" },
 	{ "PortBlockCountry prefix", "PortBlockCountry = 80/tcp 192.0.2.0/24\n", 0, 1,
 	  "PortBlockCountry: \"192.0.2.0/24\": expected country codes" },
 	{ "PortBlock country", "PortBlock = 80/tcp CN\n", 0, 1,
 	  "PortBlock: \"CN\": expected prefixes" },
 	{ "PortAllow no prefixes", "PortAllow = 22/tcp\n", 0, 1, "PortAllow: missing the prefixes" },
+	{ "PortBlock AS", "PortBlock = 22/tcp AS64500\n", 0, 1,
+	  "PortBlock: \"AS64500\": expected prefixes (AS rules: PortAllowASN, PortBlockASN)" },
+	{ "PortBlockASN prefix", "PortBlockASN = 22/tcp 192.0.2.0/24\n", 0, 1,
+	  "PortBlockASN: \"192.0.2.0/24\": expected AS numbers (AS64500 or 64500)" },
+	{ "PortAllowASN action", "PortAllowASN = 22/tcp drop AS64500\n", 0, 1,
+	  "PortAllowASN: \"drop\": expected AS numbers (AS64500 or 64500)" },
+	{ "PortBlockASN none", "PortBlockASN = 22/tcp drop\n", 0, 1,
+	  "PortBlockASN: missing the AS numbers" },
+	{ "PortPolicy AS0", "PortPolicy = 22/tcp allow-only AS0\n", 0, 1,
+	  "~not an AS number" },
 	{ "PortBlock pass", "PortBlock = 22/tcp pass 192.0.2.0/24\n", 0, 1,
 	  "PortBlock: pass is not a blocking action (drop, reject, http403 or log)" },
 	{ "RateLimit bad rate", "RateLimit = a 10 burst 1 per /32 then drop\n", 0, 1,

@@ -120,3 +120,56 @@ void test_ports_build(void)
 		  "17 port lists");
 	ASSERT_TRUE(strstr(err, "1016/tcp") != NULL, err);
 }
+
+/* AS targets: "AS64500" (never the country AS, American Samoa), one merged
+ * gfw_port_asn value per AS with all its rules, bits per set. */
+void test_ports_asn(void)
+{
+	struct geofw_prule r[4], t = {};
+	struct geofw_ports_image img;
+	char err[GEOFW_ERRLEN] = "", buf[GEOFW_CIDR_STRLEN];
+	const char *ports[4] = { "22/tcp", "22/tcp", "443/tcp", "22/tcp" };
+	const char *targets[4] = { "AS64500", "as64500", "AS64501", "AS64501" };
+	const int kinds[4] = { GEOFW_PRULE_BLOCK, GEOFW_PRULE_BLOCK, GEOFW_PRULE_ALLOW,
+			       GEOFW_PRULE_ONLY };
+	const __u8 actions[4] = { GEOFW_ACT_LOG, GEOFW_ACT_DROP, GEOFW_ACT_PASS, GEOFW_ACT_DROP };
+	size_t i;
+
+	ASSERT_OK(geofw_prule_target_parse("AS64500", &t, err, sizeof(err)), err);
+	ASSERT_TRUE(t.is_asn && !t.is_country && t.asn == 64500, "AS64500 is an AS");
+	ASSERT_OK(geofw_prule_target(&t, buf, sizeof(buf)), "format");
+	ASSERT_STREQ(buf, "AS64500", "formatted");
+	ASSERT_OK(geofw_prule_target_parse("AS", &t, err, sizeof(err)), err);
+	ASSERT_TRUE(t.is_country && !t.is_asn, "AS alone is American Samoa");
+	ASSERT_EQ(geofw_prule_target_parse("AS0", &t, err, sizeof(err)), -EINVAL, "AS0");
+	ASSERT_TRUE(strstr(err, "not an AS number") != NULL, err);
+	ASSERT_EQ(geofw_prule_target_parse("AS64500x", &t, err, sizeof(err)), -EINVAL, "junk");
+	ASSERT_OK(geofw_prule_target_parse("192.0.2.0/24", &t, err, sizeof(err)), err);
+	ASSERT_TRUE(!t.is_asn && !t.is_country, "a prefix after an AS");
+
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < 4; i++) {
+		geofw_ports_parse(ports[i], &r[i].ports, NULL, 0);
+		ASSERT_OK(geofw_prule_target_parse(targets[i], &r[i], err, sizeof(err)), err);
+		r[i].kind = kinds[i];
+		r[i].action = actions[i];
+		r[i].rule_id = (__u32)(10 + i);
+	}
+	if (!ASSERT_OK(geofw_ports_build(r, 4, &img, err, sizeof(err)), err))
+		return;
+	ASSERT_EQ(img.n_sets, 2, "two port lists");
+	ASSERT_EQ(img.n_net, 0, "no prefix entry");
+	ASSERT_TRUE(!img.any_cc, "no country entry");
+	if (ASSERT_EQ(img.n_asn, 2, "two ASes")) {
+		ASSERT_EQ(img.asn[0].asn, 64500, "first AS");
+		ASSERT_EQ(img.asn[0].val.block_sets, 1, "blocked on set 0");
+		ASSERT_EQ(img.asn[0].val.action[0], GEOFW_ACT_DROP, "the strictest action");
+		ASSERT_EQ(img.asn[0].val.rule_id[0], 11, "the strictest rule's id");
+		ASSERT_EQ(img.asn[1].asn, 64501, "second AS");
+		ASSERT_EQ(img.asn[1].val.allow_sets, 2, "allowed on set 1");
+		ASSERT_EQ(img.asn[1].val.rule_id[1], 12, "the allow's id");
+		ASSERT_EQ(img.asn[1].val.only_sets, 1, "listed by set 0's policy");
+	}
+	ASSERT_EQ(img.only_sets, 1, "set 0 has an allow-only policy");
+	geofw_ports_image_free(&img);
+}

@@ -1067,6 +1067,24 @@ void test_store_port_rules(void)
 	list[0] = 0;
 	ASSERT_OK(geofw_store_port_for_each(st, collect_prule, list), "list");
 	ASSERT_STREQ(list, "allow 22/tcp 192.0.2.0/24 cli 1 again;", "left");
+	/* AS targets: the same table and kinds, target "AS64500" (schema 3
+	 * unchanged: port_rules came in this release with them). */
+	r[0] = PR(GEOFW_PRULE_BLOCK, "22/tcp", "AS64500", GEOFW_ACT_DROP, 0);
+	r[1] = PR(GEOFW_PRULE_ONLY, "443/tcp", "AS64501", GEOFW_ACT_REJECT, 0);
+	ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+	ASSERT_OK(geofw_store_port_add(st, r, 2, err, sizeof(err)), err);
+	ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
+	list[0] = 0;
+	ASSERT_OK(geofw_store_port_for_each(st, collect_prule, list), "list");
+	ASSERT_STREQ(list, "allow 22/tcp 192.0.2.0/24 cli 1 again;block 22/tcp AS64500 cli 1 c;"
+		     "allow-only 443/tcp AS64501 cli 1 c;", "AS rows");
+	ASSERT_OK(geofw_store_begin(st, err, sizeof(err)), err);
+	ASSERT_EQ(geofw_store_port_del(st, GEOFW_PRULE_BLOCK, &r[0].ports, "AS64500", NULL, err,
+				       sizeof(err)), 1, "del AS");
+	ASSERT_EQ(geofw_store_port_del(st, GEOFW_PRULE_BLOCK, &r[0].ports, "AS64500", NULL, err,
+				       sizeof(err)), -ENOENT, "del AS again");
+	ASSERT_TRUE(strstr(err, "AS64500") != NULL, err);
+	ASSERT_OK(geofw_store_commit(st, err, sizeof(err)), err);
 	{
 		struct geofw_store_counts c;
 

@@ -65,10 +65,14 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 		switch (e->reason) {
 		case GEOFW_R_PORT_ALLOW:
 			ADD("port-scoped allow rule %u for %s", e->rule_id, port);
+			if (e->asn)
+				ADD(" (AS%u)", e->asn);
 			break;
 		case GEOFW_R_PORT_BLOCK:
 		case GEOFW_R_PORT_LOG:
 			ADD("port-scoped block rule %u for %s", e->rule_id, port);
+			if (e->asn)
+				ADD(" (AS%u)", e->asn);
 			break;
 		case GEOFW_R_PORT_COUNTRY_BLOCK:
 		case GEOFW_R_PORT_COUNTRY_LOG:

@@ -381,6 +381,14 @@ static int list_port_rule(const struct geofw_prule *p, void *arg)
 	geofw_prule_target(p, target, sizeof(target));
 	if (p->expires)
 		geofw_duration_format(p->expires > (__u64)now ? p->expires - (__u64)now : 0, 0, left, sizeof(left));
+	if (r->json && p->is_asn)	/* the AS as list asns gives it: a number */
+		return geofw_json_array_add(&r->list, json_pack(
+			"{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:o, s:o}", "type", "port",
+			"kind", geofw_prule_kind_name(p->kind), "ports", ports,
+			"asn", (json_int_t)p->asn,
+			"action", geofw_action_name(p->action), "rule_id", (json_int_t)p->rule_id,
+			"expires", (json_int_t)p->expires, "created", (json_int_t)p->created,
+			"source", answer_text(source), "comment", answer_text(comment)));
 	if (r->json)
 		return geofw_json_array_add(&r->list, json_pack(
 			"{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "type", "port",

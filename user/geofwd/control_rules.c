@@ -69,19 +69,60 @@ static const char *ports_text(const struct geofw_cmd *cmd, char *buf, size_t len
 }
 
 /* A change of port-scoped rows or rate limits (err: the store's answer):
- * the port tables rebuilt from the rows, or the change undone. */
+ * the port tables rebuilt from the rows, or the change undone.  With AS
+ * targets the AS tables first: an AS a port rule names needs a class. */
 static int ports_applied(struct request *r, int err)
 {
+	if (!err && r->cmd->n_asns) {
+		r->asn = true;
+		err = gfwd_asn_sync(r->d, false, "fwctl", r->err, sizeof(r->err));
+	}
 	if (!err)
 		err = gfwd_apply_ports(r->d, r->err, sizeof(r->err));
 	return err ? change_failed(r) : GEOFW_CTL_OK;
 }
 
-/* Rows of kind for the command's prefixes or countries, then the tables. */
+/* The answer to a port-scoped change: "ok: WHAT N", or for AS targets
+ * without an ASNDatabase "stored, NOT enforced" (exit status 1), as AS
+ * rules answer. */
+static int port_reply(struct request *r, const char *what, size_t n)
+{
+	char why[GEOFW_CMD_ERRLEN];
+
+	if (!r->cmd->n_asns || gfwd_asn_rules_enforced(r->d, NULL, why, sizeof(why)))
+		return reply_ok(r, what, n, n);
+	if (r->json) {
+		json_t *o = json_pack("{s:b, s:s, s:I, s:I, s:b}", "ok", 1, "what", what,
+				      "count", (json_int_t)n, "changed", (json_int_t)n,
+				      "enforced", 0);
+		char *line;
+
+		if (o && geofw_json_set_text(o, "reason", why))
+			o = (json_decref(o), NULL);
+		line = o ? geofw_json_line(o) : NULL;
+		json_decref(o);
+		if (!line)
+			return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+		geofw_ctl_writef(r->w, "%s", line);
+		free(line);
+	} else {
+		geofw_ctl_writef(r->w, "ok: %s %zu (stored, NOT enforced: %s)\n", what, n, why);
+	}
+	return GEOFW_CTL_DEGRADED;
+}
+
+/* How many targets a port-scoped change names: ASes, countries or prefixes. */
+static size_t port_targets(const struct geofw_cmd *cmd, int kind)
+{
+	return cmd->n_asns ? cmd->n_asns : kind == GEOFW_PRULE_COUNTRY ? cmd->n_countries :
+	       cmd->n_cidrs;
+}
+
+/* Rows of kind for the command's prefixes, countries or ASes, then the tables. */
 int port_add(struct request *r, int kind)
 {
 	const struct geofw_cmd *cmd = r->cmd;
-	size_t n = kind == GEOFW_PRULE_COUNTRY ? cmd->n_countries : cmd->n_cidrs, i;
+	size_t n = port_targets(cmd, kind), i;
 	struct geofw_prule *rules = calloc(n ? n : 1, sizeof(*rules));
 	char ports[GEOFW_PORTS_STRLEN];
 	int err;
@@ -93,7 +134,10 @@ int port_add(struct request *r, int kind)
 
 		p->kind = kind;
 		p->ports = cmd->ports;
-		if (kind == GEOFW_PRULE_COUNTRY) {
+		if (cmd->n_asns) {
+			p->is_asn = true;
+			p->asn = cmd->asns[i];
+		} else if (kind == GEOFW_PRULE_COUNTRY) {
 			p->is_country = true;
 			p->country = cmd->countries[i];
 		} else {
@@ -114,20 +158,22 @@ int port_add(struct request *r, int kind)
 		return err;
 	log_info("uid %u pid %d: %s on %s (%zu rule(s))", r->who.uid, r->who.pid, cmd->desc->name,
 		 ports_text(cmd, ports, sizeof(ports)), n);
-	return reply_ok(r, kind == GEOFW_PRULE_ALLOW ? "allowed" : "blocked", n, n);
+	return port_reply(r, kind == GEOFW_PRULE_ALLOW ? "allowed" : "blocked", n);
 }
 
 int port_del(struct request *r, int kind)
 {
 	const struct geofw_cmd *cmd = r->cmd;
-	size_t n = kind == GEOFW_PRULE_COUNTRY ? cmd->n_countries : cmd->n_cidrs, i;
+	size_t n = port_targets(cmd, kind), i;
 	char target[GEOFW_CIDR_STRLEN], ports[GEOFW_PORTS_STRLEN];
 	long got;
 	int err = 0;
 
 	r->ports = true;
 	for (i = 0; i < n && !err; i++) {
-		if (kind == GEOFW_PRULE_COUNTRY)
+		if (cmd->n_asns)
+			snprintf(target, sizeof(target), "AS%u", cmd->asns[i]);
+		else if (kind == GEOFW_PRULE_COUNTRY)
 			snprintf(target, sizeof(target), "%s", geofw_country_code(cmd->countries[i]));
 		else
 			geofw_cidr_format(&cmd->cidrs[i], target, sizeof(target));
@@ -140,7 +186,7 @@ int port_del(struct request *r, int kind)
 		return err;
 	log_info("uid %u pid %d: %s on %s (%zu rule(s))", r->who.uid, r->who.pid, cmd->desc->name,
 		 ports_text(cmd, ports, sizeof(ports)), n);
-	return reply_ok(r, kind == GEOFW_PRULE_ALLOW ? "disallowed" : "unblocked", n, n);
+	return port_reply(r, kind == GEOFW_PRULE_ALLOW ? "disallowed" : "unblocked", n);
 }
 
 /* ---- rate limits -------------------------------------------------------------------- */
@@ -232,7 +278,7 @@ int ctl_rl_list(struct request *r)
 int ctl_port_policy(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
-	size_t n = cmd->n_cidrs + cmd->n_countries, i;
+	size_t n = cmd->n_cidrs + cmd->n_countries + cmd->n_asns, i;
 	struct geofw_prule *rules = calloc(n ? n : 1, sizeof(*rules));
 	char ports[GEOFW_PORTS_STRLEN];
 	long got;
@@ -252,9 +298,12 @@ int ctl_port_policy(struct request *r)
 		p->ports = cmd->ports;
 		if (i < cmd->n_cidrs) {
 			p->prefix = cmd->cidrs[i];
-		} else {
+		} else if (i < cmd->n_cidrs + cmd->n_countries) {
 			p->is_country = true;
 			p->country = cmd->countries[i - cmd->n_cidrs];
+		} else {
+			p->is_asn = true;
+			p->asn = cmd->asns[i - cmd->n_cidrs - cmd->n_countries];
 		}
 		p->action = (__u8)cmd->action;
 		p->expires = cmd->ttl ? (__u64)time(NULL) + cmd->ttl : 0;
@@ -270,8 +319,8 @@ int ctl_port_policy(struct request *r)
 		return err;
 	log_info("uid %u pid %d: port-policy %s %s (%zu source(s) listed)", r->who.uid, r->who.pid,
 		 ports_text(cmd, ports, sizeof(ports)), cmd->allow_only ? "allow-only" : "none", n);
-	return reply_ok(r, cmd->allow_only ? "port policy set" : "port policy removed",
-			n ? n : 1, n ? n : 1);
+	return port_reply(r, cmd->allow_only ? "port policy set" : "port policy removed",
+			  n ? n : 1);
 }
 
 static struct geofw_rule *block_rows(struct request *r, const struct geofw_cidr *c, size_t n,
@@ -569,6 +618,11 @@ int ctl_add_asn(struct request *r)
 
 	if (!rules)
 		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
+	if (cmd->has_ports) {
+		free(rules);
+		return port_add(r, kind == GEOFW_RULE_BLOCK_ASN ? GEOFW_PRULE_BLOCK :
+				GEOFW_PRULE_ALLOW);
+	}
 	for (i = 0; i < cmd->n_asns; i++)
 		rules[i] = (struct geofw_rule){
 			.kind = kind, .asn = cmd->asns[i],
@@ -599,6 +653,9 @@ int ctl_del_asn(struct request *r)
 	int kind = asn_kind(r);
 	const struct geofw_cmd *cmd = r->cmd;
 
+	if (cmd->has_ports)
+		return port_del(r, kind == GEOFW_RULE_BLOCK_ASN ? GEOFW_PRULE_BLOCK :
+				GEOFW_PRULE_ALLOW);
 	if (del_goes_to_fleet(r, kind)) {
 		struct geofw_rule *rules = calloc(cmd->n_asns ? cmd->n_asns : 1, sizeof(*rules));
 		size_t i;

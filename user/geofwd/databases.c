@@ -212,8 +212,8 @@ static int want_cmp(const void *pa, const void *pb)
 
 	if (a->asn != b->asn)
 		return a->asn < b->asn ? -1 : 1;
-	if (a->kind != b->kind)
-		return a->kind == GEOFW_ASN_ALLOW ? -1 : 1;
+	if (a->kind != b->kind)	/* allow, block, then none (port-scoped rules only) */
+		return (a->kind + 2) % 3 < (b->kind + 2) % 3 ? -1 : 1;
 	if (a->action != b->action)
 		return a->action < b->action ? -1 : 1;
 	if (a->expires != b->expires)	/* never, then the latest */
@@ -247,6 +247,14 @@ static int want_row(const struct geofw_rule *r, void *ctx)
 			 r->expires);
 }
 
+/* An AS named by a port-scoped rule needs a class in the AS tables, so the
+ * data plane knows the source's AS: it is wanted with kind NONE (no
+ * source-only rule; an AS rule of the AS, sorting first, replaces it). */
+static int want_port_rule(const struct geofw_prule *r, void *ctx)
+{
+	return r->is_asn ? want_push(ctx, r->asn, GEOFW_ASN_NONE, 0, 0) : 0;
+}
+
 /* The rules wanted now, one per AS, sorted by AS.  0 or -errno. */
 static int asn_wanted(const struct gfwd *d, struct want_set *w)
 {
@@ -261,6 +269,10 @@ static int asn_wanted(const struct gfwd *d, struct want_set *w)
 				(__u8)d->conf.asn_action, 0);
 	if (!ret && d->store)
 		ret = geofw_store_for_each_asn(d->store, (__u64)time(NULL), want_row, w);
+	for (i = 0; !ret && i < (size_t)d->conf.n_port_rules; i++)
+		ret = want_port_rule(&d->conf.port_rules[i], w);
+	if (!ret && d->store)
+		ret = geofw_store_port_for_each(d->store, want_port_rule, w);
 	if (ret) {
 		free(w->v);
 		memset(w, 0, sizeof(*w));
@@ -339,7 +351,8 @@ void gfwd_asn_counts(const struct gfwd *d, size_t *blocked, size_t *allowed)
 
 	*blocked = *allowed = 0;
 	for (i = 0; i < d->asn.n_applied; i++)
-		++*(d->asn.applied[i].kind == GEOFW_ASN_ALLOW ? allowed : blocked);
+		if (d->asn.applied[i].kind != GEOFW_ASN_NONE)
+			++*(d->asn.applied[i].kind == GEOFW_ASN_ALLOW ? allowed : blocked);
 }
 
 int gfwd_check_asn(const struct gfwd *d, char *err, size_t errlen)
@@ -358,6 +371,13 @@ int gfwd_check_asn(const struct gfwd *d, char *err, size_t errlen)
 		rules[n++] = (struct geofw_asn_rule){ .asn = d->conf.block_asn[i],
 						      .kind = GEOFW_ASN_BLOCK,
 						      .action = (__u8)d->conf.asn_action };
+	for (i = 0; i < d->conf.n_port_rules; i++)
+		if (d->conf.port_rules[i].is_asn && !d->conf.asn_db[0]) {
+			snprintf(err, errlen, "%s: a port-scoped AS rule (AS%u) is set but "
+				 "ASNDatabase = none: it could not be enforced", d->conf_path,
+				 d->conf.port_rules[i].asn);
+			return -EINVAL;
+		}
 	if (!n)
 		return 0;
 	if (!d->conf.asn_db[0]) {

@@ -55,7 +55,8 @@ static int cmp_rule(const void *pa, const void *pb)
 
 	if (a->asn != b->asn)
 		return a->asn < b->asn ? -1 : 1;
-	return (int)a->kind - (int)b->kind;	/* allow (1) before block (2) */
+	/* allow (1) before block (2) before none (0: port-scoped rules only) */
+	return (int)((a->kind + 2) % 3) - (int)((b->kind + 2) % 3);
 }
 
 int geofw_asn_classes_make(const struct geofw_asn_rule *rules, size_t n,
@@ -75,7 +76,7 @@ int geofw_asn_classes_make(const struct geofw_asn_rule *rules, size_t n,
 	for (i = 0; i < n; i++) {
 		struct geofw_asn_class *c;
 
-		if (!r[i].asn || (r[i].kind != GEOFW_ASN_ALLOW && r[i].kind != GEOFW_ASN_BLOCK) ||
+		if (!r[i].asn || r[i].kind > GEOFW_ASN_BLOCK ||
 		    (r[i].kind == GEOFW_ASN_BLOCK &&
 		     (r[i].action == GEOFW_ACT_PASS || r[i].action >= GEOFW_ACT_MAX))) {
 			__u32 asn = r[i].asn;
@@ -85,7 +86,9 @@ int geofw_asn_classes_make(const struct geofw_asn_rule *rules, size_t n,
 			return log_err(-EINVAL, "asn: invalid rule for AS%u", asn);
 		}
 		if (out->n && out->c[out->n - 1].asn == r[i].asn)
-			continue;	/* allowed and blocked: the allow sorts first and wins */
+			continue;	/* allowed and blocked: the allow sorts first and wins;
+					 * a class without a rule (NONE: port-scoped rules
+					 * only) sorts last */
 		if (out->n == GEOFW_ASN_CLASS_MAX_ID) {
 			free(r);
 			memset(out, 0, sizeof(*out));
@@ -95,7 +98,7 @@ int geofw_asn_classes_make(const struct geofw_asn_rule *rules, size_t n,
 		c = &out->c[out->n++];
 		c->asn = r[i].asn;
 		c->kind = r[i].kind;
-		c->action = r[i].kind == GEOFW_ASN_BLOCK ? r[i].action : GEOFW_ACT_PASS;
+		c->action = r[i].kind == GEOFW_ASN_BLOCK ? r[i].action : GEOFW_ACT_PASS;	/* NONE: unused */
 		c->rule_id = r[i].rule_id;
 		c->expires_ns = r[i].expires_ns;
 	}

@@ -286,9 +286,14 @@ static int parse_policy_word(const struct geofw_cmd_desc *d, const char *v,
 		return geofw_errf(err, errlen, -EINVAL, "%s: none: unexpected argument '%s'",
 				  d->name, geofw_echo(v, eb));
 	if (geofw_prule_target_parse(v, &t, msg, sizeof(msg)))
-		return geofw_errf(err, errlen, -EINVAL, "%s: '%s': neither a country code nor a "
-				  "prefix (%s)", d->name, geofw_echo(v, eb), msg);
-	if (t.is_country) {
+		return geofw_errf(err, errlen, -EINVAL, "%s: '%s': neither a country code, a "
+				  "prefix nor an AS (%s)", d->name, geofw_echo(v, eb), msg);
+	if (t.is_asn) {
+		for (i = 0; i < cmd->n_asns; i++)
+			if (cmd->asns[i] == t.asn)
+				return 0;
+		cmd->asns[cmd->n_asns++] = t.asn;
+	} else if (t.is_country) {
 		for (i = 0; i < cmd->n_countries; i++)
 			if (cmd->countries[i] == t.country)
 				return 0;
@@ -508,9 +513,9 @@ static int check_combination(const struct geofw_cmd_desc *d, struct geofw_cmd *c
 			     char *err, size_t errlen)
 {
 	if (d->id == GEOFW_CMD_PORT_POLICY) {
-		if (cmd->allow_only && !cmd->n_cidrs && !cmd->n_countries)
+		if (cmd->allow_only && !cmd->n_cidrs && !cmd->n_countries && !cmd->n_asns)
 			return geofw_errf(err, errlen, -EINVAL, "%s: allow-only: missing the "
-					  "countries and prefixes allowed", d->name);
+					  "countries, prefixes and ASes allowed", d->name);
 		if (!cmd->allow_only && (cmd->ttl || cmd->comment ||
 					 cmd->action != GEOFW_CMD_ACTION_DEFAULT))
 			return geofw_errf(err, errlen, -EINVAL, "%s: none takes no --action, "
@@ -761,7 +766,7 @@ int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
 			goto out;
 		}
 	}
-	if (npos && d->pos_kind == P_ASN) {
+	if (npos && (d->pos_kind == P_ASN || d->pos_kind == P_PORT_POLICY)) {
 		cmd->asns = calloc((size_t)npos, sizeof(*cmd->asns));
 		if (!cmd->asns) {
 			ret = geofw_errf(err, errlen, -ENOMEM, "out of memory");

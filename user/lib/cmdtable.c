@@ -121,15 +121,21 @@ static const struct geofw_cmd_desc commands[] = {
 "bucket when --fleet is given, or by default with FleetScope = fleet;\n"
 "each host applies it as a rule of source fleet once the bucket delivers\n"
 "it, and refuses it alone (logged, 'fwctl fleet status') when it would\n"
-"give that host more than 254 ASes with rules.",
+"give that host more than 254 ASes with rules.\n"
+"\n"
+"With --ports the ASes are blocked on those ports only (default action\n"
+"drop): after the AS blocklist, before the port-scoped country blocks\n"
+"(the order is in fwctl(8)).  Port-scoped rules stay on this host (not\n"
+"with --fleet).  The AS takes one of the 254 AS classes all the same.",
 		.examples =
 "fwctl block-asn AS64500 --ttl 1d --comment \"scanner host\"\n"
 "fwctl block-asn 64501 64502 --action http403\n"
-"fwctl block-asn AS64500 --fleet --ttl 7d --comment \"botnet C2\"",
+"fwctl block-asn AS64500 --fleet --ttl 7d --comment \"botnet C2\"\n"
+"fwctl block-asn AS64500 --ports 22/tcp --ttl 1d",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_ASN, .min_args = 1, .max_args = -1,
 		.opts = { &geofw_opt_ttl, &geofw_opt_action_asn, &geofw_opt_comment,
-			  &geofw_opt_local, &geofw_opt_fleet },
+			  &geofw_opt_local, &geofw_opt_fleet, &geofw_opt_ports },
 	},
 	{
 		.id = GEOFW_CMD_UNBLOCK_ASN,
@@ -145,10 +151,11 @@ static const struct geofw_cmd_desc commands[] = {
 "host's own; without either (FleetScope = fleet) the bucket's, unless\n"
 "only this host has rules of the AS.",
 		.examples = "fwctl unblock-asn AS64500\nfwctl unblock-asn 64500 --source crowdsec\n"
-			    "fwctl unblock-asn AS64500 --fleet",
+			    "fwctl unblock-asn AS64500 --fleet\nfwctl unblock-asn AS64500 --ports 22/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_ASN, .min_args = 1, .max_args = -1,
-		.opts = { &geofw_opt_source_del_asn, &geofw_opt_local, &geofw_opt_fleet },
+		.opts = { &geofw_opt_source_del_asn, &geofw_opt_local, &geofw_opt_fleet,
+			  &geofw_opt_ports_del },
 	},
 	{
 		.id = GEOFW_CMD_ALLOW_ASN,
@@ -161,11 +168,17 @@ static const struct geofw_cmd_desc commands[] = {
 "blocks and the country policy (a search engine's crawlers in a blocked\n"
 "country).  An allow wins over any block rule of the same AS.  Allows do\n"
 "not expire, as prefix allows.  All or nothing.  --fleet / --local as\n"
-"for block-asn.",
-		.examples = "fwctl allow-asn AS64503 --comment \"crawler\"",
+"for block-asn.\n"
+"\n"
+"With --ports the ASes pass only to those ports, right after the allowed\n"
+"ASes and before the IP/CIDR blocklist (the order is in fwctl(8)); this\n"
+"host only.",
+		.examples = "fwctl allow-asn AS64503 --comment \"crawler\"\n"
+			    "fwctl allow-asn AS64503 --ports 443/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_ASN, .min_args = 1, .max_args = -1,
-		.opts = { &geofw_opt_comment, &geofw_opt_local, &geofw_opt_fleet },
+		.opts = { &geofw_opt_comment, &geofw_opt_local, &geofw_opt_fleet,
+			  &geofw_opt_ports },
 	},
 	{
 		.id = GEOFW_CMD_DEL_ALLOW_ASN,
@@ -176,10 +189,11 @@ static const struct geofw_cmd_desc commands[] = {
 "Remove the allow rules of each AS made at runtime, of every source\n"
 "unless --source names one; AllowASN of geofw.conf stays.  All or\n"
 "nothing.  --fleet / --local as for unblock-asn.",
-		.examples = "fwctl del-allow-asn AS64503",
+		.examples = "fwctl del-allow-asn AS64503\nfwctl del-allow-asn AS64503 --ports 443/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_ASN, .min_args = 1, .max_args = -1,
-		.opts = { &geofw_opt_source_del_asn, &geofw_opt_local, &geofw_opt_fleet },
+		.opts = { &geofw_opt_source_del_asn, &geofw_opt_local, &geofw_opt_fleet,
+			  &geofw_opt_ports_del },
 	},
 	{
 		.id = GEOFW_CMD_BLOCK_COUNTRY,
@@ -223,14 +237,15 @@ static const struct geofw_cmd_desc commands[] = {
 	{
 		.id = GEOFW_CMD_PORT_POLICY,
 		.name = "port-policy",
-		.args = "PORTS allow-only CC|CIDR...|PORTS none",
+		.args = "PORTS allow-only CC|CIDR|AS...|PORTS none",
 		.summary = "let only some sources reach some ports",
 		.help =
-"allow-only: traffic to PORTS passes only from the listed countries and\n"
-"prefixes; every other source gets ACTION on these ports (drop by\n"
-"default).  The policy replaces the country policy for these ports: a\n"
-"listed source passes even from a country the policy blocks, but the\n"
-"allowlist, block rules and AS rules still come first.  A port in the\n"
+"allow-only: traffic to PORTS passes only from the listed countries,\n"
+"prefixes and ASes (AS64500: with the AS prefix); every other source gets\n"
+"ACTION on these ports (drop by default).  The policy replaces the country\n"
+"policy for these ports: a listed source passes even from a country the\n"
+"policy blocks, but the allowlist, block rules and AS rules still come\n"
+"first.  A port in the\n"
 "lists of two policies must satisfy both.  'none' removes the policy of\n"
 "exactly this port list.  Setting a policy again replaces its list.\n"
 "\n"
@@ -239,6 +254,7 @@ static const struct geofw_cmd_desc commands[] = {
 "judged by the source-only rules; see fwctl(8).",
 		.examples = "fwctl port-policy 22/tcp allow-only DE 198.51.100.0/24\n"
 			    "fwctl port-policy 8000-8100/tcp,161/udp allow-only 192.0.2.0/24\n"
+			    "fwctl port-policy 443/tcp allow-only DE AS64500\n"
 			    "fwctl port-policy 22/tcp none",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_PORT_POLICY, .min_args = 2, .max_args = -1,

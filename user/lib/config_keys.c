@@ -168,16 +168,19 @@ static int parse_asn_list(struct parser *p, char *val)
  * PortAllow = PORTS CIDR...
  * PortBlock = PORTS [ACTION] CIDR...
  * PortBlockCountry = PORTS [ACTION] CC...
- * PortPolicy = PORTS allow-only [ACTION] CC|CIDR...
+ * PortAllowASN = PORTS ASN...
+ * PortBlockASN = PORTS [ACTION] ASN...
+ * PortPolicy = PORTS allow-only [ACTION] CC|CIDR|ASN...
  * Several lines of each add up.  ACTION: drop (default), reject, http403, log.
  */
 static int parse_port_rule(struct parser *p, char *val)
 {
 	struct geofw_conf *c = p->c;
 	const char *name = p->key->name;
-	int kind = !strcmp(name, "PortAllow") ? GEOFW_PRULE_ALLOW :
-		   !strcmp(name, "PortBlock") ? GEOFW_PRULE_BLOCK :
-		   !strcmp(name, "PortBlockCountry") ? GEOFW_PRULE_COUNTRY : GEOFW_PRULE_ONLY;
+	bool asn = !strcmp(name, "PortAllowASN") || !strcmp(name, "PortBlockASN");
+	int kind = !strncmp(name, "PortAllow", 9) ? GEOFW_PRULE_ALLOW :
+		   !strcmp(name, "PortBlockCountry") ? GEOFW_PRULE_COUNTRY :
+		   !strncmp(name, "PortBlock", 9) ? GEOFW_PRULE_BLOCK : GEOFW_PRULE_ONLY;
 	char msg[GEOFW_ERRLEN], eb[GEOFW_ECHO_BUFLEN];
 	struct geofw_prule r = {};
 	int a, n = 0;
@@ -206,26 +209,40 @@ static int parse_port_rule(struct parser *p, char *val)
 			r.action = (__u8)a;
 			continue;
 		}
-		if (geofw_prule_target_parse(w, &r, msg, sizeof(msg)))
+		if (asn) {
+			/* AllowASN's and BlockASN's forms: "AS64500" or "64500" */
+			memset(&r.prefix, 0, sizeof(r.prefix));
+			r.is_country = false;
+			r.is_asn = !geofw_asn_parse(w, &r.asn);
+			if (!r.is_asn)
+				return conf_fail(p, "\"%s\": expected AS numbers (AS64500 or 64500)",
+						 geofw_echo(w, eb));
+		} else if (geofw_prule_target_parse(w, &r, msg, sizeof(msg))) {
 			return conf_fail(p, "\"%s\": %s", geofw_echo(w, eb), msg);
-		if (r.is_country != (kind == GEOFW_PRULE_COUNTRY) && kind != GEOFW_PRULE_ONLY)
+		} else if ((r.is_country != (kind == GEOFW_PRULE_COUNTRY) || r.is_asn) &&
+			   kind != GEOFW_PRULE_ONLY) {
 			return conf_fail(p, "\"%s\": expected %s", geofw_echo(w, eb),
-					kind == GEOFW_PRULE_COUNTRY ? "country codes" : "prefixes");
+					 kind == GEOFW_PRULE_COUNTRY ? "country codes" :
+					 r.is_asn ? "prefixes (AS rules: PortAllowASN, PortBlockASN)" :
+					 "prefixes");
+		}
 		if (c->n_port_rules == GEOFW_CONF_MAX_PORT_RULES)
 			return conf_fail(p, "more than %d port-scoped rules",
 					 GEOFW_CONF_MAX_PORT_RULES);
 		out = &c->port_rules[c->n_port_rules++];
 		*out = r;
-		if (out->is_country)
+		if (out->is_country || out->is_asn)
 			memset(&out->prefix, 0, sizeof(out->prefix));
-		else
+		if (!out->is_country)
 			out->country = 0;
+		if (!out->is_asn)
+			out->asn = 0;
 		n++;
 	}
 	if (!n)
 		return conf_fail(p, "missing the %s",
-				 kind == GEOFW_PRULE_COUNTRY ? "country codes" :
-			kind == GEOFW_PRULE_ONLY ? "countries and prefixes allowed" : "prefixes");
+				 kind == GEOFW_PRULE_COUNTRY ? "country codes" : asn ? "AS numbers" :
+			kind == GEOFW_PRULE_ONLY ? "countries, prefixes and ASes allowed" : "prefixes");
 	return 0;
 }
 
@@ -712,7 +729,11 @@ const struct key conf_keys[] = {
 	  .repeat = true },
 	{ "PortBlockCountry", parse_port_rule, .expect = "PORTS [ACTION] CC...",
 	  .may_be_empty = true, .repeat = true },
-	{ "PortPolicy", parse_port_rule, .expect = "PORTS allow-only [ACTION] CC|CIDR...",
+	{ "PortAllowASN", parse_port_rule, .expect = "PORTS ASN...", .may_be_empty = true,
+	  .repeat = true },
+	{ "PortBlockASN", parse_port_rule, .expect = "PORTS [ACTION] ASN...",
+	  .may_be_empty = true, .repeat = true },
+	{ "PortPolicy", parse_port_rule, .expect = "PORTS allow-only [ACTION] CC|CIDR|ASN...",
 	  .may_be_empty = true, .repeat = true },
 	{ "RateLimit", parse_ratelimit, .expect = "NAME RATE burst N per /LEN ... then drop|ban D",
 	  .may_be_empty = true, .repeat = true },

@@ -57,6 +57,7 @@ static const struct {
 	M(port_net4, GEOFW_MAP_PORT_NET4),
 	M(port_net6, GEOFW_MAP_PORT_NET6),
 	M(port_cc, GEOFW_MAP_PORT_CC),
+	M(port_asn, GEOFW_MAP_PORT_ASN),
 	M(port_bits, GEOFW_MAP_PORT_BITS),
 	M(rl_rule, GEOFW_MAP_RL_RULE),
 	M(rl_state, GEOFW_MAP_RL_STATE),

@@ -28,7 +28,7 @@ struct geofw_maps {
 	int asn4_flat, asn4_more, asn6_tree, asn6_more;	/* slot → inner map */
 	int asn_class, cnt_asn;
 	int resp_pages, resp_select;	/* 403 pages (responder.h) */
-	int port, port_set, port_net4, port_net6, port_cc;	/* port-scoped policy */
+	int port, port_set, port_net4, port_net6, port_cc, port_asn;	/* port-scoped policy */
 	int port_bits;						/* their prefilter */
 	int rl_rule, rl_state, rl_events, cnt_rl;		/* rate limits */
 	int geo4_top, asn4_top;		/* IPv4 /16 entries per slot (ABI 6) */

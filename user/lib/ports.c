@@ -201,6 +201,11 @@ const char *geofw_prule_kind_name(int kind)
 
 int geofw_prule_target(const struct geofw_prule *r, char *buf, size_t len)
 {
+	if (r->is_asn) {
+		int n = snprintf(buf, len, "AS%u", r->asn);
+
+		return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+	}
 	if (r->is_country) {
 		int n = snprintf(buf, len, "%s", geofw_country_code(r->country));
 
@@ -220,10 +225,21 @@ int geofw_prule_target_parse(const char *text, struct geofw_prule *r, char *err,
 			return geofw_errf(err, errlen, -EINVAL, "'%s' is not a known country code",
 					  geofw_echo(text, eb));
 		r->is_country = true;
+		r->is_asn = false;
 		r->country = (__u8)id;
 		return 0;
 	}
 	r->is_country = false;
+	/* "AS64500" (two letters and digits: never a country code or prefix) */
+	if (text && (text[0] == 'A' || text[0] == 'a') && (text[1] == 'S' || text[1] == 's') &&
+	    text[2]) {
+		if (geofw_asn_parse(text, &r->asn))
+			return geofw_errf(err, errlen, -EINVAL, "'%s' is not an AS number "
+					  "(AS64500, 1-4294967295)", geofw_echo(text, eb));
+		r->is_asn = true;
+		return 0;
+	}
+	r->is_asn = false;
 	return geofw_cidr_parse(text, GEOFW_CIDR_ALLOW_ZERO, &r->prefix, err, errlen);
 }
 
@@ -298,16 +314,15 @@ int geofw_ports_build(const struct geofw_prule *rules, size_t n, struct geofw_po
 {
 	int *set_ids = calloc(n ? n : 1, sizeof(int));
 	size_t i, j;
-	int s;
+	int s, ret;
 
 	memset(img, 0, sizeof(*img));
 	if (!set_ids)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		if ((s = set_of(img, &rules[i].ports, err, errlen)) < 0) {
-			free(set_ids);
-			geofw_ports_image_free(img);
-			return s;
+			ret = s;
+			goto fail;
 		}
 		set_ids[i] = s;
 	}
@@ -350,28 +365,56 @@ int geofw_ports_build(const struct geofw_prule *rules, size_t n, struct geofw_po
 		bool seen = false;
 		void *p;
 
-		if (r->is_country)
+		if (r->is_country || r->is_asn)
 			continue;
 		for (j = 0; j < img->n_net && !seen; j++)
 			seen = !geofw_cidr_cmp(&img->net[j].prefix, &r->prefix);
 		if (seen)
 			continue;
 		p = geofw_grow(img->net, &img->cap_net, img->n_net, sizeof(img->net[0]), 16);
-		if (!p) {
-			free(set_ids);
-			geofw_ports_image_free(img);
-			return -ENOMEM;
-		}
+		if (!p)
+			goto nomem;
 		img->net = p;
 		memset(&img->net[img->n_net], 0, sizeof(img->net[0]));
 		img->net[img->n_net++].prefix = r->prefix;
 	}
 	for (j = 0; j < img->n_net; j++)
 		for (i = 0; i < n; i++)
-			if (!rules[i].is_country && covers(&rules[i].prefix, &img->net[j].prefix))
+			if (!rules[i].is_country && !rules[i].is_asn &&
+			    covers(&rules[i].prefix, &img->net[j].prefix))
 				net_apply(&img->net[j].val, &rules[i], set_ids[i]);
+	/* ASes: one entry per AS with all its rules, as a prefix entry. */
+	for (i = 0; i < n; i++) {
+		if (!rules[i].is_asn)
+			continue;
+		for (j = 0; j < img->n_asn && img->asn[j].asn != rules[i].asn; j++)
+			;
+		if (j == img->n_asn) {
+			void *p;
+
+			if (img->n_asn == GEOFW_MAX_PORT_ASNS) {
+				ret = geofw_errf(err, errlen, -E2BIG, "port-scoped AS rules: more "
+						 "than %d ASes", GEOFW_MAX_PORT_ASNS);
+				goto fail;
+			}
+			p = geofw_grow(img->asn, &img->cap_asn, img->n_asn, sizeof(img->asn[0]), 16);
+			if (!p)
+				goto nomem;
+			img->asn = p;
+			memset(&img->asn[j], 0, sizeof(img->asn[0]));
+			img->asn[j].asn = rules[i].asn;
+			img->n_asn++;
+		}
+		net_apply(&img->asn[j].val, &rules[i], set_ids[i]);
+	}
 	free(set_ids);
 	return 0;
+nomem:
+	ret = -ENOMEM;
+fail:
+	free(set_ids);
+	geofw_ports_image_free(img);
+	return ret;
 }
 
 void geofw_ports_image_free(struct geofw_ports_image *img)
@@ -379,6 +422,9 @@ void geofw_ports_image_free(struct geofw_ports_image *img)
 	free(img->net);
 	img->net = NULL;
 	img->n_net = img->cap_net = 0;
+	free(img->asn);
+	img->asn = NULL;
+	img->n_asn = img->cap_asn = 0;
 }
 
 int geofw_ports_add_ratelimits(struct geofw_ports_image *img, const struct geofw_ratelimit *rl,

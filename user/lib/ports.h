@@ -52,8 +52,8 @@ int geofw_port_parse_one(const char *text, int *proto, unsigned int *port,
 
 /* What a port-scoped rule does. */
 enum geofw_prule_kind {
-	GEOFW_PRULE_ALLOW	= 1,	/* the prefix passes on the ports */
-	GEOFW_PRULE_BLOCK	= 2,	/* the prefix is blocked on the ports (action) */
+	GEOFW_PRULE_ALLOW	= 1,	/* the prefix or AS passes on the ports */
+	GEOFW_PRULE_BLOCK	= 2,	/* the prefix or AS is blocked on the ports (action) */
 	GEOFW_PRULE_COUNTRY	= 3,	/* the country is blocked on the ports (action) */
 	GEOFW_PRULE_ONLY	= 4,	/* the ports' allow-only policy lists the prefix or
 					 * country; action: what the unlisted get */
@@ -62,9 +62,11 @@ enum geofw_prule_kind {
 struct geofw_prule {
 	int kind;			/* enum geofw_prule_kind */
 	struct geofw_ports ports;
-	bool is_country;		/* target: country (else prefix) */
+	bool is_country;		/* target: country */
+	bool is_asn;			/* target: AS (else, neither: prefix) */
 	struct geofw_cidr prefix;
 	__u8 country;			/* country id */
+	__u32 asn;			/* AS number */
 	__u8 action;			/* block, country, only: enum geofw_action */
 	__u32 rule_id;			/* hit counter, 0 = none */
 	__u64 expires;			/* UNIX seconds, 0 = never (the store's) */
@@ -77,7 +79,7 @@ struct geofw_prule {
 
 /* "allow", "block", "block-country", "allow-only" */
 const char *geofw_prule_kind_name(int kind);
-/* The target as text: canonical prefix or country code. */
+/* The target as text: canonical prefix, country code or "AS64500". */
 int geofw_prule_target(const struct geofw_prule *r, char *buf, size_t len);
 int geofw_prule_target_parse(const char *text, struct geofw_prule *r, char *err, size_t errlen);
 
@@ -98,6 +100,12 @@ struct geofw_ports_image {
 	size_t n_net, cap_net;
 	struct geofw_port_cc cc[GEOFW_MAX_COUNTRIES];
 	bool any_cc;
+	/* AS rules: one merged value per AS (gfw_port_asn) */
+	struct {
+		__u32 asn;
+		struct geofw_port_net val;
+	} *asn;
+	size_t n_asn, cap_asn;
 	/* rate limits (geofw_ports_add_ratelimits), installed with the rest */
 	struct geofw_rl_rule rl[GEOFW_MAX_RATELIMITS];
 	size_t n_rl;

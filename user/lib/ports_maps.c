@@ -141,7 +141,8 @@ static int ports_install(const struct geofw_maps *m, const struct geofw_ports_im
 
 	/* The free slot may hold leftovers of an interrupted install. */
 	if ((ret = net_clear_slot(m->port_net4, sizeof(struct geofw_port_lpm_v4), slot)) ||
-	    (ret = net_clear_slot(m->port_net6, sizeof(struct geofw_port_lpm_v6), slot)))
+	    (ret = net_clear_slot(m->port_net6, sizeof(struct geofw_port_lpm_v6), slot)) ||
+	    (ret = net_clear_slot(m->port_asn, sizeof(struct geofw_port_asn_key), slot)))
 		return geofw_errf(err, errlen, ret, "ports: clearing slot %u: %s", slot,
 				  strerror(-ret));
 	for (i = 0; i < img->n_net; i++)
@@ -200,6 +201,15 @@ static int ports_install(const struct geofw_maps *m, const struct geofw_ports_im
 		}
 		present |= img->net[i].prefix.family == 4 ? GEOFW_PORTS_NET4 : GEOFW_PORTS_NET6;
 	}
+	for (i = 0; i < img->n_asn; i++) {
+		struct geofw_port_asn_key k = { .asn = img->asn[i].asn, .slot = slot };
+
+		if (bpf_map_update_elem(m->port_asn, &k, &img->asn[i].val, BPF_ANY)) {
+			ret = -errno;
+			goto fail;
+		}
+		present |= GEOFW_PORTS_ASN;
+	}
 	for (i = 0; i < GEOFW_MAX_RATELIMITS; i++) {
 		struct geofw_rl_rule none = {};
 
@@ -225,6 +235,7 @@ static int ports_install(const struct geofw_maps *m, const struct geofw_ports_im
 	/* The old slot's tries go; its arrays are simply overwritten next time. */
 	net_clear_slot(m->port_net4, sizeof(struct geofw_port_lpm_v4), old);
 	net_clear_slot(m->port_net6, sizeof(struct geofw_port_lpm_v6), old);
+	net_clear_slot(m->port_asn, sizeof(struct geofw_port_asn_key), old);
 	return 0;
 fail:
 	return geofw_errf(err, errlen, ret, "ports: writing the port tables: %s",
