@@ -46,6 +46,7 @@
 #include "geotable.h"
 #include "loader.h"
 #include "maps.h"
+#include "mapread.h"
 #include "pkt.h"
 #include "responder.h"
 #include "test.h"
@@ -221,7 +222,7 @@ static int setup_round(struct geofw_loaded *fw, struct round *r)
 	static const __u8 blocking[] = { GEOFW_ACT_DROP, GEOFW_ACT_REJECT, GEOFW_ACT_HTTP403,
 					 GEOFW_ACT_LOG };
 	struct geofw_geo_prefix g4[8], g6[8];
-	unsigned int n_countries = geofw_country_count();
+	unsigned int n_countries = t_country_count();
 	size_t n4 = 0, n6 = 0;
 	char pb[GEOFW_CIDR_STRLEN];
 	struct geofw_cidr c;

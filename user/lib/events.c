@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "events.h"
 #include "jsonlib.h"
+#include "log.h"
 
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
@@ -21,7 +22,7 @@ struct geofw_event_reader {
 	struct ring_buffer *rb;
 	geofw_event_fn fn;
 	void *ctx;
-	unsigned long skipped;
+	bool warned;	/* about a record of another size */
 };
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -32,7 +33,10 @@ static int on_sample(void *ctx, void *data, size_t size)
 	/* Records of another size come from a build with another ABI: the
 	 * pins would have been refused, but a reader must not misread. */
 	if (size != sizeof(ev)) {
-		r->skipped++;
+		if (!r->warned)
+			log_warn("events: skipping records of %zu bytes (this build reads %zu)",
+				 size, sizeof(ev));
+		r->warned = true;
 		return 0;
 	}
 	/* A copy: the record lives in shared memory the kernel may reuse
@@ -84,11 +88,6 @@ int geofw_events_consume(struct geofw_event_reader *r)
 int geofw_events_poll(struct geofw_event_reader *r, int timeout_ms)
 {
 	return ring_buffer__poll(r->rb, timeout_ms);
-}
-
-unsigned long geofw_events_skipped(const struct geofw_event_reader *r)
-{
-	return r->skipped;
 }
 
 /* ---- formatting ------------------------------------------------------------- */

@@ -49,10 +49,6 @@ int geofw_events_consume(struct geofw_event_reader *r);
  * samples (0 on timeout) or -errno (-EINTR when a signal came). */
 int geofw_events_poll(struct geofw_event_reader *r, int timeout_ms);
 
-/* Records that were not a struct geofw_event (another build wrote them)
- * and were skipped. */
-unsigned long geofw_events_skipped(const struct geofw_event_reader *r);
-
 /*
  * Formatting.  ifname names ev->ifindex (NULL or "": printed as "if<N>");
  * the caller resolves it, in the network namespace it cares about.  Both
