@@ -48,6 +48,7 @@
 #include "maps.h"
 #include "mapread.h"
 #include "pkt.h"
+#include "respbuild.h"
 #include "responder.h"
 #include "test.h"
 #include "tc_test.skel.h"
@@ -1003,7 +1004,7 @@ static struct geofw_tc_test *load_responder(void)
 	pages = calloc(1, sizeof(*pages));
 	if (!pages || geofw_tc_test__load(s) ||
 	    geofw_responder_value(&val, ports, 2, err, sizeof(err)) ||
-	    geofw_pages_single(pages, body, sizeof(body) - 1, err, sizeof(err)) ||
+	    t_pages_single(pages, body, sizeof(body) - 1, err, sizeof(err)) ||
 	    geofw_pages_write(bpf_map__fd(s->maps.gfw_responder), bpf_map__fd(s->maps.gfw_resp_pages),
 			      bpf_map__fd(s->maps.gfw_resp_select), &val, pages)) {
 		free(pages);
