@@ -229,28 +229,27 @@ int geofw_cidr_to_lpm_v6(const struct geofw_cidr *c, struct geofw_lpm_v6 *key)
 	return 0;
 }
 
-int geofw_cidr_from_lpm_v4(const struct geofw_lpm_v4 *key, struct geofw_cidr *c)
+/* An LPM key's prefix (family, prefix length, address bytes) as a cidr. */
+static int from_lpm(int family, __u32 prefixlen, const void *addr, struct geofw_cidr *c)
 {
-	if (key->prefixlen > 32)
+	if (prefixlen > (__u32)max_prefix(family))
 		return -EINVAL;
 	memset(c, 0, sizeof(*c));
-	c->family = 4;
-	c->prefixlen = key->prefixlen;
-	memcpy(c->addr, key->addr, 4);
+	c->family = family;
+	c->prefixlen = prefixlen;
+	memcpy(c->addr, addr, addr_bytes(family));
 	geofw_cidr_mask(c);
 	return 0;
 }
 
+int geofw_cidr_from_lpm_v4(const struct geofw_lpm_v4 *key, struct geofw_cidr *c)
+{
+	return from_lpm(4, key->prefixlen, key->addr, c);
+}
+
 int geofw_cidr_from_lpm_v6(const struct geofw_lpm_v6 *key, struct geofw_cidr *c)
 {
-	if (key->prefixlen > 128)
-		return -EINVAL;
-	memset(c, 0, sizeof(*c));
-	c->family = 6;
-	c->prefixlen = key->prefixlen;
-	memcpy(c->addr, key->addr, 16);
-	geofw_cidr_mask(c);
-	return 0;
+	return from_lpm(6, key->prefixlen, key->addr, c);
 }
 
 static bool is_ascii_letter(char ch)
