@@ -197,7 +197,7 @@ bool gfwd_droplog_event(struct gfwd *d, int fd)
 	 * logged one line each), and the control socket would wait.  What is
 	 * left keeps the descriptor readable: the loop comes back. */
 	err = geofw_events_poll(l->reader, 0);
-	if (err < 0)
+	if (err < 0 && err != -EINTR)
 		log_warn("drop log: reading %s: %s", GEOFW_MAP_EVENTS, strerror(-err));
 	return true;
 }
