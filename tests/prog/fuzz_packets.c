@@ -46,7 +46,9 @@
 #include "geotable.h"
 #include "loader.h"
 #include "maps.h"
+#include "mapread.h"
 #include "pkt.h"
+#include "respbuild.h"
 #include "responder.h"
 #include "test.h"
 #include "tc_test.skel.h"
@@ -221,7 +223,7 @@ static int setup_round(struct geofw_loaded *fw, struct round *r)
 	static const __u8 blocking[] = { GEOFW_ACT_DROP, GEOFW_ACT_REJECT, GEOFW_ACT_HTTP403,
 					 GEOFW_ACT_LOG };
 	struct geofw_geo_prefix g4[8], g6[8];
-	unsigned int n_countries = geofw_country_count();
+	unsigned int n_countries = t_country_count();
 	size_t n4 = 0, n6 = 0;
 	char pb[GEOFW_CIDR_STRLEN];
 	struct geofw_cidr c;
@@ -1002,7 +1004,7 @@ static struct geofw_tc_test *load_responder(void)
 	pages = calloc(1, sizeof(*pages));
 	if (!pages || geofw_tc_test__load(s) ||
 	    geofw_responder_value(&val, ports, 2, err, sizeof(err)) ||
-	    geofw_pages_single(pages, body, sizeof(body) - 1, err, sizeof(err)) ||
+	    t_pages_single(pages, body, sizeof(body) - 1, err, sizeof(err)) ||
 	    geofw_pages_write(bpf_map__fd(s->maps.gfw_responder), bpf_map__fd(s->maps.gfw_resp_pages),
 			      bpf_map__fd(s->maps.gfw_resp_select), &val, pages)) {
 		free(pages);

@@ -14,6 +14,7 @@
 #include "kdiff.h"
 #include "loader.h"
 #include "maps.h"
+#include "mapread.h"
 #include "store.h"
 #include "test.h"
 
@@ -57,7 +58,7 @@ static int class_of(const struct geofw_maps *m, const char *prefix)
 	struct geofw_cidr c = cidr(prefix);
 	struct geofw_block b;
 
-	return geofw_block_get(m, &c, &b) ? -1 : b.src_class;
+	return t_block_get(m, &c, &b) ? -1 : b.src_class;
 }
 
 /* The store's entries for the reconcile (as geofwd's policy.c passes them). */
@@ -110,7 +111,7 @@ void test_kdiff_source_class(void)
 		/* As pins of a version without the class hold them: pad = 0. */
 		for (i = 0; i < 2; i++) {
 			c = cidr(rows[i].prefix);
-			if (ASSERT_OK(geofw_block_get(&fw.maps, &c, &b), "get")) {
+			if (ASSERT_OK(t_block_get(&fw.maps, &c, &b), "get")) {
 				b.src_class = 0;
 				ASSERT_OK(geofw_block_put(&fw.maps, &c, &b), "put class 0");
 			}

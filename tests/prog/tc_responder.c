@@ -25,6 +25,7 @@
 #include "pkt.h"
 #include "countries.h"
 #include "refcode.h"
+#include "respbuild.h"
 #include "responder.h"
 #include "test.h"
 #include "tc.skel.h"
@@ -421,7 +422,7 @@ static int set_response(struct geofw_tc_test *s, const __u16 *ports, size_t n_po
 		return -ENOMEM;
 	ret = geofw_responder_value(&resp_val, ports, n_ports, err, sizeof(err));
 	if (!ret)
-		ret = geofw_pages_single(p, body, body_len, err, sizeof(err));
+		ret = t_pages_single(p, body, body_len, err, sizeof(err));
 	if (ret) {
 		test__fail(__FILE__, __LINE__, "%s", err);
 		free(p);
@@ -818,7 +819,7 @@ static const struct mss_case {
 
 static char *full_body(size_t *len)
 {
-	size_t n = geofw_http403_body_max(), i;
+	size_t n = t_http403_body_max(), i;
 	char *b = malloc(n);
 
 	for (i = 0; b && i < n; i++)
@@ -1319,7 +1320,7 @@ void test_tc_unconfigured(void)
 	if (!obj_get())
 		return;
 	SUBTEST("no_response_rst") {
-		if (ASSERT_OK(geofw_responder_write(bpf_map__fd(skel->maps.gfw_responder), &empty),
+		if (ASSERT_OK(t_responder_write(bpf_map__fd(skel->maps.gfw_responder), &empty),
 			      "clear responder") &&
 		    send_seg(skel, GEOFW_ACT_HTTP403, &syn, &r, &v)) {
 			check_event(&r, GEOFW_RESP_RST);

@@ -57,6 +57,7 @@
 #include "geotable.h"
 #include "loader.h"
 #include "maps.h"
+#include "mapread.h"
 #include "pkt.h"
 #include "ports.h"
 #include "ratelimit.h"
@@ -494,13 +495,13 @@ static void read_counters(struct counters *c, __u32 rule_id, __u32 country_id, _
 		read_asn_counter(asn, &c->asn);
 	read_resp_counter(GEOFW_RESP_MISSING, &c->missing);
 	for (i = 0; i < GEOFW_R_MAX; i++)
-		geofw_cnt_reason_read(&fw.maps, i, &c->reason[i]);
+		t_cnt_reason_read(&fw.maps, i, &c->reason[i]);
 	for (i = 0; i < GEOFW_ACT_MAX; i++)
-		geofw_cnt_action_read(&fw.maps, i, &c->action[i]);
+		t_cnt_action_read(&fw.maps, i, &c->action[i]);
 	if (rule_id)
-		geofw_cnt_rule_read(&fw.maps, rule_id, &c->rule);
+		t_cnt_rule_read(&fw.maps, rule_id, &c->rule);
 	if (country_id)
-		geofw_cnt_country_read(&fw.maps, country_id, &c->country);
+		t_cnt_country_read(&fw.maps, country_id, &c->country);
 }
 
 enum { C_BLOCKED = 1, C_PASSED, C_LOGGED };
@@ -1408,12 +1409,12 @@ void test_xdp_ratelimit(void)
 	if (!fw_get() || apply_rules("") || rl_install(one, 1))
 		return;
 	rl_sum(0, &st0);
-	geofw_cnt_reason_read(&fw.maps, GEOFW_R_RATELIMIT, &r0);
+	t_cnt_reason_read(&fw.maps, GEOFW_R_RATELIMIT, &r0);
 	t0 = mono_ns();
 	ASSERT_OK(rl_run(&flood, 200000), "flood");
 	t1 = mono_ns();
 	rl_sum(0, &st1);
-	geofw_cnt_reason_read(&fw.maps, GEOFW_R_RATELIMIT, &r1);
+	t_cnt_reason_read(&fw.maps, GEOFW_R_RATELIMIT, &r1);
 	allowed = 50 + (t1 - t0) / 1000000 + 1;
 	ASSERT_TRUE(st1.passed - st0.passed >= 50, "the burst passes");
 	ASSERT_TRUE(st1.passed - st0.passed <= allowed, "never more than burst + rate x time");

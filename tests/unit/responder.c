@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "respbuild.h"
 #include "responder.h"
 #include "countries.h"
 #include "test.h"
@@ -52,11 +53,11 @@ void test_responder_build_exact(void)
 	char err[256] = "";
 	int n;
 
-	n = geofw_http403_build(body, strlen(body), out, sizeof(out), err, sizeof(err));
+	n = t_http403_build(body, strlen(body), out, sizeof(out), err, sizeof(err));
 	if (ASSERT_EQ(n, strlen(want), "length"))
 		ASSERT_MEMEQ(out, want, strlen(want), "bytes");
 
-	n = geofw_http403_build("", 0, out, sizeof(out), err, sizeof(err));
+	n = t_http403_build("", 0, out, sizeof(out), err, sizeof(err));
 	ASSERT_TRUE(n > 0 && !memcmp(out + n - 4, "\r\n\r\n", 4), "empty body: headers only");
 	ASSERT_TRUE(strstr((char *)out, "Content-Length: 0\r\n") != NULL, "Content-Length 0");
 }
@@ -75,9 +76,9 @@ void test_responder_content_length(void)
 			int n;
 
 			memset(body, 'x', sizes[i]);
-			n = geofw_http403_build(body, sizes[i], out, sizeof(out), NULL, 0);
+			n = t_http403_build(body, sizes[i], out, sizeof(out), NULL, 0);
 			free(body);
-			if (sizes[i] > geofw_http403_body_max()) {
+			if (sizes[i] > t_http403_body_max()) {
 				ASSERT_EQ(n, -EMSGSIZE, "too big");
 				continue;
 			}
@@ -96,7 +97,7 @@ void test_responder_content_length(void)
 /* The limit is the whole response; the message says so and what fits. */
 void test_responder_limit(void)
 {
-	size_t max = geofw_http403_body_max();
+	size_t max = t_http403_body_max();
 	char *body = malloc(GEOFW_HTTP403_MAX + 10);
 	__u8 out[GEOFW_HTTP403_MAX];
 	char err[256] = "", want[64];
@@ -107,24 +108,24 @@ void test_responder_limit(void)
 	memset(body, 'y', GEOFW_HTTP403_MAX + 10);
 	ASSERT_TRUE(max > 1000 && max < GEOFW_HTTP403_MAX, "room for headers");
 
-	n = geofw_http403_build(body, max, out, sizeof(out), err, sizeof(err));
+	n = t_http403_build(body, max, out, sizeof(out), err, sizeof(err));
 	ASSERT_EQ(n, GEOFW_HTTP403_MAX, "largest body fills the response exactly");
 
-	n = geofw_http403_build(body, max + 1, out, sizeof(out), err, sizeof(err));
+	n = t_http403_build(body, max + 1, out, sizeof(out), err, sizeof(err));
 	ASSERT_EQ(n, -EMSGSIZE, "one byte more");
 	snprintf(want, sizeof(want), "limit is %d bytes", GEOFW_HTTP403_MAX);
 	ASSERT_TRUE(strstr(err, want) != NULL, "message names the limit");
 	snprintf(want, sizeof(want), "within %zu bytes", max);
 	ASSERT_TRUE(strstr(err, want) != NULL, "message says what fits");
 
-	n = geofw_http403_build(body, 100, out, 50, err, sizeof(err));
+	n = t_http403_build(body, 100, out, 50, err, sizeof(err));
 	ASSERT_EQ(n, -EMSGSIZE, "small output buffer");
 	free(body);
 }
 
 void test_responder_body_read(void)
 {
-	size_t max = geofw_http403_body_max(), len;
+	size_t max = t_http403_body_max(), len;
 	char *big = malloc(max + 1), *path, *buf, err[256];
 	int ret;
 
@@ -285,7 +286,7 @@ void test_responder_page_compile(void)
 			  "13 fields");
 	}
 	SUBTEST("too_big_with_fields") {
-		size_t max = geofw_http403_body_max();
+		size_t max = t_http403_body_max();
 		char *b = malloc(max + 1);
 
 		memset(b, 'x', max);
@@ -321,7 +322,7 @@ void test_responder_default_page(void)
 		       err))
 		return;
 	ASSERT_TRUE(len < GEOFW_HTTP403_MAX / 2, "well under the cap");
-	ASSERT_TRUE(geofw_http403_build(buf, len, out, sizeof(out), err, sizeof(err)) > 0,
+	ASSERT_TRUE(t_http403_build(buf, len, out, sizeof(out), err, sizeof(err)) > 0,
 		    "builds");
 	buf = realloc(buf, len + 1);
 	buf[len] = 0;

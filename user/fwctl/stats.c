@@ -267,6 +267,17 @@ static json_t *json_rate(const struct sample *p, __u64 cur, __u64 prev, double d
 	return p ? geofw_json_real3(rate(cur, prev, dt)) : NULL;
 }
 
+/* One reason's or action's packets and bytes, with their rates when there
+ * is a previous sample (prev not NULL). */
+static json_t *packets_bytes_json(const char *key, const char *name, const __u64 cur[2],
+				  const __u64 prev[2], double dt)
+{
+	return json_pack("{s:s, s:I, s:I, s:o*, s:o*}", key, name,
+			 "packets", (json_int_t)cur[0], "bytes", (json_int_t)cur[1],
+			 "packets_per_sec", prev ? geofw_json_real3(rate(cur[0], prev[0], dt)) : NULL,
+			 "bytes_per_sec", prev ? geofw_json_real3(rate(cur[1], prev[1], dt)) : NULL);
+}
+
 static json_t *stats_json(const struct sample *s, const struct sample *p,
 			  const struct rule_name *names)
 {
@@ -279,17 +290,11 @@ static json_t *stats_json(const struct sample *s, const struct sample *p,
 	size_t n, i;
 
 	for (k = 0; k < GEOFW_R_MAX; k++)
-		geofw_json_push(&reasons, json_pack("{s:s, s:I, s:I, s:o*, s:o*}",
-			"reason", geofw_reason_name(k), "packets", (json_int_t)s->reason[k][0],
-			"bytes", (json_int_t)s->reason[k][1],
-			"packets_per_sec", json_rate(p, s->reason[k][0], p ? p->reason[k][0] : 0, dt),
-			"bytes_per_sec", json_rate(p, s->reason[k][1], p ? p->reason[k][1] : 0, dt)));
+		geofw_json_push(&reasons, packets_bytes_json("reason", geofw_reason_name(k),
+			s->reason[k], p ? p->reason[k] : NULL, dt));
 	for (k = 0; k < GEOFW_ACT_MAX; k++)
-		geofw_json_push(&actions, json_pack("{s:s, s:I, s:I, s:o*, s:o*}",
-			"action", geofw_action_name(k), "packets", (json_int_t)s->action[k][0],
-			"bytes", (json_int_t)s->action[k][1],
-			"packets_per_sec", json_rate(p, s->action[k][0], p ? p->action[k][0] : 0, dt),
-			"bytes_per_sec", json_rate(p, s->action[k][1], p ? p->action[k][1] : 0, dt)));
+		geofw_json_push(&actions, packets_bytes_json("action", geofw_action_name(k),
+			s->action[k], p ? p->action[k] : NULL, dt));
 	for (k = 0; k < GEOFW_MAX_COUNTRIES; k++) {
 		const __u64 *v = s->country[k], *o = p ? p->country[k] : v;
 

@@ -192,10 +192,12 @@ bool gfwd_droplog_event(struct gfwd *d, int fd)
 	}
 	if (fd != l->fd)
 		return false;
-	/* Bounded: the data plane writes at most DropLogRate per CPU and
-	 * second, and the ring holds a few thousand samples. */
-	err = geofw_events_consume(l->reader);
-	if (err < 0)
+	/* One batch (geofw_events_poll): consuming until the ring is empty
+	 * never ends while the producer outruns the log (DropLogRate per CPU,
+	 * logged one line each), and the control socket would wait.  What is
+	 * left keeps the descriptor readable: the loop comes back. */
+	err = geofw_events_poll(l->reader, 0);
+	if (err < 0 && err != -EINTR)
 		log_warn("drop log: reading %s: %s", GEOFW_MAP_EVENTS, strerror(-err));
 	return true;
 }

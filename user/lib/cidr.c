@@ -211,46 +211,47 @@ int geofw_cidr_cmp(const struct geofw_cidr *a, const struct geofw_cidr *b)
 	return (int)a->prefixlen - (int)b->prefixlen;
 }
 
+/* A cidr of this family as an LPM key's prefix length and address bytes. */
+static int to_lpm(const struct geofw_cidr *c, int family, __u32 *prefixlen, void *addr)
+{
+	if (c->family != family || c->prefixlen > max_prefix(family))
+		return -EINVAL;
+	*prefixlen = c->prefixlen;
+	memcpy(addr, c->addr, addr_bytes(family));
+	return 0;
+}
+
 int geofw_cidr_to_lpm_v4(const struct geofw_cidr *c, struct geofw_lpm_v4 *key)
 {
-	if (c->family != 4 || c->prefixlen > 32)
-		return -EINVAL;
-	key->prefixlen = c->prefixlen;
-	memcpy(key->addr, c->addr, 4);
-	return 0;
+	return to_lpm(c, 4, &key->prefixlen, key->addr);
 }
 
 int geofw_cidr_to_lpm_v6(const struct geofw_cidr *c, struct geofw_lpm_v6 *key)
 {
-	if (c->family != 6 || c->prefixlen > 128)
+	return to_lpm(c, 6, &key->prefixlen, key->addr);
+}
+
+/* An LPM key's prefix (family, prefix length, address bytes) as a cidr. */
+static int from_lpm(int family, __u32 prefixlen, const void *addr, struct geofw_cidr *c)
+{
+	if (prefixlen > (__u32)max_prefix(family))
 		return -EINVAL;
-	key->prefixlen = c->prefixlen;
-	memcpy(key->addr, c->addr, 16);
+	memset(c, 0, sizeof(*c));
+	c->family = family;
+	c->prefixlen = prefixlen;
+	memcpy(c->addr, addr, addr_bytes(family));
+	geofw_cidr_mask(c);
 	return 0;
 }
 
 int geofw_cidr_from_lpm_v4(const struct geofw_lpm_v4 *key, struct geofw_cidr *c)
 {
-	if (key->prefixlen > 32)
-		return -EINVAL;
-	memset(c, 0, sizeof(*c));
-	c->family = 4;
-	c->prefixlen = key->prefixlen;
-	memcpy(c->addr, key->addr, 4);
-	geofw_cidr_mask(c);
-	return 0;
+	return from_lpm(4, key->prefixlen, key->addr, c);
 }
 
 int geofw_cidr_from_lpm_v6(const struct geofw_lpm_v6 *key, struct geofw_cidr *c)
 {
-	if (key->prefixlen > 128)
-		return -EINVAL;
-	memset(c, 0, sizeof(*c));
-	c->family = 6;
-	c->prefixlen = key->prefixlen;
-	memcpy(c->addr, key->addr, 16);
-	geofw_cidr_mask(c);
-	return 0;
+	return from_lpm(6, key->prefixlen, key->addr, c);
 }
 
 static bool is_ascii_letter(char ch)

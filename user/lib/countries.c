@@ -310,8 +310,3 @@ const char *geofw_country_name(unsigned int id)
 {
 	return id >= 1 && id <= N_COUNTRIES ? countries[id - 1].name : NULL;
 }
-
-unsigned int geofw_country_count(void)
-{
-	return N_COUNTRIES;
-}

@@ -11,7 +11,5 @@ int geofw_country_id2(char a, char b);
 /* id → "RU" / "Russian Federation"; NULL for 0 and ids beyond the table. */
 const char *geofw_country_code(unsigned int id);
 const char *geofw_country_name(unsigned int id);
-/* Number of ids in use (ids are 1..count). */
-unsigned int geofw_country_count(void);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "events.h"
 #include "jsonlib.h"
+#include "log.h"
 
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
@@ -21,24 +22,40 @@ struct geofw_event_reader {
 	struct ring_buffer *rb;
 	geofw_event_fn fn;
 	void *ctx;
-	unsigned long skipped;
+	bool warned;	/* about a record of another size */
+	long left;	/* records this poll may still hand over; <0: no bound */
 };
+
+/* libbpf's ring_buffer__poll() consumes for as long as the producer keeps
+ * producing: under a flood one call never returned, and fwctl log --follow
+ * stayed in it minutes after SIGTERM.  A poll hands over at most this many
+ * records, so the caller's loop sees its stop flag between batches; what is
+ * left stays queued and the next poll returns at once (level-triggered). */
 
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct geofw_event_reader *r = ctx;
 	struct geofw_event ev;
+	int err;
 
 	/* Records of another size come from a build with another ABI: the
 	 * pins would have been refused, but a reader must not misread. */
 	if (size != sizeof(ev)) {
-		r->skipped++;
+		if (!r->warned)
+			log_warn("events: skipping records of %zu bytes (this build reads %zu)",
+				 size, sizeof(ev));
+		r->warned = true;
 		return 0;
 	}
 	/* A copy: the record lives in shared memory the kernel may reuse
 	 * once the consumer position moves on. */
 	memcpy(&ev, data, sizeof(ev));
-	return r->fn(&ev, r->ctx);
+	err = r->fn(&ev, r->ctx);
+	/* This record is consumed either way: a negative return stops libbpf
+	 * after moving the consumer position past it. */
+	if (!err && r->left > 0 && !--r->left)
+		return -EAGAIN;
+	return err;
 }
 
 int geofw_events_open(int map_fd, geofw_event_fn fn, void *ctx,
@@ -53,6 +70,7 @@ int geofw_events_open(int map_fd, geofw_event_fn fn, void *ctx,
 		return -ENOMEM;
 	r->fn = fn;
 	r->ctx = ctx;
+	r->left = -1;
 	r->rb = ring_buffer__new(map_fd, on_sample, r, NULL);
 	if (!r->rb) {
 		err = -errno;
@@ -83,12 +101,14 @@ int geofw_events_consume(struct geofw_event_reader *r)
 
 int geofw_events_poll(struct geofw_event_reader *r, int timeout_ms)
 {
-	return ring_buffer__poll(r->rb, timeout_ms);
-}
+	int n;
 
-unsigned long geofw_events_skipped(const struct geofw_event_reader *r)
-{
-	return r->skipped;
+	r->left = GEOFW_EVENTS_POLL_BATCH;
+	n = ring_buffer__poll(r->rb, timeout_ms);
+	if (n == -EAGAIN && !r->left)
+		n = GEOFW_EVENTS_POLL_BATCH;
+	r->left = -1;
+	return n;
 }
 
 /* ---- formatting ------------------------------------------------------------- */

@@ -45,13 +45,12 @@ int geofw_events_fd(const struct geofw_event_reader *r);
  * or -errno (or fn's non-zero return). */
 int geofw_events_consume(struct geofw_event_reader *r);
 
-/* Wait up to timeout_ms for samples, then consume them: the number of
- * samples (0 on timeout) or -errno (-EINTR when a signal came). */
+/* Wait up to timeout_ms for samples, then consume at most a batch of them
+ * (GEOFW_EVENTS_POLL_BATCH; more stay queued for the next call, which then does not wait): the
+ * number of samples (0 on timeout) or -errno (-EINTR when a signal came).
+ * A bounded call, so that a loop around it sees its stop flag under a flood. */
 int geofw_events_poll(struct geofw_event_reader *r, int timeout_ms);
-
-/* Records that were not a struct geofw_event (another build wrote them)
- * and were skipped. */
-unsigned long geofw_events_skipped(const struct geofw_event_reader *r);
+#define GEOFW_EVENTS_POLL_BATCH	1024	/* the ring holds about 3,600 */
 
 /*
  * Formatting.  ifname names ev->ifindex (NULL or "": printed as "if<N>");

@@ -596,15 +596,6 @@ int geofw_block4_bits_rebuild(const struct geofw_maps *m)
 	return err;
 }
 
-int geofw_block_get(const struct geofw_maps *m, const struct geofw_cidr *c,
-		    struct geofw_block *val)
-{
-	struct rule_key k;
-
-	block_key(m, c, &k);
-	return bpf_map_lookup_elem(k.fd, &k.lpm6, val) ? -errno : 0;
-}
-
 int geofw_block_del(const struct geofw_maps *m, const struct geofw_cidr *c)
 {
 	struct rule_key k;
@@ -731,30 +722,6 @@ out:
 	free(keys);
 	free(vals);
 	return r;
-}
-
-int geofw_cnt_reason_read(const struct geofw_maps *m, __u32 reason,
-			  struct geofw_reason_stats *out)
-{
-	return percpu_sum(m->cnt_reason, reason, (__u64 *)out, sizeof(*out) / 8);
-}
-
-int geofw_cnt_action_read(const struct geofw_maps *m, __u32 action,
-			  struct geofw_reason_stats *out)
-{
-	return percpu_sum(m->cnt_action, action, (__u64 *)out, sizeof(*out) / 8);
-}
-
-int geofw_cnt_country_read(const struct geofw_maps *m, __u32 country_id,
-			   struct geofw_country_stats *out)
-{
-	return percpu_sum(m->cnt_country, country_id, (__u64 *)out, sizeof(*out) / 8);
-}
-
-int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,
-			struct geofw_rule_stats *out)
-{
-	return percpu_sum(m->cnt_rule, rule_id, (__u64 *)out, sizeof(*out) / 8);
 }
 
 int geofw_cnt_asn_read(const struct geofw_maps *m, __u32 asn, struct geofw_asn_stats *out)

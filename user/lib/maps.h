@@ -92,8 +92,6 @@ int geofw_meta_write(const struct geofw_maps *m, const struct geofw_meta *meta);
  * CIDR table; callers never need to know which. */
 int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 		    const struct geofw_block *val);
-int geofw_block_get(const struct geofw_maps *m, const struct geofw_cidr *c,
-		    struct geofw_block *val);
 int geofw_block_del(const struct geofw_maps *m, const struct geofw_cidr *c);
 int geofw_allow_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 		    const struct geofw_allow *val);
@@ -130,19 +128,11 @@ int geofw_country_put(const struct geofw_maps *m, unsigned int country_id,
 /* Counters, summed over CPUs. */
 /* Keys 0..n-1 of a per-CPU array, words u64 per value, into out[n * words]. */
 int geofw_percpu_array_sum(int fd, __u32 n, size_t words, __u64 *out);
-int geofw_cnt_reason_read(const struct geofw_maps *m, __u32 reason,
-			  struct geofw_reason_stats *out);
-int geofw_cnt_action_read(const struct geofw_maps *m, __u32 action,
-			  struct geofw_reason_stats *out);
 /* gfw_cnt_asn: one AS's counters, or every AS's (at most max, in map
  * order; the count or -errno). */
 int geofw_cnt_asn_read(const struct geofw_maps *m, __u32 asn, struct geofw_asn_stats *out);
 int geofw_cnt_asn_list(const struct geofw_maps *m, __u32 *asn, struct geofw_asn_stats *out,
 		       size_t max);
-int geofw_cnt_country_read(const struct geofw_maps *m, __u32 country_id,
-			   struct geofw_country_stats *out);
-int geofw_cnt_rule_read(const struct geofw_maps *m, __u32 rule_id,
-			struct geofw_rule_stats *out);
 /* gfw_evt_limit (fd) summed over CPUs: samples over the rate limit, and
  * samples within it that found the ring full. */
 int geofw_evt_limit_sum(int fd, __u64 *suppressed, __u64 *lost);

@@ -117,6 +117,20 @@ static void put_label(struct geofw_text *t, const char *s)
 	}
 }
 
+/* A 0/1 gauge per configured interface: the bool at offset in each entry. */
+static void iface_flag(struct geofw_text *t, const struct geofw_metrics_iface *ifaces,
+		       size_t n, const char *name, const char *help, size_t offset)
+{
+	size_t i;
+
+	family(t, name, "gauge", help);
+	for (i = 0; i < n; i++) {
+		geofw_text_put(t, "%s{interface=\"", name);
+		put_label(t, ifaces[i].name);
+		geofw_text_put(t, "\"} %d\n", *(const bool *)((const char *)&ifaces[i] + offset));
+	}
+}
+
 /* Seconds with millisecond precision: %g would switch to exponents. */
 static void put_seconds(struct geofw_text *t, double s)
 {
@@ -402,20 +416,12 @@ static void render_daemon(struct geofw_text *t, const struct geofw_metrics_info 
 			       f->xdp_mode == GEOFW_XDP_GENERIC ? "generic" : "unknown",
 			       f->attached ? 1 : 0);
 	}
-	family(t, "geofw_responder_attached", "gauge",
-	       "1 when the TC responder (reject, 403 page) is attached to the interface.");
-	for (i = 0; i < n_ifaces; i++) {
-		geofw_text_put(t, "geofw_responder_attached{interface=\"");
-		put_label(t, in->ifaces[i].name);
-		geofw_text_put(t, "\"} %d\n", in->ifaces[i].responder ? 1 : 0);
-	}
-	family(t, "geofw_interface_present", "gauge",
-	       "1 when the configured interface exists (it is attached when it appears).");
-	for (i = 0; i < n_ifaces; i++) {
-		geofw_text_put(t, "geofw_interface_present{interface=\"");
-		put_label(t, in->ifaces[i].name);
-		geofw_text_put(t, "\"} %d\n", in->ifaces[i].present ? 1 : 0);
-	}
+	iface_flag(t, in->ifaces, n_ifaces, "geofw_responder_attached",
+		   "1 when the TC responder (reject, 403 page) is attached to the interface.",
+		   offsetof(struct geofw_metrics_iface, responder));
+	iface_flag(t, in->ifaces, n_ifaces, "geofw_interface_present",
+		   "1 when the configured interface exists (it is attached when it appears).",
+		   offsetof(struct geofw_metrics_iface, present));
 
 	family(t, "geofw_droplog_samples_total", "counter",
 	       "Drop-log samples geofwd read (DropLog = on; logged at level info) since "

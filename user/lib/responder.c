@@ -301,49 +301,6 @@ int geofw_page_compile(const char *body, size_t len, const char *name, bool ref_
 	return 0;
 }
 
-int geofw_http403_build(const void *body, size_t body_len, __u8 *out, size_t cap,
-			char *err, size_t errlen)
-{
-	struct geofw_resp_page *p = malloc(sizeof(*p));
-	int ret;
-
-	if (!p)
-		return geofw_errf(err, errlen, -ENOMEM, "out of memory");
-	ret = geofw_page_compile(body, body_len, "403 page", false, p, err, errlen);
-	if (!ret && p->len > cap)
-		ret = geofw_errf(err, errlen, -EMSGSIZE, "403 page: %u bytes do not fit in %zu", p->len,
-				 cap);
-	if (!ret) {
-		memcpy(out, p->data, p->len);
-		ret = p->len;
-	}
-	free(p);
-	return ret;
-}
-
-size_t geofw_http403_body_max(void)
-{
-	struct geofw_resp_page *p = calloc(1, sizeof(*p));
-	size_t lo = 0, hi = GEOFW_HTTP403_MAX;
-	char *body = malloc(GEOFW_HTTP403_MAX + 1);
-
-	/* The longest plain body without language or reference header. */
-	if (p && body) {
-		memset(body, 'x', GEOFW_HTTP403_MAX);
-		while (lo < hi) {
-			size_t mid = (lo + hi + 1) / 2;
-
-			if (!geofw_page_compile(body, mid, "", false, p, NULL, 0))
-				lo = mid;
-			else
-				hi = mid - 1;
-		}
-	}
-	free(p);
-	free(body);
-	return lo;
-}
-
 int geofw_http403_body_read(const char *path, char **buf, size_t *len,
 			    char *err, size_t errlen)
 {
@@ -394,14 +351,6 @@ int geofw_responder_value(struct geofw_responder *val, const __u16 *ports, size_
 			memcpy(st->class_name[i], n, l);
 	}
 	return 0;
-}
-
-int geofw_pages_single(struct geofw_pages *p, const void *body, size_t len, char *err,
-		       size_t errlen)
-{
-	memset(p, 0, sizeof(*p));
-	p->n_pages = 1;
-	return geofw_page_compile(body, len, "403 page", false, &p->page[0], err, errlen);
 }
 
 static const char *const resp_names[GEOFW_RESP_MAX] = {

@@ -38,14 +38,6 @@
 int geofw_page_compile(const char *body, size_t len, const char *name, bool ref_header,
 		       struct geofw_resp_page *out, char *err, size_t errlen);
 
-/* The response of a page as bytes (placeholders as spaces): its length,
- * or -errno as geofw_page_compile(), -EMSGSIZE beyond cap too. */
-int geofw_http403_build(const void *body, size_t body_len, __u8 *out, size_t cap,
-			char *err, size_t errlen);
-
-/* The longest body without placeholders, language or reference header. */
-size_t geofw_http403_body_max(void);
-
 /*
  * Read a page file.  *buf is malloc'd (free it), *len its length.
  * -EMSGSIZE with a message when it is too long to make a response of.
@@ -67,10 +59,6 @@ struct geofw_pages {
 	int n_pages;
 	struct geofw_resp_select sel;	/* all 0: page 0 for everything */
 };
-
-/* One page for every client (tests, and the built-in fallback). */
-int geofw_pages_single(struct geofw_pages *p, const void *body, size_t len, char *err,
-		       size_t errlen);
 
 struct geofw_conf;
 /*
@@ -102,9 +90,8 @@ int geofw_responder_value(struct geofw_responder *val, const __u16 *ports, size_
 int geofw_pages_write(int responder_fd, int pages_fd, int select_fd,
 		      struct geofw_responder *val, const struct geofw_pages *p);
 
-/* gfw_responder[0], by map fd; -errno.  These three are in responder_maps.c
+/* gfw_responder[0], by map fd; -errno.  This is in responder_maps.c
  * (the kernel archive); the rest of responder.c is core. */
-int geofw_responder_write(int map_fd, const struct geofw_responder *val);
 int geofw_responder_read(int map_fd, struct geofw_responder *val);
 
 /* The name of a gfw_cnt_resp key (enum geofw_resp_event) as fwctl stats and

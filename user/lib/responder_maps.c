@@ -45,13 +45,6 @@ int geofw_pages_write(int responder_fd, int pages_fd, int select_fd,
 	return bpf_map_update_elem(responder_fd, &zero, val, BPF_ANY) ? -errno : 0;
 }
 
-int geofw_responder_write(int map_fd, const struct geofw_responder *val)
-{
-	__u32 zero = 0;
-
-	return bpf_map_update_elem(map_fd, &zero, val, BPF_ANY) ? -errno : 0;
-}
-
 int geofw_responder_read(int map_fd, struct geofw_responder *val)
 {
 	__u32 zero = 0;
