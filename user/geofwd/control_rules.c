@@ -441,8 +441,6 @@ static int fleet_change(struct request *r, const struct geofw_rule *rules, size_
 	return reply_fleet(r, what, n);
 }
 
-/* The fleet's state as one JSON object (fleet status -j, status -j). */
-
 static int cmd_add_block(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
