@@ -428,17 +428,36 @@ static bool del_goes_to_fleet(struct request *r, int kind)
 	return p.fleet || !p.local;
 }
 
-static int fleet_change(struct request *r, const struct geofw_rule *rules, size_t n, bool del,
+/* A change of fleet scope goes to the bucket (fleet.c), not the store; the
+ * rows are freed. */
+static int fleet_change(struct request *r, struct geofw_rule *rules, size_t n, bool del,
 			const char *what)
 {
 	const struct geofw_cmd *cmd = r->cmd;
+	int err;
 
 	if (del && cmd->source)
-		return reply_error(r, GEOFW_CTL_REJECTED, "--source and --fleet exclude each "
-				   "other (a fleet rule has source fleet)");
-	if (gfwd_fleet_queue(r->d, rules, n, del, r->err, sizeof(r->err)))
-		return change_failed(r);
-	return reply_fleet(r, what, n);
+		err = reply_error(r, GEOFW_CTL_REJECTED, "--source and --fleet exclude each "
+				  "other (a fleet rule has source fleet)");
+	else if (gfwd_fleet_queue(r->d, rules, n, del, r->err, sizeof(r->err)))
+		err = change_failed(r);
+	else
+		err = reply_fleet(r, what, n);
+	free(rules);
+	return err;
+}
+
+/* Prefix rows into the store and their diff into the kernel (the savepoint
+ * of the request holds both until the group commits); the rows are freed.
+ * Non-zero: the caller answers with change_failed(). */
+static int local_add(struct request *r, struct geofw_rule *rules, size_t n)
+{
+	int err = geofw_store_add(r->d->store, rules, n, 0, &r->diff, r->err, sizeof(r->err));
+
+	if (!err)
+		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
+	free(rules);
+	return err;
 }
 
 static int cmd_add_block(struct request *r)
@@ -448,7 +467,6 @@ static int cmd_add_block(struct request *r)
 	const char *source = fleet ? "fleet" : cmd->source ? cmd->source : "cli";
 	struct geofw_rule *rules;
 	char buf[GEOFW_CIDR_STRLEN], ttl[32] = "never";
-	int err;
 
 	if (fleet && cmd->source)
 		return reply_error(r, GEOFW_CTL_REJECTED, "add-block: --source and --fleet exclude "
@@ -457,16 +475,9 @@ static int cmd_add_block(struct request *r)
 	rules = block_rows(r, cmd->cidrs, cmd->n_cidrs, source);
 	if (!rules)
 		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
-	if (fleet) {
-		err = fleet_change(r, rules, cmd->n_cidrs, false, "blocked");
-		free(rules);
-		return err;
-	}
-	err = geofw_store_add(r->d->store, rules, cmd->n_cidrs, 0, &r->diff, r->err, sizeof(r->err));
-	if (!err)
-		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
-	free(rules);
-	if (err)
+	if (fleet)
+		return fleet_change(r, rules, cmd->n_cidrs, false, "blocked");
+	if (local_add(r, rules, cmd->n_cidrs))
 		return change_failed(r);
 	if (cmd->ttl)
 		geofw_duration_format(cmd->ttl, 0, ttl, sizeof(ttl));
@@ -494,10 +505,8 @@ static int cmd_del(struct request *r, int kind)
 			return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
 		for (i = 0; i < cmd->n_cidrs; i++)
 			rules[i].kind = kind;
-		err = fleet_change(r, rules, cmd->n_cidrs, true,
-				   kind == GEOFW_RULE_BLOCK ? "unblocked" : "disallowed");
-		free(rules);
-		return err;
+		return fleet_change(r, rules, cmd->n_cidrs, true,
+				    kind == GEOFW_RULE_BLOCK ? "unblocked" : "disallowed");
 	}
 	err = geofw_store_del(r->d->store, kind, cmd->cidrs, cmd->n_cidrs, cmd->source, &r->diff,
 			      r->err, sizeof(r->err));
@@ -518,7 +527,6 @@ static int cmd_allow(struct request *r)
 	struct geofw_rule *rules = calloc(cmd->n_cidrs ? cmd->n_cidrs : 1, sizeof(*rules));
 	char buf[GEOFW_CIDR_STRLEN];
 	size_t i;
-	int err;
 
 	if (!rules)
 		return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
@@ -531,16 +539,9 @@ static int cmd_allow(struct request *r)
 		rules[i].pid = r->who.pid;
 		rules[i].created = (__u64)time(NULL);
 	}
-	if (fleet_scope(r)) {
-		err = fleet_change(r, rules, cmd->n_cidrs, false, "allowed");
-		free(rules);
-		return err;
-	}
-	err = geofw_store_add(r->d->store, rules, cmd->n_cidrs, 0, &r->diff, r->err, sizeof(r->err));
-	if (!err)
-		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
-	free(rules);
-	if (err)
+	if (fleet_scope(r))
+		return fleet_change(r, rules, cmd->n_cidrs, false, "allowed");
+	if (local_add(r, rules, cmd->n_cidrs))
 		return change_failed(r);
 	geofw_cidr_format(&cmd->cidrs[0], buf, sizeof(buf));
 	log_info("uid %u pid %d: allow %s%s", r->who.uid, r->who.pid, buf,
@@ -633,10 +634,8 @@ int ctl_add_asn(struct request *r)
 	/* The bucket's keys come back to every host as AS rules of source
 	 * fleet (fleet.c), this one too. */
 	if (fleet_scope(r)) {
-		err = fleet_change(r, rules, cmd->n_asns, false,
-				   kind == GEOFW_RULE_BLOCK_ASN ? "blocked-asn" : "allowed-asn");
-		free(rules);
-		return err;
+		return fleet_change(r, rules, cmd->n_asns, false,
+				    kind == GEOFW_RULE_BLOCK_ASN ? "blocked-asn" : "allowed-asn");
 	}
 	err = geofw_store_add(r->d->store, rules, cmd->n_asns, 0, &r->diff, r->err,
 			      sizeof(r->err));
@@ -657,17 +656,14 @@ int ctl_del_asn(struct request *r)
 	if (del_goes_to_fleet(r, kind)) {
 		struct geofw_rule *rules = calloc(cmd->n_asns ? cmd->n_asns : 1, sizeof(*rules));
 		size_t i;
-		int err;
 
 		if (!rules)
 			return reply_error(r, GEOFW_CTL_INTERNAL, "out of memory");
 		for (i = 0; i < cmd->n_asns; i++)
 			rules[i] = (struct geofw_rule){ .kind = kind, .asn = cmd->asns[i],
 							.source = "fleet" };
-		err = fleet_change(r, rules, cmd->n_asns, true, kind == GEOFW_RULE_BLOCK_ASN ?
-				   "unblocked-asn" : "disallowed-asn");
-		free(rules);
-		return err;
+		return fleet_change(r, rules, cmd->n_asns, true, kind == GEOFW_RULE_BLOCK_ASN ?
+				    "unblocked-asn" : "disallowed-asn");
 	}
 	if (geofw_store_del_asn(r->d->store, kind, cmd->asns, cmd->n_asns, cmd->source, r->err,
 				sizeof(r->err)))
@@ -675,7 +671,6 @@ int ctl_del_asn(struct request *r)
 	return asn_change_done(r, kind == GEOFW_RULE_BLOCK_ASN ? "unblocked-asn" :
 			       "disallowed-asn");
 }
-
 
 /* ---- handlers (commands.c) ------------------------------------------------------ */
 
