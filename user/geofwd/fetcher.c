@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Fetched rule sources: a worker thread per job, results to the event loop
- * through a queue and an eventfd, and the status of every source
- * (fetcher.h).  The queue follows fleet.c's: the worker never writes the
- * store or the maps, the main thread applies in its own transaction.
+ * through a mailbox (mailbox.h, shared with the fleet's worker), and the
+ * status of every source (fetcher.h).  The worker never writes the store or
+ * the maps; the main thread applies in its own transaction.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "geofwd.h"
 #include "jsonlib.h"
 #include "log.h"
+#include "mailbox.h"
 #include "metrics.h"
 #include "timeutil.h"
 
@@ -42,7 +42,7 @@ struct gfwd_fetch_job {
 };
 
 struct fetch_ev {
-	struct fetch_ev *next;
+	struct gfwd_mail mail;		/* first */
 	struct gfwd_fetch_job *job;
 	int ret;
 	void *result;
@@ -50,9 +50,7 @@ struct fetch_ev {
 };
 
 struct gfwd_fetcher {
-	int evfd;
-	pthread_mutex_t lock;
-	struct fetch_ev *head, **tail;		/* under lock */
+	struct gfwd_mailbox mb;		/* workers' results */
 
 	/* main thread's own */
 	struct gfwd_fetch_job *jobs;
@@ -89,21 +87,17 @@ static struct gfwd_fetcher *fetcher(struct gfwd *d)
 		return d->fetcher;
 	if (!(fr = calloc(1, sizeof(*fr))))
 		return NULL;
-	fr->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (fr->evfd < 0) {
-		log_err(-errno, "sources: eventfd: %s", strerror(errno));
+	if (gfwd_mailbox_init(&fr->mb, "sources")) {
 		free(fr);
 		return NULL;
 	}
-	ev.data.fd = fr->evfd;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fr->evfd, &ev)) {
+	ev.data.fd = fr->mb.evfd;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fr->mb.evfd, &ev)) {
 		log_err(-errno, "sources: epoll: %s", strerror(errno));
-		close(fr->evfd);
+		gfwd_mailbox_destroy(&fr->mb);
 		free(fr);
 		return NULL;
 	}
-	pthread_mutex_init(&fr->lock, NULL);
-	fr->tail = &fr->head;
 	d->fetcher = fr;
 	return fr;
 }
@@ -112,15 +106,7 @@ static struct gfwd_fetcher *fetcher(struct gfwd *d)
 
 static void post(struct gfwd_fetcher *fr, struct fetch_ev *ev)
 {
-	__u64 one = 1;
-
-	pthread_mutex_lock(&fr->lock);
-	*fr->tail = ev;
-	fr->tail = &ev->next;
-	pthread_mutex_unlock(&fr->lock);
-	/* EAGAIN: the counter is saturated, the loop wakes up anyway. */
-	if (write(fr->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_debug("sources: eventfd: %s", strerror(errno));
+	gfwd_mailbox_post(&fr->mb, &ev->mail);
 }
 
 static void *worker(void *arg)
@@ -249,11 +235,23 @@ void *gfwd_fetch_ctx(struct gfwd_fetch_job *job)
 	return job->ctx;
 }
 
+/* gfwd_mailbox_drop(): a result of the job being removed, freed with it. */
+static bool drop_job_result(struct gfwd_mail *m, void *arg)
+{
+	struct fetch_ev *ev = (struct fetch_ev *)m;
+	struct gfwd_fetch_job *job = arg;
+
+	if (ev->job != job)
+		return false;
+	free_result(job, ev->result);
+	free(ev);
+	return true;
+}
+
 void gfwd_fetch_remove(struct gfwd *d, struct gfwd_fetch_job *job)
 {
 	struct gfwd_fetcher *fr = d->fetcher;
 	struct gfwd_fetch_job **pp;
-	struct fetch_ev **ep, *ev;
 
 	if (!job || !fr)
 		return;
@@ -269,20 +267,7 @@ void gfwd_fetch_remove(struct gfwd *d, struct gfwd_fetch_job *job)
 	if (job->started)
 		pthread_join(job->thread, NULL);
 	/* Its results not applied yet go with it. */
-	pthread_mutex_lock(&fr->lock);
-	for (ep = &fr->head; (ev = *ep);) {
-		if (ev->job == job) {
-			*ep = ev->next;
-			free_result(job, ev->result);
-			free(ev);
-		} else {
-			ep = &ev->next;
-		}
-	}
-	fr->tail = &fr->head;
-	while (*fr->tail)
-		fr->tail = &(*fr->tail)->next;
-	pthread_mutex_unlock(&fr->lock);
+	gfwd_mailbox_drop(&fr->mb, drop_job_result, job);
 	free_job(job);
 }
 
@@ -294,8 +279,7 @@ void gfwd_fetch_close(struct gfwd *d)
 		return;
 	while (fr->jobs)
 		gfwd_fetch_remove(d, fr->jobs);
-	close(fr->evfd);
-	pthread_mutex_destroy(&fr->lock);
+	gfwd_mailbox_destroy(&fr->mb);
 	free(fr);
 	d->fetcher = NULL;
 }
@@ -303,23 +287,16 @@ void gfwd_fetch_close(struct gfwd *d)
 bool gfwd_fetch_event(struct gfwd *d, int fd)
 {
 	struct gfwd_fetcher *fr = d->fetcher;
-	struct fetch_ev *ev, *next;
-	__u64 cnt;
+	struct gfwd_mail *m, *next;
 
-	if (!fr || fd != fr->evfd)
+	if (!fr || fd != fr->mb.evfd)
 		return false;
-	if (read(fr->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-		log_debug("sources: eventfd: %s", strerror(errno));
-	pthread_mutex_lock(&fr->lock);
-	ev = fr->head;
-	fr->head = NULL;
-	fr->tail = &fr->head;
-	pthread_mutex_unlock(&fr->lock);
-	for (; ev; ev = next) {
+	for (m = gfwd_mailbox_take(&fr->mb); m; m = next) {
+		struct fetch_ev *ev = (struct fetch_ev *)m;
 		struct gfwd_fetch_job *job = ev->job;
 		long next_ms;
 
-		next = ev->next;
+		next = m->next;
 		next_ms = job->ops->apply(d, job->ctx, ev->ret, ev->result, ev->err);
 		pthread_mutex_lock(&job->lock);
 		ts_after(&job->due, next_ms >= 0 ? next_ms : job->interval_ms);

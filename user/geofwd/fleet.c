@@ -7,8 +7,8 @@
  * everything NATS: the connection (reconnecting forever), the bucket, the
  * watcher and the publishing of this host's fleet-scope changes.  It never
  * touches the store or the maps: it hands what it learns to the event loop
- * through a locked queue and an eventfd, and the main thread does every
- * write (rows, revision, kernel diff) in its own transactions.
+ * through a mailbox (mailbox.h: a locked list and an eventfd), and the main
+ * thread does every write (rows, revision, kernel diff) in its own transactions.
  *
  * Keys and values: user/lib/fleetval.h.  Block and allow keys, of prefixes
  * and of ASes, become rows of source "fleet"; every key (country policy, kinds a later geofw
@@ -53,7 +53,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -442,20 +441,13 @@ out:
 void gfwd_fleet_event_fd(struct gfwd *d)
 {
 	struct gfwd_fleet *f = d->fleet;
-	struct fleet_ev *ev, *next, **res = NULL, **nres, *entries = NULL, **etail = &entries;
+	struct fleet_ev *ev, **res = NULL, **nres, *entries = NULL, **etail = &entries;
+	struct gfwd_mail *m, *next;
 	size_t nr = 0, rcap = 0, i;
-	__u64 cnt;
 
-	if (read(f->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-		log_debug("fleet: eventfd: %s", strerror(errno));
-	pthread_mutex_lock(&f->lock);
-	ev = f->ev_head;
-	f->ev_head = NULL;
-	f->ev_tail = &f->ev_head;
-	pthread_mutex_unlock(&f->lock);
-
-	for (; ev; ev = next) {
-		next = ev->next;
+	for (m = gfwd_mailbox_take(&f->mb); m; m = next) {
+		next = m->next;
+		ev = (struct fleet_ev *)m;
 		ev->next = NULL;
 		if (ev->type == EV_ENTRY) {
 			*etail = ev;
@@ -496,7 +488,7 @@ void gfwd_fleet_event_fd(struct gfwd *d)
 
 bool gfwd_fleet_event(struct gfwd *d, int fd)
 {
-	if (!d->fleet || fd != d->fleet->evfd)
+	if (!d->fleet || fd != d->fleet->mb.evfd)
 		return false;
 	gfwd_fleet_event_fd(d);
 	return true;
@@ -681,7 +673,7 @@ int gfwd_fleet_start(struct gfwd *d)
 	snprintf(f->bucket, sizeof(f->bucket), "%s", d->conf.fleet_bucket);
 	snprintf(f->subject_prefix, sizeof(f->subject_prefix), "$KV.%s.", d->conf.fleet_bucket);
 	f->replicas = d->conf.fleet_replicas;
-	f->ev_tail = &f->ev_head;
+	f->mb.evfd = -1;
 	f->out_tail = &f->out_head;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->wake, NULL);
@@ -693,11 +685,8 @@ int gfwd_fleet_start(struct gfwd *d)
 	f->crash_after_ack = getenv("GEOFW_TEST_FLEET_CRASH_AFTER_ACK") != NULL;
 	f->known_writable = geofw_store_get_setting(d->store, FLEET_WRITABLE_KEY, &w) ? -1
 											 : w != 0;
-	f->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (f->evfd < 0) {
-		ret = log_err(-errno, "fleet: eventfd: %s", strerror(errno));
+	if ((ret = gfwd_mailbox_init(&f->mb, "fleet")))
 		goto fail;
-	}
 	if ((ret = fleet_setup_options(f, err, sizeof(err)))) {
 		log_err(ret, "%s", err);
 		goto fail;
@@ -708,8 +697,8 @@ int gfwd_fleet_start(struct gfwd *d)
 	load_rows(f, true);
 	count_pending(f);
 	fleet_load_countries(f, false);
-	ev.data.fd = f->evfd;
-	epoll_ctl(d->epfd, EPOLL_CTL_ADD, f->evfd, &ev);
+	ev.data.fd = f->mb.evfd;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, f->mb.evfd, &ev);
 	ret = pthread_create(&f->thread, NULL, fleet_worker, f);
 	if (ret) {
 		d->fleet = NULL;
@@ -723,8 +712,7 @@ int gfwd_fleet_start(struct gfwd *d)
 		 f->known_writable == 0 ? " (read-only at the last connection)" : "");
 	return 0;
 fail:
-	if (f->evfd >= 0)
-		close(f->evfd);
+	gfwd_mailbox_destroy(&f->mb);
 	if (f->opts)
 		natsOptions_Destroy(f->opts);
 	free(f->rows);
@@ -741,7 +729,7 @@ void gfwd_fleet_wait_synced(struct gfwd *d, int timeout_ms)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!f->synced) {
-		struct pollfd p = { .fd = f->evfd, .events = POLLIN };
+		struct pollfd p = { .fd = f->mb.evfd, .events = POLLIN };
 		long left;
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
@@ -762,7 +750,7 @@ void gfwd_fleet_wait_synced(struct gfwd *d, int timeout_ms)
 void gfwd_fleet_stop(struct gfwd *d)
 {
 	struct gfwd_fleet *f = d->fleet;
-	struct fleet_ev *ev, *nev;
+	struct gfwd_mail *m, *next;
 	size_t i;
 
 	if (!f)
@@ -780,8 +768,10 @@ void gfwd_fleet_stop(struct gfwd *d)
 	if (f->nc)
 		natsConnection_Destroy(f->nc);
 	natsOptions_Destroy(f->opts);
-	for (ev = f->ev_head; ev; ev = nev) {
-		nev = ev->next;
+	for (m = gfwd_mailbox_take(&f->mb); m; m = next) {
+		struct fleet_ev *ev = (struct fleet_ev *)m;
+
+		next = m->next;
 		fleet_free_entries(ev->e, ev->n);
 		free(ev);
 	}
@@ -790,7 +780,7 @@ void gfwd_fleet_stop(struct gfwd *d)
 		free(f->rows[i].value);
 	}
 	free(f->rows);
-	close(f->evfd);
+	gfwd_mailbox_destroy(&f->mb);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->wake);
 	free(f);

@@ -12,6 +12,7 @@
 
 #include <nats/nats.h>
 
+#include "mailbox.h"
 #include "fleet.h"
 #include "fleetval.h"
 #include "geofwd.h"
@@ -48,7 +49,8 @@ struct fleet_entry {
 };
 
 struct fleet_ev {
-	struct fleet_ev *next;
+	struct gfwd_mail mail;		/* first: posted to the main thread */
+	struct fleet_ev *next;		/* the main thread's own lists */
 	int type;
 	/* EV_STATE */
 	bool connected, writable;
@@ -85,11 +87,10 @@ struct gfwd_fleet {
 	struct gfwd *d;
 	pthread_t thread;
 	bool thread_started;
-	int evfd;
+	struct gfwd_mailbox mb;		/* worker -> main thread events */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	/* under lock */
-	struct fleet_ev *ev_head, **ev_tail;
 	struct fleet_out *out_head, **out_tail;
 	struct fleet_out *inflight;
 	size_t n_inflight;

@@ -2,7 +2,7 @@
 /*
  * The fleet's worker thread (fleet.c says why there is one): everything
  * NATS — the connection, the bucket, the watcher, publishing — handed to
- * the main thread as events through a locked queue and an eventfd.
+ * the main thread as events through a mailbox (mailbox.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,15 +28,7 @@
 
 static void post(struct gfwd_fleet *f, struct fleet_ev *ev)
 {
-	__u64 one = 1;
-
-	pthread_mutex_lock(&f->lock);
-	*f->ev_tail = ev;
-	f->ev_tail = &ev->next;
-	pthread_mutex_unlock(&f->lock);
-	/* EAGAIN: the counter is saturated, the loop wakes up anyway. */
-	if (write(f->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_debug("fleet: eventfd: %s", strerror(errno));
+	gfwd_mailbox_post(&f->mb, &ev->mail);
 }
 
 static void post_state(struct gfwd_fleet *f, bool connected, bool writable, const char *error)
