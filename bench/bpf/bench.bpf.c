@@ -173,17 +173,30 @@ int bench_parse(struct xdp_md *ctx)
 	return pkt.family ? XDP_PASS : XDP_DROP;
 }
 
+/* The start of a lookup program: the config, a key drawn, the frame parsed.
+ * -1: go on; else the verdict to return. */
+static __always_inline int lookup_start(struct xdp_md *ctx, struct geofw_pkt *pkt,
+					struct geofw_config **cfg)
+{
+	__u32 zero = 0;
+
+	*cfg = bpf_map_lookup_elem(&gfw_config, &zero);
+	if (!*cfg || draw(ctx))
+		return XDP_ABORTED;
+	if (geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt))
+		return XDP_DROP;
+	return -1;
+}
+
 SEC("xdp")
 int bench_geo(struct xdp_md *ctx)
 {
 	struct geofw_pkt pkt = {};
-	__u32 zero = 0;
-	struct geofw_config *cfg = bpf_map_lookup_elem(&gfw_config, &zero);
+	struct geofw_config *cfg;
+	int ret = lookup_start(ctx, &pkt, &cfg);
 
-	if (!cfg || draw(ctx))
-		return XDP_ABORTED;
-	if (geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt))
-		return XDP_DROP;
+	if (ret >= 0 || !cfg)
+		return ret >= 0 ? ret : XDP_ABORTED;
 	return (pkt.family == 4 ? geo_country_v4(pkt.saddr, cfg->geo_slot & 1) :
 				  geo_country_v6(pkt.saddr, cfg->geo_slot & 1)) ? XDP_PASS : XDP_DROP;
 }
@@ -266,13 +279,11 @@ SEC("xdp")
 int bench_asn(struct xdp_md *ctx)
 {
 	struct geofw_pkt pkt = {};
-	__u32 zero = 0;
-	struct geofw_config *cfg = bpf_map_lookup_elem(&gfw_config, &zero);
+	struct geofw_config *cfg;
+	int ret = lookup_start(ctx, &pkt, &cfg);
 
-	if (!cfg || draw(ctx))
-		return XDP_ABORTED;
-	if (geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt))
-		return XDP_DROP;
+	if (ret >= 0 || !cfg)
+		return ret >= 0 ? ret : XDP_ABORTED;
 	return asn_lookup(&pkt, cfg) ? XDP_DROP : XDP_PASS;
 }
 
