@@ -308,19 +308,37 @@ fault_kill9_reload() {
 }
 
 fault_kill9_burst() {
-	local burst a out acked=() lost=()
+	local burst allows ports a out acked=() lost=()
 
 	: >"$LAB_DIR/burst.acked"
+	: >"$LAB_DIR/burst-allow.acked"
+	: >"$LAB_DIR/burst-ports.acked"
 	(
 		for i in $(seq 100 199); do
 			fwctl add-block "192.0.2.$i" --comment burst >/dev/null 2>&1 && echo "192.0.2.$i"
 		done
 	) >"$LAB_DIR/burst.acked" &
 	burst=$!
+	# Concurrent writers of other kinds: allows and port-scoped blocks go
+	# through the same group commit as the add-blocks.
+	(
+		for i in $(seq 100 199); do
+			fwctl allow "198.51.100.$i" --comment burst >/dev/null 2>&1 &&
+				echo "198.51.100.$i"
+		done
+	) >"$LAB_DIR/burst-allow.acked" &
+	allows=$!
+	(
+		for i in $(seq 100 199); do
+			fwctl add-block "203.0.113.$i" --ports 22/tcp --comment burst >/dev/null 2>&1 &&
+				echo "203.0.113.$i"
+		done
+	) >"$LAB_DIR/burst-ports.acked" &
+	ports=$!
 	burst_started() { [ "$(wc -l <"$LAB_DIR/burst.acked")" -ge 15 ]; }
 	wait_for 10 burst_started
 	geofwd_kill9
-	wait "$burst"
+	wait "$burst" "$allows" "$ports"
 	mapfile -t acked <"$LAB_DIR/burst.acked"
 	ACKED+=("${acked[@]}")
 	echo "# ${#acked[@]} of 100 add-blocks acknowledged before kill -9"
@@ -333,6 +351,29 @@ fault_kill9_burst() {
 		[[ $out == *"$a/32 "* ]] || lost+=("$a")
 	done
 	expect_eq kill9/burst_none_lost "${lost[*]}" ""
+	mapfile -t acked <"$LAB_DIR/burst-allow.acked"
+	echo "# ${#acked[@]} of 100 concurrent allows acknowledged before kill -9"
+	check kill9/burst_allows_some_acked test "${#acked[@]}" -gt 0
+	lost=()
+	out=$(fwctl list allows)
+	for a in "${acked[@]}"; do
+		[[ $out == *"$a/32 "* ]] || lost+=("$a")
+	done
+	expect_eq kill9/burst_allows_none_lost "${lost[*]}" ""
+	mapfile -t acked <"$LAB_DIR/burst-ports.acked"
+	echo "# ${#acked[@]} of 100 concurrent port-scoped blocks acknowledged before kill -9"
+	check kill9/burst_ports_some_acked test "${#acked[@]}" -gt 0
+	lost=()
+	out=$(fwctl list ports)
+	for a in "${acked[@]}"; do
+		[[ $out == *"$a/32 "* ]] || lost+=("$a")
+	done
+	expect_eq kill9/burst_ports_none_lost "${lost[*]}" ""
+	# The lab's later checks expect none of these rules.
+	for a in $(cat "$LAB_DIR/burst-allow.acked"); do fwctl del-allow "$a" >/dev/null 2>&1; done
+	for a in $(cat "$LAB_DIR/burst-ports.acked"); do
+		fwctl del-block "$a" --ports 22/tcp >/dev/null 2>&1
+	done
 }
 
 fault_bad_config() {

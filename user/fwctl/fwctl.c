@@ -417,7 +417,8 @@ static int run(struct fwctl *c, int argc, char *const *argv)
 	}
 	/* The handler bound to the command (commands.c). */
 	ret = fwctl_cmds[cmd.id] ? fwctl_cmds[cmd.id](c, &cmd) :
-		fwctl_fail(c, FWCTL_EXIT_FAIL, "%s: not implemented", cmd.desc->name);
+		fwctl_fail(c, FWCTL_EXIT_FAIL, "%s: no handler in this fwctl (a build error: "
+			   "tests/unit/cmd.c checks that every command has one)", cmd.desc->name);
 out:
 	geofw_cmd_free(&cmd);
 	return ret;
