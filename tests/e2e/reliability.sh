@@ -10,8 +10,10 @@
 #              flood from the blocked country: not one of its packets reaches
 #              srv, every one is judged country_block, allowed traffic all
 #              arrives, and the reloads really happened (generation, log).
-#   kill9/     kill -9 in the middle of a reload and of a burst of add-blocks:
-#              enforcement never stops, acknowledged rules survive.
+#   kill9/     kill -9 in the middle of a reload and of a burst of add-blocks
+#              with concurrent allows, port-scoped blocks and AS blocks (plain
+#              and on a port): enforcement never stops, acknowledged rules
+#              survive.
 #   badconf/   a config with a syntax error on SIGHUP is refused and logged;
 #              the policy in force stays; the next good one applies.
 #   geoip/     the database deleted, replaced with garbage, truncated: each
@@ -160,6 +162,8 @@ setup() {
 	STATE_MNT=$LAB_DIR/state
 	mount -t tmpfs -o size=8m,mode=0750 gfwtest-state "$STATE_MNT" ||
 		{ not_ok setup/state_tmpfs "cannot mount a tmpfs on $STATE_MNT"; exit 1; }
+	# An ASN database, so the kill -9 burst can write AS rules too.
+	lab_config "ASNDatabase = $LAB_DIR/lab-asn.mmdb"
 	cp "$LAB_DIR/lab.mmdb" "$LAB_DIR/db-a.mmdb"
 	cp "$LAB_DIR/lab2.mmdb" "$LAB_DIR/db-b.mmdb"
 	# The binaries under test, copied: a rebuild during the run must not
@@ -308,11 +312,12 @@ fault_kill9_reload() {
 }
 
 fault_kill9_burst() {
-	local burst allows ports a out acked=() lost=()
+	local burst allows ports ases a out acked=() lost=()
 
 	: >"$LAB_DIR/burst.acked"
 	: >"$LAB_DIR/burst-allow.acked"
 	: >"$LAB_DIR/burst-ports.acked"
+	: >"$LAB_DIR/burst-asn.acked"
 	(
 		for i in $(seq 100 199); do
 			fwctl add-block "192.0.2.$i" --comment burst >/dev/null 2>&1 && echo "192.0.2.$i"
@@ -335,10 +340,25 @@ fault_kill9_burst() {
 		done
 	) >"$LAB_DIR/burst-ports.acked" &
 	ports=$!
+	# AS rules: each one also rebuilds and switches the ASN tables before it
+	# is acknowledged; every other one limited to a port.  AS numbers no
+	# network of the lab has, so the traffic checks are not affected.
+	(
+		for i in $(seq 100 199); do
+			if [ $((i % 2)) = 0 ]; then
+				fwctl block-asn "AS64$i" --comment burst >/dev/null 2>&1 &&
+					echo "AS64$i"
+			else
+				fwctl block-asn "AS64$i" --ports 22/tcp --comment burst \
+					>/dev/null 2>&1 && echo "AS64$i 22/tcp"
+			fi
+		done
+	) >"$LAB_DIR/burst-asn.acked" &
+	ases=$!
 	burst_started() { [ "$(wc -l <"$LAB_DIR/burst.acked")" -ge 15 ]; }
 	wait_for 10 burst_started
 	geofwd_kill9
-	wait "$burst" "$allows" "$ports"
+	wait "$burst" "$allows" "$ports" "$ases"
 	mapfile -t acked <"$LAB_DIR/burst.acked"
 	ACKED+=("${acked[@]}")
 	echo "# ${#acked[@]} of 100 add-blocks acknowledged before kill -9"
@@ -369,11 +389,31 @@ fault_kill9_burst() {
 		[[ $out == *"$a/32 "* ]] || lost+=("$a")
 	done
 	expect_eq kill9/burst_ports_none_lost "${lost[*]}" ""
+	mapfile -t acked <"$LAB_DIR/burst-asn.acked"
+	echo "# ${#acked[@]} of 100 concurrent AS blocks (half on 22/tcp) acknowledged before kill -9"
+	check kill9/burst_asn_some_acked test "${#acked[@]}" -gt 0
+	lost=()
+	# The AS rules listed: "AS64100" for a block-asn, "AS64101 22/tcp"
+	# for a port-scoped one.
+	local have
+	have=$(fwctl -j list | python3 -c 'import json, sys
+for r in json.load(sys.stdin):
+    if r.get("type") == "block-asn":
+        print("AS%d" % r["asn"])
+    elif r.get("type") == "port" and r.get("kind") == "block" and "asn" in r:
+        print("AS%d %s" % (r["asn"], r["ports"]))')
+	for a in "${acked[@]}"; do
+		grep -qx "$a" <<<"$have" || lost+=("$a")
+	done
+	expect_eq kill9/burst_asn_none_lost "${lost[*]}" ""
 	# The lab's later checks expect none of these rules.
 	for a in $(cat "$LAB_DIR/burst-allow.acked"); do fwctl del-allow "$a" >/dev/null 2>&1; done
 	for a in $(cat "$LAB_DIR/burst-ports.acked"); do
 		fwctl del-block "$a" --ports 22/tcp >/dev/null 2>&1
 	done
+	while read -r a ports; do
+		fwctl unblock-asn "$a" ${ports:+--ports "$ports"} >/dev/null 2>&1
+	done <"$LAB_DIR/burst-asn.acked"
 }
 
 fault_bad_config() {
