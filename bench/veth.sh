@@ -4,7 +4,8 @@
 # Drop rate on veth pairs: geofw against the kernel's own firewalls, with
 # the same blocked prefixes, measured interleaved in one run.
 #
-#   bench/veth.sh [--quick] [--rounds N] [--seconds S] [--queues N] [--json FILE]
+#   bench/veth.sh [--quick] [--rounds N] [--seconds S] [--queues N] [--perf DIR]
+#                 [--json FILE]
 #
 #   tx namespace                       rx namespace
 #   t_xdp   ── veth ──  r_xdp    (A) bare XDP_DROP (trafficgen sink): the limit
@@ -39,6 +40,12 @@
 # ksoftirqd did meanwhile): on a machine where other work takes turns on
 # the core, wall-clock rates measure the other work too.  Both are in the
 # JSON, with the share of the core the generator got.
+#
+# --perf DIR: `perf record` on the generator core during the first round of
+# each receiver (DIR/NAME.data), the kernel symbols of the generator's
+# samples in DIR/NAME.top (perf's overhead is in that round's figure), and
+# for geofw the samples inside geofw_xdp by source line in DIR/geofw.lines
+# (trafficgen lines: perf cannot annotate BPF programs on this machine).
 set -eu
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -47,6 +54,7 @@ ROUNDS=3
 SECONDS_EACH=6
 JSON=
 NQ=$(nproc)
+PERF_DIR=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) ROUNDS=1; SECONDS_EACH=2 ;;
@@ -54,6 +62,7 @@ while [ $# -gt 0 ]; do
 	--seconds) SECONDS_EACH=$2; shift ;;
 	--json) JSON=$2; shift ;;
 	--queues) NQ=$2; shift ;;
+	--perf) PERF_DIR=$2; shift ;;
 	-h|--help) header_help "$0"; exit 0 ;;
 	*) echo "veth.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -152,9 +161,12 @@ say "geofwd up in $(elapsed "$t0") s"
 fwctl status | grep -q 'r_geofw: attached' || die "geofwd did not attach to r_geofw: $(fwctl status)"
 
 # (C) nftables: the prefixes in an interval set, matched at netdev ingress.
+# auto-merge joins adjacent prefixes into one interval, as an operator
+# would load such a set (GeoLite2's 121,111 prefixes of the bench become
+# 59,816 intervals): nft at its best, not at its largest.
 {
 	echo "table netdev gfwb {"
-	echo "	set blocked { type ipv4_addr; flags interval; elements = {"
+	echo "	set blocked { type ipv4_addr; flags interval; auto-merge; elements = {"
 	sed 's/$/,/' "$PREFIXES"
 	echo "	} }"
 	echo "	chain ingress {"
@@ -206,16 +218,53 @@ ksoftirqd_s() {
 		echo 0
 	fi
 }
+# perf_summary NAME: what --perf keeps of a receiver's round.
+perf_summary() {
+	local data=$PERF_DIR/$1.data id
+	perf report -i "$data" --comm trafficgen --percentage relative --no-children --sort sym --stdio -g none 2>/dev/null |
+		grep '%' | head -25 > "$PERF_DIR/$1.top"
+	[ "$1" = geofw ] || return 0
+	id=$(ip -n "$(ns rx)" -d -j link show r_geofw | jq '.[0].xdp.prog.id // empty')
+	[ -n "$id" ] && "$TG" lines "$id" > "$PERF_DIR/geofw.jit" || return 0
+	# Each sample to the last line starting at or before its offset
+	# (mawk has no hex input: bash converts).
+	perf script -i "$data" --comm trafficgen -F ip,sym,symoff 2>/dev/null |
+		sed -n 's/.*_geofw_xdp+0x\([0-9a-f]*\).*/\1/p' | sort | uniq -c |
+		while read -r n off; do echo "S $((16#$off)) $n"; done > "$PERF_DIR/geofw.samples"
+	while read -r off rest; do echo "L $((16#$off)) $rest"; done < "$PERF_DIR/geofw.jit" |
+		cat - "$PERF_DIR/geofw.samples" |
+		awk '$1 == "L" { off[++n] = $2; $1 = $2 = ""; line[n] = substr($0, 3); next }
+		     { best = 0
+		       for (i = 1; i <= n; i++) if (off[i] <= $2 && (!best || off[i] >= off[best])) best = i
+		       c[line[best]] += $3; t += $3 }
+		     END { for (l in c) printf "%6d %5.1f%% %s\n", c[l], 100 * c[l] / t, l }' |
+		sort -rn > "$PERF_DIR/geofw.lines"
+}
+[ -z "$PERF_DIR" ] || { mkdir -p "$PERF_DIR"; command -v perf >/dev/null || die "--perf: perf missing"; }
 declare -A RATES WALL SHARE SENT DROPPED
 for round in $(seq 1 "$ROUNDS"); do
 	for r in $RECEIVERS; do
+		perf_pid= started=()
+		if [ -n "$PERF_DIR" ] && [ "$round" = 1 ]; then
+			# From the first frame (not while the generator fills its
+			# sources) for most of the round.
+			rm -f "$BENCH_DIR/started"
+			started=(--started "$BENCH_DIR/started")
+			(
+				for _ in $(seq 1 500); do [ -e "$BENCH_DIR/started" ] && break; sleep 0.01; done
+				exec perf record -q -C "$GEN_CPU" -o "$PERF_DIR/$r.data" -- \
+					sleep "$(calc "print $SECONDS_EACH * 0.8")" >/dev/null 2>&1
+			) &
+			perf_pid=$!
+		fi
 		before=$(dropped "$r")
 		k0=$(ksoftirqd_s)
 		out=$(in_net tx taskset -c "$GEN_CPU" "$TG" send --dev "t_$r" --dst-mac "$(mac "r_$r")" \
-			--dst "$(dst_ip "$r")" --prefixes "$PREFIXES" --seconds "$SECONDS_EACH" --seed "$round") ||
-			die "the generator failed on t_$r"
+			--dst "$(dst_ip "$r")" --prefixes "$PREFIXES" --seconds "$SECONDS_EACH" --seed "$round" \
+			"${started[@]}") || die "the generator failed on t_$r"
 		k1=$(ksoftirqd_s)
 		after=$(dropped "$r")
+		[ -z "$perf_pid" ] || { wait "$perf_pid"; perf_summary "$r"; }
 		secs=$(echo "$out" | jq .seconds)
 		cpu=$(calc "print $(echo "$out" | jq .cpu_seconds) + $k1 - $k0")
 		sent=$(echo "$out" | jq .sent)
