@@ -244,7 +244,8 @@ perf_summary() {
 declare -A RATES WALL SHARE SENT DROPPED
 for round in $(seq 1 "$ROUNDS"); do
 	for r in $RECEIVERS; do
-		perf_pid= started=()
+		perf_pid=""
+		started=()
 		if [ -n "$PERF_DIR" ] && [ "$round" = 1 ]; then
 			# From the first frame (not while the generator fills its
 			# sources) for most of the round.
