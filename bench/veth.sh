@@ -103,14 +103,15 @@ say "$N_PREFIXES IPv4 prefixes of $BENCH_COUNTRIES"
 ns_add tx
 ns_add rx
 # One queue per CPU on every veth.  A veth created without numrxqueues has
-# one receive queue: frames sent on two CPUs then go into one ptr_ring
-# (its producer spinlock and indices written by both CPUs per frame) and
-# one NAPI instance, which runs on whichever CPU scheduled it first, so
-# one CPU receives for both and the second generator only adds contention.
-# That is the bench's shared line, not the receiver's (a NIC spreads flows
-# over queues with RSS): veth_xdp_xmit picks the peer's queue by the
-# sending CPU (smp_processor_id() % queues), so with a queue per CPU each
-# generator's frames are received on its own CPU, in its own NAPI.
+# one receive queue: frames sent on two CPUs then go into one ptr_ring,
+# its producer spinlock taken by both CPUs for every bulk of frames (with
+# two generators on one queue, 15% of their time was that lock's slow path
+# and lock/unlock), and one NAPI instance receives both CPUs' frames
+# wherever it runs.  That is the bench's shared line, not the receiver's (a
+# NIC spreads flows over queues with RSS): veth_xdp_xmit picks the peer's
+# queue by the sending CPU (smp_processor_id() % queues), so with a queue
+# per CPU each generator's frames are received on its own CPU, in its own
+# NAPI.
 i=0
 for r in $RECEIVERS; do
 	ip link add "t_$r" netns "$(ns tx)" numtxqueues "$NQ" numrxqueues "$NQ" type veth \
