@@ -24,8 +24,9 @@
 # other work on the machine does not decide it; the wall-clock ratio is in
 # the JSON too.  Every veth has one queue per CPU (--queues N to change
 # it): with the veth default of one, both generators' frames share one
-# ring and one NAPI instance, a line written per frame by both CPUs that
-# belongs to the bench, not to the receiver (docs/design-notes.md, "veth").
+# ring (its lock taken by both CPUs for every bulk of frames) and one NAPI
+# instance, shared lines that belong to the bench, not to the receiver
+# (docs/design-notes.md, "veth").
 #
 # Every receiver is in place for the whole run, each on its own veth, so a
 # round only changes which veth the generator sends out of: A B C D E A B…
