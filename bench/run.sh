@@ -154,6 +154,9 @@ if have veth; then
 	if [ -n "$two" ]; then
 		check "geofw: two generator CPUs / one" "$two" ">=" 1.8
 		row "geofw, two generator CPUs / one" "$two (wall $(j veth .ratios.geofw_two_cpus_vs_one_wall))" "$T" "bench/veth.sh$Q"
+		# The same figure for bare XDP_DROP in the same rounds: the most
+		# this machine's veth path shows (2.0 is perfect scaling).
+		row "  bare XDP_DROP, two CPUs / one" "$(j veth '.ratios.xdp_drop_two_cpus_vs_one // "-"') (wall $(j veth '.ratios.xdp_drop_two_cpus_vs_one_wall // "-"'))" "" "bench/veth.sh$Q"
 	else
 		row "geofw, two generator CPUs / one" "-" "(needs 2 CPUs)" "bench/veth.sh$Q"
 	fi

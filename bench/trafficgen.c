@@ -4,8 +4,10 @@
  *
  *	trafficgen send --dev IF --dst-mac MAC --dst IPV4 --prefixes FILE
  *		[--seconds S] [--batch N] [--size BYTES] [--sources N] [--seed N]
+ *		[--started FILE]
  *	trafficgen sink --dev IF --pin FILE [--lpm FILE] [--seconds MAX]
  *	trafficgen count FILE
+ *	trafficgen lines PROG_ID
  *
  * send: UDP/IPv4 frames out of IF (a veth; they arrive on its peer), each
  * with a source address drawn at random inside the prefixes of FILE (one
@@ -18,16 +20,26 @@
  *	{"sent":N,"seconds":S,"cpu_seconds":C,"mpps":R}
  *
  * where C is the CPU time spent sending and, in that softirq, receiving:
- * what a receiver's cost shows in when other work shares the core.
+ * what a receiver's cost shows in when other work shares the core.  With
+ * --started, FILE is created when the sources are in place and the first
+ * frame goes out (a profiler started then sees only the sending).
  *
  * sink: attaches tg_sink (count and XDP_DROP) to IF, pins its counter at
  * FILE, prints "ready" and stays until SIGINT/SIGTERM or MAX seconds; the
  * link and the pin go with the process.  With --lpm, tg_lpm_sink instead,
  * dropping what a plain LPM trie of the prefixes of FILE matches.  count:
  * the sum of a pinned counter over CPUs.
+ *
+ * lines: where each source line of a loaded program starts in its jited
+ * image, "OFFSET FILE:LINE | SOURCE" (hex offset from the program's
+ * symbol), from the kernel's line info.  perf on this machine cannot
+ * annotate a BPF program (no libopcode) and bpftool cannot dump it (no
+ * libbfd); `perf script -F ip,sym,symoff` gives sym+offset per sample and
+ * these lines turn the offsets into source lines (bench/veth.sh --perf).
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <getopt.h>
@@ -254,8 +266,10 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: trafficgen send --dev IF --dst-mac MAC --dst IPV4 --prefixes FILE\n"
 		"                       [--seconds S] [--batch N] [--size BYTES] [--sources N] [--seed N]\n"
+		"                       [--started FILE]\n"
 		"       trafficgen sink --dev IF --pin FILE [--lpm FILE] [--seconds MAX]\n"
-		"       trafficgen count FILE\n");
+		"       trafficgen count FILE\n"
+		"       trafficgen lines PROG_ID\n");
 }
 
 static struct geofw_trafficgen *open_skel(__u32 mask)
@@ -289,9 +303,10 @@ static int cmd_send(int argc, char **argv)
 		{ "size", required_argument, NULL, 's' },
 		{ "sources", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, 'r' },
+		{ "started", required_argument, NULL, 'S' },
 		{}
 	};
-	const char *dev = NULL, *dst = NULL, *prefixes = NULL, *dst_mac_s = NULL;
+	const char *dev = NULL, *dst = NULL, *prefixes = NULL, *dst_mac_s = NULL, *started = NULL;
 	unsigned long batch = 64, size = FRAME_MIN, n_sources = TG_MAX_SOURCES;
 	double seconds = 1, t0, c0, elapsed, cpu;
 	__u8 dst_mac[ETH_ALEN], src_mac[ETH_ALEN], frame[FRAME_MAX];
@@ -316,6 +331,7 @@ static int cmd_send(int argc, char **argv)
 		case 's': size = strtoul(optarg, NULL, 0); break;
 		case 'n': n_sources = strtoul(optarg, NULL, 0); break;
 		case 'r': rng_state = strtoull(optarg, NULL, 0) | 1; break;
+		case 'S': started = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -355,6 +371,14 @@ static int cmd_send(int argc, char **argv)
 	ctx_in.ingress_ifindex = (__u32)ifindex;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	if (started) {
+		FILE *f = fopen(started, "w");
+
+		if (!f || fclose(f)) {
+			fprintf(stderr, "trafficgen send: %s: %s\n", started, strerror(errno));
+			goto out;
+		}
+	}
 	c0 = cpu_s();
 	t0 = now_s();
 	do {
@@ -526,6 +550,77 @@ static int cmd_count(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_lines(int argc, char **argv)
+{
+	struct bpf_prog_info info = {};
+	struct bpf_line_info *li = NULL;
+	__u64 *jli = NULL, *ksyms = NULL;
+	__u32 len = sizeof(info), n, i;
+	struct btf *btf = NULL;
+	int fd, ret = 1;
+
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	fd = bpf_prog_get_fd_by_id((__u32)strtoul(argv[1], NULL, 0));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		fprintf(stderr, "trafficgen lines: program %s: %s\n", argv[1], strerror(errno));
+		goto out;
+	}
+	n = info.nr_line_info < info.nr_jited_line_info ? info.nr_line_info : info.nr_jited_line_info;
+	if (!n || !info.nr_jited_ksyms || !info.btf_id) {
+		fprintf(stderr, "trafficgen lines: program %s has no line info\n", argv[1]);
+		goto out;
+	}
+	li = calloc(n, sizeof(*li));
+	jli = calloc(n, sizeof(*jli));
+	ksyms = calloc(info.nr_jited_ksyms, sizeof(*ksyms));
+	if (!li || !jli || !ksyms)
+		goto out;
+	{
+		struct bpf_prog_info q = {
+			.nr_line_info = n, .line_info_rec_size = sizeof(*li),
+			.line_info = (__u64)(unsigned long)li,
+			.nr_jited_line_info = n, .jited_line_info_rec_size = sizeof(*jli),
+			.jited_line_info = (__u64)(unsigned long)jli,
+			.nr_jited_ksyms = info.nr_jited_ksyms,
+			.jited_ksyms = (__u64)(unsigned long)ksyms,
+		};
+
+		len = sizeof(q);
+		if (bpf_obj_get_info_by_fd(fd, &q, &len)) {
+			fprintf(stderr, "trafficgen lines: %s\n", strerror(errno));
+			goto out;
+		}
+	}
+	btf = btf__load_from_kernel_by_id(info.btf_id);
+	if (!btf) {
+		fprintf(stderr, "trafficgen lines: no BTF for program %s\n", argv[1]);
+		goto out;
+	}
+	/* Offsets from the main program's symbol (ksyms[0]); the lines of
+	 * subprograms (other symbols) come out as offsets outside it. */
+	for (i = 0; i < n; i++) {
+		const char *file = btf__name_by_offset(btf, li[i].file_name_off);
+		const char *line = btf__name_by_offset(btf, li[i].line_off);
+		const char *base = file ? strrchr(file, '/') : NULL;
+
+		printf("%llx %s:%u | %s\n", (unsigned long long)(jli[i] - ksyms[0]),
+		       base ? base + 1 : file ? file : "?", BPF_LINE_INFO_LINE_NUM(li[i].line_col),
+		       line ? line : "");
+	}
+	ret = 0;
+out:
+	btf__free(btf);
+	free(li);
+	free(jli);
+	free(ksyms);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -538,6 +633,8 @@ int main(int argc, char **argv)
 		return cmd_sink(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "count"))
 		return cmd_count(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "lines"))
+		return cmd_lines(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;

@@ -4,7 +4,8 @@
 # Drop rate on veth pairs: geofw against the kernel's own firewalls, with
 # the same blocked prefixes, measured interleaved in one run.
 #
-#   bench/veth.sh [--quick] [--rounds N] [--seconds S] [--json FILE]
+#   bench/veth.sh [--quick] [--rounds N] [--seconds S] [--queues N] [--perf DIR]
+#                 [--json FILE]
 #
 #   tx namespace                       rx namespace
 #   t_xdp   ── veth ──  r_xdp    (A) bare XDP_DROP (trafficgen sink): the limit
@@ -15,10 +16,17 @@
 #
 # Then geofw with two generator cores against one (issue 17: the drop rate
 # scales, no cache line shared by the CPUs is written per packet): rounds
-# of one generator, then one on each CPU at once, both on t_geofw.  The
-# checked figure is per core second like the rest (two generators: the
-# frames dropped over the CPU time of both, times two), so other work on
-# the machine does not decide it; the wall-clock ratio is in the JSON too.
+# of one generator, then one on each CPU at once, both on t_geofw, and the
+# same on t_xdp in the same rounds (bare XDP_DROP: what the path itself
+# scales to on this machine, printed beside geofw's figure).  The checked
+# figure is per core second like the rest (two generators: the frames
+# dropped over the CPU time of both, times two; 2.0 is perfect scaling), so
+# other work on the machine does not decide it; the wall-clock ratio is in
+# the JSON too.  Every veth has one queue per CPU (--queues N to change
+# it): with the veth default of one, both generators' frames share one
+# ring (its lock taken by both CPUs for every bulk of frames) and one NAPI
+# instance, shared lines that belong to the bench, not to the receiver
+# (docs/design-notes.md, "veth").
 #
 # Every receiver is in place for the whole run, each on its own veth, so a
 # round only changes which veth the generator sends out of: A B C D E A B…
@@ -33,6 +41,12 @@
 # ksoftirqd did meanwhile): on a machine where other work takes turns on
 # the core, wall-clock rates measure the other work too.  Both are in the
 # JSON, with the share of the core the generator got.
+#
+# --perf DIR: `perf record` on the generator core during the first round of
+# each receiver (DIR/NAME.data), the kernel symbols of the generator's
+# samples in DIR/NAME.top (perf's overhead is in that round's figure), and
+# for geofw the samples inside geofw_xdp by source line in DIR/geofw.lines
+# (trafficgen lines: perf cannot annotate BPF programs on this machine).
 set -eu
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -40,12 +54,16 @@ source bench/lib.sh
 ROUNDS=3
 SECONDS_EACH=6
 JSON=
+NQ=$(nproc)
+PERF_DIR=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) ROUNDS=1; SECONDS_EACH=2 ;;
 	--rounds) ROUNDS=$2; shift ;;
 	--seconds) SECONDS_EACH=$2; shift ;;
 	--json) JSON=$2; shift ;;
+	--queues) NQ=$2; shift ;;
+	--perf) PERF_DIR=$2; shift ;;
 	-h|--help) header_help "$0"; exit 0 ;;
 	*) echo "veth.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -85,9 +103,20 @@ say "$N_PREFIXES IPv4 prefixes of $BENCH_COUNTRIES"
 # ---- lab ------------------------------------------------------------------------
 ns_add tx
 ns_add rx
+# One queue per CPU on every veth.  A veth created without numrxqueues has
+# one receive queue: frames sent on two CPUs then go into one ptr_ring,
+# its producer spinlock taken by both CPUs for every bulk of frames (with
+# two generators on one queue, 15% of their time was that lock's slow path
+# and lock/unlock), and one NAPI instance receives both CPUs' frames
+# wherever it runs.  That is the bench's shared line, not the receiver's (a
+# NIC spreads flows over queues with RSS): veth_xdp_xmit picks the peer's
+# queue by the sending CPU (smp_processor_id() % queues), so with a queue
+# per CPU each generator's frames are received on its own CPU, in its own
+# NAPI.
 i=0
 for r in $RECEIVERS; do
-	ip link add "t_$r" netns "$(ns tx)" type veth peer name "r_$r" netns "$(ns rx)"
+	ip link add "t_$r" netns "$(ns tx)" numtxqueues "$NQ" numrxqueues "$NQ" type veth \
+		peer name "r_$r" netns "$(ns rx)" numtxqueues "$NQ" numrxqueues "$NQ"
 	# A /30 each: 198.51.100.(4i+1) on the receiver, .(4i+2) on the sender.
 	ip -n "$(ns rx)" addr add "198.51.100.$((4 * i + 1))/30" dev "r_$r"
 	ip -n "$(ns tx)" addr add "198.51.100.$((4 * i + 2))/30" dev "t_$r"
@@ -134,9 +163,12 @@ say "geofwd up in $(elapsed "$t0") s"
 fwctl status | grep -q 'r_geofw: attached' || die "geofwd did not attach to r_geofw: $(fwctl status)"
 
 # (C) nftables: the prefixes in an interval set, matched at netdev ingress.
+# auto-merge joins adjacent prefixes into one interval, as an operator
+# would load such a set (GeoLite2's 121,111 prefixes of the bench become
+# 59,816 intervals): nft at its best, not at its largest.
 {
 	echo "table netdev gfwb {"
-	echo "	set blocked { type ipv4_addr; flags interval; elements = {"
+	echo "	set blocked { type ipv4_addr; flags interval; auto-merge; elements = {"
 	sed 's/$/,/' "$PREFIXES"
 	echo "	} }"
 	echo "	chain ingress {"
@@ -188,16 +220,54 @@ ksoftirqd_s() {
 		echo 0
 	fi
 }
+# perf_summary NAME: what --perf keeps of a receiver's round.
+perf_summary() {
+	local data=$PERF_DIR/$1.data id
+	perf report -i "$data" --comm trafficgen --percentage relative --no-children --sort sym --stdio -g none 2>/dev/null |
+		grep '%' | head -25 > "$PERF_DIR/$1.top"
+	[ "$1" = geofw ] || return 0
+	id=$(ip -n "$(ns rx)" -d -j link show r_geofw | jq '.[0].xdp.prog.id // empty')
+	[ -n "$id" ] && "$TG" lines "$id" > "$PERF_DIR/geofw.jit" || return 0
+	# Each sample to the last line starting at or before its offset
+	# (mawk has no hex input: bash converts).
+	perf script -i "$data" --comm trafficgen -F ip,sym,symoff 2>/dev/null |
+		sed -n 's/.*_geofw_xdp+0x\([0-9a-f]*\).*/\1/p' | sort | uniq -c |
+		while read -r n off; do echo "S $((16#$off)) $n"; done > "$PERF_DIR/geofw.samples"
+	while read -r off rest; do echo "L $((16#$off)) $rest"; done < "$PERF_DIR/geofw.jit" |
+		cat - "$PERF_DIR/geofw.samples" |
+		awk '$1 == "L" { off[++n] = $2; $1 = $2 = ""; line[n] = substr($0, 3); next }
+		     { best = 0
+		       for (i = 1; i <= n; i++) if (off[i] <= $2 && (!best || off[i] >= off[best])) best = i
+		       c[line[best]] += $3; t += $3 }
+		     END { for (l in c) printf "%6d %5.1f%% %s\n", c[l], 100 * c[l] / t, l }' |
+		sort -rn > "$PERF_DIR/geofw.lines"
+}
+[ -z "$PERF_DIR" ] || { mkdir -p "$PERF_DIR"; command -v perf >/dev/null || die "--perf: perf missing"; }
 declare -A RATES WALL SHARE SENT DROPPED
 for round in $(seq 1 "$ROUNDS"); do
 	for r in $RECEIVERS; do
+		perf_pid=""
+		started=()
+		if [ -n "$PERF_DIR" ] && [ "$round" = 1 ]; then
+			# From the first frame (not while the generator fills its
+			# sources) for most of the round.
+			rm -f "$BENCH_DIR/started"
+			started=(--started "$BENCH_DIR/started")
+			(
+				for _ in $(seq 1 500); do [ -e "$BENCH_DIR/started" ] && break; sleep 0.01; done
+				exec perf record -q -C "$GEN_CPU" -o "$PERF_DIR/$r.data" -- \
+					sleep "$(calc "print $SECONDS_EACH * 0.8")" >/dev/null 2>&1
+			) &
+			perf_pid=$!
+		fi
 		before=$(dropped "$r")
 		k0=$(ksoftirqd_s)
 		out=$(in_net tx taskset -c "$GEN_CPU" "$TG" send --dev "t_$r" --dst-mac "$(mac "r_$r")" \
-			--dst "$(dst_ip "$r")" --prefixes "$PREFIXES" --seconds "$SECONDS_EACH" --seed "$round") ||
-			die "the generator failed on t_$r"
+			--dst "$(dst_ip "$r")" --prefixes "$PREFIXES" --seconds "$SECONDS_EACH" --seed "$round" \
+			"${started[@]}") || die "the generator failed on t_$r"
 		k1=$(ksoftirqd_s)
 		after=$(dropped "$r")
+		[ -z "$perf_pid" ] || { wait "$perf_pid"; perf_summary "$r"; }
 		secs=$(echo "$out" | jq .seconds)
 		cpu=$(calc "print $(echo "$out" | jq .cpu_seconds) + $k1 - $k0")
 		sent=$(echo "$out" | jq .sent)
@@ -215,10 +285,10 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 # ---- two generator cores ----------------------------------------------------------
-# send_geofw CPU SEED OUT: one generator on CPU into t_geofw, its JSON to OUT.
-send_geofw() {
-	in_net tx taskset -c "$1" "$TG" send --dev t_geofw --dst-mac "$(mac r_geofw)" \
-		--dst "$(dst_ip geofw)" --prefixes "$PREFIXES" --seconds "$SECONDS_EACH" --seed "$2" > "$3"
+# send_on R CPU SEED OUT: one generator on CPU into t_R, its JSON to OUT.
+send_on() {
+	in_net tx taskset -c "$2" "$TG" send --dev "t_$1" --dst-mac "$(mac "r_$1")" \
+		--dst "$(dst_ip "$1")" --prefixes "$PREFIXES" --seconds "$SECONDS_EACH" --seed "$3" > "$4"
 }
 ksoftirqd_all() {
 	local pid s=0 c
@@ -228,29 +298,34 @@ ksoftirqd_all() {
 	done
 	echo "$s"
 }
-SCALE_CORE=()
-SCALE_WALL=()
+# Bare XDP_DROP is measured the same way beside geofw, in the same rounds:
+# what the path itself (generator, veth, NAPI) does with two CPUs is the
+# ceiling of geofw's figure on this machine.
+SCALED="xdp geofw"
+declare -A SCALE_CORE SCALE_WALL
 if [ "$(nproc)" -ge 2 ]; then
 	for round in $(seq 1 "$ROUNDS"); do
-		before=$(dropped geofw); k0=$(ksoftirqd_all)
-		send_geofw "$GEN_CPU" "$round" "$BENCH_DIR/one.json" || die "the generator failed on t_geofw"
-		k1=$(ksoftirqd_all); after=$(dropped geofw)
-		d1=$((after - before))
-		c1=$(calc "print $(jq .cpu_seconds "$BENCH_DIR/one.json") + $k1 - $k0")
-		w1=$(jq .seconds "$BENCH_DIR/one.json")
-		before=$(dropped geofw); k0=$(ksoftirqd_all)
-		send_geofw 0 "$round" "$BENCH_DIR/two0.json" & p0=$!
-		send_geofw 1 "$((round + 100))" "$BENCH_DIR/two1.json" & p1=$!
-		wait $p0 && wait $p1 || die "a generator failed on t_geofw (two cores)"
-		k1=$(ksoftirqd_all); after=$(dropped geofw)
-		d2=$((after - before))
-		c2=$(calc "print $(jq .cpu_seconds "$BENCH_DIR/two0.json") + $(jq .cpu_seconds "$BENCH_DIR/two1.json") + $k1 - $k0")
-		w2=$(jq -s 'map(.seconds) | max' "$BENCH_DIR/two0.json" "$BENCH_DIR/two1.json")
-		sc=$(calc "printf \"%.3f\", 2 * ($d2 / $c2) / ($d1 / $c1)")
-		sw=$(calc "printf \"%.3f\", ($d2 / $w2) / ($d1 / $w1)")
-		SCALE_CORE+=("$sc")
-		SCALE_WALL+=("$sw")
-		say "round $round geofw, two generator cores / one: $sc per core second, $sw per wall second (dropped $d2 vs $d1)"
+		for r in $SCALED; do
+			before=$(dropped "$r"); k0=$(ksoftirqd_all)
+			send_on "$r" "$GEN_CPU" "$round" "$BENCH_DIR/one.json" || die "the generator failed on t_$r"
+			k1=$(ksoftirqd_all); after=$(dropped "$r")
+			d1=$((after - before))
+			c1=$(calc "print $(jq .cpu_seconds "$BENCH_DIR/one.json") + $k1 - $k0")
+			w1=$(jq .seconds "$BENCH_DIR/one.json")
+			before=$(dropped "$r"); k0=$(ksoftirqd_all)
+			send_on "$r" 0 "$round" "$BENCH_DIR/two0.json" & p0=$!
+			send_on "$r" 1 "$((round + 100))" "$BENCH_DIR/two1.json" & p1=$!
+			wait $p0 && wait $p1 || die "a generator failed on t_$r (two cores)"
+			k1=$(ksoftirqd_all); after=$(dropped "$r")
+			d2=$((after - before))
+			c2=$(calc "print $(jq .cpu_seconds "$BENCH_DIR/two0.json") + $(jq .cpu_seconds "$BENCH_DIR/two1.json") + $k1 - $k0")
+			w2=$(jq -s 'map(.seconds) | max' "$BENCH_DIR/two0.json" "$BENCH_DIR/two1.json")
+			sc=$(calc "printf \"%.3f\", 2 * ($d2 / $c2) / ($d1 / $c1)")
+			sw=$(calc "printf \"%.3f\", ($d2 / $w2) / ($d1 / $w1)")
+			SCALE_CORE[$r]="${SCALE_CORE[$r]:-} $sc"
+			SCALE_WALL[$r]="${SCALE_WALL[$r]:-} $sw"
+			say "round $round $r, two generator cores / one: $sc per core second, $sw per wall second (dropped $d2 vs $d1)"
+		done
 	done
 fi
 
@@ -276,10 +351,15 @@ P_XDP=$(calc "print ($R_XDP >= 0.75) ? \"true\" : \"false\"")
 P_NFT=$(calc "print ($R_NFT >= 10) ? \"true\" : \"false\"")
 P_IPSET=$(calc "print ($R_IPSET >= 10) ? \"true\" : \"false\"")
 P_LPM=$(calc "print ($R_LPM >= 6) ? \"true\" : \"false\"")
-R_2CPU=null R_2CPU_WALL=null P_2CPU=null
-if [ ${#SCALE_CORE[@]} -gt 0 ]; then
-	R_2CPU=$(median "${SCALE_CORE[@]}")
-	R_2CPU_WALL=$(median "${SCALE_WALL[@]}")
+R_2CPU=null R_2CPU_WALL=null P_2CPU=null R_2CPU_XDP=null R_2CPU_XDP_WALL=null
+if [ -n "${SCALE_CORE[geofw]:-}" ]; then
+	# shellcheck disable=SC2086
+	{
+		R_2CPU=$(median ${SCALE_CORE[geofw]})
+		R_2CPU_WALL=$(median ${SCALE_WALL[geofw]})
+		R_2CPU_XDP=$(median ${SCALE_CORE[xdp]})
+		R_2CPU_XDP_WALL=$(median ${SCALE_WALL[xdp]})
+	}
 	P_2CPU=$(calc "print ($R_2CPU >= 1.8) ? \"true\" : \"false\"")
 fi
 verdict() { [ "$1" = true ] && echo PASS || echo MISS; }
@@ -305,8 +385,9 @@ printf '%-34s %8s  %s\n' "geofw / nft ingress set" "$R_NFT" "$(verdict "$P_NFT")
 printf '%-34s %8s  %s\n' "geofw / ipset" "$R_IPSET" "$(verdict "$P_IPSET") >= 10"
 printf '%-34s %8s  %s\n' "geofw / XDP + plain LPM trie" "$R_LPM" "$(verdict "$P_LPM") >= 6"
 [ "$R_2CPU" = null ] ||
-	printf '%-34s %8s  %s (wall clock %s)\n' "geofw, two generator cores / one" "$R_2CPU" \
-		"$(verdict "$P_2CPU") >= 1.8" "$R_2CPU_WALL"
+	printf '%-34s %8s  %s (wall clock %s; bare XDP_DROP %s, wall %s)\n' \
+		"geofw, two generator cores / one" "$R_2CPU" "$(verdict "$P_2CPU") >= 1.8" \
+		"$R_2CPU_WALL" "$R_2CPU_XDP" "$R_2CPU_XDP_WALL"
 
 [ -z "$JSON" ] || jq -n --argjson geo "$GEO" --arg countries "$BENCH_COUNTRIES" --arg ipt "$($IPT -V)" \
 	--argjson rounds "$ROUNDS" --argjson seconds "$SECONDS_EACH" --argjson cpu "$GEN_CPU" \
@@ -316,15 +397,19 @@ printf '%-34s %8s  %s\n' "geofw / XDP + plain LPM trie" "$R_LPM" "$(verdict "$P_
 	--argjson p_xdp "$P_XDP" --argjson p_nft "$P_NFT" --argjson p_ipset "$P_IPSET" \
 	--argjson r_lpm "$R_LPM" --argjson p_lpm "$P_LPM" \
 	--argjson r_2cpu "$R_2CPU" --argjson r_2cpu_wall "$R_2CPU_WALL" --argjson p_2cpu "$P_2CPU" \
+	--argjson r_2cpu_xdp "$R_2CPU_XDP" --argjson r_2cpu_xdp_wall "$R_2CPU_XDP_WALL" \
+	--argjson queues "$NQ" \
 	'{countries: $countries, prefixes: $geo, rounds: $rounds, seconds_each: $seconds,
-	  generator_cpu: $cpu, iptables: $ipt, set_load_s: {nft: $nft_load, ipset: $ipset_load},
+	  generator_cpu: $cpu, veth_queues: $queues, iptables: $ipt, set_load_s: {nft: $nft_load, ipset: $ipset_load},
 	  rate_basis: "frames dropped per second of the generator core (its CPU time, softirq included)",
 	  receivers: $rx,
 	  mpps: ($rx | map_values(.mpps)),
 	  ns_per_frame: ({xdp_drop_path: $xdp_ns} + ($rx | del(.xdp_drop) | map_values(.ns_over_xdp_drop))),
 	  ratios: {geofw_vs_xdp_drop: $r_xdp, geofw_vs_nft: $r_nft, geofw_vs_ipset: $r_ipset,
 		   geofw_vs_lpm: $r_lpm, geofw_two_cpus_vs_one: $r_2cpu,
-		   geofw_two_cpus_vs_one_wall: $r_2cpu_wall},
+		   geofw_two_cpus_vs_one_wall: $r_2cpu_wall,
+		   xdp_drop_two_cpus_vs_one: $r_2cpu_xdp,
+		   xdp_drop_two_cpus_vs_one_wall: $r_2cpu_xdp_wall},
 	  targets: {geofw_vs_xdp_drop: {min: 0.75, pass: $p_xdp},
 		    geofw_vs_nft: {min: 10, pass: $p_nft},
 		    geofw_vs_ipset: {min: 10, pass: $p_ipset},
