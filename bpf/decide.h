@@ -34,6 +34,20 @@ static __always_inline int block_active(const struct geofw_block *b)
 	return !b->expires_ns || bpf_ktime_get_boot_ns() < b->expires_ns;
 }
 
+/* A bit of the IPv4 rule prefilters (gfw_block4_bits, include/geofw.h). */
+static __always_inline int bits4(__u32 b)
+{
+	__u32 word = b >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&gfw_block4_bits, &word);
+
+	return bits && (*bits >> (b & 63)) & 1;
+}
+
+static __always_inline __u32 s16_of(const __u8 *addr)
+{
+	return (__u32)addr[0] << 8 | addr[1];
+}
+
 static __always_inline struct geofw_allow *allow_lookup(const struct geofw_pkt *pkt,
 							 const struct geofw_config *cfg)
 {
@@ -42,6 +56,9 @@ static __always_inline struct geofw_allow *allow_lookup(const struct geofw_pkt *
 	if (pkt->family == 4) {
 		struct geofw_lpm_v4 key = { .prefixlen = 32 };
 
+		/* No allow rule in the source's /16: no trie walk. */
+		if (!bits4(GEOFW_B4_ALLOW16(s16_of(pkt->saddr))))
+			return NULL;
 		__builtin_memcpy(key.addr, pkt->saddr, 4);
 		return bpf_map_lookup_elem(&gfw_allow4, &key);
 	} else {
@@ -52,14 +69,12 @@ static __always_inline struct geofw_allow *allow_lookup(const struct geofw_pkt *
 	}
 }
 
-/* Is the /24 of an IPv4 address covered by any block rule? */
+/* Is the /24 of an IPv4 address covered by any block rule?  The /16 bit
+ * first: it stays in cache, the /24 bitmap (2 MiB) does not. */
 static __always_inline int block4_maybe(const __u8 *addr)
 {
-	__u32 s24 = (__u32)addr[0] << 16 | (__u32)addr[1] << 8 | addr[2];
-	__u32 word = s24 >> 6;
-	__u64 *bits = bpf_map_lookup_elem(&gfw_block4_bits, &word);
-
-	return bits && (*bits >> (s24 & 63)) & 1;
+	return bits4(GEOFW_B4_BLOCK16(s16_of(addr))) &&
+	       bits4(GEOFW_B4_BLOCK24((__u32)addr[0] << 16 | (__u32)addr[1] << 8 | addr[2]));
 }
 
 /* Longest match: an exact /32 or /128 entry beats every shorter CIDR. */

@@ -256,13 +256,21 @@ enum {
 };
 
 /*
- * gfw_block4_bits: one bit per IPv4 /24, set when some block rule (exact or
- * CIDR) covers an address of it.  A clear bit skips both block lookups, so
- * allowed traffic pays one access to this 2 MiB bitmap instead of a hash
- * miss.  Bits may stay set after deletes (a false positive only costs the
- * lookups); geofwd rebuilds the bitmap exactly on start.
+ * gfw_block4_bits: the IPv4 rule prefilters, bits by index (word = bit >>
+ * 6).  Bit GEOFW_B4_BLOCK24(/24): some block rule (exact or CIDR) covers
+ * an address of that /24 — a clear bit skips both block lookups, so allowed
+ * traffic pays one access to this 2 MiB bitmap instead of a hash miss.
+ * ABI 7 adds a bit per /16 for block rules and one for allow rules, 8 KiB
+ * each, small enough to stay in cache: a packet whose /16 holds no rule
+ * skips the allowlist trie and the 2 MiB /24 bitmap.  Bits are set before
+ * a rule is inserted and may stay set after deletes (a false positive only
+ * costs the lookups); geofwd rebuilds them exactly on start and after each
+ * kernel diff.
  */
-#define GEOFW_BLOCK4_BITS_WORDS	((1u << 24) / 64)
+#define GEOFW_B4_BLOCK24(s24)	(s24)				/* s24 = addr >> 8 */
+#define GEOFW_B4_BLOCK16(s16)	((1u << 24) + (s16))		/* s16 = addr >> 16 */
+#define GEOFW_B4_ALLOW16(s16)	((1u << 24) + 65536u + (s16))
+#define GEOFW_BLOCK4_BITS_WORDS	(((1u << 24) + 2 * 65536u) / 64)
 
 /* LPM trie keys (allowlist, CIDR blocklist, geo). */
 struct geofw_lpm_v4 {

@@ -85,7 +85,9 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_block_net6 SEC(".maps");
 
-/* gfw_block4_bits[/24 >> 6]: bit per /24 covered by a block rule (prefilter). */
+/* gfw_block4_bits[bit >> 6]: the IPv4 rule prefilters, a bit per /24
+ * covered by a block rule and per /16 holding a block or an allow rule
+ * (include/geofw.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, GEOFW_BLOCK4_BITS_WORDS);

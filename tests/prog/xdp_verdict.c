@@ -639,6 +639,20 @@ static const struct xdp_case cases[] = {
 	{ "v4/edge_allow_24_outside", "block 203.0.0.0/8 drop 20; allow 203.0.113.0/24 5",
 	  V4("203.0.114.0"), DROP(BLOCK_IP), .rule = 20 },
 	{ "v4/edge_geo_24_outside", GEO_WORLD "country RU", V4("203.0.114.0"), PASS(NOCOUNTRY_PASS) },
+	/* Rules shorter than /16 mark every /16 they cover in the /16
+	 * prefilter bits (ABI 7): the first and last /16, and the one after. */
+	{ "v4/edge_allow_7_first16", "block 0.0.0.0/0 drop 20; allow 198.0.0.0/7 5",
+	  V4("198.0.0.1"), PASS(ALLOWLIST), .rule = 5 },
+	{ "v4/edge_allow_7_last16", "block 0.0.0.0/0 drop 20; allow 198.0.0.0/7 5",
+	  V4("199.255.255.254"), PASS(ALLOWLIST), .rule = 5 },
+	{ "v4/edge_allow_7_outside", "block 0.0.0.0/0 drop 20; allow 198.0.0.0/7 5",
+	  V4("200.0.0.1"), DROP(BLOCK_IP), .rule = 20 },
+	{ "v4/edge_allow_0", "block 203.0.113.0/24 drop 20; allow 0.0.0.0/0 6",
+	  V4("203.0.113.1"), PASS(ALLOWLIST), .rule = 6 },
+	{ "v4/edge_block_12_last16", "block 203.0.0.0/12 drop 21", V4("203.15.255.255"),
+	  DROP(BLOCK_IP), .rule = 21 },
+	{ "v4/edge_block_12_outside", "block 203.0.0.0/12 drop 21", V4("203.16.0.0"),
+	  PASS(NOCOUNTRY_PASS) },
 #undef EDGE
 
 	/* --- CIDR boundaries, IPv6 ------------------------------------------ */

@@ -398,15 +398,11 @@ static int map_del(int fd, const void *key)
 	return bpf_map_delete_elem(fd, key) ? -errno : 0;
 }
 
-/* Set the prefilter bits of every /24 an IPv4 prefix touches. */
-static int block4_bits_set(const struct geofw_maps *m, const struct geofw_cidr *c)
+/* Set bits [first, end) of gfw_block4_bits. */
+static int bits4_range(const struct geofw_maps *m, __u32 first, __u32 end)
 {
-	__u32 first, end, s;
+	__u32 s;
 
-	if (c->family != 4)
-		return 0;
-	first = (__u32)c->addr[0] << 16 | (__u32)c->addr[1] << 8 | c->addr[2];
-	end = first + (c->prefixlen >= 24 ? 1 : 1u << (24 - c->prefixlen));	/* <= 2^24 */
 	for (s = first; s < end;) {
 		__u32 word = s >> 6, step = 1;
 		__u64 mask = 1ull << (s & 63), v;
@@ -429,6 +425,26 @@ static int block4_bits_set(const struct geofw_maps *m, const struct geofw_cidr *
 	return 0;
 }
 
+/* Set the IPv4 prefilter bits (include/geofw.h) of an allow or block
+ * rule: every /16 it touches, and for a block rule every /24. */
+static int bits4_set(const struct geofw_maps *m, const struct geofw_cidr *c, bool allow)
+{
+	__u32 s24, n24, s16, n16;
+	int err;
+
+	if (c->family != 4)
+		return 0;
+	s24 = (__u32)c->addr[0] << 16 | (__u32)c->addr[1] << 8 | c->addr[2];
+	n24 = c->prefixlen >= 24 ? 1 : 1u << (24 - c->prefixlen);	/* <= 2^24 */
+	s16 = s24 >> 8;
+	n16 = c->prefixlen >= 16 ? 1 : 1u << (16 - c->prefixlen);
+	if (allow)
+		return bits4_range(m, GEOFW_B4_ALLOW16(s16), GEOFW_B4_ALLOW16(s16) + n16);
+	if ((err = bits4_range(m, GEOFW_B4_BLOCK24(s24), GEOFW_B4_BLOCK24(s24) + n24)))
+		return err;
+	return bits4_range(m, GEOFW_B4_BLOCK16(s16), GEOFW_B4_BLOCK16(s16) + n16);
+}
+
 int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 		    const struct geofw_block *val)
 {
@@ -436,7 +452,7 @@ int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 	int err;
 
 	/* Bits first: the rule must not exist while its /24 looks empty. */
-	if ((err = block4_bits_set(m, c)))
+	if ((err = bits4_set(m, c, false)))
 		return err;
 	block_key(m, c, &k);
 	return map_put(k.fd, &k.lpm6, val);
@@ -489,7 +505,7 @@ int geofw_block_batch_put(const struct geofw_maps *m, struct geofw_block_batch *
 	int err;
 
 	if (c->family == 4 && c->prefixlen == 32) {
-		if ((err = block4_bits_set(m, c)))
+		if ((err = bits4_set(m, c, false)))
 			return err;
 		memcpy(b->k4[b->n4].addr, c->addr, 4);
 		b->v4[b->n4++] = *val;
@@ -556,7 +572,7 @@ int geofw_rules_present_sync(const struct geofw_maps *m)
 	return 0;
 }
 
-int geofw_block4_bits_rebuild(const struct geofw_maps *m)
+int geofw_rule4_bits_rebuild(const struct geofw_maps *m)
 {
 	__u64 *bits = calloc(GEOFW_BLOCK4_BITS_WORDS, sizeof(__u64));
 	struct geofw_maps tmp = *m;
@@ -574,17 +590,19 @@ int geofw_block4_bits_rebuild(const struct geofw_maps *m)
 	c.prefixlen = 32;
 	while (!bpf_map_get_next_key(m->block_ip4, prev, next.addr)) {
 		memcpy(c.addr, next.addr, 4);
-		block4_bits_set(&tmp, &c);
+		bits4_set(&tmp, &c, false);
 		memcpy(key.addr, next.addr, 4);
 		prev = key.addr;
 	}
-	prev = NULL;
-	while (!bpf_map_get_next_key(m->block_net4, prev, &next)) {
-		c.prefixlen = (__u8)next.prefixlen;
-		memcpy(c.addr, next.addr, 4);
-		block4_bits_set(&tmp, &c);
-		key = next;
-		prev = &key;
+	for (int allow = 0; allow < 2; allow++) {
+		prev = NULL;
+		while (!bpf_map_get_next_key(allow ? m->allow4 : m->block_net4, prev, &next)) {
+			c.prefixlen = (__u8)next.prefixlen;
+			memcpy(c.addr, next.addr, 4);
+			bits4_set(&tmp, &c, allow);
+			key = next;
+			prev = &key;
+		}
 	}
 	for (w = 0; w < GEOFW_BLOCK4_BITS_WORDS && !err; w++) {
 		if (m->block4_bits_mem)
@@ -609,6 +627,11 @@ int geofw_allow_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 {
 	struct rule_key k;
 
+	int err;
+
+	/* Bits first: the rule must not exist while its /16 looks empty. */
+	if ((err = bits4_set(m, c, true)))
+		return err;
 	lpm_key(m->allow4, m->allow6, c, &k);
 	return map_put(k.fd, &k.lpm6, val);
 }
@@ -828,7 +851,7 @@ int geofw_maps_reset_rules(const struct geofw_maps *m)
 	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
 		if ((err = map_empty(hashes[i])))
 			return err;
-	if ((err = geofw_rules_present_sync(m)) || (err = geofw_block4_bits_rebuild(m)))
+	if ((err = geofw_rules_present_sync(m)) || (err = geofw_rule4_bits_rebuild(m)))
 		return err;
 	if ((err = map_empty(m->port_net4)) || (err = map_empty(m->port_net6)) ||
 	    (err = geofw_config_set_ports(m, 0, 0)) || (err = map_empty(m->rl_state)))

@@ -119,8 +119,10 @@ void geofw_block_batch_free(struct geofw_block_batch *b);
 unsigned int geofw_rules_present_bit(const struct geofw_cidr *c, bool allow);
 int geofw_rules_present_add(const struct geofw_maps *m, unsigned int bits);
 int geofw_rules_present_sync(const struct geofw_maps *m);
-/* Recompute the /24 prefilter exactly from the block maps (start, tests). */
-int geofw_block4_bits_rebuild(const struct geofw_maps *m);
+/* Recompute the IPv4 prefilter bits (gfw_block4_bits: /24 and /16 bits of
+ * block rules, /16 bits of allow rules) exactly from the rule maps (start,
+ * after a kernel diff, tests). */
+int geofw_rule4_bits_rebuild(const struct geofw_maps *m);
 
 int geofw_country_put(const struct geofw_maps *m, unsigned int country_id,
 		      const struct geofw_country *pol);
