@@ -578,6 +578,29 @@ static void allowed_row(struct geofw_bench *skel, struct geofw_maps *m,
 	r->above = r->ns - noop[4];
 	r->target = 60;
 	r->target_what = "XDP_PASS no-op";
+	if (core_only && getenv("GEOFW_BENCH_AB")) {
+		/* What the allowlist and block steps cost this packet: the same
+		 * program with their presence bits cleared, interleaved. */
+		struct geofw_config on, off;
+		double n[9], a[9], b[9];
+		int k;
+
+		geofw_config_read(m, &on);
+		off = on;
+		off.rules_present = 0;
+		for (k = 0; k < 9; k++) {
+			n[k] = measure(skel->progs.bench_noop, 4);
+			a[k] = measure(skel->progs.bench_full, 4);
+			geofw_config_write(m, &off);
+			b[k] = measure(skel->progs.bench_full, 4);
+			geofw_config_write(m, &on);
+		}
+		qsort(n, 9, sizeof(double), cmp_double);
+		qsort(a, 9, sizeof(double), cmp_double);
+		qsort(b, 9, sizeof(double), cmp_double);
+		printf("AB allowed: noop %.0f, rules in force %.0f, allow/block steps skipped %.0f "
+		       "(medians of 9, interleaved)\n", n[4], a[4], b[4]);
+	}
 	if (kp > 0)
 		geofw_country_put(m, (unsigned int)kp, &none);
 	geofw_maps_reset_rules(m);
