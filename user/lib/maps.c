@@ -65,6 +65,8 @@ static const struct {
 	M(cnt_rl, GEOFW_MAP_CNT_RL),
 	M(geo4_top, GEOFW_MAP_GEO4_TOP),
 	M(asn4_top, GEOFW_MAP_ASN4_TOP),
+	M(geo6_top, GEOFW_MAP_GEO6_TOP),
+	M(asn6_top, GEOFW_MAP_ASN6_TOP),
 	M(events, GEOFW_MAP_EVENTS),
 #undef M
 };

@@ -32,6 +32,7 @@ struct geofw_maps {
 	int port_bits;						/* their prefilter */
 	int rl_rule, rl_state, rl_events, cnt_rl;		/* rate limits */
 	int geo4_top, asn4_top;		/* IPv4 /16 entries per slot (ABI 6) */
+	int geo6_top, asn6_top;		/* IPv6 first-level entries per slot (ABI 7) */
 	int events;
 	/* gfw_block4_bits mapped into memory (BPF_F_MMAPABLE): bits are set
 	 * with plain atomic ORs, no syscall per rule.  NULL if not mapped. */
