@@ -76,24 +76,19 @@ static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 	return table_lookup_v4(&gfw_geo4_top, &gfw_geo4_flat, &gfw_geo4_more, a, slot & 1);
 }
 
-/* 1 when a < b (unsigned), without a branch: the borrow out of a - b
- * (Hacker's Delight 2-13).  A branch per key would make the verifier walk
- * 2^15 paths per tree node. */
-static __always_inline __u64 lt_u64(__u64 a, __u64 b)
-{
-	return ((~a & b) | (~(a ^ b) & (a - b))) >> 63;
-}
-
-/* Index of the last key <= x: keys are sorted, and key[0] <= x holds on every
- * node the descent reaches (the first interval starts at 0). */
-static __always_inline __u32 geo6_node_rank(const struct geofw_geo6_node *n, __u64 x)
+/* Index of the last key <= x, y = x + 1: keys are sorted offsets below 2^61
+ * (or GEOFW_GEO6_KEY_NONE), key[0] <= x on every node the descent reaches,
+ * so key <= x is the sign bit of key - y — three instructions a key, no
+ * branch (a branch per key would make the verifier walk 2^15 paths per
+ * node). */
+static __always_inline __u32 geo6_node_rank(const struct geofw_geo6_node *n, __u64 y)
 {
 	__u64 j = 0;
 	int i;
 
 #pragma unroll
 	for (i = 1; i < GEOFW_GEO6_FANOUT; i++)
-		j += 1 - lt_u64(x, n->key[i]);
+		j += (n->key[i] - y) >> 63;
 	return (__u32)j;
 }
 
@@ -109,6 +104,7 @@ static __always_inline int table_lookup_v6(void *top, void *tree_outer, void *mo
 	struct geofw_geo6_node *node = NULL;
 	struct geofw_geo6_top *t;
 	__u32 idx, level, depth, e, b, j = 0;
+	__u64 y;
 	void *tree, *more;
 
 	slot &= 1;
@@ -126,15 +122,14 @@ static __always_inline int table_lookup_v6(void *top, void *tree_outer, void *mo
 		return GEOFW_COUNTRY_NONE;
 	depth = e >> 24;
 	idx = e & GEOFW_GEO6_ROOT_MASK;
+	y = GEOFW_GEO6_OFFSET(hi) + 1;
 	for (level = 0; level < GEOFW_GEO6_MAX_DEPTH; level++) {
 		node = bpf_map_lookup_elem(tree, &idx);
 		if (!node)
 			return GEOFW_COUNTRY_NONE;
-		j = geo6_node_rank(node, hi);
+		j = geo6_node_rank(node, y);
 		if (level + 1 >= depth)
 			break;
-		if (j > node->in.last)
-			j = node->in.last;
 		idx = node->in.child + j;
 	}
 	if (!node)

@@ -116,6 +116,7 @@
 #define GEOFW_GEO6_TOP_BITS	16
 #define GEOFW_GEO6_TOP_ENTRIES	((1 << GEOFW_GEO6_TOP_BITS) + 8)
 /* A first-level entry >= this is a subtree: depth << 24 | its root node. */
+#define GEOFW_GEO6_KEY_NONE	(1ull << 62)	/* an unused key: above every offset */
 #define GEOFW_GEO6_SUB		(1u << 24)
 #define GEOFW_GEO6_ROOT_MASK	(GEOFW_GEO6_SUB - 1)
 /* Tree nodes: every prefix adds at most two interval starts, 16 per leaf,
@@ -376,10 +377,11 @@ _Static_assert(sizeof(struct geofw_country) == 2, "geofw_country size");
  * GEOFW_GEO6_SUB is the id of the whole bucket; else it is depth << 24 |
  * the index of the root of the bucket's own static B+-tree in
  * gfw_geo6_tree[slot] (sized per database).  Each node holds
- * GEOFW_GEO6_FANOUT sorted keys (interval starts; a subtree's first key is
- * its bucket's start), and in leaves the id of the interval starting at
- * each key; an inner node keeps the index of its first child (its children
- * are consecutive) and of its last used key.  Intervals of prefixes longer
+ * GEOFW_GEO6_FANOUT sorted keys, the interval starts as offsets from the
+ * bucket's start (below 2^61, so key <= x is the sign bit of key - (x + 1);
+ * a subtree's first key is 0), and in leaves the id of the interval
+ * starting at each key; an inner node keeps the index of its first child
+ * (its children are consecutive; unused keys GEOFW_GEO6_KEY_NONE).  Intervals of prefixes longer
  * than /64 have the id GEOFW_COUNTRY_MORE and are resolved in the LPM trie
  * gfw_geo6_more[slot].
  *
@@ -408,12 +410,11 @@ _Static_assert(sizeof(struct geofw_geo6_top) == 262176, "geofw_geo6_top size");
 
 struct geofw_geo6_inner {
 	__u32 child;		/* index of the first child; child j is child + j */
-	__u32 last;		/* index of the last used key (and child) */
-	__u32 pad[2];
+	__u32 pad[3];
 };
 
 struct geofw_geo6_node {
-	__u64 key[GEOFW_GEO6_FANOUT];	/* host order; unused keys are ~0 */
+	__u64 key[GEOFW_GEO6_FANOUT];	/* above the bucket's start; unused: GEOFW_GEO6_KEY_NONE */
 	union {
 		__u8  country[GEOFW_GEO6_FANOUT];	/* leaves */
 		struct geofw_geo6_inner in;		/* inner nodes */
@@ -422,6 +423,10 @@ struct geofw_geo6_node {
 _Static_assert(sizeof(struct geofw_geo6_node) == 144, "geofw_geo6_node size");
 
 /* The first-level entry of hi, the upper 64 bits of an IPv6 address (host order). */
+/* hi's offset from the start of its bucket. */
+#define GEOFW_GEO6_OFFSET(hi)							\
+	((((hi) >> 61) == 1) ? (hi) & ((1ull << (61 - GEOFW_GEO6_TOP_BITS)) - 1) :	\
+	 (hi) & ((1ull << 61) - 1))
 #define GEOFW_GEO6_BUCKET(hi)							\
 	((((hi) >> 61) == 1) ?							\
 	 (__u32)((hi) >> (61 - GEOFW_GEO6_TOP_BITS)) & ((1u << GEOFW_GEO6_TOP_BITS) - 1) :	\

@@ -289,8 +289,9 @@ static size_t subtree_nodes(size_t c, int *depth)
  * id covering it, then the starts b->key[i..k) inside the bucket.  Leaves
  * first (the last one padded with copies of its last key: the rank lands on
  * a copy, with the same id), then each level above them; an inner node's
- * children are consecutive, its unused keys ~0 (the descent never goes past
- * its last child).  Returns the first-level entry.
+ * children are consecutive, its unused keys GEOFW_GEO6_KEY_NONE (above every
+ * offset: the descent never goes past its last child).  Keys are offsets
+ * from the bucket's start.  Returns the first-level entry.
  */
 static __u32 build_subtree(const struct bounds *b, __u64 start, __u8 cover, size_t i, size_t k,
 			   struct geofw_geo6_node *nodes, size_t *used)
@@ -304,7 +305,7 @@ static __u32 build_subtree(const struct bounds *b, __u64 start, __u8 cover, size
 		for (j = 0; j < FANOUT; j++) {
 			size_t m = p * FANOUT + j < c ? p * FANOUT + j : c - 1;
 
-			nd->key[j] = m ? b->key[i + m - 1] : start;
+			nd->key[j] = m ? b->key[i + m - 1] - start : 0;
 			nd->country[j] = m ? b->cc[i + m - 1] : cover;
 		}
 	}
@@ -317,14 +318,9 @@ static __u32 build_subtree(const struct bounds *b, __u64 start, __u8 cover, size
 			size_t first = below + p * FANOUT;
 
 			nd->in.child = (__u32)first;
-			for (j = 0; j < FANOUT; j++) {
-				if (p * FANOUT + j < lv) {
-					nd->key[j] = nodes[first + j].key[0];
-					nd->in.last = (__u32)j;
-				} else {
-					nd->key[j] = ~0ull;
-				}
-			}
+			for (j = 0; j < FANOUT; j++)
+				nd->key[j] = p * FANOUT + j < lv ? nodes[first + j].key[0] :
+					     GEOFW_GEO6_KEY_NONE;
 		}
 		below = *used;
 		*used += up;
@@ -585,7 +581,7 @@ __u8 geofw_geo_image_lookup(const struct geofw_geo_image *img, int family, const
 		return c < 0 ? GEOFW_COUNTRY_NONE : img->more4[c].chunk.country[a & 0xff];
 	} else {
 		const struct geofw_geo6_node *node = NULL;
-		__u64 x = v6_hi(addr);
+		__u64 x = v6_hi(addr), off = GEOFW_GEO6_OFFSET(x);
 		__u32 e, idx, depth, j = 0, level;
 
 		if (!img->top6)
@@ -600,12 +596,9 @@ __u8 geofw_geo_image_lookup(const struct geofw_geo_image *img, int family, const
 
 			node = &img->tree6[idx];
 			for (j = 0, k = 1; k < FANOUT; k++)
-				j += node->key[k] <= x;
-			if (level + 1 < depth) {
-				if (j > node->in.last)
-					j = node->in.last;
+				j += node->key[k] <= off;
+			if (level + 1 < depth)
 				idx = node->in.child + j;
-			}
 		}
 		if (node->country[j] != GEOFW_COUNTRY_MORE)
 			return node->country[j];
