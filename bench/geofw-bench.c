@@ -584,6 +584,45 @@ static void allowed_row(struct geofw_bench *skel, struct geofw_maps *m,
 	geofw_rules_present_sync(m);
 }
 
+/*
+ * The IPv6 counterpart: an allowlisted /48, a blocked /128 and a blocked
+ * /48 (2001:db8::/32: none of the keys inside GeoLite2 match), so the
+ * allowlist trie, the /128 hash and the block trie are all read for every
+ * packet, which then passes by country (KP blocked).  No target: what the
+ * IPv6 rule steps cost on top of "full decision" (docs/design-notes.md).
+ */
+static void allowed_row6(struct geofw_bench *skel, struct geofw_maps *m,
+			 const struct geofw_geoip_db *dbp, const double *noop)
+{
+	struct geofw_cidr a = { .family = 6, .prefixlen = 48, .addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 1 } };
+	struct geofw_cidr ip = { .family = 6, .prefixlen = 128,
+				 .addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1 } };
+	struct geofw_cidr net = { .family = 6, .prefixlen = 48, .addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 3 } };
+	struct geofw_allow av = { .rule_id = 1 };
+	struct geofw_block bv = { .action = GEOFW_ACT_DROP, .rule_id = 2 };
+	struct geofw_country pol = { .listed = 1, .action = GEOFW_ACT_DROP };
+	struct geofw_country none = {};
+	int kp = geofw_country_id("KP");
+	struct row *r;
+
+	if (fill_keys(skel, dbp, 6, "inside") ||
+	    geofw_rules_present_add(m, geofw_rules_present_bit(&a, true) |
+				       geofw_rules_present_bit(&ip, false) |
+				       geofw_rules_present_bit(&net, false)) ||
+	    geofw_allow_put(m, &a, &av) || geofw_block_put(m, &ip, &bv) ||
+	    geofw_block_put(m, &net, &bv) ||
+	    (kp > 0 && geofw_country_put(m, (unsigned int)kp, &pol))) {
+		fprintf(stderr, "bench: cannot set up the allowed IPv6 packet row\n");
+		return;
+	}
+	r = add_row("allowed, v6 rules in force", skel->progs.bench_full, 6, "inside");
+	r->above = r->ns - noop[6];
+	if (kp > 0)
+		geofw_country_put(m, (unsigned int)kp, &none);
+	geofw_maps_reset_rules(m);
+	geofw_rules_present_sync(m);
+}
+
 static void print_and_json(const char *json_path, double load_s, size_t kbytes,
 			   const struct geofw_geoip_db *db)
 {
@@ -794,6 +833,7 @@ int main(int argc, char **argv)
 		printf("AB frame length: bpf_xdp_get_buff_len %.1f, data_end - data %.1f\n", a[4], b[4]);
 	}
 	allowed_row(skel, &m, dbp, noop);
+	allowed_row6(skel, &m, dbp, noop);
 	/* Drop log: every packet blocked (allow mode with nothing listed, no
 	 * country dropped); sampling off, at its limit (a flood's steady
 	 * state), and on with nobody reading (ring full: each packet also
