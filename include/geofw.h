@@ -24,7 +24,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 7		/* 7: IPv6 geo and ASN class tables under a first level (gfw_geo6_top/gfw_asn6_top: an entry per /19 of 2000::/3 and per other /3, per slot; gfw_geo6_tree/gfw_asn6_tree: a subtree per bucket, inner nodes point at their first child, no header node); 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits), port-scoped AS rules (gfw_port_asn, config GEOFW_PORTS_ASN); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 7		/* 7: IPv6 geo and ASN class tables under a first level (gfw_geo6_top/gfw_asn6_top: an entry per /19 of 2000::/3 and per other /3, per slot; gfw_geo6_tree/gfw_asn6_tree: a subtree per bucket, keys as offsets from the bucket start, inner nodes point at their first child, no header node), exact IPv6 block prefilter (gfw_block6_bits); 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits), port-scoped AS rules (gfw_port_asn, config GEOFW_PORTS_ASN); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -53,6 +53,7 @@
 #define GEOFW_MAP_CNT_RULE	"gfw_cnt_rule"
 #define GEOFW_MAP_CNT_ACTION	"gfw_cnt_action"
 #define GEOFW_MAP_BLOCK4_BITS	"gfw_block4_bits"
+#define GEOFW_MAP_BLOCK6_BITS	"gfw_block6_bits"
 #define GEOFW_MAP_EVENTS	"gfw_events"
 #define GEOFW_MAP_EVENT_LIMIT	"gfw_evt_limit"
 #define GEOFW_MAP_RESPONDER	"gfw_responder"
@@ -276,6 +277,18 @@ enum {
  * lookups); geofwd rebuilds the bitmap exactly on start.
  */
 #define GEOFW_BLOCK4_BITS_WORDS	((1u << 24) / 64)
+
+/*
+ * gfw_block6_bits: 2^21 bits (256 KiB, stays in cache), one set for every
+ * exact IPv6 block (/128) at GEOFW_BLOCK6_BIT of its address.  A clear bit
+ * skips the gfw_block_ip6 probe, a random access into its 16 MiB of
+ * buckets (140 ns measured, docs/design-notes.md "Per-packet cost").
+ * hi, lo: the address's two halves as memcpy reads them (the same on both
+ * sides of one machine).  Bits may stay set after deletes; geofwd rebuilds
+ * them exactly on start and after each rule sync.
+ */
+#define GEOFW_BLOCK6_BITS_WORDS	((1u << 21) / 64)
+#define GEOFW_BLOCK6_BIT(hi, lo) ((__u32)((((hi) ^ (lo)) * 0x9E3779B97F4A7C15ull) >> 43))
 
 /* LPM trie keys (allowlist, CIDR blocklist, geo). */
 struct geofw_lpm_v4 {

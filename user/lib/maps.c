@@ -67,6 +67,7 @@ static const struct {
 	M(asn4_top, GEOFW_MAP_ASN4_TOP),
 	M(geo6_top, GEOFW_MAP_GEO6_TOP),
 	M(asn6_top, GEOFW_MAP_ASN6_TOP),
+	M(block6_bits, GEOFW_MAP_BLOCK6_BITS),
 	M(events, GEOFW_MAP_EVENTS),
 #undef M
 };
@@ -77,6 +78,7 @@ _Static_assert(N_MAPS * sizeof(int) == offsetof(struct geofw_maps, events) + siz
 	       "map table incomplete");
 
 #define BLOCK4_BITS_BYTES ((size_t)GEOFW_BLOCK4_BITS_WORDS * sizeof(__u64))
+#define BLOCK6_BITS_BYTES ((size_t)GEOFW_BLOCK6_BITS_WORDS * sizeof(__u64))
 
 static void map_bits(struct geofw_maps *m)
 {
@@ -87,6 +89,11 @@ static void map_bits(struct geofw_maps *m)
 	if (!m->block4_bits_mem)
 		log_warn("maps: cannot map %s: %s (block prefilter updated by syscalls)",
 			 GEOFW_MAP_BLOCK4_BITS, strerror(errno));
+	p = mmap(NULL, BLOCK6_BITS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, m->block6_bits, 0);
+	m->block6_bits_mem = p == MAP_FAILED ? NULL : p;
+	if (!m->block6_bits_mem)
+		log_warn("maps: cannot map %s: %s (block prefilter updated by syscalls)",
+			 GEOFW_MAP_BLOCK6_BITS, strerror(errno));
 }
 
 /*
@@ -133,6 +140,7 @@ static void maps_invalidate(struct geofw_maps *m)
 	for (i = 0; i < N_MAPS; i++)
 		*slot(m, i) = -1;
 	m->block4_bits_mem = NULL;
+	m->block6_bits_mem = NULL;
 	m->config_mem = NULL;
 	m->port_mem = NULL;
 	m->port_bits_mem = NULL;
@@ -187,6 +195,9 @@ void geofw_maps_close(struct geofw_maps *m)
 	if (m->block4_bits_mem)
 		munmap(m->block4_bits_mem, BLOCK4_BITS_BYTES);
 	m->block4_bits_mem = NULL;
+	if (m->block6_bits_mem)
+		munmap(m->block6_bits_mem, BLOCK6_BITS_BYTES);
+	m->block6_bits_mem = NULL;
 	if (m->config_mem)
 		munmap(m->config_mem, (size_t)sysconf(_SC_PAGESIZE));
 	m->config_mem = NULL;
@@ -431,6 +442,28 @@ static int block4_bits_set(const struct geofw_maps *m, const struct geofw_cidr *
 	return 0;
 }
 
+/* Set the prefilter bit of an exact IPv6 block (include/geofw.h). */
+static int block6_bits_set(const struct geofw_maps *m, const struct geofw_cidr *c)
+{
+	__u64 hi, lo, v;
+	__u32 bit, word;
+
+	if (c->family != 6 || c->prefixlen != 128)
+		return 0;
+	memcpy(&hi, c->addr, 8);
+	memcpy(&lo, c->addr + 8, 8);
+	bit = GEOFW_BLOCK6_BIT(hi, lo);
+	word = bit >> 6;
+	if (m->block6_bits_mem) {
+		__atomic_fetch_or(&m->block6_bits_mem[word], 1ull << (bit & 63), __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (bpf_map_lookup_elem(m->block6_bits, &word, &v))
+		return -errno;
+	v |= 1ull << (bit & 63);
+	return bpf_map_update_elem(m->block6_bits, &word, &v, BPF_ANY) ? -errno : 0;
+}
+
 int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 		    const struct geofw_block *val)
 {
@@ -438,7 +471,7 @@ int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 	int err;
 
 	/* Bits first: the rule must not exist while its /24 looks empty. */
-	if ((err = block4_bits_set(m, c)))
+	if ((err = block4_bits_set(m, c)) || (err = block6_bits_set(m, c)))
 		return err;
 	block_key(m, c, &k);
 	return map_put(k.fd, &k.lpm6, val);
@@ -498,6 +531,8 @@ int geofw_block_batch_put(const struct geofw_maps *m, struct geofw_block_batch *
 		return b->n4 == BATCH_CHUNK ? batch_write(m->block_ip4, b->k4, b->v4, &b->n4) : 0;
 	}
 	if (c->family == 6 && c->prefixlen == 128) {
+		if ((err = block6_bits_set(m, c)))
+			return err;
 		memcpy(b->k6[b->n6].addr, c->addr, 16);
 		b->v6[b->n6++] = *val;
 		return b->n6 == BATCH_CHUNK ? batch_write(m->block_ip6, b->k6, b->v6, &b->n6) : 0;
@@ -592,6 +627,36 @@ int geofw_block4_bits_rebuild(const struct geofw_maps *m)
 		if (m->block4_bits_mem)
 			__atomic_store_n(&m->block4_bits_mem[w], bits[w], __ATOMIC_RELEASE);
 		else if (bpf_map_update_elem(m->block4_bits, &w, &bits[w], BPF_ANY))
+			err = -errno;
+	}
+	free(bits);
+	return err;
+}
+
+int geofw_block6_bits_rebuild(const struct geofw_maps *m)
+{
+	__u64 *bits = calloc(GEOFW_BLOCK6_BITS_WORDS, sizeof(__u64));
+	struct geofw_maps tmp = *m;
+	struct geofw_cidr c = { .family = 6, .prefixlen = 128 };
+	struct geofw_ip6 key, next;
+	void *prev = NULL;
+	__u32 w;
+	int err = 0;
+
+	if (!bits)
+		return -ENOMEM;
+	/* As the IPv4 bits: computed privately, then published word by word. */
+	tmp.block6_bits_mem = bits;
+	while (!bpf_map_get_next_key(m->block_ip6, prev, &next)) {
+		memcpy(c.addr, next.addr, 16);
+		block6_bits_set(&tmp, &c);
+		key = next;
+		prev = &key;
+	}
+	for (w = 0; w < GEOFW_BLOCK6_BITS_WORDS && !err; w++) {
+		if (m->block6_bits_mem)
+			__atomic_store_n(&m->block6_bits_mem[w], bits[w], __ATOMIC_RELEASE);
+		else if (bpf_map_update_elem(m->block6_bits, &w, &bits[w], BPF_ANY))
 			err = -errno;
 	}
 	free(bits);
@@ -830,7 +895,8 @@ int geofw_maps_reset_rules(const struct geofw_maps *m)
 	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
 		if ((err = map_empty(hashes[i])))
 			return err;
-	if ((err = geofw_rules_present_sync(m)) || (err = geofw_block4_bits_rebuild(m)))
+	if ((err = geofw_rules_present_sync(m)) || (err = geofw_block4_bits_rebuild(m)) ||
+	    (err = geofw_block6_bits_rebuild(m)))
 		return err;
 	if ((err = map_empty(m->port_net4)) || (err = map_empty(m->port_net6)) ||
 	    (err = geofw_config_set_ports(m, 0, 0)) || (err = map_empty(m->rl_state)))

@@ -33,10 +33,13 @@ struct geofw_maps {
 	int rl_rule, rl_state, rl_events, cnt_rl;		/* rate limits */
 	int geo4_top, asn4_top;		/* IPv4 /16 entries per slot (ABI 6) */
 	int geo6_top, asn6_top;		/* IPv6 first-level entries per slot (ABI 7) */
+	int block6_bits;		/* exact IPv6 block prefilter (ABI 7) */
 	int events;
 	/* gfw_block4_bits mapped into memory (BPF_F_MMAPABLE): bits are set
 	 * with plain atomic ORs, no syscall per rule.  NULL if not mapped. */
 	__u64 *block4_bits_mem;
+	/* gfw_block6_bits mapped (BPF_F_MMAPABLE).  NULL if not mapped. */
+	__u64 *block6_bits_mem;
 	/* gfw_config[0] mapped into memory (BPF_F_MMAPABLE): the setters
 	 * below store one field each.  NULL if not mapped. */
 	struct geofw_config *config_mem;
@@ -122,6 +125,8 @@ int geofw_rules_present_add(const struct geofw_maps *m, unsigned int bits);
 int geofw_rules_present_sync(const struct geofw_maps *m);
 /* Recompute the /24 prefilter exactly from the block maps (start, tests). */
 int geofw_block4_bits_rebuild(const struct geofw_maps *m);
+/* gfw_block6_bits from gfw_block_ip6, exactly (stale bits cleared). */
+int geofw_block6_bits_rebuild(const struct geofw_maps *m);
 
 int geofw_country_put(const struct geofw_maps *m, unsigned int country_id,
 		      const struct geofw_country *pol);
