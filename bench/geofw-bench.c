@@ -548,63 +548,107 @@ out:
 }
 
 /*
+ * The whole decision for keys inside the country database with rules in
+ * force that none of them match: allow[0] allowlisted, block[0..nb) blocked,
+ * and one country blocked that the keys are not in (KP: no GeoLite2 key of
+ * "inside" draws it often enough to matter); the packet passes by country.
+ */
+/* What the allowlist and block steps cost a row's packets: the same
+ * program with their presence bits cleared, interleaved (GEOFW_BENCH_AB). */
+static void rules_ab(struct geofw_bench *skel, struct geofw_maps *m, int fam, const char *name)
+{
+	struct geofw_config on, off;
+	double n[9], a[9], b[9];
+	int k;
+
+	geofw_config_read(m, &on);
+	off = on;
+	off.rules_present = 0;
+	for (k = 0; k < 9; k++) {
+		n[k] = measure(skel->progs.bench_noop, fam);
+		a[k] = measure(skel->progs.bench_full, fam);
+		geofw_config_write(m, &off);
+		b[k] = measure(skel->progs.bench_full, fam);
+		geofw_config_write(m, &on);
+	}
+	qsort(n, 9, sizeof(double), cmp_double);
+	qsort(a, 9, sizeof(double), cmp_double);
+	qsort(b, 9, sizeof(double), cmp_double);
+	printf("AB %s: noop %.0f, rules in force %.0f, allow/block steps skipped %.0f "
+	       "(medians of 9, interleaved)\n", name, n[4], a[4], b[4]);
+}
+
+static struct row *rules_row(struct geofw_bench *skel, struct geofw_maps *m,
+			     const struct geofw_geoip_db *dbp, const double *noop, const char *name,
+			     const struct geofw_cidr *allow, const struct geofw_cidr *block,
+			     size_t nb)
+{
+	struct geofw_allow av = { .rule_id = 1 };
+	struct geofw_block bv = { .action = GEOFW_ACT_DROP, .rule_id = 2 };
+	struct geofw_country pol = { .listed = 1, .action = GEOFW_ACT_DROP };
+	struct geofw_country none = {};
+	int kp = geofw_country_id("KP"), fam = allow->family, err;
+	unsigned int bits = geofw_rules_present_bit(allow, true);
+	struct row *r = NULL;
+	size_t i;
+
+	for (i = 0; i < nb; i++)
+		bits |= geofw_rules_present_bit(&block[i], false);
+	err = fill_keys(skel, dbp, fam, "inside") || geofw_rules_present_add(m, bits) ||
+	      geofw_allow_put(m, allow, &av) ||
+	      (kp > 0 && geofw_country_put(m, (unsigned int)kp, &pol));
+	for (i = 0; i < nb && !err; i++)
+		err = geofw_block_put(m, &block[i], &bv);
+	if (err) {
+		fprintf(stderr, "bench: cannot set up the row \"%s\"\n", name);
+	} else {
+		r = add_row(name, skel->progs.bench_full, fam, "inside");
+		r->above = r->ns - noop[fam];
+		if (core_only && getenv("GEOFW_BENCH_AB"))
+			rules_ab(skel, m, fam, name);
+	}
+	if (kp > 0)
+		geofw_country_put(m, (unsigned int)kp, &none);
+	geofw_maps_reset_rules(m);
+	geofw_rules_present_sync(m);
+	return r;
+}
+
+/*
  * An allowed IPv4 packet with rules in force: an allowlist entry and a
  * block rule (so the allowlist trie and the /24 block prefilter are both
- * consulted), and one country blocked that the keys are not in (KP: no
- * GeoLite2 key of "inside" draws it often enough to matter); the packet
- * passes by country.  Issue 17: <= 60 ns above the XDP_PASS no-op.
+ * consulted).  Issue 17: <= 60 ns above the XDP_PASS no-op.
  */
 static void allowed_row(struct geofw_bench *skel, struct geofw_maps *m,
 			const struct geofw_geoip_db *dbp, const double *noop)
 {
 	struct geofw_cidr a = { .family = 4, .prefixlen = 24, .addr = { 192, 0, 2, 0 } };
 	struct geofw_cidr b = { .family = 4, .prefixlen = 24, .addr = { 203, 0, 113, 0 } };
-	struct geofw_allow av = { .rule_id = 1 };
-	struct geofw_block bv = { .action = GEOFW_ACT_DROP, .rule_id = 2 };
-	struct geofw_country pol = { .listed = 1, .action = GEOFW_ACT_DROP };
-	struct geofw_country none = {};
-	int kp = geofw_country_id("KP");
-	struct row *r;
+	struct row *r = rules_row(skel, m, dbp, noop, "allowed, rules in force", &a, &b, 1);
 
-	if (fill_keys(skel, dbp, 4, "inside") ||
-	    geofw_rules_present_add(m, geofw_rules_present_bit(&a, true) |
-				       geofw_rules_present_bit(&b, false)) ||
-	    geofw_allow_put(m, &a, &av) || geofw_block_put(m, &b, &bv) ||
-	    (kp > 0 && geofw_country_put(m, (unsigned int)kp, &pol))) {
-		fprintf(stderr, "bench: cannot set up the allowed-packet row\n");
-		return;
+	if (r) {
+		r->target = 60;
+		r->target_what = "XDP_PASS no-op";
 	}
-	r = add_row("allowed, rules in force", skel->progs.bench_full, 4, "inside");
-	r->above = r->ns - noop[4];
-	r->target = 60;
-	r->target_what = "XDP_PASS no-op";
-	if (core_only && getenv("GEOFW_BENCH_AB")) {
-		/* What the allowlist and block steps cost this packet: the same
-		 * program with their presence bits cleared, interleaved. */
-		struct geofw_config on, off;
-		double n[9], a[9], b[9];
-		int k;
+}
 
-		geofw_config_read(m, &on);
-		off = on;
-		off.rules_present = 0;
-		for (k = 0; k < 9; k++) {
-			n[k] = measure(skel->progs.bench_noop, 4);
-			a[k] = measure(skel->progs.bench_full, 4);
-			geofw_config_write(m, &off);
-			b[k] = measure(skel->progs.bench_full, 4);
-			geofw_config_write(m, &on);
-		}
-		qsort(n, 9, sizeof(double), cmp_double);
-		qsort(a, 9, sizeof(double), cmp_double);
-		qsort(b, 9, sizeof(double), cmp_double);
-		printf("AB allowed: noop %.0f, rules in force %.0f, allow/block steps skipped %.0f "
-		       "(medians of 9, interleaved)\n", n[4], a[4], b[4]);
-	}
-	if (kp > 0)
-		geofw_country_put(m, (unsigned int)kp, &none);
-	geofw_maps_reset_rules(m);
-	geofw_rules_present_sync(m);
+/*
+ * The IPv6 counterpart: an allowlisted /48, a blocked /128 and a blocked
+ * /48 (2001:db8::/32: none of the keys inside GeoLite2 match), so the
+ * allowlist trie, the /128 prefilter (and hash, on a false positive) and
+ * the block trie are all read for every packet.  No target: what the IPv6
+ * rule steps cost on top of "full decision" (docs/design-notes.md).
+ */
+static void allowed_row6(struct geofw_bench *skel, struct geofw_maps *m,
+			 const struct geofw_geoip_db *dbp, const double *noop)
+{
+	struct geofw_cidr a = { .family = 6, .prefixlen = 48, .addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 1 } };
+	struct geofw_cidr b[2] = {
+		{ .family = 6, .prefixlen = 128, .addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1 } },
+		{ .family = 6, .prefixlen = 48, .addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 3 } },
+	};
+
+	rules_row(skel, m, dbp, noop, "allowed, v6 rules in force", &a, b, 2);
 }
 
 static void print_and_json(const char *json_path, double load_s, size_t kbytes,
@@ -817,6 +861,7 @@ int main(int argc, char **argv)
 		printf("AB frame length: bpf_xdp_get_buff_len %.1f, data_end - data %.1f\n", a[4], b[4]);
 	}
 	allowed_row(skel, &m, dbp, noop);
+	allowed_row6(skel, &m, dbp, noop);
 	/* Drop log: every packet blocked (allow mode with nothing listed, no
 	 * country dropped); sampling off, at its limit (a flood's steady
 	 * state), and on with nobody reading (ring full: each packet also

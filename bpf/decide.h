@@ -77,6 +77,20 @@ static __always_inline int block4_maybe(const __u8 *addr)
 	       bits4(GEOFW_B4_BLOCK24((__u32)addr[0] << 16 | (__u32)addr[1] << 8 | addr[2]));
 }
 
+/* May the IPv6 address have an exact (/128) block?  The bit of its hash. */
+static __always_inline int block6_maybe(const __u8 *addr)
+{
+	__u64 hi, lo, *bits;
+	__u32 bit, word;
+
+	__builtin_memcpy(&hi, addr, 8);
+	__builtin_memcpy(&lo, addr + 8, 8);
+	bit = GEOFW_BLOCK6_BIT(hi, lo);
+	word = bit >> 6;
+	bits = bpf_map_lookup_elem(&gfw_block6_bits, &word);
+	return bits && (*bits >> (bit & 63)) & 1;
+}
+
 /* Longest match: an exact /32 or /128 entry beats every shorter CIDR. */
 static __always_inline struct geofw_block *block_lookup(const struct geofw_pkt *pkt,
 							const struct geofw_config *cfg)
@@ -102,7 +116,7 @@ static __always_inline struct geofw_block *block_lookup(const struct geofw_pkt *
 	} else {
 		struct geofw_lpm_v6 key = { .prefixlen = 128 };
 
-		if (have & GEOFW_HAVE_BLOCK_IP6) {
+		if ((have & GEOFW_HAVE_BLOCK_IP6) && block6_maybe(pkt->saddr)) {
 			b = bpf_map_lookup_elem(&gfw_block_ip6, pkt->saddr);
 			if (b && block_active(b))
 				return b;

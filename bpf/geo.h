@@ -76,60 +76,61 @@ static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 	return table_lookup_v4(&gfw_geo4_top, &gfw_geo4_flat, &gfw_geo4_more, a, slot & 1);
 }
 
-/* 1 when a < b (unsigned), without a branch: the borrow out of a - b
- * (Hacker's Delight 2-13).  A branch per key would make the verifier walk
- * 2^15 paths per tree node. */
-static __always_inline __u64 lt_u64(__u64 a, __u64 b)
-{
-	return ((~a & b) | (~(a ^ b) & (a - b))) >> 63;
-}
-
-/* Index of the last key <= x: keys are sorted, and key[0] <= x holds on every
- * node the descent reaches (the first interval starts at 0). */
-static __always_inline __u32 geo6_node_rank(const struct geofw_geo6_node *n, __u64 x)
+/* Index of the last key <= x, y = x + 1: keys are sorted offsets below 2^61
+ * (or GEOFW_GEO6_KEY_NONE), key[0] <= x on every node the descent reaches,
+ * so key <= x is the sign bit of key - y — three instructions a key, no
+ * branch (a branch per key would make the verifier walk 2^15 paths per
+ * node). */
+static __always_inline __u32 geo6_node_rank(const struct geofw_geo6_node *n, __u64 y)
 {
 	__u64 j = 0;
 	int i;
 
 #pragma unroll
 	for (i = 1; i < GEOFW_GEO6_FANOUT; i++)
-		j += 1 - lt_u64(x, n->key[i]);
+		j += (n->key[i] - y) >> 63;
 	return (__u32)j;
 }
 
 /* hi, lo: the upper and lower 64 bits of the IPv6 address, host order;
- * tree_outer, more_outer: the outer maps of a table (geo or ASN class). */
-static __always_inline int table_lookup_v6(void *tree_outer, void *more_outer,
+ * top: the first-level array of a table (geo or ASN class), tree_outer,
+ * more_outer: its outer maps of subtree nodes and of longer prefixes
+ * (layout in include/geofw.h).  A bucket of one id (every address outside
+ * the allocated space, most of 2000::/3) costs one inlined array access;
+ * the others one node per level of their own subtree. */
+static __always_inline int table_lookup_v6(void *top, void *tree_outer, void *more_outer,
 					   __u64 hi, __u64 lo, __u32 slot)
 {
-	struct geofw_geo6_header *hdr;
-	struct geofw_geo6_node *node;
-	__u64 x = hi;
-	__u32 idx, level, j = 0;
+	struct geofw_geo6_node *node = NULL;
+	struct geofw_geo6_top *t;
+	__u32 idx, level, depth, e, b, j = 0;
+	__u64 y;
 	void *tree, *more;
 
+	slot &= 1;
+	t = bpf_map_lookup_elem(top, &slot);
+	if (!t)
+		return GEOFW_COUNTRY_NONE;
+	b = GEOFW_GEO6_BUCKET(hi);
+	if (b >= GEOFW_GEO6_TOP_ENTRIES)
+		return GEOFW_COUNTRY_NONE;
+	e = t->e[b];
+	if (e < GEOFW_GEO6_SUB)
+		return (int)e;
 	tree = geo_table(tree_outer, slot);
 	if (!tree)
 		return GEOFW_COUNTRY_NONE;
-	idx = 0;
-	hdr = bpf_map_lookup_elem(tree, &idx);
-	if (!hdr || hdr->magic != GEOFW_META_MAGIC)
-		return GEOFW_COUNTRY_NONE;
-
-	idx = hdr->level_start[0];
-	node = NULL;
+	depth = e >> 24;
+	idx = e & GEOFW_GEO6_ROOT_MASK;
+	y = GEOFW_GEO6_OFFSET(hi) + 1;
 	for (level = 0; level < GEOFW_GEO6_MAX_DEPTH; level++) {
 		node = bpf_map_lookup_elem(tree, &idx);
 		if (!node)
 			return GEOFW_COUNTRY_NONE;
-		j = geo6_node_rank(node, x);
-		if (level + 1 >= hdr->depth)
+		j = geo6_node_rank(node, y);
+		if (level + 1 >= depth)
 			break;
-		/* Inner nodes keep the index of their last child in country[0]. */
-		if (j > node->country[0])
-			j = node->country[0];
-		idx = hdr->level_start[level + 1] +
-		      (idx - hdr->level_start[level]) * GEOFW_GEO6_FANOUT + j;
+		idx = node->in.child + j;
 	}
 	if (!node)
 		return GEOFW_COUNTRY_NONE;
@@ -156,12 +157,12 @@ static __always_inline int table_lookup_v6(void *tree_outer, void *more_outer,
  * be their arguments, so each table has its own. */
 __attribute__((noinline)) int geofw_geo_lookup_v6(__u64 hi, __u64 lo, __u32 slot)
 {
-	return table_lookup_v6(&gfw_geo6_tree, &gfw_geo6_more, hi, lo, slot);
+	return table_lookup_v6(&gfw_geo6_top, &gfw_geo6_tree, &gfw_geo6_more, hi, lo, slot);
 }
 
 __attribute__((noinline)) int geofw_asn_lookup_v6(__u64 hi, __u64 lo, __u32 slot)
 {
-	return table_lookup_v6(&gfw_asn6_tree, &gfw_asn6_more, hi, lo, slot);
+	return table_lookup_v6(&gfw_asn6_top, &gfw_asn6_tree, &gfw_asn6_more, hi, lo, slot);
 }
 
 static __always_inline __u8 geo_country_v4(const __u8 *addr, __u32 slot)

@@ -24,7 +24,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 7		/* 7: IPv4 allow and block prefilter bits per /16 at the end of gfw_block4_bits (GEOFW_B4_*); 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits), port-scoped AS rules (gfw_port_asn, config GEOFW_PORTS_ASN); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 7		/* 7: IPv6 geo and ASN class tables under a first level (gfw_geo6_top/gfw_asn6_top: an entry per /19 of 2000::/3 and per other /3, per slot; gfw_geo6_tree/gfw_asn6_tree: a subtree per bucket, keys as offsets from the bucket start, inner nodes point at their first child, no header node), exact IPv6 block prefilter (gfw_block6_bits), IPv4 allow and block prefilter bits per /16 at the end of gfw_block4_bits (GEOFW_B4_*); 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits), port-scoped AS rules (gfw_port_asn, config GEOFW_PORTS_ASN); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -45,6 +45,7 @@
 #define GEOFW_MAP_GEO4_TOP	"gfw_geo4_top"
 #define GEOFW_MAP_GEO4_FLAT	"gfw_geo4_flat"
 #define GEOFW_MAP_GEO4_MORE	"gfw_geo4_more"
+#define GEOFW_MAP_GEO6_TOP	"gfw_geo6_top"
 #define GEOFW_MAP_GEO6_TREE	"gfw_geo6_tree"
 #define GEOFW_MAP_GEO6_MORE	"gfw_geo6_more"
 #define GEOFW_MAP_CNT_REASON	"gfw_cnt_reason"
@@ -52,6 +53,7 @@
 #define GEOFW_MAP_CNT_RULE	"gfw_cnt_rule"
 #define GEOFW_MAP_CNT_ACTION	"gfw_cnt_action"
 #define GEOFW_MAP_BLOCK4_BITS	"gfw_block4_bits"
+#define GEOFW_MAP_BLOCK6_BITS	"gfw_block6_bits"
 #define GEOFW_MAP_EVENTS	"gfw_events"
 #define GEOFW_MAP_EVENT_LIMIT	"gfw_evt_limit"
 #define GEOFW_MAP_RESPONDER	"gfw_responder"
@@ -62,6 +64,7 @@
 #define GEOFW_MAP_ASN4_TOP	"gfw_asn4_top"
 #define GEOFW_MAP_ASN4_FLAT	"gfw_asn4_flat"
 #define GEOFW_MAP_ASN4_MORE	"gfw_asn4_more"
+#define GEOFW_MAP_ASN6_TOP	"gfw_asn6_top"
 #define GEOFW_MAP_ASN6_TREE	"gfw_asn6_tree"
 #define GEOFW_MAP_ASN6_MORE	"gfw_asn6_more"
 #define GEOFW_MAP_ASN_CLASS	"gfw_asn_class"
@@ -107,10 +110,21 @@
 #define GEOFW_MAX_GEO4_ROWS	(65536 - GEOFW_GEO4_REF)
 #define GEOFW_MAX_GEO4_MORE	(65536 - GEOFW_GEO4_REF)
 #define GEOFW_GEO6_FANOUT	16	/* keys per search-tree node */
-#define GEOFW_GEO6_MAX_DEPTH	6	/* 16^6 = 16M intervals */
+#define GEOFW_GEO6_MAX_DEPTH	6	/* 16^6 = 16M intervals per subtree */
+/* The IPv6 first level (gfw_geo6_top): an entry per /19 of 2000::/3
+ * (2^16 of them, where every allocated unicast address lives), then one
+ * per /3 of the rest of the address space (8, the one of 2000::/3 unused). */
+#define GEOFW_GEO6_TOP_BITS	16
+#define GEOFW_GEO6_TOP_ENTRIES	((1 << GEOFW_GEO6_TOP_BITS) + 8)
+/* A first-level entry >= this is a subtree: depth << 24 | its root node. */
+#define GEOFW_GEO6_KEY_NONE	(1ull << 62)	/* an unused key: above every offset */
+#define GEOFW_GEO6_SUB		(1u << 24)
+#define GEOFW_GEO6_ROOT_MASK	(GEOFW_GEO6_SUB - 1)
 /* Tree nodes: every prefix adds at most two interval starts, 16 per leaf,
- * plus the upper levels (1/15 of the leaves) and the header. */
-#define GEOFW_MAX_GEO6_NODES	((GEOFW_MAX_GEO_V6 * 2 + 1) / 15 + 64)
+ * plus the upper levels (1/15 of the leaves), and each first-level bucket
+ * at most one partly filled node per level on top (2 per bucket are far
+ * more than real shapes need: GeoLite2 splits 413 of 65,544 buckets). */
+#define GEOFW_MAX_GEO6_NODES	((GEOFW_MAX_GEO_V6 * 2 + 1) / 15 + 2 * GEOFW_GEO6_TOP_ENTRIES)
 /* gfw_geo6_more entries: the prefixes longer than /64, plus one per /64
  * that holds them (the cover of the rest of that /64). */
 #define GEOFW_MAX_GEO6_MORE	2097152
@@ -272,6 +286,18 @@ enum {
 #define GEOFW_B4_ALLOW16(s16)	((1u << 24) + 65536u + (s16))
 #define GEOFW_BLOCK4_BITS_WORDS	(((1u << 24) + 2 * 65536u) / 64)
 
+/*
+ * gfw_block6_bits: 2^21 bits (256 KiB, stays in cache), one set for every
+ * exact IPv6 block (/128) at GEOFW_BLOCK6_BIT of its address.  A clear bit
+ * skips the gfw_block_ip6 probe, a random access into its 16 MiB of
+ * buckets (140 ns measured, docs/design-notes.md "Per-packet cost").
+ * hi, lo: the address's two halves as memcpy reads them (the same on both
+ * sides of one machine).  Bits may stay set after deletes; geofwd rebuilds
+ * them exactly on start and after each rule sync.
+ */
+#define GEOFW_BLOCK6_BITS_WORDS	((1u << 21) / 64)
+#define GEOFW_BLOCK6_BIT(hi, lo) ((__u32)((((hi) ^ (lo)) * 0x9E3779B97F4A7C15ull) >> 43))
+
 /* LPM trie keys (allowlist, CIDR blocklist, geo). */
 struct geofw_lpm_v4 {
 	__u32 prefixlen;
@@ -366,12 +392,19 @@ _Static_assert(sizeof(struct geofw_country) == 2, "geofw_country size");
  * 128 KiB of /16 entries stay in cache; only the /16s that are not one
  * country have a row (12,019 of GeoLite2's 65,536).
  *
- * IPv6: gfw_geo6_tree[slot] is a static B+-tree over the start of every
- * interval of the upper 64 address bits.  Node 0 is a header; each node holds
- * GEOFW_GEO6_FANOUT sorted keys, and in leaves the country of the interval
- * starting at each key; an inner node keeps the index of its last child in
- * country[0].  Intervals of prefixes longer than /64 have the id
- * GEOFW_COUNTRY_MORE and are resolved in the LPM trie gfw_geo6_more[slot].
+ * IPv6: gfw_geo6_top[slot] (a plain array the verifier inlines, no outer
+ * map) holds an entry per bucket of the upper 64 address bits: the /19s of
+ * 2000::/3, then the other /3s (GEOFW_GEO6_BUCKET()).  An entry below
+ * GEOFW_GEO6_SUB is the id of the whole bucket; else it is depth << 24 |
+ * the index of the root of the bucket's own static B+-tree in
+ * gfw_geo6_tree[slot] (sized per database).  Each node holds
+ * GEOFW_GEO6_FANOUT sorted keys, the interval starts as offsets from the
+ * bucket's start (below 2^61, so key <= x is the sign bit of key - (x + 1);
+ * a subtree's first key is 0), and in leaves the id of the interval
+ * starting at each key; an inner node keeps the index of its first child
+ * (its children are consecutive; unused keys GEOFW_GEO6_KEY_NONE).  Intervals of prefixes longer
+ * than /64 have the id GEOFW_COUNTRY_MORE and are resolved in the LPM trie
+ * gfw_geo6_more[slot].
  *
  * config.geo_slot says which slot is in force; a database switch fills the
  * other slot and flips that one byte, so no packet sees a partial table.
@@ -391,23 +424,34 @@ struct geofw_geo4_chunk {
 };
 _Static_assert(sizeof(struct geofw_geo4_chunk) == 256, "geofw_geo4_chunk size");
 
+struct geofw_geo6_top {
+	__u32 e[GEOFW_GEO6_TOP_ENTRIES];	/* by GEOFW_GEO6_BUCKET(): id, or depth << 24 | root */
+};
+_Static_assert(sizeof(struct geofw_geo6_top) == 262176, "geofw_geo6_top size");
+
+struct geofw_geo6_inner {
+	__u32 child;		/* index of the first child; child j is child + j */
+	__u32 pad[3];
+};
+
 struct geofw_geo6_node {
-	__u64 key[GEOFW_GEO6_FANOUT];	/* host order; unused keys are ~0 */
-	__u8  country[GEOFW_GEO6_FANOUT]; /* leaves; inner: [0] = last child */
+	__u64 key[GEOFW_GEO6_FANOUT];	/* above the bucket's start; unused: GEOFW_GEO6_KEY_NONE */
+	union {
+		__u8  country[GEOFW_GEO6_FANOUT];	/* leaves */
+		struct geofw_geo6_inner in;		/* inner nodes */
+	};
 };
 _Static_assert(sizeof(struct geofw_geo6_node) == 144, "geofw_geo6_node size");
 
-/* Node 0 of gfw_geo6_tree.  Level 0 is the root; level depth-1 the leaves.
- * The child j of node n on level l is node
- * level_start[l+1] + (n - level_start[l]) * FANOUT + j. */
-struct geofw_geo6_header {
-	__u32 magic;			/* GEOFW_META_MAGIC */
-	__u32 depth;			/* levels, 1..GEOFW_GEO6_MAX_DEPTH */
-	__u32 level_start[GEOFW_GEO6_MAX_DEPTH + 1];
-	__u8  pad[144 - 8 - 4 * (GEOFW_GEO6_MAX_DEPTH + 1)];
-};
-_Static_assert(sizeof(struct geofw_geo6_header) == sizeof(struct geofw_geo6_node),
-	       "geofw_geo6_header size");
+/* The first-level entry of hi, the upper 64 bits of an IPv6 address (host order). */
+/* hi's offset from the start of its bucket. */
+#define GEOFW_GEO6_OFFSET(hi)							\
+	((((hi) >> 61) == 1) ? (hi) & ((1ull << (61 - GEOFW_GEO6_TOP_BITS)) - 1) :	\
+	 (hi) & ((1ull << 61) - 1))
+#define GEOFW_GEO6_BUCKET(hi)							\
+	((((hi) >> 61) == 1) ?							\
+	 (__u32)((hi) >> (61 - GEOFW_GEO6_TOP_BITS)) & ((1u << GEOFW_GEO6_TOP_BITS) - 1) :	\
+	 (1u << GEOFW_GEO6_TOP_BITS) + (__u32)((hi) >> 61))
 
 /* gfw_geo6_more value: the country id of a prefix longer than /64. */
 struct geofw_geo {

@@ -27,7 +27,6 @@ struct geofw_geo_btf {
 	struct geofw_geo4_row geo4_row;
 	struct geofw_geo4_chunk geo4_chunk;
 	struct geofw_geo6_node geo6_node;
-	struct geofw_geo6_header geo6_header;
 	struct geofw_geo geo;
 	struct geofw_lpm_v6 lpm_v6;
 };
@@ -93,7 +92,17 @@ struct {
 	__array(values, struct geo4_more_inner);
 } gfw_geo4_more SEC(".maps");
 
-/* gfw_geo6_tree[slot]: B+-tree of IPv6 intervals (upper 64 bits) → id. */
+/* gfw_geo6_top[slot]: an entry per IPv6 first-level bucket (/19 of
+ * 2000::/3, other /3s); a plain array, inlined, no outer map (include/geofw.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_GEO_SLOTS);
+	__type(key, __u32);
+	__type(value, struct geofw_geo6_top);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_geo6_top SEC(".maps");
+
+/* gfw_geo6_tree[slot]: the buckets' B+-trees of IPv6 intervals (upper 64 bits) → id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, GEOFW_GEO_SLOTS);
@@ -141,7 +150,16 @@ struct {
 	__array(values, struct geo4_more_inner);
 } gfw_asn4_more SEC(".maps");
 
-/* gfw_asn6_tree[slot]: B+-tree of IPv6 intervals (upper 64 bits) → class id. */
+/* gfw_asn6_top[slot]: AS class ids per IPv6 bucket, as gfw_geo6_top. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_GEO_SLOTS);
+	__type(key, __u32);
+	__type(value, struct geofw_geo6_top);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_asn6_top SEC(".maps");
+
+/* gfw_asn6_tree[slot]: the buckets' B+-trees of IPv6 intervals (upper 64 bits) → class id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, GEOFW_GEO_SLOTS);

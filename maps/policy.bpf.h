@@ -97,6 +97,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_block4_bits SEC(".maps");
 
+/* gfw_block6_bits[bit >> 6]: bit per hashed /128 with an exact block (prefilter). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_BLOCK6_BITS_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_block6_bits SEC(".maps");
+
 /* gfw_country[country id]: listed flag and block action of each country. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

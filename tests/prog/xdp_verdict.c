@@ -1334,6 +1334,81 @@ void test_xdp_droplog_lost(void)
 	ring_buffer__free(rb);
 }
 
+/* The verdict of one frame from src (default frame otherwise). */
+static int verdict_of(const char *src)
+{
+	struct pkt_opts po = { .src = src };
+	__u8 in[2048];
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = in);
+
+	run.data_size_in = (__u32)pkt_build(&po, in, sizeof(in));
+	if (!run.data_size_in || bpf_prog_test_run_opts(fw.xdp_prog_fd, &run))
+		return -1;
+	return (int)run.retval;
+}
+
+static bool block6_bit(const char *addr)
+{
+	struct geofw_cidr c;
+	__u64 hi, lo, word;
+	__u32 bit, w;
+
+	if (parse_prefix(addr, &c))
+		return false;
+	memcpy(&hi, c.addr, 8);
+	memcpy(&lo, c.addr + 8, 8);
+	bit = GEOFW_BLOCK6_BIT(hi, lo);
+	w = bit >> 6;
+	return !bpf_map_lookup_elem(fw.maps.block6_bits, &w, &word) && (word >> (bit & 63)) & 1;
+}
+
+/*
+ * Exact IPv6 blocks behind their prefilter (gfw_block6_bits): a /128 put
+ * one by one or in a batch is enforced, its neighbour is not looked up, and
+ * the rebuild after a delete clears the deleted rule's bit and keeps the
+ * others.
+ */
+void test_xdp_block6_prefilter(void)
+{
+	struct geofw_block v = { .action = GEOFW_ACT_DROP, .rule_id = 8 };
+	struct geofw_block_batch *b;
+	struct geofw_cidr c;
+	struct geofw_ip6 k;
+
+	if (!fw_get()) {
+		test__fail(__FILE__, __LINE__, "cannot load the XDP object");
+		return;
+	}
+	if (apply_rules("block 2001:db8::5 drop 7"))
+		return;
+	ASSERT_EQ(verdict_of("2001:db8::5"), XDP_DROP, "put one by one: dropped");
+	ASSERT_EQ(verdict_of("2001:db8::6"), XDP_PASS, "its neighbour passes");
+	ASSERT_TRUE(block6_bit("2001:db8::5"), "bit set");
+	ASSERT_TRUE(!block6_bit("2001:db8::77"), "no bit for an address without a rule");
+
+	b = geofw_block_batch_new(1);
+	if (!ASSERT_TRUE(b != NULL, "batch"))
+		return;
+	ASSERT_OK(parse_prefix("2001:db8::77/128", &c), "prefix");
+	ASSERT_OK(geofw_rules_present_add(&fw.maps, geofw_rules_present_bit(&c, false)), "present");
+	ASSERT_OK(geofw_block_batch_put(&fw.maps, b, &c, &v), "batch put");
+	ASSERT_OK(geofw_block_batch_flush(&fw.maps, b), "batch flush");
+	geofw_block_batch_free(b);
+	ASSERT_EQ(verdict_of("2001:db8::77"), XDP_DROP, "put in a batch: dropped");
+
+	/* Deleted behind the prefilter's back, then rebuilt: exact again. */
+	ASSERT_OK(parse_prefix("2001:db8::5/128", &c), "prefix");
+	memcpy(k.addr, c.addr, 16);
+	ASSERT_OK(bpf_map_delete_elem(fw.maps.block_ip6, &k), "delete");
+	ASSERT_TRUE(block6_bit("2001:db8::5"), "a stale bit stays until the rebuild");
+	ASSERT_OK(geofw_block6_bits_rebuild(&fw.maps), "rebuild");
+	ASSERT_TRUE(!block6_bit("2001:db8::5"), "the deleted rule's bit is cleared");
+	ASSERT_TRUE(block6_bit("2001:db8::77"), "the remaining rule's bit is kept");
+	ASSERT_EQ(verdict_of("2001:db8::5"), XDP_PASS, "the deleted rule no longer drops");
+	ASSERT_EQ(verdict_of("2001:db8::77"), XDP_DROP, "the remaining rule still drops");
+	apply_rules("");
+}
+
 /* ---- rate limits ------------------------------------------------------------ */
 
 static int rl_install(const char *const *lines, size_t n)

@@ -162,7 +162,7 @@ void test_geotable_shapes(void)
 		if (ASSERT_OK(geofw_geo_build(NULL, 0, NULL, 0, &img), "build")) {
 			ASSERT_EQ(geofw_geo_image_lookup(&img, 4, ones), 0, "v4");
 			ASSERT_EQ(geofw_geo_image_lookup(&img, 6, ones), 0, "v6");
-			ASSERT_EQ(img.n_tree6, 2, "header + one leaf");
+			ASSERT_EQ(img.n_tree6, 0, "no bucket split, no subtree");
 			geofw_geo_image_free(&img);
 		}
 	}
@@ -257,8 +257,14 @@ void test_geotable_limits(void)
 			     "longer than /64 and the /64s holding them); the limit is 5", "message");
 	}
 	SUBTEST("gfw_geo6_tree") {
+		/* two first-level buckets split (2001::/19, 2a00::/19): a leaf each */
+		struct geofw_geo_prefix two[2] = {
+			{ .addr = { 0x20, 0x01, 0x0d, 0xb8 }, .prefixlen = 48, .country_id = 3 },
+			{ .addr = { 0x2a, 0x00, 0x00, 0x01 }, .prefixlen = 48, .country_id = 4 },
+		};
+
 		lim = (struct geofw_geo_limits){ .tree6_nodes = 1 };
-		ASSERT_EQ(geofw_geo_build_limited(v4, 3, v6, 4, &lim, &img), -E2BIG, "build");
+		ASSERT_EQ(geofw_geo_build_limited(v4, 3, two, 2, &lim, &img), -E2BIG, "build");
 		ASSERT_TRUE(strstr(geofw_log_last_error(), "geo tables: gfw_geo6_tree: the database "
 				   "needs 2 tree nodes (") != NULL, geofw_log_last_error());
 		ASSERT_TRUE(strstr(geofw_log_last_error(), "the limit is 1") != NULL, "limit named");

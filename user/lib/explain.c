@@ -32,7 +32,7 @@ static struct host_map gfw_allow4, gfw_allow6, gfw_block_ip4, gfw_block_ip6, gfw
 	gfw_block_net6, gfw_block4_bits, gfw_country, gfw_geo4_flat, gfw_geo4_more, gfw_geo6_tree,
 	gfw_geo6_more, gfw_asn4_flat, gfw_asn4_more, gfw_asn6_tree, gfw_asn6_more, gfw_asn_class,
 	gfw_port, gfw_port_set, gfw_port_net4, gfw_port_net6, gfw_port_cc, gfw_geo4_top,
-	gfw_asn4_top, gfw_port_bits, gfw_port_asn;
+	gfw_asn4_top, gfw_port_bits, gfw_port_asn, gfw_geo6_top, gfw_asn6_top, gfw_block6_bits;
 static int host_err;
 
 static __u32 fd_value_size(int fd)
@@ -168,6 +168,8 @@ static void bind_maps(const struct geofw_maps *m)
 		{ &gfw_port_cc, m->port_cc, false }, { &gfw_port_bits, m->port_bits, false },
 		{ &gfw_geo4_top, m->geo4_top, false }, { &gfw_asn4_top, m->asn4_top, false },
 		{ &gfw_port_asn, m->port_asn, false },
+		{ &gfw_geo6_top, m->geo6_top, false }, { &gfw_asn6_top, m->asn6_top, false },
+		{ &gfw_block6_bits, m->block6_bits, false },
 	};
 	size_t i;
 
@@ -188,7 +190,8 @@ static void unbind_maps(void)
 				   &gfw_geo6_more, &gfw_asn4_flat, &gfw_asn4_more, &gfw_asn6_tree,
 				   &gfw_asn6_more, &gfw_asn_class, &gfw_port, &gfw_port_set,
 				   &gfw_port_net4, &gfw_port_net6, &gfw_port_cc, &gfw_geo4_top,
-				   &gfw_asn4_top, &gfw_port_bits, &gfw_port_asn };
+				   &gfw_asn4_top, &gfw_port_bits, &gfw_port_asn, &gfw_geo6_top,
+				   &gfw_asn6_top, &gfw_block6_bits };
 	size_t i;
 
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)

@@ -248,68 +248,140 @@ static int collect_more6(const struct geofw_geo_prefix *in, size_t n, const stru
 	return 0;
 }
 
+/* The address range of first-level bucket r, counted in address order
+ * (the /3 below 2000::/3, its 2^16 /19s, the /3s above), and its entry. */
+#define TOP6_RANGES (GEOFW_GEO6_TOP_ENTRIES - 1)
+
+static __u32 bucket_range(__u32 r, __u64 *start, __u64 *end)
+{
+	const __u32 n19 = 1u << GEOFW_GEO6_TOP_BITS;
+	const int w = 61 - GEOFW_GEO6_TOP_BITS;
+
+	if (r == 0 || r > n19) {
+		__u64 s3 = r ? r - n19 + 1 : 0;
+
+		*start = s3 << 61;
+		*end = *start | ((1ull << 61) - 1);
+	} else {
+		*start = 1ull << 61 | (__u64)(r - 1) << w;
+		*end = *start | ((1ull << w) - 1);
+	}
+	return GEOFW_GEO6_BUCKET(*start);
+}
+
+/* Nodes of a subtree over c interval starts, and its depth. */
+static size_t subtree_nodes(size_t c, int *depth)
+{
+	size_t n = 0, lv = (c + FANOUT - 1) / FANOUT;
+
+	*depth = 1;
+	n = lv;
+	while (lv > 1) {
+		lv = (lv + FANOUT - 1) / FANOUT;
+		n += lv;
+		(*depth)++;
+	}
+	return n;
+}
+
 /*
- * The B+-tree over the interval starts, stored level by level from the root.
- * The last leaf is padded with copies of its last key (the rank lands on a
- * copy, with the same country).  An inner node keeps the index of its last
- * child in country[0]; its unused keys are ~0 and the descent never goes
- * past that child, so a level needs no padding nodes.
+ * One bucket's B+-tree, appended at nodes[*used]: the bucket's start with the
+ * id covering it, then the starts b->key[i..k) inside the bucket.  Leaves
+ * first (the last one padded with copies of its last key: the rank lands on
+ * a copy, with the same id), then each level above them; an inner node's
+ * children are consecutive, its unused keys GEOFW_GEO6_KEY_NONE (above every
+ * offset: the descent never goes past its last child).  Keys are offsets
+ * from the bucket's start.  Returns the first-level entry.
+ */
+static __u32 build_subtree(const struct bounds *b, __u64 start, __u8 cover, size_t i, size_t k,
+			   struct geofw_geo6_node *nodes, size_t *used)
+{
+	size_t c = 1 + (k - i), lv = (c + FANOUT - 1) / FANOUT, below = *used, p, j;
+	int depth = 1;
+
+	for (p = 0; p < lv; p++) {
+		struct geofw_geo6_node *nd = &nodes[*used + p];
+
+		for (j = 0; j < FANOUT; j++) {
+			size_t m = p * FANOUT + j < c ? p * FANOUT + j : c - 1;
+
+			nd->key[j] = m ? b->key[i + m - 1] - start : 0;
+			nd->country[j] = m ? b->cc[i + m - 1] : cover;
+		}
+	}
+	*used += lv;
+	while (lv > 1) {
+		size_t up = (lv + FANOUT - 1) / FANOUT;
+
+		for (p = 0; p < up; p++) {
+			struct geofw_geo6_node *nd = &nodes[*used + p];
+			size_t first = below + p * FANOUT;
+
+			nd->in.child = (__u32)first;
+			for (j = 0; j < FANOUT; j++)
+				nd->key[j] = p * FANOUT + j < lv ? nodes[first + j].key[0] :
+					     GEOFW_GEO6_KEY_NONE;
+		}
+		below = *used;
+		*used += up;
+		lv = up;
+		depth++;
+	}
+	return (__u32)depth << 24 | (__u32)(*used - 1);
+}
+
+/*
+ * The first level and the subtrees of the buckets that hold more than one
+ * id (include/geofw.h).  Two passes over the buckets: count the nodes (the
+ * limit is checked before anything is allocated), then build.
  */
 static int build_tree6(const struct bounds *b, const struct geofw_geo_limits *lim,
 		       struct geofw_geo_image *img)
 {
-	size_t level_n[GEOFW_GEO6_MAX_DEPTH], total = 1, i, j, lvl;
-	struct geofw_geo6_header *hdr;
-	struct geofw_geo6_node *nodes;
-	int depth = 1, l;
+	struct geofw_geo6_node *nodes = NULL;
+	size_t total = 0, used = 0, i, k;
+	int pass, depth;
+	__u32 r;
 
-	/* level_n[0] is the leaves, level_n[depth - 1] the root. */
-	level_n[0] = (b->n + FANOUT - 1) / FANOUT;
-	while (level_n[depth - 1] > 1) {
-		if (depth == GEOFW_GEO6_MAX_DEPTH)
-			return log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO6_TREE ": the database "
-				       "has %zu IPv6 intervals; a tree of depth %d holds at most "
-				       "%llu", b->n, GEOFW_GEO6_MAX_DEPTH,
-				       (unsigned long long)1 << (4 * GEOFW_GEO6_MAX_DEPTH));
-		level_n[depth] = (level_n[depth - 1] + FANOUT - 1) / FANOUT;
-		depth++;
-	}
-	for (l = 0; l < depth; l++)
-		total += level_n[l];
-	if (total > lim->tree6_nodes)
-		return log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO6_TREE ": the database needs "
-			       "%zu tree nodes (%zu IPv6 intervals); the limit is %zu", total, b->n,
-			       lim->tree6_nodes);
-	nodes = calloc(total, sizeof(*nodes));
-	if (!nodes)
+	img->top6 = calloc(1, sizeof(*img->top6));
+	if (!img->top6)
 		return -ENOMEM;
+	for (pass = 0; pass < 2; pass++) {
+		for (r = 0, i = 0; r < TOP6_RANGES; r++) {
+			__u64 start, end;
+			__u32 e = bucket_range(r, &start, &end);
+			__u8 cover;
 
-	/* Header: where each level starts, root (tree level 0) first. */
-	hdr = (struct geofw_geo6_header *)&nodes[0];
-	hdr->magic = GEOFW_META_MAGIC;
-	hdr->depth = (__u32)depth;
-	hdr->level_start[0] = 1;
-	for (l = 1; l <= depth; l++)
-		hdr->level_start[l] = hdr->level_start[l - 1] + (__u32)level_n[depth - l];
-
-	for (lvl = 0; lvl < (size_t)depth; lvl++) {
-		struct geofw_geo6_node *nd = &nodes[hdr->level_start[depth - 1 - lvl]];
-
-		for (i = 0; i < level_n[lvl]; i++) {
-			for (j = 0; j < FANOUT; j++) {
-				size_t k = i * FANOUT + j;
-
-				if (lvl == 0) {
-					k = k < b->n ? k : b->n - 1;
-					nd[i].key[j] = b->key[k];
-					nd[i].country[j] = b->cc[k];
-				} else if (k < level_n[lvl - 1]) {
-					nd[i].key[j] = nodes[hdr->level_start[depth - lvl] + k].key[0];
-					nd[i].country[0] = (__u8)j;
-				} else {
-					nd[i].key[j] = ~0ull;
-				}
+			/* b->key[0] is 0: the last start <= the bucket's start covers it */
+			while (i < b->n && b->key[i] <= start)
+				i++;
+			cover = b->cc[i - 1];
+			for (k = i; k < b->n && b->key[k] <= end; k++)
+				;
+			if (k == i) {
+				img->top6->e[e] = cover;
+			} else if (pass == 0) {
+				total += subtree_nodes(1 + (k - i), &depth);
+				if (depth > GEOFW_GEO6_MAX_DEPTH)
+					return log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO6_TREE ": the "
+						       "database has %zu IPv6 intervals in one /%d; a "
+						       "tree of depth %d holds at most %llu", k - i + 1,
+						       r && r <= 1u << GEOFW_GEO6_TOP_BITS ?
+						       3 + GEOFW_GEO6_TOP_BITS : 3, GEOFW_GEO6_MAX_DEPTH,
+						       (unsigned long long)1 << (4 * GEOFW_GEO6_MAX_DEPTH));
+			} else {
+				img->top6->e[e] = build_subtree(b, start, cover, i, k, nodes, &used);
 			}
+			i = k;
+		}
+		if (pass == 0) {
+			if (total > lim->tree6_nodes)
+				return log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO6_TREE ": the database "
+					       "needs %zu tree nodes (%zu IPv6 intervals); the limit is %zu",
+					       total, b->n, lim->tree6_nodes);
+			nodes = calloc(total ? total : 1, sizeof(*nodes));
+			if (!nodes)
+				return -ENOMEM;
 		}
 	}
 	img->tree6 = nodes;
@@ -458,6 +530,7 @@ void geofw_geo_image_free(struct geofw_geo_image *img)
 {
 	free(img->flat4);
 	free(img->more4);
+	free(img->top6);
 	free(img->tree6);
 	free(img->more6);
 	memset(img, 0, sizeof(*img));
@@ -507,27 +580,25 @@ __u8 geofw_geo_image_lookup(const struct geofw_geo_image *img, int family, const
 		c = find_more4(img, a >> 8);
 		return c < 0 ? GEOFW_COUNTRY_NONE : img->more4[c].chunk.country[a & 0xff];
 	} else {
-		const struct geofw_geo6_header *hdr;
 		const struct geofw_geo6_node *node = NULL;
-		__u64 x = v6_hi(addr);
-		__u32 idx, j = 0, level;
+		__u64 x = v6_hi(addr), off = GEOFW_GEO6_OFFSET(x);
+		__u32 e, idx, depth, j = 0, level;
 
-		if (!img->tree6)
+		if (!img->top6)
 			return GEOFW_COUNTRY_NONE;
-		hdr = (const struct geofw_geo6_header *)&img->tree6[0];
-		idx = hdr->level_start[0];
-		for (level = 0; level < hdr->depth; level++) {
+		e = img->top6->e[GEOFW_GEO6_BUCKET(x)];
+		if (e < GEOFW_GEO6_SUB)
+			return (__u8)e;
+		depth = e >> 24;
+		idx = e & GEOFW_GEO6_ROOT_MASK;
+		for (level = 0; level < depth; level++) {
 			int k;
 
 			node = &img->tree6[idx];
 			for (j = 0, k = 1; k < FANOUT; k++)
-				j += node->key[k] <= x;
-			if (level + 1 < hdr->depth) {
-				if (j > node->country[0])
-					j = node->country[0];
-				idx = hdr->level_start[level + 1] +
-				      (idx - hdr->level_start[level]) * FANOUT + j;
-			}
+				j += node->key[k] <= off;
+			if (level + 1 < depth)
+				idx = node->in.child + j;
 		}
 		if (node->country[j] != GEOFW_COUNTRY_MORE)
 			return node->country[j];
@@ -607,13 +678,13 @@ int geofw_geo4_rows_make(const struct geofw_geo_image *img, struct geofw_geo4_to
 
 /*
  * Arrays are one allocation of their values (the /16 entries 128 KiB, rows
- * of 512 B, chunks of 256 B); a gfw_geo6_more entry is an LPM leaf plus, on average, one
+ * of 512 B, chunks of 256 B, the IPv6 first level 256 KiB, nodes of 144 B); a gfw_geo6_more entry is an LPM leaf plus, on average, one
  * intermediate node (measured 133 B, docs/design-notes.md).
  */
 size_t geofw_geo_image_kernel_bytes(const struct geofw_geo_image *img)
 {
 	return sizeof(struct geofw_geo4_top) + rows4_count(img) * sizeof(struct geofw_geo4_row) +
 	       img->n_more4 * sizeof(struct geofw_geo4_chunk) +
-	       img->n_tree6 * sizeof(struct geofw_geo6_node) +
+	       sizeof(struct geofw_geo6_top) + img->n_tree6 * sizeof(struct geofw_geo6_node) +
 	       img->n_more6 * 133;
 }

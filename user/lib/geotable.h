@@ -34,7 +34,8 @@ struct geofw_geo_image {
 	__u8 *flat4;				/* 2^24 ids, one per /24 */
 	struct geofw_geo4_more_entry *more4;
 	size_t n_more4;
-	struct geofw_geo6_node *tree6;		/* node 0 is the header */
+	struct geofw_geo6_top *top6;		/* IPv6 first level */
+	struct geofw_geo6_node *tree6;		/* the buckets' subtrees */
 	size_t n_tree6;
 	struct geofw_geo6_more_entry *more6;
 	size_t n_more6;
@@ -56,7 +57,7 @@ int geofw_geo_build(const struct geofw_geo_prefix *v4, size_t n_v4,
 struct geofw_geo_limits {
 	size_t more4;		/* gfw_geo4_more: /24s holding longer prefixes */
 	size_t more6;		/* gfw_geo6_more: entries */
-	size_t tree6_nodes;	/* gfw_geo6_tree: nodes with the header */
+	size_t tree6_nodes;	/* gfw_geo6_tree: nodes */
 };
 
 /* geofw_geo_build() under lower limits (tests: a limit's error without a

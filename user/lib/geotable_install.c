@@ -90,7 +90,7 @@ static int fill_inner(const struct geofw_geo_image *img, const struct geofw_geo4
 
 /* The outer maps of one kind of table (geo or ASN class), and names. */
 struct outer_set {
-	int top4;				/* the /16 entries, by slot (no inner map) */
+	int top4, top6;				/* the first levels, by slot (no inner map) */
 	int flat4, more4, tree6, more6;
 	const char *what;			/* for messages: "geo", "asn" */
 	const char *names[4];			/* inner map names */
@@ -98,14 +98,14 @@ struct outer_set {
 
 static struct outer_set geo_outer(const struct geofw_maps *m)
 {
-	return (struct outer_set){ m->geo4_top, m->geo4_flat, m->geo4_more, m->geo6_tree,
+	return (struct outer_set){ m->geo4_top, m->geo6_top, m->geo4_flat, m->geo4_more, m->geo6_tree,
 				   m->geo6_more, "geo",
 				   { "gfw_g4_flat", "gfw_g4_more", "gfw_g6_tree", "gfw_g6_more" } };
 }
 
 static struct outer_set asn_outer(const struct geofw_maps *m)
 {
-	return (struct outer_set){ m->asn4_top, m->asn4_flat, m->asn4_more, m->asn6_tree,
+	return (struct outer_set){ m->asn4_top, m->asn6_top, m->asn4_flat, m->asn4_more, m->asn6_tree,
 				   m->asn6_more, "asn",
 				   { "gfw_a4_flat", "gfw_a4_more", "gfw_a6_tree", "gfw_a6_more" } };
 }
@@ -123,9 +123,11 @@ static int outer_set(const struct outer_set *o, __u32 slot, const struct inner_f
 static void outer_clear(const struct outer_set *o, __u32 slot)
 {
 	static const struct geofw_geo4_top none;
+	static const struct geofw_geo6_top none6;
 
-	/* No /16 refers on: every IPv4 address has no id in this slot. */
+	/* No first-level entry refers on: no address has an id in this slot. */
 	bpf_map_update_elem(o->top4, &slot, &none, 0);
+	bpf_map_update_elem(o->top6, &slot, &none6, 0);
 	bpf_map_delete_elem(o->flat4, &slot);
 	bpf_map_delete_elem(o->more4, &slot);
 	bpf_map_delete_elem(o->tree6, &slot);
@@ -142,7 +144,7 @@ static int place_image(const struct outer_set *o, const struct btf *btf,
 	size_t n_rows;
 	int err;
 
-	if (!img->flat4 || !img->tree6)
+	if (!img->flat4 || !img->top6)
 		return log_err(-EINVAL, "%s: empty image", o->what);
 	if (!(top = calloc(1, sizeof(*top))))
 		return -ENOMEM;
@@ -158,7 +160,7 @@ static int place_image(const struct outer_set *o, const struct btf *btf,
 				img->n_more4 ? (__u32)img->n_more4 : 1, BPF_F_INNER_MAP,
 				"__u32", BTF_KIND_TYPEDEF, "geofw_geo4_chunk");
 	f->tree6 = create_inner(btf, BPF_MAP_TYPE_ARRAY, o->names[2], 4,
-				sizeof(struct geofw_geo6_node), (__u32)img->n_tree6,
+				sizeof(struct geofw_geo6_node), img->n_tree6 ? (__u32)img->n_tree6 : 1,
 				BPF_F_INNER_MAP, "__u32", BTF_KIND_TYPEDEF, "geofw_geo6_node");
 	f->more6 = create_inner(btf, BPF_MAP_TYPE_LPM_TRIE, o->names[3],
 				sizeof(struct geofw_lpm_v6), sizeof(struct geofw_geo),
@@ -174,10 +176,11 @@ static int place_image(const struct outer_set *o, const struct btf *btf,
 		log_err(err, "%s: cannot fill tables: %s", o->what, strerror(-err));
 		goto fail;
 	}
-	/* The inner maps first, then the /16 entries that refer to them: the
+	/* The inner maps first, then the first levels that refer to them: the
 	 * slot is not in force yet, but nothing may point at a missing row. */
 	if ((err = outer_set(o, slot, f)) ||
-	    (bpf_map_update_elem(o->top4, &slot, top, 0) && (err = -errno))) {
+	    (bpf_map_update_elem(o->top4, &slot, top, 0) && (err = -errno)) ||
+	    (bpf_map_update_elem(o->top6, &slot, img->top6, 0) && (err = -errno))) {
 		log_err(err, "%s: cannot place tables in slot %u: %s", o->what, slot, strerror(-err));
 		goto fail;
 	}

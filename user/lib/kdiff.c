@@ -399,7 +399,8 @@ int geofw_kdiff_reconcile(const struct geofw_maps *m, geofw_kentry_walk_fn walk,
 		ret = geofw_kdiff_apply(m, &r.put, err, errlen);
 	if (!ret && (r.del.n || r.put.n)) {
 		/* Then exact: stale prefilter bits are not looked at. */
-		if ((ret = geofw_rule4_bits_rebuild(m)) || (ret = geofw_rules_present_sync(m)))
+		if ((ret = geofw_rule4_bits_rebuild(m)) || (ret = geofw_block6_bits_rebuild(m)) ||
+		    (ret = geofw_rules_present_sync(m)))
 			geofw_errf(err, errlen, ret, "cannot rebuild the rule prefilters: %s",
 				   strerror(-ret));
 	} else if (!ret && (ret = geofw_rules_present_sync(m))) {

@@ -65,6 +65,9 @@ static const struct {
 	M(cnt_rl, GEOFW_MAP_CNT_RL),
 	M(geo4_top, GEOFW_MAP_GEO4_TOP),
 	M(asn4_top, GEOFW_MAP_ASN4_TOP),
+	M(geo6_top, GEOFW_MAP_GEO6_TOP),
+	M(asn6_top, GEOFW_MAP_ASN6_TOP),
+	M(block6_bits, GEOFW_MAP_BLOCK6_BITS),
 	M(events, GEOFW_MAP_EVENTS),
 #undef M
 };
@@ -75,6 +78,7 @@ _Static_assert(N_MAPS * sizeof(int) == offsetof(struct geofw_maps, events) + siz
 	       "map table incomplete");
 
 #define BLOCK4_BITS_BYTES ((size_t)GEOFW_BLOCK4_BITS_WORDS * sizeof(__u64))
+#define BLOCK6_BITS_BYTES ((size_t)GEOFW_BLOCK6_BITS_WORDS * sizeof(__u64))
 
 static void map_bits(struct geofw_maps *m)
 {
@@ -85,6 +89,11 @@ static void map_bits(struct geofw_maps *m)
 	if (!m->block4_bits_mem)
 		log_warn("maps: cannot map %s: %s (block prefilter updated by syscalls)",
 			 GEOFW_MAP_BLOCK4_BITS, strerror(errno));
+	p = mmap(NULL, BLOCK6_BITS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, m->block6_bits, 0);
+	m->block6_bits_mem = p == MAP_FAILED ? NULL : p;
+	if (!m->block6_bits_mem)
+		log_warn("maps: cannot map %s: %s (block prefilter updated by syscalls)",
+			 GEOFW_MAP_BLOCK6_BITS, strerror(errno));
 }
 
 /*
@@ -131,6 +140,7 @@ static void maps_invalidate(struct geofw_maps *m)
 	for (i = 0; i < N_MAPS; i++)
 		*slot(m, i) = -1;
 	m->block4_bits_mem = NULL;
+	m->block6_bits_mem = NULL;
 	m->config_mem = NULL;
 	m->port_mem = NULL;
 	m->port_bits_mem = NULL;
@@ -185,6 +195,9 @@ void geofw_maps_close(struct geofw_maps *m)
 	if (m->block4_bits_mem)
 		munmap(m->block4_bits_mem, BLOCK4_BITS_BYTES);
 	m->block4_bits_mem = NULL;
+	if (m->block6_bits_mem)
+		munmap(m->block6_bits_mem, BLOCK6_BITS_BYTES);
+	m->block6_bits_mem = NULL;
 	if (m->config_mem)
 		munmap(m->config_mem, (size_t)sysconf(_SC_PAGESIZE));
 	m->config_mem = NULL;
@@ -445,6 +458,28 @@ static int bits4_set(const struct geofw_maps *m, const struct geofw_cidr *c, boo
 	return bits4_range(m, GEOFW_B4_BLOCK16(s16), GEOFW_B4_BLOCK16(s16) + n16);
 }
 
+/* Set the prefilter bit of an exact IPv6 block (include/geofw.h). */
+static int block6_bits_set(const struct geofw_maps *m, const struct geofw_cidr *c)
+{
+	__u64 hi, lo, v;
+	__u32 bit, word;
+
+	if (c->family != 6 || c->prefixlen != 128)
+		return 0;
+	memcpy(&hi, c->addr, 8);
+	memcpy(&lo, c->addr + 8, 8);
+	bit = GEOFW_BLOCK6_BIT(hi, lo);
+	word = bit >> 6;
+	if (m->block6_bits_mem) {
+		__atomic_fetch_or(&m->block6_bits_mem[word], 1ull << (bit & 63), __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (bpf_map_lookup_elem(m->block6_bits, &word, &v))
+		return -errno;
+	v |= 1ull << (bit & 63);
+	return bpf_map_update_elem(m->block6_bits, &word, &v, BPF_ANY) ? -errno : 0;
+}
+
 int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 		    const struct geofw_block *val)
 {
@@ -452,7 +487,7 @@ int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 	int err;
 
 	/* Bits first: the rule must not exist while its /24 looks empty. */
-	if ((err = bits4_set(m, c, false)))
+	if ((err = bits4_set(m, c, false)) || (err = block6_bits_set(m, c)))
 		return err;
 	block_key(m, c, &k);
 	return map_put(k.fd, &k.lpm6, val);
@@ -512,6 +547,8 @@ int geofw_block_batch_put(const struct geofw_maps *m, struct geofw_block_batch *
 		return b->n4 == BATCH_CHUNK ? batch_write(m->block_ip4, b->k4, b->v4, &b->n4) : 0;
 	}
 	if (c->family == 6 && c->prefixlen == 128) {
+		if ((err = block6_bits_set(m, c)))
+			return err;
 		memcpy(b->k6[b->n6].addr, c->addr, 16);
 		b->v6[b->n6++] = *val;
 		return b->n6 == BATCH_CHUNK ? batch_write(m->block_ip6, b->k6, b->v6, &b->n6) : 0;
@@ -572,15 +609,29 @@ int geofw_rules_present_sync(const struct geofw_maps *m)
 	return 0;
 }
 
+/* Publish a prefilter computed privately, word by word, through the
+ * mapping (mem) or, without one, the map's fd. */
+static int bits_publish(__u64 *mem, int fd, const __u64 *bits, __u32 words)
+{
+	__u32 w;
+
+	for (w = 0; w < words; w++) {
+		if (mem)
+			__atomic_store_n(&mem[w], bits[w], __ATOMIC_RELEASE);
+		else if (bpf_map_update_elem(fd, &w, &bits[w], BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
 int geofw_rule4_bits_rebuild(const struct geofw_maps *m)
 {
 	__u64 *bits = calloc(GEOFW_BLOCK4_BITS_WORDS, sizeof(__u64));
 	struct geofw_maps tmp = *m;
 	struct geofw_lpm_v4 key, next;
 	struct geofw_cidr c = { .family = 4 };
-	__u32 w;
-	int err = 0;
 	void *prev = NULL;
+	int err;
 
 	if (!bits)
 		return -ENOMEM;
@@ -604,12 +655,31 @@ int geofw_rule4_bits_rebuild(const struct geofw_maps *m)
 			prev = &key;
 		}
 	}
-	for (w = 0; w < GEOFW_BLOCK4_BITS_WORDS && !err; w++) {
-		if (m->block4_bits_mem)
-			__atomic_store_n(&m->block4_bits_mem[w], bits[w], __ATOMIC_RELEASE);
-		else if (bpf_map_update_elem(m->block4_bits, &w, &bits[w], BPF_ANY))
-			err = -errno;
+	err = bits_publish(m->block4_bits_mem, m->block4_bits, bits, GEOFW_BLOCK4_BITS_WORDS);
+	free(bits);
+	return err;
+}
+
+int geofw_block6_bits_rebuild(const struct geofw_maps *m)
+{
+	__u64 *bits = calloc(GEOFW_BLOCK6_BITS_WORDS, sizeof(__u64));
+	struct geofw_maps tmp = *m;
+	struct geofw_cidr c = { .family = 6, .prefixlen = 128 };
+	struct geofw_ip6 key, next;
+	void *prev = NULL;
+	int err;
+
+	if (!bits)
+		return -ENOMEM;
+	/* As the IPv4 bits: computed privately, then published word by word. */
+	tmp.block6_bits_mem = bits;
+	while (!bpf_map_get_next_key(m->block_ip6, prev, &next)) {
+		memcpy(c.addr, next.addr, 16);
+		block6_bits_set(&tmp, &c);
+		key = next;
+		prev = &key;
 	}
+	err = bits_publish(m->block6_bits_mem, m->block6_bits, bits, GEOFW_BLOCK6_BITS_WORDS);
 	free(bits);
 	return err;
 }
@@ -851,7 +921,8 @@ int geofw_maps_reset_rules(const struct geofw_maps *m)
 	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
 		if ((err = map_empty(hashes[i])))
 			return err;
-	if ((err = geofw_rules_present_sync(m)) || (err = geofw_rule4_bits_rebuild(m)))
+	if ((err = geofw_rules_present_sync(m)) || (err = geofw_rule4_bits_rebuild(m)) ||
+	    (err = geofw_block6_bits_rebuild(m)))
 		return err;
 	if ((err = map_empty(m->port_net4)) || (err = map_empty(m->port_net6)) ||
 	    (err = geofw_config_set_ports(m, 0, 0)) || (err = map_empty(m->rl_state)))

@@ -32,10 +32,14 @@ struct geofw_maps {
 	int port_bits;						/* their prefilter */
 	int rl_rule, rl_state, rl_events, cnt_rl;		/* rate limits */
 	int geo4_top, asn4_top;		/* IPv4 /16 entries per slot (ABI 6) */
+	int geo6_top, asn6_top;		/* IPv6 first-level entries per slot (ABI 7) */
+	int block6_bits;		/* exact IPv6 block prefilter (ABI 7) */
 	int events;
 	/* gfw_block4_bits mapped into memory (BPF_F_MMAPABLE): bits are set
 	 * with plain atomic ORs, no syscall per rule.  NULL if not mapped. */
 	__u64 *block4_bits_mem;
+	/* gfw_block6_bits mapped (BPF_F_MMAPABLE).  NULL if not mapped. */
+	__u64 *block6_bits_mem;
 	/* gfw_config[0] mapped into memory (BPF_F_MMAPABLE): the setters
 	 * below store one field each.  NULL if not mapped. */
 	struct geofw_config *config_mem;
@@ -123,6 +127,8 @@ int geofw_rules_present_sync(const struct geofw_maps *m);
  * block rules, /16 bits of allow rules) exactly from the rule maps (start,
  * after a kernel diff, tests). */
 int geofw_rule4_bits_rebuild(const struct geofw_maps *m);
+/* gfw_block6_bits from gfw_block_ip6, exactly (stale bits cleared). */
+int geofw_block6_bits_rebuild(const struct geofw_maps *m);
 
 int geofw_country_put(const struct geofw_maps *m, unsigned int country_id,
 		      const struct geofw_country *pol);
