@@ -152,18 +152,32 @@ static __always_inline __u8 rl_front_tag(__u64 info, __u32 i)
 }
 
 /*
- * One read of a set: RL_FOUND | the first way with the tag << 4 | the way
- * least ahead of now (its word in *vold), the victim for a new source.  A
- * time more than two windows ahead is a word read modulo 2^48 (untouched
- * for days): past.  Without a branch per way (masks, hidden from the
- * compiler so that it does not turn them back into jumps): the verifier
- * would walk 2^8 paths a read otherwise, and the loop keeps few registers
- * (the program's three frames share 512 bytes of stack).
+ * The way of a set whose word has the tag (the last one, should an insert
+ * race have left two), or GEOFW_RL_WAYS.  Without a branch per way (masks,
+ * hidden from the compiler so that it does not turn them back into jumps):
+ * the verifier would walk each way's branches on every path after it.
  */
-#define RL_FOUND	0x100
+static __always_inline __u64 rl_find(struct geofw_rl_set *set, __u64 tag)
+{
+	__u64 sel = GEOFW_RL_WAYS, w;
 
-static __always_inline __u64 rl_scan(struct geofw_rl_set *set, __u64 tag, __u64 now,
-				     __u64 *vold)
+	for (w = 0; w < GEOFW_RL_WAYS; w++) {
+		__u64 m = ((((*(volatile __u64 *)&set->way[w] ^ tag) >> GEOFW_RL_TAT_BITS) - 1) >> 63);
+
+		barrier_var(m);
+		m = -m;
+		sel = (w & m) | (sel & ~m);
+	}
+	return sel;
+}
+
+/*
+ * For a new source: the way least ahead of now (its word in *vold).  A time
+ * more than two windows ahead is a word read modulo 2^48 (untouched for
+ * days): past.  Branch-free like rl_find (2^8 paths otherwise), and with
+ * few registers: the program's three frames share 512 bytes of stack.
+ */
+static __always_inline __u64 rl_victim(struct geofw_rl_set *set, __u64 now, __u64 *vold)
 {
 	__u64 sel = 0, least = 0x3fffffffffffffffull, v = 0, w;
 
@@ -171,13 +185,8 @@ static __always_inline __u64 rl_scan(struct geofw_rl_set *set, __u64 tag, __u64 
 		__u64 word = *(volatile __u64 *)&set->way[w], m, a;
 
 		a = (__u64)rl_ahead(word, now);
-		/* the first way with the tag */
-		m = (((word ^ tag) >> GEOFW_RL_TAT_BITS) - 1) >> 63;
-		m &= ~(sel >> 8);
-		barrier_var(m);
-		sel |= m << 8 | (w << 4 & -m);
-		/* the victim; unsigned, so that the compiler does not read
-		 * a difference's sign as a compare and jump */
+		/* unsigned: the compiler must not read a difference's sign
+		 * as a compare and jump */
 		m = (2 * GEOFW_RL_WINDOW_MAX_NS - a) >> 63;
 		barrier_var(m);
 		a |= -m;
@@ -185,7 +194,7 @@ static __always_inline __u64 rl_scan(struct geofw_rl_set *set, __u64 tag, __u64 
 		barrier_var(m);
 		m = -m;
 		least = (a & m) | (least & ~m);
-		sel = (sel & ~(m & 7)) | (w & m);
+		sel = (w & m) | (sel & ~m);
 		v = (word & m) | (v & ~m);
 	}
 	*vold = v;
@@ -272,10 +281,11 @@ __attribute__((noinline)) int geofw_rl_slow(__u64 khi, __u64 klo, __u64 info, __
 	 * 10 ms burst, docs/design-notes.md). */
 	now = bpf_ktime_get_ns();
 	for (t = 0; t < GEOFW_RL_CAS_TRIES; t++) {
-		sel = rl_scan(set, tag, now, &vold);
-		if (!(sel & RL_FOUND)) {
+		sel = rl_find(set, tag);
+		if (sel >= GEOFW_RL_WAYS) {
 			/* A new source (or one whose way was taken): this
 			 * packet's cost only, in the way least ahead. */
+			sel = rl_victim(set, now, &vold);
 			next = now + inc;
 			if (__sync_val_compare_and_swap(&set->way[sel & (GEOFW_RL_WAYS - 1)],
 							vold, tag | (next & GEOFW_RL_TAT_MASK)) != vold)
@@ -285,7 +295,7 @@ __attribute__((noinline)) int geofw_rl_slow(__u64 khi, __u64 klo, __u64 info, __
 		}
 		/* The source's word, read again: a way taken meanwhile fails
 		 * the exchange below whatever was read. */
-		old = *(volatile __u64 *)&set->way[(sel >> 4) & (GEOFW_RL_WAYS - 1)];
+		old = *(volatile __u64 *)&set->way[sel & (GEOFW_RL_WAYS - 1)];
 		if ((old ^ tag) >> GEOFW_RL_TAT_BITS)
 			continue;	/* taken by another source meanwhile */
 		ahead = rl_ahead(old, now);
@@ -307,7 +317,7 @@ __attribute__((noinline)) int geofw_rl_slow(__u64 khi, __u64 klo, __u64 info, __
 				struct geofw_rl_bans *bs = bpf_map_lookup_elem(&gfw_rl_bans, &key);
 
 				if (bs) {
-					b = &bs->ban_ns[(sel >> 4) & (GEOFW_RL_WAYS - 1)];
+					b = &bs->ban_ns[sel & (GEOFW_RL_WAYS - 1)];
 					ban = rl_ban(b, khi, klo, i, info & 0xff,
 						     (info & 0xff) == 4 ? r->v4_prefix :
 									  r->v6_prefix, now);
@@ -321,7 +331,7 @@ __attribute__((noinline)) int geofw_rl_slow(__u64 khi, __u64 klo, __u64 info, __
 		if (got > room)
 			got = !r->bps && inc ? room / inc * inc : room;
 		next = base + got;
-		if (__sync_val_compare_and_swap(&set->way[(sel >> 4) & (GEOFW_RL_WAYS - 1)], old,
+		if (__sync_val_compare_and_swap(&set->way[sel & (GEOFW_RL_WAYS - 1)], old,
 						tag | (next & GEOFW_RL_TAT_MASK)) == old) {
 			if (f)
 				rl_credit(f, r, got - inc, inc);
