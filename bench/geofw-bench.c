@@ -208,6 +208,21 @@ static struct row *add_row(const char *name, struct bpf_program *prog, int famil
 	return r;
 }
 
+/* Port rules into the maps (build + install), the error on stderr. */
+static int ports_put(struct geofw_maps *m, const struct geofw_prule *r, size_t n)
+{
+	struct geofw_ports_image img;
+	char err[GEOFW_ERRLEN] = "";
+	int ret;
+
+	if (!(ret = geofw_ports_build(r, n, &img, err, sizeof(err))))
+		ret = geofw_ports_install(m, &img, err, sizeof(err));
+	geofw_ports_image_free(&img);
+	if (ret)
+		fprintf(stderr, "bench: ports: %s\n", err);
+	return ret;
+}
+
 /*
  * Port-scoped rules: the whole decision (keys inside the country database,
  * UDP to port 80) with no port rule, with port rules on another port, and
@@ -219,8 +234,6 @@ static struct row *add_row(const char *name, struct bpf_program *prog, int famil
 static int ports_set(struct geofw_maps *m, int which)
 {
 	static struct geofw_prule r[140];
-	struct geofw_ports_image img;
-	char err[GEOFW_ERRLEN];
 	size_t n = 0, i;
 	int ret;
 
@@ -252,12 +265,9 @@ static int ports_set(struct geofw_maps *m, int which)
 		r[n].kind = GEOFW_PRULE_COUNTRY;
 		geofw_prule_target_parse("CN", &r[n++], NULL, 0);
 	}
-	if ((ret = geofw_ports_build(r, n, &img, err, sizeof(err))) ||
-	    (ret = geofw_ports_install(m, &img, err, sizeof(err))))
-		fprintf(stderr, "bench: ports: %s\n", err);
-	else if (which == 4 && m->port_bits_mem)
+	ret = ports_put(m, r, n);
+	if (!ret && which == 4 && m->port_bits_mem)
 		memset(m->port_bits_mem, 0xff, GEOFW_PORT_BITS_WORDS * sizeof(__u64));
-	geofw_ports_image_free(&img);
 	return ret;
 }
 
@@ -334,10 +344,7 @@ static int db_copy(const char *path, char *tmpl);
 static int port_asn_set(struct geofw_maps *m, int which)
 {
 	static struct geofw_prule r[201];
-	struct geofw_ports_image img;
-	char err[GEOFW_ERRLEN];
 	size_t n = 0, i;
-	int ret;
 
 	memset(&r[n], 0, sizeof(r[n]));
 	r[n].kind = GEOFW_PRULE_COUNTRY;
@@ -356,11 +363,7 @@ static int port_asn_set(struct geofw_maps *m, int which)
 		p->asn = which == 1 ? 4200000000u + (__u32)i : pasn_big[i];
 		geofw_ports_parse(which == 1 ? "80/udp" : "22/tcp", &p->ports, NULL, 0);
 	}
-	if ((ret = geofw_ports_build(r, n, &img, err, sizeof(err))) ||
-	    (ret = geofw_ports_install(m, &img, err, sizeof(err))))
-		fprintf(stderr, "bench: port AS rules: %s\n", err);
-	geofw_ports_image_free(&img);
-	return ret;
+	return ports_put(m, r, n);
 }
 
 static void port_asn_rows(struct geofw_bench *skel, struct geofw_maps *m, const char *path,
