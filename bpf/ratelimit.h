@@ -172,9 +172,9 @@ static __always_inline __u64 rl_find(struct geofw_rl_set *set, __u64 tag)
 }
 
 /*
- * For a new source: the way least ahead of now (its word in *vold).  A time
- * more than two windows ahead is a word read modulo 2^48 (untouched for
- * days): past.  Branch-free like rl_find (2^8 paths otherwise), and with
+ * For a new source: the way least ahead of now (its word in *vold).  A free
+ * way, and a time more than two windows ahead (a word read modulo 2^48,
+ * untouched for days), are past.  Branch-free like rl_find (2^8 paths otherwise), and with
  * few registers: the program's three frames share 512 bytes of stack.
  */
 static __always_inline __u64 rl_victim(struct geofw_rl_set *set, __u64 now, __u64 *vold)
@@ -186,8 +186,9 @@ static __always_inline __u64 rl_victim(struct geofw_rl_set *set, __u64 now, __u6
 
 		a = (__u64)rl_ahead(word, now);
 		/* unsigned: the compiler must not read a difference's sign
-		 * as a compare and jump */
-		m = (2 * GEOFW_RL_WINDOW_MAX_NS - a) >> 63;
+		 * as a compare and jump; a free way (0) is past whatever now
+		 * reads modulo 2^48 */
+		m = ((2 * GEOFW_RL_WINDOW_MAX_NS - a) >> 63) | (((word | -word) >> 63) ^ 1);
 		barrier_var(m);
 		a |= -m;
 		m = (a - least) >> 63;
