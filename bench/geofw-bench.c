@@ -208,6 +208,21 @@ static struct row *add_row(const char *name, struct bpf_program *prog, int famil
 	return r;
 }
 
+/* Port rules into the maps (build + install), the error on stderr. */
+static int ports_put(struct geofw_maps *m, const struct geofw_prule *r, size_t n)
+{
+	struct geofw_ports_image img;
+	char err[GEOFW_ERRLEN] = "";
+	int ret;
+
+	if (!(ret = geofw_ports_build(r, n, &img, err, sizeof(err))))
+		ret = geofw_ports_install(m, &img, err, sizeof(err));
+	geofw_ports_image_free(&img);
+	if (ret)
+		fprintf(stderr, "bench: ports: %s\n", err);
+	return ret;
+}
+
 /*
  * Port-scoped rules: the whole decision (keys inside the country database,
  * UDP to port 80) with no port rule, with port rules on another port, and
@@ -219,8 +234,6 @@ static struct row *add_row(const char *name, struct bpf_program *prog, int famil
 static int ports_set(struct geofw_maps *m, int which)
 {
 	static struct geofw_prule r[140];
-	struct geofw_ports_image img;
-	char err[GEOFW_ERRLEN];
 	size_t n = 0, i;
 	int ret;
 
@@ -252,12 +265,9 @@ static int ports_set(struct geofw_maps *m, int which)
 		r[n].kind = GEOFW_PRULE_COUNTRY;
 		geofw_prule_target_parse("CN", &r[n++], NULL, 0);
 	}
-	if ((ret = geofw_ports_build(r, n, &img, err, sizeof(err))) ||
-	    (ret = geofw_ports_install(m, &img, err, sizeof(err))))
-		fprintf(stderr, "bench: ports: %s\n", err);
-	else if (which == 4 && m->port_bits_mem)
+	ret = ports_put(m, r, n);
+	if (!ret && which == 4 && m->port_bits_mem)
 		memset(m->port_bits_mem, 0xff, GEOFW_PORT_BITS_WORDS * sizeof(__u64));
-	geofw_ports_image_free(&img);
 	return ret;
 }
 
@@ -315,6 +325,91 @@ static void port_rows(struct geofw_bench *skel, struct geofw_maps *m,
 			       noop))
 			return;
 	ports_set(m, 0);
+}
+
+/*
+ * Port-scoped AS rules (issue 16): keys inside 100 large ASes, each with an
+ * AS class but no source-wide rule (kind none, as geofwd makes for an AS
+ * that only port rules name), UDP to port 80, which is in a port set (a
+ * port-scoped country block).  Then AS rules on that port for 100 other
+ * ASes (the packet's AS is looked up in gfw_port_asn and not found), and AS
+ * rules for the packet's own ASes on another port (found, sets do not
+ * match).  The verdict is the same in all three; target: +20 ns, like the
+ * other port rows.
+ */
+static __u32 pasn_big[100];
+
+static int db_copy(const char *path, char *tmpl);
+
+static int port_asn_set(struct geofw_maps *m, int which)
+{
+	static struct geofw_prule r[201];
+	size_t n = 0, i;
+
+	memset(&r[n], 0, sizeof(r[n]));
+	r[n].kind = GEOFW_PRULE_COUNTRY;
+	r[n].action = GEOFW_ACT_DROP;
+	geofw_ports_parse("80/udp", &r[n].ports, NULL, 0);
+	geofw_prule_target_parse("CN", &r[n++], NULL, 0);
+	for (i = 0; which && i < 100; i++) {
+		struct geofw_prule *p = &r[n++];
+
+		memset(p, 0, sizeof(*p));
+		p->kind = GEOFW_PRULE_BLOCK;
+		p->action = GEOFW_ACT_DROP;
+		p->is_asn = true;
+		/* 1: other ASes (private-use numbers) on the packet's port;
+		 * 2: the packet's ASes on another port */
+		p->asn = which == 1 ? 4200000000u + (__u32)i : pasn_big[i];
+		geofw_ports_parse(which == 1 ? "80/udp" : "22/tcp", &p->ports, NULL, 0);
+	}
+	return ports_put(m, r, n);
+}
+
+static void port_asn_rows(struct geofw_bench *skel, struct geofw_maps *m, const char *path,
+			  const double *noop)
+{
+	static const char *const names[3] = {
+		"ports: full, AS classes, no AS rules",
+		"ports: full, AS rules on its port",
+		"ports: full, its AS, rules other port",
+	};
+	char tmp[] = "/tmp/geofw-bench-pasn.XXXXXX";
+	struct geofw_asn_rule rules[200];
+	static struct geofw_asn_classes cl;
+	struct geofw_geoip_db db = {};
+	size_t i;
+	int fam;
+
+	if (access(path, R_OK)) {
+		printf("bench: %s absent: no port AS rows\n", path);
+		return;
+	}
+	if (geofw_asn_list_read("tests/fixtures/big-ases.txt", pasn_big, 100) != 100 ||
+	    db_copy(path, tmp)) {
+		fprintf(stderr, "bench: cannot read %s or tests/fixtures/big-ases.txt\n", path);
+		return;
+	}
+	/* Classes for the keys' ASes and for the other ASes of row 1, as
+	 * geofwd makes for ASes named by port rules only. */
+	for (i = 0; i < 200; i++)
+		rules[i] = (struct geofw_asn_rule){ .kind = GEOFW_ASN_NONE,
+			.asn = i < 100 ? pasn_big[i] : 4200000000u + (__u32)(i - 100) };
+	if (geofw_asn_classes_make(rules, 100, &cl) || geofw_asn_db_load(tmp, &cl, &db) ||
+	    geofw_asn_apply(m, NULL, tmp, rules, 200, NULL)) {
+		fprintf(stderr, "bench: cannot load %s\n", path);
+		goto out;
+	}
+	for (fam = 4; fam <= 6; fam += 2)
+		if (fill_keys(skel, &db, fam, "as100") ||
+		    interleave(skel, m, fam, "as100", port_asn_set, names, 3, 20,
+			       "no port AS rules", noop))
+			break;
+	ports_set(m, 0);
+	geofw_asn_clear(m);
+out:
+	geofw_geoip_free(&db);
+	unlink(tmp);
 }
 
 /*
@@ -901,8 +996,10 @@ int main(int argc, char **argv)
 		r->above = r->ns - off;
 		geofw_config_write(&m, &saved);
 	}
-	if (wanted("ports"))
+	if (wanted("ports")) {
 		port_rows(skel, &m, dbp, noop);
+		port_asn_rows(skel, &m, asn_path, noop);
+	}
 	if (wanted("rl"))
 		rl_rows(skel, &m, dbp, noop);
 	if (wanted("asn"))

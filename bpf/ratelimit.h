@@ -5,10 +5,11 @@
  *
  * GCRA: each (rule, source prefix) keeps the theoretical arrival time of its
  * next packet; a packet may pass while that time is at most tau ahead of
- * now, and moves it by its cost.  One 64-bit word per source, advanced with
- * compare-and-exchange in the LRU hash all CPUs share, so the limit is the
- * same whether a flood lands on one CPU or on all of them
- * (docs/design-notes.md "Rate limits" has the alternatives measured).
+ * now, and moves it by its cost.  One 64-bit word per source (its tag and
+ * that time), advanced with compare-and-exchange in a set-associative array
+ * all CPUs share (gfw_rl_sets), so the limit is the same whether a flood
+ * lands on one CPU or on all of them (docs/design-notes.md "Rate limits"
+ * has the alternatives measured).
  */
 #ifndef GEOFW_RATELIMIT_H
 #define GEOFW_RATELIMIT_H
@@ -34,28 +35,41 @@ static __always_inline void rl_count(__u32 idx, int limited, int ban)
 		st->bans++;
 }
 
-/* Ask geofwd to ban the key, once per GEOFW_RL_BAN_GAP_NS whatever the CPU. */
-static __always_inline int rl_ban(struct geofw_rl_state *s, const struct geofw_rl_key *k,
-				  __u8 prefixlen, __u64 now)
+/* Ask geofwd to ban the source, once per GEOFW_RL_BAN_GAP_NS whatever the
+ * CPU (the way's ban time; a way taken over by another source keeps it, which
+ * delays the newcomer's first request by less than the gap). */
+static __always_inline int rl_ban(__u64 *ban_ns, __u64 khi, __u64 klo, __u32 rule,
+				  __u32 family, __u8 prefixlen, __u64 now)
 {
 	struct geofw_rl_event *ev;
-	__u64 last = s->ban_ns;
+	__u64 last = *ban_ns;
 
 	if (last && now - last < GEOFW_RL_BAN_GAP_NS)
 		return 0;
-	if (__sync_val_compare_and_swap(&s->ban_ns, last, now) != last)
+	if (__sync_val_compare_and_swap(ban_ns, last, now) != last)
 		return 0;	/* another CPU sent it */
 	ev = bpf_ringbuf_reserve(&gfw_rl_events, sizeof(*ev), 0);
 	if (!ev)
 		return 0;	/* full: asked again in a second */
 	ev->ts_ns = now;
-	ev->rule = k->rule;
-	ev->family = k->family;
+	ev->rule = (__u8)rule;
+	ev->family = (__u8)family;
 	ev->prefixlen = prefixlen;
 	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
-	__builtin_memcpy(ev->addr, k->addr, 16);
+	__builtin_memcpy(ev->addr, &khi, 8);
+	__builtin_memcpy(ev->addr + 8, &klo, 8);
 	bpf_ringbuf_submit(ev, 0);
 	return 1;
+}
+
+/* How far a way's arrival time is ahead of now (negative: behind), from
+ * its low 48 bits: exact while the time is within 2^47 ns of now, which
+ * a live state always is (tau and a packet's cost are at most
+ * GEOFW_RL_WINDOW_MAX_NS each). */
+static __always_inline __s64 rl_ahead(__u64 word, __u64 now)
+{
+	return (__s64)(((word - now) & GEOFW_RL_TAT_MASK) << (64 - GEOFW_RL_TAT_BITS)) >>
+	       (64 - GEOFW_RL_TAT_BITS);
 }
 
 /* The source masked to its key prefix, word by word (addresses are in
@@ -138,29 +152,89 @@ static __always_inline __u8 rl_front_tag(__u64 info, __u32 i)
 }
 
 /*
+ * The way of a set whose word has the tag (the last one, should an insert
+ * race have left two), or GEOFW_RL_WAYS.  Without a branch per way (masks,
+ * hidden from the compiler so that it does not turn them back into jumps):
+ * the verifier would walk each way's branches on every path after it.
+ */
+static __always_inline __u64 rl_find(struct geofw_rl_set *set, __u64 tag)
+{
+	__u64 sel = GEOFW_RL_WAYS, w;
+
+	for (w = 0; w < GEOFW_RL_WAYS; w++) {
+		__u64 m = ((((*(volatile __u64 *)&set->way[w] ^ tag) >> GEOFW_RL_TAT_BITS) - 1) >> 63);
+
+		barrier_var(m);
+		m = -m;
+		sel = (w & m) | (sel & ~m);
+	}
+	return sel;
+}
+
+/*
+ * For a new source: the way least ahead of now (its word in *vold).  A free
+ * way, and a time more than two windows ahead (a word read modulo 2^48,
+ * untouched for days), are past.  Branch-free like rl_find (2^8 paths otherwise), and with
+ * few registers: the program's three frames share 512 bytes of stack.
+ */
+static __always_inline __u64 rl_victim(struct geofw_rl_set *set, __u64 now, __u64 *vold)
+{
+	__u64 sel = 0, least = 0x3fffffffffffffffull, v = 0, w;
+
+	for (w = 0; w < GEOFW_RL_WAYS; w++) {
+		__u64 word = *(volatile __u64 *)&set->way[w], m, a;
+
+		a = (__u64)rl_ahead(word, now);
+		/* unsigned: the compiler must not read a difference's sign
+		 * as a compare and jump; a free way (0) is past whatever now
+		 * reads modulo 2^48 */
+		m = ((2 * GEOFW_RL_WINDOW_MAX_NS - a) >> 63) | (((word | -word) >> 63) ^ 1);
+		barrier_var(m);
+		a |= -m;
+		m = (a - least) >> 63;
+		barrier_var(m);
+		m = -m;
+		least = (a & m) | (least & ~m);
+		sel = (w & m) | (sel & ~m);
+		v = (word & m) | (v & ~m);
+	}
+	*vold = v;
+	return sel;
+}
+
+/*
  * The shared state, for a packet its CPU's front slot could not decide: the
- * GCRA word is advanced by the packet's cost plus a batch for the next ones
- * (up to 1 << level packets' cost, at most tau >> (front - 1), never more
- * than the word allows), so a source that stays on a CPU touches the
- * shared word once per batch.  A global function: verified once (inlined
+ * source's GCRA word is advanced by the packet's cost plus a batch for the
+ * next ones (up to 1 << level packets' cost, at most tau >> (front - 1),
+ * never more than the word allows), so a source that stays on a CPU touches
+ * the shared word once per batch.  A global function: verified once (inlined
  * in the rules' loop it took the program +80k instructions).
+ *
+ * The word is found in its set by tag; one compare-and-exchange of the whole
+ * word both checks that the way still belongs to the source and moves its
+ * clock, so two CPUs can never both spend the same allowance, and a way
+ * taken over meanwhile makes the exchange fail and the set be read again.
+ * A source without a way takes the one least ahead of now (the most past
+ * arrival time: a way behind now is a fresh state, nothing is lost), with
+ * this packet's cost only, no batch: two CPUs inserting the same source at
+ * once into two ways pass one packet each, and the second way, never found
+ * again, is past after one packet's cost.
  */
 __attribute__((noinline)) int geofw_rl_slow(__u64 khi, __u64 klo, __u64 info, __u32 i,
 					    __u64 bytes)
 {
-	struct geofw_rl_state *s, fresh = {};
 	struct geofw_rl_front *f = NULL;
-	struct geofw_rl_key k = {};
+	struct geofw_rl_set *set;
 	struct geofw_rl_rule *r;
 	__u32 family = info & 0xff, key = GEOFW_RL_RULE_KEY((info >> 48) & 1, i);
-	__u64 inc, tat, base, next, want, room, now;
-	__u8 plen, tag;
+	__u64 inc, base, next, want, got, room, now, h, tag, old, vold, sel;
+	__s64 ahead;
 	int t;
+	__u8 ftag;
 
 	r = bpf_map_lookup_elem(&gfw_rl_rule, &key);
 	if (!r)
 		return 0;
-	plen = family == 4 ? r->v4_prefix : r->v6_prefix;
 	inc = (r->bps ? bytes * 8 : 1) * r->ps_per_unit / 1000;
 	want = inc;
 	if (r->front) {
@@ -168,15 +242,15 @@ __attribute__((noinline)) int geofw_rl_slow(__u64 khi, __u64 klo, __u64 info, __
 		f = bpf_map_lookup_elem(&gfw_rl_front, &key);
 	}
 	if (f) {
-		tag = rl_front_tag(info, i);
-		if (f->tag == tag && f->hi == khi && f->lo == klo) {
+		ftag = rl_front_tag(info, i);
+		if (f->tag == ftag && f->hi == khi && f->lo == klo) {
 			if (f->level < GEOFW_RL_FRONT_LEVELS)
 				f->level++;
 		} else {
 			/* Another source's slot: its unspent allowance is
 			 * forgotten (at most one batch, and a source evicted
 			 * between its packets takes batches of one). */
-			f->tag = tag;
+			f->tag = ftag;
 			f->hi = khi;
 			f->lo = klo;
 			f->credit = 0;
@@ -196,53 +270,77 @@ __attribute__((noinline)) int geofw_rl_slow(__u64 khi, __u64 klo, __u64 info, __
 			want = want / inc * inc;
 	}
 
-	k.rule = (__u8)i;
-	k.family = (__u8)family;
-	__builtin_memcpy(k.addr, &khi, 8);
-	__builtin_memcpy(k.addr + 8, &klo, 8);
+	h = geofw_rl_hash(khi, klo, i, family, r->seed);
+	key = (__u32)h & (GEOFW_RL_SETS - 1);
+	tag = h >> GEOFW_RL_TAT_BITS << GEOFW_RL_TAT_BITS;
+	set = bpf_map_lookup_elem(&gfw_rl_sets, &key);
+	if (!set)
+		return 0;
 	/* The precise clock: the coarse one is cheaper (-20..-60 ns here)
 	 * but its 4 ms ticks jitter on a loaded machine, and a burst shorter
 	 * than a late tick loses allowance (78% of the rate passed with a
 	 * 10 ms burst, docs/design-notes.md). */
 	now = bpf_ktime_get_ns();
-
-	s = bpf_map_lookup_elem(&gfw_rl_state, &k);
-	if (!s) {
-		/* A new source: its first packet passes and starts the clock
-		 * (a lost race with another CPU's insert costs that one packet). */
-		room = r->tau_ns + inc;
-		if (want > room)
-			want = !r->bps && inc ? room / inc * inc : room;
-		fresh.tat_ns = now + want;
-		bpf_map_update_elem(&gfw_rl_state, &k, &fresh, BPF_NOEXIST);
-		if (f)
-			rl_credit(f, r, want - inc, inc);
-		rl_count(i, 0, 0);
-		return 0;
-	}
 	for (t = 0; t < GEOFW_RL_CAS_TRIES; t++) {
-		tat = s->tat_ns;
-		base = tat > now ? tat : now;
+		sel = rl_find(set, tag);
+		if (sel >= GEOFW_RL_WAYS) {
+			/* A new source (or one whose way was taken): this
+			 * packet's cost only, in the way least ahead. */
+			sel = rl_victim(set, now, &vold);
+			next = now + inc;
+			if (__sync_val_compare_and_swap(&set->way[sel & (GEOFW_RL_WAYS - 1)],
+							vold, tag | (next & GEOFW_RL_TAT_MASK)) != vold)
+				continue;	/* taken meanwhile: read the set again */
+			rl_count(i, 0, 0);
+			return 0;
+		}
+		/* The source's word, read again: a way taken meanwhile fails
+		 * the exchange below whatever was read. */
+		old = *(volatile __u64 *)&set->way[sel & (GEOFW_RL_WAYS - 1)];
+		if ((old ^ tag) >> GEOFW_RL_TAT_BITS)
+			continue;	/* taken by another source meanwhile */
+		ahead = rl_ahead(old, now);
+		/* Behind now: a fresh state.  Further ahead than this rule's
+		 * window: another state's time read modulo 2^48 (a way
+		 * untouched for days), past too.  One unsigned test. */
+		if ((__u64)ahead - 1 >= r->tau_ns + inc)
+			ahead = 0;
+		base = now + (__u64)ahead;
 		/* The packet may pass while base is at most tau ahead of now;
 		 * the batch takes what is left of that, up to want. */
-		if (base - now > r->tau_ns) {
+		if ((__u64)ahead > r->tau_ns) {
+			int ban = 0;
+
 			if (f)
-				f->deny_ns = tat - r->tau_ns;
-			rl_count(i, 1, r->ban && rl_ban(s, &k, plen, now));
+				f->deny_ns = base - r->tau_ns;
+			if (r->ban) {
+				__u64 *b = NULL;
+				struct geofw_rl_bans *bs = bpf_map_lookup_elem(&gfw_rl_bans, &key);
+
+				if (bs) {
+					b = &bs->ban_ns[sel & (GEOFW_RL_WAYS - 1)];
+					ban = rl_ban(b, khi, klo, i, info & 0xff,
+						     (info & 0xff) == 4 ? r->v4_prefix :
+									  r->v6_prefix, now);
+				}
+			}
+			rl_count(i, 1, ban);
 			return 1;
 		}
 		room = now + r->tau_ns + inc - base;
-		if (want > room)
-			want = !r->bps && inc ? room / inc * inc : room;
-		next = base + want;
-		if (__sync_val_compare_and_swap(&s->tat_ns, tat, next) == tat) {
+		got = want;
+		if (got > room)
+			got = !r->bps && inc ? room / inc * inc : room;
+		next = base + got;
+		if (__sync_val_compare_and_swap(&set->way[sel & (GEOFW_RL_WAYS - 1)], old,
+						tag | (next & GEOFW_RL_TAT_MASK)) == old) {
 			if (f)
-				rl_credit(f, r, want - inc, inc);
+				rl_credit(f, r, got - inc, inc);
 			rl_count(i, 0, 0);
 			return 0;
 		}
 	}
-	/* Other CPUs moved this source's clock four times meanwhile: a flood. */
+	/* Other CPUs moved this set four times meanwhile: a flood. */
 	rl_count(i, 1, 0);
 	return 1;
 }

@@ -24,7 +24,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 7		/* 7: IPv6 geo and ASN class tables under a first level (gfw_geo6_top/gfw_asn6_top: an entry per /19 of 2000::/3 and per other /3, per slot; gfw_geo6_tree/gfw_asn6_tree: a subtree per bucket, keys as offsets from the bucket start, inner nodes point at their first child, no header node), exact IPv6 block prefilter (gfw_block6_bits), IPv4 allow and block prefilter bits per /16 at the end of gfw_block4_bits (GEOFW_B4_*); 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits), port-scoped AS rules (gfw_port_asn, config GEOFW_PORTS_ASN); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 7		/* 7: IPv6 geo and ASN class tables under a first level (gfw_geo6_top/gfw_asn6_top: an entry per /19 of 2000::/3 and per other /3, per slot; gfw_geo6_tree/gfw_asn6_tree: a subtree per bucket, keys as offsets from the bucket start, inner nodes point at their first child, no header node), exact IPv6 block prefilter (gfw_block6_bits), IPv4 allow and block prefilter bits per /16 at the end of gfw_block4_bits (GEOFW_B4_*), rate-limit state in a set-associative array of GCRA words (gfw_rl_sets, gfw_rl_bans replace the LRU hash gfw_rl_state; geofw_rl_rule.seed); 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits), port-scoped AS rules (gfw_port_asn, config GEOFW_PORTS_ASN); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -79,7 +79,8 @@
 #define GEOFW_MAP_PORT_ASN	"gfw_port_asn"
 /* rate limits (ABI 5) */
 #define GEOFW_MAP_RL_RULE	"gfw_rl_rule"
-#define GEOFW_MAP_RL_STATE	"gfw_rl_state"
+#define GEOFW_MAP_RL_SETS	"gfw_rl_sets"
+#define GEOFW_MAP_RL_BANS	"gfw_rl_bans"
 #define GEOFW_MAP_RL_EVENTS	"gfw_rl_events"
 #define GEOFW_MAP_CNT_RL	"gfw_cnt_rl"
 
@@ -892,20 +893,22 @@ struct geofw_port_cc {
 _Static_assert(sizeof(struct geofw_port_cc) == 20, "geofw_port_cc size");
 
 /*
- * ---- rate limits (ABI 5) -----------------------------------------------------
+ * ---- rate limits (ABI 5, state ABI 7) ---------------------------------------
  *
  * Per-source limits on the packets the policy lets through (the allowlist
- * excepted): gfw_rl_rule[slot * 8 + i] for i < config.rl_count, state in one
- * LRU hash shared by all CPUs (GCRA: the theoretical arrival time of the
- * source's next packet, advanced by compare-and-exchange, so the limit holds
- * whatever CPU each packet lands on; docs/design-notes.md).  Over the limit:
+ * excepted): gfw_rl_rule[slot * 8 + i] for i < config.rl_count.  The state is
+ * shared by all CPUs (GCRA: the theoretical arrival time of the source's next
+ * packet, advanced by compare-and-exchange, so the limit holds whatever CPU
+ * each packet lands on; docs/design-notes.md "Rate limits").  Over the limit:
  * dropped (GEOFW_R_RATELIMIT), and with ban a request to geofwd through
  * gfw_rl_events, at most one per source per second.
  */
 #define GEOFW_MAX_RATELIMITS	8
-#define GEOFW_MAX_RL_STATE	131072	/* sources tracked (LRU) */
 #define GEOFW_RL_EVENTS_BYTES	(64 * 1024)
 #define GEOFW_RL_RULE_KEY(slot, i)	((((slot) & 1u) << 3) | ((i) & 7u))
+/* The burst's time (tau) and one packet's cost are at most this long: a
+ * state word keeps the arrival time in 48 bits of ns (geofw_rl_set). */
+#define GEOFW_RL_WINDOW_MAX_NS	(12ull * 3600 * 1000000000ull)
 
 struct geofw_rl_rule {
 	__u64 ps_per_unit;	/* picoseconds per packet (pps) or per bit (bps) */
@@ -919,22 +922,58 @@ struct geofw_rl_rule {
 	__u8  front;		/* per-CPU batches (ABI 6): 0 = none, every packet
 				 * moves the shared state; else a CPU takes up to
 				 * tau_ns >> (front - 1) of allowance at once */
+	__u64 seed;		/* keys the state's hash (ABI 7): drawn once, the
+				 * same in every entry and kept across installs */
 };
-_Static_assert(sizeof(struct geofw_rl_rule) == 24, "geofw_rl_rule size");
+_Static_assert(sizeof(struct geofw_rl_rule) == 32, "geofw_rl_rule size");
 
-struct geofw_rl_key {
-	__u8  rule;		/* index 0..7 */
-	__u8  family;		/* 4 or 6 */
-	__u8  pad[2];
-	__u8  addr[16];		/* the source masked to the rule's prefix */
-};
-_Static_assert(sizeof(struct geofw_rl_key) == 20, "geofw_rl_key size");
+/*
+ * gfw_rl_sets[set] (ABI 7): the state of every (rule, source prefix), a
+ * set-associative array shared by all CPUs.  A keyed hash of the key picks
+ * the set (one cache line: the map is mmapable, so its values are page
+ * aligned) and a 16-bit tag; each way is one word, tag << 48 | the
+ * arrival time's low 48 bits (ns, CLOCK_MONOTONIC), so one
+ * compare-and-exchange checks the owner and moves its clock.  A new source
+ * takes the way whose arrival time is least ahead of now: a time already
+ * past carries no information (it equals a fresh state), so spoofed
+ * sources' ways are free again after one packet's cost, while a source over
+ * its limit is up to tau ahead.  gfw_rl_bans[set].ban_ns[way]: when the way's
+ * last ban request went out (touched only over a limit with ban).
+ */
+#define GEOFW_RL_SET_BITS	15
+#define GEOFW_RL_SETS		(1u << GEOFW_RL_SET_BITS)
+#define GEOFW_RL_WAYS		8
+#define GEOFW_MAX_RL_STATE	(GEOFW_RL_SETS * GEOFW_RL_WAYS)	/* sources tracked */
+#define GEOFW_RL_TAT_BITS	48
+#define GEOFW_RL_TAT_MASK	((1ull << GEOFW_RL_TAT_BITS) - 1)
 
-struct geofw_rl_state {
-	__u64 tat_ns;		/* theoretical arrival time (CLOCK_MONOTONIC) */
-	__u64 ban_ns;		/* last ban request sent for this key, 0 = none */
+struct geofw_rl_set {
+	__u64 way[GEOFW_RL_WAYS];	/* tag << 48 | arrival time (ns) & 2^48-1; 0 = free */
 };
-_Static_assert(sizeof(struct geofw_rl_state) == 16, "geofw_rl_state size");
+_Static_assert(sizeof(struct geofw_rl_set) == 64, "geofw_rl_set size");
+
+struct geofw_rl_bans {
+	__u64 ban_ns[GEOFW_RL_WAYS];	/* last ban request of the way's source, 0 = none */
+};
+_Static_assert(sizeof(struct geofw_rl_bans) == 64, "geofw_rl_bans size");
+
+/* The keyed hash of a state's key (rule index, family, source masked to the
+ * rule's prefix as two big-endian words): set = h & (GEOFW_RL_SETS - 1), tag
+ * = h >> 48.  The seed is secret (drawn by the installer) so that a source
+ * cannot be made to share another's state on purpose; the mix is a
+ * multiply-xorshift (splitmix64's finaliser), cheap enough for the packet
+ * path.  Here because the tests place states where the kernel will. */
+static inline __u64 geofw_rl_hash(__u64 khi, __u64 klo, __u32 rule, __u32 family, __u64 seed)
+{
+	__u64 h = khi ^ seed;
+
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h ^= klo ^ ((__u64)rule << 8 | family);
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	h ^= seed >> 17 | seed << 47;
+	h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 29);
+}
 
 /*
  * gfw_rl_front[slot]: per CPU, a direct-mapped cache of the sources this

@@ -259,14 +259,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_rl_rule SEC(".maps");
 
-/* gfw_rl_state[rule, source prefix]: GCRA arrival time, shared by all CPUs. */
+/* gfw_rl_sets[set]: GCRA words (tag, arrival time) of 8 sources, shared by
+ * all CPUs; mmapable so that each set is one cache line (page-aligned values). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GEOFW_MAX_RL_STATE);
-	__type(key, struct geofw_rl_key);
-	__type(value, struct geofw_rl_state);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_RL_SETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct geofw_rl_set);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} gfw_rl_state SEC(".maps");
+} gfw_rl_sets SEC(".maps");
+
+/* gfw_rl_bans[set]: when each way's source last asked for a ban. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEOFW_RL_SETS);
+	__type(key, __u32);
+	__type(value, struct geofw_rl_bans);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gfw_rl_bans SEC(".maps");
 
 /* gfw_rl_front[slot]: per CPU, the allowance taken in batches (a cache, not pinned). */
 struct {

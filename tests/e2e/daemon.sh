@@ -132,6 +132,9 @@ expect_match continuity/rules_kept "$out" "192\.0\.2\.2/32"
 geofwd_stop
 printf -v bad_meta '%s' "66 6f 65 67 63 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
 bpftool map update pinned "$LAB_PIN/gfw_meta" key hex 00 00 00 00 value hex $bad_meta
+# and a map of an older ABI that this one no longer has (ABI 7 dropped
+# gfw_rl_state): its pin must go with the old maps, not stay forever.
+bpftool map create "$LAB_PIN/gfw_rl_state" type hash key 4 value 4 entries 1 name gfw_rl_state
 in_ns srv nft reset counters table inet gfwtest >/dev/null
 in_ns c1 "$FLOOD" 192.0.2.1 9 10000 5000 >"$LAB_DIR/flood.out" 2>&1 &
 flood=$!
@@ -141,6 +144,8 @@ wait $flood
 arrived=$(in_ns srv nft list chain inet gfwtest pre | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
 expect_eq incompatible/zero_reached_server "$arrived" 0
 expect_match incompatible/logged "$(cat "$LAB_DIR/geofwd.log")" "incompatible; replaced"
+[ ! -e "$LAB_PIN/gfw_rl_state" ] && ok incompatible/stale_map_unpinned ||
+	not_ok incompatible/stale_map_unpinned "$LAB_PIN/gfw_rl_state still pinned"
 out=$(fwctl -j status)
 expect_match incompatible/status_ok "$out" '"running":true'
 out=$(fwctl list blocks)

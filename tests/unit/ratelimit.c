@@ -54,6 +54,12 @@ void test_ratelimit_parse(void)
 	bad("a 10pps burst 1 per /32 then drop now", "unexpected 'now'");
 	bad("a 10Mbps burst 1 per /32 syn-only then drop", "syn-only counts packets");
 	bad("a 10pps burst 1 per /32 ports 53/udp syn-only then drop", "syn-only with UDP");
+	/* the kernel keeps arrival times in 48 bits of ns: bursts up to 12 h */
+	canon("slow 1pps burst 43200 per /32 then drop", "slow 1pps burst 43200 per /32 then drop");
+	bad("a 1pps burst 43202 per /32 then drop", "longer than 12 h");
+	bad("a 1kbps burst 6000000 per /32 then drop", "longer than 12 h");
+	bad("a 12bps burst 1 per /32 then drop", "at least 13bps");
+	canon("b 13bps burst 1 per /32 then drop", "b 13bps burst 1 per /32 then drop");
 }
 
 void test_ratelimit_kernel(void)

@@ -156,6 +156,33 @@ fail:
 }
 
 /*
+ * The map pins of pin_dir that the fresh load in staging has no counterpart
+ * for: maps an older ABI had and this one dropped (gfw_rl_state before ABI
+ * 7).  Left pinned they would keep their memory forever; the programs in
+ * force hold their own references until they are switched.
+ */
+static void remove_stale_pins(const char *pin_dir, const char *staging)
+{
+	char file[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *dir = opendir(pin_dir);
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (de->d_type == DT_DIR || strncmp(de->d_name, "gfw_", 4))
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", staging, de->d_name);
+		if (!access(file, F_OK))
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", pin_dir, de->d_name);
+		if (!unlink(file))
+			log_info("loader: removed %s, a map this build no longer has", file);
+	}
+	closedir(dir);
+}
+
+/*
  * Pins left by an incompatible build (another ABI, or maps libbpf refuses to
  * reuse): load fresh maps pinned in a staging directory beside the old ones,
  * then move the map pins into place.  The programs in force keep their own
@@ -180,6 +207,7 @@ int geofw_load_replace(const char *pin_dir, struct geofw_loaded *out)
 		remove_pins(staging);
 		return err;
 	}
+	remove_stale_pins(pin_dir, staging);
 	dir = opendir(staging);
 	if (!dir) {
 		err = -errno;

@@ -60,7 +60,8 @@ static const struct {
 	M(port_asn, GEOFW_MAP_PORT_ASN),
 	M(port_bits, GEOFW_MAP_PORT_BITS),
 	M(rl_rule, GEOFW_MAP_RL_RULE),
-	M(rl_state, GEOFW_MAP_RL_STATE),
+	M(rl_sets, GEOFW_MAP_RL_SETS),
+	M(rl_bans, GEOFW_MAP_RL_BANS),
 	M(rl_events, GEOFW_MAP_RL_EVENTS),
 	M(cnt_rl, GEOFW_MAP_CNT_RL),
 	M(geo4_top, GEOFW_MAP_GEO4_TOP),
@@ -925,7 +926,8 @@ int geofw_maps_reset_rules(const struct geofw_maps *m)
 	    (err = geofw_block6_bits_rebuild(m)))
 		return err;
 	if ((err = map_empty(m->port_net4)) || (err = map_empty(m->port_net6)) ||
-	    (err = geofw_config_set_ports(m, 0, 0)) || (err = map_empty(m->rl_state)))
+	    (err = geofw_config_set_ports(m, 0, 0)) || (err = array_zero(m->rl_sets)) ||
+	    (err = array_zero(m->rl_bans)))
 		return err;
 	return array_zero(m->country);
 }

@@ -30,7 +30,7 @@ struct geofw_maps {
 	int resp_pages, resp_select;	/* 403 pages (responder.h) */
 	int port, port_set, port_net4, port_net6, port_cc, port_asn;	/* port-scoped policy */
 	int port_bits;						/* their prefilter */
-	int rl_rule, rl_state, rl_events, cnt_rl;		/* rate limits */
+	int rl_rule, rl_sets, rl_bans, rl_events, cnt_rl;	/* rate limits */
 	int geo4_top, asn4_top;		/* IPv4 /16 entries per slot (ABI 6) */
 	int geo6_top, asn6_top;		/* IPv6 first-level entries per slot (ABI 7) */
 	int block6_bits;		/* exact IPv6 block prefilter (ABI 7) */

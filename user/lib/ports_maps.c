@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "maps.h"
 #include "msg.h"
@@ -122,6 +123,28 @@ static int port_bits_publish(const struct geofw_maps *m, const __u64 *bits, bool
 	return 0;
 }
 
+/*
+ * The seed of the rate-limit state's hash (geofw_rl_hash): the one the rule
+ * entries already carry, so that states keep their place across installs
+ * and restarts while the pins live; a new one (getrandom) only for new maps.
+ */
+static int rl_seed(const struct geofw_maps *m, __u64 *seed)
+{
+	struct geofw_rl_rule r;
+	__u32 key;
+
+	for (key = 0; key < 2 * GEOFW_MAX_RATELIMITS; key++)
+		if (!bpf_map_lookup_elem(m->rl_rule, &key, &r) && r.seed) {
+			*seed = r.seed;
+			return 0;
+		}
+	do {
+		if (getrandom(seed, sizeof(*seed), 0) != sizeof(*seed))
+			return errno ? -errno : -EIO;
+	} while (!*seed);
+	return 0;
+}
+
 static int ports_install(const struct geofw_maps *m, const struct geofw_ports_image *img,
 			 __u64 *bits, char *err, size_t errlen)
 {
@@ -131,6 +154,7 @@ static int ports_install(const struct geofw_maps *m, const struct geofw_ports_im
 	__u16 net_sets = 0;
 	__u32 proto, port, key;
 	size_t i, r;
+	__u64 seed;
 	int ret;
 
 	if ((ret = geofw_config_read(m, &cfg)))
@@ -210,12 +234,16 @@ static int ports_install(const struct geofw_maps *m, const struct geofw_ports_im
 		}
 		present |= GEOFW_PORTS_ASN;
 	}
+	if ((ret = rl_seed(m, &seed)))
+		goto fail;	/* no random seed for the rate-limit state's hash */
 	for (i = 0; i < GEOFW_MAX_RATELIMITS; i++) {
-		struct geofw_rl_rule none = {};
+		struct geofw_rl_rule rule = {};
 
+		if (i < img->n_rl)
+			rule = img->rl[i];
+		rule.seed = seed;
 		key = GEOFW_RL_RULE_KEY(slot, i);
-		if (bpf_map_update_elem(m->rl_rule, &key, i < img->n_rl ? &img->rl[i] : &none,
-					BPF_ANY)) {
+		if (bpf_map_update_elem(m->rl_rule, &key, &rule, BPF_ANY)) {
 			ret = -errno;
 			goto fail;
 		}

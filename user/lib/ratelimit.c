@@ -154,6 +154,26 @@ int geofw_ratelimit_parse(const char *text, struct geofw_ratelimit *out,
 	if (out->syn_only && out->bps)
 		return geofw_errf(err, errlen, -EINVAL, "%s: syn-only counts packets: use pps",
 				  out->name);
+	{
+		/* The kernel keeps each source's arrival time in 48 bits of ns
+		 * (geofw_rl_set): the burst's time and one packet's cost (a
+		 * 64 KiB frame for bps) stay within GEOFW_RL_WINDOW_MAX_NS. */
+		__u64 ps = 1000000000000ull / out->rate;
+		__u64 units = out->bps ? out->burst * 8 : out->burst;
+		__u64 max_s = GEOFW_RL_WINDOW_MAX_NS / 1000000000ull;
+
+		if (units - 1 > GEOFW_RL_WINDOW_MAX_NS * 1000 / ps)
+			return geofw_errf(err, errlen, -EINVAL, "%s: burst %llu at %llu%s takes "
+					  "longer than %llu h: raise the rate or lower the burst",
+					  out->name, (unsigned long long)out->burst,
+					  (unsigned long long)out->rate, out->bps ? "bps" : "pps",
+					  (unsigned long long)max_s / 3600);
+		if (out->bps && 65536ull * 8 > max_s * out->rate)
+			return geofw_errf(err, errlen, -EINVAL, "%s: a bps rate is at least %llubps "
+					  "(one 64 KiB packet's cost within %llu h)", out->name,
+					  (unsigned long long)(65536ull * 8 + max_s - 1) / max_s,
+					  (unsigned long long)max_s / 3600);
+	}
 	if (out->syn_only && out->has_ports) {
 		size_t i;
 
