@@ -1692,7 +1692,7 @@ void test_xdp_ratelimit_two_cpus(void)
 	struct geofw_rl_stats st0, st1;
 	pthread_t th[2];
 	__u64 t0, t1, allowed, passed, total, paused, usable;
-	int i, ncpu = libbpf_num_possible_cpus();
+	int i, attempt = 0, ncpu = libbpf_num_possible_cpus();
 
 	if (ncpu < 2) {
 		test_skip("one CPU");
@@ -1705,9 +1705,14 @@ void test_xdp_ratelimit_two_cpus(void)
 		if (!ASSERT_TRUE(t[i].ends != NULL, "memory"))
 			goto out;
 	}
+again:
+	/* A limit with no state: a retry starts from a fresh bucket. */
+	if (attempt && !ASSERT_OK(rl_install(NULL, 0) || rl_install(one, 1), "reinstall"))
+		goto out;
 	rl_sum(0, &st0);
 	t0 = mono_ns();
 	for (i = 0; i < 2; i++) {
+		t[i].n = 0;
 		t[i].stop_ns = t0 + 2000000000ull;
 		pthread_create(&th[i], NULL, rl_flood, &t[i]);
 	}
@@ -1728,6 +1733,13 @@ void test_xdp_ratelimit_two_cpus(void)
 	       (unsigned long long)passed, passed / ((t1 - t0) / 1e9), (unsigned long long)allowed,
 	       paused / 1e6, (unsigned long long)usable);
 	ASSERT_TRUE(passed <= allowed, "shared bucket: never more than burst + rate x time");
+	/* Both threads off their CPUs for most of the run (other suites
+	 * running beside this one) leaves too little flood to judge the rate
+	 * by: measure again, at most three times in all. */
+	if (paused >= (t1 - t0) / 2 && ++attempt < 3) {
+		printf("# the flood ran less than half the time: measuring again\n");
+		goto again;
+	}
 	ASSERT_TRUE(paused < (t1 - t0) / 2, "the flood ran at least half the time");
 	/* 7/10: at load 3-10 with the pauses taken off, 72-81% still passed
 	 * (959/s of 1,000 on an idle machine).  Traced (design-notes "Rate
