@@ -487,11 +487,46 @@ static int db_copy(const char *path, char *tmpl)
 
 /* The three-level prototype (bench_geo3) from an image: 0, or -E2BIG when
  * it has more /16s or /24s to split than the prototype's arrays hold. */
+/* Lines of /proc/vmallocinfo allocated by array_map_alloc: the array maps
+ * whose area was vmalloc'ed (-1 when unreadable). */
+static int vmalloc_arrays(void)
+{
+	FILE *f = fopen("/proc/vmallocinfo", "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, " array_map_alloc+") != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Place a new small inner array in slot idx of an ARRAY_OF_MAPS when idx
+ * starts one (bench_g3s_*): 0 or -errno. */
+static int g3s_inner(int outer, __u32 n, __u32 per_map, __u32 value_size, int *fd)
+{
+	__u32 m = n / per_map;
+
+	if (n % per_map)
+		return 0;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, value_size, per_map, NULL);
+	if (*fd < 0 || bpf_map_update_elem(outer, &m, fd, 0))
+		return -errno;
+	return 0;
+}
+
 static int g3_fill(struct geofw_bench *skel, const struct geofw_geo_image *img)
 {
-	static __u16 top[65536], node[256];
+	static __u16 top[65536], node[256], stop[65536], snode[256];
 	static __u32 wnode[256];
 	__u32 s16, i, nodes = 0, zero = 0;
+	int rfd = -1, cfd = -1, vm0 = vmalloc_arrays(), err;
+	int orows = bpf_map__fd(skel->maps.bench_g3s_rows);
+	int ochunks = bpf_map__fd(skel->maps.bench_g3s_chunks);
 	size_t chunk = 0;
 
 	for (s16 = 0; s16 < 65536; s16++) {
@@ -518,15 +553,38 @@ static int g3_fill(struct geofw_bench *skel, const struct geofw_geo_image *img)
 			if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3_chunk), &(__u32){ (__u32)chunk },
 						&img->more4[chunk].chunk, 0))
 				return -errno;
+			err = g3s_inner(ochunks, (__u32)chunk, 126, sizeof(struct geofw_geo4_chunk), &cfd);
+			if (err || bpf_map_update_elem(cfd, &(__u32){ (__u32)(chunk % 126) },
+						       &img->more4[chunk].chunk, 0))
+				return err ? err : -errno;
+			snode[i] = (__u16)(256 + ((chunk / 126) << 7 | chunk % 126));
 			wnode[i] = 256 + (__u32)chunk;
 			node[i] = (__u16)(256 + chunk++);
 		}
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3_node), &nodes, node, 0) ||
 		    bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3_wnode), &nodes, wnode, 0))
 			return -errno;
+		for (i = 0; i < 256; i++)
+			if (node[i] < 256)
+				snode[i] = node[i];
+		err = g3s_inner(orows, nodes, 63, sizeof(snode), &rfd);
+		if (err || bpf_map_update_elem(rfd, &(__u32){ nodes % 63 }, snode, 0))
+			return err ? err : -errno;
+		stop[s16] = (__u16)(256 + ((nodes / 63) << 6 | nodes % 63));
 		top[s16] = (__u16)(256 + nodes++);
 	}
-	printf("bench: 3-level prototype: %u /16 nodes, %zu chunks\n", nodes, chunk);
+	for (s16 = 0; s16 < 65536; s16++)
+		if (top[s16] < 256)
+			stop[s16] = top[s16];
+	if (rfd >= 0)
+		close(rfd);
+	if (cfd >= 0)
+		close(cfd);
+	printf("bench: 3-level prototype: %u /16 nodes, %zu chunks; small inner maps: %u + %zu, "
+	       "vmalloc'ed array areas %d before, %d after\n", nodes, chunk, (nodes + 62) / 63,
+	       (chunk + 125) / 126, vm0, vmalloc_arrays());
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3s_top), &zero, stop, 0))
+		return -errno;
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3_top), &zero, top, 0) ? -errno : 0;
 }
 
@@ -931,7 +989,7 @@ int main(int argc, char **argv)
 		int s, k;
 
 		for (s = 0; s < 2; s++) {
-			double w[9];
+			double w[9], t[9];
 
 			fill_keys(skel, dbp, 4, sets[s]);
 			for (k = 0; k < 9; k++) {
@@ -939,13 +997,16 @@ int main(int argc, char **argv)
 				a[k] = measure(skel->progs.bench_geo, 4);
 				b[k] = measure(skel->progs.bench_geo3, 4);
 				w[k] = measure(skel->progs.bench_geo3w, 4);
+				t[k] = measure(skel->progs.bench_geo3s, 4);
 			}
 			qsort(a, 9, sizeof(double), cmp_double);
 			qsort(b, 9, sizeof(double), cmp_double);
 			qsort(w, 9, sizeof(double), cmp_double);
 			qsort(n, 9, sizeof(double), cmp_double);
-			printf("AB %s: noop %.0f geo tables %.0f prototype (3 levels, fixed arrays): u16 inlined %.0f, u32 inlined %.0f "
-			       "(medians of 9, interleaved)\n", sets[s], n[4], a[4], b[4], w[4]);
+			qsort(t, 9, sizeof(double), cmp_double);
+			printf("AB %s: noop %.0f geo tables %.0f prototype (3 levels, fixed arrays): u16 inlined %.0f, u32 inlined %.0f, "
+			       "small inner maps (kmalloc) %.0f (medians of 9, interleaved)\n",
+			       sets[s], n[4], a[4], b[4], w[4], t[4]);
 		}
 		for (k = 0; k < 9; k++) {
 			a[k] = measure(skel->progs.bench_len_helper, 4);

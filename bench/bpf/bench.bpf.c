@@ -135,6 +135,92 @@ static __always_inline __u8 g3_lookup(__u32 a, const int wide)
 	return c ? c->country[a & 0xff] : 0;
 }
 
+/*
+ * Prototype (issue 17, "TLB: small inner maps"): the same three levels with
+ * the rows and chunks split into many small inner arrays of one
+ * ARRAY_OF_MAPS each.  An array map whose whole area (312-byte header +
+ * values) is at most 32 KiB (PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER) is
+ * kmalloc'ed by __bpf_map_area_alloc, i.e. lies in the kernel's direct map
+ * (large pages), where a bigger one is vmalloc'ed in 4-KiB pages: 63 rows
+ * of 512 B or 126 chunks of 256 B per inner map.  References are sparse so
+ * that no division is needed: row ref = map << 6 | index (index < 63),
+ * chunk ref = map << 7 | index (index < 126).  The inner maps have one
+ * size and no BPF_F_INNER_MAP, so the verifier inlines both lookups.
+ */
+#define BENCH_G3S_ROWS_PER_MAP 63
+#define BENCH_G3S_CHUNKS_PER_MAP 126
+
+struct g3s_row_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_G3S_ROWS_PER_MAP);
+	__type(key, __u32);
+	__type(value, struct bench_g3_node);
+};
+
+struct g3s_chunk_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_G3S_CHUNKS_PER_MAP);
+	__type(key, __u32);
+	__type(value, struct geofw_geo4_chunk);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_g3_top);
+} bench_g3s_top SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__array(values, struct g3s_row_inner);
+} bench_g3s_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__array(values, struct g3s_chunk_inner);
+} bench_g3s_chunks SEC(".maps");
+
+static __always_inline __u8 g3s_lookup(__u32 a)
+{
+	struct geofw_geo4_chunk *c;
+	struct bench_g3_node *n;
+	struct bench_g3_top *t;
+	__u32 k = 0, e;
+	void *inner;
+
+	t = bpf_map_lookup_elem(&bench_g3s_top, &k);
+	if (!t)
+		return 0;
+	e = t->e[a >> 16];
+	if (e < 256)
+		return (__u8)e;
+	e -= 256u;
+	k = e >> 6;
+	inner = bpf_map_lookup_elem(&bench_g3s_rows, &k);
+	if (!inner)
+		return 0;
+	k = e & 63;
+	n = bpf_map_lookup_elem(inner, &k);
+	if (!n)
+		return 0;
+	e = n->e[(a >> 8) & 0xff];
+	if (e < 256)
+		return (__u8)e;
+	e -= 256u;
+	k = e >> 7;
+	inner = bpf_map_lookup_elem(&bench_g3s_chunks, &k);
+	if (!inner)
+		return 0;
+	k = e & 127;
+	c = bpf_map_lookup_elem(inner, &k);
+	return c ? c->country[a & 0xff] : 0;
+}
+
 const volatile __u32 bench_mask = BENCH_KEYS - 1;
 __u32 bench_idx;
 
@@ -226,6 +312,22 @@ SEC("xdp")
 int bench_geo3w(struct xdp_md *ctx)
 {
 	return geo3_run(ctx, 1);
+}
+
+SEC("xdp")
+int bench_geo3s(struct xdp_md *ctx)
+{
+	struct geofw_pkt pkt = {};
+	__u32 a;
+
+	if (draw(ctx))
+		return XDP_ABORTED;
+	if (geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt))
+		return XDP_DROP;
+	if (pkt.family != 4)
+		return XDP_PASS;
+	__builtin_memcpy(&a, pkt.saddr, 4);
+	return g3s_lookup(bpf_ntohl(a)) ? XDP_PASS : XDP_DROP;
 }
 
 /* The frame length as the helper gives it, against data_end - data (what
