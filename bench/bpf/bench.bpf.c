@@ -221,6 +221,123 @@ static __always_inline __u8 g3s_lookup(__u32 a)
 	return c ? c->country[a & 0xff] : 0;
 }
 
+/*
+ * Prototype (issue 17): the same three levels with a smaller working set,
+ * to measure whether the walk leaves DRAM when the rows and chunks fit in
+ * the cache this VM gets (docs/design-notes.md "TLB: small inner maps").
+ * A /16 of few runs is one 64-byte line of up to 21 runs (start byte,
+ * 16-bit entry), else a 512-byte row; a /24 of few runs is one 32-byte
+ * line of up to 16 runs (start byte, id), else a 256-byte chunk.  Unused
+ * runs repeat the last one.  Each level is one big value so that a line
+ * can be 64-byte aligned (the value starts 312 bytes into the map).
+ * Entries: < 256 id; top: 256 + line row, 256 + 16384 + full row; row:
+ * 256 + line chunk, 256 + 32768 + full chunk.
+ */
+#define G4L_ROWL 16384		/* 64-byte row lines */
+#define G4L_ROWF 4096		/* 512-byte rows */
+#define G4L_CHL 32768		/* 32-byte chunk lines */
+#define G4L_CHF 8192		/* 256-byte chunks */
+
+struct g4l_rowl {
+	__u8 start[21];
+	__u8 pad;
+	__u16 e[21];
+};
+
+struct g4l_chl {
+	__u8 start[16];
+	__u8 id[16];
+};
+
+struct bench_g4l_rows {
+	__u8 pad[8];		/* 312 + 8: 64-byte aligned lines */
+	struct g4l_rowl l[G4L_ROWL];
+	struct bench_g3_node f[G4L_ROWF];
+};
+
+struct bench_g4l_chunks {
+	__u8 pad[8];
+	struct g4l_chl l[G4L_CHL];
+	struct geofw_geo4_chunk f[G4L_CHF];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_g3_top);
+} bench_g4l_top SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_g4l_rows);
+} bench_g4l_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_g4l_chunks);
+} bench_g4l_chunks SEC(".maps");
+
+/* The entry of the last run starting at or before b: branchless select. */
+#define G4L_SCAN(line, vals, n, b, r)						\
+	do {									\
+		int _i;								\
+		(r) = (line)->vals[0];						\
+		_Pragma("unroll")						\
+		for (_i = 1; _i < (n); _i++) {					\
+			__u32 _d = (__u32)((__s32)((b) - (__u32)(line)->start[_i]) >> 31); \
+			(r) = ((line)->vals[_i] & ~_d) | ((r) & _d);		\
+		}								\
+	} while (0)
+
+static __always_inline __u8 g4l_lookup(__u32 a)
+{
+	struct bench_g4l_chunks *cs;
+	struct bench_g4l_rows *rs;
+	struct bench_g3_top *t;
+	__u32 k = 0, e, b;
+
+	t = bpf_map_lookup_elem(&bench_g4l_top, &k);
+	rs = bpf_map_lookup_elem(&bench_g4l_rows, &k);
+	cs = bpf_map_lookup_elem(&bench_g4l_chunks, &k);
+	if (!t || !rs || !cs)
+		return 0;
+	e = t->e[a >> 16];
+	if (e < 256)
+		return (__u8)e;
+	e -= 256;
+	b = (a >> 8) & 0xff;
+	if (e < G4L_ROWL) {
+		struct g4l_rowl *l = &rs->l[e];
+
+		G4L_SCAN(l, e, 21, b, e);
+	} else {
+		e -= G4L_ROWL;
+		if (e >= G4L_ROWF)
+			return 0;
+		e = rs->f[e].e[b];
+	}
+	if (e < 256)
+		return (__u8)e;
+	e -= 256;
+	b = a & 0xff;
+	if (e < G4L_CHL) {
+		struct g4l_chl *l = &cs->l[e];
+		__u32 r;
+
+		G4L_SCAN(l, id, 16, b, r);
+		return (__u8)r;
+	}
+	e -= G4L_CHL;
+	if (e >= G4L_CHF)
+		return 0;
+	return cs->f[e].country[b];
+}
+
 const volatile __u32 bench_mask = BENCH_KEYS - 1;
 __u32 bench_idx;
 
@@ -312,6 +429,34 @@ SEC("xdp")
 int bench_geo3w(struct xdp_md *ctx)
 {
 	return geo3_run(ctx, 1);
+}
+
+/* The run-list prototype against the fixed arrays for one address (host
+ * order): geofw-bench checks that they agree before it measures. */
+__u32 bench_check_addr, bench_check_g3, bench_check_g4l;
+
+SEC("xdp")
+int bench_geo4l_check(struct xdp_md *ctx __attribute__((unused)))
+{
+	bench_check_g3 = g3_lookup(bench_check_addr, 0);
+	bench_check_g4l = g4l_lookup(bench_check_addr);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_geo4l(struct xdp_md *ctx)
+{
+	struct geofw_pkt pkt = {};
+	__u32 a;
+
+	if (draw(ctx))
+		return XDP_ABORTED;
+	if (geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt))
+		return XDP_DROP;
+	if (pkt.family != 4)
+		return XDP_PASS;
+	__builtin_memcpy(&a, pkt.saddr, 4);
+	return g4l_lookup(bpf_ntohl(a)) ? XDP_PASS : XDP_DROP;
 }
 
 SEC("xdp")
