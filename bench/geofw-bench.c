@@ -487,7 +487,7 @@ static int db_copy(const char *path, char *tmpl)
 
 /* The three-level prototype (bench_geo3) from an image: 0, or -E2BIG when
  * it has more /16s or /24s to split than the prototype's arrays hold. */
-/* Lines of /proc/vmallocinfo allocated by array_map_alloc: the array maps
+/* Lines of /proc/vmallocinfo allocated by array_map_alloc (machine-wide: other processes' maps count too): the array maps
  * whose area was vmalloc'ed (-1 when unreadable). */
 static int vmalloc_arrays(void)
 {
