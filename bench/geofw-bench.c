@@ -487,6 +487,17 @@ static int db_copy(const char *path, char *tmpl)
 
 /* The three-level prototype (bench_geo3) from an image: 0, or -E2BIG when
  * it has more /16s or /24s to split than the prototype's arrays hold. */
+/* A /16 (its 256 /24 ids in the flat image) that needs a row: more than
+ * one id, or a /24 of longer prefixes. */
+static int s16_mixed(const __u8 *f)
+{
+	int i, mixed = 0;
+
+	for (i = 0; i < 256; i++)
+		mixed |= f[i] != f[0] || f[i] == GEOFW_COUNTRY_MORE;
+	return mixed;
+}
+
 /* Lines of /proc/vmallocinfo allocated by array_map_alloc (machine-wide: other processes' maps count too): the array maps
  * whose area was vmalloc'ed (-1 when unreadable). */
 static int vmalloc_arrays(void)
@@ -531,11 +542,8 @@ static int g3_fill(struct geofw_bench *skel, const struct geofw_geo_image *img)
 
 	for (s16 = 0; s16 < 65536; s16++) {
 		const __u8 *f = img->flat4 + (size_t)s16 * 256;
-		int mixed = 0;
 
-		for (i = 0; i < 256; i++)
-			mixed |= f[i] != f[0] || f[i] == GEOFW_COUNTRY_MORE;
-		if (!mixed) {
+		if (!s16_mixed(f)) {
 			top[s16] = f[0];
 			continue;
 		}
@@ -644,11 +652,8 @@ static int g4l_fill(struct geofw_bench *skel, const struct geofw_geo_image *img)
 		const __u8 *f = img->flat4 + (size_t)s16 * 256;
 		__u16 row[256], val[21], cv[256], cval[16];
 		__u8 st[21];
-		int mixed = 0;
 
-		for (i = 0; i < 256; i++)
-			mixed |= f[i] != f[0] || f[i] == GEOFW_COUNTRY_MORE;
-		if (!mixed) {
+		if (!s16_mixed(f)) {
 			top[s16] = f[0];
 			continue;
 		}
@@ -687,7 +692,7 @@ static int g4l_fill(struct geofw_bench *skel, const struct geofw_geo_image *img)
 			top[s16] = (__u16)(256 + G4L_ROWL + nrf++);
 		}
 	}
-	printf("bench: run-list prototype: %u row lines + %u rows, %u chunk lines + %u chunks: %.2f MB touched\n",
+	printf("bench: run-list prototype: %u row lines + %u rows, %u chunk lines + %u chunks: %.2f MB in all\n",
 	       nrl, nrf, ncl, ncf, (nrl * 64.0 + nrf * 512.0 + ncl * 32.0 + ncf * 256.0) / 1e6);
 	err = 0;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g4l_top), &zero, top, 0) ||

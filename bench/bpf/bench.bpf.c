@@ -404,10 +404,11 @@ int bench_geo(struct xdp_md *ctx)
 				  geo_country_v6(pkt.saddr, cfg->geo_slot & 1)) ? XDP_PASS : XDP_DROP;
 }
 
-static __always_inline int geo3_run(struct xdp_md *ctx, const int wide)
+/* The start of a prototype's run: a key drawn, the frame parsed, its IPv4
+ * source (host order) in *a.  -1: go on; else the verdict to return. */
+static __always_inline int proto_start(struct xdp_md *ctx, __u32 *a)
 {
 	struct geofw_pkt pkt = {};
-	__u32 a;
 
 	if (draw(ctx))
 		return XDP_ABORTED;
@@ -415,8 +416,19 @@ static __always_inline int geo3_run(struct xdp_md *ctx, const int wide)
 		return XDP_DROP;
 	if (pkt.family != 4)
 		return XDP_PASS;
-	__builtin_memcpy(&a, pkt.saddr, 4);
-	return g3_lookup(bpf_ntohl(a), wide) ? XDP_PASS : XDP_DROP;
+	__builtin_memcpy(a, pkt.saddr, 4);
+	*a = bpf_ntohl(*a);
+	return -1;
+}
+
+static __always_inline int geo3_run(struct xdp_md *ctx, const int wide)
+{
+	__u32 a;
+	int ret = proto_start(ctx, &a);
+
+	if (ret >= 0)
+		return ret;
+	return g3_lookup(a, wide) ? XDP_PASS : XDP_DROP;
 }
 
 SEC("xdp")
@@ -446,33 +458,23 @@ int bench_geo4l_check(struct xdp_md *ctx __attribute__((unused)))
 SEC("xdp")
 int bench_geo4l(struct xdp_md *ctx)
 {
-	struct geofw_pkt pkt = {};
 	__u32 a;
+	int ret = proto_start(ctx, &a);
 
-	if (draw(ctx))
-		return XDP_ABORTED;
-	if (geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt))
-		return XDP_DROP;
-	if (pkt.family != 4)
-		return XDP_PASS;
-	__builtin_memcpy(&a, pkt.saddr, 4);
-	return g4l_lookup(bpf_ntohl(a)) ? XDP_PASS : XDP_DROP;
+	if (ret >= 0)
+		return ret;
+	return g4l_lookup(a) ? XDP_PASS : XDP_DROP;
 }
 
 SEC("xdp")
 int bench_geo3s(struct xdp_md *ctx)
 {
-	struct geofw_pkt pkt = {};
 	__u32 a;
+	int ret = proto_start(ctx, &a);
 
-	if (draw(ctx))
-		return XDP_ABORTED;
-	if (geofw_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt))
-		return XDP_DROP;
-	if (pkt.family != 4)
-		return XDP_PASS;
-	__builtin_memcpy(&a, pkt.saddr, 4);
-	return g3s_lookup(bpf_ntohl(a)) ? XDP_PASS : XDP_DROP;
+	if (ret >= 0)
+		return ret;
+	return g3s_lookup(a) ? XDP_PASS : XDP_DROP;
 }
 
 /* The frame length as the helper gives it, against data_end - data (what
