@@ -487,20 +487,63 @@ static int db_copy(const char *path, char *tmpl)
 
 /* The three-level prototype (bench_geo3) from an image: 0, or -E2BIG when
  * it has more /16s or /24s to split than the prototype's arrays hold. */
+/* A /16 (its 256 /24 ids in the flat image) that needs a row: more than
+ * one id, or a /24 of longer prefixes. */
+static int s16_mixed(const __u8 *f)
+{
+	int i, mixed = 0;
+
+	for (i = 0; i < 256; i++)
+		mixed |= f[i] != f[0] || f[i] == GEOFW_COUNTRY_MORE;
+	return mixed;
+}
+
+/* Lines of /proc/vmallocinfo allocated by array_map_alloc (machine-wide: other processes' maps count too): the array maps
+ * whose area was vmalloc'ed (-1 when unreadable). */
+static int vmalloc_arrays(void)
+{
+	FILE *f = fopen("/proc/vmallocinfo", "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, " array_map_alloc+") != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Place a new small inner array in slot idx of an ARRAY_OF_MAPS when idx
+ * starts one (bench_g3s_*): 0 or -errno. */
+static int g3s_inner(int outer, __u32 n, __u32 per_map, __u32 value_size, int *fd)
+{
+	__u32 m = n / per_map;
+
+	if (n % per_map)
+		return 0;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, value_size, per_map, NULL);
+	if (*fd < 0 || bpf_map_update_elem(outer, &m, fd, 0))
+		return -errno;
+	return 0;
+}
+
 static int g3_fill(struct geofw_bench *skel, const struct geofw_geo_image *img)
 {
-	static __u16 top[65536], node[256];
+	static __u16 top[65536], node[256], stop[65536], snode[256];
 	static __u32 wnode[256];
 	__u32 s16, i, nodes = 0, zero = 0;
+	int rfd = -1, cfd = -1, vm0 = vmalloc_arrays(), err;
+	int orows = bpf_map__fd(skel->maps.bench_g3s_rows);
+	int ochunks = bpf_map__fd(skel->maps.bench_g3s_chunks);
 	size_t chunk = 0;
 
 	for (s16 = 0; s16 < 65536; s16++) {
 		const __u8 *f = img->flat4 + (size_t)s16 * 256;
-		int mixed = 0;
 
-		for (i = 0; i < 256; i++)
-			mixed |= f[i] != f[0] || f[i] == GEOFW_COUNTRY_MORE;
-		if (!mixed) {
+		if (!s16_mixed(f)) {
 			top[s16] = f[0];
 			continue;
 		}
@@ -518,16 +561,173 @@ static int g3_fill(struct geofw_bench *skel, const struct geofw_geo_image *img)
 			if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3_chunk), &(__u32){ (__u32)chunk },
 						&img->more4[chunk].chunk, 0))
 				return -errno;
+			err = g3s_inner(ochunks, (__u32)chunk, 126, sizeof(struct geofw_geo4_chunk), &cfd);
+			if (err || bpf_map_update_elem(cfd, &(__u32){ (__u32)(chunk % 126) },
+						       &img->more4[chunk].chunk, 0))
+				return err ? err : -errno;
+			snode[i] = (__u16)(256 + ((chunk / 126) << 7 | chunk % 126));
 			wnode[i] = 256 + (__u32)chunk;
 			node[i] = (__u16)(256 + chunk++);
 		}
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3_node), &nodes, node, 0) ||
 		    bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3_wnode), &nodes, wnode, 0))
 			return -errno;
+		for (i = 0; i < 256; i++)
+			if (node[i] < 256)
+				snode[i] = node[i];
+		err = g3s_inner(orows, nodes, 63, sizeof(snode), &rfd);
+		if (err || bpf_map_update_elem(rfd, &(__u32){ nodes % 63 }, snode, 0))
+			return err ? err : -errno;
+		stop[s16] = (__u16)(256 + ((nodes / 63) << 6 | nodes % 63));
 		top[s16] = (__u16)(256 + nodes++);
 	}
-	printf("bench: 3-level prototype: %u /16 nodes, %zu chunks\n", nodes, chunk);
+	for (s16 = 0; s16 < 65536; s16++)
+		if (top[s16] < 256)
+			stop[s16] = top[s16];
+	if (rfd >= 0)
+		close(rfd);
+	if (cfd >= 0)
+		close(cfd);
+	printf("bench: 3-level prototype: %u /16 nodes, %zu chunks; small inner maps: %u + %zu, "
+	       "vmalloc'ed array areas %d before, %d after\n", nodes, chunk, (nodes + 62) / 63,
+	       (chunk + 125) / 126, vm0, vmalloc_arrays());
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3s_top), &zero, stop, 0))
+		return -errno;
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g3_top), &zero, top, 0) ? -errno : 0;
+}
+
+/* The run-list prototype (bench_geo4l, bench/bpf/bench.bpf.c: the same
+ * layout): 0, or -E2BIG when a level is over the prototype's sizes. */
+#define G4L_ROWL 16384
+#define G4L_ROWF 4096
+#define G4L_CHL 32768
+#define G4L_CHF 8192
+struct g4l_rows {
+	__u8 pad[8];
+	struct { __u8 start[21]; __u8 pad; __u16 e[21]; } l[G4L_ROWL];
+	__u16 f[G4L_ROWF][256];
+};
+struct g4l_chunks {
+	__u8 pad[8];
+	struct { __u8 start[16]; __u8 id[16]; } l[G4L_CHL];
+	__u8 f[G4L_CHF][256];
+};
+
+/* Runs of v[0..255] (equal neighbours, refs >= 256 each their own run) into
+ * start[]/val[] of n slots, the unused slots repeating the last: runs, or
+ * n + 1 when they do not fit. */
+static unsigned g4l_runs(const __u16 *v, unsigned n, __u8 *start, __u16 *val)
+{
+	unsigned i, r = 0;
+
+	for (i = 0; i < 256; i++) {
+		if (i && v[i] == v[i - 1] && v[i] < 256)
+			continue;
+		if (r == n)
+			return n + 1;
+		start[r] = (__u8)i;
+		val[r++] = v[i];
+	}
+	for (i = r; i < n; i++) {
+		start[i] = start[r - 1];
+		val[i] = val[r - 1];
+	}
+	return r;
+}
+
+static int g4l_fill(struct geofw_bench *skel, const struct geofw_geo_image *img)
+{
+	static __u16 top[65536];
+	struct g4l_rows *rs = calloc(1, sizeof(*rs));
+	struct g4l_chunks *cs = calloc(1, sizeof(*cs));
+	__u32 s16, i, nrl = 0, nrf = 0, ncl = 0, ncf = 0, zero = 0;
+	size_t chunk = 0;
+	int err = -E2BIG;
+
+	if (!rs || !cs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (s16 = 0; s16 < 65536; s16++) {
+		const __u8 *f = img->flat4 + (size_t)s16 * 256;
+		__u16 row[256], val[21], cv[256], cval[16];
+		__u8 st[21];
+
+		if (!s16_mixed(f)) {
+			top[s16] = f[0];
+			continue;
+		}
+		for (i = 0; i < 256; i++) {
+			const __u8 *c;
+			unsigned j;
+
+			if (f[i] != GEOFW_COUNTRY_MORE) {
+				row[i] = f[i];
+				continue;
+			}
+			if (chunk >= img->n_more4 || img->more4[chunk].key != (s16 << 8 | i))
+				goto out;
+			c = img->more4[chunk++].chunk.country;
+			for (j = 0; j < 256; j++)
+				cv[j] = c[j];
+			if (ncl < G4L_CHL && g4l_runs(cv, 16, cs->l[ncl].start, cval) <= 16) {
+				for (j = 0; j < 16; j++)
+					cs->l[ncl].id[j] = (__u8)cval[j];
+				row[i] = (__u16)(256 + ncl++);
+			} else {
+				if (ncf >= G4L_CHF)
+					goto out;
+				memcpy(cs->f[ncf], c, 256);
+				row[i] = (__u16)(256 + G4L_CHL + ncf++);
+			}
+		}
+		if (nrl < G4L_ROWL && g4l_runs(row, 21, st, val) <= 21) {
+			memcpy(rs->l[nrl].start, st, sizeof(st));
+			memcpy(rs->l[nrl].e, val, sizeof(val));
+			top[s16] = (__u16)(256 + nrl++);
+		} else {
+			if (nrf >= G4L_ROWF)
+				goto out;
+			memcpy(rs->f[nrf], row, sizeof(row));
+			top[s16] = (__u16)(256 + G4L_ROWL + nrf++);
+		}
+	}
+	printf("bench: run-list prototype: %u row lines + %u rows, %u chunk lines + %u chunks: %.2f MB in all\n",
+	       nrl, nrf, ncl, ncf, (nrl * 64.0 + nrf * 512.0 + ncl * 32.0 + ncf * 256.0) / 1e6);
+	err = 0;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g4l_top), &zero, top, 0) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g4l_rows), &zero, rs, 0) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.bench_g4l_chunks), &zero, cs, 0))
+		err = -errno;
+out:
+	free(rs);
+	free(cs);
+	return err;
+}
+
+/* bench_geo4l against bench_geo3 on n addresses, half of them in /24s of
+ * longer prefixes: the number that differ, or -errno. */
+static long g4l_check(struct geofw_bench *skel, const struct geofw_geo_image *img, unsigned n)
+{
+	__u8 in[128], out[256];
+	long bad = 0;
+	unsigned i;
+
+	srand(17);
+	for (i = 0; i < n; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
+			    .data_size_out = sizeof(out), .repeat = 1);
+		__u32 r = (__u32)rand() << 16 ^ (__u32)rand();
+
+		if (i & 1 && img->n_more4)
+			r = img->more4[r % img->n_more4].key << 8 | (r >> 24);
+		skel->bss->bench_check_addr = r;
+		o.data_size_in = (__u32)frame(4, in);
+		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bench_geo4l_check), &o))
+			return -errno;
+		bad += skel->bss->bench_check_g3 != skel->bss->bench_check_g4l;
+	}
+	return bad;
 }
 
 static int lpm_fill(struct geofw_bench *skel, const struct geofw_geoip_db *db)
@@ -873,6 +1073,11 @@ int main(int argc, char **argv)
 		kbytes = geofw_geo_image_kernel_bytes(&img);
 		if (g3_fill(skel, &img))
 			fprintf(stderr, "bench: cannot fill the 3-level prototype\n");
+		if (g4l_fill(skel, &img))
+			fprintf(stderr, "bench: cannot fill the run-list prototype\n");
+		else if (getenv("GEOFW_BENCH_AB"))
+			printf("bench: run-list prototype against the fixed arrays: %ld of 400000 "
+			       "addresses differ\n", g4l_check(skel, &img, 400000));
 		geofw_geo_image_free(&img);
 		unlink(tmp_db);
 		dbp = &db;
@@ -931,7 +1136,7 @@ int main(int argc, char **argv)
 		int s, k;
 
 		for (s = 0; s < 2; s++) {
-			double w[9];
+			double w[9], t[9], r[9];
 
 			fill_keys(skel, dbp, 4, sets[s]);
 			for (k = 0; k < 9; k++) {
@@ -939,13 +1144,18 @@ int main(int argc, char **argv)
 				a[k] = measure(skel->progs.bench_geo, 4);
 				b[k] = measure(skel->progs.bench_geo3, 4);
 				w[k] = measure(skel->progs.bench_geo3w, 4);
+				t[k] = measure(skel->progs.bench_geo3s, 4);
+				r[k] = measure(skel->progs.bench_geo4l, 4);
 			}
 			qsort(a, 9, sizeof(double), cmp_double);
 			qsort(b, 9, sizeof(double), cmp_double);
 			qsort(w, 9, sizeof(double), cmp_double);
 			qsort(n, 9, sizeof(double), cmp_double);
-			printf("AB %s: noop %.0f geo tables %.0f prototype (3 levels, fixed arrays): u16 inlined %.0f, u32 inlined %.0f "
-			       "(medians of 9, interleaved)\n", sets[s], n[4], a[4], b[4], w[4]);
+			qsort(t, 9, sizeof(double), cmp_double);
+			qsort(r, 9, sizeof(double), cmp_double);
+			printf("AB %s: noop %.0f geo tables %.0f prototype (3 levels, fixed arrays): u16 inlined %.0f, u32 inlined %.0f, "
+			       "small inner maps (kmalloc) %.0f, run lines %.0f (medians of 9, interleaved)\n",
+			       sets[s], n[4], a[4], b[4], w[4], t[4], r[4]);
 		}
 		for (k = 0; k < 9; k++) {
 			a[k] = measure(skel->progs.bench_len_helper, 4);

@@ -135,6 +135,209 @@ static __always_inline __u8 g3_lookup(__u32 a, const int wide)
 	return c ? c->country[a & 0xff] : 0;
 }
 
+/*
+ * Prototype (issue 17, "TLB: small inner maps"): the same three levels with
+ * the rows and chunks split into many small inner arrays of one
+ * ARRAY_OF_MAPS each.  An array map whose whole area (312-byte header +
+ * values) is at most 32 KiB (PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER) is
+ * kmalloc'ed by __bpf_map_area_alloc, i.e. lies in the kernel's direct map
+ * (large pages), where a bigger one is vmalloc'ed in 4-KiB pages: 63 rows
+ * of 512 B or 126 chunks of 256 B per inner map.  References are sparse so
+ * that no division is needed: row ref = map << 6 | index (index < 63),
+ * chunk ref = map << 7 | index (index < 126).  The inner maps have one
+ * size and no BPF_F_INNER_MAP, so the verifier inlines both lookups.
+ */
+#define BENCH_G3S_ROWS_PER_MAP 63
+#define BENCH_G3S_CHUNKS_PER_MAP 126
+
+struct g3s_row_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_G3S_ROWS_PER_MAP);
+	__type(key, __u32);
+	__type(value, struct bench_g3_node);
+};
+
+struct g3s_chunk_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_G3S_CHUNKS_PER_MAP);
+	__type(key, __u32);
+	__type(value, struct geofw_geo4_chunk);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_g3_top);
+} bench_g3s_top SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__array(values, struct g3s_row_inner);
+} bench_g3s_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__array(values, struct g3s_chunk_inner);
+} bench_g3s_chunks SEC(".maps");
+
+static __always_inline __u8 g3s_lookup(__u32 a)
+{
+	struct geofw_geo4_chunk *c;
+	struct bench_g3_node *n;
+	struct bench_g3_top *t;
+	__u32 k = 0, e;
+	void *inner;
+
+	t = bpf_map_lookup_elem(&bench_g3s_top, &k);
+	if (!t)
+		return 0;
+	e = t->e[a >> 16];
+	if (e < 256)
+		return (__u8)e;
+	e -= 256u;
+	k = e >> 6;
+	inner = bpf_map_lookup_elem(&bench_g3s_rows, &k);
+	if (!inner)
+		return 0;
+	k = e & 63;
+	n = bpf_map_lookup_elem(inner, &k);
+	if (!n)
+		return 0;
+	e = n->e[(a >> 8) & 0xff];
+	if (e < 256)
+		return (__u8)e;
+	e -= 256u;
+	k = e >> 7;
+	inner = bpf_map_lookup_elem(&bench_g3s_chunks, &k);
+	if (!inner)
+		return 0;
+	k = e & 127;
+	c = bpf_map_lookup_elem(inner, &k);
+	return c ? c->country[a & 0xff] : 0;
+}
+
+/*
+ * Prototype (issue 17): the same three levels with a smaller working set,
+ * to measure whether the walk leaves DRAM when the rows and chunks fit in
+ * the cache this VM gets (docs/design-notes.md "TLB: small inner maps").
+ * A /16 of few runs is one 64-byte line of up to 21 runs (start byte,
+ * 16-bit entry), else a 512-byte row; a /24 of few runs is one 32-byte
+ * line of up to 16 runs (start byte, id), else a 256-byte chunk.  Unused
+ * runs repeat the last one.  Each level is one big value so that a line
+ * can be 64-byte aligned (the value starts 312 bytes into the map).
+ * Entries: < 256 id; top: 256 + line row, 256 + 16384 + full row; row:
+ * 256 + line chunk, 256 + 32768 + full chunk.
+ */
+#define G4L_ROWL 16384		/* 64-byte row lines */
+#define G4L_ROWF 4096		/* 512-byte rows */
+#define G4L_CHL 32768		/* 32-byte chunk lines */
+#define G4L_CHF 8192		/* 256-byte chunks */
+
+struct g4l_rowl {
+	__u8 start[21];
+	__u8 pad;
+	__u16 e[21];
+};
+
+struct g4l_chl {
+	__u8 start[16];
+	__u8 id[16];
+};
+
+struct bench_g4l_rows {
+	__u8 pad[8];		/* 312 + 8: 64-byte aligned lines */
+	struct g4l_rowl l[G4L_ROWL];
+	struct bench_g3_node f[G4L_ROWF];
+};
+
+struct bench_g4l_chunks {
+	__u8 pad[8];
+	struct g4l_chl l[G4L_CHL];
+	struct geofw_geo4_chunk f[G4L_CHF];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_g3_top);
+} bench_g4l_top SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_g4l_rows);
+} bench_g4l_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_g4l_chunks);
+} bench_g4l_chunks SEC(".maps");
+
+/* The entry of the last run starting at or before b: branchless select. */
+#define G4L_SCAN(line, vals, n, b, r)						\
+	do {									\
+		int _i;								\
+		(r) = (line)->vals[0];						\
+		_Pragma("unroll")						\
+		for (_i = 1; _i < (n); _i++) {					\
+			__u32 _d = (__u32)((__s32)((b) - (__u32)(line)->start[_i]) >> 31); \
+			(r) = ((line)->vals[_i] & ~_d) | ((r) & _d);		\
+		}								\
+	} while (0)
+
+static __always_inline __u8 g4l_lookup(__u32 a)
+{
+	struct bench_g4l_chunks *cs;
+	struct bench_g4l_rows *rs;
+	struct bench_g3_top *t;
+	__u32 k = 0, e, b;
+
+	t = bpf_map_lookup_elem(&bench_g4l_top, &k);
+	rs = bpf_map_lookup_elem(&bench_g4l_rows, &k);
+	cs = bpf_map_lookup_elem(&bench_g4l_chunks, &k);
+	if (!t || !rs || !cs)
+		return 0;
+	e = t->e[a >> 16];
+	if (e < 256)
+		return (__u8)e;
+	e -= 256;
+	b = (a >> 8) & 0xff;
+	if (e < G4L_ROWL) {
+		struct g4l_rowl *l = &rs->l[e];
+
+		G4L_SCAN(l, e, 21, b, e);
+	} else {
+		e -= G4L_ROWL;
+		if (e >= G4L_ROWF)
+			return 0;
+		e = rs->f[e].e[b];
+	}
+	if (e < 256)
+		return (__u8)e;
+	e -= 256;
+	b = a & 0xff;
+	if (e < G4L_CHL) {
+		struct g4l_chl *l = &cs->l[e];
+		__u32 r;
+
+		G4L_SCAN(l, id, 16, b, r);
+		return (__u8)r;
+	}
+	e -= G4L_CHL;
+	if (e >= G4L_CHF)
+		return 0;
+	return cs->f[e].country[b];
+}
+
 const volatile __u32 bench_mask = BENCH_KEYS - 1;
 __u32 bench_idx;
 
@@ -201,10 +404,11 @@ int bench_geo(struct xdp_md *ctx)
 				  geo_country_v6(pkt.saddr, cfg->geo_slot & 1)) ? XDP_PASS : XDP_DROP;
 }
 
-static __always_inline int geo3_run(struct xdp_md *ctx, const int wide)
+/* The start of a prototype's run: a key drawn, the frame parsed, its IPv4
+ * source (host order) in *a.  -1: go on; else the verdict to return. */
+static __always_inline int proto_start(struct xdp_md *ctx, __u32 *a)
 {
 	struct geofw_pkt pkt = {};
-	__u32 a;
 
 	if (draw(ctx))
 		return XDP_ABORTED;
@@ -212,8 +416,19 @@ static __always_inline int geo3_run(struct xdp_md *ctx, const int wide)
 		return XDP_DROP;
 	if (pkt.family != 4)
 		return XDP_PASS;
-	__builtin_memcpy(&a, pkt.saddr, 4);
-	return g3_lookup(bpf_ntohl(a), wide) ? XDP_PASS : XDP_DROP;
+	__builtin_memcpy(a, pkt.saddr, 4);
+	*a = bpf_ntohl(*a);
+	return -1;
+}
+
+static __always_inline int geo3_run(struct xdp_md *ctx, const int wide)
+{
+	__u32 a;
+	int ret = proto_start(ctx, &a);
+
+	if (ret >= 0)
+		return ret;
+	return g3_lookup(a, wide) ? XDP_PASS : XDP_DROP;
 }
 
 SEC("xdp")
@@ -226,6 +441,40 @@ SEC("xdp")
 int bench_geo3w(struct xdp_md *ctx)
 {
 	return geo3_run(ctx, 1);
+}
+
+/* The run-list prototype against the fixed arrays for one address (host
+ * order): geofw-bench checks that they agree before it measures. */
+__u32 bench_check_addr, bench_check_g3, bench_check_g4l;
+
+SEC("xdp")
+int bench_geo4l_check(struct xdp_md *ctx __attribute__((unused)))
+{
+	bench_check_g3 = g3_lookup(bench_check_addr, 0);
+	bench_check_g4l = g4l_lookup(bench_check_addr);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_geo4l(struct xdp_md *ctx)
+{
+	__u32 a;
+	int ret = proto_start(ctx, &a);
+
+	if (ret >= 0)
+		return ret;
+	return g4l_lookup(a) ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int bench_geo3s(struct xdp_md *ctx)
+{
+	__u32 a;
+	int ret = proto_start(ctx, &a);
+
+	if (ret >= 0)
+		return ret;
+	return g3s_lookup(a) ? XDP_PASS : XDP_DROP;
 }
 
 /* The frame length as the helper gives it, against data_end - data (what
