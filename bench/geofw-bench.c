@@ -366,6 +366,38 @@ static int port_asn_set(struct geofw_maps *m, int which)
 	return ports_put(m, r, n);
 }
 
+/* What the gfw_port_asn lookup itself costs a row's packets: the same
+ * program and tables with GEOFW_PORTS_ASN cleared (the lookup skipped),
+ * interleaved in pairs; the median of the pairs' differences is steadier
+ * than the difference of two rows on a shared machine (GEOFW_BENCH_AB). */
+static void port_asn_ab(struct geofw_bench *skel, struct geofw_maps *m, int fam)
+{
+	static const char *const what[3] = { "", "AS rules on its port", "its AS, rules other port" };
+	struct geofw_config on, off;
+	double a[9], b[9], d[9];
+	int which, k;
+
+	for (which = 1; which <= 2; which++) {
+		if (port_asn_set(m, which))
+			return;
+		geofw_config_read(m, &on);
+		off = on;
+		off.ports_present &= (__u8)~GEOFW_PORTS_ASN;
+		for (k = 0; k < 9; k++) {
+			a[k] = measure(skel->progs.bench_full, fam);
+			geofw_config_write(m, &off);
+			b[k] = measure(skel->progs.bench_full, fam);
+			geofw_config_write(m, &on);
+			d[k] = a[k] - b[k];
+		}
+		qsort(a, 9, sizeof(double), cmp_double);
+		qsort(b, 9, sizeof(double), cmp_double);
+		qsort(d, 9, sizeof(double), cmp_double);
+		printf("AB port AS lookup, v%d, %s: lookup %.0f, skipped %.0f, difference %+.0f "
+		       "(medians of 9 interleaved pairs)\n", fam, what[which], a[4], b[4], d[4]);
+	}
+}
+
 static void port_asn_rows(struct geofw_bench *skel, struct geofw_maps *m, const char *path,
 			  const double *noop)
 {
@@ -405,6 +437,8 @@ static void port_asn_rows(struct geofw_bench *skel, struct geofw_maps *m, const 
 		    interleave(skel, m, fam, "as100", port_asn_set, names, 3, 20,
 			       "no port AS rules", noop))
 			break;
+		else if (getenv("GEOFW_BENCH_AB"))
+			port_asn_ab(skel, m, fam);
 	ports_set(m, 0);
 	geofw_asn_clear(m);
 out:

@@ -354,18 +354,31 @@ static __always_inline struct geofw_asn_class *asn_rule(struct geofw_asn_class *
 }
 
 /* The port-scoped rules of the source's AS for the packet's port sets, or
- * NULL; read only when some exist (GEOFW_PORTS_ASN). */
+ * NULL; read only when some exist (GEOFW_PORTS_ASN).  An open-addressed
+ * array (include/geofw.h): every access is inlined, and a miss usually ends
+ * at the first entry (a load of 1/4 at most), against one jhash and bucket
+ * walk of the BPF hash it replaces (ABI 8, docs/design-notes.md). */
 static __always_inline struct geofw_port_net *port_asn_lookup(const struct geofw_config *cfg,
 							      const struct geofw_port_ctx *pc,
 							      const struct geofw_asn_class *c)
 {
-	struct geofw_port_asn_key k = {};
+	struct geofw_port_asn *e;
+	__u32 h, i, key, asn;
 
 	if (!c || !pc->sets || !(cfg->ports_present & GEOFW_PORTS_ASN))
 		return NULL;
-	k.asn = c->asn;
-	k.slot = (__u8)pc->slot;
-	return bpf_map_lookup_elem(&gfw_port_asn, &k);
+	asn = c->asn;
+	h = GEOFW_PORT_ASN_HASH(asn);
+#pragma unroll
+	for (i = 0; i < GEOFW_PORT_ASN_PROBE; i++) {
+		key = GEOFW_PORT_ASN_KEY(pc->slot, h + i);
+		e = bpf_map_lookup_elem(&gfw_port_asn, &key);
+		if (!e || !e->asn)
+			return NULL;
+		if (e->asn == asn)
+			return &e->net;
+	}
+	return NULL;
 }
 
 static __always_inline void

@@ -24,7 +24,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 7		/* 7: IPv6 geo and ASN class tables under a first level (gfw_geo6_top/gfw_asn6_top: an entry per /19 of 2000::/3 and per other /3, per slot; gfw_geo6_tree/gfw_asn6_tree: a subtree per bucket, keys as offsets from the bucket start, inner nodes point at their first child, no header node), exact IPv6 block prefilter (gfw_block6_bits), IPv4 allow and block prefilter bits per /16 at the end of gfw_block4_bits (GEOFW_B4_*), rate-limit state in a set-associative array of GCRA words (gfw_rl_sets, gfw_rl_bans replace the LRU hash gfw_rl_state; geofw_rl_rule.seed); 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits), port-scoped AS rules (gfw_port_asn, config GEOFW_PORTS_ASN); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 8		/* 8: gfw_port_asn is an array addressed by a hash of the AS number with a bounded linear probe (struct geofw_port_asn: the AS in the entry), not a hash map; 7: IPv6 geo and ASN class tables under a first level (gfw_geo6_top/gfw_asn6_top: an entry per /19 of 2000::/3 and per other /3, per slot; gfw_geo6_tree/gfw_asn6_tree: a subtree per bucket, keys as offsets from the bucket start, inner nodes point at their first child, no header node), exact IPv6 block prefilter (gfw_block6_bits), IPv4 allow and block prefilter bits per /16 at the end of gfw_block4_bits (GEOFW_B4_*), rate-limit state in a set-associative array of GCRA words (gfw_rl_sets, gfw_rl_bans replace the LRU hash gfw_rl_state; geofw_rl_rule.seed); 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits), port-scoped AS rules (gfw_port_asn, config GEOFW_PORTS_ASN); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -785,7 +785,8 @@ _Static_assert(sizeof(struct geofw_responder) == 16 + sizeof(struct geofw_resp_p
  *                                 covering it (so the longest match is whole)
  *   gfw_port_asn[slot, AS number] port-scoped AS allow/block rules and the
  *                                 sets whose allow-only policies list the AS
- *                                 (ABI 6; the AS comes from the AS class of
+ *                                 (ABI 6, an array probed by a hash of the AS
+ *                                 since ABI 8; the AS comes from the AS class of
  *                                 the source, so every AS named here has a
  *                                 class in the ASN tables)
  *   gfw_port_cc[slot, country]    port-scoped country blocks, and the
@@ -874,16 +875,34 @@ struct geofw_port_net {
 };
 _Static_assert(sizeof(struct geofw_port_net) == 88, "geofw_port_net size");
 
-/* gfw_port_asn's key (ABI 6); its value is a struct geofw_port_net (allow,
- * block and allow-only bits, action and rule id per set).  The slot is the
- * fifth byte, as in the port tries' keys. */
+/*
+ * gfw_port_asn (ABI 8): per slot an open-addressed table of
+ * GEOFW_PORT_ASN_ENTRIES entries (a BPF array, so the verifier inlines each
+ * access: no jhash, no bucket list, no call), entry i of slot s at
+ * GEOFW_PORT_ASN_KEY(s, i).  An AS lives at GEOFW_PORT_ASN_HASH(asn) or one
+ * of the GEOFW_PORT_ASN_PROBE - 1 entries after it (wrapping inside the
+ * slot); the data plane stops at the entry holding the AS or at the first
+ * empty one (asn 0: AS 0 is reserved, RFC 7607, and never a rule).  At most
+ * GEOFW_MAX_PORT_ASNS ASes per slot, a load of 1/4: user space refuses a set
+ * of ASes one of which lies further than the probe bound (-E2BIG, naming the
+ * AS; no random set of 254 ASes did in 3,000 trials, docs/design-notes.md).
+ * The value is a struct geofw_port_net (allow, block and allow-only bits,
+ * action and rule id per set).
+ */
 #define GEOFW_MAX_PORT_ASNS	GEOFW_ASN_CLASS_MAX_ID	/* per slot: each needs a class */
-struct geofw_port_asn_key {
-	__u32 asn;
-	__u8  slot;
-	__u8  pad[3];
+#define GEOFW_PORT_ASN_BITS	10
+#define GEOFW_PORT_ASN_ENTRIES	(1u << GEOFW_PORT_ASN_BITS)	/* per slot */
+#define GEOFW_PORT_ASN_PROBE	16
+#define GEOFW_PORT_ASN_HASH(asn) \
+	((__u32)((__u32)(asn) * 0x9e3779b1u) >> (32 - GEOFW_PORT_ASN_BITS))
+#define GEOFW_PORT_ASN_KEY(slot, i) \
+	((((slot) & 1u) << GEOFW_PORT_ASN_BITS) | ((__u32)(i) & (GEOFW_PORT_ASN_ENTRIES - 1)))
+struct geofw_port_asn {
+	__u32 asn;		/* 0 = empty entry */
+	__u32 pad;
+	struct geofw_port_net net;
 };
-_Static_assert(sizeof(struct geofw_port_asn_key) == 8, "geofw_port_asn_key size");
+_Static_assert(sizeof(struct geofw_port_asn) == 96, "geofw_port_asn size");
 
 struct geofw_port_cc {
 	__u16 block_sets;	/* country blocked on these sets (action[set]) */

@@ -239,12 +239,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_port_cc SEC(".maps");
 
-/* gfw_port_asn[slot, AS number]: port-scoped AS rules (ABI 6). */
+/* gfw_port_asn[GEOFW_PORT_ASN_KEY(slot, hash of the AS + probe)]: port-scoped
+ * AS rules (ABI 6; an array since ABI 8, so lookups are inlined). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 2 * GEOFW_MAX_PORT_ASNS);
-	__type(key, struct geofw_port_asn_key);
-	__type(value, struct geofw_port_net);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * GEOFW_PORT_ASN_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct geofw_port_asn);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_port_asn SEC(".maps");
 

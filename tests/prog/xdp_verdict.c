@@ -1081,6 +1081,16 @@ static const struct xdp_case cases[] = {
 	{ "port_asn/icmp_source_only", AS_WORLD "pblock AS64501 22/tcp drop 41",
 	  V4("203.0.113.5", .proto = IPPROTO_ICMP), PASS(COUNTRY_PASS), .cc = "RU",
 	  .cc_field = C_PASSED },
+	/* gfw_port_asn is open-addressed (ABI 8): AS422 and AS1409 hash to
+	 * the entry of AS64501, so AS64501 lies beyond them (the probe walks
+	 * on), and without it the probe stops at the first empty entry. */
+	{ "port_asn/probe_past_colliding_as", AS_WORLD "pblock AS422 22/tcp drop 42; "
+	  "pblock AS1409 22/tcp drop 43; pblock AS64501 22/tcp drop 41",
+	  V4("203.0.113.5", TCP(22)), DROP(PORT_BLOCK), .rule = 41, .asn = 64501,
+	  .asn_field = C_BLOCKED },
+	{ "port_asn/colliding_as_not_taken", AS_WORLD "pblock AS422 22/tcp drop 42; "
+	  "pblock AS1409 22/tcp drop 43",
+	  V4("203.0.113.5", TCP(22)), PASS(COUNTRY_PASS), .cc = "RU", .cc_field = C_PASSED },
 	/* Fragments: a later fragment carries no ports and is judged by the
 	 * source-only policy; a first fragment (or any packet) whose ports
 	 * cannot be read while port rules are in force is dropped. */

@@ -173,3 +173,54 @@ void test_ports_asn(void)
 	ASSERT_EQ(img.only_sets, 1, "set 0 has an allow-only policy");
 	geofw_ports_image_free(&img);
 }
+
+/* gfw_port_asn's open-addressed table (ABI 8): 254 ASes each found by the
+ * data plane's probe from its hash, an AS without rules ends at an empty
+ * entry, and 17 ASes of one hash are refused naming the one that does not
+ * fit. */
+void test_ports_asn_table(void)
+{
+	static struct geofw_prule r[GEOFW_MAX_PORT_ASNS + 1];
+	__u32 tab[GEOFW_PORT_ASN_ENTRIES] = { 0 }, asn, h, d, n;
+	struct geofw_ports_image img;
+	char err[GEOFW_ERRLEN] = "", want[32];
+	size_t i;
+
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < GEOFW_MAX_PORT_ASNS; i++) {
+		geofw_ports_parse("22/tcp", &r[i].ports, NULL, 0);
+		r[i].kind = GEOFW_PRULE_BLOCK;
+		r[i].action = GEOFW_ACT_DROP;
+		r[i].is_asn = true;
+		r[i].asn = 64500 + (__u32)i * 7919;	/* spread, not consecutive */
+	}
+	if (!ASSERT_OK(geofw_ports_build(r, GEOFW_MAX_PORT_ASNS, &img, err, sizeof(err)), err))
+		return;
+	for (i = 0; i < img.n_asn; i++) {
+		ASSERT_TRUE(!tab[img.asn[i].pos], "one AS an entry");
+		tab[img.asn[i].pos] = img.asn[i].asn;
+	}
+	for (i = 0; i < img.n_asn; i++) {
+		h = GEOFW_PORT_ASN_HASH(img.asn[i].asn);
+		for (d = 0; d < GEOFW_PORT_ASN_PROBE; d++)
+			if (tab[(h + d) % GEOFW_PORT_ASN_ENTRIES] == img.asn[i].asn)
+				break;
+		ASSERT_TRUE(d < GEOFW_PORT_ASN_PROBE, "the probe finds every AS");
+	}
+	geofw_ports_image_free(&img);
+
+	/* 17 ASes of one hash: the 17th lies beyond the probe. */
+	h = GEOFW_PORT_ASN_HASH(64501);
+	for (asn = 1, n = 0; n < GEOFW_PORT_ASN_PROBE + 1; asn++) {
+		if (GEOFW_PORT_ASN_HASH(asn) != h)
+			continue;
+		r[n].asn = asn;
+		n++;
+	}
+	ASSERT_EQ(geofw_ports_build(r, n, &img, err, sizeof(err)), -E2BIG, "17 ASes of one hash");
+	snprintf(want, sizeof(want), "AS%u does not fit", r[n - 1].asn);
+	ASSERT_TRUE(strstr(err, want) != NULL, err);
+	/* 16 fit */
+	ASSERT_OK(geofw_ports_build(r, n - 1, &img, err, sizeof(err)), err);
+	geofw_ports_image_free(&img);
+}

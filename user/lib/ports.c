@@ -309,6 +309,38 @@ static bool covers(const struct geofw_cidr *outer, const struct geofw_cidr *inne
 	       geofw_cidr_contains(outer, inner->addr, inner->family);
 }
 
+/*
+ * The entry of each AS in gfw_port_asn's open-addressed table: its hash, or
+ * the first free entry after it within GEOFW_PORT_ASN_PROBE (the data plane
+ * looks no further).  -E2BIG naming the AS when it lies further; at most 254
+ * ASes in 1,024 entries, no random set did (docs/design-notes.md).
+ */
+static int asn_place(struct geofw_ports_image *img, char *err, size_t errlen)
+{
+	__u32 used[GEOFW_PORT_ASN_ENTRIES] = { 0 };	/* the AS in each entry */
+	size_t i;
+	__u32 h, d;
+
+	for (i = 0; i < img->n_asn; i++) {
+		if (!img->asn[i].asn)	/* reserved (RFC 7607), the empty entry's mark */
+			return geofw_errf(err, errlen, -EINVAL, "port-scoped AS rules: AS0 is "
+					  "reserved and cannot have rules");
+		h = GEOFW_PORT_ASN_HASH(img->asn[i].asn);
+		for (d = 0; d < GEOFW_PORT_ASN_PROBE &&
+			    used[(h + d) & (GEOFW_PORT_ASN_ENTRIES - 1)]; d++)
+			;
+		if (d == GEOFW_PORT_ASN_PROBE)
+			return geofw_errf(err, errlen, -E2BIG, "port-scoped AS rules: AS%u does "
+					  "not fit the data plane's AS table: the %d entries it may "
+					  "take are held by other ASes of port rules (AS%u, ...); "
+					  "remove one of them", img->asn[i].asn,
+					  GEOFW_PORT_ASN_PROBE, used[h]);
+		img->asn[i].pos = (h + d) & (GEOFW_PORT_ASN_ENTRIES - 1);
+		used[img->asn[i].pos] = img->asn[i].asn;
+	}
+	return 0;
+}
+
 int geofw_ports_build(const struct geofw_prule *rules, size_t n, struct geofw_ports_image *img,
 		      char *err, size_t errlen)
 {
@@ -407,6 +439,8 @@ int geofw_ports_build(const struct geofw_prule *rules, size_t n, struct geofw_po
 		}
 		net_apply(&img->asn[j].val, &rules[i], set_ids[i]);
 	}
+	if ((ret = asn_place(img, err, errlen)))
+		goto fail;
 	free(set_ids);
 	return 0;
 nomem:

@@ -100,9 +100,11 @@ struct geofw_ports_image {
 	size_t n_net, cap_net;
 	struct geofw_port_cc cc[GEOFW_MAX_COUNTRIES];
 	bool any_cc;
-	/* AS rules: one merged value per AS (gfw_port_asn) */
+	/* AS rules: one merged value per AS, and its entry in the slot's
+	 * open-addressed table (gfw_port_asn, GEOFW_PORT_ASN_KEY) */
 	struct {
 		__u32 asn;
+		__u32 pos;
 		struct geofw_port_net val;
 	} *asn;
 	size_t n_asn, cap_asn;

@@ -145,6 +145,30 @@ static int rl_seed(const struct geofw_maps *m, __u64 *seed)
 	return 0;
 }
 
+/* The slot's whole AS table (gfw_port_asn), every entry written: a
+ * leftover of an earlier install would be read as a rule of its AS. */
+static int asn_table_write(const struct geofw_maps *m, const struct geofw_ports_image *img,
+			   __u8 slot)
+{
+	struct geofw_port_asn *tab = calloc(GEOFW_PORT_ASN_ENTRIES, sizeof(*tab));
+	__u32 i, key;
+	int ret = 0;
+
+	if (!tab)
+		return -ENOMEM;
+	for (i = 0; i < img->n_asn; i++) {
+		tab[img->asn[i].pos].asn = img->asn[i].asn;
+		tab[img->asn[i].pos].net = img->asn[i].val;
+	}
+	for (i = 0; i < GEOFW_PORT_ASN_ENTRIES && !ret; i++) {
+		key = GEOFW_PORT_ASN_KEY(slot, i);
+		if (bpf_map_update_elem(m->port_asn, &key, &tab[i], BPF_ANY))
+			ret = -errno;
+	}
+	free(tab);
+	return ret;
+}
+
 static int ports_install(const struct geofw_maps *m, const struct geofw_ports_image *img,
 			 __u64 *bits, char *err, size_t errlen)
 {
@@ -165,8 +189,7 @@ static int ports_install(const struct geofw_maps *m, const struct geofw_ports_im
 
 	/* The free slot may hold leftovers of an interrupted install. */
 	if ((ret = net_clear_slot(m->port_net4, sizeof(struct geofw_port_lpm_v4), slot)) ||
-	    (ret = net_clear_slot(m->port_net6, sizeof(struct geofw_port_lpm_v6), slot)) ||
-	    (ret = net_clear_slot(m->port_asn, sizeof(struct geofw_port_asn_key), slot)))
+	    (ret = net_clear_slot(m->port_net6, sizeof(struct geofw_port_lpm_v6), slot)))
 		return geofw_errf(err, errlen, ret, "ports: clearing slot %u: %s", slot,
 				  strerror(-ret));
 	for (i = 0; i < img->n_net; i++)
@@ -225,15 +248,10 @@ static int ports_install(const struct geofw_maps *m, const struct geofw_ports_im
 		}
 		present |= img->net[i].prefix.family == 4 ? GEOFW_PORTS_NET4 : GEOFW_PORTS_NET6;
 	}
-	for (i = 0; i < img->n_asn; i++) {
-		struct geofw_port_asn_key k = { .asn = img->asn[i].asn, .slot = slot };
-
-		if (bpf_map_update_elem(m->port_asn, &k, &img->asn[i].val, BPF_ANY)) {
-			ret = -errno;
-			goto fail;
-		}
+	if ((ret = asn_table_write(m, img, slot)))
+		goto fail;
+	if (img->n_asn)
 		present |= GEOFW_PORTS_ASN;
-	}
 	if ((ret = rl_seed(m, &seed)))
 		goto fail;	/* no random seed for the rate-limit state's hash */
 	for (i = 0; i < GEOFW_MAX_RATELIMITS; i++) {
@@ -263,7 +281,6 @@ static int ports_install(const struct geofw_maps *m, const struct geofw_ports_im
 	/* The old slot's tries go; its arrays are simply overwritten next time. */
 	net_clear_slot(m->port_net4, sizeof(struct geofw_port_lpm_v4), old);
 	net_clear_slot(m->port_net6, sizeof(struct geofw_port_lpm_v6), old);
-	net_clear_slot(m->port_asn, sizeof(struct geofw_port_asn_key), old);
 	return 0;
 fail:
 	return geofw_errf(err, errlen, ret, "ports: writing the port tables: %s",
