@@ -34,13 +34,20 @@ static __always_inline int block_active(const struct geofw_block *b)
 	return !b->expires_ns || bpf_ktime_get_boot_ns() < b->expires_ns;
 }
 
-/* A bit of the IPv4 rule prefilters (gfw_block4_bits, include/geofw.h). */
-static __always_inline int bits4(__u32 b)
+/* Bit b of a prefilter bitmap (an array of u64 words: gfw_block4_bits,
+ * gfw_block6_bits, gfw_port_bits; include/geofw.h).  Inlined with the map
+ * known at each call, so every lookup stays an inlined array access. */
+static __always_inline int map_bit(void *map, __u32 b)
 {
 	__u32 word = b >> 6;
-	__u64 *bits = bpf_map_lookup_elem(&gfw_block4_bits, &word);
+	__u64 *bits = bpf_map_lookup_elem(map, &word);
 
 	return bits && (*bits >> (b & 63)) & 1;
+}
+
+static __always_inline int bits4(__u32 b)
+{
+	return map_bit(&gfw_block4_bits, b);
 }
 
 static __always_inline __u32 s16_of(const __u8 *addr)
@@ -80,15 +87,11 @@ static __always_inline int block4_maybe(const __u8 *addr)
 /* May the IPv6 address have an exact (/128) block?  The bit of its hash. */
 static __always_inline int block6_maybe(const __u8 *addr)
 {
-	__u64 hi, lo, *bits;
-	__u32 bit, word;
+	__u64 hi, lo;
 
 	__builtin_memcpy(&hi, addr, 8);
 	__builtin_memcpy(&lo, addr + 8, 8);
-	bit = GEOFW_BLOCK6_BIT(hi, lo);
-	word = bit >> 6;
-	bits = bpf_map_lookup_elem(&gfw_block6_bits, &word);
-	return bits && (*bits >> (bit & 63)) & 1;
+	return map_bit(&gfw_block6_bits, GEOFW_BLOCK6_BIT(hi, lo));
 }
 
 /* Longest match: an exact /32 or /128 entry beats every shorter CIDR. */
@@ -165,10 +168,7 @@ static __always_inline __u32 port_set_index(__u32 m)
  * prefix can hold the address, so the trie walk (+30..+50 ns) is skipped. */
 static __always_inline int port_bit(__u32 b)
 {
-	__u32 word = b >> 6;
-	__u64 *bits = bpf_map_lookup_elem(&gfw_port_bits, &word);
-
-	return bits && (*bits >> (b & 63)) & 1;
+	return map_bit(&gfw_port_bits, b);
 }
 
 static __always_inline int port_bits_maybe4(const __u8 *addr)
