@@ -208,6 +208,67 @@ static struct row *add_row(const char *name, struct bpf_program *prog, int famil
 	return r;
 }
 
+/*
+ * What one random load costs the data plane on this machine: bench_mem
+ * (bench/bpf/bench.bpf.c) over 256 KiB .. 16 MiB, one load or two dependent
+ * ones, each measured interleaved with the no-op (medians of 9 pairs).  No
+ * target: the floor the table walks' rows stand on.
+ */
+static void mem_rows(struct geofw_bench *skel)
+{
+	static const struct { __u32 kib, hops; const char *name; } cases[] = {
+		{ 256, 1, "memory: 1 random load, 256 KiB" },
+		{ 1024, 1, "memory: 1 random load, 1 MiB" },
+		{ 4096, 1, "memory: 1 random load, 4 MiB" },
+		{ 16384, 1, "memory: 1 random load, 16 MiB" },
+		{ 4096, 2, "memory: 2 dependent loads, 4 MiB" },
+		{ 16384, 2, "memory: 2 dependent loads, 16 MiB" },
+	};
+	struct bpf_map *maps[8] = {
+		skel->maps.bench_mem0, skel->maps.bench_mem1, skel->maps.bench_mem2,
+		skel->maps.bench_mem3, skel->maps.bench_mem4, skel->maps.bench_mem5,
+		skel->maps.bench_mem6, skel->maps.bench_mem7,
+	};
+	size_t per = bpf_map__value_size(maps[0]), lines = 8 * per / 64, c, i;
+	__u32 *v = malloc(per), zero = 0;
+
+	if (!v)
+		return;
+	for (c = 0; c < 8; c++) {
+		for (i = 0; i < per / 4; i++)
+			v[i] = (__u32)(rnd() % lines);
+		if (bpf_map_update_elem(bpf_map__fd(maps[c]), &zero, v, 0)) {
+			fprintf(stderr, "bench: cannot fill bench_mem: %s\n", strerror(errno));
+			free(v);
+			return;
+		}
+	}
+	free(v);
+	if (fill_keys(skel, NULL, 4, "random"))
+		return;
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		double n[9], a[9];
+		struct row *r;
+		int k;
+
+		skel->data->bench_mem_mask = (__u32)(cases[c].kib * 1024 / 64 - 1);
+		skel->data->bench_mem_hops = cases[c].hops;
+		for (k = 0; k < 9; k++) {
+			n[k] = measure(skel->progs.bench_noop, 4);
+			a[k] = measure(skel->progs.bench_mem, 4);
+		}
+		qsort(n, 9, sizeof(double), cmp_double);
+		qsort(a, 9, sizeof(double), cmp_double);
+		r = &rows[n_rows++];
+		snprintf(r->name, sizeof(r->name), "%s", cases[c].name);
+		snprintf(r->prog, sizeof(r->prog), "bench_mem");
+		r->family = 4;
+		r->keyset = "random";
+		r->ns = a[4];
+		r->above = a[4] - n[4];
+	}
+}
+
 /* Port rules into the maps (build + install), the error on stderr. */
 static int ports_put(struct geofw_maps *m, const struct geofw_prule *r, size_t n)
 {
@@ -1170,7 +1231,7 @@ int main(int argc, char **argv)
 		int s, k;
 
 		for (s = 0; s < 2; s++) {
-			double w[9], t[9], r[9];
+			double w[9], t[9], r[9], f[9];
 
 			fill_keys(skel, dbp, 4, sets[s]);
 			for (k = 0; k < 9; k++) {
@@ -1180,7 +1241,9 @@ int main(int argc, char **argv)
 				w[k] = measure(skel->progs.bench_geo3w, 4);
 				t[k] = measure(skel->progs.bench_geo3s, 4);
 				r[k] = measure(skel->progs.bench_geo4l, 4);
+				f[k] = measure(skel->progs.bench_full, 4);
 			}
+			qsort(f, 9, sizeof(double), cmp_double);
 			qsort(a, 9, sizeof(double), cmp_double);
 			qsort(b, 9, sizeof(double), cmp_double);
 			qsort(w, 9, sizeof(double), cmp_double);
@@ -1188,8 +1251,8 @@ int main(int argc, char **argv)
 			qsort(t, 9, sizeof(double), cmp_double);
 			qsort(r, 9, sizeof(double), cmp_double);
 			printf("AB %s: noop %.0f geo tables %.0f prototype (3 levels, fixed arrays): u16 inlined %.0f, u32 inlined %.0f, "
-			       "small inner maps (kmalloc) %.0f, run lines %.0f (medians of 9, interleaved)\n",
-			       sets[s], n[4], a[4], b[4], w[4], t[4], r[4]);
+			       "small inner maps (kmalloc) %.0f, run lines %.0f; full decision %.0f (medians of 9, interleaved)\n",
+			       sets[s], n[4], a[4], b[4], w[4], t[4], r[4], f[4]);
 		}
 		for (k = 0; k < 9; k++) {
 			a[k] = measure(skel->progs.bench_len_helper, 4);
@@ -1201,6 +1264,8 @@ int main(int argc, char **argv)
 	}
 	allowed_row(skel, &m, dbp, noop);
 	allowed_row6(skel, &m, dbp, noop);
+	if (wanted("geo"))
+		mem_rows(skel);
 	/* Drop log: every packet blocked (allow mode with nothing listed, no
 	 * country dropped); sampling off, at its limit (a flood's steady
 	 * state), and on with nobody reading (ring full: each packet also
