@@ -150,6 +150,9 @@ if have veth; then
 	row "geofw / ipset" "$(j veth .ratios.geofw_vs_ipset)" "$T" "bench/veth.sh$Q"
 	check "geofw / XDP + plain LPM trie" "$(j veth .ratios.geofw_vs_lpm)" ">=" 6
 	row "geofw / XDP + plain LPM trie" "$(j veth .ratios.geofw_vs_lpm)" "$T" "bench/veth.sh$Q"
+	# No target: what one cache miss leaves of the XDP_DROP path here (the
+	# ceiling of geofw / XDP_DROP for a lookup that leaves the top level).
+	row "reference: $(j veth '.receivers.xdp_memory_reference.name | sub("^F "; "")') / XDP_DROP" "$(j veth '.ratios.memory_reference_vs_xdp_drop // "-"')" "" "bench/veth.sh$Q"
 	two=$(j veth '.ratios.geofw_two_cpus_vs_one // empty')
 	if [ -n "$two" ]; then
 		check "geofw: two generator CPUs / one" "$two" ">=" 1.8

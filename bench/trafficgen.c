@@ -5,7 +5,7 @@
  *	trafficgen send --dev IF --dst-mac MAC --dst IPV4 --prefixes FILE
  *		[--seconds S] [--batch N] [--size BYTES] [--sources N] [--seed N]
  *		[--started FILE]
- *	trafficgen sink --dev IF --pin FILE [--lpm FILE] [--seconds MAX]
+ *	trafficgen sink --dev IF --pin FILE [--lpm FILE | --mem MIB[,HOPS]] [--seconds MAX]
  *	trafficgen count FILE
  *	trafficgen lines PROG_ID
  *
@@ -27,7 +27,9 @@
  * sink: attaches tg_sink (count and XDP_DROP) to IF, pins its counter at
  * FILE, prints "ready" and stays until SIGINT/SIGTERM or MAX seconds; the
  * link and the pin go with the process.  With --lpm, tg_lpm_sink instead,
- * dropping what a plain LPM trie of the prefixes of FILE matches.  count:
+ * dropping what a plain LPM trie of the prefixes of FILE matches; with
+ * --mem, tg_mem_sink, dropping every IPv4 frame after HOPS (1 or 2)
+ * dependent loads at random lines of a table of MIB MiB.  count:
  * the sum of a pinned counter over CPUs.
  *
  * lines: where each source line of a loaded program starts in its jited
@@ -267,12 +269,14 @@ static void usage(FILE *out)
 		"usage: trafficgen send --dev IF --dst-mac MAC --dst IPV4 --prefixes FILE\n"
 		"                       [--seconds S] [--batch N] [--size BYTES] [--sources N] [--seed N]\n"
 		"                       [--started FILE]\n"
-		"       trafficgen sink --dev IF --pin FILE [--lpm FILE] [--seconds MAX]\n"
+		"       trafficgen sink --dev IF --pin FILE [--lpm FILE | --mem MIB[,HOPS]]\n"
+		"                       [--seconds MAX]\n"
 		"       trafficgen count FILE\n"
 		"       trafficgen lines PROG_ID\n");
 }
 
-static struct geofw_trafficgen *open_skel(__u32 mask)
+/* mem_lines: tg_mem's size (a power of two, 0: one line), hops its loads. */
+static struct geofw_trafficgen *open_skel_mem(__u32 mask, __u32 mem_lines, __u32 hops)
 {
 	struct geofw_trafficgen *skel = geofw_trafficgen__open();
 	struct bpf_map *map;
@@ -284,11 +288,39 @@ static struct geofw_trafficgen *open_skel(__u32 mask)
 	bpf_object__for_each_map(map, skel->obj)
 		bpf_map__set_pin_path(map, NULL);
 	skel->rodata->tg_mask = mask;
+	skel->rodata->tg_mem_mask = mem_lines ? mem_lines - 1 : 0;
+	skel->rodata->tg_mem_hops = hops;
+	if (mem_lines && bpf_map__set_max_entries(skel->maps.tg_mem, mem_lines)) {
+		geofw_trafficgen__destroy(skel);
+		return NULL;
+	}
 	if (geofw_trafficgen__load(skel)) {
 		geofw_trafficgen__destroy(skel);
 		return NULL;
 	}
 	return skel;
+}
+
+static struct geofw_trafficgen *open_skel(__u32 mask)
+{
+	return open_skel_mem(mask, 0, 1);
+}
+
+/* tg_mem's lines: each a random line number (the second hop's target). */
+static int fill_mem(struct geofw_trafficgen *skel, __u32 lines)
+{
+	int fd = bpf_map__fd(skel->maps.tg_mem);
+	struct { __u32 next[16]; } l;
+	__u32 i, j;
+
+	srand(1);
+	for (i = 0; i < lines; i++) {
+		for (j = 0; j < 16; j++)
+			l.next[j] = ((__u32)rand() << 16 ^ (__u32)rand()) & (lines - 1);
+		if (bpf_map_update_elem(fd, &i, &l, 0))
+			return -errno;
+	}
+	return 0;
 }
 
 static int cmd_send(int argc, char **argv)
@@ -453,10 +485,14 @@ static int cmd_sink(int argc, char **argv)
 		{ "dev", required_argument, NULL, 'i' },
 		{ "pin", required_argument, NULL, 'p' },
 		{ "lpm", required_argument, NULL, 'l' },
+		{ "mem", required_argument, NULL, 'M' },
 		{ "seconds", required_argument, NULL, 't' },
 		{}
 	};
 	const char *dev = NULL, *pin = NULL, *lpm = NULL;
+	unsigned long mib = 0, hops = 1;
+	__u32 lines = 0;
+	char *end;
 	struct geofw_trafficgen *skel;
 	struct bpf_program *prog;
 	struct bpf_link *link = NULL;
@@ -469,6 +505,17 @@ static int cmd_sink(int argc, char **argv)
 		case 'i': dev = optarg; break;
 		case 'p': pin = optarg; break;
 		case 'l': lpm = optarg; break;
+		case 'M':
+			mib = strtoul(optarg, &end, 10);
+			if (*end == ',')
+				hops = strtoul(end + 1, &end, 10);
+			if (*end || !mib || mib > 1024 || (mib & (mib - 1)) || hops < 1 || hops > 2) {
+				fprintf(stderr, "trafficgen sink: --mem %s: MIB a power of two up to 1024, "
+					"HOPS 1 or 2\n", optarg);
+				return 2;
+			}
+			lines = (__u32)(mib << 20 >> 6);
+			break;
 		case 't': max_s = strtod(optarg, NULL); break;
 		default: usage(stderr); return 2;
 		}
@@ -482,16 +529,24 @@ static int cmd_sink(int argc, char **argv)
 		fprintf(stderr, "trafficgen sink: %s: no such interface\n", dev);
 		return 1;
 	}
-	skel = open_skel(0);
+	if (lpm && lines) {
+		fprintf(stderr, "trafficgen sink: --lpm and --mem are two receivers: one of them\n");
+		return 2;
+	}
+	skel = open_skel_mem(0, lines, (__u32)hops);
 	if (!skel) {
 		fprintf(stderr, "trafficgen sink: cannot load the sink program\n");
 		return 1;
+	}
+	if (lines && (err = fill_mem(skel, lines))) {
+		fprintf(stderr, "trafficgen sink: --mem: %s\n", strerror(-err));
+		goto out;
 	}
 	if (lpm && (err = fill_lpm(skel, lpm))) {
 		fprintf(stderr, "trafficgen sink: %s: %s\n", lpm, strerror(-err));
 		goto out;
 	}
-	prog = lpm ? skel->progs.tg_lpm_sink : skel->progs.tg_sink;
+	prog = lpm ? skel->progs.tg_lpm_sink : lines ? skel->progs.tg_mem_sink : skel->progs.tg_sink;
 	/* A link, not a netlink attachment: it goes when we go. */
 	link = bpf_program__attach_xdp(prog, ifindex);
 	if (!link) {

@@ -13,6 +13,9 @@
 #   t_nft   ── veth ──  r_nft    (C) nftables netdev ingress, interval set
 #   t_ipset ── veth ──  r_ipset  (D) iptables raw PREROUTING + ipset hash:net
 #   t_lpm   ── veth ──  r_lpm    (E) XDP + a plain LPM trie (for reference)
+#   t_mem   ── veth ──  r_mem    (F) XDP + one random load into a table of
+#                                    BENCH_MEM_REF (MiB[,loads]; 2 MiB, 1 load):
+#                                    what a cache miss costs on this path
 #
 # Then geofw with two generator cores against one (issue 17: the drop rate
 # scales, no cache line shared by the CPUs is written per packet): rounds
@@ -81,16 +84,18 @@ if ! DB=$(bench_db); then
 	exit 0
 fi
 
-RECEIVERS="xdp geofw nft ipset lpm"
+RECEIVERS="xdp geofw nft ipset lpm mem"
+MEM_REF=${BENCH_MEM_REF:-2,1}
 declare -A NAME=(
 	[xdp]="A bare XDP_DROP"
 	[geofw]="B geofw (XDP, GeoLite2)"
 	[nft]="C nftables netdev ingress set"
 	[ipset]="D iptables raw + ipset hash:net"
 	[lpm]="E XDP + plain LPM trie"
+	[mem]="F XDP + $(echo "$MEM_REF" | awk -F, '{ printf "%s random load%s into %s MiB", ($2 ? $2 : 1), ($2 > 1 ? "s" : ""), $1 }')"
 )
 # The keys of the JSON (and of run.sh's table).
-declare -A KEY=([xdp]=xdp_drop [geofw]=geofw [nft]=nft_ingress_set [ipset]=iptables_ipset [lpm]=xdp_lpm_trie)
+declare -A KEY=([xdp]=xdp_drop [geofw]=geofw [nft]=nft_ingress_set [ipset]=iptables_ipset [lpm]=xdp_lpm_trie [mem]=xdp_memory_reference)
 
 # ---- data -------------------------------------------------------------------
 PREFIXES=$BENCH_DIR/blocked.txt
@@ -195,10 +200,17 @@ say "sets loaded: nft -f $NFT_LOAD_S s, ipset restore $IPSET_LOAD_S s ($($IPT -V
 # (E) the prefixes in a plain BPF LPM trie.
 sink lpm --lpm "$PREFIXES"
 
+# (F) the reference: a table walk's floor on this machine.  The smallest
+# exact table of GeoLite2's IPv4 countries is about 1 MB (407,845 runs of
+# one country at 3 bytes a run, docs/design-notes.md), so a lookup that
+# leaves the top level costs at least one random load into a table of that
+# order; F measures what one such load costs a frame.
+sink mem --mem "$MEM_REF"
+
 # dropped RECEIVER: the receiver's own count of the frames it dropped.
 dropped() {
 	case $1 in
-	xdp|lpm) in_net rx "$TG" count "$BENCH_PIN/$1" ;;
+	xdp|lpm|mem) in_net rx "$TG" count "$BENCH_PIN/$1" ;;
 	geofw) fwctl -j stats | jq '[.actions[] | select(.action == "drop") | .packets] | add' ;;
 	nft) in_ns rx nft -j list chain netdev gfwb ingress |
 		jq '[.nftables[] | .rule? // empty | .expr[] | .counter? // empty | .packets] | add' ;;
@@ -346,6 +358,7 @@ R_XDP=$(calc "printf \"%.3f\", ${MED[geofw]} / ${MED[xdp]}")
 R_NFT=$(calc "printf \"%.3f\", ${MED[geofw]} / ${MED[nft]}")
 R_IPSET=$(calc "printf \"%.3f\", ${MED[geofw]} / ${MED[ipset]}")
 R_LPM=$(calc "printf \"%.3f\", ${MED[geofw]} / ${MED[lpm]}")
+R_MEM=$(calc "printf \"%.3f\", ${MED[mem]} / ${MED[xdp]}")
 # Issue 17's targets.
 P_XDP=$(calc "print ($R_XDP >= 0.75) ? \"true\" : \"false\"")
 P_NFT=$(calc "print ($R_NFT >= 10) ? \"true\" : \"false\"")
@@ -384,6 +397,7 @@ printf '%-34s %8s  %s\n' "geofw / XDP_DROP" "$R_XDP" "$(verdict "$P_XDP") >= 0.7
 printf '%-34s %8s  %s\n' "geofw / nft ingress set" "$R_NFT" "$(verdict "$P_NFT") >= 10"
 printf '%-34s %8s  %s\n' "geofw / ipset" "$R_IPSET" "$(verdict "$P_IPSET") >= 10"
 printf '%-34s %8s  %s\n' "geofw / XDP + plain LPM trie" "$R_LPM" "$(verdict "$P_LPM") >= 6"
+printf '%-34s %8s  %s\n' "reference F / XDP_DROP" "$R_MEM" "(no target: one cache miss's share of the path)"
 [ "$R_2CPU" = null ] ||
 	printf '%-34s %8s  %s (wall clock %s; bare XDP_DROP %s, wall %s)\n' \
 		"geofw, two generator cores / one" "$R_2CPU" "$(verdict "$P_2CPU") >= 1.8" \
@@ -395,7 +409,7 @@ printf '%-34s %8s  %s\n' "geofw / XDP + plain LPM trie" "$R_LPM" "$(verdict "$P_
 	--argjson rx "$RJSON" --argjson xdp_ns "$XDP_NS" \
 	--argjson r_xdp "$R_XDP" --argjson r_nft "$R_NFT" --argjson r_ipset "$R_IPSET" \
 	--argjson p_xdp "$P_XDP" --argjson p_nft "$P_NFT" --argjson p_ipset "$P_IPSET" \
-	--argjson r_lpm "$R_LPM" --argjson p_lpm "$P_LPM" \
+	--argjson r_lpm "$R_LPM" --argjson p_lpm "$P_LPM" --argjson r_mem "$R_MEM" \
 	--argjson r_2cpu "$R_2CPU" --argjson r_2cpu_wall "$R_2CPU_WALL" --argjson p_2cpu "$P_2CPU" \
 	--argjson r_2cpu_xdp "$R_2CPU_XDP" --argjson r_2cpu_xdp_wall "$R_2CPU_XDP_WALL" \
 	--argjson queues "$NQ" \
@@ -406,7 +420,8 @@ printf '%-34s %8s  %s\n' "geofw / XDP + plain LPM trie" "$R_LPM" "$(verdict "$P_
 	  mpps: ($rx | map_values(.mpps)),
 	  ns_per_frame: ({xdp_drop_path: $xdp_ns} + ($rx | del(.xdp_drop) | map_values(.ns_over_xdp_drop))),
 	  ratios: {geofw_vs_xdp_drop: $r_xdp, geofw_vs_nft: $r_nft, geofw_vs_ipset: $r_ipset,
-		   geofw_vs_lpm: $r_lpm, geofw_two_cpus_vs_one: $r_2cpu,
+		   geofw_vs_lpm: $r_lpm, memory_reference_vs_xdp_drop: $r_mem,
+		   geofw_two_cpus_vs_one: $r_2cpu,
 		   geofw_two_cpus_vs_one_wall: $r_2cpu_wall,
 		   xdp_drop_two_cpus_vs_one: $r_2cpu_xdp,
 		   xdp_drop_two_cpus_vs_one_wall: $r_2cpu_xdp_wall},

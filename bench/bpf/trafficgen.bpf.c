@@ -12,7 +12,10 @@
  * tg_sink is the receiver that does nothing but drop: the upper bound every
  * other receiver of bench/veth.sh is compared with.  tg_lpm_sink drops what
  * a plain BPF LPM trie of the blocked prefixes matches: what geofw would
- * cost without its flat /24 table.
+ * cost without its flat /24 table.  tg_mem_sink drops every IPv4 frame after
+ * tg_mem_hops dependent loads at random lines (by a hash of the source) of
+ * the first tg_mem_lines of tg_mem: what a cache miss into a table of that
+ * size costs on this path, the reference for a table walk's figure.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -49,6 +52,24 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } tg_sink_drops SEC(".maps");
+
+/* tg_mem: 64-byte lines of random line numbers, for tg_mem_sink (sized
+ * by trafficgen sink --mem before load: one entry otherwise). */
+struct tg_line {
+	__u32 next[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_line);
+} tg_mem SEC(".maps");
+
+/* Lines of tg_mem in use - 1 (a power of two minus one) and the loads a
+ * frame makes (1 or 2), set before load. */
+const volatile __u32 tg_mem_mask = 0;
+const volatile __u32 tg_mem_hops = 1;
 
 /* Sources in use - 1 (a power of two minus one), set before load. */
 const volatile __u32 tg_mask = 0;
@@ -103,6 +124,38 @@ int tg_lpm_sink(struct xdp_md *ctx)
 		return XDP_PASS;
 	key.addr_be = ip->saddr;
 	if (!bpf_map_lookup_elem(&tg_lpm, &key))
+		return XDP_PASS;
+	n = bpf_map_lookup_elem(&tg_sink_drops, &zero);
+	if (n)
+		*n += 1;
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int tg_mem_sink(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + ETH_HLEN_BYTES;
+	struct tg_line *l;
+	__u32 zero = 0, a, i;
+	__u64 *n;
+
+	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP_VALUE))
+		return XDP_PASS;
+	a = bpf_ntohl(ip->saddr);
+	i = (a * 2654435761u ^ a >> 15) & tg_mem_mask;
+	l = bpf_map_lookup_elem(&tg_mem, &i);
+	if (!l)
+		return XDP_PASS;
+	if (tg_mem_hops > 1) {
+		i = l->next[a & 15] & tg_mem_mask;
+		l = bpf_map_lookup_elem(&tg_mem, &i);
+		if (!l)
+			return XDP_PASS;
+	}
+	if (l->next[0] == ~0u)	/* never: keeps the load */
 		return XDP_PASS;
 	n = bpf_map_lookup_elem(&tg_sink_drops, &zero);
 	if (n)
