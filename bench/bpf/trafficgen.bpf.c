@@ -97,54 +97,58 @@ int tg_send(struct xdp_md *ctx)
 	return XDP_TX;
 }
 
-SEC("xdp")
-int tg_sink(struct xdp_md *ctx)
+/* Count a frame dropped, and drop it. */
+static __always_inline int sink_drop(void)
 {
 	__u32 zero = 0;
 	__u64 *n = bpf_map_lookup_elem(&tg_sink_drops, &zero);
 
-	(void)ctx;
 	if (n)
 		*n += 1;
 	return XDP_DROP;
+}
+
+/* The IPv4 source of a frame (network order) in *saddr_be: 0, or -1 for a
+ * frame that is not IPv4. */
+static __always_inline int sink_saddr(struct xdp_md *ctx, __u32 *saddr_be)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + ETH_HLEN_BYTES;
+
+	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP_VALUE))
+		return -1;
+	*saddr_be = ip->saddr;
+	return 0;
+}
+
+SEC("xdp")
+int tg_sink(struct xdp_md *ctx)
+{
+	(void)ctx;
+	return sink_drop();
 }
 
 SEC("xdp")
 int tg_lpm_sink(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = data + ETH_HLEN_BYTES;
 	struct tg_lpm_key key = { .prefixlen = 32 };
-	__u32 zero = 0;
-	__u64 *n;
 
-	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP_VALUE))
+	if (sink_saddr(ctx, &key.addr_be) || !bpf_map_lookup_elem(&tg_lpm, &key))
 		return XDP_PASS;
-	key.addr_be = ip->saddr;
-	if (!bpf_map_lookup_elem(&tg_lpm, &key))
-		return XDP_PASS;
-	n = bpf_map_lookup_elem(&tg_sink_drops, &zero);
-	if (n)
-		*n += 1;
-	return XDP_DROP;
+	return sink_drop();
 }
 
 SEC("xdp")
 int tg_mem_sink(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = data + ETH_HLEN_BYTES;
 	struct tg_line *l;
-	__u32 zero = 0, a, i;
-	__u64 *n;
+	__u32 a, i;
 
-	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP_VALUE))
+	if (sink_saddr(ctx, &a))
 		return XDP_PASS;
-	a = bpf_ntohl(ip->saddr);
+	a = bpf_ntohl(a);
 	i = (a * 2654435761u ^ a >> 15) & tg_mem_mask;
 	l = bpf_map_lookup_elem(&tg_mem, &i);
 	if (!l)
@@ -157,8 +161,5 @@ int tg_mem_sink(struct xdp_md *ctx)
 	}
 	if (l->next[0] == ~0u)	/* never: keeps the load */
 		return XDP_PASS;
-	n = bpf_map_lookup_elem(&tg_sink_drops, &zero);
-	if (n)
-		*n += 1;
-	return XDP_DROP;
+	return sink_drop();
 }
