@@ -5,7 +5,7 @@
  *	trafficgen send --dev IF --dst-mac MAC --dst IPV4 --prefixes FILE
  *		[--seconds S] [--batch N] [--size BYTES] [--sources N] [--seed N]
  *		[--started FILE]
- *	trafficgen sink --dev IF --pin FILE [--lpm FILE | --mem MIB[,HOPS]] [--seconds MAX]
+ *	trafficgen sink --dev IF --pin FILE [--lpm FILE | --mem MIB[,HOPS[,STRIDE]]] [--seconds MAX]
  *	trafficgen count FILE
  *	trafficgen lines PROG_ID
  *
@@ -29,7 +29,9 @@
  * link and the pin go with the process.  With --lpm, tg_lpm_sink instead,
  * dropping what a plain LPM trie of the prefixes of FILE matches; with
  * --mem, tg_mem_sink, dropping every IPv4 frame after HOPS (1 or 2)
- * dependent loads at random lines of a table of MIB MiB.  count:
+ * dependent loads at random lines of a table of MIB MiB (every STRIDE-th
+ * line of it: 64 uses one line per 4-KiB page, as many pages as a
+ * contiguous table of 64 times the lines).  count:
  * the sum of a pinned counter over CPUs.
  *
  * lines: where each source line of a loaded program starts in its jited
@@ -269,14 +271,15 @@ static void usage(FILE *out)
 		"usage: trafficgen send --dev IF --dst-mac MAC --dst IPV4 --prefixes FILE\n"
 		"                       [--seconds S] [--batch N] [--size BYTES] [--sources N] [--seed N]\n"
 		"                       [--started FILE]\n"
-		"       trafficgen sink --dev IF --pin FILE [--lpm FILE | --mem MIB[,HOPS]]\n"
+		"       trafficgen sink --dev IF --pin FILE [--lpm FILE | --mem MIB[,HOPS[,STRIDE]]]\n"
 		"                       [--seconds MAX]\n"
 		"       trafficgen count FILE\n"
 		"       trafficgen lines PROG_ID\n");
 }
 
 /* mem_lines: tg_mem's size (a power of two, 0: one line), hops its loads. */
-static struct geofw_trafficgen *open_skel_mem(__u32 mask, __u32 mem_lines, __u32 hops)
+static struct geofw_trafficgen *open_skel_mem(__u32 mask, __u32 mem_lines, __u32 hops,
+					       __u32 stride)
 {
 	struct geofw_trafficgen *skel = geofw_trafficgen__open();
 	struct bpf_map *map;
@@ -290,7 +293,8 @@ static struct geofw_trafficgen *open_skel_mem(__u32 mask, __u32 mem_lines, __u32
 	skel->rodata->tg_mask = mask;
 	skel->rodata->tg_mem_mask = mem_lines ? mem_lines - 1 : 0;
 	skel->rodata->tg_mem_hops = hops;
-	if (mem_lines && bpf_map__set_max_entries(skel->maps.tg_mem, mem_lines)) {
+	skel->rodata->tg_mem_stride = stride;
+	if (mem_lines && bpf_map__set_max_entries(skel->maps.tg_mem, mem_lines * stride)) {
 		geofw_trafficgen__destroy(skel);
 		return NULL;
 	}
@@ -303,11 +307,11 @@ static struct geofw_trafficgen *open_skel_mem(__u32 mask, __u32 mem_lines, __u32
 
 static struct geofw_trafficgen *open_skel(__u32 mask)
 {
-	return open_skel_mem(mask, 0, 1);
+	return open_skel_mem(mask, 0, 1, 1);
 }
 
 /* tg_mem's lines: each a random line number (the second hop's target). */
-static int fill_mem(struct geofw_trafficgen *skel, __u32 lines)
+static int fill_mem(struct geofw_trafficgen *skel, __u32 lines, __u32 stride)
 {
 	int fd = bpf_map__fd(skel->maps.tg_mem);
 	struct { __u32 next[16]; } l;
@@ -317,7 +321,7 @@ static int fill_mem(struct geofw_trafficgen *skel, __u32 lines)
 	for (i = 0; i < lines; i++) {
 		for (j = 0; j < 16; j++)
 			l.next[j] = ((__u32)rand() << 16 ^ (__u32)rand()) & (lines - 1);
-		if (bpf_map_update_elem(fd, &i, &l, 0))
+		if (bpf_map_update_elem(fd, &(__u32){ i * stride }, &l, 0))
 			return -errno;
 	}
 	return 0;
@@ -490,7 +494,7 @@ static int cmd_sink(int argc, char **argv)
 		{}
 	};
 	const char *dev = NULL, *pin = NULL, *lpm = NULL;
-	unsigned long mib = 0, hops = 1;
+	unsigned long mib = 0, hops = 1, stride = 1;
 	__u32 lines = 0;
 	char *end;
 	struct geofw_trafficgen *skel;
@@ -509,12 +513,16 @@ static int cmd_sink(int argc, char **argv)
 			mib = strtoul(optarg, &end, 10);
 			if (*end == ',')
 				hops = strtoul(end + 1, &end, 10);
-			if (*end || !mib || mib > 1024 || (mib & (mib - 1)) || hops < 1 || hops > 2) {
+			if (*end == ',')
+				stride = strtoul(end + 1, &end, 10);
+			if (*end || !mib || mib > 1024 || (mib & (mib - 1)) || hops < 1 || hops > 2 ||
+			    !stride || stride > 64 || (stride & (stride - 1)) || mib * 16384 / stride < 1) {
 				fprintf(stderr, "trafficgen sink: --mem %s: MIB a power of two up to 1024, "
-					"HOPS 1 or 2\n", optarg);
+					"HOPS 1 or 2, STRIDE a power of two up to 64\n", optarg);
 				return 2;
 			}
-			lines = (__u32)(mib << 20 >> 6);
+			/* the table spans MIB; STRIDE spreads its lines over it */
+			lines = (__u32)((mib << 20 >> 6) / stride);
 			break;
 		case 't': max_s = strtod(optarg, NULL); break;
 		default: usage(stderr); return 2;
@@ -533,12 +541,12 @@ static int cmd_sink(int argc, char **argv)
 		fprintf(stderr, "trafficgen sink: --lpm and --mem are two receivers: one of them\n");
 		return 2;
 	}
-	skel = open_skel_mem(0, lines, (__u32)hops);
+	skel = open_skel_mem(0, lines, (__u32)hops, (__u32)stride);
 	if (!skel) {
 		fprintf(stderr, "trafficgen sink: cannot load the sink program\n");
 		return 1;
 	}
-	if (lines && (err = fill_mem(skel, lines))) {
+	if (lines && (err = fill_mem(skel, lines, (__u32)stride))) {
 		fprintf(stderr, "trafficgen sink: --mem: %s\n", strerror(-err));
 		goto out;
 	}

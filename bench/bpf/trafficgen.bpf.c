@@ -70,6 +70,9 @@ struct {
  * frame makes (1 or 2), set before load. */
 const volatile __u32 tg_mem_mask = 0;
 const volatile __u32 tg_mem_hops = 1;
+/* Lines between two used ones (1: a contiguous table; 64: one line in each
+ * 4-KiB page, the same number of lines over 64 times the pages). */
+const volatile __u32 tg_mem_stride = 1;
 
 /* Sources in use - 1 (a power of two minus one), set before load. */
 const volatile __u32 tg_mask = 0;
@@ -149,12 +152,12 @@ int tg_mem_sink(struct xdp_md *ctx)
 	if (sink_saddr(ctx, &a))
 		return XDP_PASS;
 	a = bpf_ntohl(a);
-	i = (a * 2654435761u ^ a >> 15) & tg_mem_mask;
+	i = ((a * 2654435761u ^ a >> 15) & tg_mem_mask) * tg_mem_stride;
 	l = bpf_map_lookup_elem(&tg_mem, &i);
 	if (!l)
 		return XDP_PASS;
 	if (tg_mem_hops > 1) {
-		i = l->next[a & 15] & tg_mem_mask;
+		i = (l->next[a & 15] & tg_mem_mask) * tg_mem_stride;
 		l = bpf_map_lookup_elem(&tg_mem, &i);
 		if (!l)
 			return XDP_PASS;
