@@ -32,19 +32,62 @@ static __always_inline void *geo_table(void *outer, __u32 slot)
 	return inner;
 }
 
+/* The entry of the run of b (0..255) in a row line: the last run that
+ * starts at or before b.  Starts and b are below 256, so start <= b is the
+ * sign bit of b - start, turned into a mask that selects the run's entry
+ * or keeps the one so far: four instructions a run, no branch (a branch
+ * per run would make the verifier walk 2^20 paths per line).  Unused runs
+ * repeat the last one, so no count is needed. */
+static __always_inline __u32 geo4_row_run(const struct geofw_geo4_rowval *v, __u32 b)
+{
+	__u32 e = v->line.e[0], keep;
+	int i;
+
+#pragma unroll
+	for (i = 1; i < GEOFW_GEO4_ROW_RUNS; i++) {
+		keep = (__u32)((__s32)(b - v->line.start[i]) >> 31);
+		e = (v->line.e[i] & ~keep) | (e & keep);
+	}
+	return e;
+}
+
+/* The id of the run of b in a chunk line, as geo4_row_run(). */
+static __always_inline __u32 geo4_chunk_run(const struct geofw_geo4_chunkval *v, __u32 b)
+{
+	__u32 id = v->line.id[0], keep;
+	int i;
+
+#pragma unroll
+	for (i = 1; i < GEOFW_GEO4_CHUNK_RUNS; i++) {
+		keep = (__u32)((__s32)(b - v->line.start[i]) >> 31);
+		id = (v->line.id[i] & ~keep) | (id & keep);
+	}
+	return id;
+}
+
+/* The value of a row or chunk that holds b: the line itself, or the value
+ * of a full one that holds b's 32 entries. */
+static __always_inline __u32 geo4_value_key(__u32 e, __u32 b)
+{
+	if (e < GEOFW_GEO4_FULL)
+		return e - GEOFW_GEO4_REF;
+	return (e - GEOFW_GEO4_FULL) * GEOFW_GEO4_FULL_VALUES + (b >> 5);
+}
+
 /* a: the IPv4 address in host order; top: the /16 array of a table (geo
  * or ASN class), flat, more: its outer maps of rows and chunks (layout in
  * include/geofw.h).  Inline: straight-line code, cheap to verify, and the
  * hot path of IPv4 traffic.  A /16 of one id costs one inlined array
- * access (128 KiB of entries that stay in cache); the others one or two
- * more, in arrays sized per database. */
+ * access (128 KiB of entries that stay in cache); the others one value
+ * more per level, a line or a slice of a full row or chunk, in arrays
+ * sized per database. */
 static __always_inline int table_lookup_v4(void *top, void *flat, void *more, __u32 a,
 					   __u32 slot)
 {
-	struct geofw_geo4_chunk *chunk;
+	struct geofw_geo4_chunkval *chunk;
+	struct geofw_geo4_rowval *row;
 	struct geofw_geo4_top *t;
-	struct geofw_geo4_row *row;
-	__u32 key, e;
+	__u32 key, e, b;
 	void *inner;
 
 	t = bpf_map_lookup_elem(top, &slot);
@@ -56,19 +99,23 @@ static __always_inline int table_lookup_v4(void *top, void *flat, void *more, __
 	inner = geo_table(flat, slot);
 	if (!inner)
 		return GEOFW_COUNTRY_NONE;
-	key = e - GEOFW_GEO4_REF;
+	b = (a >> 8) & 0xff;
+	key = geo4_value_key(e, b);
 	row = bpf_map_lookup_elem(inner, &key);
 	if (!row)
 		return GEOFW_COUNTRY_NONE;
-	e = row->e[(a >> 8) & 0xff];
+	e = e < GEOFW_GEO4_FULL ? geo4_row_run(row, b) : row->e[b & 31];
 	if (e < GEOFW_GEO4_REF)
 		return (int)e;
 	inner = geo_table(more, slot);
 	if (!inner)
 		return GEOFW_COUNTRY_NONE;
-	key = e - GEOFW_GEO4_REF;
+	b = a & 0xff;
+	key = geo4_value_key(e, b);
 	chunk = bpf_map_lookup_elem(inner, &key);
-	return chunk ? chunk->country[a & 0xff] : GEOFW_COUNTRY_NONE;
+	if (!chunk)
+		return GEOFW_COUNTRY_NONE;
+	return (int)(e < GEOFW_GEO4_FULL ? geo4_chunk_run(chunk, b) : chunk->id[b & 31]);
 }
 
 static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
