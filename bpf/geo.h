@@ -4,12 +4,14 @@
  * about the geo tables is behind geo_country_v4() and geo_country_v6()
  * (layout: include/geofw.h, docs/maps.md).
  *
- * The IPv6 lookup is a global (non-static, noinline) BPF function: the
- * verifier checks its tree descent once on its own instead of once per path
- * through the parser, which keeps the whole program far below the
- * verifier's complexity limit.  The IPv4 lookup is inline: at most two map
- * lookups of straight-line code, cheap to verify on every path, on the hot
- * path of IPv4 traffic.
+ * The lookups are global (non-static, noinline) BPF functions, one per
+ * table and family: the verifier checks a tree descent or a run-line scan
+ * once on its own instead of once per path through the parser, which keeps
+ * the whole program far below the verifier's complexity limit.  The IPv4
+ * lookup was inline while a level was one indexed load; its run-line scans
+ * (ABI 9) inlined on every path took geofw_xdp from 490,322 verified
+ * instructions to 668,751, global 452,051 (docs/design-notes.md "Run lines
+ * in the tables (ABI 9)").
  */
 #ifndef GEOFW_GEO_H
 #define GEOFW_GEO_H
@@ -76,11 +78,9 @@ static __always_inline __u32 geo4_value_key(__u32 e, __u32 b)
 
 /* a: the IPv4 address in host order; top: the /16 array of a table (geo
  * or ASN class), flat, more: its outer maps of rows and chunks (layout in
- * include/geofw.h).  Inline: straight-line code, cheap to verify, and the
- * hot path of IPv4 traffic.  A /16 of one id costs one inlined array
- * access (128 KiB of entries that stay in cache); the others one value
- * more per level, a line or a slice of a full row or chunk, in arrays
- * sized per database. */
+ * include/geofw.h).  A /16 of one id costs one inlined array access (128
+ * KiB of entries that stay in cache); the others one value more per level,
+ * a line or a slice of a full row or chunk, in arrays sized per database. */
 static __always_inline int table_lookup_v4(void *top, void *flat, void *more, __u32 a,
 					   __u32 slot)
 {
@@ -118,9 +118,14 @@ static __always_inline int table_lookup_v4(void *top, void *flat, void *more, __
 	return (int)(e < GEOFW_GEO4_FULL ? geo4_chunk_run(chunk, b) : chunk->id[b & 31]);
 }
 
-static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
+__attribute__((noinline)) int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 {
 	return table_lookup_v4(&gfw_geo4_top, &gfw_geo4_flat, &gfw_geo4_more, a, slot & 1);
+}
+
+__attribute__((noinline)) int geofw_asn_lookup_v4(__u32 a, __u32 slot)
+{
+	return table_lookup_v4(&gfw_asn4_top, &gfw_asn4_flat, &gfw_asn4_more, a, slot & 1);
 }
 
 /* Index of the last key <= x, y = x + 1: keys are sorted offsets below 2^61
@@ -235,8 +240,7 @@ static __always_inline __u8 asn_class_v4(const __u8 *addr, __u32 slot)
 	__u32 a;
 
 	__builtin_memcpy(&a, addr, 4);
-	return (__u8)table_lookup_v4(&gfw_asn4_top, &gfw_asn4_flat, &gfw_asn4_more, bpf_ntohl(a),
-				     slot & 1);
+	return (__u8)geofw_asn_lookup_v4(bpf_ntohl(a), slot);
 }
 
 static __always_inline __u8 asn_class_v6(const __u8 *addr, __u32 slot)
