@@ -4,14 +4,14 @@
  * about the geo tables is behind geo_country_v4() and geo_country_v6()
  * (layout: include/geofw.h, docs/maps.md).
  *
- * The lookups are global (non-static, noinline) BPF functions, one per
- * table and family: the verifier checks a tree descent or a run-line scan
- * once on its own instead of once per path through the parser, which keeps
- * the whole program far below the verifier's complexity limit.  The IPv4
- * lookup was inline while a level was one indexed load; its run-line scans
- * (ABI 9) inlined on every path took geofw_xdp from 490,322 verified
- * instructions to 668,751, global 452,051 (docs/design-notes.md "Run lines
- * in the tables (ABI 9)").
+ * The IPv6 lookup and the IPv4 walk below the /16s are global (non-static,
+ * noinline) BPF functions, one per table: the verifier checks a tree
+ * descent or a run-line scan once on its own instead of once per path
+ * through the parser, which keeps the whole program far below the
+ * verifier's complexity limit.  The IPv4 /16 entry is read inline (one
+ * array access, the whole lookup for most addresses), so only packets
+ * from split /16s pay the call (docs/design-notes.md "Run lines in the
+ * tables (ABI 9)").
  */
 #ifndef GEOFW_GEO_H
 #define GEOFW_GEO_H
@@ -76,26 +76,28 @@ static __always_inline __u32 geo4_value_key(__u32 e, __u32 b)
 	return (e - GEOFW_GEO4_FULL) * GEOFW_GEO4_FULL_VALUES + (b >> 5);
 }
 
-/* a: the IPv4 address in host order; top: the /16 array of a table (geo
- * or ASN class), flat, more: its outer maps of rows and chunks (layout in
- * include/geofw.h).  A /16 of one id costs one inlined array access (128
- * KiB of entries that stay in cache); the others one value more per level,
- * a line or a slice of a full row or chunk, in arrays sized per database. */
-static __always_inline int table_lookup_v4(void *top, void *flat, void *more, __u32 a,
-					   __u32 slot)
+/* The /16 entry of a (the IPv4 address in host order) in top, the /16
+ * array of a table (geo or ASN class): an id (< GEOFW_GEO4_REF) or a
+ * reference to its row.  One inlined array access, 128 KiB of entries that
+ * stay in cache: all a lookup costs for a /16 of one id. */
+static __always_inline __u32 table_top_v4(void *top, __u32 a, __u32 slot)
+{
+	struct geofw_geo4_top *t = bpf_map_lookup_elem(top, &slot);
+
+	return t ? t->e[a >> 16] : GEOFW_COUNTRY_NONE;
+}
+
+/* The id of a in a split /16 whose entry is e: flat, more are the outer
+ * maps of the table's rows and chunks (layout in include/geofw.h).  One
+ * value per level, a line or a slice of a full row or chunk, in arrays
+ * sized per database. */
+static __always_inline int table_walk_v4(void *flat, void *more, __u32 e, __u32 a, __u32 slot)
 {
 	struct geofw_geo4_chunkval *chunk;
 	struct geofw_geo4_rowval *row;
-	struct geofw_geo4_top *t;
-	__u32 key, e, b;
+	__u32 key, b;
 	void *inner;
 
-	t = bpf_map_lookup_elem(top, &slot);
-	if (!t)
-		return GEOFW_COUNTRY_NONE;
-	e = t->e[a >> 16];
-	if (e < GEOFW_GEO4_REF)
-		return (int)e;
 	inner = geo_table(flat, slot);
 	if (!inner)
 		return GEOFW_COUNTRY_NONE;
@@ -118,14 +120,33 @@ static __always_inline int table_lookup_v4(void *top, void *flat, void *more, __
 	return (int)(e < GEOFW_GEO4_FULL ? geo4_chunk_run(chunk, b) : chunk->id[b & 31]);
 }
 
-__attribute__((noinline)) int geofw_geo_lookup_v4(__u32 a, __u32 slot)
+/* The walk below the /16s, one global function per table: the verifier
+ * checks its run-line scans once.  Inlined, they took geofw_xdp from
+ * 490,322 verified instructions to 668,751. */
+__attribute__((noinline)) int geofw_geo_walk_v4(__u32 e, __u32 a, __u32 slot)
 {
-	return table_lookup_v4(&gfw_geo4_top, &gfw_geo4_flat, &gfw_geo4_more, a, slot & 1);
+	return table_walk_v4(&gfw_geo4_flat, &gfw_geo4_more, e, a, slot & 1);
 }
 
-__attribute__((noinline)) int geofw_asn_lookup_v4(__u32 a, __u32 slot)
+__attribute__((noinline)) int geofw_asn_walk_v4(__u32 e, __u32 a, __u32 slot)
 {
-	return table_lookup_v4(&gfw_asn4_top, &gfw_asn4_flat, &gfw_asn4_more, a, slot & 1);
+	return table_walk_v4(&gfw_asn4_flat, &gfw_asn4_more, e, a, slot & 1);
+}
+
+/* The /16 entry inline, the walk (when the /16 is split) in the call: a
+ * packet from a /16 of one id (most addresses) pays no call. */
+static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
+{
+	__u32 e = table_top_v4(&gfw_geo4_top, a, slot & 1);
+
+	return e < GEOFW_GEO4_REF ? (int)e : geofw_geo_walk_v4(e, a, slot);
+}
+
+static __always_inline int geofw_asn_lookup_v4(__u32 a, __u32 slot)
+{
+	__u32 e = table_top_v4(&gfw_asn4_top, a, slot & 1);
+
+	return e < GEOFW_GEO4_REF ? (int)e : geofw_asn_walk_v4(e, a, slot);
 }
 
 /* Index of the last key <= x, y = x + 1: keys are sorted offsets below 2^61

@@ -19,7 +19,7 @@
 /*
  * clang emits the value types of inner map templates as forward declarations
  * (they are two pointers away from any global), which libbpf cannot size.
- * This read-only variable (4.6 KB of .rodata, never read) makes them full
+ * This read-only variable (264 bytes of .rodata, never read) makes them full
  * BTF types; user space also uses them to give the inner maps it creates
  * BTF, so bpftool prints their fields.
  */
