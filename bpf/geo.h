@@ -34,38 +34,25 @@ static __always_inline void *geo_table(void *outer, __u32 slot)
 	return inner;
 }
 
-/* The entry of the run of b (0..255) in a row line: the last run that
- * starts at or before b.  Starts and b are below 256, so start <= b is the
- * sign bit of b - start, turned into a mask that selects the run's entry
- * or keeps the one so far: four instructions a run, no branch (a branch
- * per run would make the verifier walk 2^20 paths per line).  Unused runs
- * repeat the last one, so no count is needed. */
-static __always_inline __u32 geo4_row_run(const struct geofw_geo4_rowval *v, __u32 b)
-{
-	__u32 e = v->line.e[0], keep;
-	int i;
-
-#pragma unroll
-	for (i = 1; i < GEOFW_GEO4_ROW_RUNS; i++) {
-		keep = (__u32)((__s32)(b - v->line.start[i]) >> 31);
-		e = (v->line.e[i] & ~keep) | (e & keep);
-	}
-	return e;
-}
-
-/* The id of the run of b in a chunk line, as geo4_row_run(). */
-static __always_inline __u32 geo4_chunk_run(const struct geofw_geo4_chunkval *v, __u32 b)
-{
-	__u32 id = v->line.id[0], keep;
-	int i;
-
-#pragma unroll
-	for (i = 1; i < GEOFW_GEO4_CHUNK_RUNS; i++) {
-		keep = (__u32)((__s32)(b - v->line.start[i]) >> 31);
-		id = (v->line.id[i] & ~keep) | (id & keep);
-	}
-	return id;
-}
+/* The entry of the run of b (0..255) in a run line (a row line's e or a
+ * chunk line's id, n runs): the last run that starts at or before b.
+ * Starts and b are below 256, so start <= b is the sign bit of b - start,
+ * turned into a mask that selects the run's entry or keeps the one so far:
+ * four instructions a run, no branch (a branch per run would make the
+ * verifier walk 2^20 paths per line).  Unused runs repeat the last one, so
+ * no count is needed. */
+#define GEO4_RUN(line, vals, n, b)							\
+	({										\
+		__u32 _e = (line)->vals[0], _keep;					\
+		int _i;									\
+											\
+		_Pragma("unroll")							\
+		for (_i = 1; _i < (n); _i++) {						\
+			_keep = (__u32)((__s32)((b) - (line)->start[_i]) >> 31);	\
+			_e = ((line)->vals[_i] & ~_keep) | (_e & _keep);		\
+		}									\
+		_e;									\
+	})
 
 /* The value of a row or chunk that holds b: the line itself, or the value
  * of a full one that holds b's 32 entries. */
@@ -106,7 +93,7 @@ static __always_inline int table_walk_v4(void *flat, void *more, __u32 e, __u32 
 	row = bpf_map_lookup_elem(inner, &key);
 	if (!row)
 		return GEOFW_COUNTRY_NONE;
-	e = e < GEOFW_GEO4_FULL ? geo4_row_run(row, b) : row->e[b & 31];
+	e = e < GEOFW_GEO4_FULL ? GEO4_RUN(&row->line, e, GEOFW_GEO4_ROW_RUNS, b) : row->e[b & 31];
 	if (e < GEOFW_GEO4_REF)
 		return (int)e;
 	inner = geo_table(more, slot);
@@ -117,7 +104,9 @@ static __always_inline int table_walk_v4(void *flat, void *more, __u32 e, __u32 
 	chunk = bpf_map_lookup_elem(inner, &key);
 	if (!chunk)
 		return GEOFW_COUNTRY_NONE;
-	return (int)(e < GEOFW_GEO4_FULL ? geo4_chunk_run(chunk, b) : chunk->id[b & 31]);
+	if (e < GEOFW_GEO4_FULL)
+		return (int)GEO4_RUN(&chunk->line, id, GEOFW_GEO4_CHUNK_RUNS, b);
+	return chunk->id[b & 31];
 }
 
 /* The walk below the /16s, one global function per table: the verifier

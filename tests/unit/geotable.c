@@ -401,55 +401,44 @@ void test_geotable_v4_lines(void)
 	struct geofw_geo_image img;
 	size_t n;
 
-	SUBTEST("a /16 of 21 runs: a row line") {
-		n = row_runs(v, 10, false);
-		if (ASSERT_OK(geofw_geo_build(v, n, NULL, 0, &img), "build")) {
-			ASSERT_EQ(layout_mismatches(&img, NULL, &l, 0x0a000000), 0, "mismatches");
-			ASSERT_EQ(l.row_lines, 1, "row lines");
-			ASSERT_EQ(l.row_full, 0, "full rows");
-			ASSERT_EQ(l.n_rows, 1, "one 64-byte value");
-			ASSERT_EQ(l.rows[0].line.start[20], 20, "the last run starts at 10.0.20.0");
-			geofw_geo4_layout_free(&l);
-			geofw_geo_image_free(&img);
+	static const struct {
+		const char *name;
+		bool chunk;		/* chunk_runs(), else row_runs() */
+		unsigned extra;
+		bool last;
+		size_t lines, full, values;
+	} shapes[] = {
+		{ "a /16 of 21 runs: a row line", false, 10, false, 1, 0, 1 },
+		{ "a /16 of 22 runs: a full row", false, 10, true, 0, 1, 8 },
+		{ "a /24 of 16 runs: a chunk line", true, 7, true, 1, 0, 1 },
+		{ "a /24 of 17 runs: a full chunk", true, 8, false, 0, 1, 8 },
+	};
+
+	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++)
+		SUBTEST("%s", shapes[k].name) {
+			bool c = shapes[k].chunk;
+
+			n = c ? chunk_runs(v, shapes[k].extra, shapes[k].last) :
+				row_runs(v, shapes[k].extra, shapes[k].last);
+			if (ASSERT_OK(geofw_geo_build(v, n, NULL, 0, &img), "build")) {
+				ASSERT_EQ(layout_mismatches(&img, NULL, &l, c ? 0x0a010000 : 0x0a000000), 0,
+					  "mismatches");
+				ASSERT_EQ(c ? l.chunk_lines : l.row_lines, shapes[k].lines, "lines");
+				ASSERT_EQ(c ? l.chunk_full : l.row_full, shapes[k].full, "full");
+				ASSERT_EQ(c ? l.n_chunks : l.n_rows, shapes[k].values, "values");
+				/* a chunk's /16 holds its reference and id 0: a row line */
+				if (c)
+					ASSERT_EQ(l.row_lines, 1, "the chunk's /16: a row line");
+				if (!c && shapes[k].lines)
+					ASSERT_EQ(l.rows[0].line.start[20], 20, "the last run at 10.0.20.0");
+				if (!c && shapes[k].full)
+					ASSERT_EQ(l.rows[7].e[31], 3, "10.0.255.0/24: last entry of value 7");
+				if (c && shapes[k].lines)
+					ASSERT_EQ(l.chunks[0].line.id[15], 3, "10.1.0.255: the last run");
+				geofw_geo4_layout_free(&l);
+				geofw_geo_image_free(&img);
+			}
 		}
-	}
-	SUBTEST("a /16 of 22 runs: a full row") {
-		n = row_runs(v, 10, true);
-		if (ASSERT_OK(geofw_geo_build(v, n, NULL, 0, &img), "build")) {
-			ASSERT_EQ(layout_mismatches(&img, NULL, &l, 0x0a000000), 0, "mismatches");
-			ASSERT_EQ(l.row_lines, 0, "row lines");
-			ASSERT_EQ(l.row_full, 1, "full rows");
-			ASSERT_EQ(l.n_rows, 8, "8 values");
-			ASSERT_EQ(l.rows[7].e[31], 3, "10.0.255.0/24");
-			geofw_geo4_layout_free(&l);
-			geofw_geo_image_free(&img);
-		}
-	}
-	SUBTEST("a /24 of 16 runs: a chunk line") {
-		n = chunk_runs(v, 7, true);
-		if (ASSERT_OK(geofw_geo_build(v, n, NULL, 0, &img), "build")) {
-			ASSERT_EQ(layout_mismatches(&img, NULL, &l, 0x0a010000), 0, "mismatches");
-			ASSERT_EQ(l.chunk_lines, 1, "chunk lines");
-			ASSERT_EQ(l.chunk_full, 0, "full chunks");
-			ASSERT_EQ(l.n_chunks, 1, "one 32-byte value");
-			ASSERT_EQ(l.chunks[0].line.id[15], 3, "10.1.0.255");
-			/* the /16 holds the chunk's reference and id 0: a row line */
-			ASSERT_EQ(l.row_lines, 1, "row lines");
-			geofw_geo4_layout_free(&l);
-			geofw_geo_image_free(&img);
-		}
-	}
-	SUBTEST("a /24 of 17 runs: a full chunk") {
-		n = chunk_runs(v, 8, false);
-		if (ASSERT_OK(geofw_geo_build(v, n, NULL, 0, &img), "build")) {
-			ASSERT_EQ(layout_mismatches(&img, NULL, &l, 0x0a010000), 0, "mismatches");
-			ASSERT_EQ(l.chunk_lines, 0, "chunk lines");
-			ASSERT_EQ(l.chunk_full, 1, "full chunks");
-			ASSERT_EQ(l.n_chunks, 8, "8 values");
-			geofw_geo4_layout_free(&l);
-			geofw_geo_image_free(&img);
-		}
-	}
 	SUBTEST("lines over the limit: stored full") {
 		struct geofw_geo4_limits one = { .lines = 1 };
 		struct geofw_geo_prefix w[64];
