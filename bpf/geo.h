@@ -4,12 +4,14 @@
  * about the geo tables is behind geo_country_v4() and geo_country_v6()
  * (layout: include/geofw.h, docs/maps.md).
  *
- * The IPv6 lookup is a global (non-static, noinline) BPF function: the
- * verifier checks its tree descent once on its own instead of once per path
- * through the parser, which keeps the whole program far below the
- * verifier's complexity limit.  The IPv4 lookup is inline: at most two map
- * lookups of straight-line code, cheap to verify on every path, on the hot
- * path of IPv4 traffic.
+ * The IPv6 lookups and the IPv4 AS class walk below the /16s are global
+ * (non-static, noinline) BPF functions: the verifier checks a tree descent
+ * or a run-line scan once on its own instead of once per path through the
+ * parser, which keeps the whole program far below the verifier's
+ * complexity limit.  The IPv4 geo lookup, on the path of every IPv4
+ * packet, is inline: the /16 entry (one array access, the whole lookup for
+ * most addresses), then at most two values of straight-line code
+ * (docs/design-notes.md "Run lines in the tables (ABI 9)").
  */
 #ifndef GEOFW_GEO_H
 #define GEOFW_GEO_H
@@ -32,48 +34,108 @@ static __always_inline void *geo_table(void *outer, __u32 slot)
 	return inner;
 }
 
-/* a: the IPv4 address in host order; top: the /16 array of a table (geo
- * or ASN class), flat, more: its outer maps of rows and chunks (layout in
- * include/geofw.h).  Inline: straight-line code, cheap to verify, and the
- * hot path of IPv4 traffic.  A /16 of one id costs one inlined array
- * access (128 KiB of entries that stay in cache); the others one or two
- * more, in arrays sized per database. */
-static __always_inline int table_lookup_v4(void *top, void *flat, void *more, __u32 a,
-					   __u32 slot)
+/* The entry of the run of b (0..255) in a run line (a row line's e or a
+ * chunk line's id, n runs): the last run that starts at or before b.
+ * Starts and b are below 256, so start <= b is the sign bit of b - start,
+ * turned into a mask that selects the run's entry or keeps the one so far:
+ * four instructions a run, no branch (a branch per run would make the
+ * verifier walk 2^20 paths per line).  Unused runs repeat the last one, so
+ * no count is needed. */
+#define GEO4_RUN(line, vals, n, b)							\
+	({										\
+		__u32 _e = (line)->vals[0], _keep;					\
+		int _i;									\
+											\
+		_Pragma("unroll")							\
+		for (_i = 1; _i < (n); _i++) {						\
+			_keep = (__u32)((__s32)((b) - (line)->start[_i]) >> 31);	\
+			_e = ((line)->vals[_i] & ~_keep) | (_e & _keep);		\
+		}									\
+		_e;									\
+	})
+
+/* The value of a row or chunk that holds b: the line itself, or the value
+ * of a full one that holds b's 32 entries. */
+static __always_inline __u32 geo4_value_key(__u32 e, __u32 b)
 {
-	struct geofw_geo4_chunk *chunk;
-	struct geofw_geo4_top *t;
-	struct geofw_geo4_row *row;
-	__u32 key, e;
+	if (e < GEOFW_GEO4_FULL)
+		return e - GEOFW_GEO4_REF;
+	return (e - GEOFW_GEO4_FULL) * GEOFW_GEO4_FULL_VALUES + (b >> 5);
+}
+
+/* The /16 entry of a (the IPv4 address in host order) in top, the /16
+ * array of a table (geo or ASN class): an id (< GEOFW_GEO4_REF) or a
+ * reference to its row.  One inlined array access, 128 KiB of entries that
+ * stay in cache: all a lookup costs for a /16 of one id. */
+static __always_inline __u32 table_top_v4(void *top, __u32 a, __u32 slot)
+{
+	struct geofw_geo4_top *t = bpf_map_lookup_elem(top, &slot);
+
+	return t ? t->e[a >> 16] : GEOFW_COUNTRY_NONE;
+}
+
+/* The id of a in a split /16 whose entry is e: flat, more are the outer
+ * maps of the table's rows and chunks (layout in include/geofw.h).  One
+ * value per level, a line or a slice of a full row or chunk, in arrays
+ * sized per database. */
+static __always_inline int table_walk_v4(void *flat, void *more, __u32 e, __u32 a, __u32 slot)
+{
+	struct geofw_geo4_chunkval *chunk;
+	struct geofw_geo4_rowval *row;
+	__u32 key, b;
 	void *inner;
 
-	t = bpf_map_lookup_elem(top, &slot);
-	if (!t)
-		return GEOFW_COUNTRY_NONE;
-	e = t->e[a >> 16];
-	if (e < GEOFW_GEO4_REF)
-		return (int)e;
 	inner = geo_table(flat, slot);
 	if (!inner)
 		return GEOFW_COUNTRY_NONE;
-	key = e - GEOFW_GEO4_REF;
+	b = (a >> 8) & 0xff;
+	key = geo4_value_key(e, b);
 	row = bpf_map_lookup_elem(inner, &key);
 	if (!row)
 		return GEOFW_COUNTRY_NONE;
-	e = row->e[(a >> 8) & 0xff];
+	e = e < GEOFW_GEO4_FULL ? GEO4_RUN(&row->line, e, GEOFW_GEO4_ROW_RUNS, b) : row->e[b & 31];
 	if (e < GEOFW_GEO4_REF)
 		return (int)e;
 	inner = geo_table(more, slot);
 	if (!inner)
 		return GEOFW_COUNTRY_NONE;
-	key = e - GEOFW_GEO4_REF;
+	b = a & 0xff;
+	key = geo4_value_key(e, b);
 	chunk = bpf_map_lookup_elem(inner, &key);
-	return chunk ? chunk->country[a & 0xff] : GEOFW_COUNTRY_NONE;
+	if (!chunk)
+		return GEOFW_COUNTRY_NONE;
+	if (e < GEOFW_GEO4_FULL)
+		return (int)GEO4_RUN(&chunk->line, id, GEOFW_GEO4_CHUNK_RUNS, b);
+	return chunk->id[b & 31];
 }
 
+/* The geo lookup is inline, on the path of every IPv4 packet.  Keys inside
+ * GeoLite2, its time over the run-line prototype's in the same run (the
+ * same walk in fixed, inlined arrays): 1.00 inline, 1.29 with the walk in
+ * a global function, 1.42 with ABI 8's rows.  The scans inline on every
+ * parser path cost the verifier 44,000 instructions of geofw_xdp. */
 static __always_inline int geofw_geo_lookup_v4(__u32 a, __u32 slot)
 {
-	return table_lookup_v4(&gfw_geo4_top, &gfw_geo4_flat, &gfw_geo4_more, a, slot & 1);
+	__u32 e = table_top_v4(&gfw_geo4_top, a, slot & 1);
+
+	return e < GEOFW_GEO4_REF ? (int)e : table_walk_v4(&gfw_geo4_flat, &gfw_geo4_more, e, a,
+							    slot & 1);
+}
+
+/* The AS class walk below the /16s is a global function: the verifier
+ * checks its scans once (inline too, they took geofw_xdp from 490,322
+ * verified instructions to 668,751); only packets from a split /16 of the
+ * class table pay the call, and only while AS rules are in force. */
+__attribute__((noinline)) int geofw_asn_walk_v4(__u32 e, __u32 a, __u32 slot)
+{
+	return table_walk_v4(&gfw_asn4_flat, &gfw_asn4_more, e, a, slot & 1);
+}
+
+static __always_inline int geofw_asn_lookup_v4(__u32 a, __u32 slot)
+{
+	__u32 e = table_top_v4(&gfw_asn4_top, a, slot & 1);
+
+	return e < GEOFW_GEO4_REF ? (int)e : geofw_asn_walk_v4(e, a, slot);
 }
 
 /* Index of the last key <= x, y = x + 1: keys are sorted offsets below 2^61
@@ -188,8 +250,7 @@ static __always_inline __u8 asn_class_v4(const __u8 *addr, __u32 slot)
 	__u32 a;
 
 	__builtin_memcpy(&a, addr, 4);
-	return (__u8)table_lookup_v4(&gfw_asn4_top, &gfw_asn4_flat, &gfw_asn4_more, bpf_ntohl(a),
-				     slot & 1);
+	return (__u8)geofw_asn_lookup_v4(bpf_ntohl(a), slot);
 }
 
 static __always_inline __u8 asn_class_v6(const __u8 *addr, __u32 slot)

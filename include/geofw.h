@@ -24,7 +24,7 @@
 #endif
 
 #define GEOFW_VERSION "0.1.0"		/* release of geofwd and fwctl */
-#define GEOFW_ABI_VERSION 8		/* 8: gfw_port_asn is an array addressed by a hash of the AS number with a bounded linear probe (struct geofw_port_asn: the AS in the entry), not a hash map; 7: IPv6 geo and ASN class tables under a first level (gfw_geo6_top/gfw_asn6_top: an entry per /19 of 2000::/3 and per other /3, per slot; gfw_geo6_tree/gfw_asn6_tree: a subtree per bucket, keys as offsets from the bucket start, inner nodes point at their first child, no header node), exact IPv6 block prefilter (gfw_block6_bits), IPv4 allow and block prefilter bits per /16 at the end of gfw_block4_bits (GEOFW_B4_*), rate-limit state in a set-associative array of GCRA words (gfw_rl_sets, gfw_rl_bans replace the LRU hash gfw_rl_state; geofw_rl_rule.seed); 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits), port-scoped AS rules (gfw_port_asn, config GEOFW_PORTS_ASN); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
+#define GEOFW_ABI_VERSION 9		/* 9: IPv4 geo and ASN class rows and chunks as run lines (gfw_geo4_flat/gfw_asn4_flat: 64-byte values of geofw_geo4_rowval, a /16 of at most 21 runs in one line, else a full row of 8 values; gfw_geo4_more/gfw_asn4_more: 32-byte values of geofw_geo4_chunkval, a /24 of at most 16 runs in one line, else a full chunk of 8 values; references GEOFW_GEO4_REF + line, GEOFW_GEO4_FULL + block of 8 values; inner arrays BPF_F_MMAPABLE so that values are page-aligned); 8: gfw_port_asn is an array addressed by a hash of the AS number with a bounded linear probe (struct geofw_port_asn: the AS in the entry), not a hash map; 7: IPv6 geo and ASN class tables under a first level (gfw_geo6_top/gfw_asn6_top: an entry per /19 of 2000::/3 and per other /3, per slot; gfw_geo6_tree/gfw_asn6_tree: a subtree per bucket, keys as offsets from the bucket start, inner nodes point at their first child, no header node), exact IPv6 block prefilter (gfw_block6_bits), IPv4 allow and block prefilter bits per /16 at the end of gfw_block4_bits (GEOFW_B4_*), rate-limit state in a set-associative array of GCRA words (gfw_rl_sets, gfw_rl_bans replace the LRU hash gfw_rl_state; geofw_rl_rule.seed); 6: IPv4 geo and ASN class tables in three levels (gfw_geo4_top/gfw_asn4_top: /16 entries per slot; gfw_geo4_flat/gfw_asn4_flat: arrays of geofw_geo4_row; gfw_geo4_more/gfw_asn4_more: arrays of chunks), rate-limit per-CPU batches (geofw_rl_rule.front, gfw_rl_front), port prefilter (gfw_port_bits), port-scoped AS rules (gfw_port_asn, config GEOFW_PORTS_ASN); 5: port-scoped policy (gfw_port*, port reasons, config ports_present), rate limits (gfw_rl_*, gfw_cnt_rl, reason ratelimit, config rl_count); 4: 403 pages (gfw_responder, gfw_resp_pages, gfw_resp_select, 16-byte XDP metadata); 3: ASN class tables, gfw_asn_class, gfw_cnt_asn, asn reasons, config asn_slot; 2: L3 entry, NAT64, responder watch, 403 flow limit, lost events, geo maps sized per database, mmapable gfw_config */
 #define GEOFW_META_MAGIC 0x67656f66u /* "geof" */
 
 /* ---- pins ---------------------------------------------------------------- */
@@ -103,13 +103,31 @@
 #define GEOFW_MAX_GEO_V4	4194304	/* IPv4 geo prefixes (after merging) */
 #define GEOFW_MAX_GEO_V6	4194304	/* IPv6 geo prefixes (after merging) */
 #define GEOFW_GEO_SLOTS		2	/* table generations: in force + being built */
-#define GEOFW_GEO4_REF		256	/* an entry >= this refers on (see below) */
-/* /16s of more than one id (rows) and /24s holding longer prefixes
- * (chunks): what a 16-bit entry can refer to.  3.0x GeoLite2's 21,955
- * chunks, 5.4x its 12,019 rows: below the 4x of the rest, for entries half
- * the size (a lookup 20 ns faster, docs/design-notes.md "Per-packet cost"). */
-#define GEOFW_MAX_GEO4_ROWS	(65536 - GEOFW_GEO4_REF)
-#define GEOFW_MAX_GEO4_MORE	(65536 - GEOFW_GEO4_REF)
+#define GEOFW_GEO4_REF		256	/* an entry >= this refers on: a line (see below) */
+#define GEOFW_GEO4_FULL		0x8000	/* an entry >= this refers to a full row or chunk */
+#define GEOFW_GEO4_ROW_RUNS	21	/* runs of /24 entries in a row line */
+#define GEOFW_GEO4_CHUNK_RUNS	16	/* runs of ids in a chunk line */
+#define GEOFW_GEO4_FULL_VALUES	8	/* values of a full row or chunk (32 entries each) */
+/*
+ * What a 16-bit entry can refer to, per level (rows in gfw_geo4_flat,
+ * chunks in gfw_geo4_more): lines are the first values of the inner array
+ * (GEOFW_GEO4_REF + index, at most GEOFW_MAX_GEO4_LINES), full rows and
+ * chunks are blocks of 8 values after them (GEOFW_GEO4_FULL + block, the
+ * value index is 8 * block, at most GEOFW_MAX_GEO4_BLOCKS blocks of which
+ * the lines take one per 8).  A database with more lines than that stores
+ * the rest as full rows or chunks.  The most /16s of more than one id
+ * (rows) or /24s holding longer prefixes (chunks) a level holds is then
+ * GEOFW_MAX_GEO4_ROWS / _MORE (all lines that fit, the rest full); 32,768
+ * when none of them fits in a line.  GeoLite2-Country: 12,019 rows (8,354
+ * lines), 21,955 chunks (20,503 lines): 5.1x and 2.8x (1.5x if none were
+ * lines), below the 4x of the rest for a walk of 3.4 MB instead of 11.8
+ * (docs/design-notes.md "Run lines in the tables (ABI 9)").
+ */
+#define GEOFW_MAX_GEO4_LINES	(GEOFW_GEO4_FULL - GEOFW_GEO4_REF)	/* 32,512 */
+#define GEOFW_MAX_GEO4_BLOCKS	(65536 - GEOFW_GEO4_FULL)		/* 32,768 */
+#define GEOFW_MAX_GEO4_ROWS	(GEOFW_MAX_GEO4_LINES + GEOFW_MAX_GEO4_BLOCKS - \
+				 GEOFW_MAX_GEO4_LINES / GEOFW_GEO4_FULL_VALUES)	/* 61,216 */
+#define GEOFW_MAX_GEO4_MORE	GEOFW_MAX_GEO4_ROWS
 #define GEOFW_GEO6_FANOUT	16	/* keys per search-tree node */
 #define GEOFW_GEO6_MAX_DEPTH	6	/* 16^6 = 16M intervals per subtree */
 /* The IPv6 first level (gfw_geo6_top): an entry per /19 of 2000::/3
@@ -386,12 +404,21 @@ _Static_assert(sizeof(struct geofw_country) == 2, "geofw_country size");
  * IPv4: three levels of strides 16/8/8 in arrays, at most three array
  * accesses and no hashing.  gfw_geo4_top[slot] (a plain array the verifier
  * inlines, no outer map) holds an entry per /16 (addr >> 16): a country id
- * when the whole /16 has one (entry < GEOFW_GEO4_REF), else GEOFW_GEO4_REF
- * + the index of its row in gfw_geo4_flat[slot], 256 entries, one per /24
- * ((addr >> 8) & 255): a country id, or GEOFW_GEO4_REF + the index of the
- * /24's chunk in gfw_geo4_more[slot], 256 ids by the last address byte.
- * 128 KiB of /16 entries stay in cache; only the /16s that are not one
- * country have a row (12,019 of GeoLite2's 65,536).
+ * when the whole /16 has one (entry < GEOFW_GEO4_REF), else a reference to
+ * its row in gfw_geo4_flat[slot]: 256 entries, one per /24 ((addr >> 8) &
+ * 255), each a country id or a reference to the /24's chunk in
+ * gfw_geo4_more[slot]: 256 ids by the last address byte.  Rows and chunks
+ * are stored as runs of equal entries: a reference GEOFW_GEO4_REF <= e <
+ * GEOFW_GEO4_FULL is a line, value e - GEOFW_GEO4_REF, that lists the
+ * runs (geofw_geo4_rowval, geofw_geo4_chunkval); e >= GEOFW_GEO4_FULL is
+ * a full row or chunk, the 8 values from 8 * (e - GEOFW_GEO4_FULL), entry
+ * or id b in value + (b >> 5), slot b & 31.  Either way a level is one
+ * value lookup.  128 KiB of /16 entries stay in cache; only the /16s that
+ * are not one country have a row (12,019 of GeoLite2's 65,536, 8,354 of
+ * them lines), and GeoLite2's rows and chunks take 3.4 MB.  The inner
+ * arrays are BPF_F_MMAPABLE: their values then start on a page, so that
+ * each line is one cache line (an array's values otherwise start 312
+ * bytes into it, and every 64-byte line would straddle two).
  *
  * IPv6: gfw_geo6_top[slot] (a plain array the verifier inlines, no outer
  * map) holds an entry per bucket of the upper 64 address bits: the /19s of
@@ -415,11 +442,43 @@ struct geofw_geo4_top {
 };
 _Static_assert(sizeof(struct geofw_geo4_top) == 131072, "geofw_geo4_top size");
 
-struct geofw_geo4_row {
-	__u16 e[256];		/* by (addr >> 8) & 255: country id, or GEOFW_GEO4_REF + chunk */
+/* A value of gfw_geo4_flat[slot]: one 64-byte line. */
+struct geofw_geo4_rowval {
+	union {
+		/* A /16 of at most 21 runs of equal /24 entries (a chunk
+		 * reference is a run of its own): the first /24 of each run
+		 * ((addr >> 8) & 255), increasing, and its entry; unused
+		 * runs repeat the last one. */
+		struct {
+			__u8 start[GEOFW_GEO4_ROW_RUNS];
+			__u8 pad;
+			__u16 e[GEOFW_GEO4_ROW_RUNS];
+		} line;
+		/* Value i of a full row: the entries of /24s 32 * i .. 32 * i + 31. */
+		__u16 e[32];
+	};
 };
-_Static_assert(sizeof(struct geofw_geo4_row) == 512, "geofw_geo4_row size");
+_Static_assert(sizeof(struct geofw_geo4_rowval) == 64, "geofw_geo4_rowval size");
 
+/* A value of gfw_geo4_more[slot]: one 32-byte line. */
+struct geofw_geo4_chunkval {
+	union {
+		/* A /24 of at most 16 runs of equal ids: the last address
+		 * byte each run starts at, increasing, and its id; unused
+		 * runs repeat the last one. */
+		struct {
+			__u8 start[GEOFW_GEO4_CHUNK_RUNS];
+			__u8 id[GEOFW_GEO4_CHUNK_RUNS];
+		} line;
+		/* Value i of a full chunk: the ids of addresses 32 * i .. 32 * i + 31. */
+		__u8 id[32];
+	};
+};
+_Static_assert(sizeof(struct geofw_geo4_chunkval) == 32, "geofw_geo4_chunkval size");
+
+/* The ids of a /24 holding longer prefixes: the builder's unit
+ * (user/lib/geotable.h), stored in the kernel as a chunk line or as a
+ * full chunk of 8 geofw_geo4_chunkval. */
 struct geofw_geo4_chunk {
 	__u8 country[256];	/* by the last address byte */
 };

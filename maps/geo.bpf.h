@@ -19,33 +19,36 @@
 /*
  * clang emits the value types of inner map templates as forward declarations
  * (they are two pointers away from any global), which libbpf cannot size.
- * This read-only variable (4.6 KB of .rodata, never read) makes them full
+ * This read-only variable (264 bytes of .rodata, never read) makes them full
  * BTF types; user space also uses them to give the inner maps it creates
  * BTF, so bpftool prints their fields.
  */
 struct geofw_geo_btf {
-	struct geofw_geo4_row geo4_row;
-	struct geofw_geo4_chunk geo4_chunk;
+	struct geofw_geo4_rowval geo4_rowval;
+	struct geofw_geo4_chunkval geo4_chunkval;
 	struct geofw_geo6_node geo6_node;
 	struct geofw_geo geo;
 	struct geofw_lpm_v6 lpm_v6;
 };
 static const struct geofw_geo_btf geofw_geo_btf_anchor __attribute__((used));
 
+/* The IPv4 rows and chunks are mmapable only for their alignment: the
+ * values of such an array start on a page, so each 64-byte row line is one
+ * cache line (include/geofw.h).  Nothing maps them. */
 struct geo4_flat_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);			/* sized per database */
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct geofw_geo4_row);
+	__type(value, struct geofw_geo4_rowval);
 };
 
 struct geo4_more_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);			/* sized per database */
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct geofw_geo4_chunk);
+	__type(value, struct geofw_geo4_chunkval);
 };
 
 struct geo6_tree_inner {
@@ -74,7 +77,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gfw_geo4_top SEC(".maps");
 
-/* gfw_geo4_flat[slot]: a row of /24 entries per /16 of several ids. */
+/* gfw_geo4_flat[slot]: the /24 entries of each /16 of several ids, a line or a full row. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, GEOFW_GEO_SLOTS);
@@ -83,7 +86,7 @@ struct {
 	__array(values, struct geo4_flat_inner);
 } gfw_geo4_flat SEC(".maps");
 
-/* gfw_geo4_more[slot]: per-address ids of the /24s that hold longer prefixes, by index. */
+/* gfw_geo4_more[slot]: per-address ids of the /24s that hold longer prefixes, a line or a full chunk. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, GEOFW_GEO_SLOTS);

@@ -63,6 +63,23 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The IPv4 rows and chunks as the install lays them out (include/geofw.h). */
+static void print_layout(const struct geofw_geo_image *img)
+{
+	static const char *const tables[2] = { GEOFW_MAP_GEO4_FLAT, GEOFW_MAP_GEO4_MORE };
+	struct geofw_geo4_top *top = calloc(1, sizeof(*top));
+	struct geofw_geo4_layout l;
+
+	if (top && !geofw_geo4_layout_make(img, "geo", tables, NULL, top, &l)) {
+		printf("# IPv4 rows: %zu lines + %zu full (%.2f MB), chunks: %zu lines + %zu full "
+		       "(%.2f MB)\n", l.row_lines, l.row_full,
+		       (double)(l.n_rows * sizeof(*l.rows)) / 1e6, l.chunk_lines, l.chunk_full,
+		       (double)(l.n_chunks * sizeof(*l.chunks)) / 1e6);
+		geofw_geo4_layout_free(&l);
+	}
+	free(top);
+}
+
 /* Load a database, switch it in, verify `samples` random addresses per
  * family and every prefix edge; returns the mismatch count or -1. */
 static long verify_db(struct geofw_loaded *fw, const char *path, size_t samples)
@@ -88,6 +105,7 @@ static long verify_db(struct geofw_loaded *fw, const char *path, size_t samples)
 	printf("# %s: %zu v4 + %zu v6 prefixes, load+build %.3f s, install+switch %.3f s, "
 	       "~%.1f MB kernel\n", strrchr(path, '/') + 1, db.n_v4, db.n_v6, t1 - t0, t2 - t1,
 	       (double)geofw_geo_image_kernel_bytes(&img) / 1e6);
+	print_layout(&img);
 	if (!ASSERT_OK(geofw_geoip_open(path, NULL, &reader), "reader"))
 		goto fail;
 	if (!ASSERT_OK(geofw_geo_verify(fw->geo_probe_fd, &reader, 1, &db, samples, 1, &res), "verify"))

@@ -83,6 +83,72 @@ static void edge_addrs(const struct geofw_geo_prefix *p, int family, __u8 out[4]
 		;
 }
 
+/* The data plane's IPv4 walk (bpf/geo.h table_lookup_v4) over a layout,
+ * written again from include/geofw.h: a line is scanned for the last run
+ * starting at or before the byte, a full row or chunk read by index. */
+static __u8 layout_lookup(const struct geofw_geo4_top *top, const struct geofw_geo4_layout *l,
+			  __u32 a)
+{
+	__u32 e = top->e[a >> 16], b = (a >> 8) & 0xff, k;
+	int i;
+
+	if (e < GEOFW_GEO4_REF)
+		return (__u8)e;
+	if (e < GEOFW_GEO4_FULL) {
+		const struct geofw_geo4_rowval *v = &l->rows[e - GEOFW_GEO4_REF];
+
+		for (i = GEOFW_GEO4_ROW_RUNS - 1; v->line.start[i] > b; i--)
+			;
+		e = v->line.e[i];
+	} else {
+		k = (e - GEOFW_GEO4_FULL) * GEOFW_GEO4_FULL_VALUES + (b >> 5);
+		if (k >= l->n_rows)
+			return 0xee;	/* out of the array: never an id */
+		e = l->rows[k].e[b & 31];
+	}
+	if (e < GEOFW_GEO4_REF)
+		return (__u8)e;
+	b = a & 0xff;
+	if (e < GEOFW_GEO4_FULL) {
+		const struct geofw_geo4_chunkval *v = &l->chunks[e - GEOFW_GEO4_REF];
+
+		for (i = GEOFW_GEO4_CHUNK_RUNS - 1; v->line.start[i] > b; i--)
+			;
+		return v->line.id[i];
+	}
+	k = (e - GEOFW_GEO4_FULL) * GEOFW_GEO4_FULL_VALUES + (b >> 5);
+	return k < l->n_chunks ? l->chunks[k].id[b & 31] : 0xee;
+}
+
+static const char *const geo_tables[2] = { GEOFW_MAP_GEO4_FLAT, GEOFW_MAP_GEO4_MORE };
+
+/* The layout of img (under lim, NULL: the kernel's) answers as the image
+ * for n addresses: every address of the /16 of a, then random ones. */
+static size_t layout_mismatches(const struct geofw_geo_image *img,
+				const struct geofw_geo4_limits *lim, struct geofw_geo4_layout *l,
+				__u32 a)
+{
+	struct geofw_geo4_top *top = calloc(1, sizeof(*top));
+	size_t bad = 0;
+	__u32 i, x;
+
+	if (!ASSERT_OK(geofw_geo4_layout_make(img, "geo", geo_tables, lim, top, l), "layout")) {
+		free(top);
+		return 1;
+	}
+	for (i = 0; i < 65536 + 200000; i++) {
+		__u8 b[4];
+
+		x = i < 65536 ? (a & 0xffff0000) | i : (__u32)rnd();
+		b[0] = (__u8)(x >> 24), b[1] = (__u8)(x >> 16), b[2] = (__u8)(x >> 8), b[3] = (__u8)x;
+		if (layout_lookup(top, l, x) != geofw_geo_image_lookup(img, 4, b) && !bad++)
+			test__fail(__FILE__, __LINE__, "%u.%u.%u.%u: layout %u, image %u", b[0], b[1],
+				   b[2], b[3], layout_lookup(top, l, x), geofw_geo_image_lookup(img, 4, b));
+	}
+	free(top);
+	return bad;
+}
+
 static void check_family(int family, size_t n, bool nested)
 {
 	struct geofw_geo_prefix *v = calloc(n + 1, sizeof(*v));
@@ -117,6 +183,18 @@ static void check_family(int family, size_t n, bool nested)
 	}
 	ASSERT_EQ(bad, 0, "mismatches");
 	ASSERT_TRUE(checked > 20000, "addresses checked");
+	if (family == 4) {
+		/* the kernel's layout, and with 3 lines a level: the rest full */
+		struct geofw_geo4_limits few = { .lines = 3 };
+		struct geofw_geo4_layout l;
+		__u32 a = (__u32)v[0].addr[0] << 24 | (__u32)v[0].addr[1] << 16;
+
+		ASSERT_EQ(layout_mismatches(&img, NULL, &l, a), 0, "layout mismatches");
+		geofw_geo4_layout_free(&l);
+		ASSERT_EQ(layout_mismatches(&img, &few, &l, a), 0, "3 lines: mismatches");
+		ASSERT_TRUE(l.row_lines <= 3 && l.chunk_lines <= 3, "3 lines at most");
+		geofw_geo4_layout_free(&l);
+	}
 	geofw_geo_image_free(&img);
 out:
 	free(v);
@@ -273,5 +351,152 @@ void test_geotable_limits(void)
 		lim = (struct geofw_geo_limits){ .more4 = (size_t)GEOFW_MAX_GEO4_MORE * 4 };
 		if (ASSERT_OK(geofw_geo_build_limited(v4, 3, v6, 4, &lim, &img), "build"))
 			geofw_geo_image_free(&img);
+	}
+}
+
+/* 10.0.0.0/16 of id 1 with `extra` /24s of id 2 at 10.0.1.0, 10.0.3.0, ...
+ * (two runs each), and 10.0.255.0/24 of id 3 when `last`: 1 + 2 * extra
+ * (+ 1) runs of /24 entries. */
+static size_t row_runs(struct geofw_geo_prefix *v, unsigned extra, bool last)
+{
+	size_t n = 0;
+	unsigned i;
+
+	v[n++] = (struct geofw_geo_prefix){ .addr = { 10, 0 }, .prefixlen = 16, .country_id = 1 };
+	for (i = 0; i < extra; i++)
+		v[n++] = (struct geofw_geo_prefix){ .addr = { 10, 0, (__u8)(2 * i + 1) },
+						    .prefixlen = 24, .country_id = 2 };
+	if (last)
+		v[n++] = (struct geofw_geo_prefix){ .addr = { 10, 0, 255 }, .prefixlen = 24,
+						    .country_id = 3 };
+	return n;
+}
+
+/* 10.1.0.0/24 of id 1 (a /24 holding longer prefixes) with /32s of id 2 at
+ * 10.1.0.1, .3, ... and 10.1.0.255 of id 3 when `last`. */
+static size_t chunk_runs(struct geofw_geo_prefix *v, unsigned extra, bool last)
+{
+	size_t n = 0;
+	unsigned i;
+
+	v[n++] = (struct geofw_geo_prefix){ .addr = { 10, 1, 0 }, .prefixlen = 24, .country_id = 1 };
+	for (i = 0; i < extra; i++)
+		v[n++] = (struct geofw_geo_prefix){ .addr = { 10, 1, 0, (__u8)(2 * i + 1) },
+						    .prefixlen = 32, .country_id = 2 };
+	if (last)
+		v[n++] = (struct geofw_geo_prefix){ .addr = { 10, 1, 0, 255 }, .prefixlen = 32,
+						    .country_id = 3 };
+	return n;
+}
+
+/* The IPv4 layout (include/geofw.h): a /16 of 21 runs is a row line, of 22
+ * a full row; a /24 of 16 runs a chunk line, of 17 a full chunk; lines
+ * over the limit are stored full; a level that does not fit even so is
+ * refused with the table named.  Every address of the /16s is looked up
+ * through the layout and compared with the image. */
+void test_geotable_v4_lines(void)
+{
+	struct geofw_geo_prefix v[64];
+	struct geofw_geo4_layout l;
+	struct geofw_geo_image img;
+	size_t n;
+
+	static const struct {
+		const char *name;
+		bool chunk;		/* chunk_runs(), else row_runs() */
+		unsigned extra;
+		bool last;
+		size_t lines, full, values;
+	} shapes[] = {
+		{ "a /16 of 21 runs: a row line", false, 10, false, 1, 0, 1 },
+		{ "a /16 of 22 runs: a full row", false, 10, true, 0, 1, 8 },
+		{ "a /24 of 16 runs: a chunk line", true, 7, true, 1, 0, 1 },
+		{ "a /24 of 17 runs: a full chunk", true, 8, false, 0, 1, 8 },
+	};
+
+	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++)
+		SUBTEST("%s", shapes[k].name) {
+			bool c = shapes[k].chunk;
+
+			n = c ? chunk_runs(v, shapes[k].extra, shapes[k].last) :
+				row_runs(v, shapes[k].extra, shapes[k].last);
+			if (ASSERT_OK(geofw_geo_build(v, n, NULL, 0, &img), "build")) {
+				ASSERT_EQ(layout_mismatches(&img, NULL, &l, c ? 0x0a010000 : 0x0a000000), 0,
+					  "mismatches");
+				ASSERT_EQ(c ? l.chunk_lines : l.row_lines, shapes[k].lines, "lines");
+				ASSERT_EQ(c ? l.chunk_full : l.row_full, shapes[k].full, "full");
+				ASSERT_EQ(c ? l.n_chunks : l.n_rows, shapes[k].values, "values");
+				/* a chunk's /16 holds its reference and id 0: a row line */
+				if (c)
+					ASSERT_EQ(l.row_lines, 1, "the chunk's /16: a row line");
+				if (!c && shapes[k].lines)
+					ASSERT_EQ(l.rows[0].line.start[20], 20, "the last run at 10.0.20.0");
+				if (!c && shapes[k].full)
+					ASSERT_EQ(l.rows[7].e[31], 3, "10.0.255.0/24: last entry of value 7");
+				if (c && shapes[k].lines)
+					ASSERT_EQ(l.chunks[0].line.id[15], 3, "10.1.0.255: the last run");
+				geofw_geo4_layout_free(&l);
+				geofw_geo_image_free(&img);
+			}
+		}
+	SUBTEST("lines over the limit: stored full") {
+		struct geofw_geo4_limits one = { .lines = 1 };
+		struct geofw_geo_prefix w[64];
+		size_t k;
+
+		/* two /16s of 21 runs (10.0/16, 10.2/16) and two /24s of 16
+		 * runs (10.1.0/24, 10.3.0/24) */
+		n = row_runs(v, 10, false);
+		n += chunk_runs(v + n, 7, true);
+		k = n;
+		for (size_t i = 0; i < k; i++) {
+			w[i] = v[i];
+			w[i].addr[1] += 2;
+		}
+		memcpy(v + n, w, k * sizeof(*v));
+		n += k;
+		if (ASSERT_OK(geofw_geo_build(v, n, NULL, 0, &img), "build")) {
+			ASSERT_EQ(layout_mismatches(&img, &one, &l, 0x0a000000), 0, "10.0/16");
+			ASSERT_EQ(l.row_lines, 1, "row lines");
+			ASSERT_EQ(l.row_full, 3, "full rows");
+			ASSERT_EQ(l.chunk_lines, 1, "chunk lines");
+			ASSERT_EQ(l.chunk_full, 1, "full chunks");
+			/* the line, then the full ones from the next block of 8 */
+			ASSERT_EQ(l.n_rows, 32, "row values");
+			ASSERT_EQ(l.n_chunks, 16, "chunk values");
+			geofw_geo4_layout_free(&l);
+			ASSERT_EQ(layout_mismatches(&img, &one, &l, 0x0a010000), 0, "10.1/16");
+			geofw_geo4_layout_free(&l);
+			ASSERT_EQ(layout_mismatches(&img, &one, &l, 0x0a020000), 0, "10.2/16");
+			geofw_geo4_layout_free(&l);
+			ASSERT_EQ(layout_mismatches(&img, &one, &l, 0x0a030000), 0, "10.3/16");
+			geofw_geo4_layout_free(&l);
+			geofw_geo_image_free(&img);
+		}
+	}
+	SUBTEST("a level that does not fit: -E2BIG, the table named") {
+		static const char *const asn_tables[2] = { GEOFW_MAP_ASN4_FLAT, GEOFW_MAP_ASN4_MORE };
+		struct geofw_geo4_limits lim = { .lines = 1, .blocks = 2 };
+		struct geofw_geo4_top *top = calloc(1, sizeof(*top));
+
+		/* 10.0/16 of 22 runs and 10.1/16 holding a chunk of 17 runs:
+		 * the chunk level needs 1 block, the rows 2 (one each) */
+		n = row_runs(v, 10, true);
+		n += chunk_runs(v + n, 8, false);
+		if (top && ASSERT_OK(geofw_geo_build(v, n, NULL, 0, &img), "build")) {
+			ASSERT_OK(geofw_geo4_layout_make(&img, "asn", asn_tables, &lim, top, &l),
+				  "2 blocks fit");
+			geofw_geo4_layout_free(&l);
+			lim.blocks = 1;
+			ASSERT_EQ(geofw_geo4_layout_make(&img, "asn", asn_tables, &lim, top, &l),
+				  -E2BIG, "1 block");
+			ASSERT_STREQ(geofw_log_last_error(),
+				     "asn tables: gfw_asn4_flat: the database has 2 IPv4 /16s of "
+				     "more than one id, 1 of them too varied for a line, which need "
+				     "2 blocks of 8 values; the limit is 1", "message");
+			ASSERT_TRUE(l.rows == NULL && l.chunks == NULL, "nothing left allocated");
+			geofw_geo_image_free(&img);
+		}
+		free(top);
 	}
 }

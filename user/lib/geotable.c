@@ -631,60 +631,218 @@ static size_t rows4_count(const struct geofw_geo_image *img)
 	return n;
 }
 
-/* geotable.h; the install is in geotable_install.c. */
-int geofw_geo4_rows_make(const struct geofw_geo_image *img, struct geofw_geo4_top *top,
-			 struct geofw_geo4_row **out, size_t *n_out)
+/*
+ * The runs of 256 entries: their starts and entries in start[] and val[]
+ * (max slots, unused ones repeating the last run) when they fit; returns
+ * the number of runs.  Entries are ids or chunk references, each chunk's
+ * reference its own, so a chunk is a run of its own.
+ */
+static unsigned runs256(const __u16 *v, unsigned max, __u8 *start, __u16 *val)
 {
-	size_t n = rows4_count(img), next = 0, chunk = 0;
-	struct geofw_geo4_row *rows;
-	__u32 s16, i;
+	unsigned n = 0, i;
 
-	/* build_v4 holds the chunks to the limit; the rows are checked here. */
-	if (n > GEOFW_MAX_GEO4_ROWS || img->n_more4 > GEOFW_MAX_GEO4_MORE)
-		return log_err(-E2BIG, "geo tables: " GEOFW_MAP_GEO4_FLAT ": the database has "
-			       "%zu IPv4 /16s of more than one id; the limit is %u", n,
-			       GEOFW_MAX_GEO4_ROWS);
-	rows = calloc(n ? n : 1, sizeof(*rows));
-	if (!rows)
-		return -ENOMEM;
+	for (i = 0; i < 256; i++) {
+		if (i && v[i] == v[i - 1])
+			continue;
+		if (n < max && start) {
+			start[n] = (__u8)i;
+			val[n] = v[i];
+		}
+		n++;
+	}
+	for (i = n; start && n <= max && i < max; i++) {
+		start[i] = start[n - 1];
+		val[i] = val[n - 1];
+	}
+	return n;
+}
+
+/* One level of the layout (rows or chunks) while it is built. */
+struct level4 {
+	size_t n;		/* rows or chunks */
+	__u16 *ent;		/* 256 entries of each */
+	__u16 *ref;		/* the reference to each: GEOFW_GEO4_REF + line, GEOFW_GEO4_FULL + block */
+	size_t lines, full, values;
+};
+
+static void level4_free(struct level4 *lv)
+{
+	free(lv->ent);
+	free(lv->ref);
+}
+
+static int level4_alloc(struct level4 *lv, size_t n)
+{
+	lv->n = n;
+	lv->ent = malloc((n ? n : 1) * 256 * sizeof(*lv->ent));
+	lv->ref = malloc((n ? n : 1) * sizeof(*lv->ref));
+	return lv->ent && lv->ref ? 0 : -ENOMEM;
+}
+
+/* Lines for the rows or chunks of at most max_runs runs, in order, as many
+ * as the limit allows; full ones for the rest, in blocks after the lines. */
+static int level4_place(struct level4 *lv, unsigned max_runs, const struct geofw_geo4_limits *lim,
+			const char *what, const char *table, const char *items)
+{
+	size_t i, fit = 0, line = 0, block, blocks;
+
+	for (i = 0; i < lv->n; i++)
+		fit += runs256(lv->ent + i * 256, max_runs, NULL, NULL) <= max_runs;
+	lv->lines = fit < lim->lines ? fit : lim->lines;
+	lv->full = lv->n - lv->lines;
+	block = (lv->lines + GEOFW_GEO4_FULL_VALUES - 1) / GEOFW_GEO4_FULL_VALUES;
+	blocks = block + lv->full;
+	if (blocks > lim->blocks && !table)
+		return -E2BIG;
+	if (blocks > lim->blocks)
+		return log_err(-E2BIG, "%s tables: %s: the database has %zu %s, %zu of them too "
+			       "varied for a line, which need %zu blocks of %d values; the limit "
+			       "is %zu", what, table, lv->n, items, lv->n - fit, blocks,
+			       GEOFW_GEO4_FULL_VALUES, lim->blocks);
+	for (i = 0; i < lv->n; i++) {
+		if (line < lv->lines && runs256(lv->ent + i * 256, max_runs, NULL, NULL) <= max_runs)
+			lv->ref[i] = (__u16)(GEOFW_GEO4_REF + line++);
+		else
+			lv->ref[i] = (__u16)(GEOFW_GEO4_FULL + block++);
+	}
+	lv->values = lv->full ? block * GEOFW_GEO4_FULL_VALUES : lv->lines;
+	return 0;
+}
+
+/* geotable.h; the install is in geotable_install.c. */
+int geofw_geo4_layout_make(const struct geofw_geo_image *img, const char *what,
+			   const char *const tables[2], const struct geofw_geo4_limits *limits,
+			   struct geofw_geo4_top *top, struct geofw_geo4_layout *out)
+{
+	struct geofw_geo4_limits lim = { GEOFW_MAX_GEO4_LINES, GEOFW_MAX_GEO4_BLOCKS };
+	struct level4 rows = {}, chunks = {};
+	size_t i, r = 0, c = 0;
+	__u32 s16, b;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (limits && limits->lines && limits->lines < lim.lines)
+		lim.lines = limits->lines;
+	if (limits && limits->blocks && limits->blocks < lim.blocks)
+		lim.blocks = limits->blocks;
+	if (!img->flat4)
+		return log_err(-EINVAL, "%s tables: empty image", what);
+	if ((err = level4_alloc(&chunks, img->n_more4)) ||
+	    (err = level4_alloc(&rows, rows4_count(img))))
+		goto out;
+	for (i = 0; i < chunks.n; i++)
+		for (b = 0; b < 256; b++)
+			chunks.ent[i * 256 + b] = img->more4[i].chunk.country[b];
+	if ((err = level4_place(&chunks, GEOFW_GEO4_CHUNK_RUNS, &lim, what, tables[1],
+				"IPv4 /24s holding prefixes longer than /24")))
+		goto out;
 	for (s16 = 0; s16 < 65536; s16++) {
 		const __u8 *f = img->flat4 + ((size_t)s16 << 8);
-		struct geofw_geo4_row *r;
+		__u16 *e;
 
 		if (!split16(img, s16)) {
 			top->e[s16] = f[0];
 			continue;
 		}
-		top->e[s16] = (__u16)(GEOFW_GEO4_REF + next);
-		r = &rows[next++];
-		for (i = 0; i < 256; i++) {
-			if (f[i] != GEOFW_COUNTRY_MORE) {
-				r->e[i] = f[i];
+		e = rows.ent + r++ * 256;
+		for (b = 0; b < 256; b++) {
+			if (f[b] != GEOFW_COUNTRY_MORE) {
+				e[b] = f[b];
 				continue;
 			}
 			/* more4 is sorted by key: walked in the same order */
-			if (chunk >= img->n_more4 || img->more4[chunk].key != (s16 << 8 | i)) {
-				free(rows);
-				return log_err(-EINVAL, "geo tables: chunk of %u.%u.%u.0/24 missing",
-					       s16 >> 8, s16 & 0xff, i);
+			if (c >= img->n_more4 || img->more4[c].key != (s16 << 8 | b)) {
+				err = log_err(-EINVAL, "%s tables: chunk of %u.%u.%u.0/24 missing",
+					      what, s16 >> 8, s16 & 0xff, b);
+				goto out;
 			}
-			r->e[i] = (__u16)(GEOFW_GEO4_REF + chunk++);
+			e[b] = chunks.ref[c++];
 		}
 	}
-	*out = rows;
-	*n_out = n;
-	return 0;
+	if ((err = level4_place(&rows, GEOFW_GEO4_ROW_RUNS, &lim, what, tables[0],
+				"IPv4 /16s of more than one id")))
+		goto out;
+	for (s16 = 0, r = 0; s16 < 65536; s16++)
+		if (split16(img, s16))
+			top->e[s16] = rows.ref[r++];
+
+	out->rows = calloc(rows.values ? rows.values : 1, sizeof(*out->rows));
+	out->chunks = calloc(chunks.values ? chunks.values : 1, sizeof(*out->chunks));
+	if (!out->rows || !out->chunks) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < rows.n; i++) {
+		const __u16 *e = rows.ent + i * 256;
+		__u16 ref = rows.ref[i];
+
+		if (ref < GEOFW_GEO4_FULL) {
+			struct geofw_geo4_rowval *v = &out->rows[ref - GEOFW_GEO4_REF];
+
+			runs256(e, GEOFW_GEO4_ROW_RUNS, v->line.start, v->line.e);
+		} else {
+			memcpy(out->rows[(size_t)(ref - GEOFW_GEO4_FULL) * GEOFW_GEO4_FULL_VALUES].e,
+			       e, 256 * sizeof(*e));
+		}
+	}
+	for (i = 0; i < chunks.n; i++) {
+		const __u16 *e = chunks.ent + i * 256;
+		__u16 ref = chunks.ref[i];
+
+		if (ref < GEOFW_GEO4_FULL) {
+			struct geofw_geo4_chunkval *v = &out->chunks[ref - GEOFW_GEO4_REF];
+			__u16 id[GEOFW_GEO4_CHUNK_RUNS];
+
+			runs256(e, GEOFW_GEO4_CHUNK_RUNS, v->line.start, id);
+			for (b = 0; b < GEOFW_GEO4_CHUNK_RUNS; b++)
+				v->line.id[b] = (__u8)id[b];
+		} else {
+			memcpy(out->chunks[(size_t)(ref - GEOFW_GEO4_FULL) * GEOFW_GEO4_FULL_VALUES].id,
+			       img->more4[i].chunk.country, 256);
+		}
+	}
+	out->n_rows = rows.values;
+	out->n_chunks = chunks.values;
+	out->row_lines = rows.lines;
+	out->row_full = rows.full;
+	out->chunk_lines = chunks.lines;
+	out->chunk_full = chunks.full;
+out:
+	level4_free(&rows);
+	level4_free(&chunks);
+	if (err)
+		geofw_geo4_layout_free(out);
+	return err;
+}
+
+void geofw_geo4_layout_free(struct geofw_geo4_layout *l)
+{
+	free(l->rows);
+	free(l->chunks);
+	memset(l, 0, sizeof(*l));
 }
 
 /*
- * Arrays are one allocation of their values (the /16 entries 128 KiB, rows
- * of 512 B, chunks of 256 B, the IPv6 first level 256 KiB, nodes of 144 B); a gfw_geo6_more entry is an LPM leaf plus, on average, one
- * intermediate node (measured 133 B, docs/design-notes.md).
+ * Arrays are one allocation of their values (the /16 entries 128 KiB, row
+ * values of 64 B, chunk values of 32 B, the IPv4 row and chunk levels laid
+ * out as the install does, the IPv6 first level 256 KiB, nodes of 144 B);
+ * a gfw_geo6_more entry is an LPM leaf plus, on average, one intermediate
+ * node (measured 133 B, docs/design-notes.md).  An image whose IPv4 levels
+ * do not fit counts them as full rows and chunks.
  */
 size_t geofw_geo_image_kernel_bytes(const struct geofw_geo_image *img)
 {
-	return sizeof(struct geofw_geo4_top) + rows4_count(img) * sizeof(struct geofw_geo4_row) +
-	       img->n_more4 * sizeof(struct geofw_geo4_chunk) +
+	static const char *const quiet[2];
+	size_t v4 = rows4_count(img) * 512 + img->n_more4 * 256;
+	struct geofw_geo4_top *top = calloc(1, sizeof(*top));
+	struct geofw_geo4_layout l;
+
+	if (top && img->flat4 && !geofw_geo4_layout_make(img, "geo", quiet, NULL, top, &l)) {
+		v4 = l.n_rows * sizeof(*l.rows) + l.n_chunks * sizeof(*l.chunks);
+		geofw_geo4_layout_free(&l);
+	}
+	free(top);
+	return sizeof(struct geofw_geo4_top) + v4 +
 	       sizeof(struct geofw_geo6_top) + img->n_tree6 * sizeof(struct geofw_geo6_node) +
 	       img->n_more6 * 133;
 }

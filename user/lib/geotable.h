@@ -74,11 +74,36 @@ __u8 geofw_geo_image_lookup(const struct geofw_geo_image *img, int family, const
  * overhead of each map type, as the kernel allocates them). */
 size_t geofw_geo_image_kernel_bytes(const struct geofw_geo_image *img);
 
-/* The kernel's IPv4 layout of img: the /16 entries (top) and the rows of
- * gfw_geo4_flat, one per /16 of more than one id (*n of them in *out, freed
- * by the caller); chunk i of gfw_geo4_more is img->more4[i]. */
-int geofw_geo4_rows_make(const struct geofw_geo_image *img, struct geofw_geo4_top *top,
-			 struct geofw_geo4_row **out, size_t *n);
+/* The kernel's IPv4 layout of an image (include/geofw.h): the values of
+ * the row level (gfw_geo4_flat) and of the chunk level (gfw_geo4_more). */
+struct geofw_geo4_layout {
+	struct geofw_geo4_rowval *rows;		/* n_rows values */
+	struct geofw_geo4_chunkval *chunks;	/* n_chunks values */
+	size_t n_rows, n_chunks;
+	size_t row_lines, row_full;		/* /16s of more than one id: lines, full rows */
+	size_t chunk_lines, chunk_full;		/* /24s holding longer prefixes: lines, full chunks */
+};
+
+/* Per level: lines and 8-value blocks (0 or above GEOFW_MAX_GEO4_LINES /
+ * _BLOCKS: those; tests lower them to reach the overflow). */
+struct geofw_geo4_limits {
+	size_t lines, blocks;
+};
+
+/*
+ * Lay img out: the /16 entries into top, the row and chunk values into
+ * *out (freed with geofw_geo4_layout_free()).  A /16 of at most 21 runs is
+ * a row line, a /24 of at most 16 runs a chunk line, the others full; the
+ * lines beyond a level's limit are stored full.  what ("geo", "asn") and
+ * tables[2] (the row and chunk maps) name the table in messages (NULL
+ * names: no message, for sizing).  0, or
+ * -ENOMEM, or -E2BIG when a level does not fit even so (logged with the
+ * table, the count and the limit).
+ */
+int geofw_geo4_layout_make(const struct geofw_geo_image *img, const char *what,
+			   const char *const tables[2], const struct geofw_geo4_limits *limits,
+			   struct geofw_geo4_top *top, struct geofw_geo4_layout *out);
+void geofw_geo4_layout_free(struct geofw_geo4_layout *l);
 
 /*
  * Load the image into the free slot and flip config.geo_slot: packets see the

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -64,18 +65,36 @@ static void close_inner(struct inner_fds *f)
 	}
 }
 
-static int fill_inner(const struct geofw_geo_image *img, const struct geofw_geo4_row *rows,
-		      size_t n_rows, const struct inner_fds *f)
+/* n values of an mmapable array: copied through a mapping of it, one
+ * memcpy instead of a syscall per value (GeoLite2: 70,000 of them); value
+ * by value if it cannot be mapped. */
+static int fill_mmapable(int fd, const void *values, size_t n, size_t size)
+{
+	size_t len = (n * size + (size_t)getpagesize() - 1) & ~((size_t)getpagesize() - 1);
+	void *m = n ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+	__u32 k;
+
+	if (m != MAP_FAILED) {
+		memcpy(m, values, n * size);
+		munmap(m, len);
+		return 0;
+	}
+	for (k = 0; k < n; k++)
+		if (bpf_map_update_elem(fd, &k, (const char *)values + k * size, 0))
+			return -errno;
+	return 0;
+}
+
+static int fill_inner(const struct geofw_geo_image *img, const struct geofw_geo4_layout *l,
+		      const struct inner_fds *f)
 {
 	__u32 k;
 	size_t i;
+	int err;
 
-	for (k = 0; k < n_rows; k++)
-		if (bpf_map_update_elem(f->flat4, &k, &rows[k], 0))
-			return -errno;
-	for (k = 0; k < img->n_more4; k++)
-		if (bpf_map_update_elem(f->more4, &k, &img->more4[k].chunk, 0))
-			return -errno;
+	if ((err = fill_mmapable(f->flat4, l->rows, l->n_rows, sizeof(*l->rows))) ||
+	    (err = fill_mmapable(f->more4, l->chunks, l->n_chunks, sizeof(*l->chunks))))
+		return err;
 	for (k = 0; k < img->n_tree6; k++)
 		if (bpf_map_update_elem(f->tree6, &k, &img->tree6[k], 0))
 			return -errno;
@@ -94,20 +113,23 @@ struct outer_set {
 	int flat4, more4, tree6, more6;
 	const char *what;			/* for messages: "geo", "asn" */
 	const char *names[4];			/* inner map names */
+	const char *tables4[2];			/* the IPv4 outer maps' names, for messages */
 };
 
 static struct outer_set geo_outer(const struct geofw_maps *m)
 {
 	return (struct outer_set){ m->geo4_top, m->geo6_top, m->geo4_flat, m->geo4_more, m->geo6_tree,
 				   m->geo6_more, "geo",
-				   { "gfw_g4_flat", "gfw_g4_more", "gfw_g6_tree", "gfw_g6_more" } };
+				   { "gfw_g4_flat", "gfw_g4_more", "gfw_g6_tree", "gfw_g6_more" },
+				   { GEOFW_MAP_GEO4_FLAT, GEOFW_MAP_GEO4_MORE } };
 }
 
 static struct outer_set asn_outer(const struct geofw_maps *m)
 {
 	return (struct outer_set){ m->asn4_top, m->asn6_top, m->asn4_flat, m->asn4_more, m->asn6_tree,
 				   m->asn6_more, "asn",
-				   { "gfw_a4_flat", "gfw_a4_more", "gfw_a6_tree", "gfw_a6_more" } };
+				   { "gfw_a4_flat", "gfw_a4_more", "gfw_a6_tree", "gfw_a6_more" },
+				   { GEOFW_MAP_ASN4_FLAT, GEOFW_MAP_ASN4_MORE } };
 }
 
 static int outer_set(const struct outer_set *o, __u32 slot, const struct inner_fds *f)
@@ -139,26 +161,27 @@ static void outer_clear(const struct outer_set *o, __u32 slot)
 static int place_image(const struct outer_set *o, const struct btf *btf,
 		       const struct geofw_geo_image *img, __u32 slot, struct inner_fds *f)
 {
+	struct geofw_geo4_layout l;
 	struct geofw_geo4_top *top;
-	struct geofw_geo4_row *rows = NULL;
-	size_t n_rows;
 	int err;
 
 	if (!img->flat4 || !img->top6)
 		return log_err(-EINVAL, "%s: empty image", o->what);
 	if (!(top = calloc(1, sizeof(*top))))
 		return -ENOMEM;
-	if ((err = geofw_geo4_rows_make(img, top, &rows, &n_rows))) {
+	if ((err = geofw_geo4_layout_make(img, o->what, o->tables4, NULL, top, &l))) {
 		free(top);
 		return err;
 	}
+	/* mmapable for the alignment of the lines (maps/geo.bpf.h) */
 	f->flat4 = create_inner(btf, BPF_MAP_TYPE_ARRAY, o->names[0], 4,
-				sizeof(struct geofw_geo4_row), n_rows ? (__u32)n_rows : 1,
-				BPF_F_INNER_MAP, "__u32", BTF_KIND_TYPEDEF, "geofw_geo4_row");
+				sizeof(struct geofw_geo4_rowval), l.n_rows ? (__u32)l.n_rows : 1,
+				BPF_F_INNER_MAP | BPF_F_MMAPABLE, "__u32", BTF_KIND_TYPEDEF,
+				"geofw_geo4_rowval");
 	f->more4 = create_inner(btf, BPF_MAP_TYPE_ARRAY, o->names[1], 4,
-				sizeof(struct geofw_geo4_chunk),
-				img->n_more4 ? (__u32)img->n_more4 : 1, BPF_F_INNER_MAP,
-				"__u32", BTF_KIND_TYPEDEF, "geofw_geo4_chunk");
+				sizeof(struct geofw_geo4_chunkval), l.n_chunks ? (__u32)l.n_chunks : 1,
+				BPF_F_INNER_MAP | BPF_F_MMAPABLE, "__u32", BTF_KIND_TYPEDEF,
+				"geofw_geo4_chunkval");
 	f->tree6 = create_inner(btf, BPF_MAP_TYPE_ARRAY, o->names[2], 4,
 				sizeof(struct geofw_geo6_node), img->n_tree6 ? (__u32)img->n_tree6 : 1,
 				BPF_F_INNER_MAP, "__u32", BTF_KIND_TYPEDEF, "geofw_geo6_node");
@@ -172,7 +195,7 @@ static int place_image(const struct outer_set *o, const struct btf *btf,
 		log_err(err, "%s: cannot create tables: %s", o->what, strerror(-err));
 		goto fail;
 	}
-	if ((err = fill_inner(img, rows, n_rows, f))) {
+	if ((err = fill_inner(img, &l, f))) {
 		log_err(err, "%s: cannot fill tables: %s", o->what, strerror(-err));
 		goto fail;
 	}
@@ -185,11 +208,11 @@ static int place_image(const struct outer_set *o, const struct btf *btf,
 		goto fail;
 	}
 	free(top);
-	free(rows);
+	geofw_geo4_layout_free(&l);
 	return 0;
 fail:
 	free(top);
-	free(rows);
+	geofw_geo4_layout_free(&l);
 	outer_clear(o, slot);
 	return err;
 }
