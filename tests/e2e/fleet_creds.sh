@@ -16,6 +16,9 @@
 #              pending; connected, it keeps it (refused, counted, logged)
 #   bad_creds/ a .creds file the operator never signed: no connection, and
 #              fleet status says why
+#   refused_then_accepted/ R refused (libnats gives a connection up after the
+#              same refusal twice), then the server set up anew with R's
+#              operator: R joins without a restart
 #
 # Usage: BUILD=build bash tests/e2e/fleet_creds.sh   (from the repo root, root)
 set -u
@@ -107,4 +110,28 @@ g_start R || { not_ok fleet_creds/start_stranger "geofwd R did not start"; exit 
 status_within R 10000 "connected: no \\(cannot connect: "
 expect_match fleet_creds/bad_creds/not_connected "$(f R fleet status)" "connected: no \\(cannot connect: "
 g_stop R && ok fleet_creds/bad_creds/stops || not_ok fleet_creds/bad_creds/stops "geofwd ignored SIGTERM for 5 s"
+
+# ---- refused, then accepted: a new connection, no restart --------------------------------------
+# libnats closes a connection for good after the same refusal twice; an account replaced on the
+# server (or a resolver not ready at its start) must not cut a host off until someone restarts it.
+python3 tests/tools/natsjwt.py "$D/late" late >/dev/null 2>&1 ||
+	{ not_ok fleet_creds/refused_then_accepted/jwts "natsjwt.py failed"; exit 1; }
+host_conf R "$D/late/late.creds"
+rm -rf "$D/R/state"; mkdir -p "$D/R/state"
+g_start R || { not_ok fleet_creds/start_late "geofwd R did not start"; exit 1; }
+status_within R 10000 "connected: no \\(cannot connect: " &&
+	ok fleet_creds/refused_then_accepted/refused ||
+	not_ok fleet_creds/refused_then_accepted/refused "$(f R fleet status | tr '\n' ' ')"
+sleep 3		# past the second refusal (reconnect wait 0.5-1 s): libnats has given up
+kill "$NPID" 2>/dev/null; wait "$NPID" 2>/dev/null
+mv "$D/nats.log" "$D/nats-first.log"
+sed 's|include jwt/server.conf|include late/server.conf|; s|/js"|/js-late"|' "$D/nats.conf" > "$D/nats-late.conf"
+nats_start "$D/nats-late.conf" ||
+	{ not_ok fleet_creds/refused_then_accepted/server "nats-server did not start: $(tail -3 "$D/nats.log")"; exit 1; }
+if connected R 30000; then
+	ok fleet_creds/refused_then_accepted/connects
+else
+	not_ok fleet_creds/refused_then_accepted/connects "$(f R fleet status | tr '\n' ' ')"
+fi
+g_stop R
 exit 0

@@ -29,6 +29,8 @@
 #define FLEET_ACK_WAIT_MS	5000
 #define FLEET_BACKOFF_MIN_MS	250
 #define FLEET_BACKOFF_MAX_MS	5000
+#define FLEET_REOPEN_MIN_MS	2000	/* a new connection after libnats closed one */
+#define FLEET_REOPEN_MAX_MS	60000
 #define FLEET_HDR_EXPECT	"Nats-Expected-Last-Subject-Sequence"
 #define FLEET_HEAD_MS		2000	/* how often the bucket's last revision is asked */
 

@@ -559,10 +559,42 @@ static void take_burst(struct gfwd_fleet *f, kvEntry *ke)
 	post(f, ev);
 }
 
+/*
+ * libnats closes a connection for good when a server refuses its
+ * credentials twice in a row, and tries no server again: a refusal that
+ * ends (an account or its keys being replaced on the server, a resolver not
+ * ready yet) would cut this host off the fleet until a restart.  So a
+ * closed connection is replaced by a new one after *wait ms (doubling up to
+ * FLEET_REOPEN_MAX_MS); the status keeps the reason meanwhile.
+ */
+static void reopen(struct gfwd_fleet *f, int *wait)
+{
+	const char *why = NULL;
+	char msg[256];
+	natsStatus s;
+
+	/* The refusal, not the "no server" left once the pool is given up. */
+	if (natsConnection_GetLastError(f->nc, &why) != NATS_NO_SERVER && why && *why) {
+		snprintf(msg, sizeof(msg), "cannot connect: %s", why);
+		post_state(f, false, false, msg);
+	}
+	nap(f, *wait);
+	if (stopping(f))
+		return;
+	*wait = *wait * 2 > FLEET_REOPEN_MAX_MS ? FLEET_REOPEN_MAX_MS : *wait * 2;
+	natsConnection_Destroy(f->nc);
+	f->nc = NULL;
+	s = natsConnection_Connect(&f->nc, f->opts);
+	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+		snprintf(msg, sizeof(msg), "cannot connect: %s", nats_GetLastError(&s));
+		post_state(f, false, false, msg);
+	}
+}
+
 void *fleet_worker(void *arg)
 {
 	struct gfwd_fleet *f = arg;
-	int backoff = FLEET_BACKOFF_MIN_MS, waiting = 0;
+	int backoff = FLEET_BACKOFF_MIN_MS, waiting = 0, reopen_ms = FLEET_REOPEN_MIN_MS;
 	char msg[256];
 	natsStatus s;
 
@@ -576,6 +608,11 @@ void *fleet_worker(void *arg)
 		int gen, busy = 0;
 		bool writable;
 
+		if (natsConnection_Status(f->nc) == NATS_CONN_STATUS_CLOSED) {
+			reopen(f, &reopen_ms);
+			waiting = 0;
+			continue;
+		}
 		if (natsConnection_Status(f->nc) != NATS_CONN_STATUS_CONNECTED) {
 			/* Why not, now and then (a TLS or authorization error is
 			 * only in the connection's last error). */
@@ -591,6 +628,7 @@ void *fleet_worker(void *arg)
 			continue;
 		}
 		waiting = 0;
+		reopen_ms = FLEET_REOPEN_MIN_MS;
 		gen = f->generation;
 		s = bind_bucket(f);
 		if (s != NATS_OK) {
