@@ -111,14 +111,15 @@ systemd-nspawn -q -D "$ROOT" -x -b --register=no --keep-unit --machine="$MACHINE
 	--capability=CAP_BPF,CAP_NET_ADMIN,CAP_SYS_ADMIN,CAP_PERFMON \
 	--system-call-filter='bpf perf_event_open' > "$W/console.log" 2>&1 &
 NSPAWN_PID=$!
-for _ in $(seq 1 100); do
-	LEADER=$(ps --ppid "$NSPAWN_PID" -o pid= 2>/dev/null | tr -d ' ')
-	[ -n "$LEADER" ] && break
-	sleep 0.1
-done
 ct() { nsenter -t "$LEADER" -m -u -i -n -p -C -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+# The container's init: the child of nspawn that runs systemd, looked up on
+# every try (nspawn's first child is short-lived: on a loaded machine a
+# lookup made once could catch it, and every later try asked a process
+# that was gone — the boot failed with the container up and waiting).
 state=
+LEADER=
 for _ in $(seq 1 120); do
+	LEADER=$(ps --ppid "$NSPAWN_PID" -o pid=,comm= 2>/dev/null | awk '$2 == "systemd" { print $1; exit }')
 	[ -n "$LEADER" ] && state=$(ct systemctl is-system-running 2>/dev/null)
 	[[ $state == running || $state == degraded ]] && break
 	sleep 0.5
