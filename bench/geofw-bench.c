@@ -209,68 +209,6 @@ static struct row *add_row(const char *name, struct bpf_program *prog, int famil
 }
 
 /*
- * What one random load costs the data plane on this machine: bench_mem
- * (bench/bpf/bench.bpf.c) over 256 KiB .. 16 MiB, one load or two dependent
- * ones, each measured interleaved with the no-op (medians of 9 pairs).  No
- * target: the floor the table walks' rows stand on.
- */
-static void mem_rows(struct geofw_bench *skel)
-{
-	static const struct { __u32 kib, hops; const char *name; } cases[] = {
-		{ 0, 1, "memory: 1 load, the same line" },
-		{ 256, 1, "memory: 1 random load, 256 KiB" },
-		{ 1024, 1, "memory: 1 random load, 1 MiB" },
-		{ 4096, 1, "memory: 1 random load, 4 MiB" },
-		{ 16384, 1, "memory: 1 random load, 16 MiB" },
-		{ 4096, 2, "memory: 2 dependent loads, 4 MiB" },
-		{ 16384, 2, "memory: 2 dependent loads, 16 MiB" },
-	};
-	struct bpf_map *maps[8] = {
-		skel->maps.bench_mem0, skel->maps.bench_mem1, skel->maps.bench_mem2,
-		skel->maps.bench_mem3, skel->maps.bench_mem4, skel->maps.bench_mem5,
-		skel->maps.bench_mem6, skel->maps.bench_mem7,
-	};
-	size_t per = bpf_map__value_size(maps[0]), lines = 8 * per / 64, c, i;
-	__u32 *v = malloc(per), zero = 0;
-
-	if (!v)
-		return;
-	for (c = 0; c < 8; c++) {
-		for (i = 0; i < per / 4; i++)
-			v[i] = (__u32)(rnd() % lines);
-		if (bpf_map_update_elem(bpf_map__fd(maps[c]), &zero, v, 0)) {
-			fprintf(stderr, "bench: cannot fill bench_mem: %s\n", strerror(errno));
-			free(v);
-			return;
-		}
-	}
-	free(v);
-	if (fill_keys(skel, NULL, 4, "random"))
-		return;
-	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		double n[9], a[9];
-		struct row *r;
-		int k;
-
-		skel->data->bench_mem_mask = cases[c].kib ? (__u32)(cases[c].kib * 1024 / 64 - 1) : 0;
-		skel->data->bench_mem_hops = cases[c].hops;
-		for (k = 0; k < 9; k++) {
-			n[k] = measure(skel->progs.bench_noop, 4);
-			a[k] = measure(skel->progs.bench_mem, 4);
-		}
-		qsort(n, 9, sizeof(double), cmp_double);
-		qsort(a, 9, sizeof(double), cmp_double);
-		r = &rows[n_rows++];
-		snprintf(r->name, sizeof(r->name), "%s", cases[c].name);
-		snprintf(r->prog, sizeof(r->prog), "bench_mem");
-		r->family = 4;
-		r->keyset = "random";
-		r->ns = a[4];
-		r->above = a[4] - n[4];
-	}
-}
-
-/*
  * A row whose "above" is measured against its baseline in pairs: prog and
  * base alternately, PAIRS times; ns is prog's median, above the median of
  * the pairs' differences.  This VM's figures drift by tens of percent
@@ -302,6 +240,46 @@ static struct row *add_row_paired(const char *name, struct bpf_program *prog,
 	r->ns = a[PAIRS / 2];
 	r->above = d[PAIRS / 2];
 	return r;
+}
+
+/*
+ * What one random load costs the data plane on this machine: bench_mem
+ * (bench/bpf/bench.bpf.c) over 256 KiB .. 16 MiB, one load or two dependent
+ * ones, each measured interleaved with the no-op (medians of 9 pairs).  No
+ * target: the floor the table walks' rows stand on.
+ */
+static void mem_rows(struct geofw_bench *skel)
+{
+	static const struct { __u32 kib, hops; const char *name; } cases[] = {
+		{ 0, 1, "memory: 1 load, the same line" },
+		{ 256, 1, "memory: 1 random load, 256 KiB" },
+		{ 1024, 1, "memory: 1 random load, 1 MiB" },
+		{ 4096, 1, "memory: 1 random load, 4 MiB" },
+		{ 16384, 1, "memory: 1 random load, 16 MiB" },
+		{ 4096, 2, "memory: 2 dependent loads, 4 MiB" },
+		{ 16384, 2, "memory: 2 dependent loads, 16 MiB" },
+	};
+	int fd = bpf_map__fd(skel->maps.bench_mem_lines);
+	__u32 lines = bpf_map__max_entries(skel->maps.bench_mem_lines), i, j;
+	struct { __u32 next[16]; } l;
+	size_t c;
+
+	for (i = 0; i < lines; i++) {
+		for (j = 0; j < 16; j++)
+			l.next[j] = (__u32)(rnd() % lines);
+		if (bpf_map_update_elem(fd, &i, &l, 0)) {
+			fprintf(stderr, "bench: cannot fill bench_mem_lines: %s\n", strerror(errno));
+			return;
+		}
+	}
+	if (fill_keys(skel, NULL, 4, "random"))
+		return;
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		skel->data->bench_mem_mask = cases[c].kib ? (__u32)(cases[c].kib * 1024 / 64 - 1) : 0;
+		skel->data->bench_mem_hops = cases[c].hops;
+		add_row_paired(cases[c].name, skel->progs.bench_mem, skel->progs.bench_noop, 4,
+			       "random");
+	}
 }
 
 /* Port rules into the maps (build + install), the error on stderr. */

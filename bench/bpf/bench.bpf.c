@@ -467,7 +467,7 @@ int bench_geo4l(struct xdp_md *ctx)
 }
 
 /*
- * The machine's memory latency as the data plane sees it: bench_mem is a
+ * The machine's memory latency as the data plane sees it: bench_mem_lines is a
  * 16 MiB array of 64-byte lines holding random line numbers; each packet
  * hashes its source into the first bench_mem_mask + 1 lines and follows
  * bench_mem_hops (1 or 2) dependent loads.  Rows of geofw-bench put the
@@ -480,32 +480,12 @@ struct bench_line {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, BENCH_MEM_LINES);
 	__type(key, __u32);
-	__type(value, struct bench_line[BENCH_MEM_LINES / 8]);
-} bench_mem0 SEC(".maps"), bench_mem1 SEC(".maps"), bench_mem2 SEC(".maps"),
-  bench_mem3 SEC(".maps"), bench_mem4 SEC(".maps"), bench_mem5 SEC(".maps"),
-  bench_mem6 SEC(".maps"), bench_mem7 SEC(".maps");
+	__type(value, struct bench_line);
+} bench_mem_lines SEC(".maps");
 
 __u32 bench_mem_mask = BENCH_MEM_LINES - 1, bench_mem_hops = 1;
-
-static __always_inline struct bench_line *mem_line(__u32 i)
-{
-	struct bench_line (*v)[BENCH_MEM_LINES / 8];
-	__u32 zero = 0;
-
-	switch (i / (BENCH_MEM_LINES / 8)) {
-	case 0: v = bpf_map_lookup_elem(&bench_mem0, &zero); break;
-	case 1: v = bpf_map_lookup_elem(&bench_mem1, &zero); break;
-	case 2: v = bpf_map_lookup_elem(&bench_mem2, &zero); break;
-	case 3: v = bpf_map_lookup_elem(&bench_mem3, &zero); break;
-	case 4: v = bpf_map_lookup_elem(&bench_mem4, &zero); break;
-	case 5: v = bpf_map_lookup_elem(&bench_mem5, &zero); break;
-	case 6: v = bpf_map_lookup_elem(&bench_mem6, &zero); break;
-	default: v = bpf_map_lookup_elem(&bench_mem7, &zero); break;
-	}
-	return v ? &(*v)[i % (BENCH_MEM_LINES / 8)] : NULL;
-}
 
 SEC("xdp")
 int bench_mem(struct xdp_md *ctx)
@@ -516,13 +496,13 @@ int bench_mem(struct xdp_md *ctx)
 
 	if (ret >= 0)
 		return ret;
-	i = (a * 2654435761u ^ a >> 15) & bench_mem_mask & (BENCH_MEM_LINES - 1);
-	l = mem_line(i);
+	i = (a * 2654435761u ^ a >> 15) & bench_mem_mask;
+	l = bpf_map_lookup_elem(&bench_mem_lines, &i);
 	if (!l)
 		return XDP_ABORTED;
 	if (bench_mem_hops > 1) {
-		i = l->next[a & 15] & bench_mem_mask & (BENCH_MEM_LINES - 1);
-		l = mem_line(i);
+		i = l->next[a & 15] & bench_mem_mask;
+		l = bpf_map_lookup_elem(&bench_mem_lines, &i);
 		if (!l)
 			return XDP_ABORTED;
 	}
