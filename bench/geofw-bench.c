@@ -245,19 +245,25 @@ static struct row *add_row_paired(const char *name, struct bpf_program *prog,
 /*
  * What one random load costs the data plane on this machine: bench_mem
  * (bench/bpf/bench.bpf.c) over 256 KiB .. 16 MiB, one load or two dependent
- * ones, each measured interleaved with the no-op (medians of 9 pairs).  No
- * target: the floor the table walks' rows stand on.
+ * ones, each measured in pairs with the no-op (add_row_paired), and a
+ * clock read + compare-and-exchange on the line (the rate limiter's floor
+ * for a source out of cache).  No target: the floor the table walks' and
+ * the rate limiter's rows stand on.
  */
 static void mem_rows(struct geofw_bench *skel)
 {
-	static const struct { __u32 kib, hops; const char *name; } cases[] = {
-		{ 0, 1, "memory: 1 load, the same line" },
-		{ 256, 1, "memory: 1 random load, 256 KiB" },
-		{ 1024, 1, "memory: 1 random load, 1 MiB" },
-		{ 4096, 1, "memory: 1 random load, 4 MiB" },
-		{ 16384, 1, "memory: 1 random load, 16 MiB" },
-		{ 4096, 2, "memory: 2 dependent loads, 4 MiB" },
-		{ 16384, 2, "memory: 2 dependent loads, 16 MiB" },
+	static const struct { __u32 kib, hops, cas; const char *name; } cases[] = {
+		{ 0, 1, 0, "memory: 1 load, the same line" },
+		{ 256, 1, 0, "memory: 1 random load, 256 KiB" },
+		{ 1024, 1, 0, "memory: 1 random load, 1 MiB" },
+		{ 4096, 1, 0, "memory: 1 random load, 4 MiB" },
+		{ 16384, 1, 0, "memory: 1 random load, 16 MiB" },
+		{ 4096, 2, 0, "memory: 2 dependent loads, 4 MiB" },
+		{ 16384, 2, 0, "memory: 2 dependent loads, 16 MiB" },
+		/* the least a source's rate-limit state costs when it is not
+		 * in cache (gfw_rl_sets is 2 MiB): beside the rl rows */
+		{ 0, 1, 1, "memory: clock + CAS, the same line" },
+		{ 2048, 1, 1, "memory: clock + CAS, random line, 2 MiB" },
 	};
 	int fd = bpf_map__fd(skel->maps.bench_mem_lines);
 	__u32 lines = bpf_map__max_entries(skel->maps.bench_mem_lines), i, j;
@@ -277,9 +283,11 @@ static void mem_rows(struct geofw_bench *skel)
 	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		skel->data->bench_mem_mask = cases[c].kib ? (__u32)(cases[c].kib * 1024 / 64 - 1) : 0;
 		skel->data->bench_mem_hops = cases[c].hops;
+		skel->bss->bench_mem_cas = cases[c].cas;
 		add_row_paired(cases[c].name, skel->progs.bench_mem, skel->progs.bench_noop, 4,
 			       "random");
 	}
+	skel->bss->bench_mem_cas = 0;
 }
 
 /* Port rules into the maps (build + install), the error on stderr. */
@@ -350,13 +358,23 @@ static int ports_set(struct geofw_maps *m, int which)
  * measurement of the whole decision), median of the rounds per
  * configuration; rows 1..n-1 are reported above row 0, with the target.
  */
+/*
+ * Rows that differ by the rules in force (set(m, k) installs case k), all
+ * measured with bench_full: every round measures each case once, and a
+ * case's "above" is the median over the rounds of its difference to case 0
+ * in the same round, as add_row_paired does (this VM drifts by tens of
+ * percent within a minute: the difference of two medians taken seconds
+ * apart moved a row by ±40 ns from run to run).  Case 0's "above" is over
+ * the no-op measured at the start.
+ */
+#define ROUNDS_MAX 9
 static int interleave(struct geofw_bench *skel, struct geofw_maps *m, int fam,
 		      const char *keyset, int (*set)(struct geofw_maps *, int),
 		      const char *const *names, int n, double target, const char *target_what,
 		      const double *noop)
 {
-	int round, k, rounds = runs < 5 ? 3 : 5;
-	double v[5][8], med[5];
+	int round, k, rounds = runs < 5 ? 5 : ROUNDS_MAX;
+	double v[8][ROUNDS_MAX], d[ROUNDS_MAX], ns;
 	struct row *r;
 
 	for (round = 0; round < rounds; round++)
@@ -365,21 +383,25 @@ static int interleave(struct geofw_bench *skel, struct geofw_maps *m, int fam,
 				return -1;
 			v[k][round] = measure(skel->progs.bench_full, fam);
 		}
-	for (k = 0; k < n; k++) {
+	for (k = n - 1; k >= 0; k--) {	/* case 0 sorted last: the others pair with it */
+		for (round = 0; round < rounds; round++)
+			d[round] = v[k][round] - v[0][round];
+		qsort(d, (size_t)rounds, sizeof(double), cmp_double);
 		qsort(v[k], (size_t)rounds, sizeof(double), cmp_double);
-		med[k] = v[k][rounds / 2];
-		r = &rows[n_rows++];
+		ns = v[k][rounds / 2];
+		r = &rows[n_rows + k];	/* printed in case order */
 		snprintf(r->name, sizeof(r->name), "%s", names[k]);
 		snprintf(r->prog, sizeof(r->prog), "bench_full");
 		r->family = fam;
 		r->keyset = keyset;
-		r->ns = med[k];
-		r->above = k ? med[k] - med[0] : med[k] - noop[fam];
+		r->ns = ns;
+		r->above = k ? d[rounds / 2] : ns - noop[fam];
 		if (k) {
 			r->target = target;
 			r->target_what = target_what;
 		}
 	}
+	n_rows += n;
 	return 0;
 }
 
@@ -1281,7 +1303,7 @@ int main(int argc, char **argv)
 	}
 	allowed_row(skel, &m, dbp);
 	allowed_row6(skel, &m, dbp);
-	if (wanted("geo"))
+	if (wanted("geo") || wanted("rl"))
 		mem_rows(skel);
 	/* Drop log: every packet blocked (allow mode with nothing listed, no
 	 * country dropped); sampling off, at its limit (a flood's steady

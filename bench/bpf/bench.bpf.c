@@ -471,7 +471,11 @@ int bench_geo4l(struct xdp_md *ctx)
  * 16 MiB array of 64-byte lines holding random line numbers; each packet
  * hashes its source into the first bench_mem_mask + 1 lines and follows
  * bench_mem_hops (1 or 2) dependent loads.  Rows of geofw-bench put the
- * table walks' figures beside what one random load into N MiB costs.
+ * table walks' figures beside what one random load into N MiB costs.  With
+ * bench_mem_cas, the packet also reads the clock and moves a word of the
+ * line it reached with compare-and-exchange: what the rate limiter must do
+ * at least for a source whose state is not in its CPU's cache (the GCRA
+ * word of gfw_rl_sets, a 2 MiB table).
  */
 #define BENCH_MEM_LINES (16 << 20 >> 6)
 struct bench_line {
@@ -485,7 +489,7 @@ struct {
 	__type(value, struct bench_line);
 } bench_mem_lines SEC(".maps");
 
-__u32 bench_mem_mask = BENCH_MEM_LINES - 1, bench_mem_hops = 1;
+__u32 bench_mem_mask = BENCH_MEM_LINES - 1, bench_mem_hops = 1, bench_mem_cas;
 
 SEC("xdp")
 int bench_mem(struct xdp_md *ctx)
@@ -504,6 +508,14 @@ int bench_mem(struct xdp_md *ctx)
 		i = l->next[a & 15] & bench_mem_mask;
 		l = bpf_map_lookup_elem(&bench_mem_lines, &i);
 		if (!l)
+			return XDP_ABORTED;
+	}
+	if (bench_mem_cas) {
+		__u64 *w = (__u64 *)&l->next[14], old = *(volatile __u64 *)w;
+		__u64 now = bpf_ktime_get_ns();
+
+		/* bit 0 of next[14] and next[15]: still line numbers */
+		if (__sync_val_compare_and_swap(w, old, old ^ ((now & 1) * 0x100000001ull)) != old)
 			return XDP_ABORTED;
 	}
 	return l->next[0] & 1 ? XDP_PASS : XDP_DROP;

@@ -239,12 +239,27 @@ wait_state pass C 2000 "$(now_ms)" >/dev/null
 
 # ---- one NATS node down ------------------------------------------------------------------
 
+# The stream's replicas elect a leader among the two left (seconds; more on
+# a machine running other suites): the bound is the election's, not the
+# fleet's.  What the hosts and servers said at the moment of a timeout is
+# printed then (the logs at the end no longer show it).
+one_down_state() {
+	local h i
+	echo "# A's add-block said: $added"
+	for h in A B; do f "$h" fleet status 2>&1 | sed "s/^/#   $h: /"; done
+	for h in A B; do tail -5 "$F_DIR/$h/geofwd.log" 2>/dev/null | sed "s/^/#   geofwd $h: /"; done
+	for i in 1 3; do tail -4 "$F_DIR/nats$i/log" 2>/dev/null | sed "s/^/#   nats$i: /"; done
+}
 nats_kill 2
 T0=$(now_ms)
-f A add-block 198.51.100.4/30 >/dev/null
-t=$(wait_state drop B 20000 "$T0")
+added=$(f A add-block 198.51.100.4/30 2>&1)
+t=$(wait_state drop B 30000 "$T0")
 if [ "$t" != timeout ]; then ok fleet/one_down/propagates; echo "# one NATS node down: B drops after $t ms"
-else not_ok fleet/one_down/propagates "B still passes after 20 s"; fi
+	[ "$t" -lt 10000 ] || one_down_state
+else
+	not_ok fleet/one_down/propagates "B still passes after 30 s"
+	one_down_state
+fi
 f A del-block 198.51.100.4/30 >/dev/null
 wait_state pass B 20000 "$(now_ms)" >/dev/null
 node_start 2
