@@ -68,6 +68,7 @@ static json_t *fleet_json(struct gfwd *d)
 	json_object_set_new(o, "published", json_integer((json_int_t)fi.published));
 	json_object_set_new(o, "superseded", json_integer((json_int_t)fi.superseded));
 	json_object_set_new(o, "asn_refused", json_integer((json_int_t)fi.asn_refused));
+	json_object_set_new(o, "watcher_restarts", json_integer((json_int_t)fi.stalls));
 	json_object_set_new(o, "country_policy", json_boolean(fi.countries));
 	geofw_json_set_text(o, "host", fi.host ? fi.host : "");
 	geofw_json_set_text(o, "error", fi.error ? fi.error : "");
@@ -114,6 +115,10 @@ static void fleet_text(struct request *r, const char *indent)
 	if (fi.superseded)
 		geofw_ctl_writef(r->w, "%s           %lu not published since start: a newer change "
 				 "to the key stood (logged)\n", indent, fi.superseded);
+	if (fi.stalls)
+		geofw_ctl_writef(r->w, "%swatcher:   read anew %lu time(s) since start: the "
+				 "bucket moved on and it brought nothing (logged)\n", indent,
+				 fi.stalls);
 	if (fi.asn_refused)
 		geofw_ctl_writef(r->w, "%sAS rules:  %lu of the bucket refused here since start: "
 				 "over the limit of %u ASes with rules (logged; tried again at the "

@@ -388,8 +388,10 @@ static void set_state(struct gfwd_fleet *f, const struct fleet_ev *ev)
 		log_warn("fleet: %s; enforcing the rules held, changes kept until the bucket is "
 			 "back", ev->error);
 	f->connected = ev->connected;
-	if (!ev->connected)
+	if (!ev->connected) {
 		f->in_step = false;
+		f->behind_since = 0;
+	}
 	if (ev->connected) {
 		f->writable = ev->writable;
 		if (f->known_writable != ev->writable && !geofw_store_in_txn(d->store) &&
@@ -407,6 +409,44 @@ static void set_state(struct gfwd_fleet *f, const struct fleet_ev *ev)
 	}
 	snprintf(f->url, sizeof(f->url), "%s", ev->connected ? ev->url : "");
 	snprintf(f->error, sizeof(f->error), "%s", ev->error);
+}
+
+/*
+ * The watcher's health, at each answer to ask_head() (every FLEET_HEAD_MS):
+ * the bucket's last revision moved past what this host applied, and nothing
+ * was applied for FLEET_STALL_MS.  The connection is fine but the consumer
+ * the watcher reads from is gone on the server (deleted, or its node died):
+ * libnats notices only after missed heartbeats, the server replaces it only
+ * after an election (19 s seen with one of three nodes killed), and
+ * meanwhile every change of the fleet waits.  The worker reads the bucket
+ * again (a snapshot and a new watcher).  Only a head that moved starts the
+ * clock: a last revision no watcher delivers (a message gone from the
+ * stream) is not a stall, nor is the first head after a snapshot.
+ */
+static void fleet_head(struct gfwd_fleet *f, long long head)
+{
+	long long now = (long long)(geofw_clock_s(CLOCK_MONOTONIC) * 1000);
+	bool moved = head > f->head && !f->head_fresh;
+
+	f->head = head;
+	f->head_fresh = false;
+	if (head <= f->revision || !f->connected) {
+		f->behind_since = 0;
+		return;
+	}
+	if (f->behind_since && f->revision == f->behind_rev) {
+		if (now - f->behind_since < FLEET_STALL_MS)
+			return;
+		log_warn("fleet: bucket %s is at revision %lld, this host at %lld, and its "
+			 "watcher brought nothing for %lld s: reading the bucket again",
+			 f->d->conf.fleet_bucket, head, f->revision, (now - f->behind_since) / 1000);
+		f->behind_since = 0;
+		f->stalls++;
+		__atomic_store_n(&f->resync, FLEET_RESYNC_NOW, __ATOMIC_RELEASE);
+	} else if (f->behind_since || moved) {
+		f->behind_since = now;	/* behind, or behind still after some progress */
+		f->behind_rev = f->revision;
+	}
 }
 
 /* Apply the entries of the EV_ENTRY events in list (in order), free them. */
@@ -468,11 +508,13 @@ void gfwd_fleet_event_fd(struct gfwd *d)
 		etail = &entries;
 		if (ev->type == EV_SNAPSHOT) {
 			fleet_apply_snapshot(f, ev->e, ev->n);
+			f->head_fresh = true;
+			f->behind_since = 0;
 			fleet_free_entries(ev->e, ev->n);
 		} else if (ev->type == EV_STATE) {
 			set_state(f, ev);
 		} else if (ev->type == EV_HEAD) {
-			f->head = (long long)ev->rev;
+			fleet_head(f, (long long)ev->rev);
 		}
 		free(ev);
 	}
@@ -638,6 +680,7 @@ void gfwd_fleet_info(const struct gfwd *d, struct gfwd_fleet_info *out)
 	out->published = f->published;
 	out->superseded = f->superseded;
 	out->asn_refused = f->asn_refused;
+	out->stalls = f->stalls;
 	out->host = f->host;
 	out->countries = f->has_countries;
 }

@@ -26,6 +26,7 @@ struct gfwd_fleet_info {
 	unsigned long published;	/* changes acknowledged since start */
 	unsigned long superseded;	/* not published: a newer change stood */
 	unsigned long asn_refused;	/* AS entries refused here (AS limit) since start */
+	unsigned long stalls;		/* watcher found silent and read anew, since start */
 	const char *host;		/* this host's name in the values it writes */
 };
 

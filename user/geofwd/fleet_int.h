@@ -33,6 +33,10 @@
 #define FLEET_REOPEN_MAX_MS	60000
 #define FLEET_HDR_EXPECT	"Nats-Expected-Last-Subject-Sequence"
 #define FLEET_HEAD_MS		2000	/* how often the bucket's last revision is asked */
+#define FLEET_STALL_MS		3000	/* behind a head that moved, nothing delivered for
+					 * this long: the watcher is read anew */
+
+#define FLEET_RESYNC_NOW	2
 
 enum ev_type { EV_STATE, EV_SNAPSHOT, EV_ENTRY, EV_RESULT, EV_HEAD };
 
@@ -112,7 +116,8 @@ struct gfwd_fleet {
 	volatile int not_permitted;	/* error handler saw a permissions violation */
 	volatile int generation;	/* reconnects seen: the watcher restarts */
 	long long head_asked;		/* ms (monotonic) of the last ask_head() */
-	int resync;			/* main asks for a new snapshot (atomic) */
+	int resync;			/* main asks for a new snapshot (atomic): 1 in a
+					 * while, FLEET_RESYNC_NOW at once */
 
 	/* main thread's own */
 	bool connected, writable, synced, in_step;
@@ -121,6 +126,10 @@ struct gfwd_fleet {
 	char error[256];
 	long long revision;		/* last applied */
 	long long head;			/* the bucket's last revision, as last asked */
+	long long behind_since;		/* ms (monotonic): behind a head that moved, 0: not */
+	long long behind_rev;		/* the revision applied then */
+	bool head_fresh;		/* a snapshot since: the next head is a baseline */
+	unsigned long stalls;		/* watchers read anew since start (fleet_head) */
 	time_t last_update;		/* last entry applied (or snapshot) */
 	struct fleet_row *rows;		/* the outbox, by id */
 	size_t n_rows, cap_rows, dead_rows;

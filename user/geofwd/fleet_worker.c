@@ -666,7 +666,12 @@ void *fleet_worker(void *arg)
 				take_burst(f, ke);
 		}
 		fleet_drop_bucket(f);
-		if (__atomic_exchange_n(&f->resync, 0, __ATOMIC_ACQ_REL)) {
+		switch (__atomic_exchange_n(&f->resync, 0, __ATOMIC_ACQ_REL)) {
+		case FLEET_RESYNC_NOW:
+			continue;	/* a silent watcher: at once */
+		case 0:
+			break;
+		default:
 			/* Applying failed here, or a change went unanswered:
 			 * read the bucket again, in a while. */
 			nap(f, 1000);
