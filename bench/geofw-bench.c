@@ -247,7 +247,9 @@ static struct row *add_row_paired(const char *name, struct bpf_program *prog,
  * (bench/bpf/bench.bpf.c) over 256 KiB .. 16 MiB, one load or two dependent
  * ones, each measured in pairs with the no-op (add_row_paired), and a
  * clock read + compare-and-exchange on the line (the rate limiter's floor
- * for a source out of cache).  No target: the floor the table walks' and
+ * for a source out of cache), and four calls of a global BPF function (each
+ * return goes through the kernel's return thunk: what a call or a helper
+ * costs the data plane here).  No target: the floor the table walks' and
  * the rate limiter's rows stand on.
  */
 static void mem_rows(struct geofw_bench *skel)
@@ -288,6 +290,8 @@ static void mem_rows(struct geofw_bench *skel)
 			       "random");
 	}
 	skel->bss->bench_mem_cas = 0;
+	add_row_paired("calls: 4 BPF-to-BPF calls", skel->progs.bench_call, skel->progs.bench_noop,
+		       4, "random");
 }
 
 /* Port rules into the maps (build + install), the error on stderr. */

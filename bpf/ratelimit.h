@@ -403,22 +403,56 @@ __attribute__((noinline)) int geofw_rl_run(__u64 hi, __u64 lo, __u64 info, __u64
 	return 0;
 }
 
+/*
+ * The common case inline: one rate limit in force, the source's allowance
+ * already on this CPU (a front slot with credit, pps).  A BPF-to-BPF call
+ * costs about 10 ns a packet on this kind of machine (the return goes
+ * through the kernel's return thunk), a quarter of the +40 ns budget, so
+ * only what needs more (several rules, bps, no credit) calls geofw_rl_run.
+ * RL_SLOW: not decided here.
+ */
+static __always_inline int rl_fast(__u64 hi, __u64 lo, __u64 info)
+{
+	struct geofw_rl_rule *r = NULL;
+	struct geofw_rl_front *f;
+	__u64 khi = 0, klo = 0;
+	__u32 key;
+
+	if (((info >> 56) & 0xff) != 1)
+		return RL_SLOW;
+	key = GEOFW_RL_RULE_KEY((info >> 48) & 1, 0);
+	r = bpf_map_lookup_elem(&gfw_rl_rule, &key);
+	/* a rule for some ports or for SYN only: geofw_rl_run says */
+	if (!r || !r->front || r->bps || r->port_sets || r->syn_only)
+		return RL_SLOW;
+	rl_key_addr(hi, lo, info & 0xff, (info & 0xff) == 4 ? r->v4_prefix : r->v6_prefix,
+		    &khi, &klo);
+	key = rl_front_slot(khi, klo, 0);
+	f = bpf_map_lookup_elem(&gfw_rl_front, &key);
+	if (!f || !f->credit || f->tag != rl_front_tag(info, 0) || f->hi != khi || f->lo != klo)
+		return RL_SLOW;
+	f->credit--;
+	rl_count(0, 0, 0);
+	return 0;
+}
+
 /* After the decision: 1 when a rate limit drops the packet. */
 static __always_inline int geofw_rate_limit(const struct geofw_pkt *pkt,
 					    const struct geofw_config *cfg,
 					    const struct geofw_verdict *v, __u64 bytes)
 {
-	__u64 hi, lo;
+	__u64 hi, lo, info;
+	int ret;
 
 	if (!cfg->rl_count || v->reason == GEOFW_R_ALLOWLIST ||
 	    (v->action != GEOFW_ACT_PASS && v->action != GEOFW_ACT_LOG))
 		return 0;
 	__builtin_memcpy(&hi, pkt->saddr, 8);
 	__builtin_memcpy(&lo, pkt->saddr + 8, 8);
-	return geofw_rl_run(hi, lo, RL_INFO(pkt->family, pkt->l4proto, pkt->has_l4,
-					    pkt->tcp_flags, v->port_sets,
-					    (cfg->ports_present & GEOFW_PORTS_SLOT) ? 1 : 0,
-					    cfg->rl_count), bytes);
+	info = RL_INFO(pkt->family, pkt->l4proto, pkt->has_l4, pkt->tcp_flags, v->port_sets,
+		       (cfg->ports_present & GEOFW_PORTS_SLOT) ? 1 : 0, cfg->rl_count);
+	ret = rl_fast(hi, lo, info);
+	return ret != RL_SLOW ? ret : geofw_rl_run(hi, lo, info, bytes);
 }
 
 #endif

@@ -599,3 +599,27 @@ int bench_full(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	return geofw_xdp_run(ctx);
 }
+
+/*
+ * What a call costs: bench_call calls a global (noinline) function four
+ * times a packet.  On a kernel that sends every return through a return
+ * thunk (the SRSO "Safe RET" mitigation of AMD Zen, retbleed's on Intel),
+ * a call and its return cost far more than the few instructions they are:
+ * helper calls and non-inlined map lookups pay it too.
+ */
+__attribute__((noinline)) int bench_callee(__u64 a, __u64 b)
+{
+	return (int)((a ^ b) & 1);
+}
+
+SEC("xdp")
+int bench_call(struct xdp_md *ctx)
+{
+	int r = 0, i;
+
+	if (draw(ctx))
+		return XDP_ABORTED;
+	for (i = 0; i < 4; i++)
+		r += bench_callee((__u64)i, bench_idx);
+	return r & 0x100 ? XDP_DROP : XDP_PASS;
+}
