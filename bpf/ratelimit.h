@@ -404,36 +404,34 @@ __attribute__((noinline)) int geofw_rl_run(__u64 hi, __u64 lo, __u64 info, __u64
 }
 
 /*
- * The common case inline: one rate limit in force, the source's allowance
- * already on this CPU (a front slot with credit, pps).  A BPF-to-BPF call
- * costs about 10 ns a packet on this kind of machine (the return goes
- * through the kernel's return thunk), a quarter of the +40 ns budget, so
- * only what needs more (several rules, bps, no credit) calls geofw_rl_run.
+ * The common case inline: one rate limit in force, for all ports and every
+ * packet, pps.  A BPF-to-BPF call costs about 10 ns a packet on this kind of
+ * machine (every return goes through the kernel's return thunk), a quarter
+ * of the +40 ns budget: a source whose allowance is on this CPU costs no
+ * call here, one whose is not calls geofw_rl_slow directly, not through
+ * geofw_rl_run, which takes the rest (several rules, bps, port or SYN rules).
  * RL_SLOW: not decided here.
  */
-static __always_inline int rl_fast(__u64 hi, __u64 lo, __u64 info)
+static __always_inline int rl_fast(__u64 hi, __u64 lo, __u64 info, __u64 bytes)
 {
-	struct geofw_rl_rule *r = NULL;
-	struct geofw_rl_front *f;
+	struct geofw_rl_rule *r;
 	__u64 khi = 0, klo = 0;
 	__u32 key;
+	int ret;
 
 	if (((info >> 56) & 0xff) != 1)
 		return RL_SLOW;
 	key = GEOFW_RL_RULE_KEY((info >> 48) & 1, 0);
 	r = bpf_map_lookup_elem(&gfw_rl_rule, &key);
-	/* a rule for some ports or for SYN only: geofw_rl_run says */
-	if (!r || !r->front || r->bps || r->port_sets || r->syn_only)
+	if (!r || r->bps || r->port_sets || r->syn_only)
 		return RL_SLOW;
 	rl_key_addr(hi, lo, info & 0xff, (info & 0xff) == 4 ? r->v4_prefix : r->v6_prefix,
 		    &khi, &klo);
-	key = rl_front_slot(khi, klo, 0);
-	f = bpf_map_lookup_elem(&gfw_rl_front, &key);
-	if (!f || !f->credit || f->tag != rl_front_tag(info, 0) || f->hi != khi || f->lo != klo)
-		return RL_SLOW;
-	f->credit--;
-	rl_count(0, 0, 0);
-	return 0;
+	ret = rl_front(r, khi, klo, info, 0, bytes);
+	if (ret == RL_SLOW)
+		return geofw_rl_slow(khi, klo, info, 0, bytes);
+	rl_count(0, ret, 0);
+	return ret;
 }
 
 /* After the decision: 1 when a rate limit drops the packet. */
@@ -451,7 +449,7 @@ static __always_inline int geofw_rate_limit(const struct geofw_pkt *pkt,
 	__builtin_memcpy(&lo, pkt->saddr + 8, 8);
 	info = RL_INFO(pkt->family, pkt->l4proto, pkt->has_l4, pkt->tcp_flags, v->port_sets,
 		       (cfg->ports_present & GEOFW_PORTS_SLOT) ? 1 : 0, cfg->rl_count);
-	ret = rl_fast(hi, lo, info);
+	ret = rl_fast(hi, lo, info, bytes);
 	return ret != RL_SLOW ? ret : geofw_rl_run(hi, lo, info, bytes);
 }
 
