@@ -413,40 +413,39 @@ static void set_state(struct gfwd_fleet *f, const struct fleet_ev *ev)
 
 /*
  * The watcher's health, at each answer to ask_head() (every FLEET_HEAD_MS):
- * the bucket's last revision moved past what this host applied, and nothing
+ * the bucket's last revision is past what this host applied, and nothing
  * was applied for FLEET_STALL_MS.  The connection is fine but the consumer
  * the watcher reads from is gone on the server (deleted, or its node died):
  * libnats notices only after missed heartbeats, the server replaces it only
  * after an election (19 s seen with one of three nodes killed), and
  * meanwhile every change of the fleet waits.  The worker reads the bucket
- * again (a snapshot and a new watcher).  Only a head that moved starts the
- * clock: a last revision no watcher delivers (a message gone from the
- * stream) is not a stall, nor is the first head after a snapshot.
+ * again (a snapshot and a new watcher).  Once per head: a last revision
+ * that even a new snapshot does not bring (a message gone from the stream)
+ * is not read again and again, only a later one is.
  */
 static void fleet_head(struct gfwd_fleet *f, long long head)
 {
 	long long now = (long long)(geofw_clock_s(CLOCK_MONOTONIC) * 1000);
-	bool moved = head > f->head && !f->head_fresh;
 
 	f->head = head;
-	f->head_fresh = false;
 	if (head <= f->revision || !f->connected) {
 		f->behind_since = 0;
 		return;
 	}
-	if (f->behind_since && f->revision == f->behind_rev) {
-		if (now - f->behind_since < FLEET_STALL_MS)
-			return;
-		log_warn("fleet: bucket %s is at revision %lld, this host at %lld, and its "
-			 "watcher brought nothing for %lld s: reading the bucket again",
-			 f->d->conf.fleet_bucket, head, f->revision, (now - f->behind_since) / 1000);
-		f->behind_since = 0;
-		f->stalls++;
-		__atomic_store_n(&f->resync, FLEET_RESYNC_NOW, __ATOMIC_RELEASE);
-	} else if (f->behind_since || moved) {
+	if (!f->behind_since || f->revision != f->behind_rev) {
 		f->behind_since = now;	/* behind, or behind still after some progress */
 		f->behind_rev = f->revision;
+		return;
 	}
+	if (now - f->behind_since < FLEET_STALL_MS || head == f->stall_head)
+		return;
+	log_warn("fleet: bucket %s is at revision %lld, this host at %lld, and its watcher "
+		 "brought nothing for %lld s: reading the bucket again", f->d->conf.fleet_bucket,
+		 head, f->revision, (now - f->behind_since) / 1000);
+	f->behind_since = 0;
+	f->stall_head = head;
+	f->stalls++;
+	__atomic_store_n(&f->resync, FLEET_RESYNC_NOW, __ATOMIC_RELEASE);
 }
 
 /* Apply the entries of the EV_ENTRY events in list (in order), free them. */
@@ -508,7 +507,6 @@ void gfwd_fleet_event_fd(struct gfwd *d)
 		etail = &entries;
 		if (ev->type == EV_SNAPSHOT) {
 			fleet_apply_snapshot(f, ev->e, ev->n);
-			f->head_fresh = true;
 			f->behind_since = 0;
 			fleet_free_entries(ev->e, ev->n);
 		} else if (ev->type == EV_STATE) {

@@ -33,8 +33,8 @@
 #define FLEET_REOPEN_MAX_MS	60000
 #define FLEET_HDR_EXPECT	"Nats-Expected-Last-Subject-Sequence"
 #define FLEET_HEAD_MS		2000	/* how often the bucket's last revision is asked */
-#define FLEET_STALL_MS		3000	/* behind a head that moved, nothing delivered for
-					 * this long: the watcher is read anew */
+#define FLEET_STALL_MS		3000	/* behind the head, nothing applied for this
+					 * long: the bucket is read anew */
 
 #define FLEET_RESYNC_NOW	2
 
@@ -128,7 +128,7 @@ struct gfwd_fleet {
 	long long head;			/* the bucket's last revision, as last asked */
 	long long behind_since;		/* ms (monotonic): behind a head that moved, 0: not */
 	long long behind_rev;		/* the revision applied then */
-	bool head_fresh;		/* a snapshot since: the next head is a baseline */
+	long long stall_head;		/* the head of the last re-read for a silent watcher */
 	unsigned long stalls;		/* watchers read anew since start (fleet_head) */
 	time_t last_update;		/* last entry applied (or snapshot) */
 	struct fleet_row *rows;		/* the outbox, by id */
