@@ -176,6 +176,18 @@ wait_state() {	# wait_state drop|pass H MS T0
 	done
 	echo $(( $(now_ms) - t0 ))
 }
+# drops_bc CHECK MS T0 WHAT: B's and C's clients dropped within MS of T0.
+drops_bc() {
+	local tB tC
+	tB=$(wait_state drop B "$2" "$3"); tC=$(wait_state drop C "$2" "$3")
+	if [ "$tB" != timeout ] && [ "$tC" != timeout ]; then
+		ok "$1"
+		echo "# $4: dropped on B after $tB ms, on C after $tC ms"
+		return 0
+	fi
+	not_ok "$1" "B: $tB, C: $tC (ms, $2 at most)"
+	return 1
+}
 fleet_rev() { f "$1" fleet status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["revision"])'; }
 wait_eq() {	# wait_eq MS WANT CMD...: until CMD prints WANT
 	local limit=$1 want=$2 t0
@@ -240,14 +252,8 @@ if [ "$gone" -ge 3 ]; then ok fleet/watch_lost/consumers_deleted; else
 	not_ok fleet/watch_lost/consumers_deleted "deleted $gone of: $names"; fi
 T0=$(now_ms)
 f A add-block 198.51.100.0/24 >/dev/null	# every client
-tB=$(wait_state drop B 12000 "$T0"); tC=$(wait_state drop C 12000 "$T0")
-if [ "$tB" != timeout ] && [ "$tC" != timeout ]; then
-	ok fleet/watch_lost/propagates
-	echo "# consumers deleted: B drops after $tB ms, C after $tC ms"
-else
-	not_ok fleet/watch_lost/propagates "B: $tB, C: $tC (ms, 12 s at most)"
+drops_bc fleet/watch_lost/propagates 12000 "$T0" "consumers deleted" ||
 	for h in B C; do tail -4 "$F_DIR/$h/geofwd.log" | sed "s/^/#   geofwd $h: /"; done
-fi
 expect_match fleet/watch_lost/status "$(f B fleet status)" "watcher: +read anew [1-9]"
 f A del-block 198.51.100.0/24 >/dev/null
 wait_state pass B 12000 "$(now_ms)" >/dev/null; wait_state pass C 12000 "$(now_ms)" >/dev/null
@@ -418,13 +424,7 @@ done
 T0=$(now_ms)
 out=$(f A block-asn AS64502 --comment "fleet asn")
 expect_match fleet/asn/ack "$out" "^ok: blocked-asn 1 \\(fleet: sent"
-tB=$(wait_state drop B 3000 "$T0"); tC=$(wait_state drop C 3000 "$T0")
-if [ "$tB" != timeout ] && [ "$tC" != timeout ]; then
-	ok fleet/asn/block_reaches_B_and_C
-	echo "# block-asn on A: dropped on B after ${tB} ms, on C after ${tC} ms"
-else
-	not_ok fleet/asn/block_reaches_B_and_C "B: $tB, C: $tC"
-fi
+drops_bc fleet/asn/block_reaches_B_and_C 3000 "$T0" "block-asn on A"
 [ "$(wait_state drop A 3000 "$T0")" != timeout ] && ok fleet/asn/block_on_A ||
 	not_ok fleet/asn/block_on_A "A passes its client"
 expect_match fleet/asn/list_source "$(f C list asns)" "block-asn AS64502 +drop +fleet \\(from $(hostname)\\)"
