@@ -126,7 +126,7 @@ struct gfwd_fleet {
 	char error[256];
 	long long revision;		/* last applied */
 	long long head;			/* the bucket's last revision, as last asked */
-	long long behind_since;		/* ms (monotonic): behind a head that moved, 0: not */
+	long long behind_since;		/* ms (monotonic): behind the head since, 0: not */
 	long long behind_rev;		/* the revision applied then */
 	long long stall_head;		/* the head of the last re-read for a silent watcher */
 	unsigned long stalls;		/* watchers read anew since start (fleet_head) */
