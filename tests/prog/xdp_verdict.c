@@ -1618,12 +1618,17 @@ void test_xdp_ratelimit(void)
  * one CPU would, burst + rate x elapsed at most (a per-CPU bucket would pass
  * that on each CPU), and nearly all of it while the flood lasts.
  *
- * "While the flood lasts": on a loaded machine (other suites run beside
- * this one) both threads may be off their CPUs at once, and allowance not
- * used within the burst's time is gone — by design, not a fault of the
- * limiter.  Each thread notes when each of its short runs ends; a pause in
- * the merged timeline longer than the burst's time takes rate x (pause -
- * burst time) off what the flood could use.  The upper bound stays exact.
+ * "While the flood lasts": allowance not used within the burst's time is
+ * gone — by design, not a fault of the limiter — and both threads can be
+ * off their CPUs at once: other suites run beside this one, and on a
+ * virtual machine a run of 2000 packets (0.4 ms of CPU) can take 8-50 ms
+ * of wall time, the vCPU not running (counted as steal, not as the
+ * thread's CPU time).  With a burst of 10 (10 ms) those stalls took 20-30%
+ * of the allowance on an idle VM of this kind; the burst is 100 (100 ms)
+ * so that they cost none, and what is left to see is the limiter's.  Each
+ * thread notes when each of its short runs ends; a pause in the merged
+ * timeline longer than the burst's time takes rate x (pause - burst time)
+ * off what the flood could use.  The upper bound stays exact.
  */
 #define RL_RUN_REPEAT	2000		/* ~0.4 ms of flood per run */
 #define RL_MAX_RUNS	(1 << 16)
@@ -1694,10 +1699,11 @@ static __u64 rl_paused_ns(const struct rl_thread *t, size_t nt, __u64 t0, __u64 
 
 void test_xdp_ratelimit_two_cpus(void)
 {
-	static const char *const one[] = { "flood 1000pps burst 10 per /32 then drop" };
+	static const char *const one[] = { "flood 1000pps burst 100 per /32 then drop" };
+	static const char *const src[] = { "203.0.113.77", "203.0.113.78", "203.0.113.79" };
 	struct rl_thread t[2] = {
-		{ .cpu = 0, .po = { .src = "203.0.113.77", .proto = IPPROTO_UDP, .dport = 53 } },
-		{ .cpu = 1, .po = { .src = "203.0.113.77", .proto = IPPROTO_UDP, .dport = 53 } },
+		{ .cpu = 0, .po = { .proto = IPPROTO_UDP, .dport = 53 } },
+		{ .cpu = 1, .po = { .proto = IPPROTO_UDP, .dport = 53 } },
 	};
 	struct geofw_rl_stats st0, st1;
 	pthread_t th[2];
@@ -1716,12 +1722,12 @@ void test_xdp_ratelimit_two_cpus(void)
 			goto out;
 	}
 again:
-	/* A limit with no state: a retry starts from a fresh bucket. */
-	if (attempt && !ASSERT_OK(rl_install(NULL, 0) || rl_install(one, 1), "reinstall"))
-		goto out;
+	/* Each attempt floods a source of its own: a fresh bucket (the state
+	 * of a source outlives a reinstall of its rule). */
 	rl_sum(0, &st0);
 	t0 = mono_ns();
 	for (i = 0; i < 2; i++) {
+		t[i].po.src = src[attempt];
 		t[i].n = 0;
 		t[i].stop_ns = t0 + 2000000000ull;
 		pthread_create(&th[i], NULL, rl_flood, &t[i]);
@@ -1733,9 +1739,9 @@ again:
 	ASSERT_OK(t[0].err | t[1].err, "prog_test_run");
 	passed = st1.passed - st0.passed;
 	total = passed + st1.limited - st0.limited;
-	allowed = 10 + (t1 - t0) / 1000000 + 1;
-	/* the burst is 10 packets = 10 ms at 1000 pps */
-	paused = rl_paused_ns(t, 2, t0, t1, 10000000ull);
+	allowed = 100 + (t1 - t0) / 1000000 + 1;
+	/* the burst is 100 packets = 100 ms at 1000 pps */
+	paused = rl_paused_ns(t, 2, t0, t1, 100000000ull);
 	usable = allowed > paused / 1000000 ? allowed - paused / 1000000 : 0;
 	printf("# two CPUs, %.2f s: %llu packets (%.0f kpps), %llu passed (%.0f/s), at most %llu; "
 	       "both threads paused %.0f ms beyond the burst's time: %llu usable\n",
@@ -1751,14 +1757,14 @@ again:
 		goto again;
 	}
 	ASSERT_TRUE(paused < (t1 - t0) / 2, "the flood ran at least half the time");
-	/* 7/10: at load 3-10 with the pauses taken off, 72-81% still passed
-	 * (959/s of 1,000 on an idle machine).  Traced (design-notes "Rate
-	 * limits: a set-associative table"): a thread can wait for a CPU for
-	 * longer than the burst between its run's packets and the end it
-	 * notes, which the pause accounting counts as flood time, so usable
-	 * is an upper bound under load.  A limiter that loses half to
-	 * contention still fails. */
-	ASSERT_TRUE(passed >= usable * 7 / 10, "close to the rate while flooded");
+	/* 9/10: with the burst longer than the VM's stalls, 97-99% passed
+	 * idle and beside three busy loops (98-99% of the at most; the front
+	 * slots may keep up to half the burst unspent at the end).  Under load
+	 * a thread can wait for a CPU for longer than the burst between its
+	 * run's packets and the end it notes, which the pause accounting
+	 * counts as flood time, so usable is an upper bound.  A limiter that
+	 * loses a tenth to contention fails. */
+	ASSERT_TRUE(passed >= usable * 9 / 10, "close to the rate while flooded");
 out:
 	for (i = 0; i < 2; i++)
 		free(t[i].ends);
@@ -1880,6 +1886,84 @@ void test_xdp_ratelimit_spoofed(void)
 	 * 5 each time: ~640. */
 	ASSERT_TRUE(real_passed <= allowed + 5, "the real client keeps its state");
 	munmap(sets, bytes);
+	apply_rules("");
+	rl_install(NULL, 0);
+}
+
+/* The way of src's state in gfw_rl_sets (mapped at sets), or NULL. */
+static __u64 *rl_state_word(struct geofw_rl_set *sets, const __u8 src[4], __u64 seed)
+{
+	__u64 h = rl_addr_hash(src, seed);
+	struct geofw_rl_set *set = &sets[(__u32)h & (GEOFW_RL_SETS - 1)];
+	__u32 w;
+
+	for (w = 0; w < GEOFW_RL_WAYS; w++)
+		if (set->way[w] >> GEOFW_RL_TAT_BITS == h >> GEOFW_RL_TAT_BITS)
+			return &set->way[w];
+	return NULL;
+}
+
+/*
+ * A state ahead of now by a little more than its rule's window (burst +
+ * one packet) is one another CPU moved: its clock read can be later than
+ * ours, or skewed by a little.  The source is over its limit and the packet
+ * drops.  Taken for a stale state, the whole burst passed again (two CPUs
+ * flooding one source passed 68 and 180 over burst + rate x time).
+ * Far beyond the window (a way untouched for days, read modulo 2^48, or a
+ * state of a rule with a longer window before a change), it is stale: the
+ * source starts afresh.
+ */
+void test_xdp_ratelimit_window_edge(void)
+{
+	static const char *const one[] = { "flood 10pps burst 5 per /32 then drop" };
+	static const __u8 a1[4] = { 203, 0, 113, 81 }, a2[4] = { 203, 0, 113, 82 };
+	struct pkt_opts p1 = { .src = "203.0.113.81", .proto = IPPROTO_UDP, .dport = 53 };
+	struct pkt_opts p2 = { .src = "203.0.113.82", .proto = IPPROTO_UDP, .dport = 53 };
+	size_t bytes = (size_t)GEOFW_RL_SETS * sizeof(struct geofw_rl_set);
+	struct geofw_rl_stats st0, st1;
+	struct geofw_rl_rule rule = {};
+	struct geofw_rl_set *sets = MAP_FAILED;
+	__u64 seed = 0, window = 0, *word;
+	__u32 key;
+
+	if (!fw_get() || apply_rules("") || rl_install(one, 1))
+		return;
+	/* the window: the burst's time and one packet's cost (500 ms) */
+	for (key = 0; key < 2 * GEOFW_MAX_RATELIMITS && !window; key++)
+		if (!bpf_map_lookup_elem(fw.maps.rl_rule, &key, &rule) && rule.ps_per_unit) {
+			seed = rule.seed;
+			window = rule.tau_ns + rule.ps_per_unit / 1000;
+		}
+	sets = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fw.maps.rl_sets, 0);
+	if (!ASSERT_TRUE(seed != 0 && window == 500000000ull, "the rule's seed and window") ||
+	    !ASSERT_TRUE(sets != MAP_FAILED, "mmap gfw_rl_sets"))
+		goto out;
+
+	/* 0.9 ms beyond the window: over the limit */
+	ASSERT_OK(rl_run(&p1, 1), "first packet");
+	word = rl_state_word(sets, a1, seed);
+	if (!ASSERT_TRUE(word != NULL, "the source's state is in its set"))
+		goto out;
+	*word = (*word & ~GEOFW_RL_TAT_MASK) | ((mono_ns() + window + 900000) & GEOFW_RL_TAT_MASK);
+	rl_sum(0, &st0);
+	ASSERT_OK(rl_run(&p1, 1), "packet");
+	rl_sum(0, &st1);
+	ASSERT_EQ(st1.limited - st0.limited, 1, "just beyond the window: over the limit, dropped");
+
+	/* 10 s beyond the window: stale, a fresh state */
+	ASSERT_OK(rl_run(&p2, 1), "first packet");
+	word = rl_state_word(sets, a2, seed);
+	if (!ASSERT_TRUE(word != NULL, "the source's state is in its set"))
+		goto out;
+	*word = (*word & ~GEOFW_RL_TAT_MASK) |
+		((mono_ns() + window + 10000000000ull) & GEOFW_RL_TAT_MASK);
+	rl_sum(0, &st0);
+	ASSERT_OK(rl_run(&p2, 5), "packets");
+	rl_sum(0, &st1);
+	ASSERT_EQ(st1.passed - st0.passed, 5, "far beyond the window: stale, the burst passes");
+out:
+	if (sets != MAP_FAILED)
+		munmap(sets, bytes);
 	apply_rules("");
 	rl_install(NULL, 0);
 }
