@@ -1620,12 +1620,13 @@ void test_xdp_ratelimit(void)
  *
  * "While the flood lasts": allowance not used within the burst's time is
  * gone — by design, not a fault of the limiter — and both threads can be
- * off their CPUs at once: other suites run beside this one, and on a
- * virtual machine a run of 2000 packets (0.4 ms of CPU) can take 8-50 ms
- * of wall time, the vCPU not running (counted as steal, not as the
- * thread's CPU time).  With a burst of 10 (10 ms) those stalls took 20-30%
- * of the allowance on an idle VM of this kind; the burst is 100 (100 ms)
- * so that they cost none, and what is left to see is the limiter's.  Each
+ * off their CPUs at once: other suites run beside this one, and each
+ * BPF_PROG_RUN of an XDP program sleeps in two RCU grace periods (the
+ * kernel puts the program into its XDP dispatcher and takes it out again,
+ * bpf_dispatcher_change_prog -> synchronize_rcu), 8-50 ms of wall time
+ * around 0.4 ms of packets.  With a burst of 10 (10 ms) those sleeps took
+ * 20-30% of the allowance on an idle machine; the burst is 100 (100 ms) so
+ * that they cost none, and what is left to see is the limiter's.  Each
  * thread notes when each of its short runs ends; a pause in the merged
  * timeline longer than the burst's time takes rate x (pause - burst time)
  * off what the flood could use.  The upper bound stays exact.
