@@ -51,6 +51,7 @@
 #include "respbuild.h"
 #include "responder.h"
 #include "test.h"
+#include "xdpkeep.h"
 #include "tc_test.skel.h"
 
 /* The data plane's parser, built for the host (it uses no BPF helper). */
@@ -1025,7 +1026,7 @@ void test_fuzz_packets(void)
 	struct frame f;
 	struct ctx c = { .fw = &fw, .round = &round, .st = &st, .seed = seed };
 	__u64 t0 = boot_ns();
-	int err;
+	int err, keep[2] = { -1, -1 };
 
 	printf("# packet fuzz: seed %#llx (GEOFW_FUZZ_SEED to change), %llu frames\n",
 	       (unsigned long long)seed, (unsigned long long)frames);
@@ -1037,6 +1038,8 @@ void test_fuzz_packets(void)
 	}
 	if (!ASSERT_TRUE(fw.tc_prog_fd > 0, "TC program loaded"))
 		goto out;
+	keep[0] = t_xdp_keep(fw.xdp_prog_fd);
+	keep[1] = t_xdp_keep(fw.xdp_l3_prog_fd);
 	c.tc_test = load_responder();
 	if (!ASSERT_TRUE(c.tc_test != NULL, "load the test TC entry"))
 		goto out;
@@ -1073,5 +1076,7 @@ void test_fuzz_packets(void)
 out:
 	if (c.tc_test)
 		geofw_tc_test__destroy(c.tc_test);
+	t_xdp_drop(keep[0]);
+	t_xdp_drop(keep[1]);
 	geofw_unload(&fw);
 }
