@@ -1631,10 +1631,10 @@ void test_xdp_ratelimit(void)
  * into the dispatcher and takes it out again), 8-50 ms of wall time around
  * 0.4 ms of packets.  With a burst of 10 (10 ms) those sleeps took 20-30%
  * of the allowance; the burst is 100 (100 ms), longer than such pauses, so
- * that what is left to see is the limiter's.  Each
- * thread notes when each of its short runs ends; a pause in the merged
- * timeline longer than the burst's time takes rate x (pause - burst time)
- * off what the flood could use.  The upper bound stays exact.
+ * that what is left to see is the limiter's.  Each thread notes when each
+ * of its short runs ends; a pause in the merged timeline longer than the
+ * burst's time takes rate x (pause - burst time) off what the flood could
+ * use.  The upper bound stays exact.
  */
 #define RL_RUN_REPEAT	2000		/* ~0.4 ms of flood per run */
 #define RL_MAX_RUNS	(1 << 16)
