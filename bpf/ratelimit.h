@@ -285,7 +285,7 @@ __attribute__((noinline)) int geofw_rl_slow(__u64 khi, __u64 klo, __u64 info, __
 	 * than a late tick loses allowance (78% of the rate passed with a
 	 * 10 ms burst, docs/design-notes.md).
 	 *
-	 * Read after the word, on every try: another CPU writes at most its
+	 * Read after the word, once a try: another CPU writes at most its
 	 * own now + tau + inc, and its now precedes our read of the word, so
 	 * the word is never further ahead of our now than the window.  Read
 	 * before the set, a word another CPU moved meanwhile could be up to
@@ -297,10 +297,14 @@ __attribute__((noinline)) int geofw_rl_slow(__u64 khi, __u64 klo, __u64 info, __
 	 */
 	for (t = 0; t < GEOFW_RL_CAS_TRIES; t++) {
 		sel = rl_find(set, tag);
+		/* The source's word, read again (a way taken meanwhile fails
+		 * the exchange below whatever was read; without a way, way 0
+		 * of the same line, unused), then the clock. */
+		old = *(volatile __u64 *)&set->way[sel & (GEOFW_RL_WAYS - 1)];
+		now = bpf_ktime_get_ns();
 		if (sel >= GEOFW_RL_WAYS) {
 			/* A new source (or one whose way was taken): this
 			 * packet's cost only, in the way least ahead. */
-			now = bpf_ktime_get_ns();
 			sel = rl_victim(set, now, &vold);
 			next = now + inc;
 			if (__sync_val_compare_and_swap(&set->way[sel & (GEOFW_RL_WAYS - 1)],
@@ -309,12 +313,8 @@ __attribute__((noinline)) int geofw_rl_slow(__u64 khi, __u64 klo, __u64 info, __
 			rl_count(i, 0, 0);
 			return 0;
 		}
-		/* The source's word, read again: a way taken meanwhile fails
-		 * the exchange below whatever was read. */
-		old = *(volatile __u64 *)&set->way[sel & (GEOFW_RL_WAYS - 1)];
 		if ((old ^ tag) >> GEOFW_RL_TAT_BITS)
 			continue;	/* taken by another source meanwhile */
-		now = bpf_ktime_get_ns();
 		ahead = rl_ahead(old, now);
 		/* Behind now: a fresh state.  Further ahead than this rule's
 		 * window and the CPUs' clock skew: another state's time read

@@ -1808,6 +1808,31 @@ static __u64 rl_addr_hash(const __u8 a[4], __u64 seed)
 	return geofw_rl_hash(khi, 0, 0, 4, seed);
 }
 
+/* The first rate-limit rule installed (the seed is the same in all), 0 when
+ * there is none. */
+static int rl_first_rule(struct geofw_rl_rule *rule)
+{
+	__u32 key;
+
+	for (key = 0; key < 2 * GEOFW_MAX_RATELIMITS; key++)
+		if (!bpf_map_lookup_elem(fw.maps.rl_rule, &key, rule) && rule->ps_per_unit)
+			return 1;
+	return 0;
+}
+
+/* The way of src's state in gfw_rl_sets (mapped at sets), or NULL. */
+static __u64 *rl_state_word(struct geofw_rl_set *sets, const __u8 src[4], __u64 seed)
+{
+	__u64 h = rl_addr_hash(src, seed);
+	struct geofw_rl_set *set = &sets[(__u32)h & (GEOFW_RL_SETS - 1)];
+	__u32 w;
+
+	for (w = 0; w < GEOFW_RL_WAYS; w++)
+		if (set->way[w] >> GEOFW_RL_TAT_BITS == h >> GEOFW_RL_TAT_BITS)
+			return &set->way[w];
+	return NULL;
+}
+
 void test_xdp_ratelimit_spoofed(void)
 {
 	static const char *const one[] = { "flood 10pps burst 5 per /32 then drop" };
@@ -1818,16 +1843,15 @@ void test_xdp_ratelimit_spoofed(void)
 	struct geofw_rl_stats st0, st1;
 	struct geofw_rl_rule rule = {};
 	struct geofw_rl_set *sets;
-	__u64 t0, t1, real_passed = 0, allowed, seed = 0, h, now, x = 0x9e3779b97f4a7c15ull;
-	__u32 i, key, cset, targeted = 0, sent = 0, w, client_way = GEOFW_RL_WAYS;
+	__u64 t0, t1, real_passed = 0, allowed, seed = 0, h, now, x = 0x9e3779b97f4a7c15ull, *word;
+	__u32 i, cset, targeted = 0, sent = 0, w, client_way = GEOFW_RL_WAYS;
 	char addr[32];
 	int err = 0;
 
 	if (!fw_get() || apply_rules("") || rl_install(one, 1))
 		return;
-	for (key = 0; key < 2 * GEOFW_MAX_RATELIMITS && !seed; key++)
-		if (!bpf_map_lookup_elem(fw.maps.rl_rule, &key, &rule))
-			seed = rule.seed;
+	if (rl_first_rule(&rule))
+		seed = rule.seed;
 	if (!ASSERT_TRUE(seed != 0, "the installer drew a seed"))
 		return;
 	sets = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fw.maps.rl_sets, 0);
@@ -1842,9 +1866,9 @@ void test_xdp_ratelimit_spoofed(void)
 	err = rl_run(&real, 50);
 	rl_sum(0, &st1);
 	real_passed += st1.passed - st0.passed;
-	for (w = 0; w < GEOFW_RL_WAYS; w++)
-		if (sets[cset].way[w] >> GEOFW_RL_TAT_BITS == h >> GEOFW_RL_TAT_BITS)
-			client_way = w;
+	word = rl_state_word(sets, client, seed);
+	if (word)
+		client_way = (__u32)(word - sets[cset].way);
 	ASSERT_TRUE(client_way < GEOFW_RL_WAYS, "the client's state is in the set its hash names");
 
 	/* Every other way: a spoofed source that passed one packet just now
@@ -1896,19 +1920,6 @@ void test_xdp_ratelimit_spoofed(void)
 	rl_install(NULL, 0);
 }
 
-/* The way of src's state in gfw_rl_sets (mapped at sets), or NULL. */
-static __u64 *rl_state_word(struct geofw_rl_set *sets, const __u8 src[4], __u64 seed)
-{
-	__u64 h = rl_addr_hash(src, seed);
-	struct geofw_rl_set *set = &sets[(__u32)h & (GEOFW_RL_SETS - 1)];
-	__u32 w;
-
-	for (w = 0; w < GEOFW_RL_WAYS; w++)
-		if (set->way[w] >> GEOFW_RL_TAT_BITS == h >> GEOFW_RL_TAT_BITS)
-			return &set->way[w];
-	return NULL;
-}
-
 /*
  * A state ahead of now by a little more than its rule's window (burst +
  * one packet) is one another CPU moved: its clock read can be later than
@@ -1930,18 +1941,16 @@ void test_xdp_ratelimit_window_edge(void)
 	struct geofw_rl_rule rule = {};
 	struct geofw_rl_set *sets = MAP_FAILED;
 	__u64 seed = 0, window = 0, *word;
-	__u32 key;
 
 	if (!fw_get() || apply_rules("") || rl_install(one, 1))
 		return;
 	/* the window: the burst's time and one packet's cost (5 s); a packet
 	 * still drops if up to a second (one packet's cost) passes between
 	 * writing the word and the program's clock read, as on a busy machine */
-	for (key = 0; key < 2 * GEOFW_MAX_RATELIMITS && !window; key++)
-		if (!bpf_map_lookup_elem(fw.maps.rl_rule, &key, &rule) && rule.ps_per_unit) {
-			seed = rule.seed;
-			window = rule.tau_ns + rule.ps_per_unit / 1000;
-		}
+	if (rl_first_rule(&rule)) {
+		seed = rule.seed;
+		window = rule.tau_ns + rule.ps_per_unit / 1000;
+	}
 	sets = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fw.maps.rl_sets, 0);
 	if (!ASSERT_TRUE(seed != 0 && window == 5000000000ull, "the rule's seed and window") ||
 	    !ASSERT_TRUE(sets != MAP_FAILED, "mmap gfw_rl_sets"))
