@@ -56,7 +56,11 @@ struct page_input {
  * compiler barrier ends each loop step: the verifier reads it back as an
  * unknown number, so the paths of one step (digit counts, "::") meet again
  * at the next instead of multiplying — kept in registers, 8 groups of
- * choices were more than its million instructions.
+ * choices were more than its million instructions.  The loops are unrolled:
+ * as loops, the compiler placed a latch before its header, reached by
+ * falling through, which Linux 6.1's verifier (Debian 12's) rejects as a
+ * back-edge; unrolled, the program also verifies in fewer instructions
+ * (geofw_tc 509,728 -> 482,790 on 6.18).
  */
 static __always_inline char hex_digit(__u32 x)
 {
@@ -76,7 +80,7 @@ static __always_inline void fmt_v4(struct addr_fmt *f)
 {
 	__u32 i, x;
 
-#pragma clang loop unroll(disable)
+#pragma unroll
 	for (i = 0; i < 4; i++) {
 		x = f->g[i & 7] & 0xff;
 		if (i)
@@ -97,7 +101,7 @@ static __always_inline void fmt_v6(struct addr_fmt *f)
 	f->best = 0;
 	f->best_at = 8;
 	f->run = 0;
-#pragma clang loop unroll(disable)
+#pragma unroll
 	for (i = 0; i < 8; i++) {
 		if (f->g[i & 7]) {
 			f->run = 0;
@@ -110,7 +114,7 @@ static __always_inline void fmt_v6(struct addr_fmt *f)
 		}
 		asm volatile("" ::: "memory");
 	}
-#pragma clang loop unroll(disable)
+#pragma unroll
 	for (i = 0; i < 8; i++) {
 		__u32 at = f->best_at, len = f->best;
 

@@ -67,6 +67,24 @@ struct geofw_seg {
 	__u8  pad;
 };
 
+/*
+ * The payload chunk reply_send copies: a per-CPU buffer (not pinned, nothing
+ * to keep) rather than 132 bytes of stack.  The program's deepest chain of
+ * frames (geofw_tc, page_values, fmt_addr) must stay within the 512 bytes
+ * every verifier allows; Linux 6.1's (Debian 12's) counted 544 with the
+ * chunk on the stack.
+ */
+struct reply_chunk {
+	__u8 b[REPLY_CHUNK + 4];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct reply_chunk);
+} gfw_reply_chunk SEC(".maps");
+
 /* What to send back. */
 struct geofw_reply {
 	__u32 seq, ack;
@@ -213,10 +231,18 @@ static long mss_walk_step(__u32 round, void *ctx)
 static __always_inline __u32 seg_mss(struct __sk_buff *skb, const struct geofw_seg *seg)
 {
 	struct mss_walk w = { .mss = TCP_DEFAULT_MSS };
+	/* Option bytes - 1, 64-bit (wraps when there are none): the length
+	 * handed to the helper is this value, bounded on the very register,
+	 * + 1 — not doff - 20 again, whose link to the checked copy Linux
+	 * 6.1's verifier (Debian 12's) does not follow (reply_send). */
+	__u64 n = (__u64)seg->doff - 21;
 
-	w.optlen = seg->doff - 20;
-	if (w.optlen == 0 || w.optlen > TCP_MAX_OPTLEN ||
-	    bpf_skb_load_bytes(skb, seg->l4_off + 20, w.opt, w.optlen))
+	if (n >= TCP_MAX_OPTLEN)
+		return TCP_DEFAULT_MSS;
+	barrier_var(n);
+	n += 1;
+	w.optlen = (__u32)n;
+	if (bpf_skb_load_bytes(skb, seg->l4_off + 20, w.opt, n))
 		return TCP_DEFAULT_MSS;
 	/* Each step consumes at least one byte: optlen steps suffice. */
 	bpf_loop(TCP_MAX_OPTLEN, mss_walk_step, &w, 0);
@@ -307,10 +333,14 @@ static __always_inline int reply_send(struct __sk_buff *skb, const struct geofw_
 	 * multiple of 4 from the TCP header, so 32-bit partial sums add up. */
 	if (r->data_len) {
 		struct bpf_dynptr dp;
-		__u8 buf[REPLY_CHUNK + 4];
+		struct reply_chunk *c;
+		__u32 zero = 0;
+		__u8 *buf;
 
-		if (!response || bpf_dynptr_from_mem(response, GEOFW_HTTP403_MAX, 0, &dp))
+		c = bpf_map_lookup_elem(&gfw_reply_chunk, &zero);
+		if (!c || !response || bpf_dynptr_from_mem(response, GEOFW_HTTP403_MAX, 0, &dp))
 			return -1;
+		buf = c->b;
 		/* Unrolled, 64-bit: each chunk's offset is a constant and its
 		 * size a bounded value the verifier can follow to the helpers. */
 #pragma unroll
@@ -319,17 +349,20 @@ static __always_inline int reply_send(struct __sk_buff *skb, const struct geofw_
 
 			if (done >= len)
 				break;
-			n = len - done;
-			/* n >= 1 already, but hide it from the compiler: the
-			 * verifier must see both bounds checked on the very
-			 * register the helpers get, not on a copy. */
+			/* The chunk's size - 1, clamped, then + 1, in one 64-bit
+			 * register: both bounds hold on the very register the
+			 * helpers get, for any verifier.  Linux 6.1's (Debian
+			 * 12's) learns nothing from "n != 0", nor from a check
+			 * on a zero-extended copy; the barriers keep the
+			 * compiler from rewriting n as a copy of len - done. */
+			n = len - done - 1;
 			barrier_var(n);
-			if (n < 1)
-				break;
-			if (n > REPLY_CHUNK)
-				n = REPLY_CHUNK;
+			if (n > REPLY_CHUNK - 1)
+				n = REPLY_CHUNK - 1;
+			barrier_var(n);
+			n += 1;
 			/* Zero tail: the sum runs over whole 32-bit words. */
-			__builtin_memset(buf, 0, sizeof(buf));
+			__builtin_memset(buf, 0, sizeof(c->b));
 			if (bpf_dynptr_read(buf, (__u32)n, &dp, (__u32)(r->data_off + done), 0))
 				return -1;
 			sum += bpf_csum_diff(NULL, 0, (__be32 *)buf, (__u32)((n + 3) & ~3ull), 0);

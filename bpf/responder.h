@@ -158,10 +158,22 @@ static __always_inline int request_is_http(struct __sk_buff *skb, const struct g
 					   int *head)
 {
 	__u8 b[8] = {};
-	__u32 n = seg->payload < 8 ? seg->payload : 8, i;
+	__u64 n;
+	__u32 i;
 
 	*head = 0;
-	if (n < 1 || bpf_skb_load_bytes(skb, seg->l4_off + seg->doff, b, n))
+	if (!seg->payload)
+		return 0;
+	/* min(payload, 8) as (payload - 1, clamped) + 1, 64-bit, so that the
+	 * register the helper gets is bounded on both sides for any verifier
+	 * (reply.h, reply_send, says why). */
+	n = (__u64)seg->payload - 1;
+	barrier_var(n);
+	if (n > 7)
+		n = 7;
+	barrier_var(n);
+	n += 1;
+	if (bpf_skb_load_bytes(skb, seg->l4_off + seg->doff, b, n))
 		return 0;
 #pragma unroll
 	for (i = 0; i < 8; i++) {
@@ -246,6 +258,10 @@ static __always_inline int respond_http(struct __sk_buff *skb, const struct geof
 	cls = 0u - ((key + 7) >> 3);		/* all ones when a source class */
 	asm volatile("" : "+r"(cls));		/* no branch: one would fork states */
 	key = (meta->reason & ~cls) | (GEOFW_RESP_SRC_REASON(key) & cls);
+	/* The mask bounds the index register itself: without the barrier the
+	 * compiler moves it into one operand of the OR, which Linux 6.1's
+	 * verifier (Debian 12's) cannot bound. */
+	barrier_var(key);
 	cls = ps->reason_class[key & (GEOFW_RESP_MAX_REASONS - 1)] & 7;
 	key = in.page_slot & 1;
 	sel = bpf_map_lookup_elem(&gfw_resp_select, &key);
