@@ -17,7 +17,40 @@ python3-cryptography openssl
 nftables iptables ipset wrk prometheus
 libclang-rt-14-dev valgrind
 debhelper dpkg-dev lintian debootstrap systemd-container
+qemu-system-x86 busybox-static kmod cpio
 "
+
+# Debian 12's own kernel, booted in qemu by tests/e2e/debian12_kernel.sh: the
+# package linux-image-amd64 points at, kept as a .deb (not installed: the
+# host's kernel and boot loader stay as they are).
+KERNEL_DIR=/var/cache/geofw/debian12-kernel
+
+kernel_deb() {
+	ls "$KERNEL_DIR"/linux-image-*.deb 2>/dev/null | tail -1
+}
+
+fetch_kernel() {
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+	      sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -1)
+	if [ -z "$pkg" ]; then
+		echo "deps: linux-image-amd64 is not in the package lists: no Debian 12 kernel for tests/e2e/debian12_kernel.sh" >&2
+		return 1
+	fi
+	mkdir -p "$KERNEL_DIR"
+	tmp=$(mktemp -d "$KERNEL_DIR/.get.XXXXXX")
+	# apt-get download writes as _apt where it can, as root otherwise
+	chmod 755 "$tmp"
+	if (cd "$tmp" && apt-get download -qq "$pkg" 2>/dev/null) && ls "$tmp"/*.deb >/dev/null 2>&1; then
+		rm -f "$KERNEL_DIR"/linux-image-*.deb
+		mv "$tmp"/*.deb "$KERNEL_DIR"/
+		rmdir "$tmp"
+		echo "deps: kept $(basename "$(kernel_deb)") in $KERNEL_DIR"
+	else
+		rm -rf "$tmp"
+		echo "deps: cannot download $pkg" >&2
+		return 1
+	fi
+}
 
 missing=""
 for p in $PKGS; do
@@ -26,15 +59,22 @@ for p in $PKGS; do
 	fi
 done
 
-if [ -z "$missing" ]; then
-	echo "deps: all $(echo $PKGS | wc -w) packages present"
+if [ -z "$missing" ] && [ -n "$(kernel_deb)" ]; then
+	echo "deps: all $(echo $PKGS | wc -w) packages present, and $(basename "$(kernel_deb)")"
 	exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing packages:$missing" >&2
-	echo "deps: run as root (or: apt-get install$missing)" >&2
+	[ -n "$missing" ] && echo "deps: missing packages:$missing" >&2
+	[ -z "$(kernel_deb)" ] && echo "deps: missing: Debian 12's kernel package in $KERNEL_DIR" >&2
+	echo "deps: run as root" >&2
 	exit 1
+fi
+
+if [ -z "$missing" ]; then
+	apt-get update -qq
+	fetch_kernel || echo "deps: tests/e2e/debian12_kernel.sh will skip" >&2
+	exit 0
 fi
 
 echo "deps: installing:$missing"
@@ -65,4 +105,5 @@ if [ -d /run/systemd/system ]; then
 		fi
 	done
 fi
+[ -n "$(kernel_deb)" ] || fetch_kernel || echo "deps: tests/e2e/debian12_kernel.sh will skip" >&2
 echo "deps: done"
