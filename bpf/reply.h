@@ -68,6 +68,24 @@ struct geofw_seg {
 };
 
 /*
+ * A helper's size argument: m + 1 clamped to max, for m = the size wanted - 1
+ * (a caller has checked that at least one byte is wanted).  Computed in one
+ * 64-bit register so that both bounds hold on the very register the helper
+ * gets, for any verifier: Linux 6.1's (Debian 12's) learns nothing from
+ * "n != 0", nor from a check made on a zero-extended copy, and saw possibly
+ * zero-sized reads.  The barriers keep the compiler from rewriting the result
+ * as a copy of the caller's expression.
+ */
+static __always_inline __u64 helper_size(__u64 m, const __u64 max)
+{
+	barrier_var(m);
+	if (m > max - 1)
+		m = max - 1;
+	barrier_var(m);
+	return m + 1;
+}
+
+/*
  * The payload chunk reply_send copies: a per-CPU buffer (not pinned, nothing
  * to keep) rather than 132 bytes of stack.  The program's deepest chain of
  * frames (geofw_tc, page_values, fmt_addr) must stay within the 512 bytes
@@ -231,16 +249,12 @@ static long mss_walk_step(__u32 round, void *ctx)
 static __always_inline __u32 seg_mss(struct __sk_buff *skb, const struct geofw_seg *seg)
 {
 	struct mss_walk w = { .mss = TCP_DEFAULT_MSS };
-	/* Option bytes - 1, 64-bit (wraps when there are none): the length
-	 * handed to the helper is this value, bounded on the very register,
-	 * + 1 — not doff - 20 again, whose link to the checked copy Linux
-	 * 6.1's verifier (Debian 12's) does not follow (reply_send). */
-	__u64 n = (__u64)seg->doff - 21;
+	__u64 n;
 
-	if (n >= TCP_MAX_OPTLEN)
+	/* No options, or more than a TCP header holds: the default. */
+	if (seg->doff <= 20 || seg->doff > 20 + TCP_MAX_OPTLEN)
 		return TCP_DEFAULT_MSS;
-	barrier_var(n);
-	n += 1;
+	n = helper_size((__u64)seg->doff - 21, TCP_MAX_OPTLEN);
 	w.optlen = (__u32)n;
 	if (bpf_skb_load_bytes(skb, seg->l4_off + 20, w.opt, n))
 		return TCP_DEFAULT_MSS;
@@ -349,18 +363,7 @@ static __always_inline int reply_send(struct __sk_buff *skb, const struct geofw_
 
 			if (done >= len)
 				break;
-			/* The chunk's size - 1, clamped, then + 1, in one 64-bit
-			 * register: both bounds hold on the very register the
-			 * helpers get, for any verifier.  Linux 6.1's (Debian
-			 * 12's) learns nothing from "n != 0", nor from a check
-			 * on a zero-extended copy; the barriers keep the
-			 * compiler from rewriting n as a copy of len - done. */
-			n = len - done - 1;
-			barrier_var(n);
-			if (n > REPLY_CHUNK - 1)
-				n = REPLY_CHUNK - 1;
-			barrier_var(n);
-			n += 1;
+			n = helper_size(len - done - 1, REPLY_CHUNK);
 			/* Zero tail: the sum runs over whole 32-bit words. */
 			__builtin_memset(buf, 0, sizeof(c->b));
 			if (bpf_dynptr_read(buf, (__u32)n, &dp, (__u32)(r->data_off + done), 0))

@@ -164,15 +164,7 @@ static __always_inline int request_is_http(struct __sk_buff *skb, const struct g
 	*head = 0;
 	if (!seg->payload)
 		return 0;
-	/* min(payload, 8) as (payload - 1, clamped) + 1, 64-bit, so that the
-	 * register the helper gets is bounded on both sides for any verifier
-	 * (reply.h, reply_send, says why). */
-	n = (__u64)seg->payload - 1;
-	barrier_var(n);
-	if (n > 7)
-		n = 7;
-	barrier_var(n);
-	n += 1;
+	n = helper_size((__u64)seg->payload - 1, sizeof(b));
 	if (bpf_skb_load_bytes(skb, seg->l4_off + seg->doff, b, n))
 		return 0;
 #pragma unroll
