@@ -159,7 +159,7 @@ chmod +x "$init/init"
 
 # Software emulation: this machine offers no usable nested KVM.
 out=$work/console
-timeout "$TIMEOUT" "$qemu" -accel tcg -cpu max -smp 2 -m 2048 -nographic -no-reboot \
+timeout "$TIMEOUT" "$qemu" -accel tcg -cpu max -smp 2 -m 2048 -nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$work/initrd.gz" \
 	-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
 	-append "console=ttyS0 quiet panic=-1" >"$out" 2>"$work/qemu.err" </dev/null &
