@@ -298,7 +298,7 @@ static int setup_round(struct geofw_loaded *fw, struct round *r)
 			test__fail(__FILE__, __LINE__, "geo build: %d", err);
 			return -1;
 		}
-		err = geofw_geo_install(&fw->maps, NULL, &img);
+		err = geofw_geo_install(&fw->maps, bpf_object__btf(fw->xdp_obj), &img);
 		geofw_geo_image_free(&img);
 		if (err) {
 			test__fail(__FILE__, __LINE__, "geo install: %d", err);

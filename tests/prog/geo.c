@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <limits.h>
@@ -99,7 +100,7 @@ static long verify_db(struct geofw_loaded *fw, const char *path, size_t samples)
 		return -1;
 	}
 	t1 = now_s();
-	if (!ASSERT_OK(geofw_geo_install(&fw->maps, NULL, &img), "install"))
+	if (!ASSERT_OK(geofw_geo_install(&fw->maps, bpf_object__btf(fw->xdp_obj), &img), "install"))
 		goto fail;
 	t2 = now_s();
 	printf("# %s: %zu v4 + %zu v6 prefixes, load+build %.3f s, install+switch %.3f s, "
@@ -194,7 +195,7 @@ void test_geo_merged_agrees(void)
 	}
 	SUBTEST("ipv4-only alone") {
 		if (!ASSERT_OK(geofw_geo_build(db[0].v4, db[0].n_v4, NULL, 0, &img), "build") ||
-		    !ASSERT_OK(geofw_geo_install(&fw.maps, NULL, &img), "install") ||
+		    !ASSERT_OK(geofw_geo_install(&fw.maps, bpf_object__btf(fw.xdp_obj), &img), "install") ||
 		    !ASSERT_OK(geofw_geo_verify(fw.geo_probe_fd, rd, 1, &db[0], 20000, 1, &res),
 			       "verify"))
 			break;
@@ -208,7 +209,7 @@ void test_geo_merged_agrees(void)
 		if (!ASSERT_OK(geofw_geoip_merge(db, 2, &merged), "merge") ||
 		    !ASSERT_OK(geofw_geo_build(merged.v4, merged.n_v4, merged.v6, merged.n_v6, &img),
 			       "build") ||
-		    !ASSERT_OK(geofw_geo_install(&fw.maps, NULL, &img), "install") ||
+		    !ASSERT_OK(geofw_geo_install(&fw.maps, bpf_object__btf(fw.xdp_obj), &img), "install") ||
 		    !ASSERT_OK(geofw_geo_verify(fw.geo_probe_fd, rd, 2, &merged, 20000, 1, &res),
 			       "verify"))
 			break;
@@ -272,7 +273,7 @@ void test_geo_switch_generations(void)
 		for (round = 0; round < 6; round++) {
 			bool is_a = round % 2 == 0;
 
-			ASSERT_OK(geofw_geo_install(&fw.maps, NULL, is_a ? &ia : &ib), "install");
+			ASSERT_OK(geofw_geo_install(&fw.maps, bpf_object__btf(fw.xdp_obj), is_a ? &ia : &ib), "install");
 			ASSERT_EQ(geofw_geo_probe(fw.geo_probe_fd, 4, addr), is_a ? 1 : 2, "country");
 			ASSERT_OK(geofw_config_read(&fw.maps, &cfg), "config");
 			ASSERT_EQ(cfg.geo_generation, round + 1, "generation");

@@ -237,7 +237,7 @@ static int install_asn(void)
 	}
 	if (!ASSERT_OK(geofw_geo_build(v4, n4, v6, n6, &img), "asn build"))
 		return -1;
-	err = geofw_asn_install(&fw.maps, NULL, &img, cl.c, cl.n);
+	err = geofw_asn_install(&fw.maps, bpf_object__btf(fw.xdp_obj), &img, cl.c, cl.n);
 	geofw_geo_image_free(&img);
 	return ASSERT_OK(err, "asn install") ? 0 : -1;
 }
@@ -442,7 +442,7 @@ static int apply_rules(const char *rules)
 
 		if (!ASSERT_OK(geofw_geo_build(geo_v4, n_geo_v4, geo_v6, n_geo_v6, &img), "geo build"))
 			return -1;
-		if (!ASSERT_OK(geofw_geo_install(&fw.maps, NULL, &img), "geo install"))
+		if (!ASSERT_OK(geofw_geo_install(&fw.maps, bpf_object__btf(fw.xdp_obj), &img), "geo install"))
 			err = -1;
 		geofw_geo_image_free(&img);
 	}

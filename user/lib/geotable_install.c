@@ -46,7 +46,12 @@ static int create_inner(const struct btf *btf, enum bpf_map_type type, const cha
 	}
 	fd = bpf_map_create(type, name, key_size, value_size, max_entries, &opts);
 	if (fd < 0 && opts.btf_fd) {
-		/* Without BTF the table works the same; only bpftool shows hex. */
+		/* Without BTF the table works the same and bpftool shows hex,
+		 * on kernels from 6.2.  Linux 6.1 (Debian 12's) refuses to
+		 * place a table without BTF in an outer map whose template has
+		 * it (their timer offsets differ): the install then fails with
+		 * EINVAL and the tables in force stay.  Hence every caller
+		 * passes the program object's BTF. */
 		opts.btf_fd = opts.btf_key_type_id = opts.btf_value_type_id = 0;
 		fd = bpf_map_create(type, name, key_size, value_size, max_entries, &opts);
 	}
