@@ -37,7 +37,7 @@ fetch_kernel() {
 		return 1
 	fi
 	mkdir -p "$KERNEL_DIR"
-	tmp=$(mktemp -d "$KERNEL_DIR/.get.XXXXXX")
+	tmp=$(mktemp -d -p "$KERNEL_DIR")
 	# apt-get download writes as _apt where it can, as root otherwise
 	chmod 755 "$tmp"
 	if (cd "$tmp" && apt-get download -qq "$pkg" 2>/dev/null) && ls "$tmp"/*.deb >/dev/null 2>&1; then
