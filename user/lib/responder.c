@@ -397,14 +397,18 @@ static const char builtin_page[] =
 	"<h1>403 Forbidden</h1><p>Access from your network is blocked by this "
 	"site's firewall.</p>\n";
 
+/* *unreadable (may be NULL): the file could not be read (a body too big
+ * for the response counts as read: it is what it holds that is wrong). */
 static int load_page(const char *path, const char *what, bool ref_header,
-		     struct geofw_resp_page *out, char *err, size_t errlen)
+		     struct geofw_resp_page *out, char *err, size_t errlen, bool *unreadable)
 {
 	char e[GEOFW_ERRLEN], *body = NULL;
 	size_t len = 0;
 	int ret;
 
 	ret = geofw_http403_body_read(path, &body, &len, e, sizeof(e));
+	if (unreadable)
+		*unreadable = ret && ret != -EMSGSIZE;
 	if (!ret)
 		ret = geofw_page_compile(body, len, path, ref_header, out, e, sizeof(e));
 	if (ret)
@@ -420,15 +424,22 @@ int geofw_pages_from_conf(const struct geofw_conf *c, const char *conf_name,
 	char what[GEOFW_ERRLEN];
 	int i, j, ret, page_of[GEOFW_CONF_MAX_PAGES];
 	unsigned int cls, cid;
+	bool unreadable;
 
 	memset(p, 0, sizeof(*p));
 	if (warn && warnlen)
 		warn[0] = '\0';
 	snprintf(what, sizeof(what), "%s: Http403Body", conf_name);
-	ret = load_page(c->http403_body, what, c->http403_ref_header, &p->page[0], warn, warnlen);
+	ret = load_page(c->http403_body, what, c->http403_ref_header, &p->page[0], err, errlen,
+			&unreadable);
+	if (ret && !unreadable)
+		return ret;	/* read, but wrong: an error, as for Http403Page */
 	if (ret) {
-		/* As before pages could be chosen: a missing default page is
-		 * not worth refusing to start over; the built-in one says 403. */
+		/* A default page that cannot be read (not installed, not
+		 * readable) is not worth refusing to start over: the built-in
+		 * one says 403, and a warning says why it is sent. */
+		if (warn && warnlen)
+			snprintf(warn, warnlen, "%s", err);
 		ret = geofw_page_compile(builtin_page, sizeof(builtin_page) - 1, "built-in page",
 					 c->http403_ref_header, &p->page[0], err, errlen);
 		if (ret)
@@ -448,7 +459,7 @@ int geofw_pages_from_conf(const struct geofw_conf *c, const char *conf_name,
 		}
 		snprintf(what, sizeof(what), "%s:%u: Http403Page", conf_name, cp->line);
 		if ((ret = load_page(cp->path, what, c->http403_ref_header, &p->page[p->n_pages],
-				     err, errlen)))
+				     err, errlen, NULL)))
 			return ret;
 		page_of[i] = p->n_pages++;
 	}
