@@ -221,6 +221,73 @@ static int prove_program(struct gfwd *d, struct gfwd_iface *ifc, int prog_fd)
 	return 0;
 }
 
+/* fd pinned at path for ifc (the old link, closed on error). */
+static int pin_link(struct gfwd_iface *ifc, int fd, const char *path)
+{
+	int err;
+
+	unlink(path);	/* the old link: released when its fd closes */
+	if (!bpf_obj_pin(fd, path))
+		return 0;
+	err = -errno;
+	close(fd);
+	snprintf(ifc->error, sizeof(ifc->error), "cannot pin XDP link: %s", strerror(-err));
+	return log_err(err, "%s: %s", ifc->name, ifc->error);
+}
+
+/*
+ * XdpMode changed (a reload, or a restart over the pins): a device runs one
+ * XDP mode at a time (the kernel refuses the other with EEXIST), so the old
+ * link is detached and the new mode attached right after, the time of two
+ * system calls in which packets are not judged.  Should the new mode fail,
+ * the program goes back on in the old mode and the error says so; the
+ * interface is never left without a program while one of the modes works.
+ */
+static int change_mode(struct gfwd *d, struct gfwd_iface *ifc, int old, int prog, int old_mode,
+		       const char *path)
+{
+	int want = d->conf.xdp_mode, fd, back, err;
+
+	if (bpf_link_detach(old)) {
+		err = -errno;
+		/* Still attached in the old mode: it goes on enforcing. */
+		ifc->xdp_link = old;
+		ifc->xdp_mode = old_mode;
+		ifc->mode_refused = true;
+		snprintf(ifc->error, sizeof(ifc->error), "cannot leave XDP %s mode: %s; stays in %s "
+			 "mode", geofw_xdp_mode_name(old_mode), strerror(-err),
+			 geofw_xdp_mode_name(old_mode));
+		return log_err(err, "%s: %s", ifc->name, ifc->error);
+	}
+	fd = create_link(ifc, prog, want);
+	if (fd < 0 && want == GEOFW_XDP_AUTO)	/* auto: generic where native fails */
+		fd = create_link(ifc, prog, GEOFW_XDP_GENERIC);
+	if (fd >= 0) {
+		close(old);
+		if ((err = pin_link(ifc, fd, path)))
+			return err;
+		ifc->xdp_link = fd;
+		ifc->xdp_mode = attached_mode(ifc->ifindex);
+		log_info("%s: XDP moved from %s to %s mode", ifc->name,
+			 geofw_xdp_mode_name(old_mode), geofw_xdp_mode_name(ifc->xdp_mode));
+		return 0;
+	}
+	back = create_link(ifc, prog, old_mode);
+	close(old);
+	snprintf(ifc->error, sizeof(ifc->error), "cannot attach XDP (%s mode): %s; %s",
+		 geofw_xdp_mode_name(want), strerror(-fd),
+		 back >= 0 ? "stays in its previous mode" : "and the previous mode failed too");
+	if (back < 0)
+		return log_err(fd, "%s: %s (%s)", ifc->name, ifc->error, strerror(-back));
+	if ((err = pin_link(ifc, back, path)))
+		return err;
+	ifc->xdp_link = back;
+	ifc->xdp_mode = old_mode;
+	ifc->mode_refused = true;
+	log_err(fd, "%s: %s (%s)", ifc->name, ifc->error, geofw_xdp_mode_name(old_mode));
+	return 0;
+}
+
 static int attach_xdp(struct gfwd *d, struct gfwd_iface *ifc)
 {
 	int want = d->conf.xdp_mode, fd, err, mode, prog = xdp_prog(d, ifc);
@@ -233,6 +300,7 @@ static int attach_xdp(struct gfwd *d, struct gfwd_iface *ifc)
 	link_path(d, ifc, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	ifc->program_refused = false;
+	ifc->mode_refused = false;
 	if (prove_program(d, ifc, prog)) {
 		ifc->program_refused = true;
 		if (fd >= 0 && link_ifindex(fd) == ifc->ifindex) {
@@ -248,8 +316,14 @@ static int attach_xdp(struct gfwd *d, struct gfwd_iface *ifc)
 		return -EPROTO;
 	}
 	if (fd >= 0 && link_ifindex(fd) == ifc->ifindex) {
+		bool moved = ifc->mode_changed;
+
 		mode = attached_mode(ifc->ifindex);
-		if (want == GEOFW_XDP_AUTO || mode == want) {
+		ifc->mode_changed = false;
+		/* auto keeps the mode a restart finds (native, or generic where
+		 * native failed); only a reload that set auto tries native. */
+		if ((want == GEOFW_XDP_AUTO && (!moved || mode == GEOFW_XDP_NATIVE)) ||
+		    mode == want) {
 			/* The common restart: same device, swap the program in. */
 			if (bpf_link_update(fd, prog, NULL)) {
 				err = -errno;
@@ -263,8 +337,7 @@ static int attach_xdp(struct gfwd *d, struct gfwd_iface *ifc)
 				 geofw_xdp_mode_name(mode));
 			return 0;
 		}
-		/* Mode change: the new mode coexists with the old one, so attach
-		 * it first and only then let the old link go. */
+		return change_mode(d, ifc, fd, prog, mode, path);
 	}
 
 	mode = want;
@@ -281,18 +354,12 @@ static int attach_xdp(struct gfwd *d, struct gfwd_iface *ifc)
 			 err == -EBUSY ? " (another XDP program is attached)" : "");
 		return log_err(err, "%s: %s", ifc->name, ifc->error);
 	}
-	if (fd >= 0) {
-		unlink(path);	/* old link: released when fd closes */
+	if (fd >= 0)
 		close(fd);
-	}
-	if (bpf_obj_pin(err, path)) {
-		int perr = -errno;
-
-		close(err);
-		snprintf(ifc->error, sizeof(ifc->error), "cannot pin XDP link: %s", strerror(-perr));
-		return log_err(perr, "%s: %s", ifc->name, ifc->error);
-	}
-	ifc->xdp_link = err;
+	fd = err;
+	if ((err = pin_link(ifc, fd, path)))
+		return err;
+	ifc->xdp_link = fd;
 	ifc->xdp_mode = mode == GEOFW_XDP_AUTO ? attached_mode(ifc->ifindex) : mode;
 	log_info("%s: XDP attached (%s mode)", ifc->name, geofw_xdp_mode_name(ifc->xdp_mode));
 	return 0;
@@ -390,8 +457,10 @@ void gfwd_ifaces_sync(struct gfwd *d)
 			}
 			ifc->tc = false;
 			watch_delete(d, ifc->ifindex);
-			if (ifc->ifindex && !ifindex)
+			if (ifc->ifindex && !ifindex) {
 				log_warn("%s: interface gone; waiting for it to return", ifc->name);
+				ifc->error[0] = '\0';
+			}
 			ifc->ifindex = ifindex;
 		}
 		if (ifindex && ifc->xdp_link < 0)
@@ -403,6 +472,33 @@ void gfwd_ifaces_sync(struct gfwd *d)
 		d->responder_ok = responder;
 		gfwd_apply_kernel_config(d);
 	}
+}
+
+/*
+ * Every GFWD_RESP_CHECK_MS too: is each XDP link still attached?  A link
+ * detached from outside geofwd (`bpftool link detach`, another tool) leaves
+ * the device without a program, and no netlink event says so; it is
+ * attached again at once.  One system call per interface.
+ */
+void gfwd_xdp_check(struct gfwd *d)
+{
+	bool lost = false;
+	int i;
+
+	for (i = 0; i < d->n_ifaces; i++) {
+		struct gfwd_iface *ifc = &d->ifaces[i];
+
+		if (!ifc->ifindex || ifc->xdp_link < 0 || link_ifindex(ifc->xdp_link) == ifc->ifindex)
+			continue;
+		/* A device gone or re-created is the netlink watch's case. */
+		if ((int)if_nametoindex(ifc->name) != ifc->ifindex)
+			continue;
+		log_warn("%s: the XDP program was detached from outside geofwd; attaching it "
+			 "again", ifc->name);
+		lost = true;
+	}
+	if (lost)
+		gfwd_ifaces_sync(d);
 }
 
 /*

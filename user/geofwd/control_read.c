@@ -560,16 +560,19 @@ int ctl_status(struct request *r)
 	bool country_ok = gfwd_country_policy_enforced(d, country_why, sizeof(country_why));
 	size_t asn_wanted, asn_blocked, asn_allowed;
 	bool asn_ok = gfwd_asn_rules_enforced(d, &asn_wanted, asn_why, sizeof(asn_why));
+	char store_why[PATH_MAX + 256];
+	bool store_ok = !geofw_store_check_file(d->store, store_why, sizeof(store_why));
 	int i, unprotected = 0, refused = 0;
 	int degraded;
 
 	for (i = 0; i < d->n_ifaces; i++) {
 		unprotected += !gfwd_iface_protected(&d->ifaces[i]);
-		refused += d->ifaces[i].program_refused;
+		refused += d->ifaces[i].program_refused || d->ifaces[i].mode_refused;
 	}
 	/* Anything configured but not enforced, or not by this geofwd's
 	 * program, or a source that fails, makes status exit 1. */
-	degraded = !country_ok || !asn_ok || unprotected || refused || gfwd_sources_failing(d);
+	degraded = !country_ok || !asn_ok || !store_ok || unprotected || refused ||
+		   gfwd_sources_failing(d);
 	gfwd_asn_counts(d, &asn_blocked, &asn_allowed);
 
 	geofw_store_counts(d->store, &n);
@@ -597,7 +600,7 @@ int ctl_status(struct request *r)
 			" s:{s:b, s:i, s:o, s:I, s:I, s:I},"
 			" s:{s:I, s:I, s:b}, s:o,"
 			" s:{s:b, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o},"
-			" s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
+			" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:o}, s:o, s:o, s:o}",
 			"country_policy", "configured", (int)gfwd_country_policy_wanted(d),
 			"enforced", (int)country_ok, "reason", answer_text(country_why),
 			"daemon", "running", 1, "pid", (int)getpid(),
@@ -620,6 +623,7 @@ int ctl_status(struct request *r)
 			"rules", "block_ip4", (json_int_t)n.block_ip4, "block_ip6", (json_int_t)n.block_ip6,
 			"block_net4", (json_int_t)n.block_net4, "block_net6", (json_int_t)n.block_net6,
 			"allow4", (json_int_t)n.allow4, "allow6", (json_int_t)n.allow6,
+			"store_error", answer_text(store_ok ? "" : store_why),
 			"asn_rules", asn_status_json(d, &n, asn_wanted, asn_ok, asn_why),
 			"sources", gfwd_sources_json(d), "fleet", fleet_json(d)));
 	}
@@ -629,12 +633,14 @@ int ctl_status(struct request *r)
 				 country_why);
 	if (!asn_ok)
 		geofw_ctl_writef(r->w, "AS rules: NOT enforced: %s\n", asn_why);
+	if (!store_ok)
+		geofw_ctl_writef(r->w, "rules: changes REFUSED: %s\n", store_why);
 	if (unprotected)
 		geofw_ctl_writef(r->w, "interfaces: %d configured interface%s NOT protected (see below)\n",
 				 unprotected, unprotected > 1 ? "s" : "");
 	if (refused)
-		geofw_ctl_writef(r->w, "interfaces: a new XDP program was refused on %d interface%s "
-				 "(canary frames, see below)\n", refused, refused > 1 ? "s" : "");
+		geofw_ctl_writef(r->w, "interfaces: a new XDP program or XdpMode was refused on %d "
+				 "interface%s (see below)\n", refused, refused > 1 ? "s" : "");
 	geofw_ctl_writef(r->w, "geofwd: running (pid %d), config %s, %lu reloads ok, %lu failed\n",
 			 getpid(), d->conf_path, d->reloads_ok, d->reloads_failed);
 	geofw_ctl_writef(r->w, "programs: xdp id %u, tc id %u, responder %s\n",

@@ -148,54 +148,89 @@ int gfwd_check_geoip(const struct gfwd *d, char *err, size_t errlen)
 	return ret;
 }
 
-int gfwd_load_geoip(struct gfwd *d, const char *why)
+int gfwd_geoip_plan(const struct geofw_conf *conf, struct gfwd_geo_plan *p)
 {
-	struct geofw_geo_image img = {};
-	struct gfwd_db_info *info;
-	struct timespec t0, t1;
 	int err;
 
-	if (!d->conf.geoip_enabled) {
+	memset(p, 0, sizeof(*p));
+	p->enabled = conf->geoip_enabled;
+	if (!p->enabled)
+		return 0;
+	p->info = calloc(1, sizeof(*p->info));
+	if (!p->info)
+		return log_err(-ENOMEM, "geoip: out of memory");
+	clock_gettime(CLOCK_MONOTONIC, &p->t0);
+	err = load_geo_image(conf, &p->img, p->info);
+	if (err)
+		gfwd_geoip_plan_free(p);
+	return err;
+}
+
+void gfwd_geoip_plan_free(struct gfwd_geo_plan *p)
+{
+	geofw_geo_image_free(&p->img);
+	free(p->info);
+	p->info = NULL;
+}
+
+int gfwd_geoip_failed(struct gfwd *d, int err, const char *why)
+{
+	struct geofw_config cfg = {};
+
+	/* Tables adopted from the pins count as in force too. */
+	geofw_config_read(&d->fw.maps, &cfg);
+	snprintf(d->db.error, sizeof(d->db.error), "load failed: %s; %s",
+		 geofw_log_last_error()[0] ? geofw_log_last_error() : strerror(-err),
+		 d->db.loaded ? "the previous database stays in force" :
+		 cfg.geo_generation ? "the tables found in the pins stay in force" :
+				      "no country data in force");
+	d->db_loads_failed++;
+	log_err(err, "geoip (%s): %s", why, d->db.error);
+	return err;
+}
+
+int gfwd_geoip_commit(struct gfwd *d, struct gfwd_geo_plan *p, const char *why)
+{
+	struct gfwd_db_info *info = p->info;
+	struct timespec t1;
+	int err;
+
+	if (!p->enabled) {
 		d->db.loaded = false;
 		return geofw_geo_clear(&d->fw.maps);
 	}
-	info = calloc(1, sizeof(*info));
-	if (!info)
-		return log_err(-ENOMEM, "geoip: out of memory");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = load_geo_image(&d->conf, &img, info);
-	if (!err && (err = geofw_geo_install(&d->fw.maps, bpf_object__btf(d->fw.xdp_obj), &img)) == 0)
-		info->kernel_bytes = geofw_geo_image_kernel_bytes(&img);
-	/* Built or not, installed or not: the image is freed here. */
-	geofw_geo_image_free(&img);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	err = geofw_geo_install(&d->fw.maps, bpf_object__btf(d->fw.xdp_obj), &p->img);
+	if (!err)
+		info->kernel_bytes = geofw_geo_image_kernel_bytes(&p->img);
+	/* Installed or not, the image is freed here. */
+	geofw_geo_image_free(&p->img);
 	if (err) {
-		struct geofw_config cfg = {};
-
-		/* Tables adopted from the pins count as in force too. */
-		geofw_config_read(&d->fw.maps, &cfg);
-		snprintf(d->db.error, sizeof(d->db.error), "load failed: %s; %s",
-			 geofw_log_last_error()[0] ? geofw_log_last_error() : strerror(-err),
-			 d->db.loaded ? "the previous database stays in force" :
-			 cfg.geo_generation ? "the tables found in the pins stay in force" :
-					      "no country data in force");
-		d->db_loads_failed++;
-		log_err(err, "geoip (%s): %s", why, d->db.error);
-		free(info);
-		return err;
+		gfwd_geoip_plan_free(p);
+		return gfwd_geoip_failed(d, err, why);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	info->loaded = true;
 	info->loaded_at = time(NULL);
-	info->load_seconds = (double)(t1.tv_sec - t0.tv_sec) +
-			     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	info->load_seconds = (double)(t1.tv_sec - p->t0.tv_sec) +
+			     (double)(t1.tv_nsec - p->t0.tv_nsec) / 1e9;
 	d->db = *info;
-	free(info);
+	gfwd_geoip_plan_free(p);
 	d->db_loads_ok++;
 	log_info("geoip (%s): %s (%s, oldest built %llu): %zu IPv4 + %zu IPv6 prefixes, "
 		 "%zu countries, %.2f s, %.1f MB kernel tables", why, d->db.path,
 		 d->db.database_type, (unsigned long long)d->db.build_epoch, d->db.n_v4,
 		 d->db.n_v6, d->db.countries, d->db.load_seconds, (double)d->db.kernel_bytes / 1e6);
 	return 0;
+}
+
+int gfwd_load_geoip(struct gfwd *d, const char *why)
+{
+	struct gfwd_geo_plan p;
+	int err = gfwd_geoip_plan(&d->conf, &p);
+
+	if (err)
+		return gfwd_geoip_failed(d, err, why);
+	return gfwd_geoip_commit(d, &p, why);
 }
 
 /* ---- ASN -------------------------------------------------------------------- */
@@ -255,24 +290,26 @@ static int want_port_rule(const struct geofw_prule *r, void *ctx)
 	return r->is_asn ? want_push(ctx, r->asn, GEOFW_ASN_NONE, 0, 0) : 0;
 }
 
-/* The rules wanted now, one per AS, sorted by AS.  0 or -errno. */
-static int asn_wanted(const struct gfwd *d, struct want_set *w)
+/* The rules wanted now with conf and the store, one per AS, sorted by AS.
+ * 0 or -errno. */
+static int asn_wanted_with(const struct geofw_conf *conf, struct geofw_store *store,
+			   struct want_set *w)
 {
 	size_t i, k;
 	int ret = 0;
 
 	memset(w, 0, sizeof(*w));
-	for (i = 0; !ret && i < (size_t)d->conf.n_allow_asn; i++)
-		ret = want_push(w, d->conf.allow_asn[i], GEOFW_ASN_ALLOW, 0, 0);
-	for (i = 0; !ret && i < (size_t)d->conf.n_block_asn; i++)
-		ret = want_push(w, d->conf.block_asn[i], GEOFW_ASN_BLOCK,
-				(__u8)d->conf.asn_action, 0);
-	if (!ret && d->store)
-		ret = geofw_store_for_each_asn(d->store, (__u64)time(NULL), want_row, w);
-	for (i = 0; !ret && i < (size_t)d->conf.n_port_rules; i++)
-		ret = want_port_rule(&d->conf.port_rules[i], w);
-	if (!ret && d->store)
-		ret = geofw_store_port_for_each(d->store, want_port_rule, w);
+	for (i = 0; !ret && i < (size_t)conf->n_allow_asn; i++)
+		ret = want_push(w, conf->allow_asn[i], GEOFW_ASN_ALLOW, 0, 0);
+	for (i = 0; !ret && i < (size_t)conf->n_block_asn; i++)
+		ret = want_push(w, conf->block_asn[i], GEOFW_ASN_BLOCK,
+				(__u8)conf->asn_action, 0);
+	if (!ret && store)
+		ret = geofw_store_for_each_asn(store, (__u64)time(NULL), want_row, w);
+	for (i = 0; !ret && i < (size_t)conf->n_port_rules; i++)
+		ret = want_port_rule(&conf->port_rules[i], w);
+	if (!ret && store)
+		ret = geofw_store_port_for_each(store, want_port_rule, w);
 	if (ret) {
 		free(w->v);
 		memset(w, 0, sizeof(*w));
@@ -285,6 +322,11 @@ static int asn_wanted(const struct gfwd *d, struct want_set *w)
 			w->v[k++] = w->v[i];
 	w->n = k;
 	return 0;
+}
+
+static int asn_wanted(const struct gfwd *d, struct want_set *w)
+{
+	return asn_wanted_with(&d->conf, d->store, w);
 }
 
 /* The applied rules without those expired at now (the kernel no longer
@@ -399,76 +441,143 @@ int gfwd_check_asn(const struct gfwd *d, char *err, size_t errlen)
 	return ret;
 }
 
+void gfwd_asn_plan_free(struct gfwd_asn_plan *p)
+{
+	geofw_asn_plan_free(&p->tables);
+	free(p->want);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The plan for the rules of w (taken over by p, freed on error). */
+static int asn_plan_of(const struct geofw_conf *conf, struct want_set *w,
+		       struct gfwd_asn_plan *p, char *err, size_t errlen)
+{
+	struct geofw_asn_rule *rules;
+	struct geofw_clock clk;
+	size_t i;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->want = w->v;
+	p->n_want = w->n;
+	w->v = NULL;
+	/* A class id is one byte (the flat IPv4 table's entry). */
+	if (p->n_want > GEOFW_ASN_CLASS_MAX_ID) {
+		ret = geofw_errf(err, errlen, -E2BIG, "AS rules: at most %u ASes can have rules "
+				 "(geofw.conf and fwctl together; an AS class id is one byte), "
+				 "this would make %zu: nothing changed", GEOFW_ASN_CLASS_MAX_ID,
+				 p->n_want);
+		goto fail;
+	}
+	if (p->n_want && !conf->asn_db[0]) {
+		/* Kept in the store, enforced once ASNDatabase is set;
+		 * gfwd_asn_rules_enforced() says so meanwhile. */
+		p->keep = true;
+		return 0;
+	}
+	rules = calloc(p->n_want ? p->n_want : 1, sizeof(*rules));
+	if (!rules) {
+		ret = geofw_errf(err, errlen, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	geofw_clock_now(&clk);
+	for (i = 0; i < p->n_want; i++)
+		rules[i] = (struct geofw_asn_rule){
+			.asn = p->want[i].asn, .kind = p->want[i].kind, .action = p->want[i].action,
+			.expires_ns = geofw_expiry_to_boot_ns(p->want[i].expires, &clk) };
+	ret = geofw_asn_prepare(p->n_want ? conf->asn_db : NULL, rules, p->n_want, &p->tables);
+	free(rules);
+	if (ret) {
+		snprintf(err, errlen, "%s", geofw_log_last_error()[0] ? geofw_log_last_error() :
+			 strerror(-ret));
+		goto fail;
+	}
+	snprintf(p->path, sizeof(p->path), "%s", p->n_want ? conf->asn_db : "");
+	return 0;
+fail:
+	gfwd_asn_plan_free(p);
+	return ret;
+}
+
+int gfwd_asn_plan(const struct gfwd *d, const struct geofw_conf *conf,
+		  struct gfwd_asn_plan *p, char *err, size_t errlen)
+{
+	struct want_set w;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	err[0] = '\0';
+	/* AS rules in geofw.conf without a database: the config is wrong
+	 * (--check-config says so too); runtime ones only are kept and
+	 * reported as not enforced. */
+	if ((conf->n_block_asn || conf->n_allow_asn) && !conf->asn_db[0])
+		return geofw_errf(err, errlen, -EINVAL, "BlockASN or AllowASN is set but "
+				  "ASNDatabase = none in %s", d->conf_path);
+	if ((ret = asn_wanted_with(conf, d->store, &w)))
+		return geofw_errf(err, errlen, ret, "%s: cannot read the AS rules: %s",
+				  geofw_store_path(d->store), strerror(-ret));
+	return asn_plan_of(conf, &w, p, err, errlen);
+}
+
+static int asn_commit(struct gfwd *d, struct gfwd_asn_plan *p, const char *why,
+		      char *err, size_t errlen)
+{
+	struct geofw_asn_report rep;
+	bool had = d->asn.n_applied > 0;
+	int ret;
+
+	err[0] = '\0';
+	if (p->keep) {
+		log_warn("asn (%s): %zu AS rule%s but ASNDatabase = none in %s: NOT enforced",
+			 why, p->n_want, p->n_want == 1 ? "" : "s", d->conf_path);
+		gfwd_asn_plan_free(p);
+		return 0;
+	}
+	ret = geofw_asn_commit(&d->fw.maps, bpf_object__btf(d->fw.xdp_obj), &p->tables, &rep);
+	if (ret) {
+		snprintf(err, errlen, "%s", geofw_log_last_error()[0] ? geofw_log_last_error() :
+			 strerror(-ret));
+		gfwd_asn_plan_free(p);
+		return ret;
+	}
+	free(d->asn.applied);
+	d->asn.applied = p->want;
+	d->asn.n_applied = p->n_want;
+	p->want = NULL;
+	d->asn.loaded = d->asn.n_applied > 0;
+	snprintf(d->asn.path, sizeof(d->asn.path), "%s", p->path);
+	d->asn.ases = rep.ases;
+	d->asn.n_v4 = rep.n_v4;
+	d->asn.n_v6 = rep.n_v6;
+	d->asn.loaded_at = time(NULL);
+	d->asn.load_seconds = rep.load_ms / 1e3;
+	if (d->asn.n_applied)
+		log_info("asn (%s): %s: %zu ASes with rules, %zu IPv4 + %zu IPv6 prefixes, %.2f s",
+			 why, d->asn.path, rep.ases, rep.n_v4, rep.n_v6, d->asn.load_seconds);
+	else if (had)
+		log_info("asn (%s): no AS rule left, ASN tables removed", why);
+	gfwd_asn_plan_free(p);
+	return 0;
+}
+
 int gfwd_asn_sync(struct gfwd *d, bool force, const char *why, char *err, size_t errlen)
 {
-	struct geofw_asn_rule *rules = NULL;
-	struct geofw_asn_report rep;
-	struct geofw_clock clk;
+	struct gfwd_asn_plan p;
 	struct want_set w;
-	bool had;
-	size_t i;
 	int ret;
 
 	err[0] = '\0';
 	if ((ret = asn_wanted(d, &w)))
 		return geofw_errf(err, errlen, ret, "%s: cannot read the AS rules: %s",
 				  geofw_store_path(d->store), strerror(-ret));
-	/* A class id is one byte (the flat IPv4 table's entry). */
-	if (w.n > GEOFW_ASN_CLASS_MAX_ID) {
-		ret = geofw_errf(err, errlen, -E2BIG, "AS rules: at most %u ASes can have rules "
-				 "(geofw.conf and fwctl together; an AS class id is one byte), "
-				 "this would make %zu: nothing changed", GEOFW_ASN_CLASS_MAX_ID, w.n);
-		goto out;
+	if (!force && w.n <= GEOFW_ASN_CLASS_MAX_ID && asn_in_step(d, &w, (__u64)time(NULL)) &&
+	    d->asn.n_applied == w.n) {
+		free(w.v);
+		return 0;	/* nothing to rebuild */
 	}
-	if (!force && asn_in_step(d, &w, (__u64)time(NULL)) &&
-	    d->asn.n_applied == w.n)
-		goto out;	/* nothing to rebuild */
-	if (w.n && !d->conf.asn_db[0]) {
-		/* Kept in the store, enforced once ASNDatabase is set;
-		 * gfwd_asn_rules_enforced() says so meanwhile. */
-		log_warn("asn (%s): %zu AS rule%s but ASNDatabase = none in %s: NOT enforced",
-			 why, w.n, w.n == 1 ? "" : "s", d->conf_path);
-		goto out;
-	}
-	rules = calloc(w.n ? w.n : 1, sizeof(*rules));
-	if (!rules) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	geofw_clock_now(&clk);
-	for (i = 0; i < w.n; i++)
-		rules[i] = (struct geofw_asn_rule){ .asn = w.v[i].asn, .kind = w.v[i].kind,
-						    .action = w.v[i].action,
-						    .expires_ns = geofw_expiry_to_boot_ns(w.v[i].expires,
-											  &clk) };
-	ret = geofw_asn_apply(&d->fw.maps, bpf_object__btf(d->fw.xdp_obj),
-			      w.n ? d->conf.asn_db : NULL, rules, w.n, &rep);
-	if (ret) {
-		snprintf(err, errlen, "%s", geofw_log_last_error()[0] ? geofw_log_last_error() :
-			 strerror(-ret));
-		goto out;
-	}
-	had = d->asn.n_applied > 0;
-	free(d->asn.applied);
-	d->asn.applied = w.v;
-	d->asn.n_applied = w.n;
-	w.v = NULL;
-	d->asn.loaded = w.n > 0;
-	snprintf(d->asn.path, sizeof(d->asn.path), "%s", w.n ? d->conf.asn_db : "");
-	d->asn.ases = rep.ases;
-	d->asn.n_v4 = rep.n_v4;
-	d->asn.n_v6 = rep.n_v6;
-	d->asn.loaded_at = time(NULL);
-	d->asn.load_seconds = rep.load_ms / 1e3;
-	if (w.n)
-		log_info("asn (%s): %s: %zu ASes with rules, %zu IPv4 + %zu IPv6 prefixes, %.2f s",
-			 why, d->asn.path, rep.ases, rep.n_v4, rep.n_v6, d->asn.load_seconds);
-	else if (had)
-		log_info("asn (%s): no AS rule left, ASN tables removed", why);
-out:
-	free(rules);
-	free(w.v);
-	return ret;
+	if ((ret = asn_plan_of(&d->conf, &w, &p, err, errlen)))
+		return ret;
+	return asn_commit(d, &p, why, err, errlen);
 }
 
 void gfwd_asn_rebuild(struct gfwd *d, const char *why)
@@ -532,31 +641,35 @@ int gfwd_asn_ruled(struct gfwd *d, const char *except_source, __u32 **asns, size
 	return 0;
 }
 
-int gfwd_load_asn(struct gfwd *d, const char *why)
+/* A load that failed: said in status and the log; the tables in force stay. */
+int gfwd_asn_failed(struct gfwd *d, int ret, const char *why, const char *err)
+{
+	snprintf(d->asn.error, sizeof(d->asn.error), "load failed: %s; %s", err,
+		 d->asn.loaded ? "the previous ASN tables stay in force" : "no AS rule in force");
+	d->asn.loads_failed++;
+	log_err(ret, "asn (%s): %s", why, d->asn.error);
+	return ret;
+}
+
+int gfwd_asn_loaded(struct gfwd *d, struct gfwd_asn_plan *p, const char *why)
 {
 	char err[sizeof(d->asn.error) - 64];
-	int ret;
+	int ret = asn_commit(d, p, why, err, sizeof(err));
 
-	/* AS rules in geofw.conf without a database: the config is wrong
-	 * (--check-config says so too); runtime ones only are kept and
-	 * reported as not enforced. */
-	if ((d->conf.n_block_asn || d->conf.n_allow_asn) && !d->conf.asn_db[0]) {
-		snprintf(d->asn.error, sizeof(d->asn.error),
-			 "BlockASN or AllowASN is set but ASNDatabase = none in %s", d->conf_path);
-		d->asn.loads_failed++;
-		return log_err(-EINVAL, "asn (%s): %s; %s", why, d->asn.error,
-			       d->asn.loaded ? "the AS rules in force stay" : "no AS rule in force");
-	}
-	ret = gfwd_asn_sync(d, true, why, err, sizeof(err));
-	if (ret) {
-		snprintf(d->asn.error, sizeof(d->asn.error), "load failed: %s; %s", err,
-			 d->asn.loaded ? "the previous ASN tables stay in force" :
-					 "no AS rule in force");
-		d->asn.loads_failed++;
-		log_err(ret, "asn (%s): %s", why, d->asn.error);
-		return ret;
-	}
+	if (ret)
+		return gfwd_asn_failed(d, ret, why, err);
 	d->asn.error[0] = '\0';
 	d->asn.loads_ok++;
 	return 0;
+}
+
+int gfwd_load_asn(struct gfwd *d, const char *why)
+{
+	char err[sizeof(d->asn.error) - 64];
+	struct gfwd_asn_plan p;
+	int ret = gfwd_asn_plan(d, &d->conf, &p, err, sizeof(err));
+
+	if (ret)
+		return gfwd_asn_failed(d, ret, why, err);
+	return gfwd_asn_loaded(d, &p, why);
 }

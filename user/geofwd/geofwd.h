@@ -7,9 +7,12 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "asntable.h"
 #include "config.h"
 #include "geoip.h"
+#include "geotable.h"
 #include "loader.h"
+#include "ports.h"
 #include "refcode.h"
 #include "responder.h"
 #include "store.h"
@@ -29,6 +32,8 @@ struct gfwd_iface {
 	bool l3;			/* no Ethernet header: geofw_xdp_l3, no responder */
 	bool resp_stalled;		/* filter there, but it sees no marked packets */
 	bool program_refused;		/* the new XDP program failed its canary frames */
+	bool mode_refused;		/* XdpMode could not be applied: the old mode stays */
+	bool mode_changed;		/* a reload changed XdpMode: auto moves too */
 	unsigned int tc_retry;		/* responder checks until the next attach retry */
 	char error[384];		/* why the last attach failed, for status */
 };
@@ -95,6 +100,8 @@ struct gfwd {
 	int n_ifaces;
 	struct gfwd_db_info db;
 	bool detach_on_exit;
+	bool debug;			/* -d: debug logging, whatever LogLevel says */
+	int pin_lock;			/* flock on pin_dir: one geofwd per pin dir, -1 */
 	bool responder_ok;		/* TC attached wherever XDP is */
 	unsigned long reloads_ok, reloads_failed;
 	unsigned long db_loads_ok, db_loads_failed;	/* any trigger, inotify too */
@@ -138,6 +145,8 @@ int gfwd_cleanup_pins(const char *pin_dir);
 void gfwd_responder_check(struct gfwd *d);	/* every GFWD_RESP_CHECK_MS */
 void gfwd_responder_rearm(struct gfwd *d);	/* reload: retry a stalled responder */
 bool gfwd_iface_protected(const struct gfwd_iface *ifc);
+/* An XDP link detached from outside: attached again (the responder timer). */
+void gfwd_xdp_check(struct gfwd *d);
 const char *gfwd_link_type_name(int link_type);
 
 /* reload.c: geofw.conf read again and put in force (calls attach.c and
@@ -168,12 +177,44 @@ int gfwd_apply_nat64(struct gfwd *d);
  * whole, switched by slot).  0 or -errno with the reason in err (may be NULL;
  * logged either way). */
 int gfwd_apply_ports(struct gfwd *d, char *err, size_t errlen);
+/* The same in two steps (a reload checks before it changes anything): the
+ * tables of conf's rules and the store's built, nothing written (0 or
+ * -errno with msg), then installed, the rate limits taken into d (the plan
+ * is freed either way). */
+struct gfwd_ports_plan {
+	struct geofw_ports_image img;
+	bool built;
+	struct geofw_ratelimit rl[GEOFW_MAX_RATELIMITS];
+	bool rl_from_store[GEOFW_MAX_RATELIMITS];
+	int n_rl;
+};
+int gfwd_ports_plan(const struct gfwd *d, const struct geofw_conf *conf,
+		    struct gfwd_ports_plan *p, char *msg, size_t msglen);
+int gfwd_ports_commit(struct gfwd *d, struct gfwd_ports_plan *p, char *msg, size_t msglen);
+void gfwd_ports_plan_free(struct gfwd_ports_plan *p);
 /* Rate limit ban requests: open the ring (start), read what is waiting. */
 int gfwd_rl_open(struct gfwd *d);
 void gfwd_rl_read(struct gfwd *d);
 void gfwd_rl_close(struct gfwd *d);
 int gfwd_sync_rules(struct gfwd *d);
 int gfwd_load_geoip(struct gfwd *d, const char *why);
+/*
+ * gfwd_load_geoip() in two steps, for a reload that checks everything before
+ * it changes anything: the databases of conf read and built (nothing
+ * written; on error p holds nothing), then switched in.  A commit frees the
+ * plan, installed or not; a failed plan or commit is reported with
+ * gfwd_geoip_failed() (status, the log; what is in force stays).
+ */
+struct gfwd_geo_plan {
+	bool enabled;			/* false: GeoIPDatabase = none, the tables go */
+	struct geofw_geo_image img;
+	struct gfwd_db_info *info;
+	struct timespec t0;
+};
+int gfwd_geoip_plan(const struct geofw_conf *conf, struct gfwd_geo_plan *p);
+int gfwd_geoip_commit(struct gfwd *d, struct gfwd_geo_plan *p, const char *why);
+void gfwd_geoip_plan_free(struct gfwd_geo_plan *p);
+int gfwd_geoip_failed(struct gfwd *d, int err, const char *why);
 /* A country policy is configured (listed countries or allow mode, from
  * the config or set with fwctl). */
 bool gfwd_country_policy_wanted(const struct gfwd *d);
@@ -188,6 +229,24 @@ int gfwd_check_geoip(const struct gfwd *d, char *err, size_t errlen);
  * force and switched in; on error the tables in force stay.  0 or -errno
  * (logged, kept in d->asn.error). */
 int gfwd_load_asn(struct gfwd *d, const char *why);
+/*
+ * The same in two steps: the AS rules of conf and the store, with conf's
+ * ASNDatabase read and built (nothing written; 0 or -errno with err), then
+ * switched in by gfwd_asn_loaded() (frees the plan; a failure is kept in
+ * d->asn.error).  gfwd_asn_failed() reports a failed plan the same way.
+ */
+struct gfwd_asn_plan {
+	struct gfwd_asn_want *want;	/* the rules, by AS */
+	size_t n_want;
+	bool keep;			/* rules without ASNDatabase: kept, not enforced */
+	struct geofw_asn_plan tables;
+	char path[PATH_MAX];
+};
+int gfwd_asn_plan(const struct gfwd *d, const struct geofw_conf *conf,
+		  struct gfwd_asn_plan *p, char *err, size_t errlen);
+int gfwd_asn_loaded(struct gfwd *d, struct gfwd_asn_plan *p, const char *why);
+int gfwd_asn_failed(struct gfwd *d, int ret, const char *why, const char *err);
+void gfwd_asn_plan_free(struct gfwd_asn_plan *p);
 /*
  * After a change of the store's AS rules (fwctl, the sweep; inside the
  * change's transaction): rebuild and switch the tables when the rules

@@ -6,6 +6,7 @@
  */
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -317,6 +319,7 @@ static void loop(struct gfwd *d)
 				on_inotify(d);
 			} else if (fd == d->resp_timerfd) {
 				drain_timer(fd);
+				gfwd_xdp_check(d);
 				gfwd_responder_check(d);
 				gfwd_responder_clock(d, false);
 			} else if (fd == d->db_timerfd) {
@@ -352,9 +355,41 @@ static void loop(struct gfwd *d)
 	}
 }
 
+/*
+ * One geofwd per pin directory: a second one (a unit started twice, a
+ * manual run beside the service) would replace the programs and rewrite the
+ * maps the first enforces before it noticed anything.  An flock on the
+ * directory (bpffs has them), held for the process's life.
+ */
+static int lock_pin_dir(struct gfwd *d)
+{
+	int fd = open(d->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return log_err(-errno, "cannot open %s: %s", d->pin_dir, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = -errno;
+		close(fd);
+		if (err == -EWOULDBLOCK)
+			return log_err(-EBUSY, "another geofwd is running with the pins in %s; "
+				       "nothing was changed", d->pin_dir);
+		return log_err(err, "cannot lock %s: %s", d->pin_dir, strerror(-err));
+	}
+	d->pin_lock = fd;
+	return 0;
+}
+
+/*
+ * Start: what can be refused (another geofwd, the control socket, the
+ * store, the 403 pages, the port tables) is checked before anything in
+ * force changes, so a start that fails leaves the pinned programs and maps
+ * enforcing what they did.
+ */
 static int start(struct gfwd *d)
 {
 	char err[GEOFW_CONF_ERRLEN];
+	struct geofw_pages *pages = NULL;
+	struct gfwd_ports_plan *ports = NULL;
 	int i, ret;
 
 	if ((ret = geofw_bpffs_ensure()))
@@ -362,6 +397,8 @@ static int start(struct gfwd *d)
 	snprintf(d->link_dir, sizeof(d->link_dir), "%.4000s/links", d->pin_dir);
 	if ((ret = mkdir_p(d->link_dir, 0700)))
 		return log_err(ret, "cannot create %s: %s", d->link_dir, strerror(-ret));
+	if ((ret = lock_pin_dir(d)) || (ret = open_control(d)))
+		return ret;
 	if ((ret = mkdir_p(d->conf.state_dir, 0750)))
 		return log_err(ret, "cannot create %s: %s", d->conf.state_dir, strerror(-ret));
 	if ((ret = geofw_store_open(d->conf.state_dir, &d->store, err, sizeof(err))))
@@ -370,6 +407,16 @@ static int start(struct gfwd *d)
 		log_warn("rules: %s is on a read-only file system: the rules in it are enforced, "
 			 "every change is refused until it is writable and geofwd restarted",
 			 geofw_store_path(d->store));
+	if (!(pages = gfwd_pages_build(d, &d->conf, err, sizeof(err))))
+		return log_err(-EINVAL, "403 page: %s; nothing was changed", err);
+	if (!(ports = malloc(sizeof(*ports)))) {
+		ret = log_err(-ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((ret = gfwd_ports_plan(d, &d->conf, ports, err, sizeof(err)))) {
+		log_err(ret, "%s; nothing was changed", err);
+		goto out;
+	}
 
 	ret = geofw_load(d->pin_dir, &d->fw);
 	if (ret == -EPROTO || ret == -EINVAL) {
@@ -379,15 +426,21 @@ static int start(struct gfwd *d)
 			 d->pin_dir);
 		ret = geofw_load_replace(d->pin_dir, &d->fw);
 	}
-	if (ret)
-		return log_err(ret, "cannot load the BPF programs with the pins in %s", d->pin_dir);
+	if (ret) {
+		log_err(ret, "cannot load the BPF programs with the pins in %s", d->pin_dir);
+		goto out;
+	}
 
 	/* Policy before programs: a fresh attach enforces from packet one. */
 	if ((ret = gfwd_apply_kernel_config(d)) || (ret = gfwd_apply_countries(d)) ||
-	    (ret = gfwd_sync_rules(d)) || (ret = gfwd_apply_ports(d, NULL, 0)))
-		return ret;
-	if ((ret = gfwd_apply_responder(d, NULL)))
-		return ret;
+	    (ret = gfwd_sync_rules(d)))
+		goto out;
+	if ((ret = gfwd_ports_commit(d, ports, err, sizeof(err)))) {
+		log_err(ret, "%s", err);
+		goto out;
+	}
+	if ((ret = gfwd_apply_responder(d, pages)))
+		goto out;
 	gfwd_apply_nat64(d);
 	gfwd_load_geoip(d, "start");
 	gfwd_load_asn(d, "start");
@@ -403,20 +456,27 @@ static int start(struct gfwd *d)
 		log_warn("no Interfaces in %s: nothing is protected", d->conf_path);
 	gfwd_netwatch_open(d);
 	gfwd_ifaces_sync(d);
-	if ((ret = open_control(d)) || (ret = setup_events(d)))
-		return ret;
+	if ((ret = setup_events(d)))
+		goto out;
 	gfwd_arm_sweep(d);
 	/* Observability never stops the firewall: failures are logged only. */
 	gfwd_metrics_sync(d);
 	gfwd_droplog_sync(d);
-	return 0;
+out:
+	if (ports)
+		gfwd_ports_plan_free(ports);
+	free(ports);
+	free(pages);
+	return ret;
 }
 
 static void stop(struct gfwd *d)
 {
 	int i;
 
-	if (d->detach_on_exit) {
+	/* Only the geofwd that holds the pin dir may take its programs away
+	 * (a second one refused at start must not). */
+	if (d->detach_on_exit && d->pin_lock >= 0) {
 		for (i = 0; i < d->n_ifaces; i++)
 			gfwd_iface_detach(d, &d->ifaces[i]);
 		gfwd_cleanup_pins(d->pin_dir);
@@ -494,7 +554,8 @@ int main(int argc, char **argv)
 	static struct gfwd d = { .conf_path = GEOFW_CONF_PATH, .pin_dir = GEOFW_PIN_DIR,
 				 .ctlfd = -1, .nlfd = -1,
 				 .ino_wd = { -1, -1, -1, -1 }, .asn_wd = -1, .epfd = -1, .sigfd = -1, .timerfd = -1,
-				 .inofd = -1, .db_timerfd = -1, .resp_timerfd = -1, .rl_rb_fd = -1 };
+				 .inofd = -1, .db_timerfd = -1, .resp_timerfd = -1, .rl_rb_fd = -1,
+				 .pin_lock = -1 };
 	bool check = false, debug = false, do_cleanup = false;
 	char err[GEOFW_CONF_ERRLEN];
 	int c, ret;
@@ -544,6 +605,7 @@ int main(int argc, char **argv)
 		printf("%s: ok\n", d.conf_path);
 		return 0;
 	}
+	d.debug = debug;
 	geofw_log_set_level(debug ? GEOFW_LOG_DEBUG : d.conf.log_level);
 	if (do_cleanup)
 		return cleanup(&d) ? 1 : 0;

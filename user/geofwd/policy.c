@@ -149,7 +149,7 @@ static int prule_push(const struct geofw_prule *r, void *ctx)
 }
 
 struct rl_collect {
-	struct gfwd *d;
+	struct gfwd_ports_plan *p;
 	char *msg;
 	size_t msglen;
 };
@@ -157,64 +157,100 @@ struct rl_collect {
 static int rl_push(const char *name, const char *spec, void *ctx)
 {
 	struct rl_collect *c = ctx;
-	struct gfwd *d = c->d;
+	struct gfwd_ports_plan *p = c->p;
 	int i;
 
-	for (i = 0; i < d->n_rl; i++)
-		if (!strcmp(d->rl[i].name, name)) {
+	for (i = 0; i < p->n_rl; i++)
+		if (!strcmp(p->rl[i].name, name)) {
 			log_warn("rate limit %s of rules.db: geofw.conf has one of this name, "
 				 "which is in force", name);
 			return 0;
 		}
-	if (d->n_rl == GEOFW_MAX_RATELIMITS)
+	if (p->n_rl == GEOFW_MAX_RATELIMITS)
 		return geofw_errf(c->msg, c->msglen, -E2BIG, "more than %d rate limits",
 				  GEOFW_MAX_RATELIMITS);
-	if (geofw_ratelimit_parse(spec, &d->rl[d->n_rl], c->msg, c->msglen)) {
+	if (geofw_ratelimit_parse(spec, &p->rl[p->n_rl], c->msg, c->msglen)) {
 		log_warn("rate limit %s of rules.db: %s; ignored", name, c->msg);
 		c->msg[0] = '\0';
 		return 0;
 	}
-	d->rl_from_store[d->n_rl++] = true;
+	p->rl_from_store[p->n_rl++] = true;
 	return 0;
 }
 
 /* The config's rate limits, then those of the store (index = kernel index). */
-static int collect_ratelimits(struct gfwd *d, char *msg, size_t msglen)
+static int collect_ratelimits(const struct gfwd *d, const struct geofw_conf *conf,
+			      struct gfwd_ports_plan *p, char *msg, size_t msglen)
 {
-	struct rl_collect c = { d, msg, msglen };
+	struct rl_collect c = { p, msg, msglen };
 	int i;
 
-	for (i = 0; i < d->conf.n_ratelimits; i++) {
-		d->rl[i] = d->conf.ratelimits[i];
-		d->rl_from_store[i] = false;
+	for (i = 0; i < conf->n_ratelimits; i++) {
+		p->rl[i] = conf->ratelimits[i];
+		p->rl_from_store[i] = false;
 	}
-	d->n_rl = d->conf.n_ratelimits;
+	p->n_rl = conf->n_ratelimits;
 	return geofw_store_rl_for_each(d->store, rl_push, &c);
+}
+
+int gfwd_ports_plan(const struct gfwd *d, const struct geofw_conf *conf,
+		    struct gfwd_ports_plan *p, char *msg, size_t msglen)
+{
+	struct prule_vec pv = {};
+	int i, ret = 0;
+
+	memset(p, 0, sizeof(*p));
+	msg[0] = '\0';
+	for (i = 0; i < conf->n_port_rules && !ret; i++)
+		ret = prule_push(&conf->port_rules[i], &pv);
+	if (!ret)
+		ret = geofw_store_port_for_each(d->store, prule_push, &pv);
+	if (!ret)
+		ret = collect_ratelimits(d, conf, p, msg, msglen);
+	else
+		snprintf(msg, msglen, "port rules: reading: %s", strerror(-ret));
+	if (!ret && !(ret = geofw_ports_build(pv.v, pv.n, &p->img, msg, msglen))) {
+		p->built = true;
+		ret = geofw_ports_add_ratelimits(&p->img, p->rl, (size_t)p->n_rl,
+						 (__u8)conf->rl_v6_prefix, msg, msglen);
+	}
+	free(pv.v);
+	if (ret)
+		gfwd_ports_plan_free(p);
+	return ret;
+}
+
+void gfwd_ports_plan_free(struct gfwd_ports_plan *p)
+{
+	if (p->built)
+		geofw_ports_image_free(&p->img);
+	p->built = false;
+}
+
+int gfwd_ports_commit(struct gfwd *d, struct gfwd_ports_plan *p, char *msg, size_t msglen)
+{
+	int ret = geofw_ports_install(&d->fw.maps, &p->img, msg, msglen);
+
+	if (!ret) {
+		memcpy(d->rl, p->rl, sizeof(d->rl));
+		memcpy(d->rl_from_store, p->rl_from_store, sizeof(d->rl_from_store));
+		d->n_rl = p->n_rl;
+	}
+	gfwd_ports_plan_free(p);
+	return ret;
 }
 
 int gfwd_apply_ports(struct gfwd *d, char *err, size_t errlen)
 {
-	struct prule_vec pv = {};
-	struct geofw_ports_image img;
+	struct gfwd_ports_plan *p = malloc(sizeof(*p));
 	char msg[GEOFW_ERRLEN] = "";
-	int i, ret = 0;
+	int ret;
 
-	for (i = 0; i < d->conf.n_port_rules && !ret; i++)
-		ret = prule_push(&d->conf.port_rules[i], &pv);
-	if (!ret)
-		ret = geofw_store_port_for_each(d->store, prule_push, &pv);
-	if (!ret)
-		ret = collect_ratelimits(d, msg, sizeof(msg));
-	else
-		snprintf(msg, sizeof(msg), "port rules: reading: %s", strerror(-ret));
-	if (!ret && !(ret = geofw_ports_build(pv.v, pv.n, &img, msg, sizeof(msg)))) {
-		ret = geofw_ports_add_ratelimits(&img, d->rl, (size_t)d->n_rl,
-						 (__u8)d->conf.rl_v6_prefix, msg, sizeof(msg));
-		if (!ret)
-			ret = geofw_ports_install(&d->fw.maps, &img, msg, sizeof(msg));
-		geofw_ports_image_free(&img);
-	}
-	free(pv.v);
+	if (!p)
+		ret = geofw_errf(msg, sizeof(msg), -ENOMEM, "port rules: out of memory");
+	else if (!(ret = gfwd_ports_plan(d, &d->conf, p, msg, sizeof(msg))))
+		ret = gfwd_ports_commit(d, p, msg, sizeof(msg));
+	free(p);
 	if (ret) {
 		log_err(ret, "%s", msg);
 		if (err && errlen)
@@ -466,6 +502,13 @@ int gfwd_sync_rules(struct gfwd *d)
 		return log_err(ret, "rules: %s: %s", geofw_store_path(d->store), err);
 	log_info("rules in force: %zu (%zu written, %zu stale removed, %.2f s)", rs.entries,
 		 rs.put, rs.deleted, rs.seconds);
+	/* A new rules.db over pins that held rules: a moved StateDirectory, or
+	 * a lost file.  The store is what is enforced; say what went. */
+	if (geofw_store_created(d->store) && rs.deleted)
+		log_warn("rules: %s did not exist and was created empty; the %zu rules the "
+			 "pinned maps held from an earlier run are removed. If the file was "
+			 "lost, stop geofwd, restore it from a backup and start geofwd again",
+			 geofw_store_path(d->store), rs.deleted);
 	malloc_trim(0);	/* the dump of the maps was as big as the rules */
 	return 0;
 }

@@ -16,31 +16,86 @@
 #include "feeds.h"
 #include "geofwd.h"
 #include "log.h"
+#include "msg.h"
 
-int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
-{
-	struct geofw_conf *conf = malloc(sizeof(*conf));
+/* What a reload puts in force, read and checked before anything changes. */
+struct reload_plan {
+	struct geofw_conf conf;
 	struct geofw_pages *pages;
-	bool db_changed, fleet_changed;
-	int err, i, j;
+	struct gfwd_ports_plan ports;
+	struct gfwd_geo_plan geo;
+	struct gfwd_asn_plan asn;
+};
 
-	if (!conf)
-		return -ENOMEM;
-	err = geofw_conf_load(d->conf_path, conf, errbuf, errlen);
-	if (err) {
-		log_err(err, "reload (%s): %s; the configuration in force stays", why, errbuf);
-		d->reloads_failed++;
-		free(conf);
+/*
+ * The new config, its pages, port tables, GeoIP and ASN tables: all read and
+ * built, nothing written.  0, or -errno with the reason in errbuf.
+ */
+static int reload_prepare(struct gfwd *d, struct reload_plan *p, const char *why,
+			  char *errbuf, size_t errlen)
+{
+	int err;
+
+	if ((err = geofw_conf_load(d->conf_path, &p->conf, errbuf, errlen)))
+		return err;
+	/* Every page is read and checked, */
+	if (!(p->pages = gfwd_pages_build(d, &p->conf, errbuf, errlen)))
+		return -EINVAL;
+	/* the port tables and rate limits built with the store's, */
+	if ((err = gfwd_ports_plan(d, &p->conf, &p->ports, errbuf, errlen)))
+		return err;
+	/* the databases read again (geoipupdate may have replaced them), */
+	if ((err = gfwd_geoip_plan(&p->conf, &p->geo))) {
+		gfwd_geoip_failed(d, err, why);
+		snprintf(errbuf, errlen, "%s", d->db.error);
 		return err;
 	}
-	/* Every page is read and checked before anything changes. */
-	pages = gfwd_pages_build(d, conf, errbuf, errlen);
-	if (!pages) {
-		log_err(-EINVAL, "reload (%s): %s; the configuration in force stays", why, errbuf);
-		d->reloads_failed++;
-		free(conf);
-		return -EINVAL;
+	/* and the AS tables of the new config and the store. */
+	{
+		char aerr[sizeof(d->asn.error) - 64];
+
+		if ((err = gfwd_asn_plan(d, &p->conf, &p->asn, aerr, sizeof(aerr)))) {
+			gfwd_asn_failed(d, err, why, aerr);
+			snprintf(errbuf, errlen, "%s", d->asn.error);
+			return err;
+		}
 	}
+	return 0;
+}
+
+static void reload_plan_free(struct reload_plan *p)
+{
+	free(p->pages);
+	gfwd_ports_plan_free(&p->ports);
+	gfwd_geoip_plan_free(&p->geo);
+	gfwd_asn_plan_free(&p->asn);
+	free(p);
+}
+
+/*
+ * All or nothing: everything the new config needs is read and built first
+ * (reload_prepare); any error there refuses the reload and nothing in force
+ * changes.  Only then are the interfaces, maps and tables switched over.
+ */
+int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
+{
+	struct reload_plan *p = calloc(1, sizeof(*p));
+	struct geofw_conf *conf;
+	bool db_changed, fleet_changed;
+	char msg[GEOFW_ERRLEN];
+	int err, ret, i, j;
+
+	if (!p)
+		return -ENOMEM;
+	err = reload_prepare(d, p, why, errbuf, errlen);
+	if (err) {
+		log_err(err, "reload (%s): %s; nothing changed, the configuration in force stays",
+			why, errbuf);
+		d->reloads_failed++;
+		reload_plan_free(p);
+		return err;
+	}
+	conf = &p->conf;
 	if (strcmp(conf->state_dir, d->conf.state_dir) || strcmp(conf->socket_path, d->conf.socket_path))
 		log_warn("reload: StateDirectory and Socket changes take effect on restart");
 	db_changed = strcmp(conf->asn_db, d->conf.asn_db) ||
@@ -78,17 +133,17 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 	if (conf->xdp_mode != d->conf.xdp_mode)
 		for (i = 0; i < d->n_ifaces; i++)
 			if (d->ifaces[i].xdp_link >= 0) {
-				/* Attached again below in the new mode (attach
-				 * replaces the link only once the new one is on). */
+				/* Attached again below in the new mode (the
+				 * pinned link keeps enforcing until then). */
 				close(d->ifaces[i].xdp_link);
 				d->ifaces[i].xdp_link = -1;
+				d->ifaces[i].mode_changed = true;
 			}
 
 	fleet_changed = gfwd_fleet_conf_changed(conf, &d->conf);
 	if (fleet_changed)
 		gfwd_fleet_stop(d);
 	d->conf = *conf;
-	free(conf);
 	if (fleet_changed) {
 		log_info("reload: Fleet settings changed: fleet restarted");
 		gfwd_fleet_start(d);
@@ -96,29 +151,36 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 	gfwd_crowdsec_reload(d);
 	gfwd_feeds_sync(d);
 	d->db_rewatch |= db_changed;
-	geofw_log_set_level(d->conf.log_level);
+	geofw_log_set_level(d->debug ? GEOFW_LOG_DEBUG : d->conf.log_level);
 	gfwd_apply_kernel_config(d);
 	gfwd_apply_countries(d);
-	gfwd_apply_responder(d, pages);
-	free(pages);
+	gfwd_apply_responder(d, p->pages);
 	gfwd_apply_nat64(d);
-	gfwd_apply_ports(d, NULL, 0);
+	/* A kernel error from here on keeps that part's tables in force; the
+	 * first one is the reload's answer. */
+	err = gfwd_ports_commit(d, &p->ports, msg, sizeof(msg));
+	if (err) {
+		log_err(err, "reload (%s): %s", why, msg);
+		snprintf(errbuf, errlen, "%s", msg);
+	}
 	gfwd_ifaces_sync(d);
 	gfwd_responder_rearm(d);
-	/* The database is read again on every reload: geoipupdate may have
-	 * replaced it, and a failed load keeps the tables in force. */
-	err = gfwd_load_geoip(d, db_changed ? "database path changed" : why);
-	if (err)
-		snprintf(errbuf, errlen, "%s", d->db.error);
-	/* The ASN database too, and the AS rules of the new config. */
-	{
-		int aerr = gfwd_load_asn(d, why);
+	/* An interface the reload left unprotected, with its old program or in
+	 * its old mode is the reload's answer too (status says the same). */
+	for (i = 0; i < d->n_ifaces && !err; i++) {
+		const struct gfwd_iface *ifc = &d->ifaces[i];
 
-		if (aerr && !err)
-			snprintf(errbuf, errlen, "%s", d->asn.error);
-		if (!err)
-			err = aerr;
+		if (ifc->ifindex && (ifc->xdp_link < 0 || ifc->program_refused || ifc->mode_refused))
+			err = geofw_errf(errbuf, errlen, -EIO, "interface %s: %s", ifc->name,
+					 ifc->error[0] ? ifc->error : "NOT protected");
 	}
+	ret = gfwd_geoip_commit(d, &p->geo, db_changed ? "database path changed" : why);
+	if (ret && !err)
+		err = geofw_errf(errbuf, errlen, ret, "%s", d->db.error);
+	ret = gfwd_asn_loaded(d, &p->asn, why);
+	if (ret && !err)
+		err = geofw_errf(errbuf, errlen, ret, "%s", d->asn.error);
+	reload_plan_free(p);
 	err ? d->reloads_failed++ : d->reloads_ok++;
 	if (!err)
 		d->last_reload = time(NULL);

@@ -174,44 +174,76 @@ int geofw_asn_reader_open(const char *path, struct geofw_geoip_reader **out)
 	return geofw_geoip_open(path, &opts, out);
 }
 
-int geofw_asn_apply(const struct geofw_maps *m, const struct btf *btf, const char *path,
-		    const struct geofw_asn_rule *rules, size_t n, struct geofw_asn_report *rep)
+void geofw_asn_plan_free(struct geofw_asn_plan *plan)
+{
+	geofw_geo_image_free(&plan->img);
+	free(plan->cl);
+	memset(plan, 0, sizeof(*plan));
+}
+
+int geofw_asn_prepare(const char *path, const struct geofw_asn_rule *rules, size_t n,
+		      struct geofw_asn_plan *plan)
 {
 	struct geofw_asn_classes *cl = malloc(sizeof(*cl));
 	struct geofw_geoip_db db = {};
-	struct geofw_geo_image img = {};
-	double t0 = geofw_clock_s(CLOCK_MONOTONIC) * 1e3;
 	int err;
 
-	if (rep)
-		memset(rep, 0, sizeof(*rep));
+	memset(plan, 0, sizeof(*plan));
+	plan->t0_ms = geofw_clock_s(CLOCK_MONOTONIC) * 1e3;
 	if (!cl)
 		return log_err(-ENOMEM, "asn: out of memory");
 	if ((err = geofw_asn_classes_make(rules, n, cl)))
 		goto out;
-	if (!cl->n) {
-		err = geofw_asn_clear(m);
-		goto out;
-	}
+	if (!cl->n)
+		goto out;	/* the plan removes the tables */
 	if (!path) {
 		err = log_err(-EINVAL, "asn: AS rules need an ASN database (ASNDatabase =)");
 		goto out;
 	}
-	if ((err = geofw_asn_db_load(path, cl, &db)))
+	if ((err = geofw_asn_db_load(path, cl, &db)) ||
+	    (err = geofw_geo_build(db.v4, db.n_v4, db.v6, db.n_v6, &plan->img)))
 		goto out;
-	if ((err = geofw_geo_build(db.v4, db.n_v4, db.v6, db.n_v6, &img)))
-		goto out;
-	if ((err = geofw_asn_install(m, btf, &img, cl->c, cl->n)))
-		goto out;
-	if (rep) {
-		rep->ases = cl->n;
-		rep->n_v4 = db.n_v4;
-		rep->n_v6 = db.n_v6;
-		rep->load_ms = geofw_clock_s(CLOCK_MONOTONIC) * 1e3 - t0;
-	}
+	plan->cl = cl;
+	cl = NULL;
+	plan->n_v4 = db.n_v4;
+	plan->n_v6 = db.n_v6;
 out:
-	geofw_geo_image_free(&img);
+	if (err)
+		geofw_geo_image_free(&plan->img);
 	geofw_geoip_free(&db);
 	free(cl);
 	return err;
+}
+
+int geofw_asn_commit(const struct geofw_maps *m, const struct btf *btf,
+		     struct geofw_asn_plan *plan, struct geofw_asn_report *rep)
+{
+	int err;
+
+	if (rep)
+		memset(rep, 0, sizeof(*rep));
+	err = plan->cl ? geofw_asn_install(m, btf, &plan->img, plan->cl->c, plan->cl->n) :
+			 geofw_asn_clear(m);
+	if (!err && rep && plan->cl) {
+		rep->ases = plan->cl->n;
+		rep->n_v4 = plan->n_v4;
+		rep->n_v6 = plan->n_v6;
+		rep->load_ms = geofw_clock_s(CLOCK_MONOTONIC) * 1e3 - plan->t0_ms;
+	}
+	geofw_asn_plan_free(plan);
+	return err;
+}
+
+int geofw_asn_apply(const struct geofw_maps *m, const struct btf *btf, const char *path,
+		    const struct geofw_asn_rule *rules, size_t n, struct geofw_asn_report *rep)
+{
+	struct geofw_asn_plan plan;
+	int err = geofw_asn_prepare(path, rules, n, &plan);
+
+	if (err) {
+		if (rep)
+			memset(rep, 0, sizeof(*rep));
+		return err;
+	}
+	return geofw_asn_commit(m, btf, &plan, rep);
 }

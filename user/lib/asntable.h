@@ -18,6 +18,7 @@
 
 #include "geofw.h"
 #include "geoip.h"
+#include "geotable.h"
 #include "maps.h"
 
 struct btf;
@@ -71,10 +72,31 @@ struct geofw_asn_report {
 };
 
 /*
- * Put rules in force with the database at path: load, build, switch
- * (geofw_asn_install()); no rules: no ASN table (geofw_asn_clear()).  On
- * error (a bad database among them) the tables in force stay.  rep may be
- * NULL.  0 or -errno, logged.
+ * The tables for rules with the database at path, read and built but not
+ * written: a reload checks everything it will put in force before it
+ * changes anything (geofw_asn_commit() then switches them in).  No rules:
+ * a plan that removes the ASN tables.  0 or -errno, logged; on error plan
+ * holds nothing to free.
+ */
+struct geofw_asn_plan {
+	struct geofw_asn_classes *cl;	/* NULL: no rules, the tables go */
+	struct geofw_geo_image img;
+	size_t n_v4, n_v6;
+	double t0_ms;
+};
+
+int geofw_asn_prepare(const char *path, const struct geofw_asn_rule *rules, size_t n,
+		      struct geofw_asn_plan *plan);
+/* Switch a plan in (geofw_asn_install(), or geofw_asn_clear() for a plan
+ * without rules) and free it, installed or not.  rep may be NULL. */
+int geofw_asn_commit(const struct geofw_maps *m, const struct btf *btf,
+		     struct geofw_asn_plan *plan, struct geofw_asn_report *rep);
+void geofw_asn_plan_free(struct geofw_asn_plan *plan);
+
+/*
+ * Put rules in force with the database at path: prepare and commit in one
+ * step.  On error (a bad database among them) the tables in force stay.
+ * rep may be NULL.  0 or -errno, logged.
  */
 int geofw_asn_apply(const struct geofw_maps *m, const struct btf *btf, const char *path,
 		    const struct geofw_asn_rule *rules, size_t n, struct geofw_asn_report *rep);

@@ -540,6 +540,27 @@ static int open_db(struct geofw_store *st, bool read_only)
 			       SQLITE_OPEN_NOMUTEX, NULL);
 }
 
+/*
+ * A rules.db of 0 bytes (and no WAL behind it) is not one geofwd left: it
+ * writes the schema in the transaction that creates the file.  SQLite would
+ * take it for an empty database and the start would then remove every rule
+ * the pins enforce, so it is refused like a damaged file.
+ */
+static int check_not_empty(struct geofw_store *st, char *err, size_t errlen)
+{
+	char wal[PATH_MAX + 8];
+	struct stat sb, wb;
+
+	snprintf(wal, sizeof(wal), "%s-wal", st->path);
+	if (stat(st->path, &sb) || sb.st_size || (!stat(wal, &wb) && wb.st_size))
+		return 0;
+	return geofw_errf(err, errlen, -EUCLEAN, "%s: the file is empty (0 bytes), not a rule "
+			  "store geofwd wrote; refusing to start: the pinned programs keep "
+			  "enforcing the rules in force. Restore the file from a backup (or "
+			  "remove it to start with no runtime rules) and start geofwd again",
+			  st->path);
+}
+
 int geofw_store_open(const char *dir, struct geofw_store **out, char *err, size_t errlen)
 {
 	struct geofw_store *st = calloc(1, sizeof(*st));
@@ -556,6 +577,8 @@ int geofw_store_open(const char *dir, struct geofw_store **out, char *err, size_
 	}
 	fresh = access(st->path, F_OK) != 0;
 	dir_ro = access(dir, W_OK) != 0 && errno == EROFS;
+	if (!fresh && (ret = check_not_empty(st, err, errlen)))
+		goto fail;
 	if (fresh && dir_ro) {
 		ret = geofw_errf(err, errlen, -EROFS, "%s: cannot create the database: the state "
 				 "directory is on a read-only file system", st->path);
@@ -647,8 +670,21 @@ int geofw_store_open(const char *dir, struct geofw_store **out, char *err, size_
 	}
 	if ((ret = store_load_memory(st, err, errlen)))
 		goto fail_hint;
+	{
+		/* The file as opened (written by now): changes check it is
+		 * still the one at the path (geofw_store_check_file). */
+		struct stat sb;
+
+		if (stat(st->path, &sb)) {
+			ret = geofw_errf(err, errlen, -errno, "%s: %s", st->path, strerror(errno));
+			goto fail;
+		}
+		st->dev = sb.st_dev;
+		st->ino = sb.st_ino;
+	}
 	if (!version && (ret = migrate_v1(st, dir, err, errlen)))
 		goto fail;
+	st->created = fresh;
 	*out = st;
 	return 0;
 fail_hint:
@@ -703,6 +739,23 @@ static int refuse_read_only(struct geofw_store *st, char *err, size_t errlen)
 			  "is read-only, change refused (the rules in force stay)", st->path);
 }
 
+bool geofw_store_created(const struct geofw_store *st)
+{
+	return st->created;
+}
+
+int geofw_store_check_file(const struct geofw_store *st, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (!stat(st->path, &sb) && sb.st_dev == st->dev && sb.st_ino == st->ino)
+		return 0;
+	return geofw_errf(err, errlen, -ESTALE, "%s was removed or replaced while geofwd runs: "
+			  "changes are refused (they would be written to a file nobody reads "
+			  "again); restore it and restart geofwd (the rules in force stay)",
+			  st->path);
+}
+
 int geofw_store_begin(struct geofw_store *st, char *err, size_t errlen)
 {
 	int ret;
@@ -711,6 +764,8 @@ int geofw_store_begin(struct geofw_store *st, char *err, size_t errlen)
 		return geofw_errf(err, errlen, -EBUSY, "transaction already open");
 	if (st->read_only)
 		return refuse_read_only(st, err, errlen);
+	if ((ret = geofw_store_check_file(st, err, errlen)))
+		return ret;
 	if ((ret = store_exec(st, "BEGIN IMMEDIATE", err, errlen)))
 		return ret;
 	st->depth = 1;

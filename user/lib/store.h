@@ -146,6 +146,11 @@ void geofw_store_close(struct geofw_store *st);
 const char *geofw_store_path(const struct geofw_store *st);
 /* Opened from a read-only state directory: every change is refused. */
 bool geofw_store_read_only(const struct geofw_store *st);
+/* There was no rules.db: this open made it. */
+bool geofw_store_created(const struct geofw_store *st);
+/* 0 while the path still names the file opened; -ESTALE (err says so) once
+ * it was removed or replaced: every change is then refused (begin). */
+int geofw_store_check_file(const struct geofw_store *st, char *err, size_t errlen);
 
 /* Transactions.  begin: BEGIN IMMEDIATE; commit: COMMIT (durable when it
  * returns 0); rollback undoes everything since begin (never fails).

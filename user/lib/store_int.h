@@ -49,6 +49,9 @@ struct geofw_store {
 	sqlite3 *db;
 	char path[PATH_MAX];
 	bool read_only;		/* the file system refuses writes: changes are refused */
+	bool created;		/* no rules.db before this open: made here */
+	dev_t dev;		/* the file opened, to notice it removed or replaced */
+	ino_t ino;
 	int depth;		/* 0: no transaction, 1: in one, 2..: savepoints */
 	sqlite3_stmt *stmt[S_MAX];
 	__u8 ids[GEOFW_MAX_RULE_IDS];
