@@ -96,8 +96,9 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 		return err;
 	}
 	conf = &p->conf;
-	if (strcmp(conf->state_dir, d->conf.state_dir) || strcmp(conf->socket_path, d->conf.socket_path))
-		log_warn("reload: StateDirectory and Socket changes take effect on restart");
+	if (strcmp(conf->state_dir, d->conf.state_dir) || strcmp(conf->socket_path, d->conf.socket_path) ||
+	    strcmp(conf->socket_group, d->conf.socket_group))
+		log_warn("reload: StateDirectory, Socket and SocketGroup changes take effect on restart");
 	db_changed = strcmp(conf->asn_db, d->conf.asn_db) ||
 		     memcmp(conf->geoip_db, d->conf.geoip_db, sizeof(conf->geoip_db)) ||
 		     conf->geoip_enabled != d->conf.geoip_enabled ||

@@ -151,8 +151,15 @@ int store_sql_fail(struct geofw_store *st, int rc, const char *what, char *err, 
 	int ret = store_sql_errno(rc);
 	const char *hint = ret == -ENOSPC ? " (No space left on device: the state directory's "
 					    "file system is full)" :
-			   ret == -EROFS || st->read_only ? " (Read-only file system: the state "
-							    "directory is read-only)" :
+			   st->read_only ? " (Read-only file system: the state directory is "
+					   "read-only)" :
+			   ret == -EROFS ? " (the file cannot be written: check the mount, and the "
+					   "permissions and attributes (lsattr) of the file and of the "
+					   "state directory)" :
+			   rc == SQLITE_CANTOPEN ? " (SQLite keeps rules.db-wal and rules.db-shm "
+						   "beside it: the state directory must be "
+						   "writable by geofwd; check its permissions and "
+						   "attributes (lsattr))" :
 			   ret == -EUCLEAN ? " (the database is damaged)" : "";
 
 	if (st->read_only && ret == -EIO)
