@@ -533,6 +533,10 @@ static void flush(struct gfwd *d, struct conn **q, int n)
 			asn |= r->asn;
 			ports |= r->ports;
 			r->w->len = 0;
+			/* Its change was logged when it ran: the log says
+			 * it did not stay. */
+			log_warn("uid %u pid %d: %s: not saved (the commit failed), undone",
+				 r->who.uid, r->who.pid, r->cmd->desc->name);
 			snprintf(r->err, sizeof(r->err), "not saved, nothing changed: %s", err);
 			r->status = reply_error(r, GEOFW_CTL_REJECTED, r->err);
 		}
