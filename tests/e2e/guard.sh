@@ -115,6 +115,22 @@ cp "$LAB_DIR/good.conf" "$CONF"
 check reload_good/ok fwctl reload
 enforced reload_good
 
+# --- a database the reload does not change, unreadable: the rest applies --------
+# (the shipped config names a database geoipupdate may not have fetched yet:
+# a reload for another key must not be refused for it)
+cp "$LAB_DIR/lab.mmdb" "$LAB_DIR/lab.mmdb.good"
+echo "truncated by a failed download" >"$LAB_DIR/lab.mmdb"
+sed 's/^Countries = RU/Countries = RU DE/' "$LAB_DIR/good.conf" >"$CONF"
+out=$(fwctl reload 2>&1)
+expect_eq reload_same_bad_db/exits_1 "$?" 1
+expect_match reload_same_bad_db/says_applied "$out" "configuration applied, but load failed: .*lab\.mmdb"
+expect_match reload_same_bad_db/de_now_blocked "$(http c2 http://198.51.100.1/)" '^403 '
+expect_eq reload_same_bad_db/ru_still_403 "$(http c3 http://203.0.113.1/)" "$PAGE403"
+cp "$LAB_DIR/lab.mmdb.good" "$LAB_DIR/lab.mmdb"
+cp "$LAB_DIR/good.conf" "$CONF"
+check reload_same_bad_db/repaired fwctl reload
+enforced reload_same_bad_db
+
 # --- XdpMode changed by a reload: moved, never left without a program ----------
 mode_of() { fwctl status | sed -n 's/^interface gfw1: attached, XDP \([a-z]*\) mode.*/\1/p'; }
 MODE0=$(mode_of)

@@ -499,6 +499,22 @@ fail:
 	return ret;
 }
 
+bool gfwd_asn_conf_changed(const struct gfwd *d, const struct geofw_conf *conf)
+{
+	struct want_set now = {}, next = {};
+	bool changed;
+
+	if (strcmp(conf->asn_db, d->conf.asn_db))
+		return true;
+	/* The same store on both sides: what differs is the config's. */
+	changed = asn_wanted_with(&d->conf, d->store, &now) ||
+		  asn_wanted_with(conf, d->store, &next) || now.n != next.n ||
+		  (now.n && memcmp(now.v, next.v, now.n * sizeof(*now.v)));
+	free(now.v);
+	free(next.v);
+	return changed;
+}
+
 int gfwd_asn_plan(const struct gfwd *d, const struct geofw_conf *conf,
 		  struct gfwd_asn_plan *p, char *err, size_t errlen)
 {

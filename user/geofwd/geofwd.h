@@ -247,6 +247,8 @@ int gfwd_asn_plan(const struct gfwd *d, const struct geofw_conf *conf,
 int gfwd_asn_loaded(struct gfwd *d, struct gfwd_asn_plan *p, const char *why);
 int gfwd_asn_failed(struct gfwd *d, int ret, const char *why, const char *err);
 void gfwd_asn_plan_free(struct gfwd_asn_plan *p);
+/* conf's ASNDatabase or AS rules differ from those of the config in force. */
+bool gfwd_asn_conf_changed(const struct gfwd *d, const struct geofw_conf *conf);
 /*
  * After a change of the store's AS rules (fwctl, the sweep; inside the
  * change's transaction): rebuild and switch the tables when the rules

@@ -25,7 +25,20 @@ struct reload_plan {
 	struct gfwd_ports_plan ports;
 	struct gfwd_geo_plan geo;
 	struct gfwd_asn_plan asn;
+	/* A database the reload does not change that could not be read
+	 * again: the rest applies, its tables in force stay (the answer says
+	 * so).  One the reload changes must load, or nothing applies. */
+	bool geo_kept, asn_kept;
+	char kept_why[sizeof(((struct gfwd_db_info *)0)->error)];
 };
+
+/* GeoIPDatabase, GeoIPField or their use changed. */
+static bool geo_conf_changed(const struct geofw_conf *a, const struct geofw_conf *b)
+{
+	return memcmp(a->geoip_db, b->geoip_db, sizeof(a->geoip_db)) ||
+	       a->geoip_enabled != b->geoip_enabled || a->n_geoip_field != b->n_geoip_field ||
+	       memcmp(a->geoip_field, b->geoip_field, sizeof(a->geoip_field));
+}
 
 /*
  * The new config, its pages, port tables, GeoIP and ASN tables: all read and
@@ -47,8 +60,12 @@ static int reload_prepare(struct gfwd *d, struct reload_plan *p, const char *why
 	/* the databases read again (geoipupdate may have replaced them), */
 	if ((err = gfwd_geoip_plan(&p->conf, &p->geo))) {
 		gfwd_geoip_failed(d, err, why);
-		snprintf(errbuf, errlen, "%s", d->db.error);
-		return err;
+		if (geo_conf_changed(&p->conf, &d->conf)) {
+			snprintf(errbuf, errlen, "%s", d->db.error);
+			return err;
+		}
+		p->geo_kept = true;
+		snprintf(p->kept_why, sizeof(p->kept_why), "%s", d->db.error);
 	}
 	/* and the AS tables of the new config and the store. */
 	{
@@ -56,8 +73,13 @@ static int reload_prepare(struct gfwd *d, struct reload_plan *p, const char *why
 
 		if ((err = gfwd_asn_plan(d, &p->conf, &p->asn, aerr, sizeof(aerr)))) {
 			gfwd_asn_failed(d, err, why, aerr);
-			snprintf(errbuf, errlen, "%s", d->asn.error);
-			return err;
+			if (gfwd_asn_conf_changed(d, &p->conf)) {
+				snprintf(errbuf, errlen, "%s", d->asn.error);
+				return err;
+			}
+			p->asn_kept = true;
+			if (!p->geo_kept)
+				snprintf(p->kept_why, sizeof(p->kept_why), "%s", d->asn.error);
 		}
 	}
 	return 0;
@@ -99,11 +121,7 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 	if (strcmp(conf->state_dir, d->conf.state_dir) || strcmp(conf->socket_path, d->conf.socket_path) ||
 	    strcmp(conf->socket_group, d->conf.socket_group))
 		log_warn("reload: StateDirectory, Socket and SocketGroup changes take effect on restart");
-	db_changed = strcmp(conf->asn_db, d->conf.asn_db) ||
-		     memcmp(conf->geoip_db, d->conf.geoip_db, sizeof(conf->geoip_db)) ||
-		     conf->geoip_enabled != d->conf.geoip_enabled ||
-		     conf->n_geoip_field != d->conf.n_geoip_field ||
-		     memcmp(conf->geoip_field, d->conf.geoip_field, sizeof(conf->geoip_field));
+	db_changed = strcmp(conf->asn_db, d->conf.asn_db) || geo_conf_changed(conf, &d->conf);
 
 	/* Interfaces no longer configured lose the programs. */
 	for (i = 0; i < d->n_ifaces; i++) {
@@ -175,12 +193,24 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 			err = geofw_errf(errbuf, errlen, -EIO, "interface %s: %s", ifc->name,
 					 ifc->error[0] ? ifc->error : "NOT protected");
 	}
-	ret = gfwd_geoip_commit(d, &p->geo, db_changed ? "database path changed" : why);
+	ret = p->geo_kept ? 0 : gfwd_geoip_commit(d, &p->geo, db_changed ? "database path changed" :
+									    why);
 	if (ret && !err)
 		err = geofw_errf(errbuf, errlen, ret, "%s", d->db.error);
-	ret = gfwd_asn_loaded(d, &p->asn, why);
+	ret = p->asn_kept ? 0 : gfwd_asn_loaded(d, &p->asn, why);
 	if (ret && !err)
 		err = geofw_errf(errbuf, errlen, ret, "%s", d->asn.error);
+	if ((p->geo_kept || p->asn_kept) && !err) {
+		/* Done, but the operator must hear that a file is bad. */
+		log_warn("reload (%s): configuration applied; a database it does not change could "
+			 "not be read again, its tables in force stay", why);
+		err = geofw_errf(errbuf, errlen, -EIO, "configuration applied, but %s",
+				 p->kept_why);
+		d->reloads_ok++;
+		d->last_reload = time(NULL);
+		reload_plan_free(p);
+		return err;
+	}
 	reload_plan_free(p);
 	err ? d->reloads_failed++ : d->reloads_ok++;
 	if (!err)
