@@ -94,9 +94,34 @@ static __always_inline int block6_maybe(const __u8 *addr)
 	return map_bit(&gfw_block6_bits, GEOFW_BLOCK6_BIT(hi, lo));
 }
 
-/* Longest match: an exact /32 or /128 entry beats every shorter CIDR. */
-static __always_inline struct geofw_block *block_lookup(const struct geofw_pkt *pkt,
-							const struct geofw_config *cfg)
+/* A CIDR entry with the log action passed over to the one that covers it
+ * (a logged /28 inside a dropped /24): the trie asked again below the
+ * entry's own length, a few levels at most.  key is the lookup's key, plen
+ * its prefixlen field. */
+static __always_inline struct geofw_block *past_log_once(void *map, __u32 *plen, void *key,
+							 struct geofw_block *b)
+{
+	if (!b || !block_active(b) || b->action != GEOFW_ACT_LOG || !b->prefixlen)
+		return b;
+	*plen = b->prefixlen - 1;
+	return bpf_map_lookup_elem(map, key);
+}
+
+static __always_inline struct geofw_block *block_past_log(void *map, __u32 *plen, void *key,
+							  struct geofw_block *b)
+{
+	b = past_log_once(map, plen, key, b);
+	b = past_log_once(map, plen, key, b);
+	return past_log_once(map, plen, key, b);
+}
+
+/* Longest match: an exact /32 or /128 entry beats every shorter CIDR.
+ * nolog (a constant): an exact entry with the log action is passed over,
+ * so the CIDR that covers the address still decides (a honeypot's /32
+ * logged inside a feed's dropped /24). */
+static __always_inline struct geofw_block *block_lookup_as(const struct geofw_pkt *pkt,
+							   const struct geofw_config *cfg,
+							   const int nolog)
 {
 	__u8 have = cfg->rules_present;
 	struct geofw_block *b = NULL;
@@ -109,27 +134,37 @@ static __always_inline struct geofw_block *block_lookup(const struct geofw_pkt *
 			return NULL;
 		if (have & GEOFW_HAVE_BLOCK_IP4) {
 			b = bpf_map_lookup_elem(&gfw_block_ip4, pkt->saddr);
-			if (b && block_active(b))
+			if (b && block_active(b) && !(nolog && b->action == GEOFW_ACT_LOG))
 				return b;
 		}
 		if (!(have & GEOFW_HAVE_BLOCK_NET4))
 			return NULL;
 		__builtin_memcpy(key.addr, pkt->saddr, 4);
 		b = bpf_map_lookup_elem(&gfw_block_net4, &key);
+		if (nolog)
+			b = block_past_log(&gfw_block_net4, &key.prefixlen, &key, b);
 	} else {
 		struct geofw_lpm_v6 key = { .prefixlen = 128 };
 
 		if ((have & GEOFW_HAVE_BLOCK_IP6) && block6_maybe(pkt->saddr)) {
 			b = bpf_map_lookup_elem(&gfw_block_ip6, pkt->saddr);
-			if (b && block_active(b))
+			if (b && block_active(b) && !(nolog && b->action == GEOFW_ACT_LOG))
 				return b;
 		}
 		if (!(have & GEOFW_HAVE_BLOCK_NET6))
 			return NULL;
 		__builtin_memcpy(key.addr, pkt->saddr, 16);
 		b = bpf_map_lookup_elem(&gfw_block_net6, &key);
+		if (nolog)
+			b = block_past_log(&gfw_block_net6, &key.prefixlen, &key, b);
 	}
 	return b && block_active(b) ? b : NULL;
+}
+
+static __always_inline struct geofw_block *block_lookup(const struct geofw_pkt *pkt,
+							const struct geofw_config *cfg)
+{
+	return block_lookup_as(pkt, cfg, 0);
 }
 
 /* ---- port-scoped policy (ABI 4) ------------------------------------------ */
@@ -381,9 +416,14 @@ static __always_inline struct geofw_port_net *port_asn_lookup(const struct geofw
 	return NULL;
 }
 
+/*
+ * The steps in order.  nolog (a constant at each call): rules with the log
+ * action do not match (geofw_decide_nolog); otherwise the first rule that
+ * matches decides, a log rule too (geofw_decide then looks past it).
+ */
 static __always_inline void
-geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
-	     struct geofw_verdict *v)
+decide_rules(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
+	     struct geofw_verdict *v, const int nolog)
 {
 	struct geofw_port_ctx pc = {};
 	struct geofw_asn_class *cls, *as;
@@ -391,6 +431,7 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 	struct geofw_allow *allow;
 	struct geofw_block *block;
 	__u32 m, idx;
+	__u8 action;
 
 	allow = allow_lookup(pkt, cfg);
 	if (allow) {
@@ -434,8 +475,8 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 		return;
 	}
 
-	block = block_lookup(pkt, cfg);
-	if (block) {
+	block = block_lookup_as(pkt, cfg, nolog);
+	if (block && !(nolog && block->action == GEOFW_ACT_LOG)) {
 		v->action = block->action;
 		v->reason = block->action == GEOFW_ACT_LOG ? GEOFW_R_LOG_IP : GEOFW_R_BLOCK_IP;
 		v->rule_id = block->rule_id;
@@ -445,13 +486,16 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 
 	if (pc.net && (m = pc.net->block_sets & pc.sets)) {
 		idx = port_set_index(m);
-		v->action = pc.net->action[idx];
-		v->reason = v->action == GEOFW_ACT_LOG ? GEOFW_R_PORT_LOG : GEOFW_R_PORT_BLOCK;
-		v->rule_id = pc.net->rule_id[idx];
-		return;
+		action = pc.net->action[idx];
+		if (!(nolog && action == GEOFW_ACT_LOG)) {
+			v->action = action;
+			v->reason = action == GEOFW_ACT_LOG ? GEOFW_R_PORT_LOG : GEOFW_R_PORT_BLOCK;
+			v->rule_id = pc.net->rule_id[idx];
+			return;
+		}
 	}
 
-	if (as && as->kind == GEOFW_ASN_BLOCK) {
+	if (as && as->kind == GEOFW_ASN_BLOCK && !(nolog && as->action == GEOFW_ACT_LOG)) {
 		v->action = as->action;
 		v->reason = as->action == GEOFW_ACT_LOG ? GEOFW_R_LOG_ASN : GEOFW_R_BLOCK_ASN;
 		v->rule_id = as->rule_id;
@@ -461,14 +505,69 @@ geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
 
 	if (pa && (m = pa->block_sets & pc.sets)) {
 		idx = port_set_index(m);
-		v->action = pa->action[idx];
-		v->reason = v->action == GEOFW_ACT_LOG ? GEOFW_R_PORT_LOG : GEOFW_R_PORT_BLOCK;
-		v->rule_id = pa->rule_id[idx];
-		v->asn = cls->asn;
-		return;
+		action = pa->action[idx];
+		if (!(nolog && action == GEOFW_ACT_LOG)) {
+			v->action = action;
+			v->reason = action == GEOFW_ACT_LOG ? GEOFW_R_PORT_LOG : GEOFW_R_PORT_BLOCK;
+			v->rule_id = pa->rule_id[idx];
+			v->asn = cls->asn;
+			return;
+		}
 	}
 
 	decide_country(pkt, cfg, &pc, pa, v);
+}
+
+/*
+ * The decision with the log rules left out, for a packet a log rule
+ * matched.  A global function in BPF: verified once, not once more for
+ * every state that reaches a log rule (inlined, the four log steps took
+ * geofw_xdp past the verifier's 1M instructions); only such packets pay
+ * its call.  The packet is copied to this frame (6.1 takes map keys only
+ * from the stack, packets and map values).
+ */
+#ifdef __bpf__
+__attribute__((noinline)) int
+#else
+static int
+#endif
+geofw_decide_nolog(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
+		   struct geofw_verdict *v)
+{
+	struct geofw_pkt p;
+
+	if (!pkt || !cfg || !v)
+		return 0;
+	__builtin_memcpy(&p, pkt, sizeof(p));
+	__builtin_memset(v, 0, sizeof(*v));
+	decide_rules(&p, cfg, v, 1);
+	return 0;
+}
+
+/*
+ * The decision.  A rule with the log action says "would block": counted
+ * and passed, but never a way through what a later step blocks.  So when
+ * a log rule decided, the decision is made again without the log rules:
+ * a block there wins; a pass (or a log of the country policy) leaves the
+ * log rule's verdict, with the country the second run looked up.
+ */
+static __always_inline void
+geofw_decide(const struct geofw_pkt *pkt, const struct geofw_config *cfg,
+	     struct geofw_verdict *v)
+{
+	struct geofw_verdict lv;
+
+	decide_rules(pkt, cfg, v, 0);
+	if (v->reason != GEOFW_R_LOG_IP && v->reason != GEOFW_R_LOG_ASN &&
+	    v->reason != GEOFW_R_PORT_LOG)
+		return;
+	lv = *v;
+	geofw_decide_nolog(pkt, cfg, v);
+	if (v->action != GEOFW_ACT_PASS && v->action != GEOFW_ACT_LOG)
+		return;
+	lv.country_id = v->country_id;
+	lv.country_looked_up = v->country_looked_up;
+	*v = lv;
 }
 
 #endif

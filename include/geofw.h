@@ -353,7 +353,10 @@ struct geofw_block {
 	__u8  src_class;	/* enum geofw_resp_class of the rule's source (feed,
 				 * crowdsec, ratelimit; else ip), for the 403 page;
 				 * 0 (entries of older versions) = the reason's class */
-	__u8  pad[2];
+	__u8  prefixlen;	/* the entry's own prefix length, so a log entry can
+				 * be passed over to the CIDR that covers it;
+				 * 0 (older versions, or /0) = not known */
+	__u8  pad;
 	__u32 rule_id;		/* hit counter index, 0 = not counted */
 	__u64 expires_ns;	/* CLOCK_BOOTTIME ns; 0 = never */
 };

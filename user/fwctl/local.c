@@ -115,6 +115,12 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 		ADD("; enforced as drop: no TC responder attached");
 	if (e->block_expired_ignored)
 		ADD("; an expired block rule was skipped");
+	if (e->log_passed && e->log_rule_passed)
+		ADD("; log rule %u matched too (a log rule never lets through what another "
+		    "rule or the country policy blocks)", e->log_rule_passed);
+	else if (e->log_passed)
+		ADD("; a log rule matched too (a log rule never lets through what another "
+		    "rule or the country policy blocks)");
 	if (!cmd->lookup_proto && (cfg->ports_present & GEOFW_PORTS_ON))
 		ADD("; source-only rules: port-scoped rules are in force, give PORT/PROTO");
 #undef ADD
@@ -248,7 +254,7 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 	else
 		port = json_null();
 	/* A member that could not be built (out of memory) fails the whole. */
-	doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:b, s:b, s:o, s:o}",
+	doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:b, s:b, s:o, s:o, s:o}",
 			"address", addr, "action", geofw_action_name(e.action),
 			"reason", geofw_reason_name(e.reason),
 			"rule", rule, "country", country, "as", asj,
@@ -256,7 +262,9 @@ int fwctl_lookup(struct fwctl *c, const struct geofw_cmd *cmd)
 			"mode", geofw_cmd_mode_name(cfg.country_mode),
 			"responder_enabled", (int)cfg.responder_enabled,
 			"expired_rule_skipped", (int)e.block_expired_ignored,
-			"port", port, "explanation", geofw_json_text(why));
+			"port", port, "explanation", geofw_json_text(why),
+			"log_rule_passed", e.log_passed ? json_integer((json_int_t)e.log_rule_passed) :
+					   json_null());
 	return fwctl_json_print(c, doc);
 }
 

@@ -262,6 +262,18 @@ int geofw_explain_port(const struct geofw_maps *m, int family, const __u8 *addr,
 	host_err = 0;
 	bind_maps(m);
 	geofw_decide(&pkt, &cfg, &v);
+	{
+		/* The first rule that matched, log rules included: one the
+		 * decision looked past is named. */
+		struct geofw_verdict first = {};
+
+		decide_rules(&pkt, &cfg, &first, 0);
+		if (first.action == GEOFW_ACT_LOG && v.action != GEOFW_ACT_LOG &&
+		    first.reason != v.reason) {
+			out->log_passed = true;
+			out->log_rule_passed = first.rule_id;
+		}
+	}
 	out->action = v.action;
 	out->reason = v.reason;
 	out->country_id = v.country_id;
@@ -283,7 +295,8 @@ int geofw_explain_port(const struct geofw_maps *m, int family, const __u8 *addr,
 			record_match(out, &pkt, lpm_match_len(pkt.family == 4 ? m->allow4 : m->allow6,
 							       pkt.family, pkt.saddr, a, sizeof(*a)));
 	} else if (v.reason == GEOFW_R_BLOCK_IP || v.reason == GEOFW_R_LOG_IP) {
-		struct geofw_block *b = block_lookup(&pkt, &cfg);
+		/* A block past a logged exact entry: the CIDR that decided. */
+		struct geofw_block *b = block_lookup_as(&pkt, &cfg, v.reason == GEOFW_R_BLOCK_IP);
 		struct geofw_block exact;
 
 		out->block_match = true;

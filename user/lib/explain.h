@@ -28,6 +28,10 @@ struct geofw_explain {
 	struct geofw_block block;	/* valid when block_match */
 	bool  block_expired_ignored;	/* an expired entry was skipped */
 	__u16 port_sets;	/* a port-scoped rule decided: the port's sets */
+	__u32 log_rule_passed;	/* a log rule matched, but another step blocked
+				 * (a log rule never lets anything through): its
+				 * rule id, else 0 */
+	bool  log_passed;	/* the same, for a log rule without an id */
 };
 
 /* family 4 (addr[0..3]) or 6; an IPv6 address carrying an IPv4 address

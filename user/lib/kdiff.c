@@ -176,6 +176,7 @@ static int dump_hash(int fd, int family, struct kvec *out)
 			memcpy(e.prefix.addr, keys + i * klen, klen);
 			e.action = vals[i].action;
 			e.src_class = vals[i].src_class;
+			e.value_plen = vals[i].prefixlen;
 			e.rule_id = vals[i].rule_id;
 			e.expires = vals[i].expires_ns;	/* boot ns, compared below */
 			ret = kvec_push(out, &e);
@@ -215,6 +216,7 @@ static int dump_lpm(int fd, int family, bool allow, struct kvec *out)
 		} else {
 			e.action = v.b.action;
 			e.src_class = v.b.src_class;
+			e.value_plen = v.b.prefixlen;
 			e.rule_id = v.b.rule_id;
 			e.expires = v.b.expires_ns;
 		}
@@ -337,8 +339,8 @@ static bool same(const struct geofw_kentry *want, const struct geofw_kentry *hav
 		return false;
 	if (want->allow)
 		return true;
-	if (want->src_class != have->src_class)
-		return false;	/* also: entries of versions without it get it */
+	if (want->src_class != have->src_class || have->value_plen != have->prefix.prefixlen)
+		return false;	/* also: entries of versions without them get them */
 	ns = geofw_expiry_to_boot_ns(want->expires, now);
 	if (!ns || !have->expires || ns == 1 || have->expires == 1)
 		return ns == have->expires;

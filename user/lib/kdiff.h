@@ -30,6 +30,7 @@ struct geofw_kentry {
 	__u32 rule_id;
 	__u64 expires;		/* block: UNIX seconds, 0 = never */
 	__u8 src_class;		/* block: geofw_source_class() of the winning rule */
+	__u8 value_plen;	/* block, read from the kernel: the value's prefixlen */
 };
 
 struct geofw_kdiff {

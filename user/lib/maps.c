@@ -487,11 +487,14 @@ int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 	struct rule_key k;
 	int err;
 
+	struct geofw_block v = *val;
+
 	/* Bits first: the rule must not exist while its /24 looks empty. */
 	if ((err = bits4_set(m, c, false)) || (err = block6_bits_set(m, c)))
 		return err;
 	block_key(m, c, &k);
-	return map_put(k.fd, &k.lpm6, val);
+	v.prefixlen = c->prefixlen;	/* a log entry is passed over by it */
+	return map_put(k.fd, &k.lpm6, &v);
 }
 
 #define BATCH_CHUNK 8192
@@ -544,14 +547,16 @@ int geofw_block_batch_put(const struct geofw_maps *m, struct geofw_block_batch *
 		if ((err = bits4_set(m, c, false)))
 			return err;
 		memcpy(b->k4[b->n4].addr, c->addr, 4);
-		b->v4[b->n4++] = *val;
+		b->v4[b->n4] = *val;
+		b->v4[b->n4++].prefixlen = 32;
 		return b->n4 == BATCH_CHUNK ? batch_write(m->block_ip4, b->k4, b->v4, &b->n4) : 0;
 	}
 	if (c->family == 6 && c->prefixlen == 128) {
 		if ((err = block6_bits_set(m, c)))
 			return err;
 		memcpy(b->k6[b->n6].addr, c->addr, 16);
-		b->v6[b->n6++] = *val;
+		b->v6[b->n6] = *val;
+		b->v6[b->n6++].prefixlen = 128;
 		return b->n6 == BATCH_CHUNK ? batch_write(m->block_ip6, b->k6, b->v6, &b->n6) : 0;
 	}
 	return geofw_block_put(m, c, val);

@@ -93,7 +93,8 @@ int geofw_meta_read(const struct geofw_maps *m, struct geofw_meta *meta);
 int geofw_meta_write(const struct geofw_maps *m, const struct geofw_meta *meta);
 
 /* Rules.  A /32 or /128 goes to the exact-match hash, shorter prefixes to the
- * CIDR table; callers never need to know which. */
+ * CIDR table; callers never need to know which.  A block value's prefixlen
+ * is set here from c. */
 int geofw_block_put(const struct geofw_maps *m, const struct geofw_cidr *c,
 		    const struct geofw_block *val);
 int geofw_block_del(const struct geofw_maps *m, const struct geofw_cidr *c);
