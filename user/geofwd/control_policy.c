@@ -254,6 +254,8 @@ int ctl_del_source(struct request *r)
 		err = geofw_errf(r->err, sizeof(r->err), -ENOENT, "source %s has no rules",
 				 r->cmd->source);
 	if (!err)
+		err = rows_removed_by_hand(r, r->cmd->source);
+	if (!err)
 		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
 	/* The source's AS rules went too: rebuild when the set changed. */
 	r->asn = true;
