@@ -22,6 +22,9 @@
 #              feed confirm`, or until the next fetch agrees
 #   formats/   spamhaus DROP and FireHOL netset files; a local file path
 #   restart/   a restart enforces the set from rules.db without fetching
+#   byhand/    rows removed with fwctl del-source / del-block: the next fetch
+#              (fwctl feed refresh, a restart) is unconditional and brings
+#              them back
 #   remove/    a Feed line removed: its rules go at the reload
 #
 # Usage: BUILD=build bash tests/e2e/feeds.sh   (from the repo root, root)
@@ -241,6 +244,24 @@ expect_match restart/logged "$(cat "$LAB_DIR/geofwd.log")" "feed sh: the set of 
 n304=$(count_304 drop.txt)
 fwctl feed refresh sh >/dev/null
 check restart/refresh_conditional wait_for 5 more_304 drop.txt "$n304"
+
+# ---- byhand: rows removed with fwctl come back at the next fetch ---------------------------
+# The validators were those of the set now gone: a 304 to them would keep
+# the feed empty.
+expect_match byhand/del_source "$(fwctl del-source feed:sh)" "ok: removed 2"
+check byhand/del_source_removed reach c1 192.0.2.1
+fwctl feed refresh sh >/dev/null
+check byhand/refresh_brings_back wait_for 5 blocked c1 192.0.2.1
+expect_eq byhand/refresh_entries "$(entries sh)" 2
+expect_match byhand/del_block "$(fwctl del-block 198.51.100.0/24)" "ok: unblocked 1"
+check byhand/del_block_removed reach c2 198.51.100.1
+n_before=$(gets level1.netset)
+geofwd_stop
+geofwd_start || not_ok byhand/start
+more_gets() { [ "$(gets "$1")" -gt "$2" ]; }
+check byhand/restart_fetches wait_for 5 more_gets level1.netset "$n_before"
+check byhand/restart_brings_back wait_for 5 blocked c2 198.51.100.1
+expect_eq byhand/restart_entries "$(entries fh)" 2
 
 # ---- remove ---------------------------------------------------------------------------------
 conf "Feed = fh http://192.0.2.1/level1.netset format netset every 1h"

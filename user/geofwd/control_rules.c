@@ -14,6 +14,7 @@
 #include "control.h"
 #include "timeutil.h"
 #include "countries.h"
+#include "feeds.h"
 #include "fleet.h"
 #include "geofwd.h"
 #include "jsonlib.h"
@@ -494,7 +495,7 @@ static int source_loses_rows(const char *source, void *ctx)
 	struct request *r = ctx;
 
 	gfwd_crowdsec_rows_removed(r->d, source);
-	return 0;
+	return gfwd_feed_rows_removed(r->d, source, r->err, sizeof(r->err));
 }
 
 int rows_removed_by_hand(struct request *r, const char *source)

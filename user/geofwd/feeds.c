@@ -291,6 +291,22 @@ static void load_state(struct gfwd *d, struct feed *fd, struct gfwd_source *s)
 	json_decref(o);
 }
 
+int gfwd_feed_rows_removed(struct gfwd *d, const char *source, char *err, size_t errlen)
+{
+	struct gfwd_fetch_job *job;
+	struct feed *fd;
+
+	if (strncmp(source, SOURCE_PREFIX, strlen(SOURCE_PREFIX)))
+		return 0;
+	/* The validators say "the set in force is this answer": no longer
+	 * true, and a 304 to them would keep the rows away for good. */
+	job = gfwd_fetch_find(d, source);
+	fd = job ? gfwd_fetch_ctx(job) : NULL;
+	if (fd)
+		set_validators(fd, "", "");
+	return geofw_store_set_text(d->store, source, NULL, err, errlen);
+}
+
 /* ---- apply (main thread) ----------------------------------------------------------- */
 
 static void hold_clear(struct feed *fd, struct gfwd_source *s)
