@@ -12,7 +12,8 @@
 #   interval/  a reload with `every 2s`: the next change comes in by itself
 #   notmod/    nothing changed: nginx answers 304 to the ETag, nothing is
 #              replaced
-#   fail/      404, an HTML page, text that is no list, a truncated answer
+#   fail/      404, an HTML page, text that is no list, an answer with no
+#              entry (comments only, /0s only), a truncated answer
 #              (a server closing early): the last good set stays, the error
 #              is in fwctl status, fwctl feed list and /metrics; the next
 #              try comes sooner than the interval
@@ -128,6 +129,20 @@ at all"
 check fail/garbage wait_for 8 list_has 'nothing in the answer is a plain entry'
 check fail/garbage_kept blocked c1 192.0.2.1
 expect_eq fail/garbage_entries "$(entries lab)" 10
+# No entry at all (a list being regenerated, only /0s): a failure, not a
+# set to hold back, and answers that agree do not empty the feed.
+put lab.txt "# list being regenerated"
+check fail/no_entries wait_for 8 list_has 'no entries in the answer (only comments'
+sleep 4
+expect_eq fail/no_entries_kept "$(entries lab)" 10
+check_fails fail/no_entries_not_held list_has 'HELD BACK'
+check fail/no_entries_c1_dropped blocked c1 192.0.2.1
+put lab.txt "0.0.0.0/0
+::/0"
+check fail/only_too_wide wait_for 8 list_has 'nothing in the answer is usable: 2 prefixes'
+sleep 4
+expect_eq fail/only_too_wide_kept "$(entries lab)" 10
+check_fails fail/only_too_wide_status fwctl status
 mv "$WWW/lab.saved" "$WWW/lab.txt"
 check fail/recovers wait_for 8 fwctl status
 expect_eq fail/metrics_up_again "$(metric 'geofw_source_up{source="feed:lab"}')" 1

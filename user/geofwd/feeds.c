@@ -113,10 +113,20 @@ static int check_body(const struct feed *fd, const struct geofw_http_result *r, 
 static int check_list(const struct feed *fd, const struct geofw_importlist *l, const char *url,
 		      char *err, size_t errlen)
 {
+	/* No entry to enforce is no list: a server regenerating its file, a
+	 * list of /0s.  Taken as a set it would empty the feed once the next
+	 * such answer "agrees" with the one held back. */
 	if (!l->n && l->refused)
 		return geofw_errf(err, errlen, -EPROTO, "nothing in the answer is a %s entry "
 				  "(%zu refused, first %s) (%s)", format_name(&fd->f), l->refused,
 				  l->first_refused, url);
+	if (!l->n && l->too_wide)
+		return geofw_errf(err, errlen, -EPROTO, "nothing in the answer is usable: %zu "
+				  "prefixes shorter than FeedMinPrefixV4/V6 refused, first %s (%s)",
+				  l->too_wide, l->first_refused, url);
+	if (!l->n)
+		return geofw_errf(err, errlen, -EPROTO, "no entries in the answer (only comments "
+				  "or blank lines) (%s)", url);
 	if (l->refused > l->n)
 		return geofw_errf(err, errlen, -EPROTO, "more entries refused (%zu) than taken "
 				  "(%zu): not a %s list? first refused %s (%s)", l->refused, l->n,
