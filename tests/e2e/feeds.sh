@@ -21,6 +21,8 @@
 #              rest applied); more entries than FeedMaxEntries refused; a set
 #              dropping more than FeedMaxDropShare held back until `fwctl
 #              feed confirm`, or until the next fetch agrees
+#   persist/   a failing feed (error, retry in 5 min) and a set held back
+#              survive a restart
 #   formats/   spamhaus DROP and FireHOL netset files; a local file path
 #   restart/   a restart enforces the set from rules.db without fetching
 #   byhand/    rows removed with fwctl del-source / del-block: the next fetch
@@ -218,6 +220,34 @@ fwctl feed refresh lab >/dev/null
 check guard/next_fetch_agrees wait_for 5 list_has 'entries in force: 1,'
 check_fails guard/not_held_anymore list_has 'HELD BACK'
 check guard/agreed_c1_passes wait_for 3 reach c1 192.0.2.1
+
+# ---- persist: a failing feed and a held set survive a restart -------------------------------
+put lab.txt "192.0.2.2
+$FILLER"
+put bad.txt "203.0.113.2"
+conf "Feed = lab http://192.0.2.1/lab.txt every 1h" "Feed = bad http://192.0.2.1/bad.txt every 1h"
+check persist/reload fwctl reload
+check persist/lab_fetched wait_for 5 entries_are lab 10
+check persist/bad_fetched wait_for 5 entries_are bad 1
+rm "$WWW/bad.txt"
+fwctl feed refresh bad >/dev/null
+check persist/bad_failing wait_for 5 list_has 'FAILING: .*HTTP 404'
+put lab.txt "2001:db8:ff::1"
+fwctl feed refresh lab >/dev/null
+check persist/held wait_for 5 list_has 'HELD BACK'
+n_before=$(gets lab.txt)
+geofwd_stop
+geofwd_start || not_ok persist/start
+sleep 1
+expect_match persist/held_after_restart "$(fwctl feed list)" "HELD BACK since .*: a set of 1 entries that would remove 9 of 10"
+expect_match persist/failing_after_restart "$(fwctl status)" "source feed:bad: FAILING, last error .*HTTP 404"
+check_fails persist/status_exit_1 fwctl status
+next_in=$(( $(feed_field bad next_fetch) - $(date +%s) ))
+check persist/retry_soon test "$next_in" -le 300
+expect_eq persist/no_refetch "$(gets lab.txt)" "$n_before"
+check persist/old_set_stays blocked c1 192.0.2.1
+expect_match persist/confirm "$(fwctl feed confirm lab)" "held set of 1 entries is in force"
+check persist/confirmed_c1_passes wait_for 3 reach c1 192.0.2.1
 
 # ---- formats ----------------------------------------------------------------------------
 put drop.txt "; Spamhaus DROP List 2026/12/07 - (c) 2026 The Spamhaus Project SLU
