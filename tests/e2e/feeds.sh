@@ -23,6 +23,8 @@
 #              feed confirm`, or until the next fetch agrees
 #   persist/   a failing feed (error, retry in 5 min) and a set held back
 #              survive a restart
+#   action/    a Feed line's action changed at a reload applies to the set
+#              in force at once, while the server fails
 #   formats/   spamhaus DROP and FireHOL netset files; a local file path
 #   restart/   a restart enforces the set from rules.db without fetching
 #   byhand/    rows removed with fwctl del-source / del-block: the next fetch
@@ -248,6 +250,21 @@ expect_eq persist/no_refetch "$(gets lab.txt)" "$n_before"
 check persist/old_set_stays blocked c1 192.0.2.1
 expect_match persist/confirm "$(fwctl feed confirm lab)" "held set of 1 entries is in force"
 check persist/confirmed_c1_passes wait_for 3 reach c1 192.0.2.1
+
+# ---- action: a Feed line's new action applies to the set in force at once -------------------
+put lab.txt "192.0.2.2
+$FILLER"
+conf "Feed = lab http://192.0.2.1/lab.txt every 1h action log"
+check action/reload_log fwctl reload
+check action/log_fetched wait_for 5 entries_are lab 10
+check action/log_passes reach c1 192.0.2.1
+mv "$WWW/lab.txt" "$WWW/lab.saved"	# the server fails from now on
+conf "Feed = lab http://192.0.2.1/lab.txt every 1h action drop"
+check action/reload_drop fwctl reload
+check action/drop_at_once wait_for 3 blocked c1 192.0.2.1
+expect_match action/listed_drop "$(fwctl list --source feed:lab | grep 192.0.2.2/32)" "192\.0\.2\.2/32 +drop "
+check action/fetch_failing wait_for 5 list_has 'FAILING: .*HTTP 404'
+mv "$WWW/lab.saved" "$WWW/lab.txt"
 
 # ---- formats ----------------------------------------------------------------------------
 put drop.txt "; Spamhaus DROP List 2026/12/07 - (c) 2026 The Spamhaus Project SLU

@@ -18,7 +18,8 @@
  * format, action, guards), a failure (error, failures in a row) and a set
  * held back.  While the spec is unchanged a restart waits for the feed's
  * next due time (a failing feed: its next retry) and then asks
- * conditionally; a changed spec fetches at once, unconditionally.
+ * conditionally; a changed spec fetches at once, unconditionally.  The
+ * action alone is local: a new one re-tags the set in force at once.
  * Rows removed by hand forget the validators (gfwd_feed_rows_removed).
  */
 #include <errno.h>
@@ -693,6 +694,45 @@ static struct feed *feed_new(const struct geofw_conf *c, const struct geofw_conf
 	return fd;
 }
 
+static int first_action(const struct geofw_rule *r, void *ctx)
+{
+	*(int *)ctx = r->action;
+	return 1;
+}
+
+/*
+ * The action is local config, not part of what is fetched: a Feed line's
+ * new action applies to the set in force at once (start, reload), without
+ * waiting for a download that may fail for a while.
+ */
+static void retag(struct gfwd *d, const struct feed *fd)
+{
+	struct geofw_rule attrs = { .action = (__u8)fd->f.action, .comment = "" };
+	struct geofw_kdiff diff = { 0 };
+	char msg[GEOFW_ERRLEN] = "";
+	int action = -1, ret;
+	size_t removed;
+
+	geofw_store_for_each_rule(d->store, GEOFW_RULE_BLOCK, fd->source, first_action, &action);
+	if (action < 0 || action == (int)fd->f.action)
+		return;
+	/* Nothing added (n = 0, no replace): the list keeps its prefixes and
+	 * takes the action; the diff holds each of them. */
+	ret = geofw_store_begin(d->store, msg, sizeof(msg));
+	if (!ret)
+		ret = geofw_store_import(d->store, fd->source, NULL, 0, &attrs, false, &removed,
+					 &diff, msg, sizeof(msg));
+	ret = gfwd_commit_or_undo(d, &diff, ret, msg, sizeof(msg));
+	geofw_kdiff_free(&diff);
+	if (ret)
+		log_err(ret, "feed %s: the set in force keeps action %s, not %s: %s", fd->f.name,
+			geofw_action_name((unsigned int)action), geofw_action_name(fd->f.action),
+			msg);
+	else
+		log_info("feed %s: the set in force now has action %s (was %s)", fd->f.name,
+			 geofw_action_name(fd->f.action), geofw_action_name((unsigned int)action));
+}
+
 /* Same feed, same guards: the job goes on as it is. */
 static bool feed_same(const struct feed *fd, const struct geofw_conf *c,
 		      const struct geofw_conf_feed *f)
@@ -823,6 +863,7 @@ void gfwd_feeds_sync(struct gfwd *d)
 			log_warn("feed %s: fetched every %us, more than once a minute: feed owners "
 				 "ask for far less (Spamhaus: at most hourly) and may block hosts that "
 				 "fetch too often", f->name, f->every);
+		retag(d, fd);
 		load_state(d, fd, s);
 		fd->next_fetch = fd->not_before ? fd->not_before : time(NULL);
 		if (fd->not_before)
