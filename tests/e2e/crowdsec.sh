@@ -23,6 +23,8 @@
 #               rule; delete: passes; without ASNDatabase kept, status says
 #               not enforced; beyond 254 ASes refused, counted, logged, the
 #               rest applied, enforced once there is room
+#   byhand/     fwctl del-source crowdsec, del-block, unblock-asn of rows LAPI
+#               still holds: the next pull (a whole set) brings them back
 #   down/       LAPI killed: the rules stay (also across a geofwd restart),
 #               status and /metrics show the error, status exits 1
 #   back/       LAPI back: the whole set is pulled, then deltas resume
@@ -229,6 +231,38 @@ cscli decisions delete --value 64500
 cscli decisions delete --ip 198.51.100.2
 wait_for 4 reach c1 192.0.2.1 || not_ok crowdsec/as/limit_cleanup "c1 still dropped"
 wait_for 4 reach c2 198.51.100.1 || not_ok crowdsec/as/limit_cleanup "c2 still dropped"
+
+# ---- byhand: rows removed with fwctl come back at the next pull ----------------------------------
+
+# LAPI still holds the decisions: a delta names none of them, so only a
+# whole set brings back what del-source, del-block or unblock-asn took.
+cscli decisions add --ip 192.0.2.2 --duration 1h
+cscli decisions add --ip 198.51.100.2 --duration 1h
+cscli decisions add --scope AS --value 64503 --duration 1h
+wait_for 4 unreach c1 192.0.2.1 || not_ok crowdsec/byhand/setup "c1 not blocked"
+wait_for 4 unreach c2 198.51.100.1 || not_ok crowdsec/byhand/setup "c2 not blocked"
+cs_listed() { fwctl list --source crowdsec 2>&1 | grep -q -- "$1"; }
+wait_for 4 cs_listed '^block-asn AS64503 ' || not_ok crowdsec/byhand/setup "AS64503 not listed"
+n_whole=$(grep -c "whole set from LAPI" "$LAB_DIR/geofwd.log")
+expect_match crowdsec/byhand/del_source "$(fwctl del-source crowdsec 2>&1)" "ok: removed 3"
+if wait_for 5 unreach c1 192.0.2.1; then ok crowdsec/byhand/del_source_pull_brings_back
+else not_ok crowdsec/byhand/del_source_pull_brings_back "c1 answered: $(fwctl list --source crowdsec 2>&1 | tr '\n' ' ')"; fi
+check crowdsec/byhand/del_source_brings_back_all unreach c2 198.51.100.1
+check crowdsec/byhand/del_source_as_back cs_listed '^block-asn AS64503 '
+check crowdsec/byhand/whole_set_pulled test "$(grep -c "whole set from LAPI" "$LAB_DIR/geofwd.log")" -gt "$n_whole"
+expect_match crowdsec/byhand/del_block "$(fwctl del-block 198.51.100.2 2>&1)" "ok: unblocked 1"
+if wait_for 5 unreach c2 198.51.100.1; then ok crowdsec/byhand/del_block_pull_brings_back
+else not_ok crowdsec/byhand/del_block_pull_brings_back "c2 answered: $(fwctl list --source crowdsec 2>&1 | tr '\n' ' ')"; fi
+check crowdsec/byhand/unblock_asn fwctl unblock-asn 64503
+check crowdsec/byhand/unblock_asn_pull_brings_back wait_for 5 cs_listed '^block-asn AS64503 '
+# Deltas resume: a deletion in LAPI still lifts the rule.
+cscli decisions delete --ip 192.0.2.2
+cscli decisions delete --ip 198.51.100.2
+cscli decisions delete --value 64503
+if wait_for 4 reach c1 192.0.2.1; then ok crowdsec/byhand/deletes_resume
+else not_ok crowdsec/byhand/deletes_resume "c1 still dropped"; fi
+wait_for 4 reach c2 198.51.100.1 || not_ok crowdsec/byhand/cleanup "c2 still dropped"
+expect_match crowdsec/byhand/status_note_cleared "$(fwctl status 2>&1 | grep -c 'removed by hand')" "^0$"
 
 # ---- down: LAPI killed, then back -----------------------------------------------------------------
 

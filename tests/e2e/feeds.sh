@@ -12,7 +12,8 @@
 #   interval/  a reload with `every 2s`: the next change comes in by itself
 #   notmod/    nothing changed: nginx answers 304 to the ETag, nothing is
 #              replaced
-#   fail/      404, an HTML page, text that is no list, a truncated answer
+#   fail/      404, an HTML page, text that is no list, an answer with no
+#              entry (comments only, /0s only), a truncated answer
 #              (a server closing early): the last good set stays, the error
 #              is in fwctl status, fwctl feed list and /metrics; the next
 #              try comes sooner than the interval
@@ -20,8 +21,15 @@
 #              rest applied); more entries than FeedMaxEntries refused; a set
 #              dropping more than FeedMaxDropShare held back until `fwctl
 #              feed confirm`, or until the next fetch agrees
+#   persist/   a failing feed (error, retry in 5 min) and a set held back
+#              survive a restart
+#   action/    a Feed line's action changed at a reload applies to the set
+#              in force at once, while the server fails
 #   formats/   spamhaus DROP and FireHOL netset files; a local file path
 #   restart/   a restart enforces the set from rules.db without fetching
+#   byhand/    rows removed with fwctl del-source / del-block: the next fetch
+#              (fwctl feed refresh, a restart) is unconditional and brings
+#              them back
 #   remove/    a Feed line removed: its rules go at the reload
 #
 # Usage: BUILD=build bash tests/e2e/feeds.sh   (from the repo root, root)
@@ -125,6 +133,20 @@ at all"
 check fail/garbage wait_for 8 list_has 'nothing in the answer is a plain entry'
 check fail/garbage_kept blocked c1 192.0.2.1
 expect_eq fail/garbage_entries "$(entries lab)" 10
+# No entry at all (a list being regenerated, only /0s): a failure, not a
+# set to hold back, and answers that agree do not empty the feed.
+put lab.txt "# list being regenerated"
+check fail/no_entries wait_for 8 list_has 'no entries in the answer (only comments'
+sleep 4
+expect_eq fail/no_entries_kept "$(entries lab)" 10
+check_fails fail/no_entries_not_held list_has 'HELD BACK'
+check fail/no_entries_c1_dropped blocked c1 192.0.2.1
+put lab.txt "0.0.0.0/0
+::/0"
+check fail/only_too_wide wait_for 8 list_has 'nothing in the answer is usable: 2 prefixes'
+sleep 4
+expect_eq fail/only_too_wide_kept "$(entries lab)" 10
+check_fails fail/only_too_wide_status fwctl status
 mv "$WWW/lab.saved" "$WWW/lab.txt"
 check fail/recovers wait_for 8 fwctl status
 expect_eq fail/metrics_up_again "$(metric 'geofw_source_up{source="feed:lab"}')" 1
@@ -201,6 +223,49 @@ check guard/next_fetch_agrees wait_for 5 list_has 'entries in force: 1,'
 check_fails guard/not_held_anymore list_has 'HELD BACK'
 check guard/agreed_c1_passes wait_for 3 reach c1 192.0.2.1
 
+# ---- persist: a failing feed and a held set survive a restart -------------------------------
+put lab.txt "192.0.2.2
+$FILLER"
+put bad.txt "203.0.113.2"
+conf "Feed = lab http://192.0.2.1/lab.txt every 1h" "Feed = bad http://192.0.2.1/bad.txt every 1h"
+check persist/reload fwctl reload
+check persist/lab_fetched wait_for 5 entries_are lab 10
+check persist/bad_fetched wait_for 5 entries_are bad 1
+rm "$WWW/bad.txt"
+fwctl feed refresh bad >/dev/null
+check persist/bad_failing wait_for 5 list_has 'FAILING: .*HTTP 404'
+put lab.txt "2001:db8:ff::1"
+fwctl feed refresh lab >/dev/null
+check persist/held wait_for 5 list_has 'HELD BACK'
+n_before=$(gets lab.txt)
+geofwd_stop
+geofwd_start || not_ok persist/start
+sleep 1
+expect_match persist/held_after_restart "$(fwctl feed list)" "HELD BACK since .*: a set of 1 entries that would remove 9 of 10"
+expect_match persist/failing_after_restart "$(fwctl status)" "source feed:bad: FAILING, last error .*HTTP 404"
+check_fails persist/status_exit_1 fwctl status
+next_in=$(( $(feed_field bad next_fetch) - $(date +%s) ))
+check persist/retry_soon test "$next_in" -le 300
+expect_eq persist/no_refetch "$(gets lab.txt)" "$n_before"
+check persist/old_set_stays blocked c1 192.0.2.1
+expect_match persist/confirm "$(fwctl feed confirm lab)" "held set of 1 entries is in force"
+check persist/confirmed_c1_passes wait_for 3 reach c1 192.0.2.1
+
+# ---- action: a Feed line's new action applies to the set in force at once -------------------
+put lab.txt "192.0.2.2
+$FILLER"
+conf "Feed = lab http://192.0.2.1/lab.txt every 1h action log"
+check action/reload_log fwctl reload
+check action/log_fetched wait_for 5 entries_are lab 10
+check action/log_passes reach c1 192.0.2.1
+mv "$WWW/lab.txt" "$WWW/lab.saved"	# the server fails from now on
+conf "Feed = lab http://192.0.2.1/lab.txt every 1h action drop"
+check action/reload_drop fwctl reload
+check action/drop_at_once wait_for 3 blocked c1 192.0.2.1
+expect_match action/listed_drop "$(fwctl list --source feed:lab | grep 192.0.2.2/32)" "192\.0\.2\.2/32 +drop "
+check action/fetch_failing wait_for 5 list_has 'FAILING: .*HTTP 404'
+mv "$WWW/lab.saved" "$WWW/lab.txt"
+
 # ---- formats ----------------------------------------------------------------------------
 put drop.txt "; Spamhaus DROP List 2026/12/07 - (c) 2026 The Spamhaus Project SLU
 ; https://www.spamhaus.org/drop/drop.txt
@@ -241,6 +306,24 @@ expect_match restart/logged "$(cat "$LAB_DIR/geofwd.log")" "feed sh: the set of 
 n304=$(count_304 drop.txt)
 fwctl feed refresh sh >/dev/null
 check restart/refresh_conditional wait_for 5 more_304 drop.txt "$n304"
+
+# ---- byhand: rows removed with fwctl come back at the next fetch ---------------------------
+# The validators were those of the set now gone: a 304 to them would keep
+# the feed empty.
+expect_match byhand/del_source "$(fwctl del-source feed:sh)" "ok: removed 2"
+check byhand/del_source_removed reach c1 192.0.2.1
+fwctl feed refresh sh >/dev/null
+check byhand/refresh_brings_back wait_for 5 blocked c1 192.0.2.1
+expect_eq byhand/refresh_entries "$(entries sh)" 2
+expect_match byhand/del_block "$(fwctl del-block 198.51.100.0/24)" "ok: unblocked 1"
+check byhand/del_block_removed reach c2 198.51.100.1
+n_before=$(gets level1.netset)
+geofwd_stop
+geofwd_start || not_ok byhand/start
+more_gets() { [ "$(gets "$1")" -gt "$2" ]; }
+check byhand/restart_fetches wait_for 5 more_gets level1.netset "$n_before"
+check byhand/restart_brings_back wait_for 5 blocked c2 198.51.100.1
+expect_eq byhand/restart_entries "$(entries fh)" 2
 
 # ---- remove ---------------------------------------------------------------------------------
 conf "Feed = fh http://192.0.2.1/level1.netset format netset every 1h"

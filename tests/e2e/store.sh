@@ -11,7 +11,8 @@
 #              half-applied)
 #   sources/   an imported list and a cli rule on one prefix: the stricter
 #              action is enforced, the other takes over when it goes; list
-#              and export by source; export | import round-trips
+#              and export by source; export | import round-trips (action
+#              and expiry too)
 #   kernel_full/ an import one entry larger than a map: the kernel refuses,
 #              the change is rolled back, the entries already written leave
 #              the map again, enforcement goes on
@@ -103,6 +104,23 @@ check_fails sources/reimport_enforced reach c1 192.0.2.1
 out=$(fwctl export --source import:feed.txt | grep -v '^#' | awk '{ print $1 }')
 expect_eq sources/round_trip "$(echo "$out" | tr '\n' ' ')" "192.0.2.2/32 198.51.100.77/32 "
 check sources/cleanup fwctl del-source import:feed.txt
+# Action and expiry come back too: import reads what export wrote after
+# each entry.  An expiry already past skips the entry; a bad one is refused.
+printf '192.0.2.9\n198.51.100.9\n' > "$LAB_DIR/drop.txt"
+check sources/import_http403 fwctl import "$LAB_DIR/drop.txt" --action http403 --ttl 1h
+mkdir -p "$LAB_DIR/x"
+fwctl export --source import:drop.txt > "$LAB_DIR/x/drop.txt"
+check sources/del_exported fwctl del-source import:drop.txt
+check sources/import_exported fwctl import "$LAB_DIR/x/drop.txt"
+expect_eq sources/round_trip_annotations "$(fwctl export --source import:drop.txt)" \
+	"$(cat "$LAB_DIR/x/drop.txt")"
+printf '192.0.2.10/32 # source=cli action=drop expires=1000\n' > "$LAB_DIR/x/old.txt"
+expect_match sources/expired_skipped "$(fwctl import "$LAB_DIR/x/old.txt")" \
+	"imported 0 entries .*1 expired skipped"
+printf '192.0.2.10/32 # source=cli action=block\n' > "$LAB_DIR/x/bad.txt"
+expect_match sources/bad_annotation "$(fwctl import "$LAB_DIR/x/bad.txt" 2>&1)" \
+	"bad\.txt:1: annotation action=block: not a block action"
+check sources/cleanup_annotated fwctl del-source import:drop.txt
 check_fails sources/absent_source fwctl del-source import:nothing
 
 # ---- the kernel refuses: a full map rolls the change back ----------------------

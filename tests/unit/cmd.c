@@ -295,9 +295,9 @@ static const struct {
 
 	/* import */
 	OK(ARGV("import", "/var/lib/lists/drop.txt"),
-	   "import action=drop file=</var/lib/lists/drop.txt>"),
-	OK(ARGV("import", "-"), "import action=drop file=<->"),
-	OK(ARGV("import", "--", "-weird name"), "import action=drop file=<-weird name>"),
+	   "import file=</var/lib/lists/drop.txt>"),
+	OK(ARGV("import", "-"), "import file=<->"),
+	OK(ARGV("import", "--", "-weird name"), "import file=<-weird name>"),
 	OK(ARGV("import", "drop.txt", "--ttl", "1d", "--action", "log", "--comment", "Spamhaus",
 		"--force", "--replace"),
 	   "import action=log ttl=86400 comment=<Spamhaus> force replace file=<drop.txt>"),

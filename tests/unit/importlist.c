@@ -618,3 +618,68 @@ void test_importlist_feed_formats(void)
 		ASSERT_TRUE(geofw_list_format_name(GEOFW_FORMAT_MAX) == NULL, "out of range");
 	}
 }
+
+/* What fwctl export writes after each entry comes back with it. */
+void test_importlist_annotations(void)
+{
+	struct geofw_importlist_opts o = { .flags = GEOFW_IMPORT_ANNOTATIONS, .now = 1000 };
+	struct geofw_importlist l;
+	char err[GEOFW_ERRLEN], got[256];
+	const char *in;
+
+	SUBTEST("one list back") {
+		in = "192.0.2.2/32 # source=import:drop.txt action=http403 expires=5000\n"
+		     "198.51.100.2/32 # source=import:drop.txt action=http403 expires=5000 "
+		     "comment=a b action=drop\n";
+		if (ASSERT_OK(geofw_importlist_parse_opts(in, strlen(in), "f", &o, &l, err,
+							  sizeof(err)), err)) {
+			join(&l, got, sizeof(got));
+			ASSERT_STREQ(got, "192.0.2.2/32 198.51.100.2/32", "entries");
+			ASSERT_EQ(l.action, GEOFW_ACT_HTTP403, "action (comment= not read)");
+			ASSERT_EQ(l.expires, 5000, "expires");
+			ASSERT_EQ(l.annotated, 2, "annotated");
+			ASSERT_TRUE(!l.mixed, "not mixed");
+			geofw_importlist_free(&l);
+		}
+	}
+	SUBTEST("expired skipped, mixed: strictest and longest") {
+		in = "192.0.2.2 # source=cli action=log expires=999\n"
+		     "192.0.2.3 # source=cli action=log expires=2000\n"
+		     "192.0.2.4 # source=my list.txt action=reject\n"
+		     "192.0.2.5 # a comment of someone else's action=bogus\n";
+		if (ASSERT_OK(geofw_importlist_parse_opts(in, strlen(in), "f", &o, &l, err,
+							  sizeof(err)), err)) {
+			join(&l, got, sizeof(got));
+			ASSERT_STREQ(got, "192.0.2.3/32 192.0.2.4/32 192.0.2.5/32", "entries");
+			ASSERT_EQ(l.expired, 1, "expired");
+			ASSERT_EQ(l.action, GEOFW_ACT_REJECT, "strictest");
+			ASSERT_EQ(l.expires, 0, "longest: never");
+			ASSERT_TRUE(l.mixed, "mixed");
+			geofw_importlist_free(&l);
+		}
+	}
+	SUBTEST("malformed annotations refused with the line") {
+		in = "192.0.2.2 # source=cli action=drop\n192.0.2.3 # source=cli action=block\n";
+		ASSERT_EQ(geofw_importlist_parse_opts(in, strlen(in), "f", &o, &l, err, sizeof(err)),
+			  -EINVAL, "bad action");
+		ASSERT_STREQ(err, "f:2: annotation action=block: not a block action (drop, reject, "
+			     "http403, log)", "message");
+		in = "192.0.2.2 # source=cli expires=12x\n";
+		ASSERT_EQ(geofw_importlist_parse_opts(in, strlen(in), "f", &o, &l, err, sizeof(err)),
+			  -EINVAL, "bad expiry");
+		ASSERT_STREQ(err, "f:1: annotation expires=12x: not a time (UNIX seconds)", "message");
+		in = "192.0.2.2 # source=cli action=pass\n";
+		ASSERT_EQ(geofw_importlist_parse_opts(in, strlen(in), "f", &o, &l, err, sizeof(err)),
+			  -EINVAL, "pass is no block action");
+	}
+	SUBTEST("without the flag, only comments") {
+		o.flags = 0;
+		in = "192.0.2.2 # source=cli action=block expires=1\n";
+		if (ASSERT_OK(geofw_importlist_parse_opts(in, strlen(in), "f", &o, &l, err,
+							  sizeof(err)), err)) {
+			ASSERT_EQ(l.n, 1, "taken");
+			ASSERT_EQ(l.action, 0, "no action read");
+			geofw_importlist_free(&l);
+		}
+	}
+}

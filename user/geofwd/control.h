@@ -98,6 +98,10 @@ bool fleet_scope(const struct request *r);
 int reply_fleet(struct request *r, const char *what, size_t n);
 int port_add(struct request *r, int kind);
 int port_del(struct request *r, int kind);
+/* Rows of source are being removed by hand: a source that fetches its rows
+ * (crowdsec, feed:NAME) must fetch them in full next, or they would not
+ * come back.  0, or -errno with r->err. */
+int rows_removed_by_hand(struct request *r, const char *source);
 
 /* The country policy in force (control_policy.c). */
 struct geofw_store_countries policy_now(struct gfwd *d);

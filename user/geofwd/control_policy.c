@@ -178,6 +178,7 @@ int ctl_import(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
 	struct geofw_importlist list = {};
+	struct geofw_importlist_opts opts = {};
 	struct geofw_rule attrs = {};
 	char source[GEOFW_STORE_SOURCE_MAX], *buf = NULL;
 	const char *base;
@@ -193,15 +194,19 @@ int ctl_import(struct request *r)
 	if (!strcmp(base, "-"))
 		base = "stdin";
 	snprintf(source, sizeof(source), "import:%s", base);
-	err = geofw_importlist_parse_buf(buf, len, base, cmd->force ? GEOFW_IMPORT_FORCE : 0,
-					 &list, r->err, sizeof(r->err));
+	/* What fwctl export wrote after each entry comes back with it. */
+	opts.flags = GEOFW_IMPORT_ANNOTATIONS | (cmd->force ? GEOFW_IMPORT_FORCE : 0);
+	err = geofw_importlist_parse_opts(buf, len, base, &opts, &list, r->err, sizeof(r->err));
 	free(buf);
 	if (err)
 		return reply_error(r, GEOFW_CTL_REJECTED, r->err);
 
-	/* The list is one row: written and replaced as a whole. */
-	attrs.action = (__u8)(cmd->action >= 0 ? cmd->action : GEOFW_ACT_DROP);
-	attrs.expires = cmd->ttl ? (__u64)time(NULL) + cmd->ttl : 0;
+	/* The list is one row: written and replaced as a whole, with one
+	 * action and expiry: the options', else the annotations' (the
+	 * strictest and longest when they differ), else drop, never. */
+	attrs.action = (__u8)(cmd->action >= 0 ? cmd->action :
+			      list.action ? list.action : GEOFW_ACT_DROP);
+	attrs.expires = cmd->ttl ? (__u64)time(NULL) + cmd->ttl : (__u64)list.expires;
 	attrs.comment = cmd->comment ? cmd->comment : "";
 	attrs.uid = r->who.uid;
 	attrs.pid = r->who.pid;
@@ -218,16 +223,23 @@ int ctl_import(struct request *r)
 		geofw_importlist_free(&list);
 		return change_failed(r);
 	}
-	log_info("uid %u pid %d: import %s: %zu entries (%zu duplicates skipped, %zu removed)",
-		 r->who.uid, r->who.pid, source, list.n, list.duplicates, removed);
+	log_info("uid %u pid %d: import %s: %zu entries (%zu duplicates, %zu expired skipped, "
+		 "%zu removed), action %s", r->who.uid, r->who.pid, source, list.n,
+		 list.duplicates, list.expired, removed, geofw_action_name(attrs.action));
 	if (r->json) {
-		reply_json(r, GEOFW_CTL_OK, json_pack("{s:b, s:s, s:o, s:I, s:I, s:I}", "ok", 1,
+		reply_json(r, GEOFW_CTL_OK, json_pack("{s:b, s:s, s:o, s:I, s:I, s:I, s:I}", "ok", 1,
 				"what", "imported", "source", answer_text(source),
 				"count", (json_int_t)list.n, "duplicates", (json_int_t)list.duplicates,
-				"replaced", (json_int_t)removed));
+				"expired", (json_int_t)list.expired, "replaced", (json_int_t)removed));
 	} else {
-		geofw_ctl_writef(r->w, "ok: imported %zu entries from %s (%zu duplicates skipped%s)\n",
-				 list.n, base, list.duplicates, cmd->replace ? ", previous list replaced" : "");
+		geofw_ctl_writef(r->w, "ok: imported %zu entries from %s (%zu duplicates skipped",
+				 list.n, base, list.duplicates);
+		if (list.expired)
+			geofw_ctl_writef(r->w, ", %zu expired skipped", list.expired);
+		if (list.mixed && cmd->action < 0 && !cmd->ttl)
+			geofw_ctl_writef(r->w, ", annotations differ: the list takes action %s and "
+					 "the longest expiry", geofw_action_name(attrs.action));
+		geofw_ctl_writef(r->w, "%s)\n", cmd->replace ? ", previous list replaced" : "");
 	}
 	geofw_importlist_free(&list);
 	return GEOFW_CTL_OK;
@@ -253,6 +265,8 @@ int ctl_del_source(struct request *r)
 	if (!err && !n)
 		err = geofw_errf(r->err, sizeof(r->err), -ENOENT, "source %s has no rules",
 				 r->cmd->source);
+	if (!err)
+		err = rows_removed_by_hand(r, r->cmd->source);
 	if (!err)
 		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
 	/* The source's AS rules went too: rebuild when the set changed. */

@@ -14,6 +14,7 @@
 #include "control.h"
 #include "timeutil.h"
 #include "countries.h"
+#include "feeds.h"
 #include "fleet.h"
 #include "geofwd.h"
 #include "jsonlib.h"
@@ -489,6 +490,36 @@ static int cmd_add_block(struct request *r)
 	return reply_ok(r, "blocked", cmd->n_cidrs, cmd->n_cidrs);
 }
 
+static int source_loses_rows(const char *source, void *ctx)
+{
+	struct request *r = ctx;
+
+	gfwd_crowdsec_rows_removed(r->d, source);
+	return gfwd_feed_rows_removed(r->d, source, r->err, sizeof(r->err));
+}
+
+int rows_removed_by_hand(struct request *r, const char *source)
+{
+	return source_loses_rows(source, r);
+}
+
+/* Before a removal of the command's prefixes (asns for the AS kinds): the
+ * sources that fetch their rows hear which of them lose some. */
+static int keys_removed_by_hand(struct request *r, int kind, bool asns)
+{
+	const struct geofw_cmd *cmd = r->cmd;
+	int err;
+
+	if (cmd->source)
+		return rows_removed_by_hand(r, cmd->source);
+	err = geofw_store_key_sources(r->d->store, kind, asns ? NULL : cmd->cidrs,
+				      asns ? cmd->asns : NULL, asns ? cmd->n_asns : cmd->n_cidrs,
+				      source_loses_rows, r);
+	if (err && !r->err[0])
+		snprintf(r->err, sizeof(r->err), "reading the rules' sources: %s", strerror(-err));
+	return err;
+}
+
 /* del-block and del-allow remove the prefix's rows of every source (the
  * operator wants it gone), or of --source only. */
 static int cmd_del(struct request *r, int kind)
@@ -508,8 +539,10 @@ static int cmd_del(struct request *r, int kind)
 		return fleet_change(r, rules, cmd->n_cidrs, true,
 				    kind == GEOFW_RULE_BLOCK ? "unblocked" : "disallowed");
 	}
-	err = geofw_store_del(r->d->store, kind, cmd->cidrs, cmd->n_cidrs, cmd->source, &r->diff,
-			      r->err, sizeof(r->err));
+	err = keys_removed_by_hand(r, kind, false);
+	if (!err)
+		err = geofw_store_del(r->d->store, kind, cmd->cidrs, cmd->n_cidrs, cmd->source,
+				      &r->diff, r->err, sizeof(r->err));
 	if (!err)
 		err = gfwd_rules_apply(r->d, &r->diff, r->err, sizeof(r->err));
 	if (err)
@@ -665,7 +698,8 @@ int ctl_del_asn(struct request *r)
 		return fleet_change(r, rules, cmd->n_asns, true, kind == GEOFW_RULE_BLOCK_ASN ?
 				    "unblocked-asn" : "disallowed-asn");
 	}
-	if (geofw_store_del_asn(r->d->store, kind, cmd->asns, cmd->n_asns, cmd->source, r->err,
+	if (keys_removed_by_hand(r, kind, true) ||
+	    geofw_store_del_asn(r->d->store, kind, cmd->asns, cmd->n_asns, cmd->source, r->err,
 				sizeof(r->err)))
 		return change_failed(r);
 	return asn_change_done(r, kind == GEOFW_RULE_BLOCK_ASN ? "unblocked-asn" :

@@ -7,8 +7,10 @@
  * X-Api-Key on its worker thread and parses the answer there (lib's
  * crowdsec.h); the main thread applies it in one transaction:
  *
- *  - startup=true (first pull, and the pull after any error, so nothing a
- *    failed pull or apply missed is lost): the answer is LAPI's whole set.
+ *  - startup=true (first pull, the pull after any error, so nothing a
+ *    failed pull or apply missed is lost, and the pull after rows of the
+ *    source were removed by hand, so what LAPI still holds comes back): the
+ *    answer is LAPI's whole set.
  *    The source's rules are replaced by it in one transaction and one kernel
  *    diff (geofw_store_replace_source, never a flush first).
  *  - then deltas: new decisions added, deleted ones removed.
@@ -82,6 +84,8 @@ struct cs_ctx {
 	char ca[PATH_MAX];
 	struct geofw_conf *conf;		/* a copy: the actions of the types */
 	int startup;				/* 1: next pull asks for the whole set */
+	bool resync;				/* rows removed by hand: startup stays 1
+						 * until a whole set is applied */
 
 	struct cs_live *live;			/* sorted by key */
 	size_t n_live, cap_live;
@@ -604,11 +608,15 @@ static long cs_apply(struct gfwd *d, void *arg, int fret, void *result, const ch
 		log_info("crowdsec: %zu new, %zu deleted decision(s) (pulled in %.0f ms, applied "
 			 "in %.0f ms)", res->a.n_add, res->a.n_del, res->fetch_ms, ms_since(t0));
 	c->last_error[0] = '\0';
-	__atomic_store_n(&c->startup, 0, __ATOMIC_RELEASE);
+	/* Rows removed by hand while a delta was on its way: only a whole set
+	 * brings them back. */
+	c->resync = c->resync && !res->startup;
+	__atomic_store_n(&c->startup, c->resync, __ATOMIC_RELEASE);
 	gfwd_source_ok(s);
 	if (s) {
 		s->refused += res->a.refused + c->as_refused;
-		s->note[0] = '\0';
+		if (!c->resync)
+			s->note[0] = '\0';
 	}
 out:
 	geofw_kdiff_free(&diff);
@@ -743,6 +751,25 @@ int gfwd_crowdsec_start(struct gfwd *d)
 	log_info("crowdsec: bouncer of %s every %us, scopes %s", s ? s->where : "LAPI",
 		 conf->crowdsec_interval, scopes);
 	return 0;
+}
+
+void gfwd_crowdsec_rows_removed(struct gfwd *d, const char *source)
+{
+	struct gfwd_source *s;
+	struct cs_ctx *c;
+
+	if (!cs_job || strcmp(source, CS_SOURCE))
+		return;
+	/* A delta only writes the values it names: the table of live
+	 * decisions still holds the removed ones, so nothing would bring them
+	 * back.  The whole set does, and rebuilds the table. */
+	c = gfwd_fetch_ctx(cs_job);
+	c->resync = true;
+	__atomic_store_n(&c->startup, 1, __ATOMIC_RELEASE);
+	s = gfwd_source_get(d, CS_SOURCE);
+	if (s)
+		snprintf(s->note, sizeof(s->note), "rules removed by hand: next pull asks LAPI for "
+			 "the whole set");
 }
 
 void gfwd_crowdsec_reload(struct gfwd *d)

@@ -15,9 +15,12 @@
  * What survives a restart: the set (rows in rules.db, enforced at start
  * like every rule) and, in the settings table under "feed:NAME", the
  * validators and time of the last good fetch with the feed's spec (URL,
- * format, action, guards).  While the spec is unchanged a restart waits
- * for the feed's next due time and then asks conditionally; a changed spec
- * fetches at once, unconditionally.
+ * format, action, guards), a failure (error, failures in a row) and a set
+ * held back.  While the spec is unchanged a restart waits for the feed's
+ * next due time (a failing feed: its next retry) and then asks
+ * conditionally; a changed spec fetches at once, unconditionally.  The
+ * action alone is local: a new one re-tags the set in force at once.
+ * Rows removed by hand forget the validators (gfwd_feed_rows_removed).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -63,6 +66,10 @@ struct feed {
 
 	/* Main thread only. */
 	time_t next_fetch;
+	/* The validators and time of the set in force, as kept in rules.db
+	 * (a failure or a held set is saved beside them). */
+	char state_etag[GEOFW_HTTP_ETAG_MAX], state_lm[GEOFW_HTTP_DATE_MAX];
+	time_t checked;				/* 0: none known */
 	unsigned int failures;			/* fetches failed in a row */
 	bool holding;				/* a set waits for confirmation */
 	struct geofw_importlist held;
@@ -113,10 +120,20 @@ static int check_body(const struct feed *fd, const struct geofw_http_result *r, 
 static int check_list(const struct feed *fd, const struct geofw_importlist *l, const char *url,
 		      char *err, size_t errlen)
 {
+	/* No entry to enforce is no list: a server regenerating its file, a
+	 * list of /0s.  Taken as a set it would empty the feed once the next
+	 * such answer "agrees" with the one held back. */
 	if (!l->n && l->refused)
 		return geofw_errf(err, errlen, -EPROTO, "nothing in the answer is a %s entry "
 				  "(%zu refused, first %s) (%s)", format_name(&fd->f), l->refused,
 				  l->first_refused, url);
+	if (!l->n && l->too_wide)
+		return geofw_errf(err, errlen, -EPROTO, "nothing in the answer is usable: %zu "
+				  "prefixes shorter than FeedMinPrefixV4/V6 refused, first %s (%s)",
+				  l->too_wide, l->first_refused, url);
+	if (!l->n)
+		return geofw_errf(err, errlen, -EPROTO, "no entries in the answer (only comments "
+				  "or blank lines) (%s)", url);
 	if (l->refused > l->n)
 		return geofw_errf(err, errlen, -EPROTO, "more entries refused (%zu) than taken "
 				  "(%zu): not a %s list? first refused %s (%s)", l->refused, l->n,
@@ -235,36 +252,146 @@ static void set_validators(struct feed *fd, const char *etag, const char *lm)
 	pthread_mutex_unlock(&fd->lock);
 }
 
-/* {"spec":...,"etag":...,"last_modified":...,"checked":UNIX}, inside the
- * caller's transaction. */
-static int save_state(struct gfwd *d, const struct feed *fd, const char *etag, const char *lm,
-		      char *err, size_t errlen)
+/* The held set as text, one prefix a line (read back with the import
+ * parser); NULL when out of memory. */
+static char *held_text(const struct geofw_importlist *l)
 {
-	json_t *o = json_object();
-	char *text = NULL;
+	char *t = malloc(l->n * GEOFW_CIDR_STRLEN + 1);
+	size_t i, len = 0;
+
+	if (!t)
+		return NULL;
+	t[0] = '\0';
+	for (i = 0; i < l->n; i++) {
+		geofw_cidr_format(&l->v[i], t + len, GEOFW_CIDR_STRLEN);
+		len += strlen(t + len);
+		t[len++] = '\n';
+		t[len] = '\0';
+	}
+	return t;
+}
+
+/*
+ * {"spec":...,"etag":...,"last_modified":...,"checked":UNIX} of the set in
+ * force, and when the feed is not in step: "failures" (in a row), "error",
+ * "last_error" (UNIX), "held" {"etag","last_modified","removed","old",
+ * "since","set"}.  good: the answer just applied is in force, nothing
+ * failing or held.  Inside the caller's transaction.
+ */
+static int save_state(struct gfwd *d, const struct feed *fd, const char *etag, const char *lm,
+		      time_t checked, bool good, char *err, size_t errlen)
+{
+	const struct gfwd_source *s = gfwd_source_get(d, fd->source);
+	json_t *o = json_object(), *h = NULL;
+	char *text = NULL, *set = NULL;
 	int ret = -ENOMEM;
 
-	if (o && !geofw_json_set_text(o, "spec", fd->spec) &&
-	    !geofw_json_set_text(o, "etag", etag) &&
-	    !geofw_json_set_text(o, "last_modified", lm) &&
-	    !json_object_set_new(o, "checked", json_integer((json_int_t)time(NULL))) &&
-	    (text = json_dumps(o, JSON_COMPACT)))
+	if (!o || geofw_json_set_text(o, "spec", fd->spec) ||
+	    geofw_json_set_text(o, "etag", etag) || geofw_json_set_text(o, "last_modified", lm) ||
+	    json_object_set_new(o, "checked", json_integer((json_int_t)checked)))
+		goto out;
+	if (!good && fd->failures && s && s->error[0] &&
+	    (json_object_set_new(o, "failures", json_integer(fd->failures)) ||
+	     geofw_json_set_text(o, "error", s->error) ||
+	     json_object_set_new(o, "last_error", json_integer((json_int_t)s->last_error))))
+		goto out;
+	if (!good && fd->holding &&
+	    (!(set = held_text(&fd->held)) || !(h = json_object()) ||
+	     geofw_json_set_text(h, "etag", fd->held_etag) ||
+	     geofw_json_set_text(h, "last_modified", fd->held_lm) ||
+	     json_object_set_new(h, "removed", json_integer((json_int_t)fd->held_removed)) ||
+	     json_object_set_new(h, "old", json_integer((json_int_t)fd->held_old)) ||
+	     json_object_set_new(h, "since", json_integer((json_int_t)fd->held_since)) ||
+	     geofw_json_set_text(h, "set", set) || json_object_set(o, "held", h)))
+		goto out;
+	if ((text = json_dumps(o, JSON_COMPACT)))
 		ret = geofw_store_set_text(d->store, fd->source, text, err, errlen);
-	else
+out:
+	if (ret == -ENOMEM)
 		geofw_errf(err, errlen, ret, "out of memory");
 	free(text);
+	free(set);
+	json_decref(h);
 	json_decref(o);
 	return ret;
 }
 
-/* A restart: the validators of the last good fetch, when they were for
- * this very spec, and the time the feed is due. */
+/* The state after a fetch that left the set in force as it is (good: a 304
+ * to its validators; else a failure or a set held back), in a transaction
+ * of its own.  0, or -errno with err. */
+static int keep_state(struct gfwd *d, struct feed *fd, bool good, char *err, size_t errlen)
+{
+	time_t now = time(NULL);
+	int ret;
+
+	ret = geofw_store_begin(d->store, err, errlen);
+	if (ret)
+		return ret;
+	ret = save_state(d, fd, fd->state_etag, fd->state_lm, good ? now : fd->checked, good,
+			 err, errlen);
+	if (!ret)
+		ret = geofw_store_commit(d->store, err, errlen);
+	if (ret) {
+		geofw_store_rollback(d->store);
+		return ret;
+	}
+	if (good)
+		fd->checked = now;
+	return 0;
+}
+
+/* A held set saved by save_state(), back in fd (a restart). */
+static void load_held(struct gfwd *d, struct feed *fd, struct gfwd_source *s, json_t *h)
+{
+	const char *set = json_string_value(json_object_get(h, "set"));
+	const char *etag = json_string_value(json_object_get(h, "etag"));
+	const char *lm = json_string_value(json_object_get(h, "last_modified"));
+	char msg[GEOFW_ERRLEN];
+
+	(void)d;
+	if (!set || geofw_importlist_parse_buf(set, strlen(set), fd->source, 0, &fd->held, msg,
+					       sizeof(msg))) {
+		geofw_importlist_free(&fd->held);
+		return;
+	}
+	fd->holding = true;
+	fd->held_removed = (size_t)json_integer_value(json_object_get(h, "removed"));
+	fd->held_old = (size_t)json_integer_value(json_object_get(h, "old"));
+	fd->held_since = (time_t)json_integer_value(json_object_get(h, "since"));
+	snprintf(fd->held_etag, sizeof(fd->held_etag), "%s", etag ? etag : "");
+	snprintf(fd->held_lm, sizeof(fd->held_lm), "%s", lm ? lm : "");
+	/* As before the restart: a 304 to these is the next fetch agreeing. */
+	snprintf(fd->etag, sizeof(fd->etag), "%s", fd->held_etag);
+	snprintf(fd->last_modified, sizeof(fd->last_modified), "%s", fd->held_lm);
+	if (s) {
+		s->held_back = true;
+		snprintf(s->note, sizeof(s->note), "new set HELD BACK: it would remove %zu of %zu "
+			 "entries (more than FeedMaxDropShare %u%%); `fwctl feed confirm %.47s`, "
+			 "or the next fetch agreeing, applies it", fd->held_removed, fd->held_old,
+			 fd->max_drop_share, fd->f.name);
+	}
+}
+
+/* The retry after the failures-th failure in a row (seconds). */
+static long retry_after(const struct feed *fd, unsigned int failures)
+{
+	long retry = (long)FEED_RETRY_S << (failures > 1 ? (failures - 1 < 8 ? failures - 1 : 8) : 0);
+
+	return retry < (long)fd->f.every ? retry : (long)fd->f.every;
+}
+
+/*
+ * A restart: when the state kept was for this very spec, the validators
+ * and time of the last good fetch, a failure (shown, and retried as soon
+ * as it would have been) and a set held back; the time the feed is due.
+ */
 static void load_state(struct gfwd *d, struct feed *fd, struct gfwd_source *s)
 {
-	const char *spec, *etag, *lm;
-	json_int_t checked = 0;
+	const char *spec, *etag, *lm, *error;
+	json_int_t checked = 0, last_error;
+	time_t due, now = time(NULL);
 	char *text = NULL;
-	json_t *o;
+	json_t *o, *h;
 
 	if (geofw_store_get_text(d->store, fd->source, &text))
 		return;
@@ -277,18 +404,61 @@ static void load_state(struct gfwd *d, struct feed *fd, struct gfwd_source *s)
 	lm = json_string_value(json_object_get(o, "last_modified"));
 	if (json_is_integer(json_object_get(o, "checked")))
 		checked = json_integer_value(json_object_get(o, "checked"));
-	if (spec && !strcmp(spec, fd->spec)) {
-		snprintf(fd->etag, sizeof(fd->etag), "%s", etag ? etag : "");
-		snprintf(fd->last_modified, sizeof(fd->last_modified), "%s", lm ? lm : "");
-		if (checked > 0 && checked + fd->f.every > time(NULL))
-			fd->not_before = (time_t)checked + fd->f.every;
-		if (s && checked > 0)
-			s->last_success = (time_t)checked;
-	} else {
+	if (!spec || strcmp(spec, fd->spec)) {
 		log_info("feed %s: URL, format, action or guards changed since the last fetch: "
 			 "fetching it again in full", fd->f.name);
+		json_decref(o);
+		return;
 	}
+	snprintf(fd->etag, sizeof(fd->etag), "%s", etag ? etag : "");
+	snprintf(fd->last_modified, sizeof(fd->last_modified), "%s", lm ? lm : "");
+	snprintf(fd->state_etag, sizeof(fd->state_etag), "%s", fd->etag);
+	snprintf(fd->state_lm, sizeof(fd->state_lm), "%s", fd->last_modified);
+	due = checked > 0 ? (time_t)checked + fd->f.every : 0;
+	if (checked > 0) {
+		fd->checked = (time_t)checked;
+		if (s)
+			s->last_success = fd->checked;
+	}
+	if ((h = json_object_get(o, "held")) && json_is_object(h)) {
+		load_held(d, fd, s, h);
+		if (fd->holding)
+			due = fd->held_since + fd->f.every;
+	}
+	error = json_string_value(json_object_get(o, "error"));
+	last_error = json_integer_value(json_object_get(o, "last_error"));
+	fd->failures = (unsigned int)json_integer_value(json_object_get(o, "failures"));
+	if (fd->failures && error && error[0] && last_error > 0) {
+		due = (time_t)last_error + retry_after(fd, fd->failures);
+		if (s) {
+			snprintf(s->error, sizeof(s->error), "%s", error);
+			s->last_error = s->last_attempt = (time_t)last_error;
+		}
+	} else {
+		fd->failures = 0;
+	}
+	if (due > now)
+		fd->not_before = due;
 	json_decref(o);
+}
+
+int gfwd_feed_rows_removed(struct gfwd *d, const char *source, char *err, size_t errlen)
+{
+	struct gfwd_fetch_job *job;
+	struct feed *fd;
+
+	if (strncmp(source, SOURCE_PREFIX, strlen(SOURCE_PREFIX)))
+		return 0;
+	/* The validators say "the set in force is this answer": no longer
+	 * true, and a 304 to them would keep the rows away for good. */
+	job = gfwd_fetch_find(d, source);
+	fd = job ? gfwd_fetch_ctx(job) : NULL;
+	if (fd) {
+		set_validators(fd, "", "");
+		fd->state_etag[0] = fd->state_lm[0] = '\0';
+		fd->checked = 0;	/* a restart fetches at once */
+	}
+	return geofw_store_set_text(d->store, source, NULL, err, errlen);
 }
 
 /* ---- apply (main thread) ----------------------------------------------------------- */
@@ -316,7 +486,8 @@ static int replace_set(struct gfwd *d, struct feed *fd, struct geofw_importlist 
 	struct gfwd_source *s = gfwd_source_get(d, fd->source);
 	struct geofw_rule attrs = { .action = (__u8)fd->f.action, .comment = "" };
 	struct geofw_kdiff diff = { 0 };
-	size_t old = geofw_store_count_source(d->store, fd->source, (__u64)time(NULL));
+	time_t now = time(NULL);
+	size_t old = geofw_store_count_source(d->store, fd->source, (__u64)now);
 	int ret;
 
 	*removed = 0;
@@ -351,38 +522,24 @@ static int replace_set(struct gfwd *d, struct feed *fd, struct geofw_importlist 
 			 "%zu in force (more than FeedMaxDropShare %u%%); the set in force stays "
 			 "until `fwctl feed confirm %s` or the next fetch brings the same set",
 			 fd->f.name, fd->held.n, *removed, old, fd->max_drop_share, fd->f.name);
+		/* Kept for a restart: still held, confirm still applies it. */
+		if (keep_state(d, fd, false, err, errlen))
+			log_warn("feed %s: the set held back is not kept in rules.db: %s",
+				 fd->f.name, err);
 		return 1;
 	}
 	if (!ret)
-		ret = save_state(d, fd, etag, lm, err, errlen);
+		ret = save_state(d, fd, etag, lm, now, true, err, errlen);
 	ret = gfwd_commit_or_undo(d, &diff, ret, err, errlen);
 	geofw_kdiff_free(&diff);
 	if (ret)
 		return ret;
 	set_validators(fd, etag, lm);
+	snprintf(fd->state_etag, sizeof(fd->state_etag), "%s", etag);
+	snprintf(fd->state_lm, sizeof(fd->state_lm), "%s", lm);
+	fd->checked = now;
 	gfwd_arm_sweep(d);
 	return 0;
-}
-
-/* 304: nothing to replace; the time of the check is kept for restarts. */
-static int touch_state(struct gfwd *d, struct feed *fd, char *err, size_t errlen)
-{
-	char etag[GEOFW_HTTP_ETAG_MAX], lm[GEOFW_HTTP_DATE_MAX];
-	int ret;
-
-	pthread_mutex_lock(&fd->lock);
-	memcpy(etag, fd->etag, sizeof(etag));
-	memcpy(lm, fd->last_modified, sizeof(lm));
-	pthread_mutex_unlock(&fd->lock);
-	ret = geofw_store_begin(d->store, err, errlen);
-	if (ret)
-		return ret;
-	ret = save_state(d, fd, etag, lm, err, errlen);
-	if (!ret)
-		ret = geofw_store_commit(d->store, err, errlen);
-	if (ret)
-		geofw_store_rollback(d->store);
-	return ret;
 }
 
 static bool same_set(const struct geofw_importlist *a, const struct geofw_importlist *b)
@@ -422,19 +579,19 @@ static long feed_apply(struct gfwd *d, void *ctx, int ret, void *result, const c
 	if (s)
 		snprintf(s->where, sizeof(s->where), "%.255s", fd->f.url);
 	if (ret) {
-		long retry = (long)FEED_RETRY_S << (fd->failures < 8 ? fd->failures : 8);
-
 		fd->failures++;
-		if (retry < fd->f.every)
-			next_ms = retry * 1000;
+		next_ms = retry_after(fd, fd->failures) * 1000;
 		gfwd_source_fail(s, err);
 		log_warn("feed %s: fetch failed: %s; the last good set stays in force (%zu entries); "
 			 "next try in %lds", fd->f.name, err,
 			 geofw_store_count_source(d->store, fd->source, (__u64)time(NULL)),
 			 next_ms / 1000);
+		/* A restart still shows it, and retries as soon. */
+		if (keep_state(d, fd, false, msg, sizeof(msg)))
+			log_warn("feed %s: the failure is not kept in rules.db: %s", fd->f.name,
+				 msg);
 		goto out;
 	}
-	fd->failures = 0;
 	if (res->skipped) {
 		next_ms = (long)(fd->not_before - time(NULL)) * 1000;
 		if (next_ms < 0)
@@ -444,11 +601,12 @@ static long feed_apply(struct gfwd *d, void *ctx, int ret, void *result, const c
 		pthread_mutex_unlock(&fd->lock);
 		goto out;
 	}
+	fd->failures = 0;
 	if (res->not_modified) {
 		if (fd->holding)
 			ret = apply_held(d, fd, "the next fetch agreed", msg, sizeof(msg));
 		else
-			ret = touch_state(d, fd, msg, sizeof(msg));
+			ret = keep_state(d, fd, true, msg, sizeof(msg));	/* time of the check */
 		if (ret) {
 			gfwd_source_fail(s, msg);
 			log_err(ret, "feed %s: %s", fd->f.name, msg);
@@ -534,6 +692,45 @@ static struct feed *feed_new(const struct geofw_conf *c, const struct geofw_conf
 	pthread_mutex_init(&fd->lock, NULL);
 	make_spec(fd);
 	return fd;
+}
+
+static int first_action(const struct geofw_rule *r, void *ctx)
+{
+	*(int *)ctx = r->action;
+	return 1;
+}
+
+/*
+ * The action is local config, not part of what is fetched: a Feed line's
+ * new action applies to the set in force at once (start, reload), without
+ * waiting for a download that may fail for a while.
+ */
+static void retag(struct gfwd *d, const struct feed *fd)
+{
+	struct geofw_rule attrs = { .action = (__u8)fd->f.action, .comment = "" };
+	struct geofw_kdiff diff = { 0 };
+	char msg[GEOFW_ERRLEN] = "";
+	int action = -1, ret;
+	size_t removed;
+
+	geofw_store_for_each_rule(d->store, GEOFW_RULE_BLOCK, fd->source, first_action, &action);
+	if (action < 0 || action == (int)fd->f.action)
+		return;
+	/* Nothing added (n = 0, no replace): the list keeps its prefixes and
+	 * takes the action; the diff holds each of them. */
+	ret = geofw_store_begin(d->store, msg, sizeof(msg));
+	if (!ret)
+		ret = geofw_store_import(d->store, fd->source, NULL, 0, &attrs, false, &removed,
+					 &diff, msg, sizeof(msg));
+	ret = gfwd_commit_or_undo(d, &diff, ret, msg, sizeof(msg));
+	geofw_kdiff_free(&diff);
+	if (ret)
+		log_err(ret, "feed %s: the set in force keeps action %s, not %s: %s", fd->f.name,
+			geofw_action_name((unsigned int)action), geofw_action_name(fd->f.action),
+			msg);
+	else
+		log_info("feed %s: the set in force now has action %s (was %s)", fd->f.name,
+			 geofw_action_name(fd->f.action), geofw_action_name((unsigned int)action));
 }
 
 /* Same feed, same guards: the job goes on as it is. */
@@ -666,6 +863,7 @@ void gfwd_feeds_sync(struct gfwd *d)
 			log_warn("feed %s: fetched every %us, more than once a minute: feed owners "
 				 "ask for far less (Spamhaus: at most hourly) and may block hosts that "
 				 "fetch too often", f->name, f->every);
+		retag(d, fd);
 		load_state(d, fd, s);
 		fd->next_fetch = fd->not_before ? fd->not_before : time(NULL);
 		if (fd->not_before)

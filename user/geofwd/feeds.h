@@ -24,6 +24,15 @@ struct geofw_ctl_writer;
 void gfwd_feeds_sync(struct gfwd *d);
 
 /*
+ * Rows of source were removed by hand (fwctl del-source, del-block; inside
+ * the change's transaction): when it is a feed's, its validators and the
+ * state kept in rules.db are forgotten, so its next fetch (fwctl feed
+ * refresh, the interval, a restart) asks unconditionally and brings the set
+ * back.  0, or -errno with err.
+ */
+int gfwd_feed_rows_removed(struct gfwd *d, const char *source, char *err, size_t errlen);
+
+/*
  * fwctl feed list|refresh|confirm: the answer written to w (JSON when
  * json).  GEOFW_CTL_OK, or GEOFW_CTL_REJECTED with err (one line) saying
  * why and nothing written.

@@ -327,6 +327,10 @@ void gfwd_crowdsec_stop(struct gfwd *d);
 /* After a reload: started again (key file read again, whole set pulled),
  * or, when CrowdSecURL was removed, stopped with its rules removed. */
 void gfwd_crowdsec_reload(struct gfwd *d);
+/* Rows of source were removed by hand (fwctl del-source, del-block,
+ * unblock-asn): when it is "crowdsec", the next pull asks for the whole set,
+ * which brings back what LAPI still holds. */
+void gfwd_crowdsec_rows_removed(struct gfwd *d, const char *source);
 
 /* netwatch.c */
 int gfwd_netwatch_open(struct gfwd *d);

@@ -44,6 +44,13 @@ const struct geofw_cmd_option geofw_opt_action_block = {
 	"others) or log (count as would-block, let through)",
 	.type = GEOFW_OPT_ACTION, FIELD(action), DEFAULT(GEOFW_ACT_DROP),
 };
+/* No default: without it the list takes the action export wrote. */
+const struct geofw_cmd_option geofw_opt_action_import = {
+	0, "action", 0, "ACTION", false,
+	"drop, reject, http403 or log (default: the\n"
+	"action= export wrote after the entries, else drop)",
+	.type = GEOFW_OPT_ACTION, FIELD(action),
+};
 const struct geofw_cmd_option geofw_opt_action_country = {
 	0, "action", 0, "ACTION", false,
 	"drop, reject, http403 or log (default:\nCountryAction of geofw.conf)",

@@ -348,13 +348,19 @@ static const struct geofw_cmd_desc commands[] = {
 "list.  A list is known by its file name; --replace swaps the previous\n"
 "import of that name for the new one in one change, which keeps a list\n"
 "refreshed by cron in sync.  Without --replace the new entries join the\n"
-"list.  A list has one action, expiry and comment: its last import's.",
+"list.  A list has one action, expiry and comment: its last import's.\n"
+"\n"
+"The comment 'fwctl export' writes after an entry (\"# source=S\n"
+"action=A expires=UNIX ...\") is read: without --action and --ttl the\n"
+"list takes its action and expiry (when entries differ, the strictest\n"
+"action and the longest expiry).  An entry whose expiry has passed is\n"
+"skipped and counted; a bad action= or expires= fails the line.",
 		.examples =
 "fwctl import /var/lib/lists/drop.txt --replace --comment \"Spamhaus DROP\"\n"
 "curl -s https://example.org/list.netset | fwctl import - --ttl 1d",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_FILE, .min_args = 1, .max_args = 1,
-		.opts = { &geofw_opt_ttl_import, &geofw_opt_action_block, &geofw_opt_comment,
+		.opts = { &geofw_opt_ttl_import, &geofw_opt_action_import, &geofw_opt_comment,
 			  &geofw_opt_force_import, &geofw_opt_replace, &geofw_opt_local_import,
 			  &geofw_opt_fleet_import },
 	},

@@ -40,6 +40,7 @@ extern const struct geofw_cmd_option
 	geofw_opt_ttl,
 	geofw_opt_ttl_import,
 	geofw_opt_action_block,
+	geofw_opt_action_import,
 	geofw_opt_action_country,
 	geofw_opt_action_mode,
 	geofw_opt_comment,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "importlist.h"
 #include "jsonlib.h"
+#include "maps.h"
 #include "msg.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Read buffer of the streaming reader: many lines per read(), and always
@@ -217,6 +219,73 @@ static int json_line(struct parser *p, const char *s, size_t len)
 	return ret;
 }
 
+/* ---- annotations of fwctl export --------------------------------------- */
+
+/*
+ * The comment after an entry, s[len] after its '#': "source=S action=A
+ * expires=UNIX comment=...".  Words up to comment= are read (a source may
+ * hold blanks: words that are no key are passed over).  *expired: the entry
+ * is to be skipped.  0, or a line error.
+ */
+static int annotation(struct parser *p, const char *s, size_t len, bool *expired)
+{
+	struct geofw_importlist *l = p->out;
+	unsigned long long expires = 0;
+	char word[GEOFW_IMPORT_LINE_MAX + 1], eb[GEOFW_ECHO_BUFLEN];
+	int action = 0;
+	size_t i = 0, w;
+
+	*expired = false;
+	while (i < len && is_space(s[i]))
+		i++;
+	if (len - i < 7 || memcmp(s + i, "source=", 7))
+		return 0;	/* a comment of someone else's */
+	while (i < len) {
+		while (i < len && is_space(s[i]))
+			i++;
+		for (w = 0; i + w < len && !is_space(s[i + w]); w++)
+			;
+		memcpy(word, s + i, w);
+		word[w] = '\0';
+		i += w;
+		if (!strncmp(word, "comment=", 8))
+			break;
+		if (!strncmp(word, "action=", 7)) {
+			action = geofw_action_parse(word + 7);
+			if (action <= GEOFW_ACT_PASS)
+				return line_error(p, "annotation %s: not a block action (drop, "
+						  "reject, http403, log)", geofw_echo(word, eb));
+		} else if (!strncmp(word, "expires=", 8)) {
+			char *end;
+
+			errno = 0;
+			expires = word[8] >= '1' && word[8] <= '9' ?
+				  strtoull(word + 8, &end, 10) : 0;
+			if (!expires || errno || *end)
+				return line_error(p, "annotation %s: not a time (UNIX seconds)",
+						  geofw_echo(word, eb));
+		}
+	}
+	l->annotated++;
+	if (expires && expires <= p->o.now) {
+		*expired = true;
+		return 0;
+	}
+	if (l->annotated - l->expired == 1) {	/* the first one taken */
+		l->action = action;
+		l->expires = expires;
+		return 0;
+	}
+	if (action != l->action || expires != l->expires)
+		l->mixed = true;
+	/* As the store ranks rows of one prefix: strictest, then longest. */
+	if (action && (!l->action || action < l->action))
+		l->action = action;
+	if (l->expires && (!expires || expires > l->expires))
+		l->expires = expires;
+	return 0;
+}
+
 /* ---- lines ------------------------------------------------------------ */
 
 /* One line without its '\n'. */
@@ -261,6 +330,19 @@ static int parse_line(struct parser *p, const char *s, size_t len)
 				  geofw_echo_n(s, len, eb));
 	memcpy(p->tok, s, tok_end);
 	p->tok[tok_end] = '\0';
+	if ((p->o.flags & GEOFW_IMPORT_ANNOTATIONS) && i < len && s[i] == '#') {
+		size_t n = p->out->n;
+		bool expired;
+		int r = add_entry(p);
+
+		if (!r)
+			r = annotation(p, s + i + 1, len - i - 1, &expired);
+		if (!r && expired) {
+			p->out->n = n;	/* checked, then skipped */
+			p->out->expired++;
+		}
+		return r;
+	}
 	return add_entry(p);
 }
 
@@ -361,6 +443,8 @@ static void parser_init(struct parser *p, const char *name,
 	memset(out, 0, sizeof(*out));
 	p->name = name ? name : "<input>";
 	p->o = *o;
+	if (!p->o.now)
+		p->o.now = (unsigned long long)time(NULL);
 	p->data_lines = 0;
 	/* Entry by entry, /0 is parsed, then refused by add_entry() with the
 	 * other prefixes that are too wide. */

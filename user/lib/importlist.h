@@ -29,6 +29,10 @@ enum {
 	GEOFW_IMPORT_FORCE		= 1u << 0,
 	/* Clear host bits of 203.0.113.7/24 instead of failing. */
 	GEOFW_IMPORT_MASK_HOST_BITS	= 1u << 1,
+	/* Read the comment `fwctl export` writes after each entry,
+	 * "# source=S action=A expires=UNIX comment=...": action and expiry
+	 * (see geofw_importlist).  Another comment is only a comment. */
+	GEOFW_IMPORT_ANNOTATIONS	= 1u << 2,
 };
 
 /* The formats of geofw_importlist_opts.format (the Feed line's names). */
@@ -51,6 +55,9 @@ struct geofw_importlist_opts {
 	/* A bad entry is refused and counted (refused, first_refused) and the
 	 * parse goes on; without it the first one fails the list. */
 	bool per_entry;
+	/* GEOFW_IMPORT_ANNOTATIONS: an entry that expires=now or before is
+	 * skipped (UNIX seconds; 0: the time of the parse). */
+	unsigned long long now;
 };
 
 struct geofw_importlist {
@@ -62,6 +69,14 @@ struct geofw_importlist {
 	 * shorter than the minimum, and the first one's "FILE:LINE: message". */
 	size_t refused, too_wide;
 	char first_refused[256];
+	/* GEOFW_IMPORT_ANNOTATIONS: entries with an annotation, those skipped
+	 * as expired; of the others the strictest action (enum geofw_action,
+	 * 0: none said) and the longest expiry (UNIX seconds, 0: never);
+	 * mixed: they did not all say the same. */
+	size_t annotated, expired;
+	int action;
+	unsigned long long expires;
+	bool mixed;
 };
 
 /* Parse the file at path (a regular file, pipe or /dev/stdin; streamed).

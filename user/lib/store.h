@@ -272,6 +272,16 @@ int geofw_store_for_each_entry(struct geofw_store *st,
  * by kind, prefix (AS number), source. */
 int geofw_store_for_each_rule(struct geofw_store *st, int kind, const char *source,
 			      int (*fn)(const struct geofw_rule *r, void *ctx), void *ctx);
+/*
+ * The sources holding a row of kind for any of the keys: prefixes[] for
+ * block and allow (imported lists included), asns[] for the AS kinds.
+ * fn is called once per row found (a source may come more than once); a
+ * non-zero return stops the walk and is returned.  What a removal by hand
+ * is about to take from each source.
+ */
+int geofw_store_key_sources(struct geofw_store *st, int kind, const struct geofw_cidr *prefixes,
+			    const __u32 *asns, size_t n,
+			    int (*fn)(const char *source, void *ctx), void *ctx);
 
 /* The country policy override; set validates it. */
 const struct geofw_store_countries *geofw_store_countries(const struct geofw_store *st);

@@ -247,6 +247,51 @@ int geofw_store_for_each_rule(struct geofw_store *st, int kind, const char *sour
 	return ret;
 }
 
+int geofw_store_key_sources(struct geofw_store *st, int kind, const struct geofw_cidr *prefixes,
+			    const __u32 *asns, size_t n,
+			    int (*fn)(const char *source, void *ctx), void *ctx)
+{
+	bool asn = geofw_rule_kind_asn(kind);
+	sqlite3_stmt *s;
+	size_t i, k;
+	int rc, ret = 0;
+
+	if (kind != GEOFW_RULE_BLOCK && kind != GEOFW_RULE_ALLOW && !asn)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(st->db, "SELECT source FROM rules WHERE kind=?1 AND family=?2 "
+				"AND addr=?3 AND plen=?4", -1, &s, NULL);
+	if (rc)
+		return store_sql_errno(rc);
+	for (i = 0; !ret && i < n; i++) {
+		__be32 asn_be = asn ? htonl(asns[i]) : 0;
+
+		if (asn)
+			store_bind_asn_key(s, kind, &asn_be);
+		else
+			store_bind_key(s, kind, &prefixes[i]);
+		while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW)
+			ret = fn((const char *)sqlite3_column_text(s, 0), ctx);
+		sqlite3_reset(s);
+		if (!ret && rc != SQLITE_DONE)
+			ret = store_sql_errno(rc);
+	}
+	sqlite3_finalize(s);
+	if (ret || kind != GEOFW_RULE_BLOCK)
+		return ret;
+	for (k = 0; !ret && k < st->n_lists; k++) {
+		const struct slist *l = &st->lists[k];
+
+		for (i = 0; i < n; i++) {
+			if (l->n && bsearch(&prefixes[i], l->v, l->n, sizeof(*l->v),
+					    store_cmp_cidr_v)) {
+				ret = fn(l->source, ctx);
+				break;
+			}
+		}
+	}
+	return ret;
+}
+
 int geofw_store_for_each_asn(struct geofw_store *st, __u64 now,
 			     int (*fn)(const struct geofw_rule *r, void *ctx), void *ctx)
 {
