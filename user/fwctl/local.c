@@ -445,6 +445,8 @@ static void list_asn_classes(struct geofw_json_array *a, const struct geofw_asn_
 
 		if (c->expires_ns && !secs)
 			continue;	/* expired: the kernel no longer matches it */
+		if (c->kind == GEOFW_ASN_NONE)
+			continue;	/* port-scoped rules only: 'list ports' shows them */
 		if (a && block) {
 			geofw_json_array_add(a, json_pack(
 				"{s:s, s:I, s:s, s:I, s:n, s:n}", "type", "block-asn",
