@@ -162,6 +162,12 @@ expect global_after_cmd 2 err "'-s' is an option of fwctl: put it before the com
 expect bad_cidr_json 2 out '{"error":"add-block: 1.2.3: not an IPv4 or IPv6 address"}' \
 	"${ISO[@]}" -j add-block 1.2.3
 expect unknown_command_json 2 out '{"error":"unknown command' "${ISO[@]}" -j frobnicate
+# -j after the command word: the usage error is JSON too, whatever word
+# the parser stopped at.
+expect bad_cidr_json_after 2 out '{"error":"add-block: bogus: not an IPv4 or IPv6 address"}' \
+	"${ISO[@]}" add-block bogus -j
+expect bad_list_json_after 2 out "{\"error\":\"list: 'bogus': expected blocks" \
+	"${ISO[@]}" list -j bogus
 run usage_stdout_clean 2 "${ISO[@]}" add-block 1.2.3 &&
 	{ if [ -z "$out" ]; then ok usage_stdout_clean
 	  else not_ok usage_stdout_clean "stdout: $out"; fi; }

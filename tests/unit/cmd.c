@@ -556,6 +556,43 @@ void test_cmd_parse(void)
 	}
 }
 
+/* A refused line still says whether -j came after the command word, so
+ * fwctl answers the usage error as JSON (fwctl(8)). */
+void test_cmd_parse_json_on_error(void)
+{
+	const struct {
+		const char *const *argv;
+		bool json;
+	} rows[] = {
+		{ ARGV("add-block", "bogus", "-j"), true },
+		{ ARGV("add-block", "-j", "bogus"), true },
+		{ ARGV("list", "--json", "bogus"), true },
+		{ ARGV("add-block", "1.2.3.4", "--frob", "-j"), true },
+		{ ARGV("add-block", "1.2.3.4", "-j", "-j"), true },
+		{ ARGV("frobnicate", "-j"), true },
+		{ ARGV("add-block", "bogus"), false },
+		{ ARGV("add-block", "--", "-j"), false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char name[160];
+
+		row_name(rows[i].argv, name, sizeof(name));
+		SUBTEST("%s", name) {
+			char err[GEOFW_CMD_ERRLEN] = "";
+			struct geofw_cmd cmd;
+			int r;
+
+			r = geofw_cmd_parse(count_argv(rows[i].argv), (char *const *)rows[i].argv,
+					    &cmd, err, sizeof(err));
+			ASSERT_EQ(r, -EINVAL, "refused");
+			ASSERT_EQ(cmd.json, rows[i].json, "json");
+			geofw_cmd_free(&cmd);
+		}
+	}
+}
+
 /* Every command word parses to its own id and to its table entry. */
 void test_cmd_table(void)
 {

@@ -390,11 +390,14 @@ static int run(struct fwctl *c, int argc, char *const *argv)
 	bool down = false;
 	int ret;
 
-	if (geofw_cmd_parse(argc, argv, &cmd, err, sizeof(err))) {
+	ret = geofw_cmd_parse(argc, argv, &cmd, err, sizeof(err));
+	/* Set on a refusal too: -j after the command word makes the usage
+	 * error JSON (fwctl(8)). */
+	c->json = c->json || cmd.json;
+	if (ret) {
 		geofw_cmd_free(&cmd);
 		return fwctl_fail(c, FWCTL_EXIT_USAGE, "%s", err);
 	}
-	c->json = c->json || cmd.json;
 
 	if (cmd.desc->kind == GEOFW_CMD_DAEMON || cmd.desc->kind == GEOFW_CMD_EITHER) {
 		ret = run_daemon(c, argc, argv, &cmd, cmd.desc->kind == GEOFW_CMD_EITHER, &down);

@@ -575,8 +575,8 @@ static int to_help(struct geofw_cmd *cmd, const char *topic, char *err, size_t e
 	return topic ? set_text(&cmd->topic, topic, err, errlen) : 0;
 }
 
-int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
-		    char *err, size_t errlen)
+static int parse_cmd(int argc, char *const *argv, struct geofw_cmd *cmd,
+		     char *err, size_t errlen)
 {
 	const struct geofw_cmd_desc *d;
 	bool seen[GEOFW_CMD_MAX_OPTS + 2] = { false }, help = false, opts_done = false;
@@ -789,6 +789,33 @@ out:
 		/* Nothing half-parsed survives a refusal. */
 		geofw_cmd_free(cmd);
 	}
+	return ret;
+}
+
+/* A -j or --json word after the command word, before any "--": every
+ * command takes it, so a refused line still says how to answer. */
+static bool json_word(int argc, char *const *argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = arg_at(argv, i);
+
+		if (!strcmp(a, "--"))
+			break;
+		if (!strcmp(a, "-j") || !strcmp(a, "--json"))
+			return true;
+	}
+	return false;
+}
+
+int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
+		    char *err, size_t errlen)
+{
+	int ret = parse_cmd(argc, argv, cmd, err, errlen);
+
+	if (ret && argc > 0 && argv)
+		cmd->json = json_word(argc, argv);
 	return ret;
 }
 
