@@ -60,6 +60,9 @@ expect_match lookup/country "$out" "RU"
 check block_country/de fwctl block-country DE --action drop
 check_fails block_country/de_effect_v4 reach c2 198.51.100.1
 check_fails block_country/de_effect_v6 reach c2 2001:db8:2::1
+# -j list countries gives each blocked country's action, as the text does
+expect_match list/countries_actions "$(fwctl list countries)" "DE\(drop\) RU\(http403\)"
+expect_match list/countries_json_actions "$(fwctl -j list countries)" '"actions":\{"DE":"drop","RU":"http403"\}'
 check unblock_country/de fwctl unblock-country DE
 check unblock_country/de_effect reach c2 198.51.100.1
 check country_mode/allow fwctl country-mode allow
@@ -130,6 +133,8 @@ expect_match continuity/rules_kept "$out" "192\.0\.2\.2/32"
 # and switch the programs through the existing links while the old ones
 # keep enforcing.
 geofwd_stop
+expect_match list/countries_json_actions_pins "$(fwctl -j list countries 2>/dev/null)" \
+	'"actions":\{"RU":"http403"\}'
 printf -v bad_meta '%s' "66 6f 65 67 63 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
 bpftool map update pinned "$LAB_PIN/gfw_meta" key hex 00 00 00 00 value hex $bad_meta
 # and a map of an older ABI that this one no longer has (ABI 7 dropped

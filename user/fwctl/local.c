@@ -489,16 +489,22 @@ static int read_countries(const struct geofw_maps *m, struct geofw_country *pol,
 static json_t *list_countries_json(const struct geofw_config *cfg,
 				   const struct geofw_country *pol)
 {
-	json_t *listed = json_array();
+	bool allow = cfg->country_mode == GEOFW_MODE_ALLOW_LISTED;
+	json_t *listed = json_array(), *actions = json_object();
 	unsigned int id;
 
 	for (id = 1; id <= GEOFW_COUNTRY_MAX_ID; id++)
-		if (pol[id].listed)
+		if (pol[id].listed) {
 			geofw_json_push(&listed, json_string(country_code_or(id, "?")));
-	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "countries",
+			/* As the text shows them: block mode only. */
+			if (!allow)
+				geofw_json_put(&actions, country_code_or(id, "?"),
+					       json_string(geofw_action_name(pol[id].action)));
+		}
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "type", "countries",
 			 "mode", geofw_cmd_mode_name(cfg->country_mode),
 			 "action", geofw_action_name(cfg->country_block_action), "source", "pins",
-			 "listed", listed);
+			 "listed", listed, "actions", actions);
 }
 
 static void list_countries(const struct geofw_config *cfg, const struct geofw_country *pol)

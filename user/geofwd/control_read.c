@@ -307,14 +307,21 @@ static void list_policy(struct request *r, const struct geofw_store_countries *c
 	bool first = true;
 
 	if (r->json) {
-		json_t *listed = json_array();
+		json_t *listed = json_array(), *actions = json_object();
 
 		for (id = 1; id < GEOFW_MAX_COUNTRIES; id++)
-			if (c->listed[id])
+			if (c->listed[id]) {
 				geofw_json_push(&listed, json_string(geofw_country_code(id)));
-		geofw_json_array_add(&r->list, json_pack("{s:s, s:s, s:s, s:s, s:o}",
+				/* A blocked country's action: its own, else the policy's. */
+				if (c->mode != GEOFW_MODE_ALLOW_LISTED)
+					geofw_json_put(&actions, geofw_country_code(id),
+						json_string(geofw_action_name(c->country_action[id] ?
+							c->country_action[id] : c->action)));
+			}
+		geofw_json_array_add(&r->list, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}",
 			"type", "countries", "mode", c->mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
-			"action", geofw_action_name(c->action), "source", source, "listed", listed));
+			"action", geofw_action_name(c->action), "source", source, "listed", listed,
+			"actions", actions));
 		return;
 	}
 	geofw_ctl_writef(r->w, "%s: mode %s (%s), %s action %s:", label,
