@@ -67,6 +67,13 @@ udp c2 198.51.100.1 5353
 wait_for 3 sh -c "[ \"\$(cat '$LAB_DIR/udp.count')\" = '5 5' ]"
 expect_eq conf/udp_5353_closed_to_c1_only "$(udp_count)" "5 5"
 
+# stats names the port-scoped rules that counted hits (they are not gone)
+out=$(fwctl stats | sed -n '/^Rules with the most hits/,/^$/p')
+expect_match stats/port_block_named "$out" "block 192\.0\.2\.0/24 \(ports\)"
+expect_match stats/allow_only_named "$out" "allow-only \(ports\)"
+if [[ $out == *"(rule removed)"* ]]; then not_ok stats/no_rule_removed "$out"; else ok stats/no_rule_removed; fi
+expect_match stats/json_port_rule "$(fwctl -j stats)" '"list":"block","prefix":"192\.0\.2\.0/24","prefixes":1,"ports":true'
+
 out=$(fwctl lookup 192.0.2.2 22/tcp)
 expect_match lookup/us_22 "$out" '^192\.0\.2\.2: drop \(not listed by the allow-only policy of 22/tcp \(country US\)'
 out=$(fwctl lookup 198.51.100.2 22/tcp)
