@@ -96,6 +96,10 @@ out=$(fwctl list ports)
 expect_match rt/listed "$out" 'allow +22/tcp +192\.0\.2\.2/32 +pass +id [0-9]+ +cli'
 out=$(fwctl -j list ports)
 expect_match rt/listed_json "$out" '"kind": *"allow"'
+# export: import takes no ports, so the rule follows as a comment that says so
+out=$(fwctl export --source cli)
+expect_match rt/export_says_ports_left_out "$out" "# port-scoped rules, not read back by fwctl import"
+expect_match rt/export_port_rule "$out" "#port allow 22/tcp 192\.0\.2\.2/32 source=cli comment=c1 admin"
 check rt/del_allow fwctl del-allow 192.0.2.2 --ports 22/tcp
 expect_eq rt/us_not_22_again "$(code c1 http://192.0.2.1:22/)" 000
 check_fails rt/del_allow_again fwctl del-allow 192.0.2.2 --ports 22/tcp
