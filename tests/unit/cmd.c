@@ -152,7 +152,16 @@ static const struct {
 	OK(ARGV("add-block", "192.0.2.7", "--source=fail2ban-sshd"),
 	   "add-block 192.0.2.7/32 action=drop source=<fail2ban-sshd>"),
 	BAD(ARGV("add-block", "192.0.2.7", "--source", "fleet"),
-	    "=add-block: --source: fleet is filled by geofwd itself and replaced as a set"),
+	    "=add-block: --source: 'fleet' names a source filled by geofwd itself (reserved: "
+	    "fleet, crowdsec, config, ratelimit, import:NAME, feed:NAME, in any case, blanks "
+	    "around them too)"),
+	/* geofwd's own names for rules it shows, and look-alikes */
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "config"), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "ratelimit"), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", " fleet"), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "fail2ban "), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "Fleet"), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "IMPORT:x"), "filled by geofwd itself"),
 	BAD(ARGV("add-block", "192.0.2.7", "--source", "import:drop.txt"), "filled by geofwd itself"),
 	BAD(ARGV("add-block", "192.0.2.7", "--source", "crowdsec"), "filled by geofwd itself"),
 	BAD(ARGV("add-block", "192.0.2.7", "--source", "feed:spamhaus"), "filled by geofwd itself"),

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "countries.h"
 #include "ctl.h"
@@ -84,12 +85,19 @@ static int cmd_option(const struct geofw_cmd_desc *d, const char *lname, char sn
 
 /* ---- the parser -------------------------------------------------------------- */
 
-/* Sources whose rules geofwd writes and replaces as a set: a rule added
- * by hand under one of them would vanish at the next sync. */
+/* Sources whose rules geofwd writes and replaces as a set (a rule added by
+ * hand under one of them would vanish at the next sync), the names geofwd
+ * shows for rules of its own (config: geofw.conf's, ratelimit: bans), and
+ * anything that reads as one of them: another case, or blanks around it. */
 static bool source_reserved(const char *s)
 {
-	return !strcmp(s, "fleet") || !strcmp(s, "crowdsec") || !strncmp(s, "import:", 7) ||
-	       !strncmp(s, "feed:", 5);
+	size_t len = strlen(s);
+
+	if (len && (isspace((unsigned char)s[0]) || isspace((unsigned char)s[len - 1])))
+		return true;
+	return !strcasecmp(s, "fleet") || !strcasecmp(s, "crowdsec") ||
+	       !strcasecmp(s, "config") || !strcasecmp(s, "ratelimit") ||
+	       !strncasecmp(s, "import:", 7) || !strncasecmp(s, "feed:", 5);
 }
 
 static int set_text(char **dst, const char *src, char *err, size_t errlen)
@@ -197,8 +205,11 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s", d->name, o->name,
 					  *v ? msg : "empty");
 		if (o->no_reserved && source_reserved(v))
-			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s is filled by "
-					  "geofwd itself and replaced as a set", d->name, o->name, v);
+			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: '%s' names a source "
+					  "filled by geofwd itself (reserved: fleet, crowdsec, "
+					  "config, ratelimit, import:NAME, feed:NAME, in any case, "
+					  "blanks around them too)", d->name, o->name,
+					  geofw_echo(v, eb));
 		return set_text(field, v, err, errlen);
 	case GEOFW_OPT_SCOPE:
 		if (*(int *)field && *(int *)field != o->value)
