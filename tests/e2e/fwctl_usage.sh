@@ -159,6 +159,14 @@ expect bad_timeout 2 err "--timeout: 0: a duration must be greater than zero" \
 	"${ISO[@]}" -t 0 reload
 expect global_after_cmd 2 err "'-s' is an option of fwctl: put it before the command" \
 	reload -s "$SOCK"
+# Options that exclude each other: usage errors, whichever the pair.
+expect local_fleet 2 err "--local and --fleet exclude each other" \
+	"${ISO[@]}" add-block 192.0.2.50 --local --fleet
+expect source_fleet 2 err "add-block: --source and --fleet exclude each other" \
+	"${ISO[@]}" add-block 192.0.2.50 --source fail2ban --fleet
+printf '192.0.2.51\n' >"$tmp/l.txt"
+expect replace_fleet 2 err "import: --replace and --fleet exclude each other" \
+	"${ISO[@]}" import "$tmp/l.txt" --fleet --replace
 expect bad_cidr_json 2 out '{"error":"add-block: 1.2.3: not an IPv4 or IPv6 address"}' \
 	"${ISO[@]}" -j add-block 1.2.3
 expect unknown_command_json 2 out '{"error":"unknown command' "${ISO[@]}" -j frobnicate

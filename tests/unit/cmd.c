@@ -155,6 +155,16 @@ static const struct {
 	    "=add-block: --source: 'fleet' names a source filled by geofwd itself (reserved: "
 	    "fleet, crowdsec, config, ratelimit, import:NAME, feed:NAME, in any case, blanks "
 	    "around them too)"),
+	/* option pairs that exclude each other are usage errors, not geofwd's */
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "fail2ban", "--fleet"),
+	    "=add-block: --source and --fleet exclude each other (a fleet rule has source "
+	    "fleet; --local keeps it on this host)"),
+	BAD(ARGV("del-block", "192.0.2.7", "--fleet", "--source", "fail2ban"),
+	    "--source and --fleet exclude each other"),
+	BAD(ARGV("import", "list.txt", "--fleet", "--replace"),
+	    "import: --replace and --fleet exclude each other"),
+	OK(ARGV("add-block", "192.0.2.7", "--source", "fail2ban", "--local"),
+	   "add-block 192.0.2.7/32 action=drop source=<fail2ban> scope=local"),
 	/* geofwd's own names for rules it shows, and look-alikes */
 	BAD(ARGV("add-block", "192.0.2.7", "--source", "config"), "filled by geofwd itself"),
 	BAD(ARGV("add-block", "192.0.2.7", "--source", "ratelimit"), "filled by geofwd itself"),

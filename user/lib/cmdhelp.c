@@ -116,7 +116,8 @@ static const char *exit_status_text =
 "     rejected the change, permission denied, maps unreadable, mismatches\n"
 "     found by geo verify\n"
 "  2  usage error: unknown command or option, malformed argument (CIDR,\n"
-"     country code, duration, action); nothing was changed\n";
+"     country code, duration, action), options that exclude each other;\n"
+"     nothing was changed\n";
 
 static const char *kind_text(enum geofw_cmd_kind kind)
 {

@@ -538,6 +538,17 @@ static int check_combination(const struct geofw_cmd_desc *d, struct geofw_cmd *c
 	if (cmd->has_ports && cmd->scope == GEOFW_CMD_SCOPE_FLEET)
 		return geofw_errf(err, errlen, -EINVAL, "%s: --ports: port-scoped rules are "
 				  "kept on this host only, not in the fleet", d->name);
+	/* geofwd checks these too (an implied fleet scope, FleetScope =, is
+	 * known there only); given on the line, they are usage errors. */
+	if (cmd->source && cmd->scope == GEOFW_CMD_SCOPE_FLEET)
+		return geofw_errf(err, errlen, -EINVAL, "%s: --source and --fleet exclude each "
+				  "other (a fleet rule has source fleet; --local keeps it on "
+				  "this host)", d->name);
+	if (cmd->replace && cmd->scope == GEOFW_CMD_SCOPE_FLEET)
+		return geofw_errf(err, errlen, -EINVAL, "%s: --replace and --fleet exclude each "
+				  "other: --replace is for local lists only (the fleet holds "
+				  "the prefixes, not the list); remove fleet rules with "
+				  "del-block --fleet", d->name);
 	if (cmd->has_ports && d->id != GEOFW_CMD_PORT_POLICY)
 		cmd->scope = GEOFW_CMD_SCOPE_LOCAL;
 	if (!cmd->has_ports && cmd->ttl &&
