@@ -135,6 +135,9 @@ expect_match continuity/rules_kept "$out" "192\.0\.2\.2/32"
 geofwd_stop
 expect_match list/countries_json_actions_pins "$(fwctl -j list countries 2>/dev/null)" \
 	'"actions":\{"RU":"http403"\}'
+# the key of geofw.conf, as geofw.conf(5) spells it
+expect_match lookup/pins_unknown_country_key "$(fwctl lookup 2001:db8:ffff::1 2>/dev/null)" \
+	"no country for this address; UnknownCountry = pass"
 printf -v bad_meta '%s' "66 6f 65 67 63 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
 bpftool map update pinned "$LAB_PIN/gfw_meta" key hex 00 00 00 00 value hex $bad_meta
 # and a map of an older ABI that this one no longer has (ABI 7 dropped

@@ -113,6 +113,7 @@ expect help_geo 0 out "Usage: fwctl geo COMMAND" geo help
 expect help_geo_--help 0 out "verify" geo --help
 expect help_wins 0 out "Usage: fwctl add-block" add-block 1.2.3 --ttl 0s --help
 expect help_json 0 out '{"help":"Usage: fwctl' -j help
+expect help_country_mode_key 0 out "UnknownCountry of geofw.conf" help country-mode
 expect help_unknown 2 err "help: unknown command 'frobnicate'" help frobnicate
 
 expect version 0 out "fwctl " version

@@ -105,7 +105,7 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 		ADD("country %s %s; mode %s", country_code_or(e->country_id, "?"),
 		    listed ? "listed" : "not listed", geofw_cmd_mode_name(cfg->country_mode));
 	} else {
-		ADD("no country for this address; UnknownCountryAction %s",
+		ADD("no country for this address; UnknownCountry = %s",
 		    geofw_action_name(cfg->unknown_country_action));
 	}
 	if (e->action == GEOFW_ACT_LOG)

@@ -319,7 +319,7 @@ static const struct geofw_cmd_desc commands[] = {
 "block: the traffic of listed countries is blocked, everything else\n"
 "passes (the default).  allow: only listed countries pass, the others\n"
 "get ACTION.  In both modes an address without a country gets\n"
-"UnknownCountryAction of geofw.conf, and the allowlist and the block\n"
+"UnknownCountry of geofw.conf, and the allowlist and the block\n"
 "rules come first.\n"
 "\n"
 "The list of countries is kept across the switch and changes meaning:\n"
