@@ -239,6 +239,24 @@ else
 	else
 		ok man_page
 	fi
+	# One synopsis line per entry: two .B lines of the same command under
+	# one .TP are an edit gone wrong.
+	twice=$(awk '/^\.TP/ { tp = NR; next }
+		NR == tp + 1 && /^\.B / { w = $2; next }
+		NR == tp + 2 && /^\.B / && $2 == w { print NR ": " $0 }' "$MAN")
+	# The synopsis of these commands reads as their --help's Usage line.
+	wide=$(groff -man -Tutf8 -rLL=300n "$MAN" 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g; s/.\x08//g; s/‐/-/g')
+	differ=()
+	for c in list lookup export stats status del-source reload "geo verify"; do
+		# shellcheck disable=SC2086
+		u=$("$FWCTL" help $c | sed -n '1,/^$/p' | tr -s ' \n' ' ' | sed 's/^Usage: fwctl //; s/ $//')
+		[[ $wide == *"$u"* ]] || differ+=("$u")
+	done
+	if [ -n "$twice" ] || [ ${#differ[@]} -gt 0 ]; then
+		not_ok man_synopsis "two synopsis lines: $twice" "not in fwctl(8): ${differ[*]}"
+	else
+		ok man_synopsis
+	fi
 fi
 
 COMP=packaging/bash-completion/fwctl
