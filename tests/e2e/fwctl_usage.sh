@@ -113,6 +113,12 @@ expect help_geo 0 out "Usage: fwctl geo COMMAND" geo help
 expect help_geo_--help 0 out "verify" geo --help
 expect help_wins 0 out "Usage: fwctl add-block" add-block 1.2.3 --ttl 0s --help
 expect help_json 0 out '{"help":"Usage: fwctl' -j help
+# Options refused without --ports say so in the help.
+expect help_allow_ttl_ports 0 out "--ttl DURATION      with --ports only" help allow
+expect help_block_country_ttl_ports 0 out "--ttl DURATION      with --ports only" help block-country
+expect help_block_country_comment_ports 0 out "--comment TEXT      with --ports only" help block-country
+expect allow_ttl_without_ports 2 err "allow: option '--ttl' does not apply to this command without --ports" \
+	"${ISO[@]}" allow 192.0.2.0/24 --ttl 1h
 expect help_country_mode_key 0 out "UnknownCountry of geofw.conf" help country-mode
 expect help_unknown 2 err "help: unknown command 'frobnicate'" help frobnicate
 

@@ -81,7 +81,7 @@ static const struct geofw_cmd_desc commands[] = {
 			    "fwctl allow 198.51.100.0/24 --ports 22/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR, .min_args = 1, .max_args = -1,
-		.opts = { &geofw_opt_comment, &geofw_opt_force_allow, &geofw_opt_ttl,
+		.opts = { &geofw_opt_comment, &geofw_opt_force_allow, &geofw_opt_ttl_ports,
 			  &geofw_opt_local, &geofw_opt_fleet, &geofw_opt_ports },
 	},
 	{
@@ -218,8 +218,9 @@ static const struct geofw_cmd_desc commands[] = {
 			    "fwctl block-country CN --ports 80,443/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_COUNTRY, .min_args = 1, .max_args = -1,
-		.opts = { &geofw_opt_action_country, &geofw_opt_ttl, &geofw_opt_comment,
-			  &geofw_opt_local, &geofw_opt_fleet, &geofw_opt_ports },
+		.opts = { &geofw_opt_action_country, &geofw_opt_ttl_ports,
+			  &geofw_opt_comment_ports, &geofw_opt_local, &geofw_opt_fleet,
+			  &geofw_opt_ports },
 	},
 	{
 		.id = GEOFW_CMD_UNBLOCK_COUNTRY,
