@@ -153,6 +153,8 @@ expect bad_ttl 2 err "--ttl: 0s: a duration must be greater than zero" \
 	"${ISO[@]}" add-block 203.0.113.0/24 --ttl 0s
 expect bad_action 2 err "--action deny: unknown action" \
 	"${ISO[@]}" add-block 203.0.113.0/24 --action deny
+expect ttl_past_store_limit 2 err "--ttl: 17000000000 seconds: the expiry would be past the rule store's limit (UNIX time 18446744073" \
+	"${ISO[@]}" add-block 192.0.2.60 --ttl 17000000000
 expect ttl_on_del 2 err "del-block: option '--ttl' does not apply to this command" \
 	"${ISO[@]}" del-block 203.0.113.0/24 --ttl 1h
 expect bad_country 2 err "block-country: QQ: unknown country code" \

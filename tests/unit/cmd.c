@@ -155,6 +155,14 @@ static const struct {
 	    "=add-block: --source: 'fleet' names a source filled by geofwd itself (reserved: "
 	    "fleet, crowdsec, config, ratelimit, import:NAME, feed:NAME, in any case, blanks "
 	    "around them too)"),
+	/* a TTL whose expiry (now + TTL) the rule store cannot keep */
+	BAD(ARGV("add-block", "192.0.2.60", "--ttl", "17000000000"),
+	    "add-block: --ttl: 17000000000 seconds: the expiry would be past the rule store's "
+	    "limit (UNIX time 18446744073, in the year 2554): at most "),
+	BAD(ARGV("import", "l.txt", "--ttl", "584y"), "a duration is a number with a unit"),
+	BAD(ARGV("block-asn", "AS64500", "--ttl", "30000w"), "past the rule store's limit"),
+	OK(ARGV("add-block", "192.0.2.60", "--ttl", "52w"),
+	   "add-block 192.0.2.60/32 action=drop ttl=31449600"),
 	/* option pairs that exclude each other are usage errors, not geofwd's */
 	BAD(ARGV("add-block", "192.0.2.7", "--source", "fail2ban", "--fleet"),
 	    "=add-block: --source and --fleet exclude each other (a fleet rule has source "

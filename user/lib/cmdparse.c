@@ -13,12 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "countries.h"
 #include "ctl.h"
 #include "maps.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "timeutil.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -519,10 +521,37 @@ static int parse_rl_spec(const struct geofw_cmd_desc *d, int n, const char *cons
 	return set_text(&cmd->rl_spec, line, err, errlen);
 }
 
+/*
+ * A rule's expiry is now + TTL in UNIX seconds, and the rule store keeps
+ * none past GEOFW_DURATION_MAX (store.c, "expiry out of range"): a TTL that
+ * reaches past it is refused here, naming the limit, rather than by geofwd.
+ */
+static int check_ttl(const struct geofw_cmd_desc *d, const struct geofw_cmd *cmd,
+		     char *err, size_t errlen)
+{
+	time_t now = time(NULL);
+	__u64 left = now > 0 && (__u64)now < GEOFW_DURATION_MAX ?
+		     GEOFW_DURATION_MAX - (__u64)now : 0;
+	char year[16] = "?";
+	time_t limit = (time_t)GEOFW_DURATION_MAX;
+	struct tm tm;
+
+	if (cmd->ttl <= left)
+		return 0;
+	if (gmtime_r(&limit, &tm))
+		strftime(year, sizeof(year), "%Y", &tm);
+	return geofw_errf(err, errlen, -EINVAL, "%s: --ttl: %llu seconds: the expiry would be "
+			  "past the rule store's limit (UNIX time %llu, in the year %s): at "
+			  "most %llu seconds from now", d->name, (unsigned long long)cmd->ttl,
+			  (unsigned long long)GEOFW_DURATION_MAX, year, (unsigned long long)left);
+}
+
 /* What the words allow alone but not together. */
 static int check_combination(const struct geofw_cmd_desc *d, struct geofw_cmd *cmd,
 			     char *err, size_t errlen)
 {
+	if (cmd->ttl && check_ttl(d, cmd, err, errlen))
+		return -EINVAL;
 	if (d->id == GEOFW_CMD_PORT_POLICY) {
 		if (cmd->allow_only && !cmd->n_cidrs && !cmd->n_countries && !cmd->n_asns)
 			return geofw_errf(err, errlen, -EINVAL, "%s: allow-only: missing the "
