@@ -496,6 +496,8 @@ static const struct geofw_cmd_desc commands[] = {
 "Print the drop log: samples of the packets the firewall blocked (and of\n"
 "those it let through with the log action), one line each with source,\n"
 "destination, protocol, ports, reason, action, country and interface.\n"
+"The country is known only when the country step ran: country=- for a\n"
+"packet decided before it (allowlist, block rule), or without a country.\n"
 "Without --follow, print what is queued now and exit.\n"
 "\n"
 "The data plane samples only while something reads: at most N packets\n"
