@@ -42,6 +42,11 @@ check del_block/v4_effect reach c1 192.0.2.1
 check del_block/v6 fwctl del-block 2001:db8:1::/64
 check del_block/v6_effect reach c1 2001:db8:1::1
 check_fails del_block/absent_refused fwctl del-block 192.0.2.77
+# counts: a prefix named twice is one rule; a change that changes nothing says so
+expect_eq count/duplicate_once "$(fwctl add-block 192.0.2.70 192.0.2.70)" "ok: blocked 1"
+expect_match count/duplicate_once_json "$(fwctl -j del-block 192.0.2.70 192.0.2.70)" '"count":1,"changed":1'
+expect_eq count/unblock_not_listed "$(fwctl unblock-country FR)" "ok: unblock-country 1 (0 changed)"
+expect_match count/unblock_not_listed_json "$(fwctl -j unblock-country FR)" '"count":1,"changed":0'
 
 # --- allow beats the country policy --------------------------------------------------
 check allow/v4 fwctl allow 203.0.113.2 --comment "partner"

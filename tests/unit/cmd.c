@@ -119,8 +119,9 @@ static const struct {
 	OK(ARGV("add-block", "203.0.113.7"), "add-block 203.0.113.7/32 action=drop"),
 	OK(ARGV("add-block", "2001:db8::/32", "198.51.100.7", "2001:db8::1"),
 	   "add-block 2001:db8::/32 198.51.100.7/32 2001:db8::1/128 action=drop"),
+	/* named twice: one rule, counted once */
 	OK(ARGV("add-block", "203.0.113.0/24", "203.0.113.0/24"),
-	   "add-block 203.0.113.0/24 203.0.113.0/24 action=drop"),
+	   "add-block 203.0.113.0/24 action=drop"),
 	OK(ARGV("add-block", "::ffff:198.51.100.0/120"), "add-block 198.51.100.0/24 action=drop"),
 	OK(ARGV("add-block", "::ffff:198.51.100.7"), "add-block 198.51.100.7/32 action=drop"),
 	OK(ARGV("add-block", "203.0.113.0/24", "--ttl", "2h"),
@@ -155,6 +156,10 @@ static const struct {
 	    "=add-block: --source: 'fleet' names a source filled by geofwd itself (reserved: "
 	    "fleet, crowdsec, config, ratelimit, import:NAME, feed:NAME, in any case, blanks "
 	    "around them too)"),
+	/* a prefix named twice is one rule */
+	OK(ARGV("add-block", "192.0.2.70", "192.0.2.70", "192.0.2.70/32"),
+	   "add-block 192.0.2.70/32 action=drop"),
+	OK(ARGV("del-block", "2001:db8::/32", "2001:db8::/32"), "del-block 2001:db8::/32"),
 	/* a TTL whose expiry (now + TTL) the rule store cannot keep */
 	BAD(ARGV("add-block", "192.0.2.60", "--ttl", "17000000000"),
 	    "add-block: --ttl: 17000000000 seconds: the expiry would be past the rule store's "

@@ -312,6 +312,9 @@ static int parse_policy_word(const struct geofw_cmd_desc *d, const char *v,
 				return 0;
 		cmd->countries[cmd->n_countries++] = t.country;
 	} else {
+		for (i = 0; i < cmd->n_cidrs; i++)
+			if (!geofw_cidr_cmp(&cmd->cidrs[i], &t.prefix))
+				return 0;
 		cmd->cidrs[cmd->n_cidrs++] = t.prefix;
 	}
 	return 0;
@@ -355,6 +358,11 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 			flags = GEOFW_CIDR_ALLOW_ZERO;
 		if (geofw_cidr_parse(v, flags, &cmd->cidrs[cmd->n_cidrs], msg, sizeof(msg)))
 			return geofw_errf(err, errlen, -EINVAL, "%s: %s", d->name, msg);
+		/* A prefix named twice is one rule, counted once (as countries
+		 * and ASes are). */
+		for (i = 0; i < cmd->n_cidrs; i++)
+			if (!geofw_cidr_cmp(&cmd->cidrs[i], &cmd->cidrs[cmd->n_cidrs]))
+				return 0;
 		cmd->n_cidrs++;
 		return 0;
 	case P_COUNTRY:
