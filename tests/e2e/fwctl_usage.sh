@@ -217,6 +217,32 @@ else
 	echo "ok $T/daemon_stale_socket # SKIP python3 cannot create a unix socket"
 fi
 
+# A geofwd that takes the request and stalls: the change may still be
+# applied when it resumes, and fwctl says so (a read does not).
+if /usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.bind(sys.argv[1]); s.listen(8)
+print("ready", flush=True)
+conns = []
+end = time.time() + 20
+while time.time() < end:
+    s.settimeout(end - time.time())
+    try:
+        conns.append(s.accept()[0])
+    except OSError:
+        break' "$tmp/stall.sock" >"$tmp/stall.out" 2>&1 &
+then
+	stall=$!
+	for _ in $(seq 50); do [ -S "$tmp/stall.sock" ] && break; sleep 0.1; done
+	expect stalled_change 1 err "no answer from geofwd within 1.0 s; the request was delivered and geofwd may still apply it (check with fwctl list)" \
+		-s "$tmp/stall.sock" --pin-dir "$PINS" -t 1 add-block 192.0.2.80
+	run stalled_read 1 -s "$tmp/stall.sock" --pin-dir "$PINS" -t 1 export &&
+		{ if [[ $err == *"no answer from geofwd within 1.0 s"* && $err != *delivered* ]]; then
+			ok stalled_read
+		  else not_ok stalled_read "stderr: $err"; fi; }
+	kill "$stall" 2>/dev/null
+	wait "$stall" 2>/dev/null
+fi
+
 # Read-only commands fall back to the pins, which are not there either.
 expect list_down_no_pins 1 err "geofwd is not running (no socket at $SOCK) and no geofw maps are pinned at $PINS" \
 	"${ISO[@]}" list
