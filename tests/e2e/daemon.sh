@@ -251,6 +251,24 @@ check stop/add_block fwctl add-block 192.0.2.2
 geofwd_stop
 check_fails stop/enforcement_stays reach c1 192.0.2.1
 check stop/stats_without_daemon fwctl stats
+check stop/status_without_daemon fwctl status
+# An interface re-created while geofwd is stopped has no XDP program: the
+# pins' status says so first and exits 1.
+in_ns srv ip link del gfw2
+ip link add gfw2 netns "$(ns srv)" type veth peer name eth0 netns "$(ns c2)"
+in_ns srv ip addr add 198.51.100.1/24 dev gfw2
+in_ns srv ip -6 addr add 2001:db8:2::1/64 dev gfw2 nodad
+in_ns srv ip link set gfw2 up
+in_ns c2 ip addr add 198.51.100.2/24 dev eth0
+in_ns c2 ip -6 addr add 2001:db8:2::2/64 dev eth0 nodad
+in_ns c2 ip link set eth0 up
+out=$(fwctl status 2>&1)
+expect_eq stop/recreated_status_exit_1 "$?" 1
+expect_eq stop/recreated_first_line "$(head -1 <<<"$out")" \
+	"gfw2: NOT protected (re-created while geofwd is not running; start geofwd)"
+out=$(fwctl -j status 2>/dev/null)
+expect_eq stop/recreated_status_json_exit_1 "$?" 1
+expect_match stop/recreated_status_json "$out" '"not_protected":\["gfw2"\]'
 check cleanup/run in_net srv "$BUILD/geofwd" -c "$LAB_DIR/geofw.conf" --pin-dir "$LAB_PIN" --cleanup
 check cleanup/pins_gone test ! -e "$LAB_PIN"
 check cleanup/traffic_flows reach c1 192.0.2.1

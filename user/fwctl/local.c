@@ -703,6 +703,25 @@ struct pin_counts {
 
 #define MAX_OTHER_PINS 64
 
+/*
+ * The interface a pinned XDP link was made for (geofwd pins it as
+ * .../xdp-IFNAME) when that interface is not protected by it: the link's
+ * interface is gone (or is another now) but one of that name exists, made
+ * again while geofwd is not running to attach to it.  NULL otherwise.
+ */
+static const char *recreated_ifname(const struct pinned_obj *o)
+{
+	const char *base = strrchr(o->name, '/');
+	char now[IF_NAMESIZE];
+
+	base = base ? base + 1 : o->name;
+	if (!o->xdp || strncmp(base, "xdp-", 4) || !base[4] || strlen(base + 4) >= IF_NAMESIZE)
+		return NULL;
+	if (o->ifindex && if_indextoname(o->ifindex, now) && !strcmp(now, base + 4))
+		return NULL;	/* attached to it */
+	return if_nametoindex(base + 4) ? base + 4 : NULL;
+}
+
 int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 {
 	struct geofw_country pol[GEOFW_MAX_COUNTRIES];
@@ -715,10 +734,11 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	size_t n_other, i;
 	char when[64], ifname[IF_NAMESIZE];
 	unsigned int id, mf;
+	size_t unprotected = 0;
 	__u32 slot, inner;
 	struct tm tm;
 	time_t t;
-	int err;
+	int err, ret;
 
 	(void)cmd;
 	err = fwctl_open_pins(c, &m);
@@ -755,8 +775,12 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	else
 		snprintf(when, sizeof(when), "?");
 
+	for (i = 0; i < n_other; i++)
+		unprotected += recreated_ifname(&other[i]) != NULL;
+
 	if (c->json) {
 		json_t *malformed = json_object(), *pins = json_array();
+		json_t *notprot = json_array();
 
 		for (mf = 0; mf < GEOFW_MF_MAX; mf++)
 			if (malformed_name(mf))
@@ -771,10 +795,14 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 					   json_integer((json_int_t)other[i].ifindex) : NULL,
 				"ifname", other[i].xdp ?
 					  geofw_json_text(if_indextoname(other[i].ifindex, ifname)) : NULL));
-		return fwctl_json_print(c, json_pack(
+		for (i = 0; i < n_other; i++)
+			if (recreated_ifname(&other[i]))
+				geofw_json_push(&notprot,
+						geofw_json_text(recreated_ifname(&other[i])));
+		ret = fwctl_json_print(c, json_pack(
 			"{s:{s:b, s:o}, s:{s:o, s:I, s:I},"
 			" s:{s:s, s:s, s:s, s:b, s:o}, s:{s:b, s:I, s:I},"
-			" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+			" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
 			"daemon", "running", 0, "socket", geofw_json_text(c->g->socket),
 			"pins", "dir", geofw_json_text(c->g->pin_dir),
 			"abi_version", (json_int_t)meta.abi_version,
@@ -790,9 +818,15 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 			"block_ip4", (json_int_t)n.ip4, "block_net4", (json_int_t)n.net4,
 			"block_ip6", (json_int_t)n.ip6, "block_net6", (json_int_t)n.net6,
 			"countries_listed", (json_int_t)n.countries,
-			"other_pins", pins));
+			"other_pins", pins, "not_protected", notprot));
+		return ret ? ret : unprotected ? FWCTL_EXIT_FAIL : FWCTL_EXIT_OK;
 	}
 
+	/* First, as the daemon's status puts an unprotected interface. */
+	for (i = 0; i < n_other; i++)
+		if (recreated_ifname(&other[i]))
+			printf("%s: NOT protected (re-created while geofwd is not running; "
+			       "start geofwd)\n", recreated_ifname(&other[i]));
 	printf("geofwd: not running (no socket at %s)\n", c->g->socket);
 	printf("pinned maps: %s (ABI %u, created %s)\n", c->g->pin_dir, meta.abi_version, when);
 	if (cfg.country_mode == GEOFW_MODE_ALLOW_LISTED)
@@ -828,5 +862,5 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	}
 	if (!n_other)
 		printf("pinned programs: none (nothing attached through pins)\n");
-	return FWCTL_EXIT_OK;
+	return unprotected ? FWCTL_EXIT_FAIL : FWCTL_EXIT_OK;
 }

@@ -441,7 +441,9 @@ static const struct geofw_cmd_desc commands[] = {
 "While geofwd is stopped fwctl reports what the pins show\n"
 "instead: the maps' ABI version and creation time, the country mode and\n"
 "default actions, the geo table generation, the entries of each map and\n"
-"\"geofwd: not running\" (pinned programs keep enforcing the rules).",
+"\"geofwd: not running\" (pinned programs keep enforcing the rules).  An\n"
+"interface deleted and made again meanwhile has no program: \"NOT\n"
+"protected\" comes first and the exit status is 1.",
 		.examples = "fwctl status",
 		.kind = GEOFW_CMD_EITHER,
 		.pos_kind = P_NONE,
