@@ -190,12 +190,21 @@ if wait_for 5 log_has "asn (expiry)"; then ok ttl/tables_rebuilt; else not_ok tt
 
 # --- the store keeps them across a restart -----------------------------------------------
 check restart/block fwctl block-asn AS64500 --action reject --ttl 1h --comment kept
+# AS64499 sorts first and has a port-scoped rule only (a class without an
+# AS rule): the AS rules after it are still read from the pins.
+check restart/port_only_as fwctl block-asn AS64499 --ports 22/tcp
+expect_match restart/asn_show_after_port_only "$(fwctl asn show AS64500 --db "$ASN/asn.mmdb")" \
+	"rule in force: block, reject \(expires\)"
+expect_match restart/asn_verify_after_port_only "$(fwctl asn verify --db "$ASN/asn.mmdb" --samples 2000 2>&1)" \
+	"ASes with rules: 2,"
 geofwd_stop
 check_fails restart/pins_enforce_while_stopped reach c1 192.0.2.1
 expect_match restart/list_from_pins "$(fwctl list asns 2>/dev/null)" "^block-asn AS64500 +reject +expires in"
+expect_eq restart/port_only_not_listed_as_asn_rule "$(fwctl list asns 2>/dev/null | grep -c AS64499)" 0
 expect_eq restart/list_from_pins_json "$(fwctl -j list 2>/dev/null | "$PY" -c 'import json, sys; print([(r["asn"], r["action"], r["source"]) for r in json.load(sys.stdin) if r["type"] == "block-asn"])')" "[(64500, 'reject', None)]"
 geofwd_start || { not_ok restart/geofwd_start "geofwd did not start"; exit 1; }
 check_fails restart/c1_still_dropped reach c1 192.0.2.1
+check restart/port_only_unblock fwctl unblock-asn AS64499 --ports 22/tcp
 expect_match restart/list "$(asn_rows)" "^block-asn 64500 cli reject True kept$"
 expect_match restart/status "$(fwctl status)" "AS rules: 1 blocked \+ 0 allowed ASes in force \(of at most 254\)"
 

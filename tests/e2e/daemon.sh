@@ -42,6 +42,11 @@ check del_block/v4_effect reach c1 192.0.2.1
 check del_block/v6 fwctl del-block 2001:db8:1::/64
 check del_block/v6_effect reach c1 2001:db8:1::1
 check_fails del_block/absent_refused fwctl del-block 192.0.2.77
+# counts: a prefix named twice is one rule; a change that changes nothing says so
+expect_eq count/duplicate_once "$(fwctl add-block 192.0.2.70 192.0.2.70)" "ok: blocked 1"
+expect_match count/duplicate_once_json "$(fwctl -j del-block 192.0.2.70 192.0.2.70)" '"count":1,"changed":1'
+expect_eq count/unblock_not_listed "$(fwctl unblock-country FR)" "ok: unblock-country 1 (0 changed)"
+expect_match count/unblock_not_listed_json "$(fwctl -j unblock-country FR)" '"count":1,"changed":0'
 
 # --- allow beats the country policy --------------------------------------------------
 check allow/v4 fwctl allow 203.0.113.2 --comment "partner"
@@ -60,6 +65,9 @@ expect_match lookup/country "$out" "RU"
 check block_country/de fwctl block-country DE --action drop
 check_fails block_country/de_effect_v4 reach c2 198.51.100.1
 check_fails block_country/de_effect_v6 reach c2 2001:db8:2::1
+# -j list countries gives each blocked country's action, as the text does
+expect_match list/countries_actions "$(fwctl list countries)" "DE\(drop\) RU\(http403\)"
+expect_match list/countries_json_actions "$(fwctl -j list countries)" '"actions":\{"DE":"drop","RU":"http403"\}'
 check unblock_country/de fwctl unblock-country DE
 check unblock_country/de_effect reach c2 198.51.100.1
 check country_mode/allow fwctl country-mode allow
@@ -130,6 +138,11 @@ expect_match continuity/rules_kept "$out" "192\.0\.2\.2/32"
 # and switch the programs through the existing links while the old ones
 # keep enforcing.
 geofwd_stop
+expect_match list/countries_json_actions_pins "$(fwctl -j list countries 2>/dev/null)" \
+	'"actions":\{"RU":"http403"\}'
+# the key of geofw.conf, as geofw.conf(5) spells it
+expect_match lookup/pins_unknown_country_key "$(fwctl lookup 2001:db8:ffff::1 2>/dev/null)" \
+	"no country for this address; UnknownCountry = pass"
 printf -v bad_meta '%s' "66 6f 65 67 63 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
 bpftool map update pinned "$LAB_PIN/gfw_meta" key hex 00 00 00 00 value hex $bad_meta
 # and a map of an older ABI that this one no longer has (ABI 7 dropped
@@ -238,6 +251,24 @@ check stop/add_block fwctl add-block 192.0.2.2
 geofwd_stop
 check_fails stop/enforcement_stays reach c1 192.0.2.1
 check stop/stats_without_daemon fwctl stats
+check stop/status_without_daemon fwctl status
+# An interface re-created while geofwd is stopped has no XDP program: the
+# pins' status says so first and exits 1.
+in_ns srv ip link del gfw2
+ip link add gfw2 netns "$(ns srv)" type veth peer name eth0 netns "$(ns c2)"
+in_ns srv ip addr add 198.51.100.1/24 dev gfw2
+in_ns srv ip -6 addr add 2001:db8:2::1/64 dev gfw2 nodad
+in_ns srv ip link set gfw2 up
+in_ns c2 ip addr add 198.51.100.2/24 dev eth0
+in_ns c2 ip -6 addr add 2001:db8:2::2/64 dev eth0 nodad
+in_ns c2 ip link set eth0 up
+out=$(fwctl status 2>&1)
+expect_eq stop/recreated_status_exit_1 "$?" 1
+expect_eq stop/recreated_first_line "$(head -1 <<<"$out")" \
+	"gfw2: NOT protected (re-created while geofwd is not running; start geofwd)"
+out=$(fwctl -j status 2>/dev/null)
+expect_eq stop/recreated_status_json_exit_1 "$?" 1
+expect_match stop/recreated_status_json "$out" '"not_protected":\["gfw2"\]'
 check cleanup/run in_net srv "$BUILD/geofwd" -c "$LAB_DIR/geofw.conf" --pin-dir "$LAB_PIN" --cleanup
 check cleanup/pins_gone test ! -e "$LAB_PIN"
 check cleanup/traffic_flows reach c1 192.0.2.1

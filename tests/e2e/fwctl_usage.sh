@@ -113,6 +113,13 @@ expect help_geo 0 out "Usage: fwctl geo COMMAND" geo help
 expect help_geo_--help 0 out "verify" geo --help
 expect help_wins 0 out "Usage: fwctl add-block" add-block 1.2.3 --ttl 0s --help
 expect help_json 0 out '{"help":"Usage: fwctl' -j help
+# Options refused without --ports say so in the help.
+expect help_allow_ttl_ports 0 out "--ttl DURATION      with --ports only" help allow
+expect help_block_country_ttl_ports 0 out "--ttl DURATION      with --ports only" help block-country
+expect help_block_country_comment_ports 0 out "--comment TEXT      with --ports only" help block-country
+expect allow_ttl_without_ports 2 err "allow: option '--ttl' does not apply to this command without --ports" \
+	"${ISO[@]}" allow 192.0.2.0/24 --ttl 1h
+expect help_country_mode_key 0 out "UnknownCountry of geofw.conf" help country-mode
 expect help_unknown 2 err "help: unknown command 'frobnicate'" help frobnicate
 
 expect version 0 out "fwctl " version
@@ -146,6 +153,8 @@ expect bad_ttl 2 err "--ttl: 0s: a duration must be greater than zero" \
 	"${ISO[@]}" add-block 203.0.113.0/24 --ttl 0s
 expect bad_action 2 err "--action deny: unknown action" \
 	"${ISO[@]}" add-block 203.0.113.0/24 --action deny
+expect ttl_past_store_limit 2 err "--ttl: 17000000000 seconds: the expiry would be past the rule store's limit (UNIX time 18446744073" \
+	"${ISO[@]}" add-block 192.0.2.60 --ttl 17000000000
 expect ttl_on_del 2 err "del-block: option '--ttl' does not apply to this command" \
 	"${ISO[@]}" del-block 203.0.113.0/24 --ttl 1h
 expect bad_country 2 err "block-country: QQ: unknown country code" \
@@ -159,9 +168,23 @@ expect bad_timeout 2 err "--timeout: 0: a duration must be greater than zero" \
 	"${ISO[@]}" -t 0 reload
 expect global_after_cmd 2 err "'-s' is an option of fwctl: put it before the command" \
 	reload -s "$SOCK"
+# Options that exclude each other: usage errors, whichever the pair.
+expect local_fleet 2 err "--local and --fleet exclude each other" \
+	"${ISO[@]}" add-block 192.0.2.50 --local --fleet
+expect source_fleet 2 err "add-block: --source and --fleet exclude each other" \
+	"${ISO[@]}" add-block 192.0.2.50 --source fail2ban --fleet
+printf '192.0.2.51\n' >"$tmp/l.txt"
+expect replace_fleet 2 err "import: --replace and --fleet exclude each other" \
+	"${ISO[@]}" import "$tmp/l.txt" --fleet --replace
 expect bad_cidr_json 2 out '{"error":"add-block: 1.2.3: not an IPv4 or IPv6 address"}' \
 	"${ISO[@]}" -j add-block 1.2.3
 expect unknown_command_json 2 out '{"error":"unknown command' "${ISO[@]}" -j frobnicate
+# -j after the command word: the usage error is JSON too, whatever word
+# the parser stopped at.
+expect bad_cidr_json_after 2 out '{"error":"add-block: bogus: not an IPv4 or IPv6 address"}' \
+	"${ISO[@]}" add-block bogus -j
+expect bad_list_json_after 2 out "{\"error\":\"list: 'bogus': expected blocks" \
+	"${ISO[@]}" list -j bogus
 run usage_stdout_clean 2 "${ISO[@]}" add-block 1.2.3 &&
 	{ if [ -z "$out" ]; then ok usage_stdout_clean
 	  else not_ok usage_stdout_clean "stdout: $out"; fi; }
@@ -194,6 +217,32 @@ else
 	echo "ok $T/daemon_stale_socket # SKIP python3 cannot create a unix socket"
 fi
 
+# A geofwd that takes the request and stalls: the change may still be
+# applied when it resumes, and fwctl says so (a read does not).
+if /usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.bind(sys.argv[1]); s.listen(8)
+print("ready", flush=True)
+conns = []
+end = time.time() + 20
+while time.time() < end:
+    s.settimeout(end - time.time())
+    try:
+        conns.append(s.accept()[0])
+    except OSError:
+        break' "$tmp/stall.sock" >"$tmp/stall.out" 2>&1 &
+then
+	stall=$!
+	for _ in $(seq 50); do [ -S "$tmp/stall.sock" ] && break; sleep 0.1; done
+	expect stalled_change 1 err "no answer from geofwd within 1.0 s; the request was delivered and geofwd may still apply it (check with fwctl list)" \
+		-s "$tmp/stall.sock" --pin-dir "$PINS" -t 1 add-block 192.0.2.80
+	run stalled_read 1 -s "$tmp/stall.sock" --pin-dir "$PINS" -t 1 export &&
+		{ if [[ $err == *"no answer from geofwd within 1.0 s"* && $err != *delivered* ]]; then
+			ok stalled_read
+		  else not_ok stalled_read "stderr: $err"; fi; }
+	kill "$stall" 2>/dev/null
+	wait "$stall" 2>/dev/null
+fi
+
 # Read-only commands fall back to the pins, which are not there either.
 expect list_down_no_pins 1 err "geofwd is not running (no socket at $SOCK) and no geofw maps are pinned at $PINS" \
 	"${ISO[@]}" list
@@ -223,6 +272,32 @@ else
 		not_ok man_page "groff: $warn" "missing: ${missing[*]}"
 	else
 		ok man_page
+	fi
+	# One synopsis line per entry: two .B lines of the same command under
+	# one .TP are an edit gone wrong.
+	twice=$(awk '/^\.TP/ { tp = NR; next }
+		NR == tp + 1 && /^\.B / { w = $2; next }
+		NR == tp + 2 && /^\.B / && $2 == w { print NR ": " $0 }' "$MAN")
+	# The synopsis of these commands reads as their --help's Usage line.
+	wide=$(groff -man -Tutf8 -rLL=300n "$MAN" 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g; s/.\x08//g; s/‐/-/g')
+	differ=()
+	for c in list lookup export stats status del-source reload "geo verify"; do
+		# shellcheck disable=SC2086
+		u=$("$FWCTL" help $c | sed -n '1,/^$/p' | tr -s ' \n' ' ' | sed 's/^Usage: fwctl //; s/ $//')
+		[[ $wide == *"$u"* ]] || differ+=("$u")
+	done
+	if [ -n "$twice" ] || [ ${#differ[@]} -gt 0 ]; then
+		not_ok man_synopsis "two synopsis lines: $twice" "not in fwctl(8): ${differ[*]}"
+	else
+		ok man_synopsis
+	fi
+	# The drop log's country=- is "not looked up" as often as "none".
+	flat=$(tr -s ' \n' '  ' <<<"$wide")
+	if [[ $flat == *"country=- means the address has none"* ]] ||
+	   [[ $flat != *"only when the country step runs"* ]]; then
+		not_ok man_log_country "fwctl(8) says country=- means the address has none"
+	else
+		ok man_log_country
 	fi
 fi
 

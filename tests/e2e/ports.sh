@@ -89,6 +89,10 @@ out=$(fwctl list ports)
 expect_match rt/listed "$out" 'allow +22/tcp +192\.0\.2\.2/32 +pass +id [0-9]+ +cli'
 out=$(fwctl -j list ports)
 expect_match rt/listed_json "$out" '"kind": *"allow"'
+# export: import takes no ports, so the rule follows as a comment that says so
+out=$(fwctl export --source cli)
+expect_match rt/export_says_ports_left_out "$out" "# port-scoped rules, not read back by fwctl import"
+expect_match rt/export_port_rule "$out" "#port allow 22/tcp 192\.0\.2\.2/32 source=cli comment=c1 admin"
 check rt/del_allow fwctl del-allow 192.0.2.2 --ports 22/tcp
 expect_eq rt/us_not_22_again "$(code c1 http://192.0.2.1:22/)" 000
 check_fails rt/del_allow_again fwctl del-allow 192.0.2.2 --ports 22/tcp
@@ -146,6 +150,11 @@ expect_eq restart/c2_80 "$(code c2 http://198.51.100.1/)" 200
 stats=$(fwctl stats)
 expect_match stats/port_policy_block "$stats" 'port_policy_block +[1-9]'
 expect_match stats/port_block "$stats" 'port_block +[1-9]'
+# The live port-scoped rule with hits is named, not "(rule removed)" (the
+# rules deleted above are).
+out=$(sed -n '/^Rules with the most hits/,/^$/p' <<<"$stats")
+expect_match stats/port_rule_named "$out" "block 192\.0\.2\.2/32 \(ports\)"
+expect_match stats/json_port_rule "$(fwctl -j stats)" '"list":"block","prefix":"192\.0\.2\.2/32","prefixes":1,"ports":true'
 
 # --- AS rules limited to ports ------------------------------------------------------------
 # The fixture ASN database (tests/fixtures/mkmmdb.pl: c1 192.0.2.0/24

@@ -119,8 +119,9 @@ static const struct {
 	OK(ARGV("add-block", "203.0.113.7"), "add-block 203.0.113.7/32 action=drop"),
 	OK(ARGV("add-block", "2001:db8::/32", "198.51.100.7", "2001:db8::1"),
 	   "add-block 2001:db8::/32 198.51.100.7/32 2001:db8::1/128 action=drop"),
+	/* named twice: one rule, counted once */
 	OK(ARGV("add-block", "203.0.113.0/24", "203.0.113.0/24"),
-	   "add-block 203.0.113.0/24 203.0.113.0/24 action=drop"),
+	   "add-block 203.0.113.0/24 action=drop"),
 	OK(ARGV("add-block", "::ffff:198.51.100.0/120"), "add-block 198.51.100.0/24 action=drop"),
 	OK(ARGV("add-block", "::ffff:198.51.100.7"), "add-block 198.51.100.7/32 action=drop"),
 	OK(ARGV("add-block", "203.0.113.0/24", "--ttl", "2h"),
@@ -152,7 +153,38 @@ static const struct {
 	OK(ARGV("add-block", "192.0.2.7", "--source=fail2ban-sshd"),
 	   "add-block 192.0.2.7/32 action=drop source=<fail2ban-sshd>"),
 	BAD(ARGV("add-block", "192.0.2.7", "--source", "fleet"),
-	    "=add-block: --source: fleet is filled by geofwd itself and replaced as a set"),
+	    "=add-block: --source: 'fleet' names a source filled by geofwd itself (reserved: "
+	    "fleet, crowdsec, config, ratelimit, import:NAME, feed:NAME, in any case, blanks "
+	    "around them too)"),
+	/* a prefix named twice is one rule */
+	OK(ARGV("add-block", "192.0.2.70", "192.0.2.70", "192.0.2.70/32"),
+	   "add-block 192.0.2.70/32 action=drop"),
+	OK(ARGV("del-block", "2001:db8::/32", "2001:db8::/32"), "del-block 2001:db8::/32"),
+	/* a TTL whose expiry (now + TTL) the rule store cannot keep */
+	BAD(ARGV("add-block", "192.0.2.60", "--ttl", "17000000000"),
+	    "add-block: --ttl: 17000000000 seconds: the expiry would be past the rule store's "
+	    "limit (UNIX time 18446744073, in the year 2554): at most "),
+	BAD(ARGV("import", "l.txt", "--ttl", "584y"), "a duration is a number with a unit"),
+	BAD(ARGV("block-asn", "AS64500", "--ttl", "30000w"), "past the rule store's limit"),
+	OK(ARGV("add-block", "192.0.2.60", "--ttl", "52w"),
+	   "add-block 192.0.2.60/32 action=drop ttl=31449600"),
+	/* option pairs that exclude each other are usage errors, not geofwd's */
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "fail2ban", "--fleet"),
+	    "=add-block: --source and --fleet exclude each other (a fleet rule has source "
+	    "fleet; --local keeps it on this host)"),
+	BAD(ARGV("del-block", "192.0.2.7", "--fleet", "--source", "fail2ban"),
+	    "--source and --fleet exclude each other"),
+	BAD(ARGV("import", "list.txt", "--fleet", "--replace"),
+	    "import: --replace and --fleet exclude each other"),
+	OK(ARGV("add-block", "192.0.2.7", "--source", "fail2ban", "--local"),
+	   "add-block 192.0.2.7/32 action=drop source=<fail2ban> scope=local"),
+	/* geofwd's own names for rules it shows, and look-alikes */
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "config"), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "ratelimit"), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", " fleet"), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "fail2ban "), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "Fleet"), "filled by geofwd itself"),
+	BAD(ARGV("add-block", "192.0.2.7", "--source", "IMPORT:x"), "filled by geofwd itself"),
 	BAD(ARGV("add-block", "192.0.2.7", "--source", "import:drop.txt"), "filled by geofwd itself"),
 	BAD(ARGV("add-block", "192.0.2.7", "--source", "crowdsec"), "filled by geofwd itself"),
 	BAD(ARGV("add-block", "192.0.2.7", "--source", "feed:spamhaus"), "filled by geofwd itself"),
@@ -551,6 +583,43 @@ void test_cmd_parse(void)
 				ASSERT_TRUE(cmd.cidrs == NULL && cmd.comment == NULL &&
 					    cmd.countries == NULL, "nothing half-parsed left");
 			}
+			geofw_cmd_free(&cmd);
+		}
+	}
+}
+
+/* A refused line still says whether -j came after the command word, so
+ * fwctl answers the usage error as JSON (fwctl(8)). */
+void test_cmd_parse_json_on_error(void)
+{
+	const struct {
+		const char *const *argv;
+		bool json;
+	} rows[] = {
+		{ ARGV("add-block", "bogus", "-j"), true },
+		{ ARGV("add-block", "-j", "bogus"), true },
+		{ ARGV("list", "--json", "bogus"), true },
+		{ ARGV("add-block", "1.2.3.4", "--frob", "-j"), true },
+		{ ARGV("add-block", "1.2.3.4", "-j", "-j"), true },
+		{ ARGV("frobnicate", "-j"), true },
+		{ ARGV("add-block", "bogus"), false },
+		{ ARGV("add-block", "--", "-j"), false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char name[160];
+
+		row_name(rows[i].argv, name, sizeof(name));
+		SUBTEST("%s", name) {
+			char err[GEOFW_CMD_ERRLEN] = "";
+			struct geofw_cmd cmd;
+			int r;
+
+			r = geofw_cmd_parse(count_argv(rows[i].argv), (char *const *)rows[i].argv,
+					    &cmd, err, sizeof(err));
+			ASSERT_EQ(r, -EINVAL, "refused");
+			ASSERT_EQ(cmd.json, rows[i].json, "json");
 			geofw_cmd_free(&cmd);
 		}
 	}

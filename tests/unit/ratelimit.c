@@ -51,6 +51,9 @@ void test_ratelimit_parse(void)
 	bad("a 10pps burst 1 per /32 then reject", "drop or ban");
 	bad("a 10pps burst 1 per /32 then ban", "duration");
 	bad("a 10pps burst 1 per /32 then ban 0", "greater than zero");
+	/* the duration parser's own reason, not "greater than zero" */
+	bad("a 10pps burst 1 per /32 then ban 10x", "ban: 10x: a duration is a number with a unit");
+	bad("a 10pps burst 1 per /32 then ban 30m1h", "ban: 30m1h: units go from largest");
 	bad("a 10pps burst 1 per /32 then drop now", "unexpected 'now'");
 	bad("a 10Mbps burst 1 per /32 syn-only then drop", "syn-only counts packets");
 	bad("a 10pps burst 1 per /32 ports 53/udp syn-only then drop", "syn-only with UDP");

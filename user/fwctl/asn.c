@@ -80,7 +80,8 @@ int fwctl_asn_show(struct fwctl *c, const struct geofw_cmd *cmd)
 		if (!geofw_asn_classes_in_force(&m, &in_force)) {
 			unsigned int id = geofw_asn_class_of(&in_force, cmd->asns[0]);
 
-			if (id)
+			/* A class of kind NONE has port-scoped rules only. */
+			if (id && in_force.c[id - 1].kind != GEOFW_ASN_NONE)
 				rc = &in_force.c[id - 1];
 		}
 		geofw_cnt_asn_read(&m, cmd->asns[0], &st);

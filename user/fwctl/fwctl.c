@@ -282,6 +282,22 @@ static int open_import(struct fwctl *c, const struct geofw_cmd *cmd, int *fd)
 	return FWCTL_EXIT_OK;
 }
 
+/* Does the command change what geofwd enforces?  The daemon's read-only
+ * commands do not: a timeout of theirs left nothing behind. */
+static bool changes_rules(const struct geofw_cmd *cmd)
+{
+	switch (cmd->id) {
+	case GEOFW_CMD_EXPORT:
+	case GEOFW_CMD_FLEET_STATUS:
+	case GEOFW_CMD_FEED_LIST:
+	case GEOFW_CMD_REF:
+	case GEOFW_CMD_RL_LIST:
+		return false;
+	default:
+		return cmd->desc->kind == GEOFW_CMD_DAEMON;
+	}
+}
+
 /*
  * Send the command words to geofwd and print its answer.  With fallback,
  * "geofwd is not running" is not an error: *down is set and nothing printed.
@@ -320,6 +336,11 @@ static int run_daemon(struct fwctl *c, int argc, char *const *argv,
 		if (status == -ENOMEM && !err[0])
 			snprintf(err, sizeof(err), "out of memory");
 		free(a.buf);
+		/* The request is with geofwd, which is only slow: the change
+		 * may be applied after fwctl gave up. */
+		if (status == -ETIMEDOUT && changes_rules(cmd))
+			return fwctl_fail(c, FWCTL_EXIT_FAIL, "%s; the request was delivered and "
+					  "geofwd may still apply it (check with fwctl list)", err);
 		return fwctl_fail(c, FWCTL_EXIT_FAIL, "%s", err);
 	}
 	if (status == GEOFW_CTL_OK || status == GEOFW_CTL_DEGRADED || c->json) {
@@ -390,11 +411,14 @@ static int run(struct fwctl *c, int argc, char *const *argv)
 	bool down = false;
 	int ret;
 
-	if (geofw_cmd_parse(argc, argv, &cmd, err, sizeof(err))) {
+	ret = geofw_cmd_parse(argc, argv, &cmd, err, sizeof(err));
+	/* Set on a refusal too: -j after the command word makes the usage
+	 * error JSON (fwctl(8)). */
+	c->json = c->json || cmd.json;
+	if (ret) {
 		geofw_cmd_free(&cmd);
 		return fwctl_fail(c, FWCTL_EXIT_USAGE, "%s", err);
 	}
-	c->json = c->json || cmd.json;
 
 	if (cmd.desc->kind == GEOFW_CMD_DAEMON || cmd.desc->kind == GEOFW_CMD_EITHER) {
 		ret = run_daemon(c, argc, argv, &cmd, cmd.desc->kind == GEOFW_CMD_EITHER, &down);

@@ -105,7 +105,7 @@ static void explain_text(const struct geofw_explain *e, const struct geofw_confi
 		ADD("country %s %s; mode %s", country_code_or(e->country_id, "?"),
 		    listed ? "listed" : "not listed", geofw_cmd_mode_name(cfg->country_mode));
 	} else {
-		ADD("no country for this address; UnknownCountryAction %s",
+		ADD("no country for this address; UnknownCountry = %s",
 		    geofw_action_name(cfg->unknown_country_action));
 	}
 	if (e->action == GEOFW_ACT_LOG)
@@ -453,6 +453,8 @@ static void list_asn_classes(struct geofw_json_array *a, const struct geofw_asn_
 
 		if (c->expires_ns && !secs)
 			continue;	/* expired: the kernel no longer matches it */
+		if (c->kind == GEOFW_ASN_NONE)
+			continue;	/* port-scoped rules only: 'list ports' shows them */
 		if (a && block) {
 			geofw_json_array_add(a, json_pack(
 				"{s:s, s:I, s:s, s:I, s:n, s:n}", "type", "block-asn",
@@ -495,16 +497,22 @@ static int read_countries(const struct geofw_maps *m, struct geofw_country *pol,
 static json_t *list_countries_json(const struct geofw_config *cfg,
 				   const struct geofw_country *pol)
 {
-	json_t *listed = json_array();
+	bool allow = cfg->country_mode == GEOFW_MODE_ALLOW_LISTED;
+	json_t *listed = json_array(), *actions = json_object();
 	unsigned int id;
 
 	for (id = 1; id <= GEOFW_COUNTRY_MAX_ID; id++)
-		if (pol[id].listed)
+		if (pol[id].listed) {
 			geofw_json_push(&listed, json_string(country_code_or(id, "?")));
-	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "countries",
+			/* As the text shows them: block mode only. */
+			if (!allow)
+				geofw_json_put(&actions, country_code_or(id, "?"),
+					       json_string(geofw_action_name(pol[id].action)));
+		}
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "type", "countries",
 			 "mode", geofw_cmd_mode_name(cfg->country_mode),
 			 "action", geofw_action_name(cfg->country_block_action), "source", "pins",
-			 "listed", listed);
+			 "listed", listed, "actions", actions);
 }
 
 static void list_countries(const struct geofw_config *cfg, const struct geofw_country *pol)
@@ -703,6 +711,25 @@ struct pin_counts {
 
 #define MAX_OTHER_PINS 64
 
+/*
+ * The interface a pinned XDP link was made for (geofwd pins it as
+ * .../xdp-IFNAME) when that interface is not protected by it: the link's
+ * interface is gone (or is another now) but one of that name exists, made
+ * again while geofwd is not running to attach to it.  NULL otherwise.
+ */
+static const char *recreated_ifname(const struct pinned_obj *o)
+{
+	const char *base = strrchr(o->name, '/');
+	char now[IF_NAMESIZE];
+
+	base = base ? base + 1 : o->name;
+	if (!o->xdp || strncmp(base, "xdp-", 4) || !base[4] || strlen(base + 4) >= IF_NAMESIZE)
+		return NULL;
+	if (o->ifindex && if_indextoname(o->ifindex, now) && !strcmp(now, base + 4))
+		return NULL;	/* attached to it */
+	return if_nametoindex(base + 4) ? base + 4 : NULL;
+}
+
 int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 {
 	struct geofw_country pol[GEOFW_MAX_COUNTRIES];
@@ -715,10 +742,11 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	size_t n_other, i;
 	char when[64], ifname[IF_NAMESIZE];
 	unsigned int id, mf;
+	size_t unprotected = 0;
 	__u32 slot, inner;
 	struct tm tm;
 	time_t t;
-	int err;
+	int err, ret;
 
 	(void)cmd;
 	err = fwctl_open_pins(c, &m);
@@ -755,8 +783,12 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	else
 		snprintf(when, sizeof(when), "?");
 
+	for (i = 0; i < n_other; i++)
+		unprotected += recreated_ifname(&other[i]) != NULL;
+
 	if (c->json) {
 		json_t *malformed = json_object(), *pins = json_array();
+		json_t *notprot = json_array();
 
 		for (mf = 0; mf < GEOFW_MF_MAX; mf++)
 			if (malformed_name(mf))
@@ -771,10 +803,14 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 					   json_integer((json_int_t)other[i].ifindex) : NULL,
 				"ifname", other[i].xdp ?
 					  geofw_json_text(if_indextoname(other[i].ifindex, ifname)) : NULL));
-		return fwctl_json_print(c, json_pack(
+		for (i = 0; i < n_other; i++)
+			if (recreated_ifname(&other[i]))
+				geofw_json_push(&notprot,
+						geofw_json_text(recreated_ifname(&other[i])));
+		ret = fwctl_json_print(c, json_pack(
 			"{s:{s:b, s:o}, s:{s:o, s:I, s:I},"
 			" s:{s:s, s:s, s:s, s:b, s:o}, s:{s:b, s:I, s:I},"
-			" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+			" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
 			"daemon", "running", 0, "socket", geofw_json_text(c->g->socket),
 			"pins", "dir", geofw_json_text(c->g->pin_dir),
 			"abi_version", (json_int_t)meta.abi_version,
@@ -790,9 +826,15 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 			"block_ip4", (json_int_t)n.ip4, "block_net4", (json_int_t)n.net4,
 			"block_ip6", (json_int_t)n.ip6, "block_net6", (json_int_t)n.net6,
 			"countries_listed", (json_int_t)n.countries,
-			"other_pins", pins));
+			"other_pins", pins, "not_protected", notprot));
+		return ret ? ret : unprotected ? FWCTL_EXIT_FAIL : FWCTL_EXIT_OK;
 	}
 
+	/* First, as the daemon's status puts an unprotected interface. */
+	for (i = 0; i < n_other; i++)
+		if (recreated_ifname(&other[i]))
+			printf("%s: NOT protected (re-created while geofwd is not running; "
+			       "start geofwd)\n", recreated_ifname(&other[i]));
 	printf("geofwd: not running (no socket at %s)\n", c->g->socket);
 	printf("pinned maps: %s (ABI %u, created %s)\n", c->g->pin_dir, meta.abi_version, when);
 	if (cfg.country_mode == GEOFW_MODE_ALLOW_LISTED)
@@ -828,5 +870,5 @@ int fwctl_status_pins(struct fwctl *c, const struct geofw_cmd *cmd)
 	}
 	if (!n_other)
 		printf("pinned programs: none (nothing attached through pins)\n");
-	return FWCTL_EXIT_OK;
+	return unprotected ? FWCTL_EXIT_FAIL : FWCTL_EXIT_OK;
 }

@@ -44,9 +44,19 @@ static __u64 asn_prev_total(const struct sample *p, __u32 asn)
 	return 0;
 }
 
-/* What a rule id stands for: its first prefix and how many share it. */
+/* What a rule id stands for: its first prefix (or AS, or allow-only
+ * policy) and how many share it. */
+enum rule_kind {
+	RULE_PREFIX,		/* allow or block list */
+	RULE_PORT_PREFIX,	/* port-scoped allow or block of a prefix */
+	RULE_PORT_ASN,		/* port-scoped allow or block of an AS */
+	RULE_PORT_ONLY,		/* a port set's allow-only policy */
+};
+
 struct rule_name {
 	struct geofw_cidr prefix;
+	__u32 asn;
+	enum rule_kind kind;
 	bool allow;
 	size_t count;
 };
@@ -76,9 +86,100 @@ static int read_sample(const struct geofw_maps *m, struct sample *s)
 	return geofw_evt_limit_sum(m->evt_limit, &s->events_suppressed, &s->events_lost);
 }
 
-/* Rule ids → prefixes, from the rule maps. */
+/* Count one more holder of rule id; the first one names it. */
+static void name_one(struct rule_name *names, __u32 id, const struct rule_name *what)
+{
+	struct rule_name *nm;
+
+	if (!id || id >= GEOFW_MAX_RULE_IDS)
+		return;
+	nm = &names[id];
+	if (!nm->count++) {
+		*nm = *what;
+		nm->count = 1;
+	}
+}
+
+/* The rule ids of a port entry's sets (struct geofw_port_net). */
+static void name_port_net(struct rule_name *names, const struct geofw_port_net *net,
+			  struct rule_name *what)
+{
+	unsigned int set;
+
+	for (set = 0; set < GEOFW_MAX_PORT_SETS; set++) {
+		if (!((net->allow_sets | net->block_sets) & (1u << set)))
+			continue;
+		what->allow = net->allow_sets & (1u << set);
+		name_one(names, net->rule_id[set], what);
+	}
+}
+
+/* The port-scoped rules of the slot in force: prefixes (gfw_port_net4/6),
+ * ASes (gfw_port_asn) and allow-only policies (gfw_port_set). */
+static int name_port_rules(const struct geofw_maps *m, struct rule_name *names)
+{
+	struct geofw_config cfg;
+	struct rule_name what;
+	__u32 key, i;
+	__u8 slot;
+	int err, fam;
+
+	if ((err = geofw_config_read(m, &cfg)))
+		return err;
+	if (!(cfg.ports_present & ~GEOFW_PORTS_SLOT))
+		return 0;
+	slot = (cfg.ports_present & GEOFW_PORTS_SLOT) ? 1 : 0;
+	for (fam = 4; fam <= 6; fam += 2) {
+		int fd = fam == 4 ? m->port_net4 : m->port_net6;
+		__u8 k[sizeof(struct geofw_port_lpm_v6)], next[sizeof(k)];
+		size_t alen = fam == 4 ? 4 : 16;
+		void *prev = NULL;
+		struct geofw_port_net net;
+
+		/* Both keys: prefixlen, slot, address. */
+		while (!bpf_map_get_next_key(fd, prev, next)) {
+			const struct geofw_port_lpm_v6 *nk = (const void *)next;
+
+			memcpy(k, next, sizeof(k));
+			prev = k;
+			if (nk->slot != slot || bpf_map_lookup_elem(fd, next, &net))
+				continue;
+			memset(&what, 0, sizeof(what));
+			what.kind = RULE_PORT_PREFIX;
+			what.prefix.family = (__u8)fam;
+			what.prefix.prefixlen = (__u8)(nk->prefixlen - 8);
+			memcpy(what.prefix.addr, nk->addr, alen);
+			name_port_net(names, &net, &what);
+		}
+	}
+	for (i = 0; i < GEOFW_PORT_ASN_ENTRIES; i++) {
+		struct geofw_port_asn pa;
+
+		key = GEOFW_PORT_ASN_KEY(slot, i);
+		if (bpf_map_lookup_elem(m->port_asn, &key, &pa) || !pa.asn)
+			continue;
+		memset(&what, 0, sizeof(what));
+		what.kind = RULE_PORT_ASN;
+		what.asn = pa.asn;
+		name_port_net(names, &pa.net, &what);
+	}
+	for (i = 0; i < GEOFW_MAX_PORT_SETS; i++) {
+		struct geofw_port_set ps;
+
+		key = GEOFW_PORT_SET_KEY(slot, i);
+		if (bpf_map_lookup_elem(m->port_set, &key, &ps))
+			continue;
+		memset(&what, 0, sizeof(what));
+		what.kind = RULE_PORT_ONLY;
+		name_one(names, ps.only_rule_id, &what);
+	}
+	return 0;
+}
+
+/* Rule ids → prefixes, from the rule maps, port-scoped ones included. */
 static int name_rules(const struct geofw_maps *m, struct rule_name *names)
 {
+	struct rule_name what;
 	struct pin_rules r;
 	size_t i;
 	int err;
@@ -88,18 +189,34 @@ static int name_rules(const struct geofw_maps *m, struct rule_name *names)
 		return err;
 	memset(names, 0, GEOFW_MAX_RULE_IDS * sizeof(*names));
 	for (i = 0; i < r.n; i++) {
-		struct rule_name *nm;
-
-		if (!r.v[i].rule_id || r.v[i].rule_id >= GEOFW_MAX_RULE_IDS)
-			continue;
-		nm = &names[r.v[i].rule_id];
-		if (!nm->count++) {
-			nm->prefix = r.v[i].prefix;
-			nm->allow = r.v[i].allow;
-		}
+		memset(&what, 0, sizeof(what));
+		what.kind = RULE_PREFIX;
+		what.prefix = r.v[i].prefix;
+		what.allow = r.v[i].allow;
+		name_one(names, r.v[i].rule_id, &what);
 	}
 	free(r.v);
-	return 0;
+	return name_port_rules(m, names);
+}
+
+/* "block 192.0.2.0/24", "block 192.0.2.0/24 (ports)", "allow AS64500
+ * (ports)", "allow-only (ports)": what a named rule is. */
+static void rule_text(const struct rule_name *nm, char *buf, size_t len)
+{
+	char pfx[GEOFW_CIDR_STRLEN];
+
+	switch (nm->kind) {
+	case RULE_PORT_ONLY:
+		snprintf(buf, len, "allow-only (ports)");
+		return;
+	case RULE_PORT_ASN:
+		snprintf(buf, len, "%s AS%u (ports)", nm->allow ? "allow" : "block", nm->asn);
+		return;
+	default:
+		geofw_cidr_format(&nm->prefix, pfx, sizeof(pfx));
+		snprintf(buf, len, "%s %s%s", nm->allow ? "allow" : "block", pfx,
+			 nm->kind == RULE_PORT_PREFIX ? " (ports)" : "");
+	}
 }
 
 /* The TOP_RULES rule ids with the most hits, most first; returns how many. */
@@ -142,7 +259,7 @@ static void print_text(const struct sample *s, const struct sample *p,
 		       const struct rule_name *names)
 {
 	double dt = p ? s->t - p->t : 0;
-	char pfx[GEOFW_CIDR_STRLEN];
+	char what[GEOFW_CIDR_STRLEN + 32];
 	__u32 top[TOP_RULES];
 	size_t n, i;
 	unsigned int k;
@@ -232,8 +349,8 @@ static void print_text(const struct sample *s, const struct sample *p,
 			if (p)
 				printf(" %10.1f", rate(s->rule[top[i]], p->rule[top[i]], dt));
 			if (nm->count) {
-				geofw_cidr_format(&nm->prefix, pfx, sizeof(pfx));
-				printf("  %s %s", nm->allow ? "allow" : "block", pfx);
+				rule_text(nm, what, sizeof(what));
+				printf("  %s", what);
 				if (nm->count > 1)
 					printf(" and %zu more", nm->count - 1);
 			} else {
@@ -318,13 +435,19 @@ static json_t *stats_json(const struct sample *s, const struct sample *p,
 	for (i = 0; i < n; i++) {
 		const struct rule_name *nm = &names[top[i]];
 
-		if (nm->count)
+		bool has_prefix = nm->count && (nm->kind == RULE_PREFIX ||
+						nm->kind == RULE_PORT_PREFIX);
+
+		if (has_prefix)
 			geofw_cidr_format(&nm->prefix, pfx, sizeof(pfx));
-		geofw_json_push(&rules, json_pack("{s:I, s:I, s:o*, s:s?, s:s?, s:I}",
+		geofw_json_push(&rules, json_pack("{s:I, s:I, s:o*, s:s?, s:s?, s:I, s:b, s:o*}",
 			"rule_id", (json_int_t)top[i], "hits", (json_int_t)s->rule[top[i]],
 			"hits_per_sec", json_rate(p, s->rule[top[i]], p ? p->rule[top[i]] : 0, dt),
-			"list", nm->count ? (nm->allow ? "allow" : "block") : NULL,
-			"prefix", nm->count ? pfx : NULL, "prefixes", (json_int_t)nm->count));
+			"list", !nm->count ? NULL : nm->kind == RULE_PORT_ONLY ? "allow-only" :
+				nm->allow ? "allow" : "block",
+			"prefix", has_prefix ? pfx : NULL, "prefixes", (json_int_t)nm->count,
+			"ports", nm->count && nm->kind != RULE_PREFIX,
+			"asn", nm->kind == RULE_PORT_ASN ? json_integer(nm->asn) : NULL));
 	}
 	for (k = 0; k < GEOFW_RESP_MAX; k++)
 		geofw_json_push(&resp, json_pack("{s:s, s:I, s:o*}",

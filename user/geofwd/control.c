@@ -88,7 +88,10 @@ int reply_ok(struct request *r, const char *what, size_t n, size_t changed)
 		return reply_json(r, GEOFW_CTL_OK, json_pack("{s:b, s:s, s:I, s:I}", "ok", 1,
 					"what", what, "count", (json_int_t)n,
 					"changed", (json_int_t)changed));
-	geofw_ctl_writef(r->w, "ok: %s %zu\n", what, n);
+	if (changed == n)
+		geofw_ctl_writef(r->w, "ok: %s %zu\n", what, n);
+	else	/* "unblock-country FR" of a country not listed */
+		geofw_ctl_writef(r->w, "ok: %s %zu (%zu changed)\n", what, n, changed);
 	return GEOFW_CTL_OK;
 }
 

@@ -101,9 +101,9 @@ static int fleet_countries(struct request *r)
 int cmd_countries(struct request *r)
 {
 	const struct geofw_cmd *cmd = r->cmd;
-	struct geofw_store_countries c = policy_now(r->d);
+	struct geofw_store_countries c = policy_now(r->d), before = c;
 	char list[GEOFW_MAX_COUNTRIES * 3 + 1] = "";
-	size_t i;
+	size_t i, changed;
 	int err;
 
 	if (fleet_scope(r))
@@ -135,7 +135,20 @@ int cmd_countries(struct request *r)
 		return change_failed(r);
 	log_info("uid %u pid %d: %s%s (mode %s)", r->who.uid, r->who.pid, cmd->desc->name, list,
 		 c.mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block");
-	return reply_ok(r, cmd->desc->name, cmd->n_countries, cmd->n_countries);
+	/* What the change changed: a country already so (unblock-country of
+	 * one not listed) is counted but did not change; country-mode is
+	 * one setting, changed or not. */
+	if (cmd->id == GEOFW_CMD_COUNTRY_MODE)
+		return reply_ok(r, cmd->desc->name, 1,
+				c.mode != before.mode || c.action != before.action);
+	changed = 0;
+	for (i = 0; i < cmd->n_countries; i++) {
+		unsigned int id = cmd->countries[i];
+
+		changed += c.listed[id] != before.listed[id] ||
+			   (c.listed[id] && c.country_action[id] != before.country_action[id]);
+	}
+	return reply_ok(r, cmd->desc->name, cmd->n_countries, changed);
 }
 
 /*

@@ -307,14 +307,21 @@ static void list_policy(struct request *r, const struct geofw_store_countries *c
 	bool first = true;
 
 	if (r->json) {
-		json_t *listed = json_array();
+		json_t *listed = json_array(), *actions = json_object();
 
 		for (id = 1; id < GEOFW_MAX_COUNTRIES; id++)
-			if (c->listed[id])
+			if (c->listed[id]) {
 				geofw_json_push(&listed, json_string(geofw_country_code(id)));
-		geofw_json_array_add(&r->list, json_pack("{s:s, s:s, s:s, s:s, s:o}",
+				/* A blocked country's action: its own, else the policy's. */
+				if (c->mode != GEOFW_MODE_ALLOW_LISTED)
+					geofw_json_put(&actions, geofw_country_code(id),
+						json_string(geofw_action_name(c->country_action[id] ?
+							c->country_action[id] : c->action)));
+			}
+		geofw_json_array_add(&r->list, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}",
 			"type", "countries", "mode", c->mode == GEOFW_MODE_ALLOW_LISTED ? "allow" : "block",
-			"action", geofw_action_name(c->action), "source", source, "listed", listed));
+			"action", geofw_action_name(c->action), "source", source, "listed", listed,
+			"actions", actions));
 		return;
 	}
 	geofw_ctl_writef(r->w, "%s: mode %s (%s), %s action %s:", label,
@@ -501,8 +508,43 @@ static int export_asn(const struct geofw_rule *a, void *arg)
 	return 0;
 }
 
+/* Port-scoped rules: fwctl import reads prefixes only (a port list has no
+ * place in a blocklist line), so they follow as comments, after a line
+ * saying so, rather than being left out without a word. */
+struct export_ports {
+	struct request *r;
+	size_t n;
+};
+
+static int export_port_rule(const struct geofw_prule *p, void *arg)
+{
+	struct export_ports *e = arg;
+	struct request *r = e->r;
+	char ports[GEOFW_PORTS_STRLEN], target[GEOFW_CIDR_STRLEN];
+	const char *source = p->source ? p->source : "config";
+
+	if (r->cmd->source && strcmp(r->cmd->source, source))
+		return 0;
+	if (!e->n++)
+		geofw_ctl_writef(r->w, "# port-scoped rules, not read back by fwctl import (it "
+				 "takes prefixes only): re-create them with --ports\n");
+	geofw_ports_format(&p->ports, ports, sizeof(ports));
+	geofw_prule_target(p, target, sizeof(target));
+	geofw_ctl_writef(r->w, "#port %s %s %s source=%s", geofw_prule_kind_name(p->kind),
+			 ports, target, source);
+	if (p->kind != GEOFW_PRULE_ALLOW)
+		geofw_ctl_writef(r->w, " action=%s", geofw_action_name(p->action));
+	if (p->expires)
+		geofw_ctl_writef(r->w, " expires=%llu", (unsigned long long)p->expires);
+	if (p->comment && p->comment[0])
+		geofw_ctl_writef(r->w, " comment=%s", p->comment);
+	geofw_ctl_writef(r->w, "\n");
+	return 0;
+}
+
 int ctl_export(struct request *r)
 {
+	struct export_ports ep = { .r = r };
 	int ret;
 
 	/* -j: one JSON document, the block rules as list -j gives them */
@@ -520,6 +562,8 @@ int ctl_export(struct request *r)
 	if (!ret)
 		ret = geofw_store_for_each_rule(r->d->store, GEOFW_RULE_BLOCK_ASN, r->cmd->source,
 						export_asn, r);
+	if (!ret)
+		ret = geofw_store_port_for_each(r->d->store, export_port_rule, &ep);
 	return ret ? read_failed(r, ret) : GEOFW_CTL_OK;
 }
 

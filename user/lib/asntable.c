@@ -117,14 +117,18 @@ int geofw_asn_classes_in_force(const struct geofw_maps *m, struct geofw_asn_clas
 		return err;
 	if (!cfg.asn_present)
 		return 0;
-	/* Class ids are given in AS order from 1 (geofw_asn_install()). */
+	/* Class ids are given in AS order from 1, the unused ones cleared
+	 * (geofw_asn_install()): the first AS 0 ends the list.  A class of
+	 * kind NONE (an AS with port-scoped rules only) is kept, so that
+	 * index + 1 stays the kernel's class id and the ASes after it are
+	 * read too; callers that show AS rules skip it. */
 	for (id = 1; id <= GEOFW_ASN_CLASS_MAX_ID; id++) {
 		struct geofw_asn_class c;
 
 		key = GEOFW_ASN_CLASS_KEY(cfg.asn_slot, id);
 		if (bpf_map_lookup_elem(m->asn_class, &key, &c))
 			return -errno;
-		if (c.kind == GEOFW_ASN_NONE)
+		if (!c.asn)
 			break;
 		out->c[out->n++] = c;
 	}

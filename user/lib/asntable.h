@@ -50,7 +50,9 @@ int geofw_asn_classes_make(const struct geofw_asn_rule *rules, size_t n,
 			   struct geofw_asn_classes *out);
 
 /* The classes in force in m (gfw_asn_class of the slot in force; n 0 when
- * no ASN table is in force), sorted by AS.  0 or -errno. */
+ * no ASN table is in force), sorted by AS, class id = index + 1.  Classes
+ * of kind GEOFW_ASN_NONE (ASes with port-scoped rules only, no AS rule)
+ * are included.  0 or -errno. */
 int geofw_asn_classes_in_force(const struct geofw_maps *m, struct geofw_asn_classes *out);
 
 /* Class id (1..n) of an AS, 0 when it has no rule. */

@@ -255,7 +255,9 @@ enum geofw_cmd_scope {
  * with topic set, whatever else the line holds, so help always works.
  * A batch is validated entirely: one bad CIDR or country fails the whole
  * command.  0, or -EINVAL (usage error) / -ENOMEM with a one-line message
- * in err; cmd is then left empty.  cmd is always initialised: calling
+ * in err; cmd is then left empty but for json, set when a -j or --json
+ * word follows the command word (the message is then wanted as JSON, even
+ * when the line was refused before that word).  cmd is always initialised: calling
  * geofw_cmd_free() either way is fine.
  */
 int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,

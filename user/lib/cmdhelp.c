@@ -112,11 +112,13 @@ static void put_indented(FILE *f, const char *text, int indent)
 
 static const char *exit_status_text =
 "  0  success\n"
-"  1  the operation failed or was refused: geofwd is not running, it\n"
-"     rejected the change, permission denied, maps unreadable, mismatches\n"
-"     found by geo verify\n"
+"  1  the operation failed or was refused: geofwd is not running or did\n"
+"     not answer in time (a change delivered may still be applied: check\n"
+"     with fwctl list), it rejected the change, permission denied, maps\n"
+"     unreadable, mismatches found by geo verify\n"
 "  2  usage error: unknown command or option, malformed argument (CIDR,\n"
-"     country code, duration, action); nothing was changed\n";
+"     country code, duration, action), options that exclude each other;\n"
+"     nothing was changed\n";
 
 static const char *kind_text(enum geofw_cmd_kind kind)
 {

@@ -32,6 +32,12 @@ const struct geofw_cmd_option geofw_opt_ttl = {
 	"1w, 1h30m or plain seconds (default: never)",
 	.type = GEOFW_OPT_DURATION, FIELD(ttl),
 };
+/* allow and block-country: their rules without ports do not expire. */
+const struct geofw_cmd_option geofw_opt_ttl_ports = {
+	0, "ttl", 0, "DURATION", false,
+	"with --ports only: remove the rule after\nDURATION (30s, 10m, 2h, 1h30m; default: never)",
+	.type = GEOFW_OPT_DURATION, FIELD(ttl),
+};
 const struct geofw_cmd_option geofw_opt_ttl_import = {
 	0, "ttl", 0, "DURATION", false,
 	"expire every entry of the list after DURATION\n(default: never)",
@@ -65,6 +71,12 @@ const struct geofw_cmd_option geofw_opt_action_mode = {
 const struct geofw_cmd_option geofw_opt_comment = {
 	0, "comment", 0, "TEXT", false,
 	"free text shown by 'fwctl list' (UTF-8, at\nmost 128 bytes, no control characters)",
+	.type = GEOFW_OPT_TEXT, FIELD(comment), .max = GEOFW_STORE_COMMENT_MAX,
+};
+/* block-country: the country policy has no comments, its port rules do. */
+const struct geofw_cmd_option geofw_opt_comment_ports = {
+	0, "comment", 0, "TEXT", false,
+	"with --ports only: free text shown by 'fwctl\nlist' (UTF-8, at most 128 bytes)",
 	.type = GEOFW_OPT_TEXT, FIELD(comment), .max = GEOFW_STORE_COMMENT_MAX,
 };
 const struct geofw_cmd_option geofw_opt_force_block = {

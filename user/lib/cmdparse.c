@@ -12,12 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "countries.h"
 #include "ctl.h"
 #include "maps.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "timeutil.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -84,12 +87,19 @@ static int cmd_option(const struct geofw_cmd_desc *d, const char *lname, char sn
 
 /* ---- the parser -------------------------------------------------------------- */
 
-/* Sources whose rules geofwd writes and replaces as a set: a rule added
- * by hand under one of them would vanish at the next sync. */
+/* Sources whose rules geofwd writes and replaces as a set (a rule added by
+ * hand under one of them would vanish at the next sync), the names geofwd
+ * shows for rules of its own (config: geofw.conf's, ratelimit: bans), and
+ * anything that reads as one of them: another case, or blanks around it. */
 static bool source_reserved(const char *s)
 {
-	return !strcmp(s, "fleet") || !strcmp(s, "crowdsec") || !strncmp(s, "import:", 7) ||
-	       !strncmp(s, "feed:", 5);
+	size_t len = strlen(s);
+
+	if (len && (isspace((unsigned char)s[0]) || isspace((unsigned char)s[len - 1])))
+		return true;
+	return !strcasecmp(s, "fleet") || !strcasecmp(s, "crowdsec") ||
+	       !strcasecmp(s, "config") || !strcasecmp(s, "ratelimit") ||
+	       !strncasecmp(s, "import:", 7) || !strncasecmp(s, "feed:", 5);
 }
 
 static int set_text(char **dst, const char *src, char *err, size_t errlen)
@@ -197,8 +207,11 @@ static int apply_option(const struct geofw_cmd_desc *d, const struct geofw_cmd_o
 			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s", d->name, o->name,
 					  *v ? msg : "empty");
 		if (o->no_reserved && source_reserved(v))
-			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: %s is filled by "
-					  "geofwd itself and replaced as a set", d->name, o->name, v);
+			return geofw_errf(err, errlen, -EINVAL, "%s: --%s: '%s' names a source "
+					  "filled by geofwd itself (reserved: fleet, crowdsec, "
+					  "config, ratelimit, import:NAME, feed:NAME, in any case, "
+					  "blanks around them too)", d->name, o->name,
+					  geofw_echo(v, eb));
 		return set_text(field, v, err, errlen);
 	case GEOFW_OPT_SCOPE:
 		if (*(int *)field && *(int *)field != o->value)
@@ -299,6 +312,9 @@ static int parse_policy_word(const struct geofw_cmd_desc *d, const char *v,
 				return 0;
 		cmd->countries[cmd->n_countries++] = t.country;
 	} else {
+		for (i = 0; i < cmd->n_cidrs; i++)
+			if (!geofw_cidr_cmp(&cmd->cidrs[i], &t.prefix))
+				return 0;
 		cmd->cidrs[cmd->n_cidrs++] = t.prefix;
 	}
 	return 0;
@@ -342,6 +358,11 @@ static int parse_positional(const struct geofw_cmd_desc *d, const char *v,
 			flags = GEOFW_CIDR_ALLOW_ZERO;
 		if (geofw_cidr_parse(v, flags, &cmd->cidrs[cmd->n_cidrs], msg, sizeof(msg)))
 			return geofw_errf(err, errlen, -EINVAL, "%s: %s", d->name, msg);
+		/* A prefix named twice is one rule, counted once (as countries
+		 * and ASes are). */
+		for (i = 0; i < cmd->n_cidrs; i++)
+			if (!geofw_cidr_cmp(&cmd->cidrs[i], &cmd->cidrs[cmd->n_cidrs]))
+				return 0;
 		cmd->n_cidrs++;
 		return 0;
 	case P_COUNTRY:
@@ -508,10 +529,37 @@ static int parse_rl_spec(const struct geofw_cmd_desc *d, int n, const char *cons
 	return set_text(&cmd->rl_spec, line, err, errlen);
 }
 
+/*
+ * A rule's expiry is now + TTL in UNIX seconds, and the rule store keeps
+ * none past GEOFW_DURATION_MAX (store.c, "expiry out of range"): a TTL that
+ * reaches past it is refused here, naming the limit, rather than by geofwd.
+ */
+static int check_ttl(const struct geofw_cmd_desc *d, const struct geofw_cmd *cmd,
+		     char *err, size_t errlen)
+{
+	time_t now = time(NULL);
+	__u64 left = now > 0 && (__u64)now < GEOFW_DURATION_MAX ?
+		     GEOFW_DURATION_MAX - (__u64)now : 0;
+	char year[16] = "?";
+	time_t limit = (time_t)GEOFW_DURATION_MAX;
+	struct tm tm;
+
+	if (cmd->ttl <= left)
+		return 0;
+	if (gmtime_r(&limit, &tm))
+		strftime(year, sizeof(year), "%Y", &tm);
+	return geofw_errf(err, errlen, -EINVAL, "%s: --ttl: %llu seconds: the expiry would be "
+			  "past the rule store's limit (UNIX time %llu, in the year %s): at "
+			  "most %llu seconds from now", d->name, (unsigned long long)cmd->ttl,
+			  (unsigned long long)GEOFW_DURATION_MAX, year, (unsigned long long)left);
+}
+
 /* What the words allow alone but not together. */
 static int check_combination(const struct geofw_cmd_desc *d, struct geofw_cmd *cmd,
 			     char *err, size_t errlen)
 {
+	if (cmd->ttl && check_ttl(d, cmd, err, errlen))
+		return -EINVAL;
 	if (d->id == GEOFW_CMD_PORT_POLICY) {
 		if (cmd->allow_only && !cmd->n_cidrs && !cmd->n_countries && !cmd->n_asns)
 			return geofw_errf(err, errlen, -EINVAL, "%s: allow-only: missing the "
@@ -527,6 +575,17 @@ static int check_combination(const struct geofw_cmd_desc *d, struct geofw_cmd *c
 	if (cmd->has_ports && cmd->scope == GEOFW_CMD_SCOPE_FLEET)
 		return geofw_errf(err, errlen, -EINVAL, "%s: --ports: port-scoped rules are "
 				  "kept on this host only, not in the fleet", d->name);
+	/* geofwd checks these too (an implied fleet scope, FleetScope =, is
+	 * known there only); given on the line, they are usage errors. */
+	if (cmd->source && cmd->scope == GEOFW_CMD_SCOPE_FLEET)
+		return geofw_errf(err, errlen, -EINVAL, "%s: --source and --fleet exclude each "
+				  "other (a fleet rule has source fleet; --local keeps it on "
+				  "this host)", d->name);
+	if (cmd->replace && cmd->scope == GEOFW_CMD_SCOPE_FLEET)
+		return geofw_errf(err, errlen, -EINVAL, "%s: --replace and --fleet exclude each "
+				  "other: --replace is for local lists only (the fleet holds "
+				  "the prefixes, not the list); remove fleet rules with "
+				  "del-block --fleet", d->name);
 	if (cmd->has_ports && d->id != GEOFW_CMD_PORT_POLICY)
 		cmd->scope = GEOFW_CMD_SCOPE_LOCAL;
 	if (!cmd->has_ports && cmd->ttl &&
@@ -575,8 +634,8 @@ static int to_help(struct geofw_cmd *cmd, const char *topic, char *err, size_t e
 	return topic ? set_text(&cmd->topic, topic, err, errlen) : 0;
 }
 
-int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
-		    char *err, size_t errlen)
+static int parse_cmd(int argc, char *const *argv, struct geofw_cmd *cmd,
+		     char *err, size_t errlen)
 {
 	const struct geofw_cmd_desc *d;
 	bool seen[GEOFW_CMD_MAX_OPTS + 2] = { false }, help = false, opts_done = false;
@@ -789,6 +848,33 @@ out:
 		/* Nothing half-parsed survives a refusal. */
 		geofw_cmd_free(cmd);
 	}
+	return ret;
+}
+
+/* A -j or --json word after the command word, before any "--": every
+ * command takes it, so a refused line still says how to answer. */
+static bool json_word(int argc, char *const *argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = arg_at(argv, i);
+
+		if (!strcmp(a, "--"))
+			break;
+		if (!strcmp(a, "-j") || !strcmp(a, "--json"))
+			return true;
+	}
+	return false;
+}
+
+int geofw_cmd_parse(int argc, char *const *argv, struct geofw_cmd *cmd,
+		    char *err, size_t errlen)
+{
+	int ret = parse_cmd(argc, argv, cmd, err, errlen);
+
+	if (ret && argc > 0 && argv)
+		cmd->json = json_word(argc, argv);
 	return ret;
 }
 

@@ -28,8 +28,9 @@ static const struct geofw_cmd_desc commands[] = {
 "Rules are recorded with a source, cli unless --source names another:\n"
 "a tool that blocks for itself (fail2ban's geofw action) uses its own,\n"
 "so that its rules are listed and removed apart from the operator's.\n"
-"The sources geofw fills itself (fleet, crowdsec, import:NAME,\n"
-"feed:NAME) are refused here.\n"
+"The names of geofw's own sources (fleet, crowdsec, import:NAME,\n"
+"feed:NAME, config, ratelimit; in any case, with blanks around them\n"
+"too) are refused here.\n"
 "\n"
 "The batch is all or nothing: when one CIDR is malformed nothing is sent\n"
 "and nothing changes.  The allowlist always wins over a block.  geofwd\n"
@@ -80,7 +81,7 @@ static const struct geofw_cmd_desc commands[] = {
 			    "fwctl allow 198.51.100.0/24 --ports 22/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_CIDR, .min_args = 1, .max_args = -1,
-		.opts = { &geofw_opt_comment, &geofw_opt_force_allow, &geofw_opt_ttl,
+		.opts = { &geofw_opt_comment, &geofw_opt_force_allow, &geofw_opt_ttl_ports,
 			  &geofw_opt_local, &geofw_opt_fleet, &geofw_opt_ports },
 	},
 	{
@@ -217,8 +218,9 @@ static const struct geofw_cmd_desc commands[] = {
 			    "fwctl block-country CN --ports 80,443/tcp",
 		.kind = GEOFW_CMD_DAEMON,
 		.pos_kind = P_COUNTRY, .min_args = 1, .max_args = -1,
-		.opts = { &geofw_opt_action_country, &geofw_opt_ttl, &geofw_opt_comment,
-			  &geofw_opt_local, &geofw_opt_fleet, &geofw_opt_ports },
+		.opts = { &geofw_opt_action_country, &geofw_opt_ttl_ports,
+			  &geofw_opt_comment_ports, &geofw_opt_local, &geofw_opt_fleet,
+			  &geofw_opt_ports },
 	},
 	{
 		.id = GEOFW_CMD_UNBLOCK_COUNTRY,
@@ -318,7 +320,7 @@ static const struct geofw_cmd_desc commands[] = {
 "block: the traffic of listed countries is blocked, everything else\n"
 "passes (the default).  allow: only listed countries pass, the others\n"
 "get ACTION.  In both modes an address without a country gets\n"
-"UnknownCountryAction of geofw.conf, and the allowlist and the block\n"
+"UnknownCountry of geofw.conf, and the allowlist and the block\n"
 "rules come first.\n"
 "\n"
 "The list of countries is kept across the switch and changes meaning:\n"
@@ -445,7 +447,9 @@ static const struct geofw_cmd_desc commands[] = {
 "While geofwd is stopped fwctl reports what the pins show\n"
 "instead: the maps' ABI version and creation time, the country mode and\n"
 "default actions, the geo table generation, the entries of each map and\n"
-"\"geofwd: not running\" (pinned programs keep enforcing the rules).",
+"\"geofwd: not running\" (pinned programs keep enforcing the rules).  An\n"
+"interface deleted and made again meanwhile has no program: \"NOT\n"
+"protected\" comes first and the exit status is 1.",
 		.examples = "fwctl status",
 		.kind = GEOFW_CMD_EITHER,
 		.pos_kind = P_NONE,
@@ -500,6 +504,8 @@ static const struct geofw_cmd_desc commands[] = {
 "Print the drop log: samples of the packets the firewall blocked (and of\n"
 "those it let through with the log action), one line each with source,\n"
 "destination, protocol, ports, reason, action, country and interface.\n"
+"The country is known only when the country step ran: country=- for a\n"
+"packet decided before it (allowlist, block rule), or without a country.\n"
 "Without --follow, print what is queued now and exit.\n"
 "\n"
 "The data plane samples only while something reads: at most N packets\n"

@@ -496,8 +496,9 @@ int geofw_ctl_call(int sock, int argc, const char *const *argv, unsigned int fla
 		goto cleanup;
 	ret = geofw_ctl_send_msg(sock, buf, len, passfd);
 	if (ret) {
+		/* -EAGAIN, not -ETIMEDOUT: nothing was delivered (ctl.h). */
 		if (ret == -EAGAIN)
-			ret = geofw_errf(err, errlen, -ETIMEDOUT, "geofwd does not take the request");
+			ret = geofw_errf(err, errlen, -EAGAIN, "geofwd does not take the request");
 		else
 			geofw_errf(err, errlen, ret, "sending the request to geofwd: %s",
 			     strerror(-ret));

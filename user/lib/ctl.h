@@ -208,6 +208,8 @@ typedef int (*geofw_ctl_text_fn)(const char *text, size_t len, void *ctx);
  * timeout_ms > 0 limits each wait for the next message, so a stuck geofwd
  * cannot hang fwctl while a busy one streaming output is fine.  -ETIMEDOUT,
  * -ECONNRESET (geofwd went away before END), -EPROTO, -E2BIG... with err.
+ * -ETIMEDOUT always comes after the request was sent: geofwd has it and may
+ * still carry it out; -EAGAIN: geofwd did not take it (nothing delivered).
  */
 int geofw_ctl_call(int sock, int argc, const char *const *argv, unsigned int flags,
 		   int passfd, int timeout_ms, geofw_ctl_text_fn fn, void *ctx,

@@ -137,11 +137,16 @@ int geofw_ratelimit_parse(const char *text, struct geofw_ratelimit *out,
 		out->ban = false;
 	} else if (w && !strcmp(w, "ban")) {
 		w = strtok_r(NULL, " \t", &save);
-		if (!w || geofw_duration_parse(w, &out->ban_secs, msg, sizeof(msg)) ||
-		    !out->ban_secs)
-			return geofw_errf(err, errlen, -EINVAL, "%s: ban: %s", out->name,
-					  w ? (out->ban_secs ? msg : "a duration greater than zero") :
-					      "missing the duration (30s, 10m, 1h)");
+		if (!w)
+			return geofw_errf(err, errlen, -EINVAL, "%s: ban: missing the duration "
+					  "(30s, 10m, 1h)", out->name);
+		/* The parser's own message for a malformed duration; a zero
+		 * one parses but bans nobody. */
+		if (geofw_duration_parse(w, &out->ban_secs, msg, sizeof(msg)))
+			return geofw_errf(err, errlen, -EINVAL, "%s: ban: %s", out->name, msg);
+		if (!out->ban_secs)
+			return geofw_errf(err, errlen, -EINVAL, "%s: ban: a duration greater "
+					  "than zero", out->name);
 		out->ban = true;
 	} else {
 		return geofw_errf(err, errlen, -EINVAL, "%s: then: expected drop or ban DURATION",
