@@ -1407,20 +1407,21 @@ void test_conf_random(void)
 	free(buf);
 }
 
-/* Keys that only mean something together: "FILE: message", no line. */
+/* Keys that only mean something together: "FILE:LINE: message", the line
+ * of the key to fix. */
 void test_conf_fleet_pairs(void)
 {
 	static const struct {
 		const char *text, *msg;
 	} rows[] = {
 		{ "FleetCredentials = /a.creds\nFleetUser = u\nFleetPasswordFile = /p\n",
-		  NAME ": FleetCredentials and FleetUser are exclusive: give one" },
-		{ "FleetUser = u\n", NAME ": FleetUser needs FleetPasswordFile" },
-		{ "FleetPasswordFile = /p\n", NAME ": FleetPasswordFile needs FleetUser" },
+		  NAME ":2: FleetCredentials and FleetUser are exclusive: give one" },
+		{ "# fleet\nFleetUser = u\n", NAME ":2: FleetUser needs FleetPasswordFile" },
+		{ "FleetPasswordFile = /p\n", NAME ":1: FleetPasswordFile needs FleetUser" },
 		{ "CrowdSecURL = http://127.0.0.1:8080/\n",
-		  NAME ": CrowdSecURL needs CrowdSecAPIKeyFile (the key of `cscli bouncers add`)" },
+		  NAME ":1: CrowdSecURL needs CrowdSecAPIKeyFile (the key of `cscli bouncers add`)" },
 		{ "CrowdSecURL = http://127.0.0.1:8080/\nCrowdSecAPIKeyFile = /k\nCrowdSecScopes =\n",
-		  NAME ": CrowdSecScopes is empty: no decision would be asked for" },
+		  NAME ":3: CrowdSecScopes is empty: no decision would be asked for" },
 	};
 	struct geofw_conf got, before;
 	char err[GEOFW_CONF_ERRLEN];

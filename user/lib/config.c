@@ -206,6 +206,20 @@ static const struct key *find_key(const char *name)
 	return NULL;
 }
 
+int conf_fail_pair(struct parser *p, const char *key, const char *why)
+{
+	const struct key *k = find_key(key);
+	unsigned int line = k && p->seen ? p->seen[k - conf_keys] : 0;
+
+	if (p->err && p->errlen) {
+		if (line)
+			snprintf(p->err, p->errlen, "%s:%u: %s", p->name, line, why);
+		else
+			snprintf(p->err, p->errlen, "%s: %s", p->name, why);
+	}
+	return -EINVAL;
+}
+
 static int unknown_key(struct parser *p, const char *name)
 {
 	char eb[GEOFW_ECHO_BUFLEN];

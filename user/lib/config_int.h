@@ -80,6 +80,11 @@ void conf_set_str(char *dst, size_t size, const char *src);
 int conf_parse_path(struct parser *p, const char *val, char *dst, size_t size);
 
 /* ---- config_keys.c: the key table ---- */
+/* Keys that only mean something together, checked once the file is read:
+ * "FILE:LINE: why" with the line key was set on (the one to fix), or
+ * "FILE: why" when key is not in the file.  -EINVAL. */
+int conf_fail_pair(struct parser *p, const char *key, const char *why);
+
 extern const struct key conf_keys[];
 extern const size_t conf_n_keys;
 

@@ -173,24 +173,20 @@ const struct choice conf_fleet_scopes[] = {
 	{ NULL, 0 },
 };
 
-/* Keys that only mean something together, checked once the file is read:
- * "FILE: message" (no one line is at fault). */
+/* Keys that only mean something together, checked once the file is read
+ * (conf_fail_pair: the line of the key to fix). */
 int conf_check_fleet(struct parser *p)
 {
 	const struct geofw_conf *c = p->c;
-	const char *why = NULL;
 
 	if (c->fleet_creds[0] && c->fleet_user[0])
-		why = "FleetCredentials and FleetUser are exclusive: give one";
-	else if (c->fleet_user[0] && !c->fleet_password_file[0])
-		why = "FleetUser needs FleetPasswordFile";
-	else if (c->fleet_password_file[0] && !c->fleet_user[0])
-		why = "FleetPasswordFile needs FleetUser";
-	if (!why)
-		return 0;
-	if (p->err && p->errlen)
-		snprintf(p->err, p->errlen, "%s: %s", p->name, why);
-	return -EINVAL;
+		return conf_fail_pair(p, "FleetUser",
+				      "FleetCredentials and FleetUser are exclusive: give one");
+	if (c->fleet_user[0] && !c->fleet_password_file[0])
+		return conf_fail_pair(p, "FleetUser", "FleetUser needs FleetPasswordFile");
+	if (c->fleet_password_file[0] && !c->fleet_user[0])
+		return conf_fail_pair(p, "FleetPasswordFile", "FleetPasswordFile needs FleetUser");
+	return 0;
 }
 
 /* ---- CrowdSec ---------------------------------------------------------------- */
@@ -353,17 +349,14 @@ int conf_parse_crowdsec_action(struct parser *p, char *val)
 int conf_check_crowdsec(struct parser *p)
 {
 	const struct geofw_conf *c = p->c;
-	const char *why = NULL;
 
 	if (c->crowdsec_url[0] && !c->crowdsec_key_file[0])
-		why = "CrowdSecURL needs CrowdSecAPIKeyFile (the key of `cscli bouncers add`)";
-	else if (c->crowdsec_url[0] && !c->crowdsec_scopes)
-		why = "CrowdSecScopes is empty: no decision would be asked for";
-	if (!why)
-		return 0;
-	if (p->err && p->errlen)
-		snprintf(p->err, p->errlen, "%s: %s", p->name, why);
-	return -EINVAL;
+		return conf_fail_pair(p, "CrowdSecURL", "CrowdSecURL needs CrowdSecAPIKeyFile "
+				      "(the key of `cscli bouncers add`)");
+	if (c->crowdsec_url[0] && !c->crowdsec_scopes)
+		return conf_fail_pair(p, "CrowdSecScopes",
+				      "CrowdSecScopes is empty: no decision would be asked for");
+	return 0;
 }
 
 /* ---- threat feeds ------------------------------------------------------------- */
