@@ -29,7 +29,6 @@ struct reload_plan {
 	 * again: the rest applies, its tables in force stay (the answer says
 	 * so).  One the reload changes must load, or nothing applies. */
 	bool geo_kept, asn_kept;
-	char kept_why[sizeof(((struct gfwd_db_info *)0)->error)];
 };
 
 /* GeoIPDatabase, GeoIPField or their use changed. */
@@ -65,7 +64,6 @@ static int reload_prepare(struct gfwd *d, struct reload_plan *p, const char *why
 			return err;
 		}
 		p->geo_kept = true;
-		snprintf(p->kept_why, sizeof(p->kept_why), "%s", d->db.error);
 	}
 	/* and the AS tables of the new config and the store. */
 	{
@@ -78,8 +76,6 @@ static int reload_prepare(struct gfwd *d, struct reload_plan *p, const char *why
 				return err;
 			}
 			p->asn_kept = true;
-			if (!p->geo_kept)
-				snprintf(p->kept_why, sizeof(p->kept_why), "%s", d->asn.error);
 		}
 	}
 	return 0;
@@ -200,20 +196,17 @@ int gfwd_reload(struct gfwd *d, const char *why, char *errbuf, size_t errlen)
 	ret = p->asn_kept ? 0 : gfwd_asn_loaded(d, &p->asn, why);
 	if (ret && !err)
 		err = geofw_errf(errbuf, errlen, ret, "%s", d->asn.error);
-	if ((p->geo_kept || p->asn_kept) && !err) {
-		/* Done, but the operator must hear that a file is bad. */
-		log_warn("reload (%s): configuration applied; a database it does not change could "
-			 "not be read again, its tables in force stay", why);
-		err = geofw_errf(errbuf, errlen, -EIO, "configuration applied, but %s",
-				 p->kept_why);
-		d->reloads_ok++;
-		d->last_reload = time(NULL);
-		reload_plan_free(p);
-		return err;
-	}
-	reload_plan_free(p);
 	err ? d->reloads_failed++ : d->reloads_ok++;
 	if (!err)
 		d->last_reload = time(NULL);
+	if (!err && (p->geo_kept || p->asn_kept)) {
+		/* Done, but the operator must hear that a file is bad (its
+		 * error, kept for status, is the one reload_prepare met). */
+		log_warn("reload (%s): configuration applied; a database it does not change could "
+			 "not be read again, its tables in force stay", why);
+		err = geofw_errf(errbuf, errlen, -EIO, "configuration applied, but %s",
+				 p->geo_kept ? d->db.error : d->asn.error);
+	}
+	reload_plan_free(p);
 	return err;
 }
